@@ -1,0 +1,341 @@
+//! The commands behind the binary. `main.rs` only parses and dispatches; the work is here so it
+//! can be tested and reused (the demo runs the same sync as `recert sync`).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+
+use crate::config::{self, Config, Paths, SourceConfig};
+use crate::model::{Finding, Snapshot};
+use crate::secret::Secret;
+use crate::sim::{self, SimOptions, world::Size};
+use crate::store::Store;
+use crate::{reconcile, sync, tui};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+    Csv,
+}
+
+/// Global settings every command sees.
+pub struct Globals {
+    pub paths: Paths,
+    /// `--config` was given: the file must exist.
+    pub config_explicit: bool,
+    pub theme: Option<String>,
+    pub read_only: bool,
+}
+
+impl Globals {
+    pub fn config(&self) -> Result<Config> {
+        Ok(Config::load(&self.paths.config_file, self.config_explicit)?)
+    }
+}
+
+/// Send logs to a file in the state directory (never to the terminal), 0600.
+pub fn init_logging(paths: &Paths) -> Option<PathBuf> {
+    crate::store::private_dir(&paths.state_dir).ok()?;
+    let file = paths.state_dir.join("recert.log");
+    crate::store::private_file(&file).ok()?;
+    let f = std::fs::OpenOptions::new().append(true).open(&file).ok()?;
+    let filter = tracing_subscriber::EnvFilter::try_from_env("RECERT_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(false)
+        .with_writer(std::sync::Mutex::new(f))
+        .try_init()
+        .ok()?;
+    Some(file)
+}
+
+pub struct SimArgs {
+    pub listen: std::net::SocketAddr,
+    pub size: Size,
+    pub seed: u64,
+    pub latency_ms: u64,
+    pub faults: Option<String>,
+    pub key: String,
+    pub truth: Option<PathBuf>,
+    pub write_config: Option<PathBuf>,
+}
+
+/// `recert sim`: serve until killed; print one JSON line of base URLs once listening.
+pub async fn sim(a: SimArgs) -> Result<()> {
+    let faults = match &a.faults {
+        Some(spec) => sim::faults::Faults::parse(spec).context("--faults")?,
+        None => Default::default(),
+    };
+    let opts = SimOptions {
+        listen: a.listen,
+        size: a.size,
+        seed: a.seed,
+        latency: std::time::Duration::from_millis(a.latency_ms),
+        faults,
+        key: a.key,
+        ..Default::default()
+    };
+    let running = sim::start(opts)
+        .await
+        .with_context(|| format!("cannot listen on {}", a.listen))?;
+    if let Some(path) = &a.truth {
+        let truth = running.state.world.read().unwrap().truth.clone();
+        write_file(path, &serde_json::to_string_pretty(&truth)?)?;
+    }
+    if let Some(path) = &a.write_config {
+        write_file(path, &running.config_toml())?;
+    }
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{}", running.urls_json())?;
+    out.flush()?;
+    drop(out);
+    shutdown_signal().await;
+    running.stop().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+fn write_file(path: &Path, text: &str) -> Result<()> {
+    std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// `recert sync`: pull every source; one summary line each; an error when any failed.
+pub async fn sync_cmd(g: &Globals) -> Result<()> {
+    let cfg = g.config()?;
+    if cfg.sources.is_empty() {
+        bail!(
+            "no sources configured in {}. Add a [[source]] (see README), or run `recert demo` to try recert on a simulated organisation",
+            g.paths.config_file.display()
+        );
+    }
+    let mut store = Store::open(&g.paths.data_dir)?;
+    let report = sync::sync(&cfg, &mut store, &config::resolve_key, true).await?;
+    for line in report.lines() {
+        println!("{line}");
+    }
+    let failed = report.failed();
+    if failed > 0 {
+        bail!(
+            "{failed} of {} sources failed; snapshot #{} keeps their last good data. Details are above and in the log",
+            report.sources.len(),
+            report.snapshot_id
+        );
+    }
+    Ok(())
+}
+
+fn load_latest(g: &Globals) -> Result<Option<Snapshot>> {
+    let db = g.paths.data_dir.join("recert.db");
+    if !db.exists() {
+        return Ok(None);
+    }
+    Ok(Store::open(&g.paths.data_dir)?.latest_snapshot()?)
+}
+
+fn no_snapshot(g: &Globals) -> anyhow::Error {
+    anyhow::anyhow!(
+        "no snapshot in {} yet. Add a [[source]] to {} and run `recert sync` (README: Configuration), or run `recert demo` to see recert on a simulated organisation",
+        g.paths.data_dir.display(),
+        g.paths.config_file.display()
+    )
+}
+
+/// `recert gaps`: the findings of the latest snapshot.
+pub fn gaps(g: &Globals, format: Format) -> Result<()> {
+    let snap = load_latest(g)?.ok_or_else(|| no_snapshot(g))?;
+    let findings = reconcile::reconcile(&snap.data);
+    let mut out = std::io::stdout().lock();
+    match format {
+        Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&findings)?)?,
+        Format::Csv => write!(out, "{}", to_csv(&findings))?,
+        Format::Table => write!(out, "{}", to_table(&findings))?,
+    }
+    for s in snap.sources.iter().filter(|s| !s.ok) {
+        eprintln!(
+            "warning: source '{}' failed in the last sync ({}); its data is from snapshot #{}",
+            s.source,
+            s.error.as_deref().unwrap_or("unknown error"),
+            s.carried_from
+                .map(|i| i.to_string())
+                .unwrap_or_else(|| "-".into())
+        );
+    }
+    Ok(())
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+pub fn to_csv(findings: &[Finding]) -> String {
+    let mut out = String::from(
+        "rule,severity,provider,source,subject_kind,subject_id,subject_email,detail\n",
+    );
+    for f in findings {
+        let row = [
+            f.rule.as_str(),
+            f.severity.as_str(),
+            &f.provider,
+            &f.source,
+            &f.subject_kind,
+            &f.subject_id,
+            f.subject_email.as_deref().unwrap_or(""),
+            &f.detail,
+        ];
+        out.push_str(
+            &row.iter()
+                .map(|c| csv_field(c))
+                .collect::<Vec<_>>()
+                .join(","),
+        );
+        out.push('\n');
+    }
+    out
+}
+
+pub fn to_table(findings: &[Finding]) -> String {
+    use crate::model::text::sanitize;
+    let mut out = format!(
+        "{:<8} {:<18} {:<8} {:<30} {:<34} {}\n",
+        "SEVERITY", "RULE", "PROVIDER", "SUBJECT", "EMAIL", "DETAIL"
+    );
+    for f in findings {
+        out.push_str(&format!(
+            "{:<8} {:<18} {:<8} {:<30} {:<34} {}\n",
+            f.severity.as_str(),
+            f.rule,
+            f.provider,
+            sanitize(&f.subject_id),
+            sanitize(f.subject_email.as_deref().unwrap_or("-")),
+            sanitize(&f.detail)
+        ));
+    }
+    out.push_str(&format!("{} findings\n", findings.len()));
+    out
+}
+
+fn tui_options(g: &Globals, cfg: &Config, snap: &Snapshot) -> Result<tui::Options> {
+    let theme_name = g.theme.clone().or_else(|| cfg.settings.theme.clone());
+    let overlay = match theme_name.as_deref() {
+        None | Some("dark") => None,
+        Some(path) => Some(std::fs::read_to_string(path).with_context(|| {
+            format!("theme '{path}': not a built-in theme (dark) and not a readable file")
+        })?),
+    };
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let theme = tui::theme::Theme::load(overlay.as_deref(), no_color)
+        .map_err(|e| anyhow::anyhow!("theme: {e}"))?;
+    let keymap_file = g.paths.config_file.with_file_name("keymap.toml");
+    let keymap = match std::fs::read_to_string(&keymap_file) {
+        Ok(text) => tui::keymap::Keymap::with_overrides(&text)
+            .map_err(|e| anyhow::anyhow!("keymap {}: {e}", keymap_file.display()))?,
+        Err(_) => tui::keymap::Keymap::default_map(),
+    };
+    let when = chrono::DateTime::from_timestamp(snap.taken_at, 0)
+        .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+        .unwrap_or_default();
+    let sources = snap
+        .sources
+        .iter()
+        .map(|s| format!("{} {}", s.source, if s.ok { "ok" } else { "FAILED" }))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Ok(tui::Options {
+        keymap,
+        theme,
+        read_only: g.read_only || cfg.settings.read_only,
+        context: format!("snapshot #{} · {when} · {sources}", snap.id),
+    })
+}
+
+/// `recert` with no command: the console on the latest snapshot.
+pub fn console(g: &Globals) -> Result<()> {
+    let cfg = g.config()?;
+    let snap = load_latest(g)?.ok_or_else(|| no_snapshot(g))?;
+    let opts = tui_options(g, &cfg, &snap)?;
+    let findings = reconcile::reconcile(&snap.data);
+    tui::run(findings, opts)?;
+    Ok(())
+}
+
+/// `recert demo`: a simulated organisation, synced over real HTTP, then the console.
+pub async fn demo(g: &Globals, data_dir: Option<&Path>, size: Size, seed: u64) -> Result<()> {
+    let running = sim::start(SimOptions {
+        size,
+        seed,
+        ..Default::default()
+    })
+    .await
+    .context("cannot start the simulator on 127.0.0.1")?;
+    let tmp;
+    let dir = match data_dir {
+        Some(d) => d.to_path_buf(),
+        None => {
+            tmp = tempfile::Builder::new().prefix("recert-demo-").tempdir()?;
+            tmp.path().to_path_buf()
+        }
+    };
+    let cfg = Config::parse(&running.config_toml(), Path::new("(demo)"))?;
+    let mut store = Store::open(&dir)?;
+    eprintln!(
+        "recert demo: simulating a {size:?} organisation on {} ...",
+        running.addr
+    );
+    let key = Secret::new(sim::DEFAULT_KEY);
+    let resolve = move |_: &SourceConfig| Ok(key.clone());
+    let report = sync::sync(&cfg, &mut store, &resolve, true).await?;
+    for line in report.lines() {
+        eprintln!("{line}");
+    }
+    let snap = store
+        .latest_snapshot()?
+        .ok_or_else(|| anyhow::anyhow!("the demo sync stored nothing"))?;
+    let mut g2 = Globals {
+        paths: g.paths.clone(),
+        config_explicit: false,
+        theme: g.theme.clone(),
+        read_only: g.read_only,
+    };
+    g2.paths.data_dir = dir;
+    let opts = tui_options(&g2, &cfg, &snap)?;
+    let findings = reconcile::reconcile(&snap.data);
+    tokio::task::block_in_place(|| tui::run(findings, opts))?;
+    running.stop().await;
+    Ok(())
+}
+
+/// `recert login SOURCE`: prompt for the key (not echoed) and keep it in the OS keyring.
+pub fn login(g: &Globals, source: &str) -> Result<()> {
+    let cfg = g.config()?;
+    cfg.source(source)?;
+    let key = rpassword::prompt_password(format!("Admin key for '{source}' (input hidden): "))?;
+    if key.trim().is_empty() {
+        bail!("no key entered; nothing stored");
+    }
+    config::store_key(source, &Secret::new(key.trim()))?;
+    println!(
+        "stored the key for '{source}' in the OS keyring (service '{}')",
+        config::KEYRING_SERVICE
+    );
+    Ok(())
+}

@@ -1,0 +1,315 @@
+//! Configuration: TOML, built-in defaults < the user's file < environment < flags.
+//! Paths follow the platform's conventions (XDG on Linux) through the `directories` crate.
+//! Keys never live in the file: each source names an environment variable (`key_env`) or uses
+//! the OS keyring (`recert login SOURCE`).
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::model::SourceKind;
+use crate::secret::Secret;
+
+/// Settings that would hold a secret if they were allowed.
+const SECRET_SETTINGS: &[&str] = &[
+    "key",
+    "api_key",
+    "admin_key",
+    "token",
+    "bearer_token",
+    "secret",
+    "password",
+];
+
+pub const KEYRING_SERVICE: &str = "recert";
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub settings: Settings,
+    #[serde(default, rename = "source")]
+    pub sources: Vec<SourceConfig>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Refuse every destructive action.
+    #[serde(default)]
+    pub read_only: bool,
+    /// A built-in theme name or a path to a theme file.
+    pub theme: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceConfig {
+    pub name: String,
+    pub kind: String,
+    pub base_url: String,
+    /// The environment variable that holds the key; without it the OS keyring is used.
+    pub key_env: Option<String>,
+    /// Requests in flight at once to this source (default 16).
+    pub concurrency: Option<usize>,
+    /// Per-request timeout in seconds (default 30).
+    pub timeout_secs: Option<u64>,
+    /// Retries of a request after 429, 5xx or a timeout (default 8).
+    pub max_retries: Option<u32>,
+    /// Items asked for per page (default: the provider's maximum).
+    pub page_size: Option<u32>,
+    /// Pages after which a list is treated as endless (default 10000).
+    pub max_pages: Option<u32>,
+}
+
+impl SourceConfig {
+    pub fn source_kind(&self) -> SourceKind {
+        SourceKind::parse(&self.kind).expect("validated on load")
+    }
+
+    /// How to give this source its key, for error messages.
+    pub fn key_hint(&self) -> String {
+        match &self.key_env {
+            Some(var) => format!(
+                "export {var}=<key> (or run `recert login {}` to keep it in the OS keyring)",
+                self.name
+            ),
+            None => format!(
+                "run `recert login {}` to store its key in the OS keyring",
+                self.name
+            ),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config {path} is invalid: {message}")]
+    Invalid { path: PathBuf, message: String },
+    #[error("no key for source '{source_name}': {hint}")]
+    MissingKey { source_name: String, hint: String },
+    #[error("the OS keyring failed for source '{source_name}': {message}")]
+    Keyring {
+        source_name: String,
+        message: String,
+    },
+    #[error("no source named '{0}' in the config; the configured sources are: {1}")]
+    UnknownSource(String, String),
+}
+
+/// Where recert keeps its files.
+#[derive(Debug, Clone)]
+pub struct Paths {
+    pub config_file: PathBuf,
+    pub data_dir: PathBuf,
+    pub state_dir: PathBuf,
+}
+
+impl Paths {
+    /// Platform defaults, overridden by `--config` and `--data-dir`.
+    pub fn resolve(config: Option<&Path>, data_dir: Option<&Path>) -> Paths {
+        let dirs = directories::ProjectDirs::from("dev", "recert", "recert");
+        let fallback = || PathBuf::from(".recert");
+        let config_file = config.map(Path::to_path_buf).unwrap_or_else(|| {
+            dirs.as_ref()
+                .map(|d| d.config_dir().join("config.toml"))
+                .unwrap_or_else(|| fallback().join("config.toml"))
+        });
+        let data = data_dir.map(Path::to_path_buf).unwrap_or_else(|| {
+            dirs.as_ref()
+                .map(|d| d.data_dir().to_path_buf())
+                .unwrap_or_else(fallback)
+        });
+        let state_dir = if data_dir.is_some() {
+            data.join("log")
+        } else {
+            dirs.as_ref()
+                .and_then(|d| d.state_dir().map(Path::to_path_buf))
+                .unwrap_or_else(|| data.join("log"))
+        };
+        Paths {
+            config_file,
+            data_dir: data,
+            state_dir,
+        }
+    }
+}
+
+impl Config {
+    /// Load `path`; a missing file is an empty config unless `required`.
+    pub fn load(path: &Path, required: bool) -> Result<Config, ConfigError> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Config::parse(&text, path),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => {
+                Ok(Config::default())
+            }
+            Err(source) => Err(ConfigError::Read {
+                path: path.to_path_buf(),
+                source,
+            }),
+        }
+    }
+
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let invalid = |message: String| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            message,
+        };
+        refuse_secrets(text).map_err(invalid)?;
+        let cfg: Config =
+            toml::from_str(text).map_err(|e| invalid(e.to_string().trim_end().to_string()))?;
+        let mut names = std::collections::HashSet::new();
+        for s in &cfg.sources {
+            if SourceKind::parse(&s.kind).is_none() {
+                return Err(invalid(format!(
+                    "source '{}' has kind = \"{}\"; the kinds are \"openai\" and \"scim\"",
+                    s.name, s.kind
+                )));
+            }
+            if !names.insert(s.name.as_str()) {
+                return Err(invalid(format!(
+                    "two sources are named '{}'; names must be unique",
+                    s.name
+                )));
+            }
+            match url::Url::parse(&s.base_url) {
+                Ok(u) if u.scheme() == "https" || u.scheme() == "http" => {}
+                _ => {
+                    return Err(invalid(format!(
+                        "source '{}' has base_url = \"{}\", which is not an http(s) URL",
+                        s.name, s.base_url
+                    )));
+                }
+            }
+            if s.concurrency == Some(0) {
+                return Err(invalid(format!(
+                    "source '{}' has concurrency = 0; use 1 or more",
+                    s.name
+                )));
+            }
+        }
+        Ok(cfg)
+    }
+
+    pub fn source(&self, name: &str) -> Result<&SourceConfig, ConfigError> {
+        self.sources.iter().find(|s| s.name == name).ok_or_else(|| {
+            ConfigError::UnknownSource(
+                name.to_string(),
+                self.sources
+                    .iter()
+                    .map(|s| s.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            )
+        })
+    }
+}
+
+/// A secret written into the config file is refused, naming its line and where it belongs.
+fn refuse_secrets(text: &str) -> Result<(), String> {
+    for (i, line) in text.lines().enumerate() {
+        let Some((k, _)) = line.split_once('=') else {
+            continue;
+        };
+        let k = k.trim().trim_matches('"').to_lowercase();
+        if SECRET_SETTINGS.contains(&k.as_str()) {
+            return Err(format!(
+                "line {}: `{k}` would put a secret in the config file, which is refused. Remove it and \
+                 either set `key_env = \"SOME_VAR\"` and export SOME_VAR, or run `recert login <source>` \
+                 to keep the key in the OS keyring",
+                i + 1
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The key for a source: its `key_env` variable when set and non-empty, else the OS keyring.
+pub fn resolve_key(src: &SourceConfig) -> Result<Secret, ConfigError> {
+    if let Some(var) = &src.key_env {
+        match std::env::var(var) {
+            Ok(v) if !v.trim().is_empty() => return Ok(Secret::new(v.trim())),
+            _ => {}
+        }
+    }
+    let missing = || ConfigError::MissingKey {
+        source_name: src.name.clone(),
+        hint: src.key_hint(),
+    };
+    let entry =
+        keyring::Entry::new(KEYRING_SERVICE, &src.name).map_err(|e| ConfigError::Keyring {
+            source_name: src.name.clone(),
+            message: e.to_string(),
+        })?;
+    match entry.get_password() {
+        Ok(v) if !v.is_empty() => Ok(Secret::new(v)),
+        Ok(_) | Err(keyring::Error::NoEntry) => Err(missing()),
+        // No keyring service on this machine: the environment variable is the way.
+        Err(keyring::Error::PlatformFailure(_)) | Err(keyring::Error::NoStorageAccess(_)) => {
+            Err(missing())
+        }
+        Err(e) => Err(ConfigError::Keyring {
+            source_name: src.name.clone(),
+            message: e.to_string(),
+        }),
+    }
+}
+
+/// Store a key in the OS keyring (`recert login`).
+pub fn store_key(source: &str, key: &Secret) -> Result<(), ConfigError> {
+    keyring::Entry::new(KEYRING_SERVICE, source)
+        .and_then(|e| e.set_password(key.expose()))
+        .map_err(|e| ConfigError::Keyring {
+            source_name: source.to_string(),
+            message: format!(
+                "{e}; keep the key in an environment variable named by `key_env` instead"
+            ),
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(t: &str) -> Result<Config, ConfigError> {
+        Config::parse(t, Path::new("test.toml"))
+    }
+
+    #[test]
+    fn a_key_in_the_file_is_refused_with_its_line() {
+        let e = parse("[[source]]\nname = \"openai\"\nkind = \"openai\"\nbase_url = \"https://api.openai.com/v1\"\napi_key = \"sk-admin-x\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("line 5"), "{e}");
+        assert!(e.contains("recert login"), "{e}");
+        assert!(!e.contains("sk-admin-x"), "{e}");
+    }
+
+    #[test]
+    fn unknown_settings_name_the_key_and_line() {
+        let e = parse("[settings]\nread_only = true\ncolour = \"red\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("colour") && e.contains("line 3"), "{e}");
+    }
+
+    #[test]
+    fn bad_kind_and_duplicate_names_are_errors() {
+        let src = |n: &str, k: &str| {
+            format!("[[source]]\nname = \"{n}\"\nkind = \"{k}\"\nbase_url = \"https://x\"\n")
+        };
+        assert!(
+            parse(&src("a", "gitlab"))
+                .unwrap_err()
+                .to_string()
+                .contains("kinds are")
+        );
+        let two = src("a", "openai") + &src("a", "scim");
+        assert!(parse(&two).unwrap_err().to_string().contains("unique"));
+    }
+}

@@ -1,0 +1,477 @@
+//! The shared HTTP client of every connector: per-request timeouts, retry with exponential
+//! backoff and full jitter that honours `Retry-After`, a bound on requests in flight, and
+//! errors that name the source and path, say what to do, and never carry a secret.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use tokio::sync::Semaphore;
+
+use crate::model::text::sanitize;
+use crate::secret::{Secret, redact};
+
+/// How a source authenticates.
+#[derive(Clone, Debug)]
+pub enum Auth {
+    /// `Authorization: Bearer <key>` (OpenAI, SCIM).
+    Bearer(Secret),
+}
+
+#[derive(Clone, Debug)]
+pub struct Limits {
+    pub concurrency: usize,
+    pub timeout: Duration,
+    pub max_retries: u32,
+    pub max_pages: u32,
+    /// The longest `Retry-After` honoured; a longer one is capped to this.
+    pub max_retry_after: Duration,
+    /// First backoff step; doubled each retry.
+    pub backoff_base: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            concurrency: 16,
+            timeout: Duration::from_secs(30),
+            max_retries: 8,
+            max_pages: 10_000,
+            max_retry_after: Duration::from_secs(60),
+            backoff_base: Duration::from_millis(200),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error(
+        "source '{src}': {method} {path} was refused ({status}): the key was not accepted. {hint}"
+    )]
+    Auth {
+        src: String,
+        method: String,
+        path: String,
+        status: u16,
+        hint: String,
+    },
+    #[error(
+        "source '{src}': {method} {path} is still rate-limited (429) after {attempts} attempts; try again later or lower `concurrency` for this source"
+    )]
+    RateLimited {
+        src: String,
+        method: String,
+        path: String,
+        attempts: u32,
+    },
+    #[error(
+        "source '{src}': {method} {path} failed with {status} after {attempts} attempts ({message}); the provider is having trouble, try again later"
+    )]
+    Transient {
+        src: String,
+        method: String,
+        path: String,
+        status: u16,
+        attempts: u32,
+        message: String,
+    },
+    #[error(
+        "source '{src}': {method} {path} got no answer within {secs}s, {attempts} attempts; check `base_url` and the network, or raise `timeout_secs`"
+    )]
+    Timeout {
+        src: String,
+        method: String,
+        path: String,
+        secs: u64,
+        attempts: u32,
+    },
+    #[error(
+        "source '{src}': {method} {path}: cannot connect ({detail}) after {attempts} attempts; check `base_url` and that the service is up"
+    )]
+    Connect {
+        src: String,
+        method: String,
+        path: String,
+        detail: String,
+        attempts: u32,
+    },
+    #[error(
+        "source '{src}': {method} {path} returned a malformed response: {detail}; body starts: {excerpt:?}. Nothing from this sync was stored for this source"
+    )]
+    Malformed {
+        src: String,
+        method: String,
+        path: String,
+        detail: String,
+        excerpt: String,
+    },
+    #[error("source '{src}': {method} {path} was rejected ({status}): {message}")]
+    Rejected {
+        src: String,
+        method: String,
+        path: String,
+        status: u16,
+        message: String,
+    },
+    #[error("source '{src}': {method} {path} was not found (404): {message}")]
+    NotFound {
+        src: String,
+        method: String,
+        path: String,
+        message: String,
+    },
+    #[error(
+        "source '{src}': listing {path} {detail}; stopped after {pages} pages so the sync cannot loop forever. The provider's pagination is broken; raise `max_pages` only if the list is really that long"
+    )]
+    Pagination {
+        src: String,
+        path: String,
+        detail: String,
+        pages: u32,
+    },
+}
+
+impl SourceError {
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, SourceError::NotFound { .. })
+    }
+}
+
+/// A response: status and parsed JSON (`Value::Null` for an empty body).
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub body: Value,
+}
+
+pub struct Http {
+    client: reqwest::Client,
+    pub source: String,
+    base: String,
+    auth: Auth,
+    hint: String,
+    pub limits: Limits,
+    permits: Arc<Semaphore>,
+    requests: AtomicU64,
+}
+
+impl Http {
+    pub fn new(source: &str, base_url: &str, auth: Auth, hint: String, limits: Limits) -> Http {
+        let client = reqwest::Client::builder()
+            .user_agent(concat!("recert/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(Duration::from_secs(10).min(limits.timeout))
+            .pool_max_idle_per_host(limits.concurrency)
+            .build()
+            .expect("a TLS backend is compiled in");
+        Http {
+            client,
+            source: source.to_string(),
+            base: base_url.trim_end_matches('/').to_string(),
+            auth,
+            hint,
+            permits: Arc::new(Semaphore::new(limits.concurrency.max(1))),
+            limits,
+            requests: AtomicU64::new(0),
+        }
+    }
+
+    /// Requests sent so far, retries included.
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    fn scrub(&self, text: &str) -> String {
+        let Auth::Bearer(s) = &self.auth;
+        sanitize(&redact(text, &[s])).into_owned()
+    }
+
+    pub async fn get(&self, path: &str, query: &[(&str, String)]) -> Result<Value, SourceError> {
+        Ok(self.send(Method::GET, path, query, None).await?.body)
+    }
+
+    /// Send one request, retrying what is worth retrying. `path` is relative to the base URL.
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<(&str, Value)>,
+    ) -> Result<Reply, SourceError> {
+        let url = format!("{}/{}", self.base, path.trim_start_matches('/'));
+        let shown = format!("/{}", path.trim_start_matches('/'));
+        let m = method.to_string();
+        let mut attempt: u32 = 0;
+        loop {
+            attempt += 1;
+            let last = attempt > self.limits.max_retries;
+            let permit = self
+                .permits
+                .acquire()
+                .await
+                .expect("semaphore is never closed");
+            let mut req = self
+                .client
+                .request(method.clone(), &url)
+                .query(query)
+                .timeout(self.limits.timeout)
+                .header("accept", "application/json");
+            req = match &self.auth {
+                Auth::Bearer(s) => req.bearer_auth(s.expose()),
+            };
+            if let Some((content_type, b)) = &body {
+                req = req
+                    .header("content-type", *content_type)
+                    .body(b.to_string());
+            }
+            self.requests.fetch_add(1, Ordering::Relaxed);
+            let sent = req.send().await;
+            let (status, headers, bytes) = match sent {
+                Ok(resp) => {
+                    let status = resp.status();
+                    let headers = resp.headers().clone();
+                    match resp.bytes().await {
+                        Ok(b) => (status, headers, b),
+                        Err(e) => {
+                            drop(permit);
+                            if last {
+                                return Err(self.transport_error(&m, &shown, &e, attempt));
+                            }
+                            self.backoff(attempt, None).await;
+                            continue;
+                        }
+                    }
+                }
+                Err(e) => {
+                    drop(permit);
+                    if last {
+                        return Err(self.transport_error(&m, &shown, &e, attempt));
+                    }
+                    self.backoff(attempt, None).await;
+                    continue;
+                }
+            };
+            drop(permit);
+            let text = String::from_utf8_lossy(&bytes);
+            if status.is_success() {
+                if bytes.iter().all(u8::is_ascii_whitespace) {
+                    return Ok(Reply {
+                        status,
+                        body: Value::Null,
+                    });
+                }
+                return match serde_json::from_slice::<Value>(&bytes) {
+                    Ok(v) => Ok(Reply { status, body: v }),
+                    Err(e) => Err(SourceError::Malformed {
+                        src: self.source.clone(),
+                        method: m,
+                        path: shown,
+                        detail: format!("not valid JSON ({e})"),
+                        excerpt: self.scrub(&excerpt(&text, 120)),
+                    }),
+                };
+            }
+            let message = self.scrub(&error_message(&text));
+            match status.as_u16() {
+                401 | 403 => {
+                    return Err(SourceError::Auth {
+                        src: self.source.clone(),
+                        method: m,
+                        path: shown,
+                        status: status.as_u16(),
+                        hint: format!("{message}. To fix: {}", self.hint),
+                    });
+                }
+                404 => {
+                    return Err(SourceError::NotFound {
+                        src: self.source.clone(),
+                        method: m,
+                        path: shown,
+                        message,
+                    });
+                }
+                429 => {
+                    if last {
+                        return Err(SourceError::RateLimited {
+                            src: self.source.clone(),
+                            method: m,
+                            path: shown,
+                            attempts: attempt,
+                        });
+                    }
+                    let wait = retry_after(&headers).map(|d| d.min(self.limits.max_retry_after));
+                    tracing::debug!(source = %self.source, path = %shown, ?wait, "429, backing off");
+                    self.backoff(attempt, wait).await;
+                }
+                500..=599 => {
+                    if last {
+                        return Err(SourceError::Transient {
+                            src: self.source.clone(),
+                            method: m,
+                            path: shown,
+                            status: status.as_u16(),
+                            attempts: attempt,
+                            message,
+                        });
+                    }
+                    self.backoff(attempt, retry_after(&headers)).await;
+                }
+                code => {
+                    return Err(SourceError::Rejected {
+                        src: self.source.clone(),
+                        method: m,
+                        path: shown,
+                        status: code,
+                        message,
+                    });
+                }
+            }
+        }
+    }
+
+    fn transport_error(
+        &self,
+        m: &str,
+        path: &str,
+        e: &reqwest::Error,
+        attempts: u32,
+    ) -> SourceError {
+        if e.is_timeout() {
+            SourceError::Timeout {
+                src: self.source.clone(),
+                method: m.to_string(),
+                path: path.to_string(),
+                secs: self.limits.timeout.as_secs(),
+                attempts,
+            }
+        } else {
+            let mut detail = e.to_string();
+            let mut cause = std::error::Error::source(e);
+            while let Some(c) = cause {
+                detail = format!("{detail}: {c}");
+                cause = c.source();
+            }
+            SourceError::Connect {
+                src: self.source.clone(),
+                method: m.to_string(),
+                path: path.to_string(),
+                detail: self.scrub(&detail),
+                attempts,
+            }
+        }
+    }
+
+    /// Sleep before retry `attempt`: the server's `Retry-After` when given (plus a little jitter
+    /// so a crowd of clients does not return at once), else exponential backoff with full jitter.
+    async fn backoff(&self, attempt: u32, retry_after: Option<Duration>) {
+        let wait = match retry_after {
+            Some(d) => d + Duration::from_millis((jitter() * 250.0) as u64),
+            None => {
+                let cap = self
+                    .limits
+                    .backoff_base
+                    .saturating_mul(1u32 << attempt.min(10))
+                    .min(Duration::from_secs(20));
+                cap.mul_f64(0.5 + jitter() / 2.0)
+            }
+        };
+        tokio::time::sleep(wait).await;
+    }
+}
+
+/// `Retry-After` as delta-seconds or an HTTP date.
+fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let v = headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
+    if let Ok(secs) = v.parse::<f64>() {
+        return (secs >= 0.0).then(|| Duration::from_secs_f64(secs));
+    }
+    let when = chrono::DateTime::parse_from_rfc2822(v).ok()?;
+    let delta = when.timestamp() - chrono::Utc::now().timestamp();
+    Some(Duration::from_secs(delta.max(0) as u64))
+}
+
+/// A uniform draw in 0..1 from the standard library's per-process random hasher keys.
+fn jitter() -> f64 {
+    use std::hash::{BuildHasher, Hasher};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    (h.finish() >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// The human part of a provider's error body: OpenAI/Anthropic `error.message`, SCIM `detail`,
+/// Cursor `message`; otherwise the start of the body (HTML error pages included).
+pub fn error_message(body: &str) -> String {
+    if let Ok(v) = serde_json::from_str::<Value>(body) {
+        for ptr in ["/error/message", "/detail", "/message", "/error"] {
+            if let Some(s) = v.pointer(ptr).and_then(Value::as_str) {
+                return excerpt(s, 300);
+            }
+        }
+    }
+    if body.trim().is_empty() {
+        "empty body".into()
+    } else {
+        excerpt(body, 120)
+    }
+}
+
+fn excerpt(s: &str, max: usize) -> String {
+    let s = s.trim();
+    match s.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_messages_from_each_envelope() {
+        assert_eq!(
+            error_message(r#"{"error":{"message":"bad","type":"x"}}"#),
+            "bad"
+        );
+        assert_eq!(
+            error_message(r#"{"schemas":[],"status":404,"detail":"gone"}"#),
+            "gone"
+        );
+        assert_eq!(
+            error_message(r#"{"error":"x","message":"slow down"}"#),
+            "slow down"
+        );
+        assert_eq!(
+            error_message("<html>Server Error</html>"),
+            "<html>Server Error</html>"
+        );
+        assert_eq!(error_message(""), "empty body");
+    }
+
+    #[test]
+    fn retry_after_seconds_and_dates() {
+        let mut h = reqwest::header::HeaderMap::new();
+        h.insert("retry-after", "3".parse().unwrap());
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(3)));
+        h.insert(
+            "retry-after",
+            "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap(),
+        );
+        assert_eq!(retry_after(&h), Some(Duration::ZERO));
+        h.insert("retry-after", "soon".parse().unwrap());
+        assert_eq!(retry_after(&h), None);
+    }
+
+    #[test]
+    fn jitter_is_in_range_and_varies() {
+        let draws: Vec<f64> = (0..100).map(|_| jitter()).collect();
+        assert!(draws.iter().all(|d| (0.0..1.0).contains(d)));
+        assert!(draws.windows(2).any(|w| w[0] != w[1]));
+    }
+}

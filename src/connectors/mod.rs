@@ -1,0 +1,44 @@
+//! One folder per source. Each turns wire JSON into model types (and, from the remediation
+//! issue on, model actions into wire calls). `http` is the client they share.
+
+pub mod http;
+pub mod openai;
+pub mod scim;
+mod wire;
+
+use std::time::Duration;
+
+use crate::config::SourceConfig;
+use crate::model::{SourceData, SourceKind};
+use crate::secret::Secret;
+use http::{Auth, Http, Limits, SourceError};
+
+/// The HTTP client for a configured source, with its limits applied.
+pub fn client(src: &SourceConfig, key: Secret) -> Http {
+    let d = Limits::default();
+    let limits = Limits {
+        concurrency: src.concurrency.unwrap_or(d.concurrency),
+        timeout: src
+            .timeout_secs
+            .map(Duration::from_secs)
+            .unwrap_or(d.timeout),
+        max_retries: src.max_retries.unwrap_or(d.max_retries),
+        max_pages: src.max_pages.unwrap_or(d.max_pages),
+        ..d
+    };
+    Http::new(
+        &src.name,
+        &src.base_url,
+        Auth::Bearer(key),
+        src.key_hint(),
+        limits,
+    )
+}
+
+/// Pull everything a source holds.
+pub async fn fetch(src: &SourceConfig, http: &Http) -> Result<SourceData, SourceError> {
+    match src.source_kind() {
+        SourceKind::OpenAi => openai::fetch(http, src.page_size.unwrap_or(100)).await,
+        SourceKind::Scim => scim::fetch(http, src.page_size.unwrap_or(1000)).await,
+    }
+}

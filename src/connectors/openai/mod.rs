@@ -1,0 +1,432 @@
+//! OpenAI Administration API: org users, invites, projects (archived too), project users,
+//! service accounts and API keys, admin API keys. Projects are fetched in parallel, bounded by
+//! the source's concurrency.
+
+use std::collections::HashSet;
+
+use futures::{StreamExt, TryStreamExt};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use super::http::{Http, SourceError};
+use super::wire;
+use crate::model::{
+    Account, Credential, Grant, Invite, Owner, Resource, ServiceAccount, SourceData,
+};
+
+const PROVIDER: &str = "openai";
+
+#[derive(Deserialize)]
+struct ListPage {
+    #[serde(default)]
+    data: Vec<Value>,
+    #[serde(default, deserialize_with = "wire::flag")]
+    has_more: Option<bool>,
+    #[serde(default)]
+    last_id: Option<String>,
+    /// Groups and roles lists use `next` instead of `last_id`.
+    #[serde(default)]
+    next: Option<String>,
+}
+
+/// Every item of a classic `limit`/`after` list, with guards against a cursor that repeats or
+/// never ends and a page that claims more but is empty.
+pub async fn list_all<T: DeserializeOwned>(
+    http: &Http,
+    path: &str,
+    params: &[(&str, String)],
+    page_size: u32,
+) -> Result<Vec<T>, SourceError> {
+    let mut out = Vec::new();
+    let mut after: Option<String> = None;
+    let mut seen = HashSet::new();
+    let mut pages = 0u32;
+    let pagination = |detail: String, pages| SourceError::Pagination {
+        src: http.source.clone(),
+        path: format!("/{path}"),
+        detail,
+        pages,
+    };
+    loop {
+        if pages >= http.limits.max_pages {
+            return Err(pagination("never reached its end".into(), pages));
+        }
+        let mut q: Vec<(&str, String)> = params.to_vec();
+        q.push(("limit", page_size.clamp(1, 100).to_string()));
+        if let Some(a) = &after {
+            q.push(("after", a.clone()));
+        }
+        let body = http.get(path, &q).await?;
+        pages += 1;
+        let page: ListPage =
+            serde_json::from_value(body.clone()).map_err(|e| malformed(http, path, &e, &body))?;
+        let has_more = page.has_more.unwrap_or(false);
+        let last_item_id = page
+            .data
+            .last()
+            .and_then(|v| v.get("id"))
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        let empty = page.data.is_empty();
+        for item in page.data {
+            out.push(
+                serde_json::from_value(item.clone())
+                    .map_err(|e| malformed(http, path, &e, &item))?,
+            );
+        }
+        if !has_more {
+            return Ok(out);
+        }
+        if empty {
+            return Err(pagination(
+                "claimed more items (has_more=true) on an empty page".into(),
+                pages,
+            ));
+        }
+        let next = page
+            .next
+            .or(page.last_id)
+            .or(last_item_id)
+            .ok_or_else(|| pagination("claimed more items but gave no cursor".into(), pages))?;
+        if !seen.insert(next.clone()) {
+            return Err(pagination(format!("repeated the cursor '{next}'"), pages));
+        }
+        after = Some(next);
+    }
+}
+
+fn malformed(http: &Http, path: &str, e: &serde_json::Error, body: &Value) -> SourceError {
+    let text = body.to_string();
+    SourceError::Malformed {
+        src: http.source.clone(),
+        method: "GET".into(),
+        path: format!("/{path}"),
+        detail: format!("unexpected shape ({e})"),
+        excerpt: text.chars().take(120).collect(),
+    }
+}
+
+#[derive(Deserialize)]
+struct WUser {
+    #[serde(deserialize_with = "wire::id")]
+    id: String,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    email: Option<String>,
+    #[serde(default)]
+    role: Option<String>,
+    #[serde(default, deserialize_with = "wire::ts")]
+    added_at: Option<i64>,
+    #[serde(default, deserialize_with = "wire::ts")]
+    api_key_last_used_at: Option<i64>,
+    #[serde(default, deserialize_with = "wire::flag")]
+    is_scim_managed: Option<bool>,
+}
+
+#[derive(Deserialize)]
+struct WProject {
+    #[serde(deserialize_with = "wire::id")]
+    id: String,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default, deserialize_with = "wire::ts")]
+    created_at: Option<i64>,
+    #[serde(default, deserialize_with = "wire::ts")]
+    archived_at: Option<i64>,
+    #[serde(default)]
+    status: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct WProjectUser {
+    #[serde(deserialize_with = "wire::id")]
+    id: String,
+    #[serde(default)]
+    role: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct WServiceAccount {
+    #[serde(deserialize_with = "wire::id")]
+    id: String,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    role: Option<String>,
+    #[serde(default, deserialize_with = "wire::ts")]
+    created_at: Option<i64>,
+}
+
+/// The person or service account inside an owner object (2025 and 2026 shapes alike).
+#[derive(Deserialize, Default)]
+struct WPrincipal {
+    #[serde(default, deserialize_with = "wire::opt_id")]
+    id: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    email: Option<String>,
+}
+
+/// Project keys nest the principal (`{type, user:{..}}` / `{type, service_account:{..}}`);
+/// admin keys are flat (`{type, id, name, ...}`). Both are read.
+#[derive(Deserialize, Default)]
+struct WOwner {
+    #[serde(default, rename = "type")]
+    kind: Option<String>,
+    #[serde(default)]
+    user: Option<WPrincipal>,
+    #[serde(default)]
+    service_account: Option<WPrincipal>,
+    #[serde(flatten)]
+    flat: WPrincipal,
+}
+
+impl WOwner {
+    fn into_owner(self) -> Option<Owner> {
+        let (kind, p) = match (self.kind.as_deref(), self.user, self.service_account) {
+            (_, Some(u), _) => ("user", u),
+            (_, None, Some(s)) => ("service_account", s),
+            (Some("service_account"), None, None) => ("service_account", self.flat),
+            (_, None, None) => ("user", self.flat),
+        };
+        Some(Owner {
+            kind: kind.into(),
+            id: p.id?,
+            email: p.email,
+            name: p.name,
+        })
+    }
+}
+
+#[derive(Deserialize)]
+struct WKey {
+    #[serde(deserialize_with = "wire::id")]
+    id: String,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    redacted_value: Option<String>,
+    #[serde(default, deserialize_with = "wire::ts")]
+    created_at: Option<i64>,
+    #[serde(default, deserialize_with = "wire::ts")]
+    last_used_at: Option<i64>,
+    #[serde(default, deserialize_with = "wire::ts")]
+    expires_at: Option<i64>,
+    #[serde(default)]
+    owner_project_access: Option<String>,
+    #[serde(default)]
+    owner: Option<WOwner>,
+}
+
+#[derive(Deserialize)]
+struct WInvite {
+    #[serde(deserialize_with = "wire::id")]
+    id: String,
+    #[serde(default)]
+    email: Option<String>,
+    #[serde(default)]
+    role: Option<String>,
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default, deserialize_with = "wire::ts")]
+    created_at: Option<i64>,
+    #[serde(default, deserialize_with = "wire::ts")]
+    expires_at: Option<i64>,
+}
+
+struct ProjectParts {
+    users: Vec<WProjectUser>,
+    service_accounts: Vec<WServiceAccount>,
+    keys: Vec<WKey>,
+}
+
+async fn project_parts(http: &Http, project: &str, page: u32) -> Result<ProjectParts, SourceError> {
+    let base = format!("organization/projects/{project}");
+    let users_path = format!("{base}/users");
+    let sa_path = format!("{base}/service_accounts");
+    let keys_path = format!("{base}/api_keys");
+    let (users, service_accounts, keys) = futures::try_join!(
+        list_all(http, &users_path, &[], page),
+        list_all(http, &sa_path, &[], page),
+        list_all(http, &keys_path, &[], page),
+    )?;
+    Ok(ProjectParts {
+        users,
+        service_accounts,
+        keys,
+    })
+}
+
+/// Pull an OpenAI organisation.
+pub async fn fetch(http: &Http, page: u32) -> Result<SourceData, SourceError> {
+    let src = http.source.as_str();
+    let archived = [("include_archived", "true".to_string())];
+    let (users, projects, invites, admin_keys): (
+        Vec<WUser>,
+        Vec<WProject>,
+        Vec<WInvite>,
+        Vec<WKey>,
+    ) = futures::try_join!(
+        list_all(http, "organization/users", &[], page),
+        async {
+            let projects: Vec<WProject> =
+                list_all(http, "organization/projects", &archived, page).await?;
+            Ok(projects)
+        },
+        list_all(http, "organization/invites", &[], page),
+        list_all(http, "organization/admin_api_keys", &[], page),
+    )?;
+    // Fan out over projects; the client's semaphore bounds requests in flight.
+    let parts: Vec<(String, ProjectParts)> =
+        futures::stream::iter(projects.iter().map(|p| p.id.clone()))
+            .map(|pid| async move {
+                let parts = project_parts(http, &pid, page).await?;
+                Ok::<_, SourceError>((pid, parts))
+            })
+            .buffer_unordered(http.limits.concurrency.max(1) * 2)
+            .try_collect()
+            .await?;
+
+    let mut d = SourceData::default();
+    let s = |x: &str| x.to_string();
+    for u in users {
+        d.accounts.push(Account {
+            source: s(src),
+            provider: s(PROVIDER),
+            id: u.id,
+            email: u.email,
+            name: u.name,
+            role: u.role,
+            added_at: u.added_at,
+            last_active_at: u.api_key_last_used_at,
+            scim_managed: u.is_scim_managed,
+        });
+    }
+    for p in projects {
+        d.resources.push(Resource {
+            source: s(src),
+            provider: s(PROVIDER),
+            kind: s("project"),
+            archived: p.archived_at.is_some() || p.status.as_deref() == Some("archived"),
+            id: p.id,
+            name: p.name,
+            created_at: p.created_at,
+        });
+    }
+    let mut parts = parts;
+    parts.sort_by(|a, b| a.0.cmp(&b.0));
+    for (pid, parts) in parts {
+        for u in parts.users {
+            d.grants.push(Grant {
+                source: s(src),
+                provider: s(PROVIDER),
+                principal_kind: s("user"),
+                principal_id: u.id,
+                resource_id: pid.clone(),
+                role: u.role,
+                via: s("direct"),
+            });
+        }
+        for sa in parts.service_accounts {
+            d.grants.push(Grant {
+                source: s(src),
+                provider: s(PROVIDER),
+                principal_kind: s("service_account"),
+                principal_id: sa.id.clone(),
+                resource_id: pid.clone(),
+                role: sa.role.clone(),
+                via: s("direct"),
+            });
+            d.service_accounts.push(ServiceAccount {
+                source: s(src),
+                provider: s(PROVIDER),
+                id: sa.id,
+                resource_id: Some(pid.clone()),
+                name: sa.name,
+                role: sa.role,
+                created_at: sa.created_at,
+            });
+        }
+        for k in parts.keys {
+            d.credentials
+                .push(key(src, "project_key", Some(pid.clone()), k));
+        }
+    }
+    for k in admin_keys {
+        d.credentials.push(key(src, "admin_key", None, k));
+    }
+    for i in invites {
+        d.invites.push(Invite {
+            source: s(src),
+            provider: s(PROVIDER),
+            id: i.id,
+            email: i.email,
+            role: i.role,
+            status: i.status,
+            created_at: i.created_at,
+            expires_at: i.expires_at,
+        });
+    }
+    Ok(d)
+}
+
+fn key(src: &str, kind: &str, project: Option<String>, k: WKey) -> Credential {
+    Credential {
+        source: src.to_string(),
+        provider: PROVIDER.to_string(),
+        kind: kind.to_string(),
+        id: k.id,
+        name: k.name,
+        redacted: k.redacted_value,
+        resource_id: project,
+        owner: k.owner.and_then(WOwner::into_owner),
+        owner_access: k.owner_project_access,
+        created_at: k.created_at,
+        last_used_at: k.last_used_at,
+        expires_at: k.expires_at,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn owner(v: Value) -> Option<Owner> {
+        serde_json::from_value::<WOwner>(v).unwrap().into_owner()
+    }
+
+    #[test]
+    fn reads_both_nested_owner_shapes_and_the_flat_one() {
+        let new = owner(serde_json::json!({"type":"user","user":{"id":"user_abc","name":"A","email":"a@x","role":"owner","created_at":1}})).unwrap();
+        assert_eq!(
+            (new.kind.as_str(), new.id.as_str(), new.email.as_deref()),
+            ("user", "user_abc", Some("a@x"))
+        );
+        let old = owner(serde_json::json!({"type":"user","user":{"object":"organization.project.user","id":"user_abc","email":"a@x","added_at":1}})).unwrap();
+        assert_eq!(old.id, "user_abc");
+        let sa = owner(serde_json::json!({"type":"service_account","service_account":{"id":"svc_acct_1","name":"bot","created_at":1,"role":"member"}})).unwrap();
+        assert_eq!(
+            (sa.kind.as_str(), sa.id.as_str()),
+            ("service_account", "svc_acct_1")
+        );
+        let flat = owner(serde_json::json!({"type":"service_account","object":"organization.service_account","id":"sa_456","name":"x","created_at":1,"role":"member"})).unwrap();
+        assert_eq!(
+            (flat.kind.as_str(), flat.id.as_str()),
+            ("service_account", "sa_456")
+        );
+        assert!(owner(serde_json::json!({"type":"user"})).is_none());
+    }
+
+    #[test]
+    fn unknown_fields_and_nulls_are_fine() {
+        let k: WKey = serde_json::from_value(serde_json::json!({
+            "object":"organization.project.api_key","id":"key_1","name":null,"redacted_value":"sk-a...b",
+            "created_at":"1711471533","last_used_at":null,"brand_new_field":{"x":1},"owner":null}))
+        .unwrap();
+        assert_eq!(k.created_at, Some(1711471533));
+        assert!(k.last_used_at.is_none() && k.owner.is_none());
+    }
+}

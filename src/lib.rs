@@ -1,0 +1,12 @@
+//! recert: access reviews for AI platforms. See README.md and ../shared/design.md for the map.
+
+pub mod cli;
+pub mod config;
+pub mod connectors;
+pub mod model;
+pub mod reconcile;
+pub mod secret;
+pub mod sim;
+pub mod store;
+pub mod sync;
+pub mod tui;

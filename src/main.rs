@@ -1,0 +1,125 @@
+//! The `recert` binary: parse, set up logging, dispatch. Nothing else.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use recert::cli::{self, Format, Globals};
+use recert::config::Paths;
+use recert::sim::world::Size;
+
+#[derive(Parser)]
+#[command(
+    name = "recert",
+    version,
+    about = "Access reviews for AI platforms: find the SCIM gaps, certify, reassign or revoke."
+)]
+struct Cli {
+    /// Config file (default: the platform config dir, e.g. ~/.config/recert/config.toml).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Where snapshots and decisions are stored (default: the platform data dir).
+    #[arg(long, global = true, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// A theme: `dark` (built in) or a path to a theme TOML file.
+    #[arg(long, global = true)]
+    theme: Option<String>,
+    /// Refuse every destructive action.
+    #[arg(long, global = true)]
+    read_only: bool,
+    #[command(subcommand)]
+    cmd: Option<Cmd>,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Serve the provider simulator (OpenAI admin API + SCIM directory) until killed.
+    Sim {
+        #[arg(long, default_value = "127.0.0.1:0")]
+        listen: std::net::SocketAddr,
+        #[arg(long, value_enum, default_value = "small")]
+        size: Size,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Added latency per request, in milliseconds.
+        #[arg(long, default_value_t = 0)]
+        latency_ms: u64,
+        /// Faults to inject: KIND[:RATE][@PATH],... with KIND 429, 500, truncate, endless, repeat, timeout.
+        #[arg(long)]
+        faults: Option<String>,
+        /// The admin key the simulated providers accept.
+        #[arg(long, default_value = recert::sim::DEFAULT_KEY)]
+        key: String,
+        /// Write the planted findings (the ground truth) as JSON to FILE.
+        #[arg(long, value_name = "FILE")]
+        truth: Option<PathBuf>,
+        /// Write a recert config pointing at this simulator (keys from $RECERT_SIM_KEY).
+        #[arg(long, value_name = "FILE")]
+        write_config: Option<PathBuf>,
+    },
+    /// Pull every configured source into a new snapshot.
+    Sync,
+    /// Print the gaps found in the latest snapshot.
+    Gaps {
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
+    /// Try recert on a simulated organisation: no account, config or network needed.
+    Demo {
+        #[arg(long, value_enum, default_value = "medium")]
+        size: Size,
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+    },
+    /// Store a source's admin key in the OS keyring.
+    Login { source: String },
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let args = Cli::parse();
+    let paths = Paths::resolve(args.config.as_deref(), args.data_dir.as_deref());
+    cli::init_logging(&paths);
+    let g = Globals {
+        paths,
+        config_explicit: args.config.is_some(),
+        theme: args.theme,
+        read_only: args.read_only,
+    };
+    let result = match args.cmd {
+        Some(Cmd::Sim {
+            listen,
+            size,
+            seed,
+            latency_ms,
+            faults,
+            key,
+            truth,
+            write_config,
+        }) => {
+            cli::sim(cli::SimArgs {
+                listen,
+                size,
+                seed,
+                latency_ms,
+                faults,
+                key,
+                truth,
+                write_config,
+            })
+            .await
+        }
+        Some(Cmd::Sync) => cli::sync_cmd(&g).await,
+        Some(Cmd::Gaps { format }) => cli::gaps(&g, format),
+        Some(Cmd::Demo { size, seed }) => cli::demo(&g, args.data_dir.as_deref(), size, seed).await,
+        Some(Cmd::Login { source }) => cli::login(&g, &source),
+        None => cli::console(&g),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            eprintln!("recert: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,270 @@
+//! The domain, pure data. Every object carries the configured `source` it came from and the
+//! provider's own id, so `(source, id)` is stable across syncs.
+
+pub mod text;
+
+use serde::{Deserialize, Serialize};
+
+/// Seconds since the Unix epoch, UTC.
+pub type Ts = i64;
+
+/// What a configured source speaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceKind {
+    OpenAi,
+    Scim,
+}
+
+impl SourceKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceKind::OpenAi => "openai",
+            SourceKind::Scim => "scim",
+        }
+    }
+    pub fn parse(s: &str) -> Option<SourceKind> {
+        match s {
+            "openai" => Some(SourceKind::OpenAi),
+            "scim" => Some(SourceKind::Scim),
+            _ => None,
+        }
+    }
+    /// The provider name used in findings (`openai`, later `anthropic`, `cursor`); the directory is `directory`.
+    pub fn provider(self) -> &'static str {
+        match self {
+            SourceKind::OpenAi => "openai",
+            SourceKind::Scim => "directory",
+        }
+    }
+}
+
+/// A person in the directory (one SCIM User).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Person {
+    pub source: String,
+    pub id: String,
+    pub user_name: String,
+    /// Every email the directory holds for the person, primary first.
+    pub emails: Vec<String>,
+    pub display_name: Option<String>,
+    pub active: bool,
+    /// Seen in an earlier directory sync but no longer listed: deleted from the directory.
+    pub absent: bool,
+    pub external_id: Option<String>,
+    pub department: Option<String>,
+    pub manager_id: Option<String>,
+    /// Display names of the directory groups the person is a member of.
+    pub groups: Vec<String>,
+}
+
+impl Person {
+    /// Active and still listed in the directory.
+    pub fn is_current(&self) -> bool {
+        self.active && !self.absent
+    }
+}
+
+/// A user account on a provider (an OpenAI org user).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Account {
+    pub source: String,
+    pub provider: String,
+    pub id: String,
+    pub email: Option<String>,
+    pub name: Option<String>,
+    pub role: Option<String>,
+    pub added_at: Option<Ts>,
+    pub last_active_at: Option<Ts>,
+    pub scim_managed: Option<bool>,
+}
+
+/// A container of access: an OpenAI project (later workspaces, groups, roles).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resource {
+    pub source: String,
+    pub provider: String,
+    pub kind: String,
+    pub id: String,
+    pub name: Option<String>,
+    pub archived: bool,
+    pub created_at: Option<Ts>,
+}
+
+/// Who holds which role on what.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Grant {
+    pub source: String,
+    pub provider: String,
+    /// `user` or `service_account`.
+    pub principal_kind: String,
+    pub principal_id: String,
+    pub resource_id: String,
+    pub role: Option<String>,
+    /// Where the grant came from: `direct`, `group:<id>` or `scim`.
+    pub via: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceAccount {
+    pub source: String,
+    pub provider: String,
+    pub id: String,
+    pub resource_id: Option<String>,
+    pub name: Option<String>,
+    pub role: Option<String>,
+    pub created_at: Option<Ts>,
+}
+
+/// Who a credential belongs to, as the provider reports it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Owner {
+    /// `user` or `service_account`.
+    pub kind: String,
+    pub id: String,
+    pub email: Option<String>,
+    pub name: Option<String>,
+}
+
+/// An API key or admin key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Credential {
+    pub source: String,
+    pub provider: String,
+    /// `project_key` or `admin_key`.
+    pub kind: String,
+    pub id: String,
+    pub name: Option<String>,
+    /// The provider's redacted form (`sk-abc...def`); never the secret itself.
+    pub redacted: Option<String>,
+    pub resource_id: Option<String>,
+    pub owner: Option<Owner>,
+    /// OpenAI `owner_project_access`: `active` or `inactive`.
+    pub owner_access: Option<String>,
+    pub created_at: Option<Ts>,
+    pub last_used_at: Option<Ts>,
+    pub expires_at: Option<Ts>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Invite {
+    pub source: String,
+    pub provider: String,
+    pub id: String,
+    pub email: Option<String>,
+    pub role: Option<String>,
+    pub status: Option<String>,
+    pub created_at: Option<Ts>,
+    pub expires_at: Option<Ts>,
+}
+
+/// How one source fared in the sync that produced a snapshot.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceStatus {
+    pub source: String,
+    pub kind: String,
+    pub ok: bool,
+    /// What went wrong, for a failed source (its data is carried from `carried_from`).
+    pub error: Option<String>,
+    pub carried_from: Option<i64>,
+    pub items: u64,
+    pub requests: u64,
+    pub started_at: Ts,
+    pub finished_at: Ts,
+}
+
+/// Everything one source returned in one sync.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceData {
+    pub people: Vec<Person>,
+    pub accounts: Vec<Account>,
+    pub resources: Vec<Resource>,
+    pub grants: Vec<Grant>,
+    pub service_accounts: Vec<ServiceAccount>,
+    pub credentials: Vec<Credential>,
+    pub invites: Vec<Invite>,
+}
+
+impl SourceData {
+    pub fn items(&self) -> u64 {
+        (self.people.len()
+            + self.accounts.len()
+            + self.resources.len()
+            + self.grants.len()
+            + self.service_accounts.len()
+            + self.credentials.len()
+            + self.invites.len()) as u64
+    }
+
+    pub fn extend(&mut self, other: SourceData) {
+        self.people.extend(other.people);
+        self.accounts.extend(other.accounts);
+        self.resources.extend(other.resources);
+        self.grants.extend(other.grants);
+        self.service_accounts.extend(other.service_accounts);
+        self.credentials.extend(other.credentials);
+        self.invites.extend(other.invites);
+    }
+}
+
+/// One stored sync of every configured source.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub id: i64,
+    pub taken_at: Ts,
+    pub sources: Vec<SourceStatus>,
+    pub data: SourceData,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Critical,
+    High,
+    Medium,
+    Low,
+    Info,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Critical => "critical",
+            Severity::High => "high",
+            Severity::Medium => "medium",
+            Severity::Low => "low",
+            Severity::Info => "info",
+        }
+    }
+}
+
+/// One gap, with the evidence behind it. The JSON form is the `recert gaps --format json` contract.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    pub rule: String,
+    pub severity: Severity,
+    pub provider: String,
+    pub source: String,
+    pub subject_kind: String,
+    pub subject_id: String,
+    pub subject_email: Option<String>,
+    pub detail: String,
+}
+
+impl Finding {
+    /// The identity of a finding, ignoring its wording: what ground-truth comparison uses.
+    pub fn key(&self) -> (String, String, String, String, String) {
+        (
+            self.rule.clone(),
+            self.provider.clone(),
+            self.source.clone(),
+            self.subject_kind.clone(),
+            self.subject_id.clone(),
+        )
+    }
+}
+
+/// Lower-cased, trimmed email for matching (email local parts are case-insensitive in practice).
+pub fn normalize_email(email: &str) -> String {
+    email.trim().to_lowercase()
+}

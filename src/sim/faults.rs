@@ -1,0 +1,127 @@
+//! Fault injection for the simulator: `--faults "429:0.3,truncate@organization/users"`.
+//!
+//! Grammar: a comma-separated list of `KIND[:RATE][@PATH]`.
+//! - `KIND` is one of `429` (with `Retry-After: 1`), `500`, `truncate` (the body cut in half),
+//!   `endless` (list responses always claim another page, with a fresh cursor each time),
+//!   `repeat` (list responses always claim another page with the same cursor; SCIM ignores
+//!   `startIndex`), `timeout` (the response is held for 120 s).
+//! - `RATE` is the probability per matching request, 0–1 (default 1).
+//! - `PATH` limits the fault to request paths containing that text (default: every path).
+
+use std::fmt;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FaultKind {
+    TooMany,
+    ServerError,
+    Truncate,
+    Endless,
+    Repeat,
+    Timeout,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Fault {
+    pub kind: FaultKind,
+    pub rate: f64,
+    pub path: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Faults(pub Vec<Fault>);
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct FaultSpecError(pub String);
+
+impl fmt::Display for FaultSpecError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}; expected KIND[:RATE][@PATH] with KIND one of 429, 500, truncate, endless, repeat, timeout",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for FaultSpecError {}
+
+impl Faults {
+    pub fn parse(spec: &str) -> Result<Faults, FaultSpecError> {
+        let mut out = Vec::new();
+        for item in spec.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let (head, path) = match item.split_once('@') {
+                Some((h, p)) if !p.is_empty() => (h, Some(p.to_string())),
+                Some(_) => return Err(FaultSpecError(format!("`{item}` has an empty path"))),
+                None => (item, None),
+            };
+            let (kind, rate) = match head.split_once(':') {
+                Some((k, r)) => {
+                    let rate: f64 = r
+                        .parse()
+                        .map_err(|_| FaultSpecError(format!("`{r}` in `{item}` is not a rate")))?;
+                    if !(0.0..=1.0).contains(&rate) {
+                        return Err(FaultSpecError(format!(
+                            "rate {rate} in `{item}` is outside 0–1"
+                        )));
+                    }
+                    (k, rate)
+                }
+                None => (head, 1.0),
+            };
+            let kind = match kind {
+                "429" => FaultKind::TooMany,
+                "500" => FaultKind::ServerError,
+                "truncate" => FaultKind::Truncate,
+                "endless" => FaultKind::Endless,
+                "repeat" => FaultKind::Repeat,
+                "timeout" => FaultKind::Timeout,
+                other => return Err(FaultSpecError(format!("unknown fault `{other}`"))),
+            };
+            out.push(Fault { kind, rate, path });
+        }
+        Ok(Faults(out))
+    }
+
+    /// The faults that apply to `path`, each decided by `roll` (a uniform draw in 0..1).
+    pub fn pick(&self, path: &str, mut roll: impl FnMut() -> f64) -> Vec<FaultKind> {
+        self.0
+            .iter()
+            .filter(|f| f.path.as_deref().is_none_or(|p| path.contains(p)))
+            .filter(|f| f.rate >= 1.0 || roll() < f.rate)
+            .map(|f| f.kind)
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_kinds_rates_and_paths() {
+        let f = Faults::parse("429:0.3, truncate@organization/users,500:1@/scim").unwrap();
+        assert_eq!(f.0.len(), 3);
+        assert_eq!(
+            f.0[0],
+            Fault {
+                kind: FaultKind::TooMany,
+                rate: 0.3,
+                path: None
+            }
+        );
+        assert_eq!(f.0[1].path.as_deref(), Some("organization/users"));
+        assert_eq!(f.pick("/openai/v1/organization/users", || 0.0).len(), 2);
+        assert_eq!(
+            f.pick("/scim/v2/Users", || 0.9),
+            vec![FaultKind::ServerError]
+        );
+    }
+
+    #[test]
+    fn rejects_nonsense() {
+        assert!(Faults::parse("teapot").is_err());
+        assert!(Faults::parse("429:2").is_err());
+        assert!(Faults::parse("429:x").is_err());
+        assert!(Faults::parse("500@").is_err());
+    }
+}

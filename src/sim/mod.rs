@@ -1,0 +1,339 @@
+//! The provider simulator: serves the OpenAI admin API and a SCIM 2.0 directory on loopback,
+//! from a generated organisation with planted gaps; applies mutations; injects faults.
+//! `recert sim`, `recert demo`, the tests and the benchmarks all use it.
+
+pub mod faults;
+mod openai;
+pub mod rng;
+mod scim;
+pub mod world;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, Uri};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+
+use faults::{FaultKind, Faults};
+use rng::Rng;
+use world::{Size, World};
+
+/// How to run a simulator.
+#[derive(Clone, Debug)]
+pub struct SimOptions {
+    pub listen: SocketAddr,
+    pub size: Size,
+    pub seed: u64,
+    /// The simulated present (unix seconds); the organisation's dates are relative to it.
+    pub now: i64,
+    pub latency: Duration,
+    pub faults: Faults,
+    /// The admin key every simulated provider accepts.
+    pub key: String,
+}
+
+impl Default for SimOptions {
+    fn default() -> Self {
+        SimOptions {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            size: Size::Small,
+            seed: 1,
+            now: chrono::Utc::now().timestamp(),
+            latency: Duration::ZERO,
+            faults: Faults::default(),
+            key: DEFAULT_KEY.into(),
+        }
+    }
+}
+
+pub const DEFAULT_KEY: &str = "sim-admin-key";
+
+/// Shared state of a running simulator. Tests may read and change the world directly.
+pub struct SimState {
+    pub world: RwLock<World>,
+    key: String,
+    latency: Duration,
+    faults: RwLock<Faults>,
+    rng: Mutex<Rng>,
+    requests: AtomicU64,
+    endless: AtomicU64,
+}
+
+impl SimState {
+    /// Requests served so far (every request, including faulted ones).
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    /// Replace the active faults (tests switch faults on and off between syncs).
+    pub fn set_faults(&self, faults: Faults) {
+        *self.faults.write().unwrap() = faults;
+    }
+}
+
+/// A simulator listening on loopback.
+pub struct RunningSim {
+    pub addr: SocketAddr,
+    pub state: Arc<SimState>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl RunningSim {
+    pub fn openai_url(&self) -> String {
+        format!("http://{}/openai/v1", self.addr)
+    }
+    pub fn scim_url(&self) -> String {
+        format!("http://{}/scim/v2", self.addr)
+    }
+
+    /// The one line `recert sim` prints once it listens.
+    pub fn urls_json(&self) -> String {
+        serde_json::json!({ "openai": self.openai_url(), "scim": self.scim_url() }).to_string()
+    }
+
+    /// A recert config whose sources point at this simulator, keys from `RECERT_SIM_KEY`.
+    pub fn config_toml(&self) -> String {
+        format!(
+            "# Written by `recert sim --write-config`: sources pointing at a simulator on {addr}.\n\
+             # The key comes from the environment: export RECERT_SIM_KEY=<the simulator's --key>.\n\n\
+             [[source]]\nname = \"{oa}\"\nkind = \"openai\"\nbase_url = \"{ou}\"\nkey_env = \"RECERT_SIM_KEY\"\n\n\
+             [[source]]\nname = \"{dir}\"\nkind = \"scim\"\nbase_url = \"{su}\"\nkey_env = \"RECERT_SIM_KEY\"\n",
+            addr = self.addr,
+            oa = world::OPENAI_SOURCE,
+            dir = world::DIRECTORY_SOURCE,
+            ou = self.openai_url(),
+            su = self.scim_url(),
+        )
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+/// Generate the organisation and start serving it.
+pub async fn start(opts: SimOptions) -> std::io::Result<RunningSim> {
+    let world = world::generate(opts.size, opts.seed, opts.now);
+    start_with(world, opts).await
+}
+
+/// Serve an already generated (or hand-edited) world.
+pub async fn start_with(world: World, opts: SimOptions) -> std::io::Result<RunningSim> {
+    let state = Arc::new(SimState {
+        world: RwLock::new(world),
+        key: opts.key,
+        latency: opts.latency,
+        faults: RwLock::new(opts.faults),
+        rng: Mutex::new(Rng::new(opts.seed.wrapping_mul(31).wrapping_add(7))),
+        requests: AtomicU64::new(0),
+        endless: AtomicU64::new(0),
+    });
+    let app = Router::new()
+        .nest("/openai/v1", openai::router())
+        .nest("/scim/v2", scim::router())
+        .fallback(|| async { (StatusCode::NOT_FOUND, "no simulated provider here\n") })
+        .layer(axum::middleware::from_fn_with_state(state.clone(), inject))
+        .with_state(state.clone());
+    let listener = tokio::net::TcpListener::bind(opts.listen).await?;
+    let addr = listener.local_addr()?;
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = rx.await;
+            })
+            .await;
+    });
+    Ok(RunningSim {
+        addr,
+        state,
+        shutdown: Some(tx),
+        task: Some(task),
+    })
+}
+
+pub(crate) type Shared = Arc<SimState>;
+
+/// Query parameters, accepting both `name=` and `name[]=` for arrays.
+pub(crate) struct Params(Vec<(String, String)>);
+
+impl Params {
+    pub fn from_uri(uri: &Uri) -> Params {
+        Params(
+            url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+                .map(|(k, v)| (k.trim_end_matches("[]").to_string(), v.into_owned()))
+                .collect(),
+        )
+    }
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+    pub fn all(&self, name: &str) -> Vec<&str> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+}
+
+fn is_scim(path: &str) -> bool {
+    path.starts_with("/scim/")
+}
+
+/// The error envelope of whichever provider `path` belongs to.
+pub(crate) fn provider_error(
+    path: &str,
+    status: StatusCode,
+    message: &str,
+    kind: &str,
+) -> Response {
+    if is_scim(path) {
+        scim::error(status, message, None)
+    } else {
+        openai::error(status, message, kind, None, None)
+    }
+}
+
+async fn inject(State(st): State<Shared>, mut req: Request, next: Next) -> Response {
+    st.requests.fetch_add(1, Ordering::Relaxed);
+    if !st.latency.is_zero() {
+        tokio::time::sleep(st.latency).await;
+    }
+    let path = req.uri().path().to_string();
+    let picked = {
+        let faults = st.faults.read().unwrap();
+        let mut rng = st.rng.lock().unwrap();
+        faults.pick(&path, || {
+            (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+        })
+    };
+    let has = |k| picked.contains(&k);
+    if has(FaultKind::Timeout) {
+        tokio::time::sleep(Duration::from_secs(120)).await;
+    }
+    if has(FaultKind::TooMany) {
+        let mut r = provider_error(
+            &path,
+            StatusCode::TOO_MANY_REQUESTS,
+            "Rate limit reached for requests. Please try again in 1s.",
+            "requests",
+        );
+        r.headers_mut()
+            .insert("retry-after", HeaderValue::from_static("1"));
+        return r;
+    }
+    if has(FaultKind::ServerError) {
+        return provider_error(
+            &path,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "The server had an error while processing your request. Sorry about that!",
+            "server_error",
+        );
+    }
+    let endless = has(FaultKind::Endless);
+    let repeat = has(FaultKind::Repeat);
+    if (endless || repeat) && is_scim(&path) {
+        // A server that ignores startIndex and serves its first page forever.
+        let params = Params::from_uri(req.uri());
+        let mut q = url::form_urlencoded::Serializer::new(String::new());
+        for (k, v) in params.0.iter().filter(|(k, _)| k != "startIndex") {
+            q.append_pair(k, v);
+        }
+        let pq = format!("{path}?{}", q.finish());
+        if let Ok(uri) = pq.parse() {
+            *req.uri_mut() = uri;
+        }
+    }
+    let resp = next.run(req).await;
+    if !(endless || repeat || has(FaultKind::Truncate)) {
+        return resp;
+    }
+    let (mut parts, body) = resp.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    let mut bytes = bytes.to_vec();
+    if endless || repeat {
+        if let Ok(mut v) = serde_json::from_slice::<Value>(&bytes) {
+            if v.get("object").and_then(Value::as_str) == Some("list") {
+                let cursor = if endless {
+                    format!("cursor-{}", st.endless.fetch_add(1, Ordering::Relaxed))
+                } else {
+                    "cursor-repeat".to_string()
+                };
+                v["has_more"] = Value::Bool(true);
+                v["last_id"] = Value::String(cursor);
+            } else if v.get("Resources").is_some() {
+                v["totalResults"] = Value::from(1_000_000_000u64);
+            }
+            bytes = serde_json::to_vec(&v).unwrap_or(bytes);
+        }
+    }
+    if has(FaultKind::Truncate) {
+        bytes.truncate(bytes.len() / 2);
+    }
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::from(bytes))
+}
+
+/// Check a bearer token in constant time with respect to its contents.
+pub(crate) fn bearer_ok(headers: &axum::http::HeaderMap, key: &str) -> bool {
+    let Some(got) = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+    else {
+        return false;
+    };
+    got.len() == key.len()
+        && got
+            .bytes()
+            .zip(key.bytes())
+            .fold(0u8, |a, (x, y)| a | (x ^ y))
+            == 0
+}
+
+/// What the request presented as a bearer token (the OpenAI 401 echoes it, as the real API does
+/// in part; recert must redact it).
+pub(crate) fn presented_key(headers: &axum::http::HeaderMap) -> String {
+    headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.trim_start_matches("Bearer ").to_string())
+        .unwrap_or_default()
+}
+
+pub(crate) fn iso(ts: i64) -> String {
+    chrono::DateTime::from_timestamp(ts, 0)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+#[allow(dead_code)]
+pub(crate) fn count_by<K: std::hash::Hash + Eq>(
+    items: impl Iterator<Item = K>,
+) -> HashMap<K, usize> {
+    let mut m = HashMap::new();
+    for k in items {
+        *m.entry(k).or_insert(0) += 1;
+    }
+    m
+}

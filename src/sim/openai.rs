@@ -1,0 +1,648 @@
+//! The OpenAI Administration API, as `openapi.yaml` and the reference describe it.
+
+use std::collections::BTreeMap;
+use std::ops::Bound;
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{Value, json};
+
+use super::world::{KeyOwner, OaiKey, OpenAiOrg};
+use super::{Params, Shared, bearer_ok, presented_key};
+
+pub(super) fn router() -> Router<Shared> {
+    Router::new()
+        .route("/organization/users", get(list_users))
+        .route(
+            "/organization/users/{id}",
+            get(get_user).delete(delete_user),
+        )
+        .route("/organization/invites", get(list_invites))
+        .route(
+            "/organization/invites/{id}",
+            get(get_invite).delete(delete_invite),
+        )
+        .route("/organization/projects", get(list_projects))
+        .route("/organization/projects/{p}", get(get_project))
+        .route("/organization/projects/{p}/users", get(list_project_users))
+        .route(
+            "/organization/projects/{p}/users/{u}",
+            get(get_project_user).delete(delete_project_user),
+        )
+        .route(
+            "/organization/projects/{p}/service_accounts",
+            get(list_service_accounts),
+        )
+        .route(
+            "/organization/projects/{p}/service_accounts/{s}",
+            get(get_service_account).delete(delete_service_account),
+        )
+        .route("/organization/projects/{p}/api_keys", get(list_keys))
+        .route(
+            "/organization/projects/{p}/api_keys/{k}",
+            get(get_key).delete(delete_key),
+        )
+        .route("/organization/admin_api_keys", get(list_admin_keys))
+        .route(
+            "/organization/admin_api_keys/{k}",
+            get(get_admin_key).delete(delete_admin_key),
+        )
+        .fallback(|uri: Uri| async move {
+            error(
+                StatusCode::NOT_FOUND,
+                &format!("Invalid URL (GET {})", uri.path()),
+                "invalid_request_error",
+                None,
+                None,
+            )
+        })
+}
+
+/// `{"error":{"message","type","param","code"}}`, all four keys always present.
+pub(super) fn error(
+    status: StatusCode,
+    message: &str,
+    kind: &str,
+    param: Option<&str>,
+    code: Option<&str>,
+) -> Response {
+    (
+        status,
+        Json(json!({"error": {"message": message, "type": kind, "param": param, "code": code}})),
+    )
+        .into_response()
+}
+
+fn not_found(what: &str, id: &str) -> Response {
+    error(
+        StatusCode::NOT_FOUND,
+        &format!("No such {what}: '{id}'"),
+        "invalid_request_error",
+        None,
+        Some("not_found"),
+    )
+}
+
+type Reply = Result<Response, Response>;
+
+fn authorize(st: &Shared, headers: &HeaderMap) -> Result<(), Response> {
+    if bearer_ok(headers, &st.key) {
+        return Ok(());
+    }
+    let presented = presented_key(headers);
+    Err(error(
+        StatusCode::UNAUTHORIZED,
+        &format!(
+            "Incorrect API key provided: {presented}. You can find your API key at https://platform.openai.com/account/api-keys."
+        ),
+        "invalid_request_error",
+        None,
+        Some("invalid_api_key"),
+    ))
+}
+
+/// One page of a classic list: `limit` 1–100 (default 20), `after` an object id.
+fn page<T>(
+    items: &BTreeMap<String, T>,
+    params: &Params,
+    keep: impl Fn(&T) -> bool,
+    render: impl Fn(&T) -> Value,
+) -> Reply {
+    let limit = match params.get("limit") {
+        None => 20,
+        Some(v) => match v.parse::<usize>() {
+            Ok(n) if (1..=100).contains(&n) => n,
+            _ => {
+                return Err(error(
+                    StatusCode::BAD_REQUEST,
+                    &format!(
+                        "Invalid value for 'limit': {v}. Expected an integer between 1 and 100."
+                    ),
+                    "invalid_request_error",
+                    Some("limit"),
+                    Some("invalid_value"),
+                ));
+            }
+        },
+    };
+    let start = match params.get("after") {
+        Some(a) => Bound::Excluded(a),
+        None => Bound::Unbounded,
+    };
+    let mut data: Vec<(&String, &T)> = items
+        .range::<str, _>((start, Bound::Unbounded))
+        .filter(|(_, v)| keep(v))
+        .take(limit + 1)
+        .collect();
+    let has_more = data.len() > limit;
+    data.truncate(limit);
+    Ok(Json(json!({
+        "object": "list",
+        "data": data.iter().map(|(_, v)| render(v)).collect::<Vec<_>>(),
+        "first_id": data.first().map(|(k, _)| k.as_str()),
+        "last_id": data.last().map(|(k, _)| k.as_str()),
+        "has_more": has_more,
+    }))
+    .into_response())
+}
+
+fn user_json(u: &super::world::OaiUser) -> Value {
+    json!({
+        "object": "organization.user",
+        "id": u.id,
+        "name": u.name,
+        "email": u.email,
+        "role": u.role,
+        "added_at": u.added_at,
+        "is_scim_managed": u.is_scim_managed,
+        "api_key_last_used_at": u.api_key_last_used_at,
+    })
+}
+
+async fn list_users(State(st): State<Shared>, headers: HeaderMap, uri: Uri) -> Reply {
+    authorize(&st, &headers)?;
+    let params = Params::from_uri(&uri);
+    let emails: Vec<String> = params
+        .all("emails")
+        .iter()
+        .map(|e| e.to_lowercase())
+        .collect();
+    let w = st.world.read().unwrap();
+    page(
+        &w.openai.users,
+        &params,
+        |u| emails.is_empty() || emails.contains(&u.email.to_lowercase()),
+        user_json,
+    )
+}
+
+async fn get_user(State(st): State<Shared>, headers: HeaderMap, Path(id): Path<String>) -> Reply {
+    authorize(&st, &headers)?;
+    let w = st.world.read().unwrap();
+    w.openai
+        .users
+        .get(&id)
+        .map(|u| Json(user_json(u)).into_response())
+        .ok_or_else(|| not_found("user", &id))
+}
+
+async fn delete_user(
+    State(st): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Reply {
+    authorize(&st, &headers)?;
+    let mut w = st.world.write().unwrap();
+    let org = &mut w.openai;
+    if org.users.remove(&id).is_none() {
+        return Err(not_found("user", &id));
+    }
+    for users in org.project_users.values_mut() {
+        users.remove(&id);
+    }
+    // Keys survive their owner's removal; they lose project access.
+    for keys in org.api_keys.values_mut() {
+        for k in keys.values_mut() {
+            if matches!(&k.owner, KeyOwner::User { id: uid, .. } if *uid == id) {
+                k.owner_project_access = "inactive".into();
+            }
+        }
+    }
+    Ok(
+        Json(json!({"object": "organization.user.deleted", "id": id, "deleted": true}))
+            .into_response(),
+    )
+}
+
+fn invite_json(i: &super::world::OaiInvite) -> Value {
+    json!({
+        "object": "organization.invite",
+        "id": i.id,
+        "email": i.email,
+        "role": i.role,
+        "status": i.status,
+        "created_at": i.created_at,
+        "expires_at": i.expires_at,
+        "accepted_at": i.accepted_at,
+        "projects": i.projects.iter().map(|(id, role)| json!({"id": id, "role": role})).collect::<Vec<_>>(),
+    })
+}
+
+async fn list_invites(State(st): State<Shared>, headers: HeaderMap, uri: Uri) -> Reply {
+    authorize(&st, &headers)?;
+    let w = st.world.read().unwrap();
+    page(
+        &w.openai.invites,
+        &Params::from_uri(&uri),
+        |_| true,
+        invite_json,
+    )
+}
+
+async fn get_invite(State(st): State<Shared>, headers: HeaderMap, Path(id): Path<String>) -> Reply {
+    authorize(&st, &headers)?;
+    let w = st.world.read().unwrap();
+    w.openai
+        .invites
+        .get(&id)
+        .map(|i| Json(invite_json(i)).into_response())
+        .ok_or_else(|| not_found("invite", &id))
+}
+
+async fn delete_invite(
+    State(st): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Reply {
+    authorize(&st, &headers)?;
+    let mut w = st.world.write().unwrap();
+    match w.openai.invites.get(&id) {
+        None => Err(not_found("invite", &id)),
+        Some(i) if i.status == "accepted" => Err(error(
+            StatusCode::BAD_REQUEST,
+            "Cannot delete an accepted invite.",
+            "invalid_request_error",
+            None,
+            None,
+        )),
+        Some(_) => {
+            w.openai.invites.remove(&id);
+            Ok(
+                Json(json!({"object": "organization.invite.deleted", "id": id, "deleted": true}))
+                    .into_response(),
+            )
+        }
+    }
+}
+
+fn project_json(p: &super::world::OaiProject) -> Value {
+    json!({
+        "id": p.id,
+        "object": "organization.project",
+        "name": p.name,
+        "created_at": p.created_at,
+        "archived_at": p.archived_at,
+        "status": if p.archived_at.is_some() { "archived" } else { "active" },
+        "external_key_id": null,
+    })
+}
+
+async fn list_projects(State(st): State<Shared>, headers: HeaderMap, uri: Uri) -> Reply {
+    authorize(&st, &headers)?;
+    let params = Params::from_uri(&uri);
+    let archived = params.get("include_archived") == Some("true");
+    let w = st.world.read().unwrap();
+    page(
+        &w.openai.projects,
+        &params,
+        |p| archived || p.archived_at.is_none(),
+        project_json,
+    )
+}
+
+fn project<'a>(org: &'a OpenAiOrg, p: &str) -> Result<&'a super::world::OaiProject, Response> {
+    org.projects.get(p).ok_or_else(|| not_found("project", p))
+}
+
+async fn get_project(State(st): State<Shared>, headers: HeaderMap, Path(p): Path<String>) -> Reply {
+    authorize(&st, &headers)?;
+    let w = st.world.read().unwrap();
+    Ok(Json(project_json(project(&w.openai, &p)?)).into_response())
+}
+
+fn project_user_json(org: &OpenAiOrg, pu: &super::world::OaiProjectUser) -> Value {
+    let u = org.users.get(&pu.user_id);
+    json!({
+        "object": "organization.project.user",
+        "id": pu.user_id,
+        "name": u.map(|u| u.name.as_str()),
+        "email": u.map(|u| u.email.as_str()),
+        "role": pu.role,
+        "added_at": pu.added_at,
+    })
+}
+
+async fn list_project_users(
+    State(st): State<Shared>,
+    headers: HeaderMap,
+    Path(p): Path<String>,
+    uri: Uri,
+) -> Reply {
+    authorize(&st, &headers)?;
+    let w = st.world.read().unwrap();
+    project(&w.openai, &p)?;
+    let empty = BTreeMap::new();
+    let users = w.openai.project_users.get(&p).unwrap_or(&empty);
+    page(
+        users,
+        &Params::from_uri(&uri),
+        |_| true,
+        |pu| project_user_json(&w.openai, pu),
+    )
+}
+
+async fn get_project_user(
+    State(st): State<Shared>,
+    headers: HeaderMap,
+    Path((p, u)): Path<(String, String)>,
+) -> Reply {
+    authorize(&st, &headers)?;
+    let w = st.world.read().unwrap();
+    project(&w.openai, &p)?;
+    w.openai
+        .project_users
+        .get(&p)
+        .and_then(|m| m.get(&u))
+        .map(|pu| Json(project_user_json(&w.openai, pu)).into_response())
+        .ok_or_else(|| not_found("project user", &u))
+}
+
+fn archived_refusal() -> Response {
+    error(
+        StatusCode::BAD_REQUEST,
+        "Cannot modify an archived project.",
+        "invalid_request_error",
+        None,
+        None,
+    )
+}
+
+async fn delete_project_user(
+    State(st): State<Shared>,
+    headers: HeaderMap,
+    Path((p, u)): Path<(String, String)>,
+) -> Reply {
+    authorize(&st, &headers)?;
+    let mut w = st.world.write().unwrap();
+    if project(&w.openai, &p)?.archived_at.is_some() {
+        return Err(archived_refusal());
+    }
+    let org = &mut w.openai;
+    if org
+        .project_users
+        .get_mut(&p)
+        .and_then(|m| m.remove(&u))
+        .is_none()
+    {
+        return Err(not_found("project user", &u));
+    }
+    if let Some(keys) = org.api_keys.get_mut(&p) {
+        for k in keys.values_mut() {
+            if matches!(&k.owner, KeyOwner::User { id, .. } if *id == u) {
+                k.owner_project_access = "inactive".into();
+            }
+        }
+    }
+    Ok(
+        Json(json!({"object": "organization.project.user.deleted", "id": u, "deleted": true}))
+            .into_response(),
+    )
+}
+
+fn sa_json(s: &super::world::OaiServiceAccount) -> Value {
+    json!({
+        "object": "organization.project.service_account",
+        "id": s.id,
+        "name": s.name,
+        "role": s.role,
+        "created_at": s.created_at,
+    })
+}
+
+async fn list_service_accounts(
+    State(st): State<Shared>,
+    headers: HeaderMap,
+    Path(p): Path<String>,
+    uri: Uri,
+) -> Reply {
+    authorize(&st, &headers)?;
+    let w = st.world.read().unwrap();
+    project(&w.openai, &p)?;
+    let empty = BTreeMap::new();
+    page(
+        w.openai.service_accounts.get(&p).unwrap_or(&empty),
+        &Params::from_uri(&uri),
+        |_| true,
+        sa_json,
+    )
+}
+
+async fn get_service_account(
+    State(st): State<Shared>,
+    headers: HeaderMap,
+    Path((p, s)): Path<(String, String)>,
+) -> Reply {
+    authorize(&st, &headers)?;
+    let w = st.world.read().unwrap();
+    project(&w.openai, &p)?;
+    w.openai
+        .service_accounts
+        .get(&p)
+        .and_then(|m| m.get(&s))
+        .map(|sa| Json(sa_json(sa)).into_response())
+        .ok_or_else(|| not_found("service account", &s))
+}
+
+async fn delete_service_account(
+    State(st): State<Shared>,
+    headers: HeaderMap,
+    Path((p, s)): Path<(String, String)>,
+) -> Reply {
+    authorize(&st, &headers)?;
+    let mut w = st.world.write().unwrap();
+    project(&w.openai, &p)?;
+    let org = &mut w.openai;
+    if org
+        .service_accounts
+        .get_mut(&p)
+        .and_then(|m| m.remove(&s))
+        .is_none()
+    {
+        return Err(not_found("service account", &s));
+    }
+    if let Some(keys) = org.api_keys.get_mut(&p) {
+        keys.retain(|_, k| !matches!(&k.owner, KeyOwner::ServiceAccount { id } if *id == s));
+    }
+    Ok(Json(
+        json!({"object": "organization.project.service_account.deleted", "id": s, "deleted": true}),
+    )
+    .into_response())
+}
+
+/// Keys whose id ends in a digit are served in the 2025 owner shape (full `ProjectUser` /
+/// `ProjectServiceAccount` objects), the rest in the 2026 shape: clients must read both.
+fn key_json(org: &OpenAiOrg, project: &str, k: &OaiKey) -> Value {
+    let legacy = k.id.ends_with(|c: char| c.is_ascii_digit());
+    let owner = match &k.owner {
+        KeyOwner::User {
+            id,
+            name,
+            email,
+            role,
+            created_at,
+        } => {
+            let user = if legacy {
+                json!({"object": "organization.project.user", "id": id, "name": name, "email": email,
+                       "role": role, "added_at": created_at})
+            } else {
+                json!({"id": id, "name": name, "email": email, "role": role, "created_at": created_at})
+            };
+            json!({"type": "user", "user": user})
+        }
+        KeyOwner::ServiceAccount { id } => {
+            let sa = org.service_accounts.get(project).and_then(|m| m.get(id));
+            let mut v = json!({
+                "id": id,
+                "name": sa.map(|s| s.name.as_str()),
+                "created_at": sa.map(|s| s.created_at),
+                "role": sa.map(|s| s.role.as_str()),
+            });
+            if legacy {
+                v["object"] = json!("organization.project.service_account");
+            }
+            json!({"type": "service_account", "service_account": v})
+        }
+    };
+    json!({
+        "object": "organization.project.api_key",
+        "redacted_value": k.redacted_value,
+        "name": k.name,
+        "created_at": k.created_at,
+        "last_used_at": k.last_used_at,
+        "id": k.id,
+        "owner_project_access": k.owner_project_access,
+        "owner": owner,
+    })
+}
+
+async fn list_keys(
+    State(st): State<Shared>,
+    headers: HeaderMap,
+    Path(p): Path<String>,
+    uri: Uri,
+) -> Reply {
+    authorize(&st, &headers)?;
+    let params = Params::from_uri(&uri);
+    let access = params
+        .get("owner_project_access")
+        .unwrap_or("any")
+        .to_string();
+    let w = st.world.read().unwrap();
+    project(&w.openai, &p)?;
+    let empty = BTreeMap::new();
+    page(
+        w.openai.api_keys.get(&p).unwrap_or(&empty),
+        &params,
+        |k| access == "any" || k.owner_project_access == access,
+        |k| key_json(&w.openai, &p, k),
+    )
+}
+
+async fn get_key(
+    State(st): State<Shared>,
+    headers: HeaderMap,
+    Path((p, k)): Path<(String, String)>,
+) -> Reply {
+    authorize(&st, &headers)?;
+    let w = st.world.read().unwrap();
+    project(&w.openai, &p)?;
+    w.openai
+        .api_keys
+        .get(&p)
+        .and_then(|m| m.get(&k))
+        .map(|key| Json(key_json(&w.openai, &p, key)).into_response())
+        .ok_or_else(|| not_found("API key", &k))
+}
+
+async fn delete_key(
+    State(st): State<Shared>,
+    headers: HeaderMap,
+    Path((p, k)): Path<(String, String)>,
+) -> Reply {
+    authorize(&st, &headers)?;
+    let mut w = st.world.write().unwrap();
+    project(&w.openai, &p)?;
+    let keys = w.openai.api_keys.entry(p).or_default();
+    match keys.get(&k) {
+        None => Err(not_found("API key", &k)),
+        Some(key) if matches!(key.owner, KeyOwner::ServiceAccount { .. }) => Err(error(
+            StatusCode::BAD_REQUEST,
+            "API keys owned by a service account cannot be deleted; delete the service account instead.",
+            "invalid_request_error",
+            None,
+            None,
+        )),
+        Some(_) => {
+            keys.remove(&k);
+            Ok(Json(
+                json!({"object": "organization.project.api_key.deleted", "id": k, "deleted": true}),
+            )
+            .into_response())
+        }
+    }
+}
+
+fn admin_key_json(org: &OpenAiOrg, k: &super::world::OaiAdminKey) -> Value {
+    let u = org.users.get(&k.owner_user_id);
+    json!({
+        "object": "organization.admin_api_key",
+        "id": k.id,
+        "name": k.name,
+        "redacted_value": k.redacted_value,
+        "created_at": k.created_at,
+        "expires_at": k.expires_at,
+        "last_used_at": k.last_used_at,
+        "owner": {
+            "type": "user",
+            "object": "organization.user",
+            "id": k.owner_user_id,
+            "name": u.map(|u| u.name.as_str()),
+            "created_at": u.map(|u| u.added_at),
+            "role": u.map(|u| u.role.as_str()),
+        },
+    })
+}
+
+async fn list_admin_keys(State(st): State<Shared>, headers: HeaderMap, uri: Uri) -> Reply {
+    authorize(&st, &headers)?;
+    let w = st.world.read().unwrap();
+    page(
+        &w.openai.admin_keys,
+        &Params::from_uri(&uri),
+        |_| true,
+        |k| admin_key_json(&w.openai, k),
+    )
+}
+
+async fn get_admin_key(
+    State(st): State<Shared>,
+    headers: HeaderMap,
+    Path(k): Path<String>,
+) -> Reply {
+    authorize(&st, &headers)?;
+    let w = st.world.read().unwrap();
+    w.openai
+        .admin_keys
+        .get(&k)
+        .map(|key| Json(admin_key_json(&w.openai, key)).into_response())
+        .ok_or_else(|| not_found("admin API key", &k))
+}
+
+async fn delete_admin_key(
+    State(st): State<Shared>,
+    headers: HeaderMap,
+    Path(k): Path<String>,
+) -> Reply {
+    authorize(&st, &headers)?;
+    let mut w = st.world.write().unwrap();
+    if w.openai.admin_keys.remove(&k).is_none() {
+        return Err(not_found("admin API key", &k));
+    }
+    Ok(
+        Json(json!({"id": k, "object": "organization.admin_api_key.deleted", "deleted": true}))
+            .into_response(),
+    )
+}

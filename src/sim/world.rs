@@ -1,0 +1,754 @@
+//! The simulated organisation: an OpenAI org and a SCIM directory, generated deterministically
+//! from a seed with every gap kind planted in known places. The planted findings are recorded
+//! as the generator decides them (never by running recert's own rules over the result).
+
+use std::collections::{BTreeMap, HashSet};
+
+use super::rng::Rng;
+use crate::model::{Finding, Severity, Ts};
+
+/// Source names used by `recert sim --write-config` and by the ground truth.
+pub const OPENAI_SOURCE: &str = "openai";
+pub const DIRECTORY_SOURCE: &str = "directory";
+pub const COMPANY_DOMAIN: &str = "example.com";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Size {
+    Small,
+    Medium,
+    Large,
+    Xl,
+}
+
+impl Size {
+    pub fn people(self) -> usize {
+        match self {
+            Size::Small => 50,
+            Size::Medium => 2_000,
+            Size::Large => 20_000,
+            Size::Xl => 100_000,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct ScimUser {
+    pub id: String,
+    pub user_name: String,
+    pub external_id: String,
+    pub given_name: String,
+    pub family_name: String,
+    pub active: bool,
+    pub department: String,
+    pub manager_id: Option<String>,
+    pub employee_number: String,
+    pub created: Ts,
+    pub last_modified: Ts,
+}
+
+#[derive(Clone, Debug)]
+pub struct ScimGroup {
+    pub id: String,
+    pub display_name: String,
+    pub members: Vec<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct OaiUser {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    pub role: String,
+    pub added_at: Ts,
+    pub api_key_last_used_at: Option<Ts>,
+    pub is_scim_managed: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct OaiProject {
+    pub id: String,
+    pub name: String,
+    pub created_at: Ts,
+    pub archived_at: Option<Ts>,
+}
+
+#[derive(Clone, Debug)]
+pub struct OaiProjectUser {
+    pub user_id: String,
+    pub role: String,
+    pub added_at: Ts,
+}
+
+#[derive(Clone, Debug)]
+pub struct OaiServiceAccount {
+    pub id: String,
+    pub name: String,
+    pub role: String,
+    pub created_at: Ts,
+}
+
+#[derive(Clone, Debug)]
+pub enum KeyOwner {
+    /// A user, with the details as they were when the key was made (the user may be gone since).
+    User {
+        id: String,
+        name: String,
+        email: String,
+        role: String,
+        created_at: Ts,
+    },
+    ServiceAccount {
+        id: String,
+    },
+}
+
+#[derive(Clone, Debug)]
+pub struct OaiKey {
+    pub id: String,
+    pub name: String,
+    pub redacted_value: String,
+    pub created_at: Ts,
+    pub last_used_at: Option<Ts>,
+    pub owner: KeyOwner,
+    pub owner_project_access: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct OaiAdminKey {
+    pub id: String,
+    pub name: String,
+    pub redacted_value: String,
+    pub created_at: Ts,
+    pub expires_at: Option<Ts>,
+    pub last_used_at: Option<Ts>,
+    pub owner_user_id: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct OaiInvite {
+    pub id: String,
+    pub email: String,
+    pub role: String,
+    pub status: String,
+    pub created_at: Ts,
+    pub expires_at: Option<Ts>,
+    pub accepted_at: Option<Ts>,
+    pub projects: Vec<(String, String)>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct OpenAiOrg {
+    pub users: BTreeMap<String, OaiUser>,
+    pub invites: BTreeMap<String, OaiInvite>,
+    pub projects: BTreeMap<String, OaiProject>,
+    pub project_users: BTreeMap<String, BTreeMap<String, OaiProjectUser>>,
+    pub service_accounts: BTreeMap<String, BTreeMap<String, OaiServiceAccount>>,
+    pub api_keys: BTreeMap<String, BTreeMap<String, OaiKey>>,
+    pub admin_keys: BTreeMap<String, OaiAdminKey>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Directory {
+    pub users: BTreeMap<String, ScimUser>,
+    pub groups: BTreeMap<String, ScimGroup>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct World {
+    pub now: Ts,
+    pub openai: OpenAiOrg,
+    pub directory: Directory,
+    /// The findings the generator planted, in the `recert gaps --format json` shape.
+    pub truth: Vec<Finding>,
+}
+
+impl World {
+    pub fn request_count_estimate(&self) -> usize {
+        self.openai.users.len() / 100 + self.openai.projects.len() * 3
+    }
+}
+
+const GIVEN: &[&str] = &[
+    "alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy", "mallory",
+    "niaj", "olivia", "peggy", "rupert", "sybil", "trent", "victor", "walter", "yusuf", "zoe",
+    "amara", "bruno", "chen", "dmitri", "elif", "farah", "gustav", "hana", "ines", "jonas",
+    "kenji", "leila", "mateo", "noor", "oskar", "priya", "quinn", "rosa", "sven", "tariq", "uma",
+    "vera",
+];
+const FAMILY: &[&str] = &[
+    "smith",
+    "jones",
+    "garcia",
+    "müller",
+    "kowalski",
+    "nguyen",
+    "okafor",
+    "rossi",
+    "tanaka",
+    "schmidt",
+    "dubois",
+    "silva",
+    "ivanova",
+    "haddad",
+    "larsen",
+    "novak",
+    "costa",
+    "kim",
+    "patel",
+    "cohen",
+    "fischer",
+    "moreau",
+    "berg",
+    "santos",
+    "yilmaz",
+    "murphy",
+    "kaur",
+    "lindqvist",
+];
+const DEPARTMENTS: &[&str] = &[
+    "Engineering",
+    "Research",
+    "Data",
+    "Sales",
+    "Support",
+    "Finance",
+    "Legal",
+    "Marketing",
+];
+const PROJECT_WORDS: &[&str] = &[
+    "search",
+    "billing",
+    "support-bot",
+    "summariser",
+    "eval",
+    "copilot",
+    "ingest",
+    "triage",
+    "translate",
+    "forecast",
+    "moderation",
+    "onboarding",
+    "insights",
+    "agent",
+    "docs-qa",
+    "pricing",
+];
+const OUTSIDE_DOMAINS: &[&str] = &[
+    "gmail.com",
+    "contractor.io",
+    "outlook.com",
+    "agency.example",
+];
+
+fn ascii_fold(s: &str) -> String {
+    s.replace('ü', "u")
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
+        None => String::new(),
+    }
+}
+
+fn scim_id(rng: &mut Rng) -> String {
+    format!(
+        "{}-{}-{}-{}-{}",
+        rng.hex(8),
+        rng.hex(4),
+        rng.hex(4),
+        rng.hex(4),
+        rng.hex(12)
+    )
+}
+
+fn redacted(rng: &mut Rng, prefix: &str) -> String {
+    format!("{prefix}{}...{}", rng.alnum(3), rng.alnum(3))
+}
+
+struct Truth(Vec<Finding>);
+
+impl Truth {
+    fn add(
+        &mut self,
+        rule: &str,
+        severity: Severity,
+        kind: &str,
+        id: &str,
+        email: Option<&str>,
+        detail: String,
+    ) {
+        self.0.push(Finding {
+            rule: rule.into(),
+            severity,
+            provider: "openai".into(),
+            source: OPENAI_SOURCE.into(),
+            subject_kind: kind.into(),
+            subject_id: id.into(),
+            subject_email: email.map(str::to_string),
+            detail,
+        });
+    }
+}
+
+/// Who a directory person is, for planting.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Fate {
+    /// Active in the directory.
+    Active,
+    /// Inactive in the directory and offboarded everywhere: no gap.
+    Offboarded,
+    /// Inactive in the directory but still an OpenAI org user: `leaver-with-access`.
+    LeaverWithAccess,
+}
+
+struct Member {
+    user_id: String,
+    email: String,
+    name: String,
+    role: String,
+    added_at: Ts,
+    /// The directory person behind the account is inactive.
+    leaver: bool,
+}
+
+/// Generate the organisation for `size` and `seed`, with `now` as the present.
+pub fn generate(size: Size, seed: u64, now: Ts) -> World {
+    let mut rng = Rng::new(seed);
+    let n = size.people();
+    let day = 86_400;
+    let mut truth = Truth(Vec::new());
+    let mut dir = Directory::default();
+    let mut org = OpenAiOrg::default();
+
+    // --- The directory ---------------------------------------------------------------------
+    let mut emails = HashSet::new();
+    let mut people: Vec<(String, String, String, Fate)> = Vec::with_capacity(n); // scim id, email, name, fate
+    let mut leavers = 0usize;
+    for i in 0..n {
+        let given = *rng.pick(GIVEN);
+        let family = *rng.pick(FAMILY);
+        let base = format!("{}.{}", given, ascii_fold(family));
+        let mut email = format!("{base}@{COMPANY_DOMAIN}");
+        let mut k = 2;
+        while !emails.insert(email.clone()) {
+            email = format!("{base}{k}@{COMPANY_DOMAIN}");
+            k += 1;
+        }
+        // Leavers are spread through the directory, not bunched at the front.
+        let fate = if i % 40 == 17 || (n < 80 && (i == 7 || i == 31)) {
+            leavers += 1;
+            Fate::LeaverWithAccess
+        } else if i % 40 == 29 || (n < 80 && (i == 13 || i == 41)) {
+            Fate::Offboarded
+        } else {
+            Fate::Active
+        };
+        let id = scim_id(&mut rng);
+        let manager_id = if i >= 8 {
+            Some(people[(i / 8).min(people.len() - 1)].0.clone())
+        } else {
+            None
+        };
+        let created = now - rng.range(30, 2000) * day;
+        dir.users.insert(
+            id.clone(),
+            ScimUser {
+                id: id.clone(),
+                user_name: email.clone(),
+                external_id: format!("emp-{:06}", i + 1),
+                given_name: capitalise(given),
+                family_name: capitalise(family),
+                active: fate == Fate::Active,
+                department: rng.pick(DEPARTMENTS).to_string(),
+                manager_id,
+                employee_number: format!("{:06}", i + 1),
+                created,
+                last_modified: created + rng.range(0, 20) * day,
+            },
+        );
+        let name = format!("{} {}", capitalise(given), capitalise(family));
+        people.push((id, email, name, fate));
+    }
+    debug_assert!(leavers >= 2);
+    for dept in DEPARTMENTS {
+        let id = scim_id(&mut rng);
+        let members = dir
+            .users
+            .values()
+            .filter(|u| u.department == *dept)
+            .map(|u| u.id.clone())
+            .collect();
+        dir.groups.insert(
+            id.clone(),
+            ScimGroup {
+                id,
+                display_name: format!("dept-{}", dept.to_lowercase()),
+                members,
+            },
+        );
+    }
+
+    // --- OpenAI org users --------------------------------------------------------------------
+    let mut members: Vec<Member> = Vec::new();
+    for (scim_id, email, name, fate) in &people {
+        let has_account = match fate {
+            Fate::Active => rng.chance(0.7),
+            Fate::Offboarded => false,
+            Fate::LeaverWithAccess => true,
+        };
+        if !has_account {
+            continue;
+        }
+        let _ = scim_id;
+        let id = format!("user-{}", rng.alnum(24));
+        // Providers keep whatever case the person typed; matching must not care.
+        let shown_email = if rng.chance(0.1) {
+            email
+                .split('@')
+                .map(|part| {
+                    part.split('.')
+                        .map(capitalise)
+                        .collect::<Vec<_>>()
+                        .join(".")
+                })
+                .collect::<Vec<_>>()
+                .join("@")
+        } else {
+            email.clone()
+        };
+        let role = if rng.chance(0.03) { "owner" } else { "reader" };
+        let added_at = now - rng.range(10, 900) * day;
+        if *fate == Fate::LeaverWithAccess {
+            truth.add(
+                "leaver-with-access",
+                Severity::Critical,
+                "account",
+                &id,
+                Some(&shown_email),
+                format!("{shown_email} is inactive in the directory but still has an account on OpenAI (role {role})"),
+            );
+        }
+        members.push(Member {
+            user_id: id,
+            email: shown_email,
+            name: name.clone(),
+            role: role.into(),
+            added_at,
+            leaver: *fate == Fate::LeaverWithAccess,
+        });
+    }
+    // Accounts nobody in the directory explains.
+    for _ in 0..(n / 50).max(2) {
+        let given = *rng.pick(GIVEN);
+        let domain = *rng.pick(OUTSIDE_DOMAINS);
+        let email = format!("{given}.{}@{domain}", rng.alnum(4).to_lowercase());
+        let id = format!("user-{}", rng.alnum(24));
+        truth.add(
+            "unmanaged-account",
+            Severity::High,
+            "account",
+            &id,
+            Some(&email),
+            format!("{email} matches no directory person"),
+        );
+        members.push(Member {
+            user_id: id,
+            email,
+            name: capitalise(given),
+            role: "reader".into(),
+            added_at: now - rng.range(10, 400) * day,
+            leaver: false,
+        });
+    }
+    for m in &members {
+        let last = if rng.chance(0.6) {
+            Some(now - rng.range(0, 200) * day)
+        } else {
+            None
+        };
+        org.users.insert(
+            m.user_id.clone(),
+            OaiUser {
+                id: m.user_id.clone(),
+                name: m.name.clone(),
+                email: m.email.clone(),
+                role: m.role.clone(),
+                added_at: m.added_at,
+                api_key_last_used_at: last,
+                is_scim_managed: !m.email.ends_with(COMPANY_DOMAIN) || rng.chance(0.8),
+            },
+        );
+    }
+
+    // --- Projects, members, service accounts, keys --------------------------------------------
+    let project_count = (n / 20).max(5);
+    let mut orphan_inactive_budget = (n / 100).max(2);
+    let mut ghost_budget = (n / 200).max(2);
+    for p in 0..project_count {
+        let pid = format!("proj_{}", rng.alnum(24));
+        let created_at = now - rng.range(60, 1200) * day;
+        let archived_at = if p > 0 && rng.chance(0.1) {
+            Some(created_at + rng.range(10, 50) * day)
+        } else {
+            None
+        };
+        let name = if p == 0 {
+            "Default project".to_string()
+        } else {
+            format!("{}-{}", rng.pick(PROJECT_WORDS), p)
+        };
+        org.projects.insert(
+            pid.clone(),
+            OaiProject {
+                id: pid.clone(),
+                name,
+                created_at,
+                archived_at,
+            },
+        );
+        let mut pusers = BTreeMap::new();
+        let mut keys = BTreeMap::new();
+        let count = (3 + rng.below(26) as usize).min(members.len());
+        let mut chosen = HashSet::new();
+        while chosen.len() < count {
+            chosen.insert(rng.below(members.len() as u64) as usize);
+        }
+        let mut chosen: Vec<usize> = chosen.into_iter().collect();
+        chosen.sort_unstable();
+        for (k, &mi) in chosen.iter().enumerate() {
+            let m = &members[mi];
+            let role = if k == 0 || rng.chance(0.2) {
+                "owner"
+            } else {
+                "member"
+            };
+            let added_at = created_at.max(m.added_at) + rng.range(0, 30) * day;
+            let key_count = if rng.chance(0.45) {
+                1 + rng.below(3)
+            } else {
+                0
+            };
+            // The owner was removed from the project; their keys stayed behind.
+            let removed = !m.leaver
+                && key_count > 0
+                && orphan_inactive_budget > 0
+                && rng.chance(if p + 2 >= project_count { 0.5 } else { 0.05 });
+            if removed {
+                orphan_inactive_budget -= 1;
+            }
+            for _ in 0..key_count {
+                let kid = format!("key_{}", rng.alnum(16));
+                let owner_email = m.email.clone();
+                if m.leaver {
+                    truth.add(
+                        "orphaned-key",
+                        Severity::Critical,
+                        "api_key",
+                        &kid,
+                        Some(&owner_email),
+                        format!("owner {owner_email} is inactive in the directory"),
+                    );
+                } else if removed {
+                    truth.add(
+                        "orphaned-key",
+                        Severity::Critical,
+                        "api_key",
+                        &kid,
+                        Some(&owner_email),
+                        format!("owner {owner_email} lost access to the project"),
+                    );
+                }
+                keys.insert(
+                    kid.clone(),
+                    OaiKey {
+                        id: kid,
+                        name: format!(
+                            "{}-{}",
+                            rng.pick(PROJECT_WORDS),
+                            rng.alnum(4).to_lowercase()
+                        ),
+                        redacted_value: redacted(&mut rng, "sk-proj-"),
+                        created_at: added_at + rng.range(0, 60) * day,
+                        last_used_at: if rng.chance(0.8) {
+                            Some(now - rng.range(0, 120) * day)
+                        } else {
+                            None
+                        },
+                        owner: KeyOwner::User {
+                            id: m.user_id.clone(),
+                            name: m.name.clone(),
+                            email: m.email.clone(),
+                            role: role.into(),
+                            created_at: added_at,
+                        },
+                        owner_project_access: if removed { "inactive" } else { "active" }.into(),
+                    },
+                );
+            }
+            if !removed {
+                pusers.insert(
+                    m.user_id.clone(),
+                    OaiProjectUser {
+                        user_id: m.user_id.clone(),
+                        role: role.into(),
+                        added_at,
+                    },
+                );
+            }
+        }
+        // A key whose owner is no longer in the org at all.
+        if ghost_budget > 0 && (p % 7 == 3 || project_count - p <= ghost_budget) {
+            ghost_budget -= 1;
+            let kid = format!("key_{}", rng.alnum(16));
+            let gid = format!("user-{}", rng.alnum(24));
+            let given = *rng.pick(GIVEN);
+            let email = format!("{given}.former{}@{COMPANY_DOMAIN}", rng.below(1000));
+            truth.add(
+                "orphaned-key",
+                Severity::Critical,
+                "api_key",
+                &kid,
+                Some(&email),
+                format!("owner {email} is no longer a member of the OpenAI org"),
+            );
+            keys.insert(
+                kid.clone(),
+                OaiKey {
+                    id: kid,
+                    name: format!("legacy-{}", rng.alnum(4).to_lowercase()),
+                    redacted_value: redacted(&mut rng, "sk-proj-"),
+                    created_at: created_at + rng.range(0, 30) * day,
+                    last_used_at: Some(now - rng.range(0, 30) * day),
+                    owner: KeyOwner::User {
+                        id: gid,
+                        name: capitalise(given),
+                        email,
+                        role: "owner".into(),
+                        created_at,
+                    },
+                    owner_project_access: "inactive".into(),
+                },
+            );
+        }
+        let mut sas = BTreeMap::new();
+        for _ in 0..rng.below(4) {
+            let sid = format!("svc_acct_{}", rng.alnum(20));
+            sas.insert(
+                sid.clone(),
+                OaiServiceAccount {
+                    id: sid.clone(),
+                    name: format!("{}-bot", rng.pick(PROJECT_WORDS)),
+                    role: if rng.chance(0.3) { "owner" } else { "member" }.into(),
+                    created_at: created_at + rng.range(0, 60) * day,
+                },
+            );
+            let kid = format!("key_{}", rng.alnum(16));
+            keys.insert(
+                kid.clone(),
+                OaiKey {
+                    id: kid,
+                    name: "Secret Key".into(),
+                    redacted_value: redacted(&mut rng, "sk-svcacct-"),
+                    created_at: created_at + rng.range(0, 90) * day,
+                    last_used_at: Some(now - rng.range(0, 60) * day),
+                    owner: KeyOwner::ServiceAccount { id: sid },
+                    owner_project_access: "active".into(),
+                },
+            );
+        }
+        org.project_users.insert(pid.clone(), pusers);
+        org.api_keys.insert(pid.clone(), keys);
+        org.service_accounts.insert(pid, sas);
+    }
+
+    // --- Admin keys and invites ----------------------------------------------------------------
+    let owners: Vec<&OaiUser> = org.users.values().filter(|u| u.role == "owner").collect();
+    let owner_ids: Vec<String> = owners.iter().map(|u| u.id.clone()).collect();
+    for i in 0..(n / 500).max(2) {
+        let id = format!("key_{}", rng.alnum(16));
+        let created_at = now - rng.range(10, 500) * day;
+        let owner_user_id = if owner_ids.is_empty() {
+            org.users.keys().next().cloned().unwrap_or_default()
+        } else {
+            rng.pick(&owner_ids).clone()
+        };
+        org.admin_keys.insert(
+            id.clone(),
+            OaiAdminKey {
+                id,
+                name: format!("admin-automation-{i}"),
+                redacted_value: redacted(&mut rng, "sk-admin-"),
+                created_at,
+                expires_at: if i % 2 == 0 {
+                    None
+                } else {
+                    Some(created_at + 365 * day)
+                },
+                last_used_at: Some(now - rng.range(0, 20) * day),
+                owner_user_id,
+            },
+        );
+    }
+    let project_ids: Vec<String> = org.projects.keys().cloned().collect();
+    for _ in 0..(n / 100).max(3) {
+        let id = format!("invite-{}", rng.alnum(20));
+        let created_at = now - rng.range(0, 60) * day;
+        let status = *rng.pick(&["pending", "pending", "expired", "accepted"]);
+        let given = *rng.pick(GIVEN);
+        org.invites.insert(
+            id.clone(),
+            OaiInvite {
+                id,
+                email: format!("{given}.{}@{COMPANY_DOMAIN}", rng.alnum(5).to_lowercase()),
+                role: "reader".into(),
+                status: status.into(),
+                created_at,
+                expires_at: Some(created_at + 7 * day),
+                accepted_at: (status == "accepted").then_some(created_at + day),
+                projects: vec![(rng.pick(&project_ids).clone(), "member".into())],
+            },
+        );
+    }
+
+    World {
+        now,
+        openai: org,
+        directory: dir,
+        truth: truth.0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deterministic_for_a_seed() {
+        let a = generate(Size::Small, 42, 1_800_000_000);
+        let b = generate(Size::Small, 42, 1_800_000_000);
+        assert_eq!(a.truth, b.truth);
+        assert_eq!(
+            a.openai.users.keys().collect::<Vec<_>>(),
+            b.openai.users.keys().collect::<Vec<_>>()
+        );
+        let c = generate(Size::Small, 43, 1_800_000_000);
+        assert_ne!(a.truth, c.truth);
+    }
+
+    #[test]
+    fn every_rule_is_planted_even_when_small() {
+        for seed in 1..20 {
+            let w = generate(Size::Small, seed, 1_800_000_000);
+            for rule in ["leaver-with-access", "orphaned-key", "unmanaged-account"] {
+                assert!(
+                    w.truth.iter().any(|f| f.rule == rule),
+                    "seed {seed}: no {rule} planted"
+                );
+            }
+            assert!(w.directory.users.len() == 50);
+            assert!(w.openai.projects.values().any(|p| p.archived_at.is_none()));
+        }
+    }
+}

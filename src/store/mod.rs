@@ -1,0 +1,642 @@
+//! The database: SQLite (bundled) with numbered migrations. Snapshots are written in one
+//! transaction; a source that failed keeps its last good data, carried into the new snapshot
+//! and marked so. Files are created readable by the owner only.
+//! SQL and rusqlite types stay inside this module (a PostgreSQL backend will sit behind the same
+//! interface).
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+
+use crate::model::{
+    Account, Credential, Grant, Invite, Owner, Person, Resource, ServiceAccount, Snapshot,
+    SourceData, SourceStatus, Ts,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database {path}: {source}")]
+    Sql {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error("cannot prepare the data directory {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "database {path} was written by a newer recert (schema {found}, this one knows {known}); upgrade recert"
+    )]
+    TooNew {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
+}
+
+/// Schema migrations, applied in order; `user_version` records how many ran.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE snapshots (
+    id INTEGER PRIMARY KEY,
+    taken_at INTEGER NOT NULL
+);
+CREATE TABLE source_runs (
+    snapshot_id INTEGER NOT NULL REFERENCES snapshots(id) ON DELETE CASCADE,
+    source TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    ok INTEGER NOT NULL,
+    error TEXT,
+    carried_from INTEGER,
+    items INTEGER NOT NULL,
+    requests INTEGER NOT NULL,
+    started_at INTEGER NOT NULL,
+    finished_at INTEGER NOT NULL,
+    PRIMARY KEY (snapshot_id, source)
+);
+CREATE TABLE people (
+    snapshot_id INTEGER NOT NULL REFERENCES snapshots(id) ON DELETE CASCADE,
+    source TEXT NOT NULL, id TEXT NOT NULL, user_name TEXT NOT NULL, emails TEXT NOT NULL,
+    display_name TEXT, active INTEGER NOT NULL, absent INTEGER NOT NULL, external_id TEXT,
+    department TEXT, manager_id TEXT, groups TEXT NOT NULL,
+    PRIMARY KEY (snapshot_id, source, id)
+);
+CREATE TABLE accounts (
+    snapshot_id INTEGER NOT NULL REFERENCES snapshots(id) ON DELETE CASCADE,
+    source TEXT NOT NULL, provider TEXT NOT NULL, id TEXT NOT NULL, email TEXT, name TEXT,
+    role TEXT, added_at INTEGER, last_active_at INTEGER, scim_managed INTEGER,
+    PRIMARY KEY (snapshot_id, source, id)
+);
+CREATE TABLE resources (
+    snapshot_id INTEGER NOT NULL REFERENCES snapshots(id) ON DELETE CASCADE,
+    source TEXT NOT NULL, provider TEXT NOT NULL, kind TEXT NOT NULL, id TEXT NOT NULL,
+    name TEXT, archived INTEGER NOT NULL, created_at INTEGER,
+    PRIMARY KEY (snapshot_id, source, kind, id)
+);
+CREATE TABLE grants (
+    snapshot_id INTEGER NOT NULL REFERENCES snapshots(id) ON DELETE CASCADE,
+    source TEXT NOT NULL, provider TEXT NOT NULL, principal_kind TEXT NOT NULL,
+    principal_id TEXT NOT NULL, resource_id TEXT NOT NULL, role TEXT, via TEXT NOT NULL
+);
+CREATE INDEX grants_snapshot ON grants(snapshot_id, source);
+CREATE TABLE service_accounts (
+    snapshot_id INTEGER NOT NULL REFERENCES snapshots(id) ON DELETE CASCADE,
+    source TEXT NOT NULL, provider TEXT NOT NULL, id TEXT NOT NULL, resource_id TEXT,
+    name TEXT, role TEXT, created_at INTEGER,
+    PRIMARY KEY (snapshot_id, source, id)
+);
+CREATE TABLE credentials (
+    snapshot_id INTEGER NOT NULL REFERENCES snapshots(id) ON DELETE CASCADE,
+    source TEXT NOT NULL, provider TEXT NOT NULL, kind TEXT NOT NULL, id TEXT NOT NULL,
+    name TEXT, redacted TEXT, resource_id TEXT, owner_kind TEXT, owner_id TEXT, owner_email TEXT,
+    owner_name TEXT, owner_access TEXT, created_at INTEGER, last_used_at INTEGER, expires_at INTEGER,
+    PRIMARY KEY (snapshot_id, source, kind, id)
+);
+CREATE TABLE invites (
+    snapshot_id INTEGER NOT NULL REFERENCES snapshots(id) ON DELETE CASCADE,
+    source TEXT NOT NULL, provider TEXT NOT NULL, id TEXT NOT NULL, email TEXT, role TEXT,
+    status TEXT, created_at INTEGER, expires_at INTEGER,
+    PRIMARY KEY (snapshot_id, source, id)
+);
+"#];
+
+/// Tables that hold one source's data within a snapshot.
+const DATA_TABLES: &[&str] = &[
+    "people",
+    "accounts",
+    "resources",
+    "grants",
+    "service_accounts",
+    "credentials",
+    "invites",
+];
+
+/// What one source produced in a sync: its data, or the error that stopped it.
+pub struct SourceResult {
+    pub source: String,
+    pub kind: String,
+    pub outcome: Result<SourceData, String>,
+    pub requests: u64,
+    pub started_at: Ts,
+    pub finished_at: Ts,
+}
+
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+/// Create `dir` (0700) if needed.
+pub fn private_dir(dir: &Path) -> Result<(), StoreError> {
+    let io = |source| StoreError::Io {
+        path: dir.to_path_buf(),
+        source,
+    };
+    std::fs::create_dir_all(dir).map_err(io)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(io)?;
+    }
+    Ok(())
+}
+
+/// Create `path` if missing with mode 0600, and tighten it if it exists.
+pub fn private_file(path: &Path) -> Result<(), StoreError> {
+    let io = |source| StoreError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut opts = std::fs::OpenOptions::new();
+    opts.create(true).append(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    opts.open(path).map_err(io)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(io)?;
+    }
+    Ok(())
+}
+
+impl Store {
+    /// Open (creating if needed) `recert.db` in `data_dir`.
+    pub fn open(data_dir: &Path) -> Result<Store, StoreError> {
+        private_dir(data_dir)?;
+        let path = data_dir.join("recert.db");
+        // SQLite gives its -wal and -shm files the database file's permissions.
+        private_file(&path)?;
+        let conn = Connection::open(&path).map_err(|source| StoreError::Sql {
+            path: path.clone(),
+            source,
+        })?;
+        let mut store = Store { conn, path };
+        store.init()?;
+        Ok(store)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn sql(&self) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
+        move |source| StoreError::Sql {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    fn init(&mut self) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        let err = move |source| StoreError::Sql {
+            path: path.clone(),
+            source,
+        };
+        self.conn
+            .execute_batch(
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
+            )
+            .map_err(&err)?;
+        let version: i64 = self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(&err)?;
+        let known = MIGRATIONS.len() as i64;
+        if version > known {
+            return Err(StoreError::TooNew {
+                path: self.path.clone(),
+                found: version,
+                known,
+            });
+        }
+        for (i, m) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            let tx = self.conn.transaction().map_err(&err)?;
+            tx.execute_batch(m).map_err(&err)?;
+            tx.pragma_update(None, "user_version", i as i64 + 1)
+                .map_err(&err)?;
+            tx.commit().map_err(&err)?;
+        }
+        Ok(())
+    }
+
+    pub fn latest_snapshot_id(&self) -> Result<Option<i64>, StoreError> {
+        self.conn
+            .query_row("SELECT max(id) FROM snapshots", [], |r| r.get(0))
+            .map_err(self.sql())
+    }
+
+    /// Write one sync as a new snapshot, in one transaction. A failed source's rows are copied
+    /// from the previous snapshot (its last good data), and a directory's people who vanished
+    /// since are kept, marked absent.
+    pub fn write_snapshot(
+        &mut self,
+        taken_at: Ts,
+        results: &[SourceResult],
+    ) -> Result<i64, StoreError> {
+        let path = self.path.clone();
+        let err = move |source| StoreError::Sql {
+            path: path.clone(),
+            source,
+        };
+        let prev = self.latest_snapshot_id()?;
+        let tx = self.conn.transaction().map_err(&err)?;
+        tx.execute("INSERT INTO snapshots (taken_at) VALUES (?1)", [taken_at])
+            .map_err(&err)?;
+        let id = tx.last_insert_rowid();
+        for r in results {
+            let (ok, error, carried_from, items) = match &r.outcome {
+                Ok(data) => {
+                    insert_data(&tx, id, data).map_err(&err)?;
+                    if let Some(prev) = prev {
+                        carry_absent_people(&tx, id, prev, &r.source).map_err(&err)?;
+                    }
+                    (true, None, None, data.items())
+                }
+                Err(e) => {
+                    let from = match prev {
+                        Some(prev) => carry_source(&tx, id, prev, &r.source).map_err(&err)?,
+                        None => None,
+                    };
+                    let items = count_source(&tx, id, &r.source).map_err(&err)?;
+                    (false, Some(e.clone()), from, items)
+                }
+            };
+            tx.execute(
+                "INSERT INTO source_runs (snapshot_id, source, kind, ok, error, carried_from, items, requests, started_at, finished_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                params![id, r.source, r.kind, ok, error, carried_from, items as i64, r.requests as i64, r.started_at, r.finished_at],
+            )
+            .map_err(&err)?;
+        }
+        tx.commit().map_err(&err)?;
+        Ok(id)
+    }
+
+    /// The newest snapshot, fully loaded.
+    pub fn latest_snapshot(&self) -> Result<Option<Snapshot>, StoreError> {
+        match self.latest_snapshot_id()? {
+            Some(id) => self.snapshot(id).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    pub fn snapshot(&self, id: i64) -> Result<Snapshot, StoreError> {
+        load(&self.conn, id).map_err(self.sql())
+    }
+}
+
+fn insert_data(tx: &Transaction, sid: i64, d: &SourceData) -> rusqlite::Result<()> {
+    let mut st = tx.prepare_cached(
+        "INSERT OR REPLACE INTO people VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)",
+    )?;
+    for p in &d.people {
+        st.execute(params![
+            sid,
+            p.source,
+            p.id,
+            p.user_name,
+            serde_json::to_string(&p.emails).unwrap(),
+            p.display_name,
+            p.active,
+            p.absent,
+            p.external_id,
+            p.department,
+            p.manager_id,
+            serde_json::to_string(&p.groups).unwrap()
+        ])?;
+    }
+    let mut st = tx.prepare_cached(
+        "INSERT OR REPLACE INTO accounts VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
+    )?;
+    for a in &d.accounts {
+        st.execute(params![
+            sid,
+            a.source,
+            a.provider,
+            a.id,
+            a.email,
+            a.name,
+            a.role,
+            a.added_at,
+            a.last_active_at,
+            a.scim_managed
+        ])?;
+    }
+    let mut st =
+        tx.prepare_cached("INSERT OR REPLACE INTO resources VALUES (?1,?2,?3,?4,?5,?6,?7,?8)")?;
+    for r in &d.resources {
+        st.execute(params![
+            sid,
+            r.source,
+            r.provider,
+            r.kind,
+            r.id,
+            r.name,
+            r.archived,
+            r.created_at
+        ])?;
+    }
+    let mut st = tx.prepare_cached("INSERT INTO grants VALUES (?1,?2,?3,?4,?5,?6,?7,?8)")?;
+    for g in &d.grants {
+        st.execute(params![
+            sid,
+            g.source,
+            g.provider,
+            g.principal_kind,
+            g.principal_id,
+            g.resource_id,
+            g.role,
+            g.via
+        ])?;
+    }
+    let mut st = tx.prepare_cached(
+        "INSERT OR REPLACE INTO service_accounts VALUES (?1,?2,?3,?4,?5,?6,?7,?8)",
+    )?;
+    for s in &d.service_accounts {
+        st.execute(params![
+            sid,
+            s.source,
+            s.provider,
+            s.id,
+            s.resource_id,
+            s.name,
+            s.role,
+            s.created_at
+        ])?;
+    }
+    let mut st = tx.prepare_cached(
+        "INSERT OR REPLACE INTO credentials VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16)",
+    )?;
+    for c in &d.credentials {
+        let o = c.owner.as_ref();
+        st.execute(params![
+            sid,
+            c.source,
+            c.provider,
+            c.kind,
+            c.id,
+            c.name,
+            c.redacted,
+            c.resource_id,
+            o.map(|o| &o.kind),
+            o.map(|o| &o.id),
+            o.and_then(|o| o.email.as_ref()),
+            o.and_then(|o| o.name.as_ref()),
+            c.owner_access,
+            c.created_at,
+            c.last_used_at,
+            c.expires_at
+        ])?;
+    }
+    let mut st =
+        tx.prepare_cached("INSERT OR REPLACE INTO invites VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)")?;
+    for i in &d.invites {
+        st.execute(params![
+            sid,
+            i.source,
+            i.provider,
+            i.id,
+            i.email,
+            i.role,
+            i.status,
+            i.created_at,
+            i.expires_at
+        ])?;
+    }
+    Ok(())
+}
+
+/// Copy a failed source's rows from `prev`; returns the snapshot its data was really fetched in.
+fn carry_source(
+    tx: &Transaction,
+    sid: i64,
+    prev: i64,
+    source: &str,
+) -> rusqlite::Result<Option<i64>> {
+    let prev_run: Option<(bool, Option<i64>)> = tx
+        .query_row(
+            "SELECT ok, carried_from FROM source_runs WHERE snapshot_id = ?1 AND source = ?2",
+            params![prev, source],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let Some((ok, carried)) = prev_run else {
+        return Ok(None);
+    };
+    for t in DATA_TABLES {
+        let cols = columns(tx, t)?;
+        let rest = cols[1..].join(", ");
+        tx.execute(
+            &format!(
+                "INSERT INTO {t} SELECT ?1, {rest} FROM {t} WHERE snapshot_id = ?2 AND source = ?3"
+            ),
+            params![sid, prev, source],
+        )?;
+    }
+    Ok(if ok { Some(prev) } else { carried })
+}
+
+/// People the directory listed before but not now stay, marked absent: a person deleted from
+/// the directory is a leaver, not a stranger.
+fn carry_absent_people(
+    tx: &Transaction,
+    sid: i64,
+    prev: i64,
+    source: &str,
+) -> rusqlite::Result<()> {
+    tx.execute(
+        "INSERT INTO people
+         SELECT ?1, source, id, user_name, emails, display_name, active, 1, external_id, department, manager_id, groups
+         FROM people p WHERE p.snapshot_id = ?2 AND p.source = ?3
+           AND NOT EXISTS (SELECT 1 FROM people q WHERE q.snapshot_id = ?1 AND q.source = ?3 AND q.id = p.id)",
+        params![sid, prev, source],
+    )?;
+    Ok(())
+}
+
+fn count_source(tx: &Transaction, sid: i64, source: &str) -> rusqlite::Result<u64> {
+    let mut n = 0u64;
+    for t in DATA_TABLES {
+        let c: i64 = tx.query_row(
+            &format!("SELECT count(*) FROM {t} WHERE snapshot_id = ?1 AND source = ?2"),
+            params![sid, source],
+            |r| r.get(0),
+        )?;
+        n += c as u64;
+    }
+    Ok(n)
+}
+
+fn columns(conn: &Connection, table: &str) -> rusqlite::Result<Vec<String>> {
+    let mut st = conn.prepare(&format!("PRAGMA table_info({table})"))?;
+    let cols = st.query_map([], |r| r.get::<_, String>(1))?.collect();
+    cols
+}
+
+fn json_list(s: String) -> Vec<String> {
+    serde_json::from_str(&s).unwrap_or_default()
+}
+
+fn load(conn: &Connection, sid: i64) -> rusqlite::Result<Snapshot> {
+    let taken_at: Ts =
+        conn.query_row("SELECT taken_at FROM snapshots WHERE id = ?1", [sid], |r| {
+            r.get(0)
+        })?;
+    let mut sources = Vec::new();
+    let mut st = conn.prepare(
+        "SELECT source, kind, ok, error, carried_from, items, requests, started_at, finished_at
+         FROM source_runs WHERE snapshot_id = ?1 ORDER BY source",
+    )?;
+    for s in st.query_map([sid], |r| {
+        Ok(SourceStatus {
+            source: r.get(0)?,
+            kind: r.get(1)?,
+            ok: r.get(2)?,
+            error: r.get(3)?,
+            carried_from: r.get(4)?,
+            items: r.get::<_, i64>(5)? as u64,
+            requests: r.get::<_, i64>(6)? as u64,
+            started_at: r.get(7)?,
+            finished_at: r.get(8)?,
+        })
+    })? {
+        sources.push(s?);
+    }
+    let mut d = SourceData::default();
+    let mut st = conn.prepare("SELECT * FROM people WHERE snapshot_id = ?1 ORDER BY source, id")?;
+    for p in st.query_map([sid], |r| {
+        Ok(Person {
+            source: r.get(1)?,
+            id: r.get(2)?,
+            user_name: r.get(3)?,
+            emails: json_list(r.get(4)?),
+            display_name: r.get(5)?,
+            active: r.get(6)?,
+            absent: r.get(7)?,
+            external_id: r.get(8)?,
+            department: r.get(9)?,
+            manager_id: r.get(10)?,
+            groups: json_list(r.get(11)?),
+        })
+    })? {
+        d.people.push(p?);
+    }
+    let mut st =
+        conn.prepare("SELECT * FROM accounts WHERE snapshot_id = ?1 ORDER BY source, id")?;
+    for a in st.query_map([sid], |r| {
+        Ok(Account {
+            source: r.get(1)?,
+            provider: r.get(2)?,
+            id: r.get(3)?,
+            email: r.get(4)?,
+            name: r.get(5)?,
+            role: r.get(6)?,
+            added_at: r.get(7)?,
+            last_active_at: r.get(8)?,
+            scim_managed: r.get(9)?,
+        })
+    })? {
+        d.accounts.push(a?);
+    }
+    let mut st =
+        conn.prepare("SELECT * FROM resources WHERE snapshot_id = ?1 ORDER BY source, kind, id")?;
+    for x in st.query_map([sid], |r| {
+        Ok(Resource {
+            source: r.get(1)?,
+            provider: r.get(2)?,
+            kind: r.get(3)?,
+            id: r.get(4)?,
+            name: r.get(5)?,
+            archived: r.get(6)?,
+            created_at: r.get(7)?,
+        })
+    })? {
+        d.resources.push(x?);
+    }
+    let mut st = conn.prepare("SELECT * FROM grants WHERE snapshot_id = ?1 ORDER BY rowid")?;
+    for g in st.query_map([sid], |r| {
+        Ok(Grant {
+            source: r.get(1)?,
+            provider: r.get(2)?,
+            principal_kind: r.get(3)?,
+            principal_id: r.get(4)?,
+            resource_id: r.get(5)?,
+            role: r.get(6)?,
+            via: r.get(7)?,
+        })
+    })? {
+        d.grants.push(g?);
+    }
+    let mut st =
+        conn.prepare("SELECT * FROM service_accounts WHERE snapshot_id = ?1 ORDER BY source, id")?;
+    for s in st.query_map([sid], |r| {
+        Ok(ServiceAccount {
+            source: r.get(1)?,
+            provider: r.get(2)?,
+            id: r.get(3)?,
+            resource_id: r.get(4)?,
+            name: r.get(5)?,
+            role: r.get(6)?,
+            created_at: r.get(7)?,
+        })
+    })? {
+        d.service_accounts.push(s?);
+    }
+    let mut st =
+        conn.prepare("SELECT * FROM credentials WHERE snapshot_id = ?1 ORDER BY source, kind, id")?;
+    for c in st.query_map([sid], |r| {
+        let owner_id: Option<String> = r.get(9)?;
+        Ok(Credential {
+            source: r.get(1)?,
+            provider: r.get(2)?,
+            kind: r.get(3)?,
+            id: r.get(4)?,
+            name: r.get(5)?,
+            redacted: r.get(6)?,
+            resource_id: r.get(7)?,
+            owner: match owner_id {
+                Some(id) => Some(Owner {
+                    kind: r
+                        .get::<_, Option<String>>(8)?
+                        .unwrap_or_else(|| "user".into()),
+                    id,
+                    email: r.get(10)?,
+                    name: r.get(11)?,
+                }),
+                None => None,
+            },
+            owner_access: r.get(12)?,
+            created_at: r.get(13)?,
+            last_used_at: r.get(14)?,
+            expires_at: r.get(15)?,
+        })
+    })? {
+        d.credentials.push(c?);
+    }
+    let mut st =
+        conn.prepare("SELECT * FROM invites WHERE snapshot_id = ?1 ORDER BY source, id")?;
+    for i in st.query_map([sid], |r| {
+        Ok(Invite {
+            source: r.get(1)?,
+            provider: r.get(2)?,
+            id: r.get(3)?,
+            email: r.get(4)?,
+            role: r.get(5)?,
+            status: r.get(6)?,
+            created_at: r.get(7)?,
+            expires_at: r.get(8)?,
+        })
+    })? {
+        d.invites.push(i?);
+    }
+    Ok(Snapshot {
+        id: sid,
+        taken_at,
+        sources,
+        data: d,
+    })
+}
