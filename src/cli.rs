@@ -130,14 +130,20 @@ pub async fn sync_cmd(g: &Globals) -> Result<()> {
         println!("{line}");
     }
     let failed = report.failed();
-    if failed > 0 {
-        bail!(
-            "{failed} of {} sources failed; snapshot #{} keeps their last good data. Details are above and in the log",
-            report.sources.len(),
-            report.snapshot_id
-        );
+    let total = report.sources.len();
+    match (report.snapshot_id, report.kept_snapshot) {
+        (Some(_), _) if failed == 0 => Ok(()),
+        (Some(id), _) => bail!(
+            "{failed} of {total} sources failed; snapshot #{id} holds the last good data of each (see above, and the log in {})",
+            g.paths.state_dir.display()
+        ),
+        (None, Some(kept)) => bail!(
+            "all {total} sources failed; nothing was stored and snapshot #{kept} stays the latest"
+        ),
+        (None, None) => {
+            bail!("all {total} sources failed; nothing was stored (there is no snapshot yet)")
+        }
     }
-    Ok(())
 }
 
 fn load_latest(g: &Globals) -> Result<Option<Snapshot>> {

@@ -84,7 +84,7 @@ impl SourceConfig {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read config {path}: {source}")]
+    #[error("cannot read config {path}")]
     Read {
         path: PathBuf,
         source: std::io::Error,
@@ -241,12 +241,11 @@ pub fn resolve_key(src: &SourceConfig) -> Result<Secret, ConfigError> {
         source_name: src.name.clone(),
         hint: src.key_hint(),
     };
-    let entry =
-        keyring::Entry::new(KEYRING_SERVICE, &src.name).map_err(|e| ConfigError::Keyring {
-            source_name: src.name.clone(),
-            message: e.to_string(),
-        })?;
-    match entry.get_password() {
+    let name = src.name.clone();
+    let got = off_runtime(move || {
+        keyring::Entry::new(KEYRING_SERVICE, &name).and_then(|e| e.get_password())
+    });
+    match got {
         Ok(v) if !v.is_empty() => Ok(Secret::new(v)),
         Ok(_) | Err(keyring::Error::NoEntry) => Err(missing()),
         // No keyring service on this machine: the environment variable is the way.
@@ -260,16 +259,28 @@ pub fn resolve_key(src: &SourceConfig) -> Result<Secret, ConfigError> {
     }
 }
 
+/// Run a keyring call on a plain thread: the Secret Service backend drives its own async
+/// runtime and must not be called from inside ours.
+fn off_runtime<T: Send>(f: impl FnOnce() -> keyring::Result<T> + Send) -> keyring::Result<T> {
+    std::thread::scope(|s| {
+        s.spawn(f).join().unwrap_or_else(|_| {
+            Err(keyring::Error::PlatformFailure(
+                "the keyring backend panicked".into(),
+            ))
+        })
+    })
+}
+
 /// Store a key in the OS keyring (`recert login`).
 pub fn store_key(source: &str, key: &Secret) -> Result<(), ConfigError> {
-    keyring::Entry::new(KEYRING_SERVICE, source)
-        .and_then(|e| e.set_password(key.expose()))
-        .map_err(|e| ConfigError::Keyring {
-            source_name: source.to_string(),
-            message: format!(
-                "{e}; keep the key in an environment variable named by `key_env` instead"
-            ),
-        })
+    let (name, value) = (source.to_string(), key.clone());
+    off_runtime(move || {
+        keyring::Entry::new(KEYRING_SERVICE, &name).and_then(|e| e.set_password(value.expose()))
+    })
+    .map_err(|e| ConfigError::Keyring {
+        source_name: source.to_string(),
+        message: format!("{e}; keep the key in an environment variable named by `key_env` instead"),
+    })
 }
 
 #[cfg(test)]

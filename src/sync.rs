@@ -15,7 +15,10 @@ use crate::store::{SourceResult, Store, StoreError};
 /// The outcome of a sync that reached the store.
 #[derive(Debug)]
 pub struct SyncReport {
-    pub snapshot_id: i64,
+    /// The snapshot this sync wrote; `None` when every source failed and nothing was stored.
+    pub snapshot_id: Option<i64>,
+    /// When nothing was stored: the snapshot that remains the latest, if any.
+    pub kept_snapshot: Option<i64>,
     pub sources: Vec<SourceStatus>,
     pub elapsed: Duration,
 }
@@ -37,9 +40,12 @@ impl SyncReport {
                         s.source, s.items, s.requests, secs
                     )
                 } else {
-                    let kept = match s.carried_from {
-                        Some(id) => format!("keeping its {} items from snapshot #{id}", s.items),
-                        None => "no earlier data to keep".to_string(),
+                    let kept = match (s.carried_from, self.snapshot_id) {
+                        (Some(id), Some(_)) => {
+                            format!("keeping its {} items from snapshot #{id}", s.items)
+                        }
+                        (Some(id), None) => format!("snapshot #{id} stays the latest"),
+                        (None, _) => "no earlier data to keep".to_string(),
                     };
                     format!(
                         "{}: FAILED after {} requests: {} ({kept})",
@@ -120,10 +126,35 @@ pub async fn sync(
         t.abort();
         eprint!("\r\x1b[2K");
     }
+    if results.iter().all(|r| r.outcome.is_err()) {
+        // Nothing new arrived: store nothing, so the latest snapshot stays what it was.
+        let kept = store.latest_snapshot_id()?;
+        let sources = results
+            .into_iter()
+            .map(|r| SourceStatus {
+                source: r.source,
+                kind: r.kind,
+                ok: false,
+                error: r.outcome.err(),
+                carried_from: kept,
+                items: 0,
+                requests: r.requests,
+                started_at: r.started_at,
+                finished_at: r.finished_at,
+            })
+            .collect();
+        return Ok(SyncReport {
+            snapshot_id: None,
+            kept_snapshot: kept,
+            sources,
+            elapsed: started.elapsed(),
+        });
+    }
     let id = store.write_snapshot(chrono::Utc::now().timestamp(), &results)?;
     let snapshot = store.snapshot(id)?;
     Ok(SyncReport {
-        snapshot_id: id,
+        snapshot_id: Some(id),
+        kept_snapshot: None,
         sources: snapshot.sources,
         elapsed: started.elapsed(),
     })

@@ -15,12 +15,14 @@ use crate::model::{
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("database {path}: {source}")]
+    #[error("database {path} failed")]
     Sql {
         path: PathBuf,
         source: rusqlite::Error,
     },
-    #[error("cannot prepare the data directory {path}: {source}")]
+    #[error(
+        "cannot prepare {path} (it must be a directory or file recert can create and make private to you)"
+    )]
     Io {
         path: PathBuf,
         source: std::io::Error,

@@ -279,11 +279,7 @@ fn status(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
 fn help(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
     use super::keymap::Layer;
     let mut lines = Vec::new();
-    for (title, layer) in [
-        ("List", Layer::Normal),
-        ("Filter (after /)", Layer::Filter),
-        ("Help", Layer::Help),
-    ] {
+    for (title, layer) in [("List", Layer::Normal), ("Filter (after /)", Layer::Filter)] {
         lines.push(Line::from(Span::styled(title, t.accent)));
         for b in s.keymap.layer(layer) {
             lines.push(Line::from(vec![
@@ -293,11 +289,17 @@ fn help(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
         }
     }
     lines.push(Line::from(Span::styled(
-        "Filter: space-separated terms, each fuzzy-matched against severity, rule, provider, email, id and detail.",
+        "Filter terms are space-separated; each must fuzzy-match severity, rule, provider, email, id or detail.",
         t.muted,
     )));
+    let close = s
+        .keymap
+        .layer(Layer::Help)
+        .first()
+        .map(|b| b.labels.join("/"))
+        .unwrap_or_else(|| "Esc".into());
     let w = area.width.saturating_sub(4).min(76);
-    let h = (lines.len() as u16 + 2).min(area.height.saturating_sub(2));
+    let h = (lines.len() as u16 + 3).min(area.height.saturating_sub(2));
     let r = Rect::new(
         area.x + (area.width - w) / 2,
         area.y + (area.height - h) / 2,
@@ -310,7 +312,7 @@ fn help(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
             Block::default()
                 .borders(Borders::ALL)
                 .border_style(t.accent)
-                .title(Span::styled(" Help — keys ", t.accent)),
+                .title(Span::styled(format!(" Keys — {close} closes "), t.accent)),
         ),
         r,
     );

@@ -1,0 +1,262 @@
+//! The command-line contract, run through the real binary.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+fn recert() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_recert"))
+}
+
+struct Sim(Child);
+impl Drop for Sim {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn fixture(name: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+#[test]
+fn sim_sync_gaps_round_trip_matches_the_truth() {
+    let dir = tempfile::tempdir().unwrap();
+    let (truth, cfg, data) = (
+        dir.path().join("truth.json"),
+        dir.path().join("cfg.toml"),
+        dir.path().join("data"),
+    );
+    let mut child = recert()
+        .args([
+            "sim", "--size", "small", "--seed", "4", "--key", "k-123456", "--truth",
+        ])
+        .arg(&truth)
+        .arg("--write-config")
+        .arg(&cfg)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let _sim = Sim(child);
+    let urls: serde_json::Value = serde_json::from_str(&line).expect("one line of JSON");
+    let obj = urls.as_object().unwrap();
+    assert_eq!(obj.keys().collect::<Vec<_>>(), vec!["openai", "scim"]);
+    assert!(
+        obj["openai"]
+            .as_str()
+            .unwrap()
+            .starts_with("http://127.0.0.1:")
+    );
+
+    let sync = recert()
+        .arg("--config")
+        .arg(&cfg)
+        .arg("--data-dir")
+        .arg(&data)
+        .arg("sync")
+        .env("RECERT_SIM_KEY", "k-123456")
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&sync.stdout);
+    assert!(
+        sync.status.success(),
+        "{out} {}",
+        String::from_utf8_lossy(&sync.stderr)
+    );
+    assert!(out.lines().any(|l| l.starts_with("openai: ok,")), "{out}");
+    assert!(
+        out.lines().any(|l| l.starts_with("directory: ok,")),
+        "{out}"
+    );
+
+    let gaps = recert()
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["gaps", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(gaps.status.success());
+    let found: Vec<serde_json::Value> = serde_json::from_slice(&gaps.stdout).unwrap();
+    let planted: Vec<serde_json::Value> =
+        serde_json::from_str(&std::fs::read_to_string(&truth).unwrap()).unwrap();
+    let key = |v: &serde_json::Value| {
+        ["rule", "severity", "provider", "subject_kind", "subject_id"]
+            .map(|k| v[k].as_str().unwrap().to_string())
+    };
+    let mut a: Vec<_> = found.iter().map(key).collect();
+    let mut b: Vec<_> = planted.iter().map(key).collect();
+    a.sort();
+    b.sort();
+    assert_eq!(a, b);
+    for f in &found {
+        for k in [
+            "rule",
+            "severity",
+            "provider",
+            "subject_kind",
+            "subject_id",
+            "subject_email",
+            "detail",
+        ] {
+            assert!(f.get(k).is_some(), "missing {k} in {f}");
+        }
+    }
+
+    let csv = recert()
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["gaps", "--format", "csv"])
+        .output()
+        .unwrap();
+    let csv = String::from_utf8(csv.stdout).unwrap();
+    assert!(csv.starts_with(
+        "rule,severity,provider,source,subject_kind,subject_id,subject_email,detail\n"
+    ));
+    assert_eq!(csv.lines().count(), found.len() + 1);
+
+    // Files the store writes are the owner's alone.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for f in std::fs::read_dir(&data).unwrap() {
+            let f = f.unwrap();
+            let mode = f.metadata().unwrap().permissions().mode() & 0o777;
+            let want = if f.file_type().unwrap().is_dir() {
+                0o700
+            } else {
+                0o600
+            };
+            assert_eq!(mode, want, "{}", f.path().display());
+        }
+    }
+}
+
+#[test]
+fn sync_exits_non_zero_and_says_why_when_a_source_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("cfg.toml");
+    std::fs::write(
+        &cfg,
+        "[[source]]\nname = \"openai\"\nkind = \"openai\"\nbase_url = \"http://127.0.0.1:9/v1\"\nkey_env = \"RECERT_TEST_UNSET_KEY\"\n",
+    )
+    .unwrap();
+    let out = recert()
+        .arg("--config")
+        .arg(&cfg)
+        .arg("--data-dir")
+        .arg(dir.path().join("d"))
+        .arg("sync")
+        .env_remove("RECERT_TEST_UNSET_KEY")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(all.contains("openai: FAILED"), "{all}");
+    assert!(
+        all.contains("no key for source 'openai'") && all.contains("export RECERT_TEST_UNSET_KEY"),
+        "{all}"
+    );
+}
+
+#[test]
+fn a_key_in_the_config_is_refused_and_not_repeated() {
+    let out = recert()
+        .arg("--config")
+        .arg(fixture("key-in-file.toml"))
+        .arg("sync")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("line 5") && err.contains("api_key") && err.contains("recert login"),
+        "{err}"
+    );
+    assert!(!err.contains("DoNotPutMeHere"), "{err}");
+}
+
+#[test]
+fn unknown_settings_and_broken_files_are_named() {
+    let out = recert()
+        .arg("--config")
+        .arg(fixture("unknown-setting.toml"))
+        .arg("sync")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("concurrancy") && err.contains("line 6"),
+        "{err}"
+    );
+    let out = recert()
+        .arg("--config")
+        .arg(fixture("broken.toml"))
+        .arg("sync")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("broken.toml") && err.contains("line 1"),
+        "{err}"
+    );
+    let out = recert()
+        .arg("--config")
+        .arg(fixture("missing.toml"))
+        .arg("sync")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read config"));
+}
+
+#[test]
+fn the_valid_fixture_loads() {
+    let cfg = recert::config::Config::load(&fixture("valid.toml"), true).unwrap();
+    assert!(cfg.settings.read_only);
+    assert_eq!(cfg.sources.len(), 2);
+    assert_eq!(cfg.sources[0].concurrency, Some(8));
+    assert!(cfg.sources[1].key_hint().contains("recert login okta"));
+}
+
+#[test]
+fn no_snapshot_yet_says_how_to_start() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [vec![], vec!["gaps"]] {
+        let out = recert()
+            .env("XDG_CONFIG_HOME", dir.path())
+            .env("HOME", dir.path())
+            .arg("--data-dir")
+            .arg(dir.path().join("d"))
+            .args(&args)
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("recert sync")
+                && err.contains("recert demo")
+                && err.contains("[[source]]"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn bad_fault_specs_are_rejected() {
+    let out = recert()
+        .args(["sim", "--faults", "teapot"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown fault `teapot`"));
+}

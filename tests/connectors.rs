@@ -1,0 +1,300 @@
+//! The connectors against the simulator over real HTTP, one test per fault.
+
+mod common;
+
+use common::*;
+use recert::reconcile::reconcile;
+use recert::sim::faults::Faults;
+use recert::sim::world::Size;
+use recert::store::Store;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_storm_of_429s_completes_with_the_right_answer() {
+    let sim = start(Size::Small, 11, "429:0.3").await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path()).unwrap();
+    let r = sync_once(&config(&sim, ""), &mut store).await;
+    assert_eq!(r.failed(), 0, "{:?}", r.lines());
+    let truth = sim.state.world.read().unwrap().truth.clone();
+    let snap = store.latest_snapshot().unwrap().unwrap();
+    assert_eq!(keys(&reconcile(&snap.data)), keys(&truth));
+    // Retries happened: more requests than a clean run of the same organisation needs.
+    let clean = start(Size::Small, 11, "").await;
+    let dir2 = tempfile::tempdir().unwrap();
+    let mut store2 = Store::open(dir2.path()).unwrap();
+    let c = sync_once(&config(&clean, ""), &mut store2).await;
+    let retried = source(&r, "openai").requests + source(&r, "directory").requests;
+    let needed = source(&c, "openai").requests + source(&c, "directory").requests;
+    assert!(
+        retried > needed,
+        "{retried} requests under the storm, {needed} without"
+    );
+    assert_eq!(sim.state.requests(), retried);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_errors_are_retried() {
+    let sim = start(Size::Small, 12, "500:0.3").await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path()).unwrap();
+    let r = sync_once(&config(&sim, ""), &mut store).await;
+    assert_eq!(r.failed(), 0, "{:?}", r.lines());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endless_cursor_ends_with_a_clear_error() {
+    let sim = start(Size::Small, 1, "endless@organization/users").await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path()).unwrap();
+    let r = sync_once(&config(&sim, "max_pages = 25"), &mut store).await;
+    let s = source(&r, "openai");
+    assert!(!s.ok);
+    let e = s.error.as_deref().unwrap();
+    assert!(
+        e.contains("source 'openai'") && e.contains("/organization/users"),
+        "{e}"
+    );
+    assert!(
+        e.contains("never reached its end") && e.contains("25 pages"),
+        "{e}"
+    );
+    assert!(source(&r, "directory").ok, "the directory is unaffected");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repeating_cursor_is_caught_at_once() {
+    let sim = start(Size::Small, 1, "repeat@organization/projects").await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path()).unwrap();
+    let before = sim.state.requests();
+    let r = sync_once(&config(&sim, ""), &mut store).await;
+    let e = source(&r, "openai").error.clone().unwrap();
+    assert!(
+        e.contains("repeated the cursor 'cursor-repeat'") && e.contains("/organization/projects"),
+        "{e}"
+    );
+    assert!(
+        sim.state.requests() - before < 40,
+        "stopped early, not at max_pages"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scim_server_that_ignores_start_index_is_caught() {
+    let sim = start(Size::Small, 1, "repeat@/scim/v2/Users").await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path()).unwrap();
+    let r = sync_once(&config(&sim, "page_size = 20"), &mut store).await;
+    let e = source(&r, "directory").error.clone().unwrap();
+    assert!(
+        e.contains("source 'directory'") && e.contains("/Users") && e.contains("already sent"),
+        "{e}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_truncated_body_names_the_source_and_path() {
+    let sim = start(Size::Small, 1, "truncate@organization/invites").await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path()).unwrap();
+    let r = sync_once(&config(&sim, ""), &mut store).await;
+    let e = source(&r, "openai").error.clone().unwrap();
+    assert!(
+        e.starts_with("source 'openai': GET /organization/invites"),
+        "{e}"
+    );
+    assert!(e.contains("not valid JSON"), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_key_says_which_source_and_how_to_set_it_without_echoing_it() {
+    let sim = start(Size::Small, 1, "").await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path()).unwrap();
+    let wrong = "sk-admin-WrongWrongWrong1234567890";
+    let r = sync_with_key(&config(&sim, ""), &mut store, wrong).await;
+    assert_eq!(r.failed(), 2);
+    assert_eq!(
+        r.snapshot_id, None,
+        "a sync where everything failed stores nothing"
+    );
+    assert!(store.latest_snapshot().unwrap().is_none());
+    for name in ["openai", "directory"] {
+        let e = source(&r, name).error.clone().unwrap();
+        assert!(
+            e.contains(&format!("source '{name}'")) && e.contains("401"),
+            "{e}"
+        );
+        assert!(
+            e.contains("export RECERT_SIM_KEY") && e.contains(&format!("recert login {name}")),
+            "{e}"
+        );
+        assert!(!e.contains("WrongWrong"), "the key leaked: {e}");
+    }
+    // Nor does it reach the database.
+    drop(store);
+    let db = std::fs::read(dir.path().join("recert.db")).unwrap();
+    assert!(!db.windows(10).any(|w| w == b"WrongWrong"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_sync_keeps_the_previous_snapshot() {
+    let sim = start(Size::Small, 5, "").await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path()).unwrap();
+    let cfg = config(&sim, "max_retries = 1");
+    let first = sync_once(&cfg, &mut store).await;
+    assert_eq!(first.failed(), 0);
+    let good = store.latest_snapshot().unwrap().unwrap();
+
+    sim.state.set_faults(Faults::parse("500@/openai/").unwrap());
+    let second = sync_once(&cfg, &mut store).await;
+    let s = source(&second, "openai");
+    assert!(
+        !s.ok && s.error.as_deref().unwrap().contains("500"),
+        "{:?}",
+        s
+    );
+    assert_eq!(s.carried_from, first.snapshot_id);
+    assert!(second.lines().iter().any(|l| l.contains("FAILED")
+        && l.contains(&format!("snapshot #{}", first.snapshot_id.unwrap()))));
+    let now = store.latest_snapshot().unwrap().unwrap();
+    assert_eq!(Some(now.id), second.snapshot_id);
+    assert_eq!(now.data, good.data, "the last good data is kept whole");
+    assert_eq!(keys(&reconcile(&now.data)), keys(&reconcile(&good.data)));
+    // The earlier snapshot itself is untouched too.
+    assert_eq!(
+        store.snapshot(first.snapshot_id.unwrap()).unwrap().data,
+        good.data
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timeouts_are_reported_with_what_to_do() {
+    let sim = start(Size::Small, 1, "timeout@admin_api_keys").await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path()).unwrap();
+    let r = sync_once(
+        &config(&sim, "timeout_secs = 1\nmax_retries = 1"),
+        &mut store,
+    )
+    .await;
+    let e = source(&r, "openai").error.clone().unwrap();
+    assert!(
+        e.contains("/organization/admin_api_keys") && e.contains("no answer within 1s"),
+        "{e}"
+    );
+    assert!(e.contains("timeout_secs"), "{e}");
+}
+
+/// Mutations change what the next list returns, and the rules follow.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deletions_and_deactivations_show_in_the_next_sync() {
+    let sim = start(Size::Small, 8, "").await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path()).unwrap();
+    let cfg = config(&sim, "");
+    sync_once(&cfg, &mut store).await;
+    let snap = store.latest_snapshot().unwrap().unwrap();
+    assert!(
+        reconcile(&snap.data)
+            .iter()
+            .all(|f| f.rule != "leaver-with-access" || f.detail.contains("inactive"))
+    );
+
+    // Two active people with OpenAI accounts: delete one from the directory, deactivate the other.
+    let dir_people: Vec<_> = snap.data.people.iter().filter(|p| p.active).collect();
+    let with_account: Vec<_> = dir_people
+        .iter()
+        .filter(|p| {
+            snap.data.accounts.iter().any(|a| {
+                a.email.as_deref().map(str::to_lowercase) == Some(p.user_name.to_lowercase())
+            })
+        })
+        .take(2)
+        .collect();
+    let (gone, leaver) = (with_account[0], with_account[1]);
+    let key_to_delete = snap
+        .data
+        .credentials
+        .iter()
+        .find(|c| c.kind == "project_key" && c.owner.as_ref().is_some_and(|o| o.kind == "user"))
+        .unwrap();
+
+    let http = reqwest::Client::new();
+    let r = http
+        .delete(format!("{}/Users/{}", sim.scim_url(), gone.id))
+        .bearer_auth(recert::sim::DEFAULT_KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let scim = recert::connectors::client(
+        cfg.source("directory").unwrap(),
+        recert::secret::Secret::new(recert::sim::DEFAULT_KEY),
+    );
+    recert::connectors::scim::deactivate(&scim, &leaver.id)
+        .await
+        .unwrap();
+    let r = http
+        .delete(format!(
+            "{}/organization/projects/{}/api_keys/{}",
+            sim.openai_url(),
+            key_to_delete.resource_id.as_deref().unwrap(),
+            key_to_delete.id
+        ))
+        .bearer_auth(recert::sim::DEFAULT_KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["object"], "organization.project.api_key.deleted");
+
+    sync_once(&cfg, &mut store).await;
+    let next = store.latest_snapshot().unwrap().unwrap();
+    assert!(
+        !next
+            .data
+            .credentials
+            .iter()
+            .any(|c| c.id == key_to_delete.id),
+        "deleted key is gone"
+    );
+    let absent = next.data.people.iter().find(|p| p.id == gone.id).unwrap();
+    assert!(
+        absent.absent,
+        "a person deleted from the directory is remembered as absent"
+    );
+    assert!(
+        !next
+            .data
+            .people
+            .iter()
+            .find(|p| p.id == leaver.id)
+            .unwrap()
+            .active
+    );
+    let findings = reconcile(&next.data);
+    let about = |email: &str| {
+        findings
+            .iter()
+            .filter(|f| {
+                f.subject_kind == "account"
+                    && f.subject_email.as_deref().map(str::to_lowercase)
+                        == Some(email.to_lowercase())
+            })
+            .map(|f| (f.rule.clone(), f.detail.clone()))
+            .collect::<Vec<_>>()
+    };
+    let g = about(&gone.user_name);
+    assert_eq!(g.len(), 1, "{g:?}");
+    assert_eq!(g[0].0, "leaver-with-access");
+    assert!(g[0].1.contains("removed from the directory"), "{g:?}");
+    let l = about(&leaver.user_name);
+    assert_eq!(l.len(), 1, "{l:?}");
+    assert!(
+        l[0].0 == "leaver-with-access" && l[0].1.contains("inactive"),
+        "{l:?}"
+    );
+}
