@@ -1,6 +1,8 @@
 //! The provider simulator: serves the OpenAI admin API and a SCIM 2.0 directory on loopback,
 //! from a generated organisation with planted gaps; applies mutations; injects faults.
 //! `recert sim`, `recert demo`, the tests and the benchmarks all use it.
+// Handlers return `Result<Response, Response>`, axum's idiom; the size of the error is moot.
+#![allow(clippy::result_large_err)]
 
 pub mod faults;
 mod openai;
@@ -8,7 +10,6 @@ pub mod rng;
 mod scim;
 pub mod world;
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -271,21 +272,21 @@ async fn inject(State(st): State<Shared>, mut req: Request, next: Next) -> Respo
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
     let mut bytes = bytes.to_vec();
-    if endless || repeat {
-        if let Ok(mut v) = serde_json::from_slice::<Value>(&bytes) {
-            if v.get("object").and_then(Value::as_str) == Some("list") {
-                let cursor = if endless {
-                    format!("cursor-{}", st.endless.fetch_add(1, Ordering::Relaxed))
-                } else {
-                    "cursor-repeat".to_string()
-                };
-                v["has_more"] = Value::Bool(true);
-                v["last_id"] = Value::String(cursor);
-            } else if v.get("Resources").is_some() {
-                v["totalResults"] = Value::from(1_000_000_000u64);
-            }
-            bytes = serde_json::to_vec(&v).unwrap_or(bytes);
+    if (endless || repeat)
+        && let Ok(mut v) = serde_json::from_slice::<Value>(&bytes)
+    {
+        if v.get("object").and_then(Value::as_str) == Some("list") {
+            let cursor = if endless {
+                format!("cursor-{}", st.endless.fetch_add(1, Ordering::Relaxed))
+            } else {
+                "cursor-repeat".to_string()
+            };
+            v["has_more"] = Value::Bool(true);
+            v["last_id"] = Value::String(cursor);
+        } else if v.get("Resources").is_some() {
+            v["totalResults"] = Value::from(1_000_000_000u64);
         }
+        bytes = serde_json::to_vec(&v).unwrap_or(bytes);
     }
     if has(FaultKind::Truncate) {
         bytes.truncate(bytes.len() / 2);
@@ -325,15 +326,4 @@ pub(crate) fn iso(ts: i64) -> String {
     chrono::DateTime::from_timestamp(ts, 0)
         .unwrap_or_default()
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
-
-#[allow(dead_code)]
-pub(crate) fn count_by<K: std::hash::Hash + Eq>(
-    items: impl Iterator<Item = K>,
-) -> HashMap<K, usize> {
-    let mut m = HashMap::new();
-    for k in items {
-        *m.entry(k).or_insert(0) += 1;
-    }
-    m
 }

@@ -475,8 +475,7 @@ fn count_source(tx: &Transaction, sid: i64, source: &str) -> rusqlite::Result<u6
 
 fn columns(conn: &Connection, table: &str) -> rusqlite::Result<Vec<String>> {
     let mut st = conn.prepare(&format!("PRAGMA table_info({table})"))?;
-    let cols = st.query_map([], |r| r.get::<_, String>(1))?.collect();
-    cols
+    st.query_map([], |r| r.get::<_, String>(1))?.collect()
 }
 
 fn json_list(s: String) -> Vec<String> {

@@ -77,10 +77,8 @@ pub fn run(findings: Vec<Finding>, opts: Options) -> io::Result<()> {
                 };
                 if let Some(msg) = msg {
                     dirty = true;
-                    for effect in update(&mut state, msg) {
-                        match effect {
-                            Effect::Quit => return Ok(()),
-                        }
+                    if update(&mut state, msg).contains(&Effect::Quit) {
+                        return Ok(());
                     }
                 }
                 if !event::poll(Duration::ZERO)? {

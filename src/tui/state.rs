@@ -193,16 +193,14 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             if let Some(action) = state.keymap.lookup(state.layer(), &key) {
                 return state.apply(action);
             }
-            if state.mode == Mode::Filter {
-                if let KeyCode::Char(c) = key.code {
-                    if !key
-                        .modifiers
-                        .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
-                    {
-                        state.filter.push(c);
-                        state.refilter();
-                    }
-                }
+            if state.mode == Mode::Filter
+                && let KeyCode::Char(c) = key.code
+                && !key
+                    .modifiers
+                    .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
+            {
+                state.filter.push(c);
+                state.refilter();
             }
             Vec::new()
         }

@@ -101,10 +101,12 @@ pub async fn list_all(
             return Ok(out);
         }
         start += got;
-        if let Some(total) = page.get("totalResults").and_then(Value::as_u64) {
-            if start > total {
-                return Ok(out);
-            }
+        if page
+            .get("totalResults")
+            .and_then(Value::as_u64)
+            .is_some_and(|total| start > total)
+        {
+            return Ok(out);
         }
     }
 }
@@ -293,12 +295,9 @@ pub async fn deactivate(http: &Http, id: &str) -> Result<(), SourceError> {
     let reply = http
         .send(Method::PATCH, &path, &[], Some((SCIM_JSON, body)))
         .await?;
-    if reply.status.as_u16() == 200 {
-        if let Some(false) = reply
-            .body
-            .get("active")
-            .and_then(Value::as_bool)
-            .map(|a| !a)
+    // 204 carries no body; a 200 must not show the user still active.
+    let still_active = reply.body.get("active").and_then(Value::as_bool) == Some(true);
+    if reply.status.as_u16() == 200 && still_active {
         {
             return Err(SourceError::Malformed {
                 src: http.source.clone(),
