@@ -151,11 +151,10 @@ pub async fn sync(
         });
     }
     let id = store.write_snapshot(chrono::Utc::now().timestamp(), &results)?;
-    let snapshot = store.snapshot(id)?;
     Ok(SyncReport {
         snapshot_id: Some(id),
         kept_snapshot: None,
-        sources: snapshot.sources,
+        sources: store.source_runs(id)?,
         elapsed: started.elapsed(),
     })
 }

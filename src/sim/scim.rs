@@ -109,7 +109,8 @@ fn base_of(uri: &Uri) -> String {
 
 /// Index pagination: 1-based `startIndex` (values below 1 mean 1), `count` capped at 1000,
 /// negative treated as 0.
-fn list(params: &Params, matched: Vec<Value>) -> Reply {
+/// Only the requested page is rendered.
+fn list<T>(params: &Params, matched: Vec<T>, render: impl Fn(T) -> Value) -> Reply {
     let start = params
         .get("startIndex")
         .and_then(|s| s.parse::<i64>().ok())
@@ -129,7 +130,12 @@ fn list(params: &Params, matched: Vec<Value>) -> Reply {
         },
     };
     let total = matched.len();
-    let resources: Vec<Value> = matched.into_iter().skip(start - 1).take(count).collect();
+    let resources: Vec<Value> = matched
+        .into_iter()
+        .skip(start - 1)
+        .take(count)
+        .map(render)
+        .collect();
     Ok(scim_json(
         StatusCode::OK,
         json!({"schemas": [LIST], "totalResults": total, "startIndex": start,
@@ -155,7 +161,7 @@ async fn list_users(State(st): State<Shared>, headers: HeaderMap, uri: Uri) -> R
             memberships.entry(m.as_str()).or_default().push(g);
         }
     }
-    let matched = w
+    let matched: Vec<&ScimUser> = w
         .directory
         .users
         .values()
@@ -164,18 +170,17 @@ async fn list_users(State(st): State<Shared>, headers: HeaderMap, uri: Uri) -> R
                 .as_ref()
                 .is_none_or(|f| f.matches(&|a| user_attr(u, a)))
         })
-        .map(|u| {
-            user_json(
-                &base,
-                u,
-                memberships
-                    .get(u.id.as_str())
-                    .map(Vec::as_slice)
-                    .unwrap_or(&[]),
-            )
-        })
         .collect();
-    list(&params, matched)
+    list(&params, matched, |u| {
+        user_json(
+            &base,
+            u,
+            memberships
+                .get(u.id.as_str())
+                .map(Vec::as_slice)
+                .unwrap_or(&[]),
+        )
+    })
 }
 
 fn user_groups<'a>(w: &'a super::world::World, id: &str) -> Vec<&'a ScimGroup> {
@@ -326,7 +331,7 @@ async fn list_groups(State(st): State<Shared>, headers: HeaderMap, uri: Uri) -> 
     };
     let base = base_of(&uri);
     let w = st.world.read().unwrap();
-    let matched = w
+    let matched: Vec<&ScimGroup> = w
         .directory
         .groups
         .values()
@@ -339,9 +344,8 @@ async fn list_groups(State(st): State<Shared>, headers: HeaderMap, uri: Uri) -> 
                 })
             })
         })
-        .map(|g| group_json(&base, g))
         .collect();
-    list(&params, matched)
+    list(&params, matched, |g| group_json(&base, g))
 }
 
 async fn get_group(

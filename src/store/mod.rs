@@ -286,6 +286,11 @@ impl Store {
         }
     }
 
+    /// How each source fared in snapshot `id`, without loading its data.
+    pub fn source_runs(&self, id: i64) -> Result<Vec<SourceStatus>, StoreError> {
+        source_runs(&self.conn, id).map_err(self.sql())
+    }
+
     pub fn snapshot(&self, id: i64) -> Result<Snapshot, StoreError> {
         load(&self.conn, id).map_err(self.sql())
     }
@@ -482,11 +487,7 @@ fn json_list(s: String) -> Vec<String> {
     serde_json::from_str(&s).unwrap_or_default()
 }
 
-fn load(conn: &Connection, sid: i64) -> rusqlite::Result<Snapshot> {
-    let taken_at: Ts =
-        conn.query_row("SELECT taken_at FROM snapshots WHERE id = ?1", [sid], |r| {
-            r.get(0)
-        })?;
+fn source_runs(conn: &Connection, sid: i64) -> rusqlite::Result<Vec<SourceStatus>> {
     let mut sources = Vec::new();
     let mut st = conn.prepare(
         "SELECT source, kind, ok, error, carried_from, items, requests, started_at, finished_at
@@ -507,6 +508,15 @@ fn load(conn: &Connection, sid: i64) -> rusqlite::Result<Snapshot> {
     })? {
         sources.push(s?);
     }
+    Ok(sources)
+}
+
+fn load(conn: &Connection, sid: i64) -> rusqlite::Result<Snapshot> {
+    let taken_at: Ts =
+        conn.query_row("SELECT taken_at FROM snapshots WHERE id = ?1", [sid], |r| {
+            r.get(0)
+        })?;
+    let sources = source_runs(conn, sid)?;
     let mut d = SourceData::default();
     let mut st = conn.prepare("SELECT * FROM people WHERE snapshot_id = ?1 ORDER BY source, id")?;
     for p in st.query_map([sid], |r| {

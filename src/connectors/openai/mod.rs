@@ -264,31 +264,30 @@ async fn project_parts(http: &Http, project: &str, page: u32) -> Result<ProjectP
 pub async fn fetch(http: &Http, page: u32) -> Result<SourceData, SourceError> {
     let src = http.source.as_str();
     let archived = [("include_archived", "true".to_string())];
-    let (users, projects, invites, admin_keys): (
-        Vec<WUser>,
-        Vec<WProject>,
-        Vec<WInvite>,
-        Vec<WKey>,
-    ) = futures::try_join!(
-        list_all(http, "organization/users", &[], page),
-        async {
-            let projects: Vec<WProject> =
-                list_all(http, "organization/projects", &archived, page).await?;
-            Ok(projects)
-        },
-        list_all(http, "organization/invites", &[], page),
-        list_all(http, "organization/admin_api_keys", &[], page),
-    )?;
-    // Fan out over projects; the client's semaphore bounds requests in flight.
-    let parts: Vec<(String, ProjectParts)> =
-        futures::stream::iter(projects.iter().map(|p| p.id.clone()))
-            .map(|pid| async move {
-                let parts = project_parts(http, &pid, page).await?;
-                Ok::<_, SourceError>((pid, parts))
-            })
-            .buffer_unordered(http.limits.concurrency.max(1) * 2)
-            .try_collect()
-            .await?;
+    // The project fan-out needs only the project list: it starts as soon as that is in, while
+    // the long sequential user list is still paging. The client's semaphore bounds requests
+    // in flight across all of it.
+    let projects_and_parts = async {
+        let projects: Vec<WProject> =
+            list_all(http, "organization/projects", &archived, page).await?;
+        let parts: Vec<(String, ProjectParts)> =
+            futures::stream::iter(projects.iter().map(|p| p.id.clone()))
+                .map(|pid| async move {
+                    let parts = project_parts(http, &pid, page).await?;
+                    Ok::<_, SourceError>((pid, parts))
+                })
+                .buffer_unordered(http.limits.concurrency.max(1) * 2)
+                .try_collect()
+                .await?;
+        Ok::<_, SourceError>((projects, parts))
+    };
+    let (users, (projects, parts), invites, admin_keys): (Vec<WUser>, _, Vec<WInvite>, Vec<WKey>) =
+        futures::try_join!(
+            list_all(http, "organization/users", &[], page),
+            projects_and_parts,
+            list_all(http, "organization/invites", &[], page),
+            list_all(http, "organization/admin_api_keys", &[], page),
+        )?;
 
     let mut d = SourceData::default();
     let s = |x: &str| x.to_string();

@@ -1,0 +1,85 @@
+//! Sync benchmark: the `large` simulated organisation (20,000 people) with 20 ms added latency
+//! per request, synced through the real connectors over loopback HTTP at the default
+//! concurrency and at concurrency 1. Prints requests, wall time and the floor
+//! (requests × latency ÷ concurrency). Not a test: it prints figures for BENCHMARKS.md.
+//!
+//!   cargo bench --bench sync                       # large, 20 ms
+//!   RECERT_BENCH_SIZE=medium cargo bench --bench sync
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use recert::config::{Config, SourceConfig};
+use recert::secret::Secret;
+use recert::sim::world::Size;
+use recert::sim::{self, SimOptions};
+use recert::store::Store;
+
+const LATENCY: Duration = Duration::from_millis(20);
+
+async fn run(size: Size, concurrency: usize) -> (u64, Duration, Duration) {
+    let sim = sim::start(SimOptions {
+        size,
+        seed: 1,
+        latency: LATENCY,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let text = sim.config_toml().replace(
+        "key_env = \"RECERT_SIM_KEY\"\n",
+        &format!("key_env = \"RECERT_SIM_KEY\"\nconcurrency = {concurrency}\n"),
+    );
+    let cfg = Config::parse(&text, Path::new("bench")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path()).unwrap();
+    let key = Secret::new(sim::DEFAULT_KEY);
+    let resolve = move |_: &SourceConfig| Ok(key.clone());
+    let t = Instant::now();
+    let report = recert::sync::sync(&cfg, &mut store, &resolve, false)
+        .await
+        .unwrap();
+    let wall = t.elapsed();
+    assert_eq!(report.failed(), 0, "{:?}", report.lines());
+    let requests: u64 = report.sources.iter().map(|s| s.requests).sum();
+    let floor = LATENCY * requests as u32 / concurrency as u32;
+    sim.stop().await;
+    (requests, wall, floor)
+}
+
+fn main() {
+    let size = match std::env::var("RECERT_BENCH_SIZE").as_deref() {
+        Ok("small") => Size::Small,
+        Ok("medium") => Size::Medium,
+        Ok("xl") => Size::Xl,
+        _ => Size::Large,
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let concurrency = recert::connectors::http::Limits::default().concurrency;
+    println!(
+        "sync benchmark: {size:?} organisation, {} ms latency per request",
+        LATENCY.as_millis()
+    );
+    let (req, wall, floor) = rt.block_on(run(size, concurrency));
+    println!(
+        "concurrency {concurrency:>2}: {req} requests, wall {:.2} s, floor {:.2} s, wall/floor {:.2}",
+        wall.as_secs_f64(),
+        floor.as_secs_f64(),
+        wall.as_secs_f64() / floor.as_secs_f64()
+    );
+    let (req1, wall1, floor1) = rt.block_on(run(size, 1));
+    println!(
+        "concurrency  1: {req1} requests, wall {:.2} s, floor {:.2} s, wall/floor {:.2}",
+        wall1.as_secs_f64(),
+        floor1.as_secs_f64(),
+        wall1.as_secs_f64() / floor1.as_secs_f64()
+    );
+    println!(
+        "speed-up at concurrency {concurrency}: {:.1}x (target ≥ 10x); wall within {:.2}x of the floor (target ≤ 1.5x)",
+        wall1.as_secs_f64() / wall.as_secs_f64(),
+        wall.as_secs_f64() / floor.as_secs_f64()
+    );
+}

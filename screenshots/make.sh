@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Reproduce the PNGs in screenshots/ from the real binary: run `recert demo` in a tmux pane of a
+# fixed size, drive it with keys, capture the pane with its colours, turn that into HTML
+# (ansi2html.py) and let headless Chromium render it.
+#
+#   bash screenshots/make.sh            # needs tmux and chromium (apt-get install tmux chromium)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+command -v tmux >/dev/null || { echo "needs tmux: apt-get install tmux" >&2; exit 1; }
+CHROME=$(command -v chromium || command -v chromium-browser || true)
+[ -n "$CHROME" ] || { echo "needs chromium: apt-get install chromium" >&2; exit 1; }
+cargo build --release --quiet
+BIN=$PWD/target/release/recert
+OUT=$PWD/screenshots
+WORK=$(mktemp -d)
+SESSION=recert-shots-$$
+COLS=120 ROWS=40
+trap 'tmux kill-session -t $SESSION 2>/dev/null || true; rm -rf "$WORK"' EXIT
+
+tmux new-session -d -s "$SESSION" -x $COLS -y $ROWS \
+  "env TERM=xterm-256color COLORTERM=truecolor $BIN demo --size medium --seed 7 --data-dir $WORK/data 2>$WORK/demo.err"
+
+wait_for() { # text, then give the screen a moment to settle
+  for _ in $(seq 1 300); do
+    if tmux capture-pane -t "$SESSION" -p | grep -qF -- "$1"; then return 0; fi
+    sleep 0.1
+  done
+  echo "timed out waiting for: $1" >&2; tmux capture-pane -t "$SESSION" -p >&2; cat "$WORK/demo.err" >&2; exit 1
+}
+
+shot() { # name
+  tmux capture-pane -t "$SESSION" -e -p > "$WORK/$1.ansi"
+  python3 "$OUT/ansi2html.py" $COLS $ROWS < "$WORK/$1.ansi" > "$WORK/$1.html"
+  "$CHROME" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+    --disable-background-networking --disable-component-update --disable-sync \
+    --user-data-dir="$WORK/chrome" --hide-scrollbars --window-size=1250,830 \
+    --screenshot="$OUT/$1.png" "file://$WORK/$1.html" 2>/dev/null
+  echo "wrote screenshots/$1.png"
+}
+
+wait_for "Gaps"
+tmux send-keys -t "$SESSION" j j j
+wait_for "4/"
+shot findings
+tmux send-keys -t "$SESSION" / o r p h a n
+wait_for "matching /orphan"
+shot filter
+tmux send-keys -t "$SESSION" Enter '?'
+wait_for "closes"
+shot help
+tmux send-keys -t "$SESSION" Escape q
