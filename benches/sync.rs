@@ -15,13 +15,20 @@ use recert::sim::world::Size;
 use recert::sim::{self, SimOptions};
 use recert::store::Store;
 
-const LATENCY: Duration = Duration::from_millis(20);
+fn latency() -> Duration {
+    let ms = std::env::var("RECERT_BENCH_LATENCY_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20);
+    Duration::from_millis(ms)
+}
 
 async fn run(size: Size, concurrency: usize) -> (u64, Duration, Duration) {
+    let t_gen = Instant::now();
     let sim = sim::start(SimOptions {
         size,
         seed: 1,
-        latency: LATENCY,
+        latency: latency(),
         ..Default::default()
     })
     .await
@@ -35,6 +42,10 @@ async fn run(size: Size, concurrency: usize) -> (u64, Duration, Duration) {
     let mut store = Store::open(dir.path()).unwrap();
     let key = Secret::new(sim::DEFAULT_KEY);
     let resolve = move |_: &SourceConfig| Ok(key.clone());
+    eprintln!(
+        "  (generated the {size:?} organisation in {:.2} s)",
+        t_gen.elapsed().as_secs_f64()
+    );
     let t = Instant::now();
     let report = recert::sync::sync(&cfg, &mut store, &resolve, false)
         .await
@@ -42,7 +53,12 @@ async fn run(size: Size, concurrency: usize) -> (u64, Duration, Duration) {
     let wall = t.elapsed();
     assert_eq!(report.failed(), 0, "{:?}", report.lines());
     let requests: u64 = report.sources.iter().map(|s| s.requests).sum();
-    let floor = LATENCY * requests as u32 / concurrency as u32;
+    let floor = latency() * requests as u32 / concurrency as u32;
+    eprintln!(
+        "  (fetch {:.2} s, store {:.2} s)",
+        report.fetch_elapsed.as_secs_f64(),
+        (report.elapsed - report.fetch_elapsed).as_secs_f64()
+    );
     sim.stop().await;
     (requests, wall, floor)
 }
@@ -58,10 +74,13 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let concurrency = recert::connectors::http::Limits::default().concurrency;
+    let concurrency = std::env::var("RECERT_BENCH_CONCURRENCY")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(recert::connectors::http::Limits::default().concurrency);
     println!(
         "sync benchmark: {size:?} organisation, {} ms latency per request",
-        LATENCY.as_millis()
+        latency().as_millis()
     );
     let (req, wall, floor) = rt.block_on(run(size, concurrency));
     println!(
@@ -70,6 +89,9 @@ fn main() {
         floor.as_secs_f64(),
         wall.as_secs_f64() / floor.as_secs_f64()
     );
+    if std::env::var_os("RECERT_BENCH_SKIP_SERIAL").is_some() {
+        return;
+    }
     let (req1, wall1, floor1) = rt.block_on(run(size, 1));
     println!(
         "concurrency  1: {req1} requests, wall {:.2} s, floor {:.2} s, wall/floor {:.2}",

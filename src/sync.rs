@@ -21,6 +21,8 @@ pub struct SyncReport {
     pub kept_snapshot: Option<i64>,
     pub sources: Vec<SourceStatus>,
     pub elapsed: Duration,
+    /// Of `elapsed`, the time spent pulling from the sources (the rest is the store).
+    pub fetch_elapsed: Duration,
 }
 
 impl SyncReport {
@@ -126,6 +128,7 @@ pub async fn sync(
         t.abort();
         eprint!("\r\x1b[2K");
     }
+    let fetch_elapsed = started.elapsed();
     if results.iter().all(|r| r.outcome.is_err()) {
         // Nothing new arrived: store nothing, so the latest snapshot stays what it was.
         let kept = store.latest_snapshot_id()?;
@@ -148,13 +151,16 @@ pub async fn sync(
             kept_snapshot: kept,
             sources,
             elapsed: started.elapsed(),
+            fetch_elapsed,
         });
     }
     let id = store.write_snapshot(chrono::Utc::now().timestamp(), &results)?;
+    tracing::info!(snapshot = id, fetch = ?fetch_elapsed, total = ?started.elapsed(), "sync stored");
     Ok(SyncReport {
         snapshot_id: Some(id),
         kept_snapshot: None,
         sources: store.source_runs(id)?,
         elapsed: started.elapsed(),
+        fetch_elapsed,
     })
 }

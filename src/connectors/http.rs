@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
-use tokio::sync::Semaphore;
 
+use super::gate::Gate;
 use crate::model::text::sanitize;
 use crate::secret::{Secret, redact};
 
@@ -153,7 +153,7 @@ pub struct Http {
     auth: Auth,
     hint: String,
     pub limits: Limits,
-    permits: Arc<Semaphore>,
+    gate: Arc<Gate>,
     requests: AtomicU64,
 }
 
@@ -171,7 +171,7 @@ impl Http {
             base: base_url.trim_end_matches('/').to_string(),
             auth,
             hint,
-            permits: Arc::new(Semaphore::new(limits.concurrency.max(1))),
+            gate: Gate::new(limits.concurrency),
             limits,
             requests: AtomicU64::new(0),
         }
@@ -188,7 +188,22 @@ impl Http {
     }
 
     pub async fn get(&self, path: &str, query: &[(&str, String)]) -> Result<Value, SourceError> {
-        Ok(self.send(Method::GET, path, query, None).await?.body)
+        Ok(self
+            .request(Method::GET, path, query, None, false)
+            .await?
+            .body)
+    }
+
+    /// A later page of a list being walked: it goes ahead of new work when slots are scarce.
+    pub async fn get_next_page(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> Result<Value, SourceError> {
+        Ok(self
+            .request(Method::GET, path, query, None, true)
+            .await?
+            .body)
     }
 
     /// Send one request, retrying what is worth retrying. `path` is relative to the base URL.
@@ -199,6 +214,17 @@ impl Http {
         query: &[(&str, String)],
         body: Option<(&str, Value)>,
     ) -> Result<Reply, SourceError> {
+        self.request(method, path, query, body, false).await
+    }
+
+    async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<(&str, Value)>,
+        continuation: bool,
+    ) -> Result<Reply, SourceError> {
         let url = format!("{}/{}", self.base, path.trim_start_matches('/'));
         let shown = format!("/{}", path.trim_start_matches('/'));
         let m = method.to_string();
@@ -206,11 +232,8 @@ impl Http {
         loop {
             attempt += 1;
             let last = attempt > self.limits.max_retries;
-            let permit = self
-                .permits
-                .acquire()
-                .await
-                .expect("semaphore is never closed");
+            // A retry of anything is as urgent as a continuation: it has already waited.
+            let permit = self.gate.acquire(continuation || attempt > 1).await;
             let mut req = self
                 .client
                 .request(method.clone(), &url)

@@ -1,6 +1,7 @@
 //! One folder per source. Each turns wire JSON into model types (and, from the remediation
 //! issue on, model actions into wire calls). `http` is the client they share.
 
+mod gate;
 pub mod http;
 pub mod openai;
 pub mod scim;
@@ -36,7 +37,10 @@ pub fn client(src: &SourceConfig, key: Secret) -> Http {
 }
 
 /// Pull everything a source holds.
-pub async fn fetch(src: &SourceConfig, http: &Http) -> Result<SourceData, SourceError> {
+pub async fn fetch(
+    src: &SourceConfig,
+    http: &std::sync::Arc<Http>,
+) -> Result<SourceData, SourceError> {
     match src.source_kind() {
         SourceKind::OpenAi => openai::fetch(http, src.page_size.unwrap_or(100)).await,
         SourceKind::Scim => scim::fetch(http, src.page_size.unwrap_or(1000)).await,

@@ -3,6 +3,7 @@
 //! the source's concurrency.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use futures::{StreamExt, TryStreamExt};
 use serde::Deserialize;
@@ -38,6 +39,17 @@ pub async fn list_all<T: DeserializeOwned>(
     params: &[(&str, String)],
     page_size: u32,
 ) -> Result<Vec<T>, SourceError> {
+    list_each(http, path, params, page_size, |_| {}).await
+}
+
+/// `list_all`, calling `seen` on each item as its page arrives (to start dependent work early).
+pub async fn list_each<T: DeserializeOwned>(
+    http: &Http,
+    path: &str,
+    params: &[(&str, String)],
+    page_size: u32,
+    mut seen_item: impl FnMut(&T),
+) -> Result<Vec<T>, SourceError> {
     let mut out = Vec::new();
     let mut after: Option<String> = None;
     let mut seen = HashSet::new();
@@ -57,10 +69,14 @@ pub async fn list_all<T: DeserializeOwned>(
         if let Some(a) = &after {
             q.push(("after", a.clone()));
         }
-        let body = http.get(path, &q).await?;
+        let body = if after.is_some() {
+            http.get_next_page(path, &q).await?
+        } else {
+            http.get(path, &q).await?
+        };
         pages += 1;
         let page: ListPage =
-            serde_json::from_value(body.clone()).map_err(|e| malformed(http, path, &e, &body))?;
+            ListPage::deserialize(&body).map_err(|e| malformed(http, path, &e, &body))?;
         let has_more = page.has_more.unwrap_or(false);
         let last_item_id = page
             .data
@@ -70,10 +86,9 @@ pub async fn list_all<T: DeserializeOwned>(
             .map(str::to_string);
         let empty = page.data.is_empty();
         for item in page.data {
-            out.push(
-                serde_json::from_value(item.clone())
-                    .map_err(|e| malformed(http, path, &e, &item))?,
-            );
+            let parsed = T::deserialize(&item).map_err(|e| malformed(http, path, &e, &item))?;
+            seen_item(&parsed);
+            out.push(parsed);
         }
         if !has_more {
             return Ok(out);
@@ -260,26 +275,57 @@ async fn project_parts(http: &Http, project: &str, page: u32) -> Result<ProjectP
     })
 }
 
+/// A spawned task that is cancelled when its handle is dropped (a sibling failed, or the sync
+/// was abandoned), so no request outlives the sync that wanted it.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// Pull an OpenAI organisation.
-pub async fn fetch(http: &Http, page: u32) -> Result<SourceData, SourceError> {
+pub async fn fetch(http: &Arc<Http>, page: u32) -> Result<SourceData, SourceError> {
     let src = http.source.as_str();
     let archived = [("include_archived", "true".to_string())];
     // The project fan-out needs only the project list: it starts as soon as that is in, while
     // the long sequential user list is still paging. The client's semaphore bounds requests
     // in flight across all of it.
     let projects_and_parts = async {
-        let projects: Vec<WProject> =
-            list_all(http, "organization/projects", &archived, page).await?;
-        let parts: Vec<(String, ProjectParts)> =
-            futures::stream::iter(projects.iter().map(|p| p.id.clone()))
-                .map(|pid| async move {
-                    let parts = project_parts(http, &pid, page).await?;
+        // Project ids flow into the fan-out page by page, while the project list is still paging.
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+        let lister = async move {
+            list_each(
+                http,
+                "organization/projects",
+                &archived,
+                page,
+                |p: &WProject| {
+                    let _ = tx.send(p.id.clone());
+                },
+            )
+            .await
+        };
+        let ids =
+            futures::stream::unfold(
+                rx,
+                |mut rx| async move { rx.recv().await.map(|id| (id, rx)) },
+            );
+        let fan_out = ids
+            .map(|pid| {
+                // Each project is its own task, so parsing spreads over every core and never
+                // holds up the next request.
+                let http = http.clone();
+                let mut task = AbortOnDrop(tokio::spawn(async move {
+                    let parts = project_parts(&http, &pid, page).await?;
                     Ok::<_, SourceError>((pid, parts))
-                })
-                .buffer_unordered(http.limits.concurrency.max(1) * 2)
-                .try_collect()
-                .await?;
-        Ok::<_, SourceError>((projects, parts))
+                }));
+                async move { (&mut task.0).await.expect("project fetch task panicked") }
+            })
+            .buffer_unordered(http.limits.concurrency.max(1) * 2)
+            .try_collect::<Vec<(String, ProjectParts)>>();
+        futures::try_join!(lister, fan_out)
     };
     let (users, (projects, parts), invites, admin_keys): (Vec<WUser>, _, Vec<WInvite>, Vec<WKey>) =
         futures::try_join!(

@@ -48,7 +48,11 @@ pub async fn list_all(
         if let Some(f) = filter {
             q.push(("filter", f.to_string()));
         }
-        let page = http.get(endpoint, &q).await?;
+        let page = if pages > 0 {
+            http.get_next_page(endpoint, &q).await?
+        } else {
+            http.get(endpoint, &q).await?
+        };
         pages += 1;
         let resources = match page.get("Resources") {
             Some(Value::Array(a)) => a.clone(),
@@ -155,7 +159,7 @@ struct WUser {
 /// Turn one SCIM User into a person. `active` absent means active (RFC 7643 gives no default;
 /// every server seen here omits it only for active users).
 pub fn person(source: &str, v: &Value) -> Result<Person, String> {
-    let u: WUser = serde_json::from_value(v.clone()).map_err(|e| e.to_string())?;
+    let u = WUser::deserialize(v).map_err(|e| e.to_string())?;
     let mut emails: Vec<(bool, String)> = u
         .emails
         .iter()
