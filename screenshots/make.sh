@@ -29,11 +29,11 @@ wait_for() { # text, then give the screen a moment to settle
 }
 
 shot() { # name
-  tmux capture-pane -t "$SESSION" -e -p > "$WORK/$1.ansi"
+  tmux capture-pane -t "$SESSION" -e -N -p > "$WORK/$1.ansi"
   python3 "$OUT/ansi2html.py" $COLS $ROWS < "$WORK/$1.ansi" > "$WORK/$1.html"
   "$CHROME" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
     --disable-background-networking --disable-component-update --disable-sync \
-    --user-data-dir="$WORK/chrome" --hide-scrollbars --window-size=1250,830 \
+    --user-data-dir="$WORK/chrome" --hide-scrollbars --window-size=1102,768 \
     --screenshot="$OUT/$1.png" "file://$WORK/$1.html" 2>/dev/null
   echo "wrote screenshots/$1.png"
 }

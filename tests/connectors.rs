@@ -10,44 +10,42 @@ use recert::store::Store;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_storm_of_429s_completes_with_the_right_answer() {
-    let sim = start(Size::Small, 11, "429:0.3").await;
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::open(dir.path()).unwrap();
-    let r = sync_once(&config(&sim, ""), &mut store).await;
+    let f = fresh(Size::Small, 11, "429:0.3", "").await;
+    let r = &f.report;
     assert_eq!(r.failed(), 0, "{:?}", r.lines());
-    let truth = sim.state.world.read().unwrap().truth.clone();
-    let snap = store.latest_snapshot().unwrap().unwrap();
+    let truth = f.sim.state.world.read().unwrap().truth.clone();
+    let snap = f.store.latest_snapshot().unwrap().unwrap();
     assert_eq!(keys(&reconcile(&snap.data)), keys(&truth));
     // Retries happened: more requests than a clean run of the same organisation needs.
-    let clean = start(Size::Small, 11, "").await;
-    let dir2 = tempfile::tempdir().unwrap();
-    let mut store2 = Store::open(dir2.path()).unwrap();
-    let c = sync_once(&config(&clean, ""), &mut store2).await;
-    let retried = source(&r, "openai").requests + source(&r, "directory").requests;
-    let needed = source(&c, "openai").requests + source(&c, "directory").requests;
+    let clean = fresh(Size::Small, 11, "", "").await;
+    let c = &clean.report;
+    let retried = source(r, "openai").requests + source(r, "directory").requests;
+    let needed = source(c, "openai").requests + source(c, "directory").requests;
     assert!(
         retried > needed,
         "{retried} requests under the storm, {needed} without"
     );
-    assert_eq!(sim.state.requests(), retried);
+    assert_eq!(f.sim.state.requests(), retried);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_errors_are_retried() {
-    let sim = start(Size::Small, 12, "500:0.3").await;
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::open(dir.path()).unwrap();
-    let r = sync_once(&config(&sim, ""), &mut store).await;
+    let f = fresh(Size::Small, 12, "500:0.3", "").await;
+    let r = &f.report;
     assert_eq!(r.failed(), 0, "{:?}", r.lines());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_endless_cursor_ends_with_a_clear_error() {
-    let sim = start(Size::Small, 1, "endless@organization/users").await;
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::open(dir.path()).unwrap();
-    let r = sync_once(&config(&sim, "max_pages = 25"), &mut store).await;
-    let s = source(&r, "openai");
+    let f = fresh(
+        Size::Small,
+        1,
+        "endless@organization/users",
+        "max_pages = 25",
+    )
+    .await;
+    let r = &f.report;
+    let s = source(r, "openai");
     assert!(!s.ok);
     let e = s.error.as_deref().unwrap();
     assert!(
@@ -58,7 +56,7 @@ async fn an_endless_cursor_ends_with_a_clear_error() {
         e.contains("never reached its end") && e.contains("25 pages"),
         "{e}"
     );
-    assert!(source(&r, "directory").ok, "the directory is unaffected");
+    assert!(source(r, "directory").ok, "the directory is unaffected");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -68,7 +66,7 @@ async fn a_repeating_cursor_is_caught_at_once() {
     let mut store = Store::open(dir.path()).unwrap();
     let before = sim.state.requests();
     let r = sync_once(&config(&sim, ""), &mut store).await;
-    let e = source(&r, "openai").error.clone().unwrap();
+    let e = error_of(&r, "openai");
     assert!(
         e.contains("repeated the cursor 'cursor-repeat'") && e.contains("/organization/projects"),
         "{e}"
@@ -81,11 +79,9 @@ async fn a_repeating_cursor_is_caught_at_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_scim_server_that_ignores_start_index_is_caught() {
-    let sim = start(Size::Small, 1, "repeat@/scim/v2/Users").await;
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::open(dir.path()).unwrap();
-    let r = sync_once(&config(&sim, "page_size = 20"), &mut store).await;
-    let e = source(&r, "directory").error.clone().unwrap();
+    let f = fresh(Size::Small, 1, "repeat@/scim/v2/Users", "page_size = 20").await;
+    let r = &f.report;
+    let e = error_of(r, "directory");
     assert!(
         e.contains("source 'directory'") && e.contains("/Users") && e.contains("already sent"),
         "{e}"
@@ -94,11 +90,9 @@ async fn a_scim_server_that_ignores_start_index_is_caught() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_truncated_body_names_the_source_and_path() {
-    let sim = start(Size::Small, 1, "truncate@organization/invites").await;
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::open(dir.path()).unwrap();
-    let r = sync_once(&config(&sim, ""), &mut store).await;
-    let e = source(&r, "openai").error.clone().unwrap();
+    let f = fresh(Size::Small, 1, "truncate@organization/invites", "").await;
+    let r = &f.report;
+    let e = error_of(r, "openai");
     assert!(
         e.starts_with("source 'openai': GET /organization/invites"),
         "{e}"
@@ -120,7 +114,7 @@ async fn a_wrong_key_says_which_source_and_how_to_set_it_without_echoing_it() {
     );
     assert!(store.latest_snapshot().unwrap().is_none());
     for name in ["openai", "directory"] {
-        let e = source(&r, name).error.clone().unwrap();
+        let e = error_of(&r, name);
         assert!(
             e.contains(&format!("source '{name}'")) && e.contains("401"),
             "{e}"
@@ -171,15 +165,14 @@ async fn a_failed_sync_keeps_the_previous_snapshot() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn timeouts_are_reported_with_what_to_do() {
-    let sim = start(Size::Small, 1, "timeout@admin_api_keys").await;
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::open(dir.path()).unwrap();
-    let r = sync_once(
-        &config(&sim, "timeout_secs = 1\nmax_retries = 1"),
-        &mut store,
+    let f = fresh(
+        Size::Small,
+        1,
+        "timeout@admin_api_keys",
+        "timeout_secs = 1\nmax_retries = 1",
     )
     .await;
-    let e = source(&r, "openai").error.clone().unwrap();
+    let e = error_of(&f.report, "openai");
     assert!(
         e.contains("/organization/admin_api_keys") && e.contains("no answer within 1s"),
         "{e}"

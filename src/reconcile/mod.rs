@@ -133,12 +133,11 @@ pub fn sort(findings: &mut [Finding]) {
 }
 
 fn account_rules(dir: &Directory, a: &Account, out: &mut Vec<Finding>) {
-    let shown = a.email.as_deref().unwrap_or("(no email)");
     let p = provider_label(&a.provider);
     let role = a
         .role
         .as_deref()
-        .map(|r| format!(" (role {r})"))
+        .map(|r| format!(", role {r}"))
         .unwrap_or_default();
     let finding = |rule: &str, severity, detail: String| Finding {
         rule: rule.into(),
@@ -155,17 +154,20 @@ fn account_rules(dir: &Directory, a: &Account, out: &mut Vec<Finding>) {
         Standing::Inactive => out.push(finding(
             "leaver-with-access",
             Severity::Critical,
-            format!("{shown} is inactive in the directory but still has an account on {p}{role}"),
+            format!("inactive in the directory, still has an account on {p}{role}"),
         )),
         Standing::Absent => out.push(finding(
             "leaver-with-access",
             Severity::Critical,
-            format!("{shown} was removed from the directory but still has an account on {p}{role}"),
+            format!("removed from the directory, still has an account on {p}{role}"),
         )),
         Standing::Unknown => out.push(finding(
             "unmanaged-account",
             Severity::High,
-            format!("{shown} matches no directory person"),
+            match &a.email {
+                Some(_) => format!("no directory person has this email; account on {p}{role}"),
+                None => format!("the account on {p} has no email to match{role}"),
+            },
         )),
     }
 }
@@ -183,30 +185,35 @@ fn orphaned_key(
         .email
         .clone()
         .or_else(|| account.and_then(|a| a.email.clone()));
-    let shown = email.as_deref().unwrap_or(owner.id.as_str());
+    let project = c
+        .resource_id
+        .as_deref()
+        .map(|p| projects.get(&(c.source.as_str(), p)).copied().unwrap_or(p))
+        .unwrap_or("its project");
     let mut reasons = Vec::new();
     match dir.standing(email.as_deref()) {
-        Standing::Inactive => reasons.push(format!("owner {shown} is inactive in the directory")),
-        Standing::Absent => reasons.push(format!("owner {shown} was removed from the directory")),
+        Standing::Inactive => reasons.push("owner inactive in the directory".to_string()),
+        Standing::Absent => reasons.push("owner removed from the directory".to_string()),
         Standing::Current | Standing::Unknown => {}
     }
     if !members.contains(&(c.source.as_str(), owner.id.as_str())) {
         reasons.push(format!(
-            "owner {shown} is no longer a member of the {} org",
+            "owner no longer in the {} org",
             provider_label(&c.provider)
         ));
     }
     if c.owner_access.as_deref() == Some("inactive") {
-        let project = c
-            .resource_id
-            .as_deref()
-            .map(|p| projects.get(&(c.source.as_str(), p)).copied().unwrap_or(p))
-            .unwrap_or("its project");
-        reasons.push(format!("owner {shown} lost access to project {project}"));
+        reasons.push("owner lost access to the project".to_string());
     }
     if reasons.is_empty() {
         return None;
     }
+    let key = match (&c.name, &c.redacted) {
+        (Some(n), Some(r)) => format!("key '{n}' ({r})"),
+        (Some(n), None) => format!("key '{n}'"),
+        (None, Some(r)) => format!("key {r}"),
+        (None, None) => "key".to_string(),
+    };
     Some(Finding {
         rule: "orphaned-key".into(),
         severity: Severity::Critical,
@@ -215,7 +222,7 @@ fn orphaned_key(
         subject_kind: "api_key".into(),
         subject_id: c.id.clone(),
         subject_email: email,
-        detail: reasons.join("; "),
+        detail: format!("{}; {key} in {project}", reasons.join(", ")),
     })
 }
 

@@ -427,7 +427,7 @@ pub fn generate(size: Size, seed: u64, now: Ts) -> World {
                 "account",
                 &id,
                 Some(&shown_email),
-                format!("{shown_email} is inactive in the directory but still has an account on OpenAI (role {role})"),
+                format!("inactive in the directory, still has an account on OpenAI, role {role}"),
             );
         }
         members.push(Member {
@@ -451,7 +451,7 @@ pub fn generate(size: Size, seed: u64, now: Ts) -> World {
             "account",
             &id,
             Some(&email),
-            format!("{email} matches no directory person"),
+            "no directory person has this email; account on OpenAI, role reader".to_string(),
         );
         members.push(Member {
             user_id: id,
@@ -548,7 +548,7 @@ pub fn generate(size: Size, seed: u64, now: Ts) -> World {
                         "api_key",
                         &kid,
                         Some(&owner_email),
-                        format!("owner {owner_email} is inactive in the directory"),
+                        "owner inactive in the directory".to_string(),
                     );
                 } else if removed {
                     truth.add(
@@ -557,7 +557,7 @@ pub fn generate(size: Size, seed: u64, now: Ts) -> World {
                         "api_key",
                         &kid,
                         Some(&owner_email),
-                        format!("owner {owner_email} lost access to the project"),
+                        "owner lost access to the project".to_string(),
                     );
                 }
                 keys.insert(
@@ -611,7 +611,7 @@ pub fn generate(size: Size, seed: u64, now: Ts) -> World {
                 "api_key",
                 &kid,
                 Some(&email),
-                format!("owner {email} is no longer a member of the OpenAI org"),
+                "owner no longer in the OpenAI org, owner lost access to the project".to_string(),
             );
             keys.insert(
                 kid.clone(),

@@ -35,8 +35,9 @@ pub enum Effect {
 /// The findings screen.
 pub struct State {
     pub findings: Arc<Vec<Finding>>,
-    /// Lower-cased searchable text per finding, built once.
-    haystacks: Vec<String>,
+    /// Lower-cased searchable fields per finding, built once. A filter term must match inside
+    /// one field: letters scattered across a whole row match nearly anything.
+    haystacks: Vec<[String; 6]>,
     /// Indices into `findings` that pass the filter, in display order.
     pub visible: Vec<usize>,
     pub cursor: usize,
@@ -56,16 +57,14 @@ impl State {
         let haystacks = findings
             .iter()
             .map(|f| {
-                format!(
-                    "{} {} {} {} {} {}",
-                    f.severity.as_str(),
-                    f.rule,
-                    f.provider,
-                    f.subject_email.as_deref().unwrap_or(""),
-                    f.subject_id,
-                    f.detail
-                )
-                .to_lowercase()
+                [
+                    f.severity.as_str().to_string(),
+                    f.rule.clone(),
+                    f.provider.clone(),
+                    f.subject_email.as_deref().unwrap_or("").to_lowercase(),
+                    f.subject_id.to_lowercase(),
+                    f.detail.to_lowercase(),
+                ]
             })
             .collect();
         let visible = (0..findings.len()).collect();
@@ -114,7 +113,11 @@ impl State {
                 .haystacks
                 .iter()
                 .enumerate()
-                .filter(|(_, h)| terms.iter().all(|t| m.fuzzy_match(h, t).is_some()))
+                .filter(|(_, fields)| {
+                    terms
+                        .iter()
+                        .all(|t| fields.iter().any(|f| compact_match(&m, f, t)))
+                })
                 .map(|(i, _)| i)
                 .collect();
         }
@@ -178,6 +181,18 @@ impl State {
             Action::Quit => return vec![Effect::Quit],
         }
         Vec::new()
+    }
+}
+
+/// A fuzzy match whose matched letters lie close together: "orphan" finds "orphaned-key" and
+/// "lvr" finds "leaver", but not letters strewn across a long sentence.
+fn compact_match(m: &SkimMatcherV2, field: &str, term: &str) -> bool {
+    match m.fuzzy_indices(field, term) {
+        Some((_, idx)) => match (idx.first(), idx.last()) {
+            (Some(a), Some(b)) => b - a < term.chars().count() * 2 + 3,
+            _ => true,
+        },
+        None => false,
     }
 }
 
@@ -290,6 +305,30 @@ pub(crate) mod tests {
         assert_eq!(s.filter, "orphan 02");
         update(&mut s, code(KeyCode::Esc));
         assert_eq!((s.visible.len(), s.filter.as_str()), (30, ""));
+    }
+
+    #[test]
+    fn a_term_must_match_within_one_field() {
+        let mut s = state(30);
+        update(&mut s, key('/'));
+        // "hig" + "0" would match across the severity and id fields of every high row.
+        for c in "high0".chars() {
+            update(&mut s, key(c));
+        }
+        assert!(s.visible.is_empty(), "{:?}", s.visible);
+    }
+
+    #[test]
+    fn fuzzy_terms_must_be_compact() {
+        let m = SkimMatcherV2::default();
+        assert!(compact_match(&m, "orphaned-key", "orphan"));
+        assert!(compact_match(&m, "leaver-with-access", "lvr"));
+        assert!(compact_match(&m, "alice.smith@example.com", "alicesmith"));
+        assert!(!compact_match(
+            &m,
+            "no directory person has this email; account on openai",
+            "orphan"
+        ));
     }
 
     #[test]

@@ -30,7 +30,7 @@ fn areas(area: Rect) -> Areas {
     ])
     .areas(area);
     let (table, detail) = if body.width >= 110 {
-        let [t, d] = Layout::horizontal([Constraint::Percentage(62), Constraint::Percentage(38)])
+        let [t, d] = Layout::horizontal([Constraint::Percentage(66), Constraint::Percentage(34)])
             .areas(body);
         (t, d)
     } else {
@@ -161,7 +161,7 @@ fn table(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
     let widths = [
         Constraint::Length(4),
         Constraint::Length(18),
-        Constraint::Length(if wide { 30 } else { 24 }),
+        Constraint::Length(if wide { 28 } else { 24 }),
         Constraint::Length(8),
         Constraint::Min(10),
     ];
@@ -231,10 +231,10 @@ fn detail_lines<'a>(x: &'a Finding, t: &Theme) -> Vec<Line<'a>> {
         Line::from(vec![
             Span::styled(format!("{:>9} ", "severity"), t.muted),
             Span::styled(x.severity.as_str(), severity_style(t, x.severity)),
-            Span::styled("  rule ", t.muted),
-            Span::styled(x.rule.as_str(), t.text),
         ]),
-        field(t, "subject", format!("{} {}", x.subject_kind, x.subject_id)),
+        field(t, "rule", x.rule.clone()),
+        field(t, "subject", x.subject_kind.replace('_', " ")),
+        field(t, "id", x.subject_id.clone()),
         field(
             t,
             "email",

@@ -55,3 +55,32 @@ pub fn keys(findings: &[Finding]) -> Vec<(String, String, String, String, String
 pub fn source<'a>(r: &'a SyncReport, name: &str) -> &'a recert::model::SourceStatus {
     r.sources.iter().find(|s| s.source == name).unwrap()
 }
+
+/// A simulator with `faults`, a fresh store, and one sync with `extra` source settings.
+pub struct Fresh {
+    pub sim: RunningSim,
+    pub store: Store,
+    pub report: SyncReport,
+    pub _dir: tempfile::TempDir,
+}
+
+pub async fn fresh(size: Size, seed: u64, faults: &str, extra: &str) -> Fresh {
+    let sim = start(size, seed, faults).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path()).unwrap();
+    let report = sync_once(&config(&sim, extra), &mut store).await;
+    Fresh {
+        sim,
+        store,
+        report,
+        _dir: dir,
+    }
+}
+
+/// The error a source reported, which must exist.
+pub fn error_of(r: &SyncReport, name: &str) -> String {
+    source(r, name)
+        .error
+        .clone()
+        .unwrap_or_else(|| panic!("source {name} did not fail: {:?}", r.lines()))
+}
