@@ -167,7 +167,7 @@ impl Config {
         for s in &cfg.sources {
             if SourceKind::parse(&s.kind).is_none() {
                 return Err(invalid(format!(
-                    "source '{}' has kind = \"{}\"; the kinds are \"openai\" and \"scim\"",
+                    "source '{}' has kind = \"{}\"; the kinds are \"openai\", \"anthropic\", \"cursor\" and \"scim\"",
                     s.name, s.kind
                 )));
             }

@@ -19,8 +19,8 @@ async fn a_storm_of_429s_completes_with_the_right_answer() {
     // Retries happened: more requests than a clean run of the same organisation needs.
     let clean = fresh(Size::Small, 11, "", "").await;
     let c = &clean.report;
-    let retried = source(r, "openai").requests + source(r, "directory").requests;
-    let needed = source(c, "openai").requests + source(c, "directory").requests;
+    let total = |r: &recert::sync::SyncReport| r.sources.iter().map(|s| s.requests).sum::<u64>();
+    let (retried, needed) = (total(r), total(c));
     assert!(
         retried > needed,
         "{retried} requests under the storm, {needed} without"
@@ -61,18 +61,18 @@ async fn an_endless_cursor_ends_with_a_clear_error() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_repeating_cursor_is_caught_at_once() {
-    let sim = start(Size::Small, 1, "repeat@organization/projects").await;
+    // On the user list: it has no nested lists, so this is the only error that can come first.
+    let sim = start(Size::Small, 1, "repeat@/openai/v1/organization/users").await;
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(dir.path()).unwrap();
-    let before = sim.state.requests();
     let r = sync_once(&config(&sim, ""), &mut store).await;
     let e = error_of(&r, "openai");
     assert!(
-        e.contains("repeated the cursor 'cursor-repeat'") && e.contains("/organization/projects"),
+        e.contains("repeated the cursor 'cursor-repeat'") && e.contains("/organization/users"),
         "{e}"
     );
     assert!(
-        sim.state.requests() - before < 40,
+        source(&r, "openai").requests < 40,
         "stopped early, not at max_pages"
     );
 }
@@ -107,13 +107,13 @@ async fn a_wrong_key_says_which_source_and_how_to_set_it_without_echoing_it() {
     let mut store = Store::open(dir.path()).unwrap();
     let wrong = "sk-admin-WrongWrongWrong1234567890";
     let r = sync_with_key(&config(&sim, ""), &mut store, wrong).await;
-    assert_eq!(r.failed(), 2);
+    assert_eq!(r.failed(), 4);
     assert_eq!(
         r.snapshot_id, None,
         "a sync where everything failed stores nothing"
     );
     assert!(store.latest_snapshot().unwrap().is_none());
-    for name in ["openai", "directory"] {
+    for name in ["openai", "anthropic", "cursor", "directory"] {
         let e = error_of(&r, name);
         assert!(
             e.contains(&format!("source '{name}'")) && e.contains("401"),
@@ -201,7 +201,8 @@ async fn deletions_and_deactivations_show_in_the_next_sync() {
         .iter()
         .filter(|p| {
             snap.data.accounts.iter().any(|a| {
-                a.email.as_deref().map(str::to_lowercase) == Some(p.user_name.to_lowercase())
+                a.provider == "openai"
+                    && a.email.as_deref().map(str::to_lowercase) == Some(p.user_name.to_lowercase())
             })
         })
         .take(2)
@@ -274,6 +275,7 @@ async fn deletions_and_deactivations_show_in_the_next_sync() {
             .iter()
             .filter(|f| {
                 f.subject_kind == "account"
+                    && f.provider == "openai"
                     && f.subject_email.as_deref().map(str::to_lowercase)
                         == Some(email.to_lowercase())
             })
@@ -289,5 +291,95 @@ async fn deletions_and_deactivations_show_in_the_next_sync() {
     assert!(
         l[0].0 == "leaver-with-access" && l[0].1.contains("inactive"),
         "{l:?}"
+    );
+}
+
+/// Cursor enforces per-minute limits with 429 and no Retry-After: the client backs off
+/// exponentially and every call still completes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cursor_rate_limits_without_retry_after_are_outlasted() {
+    let sim = recert::sim::start(recert::sim::SimOptions {
+        now: NOW,
+        // Cursor's documented 20 requests a minute, with a one-second minute.
+        cursor_window: std::time::Duration::from_secs(1),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let cfg = config(&sim, "");
+    let http = std::sync::Arc::new(recert::connectors::client(
+        cfg.source("cursor").unwrap(),
+        recert::secret::Secret::new(recert::sim::DEFAULT_KEY),
+    ));
+    let calls = (0..30).map(|_| recert::connectors::cursor::fetch(&http));
+    let results = futures::future::join_all(calls).await;
+    let expected = sim
+        .state
+        .world
+        .read()
+        .unwrap()
+        .cursor
+        .members
+        .iter()
+        .filter(|m| !m.is_removed)
+        .count();
+    for r in &results {
+        assert_eq!(
+            r.as_ref().expect("every call finishes").accounts.len(),
+            expected
+        );
+    }
+    assert!(
+        http.requests() > 30,
+        "some calls were refused and retried: {}",
+        http.requests()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_malformed_anthropic_page_names_its_source_and_path() {
+    let f = fresh(
+        Size::Small,
+        3,
+        "truncate@/anthropic/v1/organizations/api_keys",
+        "",
+    )
+    .await;
+    let e = error_of(&f.report, "anthropic");
+    assert!(
+        e.starts_with("source 'anthropic': GET /v1/organizations/api_keys"),
+        "{e}"
+    );
+    assert!(e.contains("not valid JSON"), "{e}");
+    assert!(source(&f.report, "openai").ok && source(&f.report, "cursor").ok);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn anthropic_keys_keep_their_workspace_or_the_default_one() {
+    let f = fresh(Size::Small, 9, "", "").await;
+    let snap = f.store.latest_snapshot().unwrap().unwrap();
+    let keys: Vec<_> = snap
+        .data
+        .credentials
+        .iter()
+        .filter(|c| c.provider == "anthropic")
+        .collect();
+    let world = f.sim.state.world.read().unwrap();
+    assert_eq!(keys.len(), world.anthropic.api_keys.len());
+    for k in keys {
+        let planted = &world.anthropic.api_keys[&k.id];
+        assert_eq!(k.resource_id, planted.workspace_id, "{}", k.id);
+        assert_eq!(k.status.as_deref(), Some(planted.status.as_str()));
+        assert_eq!(
+            k.owner.as_ref().map(|o| o.id.clone()),
+            planted.created_by.as_ref().map(|c| c.0.clone())
+        );
+    }
+    assert!(
+        snap.data
+            .resources
+            .iter()
+            .any(|r| r.kind == "workspace" && r.archived),
+        "archived workspaces are read"
     );
 }

@@ -247,14 +247,13 @@ async fn a_sync_with_the_peer_as_directory_finds_exactly_the_planted_gaps() {
     let world = sim.state.world.read().unwrap().clone();
     seed(&peer, &world).await;
 
-    let openai_only = config(&sim, "")
+    let providers = config(&sim, "")
         .sources
         .into_iter()
-        .find(|s| s.name == "openai")
-        .unwrap();
+        .filter(|s| s.kind != "scim");
     let mut cfg = peer_source(&peer, "page_size = 15");
     cfg.sources[0].name = "directory".into();
-    cfg.sources.push(openai_only);
+    cfg.sources.extend(providers);
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(dir.path()).unwrap();
     let resolve = |s: &recert::config::SourceConfig| {

@@ -18,6 +18,18 @@ use crate::secret::{Secret, redact};
 pub enum Auth {
     /// `Authorization: Bearer <key>` (OpenAI, SCIM).
     Bearer(Secret),
+    /// `x-api-key: <key>` with `anthropic-version` (Anthropic).
+    XApiKey(Secret),
+    /// HTTP Basic with the key as user name and no password (Cursor).
+    BasicUser(Secret),
+}
+
+impl Auth {
+    fn secret(&self) -> &Secret {
+        match self {
+            Auth::Bearer(s) | Auth::XApiKey(s) | Auth::BasicUser(s) => s,
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -183,8 +195,7 @@ impl Http {
     }
 
     fn scrub(&self, text: &str) -> String {
-        let Auth::Bearer(s) = &self.auth;
-        sanitize(&redact(text, &[s])).into_owned()
+        sanitize(&redact(text, &[self.auth.secret()])).into_owned()
     }
 
     pub async fn get(&self, path: &str, query: &[(&str, String)]) -> Result<Value, SourceError> {
@@ -242,6 +253,10 @@ impl Http {
                 .header("accept", "application/json");
             req = match &self.auth {
                 Auth::Bearer(s) => req.bearer_auth(s.expose()),
+                Auth::XApiKey(s) => req
+                    .header("x-api-key", s.expose())
+                    .header("anthropic-version", "2023-06-01"),
+                Auth::BasicUser(s) => req.basic_auth(s.expose(), Some("")),
             };
             if let Some((content_type, b)) = &body {
                 req = req

@@ -1,9 +1,12 @@
 //! One folder per source. Each turns wire JSON into model types (and, from the remediation
 //! issue on, model actions into wire calls). `http` is the client they share.
 
+pub mod anthropic;
+pub mod cursor;
 mod gate;
 pub mod http;
 pub mod openai;
+pub mod paging;
 pub mod scim;
 mod wire;
 
@@ -27,13 +30,12 @@ pub fn client(src: &SourceConfig, key: Secret) -> Http {
         max_pages: src.max_pages.unwrap_or(d.max_pages),
         ..d
     };
-    Http::new(
-        &src.name,
-        &src.base_url,
-        Auth::Bearer(key),
-        src.key_hint(),
-        limits,
-    )
+    let auth = match src.source_kind() {
+        SourceKind::Anthropic => Auth::XApiKey(key),
+        SourceKind::Cursor => Auth::BasicUser(key),
+        SourceKind::OpenAi | SourceKind::Scim => Auth::Bearer(key),
+    };
+    Http::new(&src.name, &src.base_url, auth, src.key_hint(), limits)
 }
 
 /// Pull everything a source holds.
@@ -43,6 +45,8 @@ pub async fn fetch(
 ) -> Result<SourceData, SourceError> {
     match src.source_kind() {
         SourceKind::OpenAi => openai::fetch(http, src.page_size.unwrap_or(100)).await,
+        SourceKind::Anthropic => anthropic::fetch(http, src.page_size.unwrap_or(1000)).await,
+        SourceKind::Cursor => cursor::fetch(http).await,
         SourceKind::Scim => scim::fetch(http, src.page_size.unwrap_or(1000)).await,
     }
 }

@@ -13,6 +13,8 @@ pub type Ts = i64;
 #[serde(rename_all = "lowercase")]
 pub enum SourceKind {
     OpenAi,
+    Anthropic,
+    Cursor,
     Scim,
 }
 
@@ -20,12 +22,16 @@ impl SourceKind {
     pub fn as_str(self) -> &'static str {
         match self {
             SourceKind::OpenAi => "openai",
+            SourceKind::Anthropic => "anthropic",
+            SourceKind::Cursor => "cursor",
             SourceKind::Scim => "scim",
         }
     }
     pub fn parse(s: &str) -> Option<SourceKind> {
         match s {
             "openai" => Some(SourceKind::OpenAi),
+            "anthropic" => Some(SourceKind::Anthropic),
+            "cursor" => Some(SourceKind::Cursor),
             "scim" => Some(SourceKind::Scim),
             _ => None,
         }
@@ -34,6 +40,8 @@ impl SourceKind {
     pub fn provider(self) -> &'static str {
         match self {
             SourceKind::OpenAi => "openai",
+            SourceKind::Anthropic => "anthropic",
+            SourceKind::Cursor => "cursor",
             SourceKind::Scim => "directory",
         }
     }
@@ -126,7 +134,14 @@ pub struct Owner {
     pub name: Option<String>,
 }
 
-/// An API key or admin key.
+impl Credential {
+    /// A key the provider would still accept.
+    pub fn usable(&self) -> bool {
+        self.status.as_deref().is_none_or(|s| s == "active")
+    }
+}
+
+/// An API key or admin key: `project_key` (OpenAI), `admin_key` (OpenAI), `api_key` (Anthropic).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Credential {
     pub source: String,
@@ -141,6 +156,8 @@ pub struct Credential {
     pub owner: Option<Owner>,
     /// OpenAI `owner_project_access`: `active` or `inactive`.
     pub owner_access: Option<String>,
+    /// Anthropic `status`: `active`, `inactive`, `archived` or `expired` (None: usable).
+    pub status: Option<String>,
     pub created_at: Option<Ts>,
     pub last_used_at: Option<Ts>,
     pub expires_at: Option<Ts>,

@@ -102,7 +102,13 @@ pub fn reconcile(d: &SourceData) -> Vec<Finding> {
             )
         })
         .collect();
-    for c in d.credentials.iter().filter(|c| c.kind == "project_key") {
+    // Keys that act for a user (OpenAI project keys, Anthropic API keys), while still usable.
+    // Admin keys have their own rules.
+    for c in d
+        .credentials
+        .iter()
+        .filter(|c| matches!(c.kind.as_str(), "project_key" | "api_key") && c.usable())
+    {
         if let Some(f) = orphaned_key(&dir, c, &members, &by_id, &project_names) {
             out.push(f);
         }
@@ -185,11 +191,11 @@ fn orphaned_key(
         .email
         .clone()
         .or_else(|| account.and_then(|a| a.email.clone()));
-    let project = c
-        .resource_id
-        .as_deref()
-        .map(|p| projects.get(&(c.source.as_str(), p)).copied().unwrap_or(p))
-        .unwrap_or("its project");
+    let project = match c.resource_id.as_deref() {
+        Some(p) => projects.get(&(c.source.as_str(), p)).copied().unwrap_or(p),
+        None if c.provider == "anthropic" => "the Default Workspace",
+        None => "its project",
+    };
     let mut reasons = Vec::new();
     match dir.standing(email.as_deref()) {
         Standing::Inactive => reasons.push("owner inactive in the directory".to_string()),
@@ -277,6 +283,7 @@ mod tests {
                 name: None,
             }),
             owner_access: Some(access.into()),
+            status: None,
             created_at: None,
             last_used_at: None,
             expires_at: None,

@@ -4,11 +4,14 @@
 // Handlers return `Result<Response, Response>`, axum's idiom; the size of the error is moot.
 #![allow(clippy::result_large_err)]
 
+mod anthropic;
+mod cursor;
 pub mod faults;
 mod openai;
 pub mod rng;
 mod scim;
 pub mod world;
+pub mod world_more;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -39,6 +42,9 @@ pub struct SimOptions {
     pub faults: Faults,
     /// The admin key every simulated provider accepts.
     pub key: String,
+    /// The window of Cursor's per-endpoint request limits (documented per minute; tests use
+    /// shorter windows; zero turns the limits off).
+    pub cursor_window: Duration,
 }
 
 impl Default for SimOptions {
@@ -51,6 +57,7 @@ impl Default for SimOptions {
             latency: Duration::ZERO,
             faults: Faults::default(),
             key: DEFAULT_KEY.into(),
+            cursor_window: Duration::from_secs(60),
         }
     }
 }
@@ -66,6 +73,8 @@ pub struct SimState {
     rng: Mutex<Rng>,
     requests: AtomicU64,
     endless: AtomicU64,
+    cursor_window: Duration,
+    cursor_limits: Mutex<std::collections::HashMap<&'static str, (std::time::Instant, u32)>>,
 }
 
 impl SimState {
@@ -95,10 +104,22 @@ impl RunningSim {
     pub fn scim_url(&self) -> String {
         format!("http://{}/scim/v2", self.addr)
     }
+    pub fn anthropic_url(&self) -> String {
+        format!("http://{}/anthropic", self.addr)
+    }
+    pub fn cursor_url(&self) -> String {
+        format!("http://{}/cursor", self.addr)
+    }
 
     /// The one line `recert sim` prints once it listens.
     pub fn urls_json(&self) -> String {
-        serde_json::json!({ "openai": self.openai_url(), "scim": self.scim_url() }).to_string()
+        serde_json::json!({
+            "openai": self.openai_url(),
+            "anthropic": self.anthropic_url(),
+            "cursor": self.cursor_url(),
+            "scim": self.scim_url(),
+        })
+        .to_string()
     }
 
     /// A recert config whose sources point at this simulator, keys from `RECERT_SIM_KEY`.
@@ -107,10 +128,16 @@ impl RunningSim {
             "# Written by `recert sim --write-config`: sources pointing at a simulator on {addr}.\n\
              # The key comes from the environment: export RECERT_SIM_KEY=<the simulator's --key>.\n\n\
              [[source]]\nname = \"{oa}\"\nkind = \"openai\"\nbase_url = \"{ou}\"\nkey_env = \"RECERT_SIM_KEY\"\n\n\
+             [[source]]\nname = \"{an}\"\nkind = \"anthropic\"\nbase_url = \"{au}\"\nkey_env = \"RECERT_SIM_KEY\"\n\n\
+             [[source]]\nname = \"{cu}\"\nkind = \"cursor\"\nbase_url = \"{cuu}\"\nkey_env = \"RECERT_SIM_KEY\"\n\n\
              [[source]]\nname = \"{dir}\"\nkind = \"scim\"\nbase_url = \"{su}\"\nkey_env = \"RECERT_SIM_KEY\"\n",
             addr = self.addr,
             oa = world::OPENAI_SOURCE,
             dir = world::DIRECTORY_SOURCE,
+            an = world::ANTHROPIC_SOURCE,
+            cu = world::CURSOR_SOURCE,
+            au = self.anthropic_url(),
+            cuu = self.cursor_url(),
             ou = self.openai_url(),
             su = self.scim_url(),
         )
@@ -142,9 +169,13 @@ pub async fn start_with(world: World, opts: SimOptions) -> std::io::Result<Runni
         rng: Mutex::new(Rng::new(opts.seed.wrapping_mul(31).wrapping_add(7))),
         requests: AtomicU64::new(0),
         endless: AtomicU64::new(0),
+        cursor_window: opts.cursor_window,
+        cursor_limits: Mutex::new(Default::default()),
     });
     let app = Router::new()
         .nest("/openai/v1", openai::router())
+        .nest("/anthropic", anthropic::router())
+        .nest("/cursor", cursor::router())
         .nest("/scim/v2", scim::router())
         .fallback(|| async { (StatusCode::NOT_FOUND, "no simulated provider here\n") })
         .layer(axum::middleware::from_fn_with_state(state.clone(), inject))
@@ -304,6 +335,11 @@ pub(crate) fn bearer_ok(headers: &axum::http::HeaderMap, key: &str) -> bool {
     else {
         return false;
     };
+    same(got, key)
+}
+
+/// Compare a presented key with the real one in time independent of where they differ.
+pub(crate) fn same(got: &str, key: &str) -> bool {
     got.len() == key.len()
         && got
             .bytes()

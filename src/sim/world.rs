@@ -5,10 +5,13 @@
 use std::collections::{BTreeMap, HashSet};
 
 use super::rng::Rng;
+use super::world_more::{AnthropicOrg, CursorTeam};
 use crate::model::{Finding, Severity, Ts};
 
 /// Source names used by `recert sim --write-config` and by the ground truth.
 pub const OPENAI_SOURCE: &str = "openai";
+pub const ANTHROPIC_SOURCE: &str = "anthropic";
+pub const CURSOR_SOURCE: &str = "cursor";
 pub const DIRECTORY_SOURCE: &str = "directory";
 pub const COMPANY_DOMAIN: &str = "example.com";
 
@@ -157,6 +160,8 @@ pub struct Directory {
 pub struct World {
     pub now: Ts,
     pub openai: OpenAiOrg,
+    pub anthropic: AnthropicOrg,
+    pub cursor: CursorTeam,
     pub directory: Directory,
     /// The findings the generator planted, in the `recert gaps --format json` shape.
     pub truth: Vec<Finding>,
@@ -168,7 +173,7 @@ impl World {
     }
 }
 
-const GIVEN: &[&str] = &[
+pub(super) const GIVEN: &[&str] = &[
     "alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy", "mallory",
     "niaj", "olivia", "peggy", "rupert", "sybil", "trent", "victor", "walter", "yusuf", "zoe",
     "amara", "bruno", "chen", "dmitri", "elif", "farah", "gustav", "hana", "ines", "jonas",
@@ -215,7 +220,7 @@ const DEPARTMENTS: &[&str] = &[
     "Legal",
     "Marketing",
 ];
-const PROJECT_WORDS: &[&str] = &[
+pub(super) const PROJECT_WORDS: &[&str] = &[
     "search",
     "billing",
     "support-bot",
@@ -233,7 +238,7 @@ const PROJECT_WORDS: &[&str] = &[
     "docs-qa",
     "pricing",
 ];
-const OUTSIDE_DOMAINS: &[&str] = &[
+pub(super) const OUTSIDE_DOMAINS: &[&str] = &[
     "gmail.com",
     "contractor.io",
     "outlook.com",
@@ -244,7 +249,7 @@ fn ascii_fold(s: &str) -> String {
     s.replace('ü', "u")
 }
 
-fn capitalise(s: &str) -> String {
+pub(super) fn capitalise(s: &str) -> String {
     let mut c = s.chars();
     match c.next() {
         Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
@@ -267,7 +272,7 @@ fn redacted(rng: &mut Rng, prefix: &str) -> String {
     format!("{prefix}{}...{}", rng.alnum(3), rng.alnum(3))
 }
 
-struct Truth(Vec<Finding>);
+pub(super) struct Truth(pub(super) Vec<Finding>);
 
 impl Truth {
     fn add(
@@ -279,11 +284,35 @@ impl Truth {
         email: Option<&str>,
         detail: String,
     ) {
+        self.add_for(
+            "openai",
+            OPENAI_SOURCE,
+            rule,
+            severity,
+            kind,
+            id,
+            email,
+            detail,
+        );
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn add_for(
+        &mut self,
+        provider: &str,
+        source: &str,
+        rule: &str,
+        severity: Severity,
+        kind: &str,
+        id: &str,
+        email: Option<&str>,
+        detail: String,
+    ) {
         self.0.push(Finding {
             rule: rule.into(),
             severity,
-            provider: "openai".into(),
-            source: OPENAI_SOURCE.into(),
+            provider: provider.into(),
+            source: source.into(),
             subject_kind: kind.into(),
             subject_id: id.into(),
             subject_email: email.map(str::to_string),
@@ -712,11 +741,66 @@ pub fn generate(size: Size, seed: u64, now: Ts) -> World {
         );
     }
 
+    // The other providers draw from their own streams, so adding them left OpenAI's org as it was.
+    let anthropic = super::world_more::anthropic(
+        &mut Rng::new(seed ^ 0xA17),
+        &people_view(&people),
+        now,
+        &mut truth,
+    );
+    let cursor = super::world_more::cursor(
+        &mut Rng::new(seed ^ 0xC55),
+        &people_view(&people),
+        now,
+        &mut truth,
+    );
+
     World {
         now,
         openai: org,
+        anthropic,
+        cursor,
         directory: dir,
         truth: truth.0,
+    }
+}
+
+/// A directory person as the other providers' generators see them.
+pub(super) struct PersonView {
+    pub email: String,
+    pub name: String,
+    /// Inactive in the directory but still holding accounts (the leaver to plant).
+    pub leaver: bool,
+    /// Inactive and properly offboarded: holds nothing.
+    pub offboarded: bool,
+}
+
+fn people_view(people: &[(String, String, String, Fate)]) -> Vec<PersonView> {
+    people
+        .iter()
+        .map(|(_, email, name, fate)| PersonView {
+            email: email.clone(),
+            name: name.clone(),
+            leaver: *fate == Fate::LeaverWithAccess,
+            offboarded: *fate == Fate::Offboarded,
+        })
+        .collect()
+}
+
+impl Truth {
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn plant(
+        &mut self,
+        provider: &str,
+        source: &str,
+        rule: &str,
+        severity: Severity,
+        kind: &str,
+        id: &str,
+        email: Option<&str>,
+        detail: String,
+    ) {
+        self.add_for(provider, source, rule, severity, kind, id, email, detail);
     }
 }
 
@@ -739,13 +823,27 @@ mod tests {
 
     #[test]
     fn every_rule_is_planted_even_when_small() {
-        for seed in 1..20 {
+        for seed in 1..200 {
             let w = generate(Size::Small, seed, 1_800_000_000);
-            for rule in ["leaver-with-access", "orphaned-key", "unmanaged-account"] {
-                assert!(
-                    w.truth.iter().any(|f| f.rule == rule),
-                    "seed {seed}: no {rule} planted"
-                );
+            for (provider, rules) in [
+                (
+                    "openai",
+                    &["leaver-with-access", "orphaned-key", "unmanaged-account"][..],
+                ),
+                (
+                    "anthropic",
+                    &["leaver-with-access", "orphaned-key", "unmanaged-account"][..],
+                ),
+                ("cursor", &["leaver-with-access", "unmanaged-account"][..]),
+            ] {
+                for rule in rules {
+                    assert!(
+                        w.truth
+                            .iter()
+                            .any(|f| f.rule == *rule && f.provider == provider),
+                        "seed {seed}: no {rule} planted on {provider}"
+                    );
+                }
             }
             assert!(w.directory.users.len() == 50);
             assert!(w.openai.projects.values().any(|p| p.archived_at.is_none()));

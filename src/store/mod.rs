@@ -38,7 +38,8 @@ pub enum StoreError {
 }
 
 /// Schema migrations, applied in order; `user_version` records how many ran.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE snapshots (
     id INTEGER PRIMARY KEY,
     taken_at INTEGER NOT NULL
@@ -100,7 +101,10 @@ CREATE TABLE invites (
     status TEXT, created_at INTEGER, expires_at INTEGER,
     PRIMARY KEY (snapshot_id, source, id)
 );
-"#];
+"#,
+    // 2: Anthropic key status.
+    "ALTER TABLE credentials ADD COLUMN status TEXT;",
+];
 
 /// Tables that hold one source's data within a snapshot.
 const DATA_TABLES: &[&str] = &[
@@ -376,7 +380,7 @@ fn insert_data(tx: &Transaction, sid: i64, d: &SourceData) -> rusqlite::Result<(
         ])?;
     }
     let mut st = tx.prepare_cached(
-        "INSERT OR REPLACE INTO credentials VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16)",
+        "INSERT OR REPLACE INTO credentials VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17)",
     )?;
     for c in &d.credentials {
         let o = c.owner.as_ref();
@@ -396,7 +400,8 @@ fn insert_data(tx: &Transaction, sid: i64, d: &SourceData) -> rusqlite::Result<(
             c.owner_access,
             c.created_at,
             c.last_used_at,
-            c.expires_at
+            c.expires_at,
+            c.status
         ])?;
     }
     let mut st =
@@ -624,6 +629,7 @@ fn load(conn: &Connection, sid: i64) -> rusqlite::Result<Snapshot> {
             created_at: r.get(13)?,
             last_used_at: r.get(14)?,
             expires_at: r.get(15)?,
+            status: r.get(16)?,
         })
     })? {
         d.credentials.push(c?);

@@ -2,15 +2,14 @@
 //! service accounts and API keys, admin API keys. Projects are fetched in parallel, bounded by
 //! the source's concurrency.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 
 use futures::{StreamExt, TryStreamExt};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use serde_json::Value;
 
 use super::http::{Http, SourceError};
+use super::paging;
 use super::wire;
 use crate::model::{
     Account, Credential, Grant, Invite, Owner, Resource, ServiceAccount, SourceData,
@@ -18,108 +17,14 @@ use crate::model::{
 
 const PROVIDER: &str = "openai";
 
-#[derive(Deserialize)]
-struct ListPage {
-    #[serde(default)]
-    data: Vec<Value>,
-    #[serde(default, deserialize_with = "wire::flag")]
-    has_more: Option<bool>,
-    #[serde(default)]
-    last_id: Option<String>,
-    /// Groups and roles lists use `next` instead of `last_id`.
-    #[serde(default)]
-    next: Option<String>,
-}
-
-/// Every item of a classic `limit`/`after` list, with guards against a cursor that repeats or
-/// never ends and a page that claims more but is empty.
+/// Every item of an OpenAI classic list (`limit`/`after`).
 pub async fn list_all<T: DeserializeOwned>(
     http: &Http,
     path: &str,
     params: &[(&str, String)],
     page_size: u32,
 ) -> Result<Vec<T>, SourceError> {
-    list_each(http, path, params, page_size, |_| {}).await
-}
-
-/// `list_all`, calling `seen` on each item as its page arrives (to start dependent work early).
-pub async fn list_each<T: DeserializeOwned>(
-    http: &Http,
-    path: &str,
-    params: &[(&str, String)],
-    page_size: u32,
-    mut seen_item: impl FnMut(&T),
-) -> Result<Vec<T>, SourceError> {
-    let mut out = Vec::new();
-    let mut after: Option<String> = None;
-    let mut seen = HashSet::new();
-    let mut pages = 0u32;
-    let pagination = |detail: String, pages| SourceError::Pagination {
-        src: http.source.clone(),
-        path: format!("/{path}"),
-        detail,
-        pages,
-    };
-    loop {
-        if pages >= http.limits.max_pages {
-            return Err(pagination("never reached its end".into(), pages));
-        }
-        let mut q: Vec<(&str, String)> = params.to_vec();
-        q.push(("limit", page_size.clamp(1, 100).to_string()));
-        if let Some(a) = &after {
-            q.push(("after", a.clone()));
-        }
-        let body = if after.is_some() {
-            http.get_next_page(path, &q).await?
-        } else {
-            http.get(path, &q).await?
-        };
-        pages += 1;
-        let page: ListPage =
-            ListPage::deserialize(&body).map_err(|e| malformed(http, path, &e, &body))?;
-        let has_more = page.has_more.unwrap_or(false);
-        let last_item_id = page
-            .data
-            .last()
-            .and_then(|v| v.get("id"))
-            .and_then(Value::as_str)
-            .map(str::to_string);
-        let empty = page.data.is_empty();
-        for item in page.data {
-            let parsed = T::deserialize(&item).map_err(|e| malformed(http, path, &e, &item))?;
-            seen_item(&parsed);
-            out.push(parsed);
-        }
-        if !has_more {
-            return Ok(out);
-        }
-        if empty {
-            return Err(pagination(
-                "claimed more items (has_more=true) on an empty page".into(),
-                pages,
-            ));
-        }
-        let next = page
-            .next
-            .or(page.last_id)
-            .or(last_item_id)
-            .ok_or_else(|| pagination("claimed more items but gave no cursor".into(), pages))?;
-        if !seen.insert(next.clone()) {
-            return Err(pagination(format!("repeated the cursor '{next}'"), pages));
-        }
-        after = Some(next);
-    }
-}
-
-fn malformed(http: &Http, path: &str, e: &serde_json::Error, body: &Value) -> SourceError {
-    let text = body.to_string();
-    SourceError::Malformed {
-        src: http.source.clone(),
-        method: "GET".into(),
-        path: format!("/{path}"),
-        detail: format!("unexpected shape ({e})"),
-        excerpt: text.chars().take(120).collect(),
-    }
+    paging::list_all(http, paging::OPENAI, path, params, page_size).await
 }
 
 #[derive(Deserialize)]
@@ -296,8 +201,9 @@ pub async fn fetch(http: &Arc<Http>, page: u32) -> Result<SourceData, SourceErro
         // Project ids flow into the fan-out page by page, while the project list is still paging.
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<String>();
         let lister = async move {
-            list_each(
+            paging::list_each(
                 http,
+                paging::OPENAI,
                 "organization/projects",
                 &archived,
                 page,
@@ -429,6 +335,7 @@ fn key(src: &str, kind: &str, project: Option<String>, k: WKey) -> Credential {
         resource_id: project,
         owner: k.owner.and_then(WOwner::into_owner),
         owner_access: k.owner_project_access,
+        status: None,
         created_at: k.created_at,
         last_used_at: k.last_used_at,
         expires_at: k.expires_at,
@@ -438,6 +345,7 @@ fn key(src: &str, kind: &str, project: Option<String>, k: WKey) -> Credential {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
 
     fn owner(v: Value) -> Option<Owner> {
         serde_json::from_value::<WOwner>(v).unwrap().into_owner()

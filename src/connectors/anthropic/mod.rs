@@ -1,0 +1,304 @@
+//! Anthropic Admin API: users, invites, workspaces (archived ones too; the Default Workspace is
+//! never listed, and keys in it have `workspace_id: null`), workspace members, API keys.
+//! Keys record who made them (`created_by`) and, in newer versions, who they act as
+//! (`principal`, in either documented shape); the principal wins when present.
+
+use std::sync::Arc;
+
+use futures::{StreamExt, TryStreamExt};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::http::{Http, SourceError};
+use super::paging::{self, ANTHROPIC};
+use super::wire;
+use crate::model::{Account, Credential, Grant, Invite, Owner, Resource, SourceData};
+
+const PROVIDER: &str = "anthropic";
+
+#[derive(Deserialize)]
+struct WUser {
+    #[serde(deserialize_with = "wire::id")]
+    id: String,
+    #[serde(default)]
+    email: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    role: Option<String>,
+    #[serde(default, deserialize_with = "wire::ts")]
+    added_at: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct WWorkspace {
+    #[serde(deserialize_with = "wire::id")]
+    id: String,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default, deserialize_with = "wire::ts")]
+    created_at: Option<i64>,
+    #[serde(default, deserialize_with = "wire::ts")]
+    archived_at: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct WMember {
+    #[serde(deserialize_with = "wire::id")]
+    user_id: String,
+    #[serde(default)]
+    workspace_role: Option<String>,
+}
+
+/// `{id, type}` (created_by, and the docs-mirror principal) or the SDK's
+/// `{type:"user_actor", user_id}` / `{type:"service_account_actor", service_account_id}`.
+#[derive(Deserialize, Default)]
+struct WActor {
+    #[serde(default, rename = "type")]
+    kind: Option<String>,
+    #[serde(default, deserialize_with = "wire::opt_id")]
+    id: Option<String>,
+    #[serde(default, deserialize_with = "wire::opt_id")]
+    user_id: Option<String>,
+    #[serde(default, deserialize_with = "wire::opt_id")]
+    service_account_id: Option<String>,
+}
+
+impl WActor {
+    fn owner(self) -> Option<Owner> {
+        let (kind, id) = match (self.user_id, self.service_account_id, self.id) {
+            (Some(u), _, _) => ("user", u),
+            (None, Some(s), _) => ("service_account", s),
+            (None, None, Some(id)) => match self.kind.as_deref() {
+                Some("service_account") | Some("service_account_actor") => ("service_account", id),
+                _ => ("user", id),
+            },
+            _ => return None,
+        };
+        Some(Owner {
+            kind: kind.into(),
+            id,
+            email: None,
+            name: None,
+        })
+    }
+}
+
+#[derive(Deserialize)]
+struct WScope {
+    #[serde(default, deserialize_with = "wire::opt_id")]
+    workspace_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct WKey {
+    #[serde(deserialize_with = "wire::id")]
+    id: String,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    partial_key_hint: Option<String>,
+    #[serde(default, deserialize_with = "wire::ts")]
+    created_at: Option<i64>,
+    #[serde(default, deserialize_with = "wire::ts")]
+    expires_at: Option<i64>,
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    workspace_id: Option<String>,
+    #[serde(default)]
+    created_by: Option<WActor>,
+    #[serde(default)]
+    principal: Option<WActor>,
+    #[serde(default)]
+    scope: Option<WScope>,
+}
+
+#[derive(Deserialize)]
+struct WInvite {
+    #[serde(deserialize_with = "wire::id")]
+    id: String,
+    #[serde(default)]
+    email: Option<String>,
+    #[serde(default)]
+    role: Option<String>,
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default, deserialize_with = "wire::ts")]
+    invited_at: Option<i64>,
+    #[serde(default, deserialize_with = "wire::ts")]
+    expires_at: Option<i64>,
+}
+
+/// Pull an Anthropic organisation.
+pub async fn fetch(http: &Arc<Http>, page: u32) -> Result<SourceData, SourceError> {
+    let src = http.source.as_str();
+    let list = |path: &'static str, params: Vec<(&'static str, String)>| async move {
+        paging::list_all::<Value>(http, ANTHROPIC, path, &params, page).await
+    };
+    let workspaces_and_members = async {
+        let workspaces: Vec<WWorkspace> = paging::list_all(
+            http,
+            ANTHROPIC,
+            "v1/organizations/workspaces",
+            &[("include_archived", "true".to_string())],
+            page,
+        )
+        .await?;
+        let members: Vec<(String, Vec<WMember>)> =
+            futures::stream::iter(workspaces.iter().map(|w| w.id.clone()))
+                .map(|wid| async move {
+                    let path = format!("v1/organizations/workspaces/{wid}/members");
+                    let m = paging::list_all(http, ANTHROPIC, &path, &[], page).await?;
+                    Ok::<_, SourceError>((wid, m))
+                })
+                .buffer_unordered(http.limits.concurrency.max(1))
+                .try_collect()
+                .await?;
+        Ok::<_, SourceError>((workspaces, members))
+    };
+    let (users, (workspaces, members), keys, invites) = futures::try_join!(
+        list("v1/organizations/users", vec![]),
+        workspaces_and_members,
+        list("v1/organizations/api_keys", vec![]),
+        list("v1/organizations/invites", vec![]),
+    )?;
+    let bad = |path: &str, v: &Value, e: serde_json::Error| paging::malformed(http, path, &e, v);
+    let s = |x: &str| x.to_string();
+    let mut d = SourceData::default();
+    for v in &users {
+        let u = WUser::deserialize(v).map_err(|e| bad("v1/organizations/users", v, e))?;
+        d.accounts.push(Account {
+            source: s(src),
+            provider: s(PROVIDER),
+            id: u.id,
+            email: u.email,
+            name: u.name,
+            role: u.role,
+            added_at: u.added_at,
+            last_active_at: None,
+            scim_managed: None,
+        });
+    }
+    for w in workspaces {
+        d.resources.push(Resource {
+            source: s(src),
+            provider: s(PROVIDER),
+            kind: s("workspace"),
+            archived: w.archived_at.is_some(),
+            id: w.id,
+            name: w.name,
+            created_at: w.created_at,
+        });
+    }
+    let mut members = members;
+    members.sort_by(|a, b| a.0.cmp(&b.0));
+    for (wid, ms) in members {
+        for m in ms {
+            d.grants.push(Grant {
+                source: s(src),
+                provider: s(PROVIDER),
+                principal_kind: s("user"),
+                principal_id: m.user_id,
+                resource_id: wid.clone(),
+                role: m.workspace_role,
+                via: s("direct"),
+            });
+        }
+    }
+    let listed: std::collections::HashSet<String> =
+        d.resources.iter().map(|r| r.id.clone()).collect();
+    for v in &keys {
+        let k = WKey::deserialize(v).map_err(|e| bad("v1/organizations/api_keys", v, e))?;
+        let owner = k
+            .principal
+            .and_then(WActor::owner)
+            .or_else(|| k.created_by.and_then(WActor::owner));
+        // `scope` names the Default Workspace by a real id; `workspace_id` null means the same.
+        let workspace = k
+            .workspace_id
+            .or_else(|| k.scope.and_then(|s| s.workspace_id));
+        let workspace = workspace.filter(|w| listed.contains(w.as_str()));
+        d.credentials.push(Credential {
+            source: s(src),
+            provider: s(PROVIDER),
+            kind: s("api_key"),
+            id: k.id,
+            name: k.name,
+            redacted: k.partial_key_hint,
+            resource_id: workspace,
+            owner,
+            owner_access: None,
+            status: k.status,
+            created_at: k.created_at,
+            last_used_at: None,
+            expires_at: k.expires_at,
+        });
+    }
+    for v in &invites {
+        let i = WInvite::deserialize(v).map_err(|e| bad("v1/organizations/invites", v, e))?;
+        d.invites.push(Invite {
+            source: s(src),
+            provider: s(PROVIDER),
+            id: i.id,
+            email: i.email,
+            role: i.role,
+            status: i.status,
+            created_at: i.invited_at,
+            expires_at: i.expires_at,
+        });
+    }
+    // Keys carry only the creator's id: fill in the email from the org's users.
+    let by_id: std::collections::HashMap<&str, &Account> =
+        d.accounts.iter().map(|a| (a.id.as_str(), a)).collect();
+    let mut credentials = std::mem::take(&mut d.credentials);
+    for o in credentials.iter_mut().filter_map(|c| c.owner.as_mut()) {
+        if let Some(a) = by_id.get(o.id.as_str()) {
+            o.email = a.email.clone();
+            o.name = a.name.clone();
+        }
+    }
+    d.credentials = credentials;
+    Ok(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn owner(v: Value) -> Option<Owner> {
+        WActor::deserialize(&v).unwrap().owner()
+    }
+
+    #[test]
+    fn reads_both_principal_shapes_and_created_by() {
+        let sdk = owner(json!({"type": "user_actor", "user_id": "user_01A"})).unwrap();
+        assert_eq!((sdk.kind.as_str(), sdk.id.as_str()), ("user", "user_01A"));
+        let sa = owner(json!({"type": "service_account_actor", "service_account_id": "svac_01B"}))
+            .unwrap();
+        assert_eq!(
+            (sa.kind.as_str(), sa.id.as_str()),
+            ("service_account", "svac_01B")
+        );
+        let mirror = owner(json!({"id": "svac_01C", "type": "service_account"})).unwrap();
+        assert_eq!(
+            (mirror.kind.as_str(), mirror.id.as_str()),
+            ("service_account", "svac_01C")
+        );
+        let created = owner(json!({"id": "user_01D", "type": "user"})).unwrap();
+        assert_eq!(created.id, "user_01D");
+        assert!(owner(json!({"type": "user"})).is_none());
+    }
+
+    #[test]
+    fn default_workspace_keys_and_rfc3339_times() {
+        let k = WKey::deserialize(&json!({
+            "id": "apikey_01", "created_at": "2024-10-30T23:58:27.427722Z", "created_by": null,
+            "expires_at": null, "name": "k", "partial_key_hint": "sk-ant-api03-R2D...igAA",
+            "status": "active", "type": "api_key", "workspace_id": null, "new_field": 1}))
+        .unwrap();
+        assert_eq!(k.created_at, Some(1730332707));
+        assert!(k.workspace_id.is_none() && k.created_by.is_none());
+    }
+}

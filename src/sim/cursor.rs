@@ -1,0 +1,156 @@
+//! The Cursor Admin API: `/teams/members` (not paginated; ids numbers or strings; `isRemoved`),
+//! `/teams/remove-member`. HTTP Basic auth with the key as user name. Per-minute limits per
+//! endpoint enforced with 429 and no `Retry-After`, as documented.
+
+use std::time::Instant;
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use base64::Engine;
+use serde_json::{Value, json};
+
+use super::Shared;
+use super::world_more::CursorId;
+
+pub(super) fn router() -> Router<Shared> {
+    Router::new()
+        .route("/teams/members", get(members))
+        .route("/teams/remove-member", post(remove_member))
+        .fallback(|| async { error(StatusCode::NOT_FOUND, "Not Found", "Not found") })
+}
+
+/// `{"error":"<Status Text>","message":"..."}`.
+pub(super) fn error(status: StatusCode, error: &str, message: &str) -> Response {
+    (status, Json(json!({"error": error, "message": message}))).into_response()
+}
+
+type Reply = Result<Response, Response>;
+
+fn authorize(st: &Shared, headers: &HeaderMap) -> Result<(), Response> {
+    let ok = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Basic "))
+        .and_then(|b| {
+            base64::engine::general_purpose::STANDARD
+                .decode(b.trim())
+                .ok()
+        })
+        .and_then(|raw| String::from_utf8(raw).ok())
+        .is_some_and(|up| {
+            up.strip_suffix(':')
+                .is_some_and(|k| super::same(k, &st.key))
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err(error(
+            StatusCode::UNAUTHORIZED,
+            "Unauthorized",
+            "Invalid API key",
+        ))
+    }
+}
+
+/// Count a request against the endpoint's per-window limit (documented per minute).
+fn limit(st: &Shared, endpoint: &'static str, per_window: u32) -> Result<(), Response> {
+    if st.cursor_window.is_zero() {
+        return Ok(());
+    }
+    let mut windows = st.cursor_limits.lock().unwrap();
+    let now = Instant::now();
+    let w = windows.entry(endpoint).or_insert((now, 0));
+    if now.duration_since(w.0) >= st.cursor_window {
+        *w = (now, 0);
+    }
+    if w.1 >= per_window {
+        return Err(error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too Many Requests",
+            "Rate limit exceeded. Please try again later.",
+        ));
+    }
+    w.1 += 1;
+    Ok(())
+}
+
+fn id_json(id: &CursorId) -> Value {
+    match id {
+        CursorId::Number(n) => json!(n),
+        CursorId::Text(s) => json!(s),
+    }
+}
+
+async fn members(State(st): State<Shared>, headers: HeaderMap) -> Reply {
+    authorize(&st, &headers)?;
+    limit(&st, "members", 20)?;
+    let w = st.world.read().unwrap();
+    let list: Vec<Value> = w
+        .cursor
+        .members
+        .iter()
+        .map(|m| json!({"id": id_json(&m.id), "name": m.name, "email": m.email, "role": m.role, "isRemoved": m.is_removed}))
+        .collect();
+    Ok(Json(json!({"teamMembers": list})).into_response())
+}
+
+/// `{"userId": ...}` or `{"email": ...}`, not both. Keeps at least one admin.
+async fn remove_member(State(st): State<Shared>, headers: HeaderMap, body: String) -> Reply {
+    authorize(&st, &headers)?;
+    limit(&st, "remove-member", 50)?;
+    let v: Value = serde_json::from_str(&body).map_err(|e| {
+        error(
+            StatusCode::BAD_REQUEST,
+            "Bad Request",
+            &format!("Invalid JSON: {e}"),
+        )
+    })?;
+    let by_id = v.get("userId").map(|x| match x {
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    });
+    let by_email = v
+        .get("email")
+        .and_then(Value::as_str)
+        .map(str::to_lowercase);
+    if by_id.is_some() == by_email.is_some() {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            "Bad Request",
+            "Provide exactly one of userId or email",
+        ));
+    }
+    let mut w = st.world.write().unwrap();
+    let team = &mut w.cursor;
+    let Some(pos) = team.members.iter().position(|m| {
+        !m.is_removed
+            && (by_id.as_ref() == Some(&m.id.as_string())
+                || by_email.as_ref() == Some(&m.email.to_lowercase()))
+    }) else {
+        return Err((
+            StatusCode::BAD_REQUEST,
+            Json(json!({"error": "User is not a member of this team"})),
+        )
+            .into_response());
+    };
+    let admins = team
+        .members
+        .iter()
+        .filter(|m| !m.is_removed && (m.role == "owner" || m.role == "free-owner"))
+        .count();
+    let m = &team.members[pos];
+    if (m.role == "owner" || m.role == "free-owner") && admins <= 1 {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            "Bad Request",
+            "At least one admin must remain on the team",
+        ));
+    }
+    let id = id_json(&m.id);
+    team.members.remove(pos);
+    Ok(Json(json!({"success": true, "userId": id, "hasBillingCycleUsage": false})).into_response())
+}
