@@ -162,10 +162,21 @@ fn no_snapshot(g: &Globals) -> anyhow::Error {
     )
 }
 
+/// The findings of a snapshot under the configured rules, judged at the snapshot's time.
+pub fn findings(cfg: &Config, snap: &Snapshot) -> Vec<Finding> {
+    let cx = reconcile::Context {
+        now: snap.taken_at,
+        rules: cfg.rules.clone(),
+        owned: Default::default(),
+    };
+    reconcile::reconcile(&snap.data, &cx)
+}
+
 /// `recert gaps`: the findings of the latest snapshot.
 pub fn gaps(g: &Globals, format: Format) -> Result<()> {
+    let cfg = g.config()?;
     let snap = load_latest(g)?.ok_or_else(|| no_snapshot(g))?;
-    let findings = reconcile::reconcile(&snap.data);
+    let findings = findings(&cfg, &snap);
     let mut out = std::io::stdout().lock();
     match format {
         Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&findings)?)?,
@@ -279,8 +290,7 @@ pub fn console(g: &Globals) -> Result<()> {
     let cfg = g.config()?;
     let snap = load_latest(g)?.ok_or_else(|| no_snapshot(g))?;
     let opts = tui_options(g, &cfg, &snap)?;
-    let findings = reconcile::reconcile(&snap.data);
-    tui::run(findings, opts)?;
+    tui::run(findings(&cfg, &snap), opts)?;
     Ok(())
 }
 
@@ -324,8 +334,8 @@ pub async fn demo(g: &Globals, data_dir: Option<&Path>, size: Size, seed: u64) -
     };
     g2.paths.data_dir = dir;
     let opts = tui_options(&g2, &cfg, &snap)?;
-    let findings = reconcile::reconcile(&snap.data);
-    tokio::task::block_in_place(|| tui::run(findings, opts))?;
+    let found = findings(&cfg, &snap);
+    tokio::task::block_in_place(|| tui::run(found, opts))?;
     running.stop().await;
     Ok(())
 }

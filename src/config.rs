@@ -30,6 +30,9 @@ pub struct Config {
     pub settings: Settings,
     #[serde(default, rename = "source")]
     pub sources: Vec<SourceConfig>,
+    /// Thresholds, admin groups and identity aliases for the gap rules.
+    #[serde(default)]
+    pub rules: crate::reconcile::Rules,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]

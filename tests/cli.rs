@@ -78,7 +78,10 @@ fn sim_sync_gaps_round_trip_matches_the_truth() {
         "{out}"
     );
 
+    // The rules (admin groups) come from the config the simulator wrote.
     let gaps = recert()
+        .arg("--config")
+        .arg(&cfg)
         .arg("--data-dir")
         .arg(&data)
         .args(["gaps", "--format", "json"])
@@ -112,6 +115,8 @@ fn sim_sync_gaps_round_trip_matches_the_truth() {
     }
 
     let csv = recert()
+        .arg("--config")
+        .arg(&cfg)
         .arg("--data-dir")
         .arg(&data)
         .args(["gaps", "--format", "csv"])

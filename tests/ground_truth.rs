@@ -4,7 +4,6 @@
 mod common;
 
 use common::*;
-use recert::reconcile::reconcile;
 use recert::sim::world::Size;
 use recert::store::Store;
 
@@ -12,13 +11,19 @@ async fn check(size: Size, seed: u64) {
     let sim = start(size, seed, "").await;
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(dir.path()).unwrap();
-    let r = sync_once(&config(&sim, ""), &mut store).await;
+    let cfg = config(&sim, "");
+    let r = sync_once(&cfg, &mut store).await;
     assert_eq!(r.failed(), 0, "{:?}", r.lines());
     let truth = sim.state.world.read().unwrap().truth.clone();
-    let found = reconcile(&store.latest_snapshot().unwrap().unwrap().data);
-    let (t, f) = (keys(&truth), keys(&found));
-    let missed: Vec<_> = t.iter().filter(|k| !f.contains(k)).collect();
-    let extra: Vec<_> = f.iter().filter(|k| !t.contains(k)).collect();
+    let found = latest_findings(&cfg, &store);
+    let (t, f): (std::collections::HashSet<_>, std::collections::HashSet<_>) = (
+        keys(&truth).into_iter().collect(),
+        keys(&found).into_iter().collect(),
+    );
+    assert_eq!(t.len(), truth.len(), "the truth lists each finding once");
+    assert_eq!(f.len(), found.len(), "recert reports each finding once");
+    let missed: Vec<_> = t.difference(&f).collect();
+    let extra: Vec<_> = f.difference(&t).collect();
     assert!(
         missed.is_empty() && extra.is_empty(),
         "{size:?} seed {seed}: missed {missed:?}, extra {extra:?}"
@@ -30,9 +35,10 @@ async fn check(size: Size, seed: u64) {
         );
     }
     // Severities agree too.
+    let planted: std::collections::HashMap<_, _> =
+        truth.iter().map(|t| (t.key(), t.severity)).collect();
     for x in &found {
-        let planted = truth.iter().find(|t| t.key() == x.key()).unwrap();
-        assert_eq!(planted.severity, x.severity);
+        assert_eq!(planted[&x.key()], x.severity, "{:?}", x.key());
     }
     sim.stop().await;
 }

@@ -1,67 +1,145 @@
-//! Identity resolution and the gap rules. Pure: a snapshot's data in, findings out, in a
-//! deterministic order whatever the order of the input.
-//!
-//! Rules so far (the full catalogue follows in the providers issue):
-//! - `leaver-with-access` (critical): a provider account whose directory person is inactive or
-//!   absent (deleted from the directory since an earlier sync).
-//! - `orphaned-key` (critical): a project key owned by a user who is inactive or absent in the
-//!   directory, gone from the provider's org, or has lost access to the project.
-//! - `unmanaged-account` (high): a provider account whose email matches no directory person.
+//! Identity resolution and the gap rules. Pure: a snapshot's data and a context (the clock,
+//! thresholds, ownership records) in, findings out, in a deterministic order whatever the order
+//! of the input. Each rule is a small function with a stable id, a severity, a one-line
+//! explanation and its evidence in the finding's detail.
 
-use std::collections::{HashMap, HashSet};
+mod identity;
 
-use crate::model::{Account, Credential, Finding, Person, Severity, SourceData, normalize_email};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
-/// Directory people by normalised email (every email a person has).
-pub struct Directory<'a> {
-    by_email: HashMap<String, Vec<&'a Person>>,
+use serde::Deserialize;
+
+use crate::model::{Account, Credential, Finding, Grant, Severity, SourceData, Ts};
+pub use identity::{Directory, Standing};
+
+const DAY: i64 = 86_400;
+
+/// Every rule: id, severity, what it means.
+pub const RULES: &[(&str, Severity, &str)] = &[
+    (
+        "leaver-with-access",
+        Severity::Critical,
+        "The directory says this person has left, but the provider still lets them in.",
+    ),
+    (
+        "orphaned-key",
+        Severity::Critical,
+        "An API key whose owner has left, lost access, or is gone: nobody answers for it.",
+    ),
+    (
+        "unmanaged-account",
+        Severity::High,
+        "A provider account that no directory person explains: SCIM cannot govern it.",
+    ),
+    (
+        "unowned-service-account",
+        Severity::High,
+        "A service account nobody has been recorded as owning.",
+    ),
+    (
+        "admin-key-no-expiry",
+        Severity::High,
+        "An admin key that never expires: org-wide power with no end date.",
+    ),
+    (
+        "privileged-drift",
+        Severity::High,
+        "Owner or admin power held by someone outside the directory's admin groups.",
+    ),
+    (
+        "dormant-key",
+        Severity::Medium,
+        "A key nobody has used for a long time, or never used: revoke it or explain it.",
+    ),
+    (
+        "unrotated-key",
+        Severity::Medium,
+        "An active key older than the rotation period.",
+    ),
+    (
+        "ambiguous-identity",
+        Severity::Medium,
+        "An account that could belong to more than one directory person: recert will not guess.",
+    ),
+    (
+        "dormant-account",
+        Severity::Low,
+        "A seat with no activity for a long time.",
+    ),
+    (
+        "stale-invite",
+        Severity::Low,
+        "A pending invite that is old, or for someone the directory does not know.",
+    ),
+    (
+        "scim-uncovered-grant",
+        Severity::Info,
+        "Access SCIM cannot govern: the population a review must cover.",
+    ),
+];
+
+/// The one-line explanation of a rule.
+pub fn explain(rule: &str) -> &'static str {
+    RULES
+        .iter()
+        .find(|r| r.0 == rule)
+        .map(|r| r.2)
+        .unwrap_or("")
 }
 
-/// What the directory says about an email.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Standing {
-    /// At least one matching person is active and listed.
-    Current,
-    /// Every matching person is inactive.
-    Inactive,
-    /// Every matching person was deleted from the directory (some may also be inactive).
-    Absent,
-    /// Nobody in the directory has this email.
-    Unknown,
+/// Thresholds and identity settings (`[rules]` in the config). Defaults as documented.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Rules {
+    /// A key unused for more than this many days is dormant.
+    pub dormant_key_days: i64,
+    /// A key never used and older than this many days is dormant.
+    pub never_used_key_days: i64,
+    /// An active key older than this many days is unrotated.
+    pub unrotated_key_days: i64,
+    /// A seat with no activity for more than this many days is dormant.
+    pub dormant_account_days: i64,
+    /// A pending invite older than this many days is stale.
+    pub stale_invite_days: i64,
+    /// Directory groups whose members may hold owner/admin roles. Empty: `privileged-drift` is off.
+    pub admin_groups: Vec<String>,
+    /// Extra company domains: `"corp.example" = "example.com"` matches alice@corp.example to
+    /// alice@example.com.
+    pub domain_aliases: BTreeMap<String, String>,
+    /// Individual aliases: `"bob@example.com" = "robert@example.com"`.
+    pub email_aliases: BTreeMap<String, String>,
 }
 
-impl<'a> Directory<'a> {
-    pub fn new(people: &'a [Person]) -> Directory<'a> {
-        let mut by_email: HashMap<String, Vec<&Person>> = HashMap::with_capacity(people.len());
-        for p in people {
-            let mut own = HashSet::new();
-            for e in &p.emails {
-                let e = normalize_email(e);
-                if own.insert(e.clone()) {
-                    by_email.entry(e).or_default().push(p);
-                }
-            }
+impl Default for Rules {
+    fn default() -> Self {
+        Rules {
+            dormant_key_days: 90,
+            never_used_key_days: 30,
+            unrotated_key_days: 180,
+            dormant_account_days: 60,
+            stale_invite_days: 14,
+            admin_groups: Vec::new(),
+            domain_aliases: BTreeMap::new(),
+            email_aliases: BTreeMap::new(),
         }
-        Directory { by_email }
     }
+}
 
-    pub fn people(&self, email: &str) -> &[&'a Person] {
-        self.by_email
-            .get(&normalize_email(email))
-            .map(Vec::as_slice)
-            .unwrap_or(&[])
-    }
+/// What a reconciliation is judged against besides the data.
+#[derive(Clone, Debug, Default)]
+pub struct Context {
+    /// The present for time-based rules: the snapshot's time, so a snapshot always reads the same.
+    pub now: Ts,
+    pub rules: Rules,
+    /// `(source, service account id)` with an owner in recert's ownership records.
+    pub owned: HashSet<(String, String)>,
+}
 
-    pub fn standing(&self, email: Option<&str>) -> Standing {
-        let people = email.map(|e| self.people(e)).unwrap_or(&[]);
-        if people.is_empty() {
-            Standing::Unknown
-        } else if people.iter().any(|p| p.is_current()) {
-            Standing::Current
-        } else if people.iter().all(|p| p.absent) {
-            Standing::Absent
-        } else {
-            Standing::Inactive
+impl Context {
+    pub fn at(now: Ts) -> Context {
+        Context {
+            now,
+            ..Default::default()
         }
     }
 }
@@ -75,42 +153,118 @@ fn provider_label(p: &str) -> &str {
     }
 }
 
-/// Every finding for the data of one snapshot, sorted by severity, rule, provider, subject.
-pub fn reconcile(d: &SourceData) -> Vec<Finding> {
-    let dir = Directory::new(&d.people);
-    let mut out = Vec::new();
-    for a in &d.accounts {
-        account_rules(&dir, a, &mut out);
+fn severity(rule: &str) -> Severity {
+    RULES
+        .iter()
+        .find(|r| r.0 == rule)
+        .map(|r| r.1)
+        .expect("a known rule")
+}
+
+fn finding(
+    rule: &str,
+    provider: &str,
+    source: &str,
+    kind: &str,
+    id: String,
+    email: Option<String>,
+    detail: String,
+) -> Finding {
+    Finding {
+        rule: rule.into(),
+        severity: severity(rule),
+        provider: provider.into(),
+        source: source.into(),
+        subject_kind: kind.into(),
+        subject_id: id,
+        subject_email: email,
+        detail,
     }
-    let members: HashSet<(&str, &str)> = d
-        .accounts
-        .iter()
-        .map(|a| (a.source.as_str(), a.id.as_str()))
-        .collect();
-    let by_id: HashMap<(&str, &str), &Account> = d
-        .accounts
-        .iter()
-        .map(|a| ((a.source.as_str(), a.id.as_str()), a))
-        .collect();
-    let project_names: HashMap<(&str, &str), &str> = d
-        .resources
-        .iter()
-        .map(|r| {
-            (
-                (r.source.as_str(), r.id.as_str()),
-                r.name.as_deref().unwrap_or(r.id.as_str()),
-            )
-        })
-        .collect();
-    // Keys that act for a user (OpenAI project keys, Anthropic API keys), while still usable.
-    // Admin keys have their own rules.
-    for c in d
-        .credentials
-        .iter()
-        .filter(|c| matches!(c.kind.as_str(), "project_key" | "api_key") && c.usable())
-    {
-        if let Some(f) = orphaned_key(&dir, c, &members, &by_id, &project_names) {
-            out.push(f);
+}
+
+/// Every finding for the data of one snapshot, sorted by severity, rule, provider, subject.
+pub fn reconcile(d: &SourceData, cx: &Context) -> Vec<Finding> {
+    let dir = Directory::new(&d.people, &cx.rules);
+    let ix = Index::new(d);
+    let mut out = Vec::new();
+    accounts(&dir, d, cx, &mut out);
+    for c in d.credentials.iter().filter(|c| c.usable()) {
+        if matches!(c.kind.as_str(), "project_key" | "api_key") {
+            out.extend(orphaned_key(&dir, c, &ix));
+        }
+        out.extend(key_age(c, cx));
+        if c.kind == "admin_key" && c.expires_at.is_none() {
+            out.push(finding(
+                "admin-key-no-expiry",
+                &c.provider,
+                &c.source,
+                "admin_key",
+                c.id.clone(),
+                owner_email(c, &ix),
+                format!("{} has no expires_at", key_label(c)),
+            ));
+        }
+        out.push(finding(
+            "scim-uncovered-grant",
+            &c.provider,
+            &c.source,
+            key_kind(c),
+            c.id.clone(),
+            owner_email(c, &ix),
+            format!("{} in {}", key_label(c), ix.resource_name(c)),
+        ));
+    }
+    for s in &d.service_accounts {
+        if !cx.owned.contains(&(s.source.clone(), s.id.clone())) {
+            let name = s.name.as_deref().unwrap_or(&s.id);
+            let project = s
+                .resource_id
+                .as_deref()
+                .map(|r| ix.name(&s.source, r))
+                .unwrap_or("the org");
+            out.push(finding(
+                "unowned-service-account",
+                &s.provider,
+                &s.source,
+                "service_account",
+                s.id.clone(),
+                None,
+                format!("'{name}' in {project} has no recorded owner"),
+            ));
+        }
+    }
+    for g in &d.grants {
+        out.extend(grant_rules(&dir, g, cx, &ix));
+    }
+    for i in &d.invites {
+        let pending = i.status.as_deref() == Some("pending");
+        if !pending {
+            continue;
+        }
+        let old = i
+            .created_at
+            .is_some_and(|t| cx.now - t > cx.rules.stale_invite_days * DAY);
+        let stranger = matches!(dir.standing(i.email.as_deref()), Standing::Unknown);
+        if old || stranger {
+            let mut why = Vec::new();
+            if old {
+                why.push(format!(
+                    "pending for {} days",
+                    (cx.now - i.created_at.unwrap_or(cx.now)) / DAY
+                ));
+            }
+            if stranger {
+                why.push("no directory person has this email".to_string());
+            }
+            out.push(finding(
+                "stale-invite",
+                &i.provider,
+                &i.source,
+                "invite",
+                i.id.clone(),
+                i.email.clone(),
+                why.join(", "),
+            ));
         }
     }
     sort(&mut out);
@@ -138,71 +292,299 @@ pub fn sort(findings: &mut [Finding]) {
     });
 }
 
-fn account_rules(dir: &Directory, a: &Account, out: &mut Vec<Finding>) {
-    let p = provider_label(&a.provider);
-    let role = a
-        .role
-        .as_deref()
-        .map(|r| format!(", role {r}"))
-        .unwrap_or_default();
-    let finding = |rule: &str, severity, detail: String| Finding {
-        rule: rule.into(),
-        severity,
-        provider: a.provider.clone(),
-        source: a.source.clone(),
-        subject_kind: "account".into(),
-        subject_id: a.id.clone(),
-        subject_email: a.email.clone(),
-        detail,
-    };
-    match dir.standing(a.email.as_deref()) {
-        Standing::Current => {}
-        Standing::Inactive => out.push(finding(
-            "leaver-with-access",
-            Severity::Critical,
-            format!("inactive in the directory, still has an account on {p}{role}"),
-        )),
-        Standing::Absent => out.push(finding(
-            "leaver-with-access",
-            Severity::Critical,
-            format!("removed from the directory, still has an account on {p}{role}"),
-        )),
-        Standing::Unknown => out.push(finding(
-            "unmanaged-account",
-            Severity::High,
-            match &a.email {
-                Some(_) => format!("no directory person has this email; account on {p}{role}"),
-                None => format!("the account on {p} has no email to match{role}"),
-            },
-        )),
+/// Lookups shared by the rules.
+struct Index<'a> {
+    accounts: HashMap<(&'a str, &'a str), &'a Account>,
+    names: HashMap<(&'a str, &'a str), &'a str>,
+}
+
+impl<'a> Index<'a> {
+    fn new(d: &'a SourceData) -> Index<'a> {
+        Index {
+            accounts: d
+                .accounts
+                .iter()
+                .map(|a| ((a.source.as_str(), a.id.as_str()), a))
+                .collect(),
+            names: d
+                .resources
+                .iter()
+                .map(|r| {
+                    (
+                        (r.source.as_str(), r.id.as_str()),
+                        r.name.as_deref().unwrap_or(r.id.as_str()),
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    fn name<'b>(&'b self, source: &str, id: &'b str) -> &'b str {
+        self.names.get(&(source, id)).copied().unwrap_or(id)
+    }
+
+    fn resource_name(&self, c: &Credential) -> String {
+        match c.resource_id.as_deref() {
+            Some(p) => self.name(&c.source, p).to_string(),
+            None if c.provider == "anthropic" => "the Default Workspace".into(),
+            None if c.kind == "admin_key" => "the org".into(),
+            None => "its project".into(),
+        }
+    }
+
+    fn account(&self, source: &str, id: &str) -> Option<&'a Account> {
+        self.accounts.get(&(source, id)).copied()
     }
 }
 
-fn orphaned_key(
-    dir: &Directory,
-    c: &Credential,
-    members: &HashSet<(&str, &str)>,
-    accounts: &HashMap<(&str, &str), &Account>,
-    projects: &HashMap<(&str, &str), &str>,
-) -> Option<Finding> {
-    let owner = c.owner.as_ref().filter(|o| o.kind == "user")?;
-    let account = accounts.get(&(c.source.as_str(), owner.id.as_str()));
-    let email = owner
-        .email
-        .clone()
-        .or_else(|| account.and_then(|a| a.email.clone()));
-    let project = match c.resource_id.as_deref() {
-        Some(p) => projects.get(&(c.source.as_str(), p)).copied().unwrap_or(p),
-        None if c.provider == "anthropic" => "the Default Workspace",
-        None => "its project",
+fn key_kind(c: &Credential) -> &'static str {
+    if c.kind == "admin_key" {
+        "admin_key"
+    } else {
+        "api_key"
+    }
+}
+
+fn key_label(c: &Credential) -> String {
+    let what = if c.kind == "admin_key" {
+        "admin key"
+    } else {
+        "key"
     };
+    match (&c.name, &c.redacted) {
+        (Some(n), Some(r)) => format!("{what} '{n}' ({r})"),
+        (Some(n), None) => format!("{what} '{n}'"),
+        (None, Some(r)) => format!("{what} {r}"),
+        (None, None) => what.to_string(),
+    }
+}
+
+fn owner_email(c: &Credential, ix: &Index) -> Option<String> {
+    let o = c.owner.as_ref()?;
+    o.email
+        .clone()
+        .or_else(|| ix.account(&c.source, &o.id).and_then(|a| a.email.clone()))
+}
+
+/// `leaver-with-access` (one per person and provider source), `unmanaged-account`,
+/// `ambiguous-identity`, `dormant-account`, and `privileged-drift` for org roles.
+fn accounts(dir: &Directory, d: &SourceData, cx: &Context, out: &mut Vec<Finding>) {
+    let mut leavers: BTreeMap<(String, String), Vec<(&Account, Standing)>> = BTreeMap::new();
+    for a in &d.accounts {
+        let p = provider_label(&a.provider);
+        let role = a
+            .role
+            .as_deref()
+            .map(|r| format!(", role {r}"))
+            .unwrap_or_default();
+        let standing = dir.standing(a.email.as_deref());
+        match standing {
+            Standing::Current => {}
+            Standing::Inactive | Standing::Absent => {
+                let person = dir.person_key(a.email.as_deref()).unwrap_or_default();
+                leavers
+                    .entry((person, a.source.clone()))
+                    .or_default()
+                    .push((a, standing));
+            }
+            Standing::Unknown => out.push(finding(
+                "unmanaged-account",
+                &a.provider,
+                &a.source,
+                "account",
+                a.id.clone(),
+                a.email.clone(),
+                match &a.email {
+                    Some(_) => format!("no directory person has this email; account on {p}{role}"),
+                    None => format!("the account on {p} has no email to match{role}"),
+                },
+            )),
+            Standing::Ambiguous(n) => out.push(finding(
+                "ambiguous-identity",
+                &a.provider,
+                &a.source,
+                "account",
+                a.id.clone(),
+                a.email.clone(),
+                format!("{n} directory people have this email; account on {p}{role}"),
+            )),
+        }
+        if let Some(last) = a.last_active_at {
+            let days = (cx.now - last) / DAY;
+            if cx.now - last > cx.rules.dormant_account_days * DAY {
+                out.push(finding(
+                    "dormant-account",
+                    &a.provider,
+                    &a.source,
+                    "account",
+                    a.id.clone(),
+                    a.email.clone(),
+                    format!("no activity for {days} days; account on {p}{role}"),
+                ));
+            }
+        }
+        if privileged_org_role(&a.provider, a.role.as_deref())
+            && let Some(f) = drift(
+                dir,
+                cx,
+                a,
+                "account",
+                a.id.clone(),
+                format!("{} of the {p} org", a.role.as_deref().unwrap_or("")),
+            )
+        {
+            out.push(f);
+        }
+    }
+    for ((_, _), mut accts) in leavers {
+        accts.sort_by(|x, y| x.0.id.cmp(&y.0.id));
+        let (a, standing) = accts[0];
+        let p = provider_label(&a.provider);
+        let state = if standing == Standing::Absent {
+            "removed from the directory"
+        } else {
+            "inactive in the directory"
+        };
+        let detail = if accts.len() == 1 {
+            let role = a
+                .role
+                .as_deref()
+                .map(|r| format!(", role {r}"))
+                .unwrap_or_default();
+            format!("{state}, still has an account on {p}{role}")
+        } else {
+            let ids: Vec<&str> = accts.iter().map(|(x, _)| x.id.as_str()).collect();
+            format!(
+                "{state}, still has {} accounts on {p}: {}",
+                accts.len(),
+                ids.join(", ")
+            )
+        };
+        out.push(finding(
+            "leaver-with-access",
+            &a.provider,
+            &a.source,
+            "account",
+            a.id.clone(),
+            a.email.clone(),
+            detail,
+        ));
+    }
+}
+
+fn privileged_org_role(provider: &str, role: Option<&str>) -> bool {
+    matches!(
+        (provider, role.unwrap_or("")),
+        ("openai", "owner")
+            | ("anthropic", "admin" | "owner" | "primary_owner")
+            | ("cursor", "owner" | "free-owner")
+    )
+}
+
+fn privileged_resource_role(provider: &str, role: Option<&str>) -> bool {
+    matches!(
+        (provider, role.unwrap_or("")),
+        ("openai", "owner") | ("anthropic", "workspace_admin")
+    )
+}
+
+/// `privileged-drift`: power held by someone the admin groups do not include. Off when no admin
+/// groups are configured; never judged for an ambiguous identity.
+fn drift(
+    dir: &Directory,
+    cx: &Context,
+    a: &Account,
+    kind: &str,
+    id: String,
+    what: String,
+) -> Option<Finding> {
+    if cx.rules.admin_groups.is_empty() {
+        return None;
+    }
+    if matches!(dir.standing(a.email.as_deref()), Standing::Ambiguous(_)) {
+        return None;
+    }
+    let people = a.email.as_deref().map(|e| dir.people(e)).unwrap_or(&[]);
+    let admin = people
+        .iter()
+        .any(|p| p.is_current() && p.groups.iter().any(|g| cx.rules.admin_groups.contains(g)));
+    if admin {
+        return None;
+    }
+    Some(finding(
+        "privileged-drift",
+        &a.provider,
+        &a.source,
+        kind,
+        id,
+        a.email.clone(),
+        format!(
+            "{what}; not in the admin groups ({})",
+            cx.rules.admin_groups.join(", ")
+        ),
+    ))
+}
+
+/// Per grant: `scim-uncovered-grant`, and `privileged-drift` for project/workspace owner/admin.
+fn grant_rules(dir: &Directory, g: &Grant, cx: &Context, ix: &Index) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let id = format!("{}/{}", g.resource_id, g.principal_id);
+    let resource = ix.name(&g.source, &g.resource_id);
+    let account = ix.account(&g.source, &g.principal_id);
+    let email = account.and_then(|a| a.email.clone());
+    let role = g.role.as_deref().unwrap_or("member");
+    let via = if g.via == "direct" {
+        String::new()
+    } else {
+        format!(" via {}", g.via)
+    };
+    out.push(finding(
+        "scim-uncovered-grant",
+        &g.provider,
+        &g.source,
+        "grant",
+        id.clone(),
+        email,
+        format!(
+            "{} is {role} of {resource}{via}",
+            g.principal_kind.replace('_', " ")
+        ),
+    ));
+    if g.principal_kind == "user" && privileged_resource_role(&g.provider, g.role.as_deref()) {
+        let who = account.cloned().unwrap_or_else(|| Account {
+            source: g.source.clone(),
+            provider: g.provider.clone(),
+            id: g.principal_id.clone(),
+            email: None,
+            name: None,
+            role: None,
+            added_at: None,
+            last_active_at: None,
+            scim_managed: None,
+        });
+        out.extend(drift(
+            dir,
+            cx,
+            &who,
+            "grant",
+            id,
+            format!("{role} of {resource}"),
+        ));
+    }
+    out
+}
+
+/// `orphaned-key`: a user key whose owner left the directory, left the org, or lost access.
+fn orphaned_key(dir: &Directory, c: &Credential, ix: &Index) -> Option<Finding> {
+    let owner = c.owner.as_ref().filter(|o| o.kind == "user")?;
+    let email = owner_email(c, ix);
     let mut reasons = Vec::new();
     match dir.standing(email.as_deref()) {
         Standing::Inactive => reasons.push("owner inactive in the directory".to_string()),
         Standing::Absent => reasons.push("owner removed from the directory".to_string()),
-        Standing::Current | Standing::Unknown => {}
+        Standing::Current | Standing::Unknown | Standing::Ambiguous(_) => {}
     }
-    if !members.contains(&(c.source.as_str(), owner.id.as_str())) {
+    if ix.account(&c.source, &owner.id).is_none() {
         reasons.push(format!(
             "owner no longer in the {} org",
             provider_label(&c.provider)
@@ -214,179 +596,68 @@ fn orphaned_key(
     if reasons.is_empty() {
         return None;
     }
-    let key = match (&c.name, &c.redacted) {
-        (Some(n), Some(r)) => format!("key '{n}' ({r})"),
-        (Some(n), None) => format!("key '{n}'"),
-        (None, Some(r)) => format!("key {r}"),
-        (None, None) => "key".to_string(),
-    };
-    Some(Finding {
-        rule: "orphaned-key".into(),
-        severity: Severity::Critical,
-        provider: c.provider.clone(),
-        source: c.source.clone(),
-        subject_kind: "api_key".into(),
-        subject_id: c.id.clone(),
-        subject_email: email,
-        detail: format!("{}; {key} in {project}", reasons.join(", ")),
-    })
+    Some(finding(
+        "orphaned-key",
+        &c.provider,
+        &c.source,
+        "api_key",
+        c.id.clone(),
+        email,
+        format!(
+            "{}; {} in {}",
+            reasons.join(", "),
+            key_label(c),
+            ix.resource_name(c)
+        ),
+    ))
+}
+
+/// `dormant-key` (where the provider reports use: OpenAI keys carry `last_used_at`) and
+/// `unrotated-key`.
+fn key_age(c: &Credential, cx: &Context) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let r = &cx.rules;
+    let kind = key_kind(c);
+    let label = key_label(c);
+    let reports_use = c.provider == "openai";
+    if reports_use {
+        let dormant = match (c.last_used_at, c.created_at) {
+            (Some(t), _) if cx.now - t > r.dormant_key_days * DAY => {
+                Some(format!("last used {} days ago", (cx.now - t) / DAY))
+            }
+            (None, Some(t)) if cx.now - t > r.never_used_key_days * DAY => Some(format!(
+                "never used, created {} days ago",
+                (cx.now - t) / DAY
+            )),
+            _ => None,
+        };
+        if let Some(why) = dormant {
+            out.push(finding(
+                "dormant-key",
+                &c.provider,
+                &c.source,
+                kind,
+                c.id.clone(),
+                None,
+                format!("{label}: {why}"),
+            ));
+        }
+    }
+    if let Some(t) = c.created_at
+        && cx.now - t > r.unrotated_key_days * DAY
+    {
+        out.push(finding(
+            "unrotated-key",
+            &c.provider,
+            &c.source,
+            kind,
+            c.id.clone(),
+            None,
+            format!("{label}: created {} days ago", (cx.now - t) / DAY),
+        ));
+    }
+    out
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::model::Owner;
-
-    fn person(email: &str, active: bool, absent: bool) -> Person {
-        Person {
-            source: "dir".into(),
-            id: email.into(),
-            user_name: email.into(),
-            emails: vec![email.into()],
-            display_name: None,
-            active,
-            absent,
-            external_id: None,
-            department: None,
-            manager_id: None,
-            groups: vec![],
-        }
-    }
-
-    fn account(id: &str, email: &str) -> Account {
-        Account {
-            source: "openai".into(),
-            provider: "openai".into(),
-            id: id.into(),
-            email: Some(email.into()),
-            name: None,
-            role: Some("reader".into()),
-            added_at: None,
-            last_active_at: None,
-            scim_managed: None,
-        }
-    }
-
-    fn key(id: &str, owner: &str, email: &str, access: &str) -> Credential {
-        Credential {
-            source: "openai".into(),
-            provider: "openai".into(),
-            kind: "project_key".into(),
-            id: id.into(),
-            name: None,
-            redacted: None,
-            resource_id: Some("proj_1".into()),
-            owner: Some(Owner {
-                kind: "user".into(),
-                id: owner.into(),
-                email: Some(email.into()),
-                name: None,
-            }),
-            owner_access: Some(access.into()),
-            status: None,
-            created_at: None,
-            last_used_at: None,
-            expires_at: None,
-        }
-    }
-
-    fn rules(d: &SourceData) -> Vec<(String, String)> {
-        reconcile(d)
-            .into_iter()
-            .map(|f| (f.rule, f.subject_id))
-            .collect()
-    }
-
-    #[test]
-    fn email_matching_ignores_case_and_whitespace() {
-        let d = SourceData {
-            people: vec![person("alice@example.com", true, false)],
-            accounts: vec![account("u1", " Alice@Example.COM ")],
-            ..Default::default()
-        };
-        assert!(reconcile(&d).is_empty());
-    }
-
-    #[test]
-    fn inactive_absent_and_unknown_people() {
-        let d = SourceData {
-            people: vec![
-                person("a@x.com", false, false),
-                person("b@x.com", true, true),
-            ],
-            accounts: vec![
-                account("u1", "a@x.com"),
-                account("u2", "b@x.com"),
-                account("u3", "c@y.com"),
-            ],
-            ..Default::default()
-        };
-        let f = reconcile(&d);
-        assert_eq!(
-            rules(&d),
-            vec![
-                ("leaver-with-access".to_string(), "u1".to_string()),
-                ("leaver-with-access".into(), "u2".into()),
-                ("unmanaged-account".into(), "u3".into()),
-            ]
-        );
-        assert!(
-            f[1].detail.contains("removed from the directory"),
-            "{}",
-            f[1].detail
-        );
-    }
-
-    #[test]
-    fn one_current_person_is_enough() {
-        let mut two = person("a@x.com", true, false);
-        two.id = "other".into();
-        let d = SourceData {
-            people: vec![person("a@x.com", false, false), two],
-            accounts: vec![account("u1", "a@x.com")],
-            ..Default::default()
-        };
-        assert!(reconcile(&d).is_empty());
-    }
-
-    #[test]
-    fn orphaned_keys_for_each_reason_and_never_for_service_accounts() {
-        let mut sa_key = key("k_sa", "svc_1", "", "active");
-        sa_key.owner.as_mut().unwrap().kind = "service_account".into();
-        let d = SourceData {
-            people: vec![
-                person("a@x.com", true, false),
-                person("gone@x.com", false, false),
-            ],
-            accounts: vec![account("u1", "a@x.com"), account("u2", "gone@x.com")],
-            credentials: vec![
-                key("k_ok", "u1", "a@x.com", "active"),
-                key("k_inactive_person", "u2", "gone@x.com", "active"),
-                key("k_lost_access", "u1", "a@x.com", "inactive"),
-                key("k_not_member", "u9", "a@x.com", "active"),
-                sa_key,
-            ],
-            ..Default::default()
-        };
-        let keys: Vec<String> = reconcile(&d)
-            .into_iter()
-            .filter(|f| f.rule == "orphaned-key")
-            .map(|f| f.subject_id)
-            .collect();
-        assert_eq!(
-            keys,
-            vec!["k_inactive_person", "k_lost_access", "k_not_member"]
-        );
-    }
-
-    #[test]
-    fn admin_keys_are_not_project_keys() {
-        let mut k = key("k_admin", "u9", "a@x.com", "inactive");
-        k.kind = "admin_key".into();
-        let d = SourceData {
-            credentials: vec![k],
-            ..Default::default()
-        };
-        assert!(reconcile(&d).is_empty());
-    }
-}
+mod tests;

@@ -10,6 +10,7 @@ pub mod faults;
 mod openai;
 pub mod rng;
 mod scim;
+mod truth;
 pub mod world;
 pub mod world_more;
 
@@ -130,10 +131,12 @@ impl RunningSim {
              [[source]]\nname = \"{oa}\"\nkind = \"openai\"\nbase_url = \"{ou}\"\nkey_env = \"RECERT_SIM_KEY\"\n\n\
              [[source]]\nname = \"{an}\"\nkind = \"anthropic\"\nbase_url = \"{au}\"\nkey_env = \"RECERT_SIM_KEY\"\n\n\
              [[source]]\nname = \"{cu}\"\nkind = \"cursor\"\nbase_url = \"{cuu}\"\nkey_env = \"RECERT_SIM_KEY\"\n\n\
-             [[source]]\nname = \"{dir}\"\nkind = \"scim\"\nbase_url = \"{su}\"\nkey_env = \"RECERT_SIM_KEY\"\n",
+             [[source]]\nname = \"{dir}\"\nkind = \"scim\"\nbase_url = \"{su}\"\nkey_env = \"RECERT_SIM_KEY\"\n\n\
+             [rules]\nadmin_groups = [\"{ag}\"]\n",
             addr = self.addr,
             oa = world::OPENAI_SOURCE,
             dir = world::DIRECTORY_SOURCE,
+            ag = world::ADMIN_GROUP,
             an = world::ANTHROPIC_SOURCE,
             cu = world::CURSOR_SOURCE,
             au = self.anthropic_url(),

@@ -79,7 +79,9 @@ fn user_json(base: &str, u: &ScimUser, groups: &[&ScimGroup]) -> Value {
                  "formatted": format!("{} {}", u.given_name, u.family_name)},
         "displayName": format!("{} {}", u.given_name, u.family_name),
         "active": u.active,
-        "emails": [{"value": u.user_name, "type": "work", "primary": true}],
+        "emails": std::iter::once(json!({"value": u.user_name, "type": "work", "primary": true}))
+            .chain(u.extra_emails.iter().map(|e| json!({"value": e, "type": "other"})))
+            .collect::<Vec<_>>(),
         "groups": groups.iter().map(|g| json!({"value": g.id, "display": g.display_name, "type": "direct"})).collect::<Vec<_>>(),
         ENTERPRISE: ent,
         "meta": {"resourceType": "User", "created": iso(u.created), "lastModified": iso(u.last_modified),
@@ -401,7 +403,11 @@ fn user_attr(u: &ScimUser, attr: &str) -> Vec<Val> {
         .unwrap_or(&attr);
     match attr {
         "id" => vec![Val::Exact(u.id.clone())],
-        "username" | "emails" | "emails.value" => vec![Val::Text(u.user_name.clone())],
+        "username" => vec![Val::Text(u.user_name.clone())],
+        "emails" | "emails.value" => std::iter::once(&u.user_name)
+            .chain(u.extra_emails.iter())
+            .map(|e| Val::Text(e.clone()))
+            .collect(),
         "externalid" => vec![Val::Exact(u.external_id.clone())],
         "active" => vec![Val::Bool(u.active)],
         "displayname" | "name.formatted" => {
@@ -639,6 +645,7 @@ mod tests {
             employee_number: "1".into(),
             created: 0,
             last_modified: 0,
+            extra_emails: vec![],
         }
     }
 

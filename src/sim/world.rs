@@ -47,6 +47,8 @@ pub struct ScimUser {
     pub employee_number: String,
     pub created: Ts,
     pub last_modified: Ts,
+    /// Further emails (served as `type: other`); one planted person shares another's address.
+    pub extra_emails: Vec<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -395,6 +397,7 @@ pub fn generate(size: Size, seed: u64, now: Ts) -> World {
                 employee_number: format!("{:06}", i + 1),
                 created,
                 last_modified: created + rng.range(0, 20) * day,
+                extra_emails: Vec::new(),
             },
         );
         let name = format!("{} {}", capitalise(given), capitalise(family));
@@ -730,7 +733,12 @@ pub fn generate(size: Size, seed: u64, now: Ts) -> World {
             id.clone(),
             OaiInvite {
                 id,
-                email: format!("{given}.{}@{COMPANY_DOMAIN}", rng.alnum(5).to_lowercase()),
+                // Most invites go to people the directory knows; some to strangers.
+                email: if rng.chance(0.6) {
+                    rng.pick(&people).1.clone()
+                } else {
+                    format!("{given}.{}@{COMPANY_DOMAIN}", rng.alnum(5).to_lowercase())
+                },
                 role: "reader".into(),
                 status: status.into(),
                 created_at,
@@ -755,15 +763,119 @@ pub fn generate(size: Size, seed: u64, now: Ts) -> World {
         &mut truth,
     );
 
-    World {
+    let mut world = World {
         now,
         openai: org,
         anthropic,
         cursor,
         directory: dir,
         truth: truth.0,
+    };
+    let mut extra = Rng::new(seed ^ 0x5EED);
+    plant_ambiguous(&mut world, &people);
+    plant_admin_group(&mut world, &mut extra);
+    settle_times(&mut world);
+    let derived = super::truth::derive(&world);
+    world.truth.extend(derived);
+    world
+}
+
+/// Days from the present at which some rule changes its mind (defaults).
+const THRESHOLDS: [i64; 5] = [14, 30, 60, 90, 180];
+
+/// Move a time so that its age is at least two days away from every threshold: a sync a few
+/// seconds or hours after generation must judge it as the truth does.
+fn settle(now: Ts, t: Ts) -> Ts {
+    let day = 86_400;
+    let mut t = t;
+    while THRESHOLDS
+        .iter()
+        .any(|th| ((now - t) - th * day).abs() < 2 * day)
+    {
+        t -= 5 * day;
+    }
+    t
+}
+
+fn settle_times(w: &mut World) {
+    let now = w.now;
+    let s = |t: &mut Ts| *t = settle(now, *t);
+    for u in w.openai.users.values_mut() {
+        u.api_key_last_used_at.iter_mut().for_each(s);
+    }
+    for k in w.openai.api_keys.values_mut().flat_map(|m| m.values_mut()) {
+        s(&mut k.created_at);
+        k.last_used_at.iter_mut().for_each(s);
+    }
+    for k in w.openai.admin_keys.values_mut() {
+        s(&mut k.created_at);
+        k.last_used_at.iter_mut().for_each(s);
+    }
+    for i in w.openai.invites.values_mut() {
+        s(&mut i.created_at);
+    }
+    for k in w.anthropic.api_keys.values_mut() {
+        s(&mut k.created_at);
+    }
+    for i in w.anthropic.invites.values_mut() {
+        s(&mut i.invited_at);
     }
 }
+
+/// One active person also lists another active person's address: that address is ambiguous,
+/// and so is every account that uses it.
+fn plant_ambiguous(w: &mut World, people: &[(String, String, String, Fate)]) {
+    let active: Vec<&(String, String, String, Fate)> =
+        people.iter().filter(|p| p.3 == Fate::Active).collect();
+    let with_account = |email: &str| {
+        let e = email.to_lowercase();
+        w.openai.users.values().any(|u| u.email.to_lowercase() == e)
+    };
+    let Some(shared) = active.iter().find(|p| with_account(&p.1)) else {
+        return;
+    };
+    let Some(other) = active.iter().find(|p| p.0 != shared.0) else {
+        return;
+    };
+    if let Some(u) = w.directory.users.get_mut(&other.0) {
+        u.extra_emails.push(shared.1.clone());
+    }
+}
+
+/// The `ai-admins` directory group: most, not all, of the people who hold owner or admin roles
+/// anywhere (the rest are `privileged-drift`), plus a few who hold none.
+fn plant_admin_group(w: &mut World, rng: &mut Rng) {
+    let privileged = super::truth::privileged_emails(w);
+    let by_email: std::collections::HashMap<String, String> = w
+        .directory
+        .users
+        .values()
+        .map(|u| (u.user_name.to_lowercase(), u.id.clone()))
+        .collect();
+    let mut members: Vec<String> = privileged
+        .iter()
+        .filter(|_| rng.chance(0.6))
+        .filter_map(|e| by_email.get(e).cloned())
+        .collect();
+    let ids: Vec<String> = w.directory.users.keys().cloned().collect();
+    for _ in 0..3 {
+        members.push(rng.pick(&ids).clone());
+    }
+    members.sort();
+    members.dedup();
+    let id = scim_id(rng);
+    w.directory.groups.insert(
+        id.clone(),
+        ScimGroup {
+            id,
+            display_name: ADMIN_GROUP.into(),
+            members,
+        },
+    );
+}
+
+/// The directory group the simulator's config names in `[rules] admin_groups`.
+pub const ADMIN_GROUP: &str = "ai-admins";
 
 /// A directory person as the other providers' generators see them.
 pub(super) struct PersonView {

@@ -76,18 +76,7 @@ fn severity_style(t: &Theme, s: Severity) -> Style {
 }
 
 pub fn rule_explanation(rule: &str) -> &'static str {
-    match rule {
-        "leaver-with-access" => {
-            "The directory says this person has left, but the provider still lets them in."
-        }
-        "orphaned-key" => {
-            "An API key whose owner has left, lost access, or is gone: nobody answers for it."
-        }
-        "unmanaged-account" => {
-            "A provider account that no directory person explains: SCIM cannot govern it."
-        }
-        _ => "",
-    }
+    crate::reconcile::explain(rule)
 }
 
 pub fn draw(f: &mut Frame, s: &State, t: &Theme) {

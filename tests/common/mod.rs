@@ -13,13 +13,11 @@ use recert::sim::{self, RunningSim, SimOptions};
 use recert::store::Store;
 use recert::sync::{self, SyncReport};
 
-pub const NOW: i64 = 1_795_000_000;
-
 pub async fn start(size: Size, seed: u64, faults: &str) -> RunningSim {
     sim::start(SimOptions {
         size,
         seed,
-        now: NOW,
+        now: chrono::Utc::now().timestamp(),
         faults: Faults::parse(faults).unwrap(),
         ..Default::default()
     })
@@ -46,6 +44,11 @@ pub async fn sync_once(cfg: &Config, store: &mut Store) -> SyncReport {
     sync_with_key(cfg, store, sim::DEFAULT_KEY).await
 }
 
+/// The findings of the latest snapshot under `cfg`'s rules, as `recert gaps` computes them.
+pub fn latest_findings(cfg: &Config, store: &Store) -> Vec<Finding> {
+    recert::cli::findings(cfg, &store.latest_snapshot().unwrap().unwrap())
+}
+
 pub fn keys(findings: &[Finding]) -> Vec<(String, String, String, String, String)> {
     let mut k: Vec<_> = findings.iter().map(Finding::key).collect();
     k.sort();
@@ -59,6 +62,7 @@ pub fn source<'a>(r: &'a SyncReport, name: &str) -> &'a recert::model::SourceSta
 /// A simulator with `faults`, a fresh store, and one sync with `extra` source settings.
 pub struct Fresh {
     pub sim: RunningSim,
+    pub cfg: Config,
     pub store: Store,
     pub report: SyncReport,
     pub _dir: tempfile::TempDir,
@@ -68,9 +72,11 @@ pub async fn fresh(size: Size, seed: u64, faults: &str, extra: &str) -> Fresh {
     let sim = start(size, seed, faults).await;
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(dir.path()).unwrap();
-    let report = sync_once(&config(&sim, extra), &mut store).await;
+    let cfg = config(&sim, extra);
+    let report = sync_once(&cfg, &mut store).await;
     Fresh {
         sim,
+        cfg,
         store,
         report,
         _dir: dir,

@@ -1,0 +1,106 @@
+//! Identity resolution: one person per directory entry; provider accounts linked by normalised
+//! email (case-insensitive, with configured domain and individual aliases). An email that
+//! leads to more than one person is ambiguous, never a guess.
+
+use std::collections::{HashMap, HashSet};
+
+use super::Rules;
+use crate::model::{Person, normalize_email};
+
+/// Directory people by canonical email (every email a person has).
+pub struct Directory<'a> {
+    by_email: HashMap<String, Vec<&'a Person>>,
+    domain_aliases: HashMap<String, String>,
+    email_aliases: HashMap<String, String>,
+}
+
+/// What the directory says about an email.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Standing {
+    /// The one matching person is active and listed.
+    Current,
+    /// The matching person is inactive.
+    Inactive,
+    /// The matching person was deleted from the directory since an earlier sync.
+    Absent,
+    /// Nobody in the directory has this email.
+    Unknown,
+    /// This many different people have this email.
+    Ambiguous(usize),
+}
+
+/// Who a directory entry is, across directory sources: its user name.
+fn identity(p: &Person) -> String {
+    normalize_email(&p.user_name)
+}
+
+impl<'a> Directory<'a> {
+    pub fn new(people: &'a [Person], rules: &Rules) -> Directory<'a> {
+        let lower = |m: &std::collections::BTreeMap<String, String>| {
+            m.iter()
+                .map(|(k, v)| (normalize_email(k), normalize_email(v)))
+                .collect::<HashMap<_, _>>()
+        };
+        let mut dir = Directory {
+            by_email: HashMap::with_capacity(people.len()),
+            domain_aliases: lower(&rules.domain_aliases),
+            email_aliases: lower(&rules.email_aliases),
+        };
+        for p in people {
+            let mut own = HashSet::new();
+            for e in &p.emails {
+                let e = dir.canonical(e);
+                if own.insert(e.clone()) {
+                    dir.by_email.entry(e).or_default().push(p);
+                }
+            }
+        }
+        dir
+    }
+
+    /// Lower-cased, individual alias applied, alias domain replaced by its company domain.
+    pub fn canonical(&self, email: &str) -> String {
+        let mut e = normalize_email(email);
+        if let Some(to) = self.email_aliases.get(&e) {
+            e = to.clone();
+        }
+        if let Some((local, domain)) = e.rsplit_once('@')
+            && let Some(to) = self.domain_aliases.get(domain)
+        {
+            e = format!("{local}@{to}");
+        }
+        e
+    }
+
+    pub fn people(&self, email: &str) -> &[&'a Person] {
+        self.by_email
+            .get(&self.canonical(email))
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    }
+
+    /// The matched person's identity, when exactly one person matches.
+    pub fn person_key(&self, email: Option<&str>) -> Option<String> {
+        let people = self.people(email?);
+        let ids: HashSet<String> = people.iter().map(|p| identity(p)).collect();
+        (ids.len() == 1).then(|| ids.into_iter().next().expect("one"))
+    }
+
+    pub fn standing(&self, email: Option<&str>) -> Standing {
+        let people = email.map(|e| self.people(e)).unwrap_or(&[]);
+        if people.is_empty() {
+            return Standing::Unknown;
+        }
+        // The same person listed by two directory sources is one person.
+        let distinct: HashSet<String> = people.iter().map(|p| identity(p)).collect();
+        if distinct.len() > 1 {
+            Standing::Ambiguous(distinct.len())
+        } else if people.iter().any(|p| p.is_current()) {
+            Standing::Current
+        } else if people.iter().all(|p| p.absent) {
+            Standing::Absent
+        } else {
+            Standing::Inactive
+        }
+    }
+}

@@ -1,0 +1,463 @@
+use super::*;
+use crate::model::{Invite, Owner, Person, ServiceAccount};
+
+const NOW: Ts = 1_800_000_000;
+
+fn person(email: &str, active: bool, absent: bool) -> Person {
+    Person {
+        source: "dir".into(),
+        id: email.into(),
+        user_name: email.into(),
+        emails: vec![email.into()],
+        display_name: None,
+        active,
+        absent,
+        external_id: None,
+        department: None,
+        manager_id: None,
+        groups: vec![],
+    }
+}
+
+fn account(provider: &str, id: &str, email: &str) -> Account {
+    Account {
+        source: provider.into(),
+        provider: provider.into(),
+        id: id.into(),
+        email: Some(email.into()),
+        name: None,
+        role: Some("reader".into()),
+        added_at: None,
+        last_active_at: None,
+        scim_managed: None,
+    }
+}
+
+fn key(id: &str, owner: &str, email: &str, access: &str) -> Credential {
+    Credential {
+        source: "openai".into(),
+        provider: "openai".into(),
+        kind: "project_key".into(),
+        id: id.into(),
+        name: None,
+        redacted: None,
+        resource_id: Some("proj_1".into()),
+        owner: Some(Owner {
+            kind: "user".into(),
+            id: owner.into(),
+            email: Some(email.into()),
+            name: None,
+        }),
+        owner_access: Some(access.into()),
+        status: None,
+        created_at: Some(NOW - 10 * DAY),
+        last_used_at: Some(NOW - DAY),
+        expires_at: None,
+    }
+}
+
+fn run(d: &SourceData) -> Vec<Finding> {
+    reconcile(d, &Context::at(NOW))
+}
+
+/// (rule, subject id) of every finding except the informational census.
+fn rules(d: &SourceData, cx: &Context) -> Vec<(String, String)> {
+    reconcile(d, cx)
+        .into_iter()
+        .filter(|f| f.rule != "scim-uncovered-grant")
+        .map(|f| (f.rule, f.subject_id))
+        .collect()
+}
+
+fn pair(r: &str, id: &str) -> (String, String) {
+    (r.to_string(), id.to_string())
+}
+
+#[test]
+fn email_matching_ignores_case_and_whitespace() {
+    let d = SourceData {
+        people: vec![person("alice@example.com", true, false)],
+        accounts: vec![account("openai", "u1", " Alice@Example.COM ")],
+        ..Default::default()
+    };
+    assert!(run(&d).is_empty());
+}
+
+#[test]
+fn inactive_absent_and_unknown_people() {
+    let d = SourceData {
+        people: vec![
+            person("a@x.com", false, false),
+            person("b@x.com", true, true),
+        ],
+        accounts: vec![
+            account("openai", "u1", "a@x.com"),
+            account("openai", "u2", "b@x.com"),
+            account("openai", "u3", "c@y.com"),
+        ],
+        ..Default::default()
+    };
+    let f = run(&d);
+    assert_eq!(
+        rules(&d, &Context::at(NOW)),
+        vec![
+            pair("leaver-with-access", "u1"),
+            pair("leaver-with-access", "u2"),
+            pair("unmanaged-account", "u3")
+        ]
+    );
+    assert_eq!(
+        f[1].detail,
+        "removed from the directory, still has an account on OpenAI, role reader"
+    );
+}
+
+#[test]
+fn one_leaver_finding_per_person_and_provider() {
+    let d = SourceData {
+        people: vec![person("a@x.com", false, false)],
+        accounts: vec![
+            account("openai", "u2", "a@x.com"),
+            account("openai", "u1", "A@x.com"),
+            account("cursor", "7", "a@x.com"),
+        ],
+        ..Default::default()
+    };
+    let f = run(&d);
+    assert_eq!(f.len(), 2, "{f:?}");
+    assert_eq!(
+        (f[0].provider.as_str(), f[0].subject_id.as_str()),
+        ("cursor", "7")
+    );
+    assert_eq!(
+        (f[1].provider.as_str(), f[1].subject_id.as_str()),
+        ("openai", "u1")
+    );
+    assert!(
+        f[1].detail.contains("2 accounts on OpenAI: u1, u2"),
+        "{}",
+        f[1].detail
+    );
+}
+
+#[test]
+fn one_current_entry_across_directory_sources_is_enough() {
+    let mut okta = person("a@x.com", true, false);
+    okta.source = "okta".into();
+    let d = SourceData {
+        people: vec![person("a@x.com", false, false), okta],
+        accounts: vec![account("openai", "u1", "a@x.com")],
+        ..Default::default()
+    };
+    assert!(run(&d).is_empty());
+}
+
+#[test]
+fn two_people_with_one_email_are_ambiguous_not_guessed() {
+    let mut bob = person("bob@x.com", false, false);
+    bob.emails.push("shared@x.com".into());
+    let d = SourceData {
+        people: vec![person("shared@x.com", true, false), bob],
+        accounts: vec![account("openai", "u1", "shared@x.com")],
+        ..Default::default()
+    };
+    assert_eq!(
+        rules(&d, &Context::at(NOW)),
+        vec![pair("ambiguous-identity", "u1")]
+    );
+}
+
+#[test]
+fn domain_and_email_aliases_link_accounts() {
+    let mut cx = Context::at(NOW);
+    cx.rules
+        .domain_aliases
+        .insert("corp.example".into(), "example.com".into());
+    cx.rules
+        .email_aliases
+        .insert("bobby@example.com".into(), "bob@example.com".into());
+    let d = SourceData {
+        people: vec![
+            person("alice@example.com", true, false),
+            person("bob@example.com", true, false),
+        ],
+        accounts: vec![
+            account("openai", "u1", "Alice@Corp.Example"),
+            account("openai", "u2", "bobby@example.com"),
+        ],
+        ..Default::default()
+    };
+    assert!(rules(&d, &cx).is_empty());
+    assert_eq!(
+        rules(&d, &Context::at(NOW)).len(),
+        2,
+        "without aliases both are strangers"
+    );
+}
+
+#[test]
+fn orphaned_keys_for_each_reason_and_never_for_service_accounts() {
+    let mut sa_key = key("k_sa", "svc_1", "", "active");
+    sa_key.owner.as_mut().unwrap().kind = "service_account".into();
+    let d = SourceData {
+        people: vec![
+            person("a@x.com", true, false),
+            person("gone@x.com", false, false),
+        ],
+        accounts: vec![
+            account("openai", "u1", "a@x.com"),
+            account("openai", "u2", "gone@x.com"),
+        ],
+        credentials: vec![
+            key("k_ok", "u1", "a@x.com", "active"),
+            key("k_inactive_person", "u2", "gone@x.com", "active"),
+            key("k_lost_access", "u1", "a@x.com", "inactive"),
+            key("k_not_member", "u9", "a@x.com", "active"),
+            sa_key,
+        ],
+        ..Default::default()
+    };
+    let keys: Vec<String> = run(&d)
+        .into_iter()
+        .filter(|f| f.rule == "orphaned-key")
+        .map(|f| f.subject_id)
+        .collect();
+    assert_eq!(
+        keys,
+        vec!["k_inactive_person", "k_lost_access", "k_not_member"]
+    );
+}
+
+#[test]
+fn anthropic_keys_survive_their_creator_and_default_workspace_keys_count() {
+    let mut k = key("apikey_1", "user_gone", "", "");
+    k.provider = "anthropic".into();
+    k.source = "anthropic".into();
+    k.kind = "api_key".into();
+    k.owner_access = None;
+    k.owner.as_mut().unwrap().email = None;
+    k.resource_id = None;
+    k.status = Some("active".into());
+    let mut retired = k.clone();
+    retired.id = "apikey_2".into();
+    retired.status = Some("inactive".into());
+    let d = SourceData {
+        credentials: vec![k, retired],
+        ..Default::default()
+    };
+    let f: Vec<_> = run(&d)
+        .into_iter()
+        .filter(|f| f.rule == "orphaned-key")
+        .collect();
+    assert_eq!(
+        f.len(),
+        1,
+        "an inactive key cannot be used and is not orphaned"
+    );
+    assert!(
+        f[0].detail.contains("no longer in the Anthropic org")
+            && f[0].detail.contains("Default Workspace")
+    );
+}
+
+#[test]
+fn dormant_keys_at_the_edges() {
+    let mut at_90 = key("k90", "u1", "a@x.com", "active");
+    at_90.last_used_at = Some(NOW - 90 * DAY);
+    let mut past_90 = key("k91", "u1", "a@x.com", "active");
+    past_90.last_used_at = Some(NOW - 90 * DAY - 1);
+    let mut never_new = key("k_new", "u1", "a@x.com", "active");
+    never_new.last_used_at = None;
+    never_new.created_at = Some(NOW - 30 * DAY);
+    let mut never_old = key("k_old", "u1", "a@x.com", "active");
+    never_old.last_used_at = None;
+    never_old.created_at = Some(NOW - 31 * DAY);
+    let mut anthropic = never_old.clone();
+    anthropic.id = "apikey".into();
+    anthropic.provider = "anthropic".into();
+    let d = SourceData {
+        people: vec![person("a@x.com", true, false)],
+        accounts: vec![account("openai", "u1", "a@x.com")],
+        credentials: vec![at_90, past_90, never_new, never_old, anthropic],
+        ..Default::default()
+    };
+    let dormant: Vec<String> = run(&d)
+        .into_iter()
+        .filter(|f| f.rule == "dormant-key")
+        .map(|f| f.subject_id)
+        .collect();
+    assert_eq!(
+        dormant,
+        vec!["k91", "k_old"],
+        "Anthropic reports no key use here"
+    );
+}
+
+#[test]
+fn unrotated_and_admin_keys() {
+    let mut old = key("k_old", "u1", "a@x.com", "active");
+    old.created_at = Some(NOW - 181 * DAY);
+    let mut edge = key("k_edge", "u1", "a@x.com", "active");
+    edge.created_at = Some(NOW - 180 * DAY);
+    let mut admin = key("key_admin", "u1", "a@x.com", "active");
+    admin.kind = "admin_key".into();
+    admin.resource_id = None;
+    let mut admin_expiring = admin.clone();
+    admin_expiring.id = "key_admin2".into();
+    admin_expiring.expires_at = Some(NOW + DAY);
+    let d = SourceData {
+        people: vec![person("a@x.com", true, false)],
+        accounts: vec![account("openai", "u1", "a@x.com")],
+        credentials: vec![old, edge, admin, admin_expiring],
+        ..Default::default()
+    };
+    assert_eq!(
+        rules(&d, &Context::at(NOW)),
+        vec![
+            pair("admin-key-no-expiry", "key_admin"),
+            pair("unrotated-key", "k_old")
+        ]
+    );
+}
+
+#[test]
+fn service_accounts_need_an_owner_record() {
+    let sa = |id: &str| ServiceAccount {
+        source: "openai".into(),
+        provider: "openai".into(),
+        id: id.into(),
+        resource_id: Some("proj_1".into()),
+        name: Some("bot".into()),
+        role: Some("member".into()),
+        created_at: None,
+    };
+    let d = SourceData {
+        service_accounts: vec![sa("svc_1"), sa("svc_2")],
+        ..Default::default()
+    };
+    let mut cx = Context::at(NOW);
+    cx.owned.insert(("openai".into(), "svc_2".into()));
+    assert_eq!(
+        rules(&d, &cx),
+        vec![pair("unowned-service-account", "svc_1")]
+    );
+}
+
+#[test]
+fn privileged_drift_only_with_admin_groups_and_never_for_ambiguous_people() {
+    let mut admin = person("admin@x.com", true, false);
+    admin.groups = vec!["ai-admins".into()];
+    let mut owner = account("openai", "u_owner", "owner@x.com");
+    owner.role = Some("owner".into());
+    let mut blessed = account("openai", "u_admin", "admin@x.com");
+    blessed.role = Some("owner".into());
+    let grant = |p: &str, role: &str| Grant {
+        source: "openai".into(),
+        provider: "openai".into(),
+        principal_kind: "user".into(),
+        principal_id: p.into(),
+        resource_id: "proj_1".into(),
+        role: Some(role.into()),
+        via: "direct".into(),
+    };
+    let d = SourceData {
+        people: vec![admin, person("owner@x.com", true, false)],
+        accounts: vec![owner, blessed],
+        grants: vec![
+            grant("u_owner", "owner"),
+            grant("u_owner", "member"),
+            grant("u_admin", "owner"),
+        ],
+        ..Default::default()
+    };
+    assert!(
+        rules(&d, &Context::at(NOW)).is_empty(),
+        "no admin groups configured: off"
+    );
+    let mut cx = Context::at(NOW);
+    cx.rules.admin_groups = vec!["ai-admins".into()];
+    assert_eq!(
+        rules(&d, &cx),
+        vec![
+            pair("privileged-drift", "u_owner"),
+            pair("privileged-drift", "proj_1/u_owner")
+        ]
+    );
+}
+
+#[test]
+fn dormant_accounts_and_stale_invites() {
+    let mut quiet = account("openai", "u1", "a@x.com");
+    quiet.last_active_at = Some(NOW - 61 * DAY);
+    let mut busy = account("openai", "u2", "b@x.com");
+    busy.last_active_at = Some(NOW - 60 * DAY);
+    let invite = |id: &str, email: &str, age: i64, status: &str| Invite {
+        source: "openai".into(),
+        provider: "openai".into(),
+        id: id.into(),
+        email: Some(email.into()),
+        role: None,
+        status: Some(status.into()),
+        created_at: Some(NOW - age * DAY),
+        expires_at: None,
+    };
+    let d = SourceData {
+        people: vec![
+            person("a@x.com", true, false),
+            person("b@x.com", true, false),
+        ],
+        accounts: vec![quiet, busy],
+        invites: vec![
+            invite("i_fresh", "a@x.com", 14, "pending"),
+            invite("i_old", "a@x.com", 15, "pending"),
+            invite("i_stranger", "z@y.com", 1, "pending"),
+            invite("i_done", "z@y.com", 99, "accepted"),
+        ],
+        ..Default::default()
+    };
+    assert_eq!(
+        rules(&d, &Context::at(NOW)),
+        vec![
+            pair("dormant-account", "u1"),
+            pair("stale-invite", "i_old"),
+            pair("stale-invite", "i_stranger")
+        ]
+    );
+}
+
+#[test]
+fn the_census_counts_every_grant_and_usable_key() {
+    let d = SourceData {
+        grants: vec![Grant {
+            source: "anthropic".into(),
+            provider: "anthropic".into(),
+            principal_kind: "user".into(),
+            principal_id: "user_1".into(),
+            resource_id: "wrkspc_1".into(),
+            role: Some("workspace_developer".into()),
+            via: "direct".into(),
+        }],
+        credentials: vec![key("k1", "u1", "a@x.com", "active")],
+        ..Default::default()
+    };
+    let census: Vec<_> = run(&d)
+        .into_iter()
+        .filter(|f| f.rule == "scim-uncovered-grant")
+        .map(|f| (f.subject_kind, f.subject_id))
+        .collect();
+    assert_eq!(
+        census,
+        vec![
+            ("grant".to_string(), "wrkspc_1/user_1".to_string()),
+            ("api_key".into(), "k1".into())
+        ]
+    );
+}
+
+#[test]
+fn every_rule_has_an_explanation() {
+    for (id, _, text) in RULES {
+        assert!(!text.is_empty(), "{id}");
+        assert_eq!(explain(id), *text);
+    }
+}

@@ -1,0 +1,441 @@
+//! The ground truth for the rules whose findings follow from the generated world as a whole
+//! (ages, expiries, roles, the census of grants): an oracle written from the rule catalogue's
+//! wording against the simulator's own data, independent of recert's reconcile code.
+//! Times in the world are kept at least two days away from every threshold, so these hold for a
+//! sync made soon after generation.
+
+use std::collections::{BTreeSet, HashMap};
+
+use super::world::{ADMIN_GROUP, ANTHROPIC_SOURCE, CURSOR_SOURCE, OPENAI_SOURCE, World};
+use crate::model::{Finding, Severity};
+
+const DAY: i64 = 86_400;
+
+struct Out(Vec<Finding>);
+
+impl Out {
+    #[allow(clippy::too_many_arguments)]
+    fn push(
+        &mut self,
+        rule: &str,
+        sev: Severity,
+        provider: &str,
+        source: &str,
+        kind: &str,
+        id: String,
+        email: Option<&str>,
+        detail: &str,
+    ) {
+        self.0.push(Finding {
+            rule: rule.into(),
+            severity: sev,
+            provider: provider.into(),
+            source: source.into(),
+            subject_kind: kind.into(),
+            subject_id: id,
+            subject_email: email.map(str::to_string),
+            detail: detail.into(),
+        });
+    }
+}
+
+/// Directory user ids by lower-cased email (user names and further emails).
+fn directory_index(w: &World) -> HashMap<String, BTreeSet<String>> {
+    let mut m: HashMap<String, BTreeSet<String>> = HashMap::new();
+    for u in w.directory.users.values() {
+        for e in std::iter::once(&u.user_name).chain(u.extra_emails.iter()) {
+            m.entry(e.to_lowercase()).or_default().insert(u.id.clone());
+        }
+    }
+    m
+}
+
+/// Every owner or admin holding: (provider, source, subject kind, subject id, email).
+fn holdings(w: &World) -> Vec<(&'static str, &'static str, &'static str, String, String)> {
+    let mut h = Vec::new();
+    for u in w.openai.users.values().filter(|u| u.role == "owner") {
+        h.push((
+            "openai",
+            OPENAI_SOURCE,
+            "account",
+            u.id.clone(),
+            u.email.clone(),
+        ));
+    }
+    for (p, users) in &w.openai.project_users {
+        for pu in users.values().filter(|pu| pu.role == "owner") {
+            if let Some(u) = w.openai.users.get(&pu.user_id) {
+                h.push((
+                    "openai",
+                    OPENAI_SOURCE,
+                    "grant",
+                    format!("{p}/{}", pu.user_id),
+                    u.email.clone(),
+                ));
+            }
+        }
+    }
+    for u in w
+        .anthropic
+        .users
+        .values()
+        .filter(|u| ["admin", "owner", "primary_owner"].contains(&u.role.as_str()))
+    {
+        h.push((
+            "anthropic",
+            ANTHROPIC_SOURCE,
+            "account",
+            u.id.clone(),
+            u.email.clone(),
+        ));
+    }
+    for (ws, members) in &w.anthropic.members {
+        for (uid, role) in members.iter().filter(|(_, r)| *r == "workspace_admin") {
+            let _ = role;
+            if let Some(u) = w.anthropic.users.get(uid) {
+                h.push((
+                    "anthropic",
+                    ANTHROPIC_SOURCE,
+                    "grant",
+                    format!("{ws}/{uid}"),
+                    u.email.clone(),
+                ));
+            }
+        }
+    }
+    for m in w
+        .cursor
+        .members
+        .iter()
+        .filter(|m| !m.is_removed && (m.role == "owner" || m.role == "free-owner"))
+    {
+        h.push((
+            "cursor",
+            CURSOR_SOURCE,
+            "account",
+            m.id.as_string(),
+            m.email.clone(),
+        ));
+    }
+    h
+}
+
+/// Lower-cased emails of everyone holding an owner or admin role somewhere.
+pub(super) fn privileged_emails(w: &World) -> BTreeSet<String> {
+    holdings(w)
+        .into_iter()
+        .map(|h| h.4.to_lowercase())
+        .collect()
+}
+
+pub(super) fn derive(w: &World) -> Vec<Finding> {
+    let now = w.now;
+    let older = |t: i64, days: i64| now - t > days * DAY;
+    let dir = directory_index(w);
+    let matches = |email: &str| {
+        dir.get(&email.to_lowercase())
+            .map(BTreeSet::len)
+            .unwrap_or(0)
+    };
+    let mut out = Out(Vec::new());
+    let (oa, an, cu) = (OPENAI_SOURCE, ANTHROPIC_SOURCE, CURSOR_SOURCE);
+
+    // OpenAI project keys and admin keys.
+    for (p, keys) in &w.openai.api_keys {
+        for k in keys.values() {
+            out.push(
+                "scim-uncovered-grant",
+                Severity::Info,
+                "openai",
+                oa,
+                "api_key",
+                k.id.clone(),
+                None,
+                "key",
+            );
+            let dormant = match k.last_used_at {
+                Some(t) => older(t, 90),
+                None => older(k.created_at, 30),
+            };
+            if dormant {
+                out.push(
+                    "dormant-key",
+                    Severity::Medium,
+                    "openai",
+                    oa,
+                    "api_key",
+                    k.id.clone(),
+                    None,
+                    "dormant",
+                );
+            }
+            if older(k.created_at, 180) {
+                out.push(
+                    "unrotated-key",
+                    Severity::Medium,
+                    "openai",
+                    oa,
+                    "api_key",
+                    k.id.clone(),
+                    None,
+                    "old",
+                );
+            }
+        }
+        for u in w
+            .openai
+            .project_users
+            .get(p)
+            .into_iter()
+            .flat_map(|m| m.values())
+        {
+            out.push(
+                "scim-uncovered-grant",
+                Severity::Info,
+                "openai",
+                oa,
+                "grant",
+                format!("{p}/{}", u.user_id),
+                None,
+                "member",
+            );
+        }
+        for sa in w
+            .openai
+            .service_accounts
+            .get(p)
+            .into_iter()
+            .flat_map(|m| m.values())
+        {
+            out.push(
+                "scim-uncovered-grant",
+                Severity::Info,
+                "openai",
+                oa,
+                "grant",
+                format!("{p}/{}", sa.id),
+                None,
+                "service account",
+            );
+            out.push(
+                "unowned-service-account",
+                Severity::High,
+                "openai",
+                oa,
+                "service_account",
+                sa.id.clone(),
+                None,
+                "no owner",
+            );
+        }
+    }
+    for k in w.openai.admin_keys.values() {
+        out.push(
+            "scim-uncovered-grant",
+            Severity::Info,
+            "openai",
+            oa,
+            "admin_key",
+            k.id.clone(),
+            None,
+            "admin key",
+        );
+        if k.expires_at.is_none() {
+            out.push(
+                "admin-key-no-expiry",
+                Severity::High,
+                "openai",
+                oa,
+                "admin_key",
+                k.id.clone(),
+                None,
+                "no expiry",
+            );
+        }
+        let dormant = match k.last_used_at {
+            Some(t) => older(t, 90),
+            None => older(k.created_at, 30),
+        };
+        if dormant {
+            out.push(
+                "dormant-key",
+                Severity::Medium,
+                "openai",
+                oa,
+                "admin_key",
+                k.id.clone(),
+                None,
+                "dormant",
+            );
+        }
+        if older(k.created_at, 180) {
+            out.push(
+                "unrotated-key",
+                Severity::Medium,
+                "openai",
+                oa,
+                "admin_key",
+                k.id.clone(),
+                None,
+                "old",
+            );
+        }
+    }
+    for u in w.openai.users.values() {
+        if u.api_key_last_used_at.is_some_and(|t| older(t, 60)) {
+            out.push(
+                "dormant-account",
+                Severity::Low,
+                "openai",
+                oa,
+                "account",
+                u.id.clone(),
+                Some(&u.email),
+                "quiet",
+            );
+        }
+    }
+    for i in w.openai.invites.values().filter(|i| i.status == "pending") {
+        if older(i.created_at, 14) || matches(&i.email) == 0 {
+            out.push(
+                "stale-invite",
+                Severity::Low,
+                "openai",
+                oa,
+                "invite",
+                i.id.clone(),
+                Some(&i.email),
+                "stale",
+            );
+        }
+    }
+
+    // Anthropic: usable keys, workspace members, invites.
+    for k in w
+        .anthropic
+        .api_keys
+        .values()
+        .filter(|k| k.status == "active")
+    {
+        out.push(
+            "scim-uncovered-grant",
+            Severity::Info,
+            "anthropic",
+            an,
+            "api_key",
+            k.id.clone(),
+            None,
+            "key",
+        );
+        if older(k.created_at, 180) {
+            out.push(
+                "unrotated-key",
+                Severity::Medium,
+                "anthropic",
+                an,
+                "api_key",
+                k.id.clone(),
+                None,
+                "old",
+            );
+        }
+    }
+    for (ws, members) in &w.anthropic.members {
+        for uid in members.keys() {
+            out.push(
+                "scim-uncovered-grant",
+                Severity::Info,
+                "anthropic",
+                an,
+                "grant",
+                format!("{ws}/{uid}"),
+                None,
+                "member",
+            );
+        }
+    }
+    for i in w
+        .anthropic
+        .invites
+        .values()
+        .filter(|i| i.status == "pending")
+    {
+        if older(i.invited_at, 14) || matches(&i.email) == 0 {
+            out.push(
+                "stale-invite",
+                Severity::Low,
+                "anthropic",
+                an,
+                "invite",
+                i.id.clone(),
+                Some(&i.email),
+                "stale",
+            );
+        }
+    }
+
+    // Identities more than one directory person could own.
+    let accounts = w
+        .openai
+        .users
+        .values()
+        .map(|u| ("openai", oa, u.id.clone(), &u.email))
+        .chain(
+            w.anthropic
+                .users
+                .values()
+                .map(|u| ("anthropic", an, u.id.clone(), &u.email)),
+        )
+        .chain(
+            w.cursor
+                .members
+                .iter()
+                .filter(|m| !m.is_removed)
+                .map(|m| ("cursor", cu, m.id.as_string(), &m.email)),
+        );
+    for (provider, source, id, email) in accounts {
+        if matches(email) > 1 {
+            out.push(
+                "ambiguous-identity",
+                Severity::Medium,
+                provider,
+                source,
+                "account",
+                id,
+                Some(email),
+                "ambiguous",
+            );
+        }
+    }
+
+    // Owner and admin power outside the admin group (never judged for an ambiguous identity).
+    let admins: BTreeSet<&String> = w
+        .directory
+        .groups
+        .values()
+        .filter(|g| g.display_name == ADMIN_GROUP)
+        .flat_map(|g| g.members.iter())
+        .collect();
+    for (provider, source, kind, id, email) in holdings(w) {
+        let ids = dir.get(&email.to_lowercase());
+        if ids.is_some_and(|s| s.len() > 1) {
+            continue;
+        }
+        let blessed = ids.and_then(|s| s.iter().next()).is_some_and(|uid| {
+            admins.contains(uid) && w.directory.users.get(uid).is_some_and(|u| u.active)
+        });
+        if !blessed {
+            out.push(
+                "privileged-drift",
+                Severity::High,
+                provider,
+                source,
+                kind,
+                id,
+                Some(&email),
+                "drift",
+            );
+        }
+    }
+    out.0
+}
