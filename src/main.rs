@@ -62,6 +62,24 @@ enum Cmd {
     Gaps {
         #[arg(long, value_enum, default_value = "table")]
         format: Format,
+        /// Only these rules (comma-separated, e.g. orphaned-key,dormant-key).
+        #[arg(long, value_delimiter = ',')]
+        rule: Vec<String>,
+        /// Only these providers (openai, anthropic, cursor).
+        #[arg(long, value_delimiter = ',')]
+        provider: Vec<String>,
+        /// Only these severities (critical, high, medium, low, info).
+        #[arg(long, value_delimiter = ',')]
+        severity: Vec<String>,
+        /// Only what this person holds (any of their directory emails).
+        #[arg(long, value_name = "EMAIL")]
+        person: Option<String>,
+    },
+    /// One person's whole footprint: accounts, memberships and roles, keys, activity, findings.
+    Person {
+        email: String,
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
     },
     /// Try recert on a simulated organisation: no account, config or network needed.
     Demo {
@@ -109,7 +127,23 @@ async fn main() -> std::process::ExitCode {
             .await
         }
         Some(Cmd::Sync) => cli::sync_cmd(&g).await,
-        Some(Cmd::Gaps { format }) => cli::gaps(&g, format),
+        Some(Cmd::Gaps {
+            format,
+            rule,
+            provider,
+            severity,
+            person,
+        }) => cli::gaps(
+            &g,
+            format,
+            &cli::GapFilter {
+                rules: rule,
+                providers: provider,
+                severities: severity,
+                person,
+            },
+        ),
+        Some(Cmd::Person { email, format }) => cli::person(&g, &email, format),
         Some(Cmd::Demo { size, seed }) => cli::demo(&g, args.data_dir.as_deref(), size, seed).await,
         Some(Cmd::Login { source }) => cli::login(&g, &source),
         None => cli::console(&g),

@@ -267,3 +267,158 @@ fn bad_fault_specs_are_rejected() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown fault `teapot`"));
 }
+
+/// A synced simulator in a temporary directory, driven through the real binary.
+struct Synced {
+    _sim: Sim,
+    dir: tempfile::TempDir,
+}
+
+impl Synced {
+    fn new(seed: &str) -> Synced {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = dir.path().join("cfg.toml");
+        let mut child = recert()
+            .args(["sim", "--size", "small", "--seed", seed, "--write-config"])
+            .arg(&cfg)
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let sim = Sim(child);
+        let s = Synced { _sim: sim, dir };
+        let out = s.run(&["sync"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        s
+    }
+
+    fn run(&self, args: &[&str]) -> std::process::Output {
+        recert()
+            .arg("--config")
+            .arg(self.dir.path().join("cfg.toml"))
+            .arg("--data-dir")
+            .arg(self.dir.path().join("data"))
+            .args(args)
+            .env("RECERT_SIM_KEY", recert::sim::DEFAULT_KEY)
+            .output()
+            .unwrap()
+    }
+
+    fn json(&self, args: &[&str]) -> serde_json::Value {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+}
+
+#[test]
+fn gaps_filters_narrow_by_rule_provider_severity_and_person() {
+    let s = Synced::new("5");
+    let all = s.json(&["gaps", "--format", "json"]);
+    let all = all.as_array().unwrap();
+    let pick = |args: &[&str]| s.json(&[&["gaps", "--format", "json"], args].concat());
+    let count = |pred: &dyn Fn(&serde_json::Value) -> bool| all.iter().filter(|f| pred(f)).count();
+
+    let keys = pick(&["--rule", "orphaned-key,dormant-key"]);
+    assert!(!keys.as_array().unwrap().is_empty());
+    assert_eq!(
+        keys.as_array().unwrap().len(),
+        count(&|f| f["rule"] == "orphaned-key" || f["rule"] == "dormant-key")
+    );
+
+    let cursor_high = pick(&["--provider", "cursor", "--severity", "critical,high"]);
+    assert_eq!(
+        cursor_high.as_array().unwrap().len(),
+        count(&|f| f["provider"] == "cursor"
+            && (f["severity"] == "critical" || f["severity"] == "high"))
+    );
+
+    let leaver = all
+        .iter()
+        .find(|f| f["rule"] == "leaver-with-access")
+        .unwrap();
+    let email = leaver["subject_email"].as_str().unwrap().to_uppercase();
+    let theirs = pick(&["--person", &email]);
+    let theirs = theirs.as_array().unwrap();
+    assert!(!theirs.is_empty());
+    assert!(theirs.iter().all(|f| {
+        f["subject_email"]
+            .as_str()
+            .unwrap()
+            .eq_ignore_ascii_case(&email)
+    }));
+
+    let bad = s.run(&["gaps", "--rule", "leavers"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("the rules are leaver-with-access"));
+}
+
+#[test]
+fn person_shows_the_whole_footprint() {
+    let s = Synced::new("6");
+    let all = s.json(&["gaps", "--format", "json"]);
+    let orphan = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| {
+            f["rule"] == "orphaned-key"
+                && f["provider"] == "openai"
+                && f["detail"].as_str().unwrap().contains("inactive")
+        })
+        .unwrap();
+    let email = orphan["subject_email"].as_str().unwrap();
+    let fp = s.json(&["person", email, "--format", "json"]);
+    assert_eq!(fp["directory"][0]["active"], false);
+    assert!(
+        fp["accounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["provider"] == "openai")
+    );
+    assert!(
+        fp["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|k| k["id"] == orphan["subject_id"])
+    );
+    assert!(fp["grants"].as_array().is_some());
+    let rules: Vec<&str> = fp["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
+    assert!(
+        rules.contains(&"leaver-with-access") && rules.contains(&"orphaned-key"),
+        "{rules:?}"
+    );
+
+    let table = s.run(&["person", email]);
+    let text = String::from_utf8_lossy(&table.stdout);
+    for section in [
+        "DIRECTORY",
+        "ACCOUNTS",
+        "MEMBERSHIPS AND ROLES",
+        "KEYS",
+        "FINDINGS",
+    ] {
+        assert!(text.contains(section), "{text}");
+    }
+    let nobody = s.run(&["person", "nobody@nowhere.example"]);
+    assert!(!nobody.status.success());
+    assert!(String::from_utf8_lossy(&nobody.stderr).contains("nobody in snapshot"));
+}

@@ -3,6 +3,7 @@
 //! of the input. Each rule is a small function with a stable id, a severity, a one-line
 //! explanation and its evidence in the finding's detail.
 
+mod footprint;
 mod identity;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -10,6 +11,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use serde::Deserialize;
 
 use crate::model::{Account, Credential, Finding, Grant, Severity, SourceData, Ts};
+pub use footprint::{Footprint, footprint};
 pub use identity::{Directory, Standing};
 
 const DAY: i64 = 86_400;
@@ -77,6 +79,11 @@ pub const RULES: &[(&str, Severity, &str)] = &[
         "Access SCIM cannot govern: the population a review must cover.",
     ),
 ];
+
+/// Whether `rule` names a rule.
+pub fn is_rule(rule: &str) -> bool {
+    RULES.iter().any(|r| r.0 == rule)
+}
 
 /// The one-line explanation of a rule.
 pub fn explain(rule: &str) -> &'static str {
@@ -192,7 +199,7 @@ pub fn reconcile(d: &SourceData, cx: &Context) -> Vec<Finding> {
         if matches!(c.kind.as_str(), "project_key" | "api_key") {
             out.extend(orphaned_key(&dir, c, &ix));
         }
-        out.extend(key_age(c, cx));
+        out.extend(key_age(c, cx, owner_email(c, &ix)));
         if c.kind == "admin_key" && c.expires_at.is_none() {
             out.push(finding(
                 "admin-key-no-expiry",
@@ -614,7 +621,7 @@ fn orphaned_key(dir: &Directory, c: &Credential, ix: &Index) -> Option<Finding> 
 
 /// `dormant-key` (where the provider reports use: OpenAI keys carry `last_used_at`) and
 /// `unrotated-key`.
-fn key_age(c: &Credential, cx: &Context) -> Vec<Finding> {
+fn key_age(c: &Credential, cx: &Context, email: Option<String>) -> Vec<Finding> {
     let mut out = Vec::new();
     let r = &cx.rules;
     let kind = key_kind(c);
@@ -638,7 +645,7 @@ fn key_age(c: &Credential, cx: &Context) -> Vec<Finding> {
                 &c.source,
                 kind,
                 c.id.clone(),
-                None,
+                email.clone(),
                 format!("{label}: {why}"),
             ));
         }
@@ -652,7 +659,7 @@ fn key_age(c: &Credential, cx: &Context) -> Vec<Finding> {
             &c.source,
             kind,
             c.id.clone(),
-            None,
+            email,
             format!("{label}: created {} days ago", (cx.now - t) / DAY),
         ));
     }
