@@ -50,7 +50,11 @@ pub struct Settings {
 pub struct SourceConfig {
     pub name: String,
     pub kind: String,
+    /// The API's base URL (every kind but `csv`).
+    #[serde(default)]
     pub base_url: String,
+    /// The export file (`csv` sources).
+    pub path: Option<std::path::PathBuf>,
     /// The environment variable that holds the key; without it the OS keyring is used.
     pub key_env: Option<String>,
     /// Requests in flight at once to this source (default 16).
@@ -170,7 +174,7 @@ impl Config {
         for s in &cfg.sources {
             if SourceKind::parse(&s.kind).is_none() {
                 return Err(invalid(format!(
-                    "source '{}' has kind = \"{}\"; the kinds are \"openai\", \"anthropic\", \"cursor\" and \"scim\"",
+                    "source '{}' has kind = \"{}\"; the kinds are \"openai\", \"anthropic\", \"cursor\", \"scim\" and \"csv\"",
                     s.name, s.kind
                 )));
             }
@@ -179,6 +183,15 @@ impl Config {
                     "two sources are named '{}'; names must be unique",
                     s.name
                 )));
+            }
+            if s.kind == "csv" {
+                if s.path.is_none() {
+                    return Err(invalid(format!(
+                        "source '{}' is a csv source and needs path = \"/path/to/export.csv\"",
+                        s.name
+                    )));
+                }
+                continue;
             }
             match url::Url::parse(&s.base_url) {
                 Ok(u) if u.scheme() == "https" || u.scheme() == "http" => {}

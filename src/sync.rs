@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use crate::config::{Config, ConfigError, SourceConfig};
 use crate::connectors;
-use crate::model::SourceStatus;
+use crate::model::{SourceKind, SourceStatus};
 use crate::secret::Secret;
 use crate::store::{SourceResult, Store, StoreError};
 
@@ -72,15 +72,22 @@ pub async fn sync(
     show_progress: bool,
 ) -> Result<SyncReport, StoreError> {
     let started = Instant::now();
+    // Files need no key; APIs get a client once their key is found.
     let clients: Vec<(SourceConfig, Result<Arc<connectors::http::Http>, String>)> = config
         .sources
         .iter()
+        .filter(|s| s.source_kind() != SourceKind::Csv)
         .map(|s| {
             let c = keys(s)
                 .map(|k| Arc::new(connectors::client(s, k)))
                 .map_err(|e| e.to_string());
             (s.clone(), c)
         })
+        .collect();
+    let files: Vec<&SourceConfig> = config
+        .sources
+        .iter()
+        .filter(|s| s.source_kind() == SourceKind::Csv)
         .collect();
     let ticker = (show_progress && std::io::stderr().is_terminal()).then(|| {
         let watch: Vec<(String, Arc<connectors::http::Http>)> = clients
@@ -124,6 +131,26 @@ pub async fn sync(
         }
     }))
     .await;
+    let mut results = results;
+    let today = chrono::Utc::now().date_naive();
+    for src in files {
+        let started_at = chrono::Utc::now().timestamp();
+        let path = src.path.clone().unwrap_or_default();
+        let name = src.name.clone();
+        let outcome =
+            tokio::task::spawn_blocking(move || connectors::csv::load(&name, &path, today))
+                .await
+                .map_err(|e| format!("source '{}': reading the file failed: {e}", src.name))
+                .and_then(|r| r.map_err(|e| e.to_string()));
+        results.push(SourceResult {
+            source: src.name.clone(),
+            kind: src.kind.clone(),
+            outcome,
+            requests: 0,
+            started_at,
+            finished_at: chrono::Utc::now().timestamp(),
+        });
+    }
     if let Some(t) = ticker {
         t.abort();
         eprint!("\r\x1b[2K");

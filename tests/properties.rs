@@ -3,34 +3,58 @@
 
 use proptest::prelude::*;
 use recert::model::{Account, Credential, Grant, Invite, Owner, Person, SourceData};
-use recert::reconcile::{reconcile, Context};
+use recert::reconcile::{Context, reconcile};
 
 const NOW: i64 = 1_800_000_000;
 const DAY: i64 = 86_400;
-const EMAILS: [&str; 6] = ["a@x.com", "B@x.com", "c@x.com", "d@y.com", "e@x.com", "shared@x.com"];
+const EMAILS: [&str; 6] = [
+    "a@x.com",
+    "B@x.com",
+    "c@x.com",
+    "d@y.com",
+    "e@x.com",
+    "shared@x.com",
+];
 const PROVIDERS: [&str; 3] = ["openai", "anthropic", "cursor"];
 
 fn person() -> impl Strategy<Value = Person> {
-    (0..EMAILS.len(), any::<bool>(), any::<bool>(), prop::option::of(0..EMAILS.len()), any::<bool>()).prop_map(
-        |(e, active, absent, extra, admin)| Person {
+    (
+        0..EMAILS.len(),
+        any::<bool>(),
+        any::<bool>(),
+        prop::option::of(0..EMAILS.len()),
+        any::<bool>(),
+    )
+        .prop_map(|(e, active, absent, extra, admin)| Person {
             source: "dir".into(),
             id: format!("p-{e}"),
             user_name: EMAILS[e].into(),
-            emails: std::iter::once(EMAILS[e].to_string()).chain(extra.map(|x| EMAILS[x].to_string())).collect(),
+            emails: std::iter::once(EMAILS[e].to_string())
+                .chain(extra.map(|x| EMAILS[x].to_string()))
+                .collect(),
             display_name: None,
             active,
             absent,
             external_id: None,
             department: None,
             manager_id: None,
-            groups: if admin { vec!["ai-admins".into()] } else { vec![] },
-        },
-    )
+            groups: if admin {
+                vec!["ai-admins".into()]
+            } else {
+                vec![]
+            },
+        })
 }
 
 fn account() -> impl Strategy<Value = Account> {
-    (0..3usize, 0..8u8, 0..EMAILS.len(), any::<bool>(), prop::option::of(0..200i64)).prop_map(|(p, id, e, owner, active)| {
-        Account {
+    (
+        0..3usize,
+        0..8u8,
+        0..EMAILS.len(),
+        any::<bool>(),
+        prop::option::of(0..200i64),
+    )
+        .prop_map(|(p, id, e, owner, active)| Account {
             source: PROVIDERS[p].into(),
             provider: PROVIDERS[p].into(),
             id: format!("u{id}"),
@@ -40,13 +64,19 @@ fn account() -> impl Strategy<Value = Account> {
             added_at: None,
             last_active_at: active.map(|d| NOW - d * DAY),
             scim_managed: None,
-        }
-    })
+        })
 }
 
 fn key() -> impl Strategy<Value = Credential> {
-    (0..16u8, 0..8u8, any::<bool>(), prop::option::of(0..300i64), 0..400i64, any::<bool>()).prop_map(
-        |(id, owner, inactive, used, age, admin)| Credential {
+    (
+        0..16u8,
+        0..8u8,
+        any::<bool>(),
+        prop::option::of(0..300i64),
+        0..400i64,
+        any::<bool>(),
+    )
+        .prop_map(|(id, owner, inactive, used, age, admin)| Credential {
             source: "openai".into(),
             provider: "openai".into(),
             kind: if admin { "admin_key" } else { "project_key" }.into(),
@@ -65,8 +95,7 @@ fn key() -> impl Strategy<Value = Credential> {
             created_at: Some(NOW - age * DAY),
             last_used_at: used.map(|d| NOW - d * DAY),
             expires_at: None,
-        },
-    )
+        })
 }
 
 fn data() -> impl Strategy<Value = SourceData> {
@@ -77,51 +106,53 @@ fn data() -> impl Strategy<Value = SourceData> {
         prop::collection::vec((0..8u8, any::<bool>()), 0..6),
         prop::collection::vec((0..EMAILS.len(), 0..40i64), 0..4),
     )
-        .prop_map(|(mut people, mut accounts, mut credentials, grants, invites)| {
-            // Stable ids are unique within a source.
-            people.sort_by(|a, b| a.id.cmp(&b.id));
-            people.dedup_by(|a, b| a.id == b.id);
-            accounts.sort_by(|a, b| (&a.source, &a.id).cmp(&(&b.source, &b.id)));
-            accounts.dedup_by(|a, b| a.source == b.source && a.id == b.id);
-            credentials.sort_by(|a, b| a.id.cmp(&b.id));
-            credentials.dedup_by(|a, b| a.id == b.id);
-            let mut grants: Vec<Grant> = grants
-                .into_iter()
-                .map(|(u, owner)| Grant {
-                    source: "openai".into(),
-                    provider: "openai".into(),
-                    principal_kind: "user".into(),
-                    principal_id: format!("u{u}"),
-                    resource_id: "proj".into(),
-                    role: Some(if owner { "owner" } else { "member" }.into()),
-                    via: "direct".into(),
-                })
-                .collect();
-            grants.sort_by(|a, b| a.principal_id.cmp(&b.principal_id));
-            grants.dedup_by(|a, b| a.principal_id == b.principal_id);
-            let invites = invites
-                .into_iter()
-                .enumerate()
-                .map(|(i, (e, age))| Invite {
-                    source: "openai".into(),
-                    provider: "openai".into(),
-                    id: format!("inv{i}"),
-                    email: Some(EMAILS[e].into()),
-                    role: None,
-                    status: Some("pending".into()),
-                    created_at: Some(NOW - age * DAY),
-                    expires_at: None,
-                })
-                .collect();
-            SourceData {
-                people,
-                accounts,
-                credentials,
-                grants,
-                invites,
-                ..Default::default()
-            }
-        })
+        .prop_map(
+            |(mut people, mut accounts, mut credentials, grants, invites)| {
+                // Stable ids are unique within a source.
+                people.sort_by(|a, b| a.id.cmp(&b.id));
+                people.dedup_by(|a, b| a.id == b.id);
+                accounts.sort_by(|a, b| (&a.source, &a.id).cmp(&(&b.source, &b.id)));
+                accounts.dedup_by(|a, b| a.source == b.source && a.id == b.id);
+                credentials.sort_by(|a, b| a.id.cmp(&b.id));
+                credentials.dedup_by(|a, b| a.id == b.id);
+                let mut grants: Vec<Grant> = grants
+                    .into_iter()
+                    .map(|(u, owner)| Grant {
+                        source: "openai".into(),
+                        provider: "openai".into(),
+                        principal_kind: "user".into(),
+                        principal_id: format!("u{u}"),
+                        resource_id: "proj".into(),
+                        role: Some(if owner { "owner" } else { "member" }.into()),
+                        via: "direct".into(),
+                    })
+                    .collect();
+                grants.sort_by(|a, b| a.principal_id.cmp(&b.principal_id));
+                grants.dedup_by(|a, b| a.principal_id == b.principal_id);
+                let invites = invites
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, (e, age))| Invite {
+                        source: "openai".into(),
+                        provider: "openai".into(),
+                        id: format!("inv{i}"),
+                        email: Some(EMAILS[e].into()),
+                        role: None,
+                        status: Some("pending".into()),
+                        created_at: Some(NOW - age * DAY),
+                        expires_at: None,
+                    })
+                    .collect();
+                SourceData {
+                    people,
+                    accounts,
+                    credentials,
+                    grants,
+                    invites,
+                    ..Default::default()
+                }
+            },
+        )
 }
 
 fn cx() -> Context {

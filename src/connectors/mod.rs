@@ -2,6 +2,7 @@
 //! issue on, model actions into wire calls). `http` is the client they share.
 
 pub mod anthropic;
+pub mod csv;
 pub mod cursor;
 mod gate;
 pub mod http;
@@ -33,7 +34,7 @@ pub fn client(src: &SourceConfig, key: Secret) -> Http {
     let auth = match src.source_kind() {
         SourceKind::Anthropic => Auth::XApiKey(key),
         SourceKind::Cursor => Auth::BasicUser(key),
-        SourceKind::OpenAi | SourceKind::Scim => Auth::Bearer(key),
+        SourceKind::OpenAi | SourceKind::Scim | SourceKind::Csv => Auth::Bearer(key),
     };
     Http::new(&src.name, &src.base_url, auth, src.key_hint(), limits)
 }
@@ -48,5 +49,6 @@ pub async fn fetch(
         SourceKind::Anthropic => anthropic::fetch(http, src.page_size.unwrap_or(1000)).await,
         SourceKind::Cursor => cursor::fetch(http).await,
         SourceKind::Scim => scim::fetch(http, src.page_size.unwrap_or(1000)).await,
+        SourceKind::Csv => unreachable!("csv sources are files, read by `sync` without a client"),
     }
 }

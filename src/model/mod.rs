@@ -16,6 +16,8 @@ pub enum SourceKind {
     Anthropic,
     Cursor,
     Scim,
+    /// An HR export read from a file.
+    Csv,
 }
 
 impl SourceKind {
@@ -25,6 +27,7 @@ impl SourceKind {
             SourceKind::Anthropic => "anthropic",
             SourceKind::Cursor => "cursor",
             SourceKind::Scim => "scim",
+            SourceKind::Csv => "csv",
         }
     }
     pub fn parse(s: &str) -> Option<SourceKind> {
@@ -33,6 +36,7 @@ impl SourceKind {
             "anthropic" => Some(SourceKind::Anthropic),
             "cursor" => Some(SourceKind::Cursor),
             "scim" => Some(SourceKind::Scim),
+            "csv" => Some(SourceKind::Csv),
             _ => None,
         }
     }
@@ -42,7 +46,7 @@ impl SourceKind {
             SourceKind::OpenAi => "openai",
             SourceKind::Anthropic => "anthropic",
             SourceKind::Cursor => "cursor",
-            SourceKind::Scim => "directory",
+            SourceKind::Scim | SourceKind::Csv => "directory",
         }
     }
 }

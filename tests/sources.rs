@@ -1,0 +1,101 @@
+//! Directory and provider sources beyond one-of-each: an HR export (CSV) as the directory,
+//! and two sources of the same kind.
+
+mod common;
+
+use std::collections::HashSet;
+use std::fmt::Write as _;
+
+use common::*;
+use recert::config::Config;
+use recert::sim::world::Size;
+use recert::store::Store;
+
+const PERSON_RULES: [&str; 3] = ["leaver-with-access", "orphaned-key", "unmanaged-account"];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_hr_export_can_be_the_directory() {
+    let sim = start(Size::Small, 31, "").await;
+    let world = sim.state.world.read().unwrap().clone();
+    let dir = tempfile::tempdir().unwrap();
+    // The same people as the simulated SCIM directory; leavers marked two ways.
+    let csv = dir.path().join("hr.csv");
+    let mut text = String::from("Email,Department,Active,Termination Date,Manager\n");
+    for (i, u) in world.directory.users.values().enumerate() {
+        let (active, ended) = match (u.active, i % 2) {
+            (true, _) => ("yes", ""),
+            (false, 0) => ("no", ""),
+            (false, _) => ("", "2020-01-31"),
+        };
+        writeln!(text, "{},{},{active},{ended},", u.user_name, u.department).unwrap();
+    }
+    std::fs::write(&csv, text).unwrap();
+    let mut cfg = config(&sim, "");
+    cfg.sources.retain(|s| s.kind != "scim");
+    let hr = Config::parse(
+        &format!(
+            "[[source]]\nname = \"hr\"\nkind = \"csv\"\npath = \"{}\"\n",
+            csv.display()
+        ),
+        std::path::Path::new("hr"),
+    )
+    .unwrap();
+    cfg.sources.extend(hr.sources);
+    let mut store = Store::open(&dir.path().join("data")).unwrap();
+    let r = sync_once(&cfg, &mut store).await;
+    assert_eq!(r.failed(), 0, "{:?}", r.lines());
+    assert_eq!(source(&r, "hr").items as usize, world.directory.users.len());
+    let pick = |fs: &[recert::model::Finding]| -> HashSet<_> {
+        fs.iter()
+            .filter(|f| PERSON_RULES.contains(&f.rule.as_str()))
+            .map(|f| f.key())
+            .collect()
+    };
+    assert_eq!(pick(&latest_findings(&cfg, &store)), pick(&world.truth));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broken_export_fails_only_its_source() {
+    let sim = start(Size::Small, 32, "").await;
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("hr.csv");
+    std::fs::write(&csv, "email,active\nalice@example.com,perhaps\n").unwrap();
+    let mut cfg = config(&sim, "");
+    let hr = Config::parse(
+        &format!(
+            "[[source]]\nname = \"hr\"\nkind = \"csv\"\npath = \"{}\"\n",
+            csv.display()
+        ),
+        std::path::Path::new("hr"),
+    )
+    .unwrap();
+    cfg.sources.extend(hr.sources);
+    let mut store = Store::open(&dir.path().join("data")).unwrap();
+    let r = sync_once(&cfg, &mut store).await;
+    let e = error_of(&r, "hr");
+    assert!(e.contains("line 2") && e.contains("perhaps"), "{e}");
+    assert!(source(&r, "directory").ok && source(&r, "openai").ok);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_sources_of_one_kind_each_report_their_own_findings() {
+    let sim = start(Size::Small, 33, "").await;
+    let mut cfg = config(&sim, "");
+    let mut eu = cfg.source("openai").unwrap().clone();
+    eu.name = "openai-eu".into();
+    cfg.sources.push(eu);
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path()).unwrap();
+    let r = sync_once(&cfg, &mut store).await;
+    assert_eq!(r.failed(), 0, "{:?}", r.lines());
+    let found = latest_findings(&cfg, &store);
+    let of = |source: &str| -> HashSet<_> {
+        found
+            .iter()
+            .filter(|f| f.source == source)
+            .map(|f| (f.rule.clone(), f.subject_kind.clone(), f.subject_id.clone()))
+            .collect()
+    };
+    assert!(!of("openai").is_empty());
+    assert_eq!(of("openai"), of("openai-eu"));
+}
