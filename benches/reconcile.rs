@@ -7,17 +7,28 @@
 use std::time::Instant;
 
 use recert::model::{Account, Grant, Person, SourceData};
-use recert::reconcile::{reconcile, Context};
+use recert::reconcile::{Context, reconcile};
 
 fn env(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn peak_rss_mb() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(str::to_string))
-        .and_then(|l| l.split_whitespace().nth(1).and_then(|kb| kb.parse::<f64>().ok()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .map(str::to_string)
+        })
+        .and_then(|l| {
+            l.split_whitespace()
+                .nth(1)
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
         .map(|kb| kb / 1024.0)
         .unwrap_or(f64::NAN)
 }
@@ -42,7 +53,11 @@ fn data(people: usize, grants: usize) -> SourceData {
     // Three in four people have an account; a few accounts belong to nobody.
     let accounts = people * 3 / 4;
     for i in 0..accounts {
-        let email = if i % 100 == 99 { format!("stranger{i}@other.example") } else { format!("Person{}@Example.com", i * 4 / 3) };
+        let email = if i % 100 == 99 {
+            format!("stranger{i}@other.example")
+        } else {
+            format!("Person{}@Example.com", i * 4 / 3)
+        };
         d.accounts.push(Account {
             source: "openai".into(),
             provider: "openai".into(),
@@ -80,20 +95,28 @@ fn sql_join(d: &SourceData) -> (usize, std::time::Duration, std::time::Duration)
     let t = Instant::now();
     let tx = conn.unchecked_transaction().unwrap();
     {
-        let mut p = tx.prepare("INSERT INTO people VALUES (lower(?1), ?2)").unwrap();
+        let mut p = tx
+            .prepare("INSERT INTO people VALUES (lower(?1), ?2)")
+            .unwrap();
         for x in &d.people {
             p.execute(rusqlite::params![x.user_name, x.active]).unwrap();
         }
-        let mut a = tx.prepare("INSERT INTO accounts VALUES (?1, lower(?2))").unwrap();
+        let mut a = tx
+            .prepare("INSERT INTO accounts VALUES (?1, lower(?2))")
+            .unwrap();
         for x in &d.accounts {
             a.execute(rusqlite::params![x.id, x.email]).unwrap();
         }
-        let mut g = tx.prepare("INSERT INTO grants VALUES (?1, ?2, ?3)").unwrap();
+        let mut g = tx
+            .prepare("INSERT INTO grants VALUES (?1, ?2, ?3)")
+            .unwrap();
         for x in &d.grants {
-            g.execute(rusqlite::params![x.principal_id, x.resource_id, x.role]).unwrap();
+            g.execute(rusqlite::params![x.principal_id, x.resource_id, x.role])
+                .unwrap();
         }
     }
-    tx.execute_batch("CREATE INDEX people_email ON people(email);").unwrap();
+    tx.execute_batch("CREATE INDEX people_email ON people(email);")
+        .unwrap();
     tx.commit().unwrap();
     let load = t.elapsed();
     let t = Instant::now();
@@ -126,8 +149,13 @@ fn main() {
         findings = f.len();
     }
     let peak = peak_rss_mb();
-    println!("reconcile: {grants} grants, {people} people, {} accounts -> {findings} findings", d.accounts.len());
-    println!("  recert (in memory): best of 3 {best:.3} s (target <= 0.5 s); peak RSS {peak:.0} MB (data alone {before:.0} MB; target < 1024 MB)");
+    println!(
+        "reconcile: {grants} grants, {people} people, {} accounts -> {findings} findings",
+        d.accounts.len()
+    );
+    println!(
+        "  recert (in memory): best of 3 {best:.3} s (target <= 0.5 s); peak RSS {peak:.0} MB (data alone {before:.0} MB; target < 1024 MB)"
+    );
     let (rows, load, join) = sql_join(&d);
     println!(
         "  SQLite, same join: {rows} rows in {:.3} s (+ {:.2} s to load and index); recert / SQL = {:.2}",

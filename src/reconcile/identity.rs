@@ -2,7 +2,9 @@
 //! email (case-insensitive, with configured domain and individual aliases). An email that
 //! leads to more than one person is ambiguous, never a guess.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
+
+use rustc_hash::FxHashMap as HashMap;
 
 use super::Rules;
 use crate::model::{Person, normalize_email};
@@ -42,7 +44,7 @@ impl<'a> Directory<'a> {
                 .collect::<HashMap<_, _>>()
         };
         let mut dir = Directory {
-            by_email: HashMap::with_capacity(people.len()),
+            by_email: HashMap::with_capacity_and_hasher(people.len(), Default::default()),
             domain_aliases: lower(&rules.domain_aliases),
             email_aliases: lower(&rules.email_aliases),
         };
