@@ -387,3 +387,70 @@ async fn anthropic_keys_keep_their_workspace_or_the_default_one() {
         "archived workspaces are read"
     );
 }
+
+/// Every fault kind against the Anthropic and Cursor surfaces too: storms of 429 and 500 are
+/// outlasted; a truncated body, a timeout and (for Anthropic's paged lists) an endless or
+/// repeating cursor end with an error naming the source and path, and leave the other sources
+/// alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_fault_on_every_provider() {
+    let cases: &[(&str, &str, &str, Option<&str>)] = &[
+        ("anthropic", "429:0.3@/anthropic/", "", None),
+        ("anthropic", "500:0.3@/anthropic/", "", None),
+        (
+            "anthropic",
+            "truncate@/anthropic/v1/organizations/users",
+            "",
+            Some("/v1/organizations/users"),
+        ),
+        (
+            "anthropic",
+            "endless@/anthropic/v1/organizations/users",
+            "max_pages = 20\npage_size = 5",
+            Some("never reached its end"),
+        ),
+        (
+            "anthropic",
+            "repeat@/anthropic/v1/organizations/users",
+            "page_size = 5",
+            Some("repeated the cursor"),
+        ),
+        (
+            "anthropic",
+            "timeout@/anthropic/v1/organizations/invites",
+            "timeout_secs = 1\nmax_retries = 0",
+            Some("no answer within 1s"),
+        ),
+        ("cursor", "429:0.3@/cursor/", "", None),
+        ("cursor", "500:0.3@/cursor/", "", None),
+        (
+            "cursor",
+            "truncate@/cursor/teams/members",
+            "",
+            Some("GET /teams/members"),
+        ),
+        (
+            "cursor",
+            "timeout@/cursor/teams/members",
+            "timeout_secs = 1\nmax_retries = 0",
+            Some("no answer within 1s"),
+        ),
+    ];
+    for (provider, faults, extra, expect) in cases {
+        let f = fresh(Size::Small, 41, faults, extra).await;
+        let s = source(&f.report, provider);
+        match expect {
+            None => assert!(s.ok, "{faults}: {:?}", s.error),
+            Some(text) => {
+                let e = error_of(&f.report, provider);
+                assert!(
+                    e.starts_with(&format!("source '{provider}'")) && e.contains(text),
+                    "{faults}: {e}"
+                );
+            }
+        }
+        for other in ["openai", "directory"] {
+            assert!(source(&f.report, other).ok, "{faults} hurt {other}");
+        }
+    }
+}

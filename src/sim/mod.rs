@@ -309,7 +309,10 @@ async fn inject(State(st): State<Shared>, mut req: Request, next: Next) -> Respo
     if (endless || repeat)
         && let Ok(mut v) = serde_json::from_slice::<Value>(&bytes)
     {
-        if v.get("object").and_then(Value::as_str) == Some("list") {
+        // OpenAI lists say `"object":"list"`; Anthropic's have `data` and `has_more` only.
+        let id_list = v.get("object").and_then(Value::as_str) == Some("list")
+            || (v.get("data").is_some() && v.get("has_more").is_some());
+        if id_list {
             let cursor = if endless {
                 format!("cursor-{}", st.endless.fetch_add(1, Ordering::Relaxed))
             } else {
