@@ -68,6 +68,7 @@ fn data(people: usize, grants: usize) -> SourceData {
             added_at: None,
             last_active_at: None,
             scim_managed: None,
+            activity_from: None,
         });
     }
     for g in 0..grants {

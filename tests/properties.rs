@@ -64,6 +64,7 @@ fn account() -> impl Strategy<Value = Account> {
             added_at: None,
             last_active_at: active.map(|d| NOW - d * DAY),
             scim_managed: None,
+            activity_from: None,
         })
 }
 

@@ -89,6 +89,9 @@ pub struct Account {
     pub added_at: Option<Ts>,
     pub last_active_at: Option<Ts>,
     pub scim_managed: Option<bool>,
+    /// Where the provider reports activity over a window (Cursor daily usage): its start. No
+    /// activity in the window then means none since at least this time.
+    pub activity_from: Option<Ts>,
 }
 
 /// A container of access: an OpenAI project (later workspaces, groups, roles).

@@ -474,9 +474,16 @@ fn accounts(dir: &Directory, d: &SourceData, cx: &Context, out: &mut Vec<Finding
                 format!("{n} directory people have this email; account on {p}{role}"),
             )),
         }
-        if let Some(last) = a.last_active_at {
+        // The last reported activity, or, where the provider reports activity over a window
+        // and the account had none in it, the window's start.
+        if let Some(last) = a.last_active_at.or(a.activity_from) {
             let days = (cx.now - last) / DAY;
             if cx.now - last > cx.rules.dormant_account_days * DAY {
+                let what = if a.last_active_at.is_some() {
+                    format!("no activity for {days} days")
+                } else {
+                    format!("no activity reported in the last {days} days")
+                };
                 out.push(finding(
                     "dormant-account",
                     &a.provider,
@@ -484,7 +491,7 @@ fn accounts(dir: &Directory, d: &SourceData, cx: &Context, out: &mut Vec<Finding
                     "account",
                     a.id.clone(),
                     a.email.clone(),
-                    format!("no activity for {days} days; account on {p}{role}"),
+                    format!("{what}; account on {p}{role}"),
                 ));
             }
         }
@@ -626,6 +633,7 @@ fn grant_rules(dir: &Directory, g: &Grant, cx: &Context, ix: &Index) -> Vec<Find
             added_at: None,
             last_active_at: None,
             scim_managed: None,
+            activity_from: None,
         });
         out.extend(drift(
             dir,

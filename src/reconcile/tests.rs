@@ -30,6 +30,7 @@ fn account(provider: &str, id: &str, email: &str) -> Account {
         added_at: None,
         last_active_at: None,
         scim_managed: None,
+        activity_from: None,
     }
 }
 

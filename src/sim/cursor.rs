@@ -19,6 +19,7 @@ pub(super) fn router() -> Router<Shared> {
     Router::new()
         .route("/teams/members", get(members))
         .route("/teams/remove-member", post(remove_member))
+        .route("/teams/daily-usage-data", post(daily_usage))
         .fallback(|| async { error(StatusCode::NOT_FOUND, "Not Found", "Not found") })
 }
 
@@ -153,4 +154,76 @@ async fn remove_member(State(st): State<Shared>, headers: HeaderMap, body: Strin
     let id = id_json(&m.id);
     team.members.remove(pos);
     Ok(Json(json!({"success": true, "userId": id, "hasBillingCycleUsage": false})).into_response())
+}
+
+/// `POST /teams/daily-usage-data {startDate, endDate (epoch ms, at most 30 days apart), page,
+/// pageSize}`: a row per member per day; here the member's last active day inside the window
+/// (`isActive: true`), or one inactive row at the window's start.
+async fn daily_usage(
+    State(st): State<Shared>,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+    body: String,
+) -> Reply {
+    authorize(&st, &headers)?;
+    limit(&st, "daily-usage-data", 20)?;
+    let v: Value = serde_json::from_str(if body.trim().is_empty() { "{}" } else { &body })
+        .map_err(|e| {
+            error(
+                StatusCode::BAD_REQUEST,
+                "Bad Request",
+                &format!("Invalid JSON: {e}"),
+            )
+        })?;
+    let q = super::Params::from_uri(&uri);
+    let num = |k: &str| {
+        v.get(k)
+            .and_then(Value::as_i64)
+            .or_else(|| q.get(k).and_then(|x| x.parse().ok()))
+    };
+    let (Some(start), Some(end)) = (num("startDate"), num("endDate")) else {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            "Bad Request",
+            "startDate and endDate are required",
+        ));
+    };
+    if end < start || end - start > 30 * 86_400_000 {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            "Bad Request",
+            "Date range cannot exceed 30 days",
+        ));
+    }
+    let page = num("page").unwrap_or(1).max(1) as usize;
+    let size = num("pageSize").unwrap_or(100).clamp(1, 1000) as usize;
+    let day = |ms: i64| {
+        chrono::DateTime::from_timestamp(ms / 1000, 0)
+            .map(|t| t.format("%Y-%m-%d").to_string())
+            .unwrap_or_default()
+    };
+    let w = st.world.read().unwrap();
+    let mut rows: Vec<Value> = w
+        .cursor
+        .members
+        .iter()
+        .filter(|m| !m.is_removed)
+        .map(|m| {
+            let active = m.last_active.map(|t| t * 1000).filter(|ms| (start..=end).contains(ms));
+            let at = active.unwrap_or(start);
+            json!({"userId": id_json(&m.id), "day": day(at), "date": at, "email": m.email,
+                   "isActive": active.is_some(), "totalLinesAdded": if active.is_some() { 120 } else { 0 },
+                   "mostUsedModel": "gpt-5", "clientVersion": "1.7.2"})
+        })
+        .collect();
+    let total = rows.len();
+    let pages = total.div_ceil(size).max(1);
+    let data: Vec<Value> = rows.drain(..).skip((page - 1) * size).take(size).collect();
+    Ok(Json(json!({
+        "data": data,
+        "period": {"startDate": start, "endDate": end},
+        "pagination": {"page": page, "pageSize": size, "totalUsers": total, "totalPages": pages,
+                       "hasNextPage": page < pages, "hasPreviousPage": page > 1},
+    }))
+    .into_response())
 }

@@ -374,6 +374,22 @@ pub(super) fn derive(w: &World) -> Vec<Finding> {
         }
     }
 
+    // Cursor seats: daily usage over the last 90 days is the signal; none at all counts too.
+    for m in w.cursor.members.iter().filter(|m| !m.is_removed) {
+        if m.last_active.is_none_or(|t| older(t, 60)) {
+            out.push(
+                "dormant-account",
+                Severity::Low,
+                "cursor",
+                cu,
+                "account",
+                m.id.as_string(),
+                Some(&m.email),
+                "quiet",
+            );
+        }
+    }
+
     // Identities more than one directory person could own.
     let accounts = w
         .openai

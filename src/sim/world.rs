@@ -820,6 +820,9 @@ fn settle_times(w: &mut World) {
     for i in w.anthropic.invites.values_mut() {
         s(&mut i.invited_at);
     }
+    for m in &mut w.cursor.members {
+        m.last_active.iter_mut().for_each(s);
+    }
 }
 
 /// One active person also lists another active person's address: that address is ambiguous,

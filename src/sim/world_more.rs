@@ -88,6 +88,8 @@ pub struct CMember {
     pub email: String,
     pub role: String,
     pub is_removed: bool,
+    /// The last day the member was active (daily usage), if ever.
+    pub last_active: Option<Ts>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -359,7 +361,7 @@ fn fix_key_emails(truth: &mut Truth, org: &AnthropicOrg) {
 pub(super) fn cursor(
     rng: &mut Rng,
     people: &[PersonView],
-    _now: Ts,
+    now: Ts,
     truth: &mut Truth,
 ) -> CursorTeam {
     let n = people.len();
@@ -409,6 +411,7 @@ pub(super) fn cursor(
             email: p.email.clone(),
             role: role.into(),
             is_removed,
+            last_active: rng.chance(0.8).then(|| now - rng.range(0, 150) * DAY),
         });
     }
     for _ in 0..(n / 100).max(2) {
@@ -430,6 +433,7 @@ pub(super) fn cursor(
             email,
             role: "member".into(),
             is_removed: false,
+            last_active: rng.chance(0.8).then(|| now - rng.range(0, 150) * DAY),
         });
     }
     team

@@ -104,6 +104,8 @@ CREATE TABLE invites (
 "#,
     // 2: Anthropic key status.
     "ALTER TABLE credentials ADD COLUMN status TEXT;",
+    // 3: the start of a provider's activity window (Cursor daily usage).
+    "ALTER TABLE accounts ADD COLUMN activity_from INTEGER;",
 ];
 
 /// Tables that hold one source's data within a snapshot.
@@ -321,7 +323,7 @@ fn insert_data(tx: &Transaction, sid: i64, d: &SourceData) -> rusqlite::Result<(
         ])?;
     }
     let mut st = tx.prepare_cached(
-        "INSERT OR REPLACE INTO accounts VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
+        "INSERT OR REPLACE INTO accounts VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)",
     )?;
     for a in &d.accounts {
         st.execute(params![
@@ -334,7 +336,8 @@ fn insert_data(tx: &Transaction, sid: i64, d: &SourceData) -> rusqlite::Result<(
             a.role,
             a.added_at,
             a.last_active_at,
-            a.scim_managed
+            a.scim_managed,
+            a.activity_from
         ])?;
     }
     let mut st =
@@ -554,6 +557,7 @@ fn load(conn: &Connection, sid: i64) -> rusqlite::Result<Snapshot> {
             added_at: r.get(7)?,
             last_active_at: r.get(8)?,
             scim_managed: r.get(9)?,
+            activity_from: r.get(10)?,
         })
     })? {
         d.accounts.push(a?);

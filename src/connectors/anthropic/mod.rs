@@ -178,6 +178,7 @@ pub async fn fetch(http: &Arc<Http>, page: u32) -> Result<SourceData, SourceErro
             added_at: u.added_at,
             last_active_at: None,
             scim_managed: None,
+            activity_from: None,
         });
     }
     for w in workspaces {

@@ -254,6 +254,7 @@ pub async fn fetch(http: &Arc<Http>, page: u32) -> Result<SourceData, SourceErro
             added_at: u.added_at,
             last_active_at: u.api_key_last_used_at,
             scim_managed: u.is_scim_managed,
+            activity_from: None,
         });
     }
     for p in projects {
