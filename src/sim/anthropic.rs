@@ -34,6 +34,14 @@ pub(super) fn router() -> Router<Shared> {
             "/v1/organizations/api_keys/{id}",
             get(get_key).post(update_key),
         )
+        .route(
+            "/v1/organizations/usage_report/messages",
+            get(usage_messages),
+        )
+        .route(
+            "/v1/organizations/usage_report/claude_code",
+            get(usage_claude_code),
+        )
         .fallback(|| async {
             error(
                 StatusCode::NOT_FOUND,
@@ -353,4 +361,120 @@ async fn update_key(
         k.name = n.to_string();
     }
     Ok(Json(key_json(k)).into_response())
+}
+
+fn parse_time(v: &str) -> Option<i64> {
+    chrono::DateTime::parse_from_rfc3339(v)
+        .map(|t| t.timestamp())
+        .ok()
+        .or_else(|| {
+            chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d")
+                .ok()
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .map(|t| t.and_utc().timestamp())
+        })
+}
+
+fn day_start(t: i64) -> i64 {
+    t - t.rem_euclid(86_400)
+}
+
+/// `GET /usage_report/messages?starting_at&ending_at&bucket_width=1d&group_by[]=api_key_id&limit
+/// &page`: daily buckets; a key appears in the bucket of the day it was last used.
+async fn usage_messages(State(st): State<Shared>, headers: HeaderMap, uri: Uri) -> Reply {
+    authorize(&st, &headers)?;
+    let q = Params::from_uri(&uri);
+    let bad = |m: &str| error(StatusCode::BAD_REQUEST, "invalid_request_error", m);
+    let start = q
+        .get("starting_at")
+        .and_then(parse_time)
+        .ok_or_else(|| bad("starting_at: an RFC 3339 time is required"))?;
+    let end = q.get("ending_at").and_then(parse_time);
+    if q.get("bucket_width").unwrap_or("1d") != "1d" {
+        return Err(bad("bucket_width: only 1d is simulated"));
+    }
+    let limit: i64 = match q.get("limit").map(str::parse::<i64>) {
+        None => 7,
+        Some(Ok(n)) if (1..=31).contains(&n) => n,
+        Some(_) => return Err(bad("limit: must be between 1 and 31 for 1d buckets")),
+    };
+    let by_key = q.all("group_by").contains(&"api_key_id");
+    // `page` is the opaque start of the next bucket.
+    let from = match q.get("page") {
+        Some(p) => p
+            .strip_prefix("page_")
+            .and_then(|x| x.parse::<i64>().ok())
+            .ok_or_else(|| bad("page: invalid"))?,
+        None => day_start(start),
+    };
+    let stop = end.unwrap_or(st.world.read().unwrap().now + 86_400);
+    let w = st.world.read().unwrap();
+    let mut buckets = Vec::new();
+    let mut day = from;
+    while day < stop && (buckets.len() as i64) < limit {
+        let results: Vec<Value> = w
+            .anthropic
+            .api_keys
+            .values()
+            .filter(|k| k.last_used.is_some_and(|t| day_start(t) == day))
+            .map(|k| {
+                json!({"api_key_id": if by_key { json!(k.id) } else { Value::Null }, "workspace_id": null,
+                       "model": null, "service_tier": null, "context_window": null, "account_id": null,
+                       "uncached_input_tokens": 1500, "cache_read_input_tokens": 200, "output_tokens": 500,
+                       "cache_creation": {"ephemeral_1h_input_tokens": 0, "ephemeral_5m_input_tokens": 0},
+                       "server_tool_use": {"web_search_requests": 0}})
+            })
+            .collect();
+        buckets.push(json!({"starting_at": rfc3339(day), "ending_at": rfc3339(day + 86_400), "results": results}));
+        day += 86_400;
+    }
+    let more = day < stop;
+    Ok(Json(json!({"data": buckets, "has_more": more, "next_page": more.then(|| format!("page_{day}"))})).into_response())
+}
+
+/// `GET /usage_report/claude_code?starting_at=YYYY-MM-DD&limit&page`: one day; a row per user
+/// active that day.
+async fn usage_claude_code(State(st): State<Shared>, headers: HeaderMap, uri: Uri) -> Reply {
+    authorize(&st, &headers)?;
+    let q = Params::from_uri(&uri);
+    let bad = |m: &str| error(StatusCode::BAD_REQUEST, "invalid_request_error", m);
+    let day = q
+        .get("starting_at")
+        .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc().timestamp())
+        .ok_or_else(|| bad("starting_at: a UTC date YYYY-MM-DD is required"))?;
+    let limit: usize = match q.get("limit").map(str::parse::<usize>) {
+        None => 20,
+        Some(Ok(n)) if (1..=1000).contains(&n) => n,
+        Some(_) => return Err(bad("limit: must be between 1 and 1000")),
+    };
+    let offset: usize = match q.get("page") {
+        Some(p) => p
+            .strip_prefix("page_")
+            .and_then(|x| x.parse().ok())
+            .ok_or_else(|| bad("page: invalid"))?,
+        None => 0,
+    };
+    let w = st.world.read().unwrap();
+    let rows: Vec<Value> = w
+        .anthropic
+        .users
+        .values()
+        .filter(|u| u.code_active.is_some_and(|t| day_start(t) == day))
+        .map(|u| {
+            json!({"actor": {"type": "user_actor", "email_address": u.email}, "date": rfc3339(day),
+                   "customer_type": "api", "organization_id": "org_sim", "terminal_type": "vscode",
+                   "core_metrics": {"num_sessions": 3, "lines_of_code": {"added": 120, "removed": 30},
+                                    "commits_by_claude_code": 1, "pull_requests_by_claude_code": 0},
+                   "model_breakdown": [], "tool_actions": {}})
+        })
+        .collect();
+    let page: Vec<Value> = rows.iter().skip(offset).take(limit).cloned().collect();
+    let next = offset + page.len();
+    let more = next < rows.len();
+    Ok(Json(
+        json!({"data": page, "has_more": more, "next_page": more.then(|| format!("page_{next}"))}),
+    )
+    .into_response())
 }

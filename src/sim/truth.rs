@@ -374,6 +374,22 @@ pub(super) fn derive(w: &World) -> Vec<Finding> {
         }
     }
 
+    // Anthropic seats: the Claude Code report over the last 90 days.
+    for u in w.anthropic.users.values() {
+        if u.code_active.is_none_or(|t| older(t, 60)) {
+            out.push(
+                "dormant-account",
+                Severity::Low,
+                "anthropic",
+                an,
+                "account",
+                u.id.clone(),
+                Some(&u.email),
+                "quiet",
+            );
+        }
+    }
+
     // Cursor seats: daily usage over the last 90 days is the signal; none at all counts too.
     for m in w.cursor.members.iter().filter(|m| !m.is_removed) {
         if m.last_active.is_none_or(|t| older(t, 60)) {

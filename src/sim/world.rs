@@ -816,6 +816,10 @@ fn settle_times(w: &mut World) {
     }
     for k in w.anthropic.api_keys.values_mut() {
         s(&mut k.created_at);
+        k.last_used.iter_mut().for_each(s);
+    }
+    for u in w.anthropic.users.values_mut() {
+        u.code_active.iter_mut().for_each(s);
     }
     for i in w.anthropic.invites.values_mut() {
         s(&mut i.invited_at);

@@ -19,6 +19,8 @@ pub struct AUser {
     pub name: String,
     pub role: String,
     pub added_at: Ts,
+    /// The last day the user used Claude Code, if ever (the Claude Code report).
+    pub code_active: Option<Ts>,
 }
 
 #[derive(Clone, Debug)]
@@ -43,6 +45,8 @@ pub struct AKey {
     pub principal_shape: u8,
     pub status: String,
     pub workspace_id: Option<String>,
+    /// The last day the key was used (the messages usage report), if ever.
+    pub last_used: Option<Ts>,
 }
 
 #[derive(Clone, Debug)]
@@ -175,6 +179,7 @@ pub(super) fn anthropic(
                 name: p.name.clone(),
                 role: role.into(),
                 added_at: now - rng.range(10, 700) * DAY,
+                code_active: rng.chance(0.7).then(|| now - rng.range(0, 120) * DAY),
             },
         );
         users.push((id, p.leaver));
@@ -199,6 +204,7 @@ pub(super) fn anthropic(
                 name,
                 role: "user".into(),
                 added_at: now - rng.range(10, 300) * DAY,
+                code_active: rng.chance(0.7).then(|| now - rng.range(0, 120) * DAY),
             },
         );
         users.push((id, false));
@@ -253,6 +259,7 @@ pub(super) fn anthropic(
                 created_by,
                 status: status.into(),
                 workspace_id: ws,
+                last_used: rng.chance(0.7).then(|| now - rng.range(0, 150) * DAY),
             };
             org.api_keys.insert(id.clone(), k);
             id

@@ -130,6 +130,183 @@ struct WInvite {
     expires_at: Option<i64>,
 }
 
+/// How far back the usage reports are read: longer than the default dormancy thresholds.
+pub const ACTIVITY_DAYS: i64 = 90;
+const DAY: i64 = 86_400;
+
+/// A report the org may not have (permission, plan): its absence means "unknown", not failure.
+async fn optional<T>(
+    f: impl std::future::Future<Output = Result<T, SourceError>>,
+) -> Result<Option<T>, SourceError> {
+    match f.await {
+        Ok(v) => Ok(Some(v)),
+        Err(e @ (SourceError::NotFound { .. } | SourceError::Auth { status: 403, .. })) => {
+            tracing::warn!(error = %e, "usage report unavailable; activity rules skip this source");
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn rfc3339(t: i64) -> String {
+    chrono::DateTime::from_timestamp(t, 0)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// Follow `next_page` from `first`, with the same guards as every other paginator.
+async fn report_pages(
+    http: &Http,
+    path: &str,
+    first: Vec<(&str, String)>,
+    mut each: impl FnMut(&Value),
+) -> Result<(), SourceError> {
+    let mut page: Option<String> = None;
+    let mut seen = std::collections::HashSet::new();
+    for pages in 0.. {
+        if pages >= http.limits.max_pages {
+            return Err(SourceError::Pagination {
+                src: http.source.clone(),
+                path: format!("/{path}"),
+                detail: "never reached its end".into(),
+                pages,
+            });
+        }
+        let mut q = first.clone();
+        if let Some(p) = &page {
+            q.push(("page", p.clone()));
+        }
+        let body = if page.is_some() {
+            http.get_next_page(path, &q).await?
+        } else {
+            http.get(path, &q).await?
+        };
+        each(&body);
+        let more = body
+            .get("has_more")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        let next = body
+            .get("next_page")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        match (more, next) {
+            (true, Some(n)) => {
+                if !seen.insert(n.clone()) {
+                    return Err(SourceError::Pagination {
+                        src: http.source.clone(),
+                        path: format!("/{path}"),
+                        detail: format!("repeated the page token '{n}'"),
+                        pages: pages + 1,
+                    });
+                }
+                page = Some(n);
+            }
+            _ => return Ok(()),
+        }
+    }
+    Ok(())
+}
+
+/// Last use per API key id: the messages usage report grouped by `api_key_id`, daily buckets
+/// over the last `ACTIVITY_DAYS`.
+async fn key_usage(
+    http: &Http,
+    now: i64,
+) -> Result<std::collections::HashMap<String, i64>, SourceError> {
+    let mut last = std::collections::HashMap::new();
+    let start = now - ACTIVITY_DAYS * DAY;
+    let first = vec![
+        ("starting_at", rfc3339(start - start.rem_euclid(DAY))),
+        ("ending_at", rfc3339(now + DAY)),
+        ("bucket_width", "1d".to_string()),
+        ("group_by[]", "api_key_id".to_string()),
+        ("limit", "31".to_string()),
+    ];
+    report_pages(
+        http,
+        "v1/organizations/usage_report/messages",
+        first,
+        |body| {
+            for bucket in body
+                .get("data")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let Some(at) = bucket
+                    .get("starting_at")
+                    .and_then(Value::as_str)
+                    .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                else {
+                    continue;
+                };
+                for r in bucket
+                    .get("results")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
+                    if let Some(id) = r.get("api_key_id").and_then(Value::as_str) {
+                        let e = last.entry(id.to_string()).or_insert(at.timestamp());
+                        *e = (*e).max(at.timestamp());
+                    }
+                }
+            }
+        },
+    )
+    .await?;
+    Ok(last)
+}
+
+/// Last Claude Code activity per lower-cased email: the report is one UTC day per request.
+async fn claude_code_activity(
+    http: &Http,
+    now: i64,
+) -> Result<std::collections::HashMap<String, i64>, SourceError> {
+    let days: Vec<i64> = (0..ACTIVITY_DAYS).map(|d| now - d * DAY).collect();
+    let per_day: Vec<Vec<(String, i64)>> = futures::stream::iter(days)
+        .map(|t| async move {
+            let date = chrono::DateTime::from_timestamp(t, 0)
+                .unwrap_or_default()
+                .format("%Y-%m-%d")
+                .to_string();
+            let day = t - t.rem_euclid(DAY);
+            let mut seen = Vec::new();
+            let first = vec![("starting_at", date), ("limit", "1000".to_string())];
+            report_pages(
+                http,
+                "v1/organizations/usage_report/claude_code",
+                first,
+                |body| {
+                    for row in body
+                        .get("data")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                    {
+                        if let Some(email) =
+                            row.pointer("/actor/email_address").and_then(Value::as_str)
+                        {
+                            seen.push((email.to_lowercase(), day));
+                        }
+                    }
+                },
+            )
+            .await?;
+            Ok::<_, SourceError>(seen)
+        })
+        .buffer_unordered(http.limits.concurrency.max(1))
+        .try_collect()
+        .await?;
+    let mut last = std::collections::HashMap::new();
+    for (email, day) in per_day.into_iter().flatten() {
+        let e = last.entry(email).or_insert(day);
+        *e = (*e).max(day);
+    }
+    Ok(last)
+}
+
 /// Pull an Anthropic organisation.
 pub async fn fetch(http: &Arc<Http>, page: u32) -> Result<SourceData, SourceError> {
     let src = http.source.as_str();
@@ -157,17 +334,27 @@ pub async fn fetch(http: &Arc<Http>, page: u32) -> Result<SourceData, SourceErro
                 .await?;
         Ok::<_, SourceError>((workspaces, members))
     };
-    let (users, (workspaces, members), keys, invites) = futures::try_join!(
+    let now = chrono::Utc::now().timestamp();
+    let (users, (workspaces, members), keys, invites, key_use, code_use) = futures::try_join!(
         list("v1/organizations/users", vec![]),
         workspaces_and_members,
         list("v1/organizations/api_keys", vec![]),
         list("v1/organizations/invites", vec![]),
+        optional(key_usage(http, now)),
+        optional(claude_code_activity(http, now)),
     )?;
+    let window_start = now - ACTIVITY_DAYS * DAY;
     let bad = |path: &str, v: &Value, e: serde_json::Error| paging::malformed(http, path, &e, v);
     let s = |x: &str| x.to_string();
     let mut d = SourceData::default();
     for v in &users {
         let u = WUser::deserialize(v).map_err(|e| bad("v1/organizations/users", v, e))?;
+        let active = code_use.as_ref().and_then(|m| {
+            u.email
+                .as_deref()
+                .and_then(|e| m.get(&e.to_lowercase()))
+                .copied()
+        });
         d.accounts.push(Account {
             source: s(src),
             provider: s(PROVIDER),
@@ -176,9 +363,9 @@ pub async fn fetch(http: &Arc<Http>, page: u32) -> Result<SourceData, SourceErro
             name: u.name,
             role: u.role,
             added_at: u.added_at,
-            last_active_at: None,
+            last_active_at: active,
             scim_managed: None,
-            activity_from: None,
+            activity_from: code_use.as_ref().map(|_| window_start),
         });
     }
     for w in workspaces {
@@ -211,6 +398,7 @@ pub async fn fetch(http: &Arc<Http>, page: u32) -> Result<SourceData, SourceErro
         d.resources.iter().map(|r| r.id.clone()).collect();
     for v in &keys {
         let k = WKey::deserialize(v).map_err(|e| bad("v1/organizations/api_keys", v, e))?;
+        let used = key_use.as_ref().and_then(|m| m.get(&k.id).copied());
         let owner = k
             .principal
             .and_then(WActor::owner)
@@ -232,7 +420,7 @@ pub async fn fetch(http: &Arc<Http>, page: u32) -> Result<SourceData, SourceErro
             owner_access: None,
             status: k.status,
             created_at: k.created_at,
-            last_used_at: None,
+            last_used_at: used,
             expires_at: k.expires_at,
         });
     }
