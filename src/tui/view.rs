@@ -151,7 +151,8 @@ fn table(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
         Constraint::Length(4),
         Constraint::Length(18),
         Constraint::Length(if wide { 28 } else { 24 }),
-        Constraint::Length(8),
+        // "anthropic" is the longest provider name.
+        Constraint::Length(9),
         Constraint::Min(10),
     ];
     let title = if s.filter.is_empty() {
