@@ -34,6 +34,34 @@ async fn check(size: Size, seed: u64) {
             "{size:?} seed {seed}: no {rule}"
         );
     }
+    // At medium size every rule of the catalogue is present, and the activity rules on each
+    // provider that reports activity: a rule silently missing from both sides cannot pass.
+    if size == Size::Medium {
+        for (rule, _, _) in recert::reconcile::RULES {
+            assert!(
+                found.iter().any(|x| x.rule == *rule),
+                "{size:?} seed {seed}: no {rule}"
+            );
+        }
+        for (provider, rule) in [
+            ("openai", "dormant-key"),
+            ("anthropic", "dormant-key"),
+            ("openai", "dormant-account"),
+            ("anthropic", "dormant-account"),
+            ("cursor", "dormant-account"),
+            ("anthropic", "unrotated-key"),
+            ("anthropic", "privileged-drift"),
+            ("cursor", "privileged-drift"),
+            ("anthropic", "stale-invite"),
+        ] {
+            assert!(
+                found
+                    .iter()
+                    .any(|x| x.rule == rule && x.provider == provider),
+                "{size:?} seed {seed}: no {rule} on {provider}"
+            );
+        }
+    }
     // Severities agree too.
     let planted: std::collections::HashMap<_, _> =
         truth.iter().map(|t| (t.key(), t.severity)).collect();

@@ -692,16 +692,22 @@ fn key_age(c: &Credential, cx: &Context, email: Option<String>) -> Vec<Finding> 
     let r = &cx.rules;
     let kind = key_kind(c);
     let label = key_label(c);
-    let reports_use = c.provider == "openai";
+    // OpenAI keys carry `last_used_at`; Anthropic's come from its usage report, read for the
+    // last 90 days, so "never" there means "not in that window".
+    let reports_use = matches!(c.provider.as_str(), "openai" | "anthropic");
     if reports_use {
+        let never = if c.provider == "anthropic" {
+            "no use in the last 90 days of usage reports"
+        } else {
+            "never used"
+        };
         let dormant = match (c.last_used_at, c.created_at) {
             (Some(t), _) if cx.now - t > r.dormant_key_days * DAY => {
                 Some(format!("last used {} days ago", (cx.now - t) / DAY))
             }
-            (None, Some(t)) if cx.now - t > r.never_used_key_days * DAY => Some(format!(
-                "never used, created {} days ago",
-                (cx.now - t) / DAY
-            )),
+            (None, Some(t)) if cx.now - t > r.never_used_key_days * DAY => {
+                Some(format!("{never}, created {} days ago", (cx.now - t) / DAY))
+            }
             _ => None,
         };
         if let Some(why) = dormant {

@@ -128,6 +128,50 @@ pub(super) fn privileged_emails(w: &World) -> BTreeSet<String> {
         .collect()
 }
 
+/// `dormant-key` (use reported: last use, else age when never used) and `unrotated-key` for one
+/// usable key, at the default thresholds.
+#[allow(clippy::too_many_arguments)]
+fn key_age(
+    out: &mut Out,
+    now: i64,
+    provider: &str,
+    source: &str,
+    kind: &str,
+    id: &str,
+    created: i64,
+    last_used: Option<i64>,
+) {
+    let older = |t: i64, days: i64| now - t > days * DAY;
+    let dormant = match last_used {
+        Some(t) => older(t, 90),
+        None => older(created, 30),
+    };
+    if dormant {
+        out.push(
+            "dormant-key",
+            Severity::Medium,
+            provider,
+            source,
+            kind,
+            id.to_string(),
+            None,
+            "dormant",
+        );
+    }
+    if older(created, 180) {
+        out.push(
+            "unrotated-key",
+            Severity::Medium,
+            provider,
+            source,
+            kind,
+            id.to_string(),
+            None,
+            "old",
+        );
+    }
+}
+
 pub(super) fn derive(w: &World) -> Vec<Finding> {
     let now = w.now;
     let older = |t: i64, days: i64| now - t > days * DAY;
@@ -153,34 +197,16 @@ pub(super) fn derive(w: &World) -> Vec<Finding> {
                 None,
                 "key",
             );
-            let dormant = match k.last_used_at {
-                Some(t) => older(t, 90),
-                None => older(k.created_at, 30),
-            };
-            if dormant {
-                out.push(
-                    "dormant-key",
-                    Severity::Medium,
-                    "openai",
-                    oa,
-                    "api_key",
-                    k.id.clone(),
-                    None,
-                    "dormant",
-                );
-            }
-            if older(k.created_at, 180) {
-                out.push(
-                    "unrotated-key",
-                    Severity::Medium,
-                    "openai",
-                    oa,
-                    "api_key",
-                    k.id.clone(),
-                    None,
-                    "old",
-                );
-            }
+            key_age(
+                &mut out,
+                now,
+                "openai",
+                oa,
+                "api_key",
+                &k.id,
+                k.created_at,
+                k.last_used_at,
+            );
         }
         for u in w
             .openai
@@ -252,34 +278,16 @@ pub(super) fn derive(w: &World) -> Vec<Finding> {
                 "no expiry",
             );
         }
-        let dormant = match k.last_used_at {
-            Some(t) => older(t, 90),
-            None => older(k.created_at, 30),
-        };
-        if dormant {
-            out.push(
-                "dormant-key",
-                Severity::Medium,
-                "openai",
-                oa,
-                "admin_key",
-                k.id.clone(),
-                None,
-                "dormant",
-            );
-        }
-        if older(k.created_at, 180) {
-            out.push(
-                "unrotated-key",
-                Severity::Medium,
-                "openai",
-                oa,
-                "admin_key",
-                k.id.clone(),
-                None,
-                "old",
-            );
-        }
+        key_age(
+            &mut out,
+            now,
+            "openai",
+            oa,
+            "admin_key",
+            &k.id,
+            k.created_at,
+            k.last_used_at,
+        );
     }
     for u in w.openai.users.values() {
         if u.api_key_last_used_at.is_some_and(|t| older(t, 60)) {
@@ -327,18 +335,18 @@ pub(super) fn derive(w: &World) -> Vec<Finding> {
             None,
             "key",
         );
-        if older(k.created_at, 180) {
-            out.push(
-                "unrotated-key",
-                Severity::Medium,
-                "anthropic",
-                an,
-                "api_key",
-                k.id.clone(),
-                None,
-                "old",
-            );
-        }
+        // Use comes from the usage report over the last 90 days: older use is no use.
+        let seen = k.last_used.filter(|t| !older(*t, 90));
+        key_age(
+            &mut out,
+            now,
+            "anthropic",
+            an,
+            "api_key",
+            &k.id,
+            k.created_at,
+            seen,
+        );
     }
     for (ws, members) in &w.anthropic.members {
         for uid in members.keys() {

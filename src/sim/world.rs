@@ -286,7 +286,7 @@ impl Truth {
         email: Option<&str>,
         detail: String,
     ) {
-        self.add_for(
+        self.plant(
             "openai",
             OPENAI_SOURCE,
             rule,
@@ -299,7 +299,7 @@ impl Truth {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn add_for(
+    pub(super) fn plant(
         &mut self,
         provider: &str,
         source: &str,
@@ -904,23 +904,6 @@ fn people_view(people: &[(String, String, String, Fate)]) -> Vec<PersonView> {
             offboarded: *fate == Fate::Offboarded,
         })
         .collect()
-}
-
-impl Truth {
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn plant(
-        &mut self,
-        provider: &str,
-        source: &str,
-        rule: &str,
-        severity: Severity,
-        kind: &str,
-        id: &str,
-        email: Option<&str>,
-        detail: String,
-    ) {
-        self.add_for(provider, source, rule, severity, kind, id, email, detail);
-    }
 }
 
 #[cfg(test)]
