@@ -359,13 +359,16 @@ fn footprint_table(fp: &reconcile::Footprint, snap: &Snapshot) -> String {
     for k in &fp.keys {
         let _ = writeln!(
             o,
-            "  {:<10} {:<34} {:<28} status {:<9} created {}  last used {}",
+            "  {:<10} {:<34} {:<28} status {:<9} created {}  last used {}  spent {}",
             k.provider,
             sanitize(&k.id),
             sanitize(k.redacted.as_deref().unwrap_or("-")),
             k.status.as_deref().unwrap_or("active"),
             date(k.created_at),
-            date(k.last_used_at)
+            date(k.last_used_at),
+            k.spend_cents
+                .map(|c| format!("${}.{:02} (30 days)", c / 100, c % 100))
+                .unwrap_or_else(|| "-".into())
         );
     }
     let _ = writeln!(o, "\nFINDINGS");

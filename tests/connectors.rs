@@ -455,3 +455,26 @@ async fn every_fault_on_every_provider() {
         }
     }
 }
+
+/// Spend per key from OpenAI's costs report (grouped by `api_key_id`, last 30 days, dollars on
+/// the wire) arrives in cents on every project key; keys that spent nothing read zero.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openai_spend_per_key_comes_from_the_costs_report() {
+    let f = fresh(Size::Small, 51, "", "").await;
+    let snap = f.store.latest_snapshot().unwrap().unwrap();
+    let world = f.sim.state.world.read().unwrap();
+    let window = world.now - 30 * 86_400;
+    let mut spent = 0;
+    for k in world.openai.api_keys.values().flat_map(|m| m.values()) {
+        let expected = match k.last_used_at {
+            Some(t) if t >= window - window.rem_euclid(86_400) => {
+                recert::sim::world::key_spend_cents(&k.id)
+            }
+            _ => 0,
+        };
+        let got = snap.data.credentials.iter().find(|c| c.id == k.id).unwrap();
+        assert_eq!(got.spend_cents, Some(expected), "{}", k.id);
+        spent += (expected > 0) as usize;
+    }
+    assert!(spent > 0, "some keys spent something");
+}

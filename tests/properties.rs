@@ -96,6 +96,7 @@ fn key() -> impl Strategy<Value = Credential> {
             created_at: Some(NOW - age * DAY),
             last_used_at: used.map(|d| NOW - d * DAY),
             expires_at: None,
+            spend_cents: None,
         })
 }
 

@@ -52,3 +52,17 @@ pub async fn fetch(
         SourceKind::Csv => unreachable!("csv sources are files, read by `sync` without a client"),
     }
 }
+
+/// A report the org may not have (permission, plan): its absence means "unknown", not failure.
+pub(crate) async fn optional<T>(
+    f: impl std::future::Future<Output = Result<T, SourceError>>,
+) -> Result<Option<T>, SourceError> {
+    match f.await {
+        Ok(v) => Ok(Some(v)),
+        Err(e @ (SourceError::NotFound { .. } | SourceError::Auth { status: 403, .. })) => {
+            tracing::warn!(error = %e, "usage report unavailable; activity rules skip this source");
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}

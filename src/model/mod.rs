@@ -168,6 +168,9 @@ pub struct Credential {
     pub created_at: Option<Ts>,
     pub last_used_at: Option<Ts>,
     pub expires_at: Option<Ts>,
+    /// Spend attributed to the key over the provider's cost window, in cents (OpenAI costs
+    /// grouped by `api_key_id`, last 30 days): for triage order.
+    pub spend_cents: Option<i64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

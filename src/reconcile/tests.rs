@@ -54,6 +54,7 @@ fn key(id: &str, owner: &str, email: &str, access: &str) -> Credential {
         created_at: Some(NOW - 10 * DAY),
         last_used_at: Some(NOW - DAY),
         expires_at: None,
+        spend_cents: None,
     }
 }
 

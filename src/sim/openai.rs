@@ -45,6 +45,7 @@ pub(super) fn router() -> Router<Shared> {
             "/organization/projects/{p}/api_keys/{k}",
             get(get_key).delete(delete_key),
         )
+        .route("/organization/costs", get(costs))
         .route("/organization/admin_api_keys", get(list_admin_keys))
         .route(
             "/organization/admin_api_keys/{k}",
@@ -645,4 +646,72 @@ async fn delete_admin_key(
         Json(json!({"id": k, "object": "organization.admin_api_key.deleted", "deleted": true}))
             .into_response(),
     )
+}
+
+/// `GET /organization/costs?start_time&end_time&bucket_width=1d&group_by=api_key_id&limit&page`:
+/// daily buckets (`{"object":"page","data":[{"object":"bucket",...,"results":[...]}],"has_more",
+/// "next_page"}`); each project key's spend lands on the day it was last used. Amounts are dollars.
+async fn costs(State(st): State<Shared>, headers: HeaderMap, uri: Uri) -> Reply {
+    authorize(&st, &headers)?;
+    let q = Params::from_uri(&uri);
+    let bad = |m: &str, p: &str| {
+        error(
+            StatusCode::BAD_REQUEST,
+            m,
+            "invalid_request_error",
+            Some(p),
+            None,
+        )
+    };
+    let start: i64 = q
+        .get("start_time")
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| bad("start_time is required (unix seconds)", "start_time"))?;
+    if q.get("bucket_width").unwrap_or("1d") != "1d" {
+        return Err(bad("Costs only support bucket_width=1d", "bucket_width"));
+    }
+    let limit: i64 = match q.get("limit").map(str::parse::<i64>) {
+        None => 7,
+        Some(Ok(n)) if (1..=180).contains(&n) => n,
+        Some(_) => return Err(bad("limit must be between 1 and 180", "limit")),
+    };
+    let by_key = q.all("group_by").contains(&"api_key_id");
+    let w = st.world.read().unwrap();
+    let stop: i64 = q
+        .get("end_time")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(w.now + 86_400);
+    let mut day = match q.get("page") {
+        Some(p) => p
+            .strip_prefix("page_")
+            .and_then(|x| x.parse().ok())
+            .ok_or_else(|| bad("invalid page", "page"))?,
+        None => start - start.rem_euclid(86_400),
+    };
+    let mut data = Vec::new();
+    while day < stop && (data.len() as i64) < limit {
+        let results: Vec<Value> = w
+            .openai
+            .api_keys
+            .values()
+            .flat_map(|m| m.values())
+            .filter(|k| {
+                k.last_used_at
+                    .is_some_and(|t| t - t.rem_euclid(86_400) == day)
+            })
+            .map(|k| {
+                let cents = super::world::key_spend_cents(&k.id);
+                json!({"object": "organization.costs.result",
+                       "amount": {"value": cents as f64 / 100.0, "currency": "usd"},
+                       "line_item": null, "project_id": null,
+                       "api_key_id": if by_key { json!(k.id) } else { Value::Null },
+                       "quantity": null, "quantity_unit": null})
+            })
+            .collect();
+        data.push(json!({"object": "bucket", "start_time": day, "end_time": day + 86_400, "results": results}));
+        day += 86_400;
+    }
+    let more = day < stop;
+    Ok(Json(json!({"object": "page", "data": data, "has_more": more, "next_page": more.then(|| format!("page_{day}"))}))
+        .into_response())
 }

@@ -881,6 +881,12 @@ fn plant_admin_group(w: &mut World, rng: &mut Rng) {
     );
 }
 
+/// What an OpenAI project key spent on the day it was last used, in cents (the simulated costs
+/// report attributes it there): derived from the id, so tests can predict it.
+pub fn key_spend_cents(id: &str) -> i64 {
+    1 + id.bytes().map(i64::from).sum::<i64>() % 5000
+}
+
 /// The directory group the simulator's config names in `[rules] admin_groups`.
 pub const ADMIN_GROUP: &str = "ai-admins";
 

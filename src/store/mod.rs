@@ -106,6 +106,8 @@ CREATE TABLE invites (
     "ALTER TABLE credentials ADD COLUMN status TEXT;",
     // 3: the start of a provider's activity window (Cursor daily usage).
     "ALTER TABLE accounts ADD COLUMN activity_from INTEGER;",
+    // 4: spend per key (OpenAI costs by api_key_id).
+    "ALTER TABLE credentials ADD COLUMN spend_cents INTEGER;",
 ];
 
 /// Tables that hold one source's data within a snapshot.
@@ -383,7 +385,7 @@ fn insert_data(tx: &Transaction, sid: i64, d: &SourceData) -> rusqlite::Result<(
         ])?;
     }
     let mut st = tx.prepare_cached(
-        "INSERT OR REPLACE INTO credentials VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17)",
+        "INSERT OR REPLACE INTO credentials VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18)",
     )?;
     for c in &d.credentials {
         let o = c.owner.as_ref();
@@ -404,7 +406,8 @@ fn insert_data(tx: &Transaction, sid: i64, d: &SourceData) -> rusqlite::Result<(
             c.created_at,
             c.last_used_at,
             c.expires_at,
-            c.status
+            c.status,
+            c.spend_cents
         ])?;
     }
     let mut st =
@@ -634,6 +637,7 @@ fn load(conn: &Connection, sid: i64) -> rusqlite::Result<Snapshot> {
             last_used_at: r.get(14)?,
             expires_at: r.get(15)?,
             status: r.get(16)?,
+            spend_cents: r.get(17)?,
         })
     })? {
         d.credentials.push(c?);

@@ -134,20 +134,6 @@ struct WInvite {
 pub const ACTIVITY_DAYS: i64 = 90;
 const DAY: i64 = 86_400;
 
-/// A report the org may not have (permission, plan): its absence means "unknown", not failure.
-async fn optional<T>(
-    f: impl std::future::Future<Output = Result<T, SourceError>>,
-) -> Result<Option<T>, SourceError> {
-    match f.await {
-        Ok(v) => Ok(Some(v)),
-        Err(e @ (SourceError::NotFound { .. } | SourceError::Auth { status: 403, .. })) => {
-            tracing::warn!(error = %e, "usage report unavailable; activity rules skip this source");
-            Ok(None)
-        }
-        Err(e) => Err(e),
-    }
-}
-
 fn rfc3339(t: i64) -> String {
     chrono::DateTime::from_timestamp(t, 0)
         .unwrap_or_default()
@@ -340,8 +326,8 @@ pub async fn fetch(http: &Arc<Http>, page: u32) -> Result<SourceData, SourceErro
         workspaces_and_members,
         list("v1/organizations/api_keys", vec![]),
         list("v1/organizations/invites", vec![]),
-        optional(key_usage(http, now)),
-        optional(claude_code_activity(http, now)),
+        super::optional(key_usage(http, now)),
+        super::optional(claude_code_activity(http, now)),
     )?;
     let window_start = now - ACTIVITY_DAYS * DAY;
     let bad = |path: &str, v: &Value, e: serde_json::Error| paging::malformed(http, path, &e, v);
@@ -422,6 +408,7 @@ pub async fn fetch(http: &Arc<Http>, page: u32) -> Result<SourceData, SourceErro
             created_at: k.created_at,
             last_used_at: used,
             expires_at: k.expires_at,
+            spend_cents: None,
         });
     }
     for v in &invites {

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use futures::{StreamExt, TryStreamExt};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 
 use super::http::{Http, SourceError};
 use super::paging;
@@ -180,6 +181,85 @@ async fn project_parts(http: &Http, project: &str, page: u32) -> Result<ProjectP
     })
 }
 
+/// The cost window: spend per key over the last 30 days, for triage order.
+pub const SPEND_DAYS: i64 = 30;
+
+/// Spend per API key id, in cents: `/organization/costs` grouped by `api_key_id`, daily
+/// buckets over the last `SPEND_DAYS` (amounts are dollars on the wire).
+async fn spend_by_key(
+    http: &Http,
+    now: i64,
+) -> Result<std::collections::HashMap<String, i64>, SourceError> {
+    let start = now - SPEND_DAYS * 86_400;
+    let mut spend = std::collections::HashMap::new();
+    let mut page: Option<String> = None;
+    let mut seen = std::collections::HashSet::new();
+    for pages in 0.. {
+        if pages >= http.limits.max_pages {
+            return Err(SourceError::Pagination {
+                src: http.source.clone(),
+                path: "/organization/costs".into(),
+                detail: "never reached its end".into(),
+                pages,
+            });
+        }
+        let mut q = vec![
+            ("start_time", (start - start.rem_euclid(86_400)).to_string()),
+            ("bucket_width", "1d".to_string()),
+            ("group_by", "api_key_id".to_string()),
+            ("limit", (SPEND_DAYS + 1).to_string()),
+        ];
+        if let Some(p) = &page {
+            q.push(("page", p.clone()));
+        }
+        let body = if page.is_some() {
+            http.get_next_page("organization/costs", &q).await?
+        } else {
+            http.get("organization/costs", &q).await?
+        };
+        for bucket in body
+            .get("data")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            for r in bucket
+                .get("results")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let (Some(id), Some(usd)) = (
+                    r.get("api_key_id").and_then(Value::as_str),
+                    r.pointer("/amount/value").and_then(Value::as_f64),
+                ) else {
+                    continue;
+                };
+                *spend.entry(id.to_string()).or_insert(0) += (usd * 100.0).round() as i64;
+            }
+        }
+        let more = body
+            .get("has_more")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        match body.get("next_page").and_then(Value::as_str) {
+            Some(n) if more => {
+                if !seen.insert(n.to_string()) {
+                    return Err(SourceError::Pagination {
+                        src: http.source.clone(),
+                        path: "/organization/costs".into(),
+                        detail: format!("repeated the page token '{n}'"),
+                        pages: pages + 1,
+                    });
+                }
+                page = Some(n.to_string());
+            }
+            _ => break,
+        }
+    }
+    Ok(spend)
+}
+
 /// A spawned task that is cancelled when its handle is dropped (a sibling failed, or the sync
 /// was abandoned), so no request outlives the sync that wanted it.
 struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
@@ -233,13 +313,19 @@ pub async fn fetch(http: &Arc<Http>, page: u32) -> Result<SourceData, SourceErro
             .try_collect::<Vec<(String, ProjectParts)>>();
         futures::try_join!(lister, fan_out)
     };
-    let (users, (projects, parts), invites, admin_keys): (Vec<WUser>, _, Vec<WInvite>, Vec<WKey>) =
-        futures::try_join!(
-            list_all(http, "organization/users", &[], page),
-            projects_and_parts,
-            list_all(http, "organization/invites", &[], page),
-            list_all(http, "organization/admin_api_keys", &[], page),
-        )?;
+    let (users, (projects, parts), invites, admin_keys, spend): (
+        Vec<WUser>,
+        _,
+        Vec<WInvite>,
+        Vec<WKey>,
+        _,
+    ) = futures::try_join!(
+        list_all(http, "organization/users", &[], page),
+        projects_and_parts,
+        list_all(http, "organization/invites", &[], page),
+        list_all(http, "organization/admin_api_keys", &[], page),
+        super::optional(spend_by_key(http, chrono::Utc::now().timestamp())),
+    )?;
 
     let mut d = SourceData::default();
     let s = |x: &str| x.to_string();
@@ -303,8 +389,10 @@ pub async fn fetch(http: &Arc<Http>, page: u32) -> Result<SourceData, SourceErro
             });
         }
         for k in parts.keys {
-            d.credentials
-                .push(key(src, "project_key", Some(pid.clone()), k));
+            let mut c = key(src, "project_key", Some(pid.clone()), k);
+            // Keys that spent nothing in the window have no row: zero, when costs could be read.
+            c.spend_cents = spend.as_ref().map(|m| m.get(&c.id).copied().unwrap_or(0));
+            d.credentials.push(c);
         }
     }
     for k in admin_keys {
@@ -340,13 +428,13 @@ fn key(src: &str, kind: &str, project: Option<String>, k: WKey) -> Credential {
         created_at: k.created_at,
         last_used_at: k.last_used_at,
         expires_at: k.expires_at,
+        spend_cents: None,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::Value;
 
     fn owner(v: Value) -> Option<Owner> {
         serde_json::from_value::<WOwner>(v).unwrap().into_owner()
