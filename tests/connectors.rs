@@ -507,3 +507,34 @@ async fn openai_spend_per_key_comes_from_the_costs_report() {
     }
     assert!(spent > 0, "some keys spent something");
 }
+
+/// A malformed response that carries a key (an OpenAI service-account creation answer does)
+/// never puts that key into the error, which reaches the log and the database.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_responses_never_leak_a_key_into_the_error() {
+    let sim = start(Size::Small, 61, "").await;
+    // A user whose email holds a live-looking key: it sorts early in the object, so it lands in
+    // the body excerpt of the error.
+    {
+        let mut w = sim.state.world.write().unwrap();
+        let u = w.openai.users.values_mut().next().unwrap();
+        u.email = "sk-proj-LeakedLeakedLeaked0123456789".into();
+    }
+    let cfg = config(&sim, "");
+    let http = recert::connectors::client(
+        cfg.source("openai").unwrap(),
+        recert::secret::Secret::new(recert::sim::DEFAULT_KEY),
+    );
+    // Parse a page of users as a type it is not, so the error quotes the body.
+    let e = recert::connectors::openai::list_all::<std::collections::HashMap<String, bool>>(
+        &http,
+        "organization/users",
+        &[],
+        100,
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("malformed"), "{e}");
+    assert!(!e.contains("LeakedLeaked"), "the key leaked: {e}");
+}

@@ -194,7 +194,14 @@ impl Http {
         self.requests.load(Ordering::Relaxed)
     }
 
-    fn scrub(&self, text: &str) -> String {
+    /// The start of a response body for an error message: known secrets and key-shaped tokens
+    /// redacted, control characters made visible. Every `Malformed` error uses this.
+    pub fn excerpt(&self, body: &Value) -> String {
+        self.scrub(&excerpt(&body.to_string(), 120))
+    }
+
+    /// `text` with known secrets and key-shaped tokens redacted and control characters visible.
+    pub fn scrub(&self, text: &str) -> String {
         sanitize(&redact(text, &[self.auth.secret()])).into_owned()
     }
 

@@ -1,6 +1,7 @@
 //! Cursor pagination shared by the providers that page by item id: OpenAI (`after`, up to 100
 //! a page) and Anthropic (`after_id`, up to 1000). Guards against a cursor that repeats or never
-//! ends, and a page that claims more but is empty.
+//! ends, and a page that claims more but is empty. Report endpoints that page by opaque token
+//! (`page` / `next_page`) share `page_tokens`.
 
 use std::collections::HashSet;
 
@@ -128,12 +129,67 @@ pub(crate) fn malformed(
     e: &serde_json::Error,
     body: &Value,
 ) -> SourceError {
-    let text = body.to_string();
     SourceError::Malformed {
         src: http.source.clone(),
         method: "GET".into(),
         path: format!("/{path}"),
-        detail: format!("unexpected shape ({e})"),
-        excerpt: text.chars().take(120).collect(),
+        detail: http.scrub(&format!("unexpected shape ({e})")),
+        excerpt: http.excerpt(body),
     }
+}
+
+/// Report-style pagination (OpenAI costs and usage, Anthropic usage reports): call `each` on
+/// every page, sending `page=<next_page>` while `has_more`, with the same guards as the id
+/// cursors: a page token that repeats, or no end within `max_pages`, is an error.
+pub async fn page_tokens(
+    http: &Http,
+    path: &str,
+    first: Vec<(&str, String)>,
+    mut each: impl FnMut(&Value),
+) -> Result<(), SourceError> {
+    let mut page: Option<String> = None;
+    let mut seen = std::collections::HashSet::new();
+    for pages in 0.. {
+        if pages >= http.limits.max_pages {
+            return Err(SourceError::Pagination {
+                src: http.source.clone(),
+                path: format!("/{path}"),
+                detail: "never reached its end".into(),
+                pages,
+            });
+        }
+        let mut q = first.clone();
+        if let Some(p) = &page {
+            q.push(("page", p.clone()));
+        }
+        let body = if page.is_some() {
+            http.get_next_page(path, &q).await?
+        } else {
+            http.get(path, &q).await?
+        };
+        each(&body);
+        let more = body
+            .get("has_more")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        let next = body
+            .get("next_page")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        match (more, next) {
+            (true, Some(n)) => {
+                if !seen.insert(n.clone()) {
+                    return Err(SourceError::Pagination {
+                        src: http.source.clone(),
+                        path: format!("/{path}"),
+                        detail: format!("repeated the page token '{n}'"),
+                        pages: pages + 1,
+                    });
+                }
+                page = Some(n);
+            }
+            _ => return Ok(()),
+        }
+    }
+    Ok(())
 }

@@ -140,60 +140,6 @@ fn rfc3339(t: i64) -> String {
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
-/// Follow `next_page` from `first`, with the same guards as every other paginator.
-async fn report_pages(
-    http: &Http,
-    path: &str,
-    first: Vec<(&str, String)>,
-    mut each: impl FnMut(&Value),
-) -> Result<(), SourceError> {
-    let mut page: Option<String> = None;
-    let mut seen = std::collections::HashSet::new();
-    for pages in 0.. {
-        if pages >= http.limits.max_pages {
-            return Err(SourceError::Pagination {
-                src: http.source.clone(),
-                path: format!("/{path}"),
-                detail: "never reached its end".into(),
-                pages,
-            });
-        }
-        let mut q = first.clone();
-        if let Some(p) = &page {
-            q.push(("page", p.clone()));
-        }
-        let body = if page.is_some() {
-            http.get_next_page(path, &q).await?
-        } else {
-            http.get(path, &q).await?
-        };
-        each(&body);
-        let more = body
-            .get("has_more")
-            .and_then(Value::as_bool)
-            .unwrap_or(false);
-        let next = body
-            .get("next_page")
-            .and_then(Value::as_str)
-            .map(str::to_string);
-        match (more, next) {
-            (true, Some(n)) => {
-                if !seen.insert(n.clone()) {
-                    return Err(SourceError::Pagination {
-                        src: http.source.clone(),
-                        path: format!("/{path}"),
-                        detail: format!("repeated the page token '{n}'"),
-                        pages: pages + 1,
-                    });
-                }
-                page = Some(n);
-            }
-            _ => return Ok(()),
-        }
-    }
-    Ok(())
-}
-
 /// Last use per API key id: the messages usage report grouped by `api_key_id`, daily buckets
 /// over the last `ACTIVITY_DAYS`.
 async fn key_usage(
@@ -209,7 +155,7 @@ async fn key_usage(
         ("group_by[]", "api_key_id".to_string()),
         ("limit", "31".to_string()),
     ];
-    report_pages(
+    paging::page_tokens(
         http,
         "v1/organizations/usage_report/messages",
         first,
@@ -260,7 +206,7 @@ async fn claude_code_activity(
             let day = t - t.rem_euclid(DAY);
             let mut seen = Vec::new();
             let first = vec![("starting_at", date), ("limit", "1000".to_string())];
-            report_pages(
+            paging::page_tokens(
                 http,
                 "v1/organizations/usage_report/claude_code",
                 first,

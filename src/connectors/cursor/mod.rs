@@ -95,8 +95,8 @@ async fn last_activity(http: &Http, now_ms: i64) -> Result<HashMap<String, i64>,
                 src: http.source.clone(),
                 method: "POST".into(),
                 path: "/teams/daily-usage-data".into(),
-                detail: format!("unexpected shape ({e})"),
-                excerpt: reply.body.to_string().chars().take(120).collect(),
+                detail: http.scrub(&format!("unexpected shape ({e})")),
+                excerpt: http.excerpt(&reply.body),
             })?;
             for row in usage.data.iter().filter(|r| r.is_active == Some(true)) {
                 // `date` is epoch ms (a number or a numeric string).
@@ -129,8 +129,8 @@ pub async fn fetch(http: &Arc<Http>) -> Result<SourceData, SourceError> {
         src: http.source.clone(),
         method: "GET".into(),
         path: "/teams/members".into(),
-        detail: format!("unexpected shape ({e})"),
-        excerpt: body.to_string().chars().take(120).collect(),
+        detail: http.scrub(&format!("unexpected shape ({e})")),
+        excerpt: http.excerpt(&body),
     })?;
     let now_ms = chrono::Utc::now().timestamp_millis();
     let activity = last_activity(http, now_ms).await?;

@@ -192,31 +192,13 @@ async fn spend_by_key(
 ) -> Result<std::collections::HashMap<String, i64>, SourceError> {
     let start = now - SPEND_DAYS * 86_400;
     let mut spend = std::collections::HashMap::new();
-    let mut page: Option<String> = None;
-    let mut seen = std::collections::HashSet::new();
-    for pages in 0.. {
-        if pages >= http.limits.max_pages {
-            return Err(SourceError::Pagination {
-                src: http.source.clone(),
-                path: "/organization/costs".into(),
-                detail: "never reached its end".into(),
-                pages,
-            });
-        }
-        let mut q = vec![
-            ("start_time", (start - start.rem_euclid(86_400)).to_string()),
-            ("bucket_width", "1d".to_string()),
-            ("group_by", "api_key_id".to_string()),
-            ("limit", (SPEND_DAYS + 1).to_string()),
-        ];
-        if let Some(p) = &page {
-            q.push(("page", p.clone()));
-        }
-        let body = if page.is_some() {
-            http.get_next_page("organization/costs", &q).await?
-        } else {
-            http.get("organization/costs", &q).await?
-        };
+    let first = vec![
+        ("start_time", (start - start.rem_euclid(86_400)).to_string()),
+        ("bucket_width", "1d".to_string()),
+        ("group_by", "api_key_id".to_string()),
+        ("limit", (SPEND_DAYS + 1).to_string()),
+    ];
+    paging::page_tokens(http, "organization/costs", first, |body| {
         for bucket in body
             .get("data")
             .and_then(Value::as_array)
@@ -238,25 +220,8 @@ async fn spend_by_key(
                 *spend.entry(id.to_string()).or_insert(0) += (usd * 100.0).round() as i64;
             }
         }
-        let more = body
-            .get("has_more")
-            .and_then(Value::as_bool)
-            .unwrap_or(false);
-        match body.get("next_page").and_then(Value::as_str) {
-            Some(n) if more => {
-                if !seen.insert(n.to_string()) {
-                    return Err(SourceError::Pagination {
-                        src: http.source.clone(),
-                        path: "/organization/costs".into(),
-                        detail: format!("repeated the page token '{n}'"),
-                        pages: pages + 1,
-                    });
-                }
-                page = Some(n.to_string());
-            }
-            _ => break,
-        }
-    }
+    })
+    .await?;
     Ok(spend)
 }
 

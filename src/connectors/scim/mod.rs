@@ -63,7 +63,7 @@ pub async fn list_all(
                     method: "GET".into(),
                     path: format!("/{endpoint}"),
                     detail: "`Resources` is not an array".into(),
-                    excerpt: page.to_string().chars().take(120).collect(),
+                    excerpt: http.excerpt(&page),
                 });
             }
         };
@@ -251,8 +251,8 @@ pub async fn fetch(http: &Http, count: u32) -> Result<SourceData, SourceError> {
             src: http.source.clone(),
             method: "GET".into(),
             path: "/Users".into(),
-            detail: format!("a User is unreadable ({detail})"),
-            excerpt: u.to_string().chars().take(120).collect(),
+            detail: http.scrub(&format!("a User is unreadable ({detail})")),
+            excerpt: http.excerpt(&u),
         })?;
         if let Some(g) = member_of.get(&p.id) {
             p.groups = g.clone();
@@ -308,7 +308,7 @@ pub async fn deactivate(http: &Http, id: &str) -> Result<(), SourceError> {
                 method: "PATCH".into(),
                 path: format!("/{path}"),
                 detail: "the server answered 200 but the user is still active".into(),
-                excerpt: reply.body.to_string().chars().take(120).collect(),
+                excerpt: http.excerpt(&reply.body),
             });
         }
     }
