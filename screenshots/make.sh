@@ -18,7 +18,7 @@ COLS=120 ROWS=40
 trap 'tmux kill-session -t $SESSION 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
 tmux new-session -d -s "$SESSION" -x $COLS -y $ROWS \
-  "env TERM=xterm-256color COLORTERM=truecolor $BIN demo --size medium --seed 7 --data-dir $WORK/data 2>$WORK/demo.err"
+  "env TERM=xterm-256color COLORTERM=truecolor RECERT_REVIEWER=dana.reviewer@example.com $BIN demo --size medium --seed 7 --data-dir $WORK/data 2>$WORK/demo.err"
 
 wait_for() { # text, then give the screen a moment to settle
   for _ in $(seq 1 300); do
@@ -38,14 +38,35 @@ shot() { # name
   echo "wrote screenshots/$1.png"
 }
 
-wait_for "Gaps"
-tmux send-keys -t "$SESSION" j j j
+key() { tmux send-keys -t "$SESSION" "$@"; }
+typed() { tmux send-keys -t "$SESSION" -l "$1"; }
+
+wait_for "CRIT"
+key j j j
 wait_for "4/"
 shot findings
-tmux send-keys -t "$SESSION" / o r p h a n
-wait_for "matching /orphan"
+key 1
+wait_for "Findings by rule"
+shot dash
+key 4 /
+typed "unused>90d provider:openai"
+wait_for "/unused>90d provider:openai "
 shot filter
-tmux send-keys -t "$SESSION" Enter '?'
+key Enter Space Space
+wait_for "2 marked"
+key r
+wait_for "Justification (required)"
+typed "leaked in CI logs, owner confirmed"
+shot decide
+key Enter
+wait_for "recorded"
+key 6
+wait_for "Decisions 2"
+shot decisions
+key 3
+wait_for "PERSON"
+shot people
+key '?'
 wait_for "closes"
 shot help
-tmux send-keys -t "$SESSION" Escape q
+key Escape q

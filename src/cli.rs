@@ -436,17 +436,69 @@ pub fn to_table(findings: &[Finding]) -> String {
     out
 }
 
-fn tui_options(g: &Globals, cfg: &Config, snap: &Snapshot) -> Result<tui::Options> {
+/// The built-in themes, by name.
+pub const THEMES: &[(&str, &str)] = &[
+    ("dark", include_str!("../themes/dark.toml")),
+    ("light", include_str!("../themes/light.toml")),
+    (
+        "high-contrast",
+        include_str!("../themes/high-contrast.toml"),
+    ),
+    ("colorblind", include_str!("../themes/colorblind.toml")),
+];
+
+/// `--theme` or `settings.theme`: a built-in name or a theme file; `NO_COLOR` drops colour.
+pub fn load_theme(g: &Globals, cfg: &Config) -> Result<tui::theme::Theme> {
     let theme_name = g.theme.clone().or_else(|| cfg.settings.theme.clone());
     let overlay = match theme_name.as_deref() {
-        None | Some("dark") => None,
-        Some(path) => Some(std::fs::read_to_string(path).with_context(|| {
-            format!("theme '{path}': not a built-in theme (dark) and not a readable file")
-        })?),
+        None => None,
+        Some(name) => match THEMES.iter().find(|t| t.0 == name) {
+            Some((_, text)) => Some(text.to_string()),
+            None => Some(std::fs::read_to_string(name).with_context(|| {
+                let names: Vec<&str> = THEMES.iter().map(|t| t.0).collect();
+                format!(
+                    "theme '{name}': not a built-in theme ({}) and not a readable file",
+                    names.join(", ")
+                )
+            })?),
+        },
     };
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    let theme = tui::theme::Theme::load(overlay.as_deref(), no_color)
-        .map_err(|e| anyhow::anyhow!("theme: {e}"))?;
+    tui::theme::Theme::load(overlay.as_deref(), no_color).map_err(|e| anyhow::anyhow!("theme: {e}"))
+}
+
+/// Who is deciding: `settings.reviewer`, `$RECERT_REVIEWER`, then `$USER`.
+pub fn reviewer(cfg: &Config) -> String {
+    cfg.settings
+        .reviewer
+        .clone()
+        .or_else(|| {
+            std::env::var("RECERT_REVIEWER")
+                .ok()
+                .filter(|s| !s.is_empty())
+        })
+        .or_else(|| std::env::var("USER").ok().filter(|s| !s.is_empty()))
+        .unwrap_or_else(|| "unknown-reviewer".into())
+}
+
+/// The console's data from the latest snapshot in `dir`, judged under `cfg`'s rules.
+pub fn load_data(cfg: &Config, dir: &Path) -> Result<tui::data::Data> {
+    let store = Store::open(dir)?;
+    let snap = store
+        .latest_snapshot()?
+        .ok_or_else(|| anyhow::anyhow!("no snapshot in {}", dir.display()))?;
+    let found = findings(cfg, &snap);
+    let now = snap.taken_at;
+    Ok(tui::data::Data::new(snap, found, cfg.rules.clone(), now))
+}
+
+fn tui_options(
+    g: &Globals,
+    cfg: &Config,
+    snap: &Snapshot,
+    keys: Option<tui::Keys>,
+) -> Result<tui::Options> {
+    let theme = load_theme(g, cfg)?;
     let keymap_file = g.paths.config_file.with_file_name("keymap.toml");
     let keymap = match std::fs::read_to_string(&keymap_file) {
         Ok(text) => tui::keymap::Keymap::with_overrides(&text)
@@ -462,11 +514,19 @@ fn tui_options(g: &Globals, cfg: &Config, snap: &Snapshot) -> Result<tui::Option
         .map(|s| format!("{} {}", s.source, if s.ok { "ok" } else { "FAILED" }))
         .collect::<Vec<_>>()
         .join(", ");
+    let dir = g.paths.data_dir.clone();
+    let lcfg = cfg.clone();
+    let ldir = dir.clone();
     Ok(tui::Options {
         keymap,
         theme,
         read_only: g.read_only || cfg.settings.read_only,
+        justification_required: cfg.settings.justification == config::Justification::Required,
+        reviewer: reviewer(cfg),
         context: format!("snapshot #{} · {when} · {sources}", snap.id),
+        data_dir: dir,
+        loader: std::sync::Arc::new(move || load_data(&lcfg, &ldir)),
+        sync: keys.map(|k| (cfg.clone(), k)),
     })
 }
 
@@ -474,9 +534,10 @@ fn tui_options(g: &Globals, cfg: &Config, snap: &Snapshot) -> Result<tui::Option
 pub fn console(g: &Globals) -> Result<()> {
     let cfg = g.config()?;
     let snap = load_latest(g)?.ok_or_else(|| no_snapshot(g))?;
-    let opts = tui_options(g, &cfg, &snap)?;
-    tui::run(findings(&cfg, &snap), opts)?;
-    Ok(())
+    let keys: tui::Keys = std::sync::Arc::new(config::resolve_key);
+    let opts = tui_options(g, &cfg, &snap, Some(keys))?;
+    drop(snap);
+    tui::run(opts)
 }
 
 /// `recert demo`: a simulated organisation, synced over real HTTP, then the console.
@@ -496,21 +557,28 @@ pub async fn demo(g: &Globals, data_dir: Option<&Path>, size: Size, seed: u64) -
             tmp.path().to_path_buf()
         }
     };
-    let cfg = Config::parse(&running.config_toml(), Path::new("(demo)"))?;
+    let mut cfg = Config::parse(&running.config_toml(), Path::new("(demo)"))?;
+    // The demo keeps the user's console settings (theme, reviewer, justification, read-only).
+    if let Ok(user) = g.config() {
+        cfg.settings = user.settings;
+    }
     let mut store = Store::open(&dir)?;
     eprintln!(
         "recert demo: simulating a {size:?} organisation on {} ...",
         running.addr
     );
     let key = Secret::new(sim::DEFAULT_KEY);
-    let resolve = move |_: &SourceConfig| Ok(key.clone());
+    let resolve = {
+        let key = key.clone();
+        move |_: &SourceConfig| Ok(key.clone())
+    };
     let report = sync::sync(&cfg, &mut store, &resolve, true).await?;
     for line in report.lines() {
         eprintln!("{line}");
     }
-    let snap = store
-        .latest_snapshot()?
-        .ok_or_else(|| anyhow::anyhow!("the demo sync stored nothing"))?;
+    drop(store);
+    let snap =
+        load_latest_in(&dir)?.ok_or_else(|| anyhow::anyhow!("the demo sync stored nothing"))?;
     let mut g2 = Globals {
         paths: g.paths.clone(),
         config_explicit: false,
@@ -518,11 +586,16 @@ pub async fn demo(g: &Globals, data_dir: Option<&Path>, size: Size, seed: u64) -
         read_only: g.read_only,
     };
     g2.paths.data_dir = dir;
-    let opts = tui_options(&g2, &cfg, &snap)?;
-    let found = findings(&cfg, &snap);
-    tokio::task::block_in_place(|| tui::run(found, opts))?;
+    let keys: tui::Keys = std::sync::Arc::new(move |_: &SourceConfig| Ok(key.clone()));
+    let opts = tui_options(&g2, &cfg, &snap, Some(keys))?;
+    drop(snap);
+    tokio::task::block_in_place(|| tui::run(opts))?;
     running.stop().await;
     Ok(())
+}
+
+fn load_latest_in(dir: &Path) -> Result<Option<Snapshot>> {
+    Ok(Store::open(dir)?.latest_snapshot()?)
 }
 
 /// `recert login SOURCE`: prompt for the key (not echoed) and keep it in the OS keyring.

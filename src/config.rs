@@ -43,6 +43,19 @@ pub struct Settings {
     pub read_only: bool,
     /// A built-in theme name or a path to a theme file.
     pub theme: Option<String>,
+    /// Who is reviewing: recorded with every decision (default: $RECERT_REVIEWER, then $USER).
+    pub reviewer: Option<String>,
+    /// Whether a decision needs a justification: `required` (default) or `optional`.
+    #[serde(default)]
+    pub justification: Justification,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Justification {
+    #[default]
+    Required,
+    Optional,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -1,10 +1,13 @@
 //! recert: access reviews for AI platforms. See README.md and ../shared/design.md for the map.
 
+pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod connectors;
 pub mod model;
 pub mod reconcile;
+pub mod remediate;
+pub mod review;
 pub mod secret;
 pub mod sim;
 pub mod store;

@@ -64,12 +64,39 @@ impl SyncReport {
 /// How a source's key is found: the config's `key_env` or keyring, or a fixed key (the demo).
 pub type KeyResolver<'a> = &'a (dyn Fn(&SourceConfig) -> Result<Secret, ConfigError> + Sync);
 
+/// Receives `(source, requests so far)` for every source.
+pub type ReportFn = Arc<dyn Fn(Vec<(String, u64)>) + Send + Sync>;
+
+/// How a sync reports progress while it runs: not at all, a line on stderr (a terminal), or
+/// `(source, requests so far)` to a callback every 250 ms (the console's gauges).
+#[derive(Clone)]
+pub enum Progress {
+    Quiet,
+    Stderr,
+    Report(ReportFn),
+}
+
 /// Pull every source in `config` and store the result.
 pub async fn sync(
     config: &Config,
     store: &mut Store,
     keys: KeyResolver<'_>,
     show_progress: bool,
+) -> Result<SyncReport, StoreError> {
+    let p = if show_progress && std::io::stderr().is_terminal() {
+        Progress::Stderr
+    } else {
+        Progress::Quiet
+    };
+    sync_with(config, store, keys, p).await
+}
+
+/// `sync`, reporting progress as `progress` says.
+pub async fn sync_with(
+    config: &Config,
+    store: &mut Store,
+    keys: KeyResolver<'_>,
+    progress: Progress,
 ) -> Result<SyncReport, StoreError> {
     let started = Instant::now();
     // Files need no key; APIs get a client once their key is found.
@@ -89,7 +116,8 @@ pub async fn sync(
         .iter()
         .filter(|s| s.source_kind() == SourceKind::Csv)
         .collect();
-    let ticker = (show_progress && std::io::stderr().is_terminal()).then(|| {
+    let stderr = matches!(progress, Progress::Stderr);
+    let ticker = (!matches!(progress, Progress::Quiet)).then(|| {
         let watch: Vec<(String, Arc<connectors::http::Http>)> = clients
             .iter()
             .filter_map(|(s, c)| c.as_ref().ok().map(|c| (s.name.clone(), c.clone())))
@@ -97,13 +125,22 @@ pub async fn sync(
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(Duration::from_millis(250)).await;
-                let line = watch
+                let now: Vec<(String, u64)> = watch
                     .iter()
-                    .map(|(n, c)| format!("{n} {} requests", c.requests()))
-                    .collect::<Vec<_>>()
-                    .join(" · ");
-                eprint!("\r\x1b[2Ksyncing: {line}");
-                let _ = std::io::stderr().flush();
+                    .map(|(n, c)| (n.clone(), c.requests()))
+                    .collect();
+                match &progress {
+                    Progress::Report(f) => f(now),
+                    _ => {
+                        let line = now
+                            .iter()
+                            .map(|(n, r)| format!("{n} {r} requests"))
+                            .collect::<Vec<_>>()
+                            .join(" · ");
+                        eprint!("\r\x1b[2Ksyncing: {line}");
+                        let _ = std::io::stderr().flush();
+                    }
+                }
             }
         })
     });
@@ -153,7 +190,9 @@ pub async fn sync(
     }
     if let Some(t) = ticker {
         t.abort();
-        eprint!("\r\x1b[2K");
+        if stderr {
+            eprint!("\r\x1b[2K");
+        }
     }
     let fetch_elapsed = started.elapsed();
     if results.iter().all(|r| r.outcome.is_err()) {

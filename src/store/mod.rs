@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
+mod review;
+
 use crate::model::{
     Account, Credential, Grant, Invite, Owner, Person, Resource, ServiceAccount, Snapshot,
     SourceData, SourceStatus, Ts,
@@ -108,6 +110,31 @@ CREATE TABLE invites (
     "ALTER TABLE accounts ADD COLUMN activity_from INTEGER;",
     // 4: spend per key (OpenAI costs by api_key_id).
     "ALTER TABLE credentials ADD COLUMN spend_cents INTEGER;",
+    // 5: review decisions and the hash-chained audit log.
+    r#"
+CREATE TABLE decisions (
+    id INTEGER PRIMARY KEY,
+    batch INTEGER NOT NULL,
+    made_at INTEGER NOT NULL,
+    reviewer TEXT NOT NULL,
+    snapshot_id INTEGER,
+    verdict TEXT NOT NULL,
+    provider TEXT NOT NULL, source TEXT NOT NULL, kind TEXT NOT NULL, target_id TEXT NOT NULL,
+    label TEXT NOT NULL,
+    rule TEXT, owner TEXT, until TEXT, justification TEXT,
+    undone INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX decisions_batch ON decisions (batch);
+CREATE TABLE audit (
+    seq INTEGER PRIMARY KEY,
+    at INTEGER NOT NULL,
+    actor TEXT NOT NULL,
+    event TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    prev TEXT NOT NULL,
+    hash TEXT NOT NULL
+);
+"#,
 ];
 
 /// Tables that hold one source's data within a snapshot.

@@ -1,8 +1,11 @@
-//! Key bindings as data: a TOML table of layers (`normal`, `filter`, `help`), each entry naming
-//! an action by string, with a description the help overlay shows.
+//! Key bindings as data: a TOML table of layers (`normal`, `filter`, `command`, `prompt`,
+//! `picker`, `help`), each entry naming an action by string, with a description the help
+//! overlay shows.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use serde::Deserialize;
+
+use super::data::ViewId;
 
 /// Everything a key can do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -14,6 +17,8 @@ pub enum Action {
     Top,
     Bottom,
     Filter,
+    Command,
+    /// Esc in the list: the range anchor, then the marks, then the filter.
     ClearFilter,
     Help,
     Quit,
@@ -21,11 +26,32 @@ pub enum Action {
     Cancel,
     DeleteChar,
     ClearInput,
+    Complete,
     Close,
+    Mark,
+    MarkRange,
+    MarkAll,
+    Certify,
+    Revoke,
+    Reassign,
+    Defer,
+    Sweep,
+    Undo,
+    Redo,
+    SortNext,
+    SortReverse,
+    NextView,
+    View(ViewId),
 }
 
 impl Action {
     fn parse(s: &str) -> Option<Action> {
+        if let Some(v) = s.strip_prefix("view_") {
+            return ViewId::ALL
+                .iter()
+                .find(|x| x.name() == v)
+                .map(|x| Action::View(*x));
+        }
         Some(match s {
             "down" => Action::Down,
             "up" => Action::Up,
@@ -34,6 +60,7 @@ impl Action {
             "top" => Action::Top,
             "bottom" => Action::Bottom,
             "filter" => Action::Filter,
+            "command" => Action::Command,
             "clear_filter" => Action::ClearFilter,
             "help" => Action::Help,
             "quit" => Action::Quit,
@@ -41,9 +68,37 @@ impl Action {
             "cancel" => Action::Cancel,
             "delete_char" => Action::DeleteChar,
             "clear_input" => Action::ClearInput,
+            "complete" => Action::Complete,
             "close" => Action::Close,
+            "mark" => Action::Mark,
+            "mark_range" => Action::MarkRange,
+            "mark_all" => Action::MarkAll,
+            "certify" => Action::Certify,
+            "revoke" => Action::Revoke,
+            "reassign" => Action::Reassign,
+            "defer" => Action::Defer,
+            "sweep" => Action::Sweep,
+            "undo" => Action::Undo,
+            "redo" => Action::Redo,
+            "sort_next" => Action::SortNext,
+            "sort_reverse" => Action::SortReverse,
+            "next_view" => Action::NextView,
             _ => return None,
         })
+    }
+
+    /// Decision keys: refused in read-only mode.
+    pub fn decides(self) -> bool {
+        matches!(
+            self,
+            Action::Certify
+                | Action::Revoke
+                | Action::Reassign
+                | Action::Defer
+                | Action::Sweep
+                | Action::Undo
+                | Action::Redo
+        )
     }
 }
 
@@ -51,7 +106,21 @@ impl Action {
 pub enum Layer {
     Normal,
     Filter,
+    Command,
+    Prompt,
+    Picker,
     Help,
+}
+
+impl Layer {
+    pub const ALL: [(Layer, &'static str, &'static str); 6] = [
+        (Layer::Normal, "normal", "Lists"),
+        (Layer::Filter, "filter", "Filter (after /)"),
+        (Layer::Command, "command", "Commands (after :)"),
+        (Layer::Prompt, "prompt", "Justification and date prompts"),
+        (Layer::Picker, "picker", "Owner picker"),
+        (Layer::Help, "help", "Help and log"),
+    ];
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -64,9 +133,7 @@ pub struct Binding {
 
 #[derive(Clone, Debug, Default)]
 pub struct Keymap {
-    pub normal: Vec<Binding>,
-    pub filter: Vec<Binding>,
-    pub help: Vec<Binding>,
+    layers: Vec<(Layer, Vec<Binding>)>,
 }
 
 #[derive(Deserialize)]
@@ -86,12 +153,18 @@ struct RawKeymap {
     #[serde(default)]
     filter: Vec<RawEntry>,
     #[serde(default)]
+    command: Vec<RawEntry>,
+    #[serde(default)]
+    prompt: Vec<RawEntry>,
+    #[serde(default)]
+    picker: Vec<RawEntry>,
+    #[serde(default)]
     help: Vec<RawEntry>,
 }
 
 pub const DEFAULT: &str = include_str!("keymap.toml");
 
-/// `j`, `G`, `/`, `down`, `pgdn`, `ctrl-c`, `esc`...
+/// `j`, `G`, `/`, `down`, `pgdn`, `ctrl-c`, `esc`, `space`, `tab`...
 pub fn parse_key(s: &str) -> Option<(KeyCode, KeyModifiers)> {
     let (mods, name) = match s.strip_prefix("ctrl-") {
         Some(rest) => (KeyModifiers::CONTROL, rest),
@@ -127,6 +200,8 @@ fn label(s: &str) -> String {
         "end" => "End".into(),
         "enter" => "Enter".into(),
         "esc" => "Esc".into(),
+        "tab" => "Tab".into(),
+        "space" => "Space".into(),
         "backspace" => "Bksp".into(),
         s if s.starts_with("ctrl-") => format!("Ctrl-{}", &s[5..]),
         s => s.into(),
@@ -157,9 +232,14 @@ impl Keymap {
     pub fn parse(text: &str) -> Result<Keymap, String> {
         let raw: RawKeymap = toml::from_str(text).map_err(|e| e.to_string())?;
         Ok(Keymap {
-            normal: layer(raw.normal, "normal")?,
-            filter: layer(raw.filter, "filter")?,
-            help: layer(raw.help, "help")?,
+            layers: vec![
+                (Layer::Normal, layer(raw.normal, "normal")?),
+                (Layer::Filter, layer(raw.filter, "filter")?),
+                (Layer::Command, layer(raw.command, "command")?),
+                (Layer::Prompt, layer(raw.prompt, "prompt")?),
+                (Layer::Picker, layer(raw.picker, "picker")?),
+                (Layer::Help, layer(raw.help, "help")?),
+            ],
         })
     }
 
@@ -172,13 +252,13 @@ impl Keymap {
     pub fn with_overrides(text: &str) -> Result<Keymap, String> {
         let user = Keymap::parse(text)?;
         let mut km = Keymap::default_map();
-        for (mine, theirs) in [
-            (&mut km.normal, user.normal),
-            (&mut km.filter, user.filter),
-            (&mut km.help, user.help),
-        ] {
+        for ((_, mine), (_, theirs)) in km.layers.iter_mut().zip(user.layers) {
             for b in theirs {
                 mine.retain(|d| d.action != b.action);
+                // The user's key wins over a default bound to the same key.
+                for d in mine.iter_mut() {
+                    d.keys.retain(|k| !b.keys.contains(k));
+                }
                 mine.push(b);
             }
         }
@@ -186,11 +266,11 @@ impl Keymap {
     }
 
     pub fn layer(&self, l: Layer) -> &[Binding] {
-        match l {
-            Layer::Normal => &self.normal,
-            Layer::Filter => &self.filter,
-            Layer::Help => &self.help,
-        }
+        self.layers
+            .iter()
+            .find(|(x, _)| *x == l)
+            .map(|(_, b)| b.as_slice())
+            .unwrap_or(&[])
     }
 
     pub fn lookup(&self, l: Layer, key: &KeyEvent) -> Option<Action> {
@@ -199,6 +279,15 @@ impl Keymap {
             .iter()
             .find(|b| b.keys.iter().any(|(c, m)| *c == key.code && *m == mods))
             .map(|b| b.action)
+    }
+
+    /// The first key bound to `action` in `layer`, for hints ("u undoes").
+    pub fn key_for(&self, l: Layer, action: Action) -> String {
+        self.layer(l)
+            .iter()
+            .find(|b| b.action == action)
+            .and_then(|b| b.labels.first().cloned())
+            .unwrap_or_else(|| "?".into())
     }
 }
 
@@ -225,7 +314,17 @@ mod tests {
             ),
             Some(Action::Quit)
         );
+        assert_eq!(
+            km.lookup(Layer::Normal, &k(KeyCode::Char('3'))),
+            Some(Action::View(ViewId::People))
+        );
         assert_eq!(km.lookup(Layer::Filter, &k(KeyCode::Char('j'))), None);
+        // Destructive decisions are never on a bare Ctrl chord.
+        for b in km.layer(Layer::Normal) {
+            if matches!(b.action, Action::Revoke | Action::Sweep) {
+                assert!(b.keys.iter().all(|(_, m)| m.is_empty()), "{b:?}");
+            }
+        }
     }
 
     #[test]
@@ -240,6 +339,12 @@ mod tests {
             Some(Action::Quit)
         );
         assert_eq!(km.lookup(Layer::Normal, &k(KeyCode::Char('q'))), None);
+        // `x` was the sweep key: the user's binding took it.
+        assert!(
+            km.layer(Layer::Normal)
+                .iter()
+                .any(|b| b.action == Action::Sweep)
+        );
         assert!(
             Keymap::parse("[[normal]]\nkeys=[\"j\"]\naction=\"fly\"\n")
                 .unwrap_err()

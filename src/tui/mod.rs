@@ -1,14 +1,22 @@
 //! The console. The only module that knows ratatui and crossterm. The driver turns terminal
-//! events into messages, runs the pure `update`, carries out its effects, and redraws when
-//! something changed.
+//! events and background results into messages, runs the pure `update`, carries out its
+//! effects, and redraws when something changed. Slow work (loading a snapshot, filtering and
+//! sorting a million rows, syncing) runs on other threads; the UI keeps answering keys.
 
+pub mod data;
 pub mod keymap;
+pub mod query;
 pub mod state;
+pub mod table;
 pub mod theme;
 pub mod view;
 
+use std::collections::HashMap;
 use std::io;
-use std::time::Duration;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::time::{Duration, Instant};
 
 use crossterm::event::{self, Event, KeyEventKind};
 use crossterm::execute;
@@ -18,17 +26,34 @@ use crossterm::terminal::{
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 
-use crate::model::Finding;
+use crate::config::{Config, ConfigError, SourceConfig};
+use crate::secret::Secret;
+use crate::store::Store;
+use data::{Data, Review, ViewId};
 use keymap::Keymap;
-use state::{Effect, Msg, State, update};
+use state::{Effect, Msg, SourceProgress, State, update};
+use table::{Sort, Table};
 use theme::Theme;
+
+/// Builds the console's data from the latest stored snapshot (run off the UI thread).
+pub type Loader = Arc<dyn Fn() -> anyhow::Result<Data> + Send + Sync>;
+/// Finds a source's key for `:sync`.
+pub type Keys = Arc<dyn Fn(&SourceConfig) -> Result<Secret, ConfigError> + Send + Sync>;
 
 pub struct Options {
     pub keymap: Keymap,
     pub theme: Theme,
     pub read_only: bool,
+    pub justification_required: bool,
+    /// Who is deciding: recorded with every decision and audit entry.
+    pub reviewer: String,
     /// What the header says about the data (snapshot, time, sources).
     pub context: String,
+    /// The store's directory (decisions are written there as they are made).
+    pub data_dir: PathBuf,
+    pub loader: Loader,
+    /// What `:sync` needs; `None` disables it.
+    pub sync: Option<(Config, Keys)>,
 }
 
 /// Put the terminal back: leave raw mode and the alternate screen. Safe to call twice.
@@ -37,8 +62,145 @@ pub fn restore_terminal() {
     let _ = execute!(io::stdout(), LeaveAlternateScreen, crossterm::cursor::Show);
 }
 
-/// Run the findings console until the user quits.
-pub fn run(findings: Vec<Finding>, opts: Options) -> io::Result<()> {
+struct Job {
+    view: ViewId,
+    ticket: u64,
+    table: Arc<Table>,
+    query: query::Query,
+    sort: Option<Sort>,
+}
+
+/// The filter/sort worker: newest job per view wins; sorted orders are cached per table.
+fn worker(jobs: Receiver<Job>, out: Sender<Msg>) {
+    // Per view: which table (by address) and sort the cached order is for.
+    type Cached = (usize, Option<Sort>, Arc<Vec<u32>>);
+    let mut cache: HashMap<ViewId, Cached> = HashMap::new();
+    while let Ok(first) = jobs.recv() {
+        let mut latest: HashMap<ViewId, Job> = HashMap::new();
+        latest.insert(first.view, first);
+        while let Ok(j) = jobs.try_recv() {
+            latest.insert(j.view, j);
+        }
+        for (_, j) in latest {
+            let key = Arc::as_ptr(&j.table) as usize;
+            let order = match cache.get(&j.view) {
+                Some((k, s, o)) if *k == key && *s == j.sort => o.clone(),
+                _ => {
+                    let o = Arc::new(table::order(&j.table, j.sort));
+                    cache.insert(j.view, (key, j.sort, o.clone()));
+                    o
+                }
+            };
+            let visible = if j.query.is_empty() {
+                order
+            } else {
+                Arc::new(table::filter(&j.table, &order, &j.query))
+            };
+            if out
+                .send(Msg::Refined {
+                    view: j.view,
+                    ticket: j.ticket,
+                    visible,
+                })
+                .is_err()
+            {
+                return;
+            }
+        }
+    }
+}
+
+fn load_in_background(loader: Loader, tx: Sender<Msg>) {
+    std::thread::spawn(move || match loader() {
+        Ok(d) => {
+            let _ = tx.send(Msg::Data(Arc::new(d)));
+        }
+        Err(e) => {
+            let _ = tx.send(Msg::Error(format!("loading the snapshot failed: {e:#}")));
+        }
+    });
+}
+
+fn review(store: &Store) -> Result<Review, crate::store::StoreError> {
+    Ok(Review::new(store.decisions()?, store.audit_entries()?))
+}
+
+fn start_sync(opts: &Options, tx: Sender<Msg>) {
+    let Some((cfg, keys)) = opts.sync.clone() else {
+        let _ = tx.send(Msg::SyncDone {
+            ok: false,
+            lines: vec!["sync: FAILED: this console has no sources to sync".into()],
+        });
+        return;
+    };
+    let dir = opts.data_dir.clone();
+    let loader = opts.loader.clone();
+    std::thread::spawn(move || {
+        let rt = match tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+        {
+            Ok(rt) => rt,
+            Err(e) => {
+                let _ = tx.send(Msg::SyncDone {
+                    ok: false,
+                    lines: vec![format!("sync: FAILED to start: {e}")],
+                });
+                return;
+            }
+        };
+        let ptx = tx.clone();
+        let report = Arc::new(move |now: Vec<(String, u64)>| {
+            let p = now
+                .into_iter()
+                .map(|(source, requests)| SourceProgress {
+                    source,
+                    requests,
+                    done: None,
+                })
+                .collect();
+            let _ = ptx.send(Msg::SyncProgress(p));
+        });
+        let result = rt.block_on(async {
+            let mut store = Store::open(&dir)?;
+            let resolve = move |s: &SourceConfig| keys(s);
+            crate::sync::sync_with(
+                &cfg,
+                &mut store,
+                &resolve,
+                crate::sync::Progress::Report(report),
+            )
+            .await
+        });
+        match result {
+            Ok(r) => {
+                let ok = r.failed() == 0;
+                let mut lines = r.lines();
+                if let Some(id) = r.snapshot_id {
+                    lines.push(format!("sync: stored snapshot #{id}"));
+                } else {
+                    lines.push("sync: every source FAILED; nothing stored".into());
+                }
+                let stored = r.snapshot_id.is_some();
+                let _ = tx.send(Msg::SyncDone { ok, lines });
+                if stored {
+                    load_in_background(loader, tx);
+                }
+            }
+            Err(e) => {
+                let _ = tx.send(Msg::SyncDone {
+                    ok: false,
+                    lines: vec![format!("sync: FAILED: {e}")],
+                });
+            }
+        }
+    });
+}
+
+/// Run the console until the user quits.
+pub fn run(opts: Options) -> anyhow::Result<()> {
+    let mut store = Store::open(&opts.data_dir)?;
     let prev_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         restore_terminal();
@@ -46,43 +208,119 @@ pub fn run(findings: Vec<Finding>, opts: Options) -> io::Result<()> {
     }));
     enable_raw_mode()?;
     execute!(io::stdout(), EnterAlternateScreen)?;
-    let result = (|| {
+    let result = (|| -> anyhow::Result<()> {
         let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
-        let mut state = State::new(findings, opts.keymap, opts.context);
+        let (tx, rx) = mpsc::channel::<Msg>();
+        let (jobs_tx, jobs_rx) = mpsc::channel::<Job>();
+        {
+            let tx = tx.clone();
+            std::thread::spawn(move || worker(jobs_rx, tx));
+        }
+        let mut state = State::new(opts.keymap.clone(), opts.context.clone());
         state.read_only = opts.read_only;
+        state.justification_required = opts.justification_required;
+        load_in_background(opts.loader.clone(), tx.clone());
+        let started = Instant::now();
         let size = terminal.size()?;
-        update(
-            &mut state,
+        let mut pending: Vec<Msg> = vec![
             Msg::Resize {
                 rows: view::table_rows(size.width, size.height),
             },
-        );
+            Msg::Review(Arc::new(review(&store)?)),
+        ];
         let mut dirty = true;
         loop {
             if dirty {
                 terminal.draw(|f| view::draw(f, &state, &opts.theme))?;
                 dirty = false;
             }
-            if !event::poll(Duration::from_millis(250))? {
-                continue;
-            }
-            // Drain everything pending before the next frame.
-            loop {
-                let msg = match event::read()? {
-                    Event::Key(k) if k.kind != KeyEventKind::Release => Some(Msg::Key(k)),
-                    Event::Resize(w, h) => Some(Msg::Resize {
-                        rows: view::table_rows(w, h),
-                    }),
-                    _ => None,
-                };
-                if let Some(msg) = msg {
-                    dirty = true;
-                    if update(&mut state, msg).contains(&Effect::Quit) {
-                        return Ok(());
+            if pending.is_empty() && event::poll(Duration::from_millis(50))? {
+                // Drain everything the terminal has before the next frame.
+                loop {
+                    match event::read()? {
+                        Event::Key(k) if k.kind != KeyEventKind::Release => {
+                            pending.push(Msg::Key(k))
+                        }
+                        Event::Resize(w, h) => pending.push(Msg::Resize {
+                            rows: view::table_rows(w, h),
+                        }),
+                        _ => {}
+                    }
+                    if !event::poll(Duration::ZERO)? {
+                        break;
                     }
                 }
-                if !event::poll(Duration::ZERO)? {
-                    break;
+            }
+            pending.extend(rx.try_iter());
+            pending.push(Msg::Tick {
+                now_ms: started.elapsed().as_millis() as u64,
+            });
+            for msg in std::mem::take(&mut pending) {
+                if !matches!(msg, Msg::Tick { .. }) {
+                    dirty = true;
+                }
+                let had_toast = state.toast.is_some();
+                let effects = update(&mut state, msg);
+                if had_toast != state.toast.is_some() {
+                    dirty = true;
+                }
+                for e in effects {
+                    match e {
+                        Effect::Quit => return Ok(()),
+                        Effect::Refine {
+                            view,
+                            ticket,
+                            table,
+                            query,
+                            sort,
+                        } => {
+                            let _ = jobs_tx.send(Job {
+                                view,
+                                ticket,
+                                table,
+                                query,
+                                sort,
+                            });
+                        }
+                        Effect::Record(items) => {
+                            let now = chrono::Utc::now().timestamp();
+                            let snap = Some(state.data.snapshot.id).filter(|&i| i > 0);
+                            let verdict = items[0].verdict;
+                            let count = items.len();
+                            match store.record_decisions(&items, &opts.reviewer, snap, now) {
+                                Ok(batch) => {
+                                    pending.push(Msg::Recorded {
+                                        batch,
+                                        count,
+                                        verdict,
+                                    });
+                                    match review(&store) {
+                                        Ok(r) => pending.push(Msg::Review(Arc::new(r))),
+                                        Err(e) => pending.push(Msg::Error(format!("{e:#}"))),
+                                    }
+                                }
+                                Err(e) => pending.push(Msg::Error(format!(
+                                    "the decision was NOT recorded: {}",
+                                    anyhow::Error::from(e)
+                                        .chain()
+                                        .map(|c| c.to_string())
+                                        .collect::<Vec<_>>()
+                                        .join(": ")
+                                ))),
+                            }
+                        }
+                        Effect::SetUndone { batch, undone } => {
+                            let now = chrono::Utc::now().timestamp();
+                            match store.set_batch_undone(batch, undone, &opts.reviewer, now) {
+                                Ok(_) => match review(&store) {
+                                    Ok(r) => pending.push(Msg::Review(Arc::new(r))),
+                                    Err(e) => pending.push(Msg::Error(format!("{e:#}"))),
+                                },
+                                Err(e) => pending.push(Msg::Error(format!("undo failed: {e:#}"))),
+                            }
+                        }
+                        Effect::Sync => start_sync(&opts, tx.clone()),
+                    }
                 }
             }
         }

@@ -1,199 +1,1146 @@
 //! The console's state and its pure `update`: (state, message) → (state', effects). No I/O, no
-//! terminal: every behaviour here is unit-tested.
+//! terminal, an injected clock: every behaviour here is unit-tested. Filtering and sorting are
+//! effects the driver runs off the UI thread; the newest request wins and stale results are
+//! dropped by generation number.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use fuzzy_matcher::FuzzyMatcher;
 use fuzzy_matcher::skim::SkimMatcherV2;
 
+use super::data::{Data, Review, ViewId};
 use super::keymap::{Action, Keymap, Layer};
-use crate::model::Finding;
+use super::query::{self, Query};
+use super::table::{Sort, Table};
+use crate::review::{NewDecision, Target, Verdict};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
     Normal,
     Filter,
+    Command,
+    Prompt,
+    Picker,
     Help,
+    Log,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Level {
+    Info,
+    Warn,
+    Error,
+}
+
+/// One source's progress during an in-console sync.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourceProgress {
+    pub source: String,
+    pub requests: u64,
+    /// `None` while running; then ok or the error.
+    pub done: Option<Result<u64, String>>,
+}
+
+#[derive(Clone)]
 pub enum Msg {
     Key(KeyEvent),
-    /// The body's height in rows changed (the view reports it after a resize).
+    /// The table's height in rows changed (the driver reports it after a resize).
     Resize {
         rows: usize,
     },
+    /// The clock, in milliseconds (toasts expire by it).
+    Tick {
+        now_ms: u64,
+    },
+    /// A filter/sort job finished.
+    Refined {
+        view: ViewId,
+        ticket: u64,
+        visible: Arc<Vec<u32>>,
+    },
+    /// A new snapshot's data (first load, or after `:sync`).
+    Data(Arc<Data>),
+    /// The decisions and audit log changed in the store.
+    Review(Arc<Review>),
+    Recorded {
+        batch: i64,
+        count: usize,
+        verdict: Verdict,
+    },
+    SyncProgress(Vec<SourceProgress>),
+    SyncDone {
+        ok: bool,
+        lines: Vec<String>,
+    },
+    Error(String),
 }
 
 /// What the driver must do after an update.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub enum Effect {
     Quit,
+    /// Sort and filter `table` for `view`; answer with `Msg::Refined` carrying `ticket`.
+    Refine {
+        view: ViewId,
+        ticket: u64,
+        table: Arc<Table>,
+        query: Query,
+        sort: Option<Sort>,
+    },
+    /// Write these decisions to the store now; answer with `Msg::Recorded` and `Msg::Review`.
+    Record(Vec<NewDecision>),
+    /// Undo (`true`) or redo a batch in the store; answer with `Msg::Review`.
+    SetUndone {
+        batch: i64,
+        undone: bool,
+    },
+    Sync,
 }
 
-/// The findings screen.
-pub struct State {
-    pub findings: Arc<Vec<Finding>>,
-    /// Lower-cased searchable fields per finding, built once. A filter term must match inside
-    /// one field: letters scattered across a whole row match nearly anything.
-    haystacks: Vec<[String; 6]>,
-    /// Indices into `findings` that pass the filter, in display order.
-    pub visible: Vec<usize>,
+impl std::fmt::Debug for Effect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Effect::Quit => write!(f, "Quit"),
+            Effect::Refine { view, ticket, .. } => write!(f, "Refine({view:?}, {ticket})"),
+            Effect::Record(items) => write!(f, "Record({} items)", items.len()),
+            Effect::SetUndone { batch, undone } => write!(f, "SetUndone({batch}, {undone})"),
+            Effect::Sync => write!(f, "Sync"),
+        }
+    }
+}
+
+impl PartialEq for Effect {
+    fn eq(&self, other: &Effect) -> bool {
+        matches!(
+            (self, other),
+            (Effect::Quit, Effect::Quit) | (Effect::Sync, Effect::Sync)
+        )
+    }
+}
+
+/// "Everything matching the filter": the query plus exclusions, never a million ids.
+#[derive(Clone, Debug, Default)]
+pub struct AllMatching {
+    pub query: Query,
+    pub count: usize,
+    pub excluded: HashSet<u32>,
+}
+
+/// Marked rows, by row id (stable for a snapshot), never by position.
+#[derive(Clone, Debug, Default)]
+pub struct Marks {
+    pub ids: HashSet<u32>,
+    pub all: Option<AllMatching>,
+}
+
+impl Marks {
+    pub fn is_empty(&self) -> bool {
+        self.count() == 0
+    }
+    pub fn count(&self) -> usize {
+        self.ids.len()
+            + self
+                .all
+                .as_ref()
+                .map(|a| a.count.saturating_sub(a.excluded.len()))
+                .unwrap_or(0)
+    }
+    pub fn contains(&self, table: &Table, id: u32) -> bool {
+        if self.ids.contains(&id) {
+            return true;
+        }
+        match &self.all {
+            Some(a) => {
+                !a.excluded.contains(&id)
+                    && table
+                        .rows
+                        .get(id as usize)
+                        .is_some_and(|r| query::matches(&a.query, r))
+            }
+            None => false,
+        }
+    }
+    fn in_all(&self, table: &Table, id: u32) -> bool {
+        self.all.as_ref().is_some_and(|a| {
+            table
+                .rows
+                .get(id as usize)
+                .is_some_and(|r| query::matches(&a.query, r))
+        })
+    }
+    fn set(&mut self, table: &Table, id: u32, on: bool) {
+        if self.in_all(table, id) {
+            let a = self.all.as_mut().expect("in_all");
+            if on {
+                a.excluded.remove(&id);
+            } else {
+                a.excluded.insert(id);
+            }
+        } else if on {
+            self.ids.insert(id);
+        } else {
+            self.ids.remove(&id);
+        }
+    }
+    fn toggle(&mut self, table: &Table, id: u32) {
+        let on = !self.contains(table, id);
+        self.set(table, id, on);
+    }
+    /// Every marked row id, in table order.
+    pub fn materialise(&self, table: &Table) -> Vec<u32> {
+        match &self.all {
+            None => {
+                let mut v: Vec<u32> = self.ids.iter().copied().collect();
+                v.sort_unstable();
+                v
+            }
+            Some(_) => (0..table.rows.len() as u32)
+                .filter(|&i| self.contains(table, i))
+                .collect(),
+        }
+    }
+}
+
+/// One table view's own state: its filter, sort, cursor and marks survive switching views.
+#[derive(Clone, Debug, Default)]
+pub struct ViewState {
+    pub table: Arc<Table>,
+    /// Row ids passing the filter, in display order.
+    pub visible: Arc<Vec<u32>>,
     pub cursor: usize,
     pub offset: usize,
-    /// Rows the table can show (kept current by the driver).
-    pub page: usize,
+    /// The filter as typed.
     pub filter: String,
-    pub mode: Mode,
-    pub keymap: Keymap,
-    /// A title for the header: which snapshot, when, how each source fared.
-    pub context: String,
-    pub read_only: bool,
+    /// The query whose result `visible` holds.
+    pub applied: Query,
+    /// The query of the job that is out, applied when its result lands.
+    requested: Option<Query>,
+    /// Why the typed filter could not be used (the last good result stays).
+    pub error: Option<String>,
+    pub sort: Option<Sort>,
+    pub marks: Marks,
+    /// Where a `v` range started (a row id).
+    pub anchor: Option<u32>,
+    /// A filter/sort job is out; its generation.
+    pub pending: Option<u64>,
+    /// The row id under the cursor before a refine, to stay on it.
+    keep: Option<u32>,
 }
 
+impl ViewState {
+    pub fn current(&self) -> Option<u32> {
+        self.visible.get(self.cursor).copied()
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PromptKind {
+    Until,
+    Justification,
+}
+
+/// A decision being made: what it covers and what has been asked so far.
+#[derive(Clone, Debug)]
+pub struct Pending {
+    pub verdict: Verdict,
+    pub items: Vec<(Target, String, Option<String>)>,
+    pub owner: Option<String>,
+    pub until: Option<String>,
+    /// Rows the verdict does not apply to (a reassign on something without an owner).
+    pub skipped: usize,
+}
+
+#[derive(Clone, Debug)]
+pub struct Prompt {
+    pub kind: PromptKind,
+    pub title: String,
+    pub input: String,
+    pub error: Option<String>,
+    pub danger: bool,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Picker {
+    pub choices: Arc<Vec<(String, String)>>,
+    pub input: String,
+    /// Indices into `choices`, best first (at most 200).
+    pub matches: Vec<usize>,
+    pub cursor: usize,
+}
+
+/// The command palette's commands: name, what it does.
+pub const COMMANDS: &[(&str, &str)] = &[
+    (
+        "dash",
+        "Dashboard: findings by rule, severity, provider; key ages; sources; decisions",
+    ),
+    ("gaps", "Every gap found, by severity"),
+    (
+        "people",
+        "One row per directory person, with their holdings",
+    ),
+    (
+        "keys",
+        "Every key on every provider: owner, age, last use, spend, status",
+    ),
+    (
+        "resources",
+        "Projects, workspaces, groups and roles with member counts",
+    ),
+    (
+        "decisions",
+        "Decisions standing, with the calls they will produce",
+    ),
+    ("audit", "The hash-chained audit log"),
+    ("sync", "Pull every source again, in the background"),
+    ("log", "Errors and sync reports in full"),
+    ("sort", "sort COLUMN [desc]: sort the view by a column"),
+    ("help", "Keys and the filter syntax"),
+    ("quit", "Leave recert"),
+];
+
+/// The whole console.
+pub struct State {
+    pub data: Arc<Data>,
+    pub review: Arc<Review>,
+    pub view: ViewId,
+    pub views: Vec<ViewState>,
+    pub mode: Mode,
+    pub keymap: Keymap,
+    /// The header's description of the data (snapshot, time, sources).
+    pub context: String,
+    pub read_only: bool,
+    pub justification_required: bool,
+    /// Rows the table can show (kept current by the driver).
+    pub page: usize,
+    pub now_ms: u64,
+    /// Today, for deferral dates.
+    pub today: chrono::NaiveDate,
+    pub toast: Option<(String, Level, u64)>,
+    pub log: Vec<String>,
+    pub help_scroll: usize,
+    pub input: String,
+    pub palette_cursor: usize,
+    pub pending: Option<Pending>,
+    pub prompt: Option<Prompt>,
+    pub picker: Option<Picker>,
+    pub undo: Vec<i64>,
+    pub redo: Vec<i64>,
+    pub sync: Option<Vec<SourceProgress>>,
+    /// Waiting for the first data.
+    pub loading: bool,
+    ticket: u64,
+}
+
+const TOAST_MS: u64 = 6000;
+
 impl State {
-    pub fn new(findings: Vec<Finding>, keymap: Keymap, context: String) -> State {
-        let haystacks = findings
-            .iter()
-            .map(|f| {
-                [
-                    f.severity.as_str().to_string(),
-                    f.rule.clone(),
-                    f.provider.clone(),
-                    f.subject_email.as_deref().unwrap_or("").to_lowercase(),
-                    f.subject_id.to_lowercase(),
-                    f.detail.to_lowercase(),
-                ]
-            })
-            .collect();
-        let visible = (0..findings.len()).collect();
+    pub fn new(keymap: Keymap, context: String) -> State {
         State {
-            findings: Arc::new(findings),
-            haystacks,
-            visible,
-            cursor: 0,
-            offset: 0,
-            page: 10,
-            filter: String::new(),
+            data: Arc::new(Data::default()),
+            review: Arc::new(Review::default()),
+            view: ViewId::Gaps,
+            views: ViewId::ALL.iter().map(|_| ViewState::default()).collect(),
             mode: Mode::Normal,
             keymap,
             context,
             read_only: false,
+            justification_required: true,
+            page: 10,
+            now_ms: 0,
+            today: chrono::Utc::now().date_naive(),
+            toast: None,
+            log: Vec::new(),
+            help_scroll: 0,
+            input: String::new(),
+            palette_cursor: 0,
+            pending: None,
+            prompt: None,
+            picker: None,
+            undo: Vec::new(),
+            redo: Vec::new(),
+            sync: None,
+            loading: true,
+            ticket: 0,
         }
     }
 
-    pub fn current(&self) -> Option<&Finding> {
-        self.visible.get(self.cursor).map(|&i| &self.findings[i])
+    pub fn vs(&self) -> &ViewState {
+        &self.views[self.view.index()]
+    }
+    fn vs_mut(&mut self) -> &mut ViewState {
+        let i = self.view.index();
+        &mut self.views[i]
+    }
+    pub fn view_state(&self, v: ViewId) -> &ViewState {
+        &self.views[v.index()]
+    }
+
+    /// The row id under the cursor.
+    pub fn current(&self) -> Option<u32> {
+        self.vs().current()
     }
 
     fn layer(&self) -> Layer {
         match self.mode {
             Mode::Normal => Layer::Normal,
             Mode::Filter => Layer::Filter,
-            Mode::Help => Layer::Help,
+            Mode::Command => Layer::Command,
+            Mode::Prompt => Layer::Prompt,
+            Mode::Picker => Layer::Picker,
+            Mode::Help | Mode::Log => Layer::Help,
         }
     }
 
-    /// Re-run the filter: every space-separated term must fuzzy-match; order is kept.
-    fn refilter(&mut self) {
-        let keep = self
-            .current()
-            .map(|f| (f.rule.clone(), f.subject_id.clone()));
-        let terms: Vec<String> = self
-            .filter
-            .split_whitespace()
-            .map(str::to_lowercase)
-            .collect();
-        if terms.is_empty() {
-            self.visible = (0..self.findings.len()).collect();
-        } else {
-            let m = SkimMatcherV2::default();
-            self.visible = self
-                .haystacks
-                .iter()
-                .enumerate()
-                .filter(|(_, fields)| {
-                    terms
-                        .iter()
-                        .all(|t| fields.iter().any(|f| compact_match(&m, f, t)))
-                })
-                .map(|(i, _)| i)
-                .collect();
+    pub fn notify(&mut self, text: impl Into<String>, level: Level) {
+        let text = text.into();
+        if level != Level::Info {
+            self.log.push(text.clone());
         }
-        // Stay on the same finding when it is still visible.
-        self.cursor = keep
-            .and_then(|(r, s)| {
-                self.visible
-                    .iter()
-                    .position(|&i| self.findings[i].rule == r && self.findings[i].subject_id == s)
-            })
-            .unwrap_or(0);
-        self.scroll();
+        self.toast = Some((text, level, self.now_ms + TOAST_MS));
+    }
+
+    fn table_for(&self, v: ViewId) -> Arc<Table> {
+        match v {
+            ViewId::Decisions | ViewId::Audit => {
+                self.review.tables.get(&v).cloned().unwrap_or_default()
+            }
+            _ => self.data.table(v),
+        }
+    }
+
+    /// Ask for `view` to be sorted and filtered again with its current filter and sort.
+    fn refine(&mut self, view: ViewId) -> Vec<Effect> {
+        let i = view.index();
+        let table = self.views[i].table.clone();
+        let parsed = query::parse(&self.views[i].filter, &table.columns);
+        let q = match parsed {
+            Ok(q) => {
+                self.views[i].error = None;
+                q
+            }
+            Err(e) => {
+                // Keep the last good result on screen and say what is wrong.
+                self.views[i].error = Some(e);
+                return Vec::new();
+            }
+        };
+        self.ticket += 1;
+        let ticket = self.ticket;
+        let vs = &mut self.views[i];
+        vs.keep = vs.current().or(vs.keep);
+        vs.pending = Some(ticket);
+        vs.requested = Some(q.clone());
+        vec![Effect::Refine {
+            view,
+            ticket,
+            table,
+            query: q,
+            sort: vs.sort,
+        }]
     }
 
     fn move_to(&mut self, cursor: usize) {
-        self.cursor = cursor.min(self.visible.len().saturating_sub(1));
-        self.scroll();
+        let page = self.page.max(1);
+        let vs = self.vs_mut();
+        vs.cursor = cursor.min(vs.visible.len().saturating_sub(1));
+        scroll(vs, page);
     }
 
-    /// Keep the cursor inside the window of visible rows.
-    fn scroll(&mut self) {
-        let page = self.page.max(1);
-        if self.cursor < self.offset {
-            self.offset = self.cursor;
-        } else if self.cursor >= self.offset + page {
-            self.offset = self.cursor + 1 - page;
+    fn switch(&mut self, v: ViewId) -> Vec<Effect> {
+        self.view = v;
+        self.mode = Mode::Normal;
+        Vec::new()
+    }
+
+    fn targets(&self) -> Vec<(Target, String, Option<String>)> {
+        let vs = self.vs();
+        let ids = if vs.marks.is_empty() {
+            vs.current().into_iter().collect()
+        } else {
+            vs.marks.materialise(&vs.table)
+        };
+        ids.into_iter()
+            .filter_map(|id| {
+                let item = vs.table.rows.get(id as usize)?.item;
+                self.data.target(self.view, item)
+            })
+            .collect()
+    }
+
+    fn start_decision(&mut self, verdict: Verdict) -> Vec<Effect> {
+        if matches!(self.view, ViewId::People) {
+            self.notify(
+                "People: press x to revoke everything a person holds, or open Gaps or Keys to decide item by item",
+                Level::Warn,
+            );
+            return Vec::new();
         }
-        let max_offset = self.visible.len().saturating_sub(page);
-        self.offset = self.offset.min(max_offset);
+        let mut items = self.targets();
+        if items.is_empty() {
+            self.notify(
+                "Nothing to decide here: move to a row or mark some",
+                Level::Warn,
+            );
+            return Vec::new();
+        }
+        let mut skipped = 0;
+        if verdict == Verdict::Reassign {
+            let before = items.len();
+            items.retain(|(t, _, _)| t.ownable());
+            skipped = before - items.len();
+            if items.is_empty() {
+                self.notify(
+                    "Only keys, service accounts and resources have owners to reassign",
+                    Level::Warn,
+                );
+                return Vec::new();
+            }
+        }
+        if verdict == Verdict::Revoke {
+            let before = items.len();
+            items.retain(|(t, _, _)| t.kind != "resource");
+            skipped = before - items.len();
+            if items.is_empty() {
+                self.notify(
+                    "A whole project or workspace is not revoked from here: revoke its members or keys",
+                    Level::Warn,
+                );
+                return Vec::new();
+            }
+        }
+        self.pending = Some(Pending {
+            verdict,
+            items,
+            owner: None,
+            until: None,
+            skipped,
+        });
+        match verdict {
+            Verdict::Defer => self.ask(PromptKind::Until),
+            Verdict::Reassign => {
+                let choices = Arc::new(self.data.people_choices());
+                let mut p = Picker {
+                    choices,
+                    ..Default::default()
+                };
+                rank_people(&mut p);
+                self.picker = Some(p);
+                self.mode = Mode::Picker;
+            }
+            _ => self.ask(PromptKind::Justification),
+        }
+        Vec::new()
+    }
+
+    fn ask(&mut self, kind: PromptKind) {
+        let Some(p) = &self.pending else { return };
+        let n = p.items.len();
+        let what = if n == 1 {
+            p.items[0].1.clone()
+        } else {
+            format!("{n} items")
+        };
+        let skipped = if p.skipped > 0 {
+            format!(" ({} marked rows do not apply and are left out)", p.skipped)
+        } else {
+            String::new()
+        };
+        let title = match (kind, p.verdict) {
+            (PromptKind::Until, _) => format!("Defer {what} until (YYYY-MM-DD or +30d){skipped}"),
+            (_, v) => {
+                let verb = match v {
+                    Verdict::Certify => "Certify".to_string(),
+                    Verdict::Revoke => "Revoke".to_string(),
+                    Verdict::Reassign => {
+                        format!("Reassign to {}:", p.owner.as_deref().unwrap_or("?"))
+                    }
+                    Verdict::Defer => format!("Defer until {}:", p.until.as_deref().unwrap_or("?")),
+                };
+                let need = if self.justification_required {
+                    "required"
+                } else {
+                    "optional"
+                };
+                format!("{verb} {what}{skipped}. Justification ({need})")
+            }
+        };
+        self.prompt = Some(Prompt {
+            kind,
+            title,
+            input: String::new(),
+            error: None,
+            danger: p.verdict.destructive(),
+        });
+        self.mode = Mode::Prompt;
+    }
+
+    fn sweep(&mut self) -> Vec<Effect> {
+        if self.view != ViewId::People {
+            self.notify("x sweeps a person: open People (3) first", Level::Warn);
+            return Vec::new();
+        }
+        let Some(id) = self.current() else {
+            return Vec::new();
+        };
+        let item = self.vs().table.rows[id as usize].item;
+        let targets = self.data.sweep(item);
+        if targets.is_empty() {
+            self.notify("This person holds nothing on any provider", Level::Info);
+            return Vec::new();
+        }
+        let person = self.vs().table.rows[id as usize].cells[0].to_string();
+        self.pending = Some(Pending {
+            verdict: Verdict::Revoke,
+            items: targets
+                .into_iter()
+                .map(|(t, label)| (t, label, Some(format!("sweep:{person}"))))
+                .collect(),
+            owner: None,
+            until: None,
+            skipped: 0,
+        });
+        self.ask(PromptKind::Justification);
+        if let Some(p) = &mut self.prompt {
+            let n = self.pending.as_ref().map(|p| p.items.len()).unwrap_or(0);
+            p.title = format!(
+                "Revoke everything {person} holds on every provider ({n} items). Justification"
+            );
+        }
+        Vec::new()
+    }
+
+    fn finish_prompt(&mut self) -> Vec<Effect> {
+        let Some(prompt) = self.prompt.clone() else {
+            self.mode = Mode::Normal;
+            return Vec::new();
+        };
+        let text = prompt.input.trim().to_string();
+        match prompt.kind {
+            PromptKind::Until => match crate::review::parse_until(&text, self.today) {
+                Ok(d) => {
+                    if let Some(p) = &mut self.pending {
+                        p.until = Some(d.to_string());
+                    }
+                    self.ask(PromptKind::Justification);
+                }
+                Err(e) => {
+                    if let Some(p) = &mut self.prompt {
+                        p.error = Some(e);
+                    }
+                }
+            },
+            PromptKind::Justification => {
+                if text.is_empty() && self.justification_required {
+                    if let Some(p) = &mut self.prompt {
+                        p.error = Some(
+                            "a justification is required (settings.justification = \"optional\" turns this off)"
+                                .into(),
+                        );
+                    }
+                    return Vec::new();
+                }
+                let Some(p) = self.pending.take() else {
+                    return Vec::new();
+                };
+                self.prompt = None;
+                self.mode = Mode::Normal;
+                let justification = (!text.is_empty()).then_some(text);
+                let items = p
+                    .items
+                    .into_iter()
+                    .map(|(target, label, rule)| NewDecision {
+                        verdict: p.verdict,
+                        target,
+                        label,
+                        rule,
+                        owner: p.owner.clone(),
+                        until: p.until.clone(),
+                        justification: justification.clone(),
+                    })
+                    .collect();
+                return vec![Effect::Record(items)];
+            }
+        }
+        Vec::new()
+    }
+
+    fn cancel_decision(&mut self) {
+        self.pending = None;
+        self.prompt = None;
+        self.picker = None;
+        self.mode = Mode::Normal;
+        self.notify("Cancelled: nothing was recorded", Level::Info);
+    }
+
+    fn palette_matches(&self) -> Vec<&'static str> {
+        let word = self.input.split_whitespace().next().unwrap_or("");
+        if word.is_empty() {
+            return COMMANDS.iter().map(|c| c.0).collect();
+        }
+        let m = SkimMatcherV2::default();
+        let mut scored: Vec<(i64, &'static str)> = COMMANDS
+            .iter()
+            .filter_map(|(c, _)| m.fuzzy_match(c, word).map(|s| (s, *c)))
+            .collect();
+        scored.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
+        scored.into_iter().map(|x| x.1).collect()
+    }
+
+    pub fn palette(&self) -> Vec<(&'static str, &'static str)> {
+        self.palette_matches()
+            .into_iter()
+            .filter_map(|c| COMMANDS.iter().find(|x| x.0 == c).copied())
+            .collect()
+    }
+
+    fn run_command(&mut self) -> Vec<Effect> {
+        let input = self.input.trim().to_string();
+        let mut words = input.split_whitespace();
+        let first = words.next().unwrap_or("");
+        let args: Vec<&str> = words.collect();
+        // An exact name wins; otherwise the highlighted suggestion.
+        let name = if COMMANDS.iter().any(|c| c.0 == first) || first == "q" {
+            first.to_string()
+        } else {
+            match self.palette_matches().get(self.palette_cursor) {
+                Some(c) => c.to_string(),
+                None => {
+                    self.mode = Mode::Normal;
+                    self.notify(format!("no command '{first}' (: lists them)"), Level::Warn);
+                    return Vec::new();
+                }
+            }
+        };
+        self.mode = Mode::Normal;
+        self.input.clear();
+        if let Some(v) = ViewId::ALL.iter().find(|v| v.name() == name) {
+            return self.switch(*v);
+        }
+        match name.as_str() {
+            "sync" => {
+                if self.sync.is_some() {
+                    self.notify("A sync is already running", Level::Info);
+                    Vec::new()
+                } else {
+                    self.sync = Some(Vec::new());
+                    vec![Effect::Sync]
+                }
+            }
+            "log" => {
+                self.help_scroll = 0;
+                self.mode = Mode::Log;
+                Vec::new()
+            }
+            "help" => {
+                self.help_scroll = 0;
+                self.mode = Mode::Help;
+                Vec::new()
+            }
+            "quit" | "q" => vec![Effect::Quit],
+            "sort" => self.sort_command(&args),
+            _ => Vec::new(),
+        }
+    }
+
+    fn sort_command(&mut self, args: &[&str]) -> Vec<Effect> {
+        if self.view == ViewId::Dash {
+            return Vec::new();
+        }
+        let cols = &self.vs().table.columns;
+        let Some(name) = args.first() else {
+            let names: Vec<&str> = cols.iter().map(|c| c.name).collect();
+            self.notify(format!("sort by one of: {}", names.join(", ")), Level::Warn);
+            return Vec::new();
+        };
+        let Some(col) = cols.iter().position(|c| c.name == name.to_lowercase()) else {
+            let names: Vec<&str> = cols.iter().map(|c| c.name).collect();
+            self.notify(
+                format!("no column '{name}'; sort by one of: {}", names.join(", ")),
+                Level::Warn,
+            );
+            return Vec::new();
+        };
+        let desc = args.get(1).is_some_and(|a| a.starts_with("desc"));
+        self.vs_mut().sort = Some(Sort { col, desc });
+        let v = self.view;
+        self.refine(v)
+    }
+
+    fn mark_range(&mut self) {
+        let Some(here) = self.current() else { return };
+        let vs = self.vs_mut();
+        match vs.anchor.take() {
+            None => vs.anchor = Some(here),
+            Some(a) => {
+                let pos = |id: u32| vs.visible.iter().position(|&x| x == id);
+                let (Some(pa), Some(pb)) = (pos(a), pos(here)) else {
+                    return;
+                };
+                let (lo, hi) = (pa.min(pb), pa.max(pb));
+                let ids: Vec<u32> = vs.visible[lo..=hi].to_vec();
+                let table = vs.table.clone();
+                for id in ids {
+                    vs.marks.set(&table, id, true);
+                }
+            }
+        }
+    }
+
+    fn mark_all(&mut self) {
+        let vs = self.vs_mut();
+        if vs.pending.is_some() {
+            return;
+        }
+        let q = vs.applied.clone();
+        let table = vs.table.clone();
+        // Ids already marked that the query covers are folded in.
+        vs.marks.ids.retain(|&id| {
+            table
+                .rows
+                .get(id as usize)
+                .is_none_or(|r| !query::matches(&q, r))
+        });
+        vs.marks.all = Some(AllMatching {
+            query: q,
+            count: vs.visible.len(),
+            excluded: HashSet::new(),
+        });
     }
 
     fn apply(&mut self, action: Action) -> Vec<Effect> {
         let page = self.page.max(1);
-        match action {
-            Action::Down => self.move_to(self.cursor + 1),
-            Action::Up => self.move_to(self.cursor.saturating_sub(1)),
-            Action::PageDown => self.move_to(self.cursor + page),
-            Action::PageUp => self.move_to(self.cursor.saturating_sub(page)),
-            Action::Top => self.move_to(0),
-            Action::Bottom => self.move_to(usize::MAX),
-            Action::Filter => self.mode = Mode::Filter,
-            Action::ClearFilter | Action::Cancel => {
+        if action.decides() && self.read_only {
+            self.notify(
+                "Read-only mode: decisions are disabled (started with --read-only or settings.read_only = true)",
+                Level::Warn,
+            );
+            return Vec::new();
+        }
+        match (self.mode, action) {
+            (_, Action::Quit) => return vec![Effect::Quit],
+            (Mode::Help | Mode::Log, Action::Close) => self.mode = Mode::Normal,
+            (Mode::Help | Mode::Log, Action::Down) => self.help_scroll += 1,
+            (Mode::Help | Mode::Log, Action::Up) => {
+                self.help_scroll = self.help_scroll.saturating_sub(1)
+            }
+            // The palette.
+            (Mode::Command, Action::Accept) => return self.run_command(),
+            (Mode::Command, Action::Cancel) => {
                 self.mode = Mode::Normal;
-                if !self.filter.is_empty() {
-                    self.filter.clear();
-                    self.refilter();
+                self.input.clear();
+            }
+            (Mode::Command, Action::Complete) => {
+                if let Some(c) = self.palette_matches().get(self.palette_cursor) {
+                    self.input = format!("{c} ");
+                    self.palette_cursor = 0;
                 }
             }
-            Action::Accept => self.mode = Mode::Normal,
-            Action::DeleteChar => {
-                if self.filter.pop().is_some() {
-                    self.refilter();
+            (Mode::Command, Action::Down) => {
+                let n = self.palette_matches().len();
+                self.palette_cursor = (self.palette_cursor + 1).min(n.saturating_sub(1));
+            }
+            (Mode::Command, Action::Up) => {
+                self.palette_cursor = self.palette_cursor.saturating_sub(1)
+            }
+            (Mode::Command, Action::DeleteChar) => {
+                self.input.pop();
+                self.palette_cursor = 0;
+            }
+            (Mode::Command, Action::ClearInput) => {
+                self.input.clear();
+                self.palette_cursor = 0;
+            }
+            // Prompts.
+            (Mode::Prompt, Action::Accept) => return self.finish_prompt(),
+            (Mode::Prompt, Action::Cancel) | (Mode::Picker, Action::Cancel) => {
+                self.cancel_decision()
+            }
+            (Mode::Prompt, Action::DeleteChar) => {
+                if let Some(p) = &mut self.prompt {
+                    p.input.pop();
+                    p.error = None;
                 }
             }
-            Action::ClearInput => {
-                self.filter.clear();
-                self.refilter();
+            (Mode::Prompt, Action::ClearInput) => {
+                if let Some(p) = &mut self.prompt {
+                    p.input.clear();
+                }
             }
-            Action::Help => self.mode = Mode::Help,
-            Action::Close => self.mode = Mode::Normal,
-            Action::Quit => return vec![Effect::Quit],
+            // The owner picker.
+            (Mode::Picker, Action::Accept) => {
+                let chosen = self
+                    .picker
+                    .as_ref()
+                    .and_then(|p| p.matches.get(p.cursor).map(|&i| p.choices[i].0.clone()));
+                match chosen {
+                    Some(email) => {
+                        self.picker = None;
+                        if let Some(p) = &mut self.pending {
+                            p.owner = Some(email);
+                        }
+                        self.ask(PromptKind::Justification);
+                    }
+                    None => self.notify(
+                        "No person matches: type part of an email or name",
+                        Level::Warn,
+                    ),
+                }
+            }
+            (Mode::Picker, Action::Down) => {
+                if let Some(p) = &mut self.picker {
+                    p.cursor = (p.cursor + 1).min(p.matches.len().saturating_sub(1));
+                }
+            }
+            (Mode::Picker, Action::Up) => {
+                if let Some(p) = &mut self.picker {
+                    p.cursor = p.cursor.saturating_sub(1);
+                }
+            }
+            (Mode::Picker, Action::DeleteChar) => {
+                if let Some(p) = &mut self.picker {
+                    p.input.pop();
+                    rank_people(p);
+                }
+            }
+            (Mode::Picker, Action::ClearInput) => {
+                if let Some(p) = &mut self.picker {
+                    p.input.clear();
+                    rank_people(p);
+                }
+            }
+            // The filter line.
+            (Mode::Filter, Action::Accept) => self.mode = Mode::Normal,
+            (Mode::Filter, Action::Cancel) => {
+                self.mode = Mode::Normal;
+                if !self.vs().filter.is_empty() {
+                    self.vs_mut().filter.clear();
+                    let v = self.view;
+                    return self.refine(v);
+                }
+            }
+            (Mode::Filter, Action::DeleteChar) if self.vs_mut().filter.pop().is_some() => {
+                let v = self.view;
+                return self.refine(v);
+            }
+            (Mode::Filter, Action::ClearInput) => {
+                self.vs_mut().filter.clear();
+                let v = self.view;
+                return self.refine(v);
+            }
+            (Mode::Filter | Mode::Normal, Action::Down) => self.move_to(self.vs().cursor + 1),
+            (Mode::Filter | Mode::Normal, Action::Up) => {
+                self.move_to(self.vs().cursor.saturating_sub(1))
+            }
+            // The list.
+            (Mode::Normal, a) => return self.normal(a, page),
+            _ => {}
         }
         Vec::new()
     }
+
+    fn normal(&mut self, action: Action, page: usize) -> Vec<Effect> {
+        match action {
+            Action::PageDown => self.move_to(self.vs().cursor + page),
+            Action::PageUp => self.move_to(self.vs().cursor.saturating_sub(page)),
+            Action::Top => self.move_to(0),
+            Action::Bottom => self.move_to(usize::MAX),
+            Action::Filter if self.view != ViewId::Dash => self.mode = Mode::Filter,
+            Action::Command => {
+                self.input.clear();
+                self.palette_cursor = 0;
+                self.mode = Mode::Command;
+            }
+            Action::Help => {
+                self.help_scroll = 0;
+                self.mode = Mode::Help;
+            }
+            Action::ClearFilter => {
+                let vs = self.vs_mut();
+                if vs.anchor.take().is_some() {
+                } else if !vs.marks.is_empty() {
+                    vs.marks = Marks::default();
+                } else if !vs.filter.is_empty() {
+                    vs.filter.clear();
+                    let v = self.view;
+                    return self.refine(v);
+                }
+            }
+            Action::Mark => {
+                if let Some(id) = self.current() {
+                    let vs = self.vs_mut();
+                    let table = vs.table.clone();
+                    vs.marks.toggle(&table, id);
+                    self.move_to(self.vs().cursor + 1);
+                }
+            }
+            Action::MarkRange => self.mark_range(),
+            Action::MarkAll if self.view != ViewId::Dash => self.mark_all(),
+            Action::Certify => return self.start_decision(Verdict::Certify),
+            Action::Revoke => return self.start_decision(Verdict::Revoke),
+            Action::Reassign => return self.start_decision(Verdict::Reassign),
+            Action::Defer => return self.start_decision(Verdict::Defer),
+            Action::Sweep => return self.sweep(),
+            Action::Undo => match self.undo.pop() {
+                Some(b) => {
+                    self.redo.push(b);
+                    return vec![Effect::SetUndone {
+                        batch: b,
+                        undone: true,
+                    }];
+                }
+                None => self.notify("Nothing to undo in this session", Level::Info),
+            },
+            Action::Redo => match self.redo.pop() {
+                Some(b) => {
+                    self.undo.push(b);
+                    return vec![Effect::SetUndone {
+                        batch: b,
+                        undone: false,
+                    }];
+                }
+                None => self.notify("Nothing to redo", Level::Info),
+            },
+            Action::SortNext | Action::SortReverse if self.view != ViewId::Dash => {
+                let n = self.vs().table.columns.len();
+                let vs = self.vs_mut();
+                vs.sort = match (action, vs.sort) {
+                    (Action::SortReverse, Some(s)) => Some(Sort {
+                        col: s.col,
+                        desc: !s.desc,
+                    }),
+                    (Action::SortReverse, None) => Some(Sort { col: 0, desc: true }),
+                    (_, None) => Some(Sort {
+                        col: 0,
+                        desc: false,
+                    }),
+                    (_, Some(s)) if s.col + 1 >= n => None,
+                    (_, Some(s)) => Some(Sort {
+                        col: s.col + 1,
+                        desc: false,
+                    }),
+                };
+                let v = self.view;
+                return self.refine(v);
+            }
+            Action::NextView => {
+                let next = ViewId::ALL[(self.view.index() + 1) % ViewId::ALL.len()];
+                return self.switch(next);
+            }
+            Action::View(v) => return self.switch(v),
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    fn typed(&mut self, c: char) -> Vec<Effect> {
+        match self.mode {
+            Mode::Filter => {
+                self.vs_mut().filter.push(c);
+                let v = self.view;
+                self.refine(v)
+            }
+            Mode::Command => {
+                self.input.push(c);
+                self.palette_cursor = 0;
+                Vec::new()
+            }
+            Mode::Prompt => {
+                if let Some(p) = &mut self.prompt
+                    && p.input.chars().count() < 500
+                {
+                    p.input.push(c);
+                    p.error = None;
+                }
+                Vec::new()
+            }
+            Mode::Picker => {
+                if let Some(p) = &mut self.picker {
+                    p.input.push(c);
+                    rank_people(p);
+                }
+                Vec::new()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// New data: every table view is reset to it (filters and sorts are kept and re-run).
+    fn load(&mut self, data: Arc<Data>) -> Vec<Effect> {
+        let had_marks = self.views.iter().any(|v| !v.marks.is_empty());
+        self.data = data;
+        self.loading = false;
+        let mut out = Vec::new();
+        for v in ViewId::ALL {
+            if v == ViewId::Dash {
+                continue;
+            }
+            let table = self.table_for(v);
+            let vs = &mut self.views[v.index()];
+            vs.table = table;
+            vs.marks = Marks::default();
+            vs.anchor = None;
+            vs.visible = Arc::new(Vec::new());
+            out.extend(self.refine(v));
+        }
+        if had_marks {
+            self.notify(
+                "New snapshot: marks were cleared (decisions are kept)",
+                Level::Info,
+            );
+        }
+        out
+    }
+
+    fn set_review(&mut self, review: Arc<Review>) -> Vec<Effect> {
+        self.review = review;
+        let mut out = Vec::new();
+        for v in [ViewId::Decisions, ViewId::Audit] {
+            let table = self.table_for(v);
+            let vs = &mut self.views[v.index()];
+            vs.table = table;
+            vs.marks = Marks::default();
+            out.extend(self.refine(v));
+        }
+        out
+    }
 }
 
-/// A fuzzy match whose matched letters lie close together: "orphan" finds "orphaned-key" and
-/// "lvr" finds "leaver", but not letters strewn across a long sentence.
-fn compact_match(m: &SkimMatcherV2, field: &str, term: &str) -> bool {
-    match m.fuzzy_indices(field, term) {
-        Some((_, idx)) => match (idx.first(), idx.last()) {
-            (Some(a), Some(b)) => b - a < term.chars().count() * 2 + 3,
-            _ => true,
-        },
-        None => false,
+/// Keep the cursor inside the window of visible rows.
+fn scroll(vs: &mut ViewState, page: usize) {
+    if vs.cursor < vs.offset {
+        vs.offset = vs.cursor;
+    } else if vs.cursor >= vs.offset + page {
+        vs.offset = vs.cursor + 1 - page;
     }
+    let max_offset = vs.visible.len().saturating_sub(page);
+    vs.offset = vs.offset.min(max_offset);
+}
+
+/// Rank the picker's people by fuzzy score over email and name, best 200 first.
+fn rank_people(p: &mut Picker) {
+    p.cursor = 0;
+    if p.input.trim().is_empty() {
+        p.matches = (0..p.choices.len().min(200)).collect();
+        return;
+    }
+    let m = SkimMatcherV2::default();
+    let needle = p.input.trim().to_lowercase();
+    let mut scored: Vec<(i64, usize)> = p
+        .choices
+        .iter()
+        .enumerate()
+        .filter_map(|(i, (email, name))| {
+            let a = m.fuzzy_match(email, &needle);
+            let b = m.fuzzy_match(name, &needle);
+            a.max(b).map(|s| (s, i))
+        })
+        .collect();
+    scored.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    scored.truncate(200);
+    p.matches = scored.into_iter().map(|x| x.1).collect();
 }
 
 /// The one entry point: apply a message, return what the driver must do.
@@ -201,21 +1148,110 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
     match msg {
         Msg::Resize { rows } => {
             state.page = rows.max(1);
-            state.scroll();
+            let page = state.page;
+            for vs in &mut state.views {
+                scroll(vs, page);
+            }
+            Vec::new()
+        }
+        Msg::Tick { now_ms } => {
+            state.now_ms = now_ms;
+            if state.toast.as_ref().is_some_and(|t| t.2 <= now_ms) {
+                state.toast = None;
+            }
+            Vec::new()
+        }
+        Msg::Refined {
+            view,
+            ticket,
+            visible,
+        } => {
+            let page = state.page.max(1);
+            let vs = &mut state.views[view.index()];
+            if vs.pending != Some(ticket) {
+                // A newer request is out: this answer is stale.
+                return Vec::new();
+            }
+            vs.pending = None;
+            vs.visible = visible;
+            if let Some(q) = vs.requested.take() {
+                vs.applied = q;
+            }
+            // Stay on the same row when it is still visible.
+            vs.cursor = vs
+                .keep
+                .and_then(|id| vs.visible.iter().position(|&x| x == id))
+                .unwrap_or(0);
+            vs.keep = None;
+            scroll(vs, page);
+            Vec::new()
+        }
+        Msg::Data(d) => state.load(d),
+        Msg::Review(r) => state.set_review(r),
+        Msg::Recorded {
+            batch,
+            count,
+            verdict,
+        } => {
+            state.undo.push(batch);
+            state.redo.clear();
+            state.vs_mut().marks = Marks::default();
+            let verb = match verdict {
+                Verdict::Certify => "Certified",
+                Verdict::Revoke => "Revoke staged for",
+                Verdict::Reassign => "Owner reassigned for",
+                Verdict::Defer => "Deferred",
+            };
+            let undo = state.keymap.key_for(Layer::Normal, Action::Undo);
+            let what = if count == 1 {
+                "1 item".to_string()
+            } else {
+                format!("{count} items")
+            };
+            state.notify(
+                format!("{verb} {what}: recorded ({undo} undoes)"),
+                Level::Info,
+            );
+            Vec::new()
+        }
+        Msg::SyncProgress(p) => {
+            state.sync = Some(p);
+            Vec::new()
+        }
+        Msg::SyncDone { ok, lines } => {
+            state.sync = None;
+            state.log.extend(lines.iter().cloned());
+            if ok {
+                state.notify(
+                    "Sync finished: the views show the new snapshot",
+                    Level::Info,
+                );
+            } else {
+                let first = lines.iter().find(|l| l.contains("FAILED")).cloned();
+                state.notify(
+                    format!(
+                        "Sync had failures: {} (:log has the details)",
+                        first.unwrap_or_else(|| "see :log".into())
+                    ),
+                    Level::Error,
+                );
+            }
+            Vec::new()
+        }
+        Msg::Error(e) => {
+            state.notify(e, Level::Error);
             Vec::new()
         }
         Msg::Key(key) => {
             if let Some(action) = state.keymap.lookup(state.layer(), &key) {
                 return state.apply(action);
             }
-            if state.mode == Mode::Filter
-                && let KeyCode::Char(c) = key.code
+            if let KeyCode::Char(c) = key.code
                 && !key
                     .modifiers
                     .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
             {
-                state.filter.push(c);
-                state.refilter();
+                return state.typed(c);
             }
             Vec::new()
         }
@@ -223,161 +1259,4 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
-    use super::*;
-    use crate::model::Severity;
-
-    pub fn sample(n: usize) -> Vec<Finding> {
-        (0..n)
-            .map(|i| Finding {
-                rule: ["leaver-with-access", "orphaned-key", "unmanaged-account"][i % 3].into(),
-                severity: if i % 3 == 2 {
-                    Severity::High
-                } else {
-                    Severity::Critical
-                },
-                provider: "openai".into(),
-                source: "openai".into(),
-                subject_kind: if i % 3 == 1 { "api_key" } else { "account" }.into(),
-                subject_id: format!("id-{i:03}"),
-                subject_email: Some(format!("person{i:03}@example.com")),
-                detail: format!("detail for {i}"),
-            })
-            .collect()
-    }
-
-    fn key(c: char) -> Msg {
-        Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
-    }
-    fn code(c: KeyCode) -> Msg {
-        Msg::Key(KeyEvent::new(c, KeyModifiers::NONE))
-    }
-    fn state(n: usize) -> State {
-        let mut s = State::new(sample(n), Keymap::default_map(), "test".into());
-        update(&mut s, Msg::Resize { rows: 5 });
-        s
-    }
-
-    #[test]
-    fn moves_pages_and_clamps() {
-        let mut s = state(12);
-        update(&mut s, key('j'));
-        update(&mut s, code(KeyCode::Down));
-        assert_eq!(s.cursor, 2);
-        update(&mut s, code(KeyCode::PageDown));
-        assert_eq!((s.cursor, s.offset), (7, 3));
-        update(&mut s, key('G'));
-        assert_eq!((s.cursor, s.offset), (11, 7));
-        update(&mut s, key('j'));
-        assert_eq!(s.cursor, 11);
-        update(&mut s, key('g'));
-        assert_eq!((s.cursor, s.offset), (0, 0));
-        update(&mut s, key('k'));
-        assert_eq!(s.cursor, 0);
-    }
-
-    #[test]
-    fn filter_as_you_type_then_escape_restores() {
-        let mut s = state(30);
-        update(&mut s, key('/'));
-        assert_eq!(s.mode, Mode::Filter);
-        for c in "orphan".chars() {
-            update(&mut s, key(c));
-        }
-        assert_eq!(s.visible.len(), 10);
-        assert!(
-            s.visible
-                .iter()
-                .all(|&i| s.findings[i].rule == "orphaned-key")
-        );
-        // `j` is text while filtering, not a movement.
-        update(&mut s, key(' '));
-        update(&mut s, key('0'));
-        update(&mut s, key('2'));
-        assert_eq!(s.filter, "orphan 02");
-        assert!(
-            s.visible
-                .iter()
-                .all(|&i| s.findings[i].subject_id.contains("02"))
-        );
-        update(&mut s, code(KeyCode::Enter));
-        assert_eq!(s.mode, Mode::Normal);
-        assert_eq!(s.filter, "orphan 02");
-        update(&mut s, code(KeyCode::Esc));
-        assert_eq!((s.visible.len(), s.filter.as_str()), (30, ""));
-    }
-
-    #[test]
-    fn a_term_must_match_within_one_field() {
-        let mut s = state(30);
-        update(&mut s, key('/'));
-        // "hig" + "0" would match across the severity and id fields of every high row.
-        for c in "high0".chars() {
-            update(&mut s, key(c));
-        }
-        assert!(s.visible.is_empty(), "{:?}", s.visible);
-    }
-
-    #[test]
-    fn fuzzy_terms_must_be_compact() {
-        let m = SkimMatcherV2::default();
-        assert!(compact_match(&m, "orphaned-key", "orphan"));
-        assert!(compact_match(&m, "leaver-with-access", "lvr"));
-        assert!(compact_match(&m, "alice.smith@example.com", "alicesmith"));
-        assert!(!compact_match(
-            &m,
-            "no directory person has this email; account on openai",
-            "orphan"
-        ));
-    }
-
-    #[test]
-    fn cursor_stays_on_its_finding_when_the_filter_widens() {
-        let mut s = state(30);
-        update(&mut s, key('/'));
-        for c in "id-013".chars() {
-            update(&mut s, key(c));
-        }
-        assert_eq!(s.current().unwrap().subject_id, "id-013");
-        update(&mut s, code(KeyCode::Esc));
-        assert_eq!(s.current().unwrap().subject_id, "id-013");
-        assert_eq!(s.cursor, 13);
-    }
-
-    #[test]
-    fn backspace_help_and_quit() {
-        let mut s = state(3);
-        update(&mut s, key('/'));
-        update(&mut s, key('z'));
-        update(&mut s, key('z'));
-        assert!(s.visible.is_empty());
-        assert_eq!(s.current(), None);
-        update(&mut s, code(KeyCode::Backspace));
-        update(&mut s, code(KeyCode::Backspace));
-        assert_eq!(s.visible.len(), 3);
-        update(&mut s, code(KeyCode::Enter));
-        update(&mut s, key('?'));
-        assert_eq!(s.mode, Mode::Help);
-        assert!(
-            update(&mut s, key('q')).is_empty(),
-            "q closes help, it does not quit"
-        );
-        assert_eq!(s.mode, Mode::Normal);
-        assert_eq!(update(&mut s, key('q')), vec![Effect::Quit]);
-    }
-
-    #[test]
-    fn empty_list_never_panics() {
-        let mut s = state(0);
-        for m in [
-            key('j'),
-            key('k'),
-            key('G'),
-            code(KeyCode::PageDown),
-            key('g'),
-        ] {
-            update(&mut s, m);
-        }
-        assert_eq!((s.cursor, s.offset), (0, 0));
-    }
-}
+pub(crate) mod tests;

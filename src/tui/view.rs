@@ -1,16 +1,20 @@
 //! Drawing: a pure function of the state. Only the visible rows are turned into widgets, so a
-//! frame costs the same for fifty findings or a million.
+//! frame costs the same for fifty rows or a million.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Direction, Layout, Rect};
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, Wrap};
 
-use super::state::{Mode, State};
+use super::data::{Data, ViewId};
+use super::keymap::Layer;
+use super::state::{Level, Mode, State};
+use super::table::Tone;
 use super::theme::Theme;
+use crate::model::Severity;
 use crate::model::text::sanitize;
-use crate::model::{Finding, Severity};
+use crate::review::Verdict;
 
 pub const MIN_WIDTH: u16 = 40;
 pub const MIN_HEIGHT: u16 = 12;
@@ -34,11 +38,9 @@ fn areas(area: Rect) -> Areas {
             .areas(body);
         (t, d)
     } else {
-        let detail_h = if body.height >= 16 { 8 } else { 6 };
-        let [t, d] = Layout::default()
-            .direction(Direction::Vertical)
-            .constraints([Constraint::Min(3), Constraint::Length(detail_h)])
-            .areas(body);
+        let detail_h = if body.height >= 16 { 8 } else { 5 };
+        let [t, d] =
+            Layout::vertical([Constraint::Min(3), Constraint::Length(detail_h)]).areas(body);
         (t, d)
     };
     Areas {
@@ -49,7 +51,7 @@ fn areas(area: Rect) -> Areas {
     }
 }
 
-/// How many rows of findings fit for a terminal of `width`×`height`.
+/// How many table rows fit for a terminal of `width`×`height`.
 pub fn table_rows(width: u16, height: u16) -> usize {
     let a = areas(Rect::new(0, 0, width, height));
     // Borders (2) and the column header (1).
@@ -66,17 +68,40 @@ pub fn severity_label(s: Severity) -> &'static str {
     }
 }
 
-fn severity_style(t: &Theme, s: Severity) -> Style {
-    match s {
-        Severity::Critical => t.danger,
-        Severity::High => t.warn,
-        Severity::Medium => t.accent,
-        Severity::Low | Severity::Info => t.muted,
+fn tone(t: &Theme, tone: Tone) -> Style {
+    match tone {
+        Tone::Normal => t.text,
+        Tone::Danger => t.danger,
+        Tone::Warn => t.warn,
+        Tone::Accent => t.accent,
+        Tone::Muted => t.muted,
+    }
+}
+
+fn verdict_mark(v: Option<Verdict>) -> &'static str {
+    match v {
+        Some(Verdict::Certify) => "✓",
+        Some(Verdict::Revoke) => "✗",
+        Some(Verdict::Reassign) => "→",
+        Some(Verdict::Defer) => "…",
+        None => " ",
     }
 }
 
 pub fn rule_explanation(rule: &str) -> &'static str {
     crate::reconcile::explain(rule)
+}
+
+fn thousands(n: usize) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 pub fn draw(f: &mut Frame, s: &State, t: &Theme) {
@@ -85,7 +110,7 @@ pub fn draw(f: &mut Frame, s: &State, t: &Theme) {
         let msg = vec![
             Line::from(Span::styled("terminal too small", t.warn)),
             Line::from(format!(
-                "{}×{} — need {MIN_WIDTH}×{MIN_HEIGHT}",
+                "{}×{}: recert needs {MIN_WIDTH}×{MIN_HEIGHT}",
                 area.width, area.height
             )),
         ];
@@ -94,108 +119,200 @@ pub fn draw(f: &mut Frame, s: &State, t: &Theme) {
     }
     let a = areas(area);
     header(f, s, t, a.header);
-    table(f, s, t, a.table);
-    detail(f, s, t, a.detail);
+    if s.view == ViewId::Dash {
+        let [_, body, _] = Layout::vertical([
+            Constraint::Length(1),
+            Constraint::Min(3),
+            Constraint::Length(1),
+        ])
+        .areas(area);
+        dashboard(f, s, t, body);
+    } else {
+        table(f, s, t, a.table);
+        detail(f, s, t, a.detail);
+    }
     status(f, s, t, a.status);
-    if s.mode == Mode::Help {
-        help(f, s, t, area);
+    if let Some(p) = &s.sync {
+        sync_box(f, s, t, area, p);
+    }
+    match s.mode {
+        Mode::Help => help(f, s, t, area),
+        Mode::Log => log(f, s, t, area),
+        Mode::Command => palette(f, s, t, area),
+        Mode::Prompt => prompt(f, s, t, area),
+        Mode::Picker => picker(f, s, t, area),
+        _ => {}
     }
 }
 
 fn header(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
-    let crit = s
-        .findings
+    let mut spans = vec![Span::styled(" recert ", t.header)];
+    let wide = area.width >= 100;
+    for v in ViewId::ALL {
+        let label = if wide || v == s.view {
+            format!(" {}:{} ", v.index() + 1, v.title())
+        } else {
+            format!(" {} ", v.index() + 1)
+        };
+        let style = if v == s.view {
+            t.selection.add_modifier(Modifier::BOLD)
+        } else {
+            t.header
+        };
+        spans.push(Span::styled(label, style));
+    }
+    spans.push(Span::styled(format!(" {}", sanitize(&s.context)), t.header));
+    f.render_widget(Paragraph::new(Line::from(spans)).style(t.header), area);
+}
+
+fn fit_columns(cols: &[super::table::Column], width: u16) -> (Vec<usize>, Vec<Constraint>) {
+    // Two characters for the mark and decision, then columns while they fit.
+    let mut left = width.saturating_sub(2 + 2 + 1);
+    let mut shown = Vec::new();
+    for (i, c) in cols.iter().enumerate() {
+        let need = c.width + 1;
+        if need > left && !shown.is_empty() {
+            break;
+        }
+        left = left.saturating_sub(need);
+        shown.push(i);
+    }
+    let last = *shown.last().unwrap_or(&0);
+    let widths = shown
         .iter()
-        .filter(|x| x.severity == Severity::Critical)
-        .count();
-    let text = format!(
-        " recert · findings: {} ({} critical) · {}",
-        s.findings.len(),
-        crit,
-        sanitize(&s.context)
-    );
-    f.render_widget(Paragraph::new(text).style(t.header), area);
+        .map(|&i| {
+            if i == last || cols[i].grow {
+                Constraint::Min(cols[i].width)
+            } else {
+                Constraint::Length(cols[i].width)
+            }
+        })
+        .collect();
+    (shown, widths)
 }
 
 fn table(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
+    let vs = s.vs();
+    let tbl = &vs.table;
     let rows_fit = area.height.saturating_sub(3) as usize;
-    let end = (s.offset + rows_fit).min(s.visible.len());
-    let rows: Vec<Row> = s.visible[s.offset.min(end)..end]
+    let end = (vs.offset + rows_fit).min(vs.visible.len());
+    let (shown, mut widths) = fit_columns(&tbl.columns, area.width);
+    widths.insert(0, Constraint::Length(2));
+    let decided = matches!(s.view, ViewId::Gaps | ViewId::Keys | ViewId::Resources);
+    let rows: Vec<Row> = vs.visible[vs.offset.min(end)..end]
         .iter()
         .enumerate()
-        .map(|(n, &i)| {
-            let x = &s.findings[i];
-            let selected = s.offset + n == s.cursor;
-            let sev = Cell::from(severity_label(x.severity)).style(if selected {
-                Style::default()
+        .map(|(n, &id)| {
+            let r = &tbl.rows[id as usize];
+            let selected = vs.offset + n == vs.cursor;
+            let marked = vs.marks.contains(tbl, id);
+            let verdict = if decided {
+                s.data
+                    .target(s.view, r.item)
+                    .and_then(|(tg, _, _)| s.review.verdict(&tg))
             } else {
-                severity_style(t, x.severity)
-            });
-            let subject = x.subject_email.as_deref().unwrap_or(&x.subject_id);
-            let row = Row::new(vec![
-                sev,
-                Cell::from(x.rule.clone()),
-                Cell::from(sanitize(subject).into_owned()),
-                Cell::from(x.provider.clone()),
-                Cell::from(sanitize(&x.detail).into_owned()),
-            ]);
+                None
+            };
+            let lead = format!(
+                "{}{}",
+                if marked { "●" } else { " " },
+                verdict_mark(verdict)
+            );
+            let mut cells = vec![Cell::from(lead).style(if verdict == Some(Verdict::Revoke) {
+                t.danger
+            } else {
+                t.accent
+            })];
+            for (k, &c) in shown.iter().enumerate() {
+                let cell = Cell::from(&*r.cells[c]);
+                cells.push(if k == 0 && !selected {
+                    cell.style(tone(t, r.tone))
+                } else {
+                    cell
+                });
+            }
+            let row = Row::new(cells);
             if selected {
                 row.style(t.selection)
+            } else if marked {
+                row.style(t.text.add_modifier(Modifier::BOLD))
             } else {
                 row.style(t.text)
             }
         })
         .collect();
-    let wide = area.width >= 100;
-    let widths = [
-        Constraint::Length(4),
-        Constraint::Length(18),
-        Constraint::Length(if wide { 28 } else { 24 }),
-        // "anthropic" is the longest provider name.
-        Constraint::Length(9),
-        Constraint::Min(10),
-    ];
-    let title = if s.filter.is_empty() {
-        format!(" Gaps {} ", s.visible.len())
+    let mut head: Vec<Cell> = vec![Cell::from("")];
+    for &c in &shown {
+        let col = &tbl.columns[c];
+        let arrow = match vs.sort {
+            Some(so) if so.col == c => {
+                if so.desc {
+                    "▼"
+                } else {
+                    "▲"
+                }
+            }
+            _ => "",
+        };
+        head.push(Cell::from(format!("{}{arrow}", col.name.to_uppercase())));
+    }
+    let mut title = format!(" {} ", s.view.title());
+    if vs.applied.is_empty() {
+        title.push_str(&thousands(vs.visible.len()));
     } else {
-        format!(
-            " Gaps {}/{} matching /{} ",
-            s.visible.len(),
-            s.findings.len(),
-            sanitize(&s.filter)
-        )
-    };
-    let header = Row::new(vec!["SEV", "RULE", "SUBJECT", "PROVIDER", "DETAIL"])
-        .style(t.muted.add_modifier(Modifier::BOLD));
+        title.push_str(&format!(
+            "{}/{} /{}",
+            thousands(vs.visible.len()),
+            thousands(tbl.rows.len()),
+            sanitize(&vs.applied.text)
+        ));
+    }
+    if vs.pending.is_some() {
+        title.push_str(" · filtering…");
+    }
+    if !vs.marks.is_empty() {
+        title.push_str(&format!(" · {} marked", thousands(vs.marks.count())));
+    }
+    title.push(' ');
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(t.border)
         .title(Span::styled(title, t.accent));
     let mut widget = Table::new(rows, widths)
-        .header(header)
+        .header(Row::new(head).style(t.muted.add_modifier(Modifier::BOLD)))
         .block(block)
         .column_spacing(1);
-    if s.visible.is_empty() {
-        widget = widget.footer(
-            Row::new(vec![
-                Cell::from(""),
-                Cell::from(if s.findings.is_empty() {
-                    "No gaps in this snapshot."
-                } else {
-                    "Nothing matches the filter (Esc clears it)."
-                }),
-            ])
-            .style(t.muted),
-        );
+    if vs.visible.is_empty() && vs.pending.is_none() {
+        let why = if s.loading {
+            "Loading the snapshot…"
+        } else if tbl.rows.is_empty() {
+            match s.view {
+                ViewId::Gaps => "No gaps in this snapshot.",
+                ViewId::Decisions => {
+                    "No decisions yet: mark rows in Gaps or Keys and press c, r, o or d."
+                }
+                ViewId::Audit => "The audit log is empty.",
+                _ => "Nothing here in this snapshot.",
+            }
+        } else {
+            "Nothing matches the filter (Esc clears it)."
+        };
+        widget = widget.footer(Row::new(vec![Cell::from(""), Cell::from(why)]).style(t.muted));
     }
     f.render_widget(widget, area);
 }
 
-fn field<'a>(t: &Theme, name: &'a str, value: String) -> Line<'a> {
+fn field<'a>(t: &Theme, name: &str, value: impl AsRef<str>) -> Line<'a> {
     Line::from(vec![
         Span::styled(format!("{name:>9} "), t.muted),
-        Span::styled(sanitize(&value).into_owned(), t.text),
+        Span::styled(sanitize(value.as_ref()).into_owned(), t.text),
     ])
+}
+
+fn date(ts: Option<i64>) -> String {
+    ts.and_then(|t| chrono::DateTime::from_timestamp(t, 0))
+        .map(|d| d.format("%Y-%m-%d").to_string())
+        .unwrap_or_else(|| "-".into())
 }
 
 fn detail(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
@@ -203,11 +320,11 @@ fn detail(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
         .borders(Borders::ALL)
         .border_style(t.border)
         .title(Span::styled(" Detail ", t.accent));
-    let Some(x) = s.current() else {
-        f.render_widget(Paragraph::new("").block(block), area);
-        return;
-    };
-    let lines = detail_lines(x, t);
+    let lines = s
+        .current()
+        .and_then(|id| s.vs().table.rows.get(id as usize))
+        .map(|r| detail_lines(s, t, r.item))
+        .unwrap_or_default();
     f.render_widget(
         Paragraph::new(lines)
             .block(block)
@@ -216,216 +333,641 @@ fn detail(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
     );
 }
 
-fn detail_lines<'a>(x: &'a Finding, t: &Theme) -> Vec<Line<'a>> {
-    vec![
-        Line::from(vec![
-            Span::styled(format!("{:>9} ", "severity"), t.muted),
-            Span::styled(x.severity.as_str(), severity_style(t, x.severity)),
-        ]),
-        field(t, "rule", x.rule.clone()),
-        field(t, "subject", x.subject_kind.replace('_', " ")),
-        field(t, "id", x.subject_id.clone()),
-        field(
-            t,
-            "email",
-            x.subject_email
-                .clone()
-                .unwrap_or_else(|| "(unknown)".into()),
+fn decision_line<'a>(s: &State, t: &Theme, d: &Data, view: ViewId, item: u32) -> Option<Line<'a>> {
+    let (tg, _, _) = d.target(view, item)?;
+    let (v, id) = s.review.decided.get(&tg)?;
+    let x = s.review.decisions.iter().find(|x| x.id == *id)?;
+    let extra =
+        x.d.owner
+            .as_ref()
+            .map(|o| format!(" → {o}"))
+            .or(x.d.until.as_ref().map(|u| format!(" until {u}")))
+            .unwrap_or_default();
+    Some(Line::from(vec![
+        Span::styled(format!("{:>9} ", "decision"), t.muted),
+        Span::styled(
+            format!(
+                "{}{extra} by {} ({})",
+                v.as_str(),
+                sanitize(&x.reviewer),
+                sanitize(x.d.justification.as_deref().unwrap_or("no justification"))
+            ),
+            if v.destructive() { t.danger } else { t.ok },
         ),
-        field(t, "source", format!("{} ({})", x.source, x.provider)),
-        field(t, "why", x.detail.clone()),
-        Line::from(Span::styled(rule_explanation(&x.rule), t.muted)),
-    ]
+    ]))
+}
+
+fn detail_lines<'a>(s: &State, t: &Theme, item: u32) -> Vec<Line<'a>> {
+    let d = &*s.data;
+    let i = item as usize;
+    let mut out = Vec::new();
+    match s.view {
+        ViewId::Gaps => {
+            let Some(x) = d.findings.get(i) else {
+                return out;
+            };
+            out.push(Line::from(vec![
+                Span::styled(format!("{:>9} ", "severity"), t.muted),
+                Span::styled(
+                    x.severity.as_str(),
+                    tone(t, super::data::severity_tone(x.severity)),
+                ),
+                Span::styled(format!("  {}", x.rule), t.text),
+            ]));
+            out.extend(decision_line(s, t, d, s.view, item));
+            out.push(field(
+                t,
+                "subject",
+                format!("{} {}", x.subject_kind.replace('_', " "), x.subject_id),
+            ));
+            out.push(field(
+                t,
+                "email",
+                x.subject_email.as_deref().unwrap_or("(unknown)"),
+            ));
+            out.push(field(t, "source", format!("{} ({})", x.source, x.provider)));
+            out.push(field(t, "why", &x.detail));
+            out.push(Line::from(Span::styled(rule_explanation(&x.rule), t.muted)));
+        }
+        ViewId::Keys => {
+            let Some(c) = d.snapshot.data.credentials.get(i) else {
+                return out;
+            };
+            out.push(field(
+                t,
+                "key",
+                format!(
+                    "{} {}",
+                    c.name.as_deref().unwrap_or("(unnamed)"),
+                    c.redacted.as_deref().unwrap_or("")
+                ),
+            ));
+            out.extend(decision_line(s, t, d, s.view, item));
+            out.push(field(
+                t,
+                "id",
+                format!(
+                    "{} ({}, {} on {})",
+                    c.id,
+                    c.kind.replace('_', " "),
+                    c.provider,
+                    c.source
+                ),
+            ));
+            out.push(field(
+                t,
+                "owner",
+                format!(
+                    "{} {}",
+                    d.key_owner(c),
+                    c.owner
+                        .as_ref()
+                        .map(|o| format!("({} {})", o.kind.replace('_', " "), o.id))
+                        .unwrap_or_default()
+                ),
+            ));
+            out.push(field(t, "created", date(c.created_at)));
+            out.push(field(t, "last used", date(c.last_used_at)));
+            out.push(field(t, "expires", date(c.expires_at)));
+            out.push(field(t, "status", c.status.as_deref().unwrap_or("active")));
+        }
+        ViewId::People => {
+            let Some(p) = d.snapshot.data.people.get(i) else {
+                return out;
+            };
+            out.push(field(
+                t,
+                "person",
+                format!(
+                    "{} ({})",
+                    p.emails.join(", "),
+                    p.display_name.as_deref().unwrap_or("-")
+                ),
+            ));
+            out.push(field(
+                t,
+                "directory",
+                format!(
+                    "{} {} · {}",
+                    p.source,
+                    p.id,
+                    if p.absent {
+                        "absent"
+                    } else if p.active {
+                        "active"
+                    } else {
+                        "inactive"
+                    }
+                ),
+            ));
+            out.push(field(
+                t,
+                "groups",
+                if p.groups.is_empty() {
+                    "-".into()
+                } else {
+                    p.groups.join(", ")
+                },
+            ));
+            let holds = d.sweep(item);
+            out.push(field(
+                t,
+                "holds",
+                format!("{} items on providers (x revokes them all)", holds.len()),
+            ));
+            for (_, label) in holds.iter().take(6) {
+                out.push(Line::from(Span::styled(
+                    format!("{:>9} {}", "", sanitize(label)),
+                    t.text,
+                )));
+            }
+        }
+        ViewId::Resources => {
+            let Some(r) = d.resources.get(i) else {
+                return out;
+            };
+            out.push(field(
+                t,
+                "resource",
+                format!("{} {} ({})", r.kind, r.name, r.status),
+            ));
+            out.extend(decision_line(s, t, d, s.view, item));
+            out.push(field(t, "id", &r.id));
+            out.push(field(t, "source", format!("{} ({})", r.source, r.provider)));
+            out.push(field(t, "members", r.members.to_string()));
+        }
+        ViewId::Decisions => {
+            let Some(x) = s.review.decisions.get(i) else {
+                return out;
+            };
+            out.push(Line::from(vec![
+                Span::styled(format!("{:>9} ", "decision"), t.muted),
+                Span::styled(
+                    format!("{} {}", x.d.verdict.as_str(), sanitize(&x.d.label)),
+                    if x.d.verdict.destructive() {
+                        t.danger
+                    } else {
+                        t.ok
+                    },
+                ),
+            ]));
+            out.push(field(
+                t,
+                "target",
+                format!(
+                    "{} {} on {}",
+                    x.d.target.kind.replace('_', " "),
+                    x.d.target.id,
+                    x.d.target.source
+                ),
+            ));
+            out.push(field(
+                t,
+                "by",
+                format!("{} · batch {}", x.reviewer, x.batch),
+            ));
+            out.push(field(t, "why", x.d.justification.as_deref().unwrap_or("-")));
+            out.push(Line::from(Span::styled(format!("{:>9} ", "plan"), t.muted)));
+            for step in crate::remediate::steps(
+                x.d.verdict,
+                x.d.owner.as_deref(),
+                &x.d.target,
+                &d.snapshot.data,
+            ) {
+                out.push(Line::from(Span::styled(
+                    format!("  {}", sanitize(&step.line())),
+                    if x.d.verdict.destructive() {
+                        t.warn
+                    } else {
+                        t.text
+                    },
+                )));
+            }
+        }
+        ViewId::Audit => {
+            let Some(e) = s.review.audit.get(i) else {
+                return out;
+            };
+            out.push(field(
+                t,
+                "entry",
+                format!("#{} {} by {}", e.seq, e.event, e.actor),
+            ));
+            out.push(field(t, "detail", &e.detail));
+            out.push(field(t, "hash", &e.hash));
+            out.push(field(t, "prev", &e.prev));
+        }
+        ViewId::Dash => {}
+    }
+    out
+}
+
+fn bar(n: u64, max: u64, width: usize) -> String {
+    if max == 0 {
+        return String::new();
+    }
+    let full = (n as f64 / max as f64 * width as f64).round() as usize;
+    "█".repeat(full.max(usize::from(n > 0)))
+}
+
+fn bars<'a>(
+    t: &Theme,
+    title: &str,
+    items: &[(String, u64)],
+    label_w: usize,
+    bar_w: usize,
+) -> Vec<Line<'a>> {
+    let max = items.iter().map(|x| x.1).max().unwrap_or(0);
+    let mut out = vec![Line::from(Span::styled(title.to_string(), t.accent))];
+    for (k, n) in items {
+        let name: String = k.chars().take(label_w).collect();
+        out.push(Line::from(vec![
+            Span::styled(format!("{name:<label_w$} "), t.text),
+            Span::styled(format!("{n:>7} "), t.muted),
+            Span::styled(bar(*n, max, bar_w), t.info),
+        ]));
+    }
+    out
+}
+
+fn dashboard(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
+    let d = &*s.data;
+    let [left, right] =
+        Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(area);
+    let bar_w = (left.width as usize).saturating_sub(22 + 9 + 3).max(3);
+    let by_rule = d.count_by(|f| &f.rule);
+    let mut l = bars(t, "Findings by rule", &by_rule, 22, bar_w);
+    l.push(Line::from(""));
+    let ages = d.key_ages();
+    let labels = [
+        "< 30 days",
+        "30-90 days",
+        "90-180 days",
+        "180-365 days",
+        "> 1 year",
+    ];
+    let age_items: Vec<(String, u64)> = labels
+        .iter()
+        .zip(ages)
+        .map(|(a, n)| (a.to_string(), n))
+        .collect();
+    l.extend(bars(t, "Key age (usable keys)", &age_items, 22, bar_w));
+    let rbar = (right.width as usize).saturating_sub(10 + 9 + 3).max(3);
+    let mut sev: Vec<(String, u64)> = Vec::new();
+    for sv in [
+        Severity::Critical,
+        Severity::High,
+        Severity::Medium,
+        Severity::Low,
+        Severity::Info,
+    ] {
+        let n = d.findings.iter().filter(|f| f.severity == sv).count() as u64;
+        sev.push((sv.as_str().to_string(), n));
+    }
+    let mut r = bars(t, "By severity", &sev, 10, rbar);
+    r.push(Line::from(""));
+    r.extend(bars(
+        t,
+        "By provider",
+        &d.count_by(|f| &f.provider),
+        10,
+        rbar,
+    ));
+    r.push(Line::from(""));
+    r.push(Line::from(Span::styled("Sources (last sync)", t.accent)));
+    for src in &d.snapshot.sources {
+        let when = chrono::DateTime::from_timestamp(src.finished_at, 0)
+            .map(|x| x.format("%m-%d %H:%M").to_string())
+            .unwrap_or_default();
+        let (word, style) = if src.ok {
+            ("ok", t.ok)
+        } else {
+            ("FAILED", t.danger)
+        };
+        r.push(Line::from(vec![
+            Span::styled(format!("{:<12} ", sanitize(&src.source)), t.text),
+            Span::styled(format!("{word:<6} "), style),
+            Span::styled(format!("{when} · {} items", src.items), t.muted),
+        ]));
+    }
+    r.push(Line::from(""));
+    let mut counts = [0usize; 4];
+    for &i in &s.review.pending {
+        let v = s.review.decisions[i as usize].d.verdict;
+        counts[v as usize] += 1;
+    }
+    r.push(Line::from(Span::styled("Decisions standing", t.accent)));
+    r.push(Line::from(Span::styled(
+        format!(
+            "{} revoke · {} certify · {} reassign · {} defer",
+            counts[Verdict::Revoke as usize],
+            counts[Verdict::Certify as usize],
+            counts[Verdict::Reassign as usize],
+            counts[Verdict::Defer as usize]
+        ),
+        t.text,
+    )));
+    let block = |title: &str| {
+        Block::default()
+            .borders(Borders::ALL)
+            .border_style(t.border)
+            .title(Span::styled(title.to_string(), t.accent))
+    };
+    f.render_widget(Paragraph::new(l).block(block(" Dashboard ")), left);
+    f.render_widget(
+        Paragraph::new(r)
+            .wrap(Wrap { trim: false })
+            .block(block(" ")),
+        right,
+    );
 }
 
 fn status(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
-    let pos = if s.visible.is_empty() {
+    let vs = s.vs();
+    let pos = if s.view == ViewId::Dash {
+        String::new()
+    } else if vs.visible.is_empty() {
         "0/0".to_string()
     } else {
-        format!("{}/{}", s.cursor + 1, s.visible.len())
+        format!(
+            "{}/{}",
+            thousands(vs.cursor + 1),
+            thousands(vs.visible.len())
+        )
     };
-    let left = match s.mode {
-        Mode::Filter => format!(" /{}▏", sanitize(&s.filter)),
-        _ if !s.filter.is_empty() => format!(" filter: {}", sanitize(&s.filter)),
-        _ => String::new(),
+    let (left, left_style) = match (s.mode, &s.toast, &vs.error) {
+        (Mode::Filter, _, Some(e)) => (format!(" /{}▏ {}", sanitize(&vs.filter), e), t.warn),
+        (Mode::Filter, _, None) => (format!(" /{}▏", sanitize(&vs.filter)), t.status),
+        (Mode::Command, _, _) => (format!(" :{}▏", sanitize(&s.input)), t.status),
+        (_, Some((msg, level, _)), _) => (
+            format!(" {}", sanitize(msg)),
+            match level {
+                Level::Info => t.status,
+                Level::Warn => t.status.patch(t.warn),
+                Level::Error => t.status.patch(t.danger),
+            },
+        ),
+        (_, None, _) if vs.anchor.is_some() => (" range: move, then v marks it".into(), t.status),
+        (_, None, _) if !vs.filter.is_empty() => {
+            (format!(" filter: {}", sanitize(&vs.filter)), t.status)
+        }
+        _ => (String::new(), t.status),
     };
     let ro = if s.read_only { "READ-ONLY · " } else { "" };
+    let marks = if vs.marks.is_empty() {
+        String::new()
+    } else {
+        format!("{} marked · ", thousands(vs.marks.count()))
+    };
     let hints = match s.mode {
         Mode::Filter => "Enter keep · Esc clear",
-        Mode::Help => "Esc close",
-        Mode::Normal => "? help · / filter · q quit",
+        Mode::Command => "Enter run · Tab complete · Esc close",
+        Mode::Prompt | Mode::Picker => "Enter ok · Esc cancel",
+        Mode::Help | Mode::Log => "Esc close",
+        Mode::Normal => "? help · : cmd · / filter",
     };
-    let right = format!("{ro}{pos} · {hints} ");
+    let sep = if pos.is_empty() { "" } else { " · " };
+    let right = format!("{ro}{marks}{pos}{sep}{hints} ");
     let width = area.width as usize;
-    let pad = width.saturating_sub(left.chars().count() + right.chars().count());
+    let right_w = right.chars().count();
+    let left: String = left
+        .chars()
+        .take(width.saturating_sub(right_w + 1))
+        .collect();
+    let pad = width.saturating_sub(left.chars().count() + right_w);
     let line = Line::from(vec![
-        Span::styled(left, t.status.add_modifier(Modifier::BOLD)),
+        Span::styled(left, left_style.add_modifier(Modifier::BOLD)),
         Span::styled(" ".repeat(pad), t.status),
         Span::styled(right, t.status),
     ]);
     f.render_widget(Paragraph::new(line).style(t.status), area);
 }
 
-fn help(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
-    use super::keymap::Layer;
-    let mut lines = Vec::new();
-    for (title, layer) in [("List", Layer::Normal), ("Filter (after /)", Layer::Filter)] {
-        lines.push(Line::from(Span::styled(title, t.accent)));
-        for b in s.keymap.layer(layer) {
-            lines.push(Line::from(vec![
-                Span::styled(format!("  {:<22}", b.labels.join(", ")), t.text),
-                Span::styled(b.desc.clone(), t.muted),
-            ]));
-        }
-    }
-    lines.push(Line::from(Span::styled(
-        "Filter terms are space-separated; each must fuzzy-match severity, rule, provider, email, id or detail.",
-        t.muted,
-    )));
-    let close = s
-        .keymap
-        .layer(Layer::Help)
-        .first()
-        .map(|b| b.labels.join("/"))
-        .unwrap_or_else(|| "Esc".into());
-    let w = area.width.saturating_sub(4).min(76);
-    let h = (lines.len() as u16 + 3).min(area.height.saturating_sub(2));
-    let r = Rect::new(
+fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let w = w.min(area.width.saturating_sub(2));
+    let h = h.min(area.height.saturating_sub(2));
+    Rect::new(
         area.x + (area.width - w) / 2,
         area.y + (area.height - h) / 2,
         w,
         h,
-    );
+    )
+}
+
+fn overlay(
+    f: &mut Frame,
+    t: &Theme,
+    r: Rect,
+    title: String,
+    lines: Vec<Line>,
+    scroll: usize,
+    style: Style,
+) {
     f.render_widget(Clear, r);
     f.render_widget(
-        Paragraph::new(lines).wrap(Wrap { trim: false }).block(
-            Block::default()
-                .borders(Borders::ALL)
-                .border_style(t.accent)
-                .title(Span::styled(format!(" Keys — {close} closes "), t.accent)),
-        ),
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .scroll((scroll.min(u16::MAX as usize) as u16, 0))
+            .block(
+                Block::default()
+                    .borders(Borders::ALL)
+                    .border_style(style)
+                    .title(Span::styled(title, style))
+                    .style(t.text),
+            ),
         r,
     );
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::tui::keymap::Keymap;
-    use crate::tui::state::{Msg, tests::sample, update};
-    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-    use ratatui::Terminal;
-    use ratatui::backend::TestBackend;
+pub const FILTER_HELP: &[&str] = &[
+    "Filter terms are space-separated and must all hold:",
+    "  alice            fuzzy text: letters in order, close together, in one column",
+    "  owner:none       the column contains the value (none: it is empty)",
+    "  provider:openai  unused>90d  age>=1y  spend>100  members<3",
+    "  !status:active   ! negates a term",
+    "  e.g. /owner:none provider:openai unused>90d alice   (in Keys)",
+];
 
-    fn render(s: &mut State, w: u16, h: u16, theme: &Theme) -> Terminal<TestBackend> {
-        update(
-            s,
-            Msg::Resize {
-                rows: table_rows(w, h),
-            },
-        );
-        let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
-        term.draw(|f| draw(f, s, theme)).unwrap();
-        term
+fn help(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
+    let mut lines = Vec::new();
+    for line in FILTER_HELP {
+        lines.push(Line::from(Span::styled(line.to_string(), t.text)));
     }
-
-    fn text(term: &Terminal<TestBackend>) -> String {
-        let buf = term.backend().buffer();
-        let mut out = String::new();
-        for y in 0..buf.area.height {
-            for x in 0..buf.area.width {
-                out.push_str(buf[(x, y)].symbol());
-            }
-            out.push('\n');
-        }
-        out
+    if s.read_only {
+        lines.push(Line::from(Span::styled(
+            "Read-only mode: decision keys (c r o d x u Ctrl-r) are disabled.",
+            t.warn,
+        )));
     }
-
-    fn state() -> State {
-        let mut f = sample(40);
-        f[0].subject_email = Some("mallory\u{1b}]52;c;aGk=\u{7}@evil.example\nnext".into());
-        State::new(
-            f,
-            Keymap::default_map(),
-            "snapshot #1 · 2026-11-22 06:00 UTC".into(),
-        )
-    }
-
-    fn key(s: &mut State, c: KeyCode) {
-        update(s, Msg::Key(KeyEvent::new(c, KeyModifiers::NONE)));
-    }
-
-    #[test]
-    fn findings_80x24() {
-        let t = Theme::load(None, false).unwrap();
-        let mut s = state();
-        key(&mut s, KeyCode::Char('j'));
-        insta::assert_snapshot!(text(&render(&mut s, 80, 24, &t)));
-    }
-
-    #[test]
-    fn findings_120x40() {
-        let t = Theme::load(None, false).unwrap();
-        let mut s = state();
-        insta::assert_snapshot!(text(&render(&mut s, 120, 40, &t)));
-    }
-
-    #[test]
-    fn filtered_and_help_80x24() {
-        let t = Theme::load(None, false).unwrap();
-        let mut s = state();
-        for c in "/unmanaged".chars() {
-            key(&mut s, KeyCode::Char(c));
-        }
-        insta::assert_snapshot!("filter_80x24", text(&render(&mut s, 80, 24, &t)));
-        key(&mut s, KeyCode::Enter);
-        key(&mut s, KeyCode::Char('?'));
-        insta::assert_snapshot!("help_80x24", text(&render(&mut s, 80, 24, &t)));
-    }
-
-    #[test]
-    fn no_control_characters_reach_the_buffer() {
-        let t = Theme::load(None, false).unwrap();
-        let mut s = state();
-        let screen = text(&render(&mut s, 120, 40, &t));
-        assert!(
-            !screen.chars().any(|c| c.is_control() && c != '\n'),
-            "{screen}"
-        );
-        assert!(
-            screen.contains("mallory␛]52;c;aGk=␇@evil.example␊next"),
-            "{screen}"
-        );
-    }
-
-    #[test]
-    fn selection_and_danger_styles() {
-        let t = Theme::load(None, false).unwrap();
-        let mut s = state();
-        key(&mut s, KeyCode::Char('j'));
-        let term = render(&mut s, 80, 24, &t);
-        let buf = term.backend().buffer();
-        // Row 0 of the table is at y=3 (header line, border, column titles); the cursor is on row 1.
-        let selected = &buf[(10, 4)];
-        assert_eq!(selected.bg, t.selection.bg.unwrap());
-        let critical = &buf[(1, 3)];
-        assert_eq!(critical.symbol(), "C");
-        assert_eq!(critical.fg, t.danger.fg.unwrap());
-        assert!(critical.modifier.contains(Modifier::BOLD));
-    }
-
-    #[test]
-    fn every_small_size_renders_without_panic() {
-        let t = Theme::load(None, true).unwrap();
-        for w in [1u16, 10, 39, 40, 41, 60, 80] {
-            for h in [1u16, 5, 11, 12, 13, 24] {
-                let mut s = state();
-                key(&mut s, KeyCode::Char('G'));
-                let screen = text(&render(&mut s, w, h, &t));
-                if w < MIN_WIDTH || h < MIN_HEIGHT {
-                    assert!(screen.contains("terminal") || w < 10, "{w}x{h}: {screen}");
-                }
-            }
+    for (layer, _, title) in Layer::ALL {
+        lines.push(Line::from(Span::styled(title, t.accent)));
+        for b in s.keymap.layer(layer) {
+            lines.push(Line::from(vec![
+                Span::styled(format!("  {:<20}", b.labels.join(", ")), t.text),
+                Span::styled(b.desc.clone(), t.muted),
+            ]));
         }
     }
+    let close = s.keymap.key_for(Layer::Help, super::keymap::Action::Close);
+    let r = centered(area, 84, area.height);
+    overlay(
+        f,
+        t,
+        r,
+        format!(" Keys · j/k scroll · {close} closes "),
+        lines,
+        s.help_scroll,
+        t.accent,
+    );
 }
+
+fn log(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
+    let mut lines: Vec<Line> = s
+        .log
+        .iter()
+        .rev()
+        .map(|l| Line::from(Span::styled(sanitize(l).into_owned(), t.text)))
+        .collect();
+    if lines.is_empty() {
+        lines.push(Line::from(Span::styled(
+            "Nothing logged in this session.",
+            t.muted,
+        )));
+    }
+    let r = centered(area, 100, area.height);
+    overlay(
+        f,
+        t,
+        r,
+        " Log, newest first · Esc closes ".into(),
+        lines,
+        s.help_scroll,
+        t.accent,
+    );
+}
+
+fn palette(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
+    let items = s.palette();
+    let h = (items.len() as u16 + 2).min(area.height.saturating_sub(3));
+    let w = area.width.min(70);
+    let r = Rect::new(area.x, area.y + area.height - 1 - h, w, h);
+    let lines: Vec<Line> = items
+        .iter()
+        .enumerate()
+        .map(|(i, (name, desc))| {
+            let style = if i == s.palette_cursor {
+                t.selection
+            } else {
+                t.text
+            };
+            Line::from(vec![
+                Span::styled(format!(" {name:<10}"), style),
+                Span::styled(
+                    format!(" {desc}"),
+                    if i == s.palette_cursor {
+                        t.selection
+                    } else {
+                        t.muted
+                    },
+                ),
+            ])
+        })
+        .collect();
+    overlay(f, t, r, " Commands ".into(), lines, 0, t.accent);
+}
+
+fn prompt(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
+    let Some(p) = &s.prompt else { return };
+    let style = if p.danger { t.danger } else { t.accent };
+    let mut lines = vec![
+        Line::from(Span::styled(sanitize(&p.title).into_owned(), t.text)),
+        Line::from(Span::styled(
+            format!("> {}▏", sanitize(&p.input)),
+            t.text.add_modifier(Modifier::BOLD),
+        )),
+    ];
+    if let Some(e) = &p.error {
+        lines.push(Line::from(Span::styled(e.clone(), t.warn)));
+    }
+    if p.danger {
+        lines.push(Line::from(Span::styled(
+            "Revokes are staged as decisions: nothing reaches a provider until a plan is applied.",
+            t.muted,
+        )));
+    }
+    let w = area.width.saturating_sub(4).min(90);
+    let r = centered(area, w, 7);
+    overlay(
+        f,
+        t,
+        r,
+        if p.danger {
+            " Revoke ".into()
+        } else {
+            " Decision ".into()
+        },
+        lines,
+        0,
+        style,
+    );
+}
+
+fn picker(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
+    let Some(p) = &s.picker else { return };
+    let h = area.height.saturating_sub(4).min(16);
+    let rows = h.saturating_sub(3) as usize;
+    let start = p.cursor.saturating_sub(rows.saturating_sub(1));
+    let mut lines = vec![Line::from(Span::styled(
+        format!("> {}▏", sanitize(&p.input)),
+        t.text.add_modifier(Modifier::BOLD),
+    ))];
+    for (k, &i) in p.matches.iter().enumerate().skip(start).take(rows) {
+        let (email, name) = &p.choices[i];
+        let style = if k == p.cursor { t.selection } else { t.text };
+        lines.push(Line::from(Span::styled(format!(" {email}  {name}"), style)));
+    }
+    if p.matches.is_empty() {
+        lines.push(Line::from(Span::styled(" nobody matches", t.muted)));
+    }
+    let w = area.width.saturating_sub(4).min(70);
+    let r = centered(area, w, h);
+    overlay(
+        f,
+        t,
+        r,
+        format!(" New owner · {} people ", p.choices.len()),
+        lines,
+        0,
+        t.accent,
+    );
+}
+
+fn sync_box(f: &mut Frame, s: &State, t: &Theme, area: Rect, p: &[super::state::SourceProgress]) {
+    let _ = s;
+    let w = 46.min(area.width.saturating_sub(2));
+    let h = (p.len() as u16 + 2).clamp(3, area.height.saturating_sub(2));
+    let r = Rect::new(area.x + area.width - w - 1, area.y + 1, w, h);
+    let mut lines = Vec::new();
+    if p.is_empty() {
+        lines.push(Line::from(Span::styled("starting…", t.muted)));
+    }
+    for x in p {
+        let (gauge, style) = match &x.done {
+            None => {
+                let n = (x.requests % 10) as usize;
+                (format!("{}{}", "▰".repeat(n), "▱".repeat(10 - n)), t.info)
+            }
+            Some(Ok(items)) => (format!("done, {items} items"), t.ok),
+            Some(Err(_)) => ("FAILED".into(), t.danger),
+        };
+        lines.push(Line::from(vec![
+            Span::styled(format!("{:<12} ", sanitize(&x.source)), t.text),
+            Span::styled(format!("{gauge:<18} "), style),
+            Span::styled(format!("{} req", x.requests), t.muted),
+        ]));
+    }
+    overlay(f, t, r, " Syncing ".into(), lines, 0, t.accent);
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,347 @@
+//! The console on a million rows: frame time, filter keystroke time (recert's compact matcher
+//! and fuzzy-matcher's skim, in the same run), sort time, key-to-screen latency while a filter
+//! job keeps both cores busy, and time to the first frame and to the first frame with data
+//! from a stored snapshot of that size. Prints figures; it is not a test.
+//!
+//!   cargo bench --bench console             # RECERT_BENCH_ROWS (default 1,000,000)
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use recert::model::{Account, Finding, Grant, Person, Severity, Snapshot, SourceData};
+use recert::store::{SourceResult, Store};
+use recert::tui::data::{Data, ViewId};
+use recert::tui::keymap::Keymap;
+use recert::tui::query;
+use recert::tui::state::{Effect, Msg, State, update};
+use recert::tui::table;
+use recert::tui::theme::Theme;
+use recert::tui::view;
+
+fn env(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn findings(n: usize) -> Vec<Finding> {
+    const RULES: [(&str, Severity); 4] = [
+        ("scim-uncovered-grant", Severity::Info),
+        ("orphaned-key", Severity::Critical),
+        ("dormant-key", Severity::Medium),
+        ("privileged-drift", Severity::High),
+    ];
+    const FIRST: [&str; 8] = [
+        "alice", "bob", "carol", "dmitri", "elif", "farah", "goran", "hana",
+    ];
+    const LAST: [&str; 6] = ["smith", "rossi", "tanaka", "okafor", "novak", "silva"];
+    (0..n)
+        .map(|i| {
+            let (rule, severity) = RULES[i % 4];
+            let email = format!(
+                "{}.{}{}@example.com",
+                FIRST[i % 8],
+                LAST[(i / 8) % 6],
+                i / 48
+            );
+            Finding {
+                rule: rule.into(),
+                severity,
+                provider: ["openai", "anthropic", "cursor"][i % 3].into(),
+                source: "openai".into(),
+                subject_kind: "grant".into(),
+                subject_id: format!("proj_{}/user-{i}", i / 100),
+                subject_email: Some(email),
+                detail: format!("user is member of Project {} via direct", i / 100),
+            }
+        })
+        .collect()
+}
+
+fn run(s: &mut State, msg: Msg) {
+    let mut queue = vec![msg];
+    while let Some(m) = queue.pop() {
+        for e in update(s, m) {
+            if let Effect::Refine {
+                view,
+                ticket,
+                table,
+                query,
+                sort,
+            } = e
+            {
+                let order = table::order(&table, sort);
+                let visible = table::filter(&table, &order, &query);
+                queue.push(Msg::Refined {
+                    view,
+                    ticket,
+                    visible: Arc::new(visible),
+                });
+            }
+        }
+    }
+}
+
+fn key(c: KeyCode) -> Msg {
+    Msg::Key(KeyEvent::new(c, KeyModifiers::NONE))
+}
+
+fn pct(mut v: Vec<Duration>, p: f64) -> Duration {
+    v.sort();
+    v[((v.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn stored_snapshot(dir: &std::path::Path, people: usize, grants: usize) {
+    let mut d = SourceData::default();
+    for i in 0..people {
+        d.people.push(Person {
+            source: "dir".into(),
+            id: format!("p{i}"),
+            user_name: format!("person{i}@example.com"),
+            emails: vec![format!("person{i}@example.com")],
+            display_name: Some(format!("Person {i}")),
+            active: i % 25 != 0,
+            absent: false,
+            external_id: None,
+            department: None,
+            manager_id: None,
+            groups: vec![],
+        });
+    }
+    let accounts = people * 3 / 4;
+    let mut oa = SourceData::default();
+    for i in 0..accounts {
+        oa.accounts.push(Account {
+            source: "openai".into(),
+            provider: "openai".into(),
+            id: format!("user-{i}"),
+            email: Some(format!("person{}@example.com", i * 4 / 3)),
+            name: None,
+            role: Some("reader".into()),
+            added_at: None,
+            last_active_at: None,
+            scim_managed: None,
+            activity_from: None,
+        });
+    }
+    for g in 0..grants {
+        oa.grants.push(Grant {
+            source: "openai".into(),
+            provider: "openai".into(),
+            principal_kind: "user".into(),
+            principal_id: format!("user-{}", (g * 7919) % accounts),
+            resource_id: format!("proj_{}", g / 100),
+            role: Some(if g % 10 == 0 { "owner" } else { "member" }.into()),
+            via: "direct".into(),
+        });
+    }
+    let mut store = Store::open(dir).unwrap();
+    let r = |source: &str, kind: &str, data: SourceData| SourceResult {
+        source: source.into(),
+        kind: kind.into(),
+        outcome: Ok(data),
+        requests: 1,
+        started_at: 0,
+        finished_at: 0,
+    };
+    store
+        .write_snapshot(
+            chrono::Utc::now().timestamp(),
+            &[r("dir", "scim", d), r("openai", "openai", oa)],
+        )
+        .unwrap();
+}
+
+fn main() {
+    let n = env("RECERT_BENCH_ROWS", 1_000_000);
+    let theme = Theme::load(None, false).unwrap();
+    println!("console benchmark: {n} rows in the Gaps view");
+
+    let t = Instant::now();
+    let data = Data::new(Snapshot::default(), findings(n), Default::default(), 0);
+    let build = t.elapsed();
+    println!("build the view tables: {}", ms(build));
+    let mut s = State::new(Keymap::default_map(), "bench".into());
+    run(
+        &mut s,
+        Msg::Resize {
+            rows: view::table_rows(120, 40),
+        },
+    );
+    let t = Instant::now();
+    run(&mut s, Msg::Data(Arc::new(data)));
+    println!(
+        "first refine (no filter, no sort) over all views: {}",
+        ms(t.elapsed())
+    );
+
+    // Frame time: page through the million rows, drawing each frame.
+    for (w, h) in [(120u16, 40u16), (80, 24)] {
+        let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+        run(
+            &mut s,
+            Msg::Resize {
+                rows: view::table_rows(w, h),
+            },
+        );
+        let mut times = Vec::new();
+        for i in 0..300 {
+            run(
+                &mut s,
+                key(if i % 50 == 49 {
+                    KeyCode::End
+                } else {
+                    KeyCode::PageDown
+                }),
+            );
+            let t = Instant::now();
+            term.draw(|f| view::draw(f, &s, &theme)).unwrap();
+            times.push(t.elapsed());
+        }
+        println!(
+            "draw a frame {w}x{h}: median {}, p99 {} (target 5 ms)",
+            ms(pct(times.clone(), 0.5)),
+            ms(pct(times, 0.99))
+        );
+    }
+
+    // Filter keystrokes: each prefix of a fuzzy term, then column terms.
+    let tbl = s.view_state(ViewId::Gaps).table.clone();
+    let order: Vec<u32> = (0..tbl.rows.len() as u32).collect();
+    let mut compact_total = Vec::new();
+    let mut skim_total = Vec::new();
+    for typed in [
+        "e",
+        "el",
+        "eli",
+        "elif",
+        "elif.r",
+        "elif.rossi",
+        "elif.rossi1",
+        "provider:cursor",
+        "sev:crit orphan",
+        "elif rossi 12",
+    ] {
+        let q = query::parse(typed, &tbl.columns).unwrap();
+        let t = Instant::now();
+        let a = table::filter(&tbl, &order, &q);
+        let ca = t.elapsed();
+        let t = Instant::now();
+        let b = table::filter_skim(&tbl, &order, &q);
+        let cb = t.elapsed();
+        println!(
+            "filter /{typed:<18} {:>8} rows   recert compact {:>10}   fuzzy-matcher skim {:>10} ({} rows)",
+            a.len(),
+            ms(ca),
+            ms(cb),
+            b.len()
+        );
+        compact_total.push(ca);
+        skim_total.push(cb);
+    }
+    println!(
+        "filter keystroke, worst of the above: compact {} · skim {} (target 100 ms)",
+        ms(*compact_total.iter().max().unwrap()),
+        ms(*skim_total.iter().max().unwrap())
+    );
+    for col in [1usize, 2] {
+        let t = Instant::now();
+        let o = table::order(&tbl, Some(table::Sort { col, desc: false }));
+        println!(
+            "sort by {}: {} ({} rows)",
+            tbl.columns[col].name,
+            ms(t.elapsed()),
+            o.len()
+        );
+    }
+
+    // Key-to-screen while filter jobs keep both cores busy (they run off the UI thread, as in
+    // the driver): update + draw per key.
+    let busy = Arc::new(AtomicBool::new(true));
+    let bg = {
+        let busy = busy.clone();
+        let tbl = tbl.clone();
+        std::thread::spawn(move || {
+            let q = query::parse("elif rossi", &tbl.columns).unwrap();
+            let order: Vec<u32> = (0..tbl.rows.len() as u32).collect();
+            let mut runs = 0;
+            while busy.load(Ordering::Relaxed) {
+                std::hint::black_box(table::filter(&tbl, &order, &q));
+                runs += 1;
+            }
+            runs
+        })
+    };
+    let mut term = Terminal::new(TestBackend::new(120, 40)).unwrap();
+    run(
+        &mut s,
+        Msg::Resize {
+            rows: view::table_rows(120, 40),
+        },
+    );
+    let mut times = Vec::new();
+    for i in 0..1000 {
+        let t = Instant::now();
+        run(
+            &mut s,
+            key(if i % 2 == 0 {
+                KeyCode::Char('j')
+            } else {
+                KeyCode::Char('k')
+            }),
+        );
+        term.draw(|f| view::draw(f, &s, &theme)).unwrap();
+        times.push(t.elapsed());
+    }
+    busy.store(false, Ordering::Relaxed);
+    let runs = bg.join().unwrap();
+    println!(
+        "key to screen while filtering ({runs} filter jobs ran meanwhile): median {}, p99 {} (target 16 ms)",
+        ms(pct(times.clone(), 0.5)),
+        ms(pct(times, 0.99))
+    );
+
+    // Start from a stored snapshot of that size: 1M grants, 200k people.
+    let dir = tempfile::tempdir().unwrap();
+    let people = env("RECERT_BENCH_PEOPLE", 200_000);
+    let t = Instant::now();
+    stored_snapshot(dir.path(), people, n);
+    println!(
+        "(setup: stored a snapshot of {n} grants and {people} people in {:.1} s)",
+        t.elapsed().as_secs_f64()
+    );
+    let cfg = recert::config::Config::default();
+    let start = Instant::now();
+    let mut s = State::new(Keymap::default_map(), "bench".into());
+    let mut term = Terminal::new(TestBackend::new(120, 40)).unwrap();
+    run(
+        &mut s,
+        Msg::Resize {
+            rows: view::table_rows(120, 40),
+        },
+    );
+    term.draw(|f| view::draw(f, &s, &theme)).unwrap();
+    let first = start.elapsed();
+    let t = Instant::now();
+    let data = recert::cli::load_data(&cfg, dir.path()).unwrap();
+    let loaded = t.elapsed();
+    let rows = data.findings.len();
+    run(&mut s, Msg::Data(Arc::new(data)));
+    term.draw(|f| view::draw(f, &s, &theme)).unwrap();
+    let with_data = start.elapsed();
+    println!(
+        "start from the stored snapshot: first frame {} (target 0.5 s), first frame with its {rows} findings {} (of which load + reconcile + tables {})",
+        ms(first),
+        ms(with_data),
+        ms(loaded)
+    );
+}

@@ -1,0 +1,326 @@
+//! Planning (pure): a decision becomes the exact provider calls it will make, with their side
+//! effects spelled out, or a manual step where an API cannot do it. The executor (journal,
+//! resume, rate limits) builds on this.
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::model::SourceData;
+use crate::review::{Target, Verdict};
+
+/// One step of a plan. Paths are relative to the source's `base_url` (for OpenAI that already
+/// ends in `/v1`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum Step {
+    Call {
+        source: String,
+        method: &'static str,
+        path: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        body: Option<Value>,
+        /// What else this call does, when it does more than the decision says.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+    },
+    Manual {
+        source: String,
+        what: String,
+    },
+    /// Recorded in recert only (certify, defer, reassign): nothing reaches a provider.
+    Record {
+        what: String,
+    },
+}
+
+impl Step {
+    /// One line for the console and `plan --format table`.
+    pub fn line(&self) -> String {
+        match self {
+            Step::Call {
+                source,
+                method,
+                path,
+                body,
+                note,
+            } => {
+                let mut s = format!("{method} {path} on {source}");
+                if let Some(b) = body {
+                    s.push_str(&format!(" {b}"));
+                }
+                if let Some(n) = note {
+                    s.push_str(&format!(" ({n})"));
+                }
+                s
+            }
+            Step::Manual { source, what } => format!("MANUAL on {source}: {what}"),
+            Step::Record { what } => what.clone(),
+        }
+    }
+}
+
+fn call(t: &Target, method: &'static str, path: String, body: Option<Value>) -> Step {
+    Step::Call {
+        source: t.source.clone(),
+        method,
+        path,
+        body,
+        note: None,
+    }
+}
+
+/// The steps one decision produces against the data of a snapshot.
+pub fn steps(verdict: Verdict, owner: Option<&str>, t: &Target, d: &SourceData) -> Vec<Step> {
+    match verdict {
+        Verdict::Certify => {
+            return vec![Step::Record {
+                what: "certified: recorded in recert, no provider call".into(),
+            }];
+        }
+        Verdict::Defer => {
+            return vec![Step::Record {
+                what: "deferred: recorded in recert, no provider call".into(),
+            }];
+        }
+        Verdict::Reassign => {
+            return vec![Step::Record {
+                what: format!(
+                    "owner set to {} in recert's ownership records (providers keep none)",
+                    owner.unwrap_or("?")
+                ),
+            }];
+        }
+        Verdict::Revoke => {}
+    }
+    let (p, kind, id) = (t.provider.as_str(), t.kind.as_str(), t.id.as_str());
+    let split = || id.split_once('/').unwrap_or((id, ""));
+    match (p, kind) {
+        ("openai", "account") => vec![call(t, "DELETE", format!("/organization/users/{id}"), None)],
+        ("openai", "grant") => {
+            let (project, principal) = split();
+            let is_sa = d
+                .service_accounts
+                .iter()
+                .any(|s| s.source == t.source && s.id == principal);
+            if is_sa {
+                vec![call(
+                    t,
+                    "DELETE",
+                    format!("/organization/projects/{project}/service_accounts/{principal}"),
+                    None,
+                )]
+            } else {
+                vec![call(
+                    t,
+                    "DELETE",
+                    format!("/organization/projects/{project}/users/{principal}"),
+                    None,
+                )]
+            }
+        }
+        ("openai", "service_account") => {
+            let project = d
+                .service_accounts
+                .iter()
+                .find(|s| s.source == t.source && s.id == id)
+                .and_then(|s| s.resource_id.clone())
+                .unwrap_or_default();
+            vec![Step::Call {
+                source: t.source.clone(),
+                method: "DELETE",
+                path: format!("/organization/projects/{project}/service_accounts/{id}"),
+                body: None,
+                note: Some("also deletes the service account's keys".into()),
+            }]
+        }
+        ("openai", "project_key") => {
+            let Some(key) = d
+                .credentials
+                .iter()
+                .find(|c| c.source == t.source && c.id == id)
+            else {
+                return vec![Step::Manual {
+                    source: t.source.clone(),
+                    what: format!(
+                        "key {id} is not in the current snapshot (already deleted?): check it by hand"
+                    ),
+                }];
+            };
+            let key = Some(key);
+            let project = key.and_then(|c| c.resource_id.clone()).unwrap_or_default();
+            match key.and_then(|c| c.owner.as_ref()) {
+                Some(o) if o.kind == "service_account" => vec![Step::Call {
+                    source: t.source.clone(),
+                    method: "DELETE",
+                    path: format!("/organization/projects/{project}/service_accounts/{}", o.id),
+                    body: None,
+                    note: Some(format!(
+                        "the key belongs to service account {}: OpenAI cannot delete it alone, so the service account goes",
+                        o.id
+                    )),
+                }],
+                _ => vec![call(
+                    t,
+                    "DELETE",
+                    format!("/organization/projects/{project}/api_keys/{id}"),
+                    None,
+                )],
+            }
+        }
+        ("openai", "admin_key") => {
+            vec![call(
+                t,
+                "DELETE",
+                format!("/organization/admin_api_keys/{id}"),
+                None,
+            )]
+        }
+        ("openai", "invite") => vec![call(
+            t,
+            "DELETE",
+            format!("/organization/invites/{id}"),
+            None,
+        )],
+        ("anthropic", "account") => {
+            let role = d
+                .accounts
+                .iter()
+                .find(|a| a.source == t.source && a.id == id)
+                .and_then(|a| a.role.clone())
+                .unwrap_or_default();
+            if matches!(role.as_str(), "admin" | "owner" | "primary_owner") {
+                return vec![Step::Manual {
+                    source: t.source.clone(),
+                    what: format!(
+                        "remove {role} {id} in the Claude Console: the Admin API cannot remove an admin"
+                    ),
+                }];
+            }
+            let mut out = vec![call(
+                t,
+                "DELETE",
+                format!("/v1/organizations/users/{id}"),
+                None,
+            )];
+            // Removing a user leaves their keys working: the plan adds them.
+            for c in d.credentials.iter().filter(|c| {
+                c.source == t.source && c.usable() && c.owner.as_ref().is_some_and(|o| o.id == id)
+            }) {
+                out.push(Step::Call {
+                    source: t.source.clone(),
+                    method: "POST",
+                    path: format!("/v1/organizations/api_keys/{}", c.id),
+                    body: Some(json!({"status": "inactive"})),
+                    note: Some("the user's key survives their removal".into()),
+                });
+            }
+            out
+        }
+        ("anthropic", "grant") => {
+            let (ws, user) = split();
+            vec![call(
+                t,
+                "DELETE",
+                format!("/v1/organizations/workspaces/{ws}/members/{user}"),
+                None,
+            )]
+        }
+        ("anthropic", "api_key") => vec![call(
+            t,
+            "POST",
+            format!("/v1/organizations/api_keys/{id}"),
+            Some(json!({"status": "inactive"})),
+        )],
+        ("anthropic", "invite") => {
+            vec![call(
+                t,
+                "DELETE",
+                format!("/v1/organizations/invites/{id}"),
+                None,
+            )]
+        }
+        ("cursor", "account") => vec![call(
+            t,
+            "POST",
+            "/teams/remove-member".into(),
+            Some(json!({"userId": id})),
+        )],
+        _ => vec![Step::Manual {
+            source: t.source.clone(),
+            what: format!("revoke {kind} {id}: no API call does this; do it by hand"),
+        }],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Credential, Owner};
+
+    fn key(owner_kind: &str) -> Credential {
+        Credential {
+            source: "oa".into(),
+            provider: "openai".into(),
+            kind: "project_key".into(),
+            id: "key_1".into(),
+            name: None,
+            redacted: None,
+            resource_id: Some("proj_1".into()),
+            owner: Some(Owner {
+                kind: owner_kind.into(),
+                id: "svc_1".into(),
+                email: None,
+                name: None,
+            }),
+            owner_access: None,
+            status: None,
+            created_at: None,
+            last_used_at: None,
+            expires_at: None,
+            spend_cents: None,
+        }
+    }
+
+    #[test]
+    fn a_service_account_key_takes_its_service_account() {
+        let mut d = SourceData::default();
+        d.credentials.push(key("service_account"));
+        let t = Target::new("openai", "oa", "project_key", "key_1");
+        let s = steps(Verdict::Revoke, None, &t, &d);
+        assert_eq!(s.len(), 1);
+        assert!(
+            s[0].line()
+                .starts_with("DELETE /organization/projects/proj_1/service_accounts/svc_1"),
+            "{}",
+            s[0].line()
+        );
+        assert!(s[0].line().contains("cannot delete it alone"));
+        d.credentials[0] = key("user");
+        let s = steps(Verdict::Revoke, None, &t, &d);
+        assert_eq!(
+            s[0].line(),
+            "DELETE /organization/projects/proj_1/api_keys/key_1 on oa"
+        );
+    }
+
+    #[test]
+    fn anthropic_keys_go_inactive_and_cursor_has_no_key_api() {
+        let d = SourceData::default();
+        let t = Target::new("anthropic", "an", "api_key", "apikey_1");
+        assert_eq!(
+            steps(Verdict::Revoke, None, &t, &d)[0].line(),
+            "POST /v1/organizations/api_keys/apikey_1 on an {\"status\":\"inactive\"}"
+        );
+        let t = Target::new("cursor", "cu", "grant", "x/y");
+        assert!(matches!(
+            steps(Verdict::Revoke, None, &t, &d)[0],
+            Step::Manual { .. }
+        ));
+        let t = Target::new("cursor", "cu", "account", "42");
+        assert!(
+            steps(Verdict::Certify, None, &t, &d)[0]
+                .line()
+                .contains("no provider call")
+        );
+    }
+}

@@ -1,0 +1,207 @@
+//! Review decisions: what a reviewer decided about one object (certify, revoke, reassign its
+//! owner, defer), with who, when and why. Pure data; the store keeps them, the console makes
+//! them, the planner (issue 5) turns revokes into provider calls.
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::Ts;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Certify,
+    Revoke,
+    Reassign,
+    Defer,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Certify => "certify",
+            Verdict::Revoke => "revoke",
+            Verdict::Reassign => "reassign",
+            Verdict::Defer => "defer",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Verdict> {
+        Some(match s {
+            "certify" => Verdict::Certify,
+            "revoke" => Verdict::Revoke,
+            "reassign" => Verdict::Reassign,
+            "defer" => Verdict::Defer,
+            _ => return None,
+        })
+    }
+
+    /// Revoking removes access: the console flags it as dangerous.
+    pub fn destructive(self) -> bool {
+        self == Verdict::Revoke
+    }
+}
+
+/// The object a decision is about, stable across snapshots: the source it came from, its
+/// kind (`account`, `grant`, `project_key`, `api_key`, `admin_key`, `service_account`,
+/// `invite`, `resource`) and the provider's id (`resource/principal` for a grant).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Target {
+    pub provider: String,
+    pub source: String,
+    pub kind: String,
+    pub id: String,
+}
+
+impl Target {
+    pub fn new(provider: &str, source: &str, kind: &str, id: &str) -> Target {
+        Target {
+            provider: provider.into(),
+            source: source.into(),
+            kind: kind.into(),
+            id: id.into(),
+        }
+    }
+
+    /// Keys, service accounts and resources have owners in recert's records; people do not.
+    pub fn ownable(&self) -> bool {
+        matches!(
+            self.kind.as_str(),
+            "project_key" | "api_key" | "admin_key" | "service_account" | "resource"
+        )
+    }
+}
+
+/// A decision about to be recorded.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewDecision {
+    pub verdict: Verdict,
+    pub target: Target,
+    /// What a person reading the record sees: an email, a key name, a project.
+    pub label: String,
+    /// The finding that prompted it, when it came from the gaps view.
+    pub rule: Option<String>,
+    /// The new owner's email (reassign).
+    pub owner: Option<String>,
+    /// Deferred until this day, `YYYY-MM-DD` (defer).
+    pub until: Option<String>,
+    pub justification: Option<String>,
+}
+
+/// A recorded decision.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Decision {
+    pub id: i64,
+    /// Decisions made together (one keystroke over many marks) share a batch; undo works per batch.
+    pub batch: i64,
+    pub made_at: Ts,
+    pub reviewer: String,
+    pub snapshot_id: Option<i64>,
+    pub undone: bool,
+    #[serde(flatten)]
+    pub d: NewDecision,
+}
+
+/// The decision that stands for each target: the latest one not undone.
+pub fn effective(decisions: &[Decision]) -> Vec<&Decision> {
+    let mut by: std::collections::HashMap<&Target, &Decision> = Default::default();
+    for d in decisions.iter().filter(|d| !d.undone) {
+        let e = by.entry(&d.d.target).or_insert(d);
+        if d.id > e.id {
+            *e = d;
+        }
+    }
+    let mut out: Vec<&Decision> = by.into_values().collect();
+    out.sort_by_key(|d| std::cmp::Reverse(d.id));
+    out
+}
+
+/// `2026-12-31`, `+30d`, `+2w`, `+3m`: the day a deferral ends, relative to `today`.
+pub fn parse_until(s: &str, today: chrono::NaiveDate) -> Result<chrono::NaiveDate, String> {
+    let s = s.trim();
+    if let Some(rel) = s.strip_prefix('+') {
+        let (n, unit) = rel.split_at(rel.len().saturating_sub(1));
+        let n: i64 = n
+            .parse()
+            .map_err(|_| format!("'{s}': write +30d, +2w or +3m"))?;
+        let days = match unit {
+            "d" => n,
+            "w" => n * 7,
+            "m" => n * 30,
+            _ => return Err(format!("'{s}': the unit is d, w or m")),
+        };
+        if days <= 0 || days > 3660 {
+            return Err(format!("'{s}': between 1 day and 10 years"));
+        }
+        return Ok(today + chrono::Duration::days(days));
+    }
+    let d = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map_err(|_| format!("'{s}' is not a date: write YYYY-MM-DD or +30d"))?;
+    if d <= today {
+        return Err(format!("{d} is not in the future"));
+    }
+    Ok(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dec(id: i64, id_: &str, v: Verdict, undone: bool) -> Decision {
+        Decision {
+            id,
+            batch: id,
+            made_at: 0,
+            reviewer: "r".into(),
+            snapshot_id: None,
+            undone,
+            d: NewDecision {
+                verdict: v,
+                target: Target::new("openai", "openai", "account", id_),
+                label: id_.into(),
+                rule: None,
+                owner: None,
+                until: None,
+                justification: None,
+            },
+        }
+    }
+
+    #[test]
+    fn the_latest_decision_not_undone_stands() {
+        let ds = vec![
+            dec(1, "a", Verdict::Certify, false),
+            dec(2, "a", Verdict::Revoke, false),
+            dec(3, "a", Verdict::Defer, true),
+            dec(4, "b", Verdict::Certify, true),
+        ];
+        let e = effective(&ds);
+        assert_eq!(e.len(), 1);
+        assert_eq!((e[0].id, e[0].d.verdict), (2, Verdict::Revoke));
+    }
+
+    #[test]
+    fn until_dates() {
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
+        assert_eq!(
+            parse_until("+30d", today).unwrap().to_string(),
+            "2026-12-22"
+        );
+        assert_eq!(parse_until("+2w", today).unwrap().to_string(), "2026-12-06");
+        assert_eq!(
+            parse_until("2027-01-15", today).unwrap().to_string(),
+            "2027-01-15"
+        );
+        assert!(
+            parse_until("2026-11-22", today)
+                .unwrap_err()
+                .contains("future")
+        );
+        assert!(parse_until("+0d", today).is_err());
+        assert!(parse_until("+3y", today).unwrap_err().contains("unit"));
+        assert!(
+            parse_until("tomorrow", today)
+                .unwrap_err()
+                .contains("YYYY-MM-DD")
+        );
+    }
+}

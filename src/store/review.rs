@@ -1,0 +1,256 @@
+//! Decisions and the audit chain in the store. A decision is written (with its audit entry, in
+//! the same transaction) the moment it is made, so killing the terminal loses nothing.
+
+use rusqlite::{Transaction, params};
+use sha2::{Digest, Sha256};
+
+use super::{Store, StoreError};
+use crate::audit::{self, Entry};
+use crate::model::Ts;
+use crate::review::{Decision, NewDecision, Target, Verdict};
+
+/// Append one audit entry inside `tx`, chained to the last one.
+pub(crate) fn append_audit(
+    tx: &Transaction,
+    at: Ts,
+    actor: &str,
+    event: &str,
+    detail: &serde_json::Value,
+) -> rusqlite::Result<Entry> {
+    let (seq, prev): (i64, String) = tx
+        .query_row(
+            "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .or_else(|e| match e {
+            rusqlite::Error::QueryReturnedNoRows => Ok((0, audit::GENESIS.to_string())),
+            e => Err(e),
+        })?;
+    let e = Entry::new(seq + 1, at, actor, event, detail.to_string(), &prev);
+    tx.execute(
+        "INSERT INTO audit (seq, at, actor, event, detail, prev, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![e.seq, e.at, e.actor, e.event, e.detail, e.prev, e.hash],
+    )?;
+    Ok(e)
+}
+
+fn row_decision(r: &rusqlite::Row) -> rusqlite::Result<Decision> {
+    let verdict: String = r.get(5)?;
+    Ok(Decision {
+        id: r.get(0)?,
+        batch: r.get(1)?,
+        made_at: r.get(2)?,
+        reviewer: r.get(3)?,
+        snapshot_id: r.get(4)?,
+        undone: r.get::<_, i64>(15)? != 0,
+        d: NewDecision {
+            verdict: Verdict::parse(&verdict).unwrap_or(Verdict::Defer),
+            target: Target {
+                provider: r.get(6)?,
+                source: r.get(7)?,
+                kind: r.get(8)?,
+                id: r.get(9)?,
+            },
+            label: r.get(10)?,
+            rule: r.get(11)?,
+            owner: r.get(12)?,
+            until: r.get(13)?,
+            justification: r.get(14)?,
+        },
+    })
+}
+
+const DECISION_COLUMNS: &str = "id, batch, made_at, reviewer, snapshot_id, verdict, provider, source, kind, target_id, label, rule, owner, until, justification, undone";
+
+impl Store {
+    /// Record one batch of decisions and its audit entry in one transaction; returns the batch.
+    /// The audit entry carries the count, the verdicts and a SHA-256 over the batch's rows, so a
+    /// decision edited in the table afterwards no longer matches its entry.
+    pub fn record_decisions(
+        &mut self,
+        items: &[NewDecision],
+        reviewer: &str,
+        snapshot_id: Option<i64>,
+        now: Ts,
+    ) -> Result<i64, StoreError> {
+        let err = self.sql_err();
+        let tx = self.conn.transaction().map_err(&err)?;
+        let batch: i64 = tx
+            .query_row(
+                "SELECT coalesce(max(batch), 0) + 1 FROM decisions",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(&err)?;
+        let mut digest = Sha256::new();
+        {
+            let mut ins = tx
+                .prepare(
+                    "INSERT INTO decisions (batch, made_at, reviewer, snapshot_id, verdict, provider, source, kind, target_id, label, rule, owner, until, justification)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                )
+                .map_err(&err)?;
+            for d in items {
+                let t = &d.target;
+                ins.execute(params![
+                    batch,
+                    now,
+                    reviewer,
+                    snapshot_id,
+                    d.verdict.as_str(),
+                    t.provider,
+                    t.source,
+                    t.kind,
+                    t.id,
+                    d.label,
+                    d.rule,
+                    d.owner,
+                    d.until,
+                    d.justification
+                ])
+                .map_err(&err)?;
+                digest.update(serde_json::to_vec(d).unwrap_or_default());
+                digest.update(b"\n");
+            }
+        }
+        let mut verdicts: std::collections::BTreeMap<&str, usize> = Default::default();
+        for d in items {
+            *verdicts.entry(d.verdict.as_str()).or_default() += 1;
+        }
+        let justification = items.first().and_then(|d| d.justification.clone());
+        let detail = serde_json::json!({
+            "batch": batch,
+            "count": items.len(),
+            "verdicts": verdicts,
+            "snapshot": snapshot_id,
+            "justification": justification,
+            "first": items.first().map(|d| &d.target),
+            "items_sha256": audit::hex(&digest.finalize()),
+        });
+        append_audit(&tx, now, reviewer, "decide", &detail).map_err(&err)?;
+        tx.commit().map_err(&err)?;
+        Ok(batch)
+    }
+
+    /// Undo (`undone = true`) or redo a batch; audited. Returns how many decisions changed.
+    pub fn set_batch_undone(
+        &mut self,
+        batch: i64,
+        undone: bool,
+        actor: &str,
+        now: Ts,
+    ) -> Result<usize, StoreError> {
+        let err = self.sql_err();
+        let tx = self.conn.transaction().map_err(&err)?;
+        let n = tx
+            .execute(
+                "UPDATE decisions SET undone = ?1 WHERE batch = ?2",
+                params![undone as i64, batch],
+            )
+            .map_err(&err)?;
+        let event = if undone { "undo" } else { "redo" };
+        append_audit(
+            &tx,
+            now,
+            actor,
+            event,
+            &serde_json::json!({"batch": batch, "count": n}),
+        )
+        .map_err(&err)?;
+        tx.commit().map_err(&err)?;
+        Ok(n)
+    }
+
+    /// Every decision ever recorded, oldest first (undone ones included, marked).
+    pub fn decisions(&self) -> Result<Vec<Decision>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare(&format!(
+                "SELECT {DECISION_COLUMNS} FROM decisions ORDER BY id"
+            ))
+            .map_err(self.sql())?;
+        st.query_map([], row_decision)
+            .and_then(|rows| rows.collect())
+            .map_err(self.sql())
+    }
+
+    /// The whole audit log in stored order.
+    pub fn audit_entries(&self) -> Result<Vec<Entry>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare("SELECT seq, at, actor, event, detail, prev, hash FROM audit ORDER BY rowid")
+            .map_err(self.sql())?;
+        st.query_map([], |r| {
+            Ok(Entry {
+                seq: r.get(0)?,
+                at: r.get(1)?,
+                actor: r.get(2)?,
+                event: r.get(3)?,
+                detail: r.get(4)?,
+                prev: r.get(5)?,
+                hash: r.get(6)?,
+            })
+        })
+        .and_then(|rows| rows.collect())
+        .map_err(self.sql())
+    }
+
+    fn sql_err(&self) -> impl Fn(rusqlite::Error) -> StoreError + use<> {
+        let path = self.path.clone();
+        move |source| StoreError::Sql {
+            path: path.clone(),
+            source,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nd(id: &str, v: Verdict) -> NewDecision {
+        NewDecision {
+            verdict: v,
+            target: Target::new("openai", "openai", "project_key", id),
+            label: format!("key {id}"),
+            rule: Some("dormant-key".into()),
+            owner: None,
+            until: None,
+            justification: Some("unused since March".into()),
+        }
+    }
+
+    #[test]
+    fn decisions_survive_reopening_and_undo_is_audited() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(dir.path()).unwrap();
+        let b1 = s
+            .record_decisions(
+                &[nd("k1", Verdict::Revoke), nd("k2", Verdict::Revoke)],
+                "rev@x.com",
+                Some(1),
+                10,
+            )
+            .unwrap();
+        let b2 = s
+            .record_decisions(&[nd("k1", Verdict::Certify)], "rev@x.com", Some(1), 11)
+            .unwrap();
+        assert_eq!((b1, b2), (1, 2));
+        assert_eq!(s.set_batch_undone(b2, true, "rev@x.com", 12).unwrap(), 1);
+        drop(s);
+        let s = Store::open(dir.path()).unwrap();
+        let all = s.decisions().unwrap();
+        assert_eq!(all.len(), 3);
+        assert!(all[2].undone);
+        let eff = crate::review::effective(&all);
+        assert!(eff.iter().all(|d| d.d.verdict == Verdict::Revoke));
+        let log = s.audit_entries().unwrap();
+        assert_eq!(
+            log.iter().map(|e| e.event.as_str()).collect::<Vec<_>>(),
+            ["decide", "decide", "undo"]
+        );
+        assert_eq!(audit::verify(&log), Ok(3));
+        assert!(log[0].detail.contains("\"count\":2"));
+    }
+}

@@ -1,0 +1,791 @@
+//! What the console shows, built once per snapshot: the data, the findings, the decisions, and
+//! one immutable table per view. Pure; the driver builds it off the UI thread and publishes it
+//! as an `Arc`.
+
+use std::collections::HashMap;
+
+use crate::audit::Entry;
+use crate::model::text::sanitize;
+use crate::model::{Finding, Severity, Snapshot, Ts};
+use crate::reconcile::{Directory, Rules};
+use crate::review::{self, Decision, Target, Verdict};
+
+use super::table::{Column, NONE, Row, Table, Tone, Unit};
+
+const DAY: i64 = 86_400;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ViewId {
+    Dash,
+    Gaps,
+    People,
+    Keys,
+    Resources,
+    Decisions,
+    Audit,
+}
+
+impl ViewId {
+    pub const ALL: [ViewId; 7] = [
+        ViewId::Dash,
+        ViewId::Gaps,
+        ViewId::People,
+        ViewId::Keys,
+        ViewId::Resources,
+        ViewId::Decisions,
+        ViewId::Audit,
+    ];
+    pub fn name(self) -> &'static str {
+        match self {
+            ViewId::Dash => "dash",
+            ViewId::Gaps => "gaps",
+            ViewId::People => "people",
+            ViewId::Keys => "keys",
+            ViewId::Resources => "resources",
+            ViewId::Decisions => "decisions",
+            ViewId::Audit => "audit",
+        }
+    }
+    pub fn title(self) -> &'static str {
+        match self {
+            ViewId::Dash => "Dashboard",
+            ViewId::Gaps => "Gaps",
+            ViewId::People => "People",
+            ViewId::Keys => "Keys",
+            ViewId::Resources => "Resources",
+            ViewId::Decisions => "Decisions",
+            ViewId::Audit => "Audit",
+        }
+    }
+    /// Position in `ALL`; also the number key that opens it.
+    pub fn index(self) -> usize {
+        ViewId::ALL.iter().position(|v| *v == self).unwrap_or(0)
+    }
+}
+
+/// One resource-view entry: a provider resource, a directory group, or a role.
+#[derive(Clone, Debug)]
+pub struct ResourceItem {
+    pub provider: String,
+    pub source: String,
+    pub kind: String,
+    pub id: String,
+    pub name: String,
+    pub members: i64,
+    pub status: String,
+}
+
+/// Everything the console reads. Rebuilt whole on a new snapshot; decisions and audit entries
+/// are replaced when the store changes.
+#[derive(Default)]
+pub struct Data {
+    pub snapshot: Snapshot,
+    pub findings: Vec<Finding>,
+    pub resources: Vec<ResourceItem>,
+    /// Indices into `snapshot.data.people`, one row per directory entry.
+    pub people: Vec<u32>,
+    pub rules: Rules,
+    pub now: Ts,
+    pub tables: HashMap<ViewId, std::sync::Arc<Table>>,
+}
+
+fn days(now: Ts, t: Option<Ts>) -> i64 {
+    t.map(|t| ((now - t) / DAY).max(0)).unwrap_or(NONE)
+}
+
+fn show_days(n: i64) -> String {
+    if n == NONE {
+        "-".into()
+    } else {
+        format!("{n}d")
+    }
+}
+
+fn show_cents(c: Option<i64>) -> String {
+    match c {
+        Some(c) => format!("${}.{:02}", c / 100, c % 100),
+        None => "-".into(),
+    }
+}
+
+fn clean(s: &str) -> String {
+    sanitize(s).into_owned()
+}
+
+pub fn severity_tone(s: Severity) -> Tone {
+    match s {
+        Severity::Critical => Tone::Danger,
+        Severity::High => Tone::Warn,
+        Severity::Medium => Tone::Accent,
+        Severity::Low | Severity::Info => Tone::Muted,
+    }
+}
+
+pub fn finding_target(f: &Finding) -> Target {
+    Target::new(&f.provider, &f.source, &f.subject_kind, &f.subject_id)
+}
+
+impl Data {
+    pub fn new(snapshot: Snapshot, findings: Vec<Finding>, rules: Rules, now: Ts) -> Data {
+        let mut d = Data {
+            snapshot,
+            findings,
+            rules,
+            now,
+            ..Default::default()
+        };
+        d.people = (0..d.snapshot.data.people.len() as u32).collect();
+        d.resources = resources(&d);
+        let gaps = d.gaps_table();
+        d.tables.insert(ViewId::Gaps, gaps.into());
+        let people = d.people_table();
+        d.tables.insert(ViewId::People, people.into());
+        let keys = d.keys_table();
+        d.tables.insert(ViewId::Keys, keys.into());
+        let res = d.resources_table();
+        d.tables.insert(ViewId::Resources, res.into());
+        d
+    }
+
+    pub fn table(&self, v: ViewId) -> std::sync::Arc<Table> {
+        self.tables.get(&v).cloned().unwrap_or_default()
+    }
+
+    fn directory(&self) -> Directory<'_> {
+        Directory::new(&self.snapshot.data.people, &self.rules)
+    }
+
+    fn gaps_table(&self) -> Table {
+        let rows = self
+            .findings
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                Row::new(
+                    vec![
+                        super::view::severity_label(f.severity).into(),
+                        f.rule.clone(),
+                        clean(f.subject_email.as_deref().unwrap_or(&f.subject_id)),
+                        f.provider.clone(),
+                        clean(&f.detail),
+                    ],
+                    vec![NONE; 5],
+                    severity_tone(f.severity),
+                    i as u32,
+                )
+            })
+            .collect();
+        Table {
+            columns: vec![
+                Column::text("sev", 4),
+                Column::text("rule", 18),
+                Column::text("subject", 24),
+                Column::text("provider", 9),
+                Column::grow("detail", 10),
+            ],
+            rows,
+        }
+    }
+
+    /// Per canonical email: (accounts, provider names, keys, findings).
+    fn holdings(&self) -> HashMap<String, (i64, Vec<&str>, i64, i64)> {
+        let dir = self.directory();
+        let d = &self.snapshot.data;
+        let mut by: HashMap<String, (i64, Vec<&str>, i64, i64)> = HashMap::new();
+        let mut account_email: HashMap<(&str, &str), String> = HashMap::new();
+        for a in &d.accounts {
+            if let Some(e) = &a.email {
+                let key = dir.canonical(e);
+                account_email.insert((&a.source, &a.id), key.clone());
+                let h = by.entry(key).or_default();
+                h.0 += 1;
+                if !h.1.contains(&a.provider.as_str()) {
+                    h.1.push(&a.provider);
+                }
+            }
+        }
+        for c in &d.credentials {
+            let Some(o) = &c.owner else { continue };
+            let key = o.email.as_deref().map(|e| dir.canonical(e)).or_else(|| {
+                account_email
+                    .get(&(c.source.as_str(), o.id.as_str()))
+                    .cloned()
+            });
+            if let Some(k) = key {
+                by.entry(k).or_default().2 += 1;
+            }
+        }
+        for f in &self.findings {
+            if let Some(e) = &f.subject_email {
+                by.entry(dir.canonical(e)).or_default().3 += 1;
+            }
+        }
+        by
+    }
+
+    fn people_table(&self) -> Table {
+        let dir = self.directory();
+        let holdings = self.holdings();
+        let rows = self
+            .people
+            .iter()
+            .map(|&i| {
+                let p = &self.snapshot.data.people[i as usize];
+                let mut h = (0i64, Vec::new(), 0i64, 0i64);
+                for e in &p.emails {
+                    if let Some(x) = holdings.get(&dir.canonical(e)) {
+                        h.0 += x.0;
+                        for prov in &x.1 {
+                            if !h.1.contains(prov) {
+                                h.1.push(*prov);
+                            }
+                        }
+                        h.2 += x.2;
+                        h.3 += x.3;
+                    }
+                }
+                h.1.sort();
+                let status = if p.absent {
+                    "absent"
+                } else if p.active {
+                    "active"
+                } else {
+                    "inactive"
+                };
+                let tone = if !p.is_current() && h.0 > 0 {
+                    Tone::Danger
+                } else if !p.is_current() {
+                    Tone::Muted
+                } else {
+                    Tone::Normal
+                };
+                let email = p
+                    .emails
+                    .first()
+                    .cloned()
+                    .unwrap_or_else(|| p.user_name.clone());
+                Row::new(
+                    vec![
+                        clean(&email),
+                        clean(p.display_name.as_deref().unwrap_or("-")),
+                        status.into(),
+                        h.1.join(" "),
+                        h.0.to_string(),
+                        h.2.to_string(),
+                        h.3.to_string(),
+                        clean(p.department.as_deref().unwrap_or("-")),
+                    ],
+                    vec![NONE, NONE, NONE, NONE, h.0, h.2, h.3, NONE],
+                    tone,
+                    i,
+                )
+            })
+            .collect();
+        Table {
+            columns: vec![
+                Column::text("person", 28),
+                Column::text("name", 18),
+                Column::text("status", 8),
+                Column::text("providers", 16),
+                Column::num("accounts", 8, Unit::Count),
+                Column::num("keys", 4, Unit::Count),
+                Column::num("findings", 8, Unit::Count),
+                Column::grow("dept", 8),
+            ],
+            rows,
+        }
+    }
+
+    pub fn key_owner(&self, c: &crate::model::Credential) -> String {
+        match &c.owner {
+            None => "-".into(),
+            Some(o) => clean(
+                o.email
+                    .as_deref()
+                    .or(o.name.as_deref())
+                    .unwrap_or(o.id.as_str()),
+            ),
+        }
+    }
+
+    fn resource_name(&self, source: &str, id: Option<&str>) -> String {
+        match id {
+            None => "-".into(),
+            Some(id) => self
+                .snapshot
+                .data
+                .resources
+                .iter()
+                .find(|r| r.source == source && r.id == id)
+                .and_then(|r| r.name.clone())
+                .map(|n| clean(&n))
+                .unwrap_or_else(|| id.to_string()),
+        }
+    }
+
+    fn keys_table(&self) -> Table {
+        let d = &self.snapshot.data;
+        let names: HashMap<(&str, &str), &str> = d
+            .resources
+            .iter()
+            .filter_map(|r| {
+                r.name
+                    .as_deref()
+                    .map(|n| ((r.source.as_str(), r.id.as_str()), n))
+            })
+            .collect();
+        let rows = d
+            .credentials
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let age = days(self.now, c.created_at);
+                // Never used: unused since it was made.
+                let unused = days(self.now, c.last_used_at.or(c.created_at));
+                let owner = self.key_owner(c);
+                let status = c.status.clone().unwrap_or_else(|| "active".into());
+                let tone = if !c.usable() {
+                    Tone::Muted
+                } else if owner == "-" || unused > 90 {
+                    Tone::Danger
+                } else if age > 180 {
+                    Tone::Warn
+                } else {
+                    Tone::Normal
+                };
+                let label = c
+                    .name
+                    .as_deref()
+                    .or(c.redacted.as_deref())
+                    .unwrap_or(c.id.as_str());
+                let resource = c
+                    .resource_id
+                    .as_deref()
+                    .map(|r| clean(names.get(&(c.source.as_str(), r)).copied().unwrap_or(r)))
+                    .unwrap_or_else(|| {
+                        if c.kind == "admin_key" {
+                            "(org)".into()
+                        } else {
+                            "-".into()
+                        }
+                    });
+                Row::new(
+                    vec![
+                        clean(label),
+                        owner,
+                        c.provider.clone(),
+                        show_days(unused),
+                        show_days(age),
+                        show_cents(c.spend_cents),
+                        status,
+                        c.kind.replace("_key", ""),
+                        resource,
+                    ],
+                    vec![
+                        NONE,
+                        NONE,
+                        NONE,
+                        unused,
+                        age,
+                        c.spend_cents.unwrap_or(NONE),
+                        NONE,
+                        NONE,
+                        NONE,
+                    ],
+                    tone,
+                    i as u32,
+                )
+            })
+            .collect();
+        Table {
+            columns: vec![
+                Column::text("key", 18),
+                Column::text("owner", 22),
+                Column::text("provider", 9),
+                Column::num("unused", 6, Unit::Days),
+                Column::num("age", 5, Unit::Days),
+                Column::num("spend", 9, Unit::Cents),
+                Column::text("status", 8),
+                Column::text("kind", 7),
+                Column::grow("resource", 10),
+            ],
+            rows,
+        }
+    }
+
+    fn resources_table(&self) -> Table {
+        let rows = self
+            .resources
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                Row::new(
+                    vec![
+                        clean(&r.name),
+                        r.kind.clone(),
+                        r.provider.clone(),
+                        r.members.to_string(),
+                        r.status.clone(),
+                        clean(&r.id),
+                    ],
+                    vec![NONE, NONE, NONE, r.members, NONE, NONE],
+                    if r.status == "archived" {
+                        Tone::Muted
+                    } else {
+                        Tone::Normal
+                    },
+                    i as u32,
+                )
+            })
+            .collect();
+        Table {
+            columns: vec![
+                Column::text("name", 24),
+                Column::text("kind", 10),
+                Column::text("provider", 9),
+                Column::num("members", 7, Unit::Count),
+                Column::text("status", 8),
+                Column::grow("id", 10),
+            ],
+            rows,
+        }
+    }
+
+    /// What a row of `view` is about, for decisions: `(target, label, rule)`.
+    pub fn target(&self, view: ViewId, item: u32) -> Option<(Target, String, Option<String>)> {
+        let d = &self.snapshot.data;
+        match view {
+            ViewId::Gaps => self.findings.get(item as usize).map(|f| {
+                (
+                    finding_target(f),
+                    f.subject_email
+                        .clone()
+                        .unwrap_or_else(|| f.subject_id.clone()),
+                    Some(f.rule.clone()),
+                )
+            }),
+            ViewId::Keys => d.credentials.get(item as usize).map(|c| {
+                (
+                    Target::new(&c.provider, &c.source, &c.kind, &c.id),
+                    c.name
+                        .clone()
+                        .or(c.redacted.clone())
+                        .unwrap_or_else(|| c.id.clone()),
+                    None,
+                )
+            }),
+            ViewId::Resources => self.resources.get(item as usize).map(|r| {
+                (
+                    Target::new(&r.provider, &r.source, "resource", &r.id),
+                    format!("{} {}", r.kind, r.name),
+                    None,
+                )
+            }),
+            _ => None,
+        }
+    }
+
+    /// Everything one directory person holds on every provider: accounts, memberships and the
+    /// keys they own, as revoke targets.
+    pub fn sweep(&self, person: u32) -> Vec<(Target, String)> {
+        let d = &self.snapshot.data;
+        let Some(p) = d.people.get(person as usize) else {
+            return Vec::new();
+        };
+        let dir = self.directory();
+        let mine: Vec<String> = p.emails.iter().map(|e| dir.canonical(e)).collect();
+        let is_mine = |e: Option<&str>| e.is_some_and(|e| mine.contains(&dir.canonical(e)));
+        let mut out = Vec::new();
+        let mut held: Vec<(&str, &str)> = Vec::new();
+        for a in d.accounts.iter().filter(|a| is_mine(a.email.as_deref())) {
+            held.push((&a.source, &a.id));
+            out.push((
+                Target::new(&a.provider, &a.source, "account", &a.id),
+                format!(
+                    "{} account {}",
+                    a.provider,
+                    a.email.as_deref().unwrap_or(&a.id)
+                ),
+            ));
+        }
+        for g in d.grants.iter().filter(|g| {
+            g.principal_kind == "user"
+                && held.contains(&(g.source.as_str(), g.principal_id.as_str()))
+        }) {
+            out.push((
+                Target::new(
+                    &g.provider,
+                    &g.source,
+                    "grant",
+                    &format!("{}/{}", g.resource_id, g.principal_id),
+                ),
+                format!(
+                    "{} membership of {}",
+                    g.provider,
+                    self.resource_name(&g.source, Some(&g.resource_id))
+                ),
+            ));
+        }
+        for c in d.credentials.iter().filter(|c| {
+            c.usable()
+                && c.owner.as_ref().is_some_and(|o| {
+                    held.contains(&(c.source.as_str(), o.id.as_str()))
+                        || is_mine(o.email.as_deref())
+                })
+        }) {
+            out.push((
+                Target::new(&c.provider, &c.source, &c.kind, &c.id),
+                format!("{} key {}", c.provider, c.name.as_deref().unwrap_or(&c.id)),
+            ));
+        }
+        out
+    }
+
+    /// Directory people for the owner picker: `(email, display name)`, current people only.
+    pub fn people_choices(&self) -> Vec<(String, String)> {
+        let mut v: Vec<(String, String)> = self
+            .snapshot
+            .data
+            .people
+            .iter()
+            .filter(|p| p.is_current())
+            .filter_map(|p| {
+                p.emails
+                    .first()
+                    .map(|e| (clean(e), clean(p.display_name.as_deref().unwrap_or(""))))
+            })
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    }
+
+    /// Count of findings by `key`, largest first.
+    pub fn count_by<F: Fn(&Finding) -> &str>(&self, key: F) -> Vec<(String, u64)> {
+        let mut m: HashMap<&str, u64> = HashMap::new();
+        for f in &self.findings {
+            *m.entry(key(f)).or_default() += 1;
+        }
+        let mut v: Vec<(String, u64)> = m.into_iter().map(|(k, n)| (k.to_string(), n)).collect();
+        v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        v
+    }
+
+    /// Usable keys by age: (<30d, 30-90d, 90-180d, 180-365d, >1y).
+    pub fn key_ages(&self) -> [u64; 5] {
+        let mut h = [0u64; 5];
+        for c in self.snapshot.data.credentials.iter().filter(|c| c.usable()) {
+            let Some(t) = c.created_at else { continue };
+            let d = (self.now - t) / DAY;
+            let b = match d {
+                ..30 => 0,
+                30..90 => 1,
+                90..180 => 2,
+                180..365 => 3,
+                _ => 4,
+            };
+            h[b] += 1;
+        }
+        h
+    }
+}
+
+/// The decisions and the audit log: replaced whenever the store changes (a decision, an undo).
+#[derive(Default, Clone)]
+pub struct Review {
+    pub decisions: Vec<Decision>,
+    /// The decision standing for each target (latest, not undone).
+    pub decided: HashMap<Target, (Verdict, i64)>,
+    pub audit: Vec<Entry>,
+    /// Indices into `decisions` of the standing ones, newest first.
+    pub pending: Vec<u32>,
+    pub tables: HashMap<ViewId, std::sync::Arc<Table>>,
+}
+
+impl Review {
+    pub fn new(decisions: Vec<Decision>, audit: Vec<Entry>) -> Review {
+        let mut r = Review::default();
+        r.set(decisions, audit);
+        r
+    }
+
+    /// Replace the decisions and the audit log (after a decision, undo or redo).
+    fn set(&mut self, decisions: Vec<Decision>, audit: Vec<Entry>) {
+        self.decided = review::effective(&decisions)
+            .into_iter()
+            .map(|x| (x.d.target.clone(), (x.d.verdict, x.id)))
+            .collect();
+        self.decisions = decisions;
+        let mut pending: Vec<u32> = self
+            .decided
+            .values()
+            // Stored in id order.
+            .filter_map(|(_, id)| self.decisions.binary_search_by_key(id, |x| x.id).ok())
+            .map(|i| i as u32)
+            .collect();
+        pending.sort_by_key(|&i| std::cmp::Reverse(self.decisions[i as usize].id));
+        self.pending = pending;
+        self.audit = audit;
+        let t = self.decisions_table();
+        self.tables.insert(ViewId::Decisions, t.into());
+        let t = self.audit_table();
+        self.tables.insert(ViewId::Audit, t.into());
+    }
+
+    pub fn verdict(&self, t: &Target) -> Option<Verdict> {
+        self.decided.get(t).map(|(v, _)| *v)
+    }
+
+    fn decisions_table(&self) -> Table {
+        let rows = self
+            .pending
+            .iter()
+            .map(|&i| {
+                let x = &self.decisions[i as usize];
+                let when = chrono::DateTime::from_timestamp(x.made_at, 0)
+                    .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+                    .unwrap_or_default();
+                let what = match (&x.d.owner, &x.d.until) {
+                    (Some(o), _) => format!("→ {o}"),
+                    (_, Some(u)) => format!("until {u}"),
+                    _ => x.d.justification.clone().unwrap_or_default(),
+                };
+                Row::new(
+                    vec![
+                        x.d.verdict.as_str().into(),
+                        clean(&x.d.label),
+                        x.d.target.kind.replace('_', " "),
+                        x.d.target.provider.clone(),
+                        clean(&x.reviewer),
+                        when,
+                        clean(&what),
+                    ],
+                    vec![NONE; 7],
+                    match x.d.verdict {
+                        Verdict::Revoke => Tone::Danger,
+                        Verdict::Certify => Tone::Normal,
+                        _ => Tone::Accent,
+                    },
+                    i,
+                )
+            })
+            .collect();
+        Table {
+            columns: vec![
+                Column::text("verdict", 8),
+                Column::text("subject", 26),
+                Column::text("kind", 12),
+                Column::text("provider", 9),
+                Column::text("reviewer", 18),
+                Column::text("when", 16),
+                Column::grow("why", 10),
+            ],
+            rows,
+        }
+    }
+
+    fn audit_table(&self) -> Table {
+        let rows = self
+            .audit
+            .iter()
+            .enumerate()
+            .rev()
+            .map(|(i, e)| {
+                let when = chrono::DateTime::from_timestamp(e.at, 0)
+                    .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+                    .unwrap_or_default();
+                Row::new(
+                    vec![
+                        e.seq.to_string(),
+                        when,
+                        clean(&e.actor),
+                        e.event.clone(),
+                        clean(&e.detail),
+                    ],
+                    vec![e.seq, NONE, NONE, NONE, NONE],
+                    Tone::Normal,
+                    i as u32,
+                )
+            })
+            .collect();
+        Table {
+            columns: vec![
+                Column::num("seq", 5, Unit::Count),
+                Column::text("when", 19),
+                Column::text("actor", 20),
+                Column::text("event", 6),
+                Column::grow("detail", 10),
+            ],
+            rows,
+        }
+    }
+}
+
+/// Provider resources, directory groups and roles, with member counts.
+fn resources(d: &Data) -> Vec<ResourceItem> {
+    let data = &d.snapshot.data;
+    let mut members: HashMap<(&str, &str), i64> = HashMap::new();
+    for g in &data.grants {
+        *members.entry((&g.source, &g.resource_id)).or_default() += 1;
+    }
+    let mut out: Vec<ResourceItem> = data
+        .resources
+        .iter()
+        .map(|r| ResourceItem {
+            provider: r.provider.clone(),
+            source: r.source.clone(),
+            kind: r.kind.clone(),
+            id: r.id.clone(),
+            name: r.name.clone().unwrap_or_else(|| r.id.clone()),
+            members: members
+                .get(&(r.source.as_str(), r.id.as_str()))
+                .copied()
+                .unwrap_or(0),
+            status: if r.archived { "archived" } else { "active" }.into(),
+        })
+        .collect();
+    let mut groups: HashMap<(&str, &str), i64> = HashMap::new();
+    for p in &data.people {
+        for g in &p.groups {
+            *groups.entry((&p.source, g)).or_default() += 1;
+        }
+    }
+    let mut gv: Vec<_> = groups.into_iter().collect();
+    gv.sort();
+    for ((source, g), n) in gv {
+        out.push(ResourceItem {
+            provider: "directory".into(),
+            source: source.into(),
+            kind: "group".into(),
+            id: g.into(),
+            name: g.into(),
+            members: n,
+            status: "active".into(),
+        });
+    }
+    let mut roles: HashMap<(&str, &str, &str), i64> = HashMap::new();
+    for a in &data.accounts {
+        if let Some(r) = &a.role {
+            *roles.entry((&a.provider, &a.source, r)).or_default() += 1;
+        }
+    }
+    for g in &data.grants {
+        if let Some(r) = &g.role {
+            *roles.entry((&g.provider, &g.source, r)).or_default() += 1;
+        }
+    }
+    let mut rv: Vec<_> = roles.into_iter().collect();
+    rv.sort();
+    for ((provider, source, r), n) in rv {
+        out.push(ResourceItem {
+            provider: provider.into(),
+            source: source.into(),
+            kind: "role".into(),
+            id: format!("role:{r}"),
+            name: r.into(),
+            members: n,
+            status: "active".into(),
+        });
+    }
+    out
+}

@@ -1,0 +1,317 @@
+//! The filter language: space-separated terms, all of which must hold.
+//!
+//! - `alice`: fuzzy text; its letters must appear in order, close together, inside one column.
+//! - `owner:none`, `provider:openai`: the column's text contains the value (`none`: it is empty).
+//! - `unused>90d`, `age>=1y`, `spend>100`, `members<3`: numeric columns compare; days take
+//!   `d`, `w`, `m` (30 days) or `y`, spend is in dollars.
+//! - `!term`: the term must not hold.
+
+use super::table::{Column, NONE, Row, Unit};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Eq,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Term {
+    /// Lower-cased letters of a fuzzy term.
+    Text(Vec<char>),
+    Field {
+        col: usize,
+        value: String,
+    },
+    Num {
+        col: usize,
+        op: Op,
+        value: i64,
+    },
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Query {
+    pub text: String,
+    pub terms: Vec<(bool, Term)>,
+}
+
+impl Query {
+    pub fn is_empty(&self) -> bool {
+        self.terms.is_empty()
+    }
+}
+
+fn number(s: &str, unit: Unit) -> Option<i64> {
+    let s = s.trim();
+    match unit {
+        Unit::Days => {
+            let (n, mul) = match s.chars().last()? {
+                'd' => (&s[..s.len() - 1], 1),
+                'w' => (&s[..s.len() - 1], 7),
+                'm' => (&s[..s.len() - 1], 30),
+                'y' => (&s[..s.len() - 1], 365),
+                _ => (s, 1),
+            };
+            n.parse::<i64>().ok().map(|n| n * mul)
+        }
+        Unit::Cents => {
+            let n: f64 = s.trim_start_matches('$').parse().ok()?;
+            n.is_finite().then(|| (n * 100.0).round() as i64)
+        }
+        Unit::Count | Unit::Text => s.parse().ok(),
+    }
+}
+
+/// Parse `text` against a table's columns. An unknown column or a bad number is an error that
+/// names it and lists what would work.
+pub fn parse(text: &str, cols: &[Column]) -> Result<Query, String> {
+    let mut terms = Vec::new();
+    let find = |name: &str| -> Result<usize, String> {
+        let name = name.to_lowercase();
+        cols.iter().position(|c| c.name == name).ok_or_else(|| {
+            let names: Vec<&str> = cols.iter().map(|c| c.name).collect();
+            format!("no column '{name}' here; columns: {}", names.join(", "))
+        })
+    };
+    for raw in text.split_whitespace() {
+        let (neg, t) = match raw.strip_prefix('!') {
+            Some(rest) if !rest.is_empty() => (true, rest),
+            _ => (false, raw),
+        };
+        let op_at = t.find(['<', '>', '=']);
+        let colon_at = t.find(':');
+        let term = match (colon_at, op_at) {
+            (Some(c), o) if o.is_none_or(|o| c < o) && c > 0 => {
+                let col = find(&t[..c])?;
+                Term::Field {
+                    col,
+                    value: t[c + 1..].to_lowercase(),
+                }
+            }
+            (_, Some(o)) if o > 0 => {
+                let col = find(&t[..o])?;
+                let rest = &t[o..];
+                let (op, num) = if let Some(n) = rest.strip_prefix(">=") {
+                    (Op::Ge, n)
+                } else if let Some(n) = rest.strip_prefix("<=") {
+                    (Op::Le, n)
+                } else if let Some(n) = rest.strip_prefix('>') {
+                    (Op::Gt, n)
+                } else if let Some(n) = rest.strip_prefix('<') {
+                    (Op::Lt, n)
+                } else {
+                    (Op::Eq, &rest[1..])
+                };
+                let unit = cols[col].unit;
+                if unit == Unit::Text {
+                    return Err(format!(
+                        "'{}' is a text column: write {}:VALUE",
+                        cols[col].name, cols[col].name
+                    ));
+                }
+                let value = number(num, unit).ok_or_else(|| {
+                    format!(
+                        "'{num}' is not a number for '{}'{}",
+                        cols[col].name,
+                        match unit {
+                            Unit::Days => " (write 90d, 2w, 6m or 1y)",
+                            Unit::Cents => " (dollars, e.g. 100 or 12.50)",
+                            _ => "",
+                        }
+                    )
+                })?;
+                Term::Num { col, op, value }
+            }
+            _ => Term::Text(t.to_lowercase().chars().collect()),
+        };
+        terms.push((neg, term));
+    }
+    Ok(Query {
+        text: text.to_string(),
+        terms,
+    })
+}
+
+/// Case-insensitive substring test; `needle` is lower-case.
+fn contains_ci(hay: &str, needle: &str) -> bool {
+    if needle.is_empty() {
+        return true;
+    }
+    if hay.is_ascii() && needle.is_ascii() {
+        let (h, n) = (hay.as_bytes(), needle.as_bytes());
+        return h
+            .windows(n.len())
+            .any(|w| w.iter().zip(n).all(|(a, b)| a.to_ascii_lowercase() == *b));
+    }
+    hay.to_lowercase().contains(needle)
+}
+
+/// Do the letters of `needle` (lower-case) appear in `hay` in order, inside a window no longer
+/// than twice the needle plus three? "orphan" finds "orphaned-key" and "lvr" finds "leaver",
+/// but letters strewn across a sentence do not match.
+pub fn compact_match(hay: &str, needle: &[char]) -> bool {
+    let n = needle.len();
+    if n == 0 {
+        return true;
+    }
+    let limit = 2 * n + 3;
+    if hay.is_ascii() && needle.iter().all(char::is_ascii) {
+        return window(hay.as_bytes(), n, limit, |b, k| {
+            b.to_ascii_lowercase() == needle[k] as u8
+        });
+    }
+    let h: Vec<char> = hay.chars().flat_map(char::to_lowercase).collect();
+    window(&h, n, limit, |c, k| *c == needle[k])
+}
+
+/// The greedy search behind `compact_match`: from each start that matches the needle's first
+/// item, take the needle's items in order within `limit` positions.
+fn window<T>(h: &[T], n: usize, limit: usize, eq: impl Fn(&T, usize) -> bool) -> bool {
+    for start in 0..h.len() {
+        if !eq(&h[start], 0) {
+            continue;
+        }
+        let mut k = 1;
+        let mut j = start + 1;
+        while k < n && j < h.len() && j - start < limit {
+            if eq(&h[j], k) {
+                k += 1;
+            }
+            j += 1;
+        }
+        if k == n {
+            return true;
+        }
+        if j >= h.len() {
+            // No later start can finish either.
+            return false;
+        }
+    }
+    false
+}
+
+fn is_none(cell: &str) -> bool {
+    matches!(cell, "" | "-" | "(none)")
+}
+
+fn term_holds(t: &Term, row: &Row) -> bool {
+    match t {
+        Term::Text(chars) => row.cells.iter().any(|c| compact_match(c, chars)),
+        Term::Field { col, value } => {
+            let cell = row.cells.get(*col).map(|c| &**c).unwrap_or("");
+            if value == "none" {
+                is_none(cell)
+            } else {
+                contains_ci(cell, value)
+            }
+        }
+        Term::Num { col, op, value } => {
+            let v = row.nums.get(*col).copied().unwrap_or(NONE);
+            v != NONE
+                && match op {
+                    Op::Lt => v < *value,
+                    Op::Le => v <= *value,
+                    Op::Gt => v > *value,
+                    Op::Ge => v >= *value,
+                    Op::Eq => v == *value,
+                }
+        }
+    }
+}
+
+pub fn matches(q: &Query, row: &Row) -> bool {
+    q.terms.iter().all(|(neg, t)| term_holds(t, row) != *neg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tui::table::Tone;
+
+    fn cols() -> Vec<Column> {
+        vec![
+            Column::text("provider", 9),
+            Column::text("owner", 20),
+            Column::num("unused", 6, Unit::Days),
+            Column::num("spend", 8, Unit::Cents),
+        ]
+    }
+
+    fn row(p: &str, owner: &str, unused: i64, spend: i64) -> Row {
+        Row::new(
+            vec![
+                p.into(),
+                owner.into(),
+                format!("{unused}d"),
+                format!("${spend}"),
+            ],
+            vec![NONE, NONE, unused, spend],
+            Tone::Normal,
+            0,
+        )
+    }
+
+    #[test]
+    fn the_example_from_the_help() {
+        let q = parse("owner:none provider:openai unused>90d alice", &cols()).unwrap();
+        assert_eq!(q.terms.len(), 4);
+        let mut r = row("openai", "-", 120, 0);
+        r.cells[0] = "openai".into();
+        assert!(!matches(&q, &r), "no alice anywhere");
+        let q = parse("owner:none provider:openai unused>90d", &cols()).unwrap();
+        assert!(matches(&q, &r));
+        assert!(!matches(&q, &row("openai", "-", 90, 0)), "90 is not > 90");
+        assert!(!matches(&q, &row("anthropic", "-", 120, 0)));
+        assert!(!matches(&q, &row("openai", "bob@example.com", 120, 0)));
+    }
+
+    #[test]
+    fn units_negation_and_errors() {
+        let c = cols();
+        let r = row("openai", "Alice@Example.com", 400, 12_550);
+        for (q, want) in [
+            ("unused>1y", true),
+            ("unused>2y", false),
+            ("unused>=57w", true),
+            ("spend>125", true),
+            ("spend>125.50", false),
+            ("spend=$125.50", true),
+            ("owner:alice@example", true),
+            ("!owner:alice", false),
+            ("!provider:cursor", true),
+            ("ALICE", true),
+            ("owner:none", false),
+        ] {
+            assert_eq!(matches(&parse(q, &c).unwrap(), &r), want, "{q}");
+        }
+        assert!(
+            parse("colour:red", &c)
+                .unwrap_err()
+                .contains("provider, owner")
+        );
+        assert!(parse("unused>soon", &c).unwrap_err().contains("90d"));
+        assert!(parse("owner>3", &c).unwrap_err().contains("owner:VALUE"));
+        // A row without the number never matches a comparison.
+        assert!(!matches(
+            &parse("unused<5", &c).unwrap(),
+            &row("openai", "x", NONE, 0)
+        ));
+    }
+
+    #[test]
+    fn compact_fuzzy() {
+        let t = |s: &str| s.chars().collect::<Vec<_>>();
+        assert!(compact_match("orphaned-key", &t("orphan")));
+        assert!(compact_match("leaver-with-access", &t("lvr")));
+        assert!(compact_match("alice.smith@example.com", &t("alicesmith")));
+        assert!(compact_match("Ünïcode Ärger", &t("ärg")));
+        assert!(!compact_match(
+            "no directory person has this email; account on openai",
+            &t("orphan")
+        ));
+        assert!(!compact_match("abc", &t("abcd")));
+    }
+}

@@ -1,0 +1,685 @@
+//! Pure `update` tests. `Harness` runs effects the way the driver does (filter jobs
+//! synchronously, decisions into a real store in a temporary directory), so marks, filters,
+//! decisions and undo are tested end to end without a terminal.
+
+use super::*;
+use crate::model::{Account, Credential, Finding, Owner, Person, Severity, Snapshot, SourceStatus};
+use crate::store::Store;
+
+pub fn sample_findings(n: usize) -> Vec<Finding> {
+    (0..n)
+        .map(|i| Finding {
+            rule: ["leaver-with-access", "orphaned-key", "unmanaged-account"][i % 3].into(),
+            severity: if i % 3 == 2 {
+                Severity::High
+            } else {
+                Severity::Critical
+            },
+            provider: "openai".into(),
+            source: "openai".into(),
+            subject_kind: if i % 3 == 1 { "project_key" } else { "account" }.into(),
+            subject_id: format!("id-{i:03}"),
+            subject_email: Some(format!("person{i:03}@example.com")),
+            detail: format!("detail for {i}"),
+        })
+        .collect()
+}
+
+const NOW: i64 = 1_795_000_000;
+const DAY: i64 = 86_400;
+
+fn person(email: &str, name: &str, active: bool) -> Person {
+    Person {
+        source: "directory".into(),
+        id: format!("u-{email}"),
+        user_name: email.into(),
+        emails: vec![email.into()],
+        display_name: Some(name.into()),
+        active,
+        absent: false,
+        external_id: None,
+        department: Some("Research".into()),
+        manager_id: None,
+        groups: vec!["staff".into()],
+    }
+}
+
+fn account(provider: &str, id: &str, email: &str) -> Account {
+    Account {
+        source: provider.into(),
+        provider: provider.into(),
+        id: id.into(),
+        email: Some(email.into()),
+        name: None,
+        role: Some("member".into()),
+        added_at: Some(NOW - 400 * DAY),
+        last_active_at: None,
+        scim_managed: None,
+        activity_from: None,
+    }
+}
+
+fn key(
+    id: &str,
+    name: &str,
+    owner: Option<(&str, &str)>,
+    created_days: i64,
+    used_days: Option<i64>,
+    spend: Option<i64>,
+) -> Credential {
+    Credential {
+        source: "openai".into(),
+        provider: "openai".into(),
+        kind: "project_key".into(),
+        id: id.into(),
+        name: Some(name.into()),
+        redacted: Some("sk-...abcd".into()),
+        resource_id: Some("proj_1".into()),
+        owner: owner.map(|(oid, email)| Owner {
+            kind: "user".into(),
+            id: oid.into(),
+            email: Some(email.into()),
+            name: None,
+        }),
+        owner_access: None,
+        status: None,
+        created_at: Some(NOW - created_days * DAY),
+        last_used_at: used_days.map(|d| NOW - d * DAY),
+        expires_at: None,
+        spend_cents: spend,
+    }
+}
+
+/// A small organisation: three people (one a leaver), their accounts and keys, `n` findings.
+pub fn sample_data(n: usize) -> Data {
+    let mut snap = Snapshot {
+        id: 1,
+        taken_at: NOW,
+        ..Default::default()
+    };
+    let d = &mut snap.data;
+    d.people = vec![
+        person("alice@example.com", "Alice Smith", true),
+        person("bob@example.com", "Bob Jones", false),
+        person("carol@example.com", "Carol \u{1b}]52;c;aGk=\u{7}Evil", true),
+    ];
+    d.accounts = vec![
+        account("openai", "user-alice", "alice@example.com"),
+        account("openai", "user-bob", "bob@example.com"),
+        account("anthropic", "an-bob", "bob@example.com"),
+    ];
+    d.grants = vec![crate::model::Grant {
+        source: "openai".into(),
+        provider: "openai".into(),
+        principal_kind: "user".into(),
+        principal_id: "user-bob".into(),
+        resource_id: "proj_1".into(),
+        role: Some("owner".into()),
+        via: "direct".into(),
+    }];
+    d.resources = vec![crate::model::Resource {
+        source: "openai".into(),
+        provider: "openai".into(),
+        kind: "project".into(),
+        id: "proj_1".into(),
+        name: Some("Research".into()),
+        archived: false,
+        created_at: None,
+    }];
+    d.credentials = vec![
+        key(
+            "key_a",
+            "alice-ci",
+            Some(("user-alice", "alice@example.com")),
+            200,
+            Some(120),
+            Some(12_345),
+        ),
+        key(
+            "key_b",
+            "bob-notebook",
+            Some(("user-bob", "bob@example.com")),
+            40,
+            Some(2),
+            Some(50),
+        ),
+        key("key_c", "nobody", None, 10, None, None),
+    ];
+    snap.sources = vec![SourceStatus {
+        source: "openai".into(),
+        kind: "openai".into(),
+        ok: true,
+        error: None,
+        carried_from: None,
+        items: 9,
+        requests: 4,
+        started_at: NOW - 5,
+        finished_at: NOW,
+    }];
+    Data::new(snap, sample_findings(n), Default::default(), NOW)
+}
+
+pub struct Harness {
+    pub s: State,
+    pub store: Store,
+    _dir: tempfile::TempDir,
+}
+
+impl Harness {
+    pub fn new(n: usize) -> Harness {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let mut h = Harness {
+            s: State::new(Keymap::default_map(), "test".into()),
+            store,
+            _dir: dir,
+        };
+        h.s.today = chrono::NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
+        h.send(Msg::Resize { rows: 5 });
+        h.send(Msg::Data(Arc::new(sample_data(n))));
+        h
+    }
+
+    /// Apply a message and run its effects the way the driver does.
+    pub fn send(&mut self, msg: Msg) -> Vec<Effect> {
+        let mut queue = vec![msg];
+        let mut unhandled = Vec::new();
+        while let Some(m) = queue.pop() {
+            for e in update(&mut self.s, m) {
+                match e {
+                    Effect::Refine {
+                        view,
+                        ticket,
+                        table,
+                        query,
+                        sort,
+                    } => {
+                        let order = crate::tui::table::order(&table, sort);
+                        let visible = crate::tui::table::filter(&table, &order, &query);
+                        queue.insert(
+                            0,
+                            Msg::Refined {
+                                view,
+                                ticket,
+                                visible: Arc::new(visible),
+                            },
+                        );
+                    }
+                    Effect::Record(items) => {
+                        let batch = self
+                            .store
+                            .record_decisions(&items, "rev@example.com", Some(1), NOW)
+                            .unwrap();
+                        queue.insert(
+                            0,
+                            Msg::Recorded {
+                                batch,
+                                count: items.len(),
+                                verdict: items[0].verdict,
+                            },
+                        );
+                        queue.insert(0, self.review());
+                    }
+                    Effect::SetUndone { batch, undone } => {
+                        self.store
+                            .set_batch_undone(batch, undone, "rev@example.com", NOW)
+                            .unwrap();
+                        queue.insert(0, self.review());
+                    }
+                    other => unhandled.push(other),
+                }
+            }
+        }
+        unhandled
+    }
+
+    fn review(&self) -> Msg {
+        Msg::Review(Arc::new(Review::new(
+            self.store.decisions().unwrap(),
+            self.store.audit_entries().unwrap(),
+        )))
+    }
+
+    pub fn key(&mut self, c: char) -> Vec<Effect> {
+        self.send(Msg::Key(KeyEvent::new(
+            KeyCode::Char(c),
+            KeyModifiers::NONE,
+        )))
+    }
+    pub fn code(&mut self, c: KeyCode) -> Vec<Effect> {
+        self.send(Msg::Key(KeyEvent::new(c, KeyModifiers::NONE)))
+    }
+    pub fn ctrl(&mut self, c: char) -> Vec<Effect> {
+        self.send(Msg::Key(KeyEvent::new(
+            KeyCode::Char(c),
+            KeyModifiers::CONTROL,
+        )))
+    }
+    pub fn typ(&mut self, text: &str) {
+        for c in text.chars() {
+            self.key(c);
+        }
+    }
+    /// The first cell of each visible row of the current view.
+    pub fn firsts(&self) -> Vec<String> {
+        let vs = self.s.vs();
+        vs.visible
+            .iter()
+            .map(|&i| vs.table.rows[i as usize].cells[0].to_string())
+            .collect()
+    }
+    pub fn subjects(&self) -> Vec<String> {
+        let vs = self.s.vs();
+        vs.visible
+            .iter()
+            .map(|&i| vs.table.rows[i as usize].cells[2].to_string())
+            .collect()
+    }
+}
+
+#[test]
+fn moves_pages_and_clamps() {
+    let mut h = Harness::new(12);
+    h.key('j');
+    h.code(KeyCode::Down);
+    assert_eq!(h.s.vs().cursor, 2);
+    h.code(KeyCode::PageDown);
+    assert_eq!((h.s.vs().cursor, h.s.vs().offset), (7, 3));
+    h.key('G');
+    assert_eq!((h.s.vs().cursor, h.s.vs().offset), (11, 7));
+    h.key('j');
+    assert_eq!(h.s.vs().cursor, 11);
+    h.key('g');
+    assert_eq!((h.s.vs().cursor, h.s.vs().offset), (0, 0));
+    h.key('k');
+    assert_eq!(h.s.vs().cursor, 0);
+}
+
+#[test]
+fn filter_as_you_type_then_escape_restores() {
+    let mut h = Harness::new(30);
+    h.key('/');
+    assert_eq!(h.s.mode, Mode::Filter);
+    h.typ("orphan");
+    assert_eq!(h.s.vs().visible.len(), 10);
+    // `j` and space are text while filtering, not movement or marks.
+    h.typ(" 02");
+    assert_eq!(h.s.vs().filter, "orphan 02");
+    assert!(
+        h.subjects().iter().all(|s| s.contains("02")),
+        "{:?}",
+        h.subjects()
+    );
+    h.code(KeyCode::Enter);
+    assert_eq!(h.s.mode, Mode::Normal);
+    h.code(KeyCode::Esc);
+    assert_eq!((h.s.vs().visible.len(), h.s.vs().filter.as_str()), (30, ""));
+}
+
+#[test]
+fn column_terms_and_bad_terms_keep_the_last_good_result() {
+    let mut h = Harness::new(30);
+    h.key('4'); // Keys
+    assert_eq!(h.s.view, ViewId::Keys);
+    h.key('/');
+    h.typ("owner:none");
+    assert_eq!(h.firsts(), ["nobody"]);
+    h.code(KeyCode::Esc);
+    h.key('/');
+    h.typ("unused>90d provider:openai");
+    assert_eq!(h.firsts(), ["alice-ci"]);
+    h.typ(" colour");
+    let before = h.firsts();
+    h.typ(":red");
+    assert!(h.s.vs().error.as_deref().unwrap().contains("colour"));
+    assert_eq!(h.firsts(), before, "the last good result stays");
+    h.code(KeyCode::Esc);
+    h.key('/');
+    h.typ("spend>100 alice");
+    assert_eq!(h.firsts(), ["alice-ci"]);
+}
+
+#[test]
+fn sort_by_any_column_and_reverse() {
+    let mut h = Harness::new(3);
+    h.key('4');
+    h.send(Msg::Key(KeyEvent::new(
+        KeyCode::Char(':'),
+        KeyModifiers::NONE,
+    )));
+    h.typ("sort spend desc");
+    h.code(KeyCode::Enter);
+    assert_eq!(h.firsts(), ["alice-ci", "bob-notebook", "nobody"]);
+    h.key('S');
+    assert_eq!(
+        h.firsts(),
+        ["bob-notebook", "alice-ci", "nobody"],
+        "no spend sorts last both ways"
+    );
+    h.key('s'); // next column: status
+    assert_eq!(h.s.vs().sort.unwrap().col, 6);
+}
+
+#[test]
+fn stale_filter_results_are_dropped() {
+    let mut h = Harness::new(30);
+    h.key('/');
+    // Two requests out; only the newest may land.
+    let e1 = update(
+        &mut h.s,
+        Msg::Key(KeyEvent::new(KeyCode::Char('o'), KeyModifiers::NONE)),
+    );
+    let e2 = update(
+        &mut h.s,
+        Msg::Key(KeyEvent::new(KeyCode::Char('r'), KeyModifiers::NONE)),
+    );
+    let ticket = |e: &[Effect]| match &e[0] {
+        Effect::Refine { ticket, .. } => *ticket,
+        _ => panic!(),
+    };
+    update(
+        &mut h.s,
+        Msg::Refined {
+            view: ViewId::Gaps,
+            ticket: ticket(&e1),
+            visible: Arc::new(vec![1]),
+        },
+    );
+    assert_eq!(h.s.vs().visible.len(), 30, "stale answer ignored");
+    update(
+        &mut h.s,
+        Msg::Refined {
+            view: ViewId::Gaps,
+            ticket: ticket(&e2),
+            visible: Arc::new(vec![1, 4]),
+        },
+    );
+    assert_eq!(*h.s.vs().visible, vec![1, 4]);
+}
+
+#[test]
+fn marks_toggle_range_all_matching_with_exclusions_and_escape() {
+    let mut h = Harness::new(30);
+    h.key(' ');
+    h.key(' ');
+    assert_eq!(h.s.vs().marks.count(), 2);
+    assert_eq!(h.s.vs().cursor, 2);
+    h.key('k');
+    h.key(' '); // unmark row 1
+    assert_eq!(h.s.vs().marks.count(), 1);
+    // Range from row 5 to row 8.
+    h.key('g');
+    for _ in 0..5 {
+        h.key('j');
+    }
+    h.key('v');
+    for _ in 0..3 {
+        h.key('j');
+    }
+    h.key('v');
+    assert_eq!(h.s.vs().marks.count(), 5);
+    h.code(KeyCode::Esc);
+    assert!(h.s.vs().marks.is_empty());
+    // Everything matching a filter, then one excluded: stored as query + exclusions.
+    h.key('/');
+    h.typ("orphan");
+    h.code(KeyCode::Enter);
+    h.key('*');
+    assert_eq!(h.s.vs().marks.count(), 10);
+    assert!(h.s.vs().marks.ids.is_empty());
+    h.key(' ');
+    assert_eq!(h.s.vs().marks.count(), 9);
+    assert_eq!(h.s.vs().marks.all.as_ref().unwrap().excluded.len(), 1);
+    // Widening the filter keeps the marks as they were.
+    h.code(KeyCode::Esc);
+    assert_eq!(h.s.vs().marks.count(), 0, "first Esc clears the marks");
+    h.code(KeyCode::Esc);
+    assert_eq!(h.s.vs().visible.len(), 30, "second Esc clears the filter");
+}
+
+#[test]
+fn a_decision_on_marks_is_recorded_with_its_justification_and_undo_redo_work() {
+    let mut h = Harness::new(30);
+    h.key('/');
+    h.typ("orphan");
+    h.code(KeyCode::Enter);
+    h.key('*');
+    h.key('r');
+    assert_eq!(h.s.mode, Mode::Prompt);
+    assert!(h.s.prompt.as_ref().unwrap().danger);
+    // A justification is required by default.
+    h.code(KeyCode::Enter);
+    assert!(h.s.prompt.as_ref().unwrap().error.is_some());
+    assert!(h.store.decisions().unwrap().is_empty());
+    h.typ("leaked in a gist");
+    h.code(KeyCode::Enter);
+    assert_eq!(h.s.mode, Mode::Normal);
+    let ds = h.store.decisions().unwrap();
+    assert_eq!(ds.len(), 10);
+    assert!(ds.iter().all(|d| d.d.verdict == Verdict::Revoke
+        && d.d.justification.as_deref() == Some("leaked in a gist")
+        && d.d.rule.as_deref() == Some("orphaned-key")));
+    assert!(
+        h.s.vs().marks.is_empty(),
+        "marks are cleared after deciding"
+    );
+    assert_eq!(h.s.review.pending.len(), 10);
+    // Certify one of them: it replaces the revoke for that target.
+    h.key('c');
+    h.typ("owner confirmed");
+    h.code(KeyCode::Enter);
+    assert_eq!(h.s.review.pending.len(), 10);
+    assert_eq!(
+        h.s.review
+            .pending
+            .iter()
+            .filter(|&&i| h.s.review.decisions[i as usize].d.verdict == Verdict::Certify)
+            .count(),
+        1
+    );
+    h.key('u');
+    assert_eq!(h.s.review.pending.len(), 10);
+    assert!(
+        h.s.review
+            .pending
+            .iter()
+            .all(|&i| h.s.review.decisions[i as usize].d.verdict == Verdict::Revoke)
+    );
+    h.key('u');
+    assert_eq!(h.s.review.pending.len(), 0);
+    h.key('u');
+    assert!(h.s.toast.as_ref().unwrap().0.contains("Nothing to undo"));
+    h.ctrl('r');
+    assert_eq!(h.s.review.pending.len(), 10);
+    // Every step is in the audit chain, which verifies.
+    let log = h.store.audit_entries().unwrap();
+    assert_eq!(
+        log.iter().map(|e| e.event.as_str()).collect::<Vec<_>>(),
+        ["decide", "decide", "undo", "undo", "redo"]
+    );
+    crate::audit::verify(&log).unwrap();
+}
+
+#[test]
+fn escape_cancels_a_decision_and_nothing_is_recorded() {
+    let mut h = Harness::new(5);
+    h.key('c');
+    h.typ("half a thought");
+    h.code(KeyCode::Esc);
+    assert_eq!(h.s.mode, Mode::Normal);
+    assert!(h.store.decisions().unwrap().is_empty());
+}
+
+#[test]
+fn defer_asks_for_a_date_then_a_reason() {
+    let mut h = Harness::new(5);
+    h.key('d');
+    h.typ("yesterday");
+    h.code(KeyCode::Enter);
+    assert!(
+        h.s.prompt
+            .as_ref()
+            .unwrap()
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("YYYY-MM-DD")
+    );
+    h.ctrl('u');
+    h.typ("+30d");
+    h.code(KeyCode::Enter);
+    assert!(h.s.prompt.as_ref().unwrap().title.contains("2026-12-22"));
+    h.typ("owner on leave");
+    h.code(KeyCode::Enter);
+    let ds = h.store.decisions().unwrap();
+    assert_eq!(ds[0].d.until.as_deref(), Some("2026-12-22"));
+}
+
+#[test]
+fn reassign_picks_an_owner_fuzzily_and_skips_what_cannot_be_owned() {
+    let mut h = Harness::new(5);
+    h.key('4');
+    h.key('o');
+    assert_eq!(h.s.mode, Mode::Picker);
+    // Bob is inactive: only current people are offered.
+    assert_eq!(h.s.picker.as_ref().unwrap().choices.len(), 2);
+    h.typ("crl");
+    let p = h.s.picker.as_ref().unwrap();
+    assert_eq!(p.choices[p.matches[0]].0, "carol@example.com");
+    h.code(KeyCode::Enter);
+    assert_eq!(h.s.mode, Mode::Prompt);
+    h.typ("team lead");
+    h.code(KeyCode::Enter);
+    let ds = h.store.decisions().unwrap();
+    assert_eq!(ds[0].d.owner.as_deref(), Some("carol@example.com"));
+    assert_eq!(ds[0].d.target.kind, "project_key");
+    // Accounts have no owner to reassign.
+    h.key('2');
+    h.key('o');
+    assert_eq!(h.s.mode, Mode::Normal);
+    assert!(h.s.toast.as_ref().unwrap().0.contains("owners"));
+}
+
+#[test]
+fn person_sweep_revokes_everything_they_hold() {
+    let mut h = Harness::new(5);
+    h.key('3');
+    h.key('/');
+    h.typ("bob");
+    h.code(KeyCode::Enter);
+    h.key('x');
+    let title = h.s.prompt.as_ref().unwrap().title.clone();
+    assert!(
+        title.contains("bob@example.com") && title.contains("4 items"),
+        "{title}"
+    );
+    h.typ("left the company");
+    h.code(KeyCode::Enter);
+    let ds = h.store.decisions().unwrap();
+    let mut kinds: Vec<&str> = ds.iter().map(|d| d.d.target.kind.as_str()).collect();
+    kinds.sort();
+    assert_eq!(kinds, ["account", "account", "grant", "project_key"]);
+    assert!(ds.iter().all(|d| d.d.verdict == Verdict::Revoke));
+}
+
+#[test]
+fn read_only_refuses_every_decision_key_and_says_why() {
+    let mut h = Harness::new(5);
+    h.s.read_only = true;
+    for c in ['c', 'r', 'o', 'd', 'u'] {
+        h.key(c);
+        assert_eq!(h.s.mode, Mode::Normal, "{c}");
+        assert!(h.s.toast.as_ref().unwrap().0.contains("Read-only"), "{c}");
+    }
+    h.key('3');
+    h.key('x');
+    assert_eq!(h.s.mode, Mode::Normal);
+    h.ctrl('r');
+    assert!(h.store.decisions().unwrap().is_empty());
+}
+
+#[test]
+fn command_palette_completes_fuzzily_and_switches_views() {
+    let mut h = Harness::new(5);
+    h.key(':');
+    assert_eq!(h.s.mode, Mode::Command);
+    h.typ("rsrc");
+    assert_eq!(h.s.palette()[0].0, "resources");
+    h.code(KeyCode::Tab);
+    assert_eq!(h.s.input, "resources ");
+    h.code(KeyCode::Enter);
+    assert_eq!(h.s.view, ViewId::Resources);
+    h.key(':');
+    h.typ("dec");
+    h.code(KeyCode::Enter);
+    assert_eq!(h.s.view, ViewId::Decisions);
+    h.key(':');
+    h.typ("sync");
+    let effects = h.code(KeyCode::Enter);
+    assert!(effects.contains(&Effect::Sync));
+    assert!(h.s.sync.is_some());
+    h.key(':');
+    h.typ("zzzz");
+    h.code(KeyCode::Enter);
+    assert!(h.s.toast.as_ref().unwrap().0.contains("no command"));
+    h.key(':');
+    h.typ("q");
+    assert!(h.code(KeyCode::Enter).contains(&Effect::Quit));
+}
+
+#[test]
+fn sync_results_become_a_toast_and_the_log() {
+    let mut h = Harness::new(5);
+    h.send(Msg::SyncProgress(vec![SourceProgress {
+        source: "openai".into(),
+        requests: 3,
+        done: None,
+    }]));
+    assert_eq!(h.s.sync.as_ref().unwrap().len(), 1);
+    h.send(Msg::SyncDone {
+        ok: false,
+        lines: vec!["openai: FAILED after 3 requests: 500".into()],
+    });
+    assert!(h.s.sync.is_none());
+    let t = h.s.toast.clone().unwrap();
+    assert_eq!(t.1, Level::Error);
+    assert!(t.0.contains("openai: FAILED"));
+    assert!(h.s.log.iter().any(|l| l.contains("FAILED after 3")));
+    h.send(Msg::Tick { now_ms: 60_000 });
+    assert!(h.s.toast.is_none(), "toasts expire");
+}
+
+#[test]
+fn help_quit_and_views_by_number() {
+    let mut h = Harness::new(3);
+    h.key('?');
+    assert_eq!(h.s.mode, Mode::Help);
+    assert!(h.key('q').is_empty(), "q closes help, it does not quit");
+    assert_eq!(h.s.mode, Mode::Normal);
+    for (c, v) in [
+        ('1', ViewId::Dash),
+        ('5', ViewId::Resources),
+        ('7', ViewId::Audit),
+    ] {
+        h.key(c);
+        assert_eq!(h.s.view, v);
+    }
+    h.code(KeyCode::Tab);
+    assert_eq!(h.s.view, ViewId::Dash);
+    assert!(h.key('q').contains(&Effect::Quit));
+}
+
+#[test]
+fn empty_views_never_panic() {
+    let mut h = Harness::new(0);
+    for v in ['1', '2', '3', '4', '5', '6', '7'] {
+        h.key(v);
+        for c in ['j', 'k', 'G', 'g', ' ', 'v', 'v', '*', 'c', 's', 'S'] {
+            h.key(c);
+            if h.s.mode != Mode::Normal {
+                h.code(KeyCode::Esc);
+            }
+        }
+        h.code(KeyCode::PageDown);
+    }
+}

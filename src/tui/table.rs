@@ -1,0 +1,259 @@
+//! A virtual table: columns, immutable rows, and the two slow operations (sort, filter) as
+//! pure functions over an index vector, run off the UI thread by the driver. Only the visible
+//! page is ever turned into widgets.
+
+use rayon::prelude::*;
+
+use super::query::{self, Query};
+
+/// "No value" in a numeric column.
+pub const NONE: i64 = i64::MIN;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unit {
+    Text,
+    Days,
+    Cents,
+    Count,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Column {
+    /// Lower-case name used by filter terms (`owner:none`) and `:sort`.
+    pub name: &'static str,
+    pub width: u16,
+    pub unit: Unit,
+    /// Takes the remaining width.
+    pub grow: bool,
+}
+
+impl Column {
+    pub const fn text(name: &'static str, width: u16) -> Column {
+        Column {
+            name,
+            width,
+            unit: Unit::Text,
+            grow: false,
+        }
+    }
+    pub const fn num(name: &'static str, width: u16, unit: Unit) -> Column {
+        Column {
+            name,
+            width,
+            unit,
+            grow: false,
+        }
+    }
+    pub const fn grow(name: &'static str, width: u16) -> Column {
+        Column {
+            name,
+            width,
+            unit: Unit::Text,
+            grow: true,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tone {
+    Normal,
+    Danger,
+    Warn,
+    Accent,
+    Muted,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Row {
+    /// Display text, already sanitised.
+    pub cells: Box<[Box<str>]>,
+    /// Per column: the number behind a numeric column, `NONE` otherwise.
+    pub nums: Box<[i64]>,
+    /// How the first cell is coloured.
+    pub tone: Tone,
+    /// Index of the object this row shows in the view's source list.
+    pub item: u32,
+}
+
+impl Row {
+    pub fn new(cells: Vec<String>, nums: Vec<i64>, tone: Tone, item: u32) -> Row {
+        Row {
+            cells: cells.into_iter().map(String::into_boxed_str).collect(),
+            nums: nums.into_boxed_slice(),
+            tone,
+            item,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Table {
+    pub columns: Vec<Column>,
+    pub rows: Vec<Row>,
+}
+
+/// Sort by one column (`desc` reverses); `None` keeps the rows' own order. Ties keep the
+/// rows' own order too, so the result is deterministic.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Sort {
+    pub col: usize,
+    pub desc: bool,
+}
+
+pub fn order(t: &Table, sort: Option<Sort>) -> Vec<u32> {
+    let mut idx: Vec<u32> = (0..t.rows.len() as u32).collect();
+    let Some(Sort { col, desc }) = sort else {
+        return idx;
+    };
+    let numeric = t.columns.get(col).is_some_and(|c| c.unit != Unit::Text);
+    let rows = &t.rows;
+    if numeric {
+        idx.par_sort_by(|&a, &b| {
+            let (x, y) = (rows[a as usize].nums[col], rows[b as usize].nums[col]);
+            // Rows without a value go last either way.
+            let o = match (x == NONE, y == NONE) {
+                (true, true) => std::cmp::Ordering::Equal,
+                (true, false) => return std::cmp::Ordering::Greater,
+                (false, true) => return std::cmp::Ordering::Less,
+                _ => x.cmp(&y),
+            };
+            let o = if desc { o.reverse() } else { o };
+            o.then(a.cmp(&b))
+        });
+    } else {
+        idx.par_sort_by(|&a, &b| {
+            let o = rows[a as usize].cells[col].cmp(&rows[b as usize].cells[col]);
+            let o = if desc { o.reverse() } else { o };
+            o.then(a.cmp(&b))
+        });
+    }
+    idx
+}
+
+/// The rows of `order` that match `q`, in that order; both cores share the work.
+pub fn filter(t: &Table, order: &[u32], q: &Query) -> Vec<u32> {
+    if q.is_empty() {
+        return order.to_vec();
+    }
+    order
+        .par_chunks(16 * 1024)
+        .flat_map_iter(|chunk| {
+            chunk
+                .iter()
+                .copied()
+                .filter(|&i| query::matches(q, &t.rows[i as usize]))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// The same filter with fuzzy-matcher's skim algorithm for text terms, kept for the benchmark
+/// that compares the two matchers.
+pub fn filter_skim(t: &Table, order: &[u32], q: &Query) -> Vec<u32> {
+    use fuzzy_matcher::FuzzyMatcher;
+    use fuzzy_matcher::skim::SkimMatcherV2;
+    use query::Term;
+    let texts: Vec<String> = q
+        .terms
+        .iter()
+        .filter_map(|(_, t)| match t {
+            Term::Text(c) => Some(c.iter().collect()),
+            _ => None,
+        })
+        .collect();
+    let rest = Query {
+        text: String::new(),
+        terms: q
+            .terms
+            .iter()
+            .filter(|(_, t)| !matches!(t, Term::Text(_)))
+            .cloned()
+            .collect(),
+    };
+    order
+        .par_chunks(16 * 1024)
+        .flat_map_iter(|chunk| {
+            let m = SkimMatcherV2::default();
+            chunk
+                .iter()
+                .copied()
+                .filter(|&i| {
+                    let r = &t.rows[i as usize];
+                    query::matches(&rest, r)
+                        && texts.iter().all(|term| {
+                            r.cells.iter().any(|c| match m.fuzzy_indices(c, term) {
+                                Some((_, ix)) => match (ix.first(), ix.last()) {
+                                    (Some(a), Some(b)) => b - a < term.chars().count() * 2 + 3,
+                                    _ => true,
+                                },
+                                None => false,
+                            })
+                        })
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table() -> Table {
+        let rows = [("b", 3), ("a", NONE), ("c", 1), ("a", 2)]
+            .iter()
+            .enumerate()
+            .map(|(i, (s, n))| {
+                Row::new(
+                    vec![s.to_string(), n.to_string()],
+                    vec![NONE, *n],
+                    Tone::Normal,
+                    i as u32,
+                )
+            })
+            .collect();
+        Table {
+            columns: vec![Column::text("name", 4), Column::num("n", 4, Unit::Count)],
+            rows,
+        }
+    }
+
+    #[test]
+    fn sorts_text_and_numbers_with_missing_last_and_stable_ties() {
+        let t = table();
+        assert_eq!(order(&t, None), [0, 1, 2, 3]);
+        assert_eq!(
+            order(
+                &t,
+                Some(Sort {
+                    col: 0,
+                    desc: false
+                })
+            ),
+            [1, 3, 0, 2]
+        );
+        assert_eq!(order(&t, Some(Sort { col: 0, desc: true })), [2, 0, 1, 3]);
+        assert_eq!(
+            order(
+                &t,
+                Some(Sort {
+                    col: 1,
+                    desc: false
+                })
+            ),
+            [2, 3, 0, 1]
+        );
+        assert_eq!(order(&t, Some(Sort { col: 1, desc: true })), [0, 3, 2, 1]);
+    }
+
+    #[test]
+    fn filter_keeps_the_given_order_and_both_matchers_agree() {
+        let t = table();
+        let o = order(&t, Some(Sort { col: 1, desc: true }));
+        let q = query::parse("n>1", &t.columns).unwrap();
+        assert_eq!(filter(&t, &o, &q), [0, 3]);
+        let q = query::parse("a", &t.columns).unwrap();
+        assert_eq!(filter(&t, &o, &q), [3, 1]);
+        assert_eq!(filter_skim(&t, &o, &q), [3, 1]);
+    }
+}

@@ -1,0 +1,211 @@
+//! Screen tests: every view at 80×24 and 120×40 (insta snapshots of the text; they ignore
+//! colour), explicit style asserts for selection and danger, hostile provider text, and every
+//! small size without a panic.
+
+use super::*;
+use crate::tui::state::tests::Harness;
+use crossterm::event::KeyCode;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+fn render(h: &mut Harness, w: u16, ht: u16, theme: &Theme) -> Terminal<TestBackend> {
+    h.send(crate::tui::state::Msg::Resize {
+        rows: table_rows(w, ht),
+    });
+    let mut term = Terminal::new(TestBackend::new(w, ht)).unwrap();
+    term.draw(|f| draw(f, &h.s, theme)).unwrap();
+    term
+}
+
+fn text(term: &Terminal<TestBackend>) -> String {
+    let buf = term.backend().buffer();
+    let mut out = String::new();
+    for y in 0..buf.area.height {
+        for x in 0..buf.area.width {
+            out.push_str(buf[(x, y)].symbol());
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn harness() -> Harness {
+    let mut h = Harness::new(40);
+    // A decision, so Decisions and Audit have rows and the decision column shows.
+    h.key('j');
+    h.key('r');
+    h.typ("left in October");
+    h.code(KeyCode::Enter);
+    h.send(crate::tui::state::Msg::Tick { now_ms: 600_000 });
+    h
+}
+
+fn theme() -> Theme {
+    Theme::load(None, false).unwrap()
+}
+
+#[test]
+fn every_view_at_80x24_and_120x40() {
+    let t = theme();
+    for (key, name) in [
+        ('1', "dash"),
+        ('2', "gaps"),
+        ('3', "people"),
+        ('4', "keys"),
+        ('5', "resources"),
+        ('6', "decisions"),
+        ('7', "audit"),
+    ] {
+        let mut h = harness();
+        h.key(key);
+        for (w, ht) in [(80u16, 24u16), (120, 40)] {
+            let screen = text(&render(&mut h, w, ht, &t));
+            // The audit view shows hashes and times that differ per run: redact them.
+            let screen = if name == "audit" {
+                redact_audit(&screen)
+            } else {
+                screen
+            };
+            insta::assert_snapshot!(format!("{name}_{w}x{ht}"), screen);
+        }
+    }
+}
+
+fn redact_audit(s: &str) -> String {
+    let re_hex = |line: &str| {
+        let mut out = String::new();
+        let mut run = String::new();
+        for c in line.chars() {
+            if c.is_ascii_hexdigit() {
+                run.push(c);
+            } else {
+                if run.len() >= 16 {
+                    out.push_str(&"#".repeat(run.len()));
+                } else {
+                    out.push_str(&run);
+                }
+                run.clear();
+                out.push(c);
+            }
+        }
+        if run.len() >= 16 {
+            out.push_str(&"#".repeat(run.len()));
+        } else {
+            out.push_str(&run);
+        }
+        out
+    };
+    s.lines().map(re_hex).collect::<Vec<_>>().join("\n")
+}
+
+#[test]
+fn overlays_at_80x24() {
+    let t = theme();
+    let mut h = harness();
+    h.key('?');
+    insta::assert_snapshot!("help_80x24", text(&render(&mut h, 80, 24, &t)));
+    h.code(KeyCode::Esc);
+    h.key(':');
+    h.typ("re");
+    insta::assert_snapshot!("palette_80x24", text(&render(&mut h, 80, 24, &t)));
+    h.code(KeyCode::Esc);
+    h.key('/');
+    h.typ("unmanaged");
+    insta::assert_snapshot!("filter_80x24", text(&render(&mut h, 80, 24, &t)));
+    h.code(KeyCode::Enter);
+    h.key('*');
+    h.key('r');
+    h.typ("no such person");
+    insta::assert_snapshot!("revoke_prompt_80x24", text(&render(&mut h, 80, 24, &t)));
+    h.code(KeyCode::Esc);
+    h.key('4');
+    h.key('o');
+    insta::assert_snapshot!("owner_picker_80x24", text(&render(&mut h, 80, 24, &t)));
+}
+
+#[test]
+fn selection_danger_and_marks_are_styled() {
+    let t = theme();
+    let mut h = harness();
+    h.key('g');
+    h.key('j');
+    let term = render(&mut h, 80, 24, &t);
+    let buf = term.backend().buffer();
+    // Row 0 of the table is at y=3 (header line, border, column titles); the cursor is on row 1.
+    let selected = &buf[(10, 4)];
+    assert_eq!(selected.bg, t.selection.bg.unwrap());
+    // Row 0 is critical: its severity cell is in the danger style.
+    let critical = &buf[(4, 3)];
+    assert_eq!(critical.symbol(), "C");
+    assert_eq!(critical.fg, t.danger.fg.unwrap());
+    assert!(critical.modifier.contains(Modifier::BOLD));
+    // Row 1 carries a revoke decision: its mark column shows ✗ in danger.
+    assert_eq!(buf[(2, 4)].symbol(), "✗");
+    assert_eq!(buf[(2, 4)].fg, t.danger.fg.unwrap());
+    // A marked row shows the mark and is bold.
+    h.key('j');
+    h.key(' ');
+    let term = render(&mut h, 80, 24, &t);
+    let buf = term.backend().buffer();
+    assert_eq!(buf[(1, 5)].symbol(), "●");
+    assert!(buf[(20, 5)].modifier.contains(Modifier::BOLD));
+}
+
+#[test]
+fn no_color_keeps_selection_visible() {
+    let t = Theme::load(None, true).unwrap();
+    let mut h = harness();
+    h.key('g');
+    let term = render(&mut h, 80, 24, &t);
+    let buf = term.backend().buffer();
+    assert!(buf[(10, 3)].modifier.contains(Modifier::REVERSED));
+}
+
+#[test]
+fn no_control_characters_reach_the_buffer() {
+    let t = theme();
+    let mut h = harness();
+    h.key('3');
+    h.key('/');
+    h.typ("carol");
+    h.code(KeyCode::Enter);
+    for (w, ht) in [(120u16, 40u16), (80, 24)] {
+        let screen = text(&render(&mut h, w, ht, &t));
+        assert!(
+            !screen.chars().any(|c| c.is_control() && c != '\n'),
+            "{screen}"
+        );
+        assert!(screen.contains("Carol ␛]52;c;aGk=␇"), "{screen}");
+    }
+}
+
+#[test]
+fn every_small_size_renders_without_panic() {
+    let t = Theme::load(None, true).unwrap();
+    for key in ['1', '2', '3', '4', '5', '6', '7', '?', ':'] {
+        for w in [1u16, 10, 39, 40, 41, 60, 80] {
+            for ht in [1u16, 5, 11, 12, 13, 24] {
+                let mut h = harness();
+                if key == '?' || key == ':' {
+                    h.key(key);
+                } else {
+                    h.key(key);
+                    h.key('G');
+                }
+                let screen = text(&render(&mut h, w, ht, &t));
+                if w < MIN_WIDTH || ht < MIN_HEIGHT {
+                    assert!(screen.contains("terminal") || w < 10, "{w}x{ht}: {screen}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn all_built_in_themes_load() {
+    for (name, text) in crate::cli::THEMES {
+        let t = Theme::load(Some(text), false).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(&t.name, name);
+        assert_ne!(t.danger, t.ok, "{name}");
+    }
+}
