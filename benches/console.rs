@@ -332,8 +332,26 @@ fn main() {
     term.draw(|f| view::draw(f, &s, &theme)).unwrap();
     let first = start.elapsed();
     let t = Instant::now();
-    let data = recert::cli::load_data(&cfg, dir.path()).unwrap();
-    let loaded = t.elapsed();
+    let snap = Store::open(dir.path())
+        .unwrap()
+        .latest_snapshot()
+        .unwrap()
+        .unwrap();
+    let read = t.elapsed();
+    let t = Instant::now();
+    let found = recert::cli::findings(&cfg, &snap);
+    let judged = t.elapsed();
+    let t = Instant::now();
+    let now = snap.taken_at;
+    let data = Data::new(snap, found, cfg.rules.clone(), now);
+    let built = t.elapsed();
+    let loaded = read + judged + built;
+    println!(
+        "  load: read the snapshot from SQLite {}, reconcile {}, build the view tables {}",
+        ms(read),
+        ms(judged),
+        ms(built)
+    );
     let rows = data.findings.len();
     run(&mut s, Msg::Data(Arc::new(data)));
     term.draw(|f| view::draw(f, &s, &theme)).unwrap();

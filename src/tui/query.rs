@@ -19,8 +19,8 @@ pub enum Op {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Term {
-    /// Lower-cased letters of a fuzzy term.
-    Text(Vec<char>),
+    /// Lower-cased letters of a fuzzy term, and their `char_mask`.
+    Text(Vec<char>, u64),
     Field {
         col: usize,
         value: String,
@@ -125,7 +125,10 @@ pub fn parse(text: &str, cols: &[Column]) -> Result<Query, String> {
                 })?;
                 Term::Num { col, op, value }
             }
-            _ => Term::Text(t.to_lowercase().chars().collect()),
+            _ => {
+                let lower = t.to_lowercase();
+                Term::Text(lower.chars().collect(), char_mask(&lower))
+            }
         };
         terms.push((neg, term));
     }
@@ -133,6 +136,30 @@ pub fn parse(text: &str, cols: &[Column]) -> Result<Query, String> {
         text: text.to_string(),
         terms,
     })
+}
+
+/// Which characters a text holds, as 64 bits: one per ASCII letter (either case) and digit, a
+/// few punctuation marks, one for any other ASCII. A term whose bits are not all in a cell's
+/// mask cannot match it, which rejects most rows without looking at their text. Text with any
+/// non-ASCII character gets every bit (Unicode lower-casing can produce ASCII letters).
+pub fn char_mask(s: &str) -> u64 {
+    let mut m = 0u64;
+    for b in s.bytes() {
+        m |= match b.to_ascii_lowercase() {
+            c @ b'a'..=b'z' => 1 << (c - b'a'),
+            c @ b'0'..=b'9' => 1 << (26 + c - b'0'),
+            b'.' => 1 << 36,
+            b'-' => 1 << 37,
+            b'_' => 1 << 38,
+            b'@' => 1 << 39,
+            b' ' => 1 << 40,
+            b':' => 1 << 41,
+            b'/' => 1 << 42,
+            c if c.is_ascii() => 1 << 62,
+            _ => return !0,
+        };
+    }
+    m
 }
 
 /// Case-insensitive substring test; `needle` is lower-case.
@@ -199,13 +226,18 @@ fn is_none(cell: &str) -> bool {
 
 fn term_holds(t: &Term, row: &Row) -> bool {
     match t {
-        Term::Text(chars) => row.cells.iter().any(|c| compact_match(c, chars)),
+        Term::Text(chars, need) => row
+            .cells
+            .iter()
+            .zip(row.masks.iter())
+            .any(|(c, m)| need & !m == 0 && compact_match(c, chars)),
         Term::Field { col, value } => {
             let cell = row.cells.get(*col).map(|c| &**c).unwrap_or("");
             if value == "none" {
                 is_none(cell)
             } else {
-                contains_ci(cell, value)
+                let m = row.masks.get(*col).copied().unwrap_or(!0);
+                char_mask(value) & !m == 0 && contains_ci(cell, value)
             }
         }
         Term::Num { col, op, value } => {
@@ -299,6 +331,33 @@ mod tests {
             &parse("unused<5", &c).unwrap(),
             &row("openai", "x", NONE, 0)
         ));
+    }
+
+    #[test]
+    fn masks_never_reject_a_real_match() {
+        let c = cols();
+        for (cell, term) in [
+            ("Alice@Example.com", "alice"),
+            ("K-9 Unit", "k9"),
+            ("\u{212a}elvin", "kelvin"),
+            ("path/to:thing", "h/t"),
+            ("tab\there", "bh"),
+        ] {
+            let r = Row::new(
+                vec![cell.into(), "-".into(), "1d".into(), "$0".into()],
+                vec![NONE, NONE, 1, 0],
+                Tone::Normal,
+                0,
+            );
+            let q = parse(term, &c).unwrap();
+            let chars: Vec<char> = term.chars().collect();
+            assert_eq!(
+                matches(&q, &r),
+                compact_match(cell, &chars),
+                "{cell} / {term}"
+            );
+        }
+        assert_eq!(char_mask("ab") & !char_mask("xyz"), char_mask("ab"));
     }
 
     #[test]

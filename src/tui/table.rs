@@ -69,6 +69,8 @@ pub struct Row {
     pub cells: Box<[Box<str>]>,
     /// Per column: the number behind a numeric column, `NONE` otherwise.
     pub nums: Box<[i64]>,
+    /// Per column: `query::char_mask` of the cell, so the filter can skip cells quickly.
+    pub masks: Box<[u64]>,
     /// How the first cell is coloured.
     pub tone: Tone,
     /// Index of the object this row shows in the view's source list.
@@ -78,6 +80,7 @@ pub struct Row {
 impl Row {
     pub fn new(cells: Vec<String>, nums: Vec<i64>, tone: Tone, item: u32) -> Row {
         Row {
+            masks: cells.iter().map(|c| query::char_mask(c)).collect(),
             cells: cells.into_iter().map(String::into_boxed_str).collect(),
             nums: nums.into_boxed_slice(),
             tone,
@@ -157,7 +160,7 @@ pub fn filter_skim(t: &Table, order: &[u32], q: &Query) -> Vec<u32> {
         .terms
         .iter()
         .filter_map(|(_, t)| match t {
-            Term::Text(c) => Some(c.iter().collect()),
+            Term::Text(c, _) => Some(c.iter().collect()),
             _ => None,
         })
         .collect();
@@ -166,7 +169,7 @@ pub fn filter_skim(t: &Table, order: &[u32], q: &Query) -> Vec<u32> {
         terms: q
             .terms
             .iter()
-            .filter(|(_, t)| !matches!(t, Term::Text(_)))
+            .filter(|(_, t)| !matches!(t, Term::Text(..)))
             .cloned()
             .collect(),
     };
