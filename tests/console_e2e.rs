@@ -152,6 +152,14 @@ fn decide_quit_and_the_decisions_are_there_next_time() {
     // Undo is per session: nothing to undo from the last one.
     t.keys(&["u"]);
     t.wait_for("Nothing to undo", 20);
+    // Sync from inside: a new snapshot arrives while the console keeps answering.
+    t.keys(&[":"]);
+    t.text("sync");
+    t.keys(&["Enter"]);
+    t.wait_for("Sync finished", 60);
+    t.wait_for("snapshot #3", 30);
+    t.keys(&["6"]);
+    t.wait_for("Decisions 2", 20);
     t.keys(&["q"]);
     t.wait_for("RECERT-EXITED-0", 30);
 }

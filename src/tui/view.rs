@@ -161,7 +161,29 @@ fn header(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
         };
         spans.push(Span::styled(label, style));
     }
-    spans.push(Span::styled(format!(" {}", sanitize(&s.context)), t.header));
+    // After a load (or a `:sync`), describe the data on screen; before it, what the driver said.
+    let snap = &s.data.snapshot;
+    let context = if snap.id > 0 {
+        let when = chrono::DateTime::from_timestamp(snap.taken_at, 0)
+            .map(|x| x.format("%Y-%m-%d %H:%M UTC").to_string())
+            .unwrap_or_default();
+        let failed: Vec<&str> = snap
+            .sources
+            .iter()
+            .filter(|x| !x.ok)
+            .map(|x| x.source.as_str())
+            .collect();
+        let health = if failed.is_empty() {
+            let n = snap.sources.len();
+            format!("{n} source{} ok", if n == 1 { "" } else { "s" })
+        } else {
+            format!("FAILED: {}", failed.join(", "))
+        };
+        format!("snapshot #{} · {when} · {health}", snap.id)
+    } else {
+        s.context.clone()
+    };
+    spans.push(Span::styled(format!(" {}", sanitize(&context)), t.header));
     f.render_widget(Paragraph::new(Line::from(spans)).style(t.header), area);
 }
 
