@@ -61,6 +61,7 @@ pub struct SimArgs {
     pub key: String,
     pub truth: Option<PathBuf>,
     pub write_config: Option<PathBuf>,
+    pub request_log: Option<PathBuf>,
 }
 
 /// `recert sim`: serve until killed; print one JSON line of base URLs once listening.
@@ -76,6 +77,7 @@ pub async fn sim(a: SimArgs) -> Result<()> {
         latency: std::time::Duration::from_millis(a.latency_ms),
         faults,
         key: a.key,
+        request_log: a.request_log.clone(),
         ..Default::default()
     };
     let running = sim::start(opts)
@@ -611,5 +613,243 @@ pub fn login(g: &Globals, source: &str) -> Result<()> {
         "stored the key for '{source}' in the OS keyring (service '{}')",
         config::KEYRING_SERVICE
     );
+    Ok(())
+}
+
+/// The revoke decisions standing that no plan covers yet, planned against the latest snapshot.
+fn pending_plan(store: &Store, snap: &Snapshot) -> Result<Vec<crate::remediate::PlannedStep>> {
+    let ds = store.decisions()?;
+    let planned = store.planned_decisions()?;
+    let standing: Vec<&crate::review::Decision> = crate::review::effective(&ds)
+        .into_iter()
+        .filter(|d| d.d.verdict == crate::review::Verdict::Revoke && !planned.contains(&d.id))
+        .collect();
+    Ok(crate::remediate::plan(&standing, &snap.data))
+}
+
+fn plan_table(steps: &[crate::remediate::PlannedStep]) -> String {
+    let mut out = String::new();
+    for (i, p) in steps.iter().enumerate() {
+        let ids: Vec<String> = p.decisions.iter().map(|d| d.to_string()).collect();
+        out.push_str(&format!(
+            "{:>5}. {}   [decision {}]\n",
+            i + 1,
+            crate::model::text::sanitize(&p.step.line()),
+            ids.join(", ")
+        ));
+    }
+    let calls = steps
+        .iter()
+        .filter(|s| matches!(s.step, crate::remediate::Step::Call { .. }))
+        .count();
+    out.push_str(&format!(
+        "{calls} provider calls, {} manual steps\n",
+        steps.len() - calls
+    ));
+    out
+}
+
+/// `recert plan`: what applying the standing revoke decisions would send, call by call.
+pub fn plan_cmd(g: &Globals, format: Format) -> Result<()> {
+    let store = Store::open(&g.paths.data_dir)?;
+    let snap = store.latest_snapshot()?.ok_or_else(|| no_snapshot(g))?;
+    let steps = pending_plan(&store, &snap)?;
+    match format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&steps)?),
+        _ if steps.is_empty() => {
+            println!(
+                "nothing to plan: no standing revoke decision that a plan does not already cover"
+            )
+        }
+        _ => print!("{}", plan_table(&steps)),
+    }
+    Ok(())
+}
+
+fn confirm(calls: usize, threshold: usize) -> Result<bool> {
+    use std::io::BufRead;
+    if calls > threshold {
+        eprint!("This plan makes {calls} provider calls. Type {calls} to apply it: ");
+    } else {
+        eprint!("Apply {calls} provider calls? [y/N] ");
+    }
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    let line = line.trim();
+    Ok(if calls > threshold {
+        line == calls.to_string()
+    } else {
+        matches!(line, "y" | "Y" | "yes")
+    })
+}
+
+/// `recert apply [--resume] [--yes]`: plan, confirm, journal, send.
+pub async fn apply_cmd(g: &Globals, resume: bool, yes: bool) -> Result<()> {
+    use crate::remediate::{RowState, apply};
+    let cfg = g.config()?;
+    if g.read_only || cfg.settings.read_only {
+        bail!(
+            "read-only mode (--read-only or settings.read_only): apply refused; nothing was sent"
+        );
+    }
+    let mut store = Store::open(&g.paths.data_dir)?;
+    let actor = reviewer(&cfg);
+    let (plan_id, sources) = match store.unfinished_plan()? {
+        Some(p) if !resume => {
+            let rows = store.journal(p)?;
+            let open = rows
+                .iter()
+                .filter(|r| {
+                    matches!(
+                        r.state,
+                        RowState::Pending | RowState::Sent | RowState::Failed
+                    )
+                })
+                .count();
+            bail!(
+                "plan #{p} has {open} calls not done (a run was interrupted or some failed): `recert apply --resume` finishes it before anything new is planned"
+            );
+        }
+        Some(p) => {
+            let sources: std::collections::BTreeSet<String> =
+                store.journal(p)?.into_iter().map(|r| r.source).collect();
+            eprintln!("resuming plan #{p}");
+            (p, sources)
+        }
+        None if resume => {
+            println!("nothing to resume: every plan is finished");
+            return Ok(());
+        }
+        None => {
+            let snap = store.latest_snapshot()?.ok_or_else(|| no_snapshot(g))?;
+            let steps = pending_plan(&store, &snap)?;
+            if steps.is_empty() {
+                println!(
+                    "nothing to apply: no standing revoke decision that a plan does not already cover"
+                );
+                return Ok(());
+            }
+            eprint!("{}", plan_table(&steps));
+            let calls = steps
+                .iter()
+                .filter(|s| matches!(s.step, crate::remediate::Step::Call { .. }))
+                .count();
+            let sources: std::collections::BTreeSet<String> = steps
+                .iter()
+                .filter_map(|s| match &s.step {
+                    crate::remediate::Step::Call { source, .. } => Some(source.clone()),
+                    _ => None,
+                })
+                .collect();
+            // Every source's key before anything is stored or sent.
+            for s in &sources {
+                let src = cfg.source(s)?;
+                config::resolve_key(src)?;
+            }
+            if calls > 0 && !yes && !confirm(calls, cfg.settings.confirm_threshold.unwrap_or(25))? {
+                bail!("not confirmed; nothing was sent");
+            }
+            let id = store.create_plan(
+                &steps,
+                &actor,
+                Some(snap.id),
+                chrono::Utc::now().timestamp(),
+            )?;
+            (id, sources)
+        }
+    };
+    let mut clients = std::collections::HashMap::new();
+    for s in sources.iter().filter(|s| !s.is_empty()) {
+        let src = cfg.source(s)?;
+        let key = config::resolve_key(src)?;
+        clients.insert(
+            s.clone(),
+            std::sync::Arc::new(crate::connectors::client(src, key)),
+        );
+    }
+    let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let on_item = |n: usize,
+                   total: usize,
+                   row: &crate::remediate::JournalRow,
+                   state: RowState,
+                   detail: &str| {
+        if state != RowState::Done {
+            eprintln!("[{n}/{total}] FAILED {}: {detail}", row.line());
+        } else if tty {
+            eprint!("\r\x1b[2K[{n}/{total}] done {}", row.line());
+        }
+    };
+    let store = std::sync::Mutex::new(store);
+    let out = apply::execute(
+        &store,
+        plan_id,
+        &clients,
+        cfg.settings.apply_concurrency.unwrap_or(8),
+        &actor,
+        &on_item,
+    )
+    .await?;
+    if tty {
+        eprint!("\r\x1b[2K");
+    }
+    println!(
+        "plan #{plan_id}: {} calls done now, {} done before, {} failed, {} manual steps",
+        out.done,
+        out.already_done,
+        out.failed.len(),
+        out.manual.len()
+    );
+    for r in &out.manual {
+        println!(
+            "  to do by hand: {}",
+            crate::model::text::sanitize(&r.line())
+        );
+    }
+    for (r, why) in &out.failed {
+        println!(
+            "  FAILED #{}: {}: {why}",
+            r.seq,
+            crate::model::text::sanitize(&r.line())
+        );
+    }
+    if !out.failed.is_empty() {
+        bail!(
+            "{} calls failed (listed above); `recert apply --resume` retries them",
+            out.failed.len()
+        );
+    }
+    Ok(())
+}
+
+/// `recert audit verify`: walk the hash chain; name the first bad entry.
+pub fn audit_verify(g: &Globals) -> Result<()> {
+    let store = Store::open(&g.paths.data_dir)?;
+    let entries = store.audit_entries()?;
+    match crate::audit::verify(&entries) {
+        Ok(n) => {
+            let head = entries
+                .last()
+                .map(|e| e.hash.as_str())
+                .unwrap_or(crate::audit::GENESIS);
+            println!("audit log intact: {n} entries, head {head}");
+            Ok(())
+        }
+        Err(b) => bail!("audit log broken: {b}"),
+    }
+}
+
+/// `recert audit export [--out FILE]`: the log as JSON lines.
+pub fn audit_export(g: &Globals, out: Option<&Path>) -> Result<()> {
+    let store = Store::open(&g.paths.data_dir)?;
+    let mut text = String::new();
+    for e in store.audit_entries()? {
+        text.push_str(&serde_json::to_string(&e)?);
+        text.push('\n');
+    }
+    match out {
+        Some(p) => write_file(p, &text)?,
+        None => print!("{text}"),
+    }
     Ok(())
 }

@@ -48,6 +48,10 @@ pub struct Settings {
     /// Whether a decision needs a justification: `required` (default) or `optional`.
     #[serde(default)]
     pub justification: Justification,
+    /// Plans with more calls than this ask to type the number of calls (default 25).
+    pub confirm_threshold: Option<usize>,
+    /// Calls in flight while applying (default 8; each source's own limits still hold).
+    pub apply_concurrency: Option<usize>,
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]

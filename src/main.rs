@@ -55,6 +55,9 @@ enum Cmd {
         /// Write a recert config pointing at this simulator (keys from $RECERT_SIM_KEY).
         #[arg(long, value_name = "FILE")]
         write_config: Option<PathBuf>,
+        /// Append one JSON line per request served (method, path, status, time) to FILE.
+        #[arg(long, value_name = "FILE")]
+        request_log: Option<PathBuf>,
     },
     /// Pull every configured source into a new snapshot.
     Sync,
@@ -90,6 +93,36 @@ enum Cmd {
     },
     /// Store a source's admin key in the OS keyring.
     Login { source: String },
+    /// The provider calls the standing revoke decisions will make.
+    Plan {
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
+    /// Plan, confirm and send the standing revoke decisions, journaling every call.
+    Apply {
+        /// Finish the plan an interrupted (or partly failed) run left.
+        #[arg(long)]
+        resume: bool,
+        /// Do not ask for confirmation (scripts); still journaled and audited.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// The hash-chained audit log.
+    Audit {
+        #[command(subcommand)]
+        cmd: AuditCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCmd {
+    /// Check every link of the chain; name the first edited, deleted or reordered entry.
+    Verify,
+    /// Write the log as JSON lines.
+    Export {
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
 }
 
 #[tokio::main]
@@ -113,6 +146,7 @@ async fn main() -> std::process::ExitCode {
             key,
             truth,
             write_config,
+            request_log,
         }) => {
             cli::sim(cli::SimArgs {
                 listen,
@@ -123,6 +157,7 @@ async fn main() -> std::process::ExitCode {
                 key,
                 truth,
                 write_config,
+                request_log,
             })
             .await
         }
@@ -146,6 +181,14 @@ async fn main() -> std::process::ExitCode {
         Some(Cmd::Person { email, format }) => cli::person(&g, &email, format),
         Some(Cmd::Demo { size, seed }) => cli::demo(&g, args.data_dir.as_deref(), size, seed).await,
         Some(Cmd::Login { source }) => cli::login(&g, &source),
+        Some(Cmd::Plan { format }) => cli::plan_cmd(&g, format),
+        Some(Cmd::Apply { resume, yes }) => cli::apply_cmd(&g, resume, yes).await,
+        Some(Cmd::Audit {
+            cmd: AuditCmd::Verify,
+        }) => cli::audit_verify(&g),
+        Some(Cmd::Audit {
+            cmd: AuditCmd::Export { out },
+        }) => cli::audit_export(&g, out.as_deref()),
         None => cli::console(&g),
     };
     match result {

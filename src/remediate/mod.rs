@@ -5,8 +5,10 @@
 use serde::Serialize;
 use serde_json::{Value, json};
 
+pub mod apply;
+
 use crate::model::SourceData;
-use crate::review::{Target, Verdict};
+use crate::review::{Decision, Target, Verdict};
 
 /// One step of a plan. Paths are relative to the source's `base_url` (for OpenAI that already
 /// ends in `/v1`).
@@ -249,6 +251,111 @@ pub fn steps(verdict: Verdict, owner: Option<&str>, t: &Target, d: &SourceData) 
             source: t.source.clone(),
             what: format!("revoke {kind} {id}: no API call does this; do it by hand"),
         }],
+    }
+}
+
+/// A step of a plan, with the decisions it carries out.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PlannedStep {
+    pub decisions: Vec<i64>,
+    #[serde(flatten)]
+    pub step: Step,
+}
+
+/// The plan for a set of decisions: only revokes reach providers, so only they are planned.
+/// Steps two decisions share (a service account behind two of its keys, a key also removed with
+/// its Anthropic user) appear once, carrying both decisions.
+pub fn plan(decisions: &[&Decision], d: &SourceData) -> Vec<PlannedStep> {
+    let mut out: Vec<PlannedStep> = Vec::new();
+    let mut seen: std::collections::HashMap<String, usize> = Default::default();
+    for x in decisions.iter().filter(|x| x.d.verdict == Verdict::Revoke) {
+        for step in steps(x.d.verdict, x.d.owner.as_deref(), &x.d.target, d) {
+            let key = step.line();
+            match seen.get(&key) {
+                Some(&i) => out[i].decisions.push(x.id),
+                None => {
+                    seen.insert(key, out.len());
+                    out.push(PlannedStep {
+                        decisions: vec![x.id],
+                        step,
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Where a journal row stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RowState {
+    Pending,
+    /// Written before the call went out; a killed run leaves it here.
+    Sent,
+    Done,
+    Failed,
+    /// A step no API can do: a person must.
+    Manual,
+}
+
+impl RowState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RowState::Pending => "pending",
+            RowState::Sent => "sent",
+            RowState::Done => "done",
+            RowState::Failed => "failed",
+            RowState::Manual => "manual",
+        }
+    }
+    pub fn parse(s: &str) -> RowState {
+        match s {
+            "sent" => RowState::Sent,
+            "done" => RowState::Done,
+            "failed" => RowState::Failed,
+            "manual" => RowState::Manual,
+            _ => RowState::Pending,
+        }
+    }
+}
+
+/// One row of the apply journal.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct JournalRow {
+    pub plan: i64,
+    pub seq: i64,
+    pub decisions: Vec<i64>,
+    pub source: String,
+    /// `call`, `manual` or `record`.
+    pub kind: String,
+    pub method: Option<String>,
+    pub path: Option<String>,
+    pub body: Option<String>,
+    pub note: Option<String>,
+    pub state: RowState,
+    pub attempts: i64,
+    pub status: Option<i64>,
+    pub result: Option<String>,
+}
+
+impl JournalRow {
+    pub fn line(&self) -> String {
+        match (&self.method, &self.path) {
+            (Some(m), Some(p)) => {
+                let body = self
+                    .body
+                    .as_deref()
+                    .map(|b| format!(" {b}"))
+                    .unwrap_or_default();
+                format!("{m} {p} on {}{body}", self.source)
+            }
+            _ => format!(
+                "MANUAL on {}: {}",
+                self.source,
+                self.note.as_deref().unwrap_or("")
+            ),
+        }
     }
 }
 

@@ -24,6 +24,14 @@ pub(super) fn router() -> Router<Shared> {
             get(get_user).delete(delete_user),
         )
         .route("/v1/organizations/invites", get(list_invites))
+        .route(
+            "/v1/organizations/invites/{id}",
+            axum::routing::delete(delete_invite),
+        )
+        .route(
+            "/v1/organizations/workspaces/{w}/members/{u}",
+            axum::routing::delete(delete_member),
+        )
         .route("/v1/organizations/workspaces", get(list_workspaces))
         .route(
             "/v1/organizations/workspaces/{w}/members",
@@ -193,6 +201,48 @@ async fn delete_user(
             }
             Ok(Json(json!({"id": id, "type": "user_deleted"})).into_response())
         }
+    }
+}
+
+async fn delete_invite(
+    State(st): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Reply {
+    authorize(&st, &headers)?;
+    let mut w = st.world.write().unwrap();
+    match w.anthropic.invites.remove(&id) {
+        Some(_) => Ok(Json(json!({"id": id, "type": "invite_deleted"})).into_response()),
+        None => Err(error(
+            StatusCode::NOT_FOUND,
+            "not_found_error",
+            "Invite not found.",
+        )),
+    }
+}
+
+async fn delete_member(
+    State(st): State<Shared>,
+    headers: HeaderMap,
+    Path((ws, user)): Path<(String, String)>,
+) -> Reply {
+    authorize(&st, &headers)?;
+    let mut w = st.world.write().unwrap();
+    match w
+        .anthropic
+        .members
+        .get_mut(&ws)
+        .and_then(|m| m.remove(&user))
+    {
+        Some(_) => Ok(Json(
+            json!({"type": "workspace_member_deleted", "user_id": user, "workspace_id": ws}),
+        )
+        .into_response()),
+        None => Err(error(
+            StatusCode::NOT_FOUND,
+            "not_found_error",
+            "Workspace member not found.",
+        )),
     }
 }
 

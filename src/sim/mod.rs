@@ -46,6 +46,8 @@ pub struct SimOptions {
     /// The window of Cursor's per-endpoint request limits (documented per minute; tests use
     /// shorter windows; zero turns the limits off).
     pub cursor_window: Duration,
+    /// Append one JSON line per request served to this file (method, path, status, time).
+    pub request_log: Option<std::path::PathBuf>,
 }
 
 impl Default for SimOptions {
@@ -59,6 +61,7 @@ impl Default for SimOptions {
             faults: Faults::default(),
             key: DEFAULT_KEY.into(),
             cursor_window: Duration::from_secs(60),
+            request_log: None,
         }
     }
 }
@@ -76,12 +79,30 @@ pub struct SimState {
     endless: AtomicU64,
     cursor_window: Duration,
     cursor_limits: Mutex<std::collections::HashMap<&'static str, (std::time::Instant, u32)>>,
+    request_log: Option<Mutex<std::fs::File>>,
+    /// Every request that was not a GET, in the order served: what reached the providers.
+    mutations: Mutex<Vec<Served>>,
+}
+
+/// One request the simulator served, as the request log records it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Served {
+    pub method: String,
+    pub path: String,
+    pub status: u16,
+    /// RFC 3339, milliseconds.
+    pub time: String,
 }
 
 impl SimState {
     /// Requests served so far (every request, including faulted ones).
     pub fn requests(&self) -> u64 {
         self.requests.load(Ordering::Relaxed)
+    }
+
+    /// Every non-GET request served so far, in order.
+    pub fn mutations(&self) -> Vec<Served> {
+        self.mutations.lock().unwrap().clone()
     }
 
     /// Replace the active faults (tests switch faults on and off between syncs).
@@ -164,7 +185,18 @@ pub async fn start(opts: SimOptions) -> std::io::Result<RunningSim> {
 
 /// Serve an already generated (or hand-edited) world.
 pub async fn start_with(world: World, opts: SimOptions) -> std::io::Result<RunningSim> {
+    let request_log = match &opts.request_log {
+        Some(p) => Some(Mutex::new(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(p)?,
+        )),
+        None => None,
+    };
     let state = Arc::new(SimState {
+        request_log,
+        mutations: Mutex::new(Vec::new()),
         world: RwLock::new(world),
         key: opts.key,
         latency: opts.latency,
@@ -182,6 +214,7 @@ pub async fn start_with(world: World, opts: SimOptions) -> std::io::Result<Runni
         .nest("/scim/v2", scim::router())
         .fallback(|| async { (StatusCode::NOT_FOUND, "no simulated provider here\n") })
         .layer(axum::middleware::from_fn_with_state(state.clone(), inject))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), record))
         .with_state(state.clone());
     let listener = tokio::net::TcpListener::bind(opts.listen).await?;
     let addr = listener.local_addr()?;
@@ -245,6 +278,30 @@ pub(crate) fn provider_error(
     } else {
         openai::error(status, message, kind, None, None)
     }
+}
+
+/// The outermost layer: note what was served (after faults), in the request log and, for
+/// anything but a GET, in memory. Each line is written whole, so a reader never sees half one.
+async fn record(State(st): State<Shared>, req: Request, next: Next) -> Response {
+    let method = req.method().to_string();
+    let path = req.uri().path().to_string();
+    let resp = next.run(req).await;
+    let served = Served {
+        method,
+        path,
+        status: resp.status().as_u16(),
+        time: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+    };
+    if let Some(f) = &st.request_log {
+        use std::io::Write;
+        let mut line = serde_json::to_string(&served).unwrap_or_default();
+        line.push('\n');
+        let _ = f.lock().unwrap().write_all(line.as_bytes());
+    }
+    if served.method != "GET" {
+        st.mutations.lock().unwrap().push(served);
+    }
+    resp
 }
 
 async fn inject(State(st): State<Shared>, mut req: Request, next: Next) -> Response {

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
+mod remediate;
 mod review;
 
 use crate::model::{
@@ -133,6 +134,33 @@ CREATE TABLE audit (
     detail TEXT NOT NULL,
     prev TEXT NOT NULL,
     hash TEXT NOT NULL
+);
+"#,
+    // 6: remediation plans and their journal (each call written before it is sent).
+    r#"
+CREATE TABLE plans (
+    id INTEGER PRIMARY KEY,
+    created_at INTEGER NOT NULL,
+    actor TEXT NOT NULL,
+    snapshot_id INTEGER,
+    state TEXT NOT NULL
+);
+CREATE TABLE journal (
+    plan_id INTEGER NOT NULL REFERENCES plans (id),
+    seq INTEGER NOT NULL,
+    decisions TEXT NOT NULL,
+    source TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    method TEXT,
+    path TEXT,
+    body TEXT,
+    note TEXT,
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    status INTEGER,
+    result TEXT,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (plan_id, seq)
 );
 "#,
 ];

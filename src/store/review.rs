@@ -196,7 +196,7 @@ impl Store {
         .map_err(self.sql())
     }
 
-    fn sql_err(&self) -> impl Fn(rusqlite::Error) -> StoreError + use<> {
+    pub(super) fn sql_err(&self) -> impl Fn(rusqlite::Error) -> StoreError + use<> {
         let path = self.path.clone();
         move |source| StoreError::Sql {
             path: path.clone(),

@@ -1,0 +1,329 @@
+//! Remediation through the real binary against the simulator (a separate process serving real
+//! HTTP, with its request log as the independent record of what reached the providers):
+//! SIGKILL in the middle of a 1,000-call apply, then resume; the audit chain catches edits,
+//! deletions and reorders; failures are reported item by item; read-only sends nothing.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use recert::review::{NewDecision, Target, Verdict};
+use recert::sim::Served;
+use recert::store::Store;
+
+fn recert() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_recert"));
+    c.env("RECERT_SIM_KEY", recert::sim::DEFAULT_KEY)
+        .env("RECERT_REVIEWER", "responder@example.com");
+    c
+}
+
+struct Sim(Child);
+impl Drop for Sim {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+struct Env {
+    _sim: Sim,
+    dir: tempfile::TempDir,
+    /// Request-log lines written by the sync (reads, including Cursor's POST usage report).
+    baseline: usize,
+}
+
+impl Env {
+    fn new(size: &str, extra: &[&str]) -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        let mut child = recert()
+            .args(["sim", "--size", size, "--seed", "11", "--write-config"])
+            .arg(dir.path().join("cfg.toml"))
+            .arg("--request-log")
+            .arg(dir.path().join("requests.jsonl"))
+            .args(extra)
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let mut e = Env {
+            _sim: Sim(child),
+            dir,
+            baseline: 0,
+        };
+        let out = e.run(&["sync"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        e.baseline = e.log().len();
+        e
+    }
+
+    fn data(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = recert();
+        c.arg("--config")
+            .arg(self.dir.path().join("cfg.toml"))
+            .arg("--data-dir")
+            .arg(self.data())
+            .args(args);
+        c
+    }
+
+    fn run(&self, args: &[&str]) -> std::process::Output {
+        self.cmd(args).output().unwrap()
+    }
+
+    fn log(&self) -> Vec<Served> {
+        let text =
+            std::fs::read_to_string(self.dir.path().join("requests.jsonl")).unwrap_or_default();
+        text.lines()
+            .map(|l| serde_json::from_str::<Served>(l).unwrap())
+            .collect()
+    }
+
+    /// What reached the simulator after the sync, from its request log.
+    fn mutations(&self) -> Vec<Served> {
+        self.log().split_off(self.baseline)
+    }
+
+    /// Revoke decisions for `n` OpenAI accounts that are not org owners; their ids.
+    fn revoke_openai_accounts(&self, n: usize) -> Vec<String> {
+        let mut store = Store::open(&self.data()).unwrap();
+        let snap = store.latest_snapshot().unwrap().unwrap();
+        let ids: Vec<String> = snap
+            .data
+            .accounts
+            .iter()
+            .filter(|a| a.provider == "openai" && a.role.as_deref() != Some("owner"))
+            .take(n)
+            .map(|a| a.id.clone())
+            .collect();
+        assert_eq!(ids.len(), n, "the organisation has enough accounts");
+        let items: Vec<NewDecision> = ids
+            .iter()
+            .map(|id| NewDecision {
+                verdict: Verdict::Revoke,
+                target: Target::new("openai", "openai", "account", id),
+                label: id.clone(),
+                rule: Some("leaver-with-access".into()),
+                owner: None,
+                until: None,
+                justification: Some("incident 42".into()),
+            })
+            .collect();
+        store
+            .record_decisions(&items, "responder@example.com", Some(snap.id), 1)
+            .unwrap();
+        ids
+    }
+}
+
+fn user_path(id: &str) -> String {
+    format!("/openai/v1/organization/users/{id}")
+}
+
+#[test]
+fn sigkill_mid_apply_then_resume_removes_every_target_exactly_once() {
+    let e = Env::new("medium", &["--latency-ms", "3"]);
+    let ids = e.revoke_openai_accounts(1000);
+    let out = e.run(&["plan"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("1000 provider calls"));
+
+    let mut child = e
+        .cmd(&["apply", "--yes"])
+        .stderr(Stdio::null())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let n = e.mutations().len();
+        if n >= 300 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "apply made only {n} calls");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "apply finished before it could be killed"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let at_kill = e.mutations().len();
+    assert!(at_kill < 1000, "killed mid-way ({at_kill} calls)");
+
+    // A new apply refuses to plan over the unfinished one.
+    let out = e.run(&["apply", "--yes"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--resume"));
+
+    let out = e.run(&["apply", "--resume", "--yes"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // The simulator's own record: every target removed exactly once, nothing else touched.
+    let mut by_path: HashMap<String, Vec<u16>> = HashMap::new();
+    for m in e.mutations() {
+        assert_eq!(m.method, "DELETE", "{m:?}");
+        by_path.entry(m.path).or_default().push(m.status);
+    }
+    assert_eq!(by_path.len(), 1000);
+    for id in &ids {
+        let statuses = &by_path[&user_path(id)];
+        let ok = statuses.iter().filter(|s| **s == 200).count();
+        assert_eq!(ok, 1, "{id}: {statuses:?}");
+        // Only a call in flight at the kill may have been sent again, finding it gone.
+        assert!(
+            statuses.len() <= 2 && statuses.iter().all(|s| *s == 200 || *s == 404),
+            "{id}: {statuses:?}"
+        );
+    }
+    let out = e.run(&["audit", "verify"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Nothing is left to do, and the journal says so.
+    let out = e.run(&["apply", "--resume", "--yes"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("nothing to resume"));
+    let out = e.run(&["plan"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("nothing to plan"));
+}
+
+fn sql(dir: &Path, statement: &str) {
+    let conn = rusqlite::Connection::open(dir.join("recert.db")).unwrap();
+    conn.execute_batch(statement).unwrap();
+}
+
+#[test]
+fn audit_verify_names_an_edited_deleted_or_reordered_entry() {
+    let e = Env::new("small", &[]);
+    e.revoke_openai_accounts(3);
+    let out = e.run(&["apply", "--yes"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ok = e.run(&["audit", "verify"]);
+    assert!(ok.status.success());
+    let intact = String::from_utf8_lossy(&ok.stdout).to_string();
+    assert!(intact.contains("intact"), "{intact}");
+    let export = e.run(&["audit", "export"]);
+    let lines = String::from_utf8_lossy(&export.stdout).lines().count();
+    // decide, plan, and a call and a result per call.
+    assert_eq!(lines, 2 + 3 * 2);
+
+    let db = e.data();
+    // Checkpoint the WAL so the copy is the whole database.
+    sql(&db, "PRAGMA wal_checkpoint(TRUNCATE);");
+    let backup = std::fs::read(db.join("recert.db")).unwrap();
+    let restore = || {
+        let _ = std::fs::remove_file(db.join("recert.db-wal"));
+        let _ = std::fs::remove_file(db.join("recert.db-shm"));
+        std::fs::write(db.join("recert.db"), &backup).unwrap();
+    };
+    let broken = |what: &str, want: &str| {
+        let out = e.run(&["audit", "verify"]);
+        let err = String::from_utf8_lossy(&out.stderr).to_string();
+        assert!(!out.status.success(), "{what}: verify passed");
+        assert!(err.contains(want), "{what}: {err}");
+    };
+    sql(
+        &db,
+        "UPDATE audit SET detail = replace(detail, 'incident 42', 'routine') WHERE seq = 1;",
+    );
+    broken("edit", "#1 ");
+    restore();
+    sql(&db, "UPDATE audit SET actor = 'mallory' WHERE seq = 5;");
+    broken("actor", "#5 ");
+    restore();
+    sql(&db, "DELETE FROM audit WHERE seq = 4;");
+    broken("delete", "#5 ");
+    restore();
+    // Reorder: entries 3 and 4 trade places (each keeps its position's number).
+    sql(
+        &db,
+        "CREATE TEMP TABLE t AS SELECT * FROM audit WHERE seq IN (3, 4);
+         UPDATE audit SET (at, actor, event, detail, prev, hash) =
+           (SELECT at, actor, event, detail, prev, hash FROM t WHERE t.seq = 7 - audit.seq)
+         WHERE seq IN (3, 4);",
+    );
+    broken("reorder", "#3 ");
+    restore();
+    let out = e.run(&["audit", "verify"]);
+    assert!(
+        out.status.success(),
+        "restored: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn failures_are_reported_item_by_item_and_retried_by_resume() {
+    // One target always answers 500; 429s with Retry-After and 500s hit everything else at random.
+    let probe = Env::new("small", &[]);
+    let victim = probe.revoke_openai_accounts(1)[0].clone();
+    drop(probe);
+    let faults = format!(
+        "500@organization/users/{victim},429:0.2@organization/users/,500:0.2@organization/users/"
+    );
+    let e = Env::new("small", &["--faults", &faults]);
+    let ids = e.revoke_openai_accounts(20);
+    assert!(ids.contains(&victim));
+    let out = e.run(&["apply", "--yes"]);
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(!out.status.success());
+    assert!(
+        stdout.contains("19 calls done now") && stdout.contains("1 failed"),
+        "{stdout}"
+    );
+    let failed: Vec<&str> = stdout.lines().filter(|l| l.contains("FAILED #")).collect();
+    assert_eq!(failed.len(), 1, "{stdout}");
+    assert!(failed[0].contains(&victim), "{stdout}");
+    assert!(stderr.contains("--resume"), "{stderr}");
+    // The others are gone exactly once each.
+    let ok: Vec<String> = e
+        .mutations()
+        .into_iter()
+        .filter(|m| m.status == 200)
+        .map(|m| m.path)
+        .collect();
+    assert_eq!(ok.len(), 19);
+    // Resume retries only the failed one (it fails again: the fault is permanent).
+    let before = e.mutations().len();
+    let out = e.run(&["apply", "--resume", "--yes"]);
+    assert!(!out.status.success());
+    let retried: Vec<Served> = e.mutations()[before..].to_vec();
+    assert!(
+        retried.iter().all(|m| m.path == user_path(&victim)),
+        "{retried:?}"
+    );
+}
+
+#[test]
+fn read_only_refuses_apply_and_nothing_reaches_the_simulator() {
+    let e = Env::new("small", &[]);
+    e.revoke_openai_accounts(5);
+    let out = e.run(&["--read-only", "apply", "--yes"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("read-only"));
+    assert!(e.mutations().is_empty());
+}
