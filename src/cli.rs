@@ -686,7 +686,7 @@ fn confirm(calls: usize, threshold: usize) -> Result<bool> {
 
 /// `recert apply [--resume] [--yes]`: plan, confirm, journal, send.
 pub async fn apply_cmd(g: &Globals, resume: bool, yes: bool) -> Result<()> {
-    use crate::remediate::{RowState, apply};
+    use crate::remediate::RowState;
     let cfg = g.config()?;
     if g.read_only || cfg.settings.read_only {
         bail!(
@@ -759,6 +759,18 @@ pub async fn apply_cmd(g: &Globals, resume: bool, yes: bool) -> Result<()> {
             (id, sources)
         }
     };
+    run_plan(&cfg, store, plan_id, &sources, &actor).await
+}
+
+/// Send a stored plan's open calls and report item by item.
+async fn run_plan(
+    cfg: &Config,
+    store: Store,
+    plan_id: i64,
+    sources: &std::collections::BTreeSet<String>,
+    actor: &str,
+) -> Result<()> {
+    use crate::remediate::{RowState, apply};
     let mut clients = std::collections::HashMap::new();
     for s in sources.iter().filter(|s| !s.is_empty()) {
         let src = cfg.source(s)?;
@@ -786,7 +798,7 @@ pub async fn apply_cmd(g: &Globals, resume: bool, yes: bool) -> Result<()> {
         plan_id,
         &clients,
         cfg.settings.apply_concurrency.unwrap_or(8),
-        &actor,
+        actor,
         &on_item,
     )
     .await?;
@@ -852,4 +864,243 @@ pub fn audit_export(g: &Globals, out: Option<&Path>) -> Result<()> {
         None => print!("{text}"),
     }
     Ok(())
+}
+
+/// What `recert revoke` acts on.
+pub enum RevokeWhat {
+    /// A key id, redacted form or the whole secret (never echoed).
+    Key(String),
+    Person(String),
+}
+
+fn when(ts: Option<i64>) -> String {
+    ts.and_then(|t| chrono::DateTime::from_timestamp(t, 0))
+        .map(|d| d.format("%Y-%m-%d").to_string())
+        .unwrap_or_else(|| "-".into())
+}
+
+/// `recert revoke --key HINT | --person EMAIL`: incident mode. Finds the targets on every
+/// provider, shows them, and (after confirmation, or `--yes`) records the revoke decisions,
+/// plans and applies them, journaled and audited like any apply.
+pub async fn revoke_cmd(
+    g: &Globals,
+    what: RevokeWhat,
+    reason: Option<String>,
+    yes: bool,
+) -> Result<()> {
+    use crate::review::{NewDecision, Target, Verdict};
+    let cfg = g.config()?;
+    if g.read_only || cfg.settings.read_only {
+        bail!(
+            "read-only mode (--read-only or settings.read_only): revoke refused; nothing was sent"
+        );
+    }
+    let mut store = Store::open(&g.paths.data_dir)?;
+    if let Some(p) = store.unfinished_plan()? {
+        bail!("plan #{p} is unfinished: `recert apply --resume` first, then revoke");
+    }
+    let snap = store.latest_snapshot()?.ok_or_else(|| no_snapshot(g))?;
+    let taken = chrono::DateTime::from_timestamp(snap.taken_at, 0)
+        .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+        .unwrap_or_default();
+    let d = &snap.data;
+    let mut items: Vec<NewDecision> = Vec::new();
+    let (why, shown) = match &what {
+        RevokeWhat::Key(hint) => {
+            let found: Vec<&crate::model::Credential> = d
+                .credentials
+                .iter()
+                .filter(|c| crate::remediate::key_matches(c, hint))
+                .collect();
+            match found.len() {
+                0 => bail!(
+                    "no key in snapshot #{} ({taken}) matches the given hint (an id, a redacted value or the whole key); if the key is newer, run `recert sync` first",
+                    snap.id
+                ),
+                1 => {}
+                n => {
+                    for c in &found {
+                        eprintln!(
+                            "  {} {} on {} ({})",
+                            c.id,
+                            c.redacted.as_deref().unwrap_or("-"),
+                            c.source,
+                            c.provider
+                        );
+                    }
+                    bail!("the hint matches {n} keys (listed above): give the key id");
+                }
+            }
+            let c = found[0];
+            let owner = c
+                .owner
+                .as_ref()
+                .map(|o| {
+                    format!(
+                        "{} {}",
+                        o.kind.replace('_', " "),
+                        o.email.as_deref().or(o.name.as_deref()).unwrap_or(&o.id)
+                    )
+                })
+                .unwrap_or_else(|| "no owner".into());
+            let project = c
+                .resource_id
+                .as_deref()
+                .map(|r| {
+                    d.resources
+                        .iter()
+                        .find(|x| x.source == c.source && x.id == r)
+                        .and_then(|x| x.name.clone())
+                        .unwrap_or_else(|| r.to_string())
+                })
+                .unwrap_or_else(|| "(organisation)".into());
+            let label = c
+                .redacted
+                .clone()
+                .or(c.name.clone())
+                .unwrap_or_else(|| c.id.clone());
+            eprintln!(
+                "key {} ({}) on {} ({})\n  name {} · owner {owner} · project {project}\n  created {} · last used {} · status {}",
+                crate::model::text::sanitize(&c.id),
+                crate::model::text::sanitize(c.redacted.as_deref().unwrap_or("-")),
+                c.source,
+                c.provider,
+                crate::model::text::sanitize(c.name.as_deref().unwrap_or("-")),
+                when(c.created_at),
+                when(c.last_used_at),
+                c.status.as_deref().unwrap_or("active"),
+            );
+            items.push(NewDecision {
+                verdict: Verdict::Revoke,
+                target: Target::new(&c.provider, &c.source, &c.kind, &c.id),
+                label: label.clone(),
+                rule: None,
+                owner: None,
+                until: None,
+                justification: None,
+            });
+            (format!("incident: leaked key {label}"), label)
+        }
+        RevokeWhat::Person(email) => {
+            let cx = reconcile::Context {
+                now: snap.taken_at,
+                rules: cfg.rules.clone(),
+                owned: Default::default(),
+            };
+            let fp = reconcile::footprint(d, &cx, &[], email);
+            for a in &fp.accounts {
+                items.push(NewDecision {
+                    verdict: Verdict::Revoke,
+                    target: Target::new(&a.provider, &a.source, "account", &a.id),
+                    label: format!(
+                        "{} account {}",
+                        a.provider,
+                        a.email.as_deref().unwrap_or(&a.id)
+                    ),
+                    rule: None,
+                    owner: None,
+                    until: None,
+                    justification: None,
+                });
+            }
+            for gr in fp.grants.iter().filter(|g| g.principal_kind == "user") {
+                items.push(NewDecision {
+                    verdict: Verdict::Revoke,
+                    target: Target::new(
+                        &gr.provider,
+                        &gr.source,
+                        "grant",
+                        &format!("{}/{}", gr.resource_id, gr.principal_id),
+                    ),
+                    label: format!("{} membership of {}", gr.provider, gr.resource_id),
+                    rule: None,
+                    owner: None,
+                    until: None,
+                    justification: None,
+                });
+            }
+            for c in fp.keys.iter().filter(|c| c.usable()) {
+                items.push(NewDecision {
+                    verdict: Verdict::Revoke,
+                    target: Target::new(&c.provider, &c.source, &c.kind, &c.id),
+                    label: format!("{} key {}", c.provider, c.name.as_deref().unwrap_or(&c.id)),
+                    rule: None,
+                    owner: None,
+                    until: None,
+                    justification: None,
+                });
+            }
+            if items.is_empty() {
+                bail!(
+                    "{email} holds nothing on any provider in snapshot #{} ({taken})",
+                    snap.id
+                );
+            }
+            eprintln!(
+                "{email}: {} accounts, {} memberships, {} usable keys in snapshot #{} ({taken})",
+                fp.accounts.len(),
+                fp.grants
+                    .iter()
+                    .filter(|g| g.principal_kind == "user")
+                    .count(),
+                fp.keys.iter().filter(|c| c.usable()).count(),
+                snap.id
+            );
+            (
+                format!("incident: revoke everything {email} holds"),
+                email.clone(),
+            )
+        }
+    };
+    let justification = reason.unwrap_or(why);
+    for i in &mut items {
+        i.justification = Some(justification.clone());
+    }
+    // The plan, shown before anything is recorded or sent.
+    let preview: Vec<crate::review::Decision> = items
+        .iter()
+        .enumerate()
+        .map(|(n, x)| crate::review::Decision {
+            id: n as i64,
+            batch: 0,
+            made_at: 0,
+            reviewer: String::new(),
+            snapshot_id: None,
+            undone: false,
+            d: x.clone(),
+        })
+        .collect();
+    let refs: Vec<&crate::review::Decision> = preview.iter().collect();
+    let steps = crate::remediate::plan(&refs, d);
+    eprint!("{}", plan_table(&steps));
+    let calls = steps
+        .iter()
+        .filter(|s| matches!(s.step, crate::remediate::Step::Call { .. }))
+        .count();
+    let sources: std::collections::BTreeSet<String> = steps
+        .iter()
+        .filter_map(|s| match &s.step {
+            crate::remediate::Step::Call { source, .. } => Some(source.clone()),
+            _ => None,
+        })
+        .collect();
+    for s in &sources {
+        config::resolve_key(cfg.source(s)?)?;
+    }
+    if calls > 0 && !yes && !confirm(calls, cfg.settings.confirm_threshold.unwrap_or(25))? {
+        bail!("not confirmed; nothing was recorded or sent");
+    }
+    let actor = reviewer(&cfg);
+    let now = chrono::Utc::now().timestamp();
+    let batch = store.record_decisions(&items, &actor, Some(snap.id), now)?;
+    let recorded: Vec<crate::review::Decision> = store
+        .decisions()?
+        .into_iter()
+        .filter(|x| x.batch == batch)
+        .collect();
+    let refs: Vec<&crate::review::Decision> = recorded.iter().collect();
+    let steps = crate::remediate::plan(&refs, d);
+    let plan_id = store.create_plan(&steps, &actor, Some(snap.id), now)?;
+    eprintln!("revoking {shown}: plan #{plan_id}");
+    run_plan(&cfg, store, plan_id, &sources, &actor).await
 }

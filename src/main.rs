@@ -107,6 +107,22 @@ enum Cmd {
         #[arg(long)]
         yes: bool,
     },
+    /// Incident mode: revoke one key, or everything one person holds, on every provider.
+    #[command(group(clap::ArgGroup::new("what").required(true).args(["key", "person"])))]
+    Revoke {
+        /// A key id, OpenAI redacted_value, Anthropic partial_key_hint, or the whole key.
+        #[arg(long, value_name = "HINT")]
+        key: Option<String>,
+        /// Everything this person holds: accounts, memberships, keys.
+        #[arg(long, value_name = "EMAIL")]
+        person: Option<String>,
+        /// The justification recorded (default: says it was incident response).
+        #[arg(long)]
+        reason: Option<String>,
+        /// Do not ask for confirmation (scripts); still journaled and audited.
+        #[arg(long)]
+        yes: bool,
+    },
     /// The hash-chained audit log.
     Audit {
         #[command(subcommand)]
@@ -182,6 +198,19 @@ async fn main() -> std::process::ExitCode {
         Some(Cmd::Demo { size, seed }) => cli::demo(&g, args.data_dir.as_deref(), size, seed).await,
         Some(Cmd::Login { source }) => cli::login(&g, &source),
         Some(Cmd::Plan { format }) => cli::plan_cmd(&g, format),
+        Some(Cmd::Revoke {
+            key,
+            person,
+            reason,
+            yes,
+        }) => {
+            let what = match (key, person) {
+                (Some(k), _) => cli::RevokeWhat::Key(k),
+                (None, Some(p)) => cli::RevokeWhat::Person(p),
+                (None, None) => unreachable!("clap requires one"),
+            };
+            cli::revoke_cmd(&g, what, reason, yes).await
+        }
         Some(Cmd::Apply { resume, yes }) => cli::apply_cmd(&g, resume, yes).await,
         Some(Cmd::Audit {
             cmd: AuditCmd::Verify,

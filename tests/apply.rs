@@ -327,3 +327,113 @@ fn read_only_refuses_apply_and_nothing_reaches_the_simulator() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("read-only"));
     assert!(e.mutations().is_empty());
 }
+
+#[test]
+fn revoke_a_leaked_key_by_its_whole_secret_without_ever_echoing_it() {
+    let e = Env::new("small", &[]);
+    let store = Store::open(&e.data()).unwrap();
+    let snap = store.latest_snapshot().unwrap().unwrap();
+    drop(store);
+    let k = snap
+        .data
+        .credentials
+        .iter()
+        .find(|c| {
+            c.provider == "openai"
+                && c.kind == "project_key"
+                && c.owner.as_ref().is_some_and(|o| o.kind == "user")
+                && c.redacted.as_deref().is_some_and(|r| r.contains("..."))
+        })
+        .expect("an OpenAI user key");
+    let r = k.redacted.clone().unwrap();
+    let (head, tail) = r.split_once("...").unwrap();
+    let secret = format!("{head}SECRETMIDDLEPART0123456789{tail}");
+    let out = e.run(&["revoke", "--key", &secret, "--yes"]);
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{all}");
+    assert!(
+        !all.contains("SECRETMIDDLEPART"),
+        "the secret was echoed: {all}"
+    );
+    assert!(all.contains(&k.id), "{all}");
+    let m = e.mutations();
+    assert_eq!(m.len(), 1, "{m:?}");
+    assert_eq!(m[0].method, "DELETE");
+    assert!(m[0].path.ends_with(&format!("/api_keys/{}", k.id)), "{m:?}");
+    assert_eq!(m[0].status, 200);
+    // The record says who and why, and never the secret.
+    let db = std::fs::read(e.data().join("recert.db")).unwrap();
+    assert!(!String::from_utf8_lossy(&db).contains("SECRETMIDDLEPART"));
+    let out = e.run(&["audit", "verify"]);
+    assert!(out.status.success());
+    // An unknown hint is refused without echoing it.
+    let out = e.run(&[
+        "revoke",
+        "--key",
+        "sk-proj-NOPE-unknownsecretvalue",
+        "--yes",
+    ]);
+    assert!(!out.status.success());
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("unknownsecretvalue"));
+}
+
+#[test]
+fn revoke_a_person_removes_them_from_every_provider_in_one_plan() {
+    let e = Env::new("small", &[]);
+    let store = Store::open(&e.data()).unwrap();
+    let snap = store.latest_snapshot().unwrap().unwrap();
+    drop(store);
+    // Someone with an account on OpenAI and on Cursor.
+    let d = &snap.data;
+    let email = d
+        .accounts
+        .iter()
+        .filter(|a| a.provider == "openai" && a.role.as_deref() != Some("owner"))
+        .filter_map(|a| a.email.clone())
+        .find(|e| {
+            d.accounts.iter().any(|b| {
+                b.provider == "cursor"
+                    && b.email.as_deref().map(str::to_lowercase) == Some(e.to_lowercase())
+            })
+        })
+        .expect("someone on OpenAI and Cursor");
+    let out = e.run(&[
+        "revoke",
+        "--person",
+        &email,
+        "--yes",
+        "--reason",
+        "left today",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "{err}");
+    let m = e.mutations();
+    assert!(
+        m.iter().any(|x| x.method == "DELETE"
+            && x.path.contains("/openai/v1/organization/users/")
+            && x.status == 200),
+        "{m:?}"
+    );
+    assert!(
+        m.iter().any(|x| x.method == "POST"
+            && x.path.ends_with("/teams/remove-member")
+            && x.status == 200),
+        "{m:?}"
+    );
+    assert!(m.iter().all(|x| x.status < 300 || x.status == 404), "{m:?}");
+    let store = Store::open(&e.data()).unwrap();
+    let ds = store.decisions().unwrap();
+    assert!(
+        ds.iter()
+            .all(|x| x.d.justification.as_deref() == Some("left today"))
+    );
+    // Read-only refuses it before anything is found or sent.
+    let before = e.mutations().len();
+    let out = e.run(&["--read-only", "revoke", "--person", &email, "--yes"]);
+    assert!(!out.status.success());
+    assert_eq!(e.mutations().len(), before);
+}

@@ -254,6 +254,40 @@ pub fn steps(verdict: Verdict, owner: Option<&str>, t: &Target, d: &SourceData) 
     }
 }
 
+/// Does `hint` name this key? It may be the key id, the provider's redacted form (OpenAI
+/// `redacted_value`, Anthropic `partial_key_hint`), or the whole secret, which matches when it
+/// starts and ends with the redacted form's visible head and tail. The secret itself is never
+/// stored, printed or logged.
+pub fn key_matches(c: &crate::model::Credential, hint: &str) -> bool {
+    let h = hint.trim();
+    if h.is_empty() {
+        return false;
+    }
+    if c.id == h {
+        return true;
+    }
+    let Some(r) = c.redacted.as_deref() else {
+        return false;
+    };
+    if r == h {
+        return true;
+    }
+    let Some((head, tail)) = r
+        .split_once("...")
+        .or_else(|| r.split_once('…'))
+        .or_else(|| r.split_once("****"))
+    else {
+        return false;
+    };
+    let head = head.trim_end_matches('*');
+    let tail = tail.trim_start_matches('*');
+    head.len() >= 3
+        && tail.len() >= 3
+        && h.len() > head.len() + tail.len()
+        && h.starts_with(head)
+        && h.ends_with(tail)
+}
+
 /// A step of a plan, with the decisions it carries out.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct PlannedStep {
@@ -408,6 +442,23 @@ mod tests {
             s[0].line(),
             "DELETE /organization/projects/proj_1/api_keys/key_1 on oa"
         );
+    }
+
+    #[test]
+    fn a_key_is_found_by_id_redacted_form_or_the_whole_secret() {
+        let mut c = key("user");
+        c.redacted = Some("sk-proj-abc...wxyz".into());
+        assert!(key_matches(&c, "key_1"));
+        assert!(key_matches(&c, "sk-proj-abc...wxyz"));
+        assert!(key_matches(&c, "sk-proj-abcDEFGHIJKLMNOPwxyz"));
+        assert!(!key_matches(&c, "sk-proj-abcDEFGHIJKLMNOPwxy"));
+        assert!(!key_matches(&c, "sk-proj-abwxyz"));
+        assert!(!key_matches(&c, ""));
+        c.redacted = Some("sk-ant-api03-R2D...igAA".into());
+        assert!(key_matches(
+            &c,
+            "sk-ant-api03-R2Dxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx-igAA"
+        ));
     }
 
     #[test]
