@@ -164,14 +164,36 @@ fn no_snapshot(g: &Globals) -> anyhow::Error {
     )
 }
 
-/// The findings of a snapshot under the configured rules, judged at the snapshot's time.
+/// The findings of a snapshot under the configured rules, judged at the snapshot's time, with
+/// no ownership records.
 pub fn findings(cfg: &Config, snap: &Snapshot) -> Vec<Finding> {
-    let cx = reconcile::Context {
+    reconcile::reconcile(&snap.data, &context(cfg, snap, Default::default()))
+}
+
+fn context(
+    cfg: &Config,
+    snap: &Snapshot,
+    owned: std::collections::HashSet<(String, String)>,
+) -> reconcile::Context {
+    reconcile::Context {
         now: snap.taken_at,
         rules: cfg.rules.clone(),
-        owned: Default::default(),
-    };
-    reconcile::reconcile(&snap.data, &cx)
+        owned,
+    }
+}
+
+/// What recert's ownership records cover, as `(source, id)`: for `unowned-service-account`.
+pub fn owned(store: &Store) -> Result<std::collections::HashSet<(String, String)>> {
+    Ok(crate::review::owners(&store.decisions()?)
+        .into_keys()
+        .map(|t| (t.source, t.id))
+        .collect())
+}
+
+/// The findings of a snapshot with the ownership records in `dir`'s store.
+pub fn judged(cfg: &Config, dir: &Path, snap: &Snapshot) -> Result<Vec<Finding>> {
+    let owned = owned(&Store::open(dir)?)?;
+    Ok(reconcile::reconcile(&snap.data, &context(cfg, snap, owned)))
 }
 
 /// Which findings `recert gaps` prints. Each list is "any of"; empty lists keep everything.
@@ -218,7 +240,7 @@ pub fn gaps(g: &Globals, format: Format, filter: &GapFilter) -> Result<()> {
     filter.validate()?;
     let cfg = g.config()?;
     let snap = load_latest(g)?.ok_or_else(|| no_snapshot(g))?;
-    let all = findings(&cfg, &snap);
+    let all = judged(&cfg, &g.paths.data_dir, &snap)?;
     let mut found: Vec<Finding> = match &filter.person {
         Some(email) => {
             let cx = reconcile::Context {
@@ -258,7 +280,7 @@ fn warn_failed_sources(snap: &Snapshot) {
 pub fn person(g: &Globals, email: &str, format: Format) -> Result<()> {
     let cfg = g.config()?;
     let snap = load_latest(g)?.ok_or_else(|| no_snapshot(g))?;
-    let all = findings(&cfg, &snap);
+    let all = judged(&cfg, &g.paths.data_dir, &snap)?;
     let cx = reconcile::Context {
         now: snap.taken_at,
         rules: cfg.rules.clone(),
@@ -489,7 +511,7 @@ pub fn load_data(cfg: &Config, dir: &Path) -> Result<tui::data::Data> {
     let snap = store
         .latest_snapshot()?
         .ok_or_else(|| anyhow::anyhow!("no snapshot in {}", dir.display()))?;
-    let found = findings(cfg, &snap);
+    let found = reconcile::reconcile(&snap.data, &context(cfg, &snap, owned(&store)?));
     let now = snap.taken_at;
     Ok(tui::data::Data::new(snap, found, cfg.rules.clone(), now))
 }
@@ -1103,4 +1125,163 @@ pub async fn revoke_cmd(
     let plan_id = store.create_plan(&steps, &actor, Some(snap.id), now)?;
     eprintln!("revoking {shown}: plan #{plan_id}");
     run_plan(&cfg, store, plan_id, &sources, &actor).await
+}
+
+/// `recert owners import FILE`: assign owners in bulk from a CSV with the columns `id` and
+/// `owner` (and optionally `source`). All or nothing: every bad line is named and nothing is
+/// recorded unless every line is good. Each assignment is a reassign decision (audited, undoable).
+pub fn owners_import(g: &Globals, file: &Path, reason: Option<String>) -> Result<()> {
+    use crate::review::{NewDecision, Target, Verdict};
+    let cfg = g.config()?;
+    if g.read_only || cfg.settings.read_only {
+        bail!("read-only mode (--read-only or settings.read_only): owners import refused");
+    }
+    let mut store = Store::open(&g.paths.data_dir)?;
+    let snap = store.latest_snapshot()?.ok_or_else(|| no_snapshot(g))?;
+    let d = &snap.data;
+    let dir = reconcile::Directory::new(&d.people, &cfg.rules);
+    let mut rdr = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_path(file)
+        .with_context(|| format!("cannot read {}", file.display()))?;
+    let headers: Vec<String> = rdr.headers()?.iter().map(|h| h.to_lowercase()).collect();
+    let col = |name: &str| headers.iter().position(|h| h == name);
+    let (Some(id_col), Some(owner_col)) = (col("id"), col("owner")) else {
+        bail!(
+            "{}: the header must name the columns `id` and `owner` (and may name `source`)",
+            file.display()
+        );
+    };
+    let source_col = col("source");
+    // Everything that can have an owner, by id.
+    let mut ownable: Vec<(Target, String)> = Vec::new();
+    for c in &d.credentials {
+        let label = c
+            .name
+            .clone()
+            .or(c.redacted.clone())
+            .unwrap_or_else(|| c.id.clone());
+        ownable.push((Target::new(&c.provider, &c.source, &c.kind, &c.id), label));
+    }
+    for s in &d.service_accounts {
+        let label = s.name.clone().unwrap_or_else(|| s.id.clone());
+        ownable.push((
+            Target::new(&s.provider, &s.source, "service_account", &s.id),
+            label,
+        ));
+    }
+    for r in &d.resources {
+        let label = r.name.clone().unwrap_or_else(|| r.id.clone());
+        ownable.push((
+            Target::new(&r.provider, &r.source, "resource", &r.id),
+            label,
+        ));
+    }
+    let mut items = Vec::new();
+    let mut errors = Vec::new();
+    for (n, rec) in rdr.records().enumerate() {
+        let line = n + 2;
+        let rec = match rec {
+            Ok(r) => r,
+            Err(e) => {
+                errors.push(format!("line {line}: {e}"));
+                continue;
+            }
+        };
+        let id = rec.get(id_col).unwrap_or("");
+        let owner = rec.get(owner_col).unwrap_or("");
+        let source = source_col
+            .and_then(|c| rec.get(c))
+            .filter(|s| !s.is_empty());
+        let found: Vec<&(Target, String)> = ownable
+            .iter()
+            .filter(|(t, _)| t.id == id && source.is_none_or(|s| t.source == s))
+            .collect();
+        let target = match found.len() {
+            0 => {
+                errors.push(format!(
+                    "line {line}: no key, service account or resource '{id}' in snapshot #{}",
+                    snap.id
+                ));
+                continue;
+            }
+            1 => found[0],
+            _ => {
+                errors.push(format!(
+                    "line {line}: '{id}' is in several sources; add a `source` column"
+                ));
+                continue;
+            }
+        };
+        if dir.standing(Some(owner)) != reconcile::Standing::Current {
+            errors.push(format!(
+                "line {line}: owner '{owner}' is not an active directory person"
+            ));
+            continue;
+        }
+        items.push(NewDecision {
+            verdict: Verdict::Reassign,
+            target: target.0.clone(),
+            label: target.1.clone(),
+            rule: None,
+            owner: Some(dir.canonical(owner)),
+            until: None,
+            justification: Some(
+                reason
+                    .clone()
+                    .unwrap_or_else(|| format!("owners imported from {}", file.display())),
+            ),
+        });
+    }
+    if !errors.is_empty() {
+        let shown: Vec<&String> = errors.iter().take(20).collect();
+        bail!(
+            "{}: {} bad lines, nothing imported:\n  {}",
+            file.display(),
+            errors.len(),
+            shown
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join("\n  ")
+        );
+    }
+    if items.is_empty() {
+        println!("{}: no rows; nothing imported", file.display());
+        return Ok(());
+    }
+    let batch = store.record_decisions(
+        &items,
+        &reviewer(&cfg),
+        Some(snap.id),
+        chrono::Utc::now().timestamp(),
+    )?;
+    println!("assigned {} owners (batch {batch})", items.len());
+    Ok(())
+}
+
+/// `recert owners list`: recert's ownership records.
+pub fn owners_list(g: &Globals, format: Format) -> Result<()> {
+    let store = Store::open(&g.paths.data_dir)?;
+    let mut owners: Vec<(crate::review::Target, String)> =
+        crate::review::owners(&store.decisions()?)
+            .into_iter()
+            .collect();
+    owners.sort();
+    match format {
+        Format::Json => {
+            let v: Vec<serde_json::Value> = owners
+                .iter()
+                .map(|(t, o)| serde_json::json!({"source": t.source, "provider": t.provider, "kind": t.kind, "id": t.id, "owner": o}))
+                .collect();
+            println!("{}", serde_json::to_string_pretty(&v)?);
+        }
+        _ => {
+            for (t, o) in &owners {
+                println!("{:<10} {:<16} {:<40} {o}", t.source, t.kind, t.id);
+            }
+            println!("{} owned", owners.len());
+        }
+    }
+    Ok(())
 }

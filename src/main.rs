@@ -123,10 +123,30 @@ enum Cmd {
         #[arg(long)]
         yes: bool,
     },
+    /// recert's ownership records for keys, service accounts and resources.
+    Owners {
+        #[command(subcommand)]
+        cmd: OwnersCmd,
+    },
     /// The hash-chained audit log.
     Audit {
         #[command(subcommand)]
         cmd: AuditCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum OwnersCmd {
+    /// Assign owners in bulk from a CSV (columns `id`, `owner`, optionally `source`).
+    Import {
+        file: PathBuf,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// List the ownership records.
+    List {
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
     },
 }
 
@@ -198,6 +218,12 @@ async fn main() -> std::process::ExitCode {
         Some(Cmd::Demo { size, seed }) => cli::demo(&g, args.data_dir.as_deref(), size, seed).await,
         Some(Cmd::Login { source }) => cli::login(&g, &source),
         Some(Cmd::Plan { format }) => cli::plan_cmd(&g, format),
+        Some(Cmd::Owners {
+            cmd: OwnersCmd::Import { file, reason },
+        }) => cli::owners_import(&g, &file, reason),
+        Some(Cmd::Owners {
+            cmd: OwnersCmd::List { format },
+        }) => cli::owners_list(&g, format),
         Some(Cmd::Revoke {
             key,
             person,

@@ -437,3 +437,74 @@ fn revoke_a_person_removes_them_from_every_provider_in_one_plan() {
     assert!(!out.status.success());
     assert_eq!(e.mutations().len(), before);
 }
+
+#[test]
+fn owners_import_clears_unowned_service_accounts_all_or_nothing() {
+    let e = Env::new("small", &[]);
+    let gaps = |rule: &str| -> Vec<String> {
+        let out = e.run(&["gaps", "--format", "json", "--rule", rule]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["subject_id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let unowned = gaps("unowned-service-account");
+    assert!(unowned.len() >= 2, "{unowned:?}");
+    let store = Store::open(&e.data()).unwrap();
+    let snap = store.latest_snapshot().unwrap().unwrap();
+    drop(store);
+    let owner = snap
+        .data
+        .people
+        .iter()
+        .find(|p| p.is_current())
+        .unwrap()
+        .emails[0]
+        .clone();
+    let csv = e.dir.path().join("owners.csv");
+    // One bad line: nothing is imported, every bad line is named.
+    std::fs::write(
+        &csv,
+        format!(
+            "id,owner\n{},{owner}\nsvc_nope,{owner}\n{},nobody@nowhere.example\n",
+            unowned[0], unowned[1]
+        ),
+    )
+    .unwrap();
+    let out = e.run(&["owners", "import", csv.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(!out.status.success());
+    assert!(
+        err.contains("line 3") && err.contains("line 4") && err.contains("nothing imported"),
+        "{err}"
+    );
+    assert_eq!(gaps("unowned-service-account"), unowned);
+    // All good: the two service accounts now have owners and leave the finding.
+    std::fs::write(
+        &csv,
+        format!("id,owner\n{},{owner}\n{},{owner}\n", unowned[0], unowned[1]),
+    )
+    .unwrap();
+    let out = e.run(&["owners", "import", csv.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let after = gaps("unowned-service-account");
+    assert_eq!(after.len(), unowned.len() - 2);
+    assert!(!after.contains(&unowned[0]) && !after.contains(&unowned[1]));
+    let out = e.run(&["owners", "list", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v.as_array().unwrap().len(), 2);
+    assert!(e.run(&["audit", "verify"]).status.success());
+    // Owners are recorded in recert only: nothing reached a provider.
+    assert!(e.mutations().is_empty());
+}

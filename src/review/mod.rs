@@ -115,6 +115,20 @@ pub fn effective(decisions: &[Decision]) -> Vec<&Decision> {
     out
 }
 
+/// recert's ownership records: for each target, the owner of its latest reassign decision that
+/// is not undone (a later certify or defer does not take the owner away).
+pub fn owners(decisions: &[Decision]) -> std::collections::HashMap<Target, String> {
+    let mut out = std::collections::HashMap::new();
+    let mut sorted: Vec<&Decision> = decisions.iter().filter(|d| !d.undone).collect();
+    sorted.sort_by_key(|d| d.id);
+    for d in sorted {
+        if let (Verdict::Reassign, Some(o)) = (d.d.verdict, &d.d.owner) {
+            out.insert(d.d.target.clone(), o.clone());
+        }
+    }
+    out
+}
+
 /// `2026-12-31`, `+30d`, `+2w`, `+3m`: the day a deferral ends, relative to `today`.
 pub fn parse_until(s: &str, today: chrono::NaiveDate) -> Result<chrono::NaiveDate, String> {
     let s = s.trim();
@@ -177,6 +191,18 @@ mod tests {
         let e = effective(&ds);
         assert_eq!(e.len(), 1);
         assert_eq!((e[0].id, e[0].d.verdict), (2, Verdict::Revoke));
+    }
+
+    #[test]
+    fn owners_follow_the_latest_reassign_not_undone() {
+        let mut a = dec(1, "sa", Verdict::Reassign, false);
+        a.d.owner = Some("x@example.com".into());
+        let mut b = dec(2, "sa", Verdict::Reassign, true);
+        b.d.owner = Some("y@example.com".into());
+        let c = dec(3, "sa", Verdict::Certify, false);
+        let o = owners(&[c, b, a]);
+        assert_eq!(o.len(), 1);
+        assert_eq!(o.values().next().unwrap(), "x@example.com");
     }
 
     #[test]
