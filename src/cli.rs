@@ -1285,3 +1285,54 @@ pub fn owners_list(g: &Globals, format: Format) -> Result<()> {
     }
     Ok(())
 }
+
+/// `recert export evidence --out DIR`: the evidence pack, with a SHA-256 manifest.
+pub fn export_evidence(g: &Globals, out: &Path) -> Result<()> {
+    use crate::audit::evidence;
+    let cfg = g.config()?;
+    let store = Store::open(&g.paths.data_dir)?;
+    let snap = store.latest_snapshot()?.ok_or_else(|| no_snapshot(g))?;
+    if out.exists() && std::fs::read_dir(out)?.next().is_some() {
+        bail!(
+            "{} is not empty: give a new or empty directory, so the pack holds only its own files",
+            out.display()
+        );
+    }
+    let found = judged(&cfg, &g.paths.data_dir, &snap)?;
+    let decisions = store.decisions()?;
+    let calls = store.all_journal()?;
+    let audit = store.audit_entries()?;
+    let e = evidence::Evidence {
+        snapshot_id: snap.id,
+        taken_at: snap.taken_at,
+        sources: &snap.sources,
+        findings: &found,
+        decisions: &decisions,
+        calls: &calls,
+        chain: crate::audit::verify(&audit),
+        audit: &audit,
+        generated_at: chrono::Utc::now().timestamp(),
+        generated_by: reviewer(&cfg),
+    };
+    let files = evidence::files(&e);
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    for (name, bytes) in &files {
+        std::fs::write(out.join(name), bytes)
+            .with_context(|| format!("cannot write {}", out.join(name).display()))?;
+    }
+    std::fs::write(out.join("manifest.sha256"), evidence::manifest(&files))?;
+    println!(
+        "wrote {} files to {} (snapshot #{}, {} findings, {} decisions, {} calls); check with: cd {} && sha256sum -c manifest.sha256",
+        files.len() + 1,
+        out.display(),
+        snap.id,
+        found.len(),
+        decisions.len(),
+        calls.len(),
+        out.display()
+    );
+    if let Err(b) = &e.chain {
+        bail!("the pack was written, but the audit chain is broken: {b}");
+    }
+    Ok(())
+}

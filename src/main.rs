@@ -123,6 +123,11 @@ enum Cmd {
         #[arg(long)]
         yes: bool,
     },
+    /// Write an evidence pack for auditors.
+    Export {
+        #[command(subcommand)]
+        cmd: ExportCmd,
+    },
     /// recert's ownership records for keys, service accounts and resources.
     Owners {
         #[command(subcommand)]
@@ -132,6 +137,16 @@ enum Cmd {
     Audit {
         #[command(subcommand)]
         cmd: AuditCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum ExportCmd {
+    /// Snapshot summary, findings, decisions, calls and results as CSV and JSON, an HTML
+    /// report with charts, the audit log, and a SHA-256 manifest.
+    Evidence {
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
     },
 }
 
@@ -218,6 +233,9 @@ async fn main() -> std::process::ExitCode {
         Some(Cmd::Demo { size, seed }) => cli::demo(&g, args.data_dir.as_deref(), size, seed).await,
         Some(Cmd::Login { source }) => cli::login(&g, &source),
         Some(Cmd::Plan { format }) => cli::plan_cmd(&g, format),
+        Some(Cmd::Export {
+            cmd: ExportCmd::Evidence { out },
+        }) => cli::export_evidence(&g, &out),
         Some(Cmd::Owners {
             cmd: OwnersCmd::Import { file, reason },
         }) => cli::owners_import(&g, &file, reason),

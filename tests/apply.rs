@@ -508,3 +508,63 @@ fn owners_import_clears_unowned_service_accounts_all_or_nothing() {
     // Owners are recorded in recert only: nothing reached a provider.
     assert!(e.mutations().is_empty());
 }
+
+#[test]
+fn evidence_pack_has_every_record_and_a_manifest_that_checks() {
+    let e = Env::new("small", &[]);
+    let ids = e.revoke_openai_accounts(4);
+    let out = e.run(&["apply", "--yes"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pack = e.dir.path().join("pack");
+    let out = e.run(&["export", "evidence", "--out", pack.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for f in [
+        "snapshot.json",
+        "sources.csv",
+        "findings.json",
+        "findings.csv",
+        "decisions.json",
+        "decisions.csv",
+        "calls.json",
+        "calls.csv",
+        "audit.jsonl",
+        "report.html",
+        "manifest.sha256",
+    ] {
+        assert!(pack.join(f).exists(), "{f}");
+    }
+    // The manifest, checked independently of recert.
+    let manifest = std::fs::read_to_string(pack.join("manifest.sha256")).unwrap();
+    assert_eq!(manifest.lines().count(), 10);
+    for line in manifest.lines() {
+        let (hash, name) = line.split_once("  ").unwrap();
+        use sha2::Digest;
+        let got = sha2::Sha256::digest(std::fs::read(pack.join(name)).unwrap());
+        let got: String = got.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(got, hash, "{name}");
+    }
+    // Counts match the records.
+    let decisions = std::fs::read_to_string(pack.join("decisions.csv")).unwrap();
+    assert_eq!(decisions.lines().count(), 1 + 4);
+    assert!(decisions.contains("incident 42") && decisions.contains("responder@example.com"));
+    let calls = std::fs::read_to_string(pack.join("calls.csv")).unwrap();
+    assert_eq!(calls.lines().count(), 1 + 4);
+    for id in &ids {
+        assert!(calls.contains(&format!("/organization/users/{id}")), "{id}");
+    }
+    let html = std::fs::read_to_string(pack.join("report.html")).unwrap();
+    assert!(html.contains("Audit chain intact") && html.contains("<svg"));
+    let audit = std::fs::read_to_string(pack.join("audit.jsonl")).unwrap();
+    assert_eq!(audit.lines().count(), 2 + 4 * 2);
+    // A second export into the same directory is refused rather than mixing packs.
+    let out = e.run(&["export", "evidence", "--out", pack.to_str().unwrap()]);
+    assert!(!out.status.success());
+}

@@ -2,6 +2,8 @@
 //! deleted or reordered entry breaks the chain at a place `verify` can name. Pure: the store
 //! keeps the entries, this module hashes and checks them.
 
+pub mod evidence;
+
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 

@@ -129,6 +129,23 @@ impl Store {
             .collect())
     }
 
+    /// Every plan's rows, oldest plan first.
+    pub fn all_journal(&self) -> Result<Vec<JournalRow>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare("SELECT id FROM plans ORDER BY id")
+            .map_err(self.sql())?;
+        let plans: Vec<i64> = st
+            .query_map([], |r| r.get(0))
+            .and_then(|r| r.collect())
+            .map_err(self.sql())?;
+        let mut out = Vec::new();
+        for p in plans {
+            out.extend(self.journal(p)?);
+        }
+        Ok(out)
+    }
+
     pub fn journal(&self, plan: i64) -> Result<Vec<JournalRow>, StoreError> {
         let mut st = self
             .conn
