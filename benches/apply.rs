@@ -1,0 +1,116 @@
+//! Apply benchmark: revoke N OpenAI keys (default 10,000, from the `xl` organisation) through
+//! the real executor (journal write before and after every call, audit entries) against the
+//! simulator with 20 ms added latency, and compare with the floor calls × latency ÷ concurrency.
+//! Prints figures for BENCHMARKS.md; it is not a test.
+//!
+//!   cargo bench --bench apply        # RECERT_BENCH_CALLS, RECERT_BENCH_LATENCY_MS, RECERT_BENCH_CONCURRENCY
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use recert::config::Config;
+use recert::remediate::{PlannedStep, Step, apply};
+use recert::secret::Secret;
+use recert::sim::world::Size;
+use recert::sim::{self, SimOptions};
+use recert::store::Store;
+
+fn env(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+#[tokio::main]
+async fn main() {
+    let calls = env("RECERT_BENCH_CALLS", 10_000) as usize;
+    let latency = Duration::from_millis(env("RECERT_BENCH_LATENCY_MS", 20));
+    let concurrency = env("RECERT_BENCH_CONCURRENCY", 16) as usize;
+    let t = Instant::now();
+    let sim = sim::start(SimOptions {
+        size: Size::Xl,
+        seed: 1,
+        latency,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    eprintln!(
+        "  (generated the xl organisation in {:.1} s)",
+        t.elapsed().as_secs_f64()
+    );
+    let steps: Vec<PlannedStep> = {
+        let w = sim.state.world.read().unwrap();
+        w.openai
+            .api_keys
+            .iter()
+            .flat_map(|(p, keys)| {
+                keys.values()
+                    // A key owned by a service account cannot be deleted alone.
+                    .filter(|k| matches!(k.owner, recert::sim::world::KeyOwner::User { .. }))
+                    .map(move |k| (p.clone(), k.id.clone()))
+            })
+            .take(calls)
+            .map(|(p, k)| PlannedStep {
+                decisions: vec![],
+                step: Step::Call {
+                    source: "openai".into(),
+                    method: "DELETE",
+                    path: format!("/organization/projects/{p}/api_keys/{k}"),
+                    body: None,
+                    note: None,
+                },
+            })
+            .collect()
+    };
+    assert_eq!(steps.len(), calls, "the organisation has enough keys");
+    let text = sim.config_toml().replace(
+        "key_env = \"RECERT_SIM_KEY\"\n",
+        &format!("key_env = \"RECERT_SIM_KEY\"\nconcurrency = {concurrency}\n"),
+    );
+    let cfg = Config::parse(&text, Path::new("bench")).unwrap();
+    let src = cfg.source("openai").unwrap();
+    let mut clients = HashMap::new();
+    clients.insert(
+        "openai".to_string(),
+        Arc::new(recert::connectors::client(
+            src,
+            Secret::new(sim::DEFAULT_KEY),
+        )),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path()).unwrap();
+    let plan = store.create_plan(&steps, "bench", None, 0).unwrap();
+    let store = Mutex::new(store);
+    let t = Instant::now();
+    let out = apply::execute(
+        &store,
+        plan,
+        &clients,
+        concurrency,
+        "bench",
+        &|_, _, _, _, _| {},
+    )
+    .await
+    .unwrap();
+    let wall = t.elapsed();
+    assert_eq!(out.done, calls, "{:?}", out.failed.first());
+    let floor = latency * calls as u32 / concurrency as u32;
+    println!(
+        "apply: {calls} key deletions, {} ms latency, concurrency {concurrency}: {:.2} s; floor {:.2} s; ratio {:.2} (target 1.5)",
+        latency.as_millis(),
+        wall.as_secs_f64(),
+        floor.as_secs_f64(),
+        wall.as_secs_f64() / floor.as_secs_f64()
+    );
+    let removed = sim
+        .state
+        .mutations()
+        .iter()
+        .filter(|m| m.status == 200)
+        .count();
+    println!("  the simulator saw {removed} successful deletions");
+}
