@@ -160,8 +160,23 @@ fn decide_quit_and_the_decisions_are_there_next_time() {
     t.wait_for("snapshot #3", 30);
     t.keys(&["6"]);
     t.wait_for("Decisions 2", 20);
+    // Apply from the console: the plan first, confirmed, then sent with progress.
+    t.keys(&[":"]);
+    t.text("apply");
+    t.keys(&["Enter"]);
+    t.wait_for("This plan makes 2 provider calls", 20);
+    t.keys(&["y", "Enter"]);
+    t.wait_for("2 calls done, 0 failed", 60);
     t.keys(&["q"]);
     t.wait_for("RECERT-EXITED-0", 30);
+    let store = recert::store::Store::open(&dir).unwrap();
+    let rows = store.all_journal().unwrap();
+    assert_eq!(rows.len(), 2);
+    assert!(
+        rows.iter()
+            .all(|r| r.state == recert::remediate::RowState::Done)
+    );
+    recert::audit::verify(&store.audit_entries().unwrap()).unwrap();
 }
 
 #[test]

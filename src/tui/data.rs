@@ -602,6 +602,8 @@ pub struct Review {
     /// Indices into `decisions` of the standing ones, newest first.
     pub pending: Vec<u32>,
     pub tables: HashMap<ViewId, std::sync::Arc<Table>>,
+    /// Decisions some plan already covers (applied, or in a plan being applied).
+    pub planned: std::collections::HashSet<i64>,
 }
 
 impl Review {
@@ -609,6 +611,14 @@ impl Review {
         let mut r = Review::default();
         r.set(decisions, audit);
         r
+    }
+
+    /// The standing revoke decisions no plan covers yet: what `:apply` would send.
+    pub fn to_apply(&self) -> Vec<&Decision> {
+        review::effective(&self.decisions)
+            .into_iter()
+            .filter(|d| d.d.verdict == Verdict::Revoke && !self.planned.contains(&d.id))
+            .collect()
     }
 
     /// Replace the decisions and the audit log (after a decision, undo or redo).

@@ -122,7 +122,9 @@ fn load_in_background(loader: Loader, tx: Sender<Msg>) {
 }
 
 fn review(store: &Store) -> Result<Review, crate::store::StoreError> {
-    Ok(Review::new(store.decisions()?, store.audit_entries()?))
+    let mut r = Review::new(store.decisions()?, store.audit_entries()?);
+    r.planned = store.planned_decisions()?;
+    Ok(r)
 }
 
 fn start_sync(opts: &Options, tx: Sender<Msg>) {
@@ -198,6 +200,109 @@ fn start_sync(opts: &Options, tx: Sender<Msg>) {
     });
 }
 
+/// Send a stored plan on another thread, reporting each call; then reload the decisions.
+fn start_apply(opts: &Options, plan: i64, tx: Sender<Msg>) {
+    use crate::remediate::RowState;
+    let Some((cfg, keys)) = opts.sync.clone() else {
+        let _ = tx.send(Msg::ApplyDone {
+            ok: false,
+            lines: vec![format!(
+                "plan #{plan} is stored but this console has no sources to send it to: `recert apply --resume`"
+            )],
+        });
+        return;
+    };
+    let dir = opts.data_dir.clone();
+    let actor = opts.reviewer.clone();
+    let concurrency = cfg.settings.apply_concurrency.unwrap_or(8);
+    std::thread::spawn(move || {
+        let run = || -> anyhow::Result<(crate::remediate::apply::Outcome, i64)> {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()?;
+            let store = Store::open(&dir)?;
+            let rows = store.journal(plan)?;
+            let mut clients = HashMap::new();
+            for s in rows
+                .iter()
+                .filter(|r| r.kind == "call")
+                .map(|r| r.source.clone())
+            {
+                if clients.contains_key(&s) {
+                    continue;
+                }
+                let src = cfg.source(&s)?;
+                let key = keys(src)?;
+                clients.insert(s, Arc::new(crate::connectors::client(src, key)));
+            }
+            let store = std::sync::Mutex::new(store);
+            let progress = std::sync::Mutex::new(state::Applying {
+                plan,
+                ..Default::default()
+            });
+            let ptx = tx.clone();
+            let on_item = move |_n: usize,
+                                total: usize,
+                                row: &crate::remediate::JournalRow,
+                                st: RowState,
+                                _detail: &str| {
+                let mut p = progress.lock().unwrap();
+                p.total = total;
+                if st == RowState::Done {
+                    p.done += 1;
+                } else {
+                    p.failed += 1;
+                }
+                p.last = row.line();
+                let _ = ptx.send(Msg::ApplyProgress(p.clone()));
+            };
+            let out = rt.block_on(crate::remediate::apply::execute(
+                &store,
+                plan,
+                &clients,
+                concurrency,
+                &actor,
+                &on_item,
+            ))?;
+            Ok((out, plan))
+        };
+        let msg = match run() {
+            Ok((out, plan)) => {
+                let mut lines = vec![format!(
+                    "plan #{plan}: {} calls done, {} failed, {} manual steps",
+                    out.done,
+                    out.failed.len(),
+                    out.manual.len()
+                )];
+                for r in &out.manual {
+                    lines.push(format!("to do by hand: {}", r.line()));
+                }
+                for (r, why) in &out.failed {
+                    lines.push(format!("FAILED #{}: {}: {why}", r.seq, r.line()));
+                }
+                Msg::ApplyDone {
+                    ok: out.failed.is_empty(),
+                    lines,
+                }
+            }
+            Err(e) => Msg::ApplyDone {
+                ok: false,
+                lines: vec![format!(
+                    "plan #{plan} stopped: {e:#}; `recert apply --resume` finishes it"
+                )],
+            },
+        };
+        let _ = tx.send(msg);
+        // The decisions view and the audit log change with every call: reload them.
+        if let Ok(store) = Store::open(&dir)
+            && let Ok(r) = review(&store)
+        {
+            let _ = tx.send(Msg::Review(Arc::new(r)));
+        }
+    });
+}
+
 /// Run the console until the user quits.
 pub fn run(opts: Options) -> anyhow::Result<()> {
     let mut store = Store::open(&opts.data_dir)?;
@@ -219,6 +324,9 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
         let mut state = State::new(opts.keymap.clone(), opts.context.clone());
         state.read_only = opts.read_only;
         state.justification_required = opts.justification_required;
+        if let Some((cfg, _)) = &opts.sync {
+            state.confirm_threshold = cfg.settings.confirm_threshold.unwrap_or(25);
+        }
         load_in_background(opts.loader.clone(), tx.clone());
         let started = Instant::now();
         let size = terminal.size()?;
@@ -320,6 +428,28 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
                             }
                         }
                         Effect::Sync => start_sync(&opts, tx.clone()),
+                        Effect::Apply(steps) => {
+                            let snap = Some(state.data.snapshot.id).filter(|&i| i > 0);
+                            let now = chrono::Utc::now().timestamp();
+                            let made = match store.unfinished_plan() {
+                                Ok(Some(p)) => Err(format!(
+                                    "plan #{p} is unfinished: finish it with `recert apply --resume` first; nothing was sent"
+                                )),
+                                Ok(None) => store
+                                    .create_plan(&steps, &opts.reviewer, snap, now)
+                                    .map_err(|e| format!("the plan was NOT stored: {e:#}")),
+                                Err(e) => Err(format!("{e:#}")),
+                            };
+                            match made {
+                                Ok(plan) => start_apply(&opts, plan, tx.clone()),
+                                Err(e) => {
+                                    pending.push(Msg::ApplyDone {
+                                        ok: false,
+                                        lines: vec![e],
+                                    });
+                                }
+                            }
+                        }
                     }
                 }
             }

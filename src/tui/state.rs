@@ -25,6 +25,28 @@ pub enum Mode {
     Picker,
     Help,
     Log,
+    /// A plan is shown; applying it needs a confirmation.
+    Confirm,
+}
+
+/// A plan waiting for confirmation before anything is sent.
+#[derive(Clone, Debug)]
+pub struct Confirm {
+    pub steps: Vec<crate::remediate::PlannedStep>,
+    pub calls: usize,
+    /// Above the threshold the number of calls must be typed; below it, `y`.
+    pub typed: String,
+    pub need_typing: bool,
+}
+
+/// An apply running in the background.
+#[derive(Clone, Debug, Default)]
+pub struct Applying {
+    pub plan: i64,
+    pub done: usize,
+    pub failed: usize,
+    pub total: usize,
+    pub last: String,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,6 +96,12 @@ pub enum Msg {
         ok: bool,
         lines: Vec<String>,
     },
+    /// An apply started (plan id) or progressed.
+    ApplyProgress(Applying),
+    ApplyDone {
+        ok: bool,
+        lines: Vec<String>,
+    },
     Error(String),
 }
 
@@ -97,6 +125,8 @@ pub enum Effect {
         undone: bool,
     },
     Sync,
+    /// Store this plan and send it (confirmed); answer with `ApplyProgress`/`ApplyDone`.
+    Apply(Vec<crate::remediate::PlannedStep>),
 }
 
 impl std::fmt::Debug for Effect {
@@ -107,6 +137,7 @@ impl std::fmt::Debug for Effect {
             Effect::Record(items) => write!(f, "Record({} items)", items.len()),
             Effect::SetUndone { batch, undone } => write!(f, "SetUndone({batch}, {undone})"),
             Effect::Sync => write!(f, "Sync"),
+            Effect::Apply(s) => write!(f, "Apply({} steps)", s.len()),
         }
     }
 }
@@ -295,6 +326,18 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ),
     ("audit", "The hash-chained audit log"),
     ("sync", "Pull every source again, in the background"),
+    (
+        "apply",
+        "Show the plan for the standing revokes, confirm, send it",
+    ),
+    (
+        "leak",
+        "leak HINT: find a key by id, redacted value or the whole key; stage its revoke",
+    ),
+    (
+        "sweep",
+        "sweep EMAIL: stage revoking everything one person holds",
+    ),
     ("log", "Errors and sync reports in full"),
     ("sort", "sort COLUMN [desc]: sort the view by a column"),
     ("help", "Keys and the filter syntax"),
@@ -329,6 +372,10 @@ pub struct State {
     pub undo: Vec<i64>,
     pub redo: Vec<i64>,
     pub sync: Option<Vec<SourceProgress>>,
+    pub confirm: Option<Confirm>,
+    pub applying: Option<Applying>,
+    /// Plans above this many calls ask for the number to be typed.
+    pub confirm_threshold: usize,
     /// Waiting for the first data.
     pub loading: bool,
     ticket: u64,
@@ -362,6 +409,9 @@ impl State {
             undo: Vec::new(),
             redo: Vec::new(),
             sync: None,
+            confirm: None,
+            applying: None,
+            confirm_threshold: 25,
             loading: true,
             ticket: 0,
         }
@@ -391,6 +441,7 @@ impl State {
             Mode::Prompt => Layer::Prompt,
             Mode::Picker => Layer::Picker,
             Mode::Help | Mode::Log => Layer::Help,
+            Mode::Confirm => Layer::Prompt,
         }
     }
 
@@ -741,8 +792,188 @@ impl State {
             }
             "quit" | "q" => vec![Effect::Quit],
             "sort" => self.sort_command(&args),
+            "apply" => self.plan_apply(),
+            "leak" => self.leak(&args),
+            "sweep" => self.sweep_person(&args),
             _ => Vec::new(),
         }
+    }
+
+    /// `:apply`: the plan for the standing revokes, shown for confirmation.
+    fn plan_apply(&mut self) -> Vec<Effect> {
+        if self.read_only {
+            self.notify(
+                "Read-only mode: apply is disabled (started with --read-only or settings.read_only = true)",
+                Level::Warn,
+            );
+            return Vec::new();
+        }
+        if self.applying.is_some() {
+            self.notify("An apply is already running", Level::Info);
+            return Vec::new();
+        }
+        let to_apply = self.review.to_apply();
+        if to_apply.is_empty() {
+            self.notify(
+                "Nothing to apply: no standing revoke that a plan does not already cover",
+                Level::Info,
+            );
+            return Vec::new();
+        }
+        let steps = crate::remediate::plan(&to_apply, &self.data.snapshot.data);
+        let calls = steps
+            .iter()
+            .filter(|s| matches!(s.step, crate::remediate::Step::Call { .. }))
+            .count();
+        self.confirm = Some(Confirm {
+            steps,
+            calls,
+            typed: String::new(),
+            need_typing: calls > self.confirm_threshold,
+        });
+        self.help_scroll = 0;
+        self.mode = Mode::Confirm;
+        Vec::new()
+    }
+
+    fn finish_confirm(&mut self) -> Vec<Effect> {
+        let Some(c) = self.confirm.take() else {
+            self.mode = Mode::Normal;
+            return Vec::new();
+        };
+        let ok = if c.need_typing {
+            c.typed.trim() == c.calls.to_string()
+        } else {
+            matches!(c.typed.trim(), "y" | "Y" | "yes")
+        };
+        if !ok {
+            let what = if c.need_typing {
+                format!("type {} (the number of calls)", c.calls)
+            } else {
+                "type y".to_string()
+            };
+            self.confirm = Some(Confirm {
+                typed: String::new(),
+                ..c
+            });
+            self.notify(
+                format!("Not confirmed: {what}, or Esc to cancel"),
+                Level::Warn,
+            );
+            return Vec::new();
+        }
+        self.mode = Mode::Normal;
+        self.applying = Some(Applying {
+            total: c.calls,
+            ..Default::default()
+        });
+        vec![Effect::Apply(c.steps)]
+    }
+
+    /// `:leak HINT`: mark the one key the hint names in Keys and ask for the revoke's reason.
+    fn leak(&mut self, args: &[&str]) -> Vec<Effect> {
+        let Some(hint) = args.first() else {
+            self.notify(
+                "leak HINT: a key id, redacted value or the whole key",
+                Level::Warn,
+            );
+            return Vec::new();
+        };
+        let found: Vec<usize> = self
+            .data
+            .snapshot
+            .data
+            .credentials
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| crate::remediate::key_matches(c, hint))
+            .map(|(i, _)| i)
+            .collect();
+        match found.as_slice() {
+            [] => {
+                self.notify(
+                    "No key in this snapshot matches that hint (:sync if it is newer)",
+                    Level::Warn,
+                );
+                Vec::new()
+            }
+            [i] => {
+                let id = self.data.snapshot.data.credentials[*i].id.clone();
+                self.view = ViewId::Keys;
+                self.mode = Mode::Normal;
+                let row = self
+                    .vs()
+                    .table
+                    .rows
+                    .iter()
+                    .position(|r| r.item == *i as u32)
+                    .map(|r| r as u32);
+                let vs = self.vs_mut();
+                // Filter by the key's id, never by the hint (it may be the secret).
+                vs.filter = id;
+                vs.marks = Marks::default();
+                if let Some(r) = row {
+                    vs.marks.ids.insert(r);
+                }
+                let mut out = self.refine(ViewId::Keys);
+                out.extend(self.start_decision(Verdict::Revoke));
+                if let Some(p) = &mut self.pending {
+                    for it in &mut p.items {
+                        it.2 = Some("leaked-key".into());
+                    }
+                }
+                out
+            }
+            many => {
+                self.notify(
+                    format!("The hint matches {} keys: give the key id", many.len()),
+                    Level::Warn,
+                );
+                Vec::new()
+            }
+        }
+    }
+
+    /// `:sweep EMAIL`: put the cursor on that person in People and ask for the sweep's reason.
+    fn sweep_person(&mut self, args: &[&str]) -> Vec<Effect> {
+        let Some(email) = args.first().map(|e| e.to_lowercase()) else {
+            self.notify("sweep EMAIL: whose access to revoke", Level::Warn);
+            return Vec::new();
+        };
+        let people = &self.data.snapshot.data.people;
+        let Some(i) = people
+            .iter()
+            .position(|p| p.emails.iter().any(|e| e.to_lowercase() == email))
+        else {
+            self.notify(
+                format!("No directory person has the email {email}"),
+                Level::Warn,
+            );
+            return Vec::new();
+        };
+        self.view = ViewId::People;
+        self.mode = Mode::Normal;
+        let table = self.vs().table.clone();
+        let Some(row) = table.rows.iter().position(|r| r.item == i as u32) else {
+            return Vec::new();
+        };
+        let vs = self.vs_mut();
+        match vs.visible.iter().position(|&x| x == row as u32) {
+            Some(p) => vs.cursor = p,
+            None => {
+                // Hidden by a filter: clear it so the person is on screen.
+                vs.filter.clear();
+                vs.visible = Arc::new(vec![row as u32]);
+                vs.cursor = 0;
+            }
+        }
+        let mut out = if self.vs().filter.is_empty() && self.vs().visible.len() == 1 {
+            self.refine(ViewId::People)
+        } else {
+            Vec::new()
+        };
+        out.extend(self.sweep());
+        out
     }
 
     fn sort_command(&mut self, args: &[&str]) -> Vec<Effect> {
@@ -825,6 +1056,23 @@ impl State {
             (Mode::Help | Mode::Log, Action::Down) => self.help_scroll += 1,
             (Mode::Help | Mode::Log, Action::Up) => {
                 self.help_scroll = self.help_scroll.saturating_sub(1)
+            }
+            // A plan waiting for confirmation.
+            (Mode::Confirm, Action::Accept) => return self.finish_confirm(),
+            (Mode::Confirm, Action::Cancel) => {
+                self.confirm = None;
+                self.mode = Mode::Normal;
+                self.notify("Apply cancelled: nothing was sent", Level::Info);
+            }
+            (Mode::Confirm, Action::DeleteChar) => {
+                if let Some(c) = &mut self.confirm {
+                    c.typed.pop();
+                }
+            }
+            (Mode::Confirm, Action::ClearInput) => {
+                if let Some(c) = &mut self.confirm {
+                    c.typed.clear();
+                }
             }
             // The palette.
             (Mode::Command, Action::Accept) => return self.run_command(),
@@ -1063,6 +1311,14 @@ impl State {
                 }
                 Vec::new()
             }
+            Mode::Confirm => {
+                if let Some(x) = &mut self.confirm
+                    && x.typed.len() < 12
+                {
+                    x.typed.push(c);
+                }
+                Vec::new()
+            }
             _ => Vec::new(),
         }
     }
@@ -1233,6 +1489,24 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
                         "Sync had failures: {} (:log has the details)",
                         first.unwrap_or_else(|| "see :log".into())
                     ),
+                    Level::Error,
+                );
+            }
+            Vec::new()
+        }
+        Msg::ApplyProgress(a) => {
+            state.applying = Some(a);
+            Vec::new()
+        }
+        Msg::ApplyDone { ok, lines } => {
+            state.applying = None;
+            state.log.extend(lines.iter().cloned());
+            let summary = lines.first().cloned().unwrap_or_default();
+            if ok {
+                state.notify(format!("{summary} (:audit shows every call)"), Level::Info);
+            } else {
+                state.notify(
+                    format!("{summary}: some calls failed; :log lists them, `recert apply --resume` retries"),
                     Level::Error,
                 );
             }

@@ -141,7 +141,11 @@ pub fn draw(f: &mut Frame, s: &State, t: &Theme) {
         Mode::Command => palette(f, s, t, area),
         Mode::Prompt => prompt(f, s, t, area),
         Mode::Picker => picker(f, s, t, area),
+        Mode::Confirm => confirm(f, s, t, area),
         _ => {}
+    }
+    if let Some(a) = &s.applying {
+        applying(f, t, area, a);
     }
 }
 
@@ -744,7 +748,7 @@ fn status(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
     let hints = match s.mode {
         Mode::Filter => "Enter keep · Esc clear",
         Mode::Command => "Enter run · Tab complete · Esc close",
-        Mode::Prompt | Mode::Picker => "Enter ok · Esc cancel",
+        Mode::Prompt | Mode::Picker | Mode::Confirm => "Enter ok · Esc cancel",
         Mode::Help | Mode::Log => "Esc close",
         Mode::Normal => "? help · : cmd · / filter",
     };
@@ -958,6 +962,73 @@ fn picker(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
         t,
         r,
         format!(" New owner · {} people ", p.choices.len()),
+        lines,
+        0,
+        t.accent,
+    );
+}
+
+fn confirm(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
+    let Some(c) = &s.confirm else { return };
+    let manual = c.steps.len() - c.calls;
+    let mut lines = vec![
+        Line::from(Span::styled(
+            format!(
+                "This plan makes {} provider calls ({manual} manual steps). Nothing has been sent.",
+                c.calls
+            ),
+            t.text.add_modifier(Modifier::BOLD),
+        )),
+        Line::from(Span::styled(
+            if c.need_typing {
+                format!("Type {} and Enter to apply it; Esc cancels.", c.calls)
+            } else {
+                "Type y and Enter to apply it; Esc cancels.".to_string()
+            },
+            t.warn,
+        )),
+        Line::from(Span::styled(format!("> {}▏", sanitize(&c.typed)), t.text)),
+        Line::from(""),
+    ];
+    for (i, p) in c.steps.iter().enumerate().skip(s.help_scroll).take(200) {
+        let style = match p.step {
+            crate::remediate::Step::Manual { .. } => t.warn,
+            _ => t.text,
+        };
+        lines.push(Line::from(Span::styled(
+            format!("{:>4}. {}", i + 1, sanitize(&p.step.line())),
+            style,
+        )));
+    }
+    let r = centered(area, 110, area.height);
+    overlay(f, t, r, " Apply: the plan ".into(), lines, 0, t.danger);
+}
+
+fn applying(f: &mut Frame, t: &Theme, area: Rect, a: &super::state::Applying) {
+    let w = 50.min(area.width.saturating_sub(2));
+    let r = Rect::new(area.x + area.width - w - 1, area.y + 1, w, 4);
+    let pct = ((a.done + a.failed) * 20)
+        .checked_div(a.total)
+        .unwrap_or(0)
+        .min(20);
+    let lines = vec![
+        Line::from(vec![
+            Span::styled(
+                format!("{}{} ", "█".repeat(pct), "░".repeat(20 - pct)),
+                t.info,
+            ),
+            Span::styled(
+                format!("{}/{} done, {} failed", a.done, a.total, a.failed),
+                if a.failed > 0 { t.danger } else { t.text },
+            ),
+        ]),
+        Line::from(Span::styled(sanitize(&a.last).into_owned(), t.muted)),
+    ];
+    overlay(
+        f,
+        t,
+        r,
+        format!(" Applying plan #{} ", a.plan),
         lines,
         0,
         t.accent,

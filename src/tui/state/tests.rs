@@ -683,3 +683,133 @@ fn empty_views_never_panic() {
         h.code(KeyCode::PageDown);
     }
 }
+
+#[test]
+fn apply_shows_the_plan_and_needs_the_call_count_typed_above_the_threshold() {
+    let mut h = Harness::new(5);
+    h.s.confirm_threshold = 1;
+    h.key(':');
+    h.typ("apply");
+    h.code(KeyCode::Enter);
+    assert!(h.s.toast.as_ref().unwrap().0.contains("Nothing to apply"));
+    // Two revokes on keys: two DELETE calls.
+    h.key('4');
+    h.key(' ');
+    h.key(' ');
+    h.key('r');
+    h.typ("rotated");
+    h.code(KeyCode::Enter);
+    h.key(':');
+    h.typ("apply");
+    h.code(KeyCode::Enter);
+    assert_eq!(h.s.mode, Mode::Confirm);
+    let c = h.s.confirm.as_ref().unwrap();
+    assert_eq!(c.calls, 2);
+    assert!(c.need_typing);
+    assert!(c.steps.iter().all(|s| {
+        s.step
+            .line()
+            .starts_with("DELETE /organization/projects/proj_1/api_keys/")
+    }));
+    // `y` is not enough above the threshold; the count is.
+    h.key('y');
+    assert!(h.code(KeyCode::Enter).is_empty());
+    assert_eq!(h.s.mode, Mode::Confirm);
+    h.key('2');
+    let effects = h.code(KeyCode::Enter);
+    assert!(
+        matches!(effects.as_slice(), [Effect::Apply(steps)] if steps.len() == 2),
+        "{effects:?}"
+    );
+    assert!(h.s.applying.is_some());
+    h.send(Msg::ApplyDone {
+        ok: false,
+        lines: vec![
+            "plan #1: 1 calls done, 1 failed, 0 manual steps".into(),
+            "FAILED #2: ...".into(),
+        ],
+    });
+    assert!(h.s.applying.is_none());
+    assert_eq!(h.s.toast.as_ref().unwrap().1, Level::Error);
+    assert!(h.s.log.iter().any(|l| l.starts_with("FAILED #2")));
+}
+
+#[test]
+fn apply_below_the_threshold_takes_y_and_escape_sends_nothing() {
+    let mut h = Harness::new(5);
+    h.key('4');
+    h.key('r');
+    h.typ("unused");
+    h.code(KeyCode::Enter);
+    h.key(':');
+    h.typ("apply");
+    h.code(KeyCode::Enter);
+    assert!(!h.s.confirm.as_ref().unwrap().need_typing);
+    h.code(KeyCode::Esc);
+    assert_eq!(h.s.mode, Mode::Normal);
+    assert!(h.s.toast.as_ref().unwrap().0.contains("nothing was sent"));
+    h.key(':');
+    h.typ("apply");
+    h.code(KeyCode::Enter);
+    h.key('y');
+    assert!(matches!(
+        h.code(KeyCode::Enter).as_slice(),
+        [Effect::Apply(_)]
+    ));
+    // Read-only refuses to even plan.
+    let mut h = Harness::new(5);
+    h.s.read_only = true;
+    h.key(':');
+    h.typ("apply");
+    h.code(KeyCode::Enter);
+    assert_eq!(h.s.mode, Mode::Normal);
+    assert!(h.s.toast.as_ref().unwrap().0.contains("Read-only"));
+}
+
+#[test]
+fn leak_finds_a_key_by_its_secret_and_stages_its_revoke_without_showing_the_secret() {
+    let mut h = Harness::new(5);
+    h.key(':');
+    h.typ("leak sk-...SECRETPARTabcd");
+    h.code(KeyCode::Enter);
+    // All three sample keys share the redacted form: ambiguous, nothing staged.
+    assert!(h.s.toast.as_ref().unwrap().0.contains("3 keys"));
+    assert_eq!(h.s.mode, Mode::Normal);
+    h.key(':');
+    h.typ("leak key_b");
+    h.code(KeyCode::Enter);
+    assert_eq!(h.s.view, ViewId::Keys);
+    assert_eq!(h.s.mode, Mode::Prompt);
+    assert_eq!(h.s.vs().filter, "key_b");
+    h.typ("posted in a public issue");
+    h.code(KeyCode::Enter);
+    let ds = h.store.decisions().unwrap();
+    assert_eq!(ds.len(), 1);
+    assert_eq!(ds[0].d.target.id, "key_b");
+    assert_eq!(ds[0].d.rule.as_deref(), Some("leaked-key"));
+    // The palette input is not kept anywhere.
+    assert!(h.s.input.is_empty());
+}
+
+#[test]
+fn sweep_command_finds_the_person_and_stages_everything() {
+    let mut h = Harness::new(5);
+    h.key(':');
+    h.typ("sweep BOB@example.com");
+    h.code(KeyCode::Enter);
+    assert_eq!(h.s.view, ViewId::People);
+    assert_eq!(h.s.mode, Mode::Prompt);
+    h.typ("left");
+    h.code(KeyCode::Enter);
+    assert_eq!(h.store.decisions().unwrap().len(), 4);
+    h.key(':');
+    h.typ("sweep nobody@example.com");
+    h.code(KeyCode::Enter);
+    assert!(
+        h.s.toast
+            .as_ref()
+            .unwrap()
+            .0
+            .contains("No directory person")
+    );
+}
