@@ -37,6 +37,11 @@ struct Env {
 
 impl Env {
     fn new(size: &str, extra: &[&str]) -> Env {
+        Env::with_source_settings(size, extra, "")
+    }
+
+    /// `settings` (TOML lines) are added to every source of the generated config.
+    fn with_source_settings(size: &str, extra: &[&str], settings: &str) -> Env {
         let dir = tempfile::tempdir().unwrap();
         let mut child = recert()
             .args(["sim", "--size", size, "--seed", "11", "--write-config"])
@@ -51,6 +56,12 @@ impl Env {
         BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut line)
             .unwrap();
+        let cfg = dir.path().join("cfg.toml");
+        let text = std::fs::read_to_string(&cfg).unwrap().replace(
+            "key_env = \"RECERT_SIM_KEY\"\n",
+            &format!("key_env = \"RECERT_SIM_KEY\"\n{settings}"),
+        );
+        std::fs::write(&cfg, text).unwrap();
         let mut e = Env {
             _sim: Sim(child),
             dir,
@@ -277,27 +288,45 @@ fn audit_verify_names_an_edited_deleted_or_reordered_entry() {
 
 #[test]
 fn failures_are_reported_item_by_item_and_retried_by_resume() {
-    // One target always answers 500; 429s with Retry-After and 500s hit everything else at random.
+    // One target always answers 500, another never answers (the client times out after 1 s);
+    // 429s with Retry-After and 500s hit everything else at random (each call gets 6 tries, so
+    // a random target fails with odds of 0.2^6).
     let probe = Env::new("small", &[]);
-    let victim = probe.revoke_openai_accounts(1)[0].clone();
+    let victims = probe.revoke_openai_accounts(2);
     drop(probe);
     let faults = format!(
-        "500@organization/users/{victim},429:0.2@organization/users/,500:0.2@organization/users/"
+        "500@organization/users/{},timeout@organization/users/{},429:0.1@organization/users/,500:0.1@organization/users/",
+        victims[0], victims[1]
     );
-    let e = Env::new("small", &["--faults", &faults]);
+    let e = Env::with_source_settings(
+        "small",
+        &["--faults", &faults],
+        "timeout_secs = 1\nmax_retries = 5\n",
+    );
     let ids = e.revoke_openai_accounts(20);
-    assert!(ids.contains(&victim));
+    assert!(ids.contains(&victims[0]) && ids.contains(&victims[1]));
     let out = e.run(&["apply", "--yes"]);
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
     assert!(!out.status.success());
     assert!(
-        stdout.contains("19 calls done now") && stdout.contains("1 failed"),
+        stdout.contains("18 calls done now") && stdout.contains("2 failed"),
         "{stdout}"
     );
     let failed: Vec<&str> = stdout.lines().filter(|l| l.contains("FAILED #")).collect();
-    assert_eq!(failed.len(), 1, "{stdout}");
-    assert!(failed[0].contains(&victim), "{stdout}");
+    assert_eq!(failed.len(), 2, "{stdout}");
+    assert!(
+        failed
+            .iter()
+            .any(|l| l.contains(&victims[0]) && l.contains("500")),
+        "{stdout}"
+    );
+    assert!(
+        failed
+            .iter()
+            .any(|l| l.contains(&victims[1]) && l.contains("no answer")),
+        "{stdout}"
+    );
     assert!(stderr.contains("--resume"), "{stderr}");
     // The others are gone exactly once each.
     let ok: Vec<String> = e
@@ -306,15 +335,14 @@ fn failures_are_reported_item_by_item_and_retried_by_resume() {
         .filter(|m| m.status == 200)
         .map(|m| m.path)
         .collect();
-    assert_eq!(ok.len(), 19);
-    // Resume retries only the failed one (it fails again: the fault is permanent).
-    let before = e.mutations().len();
+    assert_eq!(ok.len(), 18);
+    // Resume retries only the failed ones (they fail again: the faults are permanent).
     let out = e.run(&["apply", "--resume", "--yes"]);
     assert!(!out.status.success());
-    let retried: Vec<Served> = e.mutations()[before..].to_vec();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(
-        retried.iter().all(|m| m.path == user_path(&victim)),
-        "{retried:?}"
+        stdout.contains("0 calls done now, 18 done before, 2 failed"),
+        "{stdout}"
     );
 }
 
