@@ -921,7 +921,12 @@ pub async fn revoke_cmd(
     if let Some(p) = store.unfinished_plan()? {
         bail!("plan #{p} is unfinished: `recert apply --resume` first, then revoke");
     }
-    let snap = store.latest_snapshot()?.ok_or_else(|| no_snapshot(g))?;
+    // A key needs only the keys and resources (fast on a large organisation); a person needs all.
+    let snap = match &what {
+        RevokeWhat::Key(_) => store.latest_keys()?,
+        RevokeWhat::Person(_) => store.latest_snapshot()?,
+    }
+    .ok_or_else(|| no_snapshot(g))?;
     let taken = chrono::DateTime::from_timestamp(snap.taken_at, 0)
         .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
         .unwrap_or_default();

@@ -342,6 +342,28 @@ impl Store {
     }
 
     /// The newest snapshot, fully loaded.
+    /// Only the keys and resources of the latest snapshot, with its id and time: what incident
+    /// mode needs to find a key fast in a large organisation.
+    pub fn latest_keys(&self) -> Result<Option<Snapshot>, StoreError> {
+        let Some(id) = self.latest_snapshot_id()? else {
+            return Ok(None);
+        };
+        let taken_at: Ts = self
+            .conn
+            .query_row("SELECT taken_at FROM snapshots WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .map_err(self.sql())?;
+        let mut snap = Snapshot {
+            id,
+            taken_at,
+            ..Default::default()
+        };
+        snap.data.credentials = load_credentials(&self.conn, id).map_err(self.sql())?;
+        snap.data.resources = load_resources(&self.conn, id).map_err(self.sql())?;
+        Ok(Some(snap))
+    }
+
     pub fn latest_snapshot(&self) -> Result<Option<Snapshot>, StoreError> {
         match self.latest_snapshot_id()? {
             Some(id) => self.snapshot(id).map(Some),
@@ -577,6 +599,64 @@ fn source_runs(conn: &Connection, sid: i64) -> rusqlite::Result<Vec<SourceStatus
     Ok(sources)
 }
 
+fn load_credentials(conn: &Connection, sid: i64) -> rusqlite::Result<Vec<Credential>> {
+    let mut out = Vec::new();
+    let mut st =
+        conn.prepare("SELECT * FROM credentials WHERE snapshot_id = ?1 ORDER BY source, kind, id")?;
+    for c in st.query_map([sid], |r| {
+        let owner_id: Option<String> = r.get(9)?;
+        Ok(Credential {
+            source: r.get(1)?,
+            provider: r.get(2)?,
+            kind: r.get(3)?,
+            id: r.get(4)?,
+            name: r.get(5)?,
+            redacted: r.get(6)?,
+            resource_id: r.get(7)?,
+            owner: match owner_id {
+                Some(id) => Some(Owner {
+                    kind: r
+                        .get::<_, Option<String>>(8)?
+                        .unwrap_or_else(|| "user".into()),
+                    id,
+                    email: r.get(10)?,
+                    name: r.get(11)?,
+                }),
+                None => None,
+            },
+            owner_access: r.get(12)?,
+            created_at: r.get(13)?,
+            last_used_at: r.get(14)?,
+            expires_at: r.get(15)?,
+            status: r.get(16)?,
+            spend_cents: r.get(17)?,
+        })
+    })? {
+        out.push(c?);
+    }
+    Ok(out)
+}
+
+fn load_resources(conn: &Connection, sid: i64) -> rusqlite::Result<Vec<Resource>> {
+    let mut out = Vec::new();
+    let mut st =
+        conn.prepare("SELECT * FROM resources WHERE snapshot_id = ?1 ORDER BY source, kind, id")?;
+    for x in st.query_map([sid], |r| {
+        Ok(Resource {
+            source: r.get(1)?,
+            provider: r.get(2)?,
+            kind: r.get(3)?,
+            id: r.get(4)?,
+            name: r.get(5)?,
+            archived: r.get(6)?,
+            created_at: r.get(7)?,
+        })
+    })? {
+        out.push(x?);
+    }
+    Ok(out)
+}
+
 fn load(conn: &Connection, sid: i64) -> rusqlite::Result<Snapshot> {
     let taken_at: Ts =
         conn.query_row("SELECT taken_at FROM snapshots WHERE id = ?1", [sid], |r| {
@@ -620,21 +700,7 @@ fn load(conn: &Connection, sid: i64) -> rusqlite::Result<Snapshot> {
     })? {
         d.accounts.push(a?);
     }
-    let mut st =
-        conn.prepare("SELECT * FROM resources WHERE snapshot_id = ?1 ORDER BY source, kind, id")?;
-    for x in st.query_map([sid], |r| {
-        Ok(Resource {
-            source: r.get(1)?,
-            provider: r.get(2)?,
-            kind: r.get(3)?,
-            id: r.get(4)?,
-            name: r.get(5)?,
-            archived: r.get(6)?,
-            created_at: r.get(7)?,
-        })
-    })? {
-        d.resources.push(x?);
-    }
+    d.resources = load_resources(conn, sid)?;
     let mut st = conn.prepare("SELECT * FROM grants WHERE snapshot_id = ?1 ORDER BY rowid")?;
     for g in st.query_map([sid], |r| {
         Ok(Grant {
@@ -664,39 +730,7 @@ fn load(conn: &Connection, sid: i64) -> rusqlite::Result<Snapshot> {
     })? {
         d.service_accounts.push(s?);
     }
-    let mut st =
-        conn.prepare("SELECT * FROM credentials WHERE snapshot_id = ?1 ORDER BY source, kind, id")?;
-    for c in st.query_map([sid], |r| {
-        let owner_id: Option<String> = r.get(9)?;
-        Ok(Credential {
-            source: r.get(1)?,
-            provider: r.get(2)?,
-            kind: r.get(3)?,
-            id: r.get(4)?,
-            name: r.get(5)?,
-            redacted: r.get(6)?,
-            resource_id: r.get(7)?,
-            owner: match owner_id {
-                Some(id) => Some(Owner {
-                    kind: r
-                        .get::<_, Option<String>>(8)?
-                        .unwrap_or_else(|| "user".into()),
-                    id,
-                    email: r.get(10)?,
-                    name: r.get(11)?,
-                }),
-                None => None,
-            },
-            owner_access: r.get(12)?,
-            created_at: r.get(13)?,
-            last_used_at: r.get(14)?,
-            expires_at: r.get(15)?,
-            status: r.get(16)?,
-            spend_cents: r.get(17)?,
-        })
-    })? {
-        d.credentials.push(c?);
-    }
+    d.credentials = load_credentials(conn, sid)?;
     let mut st =
         conn.prepare("SELECT * FROM invites WHERE snapshot_id = ?1 ORDER BY source, id")?;
     for i in st.query_map([sid], |r| {
