@@ -604,6 +604,8 @@ pub struct Review {
     pub tables: HashMap<ViewId, std::sync::Arc<Table>>,
     /// Decisions some plan already covers (applied, or in a plan being applied).
     pub planned: std::collections::HashSet<i64>,
+    /// Every plan's journal rows, for reversing a call from the audit view.
+    pub journal: Vec<crate::remediate::JournalRow>,
 }
 
 impl Review {

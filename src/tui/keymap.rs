@@ -41,6 +41,8 @@ pub enum Action {
     SortNext,
     SortReverse,
     NextView,
+    /// In the audit view: reverse a call where the provider allows it.
+    Reverse,
     View(ViewId),
 }
 
@@ -83,6 +85,7 @@ impl Action {
             "sort_next" => Action::SortNext,
             "sort_reverse" => Action::SortReverse,
             "next_view" => Action::NextView,
+            "reverse" => Action::Reverse,
             _ => return None,
         })
     }
@@ -98,6 +101,7 @@ impl Action {
                 | Action::Sweep
                 | Action::Undo
                 | Action::Redo
+                | Action::Reverse
         )
     }
 }

@@ -124,6 +124,7 @@ fn load_in_background(loader: Loader, tx: Sender<Msg>) {
 fn review(store: &Store) -> Result<Review, crate::store::StoreError> {
     let mut r = Review::new(store.decisions()?, store.audit_entries()?);
     r.planned = store.planned_decisions()?;
+    r.journal = store.all_journal()?;
     Ok(r)
 }
 

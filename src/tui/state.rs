@@ -870,6 +870,73 @@ impl State {
         vec![Effect::Apply(c.steps)]
     }
 
+    /// In the audit view: the call on the current entry, reversed where the provider allows it
+    /// (an Anthropic key set `inactive` goes back to `active`), shown as a plan to confirm.
+    fn reverse(&mut self) -> Vec<Effect> {
+        if self.view != ViewId::Audit {
+            self.notify(
+                "R reverses a call: open the audit view (7) on the call's entry",
+                Level::Info,
+            );
+            return Vec::new();
+        }
+        let Some(id) = self.current() else {
+            return Vec::new();
+        };
+        let item = self.vs().table.rows[id as usize].item as usize;
+        let Some(entry) = self.review.audit.get(item) else {
+            return Vec::new();
+        };
+        let detail: serde_json::Value = serde_json::from_str(&entry.detail).unwrap_or_default();
+        let (plan, seq) = (detail["plan"].as_i64(), detail["seq"].as_i64());
+        let row = self
+            .review
+            .journal
+            .iter()
+            .find(|r| Some(r.plan) == plan && Some(r.seq) == seq);
+        let Some(row) = row.filter(|r| r.state == crate::remediate::RowState::Done) else {
+            self.notify(
+                "This entry is not a call that was made: nothing to reverse",
+                Level::Warn,
+            );
+            return Vec::new();
+        };
+        let path = row.path.clone().unwrap_or_default();
+        let inactive = row
+            .body
+            .as_deref()
+            .and_then(|b| serde_json::from_str::<serde_json::Value>(b).ok())
+            .is_some_and(|b| b["status"] == "inactive");
+        if !(row.method.as_deref() == Some("POST")
+            && path.starts_with("/v1/organizations/api_keys/")
+            && inactive)
+        {
+            self.notify(
+                "The provider cannot undo this call (only an Anthropic key set inactive can be re-activated)",
+                Level::Warn,
+            );
+            return Vec::new();
+        }
+        let steps = vec![crate::remediate::PlannedStep {
+            decisions: row.decisions.clone(),
+            step: crate::remediate::Step::Call {
+                source: row.source.clone(),
+                method: "POST",
+                path,
+                body: Some(serde_json::json!({"status": "active"})),
+                note: Some(format!("reverses plan #{} call #{}", row.plan, row.seq)),
+            },
+        }];
+        self.confirm = Some(Confirm {
+            steps,
+            calls: 1,
+            typed: String::new(),
+            need_typing: false,
+        });
+        self.mode = Mode::Confirm;
+        Vec::new()
+    }
+
     /// `:leak HINT`: mark the one key the hint names in Keys and ask for the revoke's reason.
     fn leak(&mut self, args: &[&str]) -> Vec<Effect> {
         let Some(hint) = args.first() else {
@@ -1226,6 +1293,7 @@ impl State {
             }
             Action::MarkRange => self.mark_range(),
             Action::MarkAll if self.view != ViewId::Dash => self.mark_all(),
+            Action::Reverse => return self.reverse(),
             Action::Certify => return self.start_decision(Verdict::Certify),
             Action::Revoke => return self.start_decision(Verdict::Revoke),
             Action::Reassign => return self.start_decision(Verdict::Reassign),

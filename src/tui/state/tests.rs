@@ -234,10 +234,18 @@ impl Harness {
     }
 
     fn review(&self) -> Msg {
-        Msg::Review(Arc::new(Review::new(
+        let mut r = Review::new(
             self.store.decisions().unwrap(),
             self.store.audit_entries().unwrap(),
-        )))
+        );
+        r.planned = self.store.planned_decisions().unwrap();
+        r.journal = self.store.all_journal().unwrap();
+        Msg::Review(Arc::new(r))
+    }
+
+    pub fn reload_review(&mut self) {
+        let m = self.review();
+        self.send(m);
     }
 
     pub fn key(&mut self, c: char) -> Vec<Effect> {
@@ -812,4 +820,73 @@ fn sweep_command_finds_the_person_and_stages_everything() {
             .0
             .contains("No directory person")
     );
+}
+
+#[test]
+fn an_anthropic_key_set_inactive_can_be_reactivated_from_the_audit_view() {
+    use crate::remediate::{PlannedStep, RowState, Step};
+    let mut h = Harness::new(3);
+    let call = |body: &str| PlannedStep {
+        decisions: vec![],
+        step: Step::Call {
+            source: "anthropic".into(),
+            method: "POST",
+            path: "/v1/organizations/api_keys/apikey_1".into(),
+            body: Some(serde_json::from_str(body).unwrap()),
+            note: None,
+        },
+    };
+    let plan = h
+        .store
+        .create_plan(&[call(r#"{"status":"inactive"}"#)], "r", None, NOW)
+        .unwrap();
+    let row = h.store.journal(plan).unwrap().remove(0);
+    h.store.journal_sent(&row, "r", NOW).unwrap();
+    h.store
+        .journal_result(&row, RowState::Done, Some(200), "ok", "r", NOW)
+        .unwrap();
+    h.reload_review();
+    h.key('7');
+    // Newest first: the result of the call.
+    h.key('R');
+    assert_eq!(h.s.mode, Mode::Confirm);
+    let c = h.s.confirm.as_ref().unwrap();
+    assert_eq!(
+        c.steps[0].step.line(),
+        "POST /v1/organizations/api_keys/apikey_1 on anthropic {\"status\":\"active\"} (reverses plan #1 call #1)"
+    );
+    h.key('y');
+    assert!(matches!(
+        h.code(KeyCode::Enter).as_slice(),
+        [Effect::Apply(_)]
+    ));
+    // A deletion cannot be reversed.
+    let mut h = Harness::new(3);
+    let plan = h
+        .store
+        .create_plan(
+            &[PlannedStep {
+                decisions: vec![],
+                step: Step::Call {
+                    source: "openai".into(),
+                    method: "DELETE",
+                    path: "/organization/users/u1".into(),
+                    body: None,
+                    note: None,
+                },
+            }],
+            "r",
+            None,
+            NOW,
+        )
+        .unwrap();
+    let row = h.store.journal(plan).unwrap().remove(0);
+    h.store
+        .journal_result(&row, RowState::Done, Some(200), "ok", "r", NOW)
+        .unwrap();
+    h.reload_review();
+    h.key('7');
+    h.key('R');
+    assert_eq!(h.s.mode, Mode::Normal);
+    assert!(h.s.toast.as_ref().unwrap().0.contains("cannot undo"));
 }
