@@ -113,4 +113,82 @@ async fn main() {
         .filter(|m| m.status == 200)
         .count();
     println!("  the simulator saw {removed} successful deletions");
+    sim.stop().await;
+    limited().await;
+}
+
+/// Cursor's `remove-member` allows 50 requests per window (a minute; here the simulator's
+/// window is shortened to one second so the run takes seconds, not an hour). The client paces
+/// itself with `rate_per_minute` 3% under the limit; the floor is calls ÷ 50 windows.
+async fn limited() {
+    let calls = env("RECERT_BENCH_LIMITED_CALLS", 1_000) as usize;
+    let window = Duration::from_secs(1);
+    let sim = sim::start(SimOptions {
+        size: Size::Xl,
+        seed: 1,
+        cursor_window: window,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let steps: Vec<PlannedStep> = {
+        let w = sim.state.world.read().unwrap();
+        w.cursor
+            .members
+            .iter()
+            .filter(|m| !m.is_removed && m.role == "member")
+            .take(calls)
+            .map(|m| PlannedStep {
+                decisions: vec![],
+                step: Step::Call {
+                    source: "cursor".into(),
+                    method: "POST",
+                    path: "/teams/remove-member".into(),
+                    body: Some(serde_json::json!({"userId": m.id.as_string()})),
+                    note: None,
+                },
+            })
+            .collect()
+    };
+    assert_eq!(steps.len(), calls, "the team has enough members");
+    // 50 per second is 3000 per minute; 3% under it.
+    let rate = 2910;
+    let text = sim.config_toml().replace(
+        "key_env = \"RECERT_SIM_KEY\"\n",
+        &format!("key_env = \"RECERT_SIM_KEY\"\nrate_per_minute = {rate}\n"),
+    );
+    let cfg = Config::parse(&text, Path::new("bench")).unwrap();
+    let src = cfg.source("cursor").unwrap();
+    let mut clients = HashMap::new();
+    clients.insert(
+        "cursor".to_string(),
+        Arc::new(recert::connectors::client(
+            src,
+            Secret::new(sim::DEFAULT_KEY),
+        )),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path()).unwrap();
+    let plan = store.create_plan(&steps, "bench", None, 0).unwrap();
+    let store = Mutex::new(store);
+    let t = Instant::now();
+    let out = apply::execute(&store, plan, &clients, 8, "bench", &|_, _, _, _, _| {})
+        .await
+        .unwrap();
+    let wall = t.elapsed();
+    assert_eq!(out.done, calls, "{:?}", out.failed.first());
+    let floor = window * (calls as u32 / 50);
+    let limited = sim
+        .state
+        .mutations()
+        .iter()
+        .filter(|x| x.status == 429)
+        .count();
+    println!(
+        "apply under a limit: {calls} Cursor removals, limit 50 per {} ms window, client paced at {rate}/min: {:.2} s; floor {:.2} s; ratio {:.2} (target 1.1); 429s seen {limited}",
+        window.as_millis(),
+        wall.as_secs_f64(),
+        floor.as_secs_f64(),
+        wall.as_secs_f64() / floor.as_secs_f64()
+    );
 }

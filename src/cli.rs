@@ -639,14 +639,18 @@ pub fn login(g: &Globals, source: &str) -> Result<()> {
 }
 
 /// The revoke decisions standing that no plan covers yet, planned against the latest snapshot.
-fn pending_plan(store: &Store, snap: &Snapshot) -> Result<Vec<crate::remediate::PlannedStep>> {
+fn pending_plan(
+    store: &Store,
+    snap: &Snapshot,
+    opts: crate::remediate::PlanOptions,
+) -> Result<Vec<crate::remediate::PlannedStep>> {
     let ds = store.decisions()?;
     let planned = store.planned_decisions()?;
     let standing: Vec<&crate::review::Decision> = crate::review::effective(&ds)
         .into_iter()
         .filter(|d| d.d.verdict == crate::review::Verdict::Revoke && !planned.contains(&d.id))
         .collect();
-    Ok(crate::remediate::plan(&standing, &snap.data))
+    Ok(crate::remediate::plan_with(&standing, &snap.data, opts))
 }
 
 fn plan_table(steps: &[crate::remediate::PlannedStep]) -> String {
@@ -672,10 +676,10 @@ fn plan_table(steps: &[crate::remediate::PlannedStep]) -> String {
 }
 
 /// `recert plan`: what applying the standing revoke decisions would send, call by call.
-pub fn plan_cmd(g: &Globals, format: Format) -> Result<()> {
+pub fn plan_cmd(g: &Globals, format: Format, opts: crate::remediate::PlanOptions) -> Result<()> {
     let store = Store::open(&g.paths.data_dir)?;
     let snap = store.latest_snapshot()?.ok_or_else(|| no_snapshot(g))?;
-    let steps = pending_plan(&store, &snap)?;
+    let steps = pending_plan(&store, &snap, opts)?;
     match format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&steps)?),
         _ if steps.is_empty() => {
@@ -707,7 +711,12 @@ fn confirm(calls: usize, threshold: usize) -> Result<bool> {
 }
 
 /// `recert apply [--resume] [--yes]`: plan, confirm, journal, send.
-pub async fn apply_cmd(g: &Globals, resume: bool, yes: bool) -> Result<()> {
+pub async fn apply_cmd(
+    g: &Globals,
+    resume: bool,
+    yes: bool,
+    opts: crate::remediate::PlanOptions,
+) -> Result<()> {
     use crate::remediate::RowState;
     let cfg = g.config()?;
     if g.read_only || cfg.settings.read_only {
@@ -745,7 +754,7 @@ pub async fn apply_cmd(g: &Globals, resume: bool, yes: bool) -> Result<()> {
         }
         None => {
             let snap = store.latest_snapshot()?.ok_or_else(|| no_snapshot(g))?;
-            let steps = pending_plan(&store, &snap)?;
+            let steps = pending_plan(&store, &snap, opts)?;
             if steps.is_empty() {
                 println!(
                     "nothing to apply: no standing revoke decision that a plan does not already cover"
@@ -909,6 +918,7 @@ pub async fn revoke_cmd(
     what: RevokeWhat,
     reason: Option<String>,
     yes: bool,
+    opts: crate::remediate::PlanOptions,
 ) -> Result<()> {
     use crate::review::{NewDecision, Target, Verdict};
     let cfg = g.config()?;
@@ -1098,7 +1108,7 @@ pub async fn revoke_cmd(
         })
         .collect();
     let refs: Vec<&crate::review::Decision> = preview.iter().collect();
-    let steps = crate::remediate::plan(&refs, d);
+    let steps = crate::remediate::plan_with(&refs, d, opts);
     eprint!("{}", plan_table(&steps));
     let calls = steps
         .iter()
@@ -1126,7 +1136,7 @@ pub async fn revoke_cmd(
         .filter(|x| x.batch == batch)
         .collect();
     let refs: Vec<&crate::review::Decision> = recorded.iter().collect();
-    let steps = crate::remediate::plan(&refs, d);
+    let steps = crate::remediate::plan_with(&refs, d, opts);
     let plan_id = store.create_plan(&steps, &actor, Some(snap.id), now)?;
     eprintln!("revoking {shown}: plan #{plan_id}");
     run_plan(&cfg, store, plan_id, &sources, &actor).await

@@ -84,6 +84,9 @@ pub struct SourceConfig {
     pub page_size: Option<u32>,
     /// Pages after which a list is treated as endless (default 10000).
     pub max_pages: Option<u32>,
+    /// Space requests evenly to stay under the provider's limit (e.g. Cursor's remove-member
+    /// allows 50 per minute): requests per minute, retries included. Unset: no pacing.
+    pub rate_per_minute: Option<u32>,
 }
 
 impl SourceConfig {

@@ -97,6 +97,9 @@ enum Cmd {
     Plan {
         #[arg(long, value_enum, default_value = "table")]
         format: Format,
+        /// Archive Anthropic keys (permanent) instead of setting them inactive (reversible).
+        #[arg(long)]
+        archive: bool,
     },
     /// Plan, confirm and send the standing revoke decisions, journaling every call.
     Apply {
@@ -106,6 +109,9 @@ enum Cmd {
         /// Do not ask for confirmation (scripts); still journaled and audited.
         #[arg(long)]
         yes: bool,
+        /// Archive Anthropic keys (permanent) instead of setting them inactive (reversible).
+        #[arg(long)]
+        archive: bool,
     },
     /// Incident mode: revoke one key, or everything one person holds, on every provider.
     #[command(group(clap::ArgGroup::new("what").required(true).args(["key", "person"])))]
@@ -122,6 +128,9 @@ enum Cmd {
         /// Do not ask for confirmation (scripts); still journaled and audited.
         #[arg(long)]
         yes: bool,
+        /// Archive Anthropic keys (permanent) instead of setting them inactive (reversible).
+        #[arg(long)]
+        archive: bool,
     },
     /// Write an evidence pack for auditors.
     Export {
@@ -174,6 +183,12 @@ enum AuditCmd {
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
+}
+
+fn plan_opts(archive: bool) -> recert::remediate::PlanOptions {
+    recert::remediate::PlanOptions {
+        archive_anthropic_keys: archive,
+    }
 }
 
 #[tokio::main]
@@ -232,7 +247,7 @@ async fn main() -> std::process::ExitCode {
         Some(Cmd::Person { email, format }) => cli::person(&g, &email, format),
         Some(Cmd::Demo { size, seed }) => cli::demo(&g, args.data_dir.as_deref(), size, seed).await,
         Some(Cmd::Login { source }) => cli::login(&g, &source),
-        Some(Cmd::Plan { format }) => cli::plan_cmd(&g, format),
+        Some(Cmd::Plan { format, archive }) => cli::plan_cmd(&g, format, plan_opts(archive)),
         Some(Cmd::Export {
             cmd: ExportCmd::Evidence { out },
         }) => cli::export_evidence(&g, &out),
@@ -247,15 +262,20 @@ async fn main() -> std::process::ExitCode {
             person,
             reason,
             yes,
+            archive,
         }) => {
             let what = match (key, person) {
                 (Some(k), _) => cli::RevokeWhat::Key(k),
                 (None, Some(p)) => cli::RevokeWhat::Person(p),
                 (None, None) => unreachable!("clap requires one"),
             };
-            cli::revoke_cmd(&g, what, reason, yes).await
+            cli::revoke_cmd(&g, what, reason, yes, plan_opts(archive)).await
         }
-        Some(Cmd::Apply { resume, yes }) => cli::apply_cmd(&g, resume, yes).await,
+        Some(Cmd::Apply {
+            resume,
+            yes,
+            archive,
+        }) => cli::apply_cmd(&g, resume, yes, plan_opts(archive)).await,
         Some(Cmd::Audit {
             cmd: AuditCmd::Verify,
         }) => cli::audit_verify(&g),

@@ -42,6 +42,8 @@ pub struct Limits {
     pub max_retry_after: Duration,
     /// First backoff step; doubled each retry.
     pub backoff_base: Duration,
+    /// Requests per minute, evenly spaced; `None` sends as fast as the gate allows.
+    pub rate_per_minute: Option<u32>,
 }
 
 impl Default for Limits {
@@ -53,6 +55,7 @@ impl Default for Limits {
             max_pages: 10_000,
             max_retry_after: Duration::from_secs(60),
             backoff_base: Duration::from_millis(200),
+            rate_per_minute: None,
         }
     }
 }
@@ -167,6 +170,8 @@ pub struct Http {
     pub limits: Limits,
     gate: Arc<Gate>,
     requests: AtomicU64,
+    /// When the next request may go, under `rate_per_minute`.
+    next_slot: tokio::sync::Mutex<Option<tokio::time::Instant>>,
 }
 
 impl Http {
@@ -186,7 +191,25 @@ impl Http {
             gate: Gate::new(limits.concurrency),
             limits,
             requests: AtomicU64::new(0),
+            next_slot: tokio::sync::Mutex::new(None),
         }
+    }
+
+    /// Wait for this request's slot under `rate_per_minute`: slots are evenly spaced and handed
+    /// out in order, so a burst of tasks is smoothed to the rate instead of earning 429s.
+    async fn pace(&self) {
+        let Some(rate) = self.limits.rate_per_minute.filter(|r| *r > 0) else {
+            return;
+        };
+        let interval = Duration::from_secs(60) / rate;
+        let at = {
+            let mut next = self.next_slot.lock().await;
+            let now = tokio::time::Instant::now();
+            let at = next.map_or(now, |n| n.max(now));
+            *next = Some(at + interval);
+            at
+        };
+        tokio::time::sleep_until(at).await;
     }
 
     /// Requests sent so far, retries included.
@@ -252,6 +275,7 @@ impl Http {
             let last = attempt > self.limits.max_retries;
             // A retry of anything is as urgent as a continuation: it has already waited.
             let permit = self.gate.acquire(continuation || attempt > 1).await;
+            self.pace().await;
             let mut req = self
                 .client
                 .request(method.clone(), &url)
@@ -477,6 +501,50 @@ fn excerpt(s: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn pacing_spaces_requests_evenly_and_in_order() {
+        let limits = Limits {
+            rate_per_minute: Some(1200), // one every 50 ms
+            ..Limits::default()
+        };
+        let h = Arc::new(Http::new(
+            "t",
+            "http://127.0.0.1:9",
+            Auth::Bearer(crate::secret::Secret::new("k")),
+            String::new(),
+            limits,
+        ));
+        let t = std::time::Instant::now();
+        let tasks: Vec<_> = (0..6)
+            .map(|_| {
+                let h = h.clone();
+                tokio::spawn(async move { h.pace().await })
+            })
+            .collect();
+        for x in tasks {
+            x.await.unwrap();
+        }
+        // Six slots: the first at once, the last five intervals later; never sooner.
+        assert!(
+            t.elapsed() >= Duration::from_millis(250),
+            "{:?}",
+            t.elapsed()
+        );
+        // Unpaced clients do not wait.
+        let free = Http::new(
+            "t",
+            "http://127.0.0.1:9",
+            Auth::Bearer(crate::secret::Secret::new("k")),
+            String::new(),
+            Limits::default(),
+        );
+        let t = std::time::Instant::now();
+        for _ in 0..100 {
+            free.pace().await;
+        }
+        assert!(t.elapsed() < Duration::from_millis(250));
+    }
 
     #[test]
     fn error_messages_from_each_envelope() {

@@ -29,6 +29,7 @@ pub fn client(src: &SourceConfig, key: Secret) -> Http {
             .unwrap_or(d.timeout),
         max_retries: src.max_retries.unwrap_or(d.max_retries),
         max_pages: src.max_pages.unwrap_or(d.max_pages),
+        rate_per_minute: src.rate_per_minute,
         ..d
     };
     let auth = match src.source_kind() {

@@ -72,7 +72,30 @@ fn call(t: &Target, method: &'static str, path: String, body: Option<Value>) -> 
 }
 
 /// The steps one decision produces against the data of a snapshot.
+/// Choices a plan can be asked for.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PlanOptions {
+    /// Set Anthropic keys `archived` (treated as permanent) instead of `inactive` (reversible).
+    pub archive_anthropic_keys: bool,
+}
+
+/// The steps with the default options (Anthropic keys set `inactive`).
 pub fn steps(verdict: Verdict, owner: Option<&str>, t: &Target, d: &SourceData) -> Vec<Step> {
+    steps_with(verdict, owner, t, d, PlanOptions::default())
+}
+
+pub fn steps_with(
+    verdict: Verdict,
+    owner: Option<&str>,
+    t: &Target,
+    d: &SourceData,
+    opts: PlanOptions,
+) -> Vec<Step> {
+    let key_status = if opts.archive_anthropic_keys {
+        "archived"
+    } else {
+        "inactive"
+    };
     match verdict {
         Verdict::Certify => {
             return vec![Step::Record {
@@ -212,7 +235,7 @@ pub fn steps(verdict: Verdict, owner: Option<&str>, t: &Target, d: &SourceData) 
                     source: t.source.clone(),
                     method: "POST",
                     path: format!("/v1/organizations/api_keys/{}", c.id),
-                    body: Some(json!({"status": "inactive"})),
+                    body: Some(json!({"status": key_status})),
                     note: Some("the user's key survives their removal".into()),
                 });
             }
@@ -231,7 +254,7 @@ pub fn steps(verdict: Verdict, owner: Option<&str>, t: &Target, d: &SourceData) 
             t,
             "POST",
             format!("/v1/organizations/api_keys/{id}"),
-            Some(json!({"status": "inactive"})),
+            Some(json!({"status": key_status})),
         )],
         ("anthropic", "invite") => {
             vec![call(
@@ -300,10 +323,14 @@ pub struct PlannedStep {
 /// Steps two decisions share (a service account behind two of its keys, a key also removed with
 /// its Anthropic user) appear once, carrying both decisions.
 pub fn plan(decisions: &[&Decision], d: &SourceData) -> Vec<PlannedStep> {
+    plan_with(decisions, d, PlanOptions::default())
+}
+
+pub fn plan_with(decisions: &[&Decision], d: &SourceData, opts: PlanOptions) -> Vec<PlannedStep> {
     let mut out: Vec<PlannedStep> = Vec::new();
     let mut seen: std::collections::HashMap<String, usize> = Default::default();
     for x in decisions.iter().filter(|x| x.d.verdict == Verdict::Revoke) {
-        for step in steps(x.d.verdict, x.d.owner.as_deref(), &x.d.target, d) {
+        for step in steps_with(x.d.verdict, x.d.owner.as_deref(), &x.d.target, d, opts) {
             let key = step.line();
             match seen.get(&key) {
                 Some(&i) => out[i].decisions.push(x.id),
@@ -459,6 +486,19 @@ mod tests {
             &c,
             "sk-ant-api03-R2Dxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx-igAA"
         ));
+    }
+
+    #[test]
+    fn anthropic_keys_are_archived_only_when_asked() {
+        let d = SourceData::default();
+        let t = Target::new("anthropic", "an", "api_key", "apikey_1");
+        let opts = PlanOptions {
+            archive_anthropic_keys: true,
+        };
+        assert_eq!(
+            steps_with(Verdict::Revoke, None, &t, &d, opts)[0].line(),
+            "POST /v1/organizations/api_keys/apikey_1 on an {\"status\":\"archived\"}"
+        );
     }
 
     #[test]
