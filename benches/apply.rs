@@ -1,6 +1,8 @@
 //! Apply benchmark: revoke N OpenAI keys (default 10,000, from the `xl` organisation) through
 //! the real executor (journal write before and after every call, audit entries) against the
-//! simulator with 20 ms added latency, and compare with the floor calls × latency ÷ concurrency.
+//! simulator with 20 ms added latency, and compare with the floor calls × latency ÷ concurrency;
+//! then revoke keys under a per-window write limit with the client pacing itself, and compare
+//! with the limit's floor.
 //! Prints figures for BENCHMARKS.md; it is not a test.
 //!
 //!   cargo bench --bench apply        # RECERT_BENCH_CALLS, RECERT_BENCH_LATENCY_MS, RECERT_BENCH_CONCURRENCY
@@ -42,31 +44,7 @@ async fn main() {
         "  (generated the xl organisation in {:.1} s)",
         t.elapsed().as_secs_f64()
     );
-    let steps: Vec<PlannedStep> = {
-        let w = sim.state.world.read().unwrap();
-        w.openai
-            .api_keys
-            .iter()
-            .flat_map(|(p, keys)| {
-                keys.values()
-                    // A key owned by a service account cannot be deleted alone.
-                    .filter(|k| matches!(k.owner, recert::sim::world::KeyOwner::User { .. }))
-                    .map(move |k| (p.clone(), k.id.clone()))
-            })
-            .take(calls)
-            .map(|(p, k)| PlannedStep {
-                decisions: vec![],
-                step: Step::Call {
-                    source: "openai".into(),
-                    method: "DELETE",
-                    path: format!("/organization/projects/{p}/api_keys/{k}"),
-                    body: None,
-                    note: None,
-                },
-            })
-            .collect()
-    };
-    assert_eq!(steps.len(), calls, "the organisation has enough keys");
+    let steps = user_key_deletions(&sim, calls);
     let text = sim.config_toml().replace(
         "key_env = \"RECERT_SIM_KEY\"\n",
         &format!("key_env = \"RECERT_SIM_KEY\"\nconcurrency = {concurrency}\n"),
@@ -117,40 +95,22 @@ async fn main() {
     limited().await;
 }
 
-/// Cursor's `remove-member` allows 50 requests per window (a minute; here the simulator's
-/// window is shortened to one second so the run takes seconds, not an hour). The client paces
-/// itself with `rate_per_minute` 3% under the limit; the floor is calls ÷ 50 windows.
+/// A per-minute write limit (the simulator's `write_limit`: 50 writes per window, 429 without
+/// Retry-After beyond it; the window is one second here so 10,000 calls take minutes, not
+/// days). The client paces the OpenAI source with `rate_per_minute` 3% under the limit; the
+/// floor is calls ÷ 50 windows.
 async fn limited() {
     let calls = env("RECERT_BENCH_LIMITED_CALLS", 1_000) as usize;
     let window = Duration::from_secs(1);
     let sim = sim::start(SimOptions {
         size: Size::Xl,
-        seed: 1,
-        cursor_window: window,
+        seed: 2,
+        write_limit: Some((50, window)),
         ..Default::default()
     })
     .await
     .unwrap();
-    let steps: Vec<PlannedStep> = {
-        let w = sim.state.world.read().unwrap();
-        w.cursor
-            .members
-            .iter()
-            .filter(|m| !m.is_removed && m.role == "member")
-            .take(calls)
-            .map(|m| PlannedStep {
-                decisions: vec![],
-                step: Step::Call {
-                    source: "cursor".into(),
-                    method: "POST",
-                    path: "/teams/remove-member".into(),
-                    body: Some(serde_json::json!({"userId": m.id.as_string()})),
-                    note: None,
-                },
-            })
-            .collect()
-    };
-    assert_eq!(steps.len(), calls, "the team has enough members");
+    let steps = user_key_deletions(&sim, calls);
     // 50 per second is 3000 per minute; 3% under it.
     let rate = 2910;
     let text = sim.config_toml().replace(
@@ -158,10 +118,10 @@ async fn limited() {
         &format!("key_env = \"RECERT_SIM_KEY\"\nrate_per_minute = {rate}\n"),
     );
     let cfg = Config::parse(&text, Path::new("bench")).unwrap();
-    let src = cfg.source("cursor").unwrap();
+    let src = cfg.source("openai").unwrap();
     let mut clients = HashMap::new();
     clients.insert(
-        "cursor".to_string(),
+        "openai".to_string(),
         Arc::new(recert::connectors::client(
             src,
             Secret::new(sim::DEFAULT_KEY),
@@ -185,10 +145,39 @@ async fn limited() {
         .filter(|x| x.status == 429)
         .count();
     println!(
-        "apply under a limit: {calls} Cursor removals, limit 50 per {} ms window, client paced at {rate}/min: {:.2} s; floor {:.2} s; ratio {:.2} (target 1.1); 429s seen {limited}",
+        "apply under a limit: {calls} key deletions, limit 50 writes per {} ms window, client paced at {rate}/min: {:.2} s; floor {:.2} s; ratio {:.2} (target 1.1); 429s seen {limited}",
         window.as_millis(),
         wall.as_secs_f64(),
         floor.as_secs_f64(),
         wall.as_secs_f64() / floor.as_secs_f64()
     );
+}
+
+/// Deletions of `n` user-owned OpenAI project keys (a service account's key cannot be deleted
+/// alone).
+fn user_key_deletions(sim: &sim::RunningSim, n: usize) -> Vec<PlannedStep> {
+    let w = sim.state.world.read().unwrap();
+    let steps: Vec<PlannedStep> = w
+        .openai
+        .api_keys
+        .iter()
+        .flat_map(|(p, keys)| {
+            keys.values()
+                .filter(|k| matches!(k.owner, recert::sim::world::KeyOwner::User { .. }))
+                .map(move |k| (p.clone(), k.id.clone()))
+        })
+        .take(n)
+        .map(|(p, k)| PlannedStep {
+            decisions: vec![],
+            step: Step::Call {
+                source: "openai".into(),
+                method: "DELETE",
+                path: format!("/organization/projects/{p}/api_keys/{k}"),
+                body: None,
+                note: None,
+            },
+        })
+        .collect();
+    assert_eq!(steps.len(), n, "the organisation has enough keys");
+    steps
 }

@@ -62,6 +62,8 @@ pub struct SimArgs {
     pub truth: Option<PathBuf>,
     pub write_config: Option<PathBuf>,
     pub request_log: Option<PathBuf>,
+    /// Writes allowed per minute across the simulated providers (429 beyond it).
+    pub write_limit: Option<u32>,
 }
 
 /// `recert sim`: serve until killed; print one JSON line of base URLs once listening.
@@ -78,6 +80,9 @@ pub async fn sim(a: SimArgs) -> Result<()> {
         faults,
         key: a.key,
         request_log: a.request_log.clone(),
+        write_limit: a
+            .write_limit
+            .map(|n| (n, std::time::Duration::from_secs(60))),
         ..Default::default()
     };
     let running = sim::start(opts)

@@ -58,6 +58,10 @@ enum Cmd {
         /// Append one JSON line per request served (method, path, status, time) to FILE.
         #[arg(long, value_name = "FILE")]
         request_log: Option<PathBuf>,
+        /// Allow at most N writes (non-GET requests) per minute across all providers; 429
+        /// without Retry-After beyond that.
+        #[arg(long, value_name = "N")]
+        write_limit: Option<u32>,
     },
     /// Pull every configured source into a new snapshot.
     Sync,
@@ -213,6 +217,7 @@ async fn main() -> std::process::ExitCode {
             truth,
             write_config,
             request_log,
+            write_limit,
         }) => {
             cli::sim(cli::SimArgs {
                 listen,
@@ -224,6 +229,7 @@ async fn main() -> std::process::ExitCode {
                 truth,
                 write_config,
                 request_log,
+                write_limit,
             })
             .await
         }

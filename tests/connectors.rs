@@ -538,3 +538,66 @@ async fn malformed_responses_never_leak_a_key_into_the_error() {
     assert!(e.contains("malformed"), "{e}");
     assert!(!e.contains("LeakedLeaked"), "the key leaked: {e}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_paced_under_a_write_limit_see_no_429() {
+    use recert::sim::world::KeyOwner;
+    let sim = recert::sim::start(recert::sim::SimOptions {
+        size: Size::Medium,
+        write_limit: Some((10, std::time::Duration::from_secs(1))),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let paths: Vec<String> = {
+        let w = sim.state.world.read().unwrap();
+        w.openai
+            .api_keys
+            .iter()
+            .flat_map(|(p, keys)| {
+                keys.values()
+                    .filter(|k| matches!(k.owner, KeyOwner::User { .. }))
+                    .map(move |k| format!("organization/projects/{p}/api_keys/{}", k.id))
+            })
+            .take(40)
+            .collect()
+    };
+    assert_eq!(paths.len(), 40);
+    let send_all = |http: std::sync::Arc<recert::connectors::http::Http>, paths: Vec<String>| async move {
+        let calls = paths.into_iter().map(|p| {
+            let http = http.clone();
+            async move { http.send(reqwest::Method::DELETE, &p, &[], None).await }
+        });
+        futures::future::join_all(calls).await
+    };
+    // Paced under the limit (9 a second against 10 per window): every call succeeds at the
+    // first try, across three windows.
+    let cfg = config(&sim, "");
+    let mut src = cfg
+        .source(recert::sim::world::OPENAI_SOURCE)
+        .unwrap()
+        .clone();
+    src.rate_per_minute = Some(540);
+    let http = std::sync::Arc::new(recert::connectors::client(
+        &src,
+        recert::secret::Secret::new(recert::sim::DEFAULT_KEY),
+    ));
+    let started = std::time::Instant::now();
+    for r in send_all(http.clone(), paths[..20].to_vec()).await {
+        r.expect("deleted");
+    }
+    assert_eq!(http.requests(), 20);
+    // Twenty slots 1/9 s apart: never sooner than 19/9 s.
+    assert!(started.elapsed() >= std::time::Duration::from_millis(2100));
+    assert!(sim.state.mutations().iter().all(|m| m.status != 429));
+    // Unpaced, the limit answers 429 without Retry-After; backing off still finishes.
+    src.rate_per_minute = None;
+    let http = std::sync::Arc::new(recert::connectors::client(
+        &src,
+        recert::secret::Secret::new(recert::sim::DEFAULT_KEY),
+    ));
+    for r in send_all(http.clone(), paths[20..].to_vec()).await {
+        r.expect("deleted after retries");
+    }
+    assert!(sim.state.mutations().iter().any(|m| m.status == 429));
+}

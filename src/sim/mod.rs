@@ -48,6 +48,9 @@ pub struct SimOptions {
     pub cursor_window: Duration,
     /// Append one JSON line per request served to this file (method, path, status, time).
     pub request_log: Option<std::path::PathBuf>,
+    /// A limit on writes (every request but GET) across all providers: at most this many per
+    /// window, answered with 429 and no `Retry-After` beyond it, as Cursor does.
+    pub write_limit: Option<(u32, Duration)>,
 }
 
 impl Default for SimOptions {
@@ -62,6 +65,7 @@ impl Default for SimOptions {
             key: DEFAULT_KEY.into(),
             cursor_window: Duration::from_secs(60),
             request_log: None,
+            write_limit: None,
         }
     }
 }
@@ -80,6 +84,8 @@ pub struct SimState {
     cursor_window: Duration,
     cursor_limits: Mutex<std::collections::HashMap<&'static str, (std::time::Instant, u32)>>,
     request_log: Option<Mutex<std::fs::File>>,
+    write_limit: Option<(u32, Duration)>,
+    write_window: Mutex<(std::time::Instant, u32)>,
     /// Every request that was not a GET, in the order served: what reached the providers.
     mutations: Mutex<Vec<Served>>,
 }
@@ -206,6 +212,8 @@ pub async fn start_with(world: World, opts: SimOptions) -> std::io::Result<Runni
         endless: AtomicU64::new(0),
         cursor_window: opts.cursor_window,
         cursor_limits: Mutex::new(Default::default()),
+        write_limit: opts.write_limit,
+        write_window: Mutex::new((std::time::Instant::now(), 0)),
     });
     let app = Router::new()
         .nest("/openai/v1", openai::router())
@@ -310,6 +318,24 @@ async fn inject(State(st): State<Shared>, mut req: Request, next: Next) -> Respo
         tokio::time::sleep(st.latency).await;
     }
     let path = req.uri().path().to_string();
+    if let Some((per, window)) = st.write_limit
+        && req.method() != axum::http::Method::GET
+    {
+        let mut w = st.write_window.lock().unwrap();
+        let now = std::time::Instant::now();
+        if now.duration_since(w.0) >= window {
+            *w = (now, 0);
+        }
+        if w.1 >= per {
+            return provider_error(
+                &path,
+                StatusCode::TOO_MANY_REQUESTS,
+                "Rate limit reached for writes. Please slow down.",
+                "requests",
+            );
+        }
+        w.1 += 1;
+    }
     let picked = {
         let faults = st.faults.read().unwrap();
         let mut rng = st.rng.lock().unwrap();
