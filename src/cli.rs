@@ -669,10 +669,7 @@ fn plan_table(steps: &[crate::remediate::PlannedStep]) -> String {
             ids.join(", ")
         ));
     }
-    let calls = steps
-        .iter()
-        .filter(|s| matches!(s.step, crate::remediate::Step::Call { .. }))
-        .count();
+    let calls = crate::remediate::calls(steps);
     out.push_str(&format!(
         "{calls} provider calls, {} manual steps\n",
         steps.len() - calls
@@ -695,6 +692,26 @@ pub fn plan_cmd(g: &Globals, format: Format, opts: crate::remediate::PlanOptions
         _ => print!("{}", plan_table(&steps)),
     }
     Ok(())
+}
+
+/// Show the plan, make sure every source it calls has a key, and ask (unless `yes`): the
+/// sources to send to, or `None` when not confirmed. Nothing is stored or sent here.
+fn confirm_plan(
+    cfg: &Config,
+    steps: &[crate::remediate::PlannedStep],
+    yes: bool,
+) -> Result<Option<std::collections::BTreeSet<String>>> {
+    eprint!("{}", plan_table(steps));
+    let calls = crate::remediate::calls(steps);
+    let sources = crate::remediate::call_sources(steps);
+    for s in &sources {
+        config::resolve_key(cfg.source(s)?)?;
+    }
+    let threshold = cfg.settings.confirm_threshold.unwrap_or(25);
+    if calls > 0 && !yes && !confirm(calls, threshold)? {
+        return Ok(None);
+    }
+    Ok(Some(sources))
 }
 
 fn confirm(calls: usize, threshold: usize) -> Result<bool> {
@@ -766,26 +783,9 @@ pub async fn apply_cmd(
                 );
                 return Ok(());
             }
-            eprint!("{}", plan_table(&steps));
-            let calls = steps
-                .iter()
-                .filter(|s| matches!(s.step, crate::remediate::Step::Call { .. }))
-                .count();
-            let sources: std::collections::BTreeSet<String> = steps
-                .iter()
-                .filter_map(|s| match &s.step {
-                    crate::remediate::Step::Call { source, .. } => Some(source.clone()),
-                    _ => None,
-                })
-                .collect();
-            // Every source's key before anything is stored or sent.
-            for s in &sources {
-                let src = cfg.source(s)?;
-                config::resolve_key(src)?;
-            }
-            if calls > 0 && !yes && !confirm(calls, cfg.settings.confirm_threshold.unwrap_or(25))? {
+            let Some(sources) = confirm_plan(&cfg, &steps, yes)? else {
                 bail!("not confirmed; nothing was sent");
-            }
+            };
             let id = store.create_plan(
                 &steps,
                 &actor,
@@ -1114,24 +1114,9 @@ pub async fn revoke_cmd(
         .collect();
     let refs: Vec<&crate::review::Decision> = preview.iter().collect();
     let steps = crate::remediate::plan_with(&refs, d, opts);
-    eprint!("{}", plan_table(&steps));
-    let calls = steps
-        .iter()
-        .filter(|s| matches!(s.step, crate::remediate::Step::Call { .. }))
-        .count();
-    let sources: std::collections::BTreeSet<String> = steps
-        .iter()
-        .filter_map(|s| match &s.step {
-            crate::remediate::Step::Call { source, .. } => Some(source.clone()),
-            _ => None,
-        })
-        .collect();
-    for s in &sources {
-        config::resolve_key(cfg.source(s)?)?;
-    }
-    if calls > 0 && !yes && !confirm(calls, cfg.settings.confirm_threshold.unwrap_or(25))? {
+    let Some(sources) = confirm_plan(&cfg, &steps, yes)? else {
         bail!("not confirmed; nothing was recorded or sent");
-    }
+    };
     let actor = reviewer(&cfg);
     let now = chrono::Utc::now().timestamp();
     let batch = store.record_decisions(&items, &actor, Some(snap.id), now)?;

@@ -347,6 +347,25 @@ pub fn plan_with(decisions: &[&Decision], d: &SourceData, opts: PlanOptions) -> 
     out
 }
 
+/// How many steps of a plan are provider calls.
+pub fn calls(steps: &[PlannedStep]) -> usize {
+    steps
+        .iter()
+        .filter(|s| matches!(s.step, Step::Call { .. }))
+        .count()
+}
+
+/// The sources a plan's calls go to.
+pub fn call_sources(steps: &[PlannedStep]) -> std::collections::BTreeSet<String> {
+    steps
+        .iter()
+        .filter_map(|s| match &s.step {
+            Step::Call { source, .. } => Some(source.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
 /// Where a journal row stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]

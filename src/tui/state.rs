@@ -821,10 +821,7 @@ impl State {
             return Vec::new();
         }
         let steps = crate::remediate::plan(&to_apply, &self.data.snapshot.data);
-        let calls = steps
-            .iter()
-            .filter(|s| matches!(s.step, crate::remediate::Step::Call { .. }))
-            .count();
+        let calls = crate::remediate::calls(&steps);
         self.confirm = Some(Confirm {
             steps,
             calls,
