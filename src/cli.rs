@@ -732,6 +732,16 @@ fn confirm(calls: usize, threshold: usize) -> Result<bool> {
     })
 }
 
+/// Commands that change anything stop here in read-only mode, before they read or send.
+fn refuse_read_only(g: &Globals, cfg: &Config, what: &str) -> Result<()> {
+    if g.read_only || cfg.settings.read_only {
+        bail!(
+            "read-only mode (--read-only or settings.read_only = true): {what} refused; nothing was recorded or sent. Drop the flag or the setting to {what}"
+        );
+    }
+    Ok(())
+}
+
 /// `recert apply [--resume] [--yes]`: plan, confirm, journal, send.
 pub async fn apply_cmd(
     g: &Globals,
@@ -741,11 +751,7 @@ pub async fn apply_cmd(
 ) -> Result<()> {
     use crate::remediate::RowState;
     let cfg = g.config()?;
-    if g.read_only || cfg.settings.read_only {
-        bail!(
-            "read-only mode (--read-only or settings.read_only): apply refused; nothing was sent"
-        );
-    }
+    refuse_read_only(g, &cfg, "apply")?;
     let mut store = Store::open(&g.paths.data_dir)?;
     let actor = reviewer(&cfg);
     let (plan_id, sources) = match store.unfinished_plan()? {
@@ -927,11 +933,7 @@ pub async fn revoke_cmd(
 ) -> Result<()> {
     use crate::review::{NewDecision, Target, Verdict};
     let cfg = g.config()?;
-    if g.read_only || cfg.settings.read_only {
-        bail!(
-            "read-only mode (--read-only or settings.read_only): revoke refused; nothing was sent"
-        );
-    }
+    refuse_read_only(g, &cfg, "revoke")?;
     let mut store = Store::open(&g.paths.data_dir)?;
     if let Some(p) = store.unfinished_plan()? {
         bail!("plan #{p} is unfinished: `recert apply --resume` first, then revoke");
@@ -1138,9 +1140,7 @@ pub async fn revoke_cmd(
 pub fn owners_import(g: &Globals, file: &Path, reason: Option<String>) -> Result<()> {
     use crate::review::{NewDecision, Target, Verdict};
     let cfg = g.config()?;
-    if g.read_only || cfg.settings.read_only {
-        bail!("read-only mode (--read-only or settings.read_only): owners import refused");
-    }
+    refuse_read_only(g, &cfg, "owners import")?;
     let mut store = Store::open(&g.paths.data_dir)?;
     let snap = store.latest_snapshot()?.ok_or_else(|| no_snapshot(g))?;
     let d = &snap.data;

@@ -131,30 +131,26 @@ impl Store {
 
     /// Every plan's rows, oldest plan first.
     pub fn all_journal(&self) -> Result<Vec<JournalRow>, StoreError> {
-        let mut st = self
-            .conn
-            .prepare("SELECT id FROM plans ORDER BY id")
-            .map_err(self.sql())?;
-        let plans: Vec<i64> = st
-            .query_map([], |r| r.get(0))
-            .and_then(|r| r.collect())
-            .map_err(self.sql())?;
-        let mut out = Vec::new();
-        for p in plans {
-            out.extend(self.journal(p)?);
-        }
-        Ok(out)
+        self.journal_rows("ORDER BY plan_id, seq", [])
     }
 
     pub fn journal(&self, plan: i64) -> Result<Vec<JournalRow>, StoreError> {
+        self.journal_rows("WHERE plan_id = ?1 ORDER BY seq", [plan])
+    }
+
+    fn journal_rows<P: rusqlite::Params>(
+        &self,
+        tail: &str,
+        params: P,
+    ) -> Result<Vec<JournalRow>, StoreError> {
         let mut st = self
             .conn
-            .prepare(
+            .prepare(&format!(
                 "SELECT plan_id, seq, decisions, source, kind, method, path, body, note, state, attempts, status, result
-                 FROM journal WHERE plan_id = ?1 ORDER BY seq",
-            )
+                 FROM journal {tail}"
+            ))
             .map_err(self.sql())?;
-        st.query_map([plan], |r| {
+        st.query_map(params, |r| {
             let state: String = r.get(9)?;
             Ok(JournalRow {
                 plan: r.get(0)?,

@@ -87,6 +87,18 @@ pub struct Data {
     pub rules: Rules,
     pub now: Ts,
     pub tables: HashMap<ViewId, std::sync::Arc<Table>>,
+    /// The dashboard's counts, computed once per snapshot (never per frame).
+    pub dash: Dash,
+}
+
+/// Counts behind the dashboard's bars.
+#[derive(Clone, Debug, Default)]
+pub struct Dash {
+    pub by_rule: Vec<(String, u64)>,
+    pub by_severity: Vec<(String, u64)>,
+    pub by_provider: Vec<(String, u64)>,
+    /// Usable keys by age: <30d, 30-90d, 90-180d, 180-365d, >1y.
+    pub key_ages: [u64; 5],
 }
 
 fn days(now: Ts, t: Option<Ts>) -> i64 {
@@ -136,6 +148,24 @@ impl Data {
         };
         d.people = (0..d.snapshot.data.people.len() as u32).collect();
         d.resources = resources(&d);
+        d.dash = Dash {
+            by_rule: d.count_by(|f| &f.rule),
+            by_severity: [
+                Severity::Critical,
+                Severity::High,
+                Severity::Medium,
+                Severity::Low,
+                Severity::Info,
+            ]
+            .iter()
+            .map(|sv| {
+                let n = d.findings.iter().filter(|f| f.severity == *sv).count() as u64;
+                (sv.as_str().to_string(), n)
+            })
+            .collect(),
+            by_provider: d.count_by(|f| &f.provider),
+            key_ages: d.key_ages(),
+        };
         let gaps = d.gaps_table();
         d.tables.insert(ViewId::Gaps, gaps.into());
         let people = d.people_table();
@@ -563,7 +593,7 @@ impl Data {
     }
 
     /// Count of findings by `key`, largest first.
-    pub fn count_by<F: Fn(&Finding) -> &str>(&self, key: F) -> Vec<(String, u64)> {
+    fn count_by<F: Fn(&Finding) -> &str>(&self, key: F) -> Vec<(String, u64)> {
         let mut m: HashMap<&str, u64> = HashMap::new();
         for f in &self.findings {
             *m.entry(key(f)).or_default() += 1;
@@ -574,7 +604,7 @@ impl Data {
     }
 
     /// Usable keys by age: (<30d, 30-90d, 90-180d, 180-365d, >1y).
-    pub fn key_ages(&self) -> [u64; 5] {
+    fn key_ages(&self) -> [u64; 5] {
         let mut h = [0u64; 5];
         for c in self.snapshot.data.credentials.iter().filter(|c| c.usable()) {
             let Some(t) = c.created_at else { continue };

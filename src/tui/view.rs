@@ -362,7 +362,13 @@ fn detail(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
 fn decision_line<'a>(s: &State, t: &Theme, d: &Data, view: ViewId, item: u32) -> Option<Line<'a>> {
     let (tg, _, _) = d.target(view, item)?;
     let (v, id) = s.review.decided.get(&tg)?;
-    let x = s.review.decisions.iter().find(|x| x.id == *id)?;
+    // Decisions are in id order: no scan per frame.
+    let x = s
+        .review
+        .decisions
+        .binary_search_by_key(id, |x| x.id)
+        .ok()
+        .map(|i| &s.review.decisions[i])?;
     let extra =
         x.d.owner
             .as_ref()
@@ -621,10 +627,9 @@ fn dashboard(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
     let [left, right] =
         Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(area);
     let bar_w = (left.width as usize).saturating_sub(22 + 9 + 3).max(3);
-    let by_rule = d.count_by(|f| &f.rule);
-    let mut l = bars(t, "Findings by rule", &by_rule, 22, bar_w);
+    let mut l = bars(t, "Findings by rule", &d.dash.by_rule, 22, bar_w);
     l.push(Line::from(""));
-    let ages = d.key_ages();
+    let ages = d.dash.key_ages;
     let labels = [
         "< 30 days",
         "30-90 days",
@@ -639,26 +644,9 @@ fn dashboard(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
         .collect();
     l.extend(bars(t, "Key age (usable keys)", &age_items, 22, bar_w));
     let rbar = (right.width as usize).saturating_sub(10 + 9 + 3).max(3);
-    let mut sev: Vec<(String, u64)> = Vec::new();
-    for sv in [
-        Severity::Critical,
-        Severity::High,
-        Severity::Medium,
-        Severity::Low,
-        Severity::Info,
-    ] {
-        let n = d.findings.iter().filter(|f| f.severity == sv).count() as u64;
-        sev.push((sv.as_str().to_string(), n));
-    }
-    let mut r = bars(t, "By severity", &sev, 10, rbar);
+    let mut r = bars(t, "By severity", &d.dash.by_severity, 10, rbar);
     r.push(Line::from(""));
-    r.extend(bars(
-        t,
-        "By provider",
-        &d.count_by(|f| &f.provider),
-        10,
-        rbar,
-    ));
+    r.extend(bars(t, "By provider", &d.dash.by_provider, 10, rbar));
     r.push(Line::from(""));
     r.push(Line::from(Span::styled("Sources (last sync)", t.accent)));
     for src in &d.snapshot.sources {
