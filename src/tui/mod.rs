@@ -202,7 +202,7 @@ fn start_sync(opts: &Options, tx: Sender<Msg>) {
 }
 
 /// Send a stored plan on another thread, reporting each call; then reload the decisions.
-fn start_apply(opts: &Options, plan: i64, tx: Sender<Msg>) {
+fn start_apply(opts: &Options, plan: i64, tx: Sender<Msg>, reload: Sender<()>) {
     use crate::remediate::RowState;
     let Some((cfg, keys)) = opts.sync.clone() else {
         let _ = tx.send(Msg::ApplyDone {
@@ -296,12 +296,30 @@ fn start_apply(opts: &Options, plan: i64, tx: Sender<Msg>) {
         };
         let _ = tx.send(msg);
         // The decisions view and the audit log change with every call: reload them.
-        if let Ok(store) = Store::open(&dir)
-            && let Ok(r) = review(&store)
-        {
-            let _ = tx.send(Msg::Review(Arc::new(r)));
-        }
+        let _ = reload.send(());
     });
+}
+
+/// Reads the decisions, audit log and journal off the UI thread whenever asked; requests that
+/// pile up are served by one read, which always sees the newest writes.
+fn review_loader(dir: PathBuf, requests: Receiver<()>, out: Sender<Msg>) {
+    let store = match Store::open(&dir) {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = out.send(Msg::Error(format!("cannot read decisions: {e:#}")));
+            return;
+        }
+    };
+    while requests.recv().is_ok() {
+        while requests.try_recv().is_ok() {}
+        let msg = match review(&store) {
+            Ok(r) => Msg::Review(Arc::new(r)),
+            Err(e) => Msg::Error(format!("reading decisions and the audit log failed: {e:#}")),
+        };
+        if out.send(msg).is_err() {
+            return;
+        }
+    }
 }
 
 /// Run the console until the user quits.
@@ -322,6 +340,13 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
             let tx = tx.clone();
             std::thread::spawn(move || worker(jobs_rx, tx));
         }
+        let (reload, reload_rx) = mpsc::channel::<()>();
+        {
+            let tx = tx.clone();
+            let dir = opts.data_dir.clone();
+            std::thread::spawn(move || review_loader(dir, reload_rx, tx));
+        }
+        let _ = reload.send(());
         let mut state = State::new(opts.keymap.clone(), opts.context.clone());
         state.read_only = opts.read_only;
         state.justification_required = opts.justification_required;
@@ -331,12 +356,9 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
         load_in_background(opts.loader.clone(), tx.clone());
         let started = Instant::now();
         let size = terminal.size()?;
-        let mut pending: Vec<Msg> = vec![
-            Msg::Resize {
-                rows: view::table_rows(size.width, size.height),
-            },
-            Msg::Review(Arc::new(review(&store)?)),
-        ];
+        let mut pending: Vec<Msg> = vec![Msg::Resize {
+            rows: view::table_rows(size.width, size.height),
+        }];
         let mut dirty = true;
         loop {
             if dirty {
@@ -403,10 +425,7 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
                                         count,
                                         verdict,
                                     });
-                                    match review(&store) {
-                                        Ok(r) => pending.push(Msg::Review(Arc::new(r))),
-                                        Err(e) => pending.push(Msg::Error(format!("{e:#}"))),
-                                    }
+                                    let _ = reload.send(());
                                 }
                                 Err(e) => pending.push(Msg::Error(format!(
                                     "the decision was NOT recorded: {}",
@@ -421,10 +440,9 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
                         Effect::SetUndone { batch, undone } => {
                             let now = chrono::Utc::now().timestamp();
                             match store.set_batch_undone(batch, undone, &opts.reviewer, now) {
-                                Ok(_) => match review(&store) {
-                                    Ok(r) => pending.push(Msg::Review(Arc::new(r))),
-                                    Err(e) => pending.push(Msg::Error(format!("{e:#}"))),
-                                },
+                                Ok(_) => {
+                                    let _ = reload.send(());
+                                }
                                 Err(e) => pending.push(Msg::Error(format!("undo failed: {e:#}"))),
                             }
                         }
@@ -442,7 +460,7 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
                                 Err(e) => Err(format!("{e:#}")),
                             };
                             match made {
-                                Ok(plan) => start_apply(&opts, plan, tx.clone()),
+                                Ok(plan) => start_apply(&opts, plan, tx.clone(), reload.clone()),
                                 Err(e) => {
                                     pending.push(Msg::ApplyDone {
                                         ok: false,
