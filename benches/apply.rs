@@ -45,36 +45,13 @@ async fn main() {
         t.elapsed().as_secs_f64()
     );
     let steps = user_key_deletions(&sim, calls);
-    let text = sim.config_toml().replace(
-        "key_env = \"RECERT_SIM_KEY\"\n",
-        &format!("key_env = \"RECERT_SIM_KEY\"\nconcurrency = {concurrency}\n"),
-    );
-    let cfg = Config::parse(&text, Path::new("bench")).unwrap();
-    let src = cfg.source("openai").unwrap();
-    let mut clients = HashMap::new();
-    clients.insert(
-        "openai".to_string(),
-        Arc::new(recert::connectors::client(
-            src,
-            Secret::new(sim::DEFAULT_KEY),
-        )),
-    );
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::open(dir.path()).unwrap();
-    let plan = store.create_plan(&steps, "bench", None, 0).unwrap();
-    let store = Mutex::new(store);
-    let t = Instant::now();
-    let out = apply::execute(
-        &store,
-        plan,
-        &clients,
+    let (wall, out) = send(
+        &sim,
+        &steps,
+        &format!("concurrency = {concurrency}"),
         concurrency,
-        "bench",
-        &|_, _, _, _, _| {},
     )
-    .await
-    .unwrap();
-    let wall = t.elapsed();
+    .await;
     assert_eq!(out.done, calls, "{:?}", out.failed.first());
     let floor = latency * calls as u32 / concurrency as u32;
     println!(
@@ -113,29 +90,7 @@ async fn limited() {
     let steps = user_key_deletions(&sim, calls);
     // 50 per second is 3000 per minute; 3% under it.
     let rate = 2910;
-    let text = sim.config_toml().replace(
-        "key_env = \"RECERT_SIM_KEY\"\n",
-        &format!("key_env = \"RECERT_SIM_KEY\"\nrate_per_minute = {rate}\n"),
-    );
-    let cfg = Config::parse(&text, Path::new("bench")).unwrap();
-    let src = cfg.source("openai").unwrap();
-    let mut clients = HashMap::new();
-    clients.insert(
-        "openai".to_string(),
-        Arc::new(recert::connectors::client(
-            src,
-            Secret::new(sim::DEFAULT_KEY),
-        )),
-    );
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::open(dir.path()).unwrap();
-    let plan = store.create_plan(&steps, "bench", None, 0).unwrap();
-    let store = Mutex::new(store);
-    let t = Instant::now();
-    let out = apply::execute(&store, plan, &clients, 8, "bench", &|_, _, _, _, _| {})
-        .await
-        .unwrap();
-    let wall = t.elapsed();
+    let (wall, out) = send(&sim, &steps, &format!("rate_per_minute = {rate}"), 8).await;
     assert_eq!(out.done, calls, "{:?}", out.failed.first());
     let floor = window * (calls as u32 / 50);
     let limited = sim
@@ -151,6 +106,46 @@ async fn limited() {
         floor.as_secs_f64(),
         wall.as_secs_f64() / floor.as_secs_f64()
     );
+}
+
+/// Store `steps` as a plan and send them through the executor to the simulator's OpenAI source,
+/// with `setting` (a TOML line) added to every source; the wall time and the outcome.
+async fn send(
+    sim: &sim::RunningSim,
+    steps: &[PlannedStep],
+    setting: &str,
+    concurrency: usize,
+) -> (Duration, apply::Outcome) {
+    let text = sim.config_toml().replace(
+        "key_env = \"RECERT_SIM_KEY\"\n",
+        &format!("key_env = \"RECERT_SIM_KEY\"\n{setting}\n"),
+    );
+    let cfg = Config::parse(&text, Path::new("bench")).unwrap();
+    let src = cfg.source("openai").unwrap();
+    let mut clients = HashMap::new();
+    clients.insert(
+        "openai".to_string(),
+        Arc::new(recert::connectors::client(
+            src,
+            Secret::new(sim::DEFAULT_KEY),
+        )),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path()).unwrap();
+    let plan = store.create_plan(steps, "bench", None, 0).unwrap();
+    let store = Mutex::new(store);
+    let t = Instant::now();
+    let out = apply::execute(
+        &store,
+        plan,
+        &clients,
+        concurrency,
+        "bench",
+        &|_, _, _, _, _| {},
+    )
+    .await
+    .unwrap();
+    (t.elapsed(), out)
 }
 
 /// Deletions of `n` user-owned OpenAI project keys (a service account's key cannot be deleted
