@@ -33,6 +33,9 @@ pub struct Config {
     /// Thresholds, admin groups and identity aliases for the gap rules.
     #[serde(default)]
     pub rules: crate::reconcile::Rules,
+    /// Campaign reviewer routing: rules in order, a fallback, self-review.
+    #[serde(default)]
+    pub review: crate::review::campaign::Routing,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]

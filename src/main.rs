@@ -151,6 +151,158 @@ enum Cmd {
         #[command(subcommand)]
         cmd: AuditCmd,
     },
+    /// Open the console on a campaign reviewer's queue.
+    Review {
+        #[arg(long, value_name = "NAME")]
+        campaign: String,
+        /// Whose queue (default: settings.reviewer, $RECERT_REVIEWER, $USER).
+        #[arg(long = "as", value_name = "EMAIL")]
+        reviewer: Option<String>,
+    },
+    /// Certification campaigns: a frozen population routed to reviewers, decided, signed off,
+    /// closed and reported.
+    Campaign {
+        #[command(subcommand)]
+        cmd: CampaignCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum CampaignCmd {
+    /// Freeze the review population of the latest snapshot and route it to reviewers.
+    New {
+        #[arg(long)]
+        name: String,
+        /// The due day: YYYY-MM-DD or +30d.
+        #[arg(long)]
+        due: String,
+        /// Only these providers (openai, anthropic, cursor).
+        #[arg(long, value_delimiter = ',')]
+        provider: Vec<String>,
+        /// Only these configured sources.
+        #[arg(long, value_delimiter = ',')]
+        source: Vec<String>,
+        /// Only these item kinds (grant, api_key, admin_key).
+        #[arg(long, value_delimiter = ',')]
+        kind: Vec<String>,
+        /// Only these resources (project or workspace ids or names).
+        #[arg(long, value_delimiter = ',')]
+        resource: Vec<String>,
+        /// Only items that carry one of these gap rules.
+        #[arg(long, value_delimiter = ',')]
+        rule: Vec<String>,
+        /// Only holders with this directory attribute (department=Sales, group=Admins,
+        /// active=false); repeat to require several.
+        #[arg(long = "where", value_name = "ATTR=VALUE")]
+        attrs: Vec<String>,
+        /// What undecided items become at close.
+        #[arg(long, default_value = "no-change", value_parser = ["no-change", "revoke", "certify"])]
+        on_close: String,
+        /// An earlier campaign: show what changed since, pre-fill the unchanged from it.
+        #[arg(long, value_name = "CAMPAIGN")]
+        since: Option<String>,
+        /// Routing rules in order (manager, owner, an email, group:NAME); replaces [review] route.
+        #[arg(long, value_delimiter = ',')]
+        route: Vec<String>,
+        /// Who reviews what no rule routes; replaces [review] fallback.
+        #[arg(long, value_name = "EMAIL")]
+        fallback: Option<String>,
+        /// Let people review their own access.
+        #[arg(long)]
+        allow_self_review: bool,
+    },
+    /// Every campaign with its progress.
+    List {
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
+    /// One campaign: progress per reviewer, outcomes, recommendations, changes.
+    Status {
+        name: String,
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
+    /// A campaign's items, optionally one reviewer's queue or only what changed.
+    Items {
+        name: String,
+        /// Only this reviewer's queue.
+        #[arg(long = "as", value_name = "EMAIL")]
+        reviewer: Option<String>,
+        /// Only items new or modified since the earlier campaign.
+        #[arg(long)]
+        changed: bool,
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
+    /// Stage decisions in your queue (submit records them).
+    Decide {
+        name: String,
+        #[arg(long = "as", value_name = "EMAIL")]
+        reviewer: Option<String>,
+        /// Item numbers.
+        #[arg(long, value_delimiter = ',')]
+        item: Vec<i64>,
+        /// Every undecided item of the queue.
+        #[arg(long)]
+        all: bool,
+        /// Each item's own recommendation (items without one are left).
+        #[arg(long, conflicts_with = "verdict")]
+        recommended: bool,
+        #[arg(long, value_parser = ["certify", "revoke", "reassign", "defer"])]
+        verdict: Option<String>,
+        /// The new owner (reassign).
+        #[arg(long, value_name = "EMAIL")]
+        owner: Option<String>,
+        /// Until when (defer): YYYY-MM-DD or +30d.
+        #[arg(long)]
+        until: Option<String>,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Show your staged batch, confirm, and record it.
+    Submit {
+        name: String,
+        #[arg(long = "as", value_name = "EMAIL")]
+        reviewer: Option<String>,
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Hand items of your queue to another reviewer, with a reason.
+    Delegate {
+        name: String,
+        #[arg(long = "as", value_name = "EMAIL")]
+        reviewer: Option<String>,
+        #[arg(long, value_name = "EMAIL")]
+        to: String,
+        #[arg(long, value_delimiter = ',')]
+        item: Vec<i64>,
+        #[arg(long)]
+        all: bool,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Sign off your queue; your decisions are locked after.
+    Signoff {
+        name: String,
+        #[arg(long = "as", value_name = "EMAIL")]
+        reviewer: Option<String>,
+        /// Sign off with undecided items (they fall to the closing policy).
+        #[arg(long)]
+        incomplete: bool,
+    },
+    /// Close: undecided items get the closing policy, recorded per item.
+    Close {
+        name: String,
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Every item with decision, reviewer, justification, recommendation and remediation
+    /// result: HTML with charts, CSV, JSON, and a SHA-256 manifest.
+    Report {
+        name: String,
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -192,6 +344,124 @@ enum AuditCmd {
 fn plan_opts(archive: bool) -> recert::remediate::PlanOptions {
     recert::remediate::PlanOptions {
         archive_anthropic_keys: archive,
+    }
+}
+
+fn campaign(g: &Globals, cmd: CampaignCmd) -> anyhow::Result<()> {
+    use cli::campaign as c;
+    match cmd {
+        CampaignCmd::New {
+            name,
+            due,
+            provider,
+            source,
+            kind,
+            resource,
+            rule,
+            attrs,
+            on_close,
+            since,
+            route,
+            fallback,
+            allow_self_review,
+        } => {
+            let attrs = attrs
+                .iter()
+                .map(|a| recert::review::campaign::Scope::parse_attr(a))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| anyhow::anyhow!("--where {e}"))?;
+            c::new(
+                g,
+                c::NewArgs {
+                    name,
+                    due,
+                    scope: recert::review::campaign::Scope {
+                        providers: provider,
+                        sources: source,
+                        kinds: kind,
+                        resources: resource,
+                        rules: rule,
+                        attrs,
+                    },
+                    on_close: recert::review::campaign::OnClose::parse(&on_close)
+                        .unwrap_or_default(),
+                    since,
+                    routes: route,
+                    fallback,
+                    allow_self_review,
+                },
+            )
+        }
+        CampaignCmd::List { format } => c::list(g, format),
+        CampaignCmd::Status { name, format } => c::status(g, &name, format),
+        CampaignCmd::Items {
+            name,
+            reviewer,
+            changed,
+            format,
+        } => c::items(
+            g,
+            &name,
+            c::ItemsArgs {
+                reviewer,
+                changed,
+                format,
+            },
+        ),
+        CampaignCmd::Decide {
+            name,
+            reviewer,
+            item,
+            all,
+            recommended,
+            verdict,
+            owner,
+            until,
+            reason,
+        } => c::decide(
+            g,
+            &name,
+            c::DecideArgs {
+                reviewer,
+                items: item,
+                all,
+                recommended,
+                verdict: verdict.as_deref().and_then(recert::review::Verdict::parse),
+                owner,
+                until,
+                reason,
+            },
+        ),
+        CampaignCmd::Submit {
+            name,
+            reviewer,
+            yes,
+        } => c::submit(g, &name, reviewer, yes),
+        CampaignCmd::Delegate {
+            name,
+            reviewer,
+            to,
+            item,
+            all,
+            reason,
+        } => c::delegate(
+            g,
+            &name,
+            c::DelegateArgs {
+                reviewer,
+                to,
+                items: item,
+                all,
+                reason,
+            },
+        ),
+        CampaignCmd::Signoff {
+            name,
+            reviewer,
+            incomplete,
+        } => c::sign_off(g, &name, reviewer, incomplete),
+        CampaignCmd::Close { name, yes } => c::close(g, &name, yes),
+        CampaignCmd::Report { name, out } => c::report(g, &name, &out),
     }
 }
 
@@ -288,6 +558,8 @@ async fn main() -> std::process::ExitCode {
         Some(Cmd::Audit {
             cmd: AuditCmd::Export { out },
         }) => cli::audit_export(&g, out.as_deref()),
+        Some(Cmd::Campaign { cmd }) => campaign(&g, cmd),
+        Some(Cmd::Review { campaign, reviewer }) => cli::campaign::review(&g, &campaign, reviewer),
         None => cli::console(&g),
     };
     match result {

@@ -4,110 +4,17 @@
 //! deletions and reorders; failures are reported item by item; read-only sends nothing.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use recert::review::{NewDecision, Target, Verdict};
-use recert::sim::Served;
 use recert::store::Store;
 
-fn recert() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_recert"));
-    c.env("RECERT_SIM_KEY", recert::sim::DEFAULT_KEY)
-        .env("RECERT_REVIEWER", "responder@example.com");
-    c
-}
-
-struct Sim(Child);
-impl Drop for Sim {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-struct Env {
-    _sim: Sim,
-    dir: tempfile::TempDir,
-    /// Request-log lines written by the sync (reads, including Cursor's POST usage report).
-    baseline: usize,
-}
+mod common;
+use common::process::Env;
 
 impl Env {
-    fn new(size: &str, extra: &[&str]) -> Env {
-        Env::with_source_settings(size, extra, "")
-    }
-
-    /// `settings` (TOML lines) are added to every source of the generated config.
-    fn with_source_settings(size: &str, extra: &[&str], settings: &str) -> Env {
-        let dir = tempfile::tempdir().unwrap();
-        let mut child = recert()
-            .args(["sim", "--size", size, "--seed", "11", "--write-config"])
-            .arg(dir.path().join("cfg.toml"))
-            .arg("--request-log")
-            .arg(dir.path().join("requests.jsonl"))
-            .args(extra)
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let cfg = dir.path().join("cfg.toml");
-        let text = std::fs::read_to_string(&cfg).unwrap().replace(
-            "key_env = \"RECERT_SIM_KEY\"\n",
-            &format!("key_env = \"RECERT_SIM_KEY\"\n{settings}"),
-        );
-        std::fs::write(&cfg, text).unwrap();
-        let mut e = Env {
-            _sim: Sim(child),
-            dir,
-            baseline: 0,
-        };
-        let out = e.run(&["sync"]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        e.baseline = e.log().len();
-        e
-    }
-
-    fn data(&self) -> PathBuf {
-        self.dir.path().join("data")
-    }
-
-    fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = recert();
-        c.arg("--config")
-            .arg(self.dir.path().join("cfg.toml"))
-            .arg("--data-dir")
-            .arg(self.data())
-            .args(args);
-        c
-    }
-
-    fn run(&self, args: &[&str]) -> std::process::Output {
-        self.cmd(args).output().unwrap()
-    }
-
-    fn log(&self) -> Vec<Served> {
-        let text =
-            std::fs::read_to_string(self.dir.path().join("requests.jsonl")).unwrap_or_default();
-        text.lines()
-            .map(|l| serde_json::from_str::<Served>(l).unwrap())
-            .collect()
-    }
-
-    /// What reached the simulator after the sync, from its request log.
-    fn mutations(&self) -> Vec<Served> {
-        self.log().split_off(self.baseline)
-    }
-
     /// Revoke decisions for `n` OpenAI accounts that are not org owners; their ids.
     fn revoke_openai_accounts(&self, n: usize) -> Vec<String> {
         let mut store = Store::open(&self.data()).unwrap();

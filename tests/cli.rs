@@ -233,6 +233,9 @@ fn the_valid_fixture_loads() {
     assert_eq!(cfg.sources.len(), 2);
     assert_eq!(cfg.sources[0].concurrency, Some(8));
     assert!(cfg.sources[1].key_hint().contains("recert login okta"));
+    assert_eq!(cfg.review.routes.len(), 2);
+    assert_eq!(cfg.review.routes[0].department.as_deref(), Some("Platform"));
+    assert_eq!(cfg.review.check(), Ok(()));
 }
 
 #[test]

@@ -23,13 +23,12 @@ impl Tmux {
         let session = format!("recert-e2e-{name}-{}", std::process::id());
         let status = Command::new("tmux")
             .args(["new-session", "-d", "-s", &session, "-x", "120", "-y", "40"])
-            .arg(format!("{cmd}; echo RECERT-EXITED-$?; sleep 600"))
-            .env("HOME", home)
-            .env("XDG_CONFIG_HOME", home.join("config"))
-            .env("XDG_DATA_HOME", home.join("data"))
-            .env("XDG_STATE_HOME", home.join("state"))
-            .env("RECERT_REVIEWER", "e2e@example.com")
-            .env("TERM", "xterm-256color")
+            // The environment goes in the command: a tmux server that is already running gives
+            // new sessions its own environment, not this process's.
+            .arg(format!(
+                "env HOME={h} XDG_CONFIG_HOME={h}/config XDG_DATA_HOME={h}/data XDG_STATE_HOME={h}/state RECERT_REVIEWER=e2e@example.com TERM=xterm-256color {cmd}; echo RECERT-EXITED-$?; sleep 600",
+                h = home.display()
+            ))
             .status()
             .expect("tmux runs");
         assert!(status.success(), "tmux new-session failed");
@@ -135,9 +134,12 @@ fn decide_quit_and_the_decisions_are_there_next_time() {
     let store = recert::store::Store::open(&dir).unwrap();
     let ds = store.decisions().unwrap();
     assert_eq!(ds.len(), 2);
-    assert!(ds.iter().all(|d| d.reviewer == "e2e@example.com"
-        && d.d.justification.as_deref() == Some("left in October")
-        && d.d.rule.as_deref() == Some("orphaned-key")));
+    assert!(
+        ds.iter().all(|d| d.reviewer == "e2e@example.com"
+            && d.d.justification.as_deref() == Some("left in October")
+            && d.d.rule.as_deref() == Some("orphaned-key")),
+        "{ds:#?}"
+    );
     recert::audit::verify(&store.audit_entries().unwrap()).unwrap();
     drop(store);
 

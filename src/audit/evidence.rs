@@ -43,7 +43,7 @@ pub fn cell(s: &str) -> String {
     }
 }
 
-fn csv(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> Vec<u8> {
+pub(crate) fn csv(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> Vec<u8> {
     let mut out = header.join(",");
     out.push('\n');
     for r in rows {
@@ -70,20 +70,20 @@ pub fn esc(s: &str) -> String {
     out
 }
 
-fn time(t: Ts) -> String {
+pub(crate) fn time(t: Ts) -> String {
     chrono::DateTime::from_timestamp(t, 0)
         .map(|d| d.to_rfc3339())
         .unwrap_or_default()
 }
 
-fn json<T: Serialize + ?Sized>(v: &T) -> Vec<u8> {
+pub(crate) fn json<T: Serialize + ?Sized>(v: &T) -> Vec<u8> {
     let mut b = serde_json::to_vec_pretty(v).unwrap_or_default();
     b.push(b'\n');
     b
 }
 
 /// An inline SVG bar chart.
-fn bars(title: &str, items: &[(String, usize)]) -> String {
+pub(crate) fn bars(title: &str, items: &[(String, usize)]) -> String {
     let max = items.iter().map(|x| x.1).max().unwrap_or(0).max(1);
     let h = 22 * items.len() + 30;
     let mut s = format!(
@@ -105,7 +105,7 @@ fn bars(title: &str, items: &[(String, usize)]) -> String {
     s
 }
 
-fn count<'b>(it: impl Iterator<Item = &'b str>) -> Vec<(String, usize)> {
+pub(crate) fn count<'b>(it: impl Iterator<Item = &'b str>) -> Vec<(String, usize)> {
     let mut m: BTreeMap<&str, usize> = BTreeMap::new();
     for k in it {
         *m.entry(k).or_default() += 1;

@@ -3,6 +3,7 @@
 //! keeps the entries, this module hashes and checks them.
 
 pub mod evidence;
+pub mod report;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};

@@ -223,6 +223,19 @@ impl SourceData {
             + self.invites.len()) as u64
     }
 
+    /// Each resource's display name (its id when it has none), by (source, id).
+    pub fn resource_names(&self) -> std::collections::HashMap<(&str, &str), &str> {
+        self.resources
+            .iter()
+            .map(|r| {
+                (
+                    (r.source.as_str(), r.id.as_str()),
+                    r.name.as_deref().unwrap_or(&r.id),
+                )
+            })
+            .collect()
+    }
+
     pub fn extend(&mut self, other: SourceData) {
         self.people.extend(other.people);
         self.accounts.extend(other.accounts);

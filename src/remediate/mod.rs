@@ -118,6 +118,12 @@ pub fn steps_with(
         Verdict::Revoke => {}
     }
     let (p, kind, id) = (t.provider.as_str(), t.kind.as_str(), t.id.as_str());
+    // Findings name every user key `api_key`; on OpenAI that is a project key.
+    let kind = if (p, kind) == ("openai", "api_key") {
+        "project_key"
+    } else {
+        kind
+    };
     let split = || id.split_once('/').unwrap_or((id, ""));
     match (p, kind) {
         ("openai", "account") => vec![call(t, "DELETE", format!("/organization/users/{id}"), None)],
@@ -505,6 +511,28 @@ mod tests {
             &c,
             "sk-ant-api03-R2Dxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx-igAA"
         ));
+    }
+
+    #[test]
+    fn an_openai_key_named_by_a_finding_is_a_project_key() {
+        let mut d = SourceData::default();
+        d.credentials.push(key("user"));
+        let by = |kind: &str| {
+            steps(
+                Verdict::Revoke,
+                None,
+                &Target::new("openai", "oa", kind, "key_1"),
+                &d,
+            )
+        };
+        assert_eq!(by("api_key"), by("project_key"));
+        assert!(
+            by("api_key")[0]
+                .line()
+                .starts_with("DELETE /organization/projects/proj_1/api_keys/key_1"),
+            "{}",
+            by("api_key")[0].line()
+        );
     }
 
     #[test]

@@ -2,6 +2,8 @@
 //! owner, defer), with who, when and why. Pure data; the store keeps them, the console makes
 //! them, the planner (issue 5) turns revokes into provider calls.
 
+pub mod campaign;
+
 use serde::{Deserialize, Serialize};
 
 use crate::model::Ts;

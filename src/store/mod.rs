@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
+pub mod campaign;
 mod remediate;
 mod review;
 
@@ -38,6 +39,9 @@ pub enum StoreError {
         found: i64,
         known: i64,
     },
+    /// A campaign operation that cannot be done, with what to do instead.
+    #[error("{0}")]
+    Campaign(String),
 }
 
 /// Schema migrations, applied in order; `user_version` records how many ran.
@@ -162,6 +166,54 @@ CREATE TABLE journal (
     updated_at INTEGER NOT NULL,
     PRIMARY KEY (plan_id, seq)
 );
+"#,
+    // 7: certification campaigns: the frozen items, their reviewers, staged and submitted
+    // decisions, sign-offs and delegations.
+    r#"
+CREATE TABLE campaigns (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    snapshot_id INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    created_by TEXT NOT NULL,
+    due TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    routing TEXT NOT NULL,
+    on_close TEXT NOT NULL,
+    since_id INTEGER REFERENCES campaigns (id),
+    closed_at INTEGER,
+    closed_by TEXT
+);
+CREATE TABLE campaign_items (
+    campaign_id INTEGER NOT NULL REFERENCES campaigns (id),
+    seq INTEGER NOT NULL,
+    item TEXT NOT NULL,
+    reviewer TEXT NOT NULL,
+    staged TEXT,
+    staged_at INTEGER,
+    decision_id INTEGER,
+    outcome TEXT,
+    outcome_by TEXT,
+    PRIMARY KEY (campaign_id, seq)
+);
+CREATE INDEX campaign_items_reviewer ON campaign_items (campaign_id, reviewer);
+CREATE TABLE campaign_signoffs (
+    campaign_id INTEGER NOT NULL REFERENCES campaigns (id),
+    reviewer TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    counts TEXT NOT NULL,
+    PRIMARY KEY (campaign_id, reviewer)
+);
+CREATE TABLE campaign_delegations (
+    id INTEGER PRIMARY KEY,
+    campaign_id INTEGER NOT NULL REFERENCES campaigns (id),
+    seq INTEGER NOT NULL,
+    from_reviewer TEXT NOT NULL,
+    to_reviewer TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    at INTEGER NOT NULL
+);
+ALTER TABLE decisions ADD COLUMN campaign_id INTEGER;
 "#,
 ];
 

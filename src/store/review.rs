@@ -63,10 +63,79 @@ fn row_decision(r: &rusqlite::Row) -> rusqlite::Result<Decision> {
 
 const DECISION_COLUMNS: &str = "id, batch, made_at, reviewer, snapshot_id, verdict, provider, source, kind, target_id, label, rule, owner, until, justification, undone";
 
+/// What inserting a batch of decisions produced: for its audit entry.
+pub(crate) struct Inserted {
+    pub batch: i64,
+    pub ids: Vec<i64>,
+    pub detail: serde_json::Value,
+}
+
+/// Insert one batch of decisions inside `tx` (not audited: the caller appends the entry, with
+/// `detail` in it). `detail` carries the count, the verdicts and a SHA-256 over the rows, so a
+/// decision edited in the table afterwards no longer matches its entry.
+pub(crate) fn insert_decisions(
+    tx: &Transaction,
+    items: &[NewDecision],
+    reviewer: &str,
+    snapshot_id: Option<i64>,
+    now: Ts,
+    campaign: Option<i64>,
+) -> rusqlite::Result<Inserted> {
+    let batch: i64 = tx.query_row(
+        "SELECT coalesce(max(batch), 0) + 1 FROM decisions",
+        [],
+        |r| r.get(0),
+    )?;
+    let mut digest = Sha256::new();
+    let mut ids = Vec::with_capacity(items.len());
+    {
+        let mut ins = tx.prepare(
+            "INSERT INTO decisions (batch, made_at, reviewer, snapshot_id, verdict, provider, source, kind, target_id, label, rule, owner, until, justification, campaign_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+        )?;
+        for d in items {
+            let t = &d.target;
+            ins.execute(params![
+                batch,
+                now,
+                reviewer,
+                snapshot_id,
+                d.verdict.as_str(),
+                t.provider,
+                t.source,
+                t.kind,
+                t.id,
+                d.label,
+                d.rule,
+                d.owner,
+                d.until,
+                d.justification,
+                campaign
+            ])?;
+            ids.push(tx.last_insert_rowid());
+            digest.update(serde_json::to_vec(d).unwrap_or_default());
+            digest.update(b"\n");
+        }
+    }
+    let mut verdicts: std::collections::BTreeMap<&str, usize> = Default::default();
+    for d in items {
+        *verdicts.entry(d.verdict.as_str()).or_default() += 1;
+    }
+    let justification = items.first().and_then(|d| d.justification.clone());
+    let detail = serde_json::json!({
+        "batch": batch,
+        "count": items.len(),
+        "verdicts": verdicts,
+        "snapshot": snapshot_id,
+        "justification": justification,
+        "first": items.first().map(|d| &d.target),
+        "items_sha256": audit::hex(&digest.finalize()),
+    });
+    Ok(Inserted { batch, ids, detail })
+}
+
 impl Store {
     /// Record one batch of decisions and its audit entry in one transaction; returns the batch.
-    /// The audit entry carries the count, the verdicts and a SHA-256 over the batch's rows, so a
-    /// decision edited in the table afterwards no longer matches its entry.
     pub fn record_decisions(
         &mut self,
         items: &[NewDecision],
@@ -76,61 +145,10 @@ impl Store {
     ) -> Result<i64, StoreError> {
         let err = self.sql_err();
         let tx = self.conn.transaction().map_err(&err)?;
-        let batch: i64 = tx
-            .query_row(
-                "SELECT coalesce(max(batch), 0) + 1 FROM decisions",
-                [],
-                |r| r.get(0),
-            )
-            .map_err(&err)?;
-        let mut digest = Sha256::new();
-        {
-            let mut ins = tx
-                .prepare(
-                    "INSERT INTO decisions (batch, made_at, reviewer, snapshot_id, verdict, provider, source, kind, target_id, label, rule, owner, until, justification)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-                )
-                .map_err(&err)?;
-            for d in items {
-                let t = &d.target;
-                ins.execute(params![
-                    batch,
-                    now,
-                    reviewer,
-                    snapshot_id,
-                    d.verdict.as_str(),
-                    t.provider,
-                    t.source,
-                    t.kind,
-                    t.id,
-                    d.label,
-                    d.rule,
-                    d.owner,
-                    d.until,
-                    d.justification
-                ])
-                .map_err(&err)?;
-                digest.update(serde_json::to_vec(d).unwrap_or_default());
-                digest.update(b"\n");
-            }
-        }
-        let mut verdicts: std::collections::BTreeMap<&str, usize> = Default::default();
-        for d in items {
-            *verdicts.entry(d.verdict.as_str()).or_default() += 1;
-        }
-        let justification = items.first().and_then(|d| d.justification.clone());
-        let detail = serde_json::json!({
-            "batch": batch,
-            "count": items.len(),
-            "verdicts": verdicts,
-            "snapshot": snapshot_id,
-            "justification": justification,
-            "first": items.first().map(|d| &d.target),
-            "items_sha256": audit::hex(&digest.finalize()),
-        });
-        append_audit(&tx, now, reviewer, "decide", &detail).map_err(&err)?;
+        let ins = insert_decisions(&tx, items, reviewer, snapshot_id, now, None).map_err(&err)?;
+        append_audit(&tx, now, reviewer, "decide", &ins.detail).map_err(&err)?;
         tx.commit().map_err(&err)?;
-        Ok(batch)
+        Ok(ins.batch)
     }
 
     /// Undo (`undone = true`) or redo a batch; audited. Returns how many decisions changed.

@@ -23,6 +23,8 @@ pub enum ViewId {
     Resources,
     Decisions,
     Audit,
+    /// A campaign reviewer's queue (`recert review --campaign`): not in `ALL`, key `0`.
+    Queue,
 }
 
 impl ViewId {
@@ -44,6 +46,7 @@ impl ViewId {
             ViewId::Resources => "resources",
             ViewId::Decisions => "decisions",
             ViewId::Audit => "audit",
+            ViewId::Queue => "queue",
         }
     }
     pub fn title(self) -> &'static str {
@@ -55,10 +58,14 @@ impl ViewId {
             ViewId::Resources => "Resources",
             ViewId::Decisions => "Decisions",
             ViewId::Audit => "Audit",
+            ViewId::Queue => "Queue",
         }
     }
     /// Position in `ALL`; also the number key that opens it.
     pub fn index(self) -> usize {
+        if self == ViewId::Queue {
+            return ViewId::ALL.len();
+        }
         ViewId::ALL.iter().position(|v| *v == self).unwrap_or(0)
     }
 }
@@ -636,6 +643,127 @@ pub struct Review {
     pub planned: std::collections::HashSet<i64>,
     /// Every plan's journal rows, for reversing a call from the audit view.
     pub journal: Vec<crate::remediate::JournalRow>,
+    /// In a campaign: the reviewer's queue and where it stands.
+    pub queue: Option<Queue>,
+}
+
+/// A campaign reviewer's queue as the console shows it.
+#[derive(Clone, Debug, Default)]
+pub struct Queue {
+    pub campaign: String,
+    pub due: String,
+    pub items: Vec<crate::store::campaign::CampaignItem>,
+    pub signed_off: bool,
+    pub closed: bool,
+    /// The campaign lets people review their own access.
+    pub allow_self_review: bool,
+}
+
+impl Queue {
+    pub fn done(&self) -> usize {
+        self.items.iter().filter(|i| i.decided()).count()
+    }
+    pub fn staged(&self) -> usize {
+        self.items
+            .iter()
+            .filter(|i| !i.decided() && i.staged.is_some())
+            .count()
+    }
+    /// `campaign 2026-Q4 · 12/40 done · 3 staged · due in 9 days`: the burndown header.
+    pub fn burndown(&self, today: chrono::NaiveDate) -> String {
+        let due = chrono::NaiveDate::parse_from_str(&self.due, "%Y-%m-%d")
+            .map(|d| match (d - today).num_days() {
+                0 => "due today".to_string(),
+                n if n > 0 => format!("due in {n} days"),
+                n => format!("{} days OVERDUE", -n),
+            })
+            .unwrap_or_default();
+        let state = if self.closed {
+            " · CLOSED"
+        } else if self.signed_off {
+            " · signed off"
+        } else {
+            ""
+        };
+        format!(
+            "campaign {} · {}/{} done · {} staged · {due}{state}",
+            self.campaign,
+            self.done(),
+            self.items.len(),
+            self.staged()
+        )
+    }
+
+    fn table(&self) -> Table {
+        let rows = self
+            .items
+            .iter()
+            .enumerate()
+            .map(|(i, ci)| {
+                let it = &ci.item;
+                let state = match (&ci.outcome, &ci.staged) {
+                    (Some(o), _) => format!("{o} ✓"),
+                    (None, Some(st)) if it.carried.is_some() => {
+                        format!("{} (carried)", st.verdict.as_str())
+                    }
+                    (None, Some(st)) => format!("{} (staged)", st.verdict.as_str()),
+                    _ => "—".to_string(),
+                };
+                let what = match (&it.role, &it.resource) {
+                    (Some(r), Some(res)) => format!("{r} of {res}"),
+                    (None, Some(res)) => format!("{} in {res}", it.target.kind.replace('_', " ")),
+                    (r, None) => r
+                        .clone()
+                        .unwrap_or_else(|| it.target.kind.replace('_', " ")),
+                };
+                let rec = it
+                    .recommendation
+                    .as_ref()
+                    .map(|r| format!("{} ({})", r.verdict.as_str(), r.rule))
+                    .unwrap_or_default();
+                let verdict = ci
+                    .outcome
+                    .as_deref()
+                    .or(ci.staged.as_ref().map(|s| s.verdict.as_str()));
+                Row::new(
+                    vec![
+                        it.seq.to_string(),
+                        state,
+                        clean(it.person.as_deref().unwrap_or("-")),
+                        clean(&what),
+                        it.target.provider.clone(),
+                        clean(it.resource.as_deref().unwrap_or("")),
+                        rec,
+                        it.change
+                            .map(|c| c.as_str().to_string())
+                            .unwrap_or_default(),
+                        clean(&it.label),
+                    ],
+                    vec![it.seq, NONE, NONE, NONE, NONE, NONE, NONE, NONE, NONE],
+                    match verdict {
+                        Some("revoke") => Tone::Danger,
+                        Some(_) => Tone::Muted,
+                        None => Tone::Normal,
+                    },
+                    i as u32,
+                )
+            })
+            .collect();
+        Table {
+            columns: vec![
+                Column::num("item", 4, Unit::Count),
+                Column::text("state", 16),
+                Column::text("person", 20),
+                Column::text("what", 22),
+                Column::text("provider", 9),
+                Column::text("resource", 12),
+                Column::text("recommend", 22),
+                Column::text("change", 8),
+                Column::grow("detail", 10),
+            ],
+            rows,
+        }
+    }
 }
 
 impl Review {
@@ -674,6 +802,19 @@ impl Review {
         self.tables.insert(ViewId::Decisions, t.into());
         let t = self.audit_table();
         self.tables.insert(ViewId::Audit, t.into());
+        if let Some(q) = &self.queue {
+            self.tables.insert(ViewId::Queue, q.table().into());
+        }
+    }
+
+    /// The decisions and the log, with a campaign reviewer's queue as it now stands.
+    pub fn with_queue(decisions: Vec<Decision>, audit: Vec<Entry>, queue: Option<Queue>) -> Review {
+        let mut r = Review {
+            queue,
+            ..Default::default()
+        };
+        r.set(decisions, audit);
+        r
     }
 
     pub fn verdict(&self, t: &Target) -> Option<Verdict> {

@@ -48,6 +48,9 @@ pub enum Action {
 
 impl Action {
     fn parse(s: &str) -> Option<Action> {
+        if s == "view_queue" {
+            return Some(Action::View(ViewId::Queue));
+        }
         if let Some(v) = s.strip_prefix("view_") {
             return ViewId::ALL
                 .iter()

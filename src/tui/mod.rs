@@ -54,6 +54,30 @@ pub struct Options {
     pub loader: Loader,
     /// What `:sync` needs; `None` disables it.
     pub sync: Option<(Config, Keys)>,
+    /// Opened on a campaign reviewer's queue (`recert review --campaign`).
+    pub campaign: Option<CampaignQueue>,
+}
+
+/// Whose queue in which campaign the console shows.
+#[derive(Clone, Debug)]
+pub struct CampaignQueue {
+    pub id: i64,
+    pub name: String,
+    pub due: String,
+    pub snapshot_id: i64,
+    /// The reviewer (`--as`), normalised.
+    pub reviewer: String,
+    /// The directory groups the reviewer is in: items routed to `group:NAME` are theirs too.
+    pub groups: Vec<String>,
+}
+
+impl CampaignQueue {
+    fn owns(&self, assigned: &str) -> bool {
+        match assigned.strip_prefix("group:") {
+            Some(g) => self.groups.iter().any(|x| x == g),
+            None => assigned == self.reviewer,
+        }
+    }
 }
 
 /// Put the terminal back: leave raw mode and the alternate screen. Safe to call twice.
@@ -121,8 +145,36 @@ fn load_in_background(loader: Loader, tx: Sender<Msg>) {
     });
 }
 
-fn review(store: &Store) -> Result<Review, crate::store::StoreError> {
-    let mut r = Review::new(store.decisions()?, store.audit_entries()?);
+pub fn review(
+    store: &Store,
+    campaign: Option<&CampaignQueue>,
+) -> Result<Review, crate::store::StoreError> {
+    let queue = match campaign {
+        Some(c) => {
+            let header = store.campaigns()?.into_iter().find(|x| x.id == c.id);
+            let closed = header.as_ref().is_some_and(|x| x.closed_at.is_some());
+            let allow_self_review = header.is_some_and(|x| x.routing.allow_self_review);
+            let signed_off = store
+                .sign_offs(c.id)?
+                .iter()
+                .any(|s| s.reviewer == c.reviewer);
+            let items = store
+                .campaign_items(c.id)?
+                .into_iter()
+                .filter(|i| c.owns(&i.assigned))
+                .collect();
+            Some(data::Queue {
+                campaign: c.name.clone(),
+                due: c.due.clone(),
+                items,
+                signed_off,
+                closed,
+                allow_self_review,
+            })
+        }
+        None => None,
+    };
+    let mut r = Review::with_queue(store.decisions()?, store.audit_entries()?, queue);
     r.planned = store.planned_decisions()?;
     r.journal = store.all_journal()?;
     Ok(r)
@@ -302,7 +354,12 @@ fn start_apply(opts: &Options, plan: i64, tx: Sender<Msg>, reload: Sender<()>) {
 
 /// Reads the decisions, audit log and journal off the UI thread whenever asked; requests that
 /// pile up are served by one read, which always sees the newest writes.
-fn review_loader(dir: PathBuf, requests: Receiver<()>, out: Sender<Msg>) {
+fn review_loader(
+    dir: PathBuf,
+    campaign: Option<CampaignQueue>,
+    requests: Receiver<()>,
+    out: Sender<Msg>,
+) {
     let store = match Store::open(&dir) {
         Ok(s) => s,
         Err(e) => {
@@ -312,13 +369,57 @@ fn review_loader(dir: PathBuf, requests: Receiver<()>, out: Sender<Msg>) {
     };
     while requests.recv().is_ok() {
         while requests.try_recv().is_ok() {}
-        let msg = match review(&store) {
+        let msg = match review(&store, campaign.as_ref()) {
             Ok(r) => Msg::Review(Arc::new(r)),
             Err(e) => Msg::Error(format!("reading decisions and the audit log failed: {e:#}")),
         };
         if out.send(msg).is_err() {
             return;
         }
+    }
+}
+
+/// Carry out a campaign effect in the store; the message says how it went.
+pub fn campaign_effect(store: &mut Store, c: &CampaignQueue, e: Effect) -> Msg {
+    let now = chrono::Utc::now().timestamp();
+    let done = match e {
+        Effect::Stage(items) => {
+            let verdict = items.first().map(|(_, d)| d.verdict.as_str()).unwrap_or("");
+            let staged: Vec<(i64, Option<crate::review::NewDecision>)> =
+                items.into_iter().map(|(s, d)| (s, Some(d))).collect();
+            store
+                .stage(c.id, &staged, now)
+                .map(|n| format!("Staged {verdict} on {n} items: :submit records them"))
+        }
+        Effect::Submit(seqs) => store
+            .submit(c.id, &seqs, &c.reviewer, c.snapshot_id, now)
+            .map(|(batch, n)| format!("Submitted batch {batch}: {n} decisions, audited")),
+        Effect::SignOff => store.campaign_items(c.id).and_then(|items| {
+            let mine: Vec<_> = items.iter().filter(|i| c.owns(&i.assigned)).collect();
+            let decided = mine.iter().filter(|i| i.decided()).count();
+            let counts = serde_json::json!({"items": mine.len(), "decided": decided});
+            store.sign_off(c.id, &c.reviewer, &counts, now).map(|()| {
+                format!(
+                    "Signed off: {decided}/{} decided; your decisions are locked",
+                    mine.len()
+                )
+            })
+        }),
+        Effect::Delegate { items, to, reason } => {
+            let to = if to.starts_with("group:") {
+                to
+            } else {
+                crate::model::normalize_email(&to)
+            };
+            store
+                .delegate(c.id, &items, &c.reviewer, &to, &reason, now)
+                .map(|n| format!("Delegated {n} items to {to}, audited"))
+        }
+        _ => return Msg::Error("not a campaign effect".into()),
+    };
+    match done {
+        Ok(text) => Msg::Notice(text),
+        Err(e) => Msg::Error(format!("campaign: {e}; nothing was changed")),
     }
 }
 
@@ -344,12 +445,17 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
         {
             let tx = tx.clone();
             let dir = opts.data_dir.clone();
-            std::thread::spawn(move || review_loader(dir, reload_rx, tx));
+            let campaign = opts.campaign.clone();
+            std::thread::spawn(move || review_loader(dir, campaign, reload_rx, tx));
         }
         let _ = reload.send(());
         let mut state = State::new(opts.keymap.clone(), opts.context.clone());
         state.read_only = opts.read_only;
         state.justification_required = opts.justification_required;
+        if opts.campaign.is_some() {
+            state.campaign = true;
+            state.view = ViewId::Queue;
+        }
         if let Some((cfg, _)) = &opts.sync {
             state.confirm_threshold = cfg.settings.confirm_threshold.unwrap_or(25);
         }
@@ -447,6 +553,14 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
                             }
                         }
                         Effect::Sync => start_sync(&opts, tx.clone()),
+                        Effect::Stage(_)
+                        | Effect::Submit(_)
+                        | Effect::SignOff
+                        | Effect::Delegate { .. } => {
+                            let Some(c) = &opts.campaign else { continue };
+                            pending.push(campaign_effect(&mut store, c, e));
+                            let _ = reload.send(());
+                        }
                         Effect::Apply(steps) => {
                             let snap = Some(state.data.snapshot.id).filter(|&i| i > 0);
                             let now = chrono::Utc::now().timestamp();

@@ -3,7 +3,7 @@
 //! effects the driver runs off the UI thread; the newest request wins and stale results are
 //! dropped by generation number.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -29,9 +29,24 @@ pub enum Mode {
     Confirm,
 }
 
-/// A plan waiting for confirmation before anything is sent.
+/// What a confirmation is for.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Purpose {
+    /// Send a plan's provider calls.
+    #[default]
+    Apply,
+    /// Submit these staged campaign items as one batch.
+    Submit(Vec<i64>),
+    /// Sign off the reviewer's campaign queue.
+    SignOff,
+}
+
+/// A plan (or a campaign batch) waiting for confirmation before anything is sent or recorded.
 #[derive(Clone, Debug)]
 pub struct Confirm {
+    pub purpose: Purpose,
+    /// For a submit or sign-off: what it holds, shown instead of the steps.
+    pub summary: Vec<String>,
     pub steps: Vec<crate::remediate::PlannedStep>,
     pub calls: usize,
     /// Above the threshold the number of calls must be typed; below it, `y`.
@@ -103,6 +118,8 @@ pub enum Msg {
         lines: Vec<String>,
     },
     Error(String),
+    /// Something worked; say so.
+    Notice(String),
 }
 
 /// What the driver must do after an update.
@@ -127,6 +144,18 @@ pub enum Effect {
     Sync,
     /// Store this plan and send it (confirmed); answer with `ApplyProgress`/`ApplyDone`.
     Apply(Vec<crate::remediate::PlannedStep>),
+    /// Campaign: stage these decisions on these items (not yet decisions); reload after.
+    Stage(Vec<(i64, NewDecision)>),
+    /// Campaign: submit the staged decisions on these items as one audited batch.
+    Submit(Vec<i64>),
+    /// Campaign: sign off the reviewer's queue.
+    SignOff,
+    /// Campaign: hand these items to another reviewer, with a reason.
+    Delegate {
+        items: Vec<i64>,
+        to: String,
+        reason: String,
+    },
 }
 
 impl std::fmt::Debug for Effect {
@@ -138,6 +167,12 @@ impl std::fmt::Debug for Effect {
             Effect::SetUndone { batch, undone } => write!(f, "SetUndone({batch}, {undone})"),
             Effect::Sync => write!(f, "Sync"),
             Effect::Apply(s) => write!(f, "Apply({} steps)", s.len()),
+            Effect::Stage(s) => write!(f, "Stage({} items)", s.len()),
+            Effect::Submit(s) => write!(f, "Submit({} items)", s.len()),
+            Effect::SignOff => write!(f, "SignOff"),
+            Effect::Delegate { items, to, .. } => {
+                write!(f, "Delegate({} items to {to})", items.len())
+            }
         }
     }
 }
@@ -338,6 +373,26 @@ pub const COMMANDS: &[(&str, &str)] = &[
         "sweep",
         "sweep EMAIL: stage revoking everything one person holds",
     ),
+    (
+        "queue",
+        "Campaign: your review queue (recert review --campaign)",
+    ),
+    (
+        "group",
+        "group person|resource: group the campaign queue by person or by resource",
+    ),
+    (
+        "submit",
+        "Campaign: show your staged decisions, confirm, record them",
+    ),
+    (
+        "signoff",
+        "Campaign: sign off your queue; locks your decisions",
+    ),
+    (
+        "delegate",
+        "delegate EMAIL REASON: hand the marked items to another reviewer",
+    ),
     ("log", "Errors and sync reports in full"),
     ("sort", "sort COLUMN [desc]: sort the view by a column"),
     ("help", "Keys and the filter syntax"),
@@ -378,6 +433,8 @@ pub struct State {
     pub confirm_threshold: usize,
     /// Waiting for the first data.
     pub loading: bool,
+    /// Opened on a campaign queue (`recert review --campaign`).
+    pub campaign: bool,
     ticket: u64,
 }
 
@@ -389,7 +446,10 @@ impl State {
             data: Arc::new(Data::default()),
             review: Arc::new(Review::default()),
             view: ViewId::Gaps,
-            views: ViewId::ALL.iter().map(|_| ViewState::default()).collect(),
+            // Every view in `ALL`, then the campaign queue.
+            views: (0..=ViewId::ALL.len())
+                .map(|_| ViewState::default())
+                .collect(),
             mode: Mode::Normal,
             keymap,
             context,
@@ -413,6 +473,7 @@ impl State {
             applying: None,
             confirm_threshold: 25,
             loading: true,
+            campaign: false,
             ticket: 0,
         }
     }
@@ -455,7 +516,7 @@ impl State {
 
     fn table_for(&self, v: ViewId) -> Arc<Table> {
         match v {
-            ViewId::Decisions | ViewId::Audit => {
+            ViewId::Decisions | ViewId::Audit | ViewId::Queue => {
                 self.review.tables.get(&v).cloned().unwrap_or_default()
             }
             _ => self.data.table(v),
@@ -516,12 +577,228 @@ impl State {
         ids.into_iter()
             .filter_map(|id| {
                 let item = vs.table.rows.get(id as usize)?.item;
+                if self.view == ViewId::Queue {
+                    let ci = self.review.queue.as_ref()?.items.get(item as usize)?;
+                    return Some((
+                        ci.item.target.clone(),
+                        ci.item.label.clone(),
+                        Some("scim-uncovered-grant".to_string()),
+                    ));
+                }
                 self.data.target(self.view, item)
             })
             .collect()
     }
 
+    /// The campaign items under the cursor or marked, undecided ones only.
+    fn queue_items(&self) -> Vec<i64> {
+        let Some(q) = &self.review.queue else {
+            return Vec::new();
+        };
+        let vs = self.view_state(ViewId::Queue);
+        let ids = if vs.marks.is_empty() {
+            vs.current().into_iter().collect()
+        } else {
+            vs.marks.materialise(&vs.table)
+        };
+        ids.into_iter()
+            .filter_map(|id| q.items.get(vs.table.rows.get(id as usize)?.item as usize))
+            .filter(|ci| !ci.decided())
+            .map(|ci| ci.item.seq)
+            .collect()
+    }
+
+    /// Why the campaign queue cannot change now, if it cannot.
+    fn queue_locked(&self) -> Option<&'static str> {
+        let q = self.review.queue.as_ref()?;
+        if q.closed {
+            Some("The campaign is closed: its decisions are final")
+        } else if q.signed_off {
+            Some("You have signed off this queue: your decisions are locked")
+        } else {
+            None
+        }
+    }
+
+    /// `:submit`: what the staged batch holds, to confirm.
+    fn plan_submit(&mut self) -> Vec<Effect> {
+        if let Some(why) = self.queue_locked() {
+            self.notify(why, Level::Warn);
+            return Vec::new();
+        }
+        let Some(q) = &self.review.queue else {
+            self.notify(
+                "Not in a campaign: open one with `recert review --campaign NAME`",
+                Level::Warn,
+            );
+            return Vec::new();
+        };
+        let staged: Vec<&crate::store::campaign::CampaignItem> = q
+            .items
+            .iter()
+            .filter(|i| !i.decided() && i.staged.is_some())
+            .collect();
+        if staged.is_empty() {
+            self.notify(
+                "Nothing staged: decide items first (c r o d), then :submit",
+                Level::Info,
+            );
+            return Vec::new();
+        }
+        let mut verdicts: std::collections::BTreeMap<&str, usize> = Default::default();
+        for i in &staged {
+            if let Some(st) = &i.staged {
+                *verdicts.entry(st.verdict.as_str()).or_default() += 1;
+            }
+        }
+        let carried = staged.iter().filter(|i| i.item.carried.is_some()).count();
+        let mut summary = vec![format!(
+            "{} decisions in campaign {}: {}{}",
+            staged.len(),
+            q.campaign,
+            verdicts
+                .iter()
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            if carried > 0 {
+                format!(" ({carried} carried forward)")
+            } else {
+                String::new()
+            }
+        )];
+        summary.push(String::new());
+        for i in staged.iter().take(200) {
+            let st = i.staged.as_ref().expect("staged");
+            summary.push(format!(
+                "#{:<5} {:<8} {}{}",
+                i.item.seq,
+                st.verdict.as_str(),
+                i.item.label,
+                st.justification
+                    .as_deref()
+                    .map(|j| format!("  ({j})"))
+                    .unwrap_or_default()
+            ));
+        }
+        let seqs = staged.iter().map(|i| i.item.seq).collect::<Vec<_>>();
+        self.confirm = Some(Confirm {
+            purpose: Purpose::Submit(seqs),
+            summary,
+            steps: Vec::new(),
+            calls: staged.len(),
+            typed: String::new(),
+            need_typing: staged.len() > self.confirm_threshold,
+        });
+        self.help_scroll = 0;
+        self.mode = Mode::Confirm;
+        Vec::new()
+    }
+
+    /// `:signoff`: the queue's counts, to confirm.
+    fn plan_sign_off(&mut self) -> Vec<Effect> {
+        if let Some(why) = self.queue_locked() {
+            self.notify(why, Level::Warn);
+            return Vec::new();
+        }
+        let Some(q) = &self.review.queue else {
+            self.notify("Not in a campaign", Level::Warn);
+            return Vec::new();
+        };
+        let staged = q.staged();
+        if staged > 0 {
+            self.notify(
+                format!("{staged} staged decisions are not submitted: :submit them first"),
+                Level::Warn,
+            );
+            return Vec::new();
+        }
+        let open = q.items.len() - q.done();
+        let mut summary = vec![format!(
+            "Sign off campaign {}: {}/{} decided. Your decisions are locked after.",
+            q.campaign,
+            q.done(),
+            q.items.len()
+        )];
+        if open > 0 {
+            summary.push(format!(
+                "{open} items are undecided: they fall to the campaign's closing policy."
+            ));
+        }
+        self.confirm = Some(Confirm {
+            purpose: Purpose::SignOff,
+            summary,
+            steps: Vec::new(),
+            calls: 1,
+            typed: String::new(),
+            need_typing: false,
+        });
+        self.mode = Mode::Confirm;
+        Vec::new()
+    }
+
+    /// `:delegate EMAIL REASON…`: hand the marked (or current) undecided items on.
+    fn delegate(&mut self, args: &[&str]) -> Vec<Effect> {
+        if self.read_only {
+            self.notify(
+                "Read-only mode (--read-only or settings.read_only): delegating is off",
+                Level::Warn,
+            );
+            return Vec::new();
+        }
+        if let Some(why) = self.queue_locked() {
+            self.notify(why, Level::Warn);
+            return Vec::new();
+        }
+        let (Some(to), true) = (args.first(), args.len() > 1) else {
+            self.notify(
+                "delegate EMAIL REASON: who takes the marked items, and why",
+                Level::Warn,
+            );
+            return Vec::new();
+        };
+        if !to.contains('@') && !to.starts_with("group:") {
+            self.notify(format!("'{to}' is not an email or group:NAME"), Level::Warn);
+            return Vec::new();
+        }
+        let items = self.queue_items();
+        if items.is_empty() {
+            self.notify(
+                "Nothing to delegate: move to an undecided item or mark some",
+                Level::Warn,
+            );
+            return Vec::new();
+        }
+        let to_norm = crate::model::normalize_email(to);
+        if let Some(q) = &self.review.queue
+            && !q.allow_self_review
+            && let Some(own) = q.items.iter().find(|i| {
+                items.contains(&i.item.seq) && i.item.person.as_deref() == Some(to_norm.as_str())
+            })
+        {
+            self.notify(
+                format!(
+                    "Item {} is {to}'s own access; self-review is not allowed in this campaign",
+                    own.item.seq
+                ),
+                Level::Warn,
+            );
+            return Vec::new();
+        }
+        vec![Effect::Delegate {
+            items,
+            to: to.to_string(),
+            reason: args[1..].join(" "),
+        }]
+    }
+
     fn start_decision(&mut self, verdict: Verdict) -> Vec<Effect> {
+        if self.view == ViewId::Queue
+            && let Some(why) = self.queue_locked()
+        {
+            self.notify(why, Level::Warn);
+            return Vec::new();
+        }
         if matches!(self.view, ViewId::People) {
             self.notify(
                 "People: press x to revoke everything a person holds, or open Gaps or Keys to decide item by item",
@@ -699,7 +976,7 @@ impl State {
                 self.prompt = None;
                 self.mode = Mode::Normal;
                 let justification = (!text.is_empty()).then_some(text);
-                let items = p
+                let items: Vec<NewDecision> = p
                     .items
                     .into_iter()
                     .map(|(target, label, rule)| NewDecision {
@@ -712,6 +989,26 @@ impl State {
                         justification: justification.clone(),
                     })
                     .collect();
+                if self.view == ViewId::Queue
+                    && let Some(q) = &self.review.queue
+                {
+                    // In a campaign the decisions are staged on their items until `:submit`.
+                    let seq: HashMap<&Target, i64> = q
+                        .items
+                        .iter()
+                        .filter(|i| !i.decided())
+                        .map(|i| (&i.item.target, i.item.seq))
+                        .collect();
+                    let staged: Vec<(i64, NewDecision)> = items
+                        .into_iter()
+                        .filter_map(|d| Some((*seq.get(&d.target)?, d)))
+                        .collect();
+                    if staged.is_empty() {
+                        self.notify("Those items are decided already", Level::Info);
+                        return Vec::new();
+                    }
+                    return vec![Effect::Stage(staged)];
+                }
                 return vec![Effect::Record(items)];
             }
         }
@@ -770,6 +1067,16 @@ impl State {
         if let Some(v) = ViewId::ALL.iter().find(|v| v.name() == name) {
             return self.switch(*v);
         }
+        if name == "queue" {
+            if !self.campaign {
+                self.notify(
+                    "No campaign open: `recert review --campaign NAME` opens one",
+                    Level::Info,
+                );
+                return Vec::new();
+            }
+            return self.switch(ViewId::Queue);
+        }
         match name.as_str() {
             "sync" => {
                 if self.sync.is_some() {
@@ -795,6 +1102,22 @@ impl State {
             "apply" => self.plan_apply(),
             "leak" => self.leak(&args),
             "sweep" => self.sweep_person(&args),
+            "submit" => self.plan_submit(),
+            "signoff" => self.plan_sign_off(),
+            "delegate" => self.delegate(&args),
+            "group" => {
+                if self.view != ViewId::Queue {
+                    self.notify("group works in the campaign queue (:queue)", Level::Info);
+                    return Vec::new();
+                }
+                match args.first().copied() {
+                    Some("person") | Some("resource") => self.sort_command(&args[..1]),
+                    _ => {
+                        self.notify("group person|resource", Level::Warn);
+                        Vec::new()
+                    }
+                }
+            }
             _ => Vec::new(),
         }
     }
@@ -823,6 +1146,8 @@ impl State {
         let steps = crate::remediate::plan(&to_apply, &self.data.snapshot.data);
         let calls = crate::remediate::calls(&steps);
         self.confirm = Some(Confirm {
+            purpose: Purpose::Apply,
+            summary: Vec::new(),
             steps,
             calls,
             typed: String::new(),
@@ -860,6 +1185,11 @@ impl State {
             return Vec::new();
         }
         self.mode = Mode::Normal;
+        match c.purpose {
+            Purpose::Submit(seqs) => return vec![Effect::Submit(seqs)],
+            Purpose::SignOff => return vec![Effect::SignOff],
+            Purpose::Apply => {}
+        }
         self.applying = Some(Applying {
             total: c.calls,
             ..Default::default()
@@ -925,6 +1255,8 @@ impl State {
             },
         }];
         self.confirm = Some(Confirm {
+            purpose: Purpose::Apply,
+            summary: Vec::new(),
             steps,
             calls: 1,
             typed: String::new(),
@@ -1342,6 +1674,10 @@ impl State {
                 let next = ViewId::ALL[(self.view.index() + 1) % ViewId::ALL.len()];
                 return self.switch(next);
             }
+            Action::View(ViewId::Queue) if !self.campaign => self.notify(
+                "No campaign open: `recert review --campaign NAME` opens one",
+                Level::Info,
+            ),
             Action::View(v) => return self.switch(v),
             _ => {}
         }
@@ -1418,7 +1754,10 @@ impl State {
     fn set_review(&mut self, review: Arc<Review>) -> Vec<Effect> {
         self.review = review;
         let mut out = Vec::new();
-        for v in [ViewId::Decisions, ViewId::Audit] {
+        for v in [ViewId::Decisions, ViewId::Audit, ViewId::Queue] {
+            if v == ViewId::Queue && !self.campaign {
+                continue;
+            }
             let table = self.table_for(v);
             let vs = &mut self.views[v.index()];
             vs.table = table;
@@ -1509,6 +1848,11 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         }
         Msg::Data(d) => state.load(d),
         Msg::Review(r) => state.set_review(r),
+        Msg::Notice(text) => {
+            state.vs_mut().marks = Marks::default();
+            state.notify(text, Level::Info);
+            Vec::new()
+        }
         Msg::Recorded {
             batch,
             count,

@@ -152,6 +152,19 @@ pub fn draw(f: &mut Frame, s: &State, t: &Theme) {
 fn header(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
     let mut spans = vec![Span::styled(" recert ", t.header)];
     let wide = area.width >= 100;
+    if s.campaign {
+        let style = if s.view == ViewId::Queue {
+            t.selection.add_modifier(Modifier::BOLD)
+        } else {
+            t.header
+        };
+        let label = if wide || s.view == ViewId::Queue {
+            " 0:Queue "
+        } else {
+            " 0 "
+        };
+        spans.push(Span::styled(label, style));
+    }
     for v in ViewId::ALL {
         let label = if wide || v == s.view {
             format!(" {}:{} ", v.index() + 1, v.title())
@@ -299,6 +312,12 @@ fn table(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
     if !vs.marks.is_empty() {
         title.push_str(&format!(" · {} marked", thousands(vs.marks.count())));
     }
+    if s.view == ViewId::Queue
+        && let Some(q) = &s.review.queue
+    {
+        let b = q.burndown(s.today);
+        title.push_str(&format!(" · {}", b.trim_start_matches("campaign ")));
+    }
     title.push(' ');
     let block = Block::default()
         .borders(Borders::ALL)
@@ -318,6 +337,7 @@ fn table(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
                     "No decisions yet: mark rows in Gaps or Keys and press c, r, o or d."
                 }
                 ViewId::Audit => "The audit log is empty.",
+                ViewId::Queue => "Your queue in this campaign is empty.",
                 _ => "Nothing here in this snapshot.",
             }
         } else {
@@ -527,6 +547,87 @@ fn detail_lines<'a>(s: &State, t: &Theme, item: u32) -> Vec<Line<'a>> {
             out.push(field(t, "id", &r.id));
             out.push(field(t, "source", format!("{} ({})", r.source, r.provider)));
             out.push(field(t, "members", r.members.to_string()));
+        }
+        ViewId::Queue => {
+            let Some(ci) = s.review.queue.as_ref().and_then(|q| q.items.get(i)) else {
+                return out;
+            };
+            let it = &ci.item;
+            let (state, style) = match (&ci.outcome, &ci.staged) {
+                (Some(o), _) => (
+                    format!(
+                        "{o}, submitted by {}",
+                        ci.outcome_by.as_deref().unwrap_or("?")
+                    ),
+                    if o == "revoke" { t.danger } else { t.ok },
+                ),
+                (None, Some(st)) => (
+                    format!(
+                        "{} staged{} ({}); :submit records it",
+                        st.verdict.as_str(),
+                        if it.carried.is_some() {
+                            ", carried from the earlier campaign"
+                        } else {
+                            ""
+                        },
+                        st.justification.as_deref().unwrap_or("no justification")
+                    ),
+                    if st.verdict.destructive() {
+                        t.danger
+                    } else {
+                        t.accent
+                    },
+                ),
+                _ => ("undecided".to_string(), t.muted),
+            };
+            out.push(Line::from(vec![
+                Span::styled(format!("{:>9} ", "state"), t.muted),
+                Span::styled(sanitize(&state).to_string(), style),
+            ]));
+            out.push(field(t, "item", format!("#{} {}", it.seq, it.label)));
+            out.push(field(
+                t,
+                "holder",
+                it.person.as_deref().unwrap_or("(no directory email)"),
+            ));
+            if let Some(r) = &it.recommendation {
+                out.push(Line::from(vec![
+                    Span::styled(format!("{:>9} ", "suggest"), t.muted),
+                    Span::styled(
+                        sanitize(&format!(
+                            "{} ({}): {}",
+                            r.verdict.as_str(),
+                            r.rule,
+                            r.evidence
+                        ))
+                        .to_string(),
+                        if r.verdict.destructive() {
+                            t.warn
+                        } else {
+                            t.ok
+                        },
+                    ),
+                ]));
+            }
+            out.push(field(
+                t,
+                "routed",
+                format!("{} ({})", ci.assigned, it.routed_by),
+            ));
+            if let Some(c) = it.change {
+                out.push(field(t, "change", c.as_str()));
+            }
+            if !it.rules.is_empty() {
+                out.push(field(t, "gaps", it.rules.join(", ")));
+            }
+            out.push(field(
+                t,
+                "target",
+                format!(
+                    "{} {} on {}",
+                    it.target.kind, it.target.id, it.target.source
+                ),
+            ));
         }
         ViewId::Decisions => {
             let Some(x) = s.review.decisions.get(i) else {
@@ -958,6 +1059,36 @@ fn picker(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
 
 fn confirm(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
     let Some(c) = &s.confirm else { return };
+    if c.purpose != super::state::Purpose::Apply {
+        let verb = if c.purpose == super::state::Purpose::SignOff {
+            "sign off"
+        } else {
+            "submit them"
+        };
+        let mut lines = vec![
+            Line::from(Span::styled(
+                if c.need_typing {
+                    format!("Type {} and Enter to {verb}; Esc cancels.", c.calls)
+                } else {
+                    format!("Type y and Enter to {verb}; Esc cancels.")
+                },
+                t.warn,
+            )),
+            Line::from(Span::styled(format!("> {}▏", sanitize(&c.typed)), t.text)),
+            Line::from(""),
+        ];
+        for l in c.summary.iter().skip(s.help_scroll) {
+            lines.push(Line::from(Span::styled(sanitize(l), t.text)));
+        }
+        let title = if c.purpose == super::state::Purpose::SignOff {
+            " Sign off "
+        } else {
+            " Submit the staged batch "
+        };
+        let r = centered(area, 110, area.height);
+        overlay(f, t, r, title.into(), lines, 0, t.accent);
+        return;
+    }
     let manual = c.steps.len() - c.calls;
     let mut lines = vec![
         Line::from(Span::styled(

@@ -2,6 +2,8 @@
 //! it, and a real store in a temporary directory.
 #![allow(dead_code)]
 
+pub mod process;
+
 use std::path::Path;
 
 use recert::config::{Config, SourceConfig};

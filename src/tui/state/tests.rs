@@ -162,6 +162,8 @@ pub fn sample_data(n: usize) -> Data {
 pub struct Harness {
     pub s: State,
     pub store: Store,
+    /// Set when the console is on a campaign queue.
+    pub campaign: Option<crate::tui::CampaignQueue>,
     _dir: tempfile::TempDir,
 }
 
@@ -172,6 +174,7 @@ impl Harness {
         let mut h = Harness {
             s: State::new(Keymap::default_map(), "test".into()),
             store,
+            campaign: None,
             _dir: dir,
         };
         h.s.today = chrono::NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
@@ -226,6 +229,14 @@ impl Harness {
                             .unwrap();
                         queue.insert(0, self.review());
                     }
+                    e @ (Effect::Stage(_)
+                    | Effect::Submit(_)
+                    | Effect::SignOff
+                    | Effect::Delegate { .. }) => {
+                        let c = self.campaign.clone().expect("a campaign is open");
+                        queue.insert(0, crate::tui::campaign_effect(&mut self.store, &c, e));
+                        queue.insert(0, self.review());
+                    }
                     other => unhandled.push(other),
                 }
             }
@@ -234,13 +245,9 @@ impl Harness {
     }
 
     fn review(&self) -> Msg {
-        let mut r = Review::new(
-            self.store.decisions().unwrap(),
-            self.store.audit_entries().unwrap(),
-        );
-        r.planned = self.store.planned_decisions().unwrap();
-        r.journal = self.store.all_journal().unwrap();
-        Msg::Review(Arc::new(r))
+        Msg::Review(Arc::new(
+            crate::tui::review(&self.store, self.campaign.as_ref()).unwrap(),
+        ))
     }
 
     pub fn reload_review(&mut self) {
@@ -889,4 +896,174 @@ fn an_anthropic_key_set_inactive_can_be_reactivated_from_the_audit_view() {
     h.key('R');
     assert_eq!(h.s.mode, Mode::Normal);
     assert!(h.s.toast.as_ref().unwrap().0.contains("cannot undo"));
+}
+
+/// A harness on a campaign over the sample organisation, every item routed to
+/// rev@example.com, the console on its queue.
+pub fn campaign_harness() -> Harness {
+    use crate::review::campaign::{Inputs, Routing, Scope, freeze};
+    let mut h = Harness::new(3);
+    let data = sample_data(3);
+    let d = &data.snapshot.data;
+    let findings = crate::reconcile::reconcile(d, &crate::reconcile::Context::at(NOW));
+    let routing = Routing {
+        fallback: Some("rev@example.com".into()),
+        ..Default::default()
+    };
+    let items = freeze(&Inputs {
+        data: d,
+        findings: &findings,
+        rules: &Default::default(),
+        now: NOW,
+        owners: &Default::default(),
+        scope: &Scope::default(),
+        routing: &routing,
+        earlier: None,
+        carry_forward: false,
+    });
+    assert_eq!(items.len(), 4, "one membership and three keys");
+    let id = h
+        .store
+        .create_campaign(
+            &crate::store::campaign::NewCampaign {
+                name: "Q4",
+                snapshot_id: 1,
+                due: "2026-12-01",
+                scope: &Scope::default(),
+                routing: &routing,
+                on_close: Default::default(),
+                since: None,
+            },
+            &items,
+            "admin@example.com",
+            NOW,
+        )
+        .unwrap();
+    h.campaign = Some(crate::tui::CampaignQueue {
+        id,
+        name: "Q4".into(),
+        due: "2026-12-01".into(),
+        snapshot_id: 1,
+        reviewer: "rev@example.com".into(),
+        groups: Vec::new(),
+    });
+    h.s.campaign = true;
+    h.s.view = ViewId::Queue;
+    h.reload_review();
+    h
+}
+
+#[test]
+fn a_campaign_queue_stages_submits_delegates_and_signs_off() {
+    let mut h = campaign_harness();
+    let id = h.campaign.as_ref().unwrap().id;
+    assert_eq!(h.s.vs().visible.len(), 4);
+    // Certify the first item: staged, not a decision yet.
+    h.key('c');
+    h.typ("still needed");
+    h.code(KeyCode::Enter);
+    let items = h.store.campaign_items(id).unwrap();
+    assert!(items[0].staged.is_some() && items[0].outcome.is_none());
+    assert!(h.store.decisions().unwrap().is_empty());
+    assert!(
+        h.s.toast
+            .as_ref()
+            .unwrap()
+            .0
+            .contains("Staged certify on 1")
+    );
+    // :submit shows the batch and records it only after y.
+    h.typ(":submit");
+    h.code(KeyCode::Enter);
+    assert_eq!(h.s.mode, Mode::Confirm);
+    let c = h.s.confirm.as_ref().unwrap();
+    assert!(
+        c.summary[0].contains("1 decisions in campaign Q4: certify 1"),
+        "{:?}",
+        c.summary
+    );
+    h.key('y');
+    h.code(KeyCode::Enter);
+    let ds = h.store.decisions().unwrap();
+    assert_eq!(ds.len(), 1);
+    assert_eq!(ds[0].reviewer, "rev@example.com");
+    assert_eq!(
+        h.store.campaign_items(id).unwrap()[0].outcome.as_deref(),
+        Some("certify")
+    );
+    let burndown = h.s.review.queue.as_ref().unwrap().burndown(h.s.today);
+    assert!(
+        burndown.contains("1/4 done") && burndown.contains("due in 9 days"),
+        "{burndown}"
+    );
+    // Delegating an item to its own holder would be self-review: refused.
+    h.key('j');
+    let holder = {
+        let vs = h.s.vs();
+        vs.table.rows[vs.current().unwrap() as usize].cells[2].to_string()
+    };
+    h.typ(&format!(":delegate {holder} they know it best"));
+    h.code(KeyCode::Enter);
+    assert!(
+        h.s.toast.as_ref().unwrap().0.contains("self-review"),
+        "{holder}"
+    );
+    assert!(h.store.delegations(id).unwrap().is_empty());
+    // Delegate it to someone else: it leaves this queue.
+    h.typ(":delegate carol@example.com Carol runs that project");
+    h.code(KeyCode::Enter);
+    assert_eq!(h.s.review.queue.as_ref().unwrap().items.len(), 3);
+    assert_eq!(h.store.delegations(id).unwrap().len(), 1);
+    // Sign off with items undecided: confirmed, then every decision key is refused.
+    h.typ(":signoff");
+    h.code(KeyCode::Enter);
+    assert!(h.s.confirm.as_ref().unwrap().summary[1].contains("2 items are undecided"));
+    h.key('y');
+    h.code(KeyCode::Enter);
+    assert_eq!(h.store.sign_offs(id).unwrap().len(), 1);
+    h.key('r');
+    assert!(h.s.toast.as_ref().unwrap().0.contains("signed off"));
+    assert_eq!(h.s.mode, Mode::Normal);
+    let events: Vec<String> = h
+        .store
+        .audit_entries()
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event)
+        .collect();
+    assert_eq!(
+        events,
+        [
+            "campaign.create",
+            "campaign.submit",
+            "campaign.delegate",
+            "campaign.signoff"
+        ]
+    );
+}
+
+#[test]
+fn group_sorts_the_queue_by_person_or_resource() {
+    let mut h = campaign_harness();
+    h.typ(":group person");
+    h.code(KeyCode::Enter);
+    let people: Vec<String> = {
+        let vs = h.s.vs();
+        vs.visible
+            .iter()
+            .map(|&i| vs.table.rows[i as usize].cells[2].to_string())
+            .collect()
+    };
+    let mut sorted = people.clone();
+    sorted.sort();
+    assert_eq!(people, sorted);
+    h.typ(":group nonsense");
+    h.code(KeyCode::Enter);
+    assert!(
+        h.s.toast
+            .as_ref()
+            .unwrap()
+            .0
+            .contains("group person|resource")
+    );
 }

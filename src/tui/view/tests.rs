@@ -209,3 +209,28 @@ fn all_built_in_themes_load() {
         assert_ne!(t.danger, t.ok, "{name}");
     }
 }
+
+#[test]
+fn the_campaign_queue_at_80x24_and_120x40() {
+    let t = theme();
+    let mut h = crate::tui::state::tests::campaign_harness();
+    // One staged revoke, so the state column and the danger tone show.
+    h.key('j');
+    h.key('r');
+    h.typ("unused since spring");
+    h.code(KeyCode::Enter);
+    h.send(crate::tui::state::Msg::Tick { now_ms: 600_000 });
+    for (w, ht) in [(80, 24), (120, 40)] {
+        let term = render(&mut h, w, ht, &t);
+        let screen = text(&term);
+        assert!(screen.contains("Q4 · 0/4 done · 1 staged"), "{screen}");
+        insta::assert_snapshot!(format!("queue_{w}x{ht}"), screen);
+    }
+    // The submit confirmation lists the batch.
+    h.typ(":submit");
+    h.code(KeyCode::Enter);
+    let term = render(&mut h, 80, 24, &t);
+    let screen = text(&term);
+    assert!(screen.contains("revoke 1"), "{screen}");
+    insta::assert_snapshot!("queue_submit_80x24", screen);
+}

@@ -1,6 +1,8 @@
 //! The commands behind the binary. `main.rs` only parses and dispatches; the work is here so it
 //! can be tested and reused (the demo runs the same sync as `recert sync`).
 
+pub mod campaign;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -317,17 +319,7 @@ fn footprint_table(fp: &reconcile::Footprint, snap: &Snapshot) -> String {
     use crate::model::text::sanitize;
     use std::fmt::Write as _;
     let mut o = String::new();
-    let names: std::collections::HashMap<(&str, &str), &str> = snap
-        .data
-        .resources
-        .iter()
-        .map(|r| {
-            (
-                (r.source.as_str(), r.id.as_str()),
-                r.name.as_deref().unwrap_or(&r.id),
-            )
-        })
-        .collect();
+    let names = snap.data.resource_names();
     let _ = writeln!(
         o,
         "{}  (last activity {})",
@@ -467,13 +459,13 @@ pub fn to_table(findings: &[Finding]) -> String {
 
 /// The built-in themes, by name.
 pub const THEMES: &[(&str, &str)] = &[
-    ("dark", include_str!("../themes/dark.toml")),
-    ("light", include_str!("../themes/light.toml")),
+    ("dark", include_str!("../../themes/dark.toml")),
+    ("light", include_str!("../../themes/light.toml")),
     (
         "high-contrast",
-        include_str!("../themes/high-contrast.toml"),
+        include_str!("../../themes/high-contrast.toml"),
     ),
-    ("colorblind", include_str!("../themes/colorblind.toml")),
+    ("colorblind", include_str!("../../themes/colorblind.toml")),
 ];
 
 /// `--theme` or `settings.theme`: a built-in name or a theme file; `NO_COLOR` drops colour.
@@ -556,6 +548,7 @@ fn tui_options(
         data_dir: dir,
         loader: std::sync::Arc::new(move || load_data(&lcfg, &ldir)),
         sync: keys.map(|k| (cfg.clone(), k)),
+        campaign: None,
     })
 }
 

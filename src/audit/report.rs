@@ -1,0 +1,334 @@
+//! A campaign report for auditors: every item with its decision, reviewer, justification,
+//! recommendation and remediation result, as CSV, JSON and a self-contained HTML page with
+//! charts, plus the sign-offs and delegations. Pure: it renders files; the caller writes them
+//! with the SHA-256 manifest from `evidence::manifest`.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+
+use super::evidence::{bars, count, csv, esc, json, time};
+use crate::model::Ts;
+use crate::remediate::JournalRow;
+use crate::review::Decision;
+use crate::store::campaign::{Campaign, CampaignItem, Delegation, SignOff};
+
+pub struct Report<'a> {
+    pub campaign: &'a Campaign,
+    pub items: &'a [CampaignItem],
+    /// Decisions by id (the campaign's submitted and policy decisions).
+    pub decisions: &'a HashMap<i64, Decision>,
+    /// The journal row that carried out each decision, by decision id.
+    pub results: &'a HashMap<i64, JournalRow>,
+    pub sign_offs: &'a [SignOff],
+    pub delegations: &'a [Delegation],
+    /// `audit::verify` over the whole log.
+    pub chain: Result<usize, super::Break>,
+    pub generated_at: Ts,
+    pub generated_by: String,
+}
+
+/// One line of the report: what the CSV and JSON hold per item.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Line {
+    pub seq: i64,
+    pub provider: String,
+    pub source: String,
+    pub kind: String,
+    pub id: String,
+    pub label: String,
+    pub person: String,
+    pub resource: String,
+    pub role: String,
+    pub reviewer: String,
+    pub routed_by: String,
+    pub decision: String,
+    pub decided_by: String,
+    pub decided_at: String,
+    pub justification: String,
+    pub recommendation: String,
+    pub recommendation_rule: String,
+    pub recommendation_evidence: String,
+    pub change: String,
+    pub carried: String,
+    pub remediation: String,
+}
+
+/// `undecided` for an item nobody decided (a campaign still open).
+pub fn lines(r: &Report) -> Vec<Line> {
+    r.items
+        .iter()
+        .map(|ci| {
+            let it = &ci.item;
+            let d = ci.decision_id.and_then(|id| r.decisions.get(&id));
+            let remediation = match (
+                ci.decision_id.and_then(|id| r.results.get(&id)),
+                ci.outcome.as_deref(),
+            ) {
+                (Some(j), _) => {
+                    let status = j.status.map(|s| format!(" HTTP {s}")).unwrap_or_default();
+                    format!("{}{status}", j.state.as_str())
+                }
+                (None, Some("revoke")) => "not applied yet".into(),
+                _ => String::new(),
+            };
+            let rec = it.recommendation.as_ref();
+            Line {
+                seq: it.seq,
+                provider: it.target.provider.clone(),
+                source: it.target.source.clone(),
+                kind: it.target.kind.clone(),
+                id: it.target.id.clone(),
+                label: it.label.clone(),
+                person: it.person.clone().unwrap_or_default(),
+                resource: it.resource.clone().unwrap_or_default(),
+                role: it.role.clone().unwrap_or_default(),
+                reviewer: ci.assigned.clone(),
+                routed_by: it.routed_by.clone(),
+                decision: ci.outcome.clone().unwrap_or_else(|| "undecided".into()),
+                decided_by: ci.outcome_by.clone().unwrap_or_default(),
+                decided_at: d.map(|d| time(d.made_at)).unwrap_or_default(),
+                justification: d
+                    .and_then(|d| d.d.justification.clone())
+                    .unwrap_or_default(),
+                recommendation: rec
+                    .map(|r| r.verdict.as_str().to_string())
+                    .unwrap_or_default(),
+                recommendation_rule: rec.map(|r| r.rule.clone()).unwrap_or_default(),
+                recommendation_evidence: rec.map(|r| r.evidence.clone()).unwrap_or_default(),
+                change: it
+                    .change
+                    .map(|c| c.as_str().to_string())
+                    .unwrap_or_default(),
+                carried: it
+                    .carried
+                    .map(|v| v.as_str().to_string())
+                    .unwrap_or_default(),
+                remediation,
+            }
+        })
+        .collect()
+}
+
+/// Counts of outcomes: what the report's header and the tests compare with the decisions.
+pub fn totals(lines: &[Line]) -> BTreeMap<String, usize> {
+    let mut m = BTreeMap::new();
+    for l in lines {
+        *m.entry(l.decision.clone()).or_default() += 1;
+    }
+    m
+}
+
+const HEADER: &[&str] = &[
+    "seq",
+    "provider",
+    "source",
+    "kind",
+    "id",
+    "label",
+    "person",
+    "resource",
+    "role",
+    "reviewer",
+    "routed_by",
+    "decision",
+    "decided_by",
+    "decided_at",
+    "justification",
+    "recommendation",
+    "recommendation_rule",
+    "recommendation_evidence",
+    "change",
+    "carried",
+    "remediation",
+];
+
+/// Every file of the report but the manifest, by name.
+pub fn files(r: &Report) -> Vec<(String, Vec<u8>)> {
+    let ls = lines(r);
+    let c = r.campaign;
+    let summary = serde_json::json!({
+        "campaign": c.name,
+        "snapshot": c.snapshot_id,
+        "created_at": time(c.created_at),
+        "created_by": c.created_by,
+        "due": c.due,
+        "on_close": c.on_close.as_str(),
+        "since": c.since,
+        "closed_at": c.closed_at.map(time),
+        "closed_by": c.closed_by,
+        "scope": c.scope,
+        "routing": c.routing,
+        "items": ls.len(),
+        "outcomes": totals(&ls),
+        "sign_offs": r.sign_offs,
+        "delegations": r.delegations,
+        "audit_chain": match &r.chain {
+            Ok(n) => serde_json::json!({"intact": true, "entries": n}),
+            Err(b) => serde_json::json!({"intact": false, "break": b.to_string()}),
+        },
+        "generated_at": time(r.generated_at),
+        "generated_by": r.generated_by,
+    });
+    let rows = ls.iter().map(|l| {
+        vec![
+            l.seq.to_string(),
+            l.provider.clone(),
+            l.source.clone(),
+            l.kind.clone(),
+            l.id.clone(),
+            l.label.clone(),
+            l.person.clone(),
+            l.resource.clone(),
+            l.role.clone(),
+            l.reviewer.clone(),
+            l.routed_by.clone(),
+            l.decision.clone(),
+            l.decided_by.clone(),
+            l.decided_at.clone(),
+            l.justification.clone(),
+            l.recommendation.clone(),
+            l.recommendation_rule.clone(),
+            l.recommendation_evidence.clone(),
+            l.change.clone(),
+            l.carried.clone(),
+            l.remediation.clone(),
+        ]
+    });
+    vec![
+        ("summary.json".into(), json(&summary)),
+        ("items.csv".into(), csv(HEADER, rows)),
+        ("items.json".into(), json(&ls)),
+        ("report.html".into(), html(r, &ls).into_bytes()),
+    ]
+}
+
+fn html(r: &Report, ls: &[Line]) -> String {
+    let c = r.campaign;
+    let mut h = String::from(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>recert campaign report</title>\
+         <style>body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px}table{border-collapse:collapse;font-size:13px}\
+         td,th{border:1px solid #ccc;padding:3px 6px;text-align:left}th{background:#eee}figure{margin:1em 0}\
+         .bad{color:#d55e00;font-weight:bold}.ok{color:#0072b2}</style></head><body>",
+    );
+    let state = match (c.closed_at, &c.closed_by) {
+        (Some(t), Some(by)) => format!("closed {} by {}", time(t), by),
+        _ => "open".into(),
+    };
+    h.push_str(&format!(
+        "<h1>Campaign {}</h1><p>Snapshot #{} · created {} by {} · due {} · {} · undecided at close: {} · {} items</p>",
+        esc(&c.name),
+        c.snapshot_id,
+        esc(&time(c.created_at)),
+        esc(&c.created_by),
+        esc(&c.due),
+        esc(&state),
+        esc(c.on_close.as_str()),
+        ls.len()
+    ));
+    if let Some(s) = &c.since {
+        h.push_str(&format!(
+            "<p>Created since campaign {}: unchanged items were pre-filled from it (column <em>carried</em>).</p>",
+            esc(s)
+        ));
+    }
+    match &r.chain {
+        Ok(n) => h.push_str(&format!(
+            "<p class=\"ok\">Audit chain intact: {n} entries verified (<code>recert audit verify</code>; this report: <code>sha256sum -c manifest.sha256</code>).</p>"
+        )),
+        Err(b) => h.push_str(&format!(
+            "<p class=\"bad\">Audit chain BROKEN: {}</p>",
+            esc(&b.to_string())
+        )),
+    }
+    h.push_str(&bars(
+        "Outcomes",
+        &count(ls.iter().map(|l| l.decision.as_str())),
+    ));
+    h.push_str(&bars(
+        "Items by reviewer",
+        &count(ls.iter().map(|l| l.reviewer.as_str())),
+    ));
+    h.push_str(&bars(
+        "Recommendations",
+        &count(
+            ls.iter()
+                .filter(|l| !l.recommendation_rule.is_empty())
+                .map(|l| l.recommendation_rule.as_str()),
+        ),
+    ));
+    let followed = ls
+        .iter()
+        .filter(|l| !l.recommendation.is_empty() && l.recommendation == l.decision)
+        .count();
+    let recommended = ls.iter().filter(|l| !l.recommendation.is_empty()).count();
+    h.push_str(&format!(
+        "<p>Recommendations followed: {followed} of {recommended}.</p>"
+    ));
+    h.push_str("<h2>Sign-offs</h2><table><tr><th>reviewer</th><th>at</th><th>counts</th></tr>");
+    for s in r.sign_offs {
+        h.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&s.reviewer),
+            esc(&time(s.at)),
+            esc(&s.counts.to_string())
+        ));
+    }
+    h.push_str("</table><h2>Delegations</h2><table><tr><th>item</th><th>from</th><th>to</th><th>reason</th><th>at</th></tr>");
+    for d in r.delegations {
+        h.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            d.seq,
+            esc(&d.from),
+            esc(&d.to),
+            esc(&d.reason),
+            esc(&time(d.at))
+        ));
+    }
+    h.push_str("</table><h2>Items</h2><table><tr>");
+    for col in [
+        "#",
+        "provider",
+        "what",
+        "person",
+        "reviewer",
+        "decision",
+        "by",
+        "justification",
+        "recommendation",
+        "remediation",
+    ] {
+        h.push_str(&format!("<th>{col}</th>"));
+    }
+    h.push_str("</tr>");
+    for l in ls {
+        let rec = if l.recommendation.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "{} ({}: {})",
+                l.recommendation, l.recommendation_rule, l.recommendation_evidence
+            )
+        };
+        let class = if l.decision == "revoke" {
+            " class=\"bad\""
+        } else {
+            ""
+        };
+        h.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td{class}>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            l.seq,
+            esc(&l.provider),
+            esc(&l.label),
+            esc(&l.person),
+            esc(&l.reviewer),
+            esc(&l.decision),
+            esc(&l.decided_by),
+            esc(&l.justification),
+            esc(&rec),
+            esc(&l.remediation)
+        ));
+    }
+    h.push_str("</table></body></html>\n");
+    h
+}

@@ -1,0 +1,636 @@
+//! Campaigns in the store: the frozen items, staging, submitted batches, delegations,
+//! sign-offs and the close. Every change that a reviewer or an auditor cares about appends an
+//! audit entry in the same transaction as the change.
+
+use rusqlite::{OptionalExtension, Transaction, params};
+use serde::{Deserialize, Serialize};
+
+use super::review::{append_audit, insert_decisions};
+use super::{Store, StoreError};
+use crate::model::Ts;
+use crate::review::campaign::{Earlier, Item, OnClose, Routing, Scope};
+use crate::review::{NewDecision, Verdict};
+
+/// A campaign's header.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Campaign {
+    pub id: i64,
+    pub name: String,
+    pub snapshot_id: i64,
+    pub created_at: Ts,
+    pub created_by: String,
+    /// `YYYY-MM-DD`.
+    pub due: String,
+    pub scope: Scope,
+    pub routing: Routing,
+    pub on_close: OnClose,
+    pub since: Option<String>,
+    pub closed_at: Option<Ts>,
+    pub closed_by: Option<String>,
+}
+
+/// What a new campaign is made of.
+pub struct NewCampaign<'a> {
+    pub name: &'a str,
+    pub snapshot_id: i64,
+    pub due: &'a str,
+    pub scope: &'a Scope,
+    pub routing: &'a Routing,
+    pub on_close: OnClose,
+    pub since: Option<i64>,
+}
+
+/// One item as it stands: frozen facts, its current reviewer, and where its decision is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CampaignItem {
+    #[serde(flatten)]
+    pub item: Item,
+    /// The reviewer now (after any delegation); `item.reviewer` is who routing chose.
+    pub assigned: String,
+    /// A decision made but not yet submitted.
+    pub staged: Option<NewDecision>,
+    /// The submitted decision's id.
+    pub decision_id: Option<i64>,
+    /// `certify`, `revoke`, `reassign`, `defer`, or `no-change` (closing policy).
+    pub outcome: Option<String>,
+    /// The reviewer who submitted it, or `policy` (closed undecided).
+    pub outcome_by: Option<String>,
+}
+
+impl CampaignItem {
+    pub fn decided(&self) -> bool {
+        self.outcome.is_some()
+    }
+}
+
+/// A reviewer's sign-off.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignOff {
+    pub reviewer: String,
+    pub at: Ts,
+    pub counts: serde_json::Value,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delegation {
+    pub seq: i64,
+    pub from: String,
+    pub to: String,
+    pub reason: String,
+    pub at: Ts,
+}
+
+fn row_campaign(r: &rusqlite::Row) -> rusqlite::Result<Campaign> {
+    let json = |i: usize| -> rusqlite::Result<String> { r.get(i) };
+    Ok(Campaign {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        snapshot_id: r.get(2)?,
+        created_at: r.get(3)?,
+        created_by: r.get(4)?,
+        due: r.get(5)?,
+        scope: serde_json::from_str(&json(6)?).unwrap_or_default(),
+        routing: serde_json::from_str(&json(7)?).unwrap_or_default(),
+        on_close: OnClose::parse(&json(8)?).unwrap_or_default(),
+        since: r.get(9)?,
+        closed_at: r.get(10)?,
+        closed_by: r.get(11)?,
+    })
+}
+
+const CAMPAIGN_COLUMNS: &str = "c.id, c.name, c.snapshot_id, c.created_at, c.created_by, c.due, c.scope, c.routing, c.on_close, s.name, c.closed_at, c.closed_by";
+
+fn bad(what: String) -> StoreError {
+    StoreError::Campaign(what)
+}
+
+impl Store {
+    /// Freeze a campaign: its header and every item, routed; audited with the counts per
+    /// reviewer. Unchanged items carried forward are staged with the earlier outcome.
+    pub fn create_campaign(
+        &mut self,
+        c: &NewCampaign,
+        items: &[Item],
+        actor: &str,
+        now: Ts,
+    ) -> Result<i64, StoreError> {
+        let err = self.sql_err();
+        let tx = self.conn.transaction().map_err(&err)?;
+        let exists: Option<i64> = tx
+            .query_row("SELECT id FROM campaigns WHERE name = ?1", [c.name], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(&err)?;
+        if exists.is_some() {
+            return Err(bad(format!(
+                "a campaign named '{}' exists already: pick another name (`recert campaign list`)",
+                c.name
+            )));
+        }
+        tx.execute(
+            "INSERT INTO campaigns (name, snapshot_id, created_at, created_by, due, scope, routing, on_close, since_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![
+                c.name,
+                c.snapshot_id,
+                now,
+                actor,
+                c.due,
+                serde_json::to_string(c.scope).unwrap_or_default(),
+                serde_json::to_string(c.routing).unwrap_or_default(),
+                c.on_close.as_str(),
+                c.since
+            ],
+        )
+        .map_err(&err)?;
+        let id = tx.last_insert_rowid();
+        let since_name: Option<String> = match c.since {
+            Some(s) => tx
+                .query_row("SELECT name FROM campaigns WHERE id = ?1", [s], |r| {
+                    r.get(0)
+                })
+                .optional()
+                .map_err(&err)?,
+            None => None,
+        };
+        let mut per: std::collections::BTreeMap<&str, usize> = Default::default();
+        {
+            let mut ins = tx
+                .prepare(
+                    "INSERT INTO campaign_items (campaign_id, seq, item, reviewer, staged, staged_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )
+                .map_err(&err)?;
+            for it in items {
+                *per.entry(&it.reviewer).or_default() += 1;
+                let staged = it.carried.map(|v| NewDecision {
+                    verdict: v,
+                    target: it.target.clone(),
+                    label: it.label.clone(),
+                    rule: Some("scim-uncovered-grant".into()),
+                    owner: None,
+                    until: None,
+                    justification: Some(format!(
+                        "carried forward from campaign {}: unchanged since",
+                        since_name.as_deref().unwrap_or("?")
+                    )),
+                });
+                ins.execute(params![
+                    id,
+                    it.seq,
+                    serde_json::to_string(it).unwrap_or_default(),
+                    it.reviewer,
+                    staged.map(|s| serde_json::to_string(&s).unwrap_or_default()),
+                    it.carried.map(|_| now)
+                ])
+                .map_err(&err)?;
+            }
+        }
+        let changed = items
+            .iter()
+            .filter(|i| {
+                i.change
+                    .is_some_and(|c| c != crate::review::campaign::Change::Unchanged)
+            })
+            .count();
+        append_audit(
+            &tx,
+            now,
+            actor,
+            "campaign.create",
+            &serde_json::json!({
+                "campaign": c.name,
+                "snapshot": c.snapshot_id,
+                "due": c.due,
+                "items": items.len(),
+                "by_reviewer": per,
+                "on_close": c.on_close.as_str(),
+                "since": since_name,
+                "changed": changed,
+                "scope": c.scope,
+                "routing": c.routing,
+            }),
+        )
+        .map_err(&err)?;
+        tx.commit().map_err(&err)?;
+        Ok(id)
+    }
+
+    pub fn campaigns(&self) -> Result<Vec<Campaign>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare(&format!(
+                "SELECT {CAMPAIGN_COLUMNS} FROM campaigns c LEFT JOIN campaigns s ON s.id = c.since_id ORDER BY c.id"
+            ))
+            .map_err(self.sql())?;
+        st.query_map([], row_campaign)
+            .and_then(|rows| rows.collect())
+            .map_err(self.sql())
+    }
+
+    /// The campaign called `name`, or an error that lists the ones there are.
+    pub fn campaign(&self, name: &str) -> Result<Campaign, StoreError> {
+        let all = self.campaigns()?;
+        let names: Vec<String> = all.iter().map(|c| c.name.clone()).collect();
+        all.into_iter().find(|c| c.name == name).ok_or_else(|| {
+            bad(if names.is_empty() {
+                format!("no campaign '{name}': there are none yet (`recert campaign new --name {name} --due YYYY-MM-DD`)")
+            } else {
+                format!("no campaign '{name}'; there are: {}", names.join(", "))
+            })
+        })
+    }
+
+    /// Every item of a campaign, in order.
+    pub fn campaign_items(&self, id: i64) -> Result<Vec<CampaignItem>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT item, reviewer, staged, decision_id, outcome, outcome_by FROM campaign_items WHERE campaign_id = ?1 ORDER BY seq",
+            )
+            .map_err(self.sql())?;
+        // The item JSON is parsed after the query, so a bad row is named, not a SQL error.
+        let rows: Vec<(String, CampaignItem)> = st
+            .query_map([id], |r| {
+                let staged: Option<String> = r.get(2)?;
+                Ok((
+                    r.get(0)?,
+                    CampaignItem {
+                        item: placeholder(),
+                        assigned: r.get(1)?,
+                        staged: staged.and_then(|s| serde_json::from_str(&s).ok()),
+                        decision_id: r.get(3)?,
+                        outcome: r.get(4)?,
+                        outcome_by: r.get(5)?,
+                    },
+                ))
+            })
+            .and_then(|rows| rows.collect())
+            .map_err(self.sql())?;
+        rows.into_iter()
+            .map(|(json, mut ci)| {
+                ci.item = serde_json::from_str(&json)
+                    .map_err(|e| bad(format!("campaign {id}: an item does not parse: {e}")))?;
+                Ok(ci)
+            })
+            .collect()
+    }
+
+    /// What an earlier campaign concluded, for carry-forward and recommendations.
+    pub fn earlier(&self, id: i64) -> Result<Vec<Earlier>, StoreError> {
+        Ok(self
+            .campaign_items(id)?
+            .into_iter()
+            .map(|c| Earlier {
+                target: c.item.target,
+                fingerprint: c.item.fingerprint,
+                outcome: c.outcome.as_deref().and_then(Verdict::parse),
+            })
+            .collect())
+    }
+
+    pub fn sign_offs(&self, id: i64) -> Result<Vec<SignOff>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare("SELECT reviewer, at, counts FROM campaign_signoffs WHERE campaign_id = ?1 ORDER BY at, reviewer")
+            .map_err(self.sql())?;
+        st.query_map([id], |r| {
+            let counts: String = r.get(2)?;
+            Ok(SignOff {
+                reviewer: r.get(0)?,
+                at: r.get(1)?,
+                counts: serde_json::from_str(&counts).unwrap_or_default(),
+            })
+        })
+        .and_then(|rows| rows.collect())
+        .map_err(self.sql())
+    }
+
+    pub fn delegations(&self, id: i64) -> Result<Vec<Delegation>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare("SELECT seq, from_reviewer, to_reviewer, reason, at FROM campaign_delegations WHERE campaign_id = ?1 ORDER BY id")
+            .map_err(self.sql())?;
+        st.query_map([id], |r| {
+            Ok(Delegation {
+                seq: r.get(0)?,
+                from: r.get(1)?,
+                to: r.get(2)?,
+                reason: r.get(3)?,
+                at: r.get(4)?,
+            })
+        })
+        .and_then(|rows| rows.collect())
+        .map_err(self.sql())
+    }
+
+    /// Stage (or, with `None`, unstage) a decision on items; not yet a decision, so not
+    /// audited, but stored at once so a killed console loses nothing.
+    pub fn stage(
+        &mut self,
+        id: i64,
+        staged: &[(i64, Option<NewDecision>)],
+        now: Ts,
+    ) -> Result<usize, StoreError> {
+        let err = self.sql_err();
+        let tx = self.conn.transaction().map_err(&err)?;
+        open_check(&tx, id).map_err(bad)?;
+        let mut n = 0;
+        {
+            let mut up = tx
+                .prepare(
+                    "UPDATE campaign_items SET staged = ?3, staged_at = ?4 WHERE campaign_id = ?1 AND seq = ?2 AND outcome IS NULL",
+                )
+                .map_err(&err)?;
+            for (seq, d) in staged {
+                n += up
+                    .execute(params![
+                        id,
+                        seq,
+                        d.as_ref()
+                            .map(|d| serde_json::to_string(d).unwrap_or_default()),
+                        d.as_ref().map(|_| now)
+                    ])
+                    .map_err(&err)?;
+            }
+        }
+        tx.commit().map_err(&err)?;
+        Ok(n)
+    }
+
+    /// Submit the staged decisions on `seqs` as one batch: decisions written, items marked
+    /// decided, one `campaign.submit` audit entry with the batch's digest. Returns (batch, n).
+    pub fn submit(
+        &mut self,
+        id: i64,
+        seqs: &[i64],
+        reviewer: &str,
+        snapshot_id: i64,
+        now: Ts,
+    ) -> Result<(i64, usize), StoreError> {
+        let err = self.sql_err();
+        let tx = self.conn.transaction().map_err(&err)?;
+        let name = open_check(&tx, id).map_err(bad)?;
+        let mut staged = Vec::new();
+        {
+            let mut get = tx
+                .prepare("SELECT staged FROM campaign_items WHERE campaign_id = ?1 AND seq = ?2 AND outcome IS NULL AND staged IS NOT NULL")
+                .map_err(&err)?;
+            for &seq in seqs {
+                let s: Option<String> = get
+                    .query_row(params![id, seq], |r| r.get(0))
+                    .optional()
+                    .map_err(&err)?;
+                if let Some(d) = s.and_then(|s| serde_json::from_str::<NewDecision>(&s).ok()) {
+                    staged.push((seq, d));
+                }
+            }
+        }
+        if staged.is_empty() {
+            return Err(bad("nothing staged to submit".into()));
+        }
+        let decisions: Vec<NewDecision> = staged.iter().map(|(_, d)| d.clone()).collect();
+        let ins = insert_decisions(&tx, &decisions, reviewer, Some(snapshot_id), now, Some(id))
+            .map_err(&err)?;
+        {
+            let mut up = tx
+                .prepare("UPDATE campaign_items SET staged = NULL, decision_id = ?3, outcome = ?4, outcome_by = ?5 WHERE campaign_id = ?1 AND seq = ?2")
+                .map_err(&err)?;
+            for ((seq, d), did) in staged.iter().zip(&ins.ids) {
+                up.execute(params![id, seq, did, d.verdict.as_str(), reviewer])
+                    .map_err(&err)?;
+            }
+        }
+        let mut detail = ins.detail;
+        detail["campaign"] = name.into();
+        detail["items"] = staged.iter().map(|(s, _)| *s).collect::<Vec<_>>().into();
+        append_audit(&tx, now, reviewer, "campaign.submit", &detail).map_err(&err)?;
+        tx.commit().map_err(&err)?;
+        Ok((ins.batch, staged.len()))
+    }
+
+    /// Hand items to another reviewer, with a reason; audited.
+    pub fn delegate(
+        &mut self,
+        id: i64,
+        seqs: &[i64],
+        from: &str,
+        to: &str,
+        reason: &str,
+        now: Ts,
+    ) -> Result<usize, StoreError> {
+        let err = self.sql_err();
+        let tx = self.conn.transaction().map_err(&err)?;
+        let name = open_check(&tx, id).map_err(bad)?;
+        let mut moved = Vec::new();
+        {
+            let mut up = tx
+                .prepare("UPDATE campaign_items SET reviewer = ?3, staged = NULL, staged_at = NULL WHERE campaign_id = ?1 AND seq = ?2 AND outcome IS NULL AND reviewer = ?4")
+                .map_err(&err)?;
+            let mut log = tx
+                .prepare("INSERT INTO campaign_delegations (campaign_id, seq, from_reviewer, to_reviewer, reason, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+                .map_err(&err)?;
+            for &seq in seqs {
+                let assigned: Option<String> = tx
+                    .query_row(
+                        "SELECT reviewer FROM campaign_items WHERE campaign_id = ?1 AND seq = ?2",
+                        params![id, seq],
+                        |r| r.get(0),
+                    )
+                    .optional()
+                    .map_err(&err)?;
+                let Some(assigned) = assigned else { continue };
+                if up.execute(params![id, seq, to, assigned]).map_err(&err)? == 1 {
+                    log.execute(params![id, seq, assigned, to, reason, now])
+                        .map_err(&err)?;
+                    moved.push(seq);
+                }
+            }
+        }
+        if moved.is_empty() {
+            return Err(bad(
+                "nothing to delegate: the items are decided already or not in the queue".into(),
+            ));
+        }
+        append_audit(
+            &tx,
+            now,
+            from,
+            "campaign.delegate",
+            &serde_json::json!({"campaign": name, "to": to, "reason": reason, "count": moved.len(), "items": moved}),
+        )
+        .map_err(&err)?;
+        tx.commit().map_err(&err)?;
+        Ok(moved.len())
+    }
+
+    /// A reviewer signs off their queue; their decisions are locked from then on. Audited.
+    pub fn sign_off(
+        &mut self,
+        id: i64,
+        reviewer: &str,
+        counts: &serde_json::Value,
+        now: Ts,
+    ) -> Result<(), StoreError> {
+        let err = self.sql_err();
+        let tx = self.conn.transaction().map_err(&err)?;
+        let name = open_check(&tx, id).map_err(bad)?;
+        let done: Option<i64> = tx
+            .query_row(
+                "SELECT at FROM campaign_signoffs WHERE campaign_id = ?1 AND reviewer = ?2",
+                params![id, reviewer],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(&err)?;
+        if done.is_some() {
+            return Err(bad(format!("{reviewer} has signed off {name} already")));
+        }
+        tx.execute(
+            "INSERT INTO campaign_signoffs (campaign_id, reviewer, at, counts) VALUES (?1, ?2, ?3, ?4)",
+            params![id, reviewer, now, counts.to_string()],
+        )
+        .map_err(&err)?;
+        append_audit(
+            &tx,
+            now,
+            reviewer,
+            "campaign.signoff",
+            &serde_json::json!({"campaign": name, "counts": counts}),
+        )
+        .map_err(&err)?;
+        tx.commit().map_err(&err)?;
+        Ok(())
+    }
+
+    /// Close a campaign: every undecided item gets the closing policy's outcome, recorded per
+    /// item (`outcome_by = policy`); a revoke or certify policy writes those decisions, so
+    /// `recert apply` carries the revokes out. Audited with the counts. Returns the outcomes
+    /// the policy gave.
+    pub fn close_campaign(
+        &mut self,
+        id: i64,
+        actor: &str,
+        snapshot_id: i64,
+        now: Ts,
+    ) -> Result<usize, StoreError> {
+        let c = self.campaigns()?.into_iter().find(|c| c.id == id);
+        let Some(c) = c else {
+            return Err(bad(format!("no campaign with id {id}")));
+        };
+        let items = self.campaign_items(id)?;
+        let err = self.sql_err();
+        let tx = self.conn.transaction().map_err(&err)?;
+        open_check(&tx, id).map_err(bad)?;
+        let undecided: Vec<&CampaignItem> = items.iter().filter(|i| !i.decided()).collect();
+        let staged_dropped = undecided.iter().filter(|i| i.staged.is_some()).count();
+        let policy = c.on_close;
+        let why = format!(
+            "closing policy of campaign {}: undecided at close, {}",
+            c.name,
+            policy.as_str()
+        );
+        let mut detail = serde_json::json!({
+            "campaign": c.name,
+            "policy": policy.as_str(),
+            "undecided": undecided.len(),
+            "staged_unsubmitted": staged_dropped,
+        });
+        match policy.verdict() {
+            Some(v) if !undecided.is_empty() => {
+                let ds: Vec<NewDecision> = undecided
+                    .iter()
+                    .map(|i| NewDecision {
+                        verdict: v,
+                        target: i.item.target.clone(),
+                        label: i.item.label.clone(),
+                        rule: Some("scim-uncovered-grant".into()),
+                        owner: None,
+                        until: None,
+                        justification: Some(why.clone()),
+                    })
+                    .collect();
+                let ins = insert_decisions(&tx, &ds, actor, Some(snapshot_id), now, Some(id))
+                    .map_err(&err)?;
+                let mut up = tx
+                    .prepare("UPDATE campaign_items SET staged = NULL, decision_id = ?3, outcome = ?4, outcome_by = 'policy' WHERE campaign_id = ?1 AND seq = ?2")
+                    .map_err(&err)?;
+                for (i, did) in undecided.iter().zip(&ins.ids) {
+                    up.execute(params![id, i.item.seq, did, v.as_str()])
+                        .map_err(&err)?;
+                }
+                detail["decisions"] = ins.detail;
+            }
+            _ => {
+                tx.execute(
+                    "UPDATE campaign_items SET staged = NULL, outcome = 'no-change', outcome_by = 'policy' WHERE campaign_id = ?1 AND outcome IS NULL",
+                    [id],
+                )
+                .map_err(&err)?;
+            }
+        }
+        tx.execute(
+            "UPDATE campaigns SET closed_at = ?2, closed_by = ?3 WHERE id = ?1",
+            params![id, now, actor],
+        )
+        .map_err(&err)?;
+        append_audit(&tx, now, actor, "campaign.close", &detail).map_err(&err)?;
+        tx.commit().map_err(&err)?;
+        Ok(undecided.len())
+    }
+
+    /// Every journal row that carried out one of these decisions: for the campaign report.
+    pub fn decision_results(
+        &self,
+    ) -> Result<std::collections::HashMap<i64, crate::remediate::JournalRow>, StoreError> {
+        let mut out = std::collections::HashMap::new();
+        for row in self.all_journal()? {
+            for d in &row.decisions {
+                // The latest plan's row wins: a resumed or retried plan supersedes the first.
+                out.insert(*d, row.clone());
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn placeholder() -> Item {
+    Item {
+        seq: 0,
+        target: crate::review::Target::new("", "", "", ""),
+        label: String::new(),
+        person: None,
+        resource_id: None,
+        resource: None,
+        role: None,
+        via: None,
+        rules: Vec::new(),
+        last_used: None,
+        created_at: None,
+        fingerprint: String::new(),
+        reviewer: String::new(),
+        routed_by: String::new(),
+        recommendation: None,
+        change: None,
+        carried: None,
+    }
+}
+
+/// The campaign's name, or why it cannot change any more.
+fn open_check(tx: &Transaction, id: i64) -> Result<String, String> {
+    let row: Option<(String, Option<i64>)> = tx
+        .query_row(
+            "SELECT name, closed_at FROM campaigns WHERE id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()
+        .map_err(|e| e.to_string())?;
+    match row {
+        None => Err(format!("no campaign with id {id}")),
+        Some((name, Some(_))) => Err(format!(
+            "campaign {name} is closed: its decisions are final (start a new one with `recert campaign new --since {name}`)"
+        )),
+        Some((name, None)) => Ok(name),
+    }
+}

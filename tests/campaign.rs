@@ -1,0 +1,514 @@
+//! Certification campaigns end to end, through the real binary against the simulator (a
+//! separate process serving real HTTP): create with routing by manager, two reviewers decide,
+//! one delegates part of their queue, both sign off, close with the revoke policy, apply,
+//! report; and carry-forward after changes in the simulator.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use recert::review::{NewDecision, Target, Verdict};
+use recert::store::Store;
+use recert::store::campaign::CampaignItem;
+use sha2::{Digest, Sha256};
+
+mod common;
+use common::process::Env;
+
+fn ok(e: &Env, args: &[&str]) -> String {
+    let out = e.run(args);
+    assert!(
+        out.status.success(),
+        "recert {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn fails(e: &Env, args: &[&str]) -> String {
+    let out = e.run(args);
+    assert!(!out.status.success(), "recert {args:?} should fail");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn items(e: &Env, name: &str, extra: &[&str]) -> Vec<CampaignItem> {
+    let mut args = vec!["campaign", "items", name, "--format", "json"];
+    args.extend_from_slice(extra);
+    serde_json::from_str(&ok(e, &args)).unwrap()
+}
+
+fn seqs(items: &[&CampaignItem]) -> String {
+    items
+        .iter()
+        .map(|i| i.item.seq.to_string())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+const FALLBACK: &str = "secops@example.com";
+
+#[test]
+fn a_whole_campaign_routes_decides_delegates_signs_off_closes_applies_and_reports() {
+    let e = Env::new("small", &[]);
+    let out = ok(
+        &e,
+        &[
+            "campaign",
+            "new",
+            "--name",
+            "2026-Q4",
+            "--due",
+            "+30d",
+            "--route",
+            "manager",
+            "--fallback",
+            FALLBACK,
+            "--on-close",
+            "revoke",
+        ],
+    );
+    assert!(out.contains("campaign 2026-Q4 (#1) created"), "{out}");
+    let all = items(&e, "2026-Q4", &[]);
+    assert!(all.len() > 50, "{} items", all.len());
+
+    // Routed by manager: every item whose holder has a manager in the directory goes to that
+    // manager; the rest to the fallback.
+    let store = Store::open(&e.data()).unwrap();
+    let snap = store.latest_snapshot().unwrap().unwrap();
+    let people = &snap.data.people;
+    let email_of = |id: &str| {
+        people
+            .iter()
+            .find(|p| p.id == id)
+            .map(|p| p.emails[0].to_lowercase())
+    };
+    let manager_of: HashMap<String, String> = people
+        .iter()
+        .filter_map(|p| {
+            Some((
+                p.emails[0].to_lowercase(),
+                email_of(p.manager_id.as_deref()?)?,
+            ))
+        })
+        .collect();
+    for i in &all {
+        let want = i
+            .item
+            .person
+            .as_ref()
+            .and_then(|p| manager_of.get(p))
+            .filter(|m| Some(*m) != i.item.person.as_ref())
+            .cloned()
+            .unwrap_or_else(|| FALLBACK.to_string());
+        assert_eq!(
+            i.assigned, want,
+            "item {}: {}",
+            i.item.seq, i.item.routed_by
+        );
+    }
+
+    // The two managers with the largest queues review.
+    let mut per: BTreeMap<&str, usize> = BTreeMap::new();
+    for i in all.iter().filter(|i| i.assigned != FALLBACK) {
+        *per.entry(&i.assigned).or_default() += 1;
+    }
+    let mut ranked: Vec<(&str, usize)> = per.into_iter().collect();
+    ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    let (r1, r2) = (ranked[0].0.to_string(), ranked[1].0.to_string());
+    let q1: Vec<&CampaignItem> = all.iter().filter(|i| i.assigned == r1).collect();
+    let q2: Vec<&CampaignItem> = all.iter().filter(|i| i.assigned == r2).collect();
+
+    // r2 hands two items to r1, with a reason; r1's queue grows by them.
+    let handed = &q2[..2];
+    ok(
+        &e,
+        &[
+            "campaign",
+            "delegate",
+            "2026-Q4",
+            "--as",
+            &r2,
+            "--to",
+            &r1,
+            "--item",
+            &seqs(handed),
+            "--reason",
+            "r1 owns these projects now",
+        ],
+    );
+    assert_eq!(items(&e, "2026-Q4", &["--as", &r1]).len(), q1.len() + 2);
+    // Delegated items left r2's queue: r2 cannot decide them any more.
+    let err = fails(
+        &e,
+        &[
+            "campaign",
+            "decide",
+            "2026-Q4",
+            "--as",
+            &r2,
+            "--item",
+            &handed[0].item.seq.to_string(),
+            "--verdict",
+            "certify",
+            "--reason",
+            "x",
+        ],
+    );
+    assert!(err.contains("not in your queue"), "{err}");
+
+    // r2 revokes one item and certifies the rest; staged, then submitted as one batch.
+    let mut rest2: Vec<&CampaignItem> = q2[2..].to_vec();
+    // A membership: its revoke is one API call, so the report can show the call's result.
+    let at = rest2
+        .iter()
+        .position(|i| i.item.target.kind == "grant")
+        .unwrap_or(0);
+    rest2.swap(0, at);
+    let revoked_by_r2 = rest2[0];
+    ok(
+        &e,
+        &[
+            "campaign",
+            "decide",
+            "2026-Q4",
+            "--as",
+            &r2,
+            "--item",
+            &revoked_by_r2.item.seq.to_string(),
+            "--verdict",
+            "revoke",
+            "--reason",
+            "left the team",
+        ],
+    );
+    ok(
+        &e,
+        &[
+            "campaign",
+            "decide",
+            "2026-Q4",
+            "--as",
+            &r2,
+            "--item",
+            &seqs(&rest2[1..]),
+            "--verdict",
+            "certify",
+            "--reason",
+            "still needed",
+        ],
+    );
+    // Nothing is a decision before the submit.
+    assert_eq!(
+        Store::open(&e.data()).unwrap().decisions().unwrap().len(),
+        0
+    );
+    let out = ok(&e, &["campaign", "submit", "2026-Q4", "--as", &r2, "--yes"]);
+    assert!(out.contains(&format!("{} decisions", rest2.len())), "{out}");
+    // r1 certifies their whole queue, delegated items included.
+    ok(
+        &e,
+        &[
+            "campaign",
+            "decide",
+            "2026-Q4",
+            "--as",
+            &r1,
+            "--all",
+            "--verdict",
+            "certify",
+            "--reason",
+            "reviewed with the team",
+        ],
+    );
+    ok(&e, &["campaign", "submit", "2026-Q4", "--as", &r1, "--yes"]);
+
+    // Sign-off: r2 is complete; r1 too. After it, their decisions are locked.
+    ok(&e, &["campaign", "signoff", "2026-Q4", "--as", &r1]);
+    ok(&e, &["campaign", "signoff", "2026-Q4", "--as", &r2]);
+    let err = fails(
+        &e,
+        &[
+            "campaign",
+            "decide",
+            "2026-Q4",
+            "--as",
+            &r1,
+            "--all",
+            "--verdict",
+            "revoke",
+            "--reason",
+            "x",
+        ],
+    );
+    assert!(err.contains("signed off"), "{err}");
+
+    // A third reviewer signing off incomplete needs to say so.
+    let r3 = ranked[2].0.to_string();
+    let err = fails(&e, &["campaign", "signoff", "2026-Q4", "--as", &r3]);
+    assert!(err.contains("--incomplete"), "{err}");
+
+    // Close with the revoke policy: every undecided item becomes a revoke, recorded per item.
+    let certified = q1.len() + 2 + rest2.len() - 1;
+    let undecided = all.len() - certified - 1;
+    let out = ok(&e, &["campaign", "close", "2026-Q4", "--yes"]);
+    assert!(
+        out.contains(&format!("{undecided} items by the closing policy")),
+        "{out}"
+    );
+    let after = items(&e, "2026-Q4", &[]);
+    let by_policy = after
+        .iter()
+        .filter(|i| i.outcome_by.as_deref() == Some("policy"))
+        .count();
+    assert_eq!(by_policy, undecided);
+    assert!(
+        after
+            .iter()
+            .filter(|i| i.outcome_by.as_deref() == Some("policy"))
+            .all(|i| i.outcome.as_deref() == Some("revoke"))
+    );
+    // Closed is final.
+    let err = fails(
+        &e,
+        &[
+            "campaign",
+            "decide",
+            "2026-Q4",
+            "--as",
+            &r3,
+            "--all",
+            "--verdict",
+            "certify",
+            "--reason",
+            "x",
+        ],
+    );
+    assert!(err.contains("closed"), "{err}");
+
+    // Apply: the revokes go out; the simulator saw them.
+    let before = e.mutations().len();
+    ok(&e, &["apply", "--yes"]);
+    assert!(e.mutations().len() > before);
+
+    // Report: counts match the decisions in the store, item by item.
+    let dir = e.dir.path().join("report");
+    ok(
+        &e,
+        &[
+            "campaign",
+            "report",
+            "2026-Q4",
+            "--out",
+            dir.to_str().unwrap(),
+        ],
+    );
+    let lines: Vec<serde_json::Value> =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("items.json")).unwrap()).unwrap();
+    assert_eq!(lines.len(), all.len());
+    let store = Store::open(&e.data()).unwrap();
+    let decisions = store.decisions().unwrap();
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for l in &lines {
+        *counts
+            .entry(l["decision"].as_str().unwrap().to_string())
+            .or_default() += 1;
+    }
+    let mut stored: BTreeMap<String, usize> = BTreeMap::new();
+    for d in &decisions {
+        *stored.entry(d.d.verdict.as_str().to_string()).or_default() += 1;
+    }
+    assert_eq!(counts, stored);
+    assert_eq!(counts["certify"], certified);
+    assert_eq!(counts["revoke"], undecided + 1);
+    let r2_line = lines
+        .iter()
+        .find(|l| l["seq"] == revoked_by_r2.item.seq)
+        .unwrap();
+    assert_eq!(r2_line["decided_by"], r2.as_str());
+    assert_eq!(r2_line["justification"], "left the team");
+    assert!(
+        r2_line["remediation"].as_str().unwrap().starts_with("done"),
+        "{r2_line}"
+    );
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["sign_offs"].as_array().unwrap().len(), 2);
+    assert_eq!(summary["delegations"].as_array().unwrap().len(), 2);
+    // The manifest checks every file.
+    let manifest = std::fs::read_to_string(dir.join("manifest.sha256")).unwrap();
+    let mut names = BTreeSet::new();
+    for line in manifest.lines() {
+        let (hash, name) = line.split_once("  ").unwrap();
+        let bytes = std::fs::read(dir.join(name)).unwrap();
+        assert_eq!(hash, recert::audit::hex(&Sha256::digest(&bytes)), "{name}");
+        names.insert(name.to_string());
+    }
+    assert!(names.contains("report.html") && names.contains("items.csv"));
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(html.contains("<svg") && html.contains("Outcomes"));
+
+    // Every step is in the audit chain, and it verifies.
+    let events: Vec<String> = store
+        .audit_entries()
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event)
+        .collect();
+    for want in [
+        "campaign.create",
+        "campaign.delegate",
+        "campaign.submit",
+        "campaign.signoff",
+        "campaign.close",
+    ] {
+        assert!(
+            events.iter().any(|e| e == want),
+            "{want} missing: {events:?}"
+        );
+    }
+    assert_eq!(events.iter().filter(|e| *e == "campaign.submit").count(), 2);
+    assert_eq!(
+        events.iter().filter(|e| *e == "campaign.signoff").count(),
+        2
+    );
+    let out = ok(&e, &["audit", "verify"]);
+    assert!(out.contains("intact"), "{out}");
+}
+
+#[test]
+fn a_campaign_since_an_earlier_one_shows_exactly_what_changed() {
+    let e = Env::new("small", &[]);
+    ok(
+        &e,
+        &[
+            "campaign",
+            "new",
+            "--name",
+            "Q3",
+            "--due",
+            "+10d",
+            "--fallback",
+            FALLBACK,
+            "--on-close",
+            "certify",
+        ],
+    );
+    ok(&e, &["campaign", "close", "Q3", "--yes"]);
+    let q3 = items(&e, "Q3", &[]);
+    assert!(q3.iter().all(|i| i.outcome.as_deref() == Some("certify")));
+
+    // Changes in the simulator: remove a user from a project where they own a key (the key's
+    // owner_project_access turns inactive: modified), and set an Anthropic key inactive
+    // (gone from the population).
+    let store = Store::open(&e.data()).unwrap();
+    let snap = store.latest_snapshot().unwrap().unwrap();
+    let d = &snap.data;
+    let key = d
+        .credentials
+        .iter()
+        .find(|c| {
+            c.provider == "openai"
+                && c.kind == "project_key"
+                && c.owner.as_ref().is_some_and(|o| o.kind == "user")
+                && c.owner_access.as_deref() == Some("active")
+                && d.grants.iter().any(|g| {
+                    Some(&g.resource_id) == c.resource_id.as_ref()
+                        && g.principal_id == c.owner.as_ref().unwrap().id
+                })
+        })
+        .expect("an OpenAI key whose owner is in its project");
+    let (project, owner) = (
+        key.resource_id.clone().unwrap(),
+        key.owner.as_ref().unwrap().id.clone(),
+    );
+    let grant = Target::new("openai", "openai", "grant", &format!("{project}/{owner}"));
+    let anth = d
+        .credentials
+        .iter()
+        .find(|c| c.provider == "anthropic" && c.usable())
+        .expect("an active Anthropic key");
+    let anth_key = Target::new("anthropic", "anthropic", "api_key", &anth.id);
+    let modified: BTreeSet<String> = d
+        .credentials
+        .iter()
+        .filter(|c| {
+            c.resource_id.as_deref() == Some(&project)
+                && c.owner.as_ref().is_some_and(|o| o.id == owner)
+                && c.owner_access.as_deref() == Some("active")
+        })
+        .map(|c| c.id.clone())
+        .collect();
+    let mut store = store;
+    let revoke = |t: &Target| NewDecision {
+        verdict: Verdict::Revoke,
+        target: t.clone(),
+        label: t.id.clone(),
+        rule: None,
+        owner: None,
+        until: None,
+        justification: Some("test change".into()),
+    };
+    store
+        .record_decisions(
+            &[revoke(&grant), revoke(&anth_key)],
+            "t@example.com",
+            Some(snap.id),
+            1,
+        )
+        .unwrap();
+    drop(store);
+    ok(&e, &["apply", "--yes"]);
+    ok(&e, &["sync"]);
+
+    let out = ok(
+        &e,
+        &[
+            "campaign",
+            "new",
+            "--name",
+            "Q4",
+            "--due",
+            "+30d",
+            "--fallback",
+            FALLBACK,
+            "--since",
+            "Q3",
+        ],
+    );
+    assert!(
+        out.contains(&format!("0 new, {} modified, 2 removed", modified.len())),
+        "{out}"
+    );
+    let changed = items(&e, "Q4", &["--changed"]);
+    let got: BTreeSet<String> = changed.iter().map(|i| i.item.target.id.clone()).collect();
+    assert_eq!(got, modified);
+    // Everything else is unchanged, pre-filled with Q3's certify, visibly carried and staged.
+    let q4 = items(&e, "Q4", &[]);
+    assert_eq!(q4.len(), q3.len() - 2);
+    for i in q4.iter().filter(|i| !modified.contains(&i.item.target.id)) {
+        assert_eq!(
+            i.item.carried,
+            Some(Verdict::Certify),
+            "item {}",
+            i.item.seq
+        );
+        assert_eq!(i.staged.as_ref().map(|s| s.verdict), Some(Verdict::Certify));
+        assert!(
+            i.staged
+                .as_ref()
+                .unwrap()
+                .justification
+                .as_deref()
+                .unwrap()
+                .contains("carried forward from campaign Q3")
+        );
+    }
+    for i in &changed {
+        assert_eq!(i.item.carried, None);
+        assert!(i.staged.is_none());
+    }
+    let status: serde_json::Value =
+        serde_json::from_str(&ok(&e, &["campaign", "status", "Q4", "--format", "json"])).unwrap();
+    assert_eq!(status["removed_since"], 2);
+    // The queue shows carried items as such.
+    let text = ok(&e, &["campaign", "items", "Q4", "--as", FALLBACK]);
+    assert!(text.contains("carried"), "{text}");
+}

@@ -1,0 +1,105 @@
+//! The harness the end-to-end tests of the binary share: the simulator as a separate process serving real
+//! HTTP (its request log the independent record of what reached the providers), a config
+//! pointing at it, and the real `recert` binary run against a private data dir.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+use recert::sim::Served;
+
+pub fn recert() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_recert"));
+    c.env("RECERT_SIM_KEY", recert::sim::DEFAULT_KEY)
+        .env("RECERT_REVIEWER", "responder@example.com");
+    c
+}
+
+pub struct Sim(Child);
+impl Drop for Sim {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+pub struct Env {
+    _sim: Sim,
+    pub dir: tempfile::TempDir,
+    /// Request-log lines written by the sync (reads, including Cursor's POST usage report).
+    pub baseline: usize,
+}
+
+impl Env {
+    pub fn new(size: &str, extra: &[&str]) -> Env {
+        Env::with_source_settings(size, extra, "")
+    }
+
+    /// `settings` (TOML lines) are added to every source of the generated config.
+    pub fn with_source_settings(size: &str, extra: &[&str], settings: &str) -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        let mut child = recert()
+            .args(["sim", "--size", size, "--seed", "11", "--write-config"])
+            .arg(dir.path().join("cfg.toml"))
+            .arg("--request-log")
+            .arg(dir.path().join("requests.jsonl"))
+            .args(extra)
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let cfg = dir.path().join("cfg.toml");
+        let text = std::fs::read_to_string(&cfg).unwrap().replace(
+            "key_env = \"RECERT_SIM_KEY\"\n",
+            &format!("key_env = \"RECERT_SIM_KEY\"\n{settings}"),
+        );
+        std::fs::write(&cfg, text).unwrap();
+        let mut e = Env {
+            _sim: Sim(child),
+            dir,
+            baseline: 0,
+        };
+        let out = e.run(&["sync"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        e.baseline = e.log().len();
+        e
+    }
+
+    pub fn data(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = recert();
+        c.arg("--config")
+            .arg(self.dir.path().join("cfg.toml"))
+            .arg("--data-dir")
+            .arg(self.data())
+            .args(args);
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> std::process::Output {
+        self.cmd(args).output().unwrap()
+    }
+
+    pub fn log(&self) -> Vec<Served> {
+        let text =
+            std::fs::read_to_string(self.dir.path().join("requests.jsonl")).unwrap_or_default();
+        text.lines()
+            .map(|l| serde_json::from_str::<Served>(l).unwrap())
+            .collect()
+    }
+
+    /// What reached the simulator after the sync, from its request log.
+    pub fn mutations(&self) -> Vec<Served> {
+        self.log().split_off(self.baseline)
+    }
+}
