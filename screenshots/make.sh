@@ -82,8 +82,12 @@ print(max((r for r in q if r != "secops@example.com"), key=lambda r: q[r]["items
 tmux kill-session -t "$SESSION" 2>/dev/null || true
 tmux new-session -d -s "$SESSION" -x $COLS -y $ROWS \
   "env TERM=xterm-256color COLORTERM=truecolor $R review --campaign 2026-Q4 --as $REVIEWER 2>$WORK/demo.err"
-wait_for "0/"
-key Space j Space c
+wait_for "holder"
+key Space
+wait_for "1 marked"
+key j Space
+wait_for "2 marked"
+key c
 wait_for "Justification"
 typed "reviewed with the project lead"
 key Enter

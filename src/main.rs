@@ -467,6 +467,13 @@ fn campaign(g: &Globals, cmd: CampaignCmd) -> anyhow::Result<()> {
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
+    // `recert gaps | head` ends quietly, like other Unix tools, instead of panicking on EPIPE.
+    #[cfg(unix)]
+    // SAFETY: restores the default disposition of one signal, process-wide; nothing in recert
+    // installs a SIGPIPE handler.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let args = Cli::parse();
     let paths = Paths::resolve(args.config.as_deref(), args.data_dir.as_deref());
     cli::init_logging(&paths);
