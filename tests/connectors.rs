@@ -601,3 +601,32 @@ async fn writes_paced_under_a_write_limit_see_no_429() {
     }
     assert!(sim.state.mutations().iter().any(|m| m.status == 429));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_per_minute_limit_is_outlasted_even_past_max_retries() {
+    // One retry allowed, and a window (3 s) longer than the first backoff steps: a request
+    // refused with 429 and no Retry-After keeps backing off until the window turns, instead of
+    // failing the source after its retries.
+    let sim = recert::sim::start(recert::sim::SimOptions {
+        cursor_window: std::time::Duration::from_secs(3),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let cfg = config(&sim, "max_retries = 1\n");
+    assert_eq!(cfg.source("cursor").unwrap().max_retries, Some(1));
+    let http = std::sync::Arc::new(recert::connectors::client(
+        cfg.source("cursor").unwrap(),
+        recert::secret::Secret::new(recert::sim::DEFAULT_KEY),
+    ));
+    let calls = (0..12).map(|_| recert::connectors::cursor::fetch(&http));
+    let results = futures::future::join_all(calls).await;
+    for r in &results {
+        assert!(r.is_ok(), "{:?}", r.as_ref().err());
+    }
+    assert!(
+        http.requests() > 12 * 4,
+        "some were refused: {}",
+        http.requests()
+    );
+}

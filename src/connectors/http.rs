@@ -44,6 +44,10 @@ pub struct Limits {
     pub backoff_base: Duration,
     /// Requests per minute, evenly spaced; `None` sends as fast as the gate allows.
     pub rate_per_minute: Option<u32>,
+    /// How long a request keeps retrying 429s that carry no `Retry-After`, past `max_retries`:
+    /// per-minute limits (Cursor's) can hold a burst back for a whole window, which a few quick
+    /// retries do not outlast.
+    pub rate_patience: Duration,
 }
 
 impl Default for Limits {
@@ -56,6 +60,7 @@ impl Default for Limits {
             max_retry_after: Duration::from_secs(60),
             backoff_base: Duration::from_millis(200),
             rate_per_minute: None,
+            rate_patience: Duration::from_secs(120),
         }
     }
 }
@@ -270,6 +275,7 @@ impl Http {
         let shown = format!("/{}", path.trim_start_matches('/'));
         let m = method.to_string();
         let mut attempt: u32 = 0;
+        let started = std::time::Instant::now();
         loop {
             attempt += 1;
             let last = attempt > self.limits.max_retries;
@@ -361,7 +367,9 @@ impl Http {
                     });
                 }
                 429 => {
-                    if last {
+                    let patient = retry_after(&headers).is_none()
+                        && started.elapsed() < self.limits.rate_patience;
+                    if last && !patient {
                         return Err(SourceError::RateLimited {
                             src: self.source.clone(),
                             method: m,

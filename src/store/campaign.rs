@@ -243,15 +243,39 @@ impl Store {
 
     /// Every item of a campaign, in order.
     pub fn campaign_items(&self, id: i64) -> Result<Vec<CampaignItem>, StoreError> {
+        self.items_where(id, "", &[])
+    }
+
+    /// The items assigned to any of `reviewers` (emails or `group:NAME`), in order: one queue,
+    /// read through the reviewer index without parsing the rest of a large campaign.
+    pub fn queue_items(
+        &self,
+        id: i64,
+        reviewers: &[String],
+    ) -> Result<Vec<CampaignItem>, StoreError> {
+        if reviewers.is_empty() {
+            return Ok(Vec::new());
+        }
+        let marks = vec!["?"; reviewers.len()].join(", ");
+        self.items_where(id, &format!("AND reviewer IN ({marks})"), reviewers)
+    }
+
+    fn items_where(
+        &self,
+        id: i64,
+        filter: &str,
+        reviewers: &[String],
+    ) -> Result<Vec<CampaignItem>, StoreError> {
         let mut st = self
             .conn
-            .prepare(
-                "SELECT item, reviewer, staged, decision_id, outcome, outcome_by FROM campaign_items WHERE campaign_id = ?1 ORDER BY seq",
-            )
+            .prepare(&format!(
+                "SELECT item, reviewer, staged, decision_id, outcome, outcome_by FROM campaign_items WHERE campaign_id = {id} {filter} ORDER BY seq"
+            ))
             .map_err(self.sql())?;
+        let params = rusqlite::params_from_iter(reviewers.iter());
         // The item JSON is parsed after the query, so a bad row is named, not a SQL error.
         let rows: Vec<(String, CampaignItem)> = st
-            .query_map([id], |r| {
+            .query_map(params, |r| {
                 let staged: Option<String> = r.get(2)?;
                 Ok((
                     r.get(0)?,

@@ -158,11 +158,9 @@ pub fn review(
                 .sign_offs(c.id)?
                 .iter()
                 .any(|s| s.reviewer == c.reviewer);
-            let items = store
-                .campaign_items(c.id)?
-                .into_iter()
-                .filter(|i| c.owns(&i.assigned))
-                .collect();
+            let mut mine = vec![c.reviewer.clone()];
+            mine.extend(c.groups.iter().map(|g| format!("group:{g}")));
+            let items = store.queue_items(c.id, &mine)?;
             Some(data::Queue {
                 campaign: c.name.clone(),
                 due: c.due.clone(),
