@@ -630,3 +630,52 @@ async fn a_per_minute_limit_is_outlasted_even_past_max_retries() {
         http.requests()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openai_groups_their_members_and_their_project_access_are_read() {
+    let f = fresh(Size::Small, 5, "", "").await;
+    let snap = f.store.latest_snapshot().unwrap().unwrap();
+    let d = &snap.data;
+    let w = f.sim.state.world.read().unwrap();
+    let org = &w.openai;
+    assert!(!org.groups.is_empty(), "the simulator plants groups");
+    // Every group is a resource; every membership a grant on it, `scim` when SCIM manages it.
+    let groups: Vec<&recert::model::Resource> =
+        d.resources.iter().filter(|r| r.kind == "group").collect();
+    assert_eq!(groups.len(), org.groups.len());
+    for g in org.groups.values() {
+        let mut members: Vec<&str> = d
+            .grants
+            .iter()
+            .filter(|x| x.resource_id == g.id)
+            .map(|x| {
+                assert_eq!(x.via, if g.is_scim_managed { "scim" } else { "direct" });
+                x.principal_id.as_str()
+            })
+            .collect();
+        members.sort();
+        let want: Vec<&str> = g.members.iter().map(String::as_str).collect();
+        assert_eq!(members, want, "members of {}", g.name);
+    }
+    // Each group's project access, with its project role from the roles API.
+    let mut got: Vec<(String, String, String)> = d
+        .grants
+        .iter()
+        .filter(|x| x.principal_kind == "group")
+        .map(|x| {
+            (
+                x.resource_id.clone(),
+                x.principal_id.clone(),
+                x.role.clone().unwrap_or_default(),
+            )
+        })
+        .collect();
+    got.sort();
+    let mut want: Vec<(String, String, String)> = org
+        .project_groups
+        .iter()
+        .flat_map(|(p, m)| m.iter().map(|(g, r)| (p.clone(), g.clone(), r.clone())))
+        .collect();
+    want.sort();
+    assert_eq!(got, want);
+}

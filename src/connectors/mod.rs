@@ -61,7 +61,7 @@ pub(crate) async fn optional<T>(
     match f.await {
         Ok(v) => Ok(Some(v)),
         Err(e @ (SourceError::NotFound { .. } | SourceError::Auth { status: 403, .. })) => {
-            tracing::warn!(error = %e, "usage report unavailable; activity rules skip this source");
+            tracing::warn!(error = %e, "optional endpoint unavailable (plan or key permissions); skipped");
             Ok(None)
         }
         Err(e) => Err(e),

@@ -600,6 +600,10 @@ fn drift(
 /// Per grant: `scim-uncovered-grant`, and `privileged-drift` for project/workspace owner/admin.
 fn grant_rules(dir: &Directory, g: &Grant, cx: &Context, ix: &Index) -> Vec<Finding> {
     let mut out = Vec::new();
+    // Membership of a group SCIM manages is governed by the directory already.
+    if g.via == "scim" {
+        return out;
+    }
     let id = format!("{}/{}", g.resource_id, g.principal_id);
     let resource = ix.name(&g.source, &g.resource_id);
     let account = ix.account(&g.source, &g.principal_id);

@@ -129,6 +129,29 @@ pub fn steps_with(
         ("openai", "account") => vec![call(t, "DELETE", format!("/organization/users/{id}"), None)],
         ("openai", "grant") => {
             let (project, principal) = split();
+            let is_group = |id: &str| {
+                d.resources
+                    .iter()
+                    .any(|r| r.source == t.source && r.kind == "group" && r.id == id)
+            };
+            // `GROUP/USER`: a group membership; `PROJECT/GROUP`: a group's project access.
+            if is_group(project) {
+                return vec![call(
+                    t,
+                    "DELETE",
+                    format!("/organization/groups/{project}/users/{principal}"),
+                    None,
+                )];
+            }
+            if is_group(principal) {
+                return vec![Step::Call {
+                    source: t.source.clone(),
+                    method: "DELETE",
+                    path: format!("/organization/projects/{project}/groups/{principal}"),
+                    body: None,
+                    note: Some("every member of the group loses this project access".into()),
+                }];
+            }
             let is_sa = d
                 .service_accounts
                 .iter()
@@ -511,6 +534,42 @@ mod tests {
             &c,
             "sk-ant-api03-R2Dxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx-igAA"
         ));
+    }
+
+    #[test]
+    fn group_grants_leave_the_group_or_take_the_group_off_the_project() {
+        let mut d = SourceData::default();
+        d.resources.push(crate::model::Resource {
+            source: "oa".into(),
+            provider: "openai".into(),
+            kind: "group".into(),
+            id: "group_1".into(),
+            name: Some("Support".into()),
+            archived: false,
+            created_at: None,
+        });
+        let line = |id: &str| {
+            steps(
+                Verdict::Revoke,
+                None,
+                &Target::new("openai", "oa", "grant", id),
+                &d,
+            )[0]
+            .line()
+        };
+        assert_eq!(
+            line("group_1/user-a"),
+            "DELETE /organization/groups/group_1/users/user-a on oa"
+        );
+        assert!(
+            line("proj_1/group_1")
+                .starts_with("DELETE /organization/projects/proj_1/groups/group_1"),
+            "{}",
+            line("proj_1/group_1")
+        );
+        assert!(
+            line("proj_1/user-a").starts_with("DELETE /organization/projects/proj_1/users/user-a")
+        );
     }
 
     #[test]

@@ -45,6 +45,25 @@ pub(super) fn router() -> Router<Shared> {
             "/organization/projects/{p}/api_keys/{k}",
             get(get_key).delete(delete_key),
         )
+        .route("/organization/groups", get(list_groups))
+        .route("/organization/groups/{g}/users", get(list_group_users))
+        .route(
+            "/organization/groups/{g}/users/{u}",
+            axum::routing::delete(delete_group_user),
+        )
+        .route(
+            "/organization/projects/{p}/groups",
+            get(list_project_groups),
+        )
+        .route(
+            "/organization/projects/{p}/groups/{g}",
+            axum::routing::delete(delete_project_group),
+        )
+        // Project roles live under `/projects`, without the `/organization` prefix.
+        .route(
+            "/projects/{p}/groups/{g}/roles",
+            get(list_project_group_roles),
+        )
         .route("/organization/costs", get(costs))
         .route("/organization/admin_api_keys", get(list_admin_keys))
         .route(
@@ -714,4 +733,223 @@ async fn costs(State(st): State<Shared>, headers: HeaderMap, uri: Uri) -> Reply 
     let more = day < stop;
     Ok(Json(json!({"object": "page", "data": data, "has_more": more, "next_page": more.then(|| format!("page_{day}"))}))
         .into_response())
+}
+
+/// The groups-and-roles list scheme: `limit` (1..=`max`, default `default`), `after` (the last
+/// id of the previous page), `order` (`asc` or `desc`, default `order`), and
+/// `{object, data, has_more, next}` with no first_id/last_id.
+fn next_page(
+    items: Vec<(String, Value)>,
+    params: &Params,
+    default: usize,
+    max: usize,
+    order: &str,
+) -> Reply {
+    let limit = match params.get("limit") {
+        None => default,
+        Some(v) => match v.parse::<usize>() {
+            Ok(n) if (1..=max).contains(&n) => n,
+            _ => {
+                return Err(error(
+                    StatusCode::BAD_REQUEST,
+                    &format!(
+                        "Invalid value for 'limit': {v}. Expected an integer between 1 and {max}."
+                    ),
+                    "invalid_request_error",
+                    Some("limit"),
+                    Some("invalid_value"),
+                ));
+            }
+        },
+    };
+    let desc = params.get("order").unwrap_or(order) == "desc";
+    let mut items = items;
+    if desc {
+        items.reverse();
+    }
+    let after = params.get("after");
+    let mut rest: Vec<(String, Value)> = items
+        .into_iter()
+        .filter(|(k, _)| match after {
+            None => true,
+            Some(a) if desc => k.as_str() < a,
+            Some(a) => k.as_str() > a,
+        })
+        .take(limit + 1)
+        .collect();
+    let has_more = rest.len() > limit;
+    rest.truncate(limit);
+    let next = if has_more {
+        rest.last().map(|(k, _)| k.clone())
+    } else {
+        None
+    };
+    Ok(Json(json!({
+        "object": "list",
+        "data": rest.into_iter().map(|(_, v)| v).collect::<Vec<_>>(),
+        "has_more": has_more,
+        "next": next,
+    }))
+    .into_response())
+}
+
+async fn list_groups(State(st): State<Shared>, headers: HeaderMap, uri: Uri) -> Reply {
+    authorize(&st, &headers)?;
+    let w = st.world.read().unwrap();
+    let items = w
+        .openai
+        .groups
+        .values()
+        .map(|g| {
+            (
+                g.id.clone(),
+                json!({
+                    "object": "group",
+                    "id": g.id,
+                    "name": g.name,
+                    "created_at": g.created_at,
+                    "is_scim_managed": g.is_scim_managed,
+                    "group_type": "group",
+                }),
+            )
+        })
+        .collect();
+    next_page(items, &Params::from_uri(&uri), 100, 1000, "asc")
+}
+
+fn group<'a>(org: &'a OpenAiOrg, g: &str) -> Result<&'a super::world::OaiGroup, Response> {
+    org.groups.get(g).ok_or_else(|| not_found("group", g))
+}
+
+async fn list_group_users(
+    State(st): State<Shared>,
+    headers: HeaderMap,
+    Path(g): Path<String>,
+    uri: Uri,
+) -> Reply {
+    authorize(&st, &headers)?;
+    let w = st.world.read().unwrap();
+    let items = group(&w.openai, &g)?
+        .members
+        .iter()
+        .filter_map(|u| w.openai.users.get(u))
+        .map(|u| {
+            (
+                u.id.clone(),
+                json!({"id": u.id, "name": u.name, "email": u.email}),
+            )
+        })
+        .collect();
+    // Group users are listed newest first unless asked otherwise.
+    next_page(items, &Params::from_uri(&uri), 100, 1000, "desc")
+}
+
+async fn delete_group_user(
+    State(st): State<Shared>,
+    headers: HeaderMap,
+    Path((g, u)): Path<(String, String)>,
+) -> Reply {
+    authorize(&st, &headers)?;
+    let mut w = st.world.write().unwrap();
+    group(&w.openai, &g)?;
+    let removed = w
+        .openai
+        .groups
+        .get_mut(&g)
+        .is_some_and(|x| x.members.remove(&u));
+    if !removed {
+        return Err(not_found("group user", &u));
+    }
+    Ok(Json(json!({"object": "group.user.deleted", "deleted": true})).into_response())
+}
+
+async fn list_project_groups(
+    State(st): State<Shared>,
+    headers: HeaderMap,
+    Path(p): Path<String>,
+    uri: Uri,
+) -> Reply {
+    authorize(&st, &headers)?;
+    let w = st.world.read().unwrap();
+    project(&w.openai, &p)?;
+    let items = w
+        .openai
+        .project_groups
+        .get(&p)
+        .into_iter()
+        .flatten()
+        .filter_map(|(gid, _)| w.openai.groups.get(gid))
+        .map(|g| {
+            (
+                g.id.clone(),
+                json!({
+                    "object": "project.group",
+                    "project_id": p,
+                    "group_id": g.id,
+                    "group_name": g.name,
+                    "group_type": "group",
+                    "created_at": g.created_at,
+                }),
+            )
+        })
+        .collect();
+    next_page(items, &Params::from_uri(&uri), 20, 100, "asc")
+}
+
+async fn delete_project_group(
+    State(st): State<Shared>,
+    headers: HeaderMap,
+    Path((p, g)): Path<(String, String)>,
+) -> Reply {
+    authorize(&st, &headers)?;
+    let mut w = st.world.write().unwrap();
+    if project(&w.openai, &p)?.archived_at.is_some() {
+        return Err(archived_refusal());
+    }
+    let removed = w
+        .openai
+        .project_groups
+        .get_mut(&p)
+        .and_then(|m| m.remove(&g))
+        .is_some();
+    if !removed {
+        return Err(not_found("project group", &g));
+    }
+    Ok(Json(json!({"object": "project.group.deleted", "deleted": true})).into_response())
+}
+
+async fn list_project_group_roles(
+    State(st): State<Shared>,
+    headers: HeaderMap,
+    Path((p, g)): Path<(String, String)>,
+    uri: Uri,
+) -> Reply {
+    authorize(&st, &headers)?;
+    let w = st.world.read().unwrap();
+    project(&w.openai, &p)?;
+    let Some(role) = w.openai.project_groups.get(&p).and_then(|m| m.get(&g)) else {
+        return Err(not_found("project group", &g));
+    };
+    let created = w.openai.groups.get(&g).map(|x| x.created_at).unwrap_or(0);
+    let item = json!({
+        "id": format!("role_project_{role}"),
+        "name": role,
+        "description": format!("Predefined project role: {role}"),
+        "permissions": [],
+        "resource_type": "api.project",
+        "predefined_role": true,
+        "created_at": created,
+        "updated_at": created,
+        "created_by": null,
+        "created_by_user_obj": null,
+        "metadata": {},
+        "assignment_sources": null,
+    });
+    next_page(
+        vec![(format!("role_project_{role}"), item)],
+        &Params::from_uri(&uri),
+        1000,
+        1000,
+        "asc",
+    )
 }

@@ -255,6 +255,35 @@ pub(super) fn derive(w: &World) -> Vec<Finding> {
             );
         }
     }
+    // Group memberships SCIM does not manage, and every group's project access.
+    for g in w.openai.groups.values().filter(|g| !g.is_scim_managed) {
+        for u in &g.members {
+            out.push(
+                "scim-uncovered-grant",
+                Severity::Info,
+                "openai",
+                oa,
+                "grant",
+                format!("{}/{u}", g.id),
+                None,
+                "group member",
+            );
+        }
+    }
+    for (p, groups) in &w.openai.project_groups {
+        for g in groups.keys() {
+            out.push(
+                "scim-uncovered-grant",
+                Severity::Info,
+                "openai",
+                oa,
+                "grant",
+                format!("{p}/{g}"),
+                None,
+                "group on project",
+            );
+        }
+    }
     for k in w.openai.admin_keys.values() {
         out.push(
             "scim-uncovered-grant",

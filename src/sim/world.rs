@@ -150,6 +150,21 @@ pub struct OpenAiOrg {
     pub service_accounts: BTreeMap<String, BTreeMap<String, OaiServiceAccount>>,
     pub api_keys: BTreeMap<String, BTreeMap<String, OaiKey>>,
     pub admin_keys: BTreeMap<String, OaiAdminKey>,
+    /// Organisation groups (`/organization/groups`) with their members.
+    pub groups: BTreeMap<String, OaiGroup>,
+    /// Per project, the groups granted access and the project role each holds.
+    pub project_groups: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+/// An OpenAI organisation group. A SCIM-managed one mirrors a directory group.
+#[derive(Clone, Debug)]
+pub struct OaiGroup {
+    pub id: String,
+    pub name: String,
+    pub created_at: Ts,
+    pub is_scim_managed: bool,
+    /// User ids.
+    pub members: std::collections::BTreeSet<String>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -763,6 +778,7 @@ pub fn generate(size: Size, seed: u64, now: Ts) -> World {
         &mut truth,
     );
 
+    super::world_more::openai_groups(&mut Rng::new(seed ^ 0x6E0), &mut org, now);
     let mut world = World {
         now,
         openai: org,

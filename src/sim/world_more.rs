@@ -445,3 +445,49 @@ pub(super) fn cursor(
     }
     team
 }
+
+/// OpenAI organisation groups: about one per four projects, each with some org users (leavers
+/// among them, as the org has them), granted `member` (now and then `owner`) on a project or
+/// two; one group in four is SCIM-managed. Drawn from its own stream, so the rest of the org is
+/// as it was.
+pub(super) fn openai_groups(rng: &mut Rng, org: &mut super::world::OpenAiOrg, now: Ts) {
+    let day = 86_400;
+    let users: Vec<String> = org.users.keys().cloned().collect();
+    let projects: Vec<String> = org
+        .projects
+        .values()
+        .filter(|p| p.archived_at.is_none())
+        .map(|p| p.id.clone())
+        .collect();
+    if users.is_empty() || projects.is_empty() {
+        return;
+    }
+    let count = (projects.len() / 4).max(2);
+    for i in 0..count {
+        let id = format!("group_01{}", rng.alnum(24));
+        let mut members = std::collections::BTreeSet::new();
+        for _ in 0..rng.range(1, 12) {
+            members.insert(rng.pick(&users).clone());
+        }
+        org.groups.insert(
+            id.clone(),
+            super::world::OaiGroup {
+                id: id.clone(),
+                name: format!(
+                    "{} team {i}",
+                    capitalise(rng.pick::<&str>(super::world::PROJECT_WORDS))
+                ),
+                created_at: now - rng.range(30, 700) * day,
+                is_scim_managed: i % 4 == 3,
+                members,
+            },
+        );
+        for _ in 0..rng.range(1, 3) {
+            let role = if rng.chance(0.2) { "owner" } else { "member" };
+            org.project_groups
+                .entry(rng.pick(&projects).clone())
+                .or_default()
+                .insert(id.clone(), role.into());
+        }
+    }
+}
