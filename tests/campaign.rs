@@ -344,6 +344,10 @@ fn a_whole_campaign_routes_decides_delegates_signs_off_closes_applies_and_report
     assert!(names.contains("report.html") && names.contains("items.csv"));
     let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
     assert!(html.contains("<svg") && html.contains("Outcomes"));
+    assert!(
+        html.contains("<h2>Reviewers</h2>") && html.contains(&r2),
+        "per-reviewer table"
+    );
 
     // Every step is in the audit chain, and it verifies.
     let events: Vec<String> = store

@@ -265,6 +265,35 @@ fn html(r: &Report, ls: &[Line]) -> String {
     h.push_str(&format!(
         "<p>Recommendations followed: {followed} of {recommended}.</p>"
     ));
+    // Per reviewer: what they were given and what became of it.
+    let mut per: BTreeMap<&str, BTreeMap<&str, usize>> = BTreeMap::new();
+    for l in ls {
+        *per.entry(&l.reviewer)
+            .or_default()
+            .entry(&l.decision)
+            .or_default() += 1;
+    }
+    h.push_str("<h2>Reviewers</h2><table><tr><th>reviewer</th><th>items</th><th>outcomes</th><th>signed off</th></tr>");
+    for (who, outcomes) in &per {
+        let signed = r
+            .sign_offs
+            .iter()
+            .find(|x| x.reviewer == *who)
+            .map(|x| time(x.at))
+            .unwrap_or_else(|| "no".into());
+        h.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(who),
+            outcomes.values().sum::<usize>(),
+            esc(&outcomes
+                .iter()
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect::<Vec<_>>()
+                .join(", ")),
+            esc(&signed),
+        ));
+    }
+    h.push_str("</table>");
     h.push_str("<h2>Sign-offs</h2><table><tr><th>reviewer</th><th>at</th><th>counts</th></tr>");
     for s in r.sign_offs {
         h.push_str(&format!(

@@ -761,14 +761,7 @@ pub fn sign_off(g: &Globals, name: &str, who: Option<String>, incomplete: bool) 
             c.on_close.as_str()
         );
     }
-    let mut verdicts: BTreeMap<String, usize> = BTreeMap::new();
-    for i in &queue {
-        *verdicts
-            .entry(i.outcome.clone().unwrap_or_else(|| "undecided".into()))
-            .or_default() += 1;
-    }
-    let counts =
-        serde_json::json!({"items": queue.len(), "decided": decided, "outcomes": verdicts});
+    let counts = crate::store::campaign::sign_off_counts(&queue);
     store.sign_off(c.id, &who, &counts, now())?;
     println!(
         "{who} signed off {}: {decided}/{} decided; their decisions are locked",

@@ -63,6 +63,18 @@ impl CampaignItem {
     }
 }
 
+/// What a sign-off records about a queue: items, decided, and the count of each outcome.
+pub fn sign_off_counts(queue: &[&CampaignItem]) -> serde_json::Value {
+    let mut outcomes: std::collections::BTreeMap<&str, usize> = Default::default();
+    for i in queue {
+        *outcomes
+            .entry(i.outcome.as_deref().unwrap_or("undecided"))
+            .or_default() += 1;
+    }
+    let decided = queue.iter().filter(|i| i.decided()).count();
+    serde_json::json!({"items": queue.len(), "decided": decided, "outcomes": outcomes})
+}
+
 /// A reviewer's sign-off.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignOff {

@@ -395,7 +395,7 @@ pub fn campaign_effect(store: &mut Store, c: &CampaignQueue, e: Effect) -> Msg {
         Effect::SignOff => store.campaign_items(c.id).and_then(|items| {
             let mine: Vec<_> = items.iter().filter(|i| c.owns(&i.assigned)).collect();
             let decided = mine.iter().filter(|i| i.decided()).count();
-            let counts = serde_json::json!({"items": mine.len(), "decided": decided});
+            let counts = crate::store::campaign::sign_off_counts(&mine);
             store.sign_off(c.id, &c.reviewer, &counts, now).map(|()| {
                 format!(
                     "Signed off: {decided}/{} decided; your decisions are locked",
