@@ -7,6 +7,7 @@
 //!   `startIndex`), `timeout` (the response is held for 120 s).
 //! - `RATE` is the probability per matching request, 0–1 (default 1).
 //! - `PATH` limits the fault to request paths containing that text (default: every path).
+//! - When a `429` and a `500` both fire on one request, the one listed first answers.
 
 use std::fmt;
 

@@ -347,7 +347,12 @@ async fn inject(State(st): State<Shared>, mut req: Request, next: Next) -> Respo
     if has(FaultKind::Timeout) {
         tokio::time::sleep(Duration::from_secs(120)).await;
     }
-    if has(FaultKind::TooMany) {
+    // When a 429 and a 500 both fire, the one listed first in the spec answers: a fault aimed
+    // at one path, listed before a random one over many, is what that path always gets.
+    let answer = picked
+        .iter()
+        .find(|k| matches!(k, FaultKind::TooMany | FaultKind::ServerError));
+    if answer == Some(&FaultKind::TooMany) {
         let mut r = provider_error(
             &path,
             StatusCode::TOO_MANY_REQUESTS,
@@ -358,7 +363,7 @@ async fn inject(State(st): State<Shared>, mut req: Request, next: Next) -> Respo
             .insert("retry-after", HeaderValue::from_static("1"));
         return r;
     }
-    if has(FaultKind::ServerError) {
+    if answer == Some(&FaultKind::ServerError) {
         return provider_error(
             &path,
             StatusCode::INTERNAL_SERVER_ERROR,
