@@ -65,7 +65,8 @@ fn routing(cfg: &Config, a: &NewArgs) -> Result<Routing> {
 pub fn new(g: &Globals, a: NewArgs) -> Result<()> {
     let cfg = g.config()?;
     refuse_read_only(g, &cfg, "campaign new")?;
-    let due = camp::parse_due(&a.due, today()).map_err(|e| anyhow::anyhow!("--due {e}"))?;
+    let due =
+        crate::review::parse_until(&a.due, today()).map_err(|e| anyhow::anyhow!("--due {e}"))?;
     for r in &a.scope.rules {
         if !reconcile::is_rule(r) {
             bail!("--rule {r}: no such rule (`recert gaps` lists them)");
@@ -152,19 +153,9 @@ pub fn new(g: &Globals, a: NewArgs) -> Result<()> {
     Ok(())
 }
 
-fn days_left(due: &str) -> i64 {
-    chrono::NaiveDate::parse_from_str(due, "%Y-%m-%d")
-        .map(|d| (d - today()).num_days())
-        .unwrap_or(0)
-}
-
-/// `due in 9 days`, `due today`, `3 days overdue`.
-pub fn due_text(due: &str) -> String {
-    match days_left(due) {
-        0 => format!("due today ({due})"),
-        n if n > 0 => format!("due in {n} days ({due})"),
-        n => format!("{} days overdue ({due})", -n),
-    }
+/// `due in 9 days (2026-12-01)`.
+fn due_text(due: &str) -> String {
+    format!("{} ({due})", camp::due_in(due, today()))
 }
 
 pub fn list(g: &Globals, format: Format) -> Result<()> {
@@ -489,12 +480,7 @@ pub fn items(g: &Globals, name: &str, a: ItemsArgs) -> Result<()> {
             );
             for i in &shown {
                 let it = &i.item;
-                let state = match (&i.outcome, &i.staged, it.carried) {
-                    (Some(o), _, _) => o.clone(),
-                    (None, Some(s), Some(_)) => format!("{} (carried, staged)", s.verdict.as_str()),
-                    (None, Some(s), None) => format!("{} (staged)", s.verdict.as_str()),
-                    _ => "undecided".into(),
-                };
+                let state = i.state_label();
                 let what = format!(
                     "{} {}",
                     it.role.as_deref().unwrap_or(&it.target.kind),

@@ -742,9 +742,14 @@ pub fn removed_since<'a>(items: &[Item], earlier: &'a [Earlier]) -> Vec<&'a Earl
         .collect()
 }
 
-/// `2026-12-31` or `+30d` → the due day, which must be in the future.
-pub fn parse_due(s: &str, today: chrono::NaiveDate) -> Result<chrono::NaiveDate, String> {
-    super::parse_until(s, today)
+/// `due in 9 days`, `due today` or `3 days overdue`, for a due day `YYYY-MM-DD`.
+pub fn due_in(due: &str, today: chrono::NaiveDate) -> String {
+    match chrono::NaiveDate::parse_from_str(due, "%Y-%m-%d").map(|d| (d - today).num_days()) {
+        Ok(0) => "due today".into(),
+        Ok(n) if n > 0 => format!("due in {n} days"),
+        Ok(n) => format!("{} days overdue", -n),
+        Err(_) => format!("due {due}"),
+    }
 }
 
 #[cfg(test)]

@@ -61,6 +61,19 @@ impl CampaignItem {
     pub fn decided(&self) -> bool {
         self.outcome.is_some()
     }
+
+    /// Where the item stands, in a word or two: `revoke ✓` (submitted), `certify (carried)`,
+    /// `revoke (staged)`, or `—` (undecided).
+    pub fn state_label(&self) -> String {
+        match (&self.outcome, &self.staged) {
+            (Some(o), _) => format!("{o} ✓"),
+            (None, Some(st)) if self.item.carried.is_some() => {
+                format!("{} (carried)", st.verdict.as_str())
+            }
+            (None, Some(st)) => format!("{} (staged)", st.verdict.as_str()),
+            _ => "—".to_string(),
+        }
+    }
 }
 
 /// What a sign-off records about a queue: items, decided, and the count of each outcome.

@@ -671,13 +671,7 @@ impl Queue {
     }
     /// `campaign 2026-Q4 · 12/40 done · 3 staged · due in 9 days`: the burndown header.
     pub fn burndown(&self, today: chrono::NaiveDate) -> String {
-        let due = chrono::NaiveDate::parse_from_str(&self.due, "%Y-%m-%d")
-            .map(|d| match (d - today).num_days() {
-                0 => "due today".to_string(),
-                n if n > 0 => format!("due in {n} days"),
-                n => format!("{} days OVERDUE", -n),
-            })
-            .unwrap_or_default();
+        let due = crate::review::campaign::due_in(&self.due, today);
         let state = if self.closed {
             " · CLOSED"
         } else if self.signed_off {
@@ -701,14 +695,7 @@ impl Queue {
             .enumerate()
             .map(|(i, ci)| {
                 let it = &ci.item;
-                let state = match (&ci.outcome, &ci.staged) {
-                    (Some(o), _) => format!("{o} ✓"),
-                    (None, Some(st)) if it.carried.is_some() => {
-                        format!("{} (carried)", st.verdict.as_str())
-                    }
-                    (None, Some(st)) => format!("{} (staged)", st.verdict.as_str()),
-                    _ => "—".to_string(),
-                };
+                let state = ci.state_label();
                 let what = match (&it.role, &it.resource) {
                     (Some(r), Some(res)) => format!("{r} of {res}"),
                     (None, Some(res)) => format!("{} in {res}", it.target.kind.replace('_', " ")),

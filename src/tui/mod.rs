@@ -72,11 +72,11 @@ pub struct CampaignQueue {
 }
 
 impl CampaignQueue {
-    fn owns(&self, assigned: &str) -> bool {
-        match assigned.strip_prefix("group:") {
-            Some(g) => self.groups.iter().any(|x| x == g),
-            None => assigned == self.reviewer,
-        }
+    /// The assignees whose items are this reviewer's: their email and each `group:NAME`.
+    fn assignees(&self) -> Vec<String> {
+        let mut mine = vec![self.reviewer.clone()];
+        mine.extend(self.groups.iter().map(|g| format!("group:{g}")));
+        mine
     }
 }
 
@@ -158,9 +158,7 @@ pub fn review(
                 .sign_offs(c.id)?
                 .iter()
                 .any(|s| s.reviewer == c.reviewer);
-            let mut mine = vec![c.reviewer.clone()];
-            mine.extend(c.groups.iter().map(|g| format!("group:{g}")));
-            let items = store.queue_items(c.id, &mine)?;
+            let items = store.queue_items(c.id, &c.assignees())?;
             Some(data::Queue {
                 campaign: c.name.clone(),
                 due: c.due.clone(),
@@ -392,8 +390,8 @@ pub fn campaign_effect(store: &mut Store, c: &CampaignQueue, e: Effect) -> Msg {
         Effect::Submit(seqs) => store
             .submit(c.id, &seqs, &c.reviewer, c.snapshot_id, now)
             .map(|(batch, n)| format!("Submitted batch {batch}: {n} decisions, audited")),
-        Effect::SignOff => store.campaign_items(c.id).and_then(|items| {
-            let mine: Vec<_> = items.iter().filter(|i| c.owns(&i.assigned)).collect();
+        Effect::SignOff => store.queue_items(c.id, &c.assignees()).and_then(|items| {
+            let mine: Vec<_> = items.iter().collect();
             let decided = mine.iter().filter(|i| i.decided()).count();
             let counts = crate::store::campaign::sign_off_counts(&mine);
             store.sign_off(c.id, &c.reviewer, &counts, now).map(|()| {

@@ -1848,8 +1848,8 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         }
         Msg::Data(d) => state.load(d),
         Msg::Review(r) => state.set_review(r),
+        // The reload that follows a campaign effect resets the queue (marks included).
         Msg::Notice(text) => {
-            state.vs_mut().marks = Marks::default();
             state.notify(text, Level::Info);
             Vec::new()
         }
