@@ -55,7 +55,7 @@ fn findings(n: usize) -> Vec<Finding> {
                 provider: ["openai", "anthropic", "cursor"][i % 3].into(),
                 source: "openai".into(),
                 subject_kind: "grant".into(),
-                subject_id: format!("proj_{}/user-{i}", i / 100),
+                subject_id: format!("proj_{}/user-{i}", i / 100).into(),
                 subject_email: Some(email),
                 detail: format!("user is member of Project {} via direct", i / 100),
             }

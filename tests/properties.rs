@@ -2,8 +2,9 @@
 //! nobody's accounts point at never changes anybody's findings.
 
 use proptest::prelude::*;
+use recert::model::Finding;
 use recert::model::{Account, Credential, Grant, Invite, Owner, Person, SourceData};
-use recert::reconcile::{Context, reconcile};
+use recert::reconcile::{Context, RULES, reconcile, sort};
 
 const NOW: i64 = 1_800_000_000;
 const DAY: i64 = 86_400;
@@ -210,5 +211,36 @@ proptest! {
             groups: vec!["ai-admins".into()],
         });
         prop_assert_eq!(before, reconcile(&more, &cx()));
+    }
+
+    /// The key sort (group rank, 24-byte id prefix, then full strings) orders exactly as
+    /// comparing every field would: ids longer than the prefix and sharing it, equal subjects
+    /// with different details, several parts.
+    #[test]
+    fn the_key_sort_orders_as_comparing_every_field(
+        raw in prop::collection::vec((0..RULES.len(), 0..3usize, 0..2usize, 0..3u8, 0..6u8, 0..4u8), 0..300)
+    ) {
+        let long = "proj_abcdefghijklmnopqrstuvwxyz/";
+        let findings: Vec<Finding> = raw
+            .iter()
+            .map(|&(r, p, s, k, id, d)| Finding {
+                rule: RULES[r].0.into(),
+                severity: RULES[r].1,
+                provider: PROVIDERS[p].into(),
+                source: ["a", "b"][s].into(),
+                subject_kind: ["grant", "account", "api_key"][k as usize].into(),
+                subject_id: if id % 2 == 0 { format!("{long}user-{id}") } else { format!("u{id}") }.into(),
+                subject_email: (d % 2 == 0).then(|| format!("e{d}@x.com")),
+                detail: format!("detail {d}"),
+            })
+            .collect();
+        let mut fast = findings.clone();
+        sort(&mut fast);
+        let mut slow = findings;
+        slow.sort_by(|a, b| {
+            (a.severity, &a.rule, &a.provider, &a.source, &a.subject_kind, &a.subject_id, &a.detail, &a.subject_email)
+                .cmp(&(b.severity, &b.rule, &b.provider, &b.source, &b.subject_kind, &b.subject_id, &b.detail, &b.subject_email))
+        });
+        prop_assert_eq!(fast, slow);
     }
 }

@@ -176,12 +176,12 @@ pub fn files(e: &Evidence) -> Vec<(String, Vec<u8>)> {
             ],
             e.findings.iter().map(|f| {
                 vec![
-                    f.rule.clone(),
+                    f.rule.to_string(),
                     f.severity.as_str().into(),
-                    f.provider.clone(),
-                    f.source.clone(),
-                    f.subject_kind.clone(),
-                    f.subject_id.clone(),
+                    f.provider.to_string(),
+                    f.source.to_string(),
+                    f.subject_kind.to_string(),
+                    f.subject_id.to_string(),
                     f.subject_email.clone().unwrap_or_default(),
                     f.detail.clone(),
                 ]

@@ -281,12 +281,12 @@ impl Severity {
 /// One gap, with the evidence behind it. The JSON form is the `recert gaps --format json` contract.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Finding {
-    pub rule: String,
+    pub rule: compact_str::CompactString,
     pub severity: Severity,
-    pub provider: String,
-    pub source: String,
-    pub subject_kind: String,
-    pub subject_id: String,
+    pub provider: compact_str::CompactString,
+    pub source: compact_str::CompactString,
+    pub subject_kind: compact_str::CompactString,
+    pub subject_id: compact_str::CompactString,
     pub subject_email: Option<String>,
     pub detail: String,
 }
@@ -295,11 +295,11 @@ impl Finding {
     /// The identity of a finding, ignoring its wording: what ground-truth comparison uses.
     pub fn key(&self) -> (String, String, String, String, String) {
         (
-            self.rule.clone(),
-            self.provider.clone(),
-            self.source.clone(),
-            self.subject_kind.clone(),
-            self.subject_id.clone(),
+            self.rule.to_string(),
+            self.provider.to_string(),
+            self.source.to_string(),
+            self.subject_kind.to_string(),
+            self.subject_id.to_string(),
         )
     }
 }

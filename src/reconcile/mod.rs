@@ -175,7 +175,7 @@ fn finding(
     provider: &str,
     source: &str,
     kind: &str,
-    id: String,
+    id: impl Into<compact_str::CompactString>,
     email: Option<String>,
     detail: String,
 ) -> Finding {
@@ -185,7 +185,7 @@ fn finding(
         provider: provider.into(),
         source: source.into(),
         subject_kind: kind.into(),
-        subject_id: id,
+        subject_id: id.into(),
         subject_email: email,
         detail,
     }
@@ -193,15 +193,36 @@ fn finding(
 
 /// Every finding for the data of one snapshot, sorted by severity, rule, provider, subject.
 pub fn reconcile(d: &SourceData, cx: &Context) -> Vec<Finding> {
-    let dir = Directory::new(&d.people, &cx.rules);
-    let ix = Index::new(d);
+    let (dir, ix) = rayon::join(|| Directory::new(&d.people, &cx.rules), || Index::new(d));
+    let (mut parts, out) = rayon::join(|| grants(&dir, d, cx, &ix), || others(&dir, d, cx, &ix));
+    parts.push(out);
+    sorted(parts)
+}
+
+/// Grants are the bulk (a million in a large org): both cores, in chunks.
+fn grants(dir: &Directory, d: &SourceData, cx: &Context, ix: &Index) -> Vec<Vec<Finding>> {
+    use rayon::prelude::*;
+    d.grants
+        .par_chunks(8192)
+        .map(|chunk| {
+            let mut out = Vec::with_capacity(chunk.len());
+            for g in chunk {
+                grant_rules(dir, g, cx, ix, &mut out);
+            }
+            out
+        })
+        .collect()
+}
+
+/// Every rule but the grants': accounts, keys, service accounts, invites.
+fn others(dir: &Directory, d: &SourceData, cx: &Context, ix: &Index) -> Vec<Finding> {
     let mut out = Vec::new();
-    accounts(&dir, d, cx, &mut out);
+    accounts(dir, d, cx, &mut out);
     for c in d.credentials.iter().filter(|c| c.usable()) {
         if matches!(c.kind.as_str(), "project_key" | "api_key") {
-            out.extend(orphaned_key(&dir, c, &ix));
+            out.extend(orphaned_key(dir, c, ix));
         }
-        out.extend(key_age(c, cx, owner_email(c, &ix)));
+        out.extend(key_age(c, cx, owner_email(c, ix)));
         if c.kind == "admin_key" && c.expires_at.is_none() {
             out.push(finding(
                 "admin-key-no-expiry",
@@ -209,7 +230,7 @@ pub fn reconcile(d: &SourceData, cx: &Context) -> Vec<Finding> {
                 &c.source,
                 "admin_key",
                 c.id.clone(),
-                owner_email(c, &ix),
+                owner_email(c, ix),
                 format!("{} has no expires_at", key_label(c)),
             ));
         }
@@ -219,7 +240,7 @@ pub fn reconcile(d: &SourceData, cx: &Context) -> Vec<Finding> {
             &c.source,
             key_kind(c),
             c.id.clone(),
-            owner_email(c, &ix),
+            owner_email(c, ix),
             format!("{} in {}", key_label(c), ix.resource_name(c)),
         ));
     }
@@ -242,18 +263,6 @@ pub fn reconcile(d: &SourceData, cx: &Context) -> Vec<Finding> {
             ));
         }
     }
-    // Grants are the bulk (a million in a large org): both cores, in chunks.
-    use rayon::prelude::*;
-    let mut parts: Vec<Vec<Finding>> = d
-        .grants
-        .par_chunks(8192)
-        .map(|chunk| {
-            chunk
-                .iter()
-                .flat_map(|g| grant_rules(&dir, g, cx, &ix))
-                .collect()
-        })
-        .collect();
     for i in &d.invites {
         let pending = i.status.as_deref() == Some("pending");
         if !pending {
@@ -285,8 +294,7 @@ pub fn reconcile(d: &SourceData, cx: &Context) -> Vec<Finding> {
             ));
         }
     }
-    parts.push(out);
-    sorted(parts)
+    out
 }
 
 /// Rules in output order: by severity, then by id.
@@ -302,59 +310,143 @@ pub fn sort(findings: &mut Vec<Finding>) {
     *findings = sorted(vec![all]);
 }
 
-/// Merge and sort findings held in parts. Each part is consumed as it is split by rule, and each
-/// rule's findings are sorted on all cores comparing only what differs within a rule.
-fn sorted(parts: Vec<Vec<Finding>>) -> Vec<Finding> {
+/// Merge and sort findings held in parts, by (severity, rule) in `rule_order`, then provider,
+/// source, subject kind and subject id, then detail and email so that equal subjects still sort
+/// the same whatever the input order. A million findings: comparing their strings directly
+/// chases pointers for every comparison, so each finding gets a small key (its group's rank and
+/// the first 24 bytes of its subject id), the keys are sorted on all cores, the few runs of equal
+/// keys are settled by the full strings, and each finding is moved once, into its place.
+fn sorted(mut parts: Vec<Vec<Finding>>) -> Vec<Finding> {
     use rayon::prelude::*;
-    let total = parts.iter().map(Vec::len).sum();
-    let mut buckets: Vec<Vec<Finding>> = (0..RULES.len()).map(|_| Vec::new()).collect();
-    let mut unknown = Vec::new();
-    for part in parts {
-        for f in part {
-            match RULES.iter().position(|r| r.0 == f.rule) {
-                Some(i) => buckets[i].push(f),
-                None => unknown.push(f),
-            }
-        }
-    }
-    buckets.par_iter_mut().for_each(|b| sort_bucket(b));
-    let mut out = Vec::with_capacity(total);
-    for i in rule_order() {
-        out.append(&mut buckets[i]);
-    }
-    // Findings from outside the catalogue cannot be made by `reconcile`; kept for completeness.
-    unknown.sort_by(|a, b| {
+    type Group<'a> = (usize, Severity, &'a str, &'a str, &'a str, &'a str);
+    fn group_of<'a>(f: &'a Finding, rank_of_rule: &[usize]) -> Group<'a> {
+        let rank = RULES
+            .iter()
+            .position(|r| r.0 == f.rule)
+            .map_or(usize::MAX, |i| rank_of_rule[i]);
         (
-            a.severity,
-            &a.rule,
-            &a.provider,
-            &a.source,
-            &a.subject_kind,
-            &a.subject_id,
+            rank,
+            f.severity,
+            &f.rule,
+            &f.provider,
+            &f.source,
+            &f.subject_kind,
         )
-            .cmp(&(
-                b.severity,
-                &b.rule,
-                &b.provider,
-                &b.source,
-                &b.subject_kind,
-                &b.subject_id,
-            ))
-    });
-    out.append(&mut unknown);
-    out
-}
-
-fn sort_bucket(b: &mut [Finding]) {
-    use rayon::prelude::*;
-    b.par_sort_unstable_by(|x, y| {
-        (&x.provider, &x.source, &x.subject_kind, &x.subject_id).cmp(&(
-            &y.provider,
-            &y.source,
-            &y.subject_kind,
+    }
+    fn prefix(id: &str) -> [u64; 3] {
+        let mut b = [0u8; 24];
+        let n = id.len().min(24);
+        b[..n].copy_from_slice(&id.as_bytes()[..n]);
+        let word = |i: usize| u64::from_be_bytes(b[i * 8..i * 8 + 8].try_into().expect("8 bytes"));
+        [word(0), word(1), word(2)]
+    }
+    parts.retain(|p| !p.is_empty());
+    let mut offsets = Vec::with_capacity(parts.len() + 1);
+    let mut total = 0usize;
+    for p in &parts {
+        offsets.push(total);
+        total += p.len();
+    }
+    offsets.push(total);
+    let at = |g: u32| {
+        let p = offsets.partition_point(|&o| o <= g as usize) - 1;
+        (p, g as usize - offsets[p])
+    };
+    // Groups: distinct (rule, severity, provider, source, kind), few, ranked in output order.
+    let mut rank_of_rule = [usize::MAX; RULES.len()];
+    for (rank, i) in rule_order().into_iter().enumerate() {
+        rank_of_rule[i] = rank;
+    }
+    let mut groups: Vec<Group> = parts
+        .par_iter()
+        .flat_map_iter(|p| {
+            let mut g: Vec<Group> = p.iter().map(|f| group_of(f, &rank_of_rule)).collect();
+            g.dedup();
+            g.sort_unstable();
+            g.dedup();
+            g
+        })
+        .collect();
+    groups.sort_unstable();
+    groups.dedup();
+    let ranks: HashMap<Group, u32> = groups
+        .iter()
+        .enumerate()
+        .map(|(i, g)| (*g, i as u32))
+        .collect();
+    let mut keys: Vec<(u32, [u64; 3], u32)> = parts
+        .par_iter()
+        .enumerate()
+        .flat_map_iter(|(n, p)| {
+            let base = offsets[n] as u32;
+            let (ranks, rank_of_rule) = (&ranks, &rank_of_rule);
+            // Neighbours mostly share a group: compare with the last before hashing.
+            let mut last: Option<(Group, u32)> = None;
+            p.iter().enumerate().map(move |(i, f)| {
+                let g = group_of(f, rank_of_rule);
+                let rank = match last {
+                    Some((l, r)) if l == g => r,
+                    _ => {
+                        let r = ranks[&g];
+                        last = Some((g, r));
+                        r
+                    }
+                };
+                (rank, prefix(&f.subject_id), base + i as u32)
+            })
+        })
+        .collect();
+    drop(ranks);
+    keys.par_sort_unstable();
+    // Runs of equal keys (long ids sharing 24 bytes, or one subject twice): the full strings.
+    let get = |g: u32| {
+        let (p, i) = at(g);
+        &parts[p][i]
+    };
+    let full = |a: &(u32, [u64; 3], u32), b: &(u32, [u64; 3], u32)| {
+        let (x, y) = (get(a.2), get(b.2));
+        (&x.subject_id, &x.detail, &x.subject_email).cmp(&(
             &y.subject_id,
+            &y.detail,
+            &y.subject_email,
         ))
-    });
+    };
+    let mut start = 0;
+    while start < keys.len() {
+        let mut end = start + 1;
+        while end < keys.len() && keys[end].0 == keys[start].0 && keys[end].1 == keys[start].1 {
+            end += 1;
+        }
+        if end - start > 1 {
+            keys[start..end].sort_by(full);
+        }
+        start = end;
+    }
+    // Move each finding once, from its part into its place, on all cores. The parts give up
+    // their findings first (length 0, memory kept until the end), so a panic can only leak.
+    let bases: Vec<usize> = parts.iter().map(|p| p.as_ptr() as usize).collect();
+    for p in &mut parts {
+        // SAFETY: the findings stay in the allocation; `out` takes each of them exactly once.
+        unsafe { p.set_len(0) };
+    }
+    let mut out: Vec<Finding> = Vec::with_capacity(total);
+    out.spare_capacity_mut()[..total]
+        .par_chunks_mut(8192)
+        .enumerate()
+        .for_each(|(c, chunk)| {
+            for (j, slot) in chunk.iter_mut().enumerate() {
+                let (p, i) = at(keys[c * 8192 + j].2);
+                // SAFETY: `keys` holds every index below `total` exactly once (built above from
+                // every finding and only reordered), so each finding is read once; its part no
+                // longer owns it (length 0) and its memory lives until `parts` drops below.
+                let f = unsafe { std::ptr::read((bases[p] as *const Finding).add(i)) };
+                slot.write(f);
+            }
+        });
+    // SAFETY: every slot below `total` was written above.
+    unsafe { out.set_len(total) };
+    drop(parts);
+    out
 }
 
 /// Lookups shared by the rules.
@@ -567,7 +659,7 @@ fn drift(
     cx: &Context,
     a: &Account,
     kind: &str,
-    id: String,
+    id: impl Into<compact_str::CompactString>,
     what: String,
 ) -> Option<Finding> {
     if cx.rules.admin_groups.is_empty() {
@@ -598,35 +690,52 @@ fn drift(
 }
 
 /// Per grant: `scim-uncovered-grant`, and `privileged-drift` for project/workspace owner/admin.
-fn grant_rules(dir: &Directory, g: &Grant, cx: &Context, ix: &Index) -> Vec<Finding> {
-    let mut out = Vec::new();
+fn grant_rules(dir: &Directory, g: &Grant, cx: &Context, ix: &Index, out: &mut Vec<Finding>) {
     // Membership of a group SCIM manages is governed by the directory already.
     if g.via == "scim" {
-        return out;
+        return;
     }
-    let id = format!("{}/{}", g.resource_id, g.principal_id);
+    // A million of these: the strings are joined by hand (`format!` costs twice as much).
+    let join = |parts: &[&str]| {
+        let mut s = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+        parts.iter().for_each(|p| s.push_str(p));
+        s
+    };
+    let mut id =
+        compact_str::CompactString::with_capacity(g.resource_id.len() + 1 + g.principal_id.len());
+    id.push_str(&g.resource_id);
+    id.push('/');
+    id.push_str(&g.principal_id);
     let resource = ix.name(&g.source, &g.resource_id);
     let account = ix.account(&g.source, &g.principal_id);
     let email = account.and_then(|a| a.email.clone());
     let role = g.role.as_deref().unwrap_or("member");
-    let via = if g.via == "direct" {
-        String::new()
-    } else {
-        format!(" via {}", g.via)
-    };
+    let direct = g.via == "direct";
+    let detail = join(&[
+        &principal_label(&g.principal_kind),
+        " is ",
+        role,
+        " of ",
+        resource,
+        if direct { "" } else { " via " },
+        if direct { "" } else { &g.via },
+    ]);
+    let drifts =
+        g.principal_kind == "user" && privileged_resource_role(&g.provider, g.role.as_deref());
     out.push(finding(
         "scim-uncovered-grant",
         &g.provider,
         &g.source,
         "grant",
-        id.clone(),
+        if drifts {
+            id.clone()
+        } else {
+            std::mem::take(&mut id)
+        },
         email,
-        format!(
-            "{} is {role} of {resource}{via}",
-            g.principal_kind.replace('_', " ")
-        ),
+        detail,
     ));
-    if g.principal_kind == "user" && privileged_resource_role(&g.provider, g.role.as_deref()) {
+    if drifts {
         let who = account.cloned().unwrap_or_else(|| Account {
             source: g.source.clone(),
             provider: g.provider.clone(),
@@ -648,7 +757,15 @@ fn grant_rules(dir: &Directory, g: &Grant, cx: &Context, ix: &Index) -> Vec<Find
             format!("{role} of {resource}"),
         ));
     }
-    out
+}
+
+/// A principal kind as words: `service_account` is "service account".
+fn principal_label(kind: &str) -> std::borrow::Cow<'_, str> {
+    if kind.contains('_') {
+        kind.replace('_', " ").into()
+    } else {
+        kind.into()
+    }
 }
 
 /// `orphaned-key`: a user key whose owner left the directory, left the org, or lost access.

@@ -67,7 +67,7 @@ fn rules(d: &SourceData, cx: &Context) -> Vec<(String, String)> {
     reconcile(d, cx)
         .into_iter()
         .filter(|f| f.rule != "scim-uncovered-grant")
-        .map(|f| (f.rule, f.subject_id))
+        .map(|f| (f.rule.to_string(), f.subject_id.to_string()))
         .collect()
 }
 
@@ -222,7 +222,7 @@ fn orphaned_keys_for_each_reason_and_never_for_service_accounts() {
     let keys: Vec<String> = run(&d)
         .into_iter()
         .filter(|f| f.rule == "orphaned-key")
-        .map(|f| f.subject_id)
+        .map(|f| f.subject_id.to_string())
         .collect();
     assert_eq!(
         keys,
@@ -286,7 +286,7 @@ fn dormant_keys_at_the_edges() {
     let dormant: Vec<String> = run(&d)
         .into_iter()
         .filter(|f| f.rule == "dormant-key")
-        .map(|f| f.subject_id)
+        .map(|f| f.subject_id.to_string())
         .collect();
     // Anthropic reports use through its usage report: no use in the window and older than 30
     // days is dormant there too.
@@ -453,7 +453,7 @@ fn the_census_counts_every_grant_and_usable_key() {
     let census: Vec<_> = run(&d)
         .into_iter()
         .filter(|f| f.rule == "scim-uncovered-grant")
-        .map(|f| (f.subject_kind, f.subject_id))
+        .map(|f| (f.subject_kind.to_string(), f.subject_id.to_string()))
         .collect();
     assert_eq!(
         census,

@@ -384,7 +384,7 @@ pub fn population(i: &Inputs, dir: &Directory, people: &People) -> Vec<Item> {
             .unwrap_or_default();
         let (resource_id, role, via, last_used, created_at, fingerprint);
         if f.subject_kind == "grant" {
-            let Some(g) = grants.get(&(f.source.as_str(), f.subject_id.clone())) else {
+            let Some(g) = grants.get(&(f.source.as_str(), f.subject_id.to_string())) else {
                 continue;
             };
             let acct = accounts.get(&(g.source.as_str(), g.principal_id.as_str()));

@@ -32,7 +32,7 @@ impl Out {
             provider: provider.into(),
             source: source.into(),
             subject_kind: kind.into(),
-            subject_id: id,
+            subject_id: id.into(),
             subject_email: email.map(str::to_string),
             detail: detail.into(),
         });

@@ -203,9 +203,9 @@ impl Data {
                 Row::new(
                     vec![
                         super::view::severity_label(f.severity).into(),
-                        f.rule.clone(),
+                        f.rule.to_string(),
                         clean(f.subject_email.as_deref().unwrap_or(&f.subject_id)),
-                        f.provider.clone(),
+                        f.provider.to_string(),
                         clean(&f.detail),
                     ],
                     vec![NONE; 5],
@@ -499,8 +499,8 @@ impl Data {
                     finding_target(f),
                     f.subject_email
                         .clone()
-                        .unwrap_or_else(|| f.subject_id.clone()),
-                    Some(f.rule.clone()),
+                        .unwrap_or_else(|| f.subject_id.to_string()),
+                    Some(f.rule.to_string()),
                 )
             }),
             ViewId::Keys => d.credentials.get(item as usize).map(|c| {
