@@ -38,10 +38,19 @@ shot() { # name
   echo "wrote screenshots/$1.png"
 }
 
+wait_gone() { # text: wait until the screen no longer shows it
+  for _ in $(seq 1 300); do
+    if ! tmux capture-pane -t "$SESSION" -p | grep -qF -- "$1"; then return 0; fi
+    sleep 0.1
+  done
+  echo "timed out waiting for '$1' to go" >&2; exit 1
+}
+
 key() { tmux send-keys -t "$SESSION" "$@"; }
 typed() { tmux send-keys -t "$SESSION" -l "$1"; }
 
 wait_for "CRIT"
+wait_gone "loading the rest" # the stored digest shows first; marks wait for the whole
 key j j j
 wait_for "4/"
 shot findings

@@ -221,7 +221,13 @@ pub async fn sync_with(
         });
     }
     let id = store.write_snapshot(chrono::Utc::now().timestamp(), &results)?;
+    drop(results);
     tracing::info!(snapshot = id, fetch = ?fetch_elapsed, total = ?started.elapsed(), "sync stored");
+    // The console's first frame reads this instead of judging the whole snapshot. A failure
+    // here loses nothing: the console judges the snapshot itself and stores the digest then.
+    if let Err(e) = store_digest(store, &config.rules, id) {
+        tracing::warn!(snapshot = id, error = %e, "could not store the snapshot's digest");
+    }
     Ok(SyncReport {
         snapshot_id: Some(id),
         kept_snapshot: None,
@@ -229,4 +235,24 @@ pub async fn sync_with(
         elapsed: started.elapsed(),
         fetch_elapsed,
     })
+}
+
+/// Judge snapshot `id` with the store's ownership records and store its digest
+/// (`reconcile::digest`), so a console opening on it has data on screen at once.
+pub fn store_digest(
+    store: &Store,
+    rules: &crate::reconcile::Rules,
+    id: i64,
+) -> Result<(), StoreError> {
+    let snap = store.snapshot(id)?;
+    let owned = crate::review::owned(&store.decisions()?);
+    let key = crate::reconcile::digest::context(rules, &owned);
+    let cx = crate::reconcile::Context {
+        now: snap.taken_at,
+        rules: rules.clone(),
+        owned,
+    };
+    let found = crate::reconcile::reconcile(&snap.data, &cx);
+    let digest = crate::reconcile::digest::Digest::new(&snap.data, &found, snap.taken_at);
+    store.save_digest(id, &key, &digest)
 }

@@ -108,7 +108,8 @@ fn decide_quit_and_the_decisions_are_there_next_time() {
     );
     let t = Tmux::start("a", &cmd, home.path());
     t.wait("the gaps view with rows", 120, |s| {
-        s.contains("Gaps ") && s.contains("CRIT")
+        // Rows, and the whole snapshot (not only the stored digest's first findings).
+        s.contains("Gaps ") && s.contains("CRIT") && !s.contains("loading the rest")
     });
     // Filter to one rule, mark two rows, revoke them with a reason.
     t.keys(&["/"]);
@@ -146,7 +147,8 @@ fn decide_quit_and_the_decisions_are_there_next_time() {
     // Start again on the same directory: the decisions are there.
     let t = Tmux::start("b", &cmd, home.path());
     t.wait("the gaps view with rows", 120, |s| {
-        s.contains("Gaps ") && s.contains("CRIT")
+        // Rows, and the whole snapshot (not only the stored digest's first findings).
+        s.contains("Gaps ") && s.contains("CRIT") && !s.contains("loading the rest")
     });
     t.keys(&["6"]);
     let s = t.wait_for("Decisions 2", 20);
@@ -196,7 +198,7 @@ fn read_only_console_refuses_decisions_and_records_nothing() {
     );
     let t = Tmux::start("ro", &cmd, home.path());
     t.wait("the gaps view", 120, |s| {
-        s.contains("READ-ONLY") && s.contains("CRIT")
+        s.contains("READ-ONLY") && s.contains("CRIT") && !s.contains("loading the rest")
     });
     t.keys(&["r"]);
     t.wait_for("Read-only mode", 20);

@@ -99,3 +99,68 @@ async fn two_sources_of_one_kind_each_report_their_own_findings() {
     assert!(!of("openai").is_empty());
     assert_eq!(of("openai"), of("openai-eu"));
 }
+
+/// A sync stores its snapshot's digest; the console's loader hands it over as a preview before
+/// the whole (the same first findings and counts), and never shows a digest judged in another
+/// context (here: after an ownership record), which it replaces instead.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_stores_the_digest_the_console_shows_first() {
+    let f = fresh(Size::Small, 11, "", "").await;
+    let dir = f._dir.path();
+    let load = || {
+        let seen = std::sync::Mutex::new(Vec::new());
+        let whole = recert::cli::load_data(&f.cfg, dir, &|d| seen.lock().unwrap().push(d)).unwrap();
+        (seen.into_inner().unwrap(), whole)
+    };
+    let (previews, whole) = load();
+    assert_eq!(previews.len(), 1, "the sync stored a digest");
+    let p = &previews[0];
+    assert!(p.snapshot.data.people.is_empty(), "a header, not the data");
+    assert_eq!(p.snapshot.id, whole.snapshot.id);
+    assert_eq!(p.partial, Some(whole.findings.len() as u64));
+    assert_eq!(
+        p.findings.len(),
+        whole.findings.len().min(recert::reconcile::digest::TOP)
+    );
+    assert!(!p.findings.is_empty());
+    assert_eq!(p.findings[..], whole.findings[..p.findings.len()]);
+    assert_eq!(p.dash, whole.dash);
+    assert_eq!(whole.partial, None);
+
+    // Record an owner for one unowned service account: the stored digest is now stale.
+    let unowned = |d: &recert::tui::data::Data| {
+        d.dash
+            .by_rule
+            .iter()
+            .find(|(r, _)| r == "unowned-service-account")
+            .map_or(0, |x| x.1)
+    };
+    let svc = whole
+        .findings
+        .iter()
+        .find(|x| x.rule == "unowned-service-account")
+        .expect("the simulator plants unowned service accounts");
+    let mut store = Store::open(dir).unwrap();
+    store
+        .record_decisions(
+            &[recert::review::NewDecision {
+                verdict: recert::review::Verdict::Reassign,
+                target: recert::tui::data::finding_target(svc),
+                label: svc.subject_id.to_string(),
+                rule: Some(svc.rule.to_string()),
+                owner: Some("owner@example.com".into()),
+                until: None,
+                justification: Some("platform team".into()),
+            }],
+            "rev@example.com",
+            Some(whole.snapshot.id),
+            whole.snapshot.taken_at,
+        )
+        .unwrap();
+    let (previews, again) = load();
+    assert!(previews.is_empty(), "a stale digest is never shown");
+    assert_eq!(unowned(&again), unowned(&whole) - 1);
+    let (previews, _) = load();
+    assert_eq!(previews.len(), 1, "the console stored the new digest");
+    assert_eq!(unowned(&previews[0]), unowned(&whole) - 1);
+}

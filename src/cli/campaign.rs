@@ -875,7 +875,7 @@ pub fn review(g: &Globals, name: &str, who: Option<String>) -> Result<()> {
             c.name
         );
     }
-    let snap = store.latest_snapshot()?.ok_or_else(|| no_snapshot(g))?;
+    let snap = store.latest_header()?.ok_or_else(|| no_snapshot(g))?;
     drop(store);
     let keys: crate::tui::Keys = std::sync::Arc::new(crate::config::resolve_key);
     let mut opts = super::tui_options(g, &cfg, &snap, Some(keys))?;

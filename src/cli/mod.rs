@@ -163,6 +163,14 @@ fn load_latest(g: &Globals) -> Result<Option<Snapshot>> {
     Ok(Store::open(&g.paths.data_dir)?.latest_snapshot()?)
 }
 
+/// The latest snapshot's time and sources, without its data.
+pub(crate) fn latest_header(g: &Globals) -> Result<Option<Snapshot>> {
+    if !g.paths.data_dir.join("recert.db").exists() {
+        return Ok(None);
+    }
+    Ok(Store::open(&g.paths.data_dir)?.latest_header()?)
+}
+
 fn no_snapshot(g: &Globals) -> anyhow::Error {
     anyhow::anyhow!(
         "no snapshot in {} yet. Add a [[source]] to {} and run `recert sync` (README: Configuration), or run `recert demo` to see recert on a simulated organisation",
@@ -191,10 +199,7 @@ fn context(
 
 /// What recert's ownership records cover, as `(source, id)`: for `unowned-service-account`.
 pub fn owned(store: &Store) -> Result<std::collections::HashSet<(String, String)>> {
-    Ok(crate::review::owners(&store.decisions()?)
-        .into_keys()
-        .map(|t| (t.source, t.id))
-        .collect())
+    Ok(crate::review::owned(&store.decisions()?))
 }
 
 /// The findings of a snapshot with the ownership records in `dir`'s store.
@@ -502,15 +507,42 @@ pub fn reviewer(cfg: &Config) -> String {
         .unwrap_or_else(|| "unknown-reviewer".into())
 }
 
-/// The console's data from the latest snapshot in `dir`, judged under `cfg`'s rules.
-pub fn load_data(cfg: &Config, dir: &Path) -> Result<tui::data::Data> {
+/// The console's data from the latest snapshot in `dir`, judged under `cfg`'s rules. When the
+/// snapshot's stored digest was made in the same context, `preview` gets the dashboard and the
+/// first findings from it at once (milliseconds), before the snapshot is read and judged
+/// (seconds on a million grants); otherwise the digest is made now for the next start.
+pub fn load_data(
+    cfg: &Config,
+    dir: &Path,
+    preview: &dyn Fn(tui::data::Data),
+) -> Result<tui::data::Data> {
     let store = Store::open(dir)?;
-    let snap = store
-        .latest_snapshot()?
+    let id = store
+        .latest_snapshot_id()?
         .ok_or_else(|| anyhow::anyhow!("no snapshot in {}", dir.display()))?;
-    let found = reconcile::reconcile(&snap.data, &context(cfg, &snap, owned(&store)?));
+    let owned = owned(&store)?;
+    let key = reconcile::digest::context(&cfg.rules, &owned);
+    let stored = store.digest(id, &key)?;
+    if let Some(digest) = &stored {
+        let head = store.snapshot_header(id)?;
+        let now = head.taken_at;
+        preview(tui::data::Data::preview(
+            head,
+            digest.clone(),
+            cfg.rules.clone(),
+            now,
+        ));
+    }
+    let snap = store.snapshot(id)?;
+    let found = reconcile::reconcile(&snap.data, &context(cfg, &snap, owned));
     let now = snap.taken_at;
-    Ok(tui::data::Data::new(snap, found, cfg.rules.clone(), now))
+    let data = tui::data::Data::new(snap, found, cfg.rules.clone(), now);
+    if stored.is_none()
+        && let Err(e) = store.save_digest(id, &key, &data.dash)
+    {
+        tracing::warn!(error = %e, "could not store the snapshot's digest");
+    }
+    Ok(data)
 }
 
 fn tui_options(
@@ -546,7 +578,7 @@ fn tui_options(
         reviewer: reviewer(cfg),
         context: format!("snapshot #{} · {when} · {sources}", snap.id),
         data_dir: dir,
-        loader: std::sync::Arc::new(move || load_data(&lcfg, &ldir)),
+        loader: std::sync::Arc::new(move |preview| load_data(&lcfg, &ldir, preview)),
         sync: keys.map(|k| (cfg.clone(), k)),
         campaign: None,
     })
@@ -555,7 +587,8 @@ fn tui_options(
 /// `recert` with no command: the console on the latest snapshot.
 pub fn console(g: &Globals) -> Result<()> {
     let cfg = g.config()?;
-    let snap = load_latest(g)?.ok_or_else(|| no_snapshot(g))?;
+    // The header only: the data loads behind the first frame.
+    let snap = latest_header(g)?.ok_or_else(|| no_snapshot(g))?;
     let keys: tui::Keys = std::sync::Arc::new(config::resolve_key);
     let opts = tui_options(g, &cfg, &snap, Some(keys))?;
     drop(snap);
@@ -599,8 +632,9 @@ pub async fn demo(g: &Globals, data_dir: Option<&Path>, size: Size, seed: u64) -
         eprintln!("{line}");
     }
     drop(store);
-    let snap =
-        load_latest_in(&dir)?.ok_or_else(|| anyhow::anyhow!("the demo sync stored nothing"))?;
+    let snap = Store::open(&dir)?
+        .latest_header()?
+        .ok_or_else(|| anyhow::anyhow!("the demo sync stored nothing"))?;
     let mut g2 = Globals {
         paths: g.paths.clone(),
         config_explicit: false,
@@ -614,10 +648,6 @@ pub async fn demo(g: &Globals, data_dir: Option<&Path>, size: Size, seed: u64) -
     tokio::task::block_in_place(|| tui::run(opts))?;
     running.stop().await;
     Ok(())
-}
-
-fn load_latest_in(dir: &Path) -> Result<Option<Snapshot>> {
-    Ok(Store::open(dir)?.latest_snapshot()?)
 }
 
 /// `recert login SOURCE`: prompt for the key (not echoed) and keep it in the OS keyring.

@@ -3,6 +3,7 @@
 //! of the input. Each rule is a small function with a stable id, a severity, a one-line
 //! explanation and its evidence in the finding's detail.
 
+pub mod digest;
 mod footprint;
 mod identity;
 

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 pub mod campaign;
+mod digest;
 mod remediate;
 mod review;
 
@@ -214,6 +215,16 @@ CREATE TABLE campaign_delegations (
     at INTEGER NOT NULL
 );
 ALTER TABLE decisions ADD COLUMN campaign_id INTEGER;
+"#,
+    // 8: each snapshot's digest (dashboard counts and the first findings) for a fast first
+    // frame, keyed by the context its findings were judged in.
+    r#"
+CREATE TABLE snapshot_digests (
+    snapshot_id INTEGER PRIMARY KEY REFERENCES snapshots(id) ON DELETE CASCADE,
+    context TEXT NOT NULL,
+    made_at INTEGER NOT NULL,
+    body TEXT NOT NULL
+);
 "#,
 ];
 

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use crate::audit::Entry;
 use crate::model::text::sanitize;
 use crate::model::{Finding, Severity, Snapshot, Ts};
+use crate::reconcile::digest::Digest;
 use crate::reconcile::{Directory, Rules};
 use crate::review::{self, Decision, Target, Verdict};
 
@@ -94,18 +95,12 @@ pub struct Data {
     pub rules: Rules,
     pub now: Ts,
     pub tables: HashMap<ViewId, std::sync::Arc<Table>>,
-    /// The dashboard's counts, computed once per snapshot (never per frame).
-    pub dash: Dash,
-}
-
-/// Counts behind the dashboard's bars.
-#[derive(Clone, Debug, Default)]
-pub struct Dash {
-    pub by_rule: Vec<(String, u64)>,
-    pub by_severity: Vec<(String, u64)>,
-    pub by_provider: Vec<(String, u64)>,
-    /// Usable keys by age: <30d, 30-90d, 90-180d, 180-365d, >1y.
-    pub key_ages: [u64; 5],
+    /// The dashboard's counts and the first findings, computed once per snapshot (never per
+    /// frame); stored beside the snapshot so the next start shows them at once.
+    pub dash: Digest,
+    /// A preview from the stored digest while the snapshot loads: the number of findings in
+    /// all (only the first `digest::TOP` are here). Marks and decisions wait for the whole.
+    pub partial: Option<u64>,
 }
 
 fn days(now: Ts, t: Option<Ts>) -> i64 {
@@ -155,24 +150,7 @@ impl Data {
         };
         d.people = (0..d.snapshot.data.people.len() as u32).collect();
         d.resources = resources(&d);
-        d.dash = Dash {
-            by_rule: d.count_by(|f| &f.rule),
-            by_severity: [
-                Severity::Critical,
-                Severity::High,
-                Severity::Medium,
-                Severity::Low,
-                Severity::Info,
-            ]
-            .iter()
-            .map(|sv| {
-                let n = d.findings.iter().filter(|f| f.severity == *sv).count() as u64;
-                (sv.as_str().to_string(), n)
-            })
-            .collect(),
-            by_provider: d.count_by(|f| &f.provider),
-            key_ages: d.key_ages(),
-        };
+        d.dash = Digest::new(&d.snapshot.data, &d.findings, now);
         let gaps = d.gaps_table();
         d.tables.insert(ViewId::Gaps, gaps.into());
         let people = d.people_table();
@@ -181,6 +159,23 @@ impl Data {
         d.tables.insert(ViewId::Keys, keys.into());
         let res = d.resources_table();
         d.tables.insert(ViewId::Resources, res.into());
+        d
+    }
+
+    /// What the console shows while a snapshot loads: its header (`snapshot` without data),
+    /// the dashboard and the first findings from its stored digest. Only the Gaps view has rows.
+    pub fn preview(snapshot: Snapshot, digest: Digest, rules: Rules, now: Ts) -> Data {
+        let mut d = Data {
+            snapshot,
+            findings: digest.top.clone(),
+            rules,
+            now,
+            partial: Some(digest.total),
+            dash: digest,
+            ..Default::default()
+        };
+        let gaps = d.gaps_table();
+        d.tables.insert(ViewId::Gaps, gaps.into());
         d
     }
 
@@ -597,35 +592,6 @@ impl Data {
         v.sort();
         v.dedup();
         v
-    }
-
-    /// Count of findings by `key`, largest first.
-    fn count_by<F: Fn(&Finding) -> &str>(&self, key: F) -> Vec<(String, u64)> {
-        let mut m: HashMap<&str, u64> = HashMap::new();
-        for f in &self.findings {
-            *m.entry(key(f)).or_default() += 1;
-        }
-        let mut v: Vec<(String, u64)> = m.into_iter().map(|(k, n)| (k.to_string(), n)).collect();
-        v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-        v
-    }
-
-    /// Usable keys by age: (<30d, 30-90d, 90-180d, 180-365d, >1y).
-    fn key_ages(&self) -> [u64; 5] {
-        let mut h = [0u64; 5];
-        for c in self.snapshot.data.credentials.iter().filter(|c| c.usable()) {
-            let Some(t) = c.created_at else { continue };
-            let d = (self.now - t) / DAY;
-            let b = match d {
-                ..30 => 0,
-                30..90 => 1,
-                90..180 => 2,
-                180..365 => 3,
-                _ => 4,
-            };
-            h[b] += 1;
-        }
-        h
     }
 }
 

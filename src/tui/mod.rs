@@ -36,7 +36,9 @@ use table::{Sort, Table};
 use theme::Theme;
 
 /// Builds the console's data from the latest stored snapshot (run off the UI thread).
-pub type Loader = Arc<dyn Fn() -> anyhow::Result<Data> + Send + Sync>;
+/// Loads the console's data. It may hand a preview (`Data::preview`) to its argument first,
+/// then returns the whole.
+pub type Loader = Arc<dyn Fn(&dyn Fn(Data)) -> anyhow::Result<Data> + Send + Sync>;
 /// Finds a source's key for `:sync`.
 pub type Keys = Arc<dyn Fn(&SourceConfig) -> Result<Secret, ConfigError> + Send + Sync>;
 
@@ -135,12 +137,18 @@ fn worker(jobs: Receiver<Job>, out: Sender<Msg>) {
 }
 
 fn load_in_background(loader: Loader, tx: Sender<Msg>) {
-    std::thread::spawn(move || match loader() {
-        Ok(d) => {
-            let _ = tx.send(Msg::Data(Arc::new(d)));
-        }
-        Err(e) => {
-            let _ = tx.send(Msg::Error(format!("loading the snapshot failed: {e:#}")));
+    std::thread::spawn(move || {
+        let early = tx.clone();
+        let preview = move |d: Data| {
+            let _ = early.send(Msg::Data(Arc::new(d)));
+        };
+        match loader(&preview) {
+            Ok(d) => {
+                let _ = tx.send(Msg::Data(Arc::new(d)));
+            }
+            Err(e) => {
+                let _ = tx.send(Msg::Error(format!("loading the snapshot failed: {e:#}")));
+            }
         }
     });
 }

@@ -1331,7 +1331,29 @@ impl State {
     }
 
     /// `:sweep EMAIL`: put the cursor on that person in People and ask for the sweep's reason.
+    /// On a snapshot's preview (its stored digest while the rest loads) in a view of its data.
+    fn on_preview(&self) -> bool {
+        self.data.partial.is_some()
+            && !matches!(self.view, ViewId::Decisions | ViewId::Audit | ViewId::Queue)
+    }
+
+    fn still_loading(&mut self) {
+        let total = self.data.partial.unwrap_or_default();
+        self.notify(
+            format!(
+                "Still loading the snapshot: the first {} of {} findings are shown; marks and decisions open when all are in",
+                super::view::thousands(self.data.findings.len()),
+                super::view::thousands(total as usize)
+            ),
+            Level::Warn,
+        );
+    }
+
     fn sweep_person(&mut self, args: &[&str]) -> Vec<Effect> {
+        if self.data.partial.is_some() {
+            self.still_loading();
+            return Vec::new();
+        }
         let Some(email) = args.first().map(|e| e.to_lowercase()) else {
             self.notify("sweep EMAIL: whose access to revoke", Level::Warn);
             return Vec::new();
@@ -1445,6 +1467,18 @@ impl State {
                 Level::Warn,
             );
             return Vec::new();
+        }
+        if self.mode == Mode::Normal && self.on_preview() {
+            let bulk = matches!(
+                action,
+                Action::Mark | Action::MarkRange | Action::MarkAll | Action::Sweep
+            );
+            let decides = action.decides()
+                && !matches!(action, Action::Undo | Action::Redo | Action::Reverse);
+            if bulk || decides {
+                self.still_loading();
+                return Vec::new();
+            }
         }
         match (self.mode, action) {
             (_, Action::Quit) => return vec![Effect::Quit],
@@ -1727,8 +1761,9 @@ impl State {
     /// New data: every table view is reset to it (filters and sorts are kept and re-run).
     fn load(&mut self, data: Arc<Data>) -> Vec<Effect> {
         let had_marks = self.views.iter().any(|v| !v.marks.is_empty());
+        // A preview (the stored digest) keeps the "loading" notices up in the views it lacks.
+        self.loading = data.partial.is_some();
         self.data = data;
-        self.loading = false;
         let mut out = Vec::new();
         for v in ViewId::ALL {
             if v == ViewId::Dash {

@@ -92,7 +92,7 @@ pub fn rule_explanation(rule: &str) -> &'static str {
     crate::reconcile::explain(rule)
 }
 
-fn thousands(n: usize) -> String {
+pub fn thousands(n: usize) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
@@ -296,7 +296,14 @@ fn table(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
         head.push(Cell::from(format!("{}{arrow}", col.name.to_uppercase())));
     }
     let mut title = format!(" {} ", s.view.title());
-    if vs.applied.is_empty() {
+    let preview = s.data.partial.filter(|_| s.view == ViewId::Gaps);
+    if let (Some(total), true) = (preview, vs.applied.is_empty()) {
+        title.push_str(&format!(
+            "first {} of {} · loading the rest…",
+            thousands(vs.visible.len()),
+            thousands(total as usize)
+        ));
+    } else if vs.applied.is_empty() {
         title.push_str(&thousands(vs.visible.len()));
     } else {
         title.push_str(&format!(

@@ -598,6 +598,48 @@ fn person_sweep_revokes_everything_they_hold() {
 }
 
 #[test]
+fn a_preview_shows_the_first_findings_and_holds_marks_and_decisions_until_the_whole_arrives() {
+    let whole = sample_data(30);
+    let mut digest = whole.dash.clone();
+    digest.top.truncate(8);
+    let head = Snapshot {
+        data: Default::default(),
+        ..whole.snapshot.clone()
+    };
+    let mut h = Harness::new(0);
+    h.s.loading = true;
+    h.send(Msg::Data(Arc::new(Data::preview(
+        head,
+        digest,
+        Default::default(),
+        NOW,
+    ))));
+    assert!(h.s.loading, "the rest is still loading");
+    assert_eq!(h.s.vs().visible.len(), 8);
+    assert_eq!(h.subjects()[0], "person000@example.com");
+    for c in [' ', 'v', '*', 'c', 'r', 'o', 'd', 'x'] {
+        h.key(c);
+        assert_eq!(h.s.mode, Mode::Normal, "{c}");
+        assert!(h.s.vs().marks.is_empty(), "{c}");
+        let toast = &h.s.toast.as_ref().expect("a notice").0;
+        assert!(toast.contains("first 8 of 30"), "{c}: {toast}");
+    }
+    // Moving and filtering work on what is there; the filter runs again on the whole.
+    h.key('j');
+    assert_eq!(h.s.vs().cursor, 1);
+    h.key('/');
+    h.typ("person029");
+    h.code(KeyCode::Enter);
+    assert_eq!(h.s.vs().visible.len(), 0, "none of the first 8 match");
+    h.send(Msg::Data(Arc::new(whole)));
+    assert!(!h.s.loading);
+    assert_eq!(h.subjects(), vec!["person029@example.com".to_string()]);
+    h.key(' ');
+    assert_eq!(h.s.vs().marks.count(), 1);
+    assert!(h.store.decisions().unwrap().is_empty());
+}
+
+#[test]
 fn read_only_refuses_every_decision_key_and_says_why() {
     let mut h = Harness::new(5);
     h.s.read_only = true;
