@@ -202,7 +202,7 @@ fn failures_are_reported_item_by_item_and_retried_by_resume() {
     let victims = probe.revoke_openai_accounts(2);
     drop(probe);
     let faults = format!(
-        "500@organization/users/{},timeout@organization/users/{},429:0.1@organization/users/,500:0.1@organization/users/",
+        "500@organization/users/{}$,timeout@organization/users/{}$,429:0.1@organization/users/,500:0.1@organization/users/",
         victims[0], victims[1]
     );
     let e = Env::with_source_settings(

@@ -661,7 +661,7 @@ async fn openai_groups_their_members_and_their_project_access_are_read() {
     let mut got: Vec<(String, String, String)> = d
         .grants
         .iter()
-        .filter(|x| x.principal_kind == "group")
+        .filter(|x| x.principal_kind == "group" && !org.roles.contains_key(&x.resource_id))
         .map(|x| {
             (
                 x.resource_id.clone(),
@@ -678,4 +678,76 @@ async fn openai_groups_their_members_and_their_project_access_are_read() {
         .collect();
     want.sort();
     assert_eq!(got, want);
+}
+
+/// Custom org roles: each is a resource; each group holding one is a grant; each user holding
+/// one is a grant `direct` when assigned to them (whatever groups also give it), `group:ID`
+/// through a group SCIM does not manage, `scim` through SCIM-managed groups only. The
+/// simulator's `assignment_sources` are the only place the connector learns which.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openai_custom_org_roles_and_where_each_holder_got_them_are_read() {
+    let f = fresh(Size::Small, 5, "", "").await;
+    let snap = f.store.latest_snapshot().unwrap().unwrap();
+    let d = &snap.data;
+    let w = f.sim.state.world.read().unwrap();
+    let org = &w.openai;
+    assert_eq!(
+        org.roles.len(),
+        3,
+        "the simulator plants three custom roles"
+    );
+    let mut roles: Vec<(String, String)> = d
+        .resources
+        .iter()
+        .filter(|r| r.kind == "role")
+        .map(|r| (r.id.clone(), r.name.clone().unwrap_or_default()))
+        .collect();
+    roles.sort();
+    let want: Vec<(String, String)> = org
+        .roles
+        .values()
+        .map(|r| (r.id.clone(), format!("org role {}", r.name)))
+        .collect();
+    assert_eq!(roles, want, "custom roles only, never owner or reader");
+    let mut got: Vec<(String, String, String)> = d
+        .grants
+        .iter()
+        .filter(|x| org.roles.contains_key(&x.resource_id))
+        .map(|x| (x.resource_id.clone(), x.principal_id.clone(), x.via.clone()))
+        .collect();
+    got.sort();
+    let mut want = Vec::new();
+    for (g, rs) in &org.group_roles {
+        for r in rs {
+            want.push((r.clone(), g.clone(), "direct".to_string()));
+        }
+    }
+    let (mut inherited, mut scim) = (0, 0);
+    for u in org.users.keys() {
+        for r in org.roles.keys() {
+            let groups: Vec<&recert::sim::world::OaiGroup> = org
+                .group_roles
+                .iter()
+                .filter(|(_, rs)| rs.contains(r))
+                .filter_map(|(g, _)| org.groups.get(g))
+                .filter(|g| g.members.contains(u))
+                .collect();
+            let via = if org.user_roles.get(u).is_some_and(|s| s.contains(r)) {
+                "direct".to_string()
+            } else if let Some(g) = groups.iter().find(|g| !g.is_scim_managed) {
+                inherited += 1;
+                format!("group:{}", g.id)
+            } else if !groups.is_empty() {
+                scim += 1;
+                "scim".to_string()
+            } else {
+                continue;
+            };
+            want.push((r.clone(), u.clone(), via));
+        }
+    }
+    want.sort();
+    assert_eq!(got, want);
+    assert!(inherited > 0, "some roles come through groups");
+    let _ = scim;
 }

@@ -134,6 +134,46 @@ pub fn steps_with(
                     .iter()
                     .any(|r| r.source == t.source && r.kind == "group" && r.id == id)
             };
+            let is_role = d
+                .resources
+                .iter()
+                .any(|r| r.source == t.source && r.kind == "role" && r.id == project);
+            // `ROLE/GROUP`: a group's custom org role; `ROLE/USER`: a user's, held directly
+            // (unassigned) or through a group (changed on the group, not the user).
+            if is_role {
+                let role = project;
+                if is_group(principal) {
+                    return vec![Step::Call {
+                        source: t.source.clone(),
+                        method: "DELETE",
+                        path: format!("/organization/groups/{principal}/roles/{role}"),
+                        body: None,
+                        note: Some("every member of the group loses this role".into()),
+                    }];
+                }
+                let via = d
+                    .grants
+                    .iter()
+                    .find(|g| {
+                        g.source == t.source && g.resource_id == role && g.principal_id == principal
+                    })
+                    .map(|g| g.via.as_str())
+                    .unwrap_or("direct");
+                if let Some(group) = via.strip_prefix("group:") {
+                    return vec![Step::Manual {
+                        source: t.source.clone(),
+                        what: format!(
+                            "{principal} holds role {role} through group {group}: remove them from the group, or the role from the group (DELETE /organization/groups/{group}/roles/{role})"
+                        ),
+                    }];
+                }
+                return vec![call(
+                    t,
+                    "DELETE",
+                    format!("/organization/users/{principal}/roles/{role}"),
+                    None,
+                )];
+            }
             // `GROUP/USER`: a group membership; `PROJECT/GROUP`: a group's project access.
             if is_group(project) {
                 return vec![call(
@@ -570,6 +610,54 @@ mod tests {
         assert!(
             line("proj_1/user-a").starts_with("DELETE /organization/projects/proj_1/users/user-a")
         );
+    }
+
+    #[test]
+    fn custom_role_grants_are_unassigned_from_the_user_or_the_group_or_left_to_the_group() {
+        let mut d = SourceData::default();
+        for (kind, id) in [("group", "group_1"), ("role", "role_1")] {
+            d.resources.push(crate::model::Resource {
+                source: "oa".into(),
+                provider: "openai".into(),
+                kind: kind.into(),
+                id: id.into(),
+                name: None,
+                archived: false,
+                created_at: None,
+            });
+        }
+        for (user, via) in [("user-a", "direct"), ("user-b", "group:group_1")] {
+            d.grants.push(crate::model::Grant {
+                source: "oa".into(),
+                provider: "openai".into(),
+                principal_kind: "user".into(),
+                principal_id: user.into(),
+                resource_id: "role_1".into(),
+                role: Some("holder".into()),
+                via: via.into(),
+            });
+        }
+        let step = |id: &str| {
+            steps(
+                Verdict::Revoke,
+                None,
+                &Target::new("openai", "oa", "grant", id),
+                &d,
+            )
+            .remove(0)
+        };
+        assert_eq!(
+            step("role_1/user-a").line(),
+            "DELETE /organization/users/user-a/roles/role_1 on oa"
+        );
+        assert!(
+            step("role_1/group_1")
+                .line()
+                .starts_with("DELETE /organization/groups/group_1/roles/role_1"),
+        );
+        let inherited = step("role_1/user-b");
+        assert!(matches!(inherited, Step::Manual { .. }), "{inherited:?}");
+        assert!(inherited.line().contains("through group group_1"));
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! Fault injection for the simulator: `--faults "429:0.3,truncate@organization/users"`.
 //!
-//! Grammar: a comma-separated list of `KIND[:RATE][@PATH]`.
+//! Grammar: a comma-separated list of `KIND[:RATE][@PATH]`. `PATH` matches any request path
+//! containing it; ending in `$`, only paths ending in it (`500@organization/users/u1$` hits
+//! the user, not `organization/users/u1/roles`).
 //! - `KIND` is one of `429` (with `Retry-After: 1`), `500`, `truncate` (the body cut in half),
 //!   `endless` (list responses always claim another page, with a fresh cursor each time),
 //!   `repeat` (list responses always claim another page with the same cursor; SCIM ignores
@@ -87,7 +89,12 @@ impl Faults {
     pub fn pick(&self, path: &str, mut roll: impl FnMut() -> f64) -> Vec<FaultKind> {
         self.0
             .iter()
-            .filter(|f| f.path.as_deref().is_none_or(|p| path.contains(p)))
+            .filter(|f| {
+                f.path.as_deref().is_none_or(|p| match p.strip_suffix('$') {
+                    Some(end) => path.ends_with(end),
+                    None => path.contains(p),
+                })
+            })
             .filter(|f| f.rate >= 1.0 || roll() < f.rate)
             .map(|f| f.kind)
             .collect()
@@ -115,6 +122,20 @@ mod tests {
         assert_eq!(
             f.pick("/scim/v2/Users", || 0.9),
             vec![FaultKind::ServerError]
+        );
+    }
+
+    #[test]
+    fn a_path_ending_in_a_dollar_matches_only_paths_ending_there() {
+        let f = Faults::parse("500@organization/users/u1$").unwrap();
+        assert_eq!(f.pick("/openai/v1/organization/users/u1", || 0.0).len(), 1);
+        assert!(
+            f.pick("/openai/v1/organization/users/u1/roles", || 0.0)
+                .is_empty()
+        );
+        assert!(
+            f.pick("/openai/v1/organization/users/u10", || 0.0)
+                .is_empty()
         );
     }
 

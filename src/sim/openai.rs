@@ -45,6 +45,17 @@ pub(super) fn router() -> Router<Shared> {
             "/organization/projects/{p}/api_keys/{k}",
             get(get_key).delete(delete_key),
         )
+        .route("/organization/roles", get(list_org_roles))
+        .route("/organization/users/{u}/roles", get(list_user_roles))
+        .route(
+            "/organization/users/{u}/roles/{r}",
+            axum::routing::delete(delete_user_role),
+        )
+        .route("/organization/groups/{g}/roles", get(list_group_roles))
+        .route(
+            "/organization/groups/{g}/roles/{r}",
+            axum::routing::delete(delete_group_role),
+        )
         .route("/organization/groups", get(list_groups))
         .route("/organization/groups/{g}/users", get(list_group_users))
         .route(
@@ -857,10 +868,7 @@ async fn delete_group_user(
         .groups
         .get_mut(&g)
         .is_some_and(|x| x.members.remove(&u));
-    if !removed {
-        return Err(not_found("group user", &u));
-    }
-    Ok(Json(json!({"object": "group.user.deleted", "deleted": true})).into_response())
+    deleted(removed, "group user", &u, "group.user.deleted")
 }
 
 async fn list_project_groups(
@@ -912,10 +920,7 @@ async fn delete_project_group(
         .get_mut(&p)
         .and_then(|m| m.remove(&g))
         .is_some();
-    if !removed {
-        return Err(not_found("project group", &g));
-    }
-    Ok(Json(json!({"object": "project.group.deleted", "deleted": true})).into_response())
+    deleted(removed, "project group", &g, "project.group.deleted")
 }
 
 async fn list_project_group_roles(
@@ -952,4 +957,185 @@ async fn list_project_group_roles(
         1000,
         "asc",
     )
+}
+
+/// The predefined organisation roles, as the roles API lists them.
+const ORG_ROLES: [&str; 2] = ["owner", "reader"];
+
+/// A role as the roles API shows it; role-assignment lists add `assignment_sources`.
+fn role_json(
+    id: &str,
+    name: &str,
+    description: &str,
+    permissions: &[String],
+    predefined: bool,
+    created_at: crate::model::Ts,
+    sources: Option<Vec<Value>>,
+) -> Value {
+    let mut v = json!({
+        "object": "role",
+        "id": id,
+        "name": name,
+        "description": description,
+        "permissions": permissions,
+        "resource_type": "api.organization",
+        "predefined_role": predefined,
+    });
+    if let Some(sources) = sources {
+        let m = v.as_object_mut().expect("an object");
+        m.remove("object");
+        m.insert("created_at".into(), json!(created_at));
+        m.insert("updated_at".into(), json!(created_at));
+        m.insert("created_by".into(), Value::Null);
+        m.insert("created_by_user_obj".into(), Value::Null);
+        m.insert("metadata".into(), json!({}));
+        m.insert(
+            "assignment_sources".into(),
+            if sources.is_empty() {
+                Value::Null
+            } else {
+                Value::Array(sources)
+            },
+        );
+    }
+    v
+}
+
+fn predefined_role(name: &str, sources: Option<Vec<Value>>) -> (String, Value) {
+    let id = format!("role_org_{name}");
+    let v = role_json(
+        &id,
+        name,
+        &format!("Predefined organization role: {name}"),
+        &[],
+        true,
+        0,
+        sources,
+    );
+    (id, v)
+}
+
+fn custom_role(r: &super::world::OaiRole, sources: Option<Vec<Value>>) -> (String, Value) {
+    let v = role_json(
+        &r.id,
+        &r.name,
+        &r.description,
+        &r.permissions,
+        false,
+        r.created_at,
+        sources,
+    );
+    (r.id.clone(), v)
+}
+
+async fn list_org_roles(State(st): State<Shared>, headers: HeaderMap, uri: Uri) -> Reply {
+    authorize(&st, &headers)?;
+    let w = st.world.read().unwrap();
+    let mut items: Vec<(String, Value)> = ORG_ROLES
+        .iter()
+        .map(|n| predefined_role(n, None))
+        .chain(w.openai.roles.values().map(|r| custom_role(r, None)))
+        .collect();
+    items.sort_by(|a, b| a.0.cmp(&b.0));
+    next_page(items, &Params::from_uri(&uri), 1000, 1000, "asc")
+}
+
+/// A user's org roles: the predefined one, and each custom role with where it comes from
+/// (`assignment_sources`: the user, and/or each group of theirs that holds it).
+async fn list_user_roles(
+    State(st): State<Shared>,
+    headers: HeaderMap,
+    Path(u): Path<String>,
+    uri: Uri,
+) -> Reply {
+    authorize(&st, &headers)?;
+    let w = st.world.read().unwrap();
+    let org = &w.openai;
+    let user = org.users.get(&u).ok_or_else(|| not_found("user", &u))?;
+    let mut items = vec![predefined_role(&user.role, Some(Vec::new()))];
+    for r in org.roles.values() {
+        let mut sources = Vec::new();
+        if org.user_roles.get(&u).is_some_and(|s| s.contains(&r.id)) {
+            sources.push(json!({"principal_id": u, "principal_type": "user"}));
+        }
+        for (g, roles) in &org.group_roles {
+            let member = org.groups.get(g).is_some_and(|x| x.members.contains(&u));
+            if member && roles.contains(&r.id) {
+                sources.push(json!({"principal_id": g, "principal_type": "group"}));
+            }
+        }
+        if !sources.is_empty() {
+            items.push(custom_role(r, Some(sources)));
+        }
+    }
+    items.sort_by(|a, b| a.0.cmp(&b.0));
+    next_page(items, &Params::from_uri(&uri), 1000, 1000, "asc")
+}
+
+async fn delete_user_role(
+    State(st): State<Shared>,
+    headers: HeaderMap,
+    Path((u, r)): Path<(String, String)>,
+) -> Reply {
+    authorize(&st, &headers)?;
+    let mut w = st.world.write().unwrap();
+    if !w.openai.users.contains_key(&u) {
+        return Err(not_found("user", &u));
+    }
+    let removed = w
+        .openai
+        .user_roles
+        .get_mut(&u)
+        .is_some_and(|s| s.remove(&r));
+    deleted(removed, "role assignment", &r, "user.role.deleted")
+}
+
+async fn list_group_roles(
+    State(st): State<Shared>,
+    headers: HeaderMap,
+    Path(g): Path<String>,
+    uri: Uri,
+) -> Reply {
+    authorize(&st, &headers)?;
+    let w = st.world.read().unwrap();
+    let org = &w.openai;
+    group(org, &g)?;
+    let items = org
+        .group_roles
+        .get(&g)
+        .into_iter()
+        .flatten()
+        .filter_map(|r| org.roles.get(r))
+        .map(|r| {
+            custom_role(
+                r,
+                Some(vec![json!({"principal_id": g, "principal_type": "group"})]),
+            )
+        })
+        .collect();
+    next_page(items, &Params::from_uri(&uri), 1000, 1000, "asc")
+}
+
+async fn delete_group_role(
+    State(st): State<Shared>,
+    headers: HeaderMap,
+    Path((g, r)): Path<(String, String)>,
+) -> Reply {
+    authorize(&st, &headers)?;
+    let mut w = st.world.write().unwrap();
+    group(&w.openai, &g)?;
+    let removed = w
+        .openai
+        .group_roles
+        .get_mut(&g)
+        .is_some_and(|s| s.remove(&r));
+    deleted(removed, "group role", &r, "group.role.deleted")
+}
+
+/// A DELETE's answer: `{"object": OBJECT, "deleted": true}`, or 404 when nothing was there.
+fn deleted(removed: bool, what: &str, id: &str, object: &str) -> Reply {
+    if !removed {
+        return Err(not_found(what, id));
+    }
+    Ok(Json(json!({"object": object, "deleted": true})).into_response())
 }

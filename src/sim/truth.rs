@@ -284,6 +284,47 @@ pub(super) fn derive(w: &World) -> Vec<Finding> {
             );
         }
     }
+    // Custom org roles: each group holding one, and each user holding one directly or through a
+    // group SCIM does not manage (through SCIM-managed groups only, the directory governs it).
+    let org = &w.openai;
+    for (g, roles) in &org.group_roles {
+        for r in roles.iter().filter(|r| org.roles.contains_key(*r)) {
+            out.push(
+                "scim-uncovered-grant",
+                Severity::Info,
+                "openai",
+                oa,
+                "grant",
+                format!("{r}/{g}"),
+                None,
+                "group org role",
+            );
+        }
+    }
+    for u in org.users.keys() {
+        for r in org.roles.keys() {
+            let direct = org.user_roles.get(u).is_some_and(|s| s.contains(r));
+            let through_unmanaged = org.group_roles.iter().any(|(g, roles)| {
+                roles.contains(r)
+                    && org
+                        .groups
+                        .get(g)
+                        .is_some_and(|x| !x.is_scim_managed && x.members.contains(u))
+            });
+            if direct || through_unmanaged {
+                out.push(
+                    "scim-uncovered-grant",
+                    Severity::Info,
+                    "openai",
+                    oa,
+                    "grant",
+                    format!("{r}/{u}"),
+                    None,
+                    "custom org role",
+                );
+            }
+        }
+    }
     for k in w.openai.admin_keys.values() {
         out.push(
             "scim-uncovered-grant",

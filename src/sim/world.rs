@@ -154,6 +154,22 @@ pub struct OpenAiOrg {
     pub groups: BTreeMap<String, OaiGroup>,
     /// Per project, the groups granted access and the project role each holds.
     pub project_groups: BTreeMap<String, BTreeMap<String, String>>,
+    /// Custom organisation roles (`/organization/roles`, `predefined_role: false`).
+    pub roles: BTreeMap<String, OaiRole>,
+    /// Custom org roles assigned to users directly: user id → role ids.
+    pub user_roles: BTreeMap<String, std::collections::BTreeSet<String>>,
+    /// Custom org roles assigned to groups: group id → role ids (the members inherit them).
+    pub group_roles: BTreeMap<String, std::collections::BTreeSet<String>>,
+}
+
+/// A custom OpenAI organisation role.
+#[derive(Clone, Debug)]
+pub struct OaiRole {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub permissions: Vec<String>,
+    pub created_at: Ts,
 }
 
 /// An OpenAI organisation group. A SCIM-managed one mirrors a directory group.
@@ -779,6 +795,7 @@ pub fn generate(size: Size, seed: u64, now: Ts) -> World {
     );
 
     super::world_more::openai_groups(&mut Rng::new(seed ^ 0x6E0), &mut org, now);
+    super::world_more::openai_roles(&mut Rng::new(seed ^ 0x201E), &mut org, now);
     let mut world = World {
         now,
         openai: org,

@@ -491,3 +491,62 @@ pub(super) fn openai_groups(rng: &mut Rng, org: &mut super::world::OpenAiOrg, no
         }
     }
 }
+
+/// Custom OpenAI organisation roles: three, each assigned directly to a few org users and to a
+/// group or two (whose members inherit it: `assignment_sources` tells which). Drawn from its
+/// own stream, so the rest of the org is as it was.
+pub(super) fn openai_roles(rng: &mut Rng, org: &mut super::world::OpenAiOrg, now: Ts) {
+    let day = 86_400;
+    let users: Vec<String> = org.users.keys().cloned().collect();
+    let groups: Vec<String> = org.groups.keys().cloned().collect();
+    if users.is_empty() {
+        return;
+    }
+    let custom: [(&str, &str, &[&str]); 3] = [
+        (
+            "API Group Manager",
+            "Allows managing organization groups",
+            &["api.groups.read", "api.groups.write"],
+        ),
+        (
+            "Usage Auditor",
+            "Reads usage and costs",
+            &["api.usage.read"],
+        ),
+        (
+            "Key Custodian",
+            "Manages project API keys",
+            &[
+                "api.organization.projects.api_keys.read",
+                "api.organization.projects.api_keys.write",
+            ],
+        ),
+    ];
+    for (name, description, permissions) in custom {
+        let id = format!("role_01{}", rng.alnum(24));
+        org.roles.insert(
+            id.clone(),
+            super::world::OaiRole {
+                id: id.clone(),
+                name: name.into(),
+                description: description.into(),
+                permissions: permissions.iter().map(|p| p.to_string()).collect(),
+                created_at: now - rng.range(30, 500) * day,
+            },
+        );
+        for _ in 0..rng.range(1, 6) {
+            org.user_roles
+                .entry(rng.pick(&users).clone())
+                .or_default()
+                .insert(id.clone());
+        }
+        if !groups.is_empty() {
+            for _ in 0..rng.range(1, 3) {
+                org.group_roles
+                    .entry(rng.pick(&groups).clone())
+                    .or_default()
+                    .insert(id.clone());
+            }
+        }
+    }
+}

@@ -193,11 +193,101 @@ struct WProjectGroup {
     group_id: String,
 }
 
-/// A role assignment (`AssignedRoleDetails`): the role's name is what a reviewer reads.
+/// A role (`/organization/roles`) or a role assignment (`AssignedRoleDetails`): the role's
+/// name is what a reviewer reads; `assignment_sources` says whether a user holds it directly
+/// or through a group.
 #[derive(Deserialize)]
 struct WRole {
+    #[serde(default, deserialize_with = "wire::opt_id")]
+    id: Option<String>,
     #[serde(default)]
     name: Option<String>,
+    #[serde(default, deserialize_with = "wire::flag")]
+    predefined_role: Option<bool>,
+    #[serde(default)]
+    assignment_sources: Option<Vec<WSource>>,
+}
+
+/// Where a role assignment comes from: `{principal_id, principal_type: "user"|"group"}`.
+#[derive(Deserialize)]
+struct WSource {
+    #[serde(deserialize_with = "wire::id")]
+    principal_id: String,
+    #[serde(default)]
+    principal_type: Option<String>,
+}
+
+/// Custom organisation roles and who holds them: `(role id, name)`, each group's custom roles,
+/// and each user's custom roles with their sources. Predefined roles (`owner`, `reader`) are the
+/// users' `role` already. Without custom roles nobody is asked (one request per user
+/// otherwise); orgs without the roles API answer 404 or 403: none.
+type OrgRoles = (
+    Vec<(String, String)>,
+    Vec<(String, Vec<String>)>,
+    Vec<UserRoles>,
+);
+
+/// A user id and each custom role they hold, with its `assignment_sources`.
+type UserRoles = (String, Vec<(String, Vec<WSource>)>);
+
+async fn org_roles(
+    http: &Http,
+    users: &[String],
+    groups: &[String],
+) -> Result<OrgRoles, SourceError> {
+    let Some(roles) =
+        super::optional(list_all::<WRole>(http, "organization/roles", &[], 1000)).await?
+    else {
+        return Ok(Default::default());
+    };
+    let custom: Vec<(String, String)> = roles
+        .into_iter()
+        .filter(|r| r.predefined_role != Some(true))
+        .filter_map(|r| {
+            let id = r.id?;
+            let name = r.name.unwrap_or_else(|| id.clone());
+            Some((id, name))
+        })
+        .collect();
+    if custom.is_empty() {
+        return Ok(Default::default());
+    }
+    let is_custom = |id: &Option<String>| {
+        id.as_ref()
+            .is_some_and(|id| custom.iter().any(|(c, _)| c == id))
+    };
+    let concurrency = http.limits.concurrency.max(1);
+    let by_group: Vec<(String, Vec<String>)> =
+        futures::stream::iter(groups.iter().map(|g| async move {
+            let path = format!("organization/groups/{g}/roles");
+            let roles: Vec<WRole> = list_all(http, &path, &[], 1000).await?;
+            let ids = roles
+                .into_iter()
+                .filter(|r| is_custom(&r.id))
+                .filter_map(|r| r.id)
+                .collect();
+            Ok::<_, SourceError>((g.clone(), ids))
+        }))
+        .buffered(concurrency)
+        .try_collect()
+        .await?;
+    let by_user: Vec<UserRoles> = futures::stream::iter(users.iter().map(|u| async move {
+        let path = format!("organization/users/{u}/roles");
+        // A user removed since the user list was read has no roles to review.
+        let roles = super::optional(list_all::<WRole>(http, &path, &[], 1000))
+            .await?
+            .unwrap_or_default();
+        let held = roles
+            .into_iter()
+            .filter(|r| is_custom(&r.id))
+            .filter_map(|r| Some((r.id?, r.assignment_sources.unwrap_or_default())))
+            .collect();
+        Ok::<_, SourceError>((u.clone(), held))
+    }))
+    .buffered(concurrency)
+    .try_collect()
+    .await?;
+    Ok((custom, by_group, by_user))
 }
 
 /// The groups with access to a project and the project role each holds (the role comes from
@@ -374,8 +464,73 @@ pub async fn fetch(http: &Arc<Http>, page: u32) -> Result<SourceData, SourceErro
         groups(http, page),
     )?;
 
+    let user_ids: Vec<String> = users.iter().map(|u| u.id.clone()).collect();
+    let group_ids: Vec<String> = groups.iter().flatten().map(|(g, _)| g.id.clone()).collect();
+    let scim_groups: std::collections::HashSet<String> = groups
+        .iter()
+        .flatten()
+        .filter(|(g, _)| g.is_scim_managed == Some(true))
+        .map(|(g, _)| g.id.clone())
+        .collect();
+    let (roles, group_roles, user_roles) = org_roles(http, &user_ids, &group_ids).await?;
+
     let mut d = SourceData::default();
     let s = |x: &str| x.to_string();
+    // Custom org roles are resources; holding one is a grant SCIM cannot govern. A user who
+    // holds one only through SCIM-managed groups is governed by the directory (`via = scim`);
+    // through another group, `via = group:ID` (revoked by changing the group, not the user).
+    for (id, name) in roles {
+        d.resources.push(Resource {
+            source: s(src),
+            provider: s(PROVIDER),
+            kind: s("role"),
+            archived: false,
+            id,
+            name: Some(format!("org role {name}")),
+            created_at: None,
+        });
+    }
+    for (g, ids) in group_roles {
+        for role in ids {
+            d.grants.push(Grant {
+                source: s(src),
+                provider: s(PROVIDER),
+                principal_kind: s("group"),
+                principal_id: g.clone(),
+                resource_id: role,
+                role: Some(s("holder")),
+                via: s("direct"),
+            });
+        }
+    }
+    for (u, held) in user_roles {
+        for (role, sources) in held {
+            let direct = sources.is_empty()
+                || sources
+                    .iter()
+                    .any(|x| x.principal_type.as_deref() != Some("group"));
+            let via = if direct {
+                s("direct")
+            } else {
+                match sources
+                    .iter()
+                    .find(|x| !scim_groups.contains(&x.principal_id))
+                {
+                    Some(g) => format!("group:{}", g.principal_id),
+                    None => s("scim"),
+                }
+            };
+            d.grants.push(Grant {
+                source: s(src),
+                provider: s(PROVIDER),
+                principal_kind: s("user"),
+                principal_id: u.clone(),
+                resource_id: role,
+                role: Some(s("holder")),
+                via,
+            });
+        }
+    }
     for u in users {
         d.accounts.push(Account {
             source: s(src),
