@@ -722,7 +722,7 @@ async fn openai_custom_org_roles_and_where_each_holder_got_them_are_read() {
             want.push((r.clone(), g.clone(), "direct".to_string()));
         }
     }
-    let (mut inherited, mut scim) = (0, 0);
+    let mut inherited = 0;
     for u in org.users.keys() {
         for r in org.roles.keys() {
             let groups: Vec<&recert::sim::world::OaiGroup> = org
@@ -738,7 +738,6 @@ async fn openai_custom_org_roles_and_where_each_holder_got_them_are_read() {
                 inherited += 1;
                 format!("group:{}", g.id)
             } else if !groups.is_empty() {
-                scim += 1;
                 "scim".to_string()
             } else {
                 continue;
@@ -749,5 +748,4 @@ async fn openai_custom_org_roles_and_where_each_holder_got_them_are_read() {
     want.sort();
     assert_eq!(got, want);
     assert!(inherited > 0, "some roles come through groups");
-    let _ = scim;
 }

@@ -721,22 +721,7 @@ fn grant_rules(dir: &Directory, g: &Grant, cx: &Context, ix: &Index, out: &mut V
         if direct { "" } else { " via " },
         if direct { "" } else { &g.via },
     ]);
-    let drifts =
-        g.principal_kind == "user" && privileged_resource_role(&g.provider, g.role.as_deref());
-    out.push(finding(
-        "scim-uncovered-grant",
-        &g.provider,
-        &g.source,
-        "grant",
-        if drifts {
-            id.clone()
-        } else {
-            std::mem::take(&mut id)
-        },
-        email,
-        detail,
-    ));
-    if drifts {
+    if g.principal_kind == "user" && privileged_resource_role(&g.provider, g.role.as_deref()) {
         let who = account.cloned().unwrap_or_else(|| Account {
             source: g.source.clone(),
             provider: g.provider.clone(),
@@ -754,10 +739,19 @@ fn grant_rules(dir: &Directory, g: &Grant, cx: &Context, ix: &Index, out: &mut V
             cx,
             &who,
             "grant",
-            id,
+            id.clone(),
             format!("{role} of {resource}"),
         ));
     }
+    out.push(finding(
+        "scim-uncovered-grant",
+        &g.provider,
+        &g.source,
+        "grant",
+        id,
+        email,
+        detail,
+    ));
 }
 
 /// A principal kind as words: `service_account` is "service account".

@@ -129,18 +129,15 @@ pub fn steps_with(
         ("openai", "account") => vec![call(t, "DELETE", format!("/organization/users/{id}"), None)],
         ("openai", "grant") => {
             let (project, principal) = split();
-            let is_group = |id: &str| {
+            let is = |kind: &str, id: &str| {
                 d.resources
                     .iter()
-                    .any(|r| r.source == t.source && r.kind == "group" && r.id == id)
+                    .any(|r| r.source == t.source && r.kind == kind && r.id == id)
             };
-            let is_role = d
-                .resources
-                .iter()
-                .any(|r| r.source == t.source && r.kind == "role" && r.id == project);
+            let is_group = |id: &str| is("group", id);
             // `ROLE/GROUP`: a group's custom org role; `ROLE/USER`: a user's, held directly
             // (unassigned) or through a group (changed on the group, not the user).
-            if is_role {
+            if is("role", project) {
                 let role = project;
                 if is_group(principal) {
                     return vec![Step::Call {

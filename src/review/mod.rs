@@ -117,8 +117,6 @@ pub fn effective(decisions: &[Decision]) -> Vec<&Decision> {
     out
 }
 
-/// recert's ownership records: for each target, the owner of its latest reassign decision that
-/// is not undone (a later certify or defer does not take the owner away).
 /// What the ownership records cover, as `(source, id)`: for `unowned-service-account`.
 pub fn owned(decisions: &[Decision]) -> std::collections::HashSet<(String, String)> {
     owners(decisions)
@@ -127,6 +125,8 @@ pub fn owned(decisions: &[Decision]) -> std::collections::HashSet<(String, Strin
         .collect()
 }
 
+/// recert's ownership records: for each target, the owner of its latest reassign decision that
+/// is not undone (a later certify or defer does not take the owner away).
 pub fn owners(decisions: &[Decision]) -> std::collections::HashMap<Target, String> {
     let mut out = std::collections::HashMap::new();
     let mut sorted: Vec<&Decision> = decisions.iter().filter(|d| !d.undone).collect();

@@ -404,29 +404,19 @@ impl Store {
         Ok(id)
     }
 
-    /// The newest snapshot, fully loaded.
-    /// Only the keys and resources of the latest snapshot, with its id and time: what incident
-    /// mode needs to find a key fast in a large organisation.
+    /// Only the keys and resources of the latest snapshot, with its header: what incident mode
+    /// needs to find a key fast in a large organisation.
     pub fn latest_keys(&self) -> Result<Option<Snapshot>, StoreError> {
-        let Some(id) = self.latest_snapshot_id()? else {
+        let Some(mut snap) = self.latest_header()? else {
             return Ok(None);
         };
-        let taken_at: Ts = self
-            .conn
-            .query_row("SELECT taken_at FROM snapshots WHERE id = ?1", [id], |r| {
-                r.get(0)
-            })
-            .map_err(self.sql())?;
-        let mut snap = Snapshot {
-            id,
-            taken_at,
-            ..Default::default()
-        };
+        let id = snap.id;
         snap.data.credentials = load_credentials(&self.conn, id).map_err(self.sql())?;
         snap.data.resources = load_resources(&self.conn, id).map_err(self.sql())?;
         Ok(Some(snap))
     }
 
+    /// The newest snapshot, fully loaded.
     pub fn latest_snapshot(&self) -> Result<Option<Snapshot>, StoreError> {
         match self.latest_snapshot_id()? {
             Some(id) => self.snapshot(id).map(Some),

@@ -147,7 +147,7 @@ fn load_in_background(loader: Loader, tx: Sender<Msg>) {
                 let _ = tx.send(Msg::Data(Arc::new(d)));
             }
             Err(e) => {
-                let _ = tx.send(Msg::Error(format!("loading the snapshot failed: {e:#}")));
+                let _ = tx.send(Msg::LoadFailed(format!("{e:#}")));
             }
         }
     });

@@ -99,6 +99,8 @@ pub enum Msg {
     },
     /// A new snapshot's data (first load, or after `:sync`).
     Data(Arc<Data>),
+    /// Loading the snapshot failed (why); whatever is shown stays.
+    LoadFailed(String),
     /// The decisions and audit log changed in the store.
     Review(Arc<Review>),
     Recorded {
@@ -1330,7 +1332,6 @@ impl State {
         }
     }
 
-    /// `:sweep EMAIL`: put the cursor on that person in People and ask for the sweep's reason.
     /// On a snapshot's preview (its stored digest while the rest loads) in a view of its data.
     fn on_preview(&self) -> bool {
         self.data.partial.is_some()
@@ -1338,17 +1339,23 @@ impl State {
     }
 
     fn still_loading(&mut self) {
-        let total = self.data.partial.unwrap_or_default();
-        self.notify(
-            format!(
-                "Still loading the snapshot: the first {} of {} findings are shown; marks and decisions open when all are in",
-                super::view::thousands(self.data.findings.len()),
-                super::view::thousands(total as usize)
-            ),
-            Level::Warn,
+        let (shown, total) = (
+            super::view::thousands(self.data.findings.len()),
+            super::view::thousands(self.data.partial.unwrap_or_default() as usize),
         );
+        let text = if self.loading {
+            format!(
+                "Still loading the snapshot: the first {shown} of {total} findings are shown; marks and decisions open when all are in"
+            )
+        } else {
+            format!(
+                "The snapshot could not be loaded (:log says why): only the first {shown} of {total} findings are here; marks and decisions need the whole (run :sync or restart recert)"
+            )
+        };
+        self.notify(text, Level::Warn);
     }
 
+    /// `:sweep EMAIL`: put the cursor on that person in People and ask for the sweep's reason.
     fn sweep_person(&mut self, args: &[&str]) -> Vec<Effect> {
         if self.data.partial.is_some() {
             self.still_loading();
@@ -1469,10 +1476,7 @@ impl State {
             return Vec::new();
         }
         if self.mode == Mode::Normal && self.on_preview() {
-            let bulk = matches!(
-                action,
-                Action::Mark | Action::MarkRange | Action::MarkAll | Action::Sweep
-            );
+            let bulk = matches!(action, Action::Mark | Action::MarkRange | Action::MarkAll);
             let decides = action.decides()
                 && !matches!(action, Action::Undo | Action::Redo | Action::Reverse);
             if bulk || decides {
@@ -1958,6 +1962,21 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         }
         Msg::Error(e) => {
             state.notify(e, Level::Error);
+            Vec::new()
+        }
+        Msg::LoadFailed(e) => {
+            state.loading = false;
+            let shown = if state.data.partial.is_some() {
+                " (what is shown comes from the stored digest; marks and decisions need the whole)"
+            } else {
+                ""
+            };
+            state.notify(
+                format!(
+                    "loading the snapshot failed: {e}{shown}. Fix the cause (:log has it), then run :sync or restart recert"
+                ),
+                Level::Error,
+            );
             Vec::new()
         }
         Msg::Key(key) => {

@@ -337,6 +337,8 @@ fn table(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
     if vs.visible.is_empty() && vs.pending.is_none() {
         let why = if s.loading {
             "Loading the snapshot…"
+        } else if s.data.partial.is_some() {
+            "The snapshot could not be loaded (:log says why)."
         } else if tbl.rows.is_empty() {
             match s.view {
                 ViewId::Gaps => "No gaps in this snapshot.",

@@ -631,6 +631,31 @@ fn a_preview_shows_the_first_findings_and_holds_marks_and_decisions_until_the_wh
     h.typ("person029");
     h.code(KeyCode::Enter);
     assert_eq!(h.s.vs().visible.len(), 0, "none of the first 8 match");
+    // Had the whole failed, the preview stays, says so, and still holds marks back.
+    let mut failed = Harness::new(0);
+    let mut digest = whole.dash.clone();
+    digest.top.truncate(8);
+    failed.send(Msg::Data(Arc::new(Data::preview(
+        Snapshot {
+            data: Default::default(),
+            ..whole.snapshot.clone()
+        },
+        digest,
+        Default::default(),
+        NOW,
+    ))));
+    failed.send(Msg::LoadFailed("database disk image is malformed".into()));
+    assert!(!failed.s.loading);
+    let toast = failed.s.toast.clone().unwrap().0;
+    assert!(
+        toast.contains("malformed") && toast.contains(":sync"),
+        "{toast}"
+    );
+    failed.key(' ');
+    let toast = failed.s.toast.clone().unwrap().0;
+    assert!(toast.contains("could not be loaded"), "{toast}");
+    assert!(failed.s.vs().marks.is_empty());
+
     h.send(Msg::Data(Arc::new(whole)));
     assert!(!h.s.loading);
     assert_eq!(h.subjects(), vec!["person029@example.com".to_string()]);
