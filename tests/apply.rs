@@ -503,3 +503,85 @@ fn evidence_pack_has_every_record_and_a_manifest_that_checks() {
     let out = e.run(&["export", "evidence", "--out", pack.to_str().unwrap()]);
     assert!(!out.status.success());
 }
+
+#[test]
+fn custom_project_roles_are_unassigned_from_the_user_and_the_group() {
+    let e = Env::new("medium", &[]);
+    let mut store = Store::open(&e.data()).unwrap();
+    let snap = store.latest_snapshot().unwrap().unwrap();
+    let d = &snap.data;
+    let project_of = |role: &str| {
+        d.resources
+            .iter()
+            .find(|r| r.kind == "role" && r.id == role)
+            .and_then(|r| r.parent.clone())
+    };
+    let pick = |kind: &str| {
+        d.grants
+            .iter()
+            .find(|g| {
+                g.principal_kind == kind
+                    && g.via == "direct"
+                    && project_of(&g.resource_id).is_some()
+            })
+            .unwrap_or_else(|| panic!("a {kind} holding a custom project role"))
+    };
+    let (user, group) = (pick("user"), pick("group"));
+    let items: Vec<NewDecision> = [user, group]
+        .iter()
+        .map(|g| NewDecision {
+            verdict: Verdict::Revoke,
+            target: Target::new(
+                "openai",
+                "openai",
+                "grant",
+                &format!("{}/{}", g.resource_id, g.principal_id),
+            ),
+            label: g.resource_id.clone(),
+            rule: Some("scim-uncovered-grant".into()),
+            owner: None,
+            until: None,
+            justification: Some("quarterly review".into()),
+        })
+        .collect();
+    store
+        .record_decisions(&items, "reviewer@example.com", Some(snap.id), 1)
+        .unwrap();
+    drop(store);
+    let out = e.run(&["apply", "--yes"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let m = e.mutations();
+    for (g, base) in [(user, "users"), (group, "groups")] {
+        let p = project_of(&g.resource_id).unwrap();
+        let path = format!(
+            "/openai/v1/projects/{p}/{base}/{}/roles/{}",
+            g.principal_id, g.resource_id
+        );
+        assert!(
+            m.iter()
+                .any(|x| x.method == "DELETE" && x.path == path && x.status == 200),
+            "{path} not in {m:?}"
+        );
+    }
+    // The next sync no longer sees either assignment.
+    let out = e.run(&["sync"]);
+    assert!(out.status.success());
+    let store = Store::open(&e.data()).unwrap();
+    let after = store.latest_snapshot().unwrap().unwrap();
+    for g in [user, group] {
+        assert!(
+            !after
+                .data
+                .grants
+                .iter()
+                .any(|x| x.resource_id == g.resource_id
+                    && x.principal_id == g.principal_id
+                    && x.via == "direct"),
+            "{g:?} survived"
+        );
+    }
+}

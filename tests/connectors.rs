@@ -699,7 +699,7 @@ async fn openai_custom_org_roles_and_where_each_holder_got_them_are_read() {
     let mut roles: Vec<(String, String)> = d
         .resources
         .iter()
-        .filter(|r| r.kind == "role")
+        .filter(|r| r.kind == "role" && r.parent.is_none())
         .map(|r| (r.id.clone(), r.name.clone().unwrap_or_default()))
         .collect();
     roles.sort();
@@ -748,4 +748,114 @@ async fn openai_custom_org_roles_and_where_each_holder_got_them_are_read() {
     want.sort();
     assert_eq!(got, want);
     assert!(inherited > 0, "some roles come through groups");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openai_custom_project_roles_and_where_each_holder_got_them_are_read() {
+    let f = fresh(Size::Medium, 5, "", "").await;
+    let snap = f.store.latest_snapshot().unwrap().unwrap();
+    let d = &snap.data;
+    let w = f.sim.state.world.read().unwrap();
+    let org = &w.openai;
+    assert!(
+        org.project_roles.len() > 1,
+        "the simulator plants custom roles on several projects"
+    );
+    // Each custom project role is a resource inside its project; predefined ones are not.
+    let mut roles: Vec<(String, String, Option<String>)> = d
+        .resources
+        .iter()
+        .filter(|r| r.kind == "role" && r.parent.is_some())
+        .map(|r| {
+            (
+                r.id.clone(),
+                r.name.clone().unwrap_or_default(),
+                r.parent.clone(),
+            )
+        })
+        .collect();
+    roles.sort();
+    let mut want: Vec<(String, String, Option<String>)> = org
+        .project_roles
+        .iter()
+        .flat_map(|(p, rs)| {
+            rs.values().map(move |r| {
+                let project = &org.projects[p].name;
+                let name = format!("project role {} in {project}", r.name);
+                (r.id.clone(), name, Some(p.clone()))
+            })
+        })
+        .collect();
+    want.sort();
+    assert_eq!(roles, want);
+    // Who holds each, and through what: directly, through a group SCIM does not manage, or
+    // only through SCIM-managed groups.
+    let is_project_role = |id: &str| org.project_roles.values().any(|m| m.contains_key(id));
+    let mut got: Vec<(String, String, String)> = d
+        .grants
+        .iter()
+        .filter(|x| is_project_role(&x.resource_id))
+        .map(|x| (x.resource_id.clone(), x.principal_id.clone(), x.via.clone()))
+        .collect();
+    got.sort();
+    let mut want = Vec::new();
+    let mut by_group = 0;
+    let none = Default::default();
+    for p in org.project_roles.keys() {
+        let groups = org.project_group_roles.get(p).unwrap_or(&none);
+        for (g, rs) in groups {
+            for r in rs {
+                by_group += 1;
+                want.push((r.clone(), g.clone(), "direct".to_string()));
+            }
+        }
+        for u in org.project_users[p].keys() {
+            for r in org.project_roles[p].keys() {
+                let holders: Vec<&recert::sim::world::OaiGroup> = groups
+                    .iter()
+                    .filter(|(_, rs)| rs.contains(r))
+                    .filter_map(|(g, _)| org.groups.get(g))
+                    .filter(|g| g.members.contains(u))
+                    .collect();
+                let direct = org
+                    .project_user_roles
+                    .get(p)
+                    .and_then(|m| m.get(u))
+                    .is_some_and(|s| s.contains(r));
+                let via = if direct {
+                    "direct".to_string()
+                } else if let Some(g) = holders.iter().find(|g| !g.is_scim_managed) {
+                    format!("group:{}", g.id)
+                } else if !holders.is_empty() {
+                    "scim".to_string()
+                } else {
+                    continue;
+                };
+                want.push((r.clone(), u.clone(), via));
+            }
+        }
+    }
+    want.sort();
+    assert_eq!(got, want);
+    assert!(by_group > 0, "some groups hold a custom project role");
+    // A group's project access keeps its predefined role; the custom one is a grant of its own.
+    for (p, groups) in &org.project_groups {
+        for (g, role) in groups {
+            let access = d
+                .grants
+                .iter()
+                .find(|x| &x.resource_id == p && &x.principal_id == g)
+                .expect("the group's project access");
+            assert_eq!(access.role.as_deref(), Some(role.as_str()));
+        }
+    }
+    // Every one of them is in the review population.
+    let findings = latest_findings(&f.cfg, &f.store);
+    for (r, principal, via) in &got {
+        let id = format!("{r}/{principal}");
+        let found = findings
+            .iter()
+            .any(|x| x.rule == "scim-uncovered-grant" && x.subject_id == id.as_str());
+        assert_eq!(found, via != "scim", "{id} via {via}");
+    }
 }

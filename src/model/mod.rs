@@ -94,7 +94,7 @@ pub struct Account {
     pub activity_from: Option<Ts>,
 }
 
-/// A container of access: an OpenAI project (later workspaces, groups, roles).
+/// A container of access: an OpenAI project, group or custom role, an Anthropic workspace.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Resource {
     pub source: String,
@@ -104,6 +104,9 @@ pub struct Resource {
     pub name: Option<String>,
     pub archived: bool,
     pub created_at: Option<Ts>,
+    /// The resource this one lives in: a custom project role's project.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<String>,
 }
 
 /// Who holds which role on what.

@@ -129,21 +129,30 @@ pub fn steps_with(
         ("openai", "account") => vec![call(t, "DELETE", format!("/organization/users/{id}"), None)],
         ("openai", "grant") => {
             let (project, principal) = split();
-            let is = |kind: &str, id: &str| {
+            let resource = |kind: &str, id: &str| {
                 d.resources
                     .iter()
-                    .any(|r| r.source == t.source && r.kind == kind && r.id == id)
+                    .find(|r| r.source == t.source && r.kind == kind && r.id == id)
             };
+            let is = |kind: &str, id: &str| resource(kind, id).is_some();
             let is_group = |id: &str| is("group", id);
-            // `ROLE/GROUP`: a group's custom org role; `ROLE/USER`: a user's, held directly
-            // (unassigned) or through a group (changed on the group, not the user).
-            if is("role", project) {
+            // `ROLE/GROUP`: a group's custom role; `ROLE/USER`: a user's, held directly
+            // (unassigned) or through a group (changed on the group, not the user). A custom
+            // project role lives under `/projects/{p}` (no `/organization` prefix).
+            if let Some(r) = resource("role", project) {
                 let role = project;
+                let (group_base, user_base) = match &r.parent {
+                    Some(p) => (
+                        format!("/projects/{p}/groups"),
+                        format!("/projects/{p}/users"),
+                    ),
+                    None => ("/organization/groups".into(), "/organization/users".into()),
+                };
                 if is_group(principal) {
                     return vec![Step::Call {
                         source: t.source.clone(),
                         method: "DELETE",
-                        path: format!("/organization/groups/{principal}/roles/{role}"),
+                        path: format!("{group_base}/{principal}/roles/{role}"),
                         body: None,
                         note: Some("every member of the group loses this role".into()),
                     }];
@@ -160,14 +169,14 @@ pub fn steps_with(
                     return vec![Step::Manual {
                         source: t.source.clone(),
                         what: format!(
-                            "{principal} holds role {role} through group {group}: remove them from the group, or the role from the group (DELETE /organization/groups/{group}/roles/{role})"
+                            "{principal} holds role {role} through group {group}: remove them from the group, or the role from the group (DELETE {group_base}/{group}/roles/{role})"
                         ),
                     }];
                 }
                 return vec![call(
                     t,
                     "DELETE",
-                    format!("/organization/users/{principal}/roles/{role}"),
+                    format!("{user_base}/{principal}/roles/{role}"),
                     None,
                 )];
             }
@@ -584,6 +593,7 @@ mod tests {
             name: Some("Support".into()),
             archived: false,
             created_at: None,
+            parent: None,
         });
         let line = |id: &str| {
             steps(
@@ -621,6 +631,7 @@ mod tests {
                 name: None,
                 archived: false,
                 created_at: None,
+                parent: None,
             });
         }
         for (user, via) in [("user-a", "direct"), ("user-b", "group:group_1")] {
@@ -634,15 +645,16 @@ mod tests {
                 via: via.into(),
             });
         }
-        let step = |id: &str| {
+        let step_in = |d: &SourceData, id: &str| {
             steps(
                 Verdict::Revoke,
                 None,
                 &Target::new("openai", "oa", "grant", id),
-                &d,
+                d,
             )
             .remove(0)
         };
+        let step = |id: &str| step_in(&d, id);
         assert_eq!(
             step("role_1/user-a").line(),
             "DELETE /organization/users/user-a/roles/role_1 on oa"
@@ -655,6 +667,27 @@ mod tests {
         let inherited = step("role_1/user-b");
         assert!(matches!(inherited, Step::Manual { .. }), "{inherited:?}");
         assert!(inherited.line().contains("through group group_1"));
+
+        // A custom project role: the same calls under `/projects/{p}`.
+        let mut d = d.clone();
+        for r in d.resources.iter_mut().filter(|r| r.kind == "role") {
+            r.parent = Some("proj_1".into());
+        }
+        let step = |id: &str| step_in(&d, id);
+        assert_eq!(
+            step("role_1/user-a").line(),
+            "DELETE /projects/proj_1/users/user-a/roles/role_1 on oa"
+        );
+        assert!(
+            step("role_1/group_1")
+                .line()
+                .starts_with("DELETE /projects/proj_1/groups/group_1/roles/role_1"),
+        );
+        let inherited = step("role_1/user-b").line();
+        assert!(
+            inherited.contains("DELETE /projects/proj_1/groups/group_1/roles/role_1"),
+            "{inherited}"
+        );
     }
 
     #[test]

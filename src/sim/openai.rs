@@ -71,9 +71,22 @@ pub(super) fn router() -> Router<Shared> {
             axum::routing::delete(delete_project_group),
         )
         // Project roles live under `/projects`, without the `/organization` prefix.
+        .route("/projects/{p}/roles", get(list_project_roles))
+        .route(
+            "/projects/{p}/users/{u}/roles",
+            get(list_project_user_roles),
+        )
+        .route(
+            "/projects/{p}/users/{u}/roles/{r}",
+            axum::routing::delete(delete_project_user_role),
+        )
         .route(
             "/projects/{p}/groups/{g}/roles",
             get(list_project_group_roles),
+        )
+        .route(
+            "/projects/{p}/groups/{g}/roles/{r}",
+            axum::routing::delete(delete_project_group_role),
         )
         .route("/organization/costs", get(costs))
         .route("/organization/admin_api_keys", get(list_admin_keys))
@@ -419,6 +432,10 @@ async fn delete_project_user(
         .is_none()
     {
         return Err(not_found("project user", &u));
+    }
+    // Their custom project roles go with their project membership.
+    if let Some(m) = org.project_user_roles.get_mut(&p) {
+        m.remove(&u);
     }
     if let Some(keys) = org.api_keys.get_mut(&p) {
         for k in keys.values_mut() {
@@ -914,12 +931,15 @@ async fn delete_project_group(
     if project(&w.openai, &p)?.archived_at.is_some() {
         return Err(archived_refusal());
     }
-    let removed = w
-        .openai
+    let org = &mut w.openai;
+    let removed = org
         .project_groups
         .get_mut(&p)
         .and_then(|m| m.remove(&g))
         .is_some();
+    if let Some(m) = org.project_group_roles.get_mut(&p) {
+        m.remove(&g);
+    }
     deleted(removed, "project group", &g, "project.group.deleted")
 }
 
@@ -935,32 +955,158 @@ async fn list_project_group_roles(
     let Some(role) = w.openai.project_groups.get(&p).and_then(|m| m.get(&g)) else {
         return Err(not_found("project group", &g));
     };
-    let created = w.openai.groups.get(&g).map(|x| x.created_at).unwrap_or(0);
-    let item = json!({
-        "id": format!("role_project_{role}"),
-        "name": role,
-        "description": format!("Predefined project role: {role}"),
-        "permissions": [],
-        "resource_type": "api.project",
-        "predefined_role": true,
-        "created_at": created,
-        "updated_at": created,
-        "created_by": null,
-        "created_by_user_obj": null,
-        "metadata": {},
-        "assignment_sources": null,
-    });
-    next_page(
-        vec![(format!("role_project_{role}"), item)],
-        &Params::from_uri(&uri),
-        1000,
-        1000,
-        "asc",
-    )
+    let source = || vec![json!({"principal_id": g, "principal_type": "group"})];
+    let mut items = vec![predefined_project_role(role, Some(source()))];
+    items.extend(project_custom_roles(&w.openai, &p, &g, true, source));
+    next_page(items, &Params::from_uri(&uri), 1000, 1000, "asc")
+}
+
+/// A project's predefined role as the roles API shows it.
+fn predefined_project_role(name: &str, sources: Option<Vec<Value>>) -> (String, Value) {
+    let id = format!("role_project_{name}");
+    let mut v = role_json(
+        &id,
+        name,
+        &format!("Predefined project role: {name}"),
+        &[],
+        true,
+        0,
+        sources,
+    );
+    v["resource_type"] = json!("api.project");
+    (id, v)
+}
+
+/// The custom roles of project `p` that `holder` (a group when `group`, else a user) holds,
+/// each shown with its `assignment_sources` from `sources`.
+fn project_custom_roles(
+    org: &OpenAiOrg,
+    p: &str,
+    holder: &str,
+    group: bool,
+    sources: impl Fn() -> Vec<Value>,
+) -> Vec<(String, Value)> {
+    let held = if group {
+        &org.project_group_roles
+    } else {
+        &org.project_user_roles
+    };
+    held.get(p)
+        .and_then(|m| m.get(holder))
+        .into_iter()
+        .flatten()
+        .filter_map(|r| org.project_roles.get(p)?.get(r))
+        .map(|r| project_custom_role(r, Some(sources())))
+        .collect()
+}
+
+fn project_custom_role(r: &super::world::OaiRole, sources: Option<Vec<Value>>) -> (String, Value) {
+    let (id, mut v) = custom_role(r, sources);
+    v["resource_type"] = json!("api.project");
+    (id, v)
+}
+
+/// `/projects/{p}/roles`: the predefined project roles and the project's custom ones.
+async fn list_project_roles(
+    State(st): State<Shared>,
+    headers: HeaderMap,
+    Path(p): Path<String>,
+    uri: Uri,
+) -> Reply {
+    authorize(&st, &headers)?;
+    let w = st.world.read().unwrap();
+    project(&w.openai, &p)?;
+    let mut items: Vec<(String, Value)> = PROJECT_ROLES
+        .iter()
+        .map(|n| predefined_project_role(n, None))
+        .chain(
+            w.openai
+                .project_roles
+                .get(&p)
+                .into_iter()
+                .flat_map(|m| m.values())
+                .map(|r| project_custom_role(r, None)),
+        )
+        .collect();
+    items.sort_by(|a, b| a.0.cmp(&b.0));
+    next_page(items, &Params::from_uri(&uri), 1000, 1000, "asc")
+}
+
+/// A project user's roles: their predefined project role, and each custom project role with
+/// where it comes from (the user, and/or each of the project's groups of theirs that holds it).
+async fn list_project_user_roles(
+    State(st): State<Shared>,
+    headers: HeaderMap,
+    Path((p, u)): Path<(String, String)>,
+    uri: Uri,
+) -> Reply {
+    authorize(&st, &headers)?;
+    let w = st.world.read().unwrap();
+    let org = &w.openai;
+    project(org, &p)?;
+    let Some(pu) = org.project_users.get(&p).and_then(|m| m.get(&u)) else {
+        return Err(not_found("project user", &u));
+    };
+    let mut items = vec![predefined_project_role(&pu.role, Some(Vec::new()))];
+    for r in org
+        .project_roles
+        .get(&p)
+        .into_iter()
+        .flat_map(|m| m.values())
+    {
+        let direct = org
+            .project_user_roles
+            .get(&p)
+            .and_then(|m| m.get(&u))
+            .is_some_and(|s| s.contains(&r.id));
+        let groups = org.project_group_roles.get(&p).into_iter().flatten();
+        let sources = assignment_sources(org, &u, &r.id, direct, groups);
+        if !sources.is_empty() {
+            items.push(project_custom_role(r, Some(sources)));
+        }
+    }
+    items.sort_by(|a, b| a.0.cmp(&b.0));
+    next_page(items, &Params::from_uri(&uri), 1000, 1000, "asc")
+}
+
+async fn delete_project_user_role(
+    State(st): State<Shared>,
+    headers: HeaderMap,
+    Path((p, u, r)): Path<(String, String, String)>,
+) -> Reply {
+    authorize(&st, &headers)?;
+    let mut w = st.world.write().unwrap();
+    project(&w.openai, &p)?;
+    let removed = w
+        .openai
+        .project_user_roles
+        .get_mut(&p)
+        .and_then(|m| m.get_mut(&u))
+        .is_some_and(|s| s.remove(&r));
+    deleted(removed, "role assignment", &r, "user.role.deleted")
+}
+
+async fn delete_project_group_role(
+    State(st): State<Shared>,
+    headers: HeaderMap,
+    Path((p, g, r)): Path<(String, String, String)>,
+) -> Reply {
+    authorize(&st, &headers)?;
+    let mut w = st.world.write().unwrap();
+    project(&w.openai, &p)?;
+    let removed = w
+        .openai
+        .project_group_roles
+        .get_mut(&p)
+        .and_then(|m| m.get_mut(&g))
+        .is_some_and(|s| s.remove(&r));
+    deleted(removed, "group role", &r, "group.role.deleted")
 }
 
 /// The predefined organisation roles, as the roles API lists them.
 const ORG_ROLES: [&str; 2] = ["owner", "reader"];
+/// The predefined project roles.
+const PROJECT_ROLES: [&str; 2] = ["owner", "member"];
 
 /// A role as the roles API shows it; role-assignment lists add `assignment_sources`.
 fn role_json(
@@ -1054,16 +1200,8 @@ async fn list_user_roles(
     let user = org.users.get(&u).ok_or_else(|| not_found("user", &u))?;
     let mut items = vec![predefined_role(&user.role, Some(Vec::new()))];
     for r in org.roles.values() {
-        let mut sources = Vec::new();
-        if org.user_roles.get(&u).is_some_and(|s| s.contains(&r.id)) {
-            sources.push(json!({"principal_id": u, "principal_type": "user"}));
-        }
-        for (g, roles) in &org.group_roles {
-            let member = org.groups.get(g).is_some_and(|x| x.members.contains(&u));
-            if member && roles.contains(&r.id) {
-                sources.push(json!({"principal_id": g, "principal_type": "group"}));
-            }
-        }
+        let direct = org.user_roles.get(&u).is_some_and(|s| s.contains(&r.id));
+        let sources = assignment_sources(org, &u, &r.id, direct, &org.group_roles);
         if !sources.is_empty() {
             items.push(custom_role(r, Some(sources)));
         }
@@ -1130,6 +1268,28 @@ async fn delete_group_role(
         .get_mut(&g)
         .is_some_and(|s| s.remove(&r));
     deleted(removed, "group role", &r, "group.role.deleted")
+}
+
+/// Role `r`'s `assignment_sources` for user `u`: the user when it is assigned to them
+/// directly, and each group of theirs among `group_roles` (group → role ids) that holds it.
+fn assignment_sources<'a>(
+    org: &OpenAiOrg,
+    u: &str,
+    r: &str,
+    direct: bool,
+    group_roles: impl IntoIterator<Item = (&'a String, &'a std::collections::BTreeSet<String>)>,
+) -> Vec<Value> {
+    let mut sources = Vec::new();
+    if direct {
+        sources.push(json!({"principal_id": u, "principal_type": "user"}));
+    }
+    for (g, roles) in group_roles {
+        let member = org.groups.get(g).is_some_and(|x| x.members.contains(u));
+        if member && roles.contains(r) {
+            sources.push(json!({"principal_id": g, "principal_type": "group"}));
+        }
+    }
+    sources
 }
 
 /// A DELETE's answer: `{"object": OBJECT, "deleted": true}`, or 404 when nothing was there.

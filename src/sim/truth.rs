@@ -304,14 +304,7 @@ pub(super) fn derive(w: &World) -> Vec<Finding> {
     for u in org.users.keys() {
         for r in org.roles.keys() {
             let direct = org.user_roles.get(u).is_some_and(|s| s.contains(r));
-            let through_unmanaged = org.group_roles.iter().any(|(g, roles)| {
-                roles.contains(r)
-                    && org
-                        .groups
-                        .get(g)
-                        .is_some_and(|x| !x.is_scim_managed && x.members.contains(u))
-            });
-            if direct || through_unmanaged {
+            if direct || through_unmanaged(org, u, r, &org.group_roles) {
                 out.push(
                     "scim-uncovered-grant",
                     Severity::Info,
@@ -322,6 +315,49 @@ pub(super) fn derive(w: &World) -> Vec<Finding> {
                     None,
                     "custom org role",
                 );
+            }
+        }
+    }
+    // Custom project roles, alike: each group holding one on the project, and each project user
+    // holding one directly or through a group SCIM does not manage.
+    let custom = |p: &str| org.project_roles.get(p).into_iter().flat_map(|m| m.keys());
+    for (p, groups) in &org.project_group_roles {
+        for (g, roles) in groups {
+            for r in custom(p).filter(|r| roles.contains(*r)) {
+                out.push(
+                    "scim-uncovered-grant",
+                    Severity::Info,
+                    "openai",
+                    oa,
+                    "grant",
+                    format!("{r}/{g}"),
+                    None,
+                    "group project role",
+                );
+            }
+        }
+    }
+    for (p, users) in &org.project_users {
+        for u in users.keys() {
+            for r in custom(p) {
+                let direct = org
+                    .project_user_roles
+                    .get(p)
+                    .and_then(|m| m.get(u))
+                    .is_some_and(|s| s.contains(r));
+                let groups = org.project_group_roles.get(p).into_iter().flatten();
+                if direct || through_unmanaged(org, u, r, groups) {
+                    out.push(
+                        "scim-uncovered-grant",
+                        Severity::Info,
+                        "openai",
+                        oa,
+                        "grant",
+                        format!("{r}/{u}"),
+                        None,
+                        "custom project role",
+                    );
+                }
             }
         }
     }
@@ -548,4 +584,21 @@ pub(super) fn derive(w: &World) -> Vec<Finding> {
         }
     }
     out.0
+}
+
+/// Whether user `u` holds role `r` through a group SCIM does not manage, among `group_roles`
+/// (group → role ids).
+fn through_unmanaged<'a>(
+    org: &super::world::OpenAiOrg,
+    u: &str,
+    r: &str,
+    group_roles: impl IntoIterator<Item = (&'a String, &'a BTreeSet<String>)>,
+) -> bool {
+    group_roles.into_iter().any(|(g, roles)| {
+        roles.contains(r)
+            && org
+                .groups
+                .get(g)
+                .is_some_and(|x| !x.is_scim_managed && x.members.contains(u))
+    })
 }

@@ -160,6 +160,12 @@ pub struct OpenAiOrg {
     pub user_roles: BTreeMap<String, std::collections::BTreeSet<String>>,
     /// Custom org roles assigned to groups: group id → role ids (the members inherit them).
     pub group_roles: BTreeMap<String, std::collections::BTreeSet<String>>,
+    /// Custom project roles (`/projects/{p}/roles`): project id → role id → role.
+    pub project_roles: BTreeMap<String, BTreeMap<String, OaiRole>>,
+    /// Custom project roles assigned to project users directly: project → user → role ids.
+    pub project_user_roles: BTreeMap<String, BTreeMap<String, std::collections::BTreeSet<String>>>,
+    /// Custom project roles assigned to a project's groups: project → group → role ids.
+    pub project_group_roles: BTreeMap<String, BTreeMap<String, std::collections::BTreeSet<String>>>,
 }
 
 /// A custom OpenAI organisation role.
@@ -796,6 +802,7 @@ pub fn generate(size: Size, seed: u64, now: Ts) -> World {
 
     super::world_more::openai_groups(&mut Rng::new(seed ^ 0x6E0), &mut org, now);
     super::world_more::openai_roles(&mut Rng::new(seed ^ 0x201E), &mut org, now);
+    super::world_more::openai_project_roles(&mut Rng::new(seed ^ 0x202E), &mut org, now);
     let mut world = World {
         now,
         openai: org,

@@ -550,3 +550,68 @@ pub(super) fn openai_roles(rng: &mut Rng, org: &mut super::world::OpenAiOrg, now
         }
     }
 }
+
+/// Custom project roles: about one project in twenty (at least one) defines one, held by a few
+/// of its users directly and, where the project has groups, by one of them.
+pub(super) fn openai_project_roles(rng: &mut Rng, org: &mut super::world::OpenAiOrg, now: Ts) {
+    let day = 86_400;
+    let custom: [(&str, &str, &[&str]); 3] = [
+        (
+            "Fine-tune Operator",
+            "Runs fine-tuning jobs",
+            &["api.fine_tuning.jobs.write"],
+        ),
+        ("Eval Runner", "Runs evals", &["api.evals.write"]),
+        (
+            "Batch Submitter",
+            "Submits batch jobs",
+            &["api.batch.write", "api.files.write"],
+        ),
+    ];
+    let projects: Vec<String> = org
+        .project_users
+        .iter()
+        .filter(|(_, users)| !users.is_empty())
+        .map(|(p, _)| p.clone())
+        .collect();
+    for (i, p) in projects.iter().enumerate() {
+        if i != 0 && !rng.chance(0.05) {
+            continue;
+        }
+        let (name, description, permissions) = *rng.pick(&custom);
+        let id = format!("role_01{}", rng.alnum(24));
+        org.project_roles.entry(p.clone()).or_default().insert(
+            id.clone(),
+            super::world::OaiRole {
+                id: id.clone(),
+                name: name.into(),
+                description: description.into(),
+                permissions: permissions.iter().map(|p| p.to_string()).collect(),
+                created_at: now - rng.range(10, 300) * day,
+            },
+        );
+        let users: Vec<String> = org.project_users[p].keys().cloned().collect();
+        for _ in 0..rng.range(1, 4) {
+            org.project_user_roles
+                .entry(p.clone())
+                .or_default()
+                .entry(rng.pick(&users).clone())
+                .or_default()
+                .insert(id.clone());
+        }
+        let groups: Vec<String> = org
+            .project_groups
+            .get(p)
+            .into_iter()
+            .flat_map(|m| m.keys().cloned())
+            .collect();
+        if !groups.is_empty() && rng.chance(0.7) {
+            org.project_group_roles
+                .entry(p.clone())
+                .or_default()
+                .entry(rng.pick(&groups).clone())
+                .or_default()
+                .insert(id);
+        }
+    }
+}

@@ -226,6 +226,8 @@ CREATE TABLE snapshot_digests (
     body TEXT NOT NULL
 );
 "#,
+    // 9: the resource a resource lives in (a custom project role's project).
+    "ALTER TABLE resources ADD COLUMN parent TEXT;",
 ];
 
 /// Tables that hold one source's data within a snapshot.
@@ -473,7 +475,7 @@ fn insert_data(tx: &Transaction, sid: i64, d: &SourceData) -> rusqlite::Result<(
         ])?;
     }
     let mut st =
-        tx.prepare_cached("INSERT OR REPLACE INTO resources VALUES (?1,?2,?3,?4,?5,?6,?7,?8)")?;
+        tx.prepare_cached("INSERT OR REPLACE INTO resources VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)")?;
     for r in &d.resources {
         st.execute(params![
             sid,
@@ -483,7 +485,8 @@ fn insert_data(tx: &Transaction, sid: i64, d: &SourceData) -> rusqlite::Result<(
             r.id,
             r.name,
             r.archived,
-            r.created_at
+            r.created_at,
+            r.parent
         ])?;
     }
     let mut st = tx.prepare_cached("INSERT INTO grants VALUES (?1,?2,?3,?4,?5,?6,?7,?8)")?;
@@ -703,6 +706,7 @@ fn load_resources(conn: &Connection, sid: i64) -> rusqlite::Result<Vec<Resource>
             name: r.get(5)?,
             archived: r.get(6)?,
             created_at: r.get(7)?,
+            parent: r.get(8)?,
         })
     })? {
         out.push(x?);

@@ -309,6 +309,7 @@ pub async fn fetch(http: &Arc<Http>, page: u32) -> Result<SourceData, SourceErro
             id: w.id,
             name: w.name,
             created_at: w.created_at,
+            parent: None,
         });
     }
     let mut members = members;

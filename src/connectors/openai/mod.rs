@@ -162,8 +162,13 @@ struct ProjectParts {
     users: Vec<WProjectUser>,
     service_accounts: Vec<WServiceAccount>,
     keys: Vec<WKey>,
-    /// Groups with access to the project, each with its project role names.
-    groups: Vec<(String, Option<String>)>,
+    /// Groups with access to the project, each with its predefined project role names and the
+    /// ids of the project's custom roles it holds.
+    groups: Vec<(String, Option<String>, Vec<String>)>,
+    /// The project's custom roles, `(id, name)`.
+    roles: Vec<(String, String)>,
+    /// Each project user's custom project roles, with their sources.
+    user_roles: Vec<UserRoles>,
 }
 
 /// An organisation group (`/organization/groups`).
@@ -230,17 +235,13 @@ type OrgRoles = (
 /// A user id and each custom role they hold, with its `assignment_sources`.
 type UserRoles = (String, Vec<(String, Vec<WSource>)>);
 
-async fn org_roles(
-    http: &Http,
-    users: &[String],
-    groups: &[String],
-) -> Result<OrgRoles, SourceError> {
-    let Some(roles) =
-        super::optional(list_all::<WRole>(http, "organization/roles", &[], 1000)).await?
-    else {
-        return Ok(Default::default());
+/// The custom (not predefined) roles a roles list names, `(id, name)`. An org without the
+/// roles API answers 404 or 403: none.
+async fn custom_roles(http: &Http, path: &str) -> Result<Vec<(String, String)>, SourceError> {
+    let Some(roles) = super::optional(list_all::<WRole>(http, path, &[], 1000)).await? else {
+        return Ok(Vec::new());
     };
-    let custom: Vec<(String, String)> = roles
+    Ok(roles
         .into_iter()
         .filter(|r| r.predefined_role != Some(true))
         .filter_map(|r| {
@@ -248,55 +249,114 @@ async fn org_roles(
             let name = r.name.unwrap_or_else(|| id.clone());
             Some((id, name))
         })
-        .collect();
-    if custom.is_empty() {
-        return Ok(Default::default());
-    }
-    let is_custom = |id: &Option<String>| {
-        id.as_ref()
-            .is_some_and(|id| custom.iter().any(|(c, _)| c == id))
-    };
-    let concurrency = http.limits.concurrency.max(1);
-    let by_group: Vec<(String, Vec<String>)> =
-        futures::stream::iter(groups.iter().map(|g| async move {
-            let path = format!("organization/groups/{g}/roles");
-            let roles: Vec<WRole> = list_all(http, &path, &[], 1000).await?;
-            let ids = roles
-                .into_iter()
-                .filter(|r| is_custom(&r.id))
-                .filter_map(|r| r.id)
-                .collect();
-            Ok::<_, SourceError>((g.clone(), ids))
-        }))
-        .buffered(concurrency)
-        .try_collect()
-        .await?;
-    let by_user: Vec<UserRoles> = futures::stream::iter(users.iter().map(|u| async move {
-        let path = format!("organization/users/{u}/roles");
+        .collect())
+}
+
+/// Each user's roles among `custom`, read from `{users}/{u}/roles` (one request per user),
+/// with their `assignment_sources`.
+async fn users_custom_roles(
+    http: &Http,
+    users_path: &str,
+    users: &[String],
+    custom: &[(String, String)],
+) -> Result<Vec<UserRoles>, SourceError> {
+    // Owned ids and no closure over a reference in the futures: the stream runs inside a
+    // spawned project task, whose higher-ranked `Send` check rejects either.
+    futures::stream::iter(users.iter().cloned().map(|u| async move {
+        let path = format!("{users_path}/{u}/roles");
         // A user removed since the user list was read has no roles to review.
         let roles = super::optional(list_all::<WRole>(http, &path, &[], 1000))
             .await?
             .unwrap_or_default();
         let held = roles
             .into_iter()
-            .filter(|r| is_custom(&r.id))
             .filter_map(|r| Some((r.id?, r.assignment_sources.unwrap_or_default())))
+            .filter(|(id, _)| custom.iter().any(|(c, _)| c == id))
             .collect();
-        Ok::<_, SourceError>((u.clone(), held))
+        Ok::<_, SourceError>((u, held))
     }))
-    .buffered(concurrency)
+    .buffered(http.limits.concurrency.max(1))
     .try_collect()
-    .await?;
-    Ok((custom, by_group, by_user))
+    .await
 }
 
-/// The groups with access to a project and the project role each holds (the role comes from
-/// `/projects/{p}/groups/{g}/roles`, which has no `/organization` prefix). Orgs without groups
-/// answer 404 or 403: no groups.
+async fn org_roles(
+    http: &Http,
+    users: &[String],
+    groups: &[String],
+) -> Result<OrgRoles, SourceError> {
+    let custom = custom_roles(http, "organization/roles").await?;
+    let custom = &custom;
+    if custom.is_empty() {
+        return Ok(Default::default());
+    }
+    let by_group: Vec<(String, Vec<String>)> =
+        futures::stream::iter(groups.iter().map(|g| async move {
+            let path = format!("organization/groups/{g}/roles");
+            let roles: Vec<WRole> = list_all(http, &path, &[], 1000).await?;
+            let ids = roles
+                .into_iter()
+                .filter_map(|r| r.id)
+                .filter(|id| custom.iter().any(|(c, _)| c == id))
+                .collect();
+            Ok::<_, SourceError>((g.clone(), ids))
+        }))
+        .buffered(http.limits.concurrency.max(1))
+        .try_collect()
+        .await?;
+    let by_user = users_custom_roles(http, "organization/users", users, custom).await?;
+    Ok((custom.clone(), by_group, by_user))
+}
+
+/// Where a user's custom role comes from: `direct` when they hold it themselves (or no source
+/// is named), `scim` when only SCIM-managed groups give it (the directory governs it), else
+/// `group:ID` (changed on the group, not the user).
+fn role_via(sources: &[WSource], scim_groups: &std::collections::HashSet<String>) -> String {
+    let direct = sources.is_empty()
+        || sources
+            .iter()
+            .any(|x| x.principal_type.as_deref() != Some("group"));
+    if direct {
+        return "direct".into();
+    }
+    match sources
+        .iter()
+        .find(|x| !scim_groups.contains(&x.principal_id))
+    {
+        Some(g) => format!("group:{}", g.principal_id),
+        None => "scim".into(),
+    }
+}
+
+/// Each user's custom roles as grants (`holder`, via `role_via`).
+fn held_roles(
+    d: &mut SourceData,
+    src: &str,
+    users: Vec<UserRoles>,
+    scim_groups: &std::collections::HashSet<String>,
+) {
+    for (u, held) in users {
+        for (role, sources) in held {
+            d.grants.push(Grant {
+                source: src.to_string(),
+                provider: PROVIDER.to_string(),
+                principal_kind: "user".into(),
+                principal_id: u.clone(),
+                resource_id: role,
+                via: role_via(&sources, scim_groups),
+                role: Some("holder".into()),
+            });
+        }
+    }
+}
+
+/// The groups with access to a project and the roles each holds there (from
+/// `/projects/{p}/groups/{g}/roles`, which has no `/organization` prefix): `(group, roles)`.
+/// Orgs without groups answer 404 or 403: no groups.
 async fn project_groups(
     http: &Http,
     project: &str,
-) -> Result<Vec<(String, Option<String>)>, SourceError> {
+) -> Result<Vec<(String, Vec<WRole>)>, SourceError> {
     let path = format!("organization/projects/{project}/groups");
     let Some(groups) = super::optional(list_all::<WProjectGroup>(http, &path, &[], 100)).await?
     else {
@@ -305,8 +365,7 @@ async fn project_groups(
     let roles = groups.into_iter().map(|g| async move {
         let path = format!("projects/{project}/groups/{}/roles", g.group_id);
         let roles: Vec<WRole> = list_all(http, &path, &[], 100).await?;
-        let names: Vec<String> = roles.into_iter().filter_map(|r| r.name).collect();
-        Ok::<_, SourceError>((g.group_id, (!names.is_empty()).then(|| names.join(","))))
+        Ok::<_, SourceError>((g.group_id, roles))
     });
     futures::future::try_join_all(roles).await
 }
@@ -337,17 +396,43 @@ async fn project_parts(http: &Http, project: &str, page: u32) -> Result<ProjectP
     let users_path = format!("{base}/users");
     let sa_path = format!("{base}/service_accounts");
     let keys_path = format!("{base}/api_keys");
-    let (users, service_accounts, keys, groups) = futures::try_join!(
-        list_all(http, &users_path, &[], page),
+    let roles_path = format!("projects/{project}/roles");
+    let (users, service_accounts, keys, groups, roles) = futures::try_join!(
+        list_all::<WProjectUser>(http, &users_path, &[], page),
         list_all(http, &sa_path, &[], page),
         list_all(http, &keys_path, &[], page),
         project_groups(http, project),
+        custom_roles(http, &roles_path),
     )?;
+    let is_custom = |id: &Option<String>| {
+        id.as_ref()
+            .is_some_and(|id| roles.iter().any(|(c, _)| c == id))
+    };
+    // A group's predefined project role is its access; its custom roles are grants of their own.
+    let groups = groups
+        .into_iter()
+        .map(|(g, held)| {
+            let (custom, predefined): (Vec<WRole>, Vec<WRole>) =
+                held.into_iter().partition(|r| is_custom(&r.id));
+            let names: Vec<String> = predefined.into_iter().filter_map(|r| r.name).collect();
+            let custom = custom.into_iter().filter_map(|r| r.id).collect();
+            (g, (!names.is_empty()).then(|| names.join(",")), custom)
+        })
+        .collect();
+    // Only a project with custom roles costs a request per user.
+    let user_roles = if roles.is_empty() {
+        Vec::new()
+    } else {
+        let ids: Vec<String> = users.iter().map(|u| u.id.clone()).collect();
+        users_custom_roles(http, &format!("projects/{project}/users"), &ids, &roles).await?
+    };
     Ok(ProjectParts {
         users,
         service_accounts,
         keys,
         groups,
+        roles,
+        user_roles,
     })
 }
 
@@ -488,6 +573,7 @@ pub async fn fetch(http: &Arc<Http>, page: u32) -> Result<SourceData, SourceErro
             id,
             name: Some(format!("org role {name}")),
             created_at: None,
+            parent: None,
         });
     }
     for (g, ids) in group_roles {
@@ -503,34 +589,7 @@ pub async fn fetch(http: &Arc<Http>, page: u32) -> Result<SourceData, SourceErro
             });
         }
     }
-    for (u, held) in user_roles {
-        for (role, sources) in held {
-            let direct = sources.is_empty()
-                || sources
-                    .iter()
-                    .any(|x| x.principal_type.as_deref() != Some("group"));
-            let via = if direct {
-                s("direct")
-            } else {
-                match sources
-                    .iter()
-                    .find(|x| !scim_groups.contains(&x.principal_id))
-                {
-                    Some(g) => format!("group:{}", g.principal_id),
-                    None => s("scim"),
-                }
-            };
-            d.grants.push(Grant {
-                source: s(src),
-                provider: s(PROVIDER),
-                principal_kind: s("user"),
-                principal_id: u.clone(),
-                resource_id: role,
-                role: Some(s("holder")),
-                via,
-            });
-        }
-    }
+    held_roles(&mut d, src, user_roles, &scim_groups);
     for u in users {
         d.accounts.push(Account {
             source: s(src),
@@ -545,6 +604,10 @@ pub async fn fetch(http: &Arc<Http>, page: u32) -> Result<SourceData, SourceErro
             activity_from: None,
         });
     }
+    let project_names: std::collections::HashMap<String, String> = projects
+        .iter()
+        .filter_map(|p| Some((p.id.clone(), p.name.clone()?)))
+        .collect();
     for p in projects {
         d.resources.push(Resource {
             source: s(src),
@@ -554,6 +617,7 @@ pub async fn fetch(http: &Arc<Http>, page: u32) -> Result<SourceData, SourceErro
             id: p.id,
             name: p.name,
             created_at: p.created_at,
+            parent: None,
         });
     }
     // Groups are resources; membership of one SCIM does not manage is a grant it cannot
@@ -583,6 +647,7 @@ pub async fn fetch(http: &Arc<Http>, page: u32) -> Result<SourceData, SourceErro
             id: g.id,
             name: g.name,
             created_at: g.created_at,
+            parent: None,
         });
     }
     let mut parts = parts;
@@ -619,8 +684,20 @@ pub async fn fetch(http: &Arc<Http>, page: u32) -> Result<SourceData, SourceErro
                 created_at: sa.created_at,
             });
         }
-        // A group's project access: every member holds the role through the group.
-        for (gid, role) in parts.groups {
+        // A group's project access: every member holds the role through the group. Its custom
+        // project roles are grants on those roles.
+        for (gid, role, custom) in parts.groups {
+            for r in custom {
+                d.grants.push(Grant {
+                    source: s(src),
+                    provider: s(PROVIDER),
+                    principal_kind: s("group"),
+                    principal_id: gid.clone(),
+                    resource_id: r,
+                    role: Some(s("holder")),
+                    via: s("direct"),
+                });
+            }
             d.grants.push(Grant {
                 source: s(src),
                 provider: s(PROVIDER),
@@ -631,6 +708,24 @@ pub async fn fetch(http: &Arc<Http>, page: u32) -> Result<SourceData, SourceErro
                 via: s("direct"),
             });
         }
+        // Custom project roles are resources in their project; holding one is a grant SCIM
+        // cannot govern, with its source as for org roles.
+        for (id, name) in parts.roles {
+            d.resources.push(Resource {
+                source: s(src),
+                provider: s(PROVIDER),
+                kind: s("role"),
+                archived: false,
+                id,
+                name: Some(match project_names.get(&pid) {
+                    Some(project) => format!("project role {name} in {project}"),
+                    None => format!("project role {name}"),
+                }),
+                created_at: None,
+                parent: Some(pid.clone()),
+            });
+        }
+        held_roles(&mut d, src, parts.user_roles, &scim_groups);
         for k in parts.keys {
             let mut c = key(src, "project_key", Some(pid.clone()), k);
             // Keys that spent nothing in the window have no row: zero, when costs could be read.

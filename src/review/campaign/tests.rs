@@ -349,6 +349,7 @@ fn data() -> SourceData {
         name: Some("Search".into()),
         archived: false,
         created_at: None,
+        parent: None,
     });
     d
 }

@@ -125,6 +125,7 @@ pub fn sample_data(n: usize) -> Data {
         name: Some("Research".into()),
         archived: false,
         created_at: None,
+        parent: None,
     }];
     d.credentials = vec![
         key(
