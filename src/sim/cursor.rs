@@ -1,5 +1,5 @@
 //! The Cursor Admin API: `/teams/members` (not paginated; ids numbers or strings; `isRemoved`),
-//! `/teams/remove-member`. HTTP Basic auth with the key as user name. Per-minute limits per
+//! `/teams/remove-member`, `/teams/daily-usage-data`, `/teams/audit-logs`. HTTP Basic auth with the key as user name. Per-minute limits per
 //! endpoint enforced with 429 and no `Retry-After`, as documented.
 
 use std::time::Instant;
@@ -20,6 +20,7 @@ pub(super) fn router() -> Router<Shared> {
         .route("/teams/members", get(members))
         .route("/teams/remove-member", post(remove_member))
         .route("/teams/daily-usage-data", post(daily_usage))
+        .route("/teams/audit-logs", get(audit_logs))
         .fallback(|| async { error(StatusCode::NOT_FOUND, "Not Found", "Not found") })
 }
 
@@ -152,7 +153,17 @@ async fn remove_member(State(st): State<Shared>, headers: HeaderMap, body: Strin
         ));
     }
     let id = id_json(&m.id);
+    let email = m.email.clone();
     team.members.remove(pos);
+    let now = w.now.max(chrono::Utc::now().timestamp());
+    let id_text = format!("evt_removed_{}", w.cursor.audit.len());
+    w.cursor.audit.push(super::world_more::CEvent {
+        id: id_text,
+        at: now,
+        actor: "api@cursor.com".into(),
+        kind: "remove_user".into(),
+        data: json!({"email": email}),
+    });
     Ok(Json(json!({"success": true, "userId": id, "hasBillingCycleUsage": false})).into_response())
 }
 
@@ -226,4 +237,113 @@ async fn daily_usage(
                        "hasNextPage": page < pages, "hasPreviousPage": page > 1},
     }))
     .into_response())
+}
+
+/// A time as `/teams/audit-logs` takes it: `7d` or `5h` before now, ISO 8601, `YYYY-MM-DD`, or
+/// unix seconds or milliseconds. Epoch seconds.
+fn audit_time(v: &str, now: i64) -> Option<i64> {
+    let v = v.trim();
+    if let Some(n) = v.strip_suffix('d').and_then(|n| n.parse::<i64>().ok()) {
+        return Some(now - n * 86_400);
+    }
+    if let Some(n) = v.strip_suffix('h').and_then(|n| n.parse::<i64>().ok()) {
+        return Some(now - n * 3_600);
+    }
+    if let Ok(n) = v.parse::<i64>() {
+        return Some(if n > 100_000_000_000 { n / 1000 } else { n });
+    }
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(v) {
+        return Some(t.timestamp());
+    }
+    chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc().timestamp())
+}
+
+/// `GET /teams/audit-logs?startTime&endTime (at most 30 days apart; default the last 7 days)
+/// &eventTypes (comma-separated)&users&page&pageSize (1–500, default 100)`: newest first.
+async fn audit_logs(State(st): State<Shared>, headers: HeaderMap, uri: axum::http::Uri) -> Reply {
+    authorize(&st, &headers)?;
+    limit(&st, "audit-logs", 20)?;
+    let q = super::Params::from_uri(&uri);
+    let w = st.world.read().unwrap();
+    let now = w.now.max(chrono::Utc::now().timestamp());
+    let bad = |m: &str| error(StatusCode::BAD_REQUEST, "Bad Request", m);
+    let time = |k: &str, default: i64| match q.get(k) {
+        None => Ok(default),
+        Some(v) => audit_time(v, now).ok_or_else(|| bad(&format!("Invalid {k}"))),
+    };
+    let end = time("endTime", now)?;
+    let start = time("startTime", end - 7 * 86_400)?;
+    if end < start || end - start > 30 * 86_400 {
+        return Err(bad("Date range cannot exceed 30 days"));
+    }
+    let split = |k: &str| -> Vec<String> {
+        q.all(k)
+            .iter()
+            .flat_map(|v| v.split(','))
+            .map(|s| s.trim().to_lowercase())
+            .filter(|s| !s.is_empty())
+            .collect()
+    };
+    let (types, users) = (split("eventTypes"), split("users"));
+    let page = q
+        .get("page")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1usize)
+        .max(1);
+    let size = q
+        .get("pageSize")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100usize);
+    if !(1..=500).contains(&size) {
+        return Err(bad("pageSize must be between 1 and 500"));
+    }
+    let matching: Vec<&super::world_more::CEvent> = w
+        .cursor
+        .audit
+        .iter()
+        .rev()
+        .filter(|e| (start..=end).contains(&e.at))
+        .filter(|e| types.is_empty() || types.contains(&e.kind))
+        .filter(|e| users.is_empty() || users.contains(&e.actor.to_lowercase()))
+        .collect();
+    let total = matching.len();
+    let pages = total.div_ceil(size);
+    let events: Vec<Value> = matching
+        .into_iter()
+        .skip((page - 1) * size)
+        .take(size)
+        .map(|e| {
+            let ts = chrono::DateTime::from_timestamp(e.at, 0)
+                .map(|t| t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
+                .unwrap_or_default();
+            json!({"event_id": e.id, "timestamp": ts, "ip_address": "203.0.113.42",
+                   "user_email": e.actor, "event_type": e.kind, "event_data": e.data})
+        })
+        .collect();
+    Ok(Json(json!({
+        "events": events,
+        "pagination": {"page": page, "pageSize": size, "totalCount": total, "totalPages": pages,
+                       "hasNextPage": page < pages, "hasPreviousPage": page > 1},
+        "params": {"teamId": 12345, "startDate": start * 1000, "endDate": end * 1000},
+    }))
+    .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn audit_times_in_every_documented_form() {
+        let now = 1_705_334_400; // 2024-01-15T16:00:00Z
+        let t = |v| super::audit_time(v, now);
+        assert_eq!(t("7d"), Some(now - 7 * 86_400));
+        assert_eq!(t("5h"), Some(now - 5 * 3_600));
+        assert_eq!(t("2024-01-15T12:30:00.000Z"), Some(1_705_321_800));
+        assert_eq!(t("2024-01-15"), Some(1_705_276_800));
+        assert_eq!(t("1705321800"), Some(1_705_321_800));
+        assert_eq!(t("1705321800000"), Some(1_705_321_800));
+        assert_eq!(t("yesterday"), None);
+    }
 }

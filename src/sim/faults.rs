@@ -3,10 +3,12 @@
 //! Grammar: a comma-separated list of `KIND[:RATE][@PATH]`. `PATH` matches any request path
 //! containing it; ending in `$`, only paths ending in it (`500@organization/users/u1$` hits
 //! the user, not `organization/users/u1/roles`).
-//! - `KIND` is one of `429` (with `Retry-After: 1`), `500`, `truncate` (the body cut in half),
+//! - `KIND` is one of `429` (with `Retry-After: 1`), `500`, `403` (the key lacks the
+//!   permission: the provider's own error envelope), `truncate` (the body cut in half),
 //!   `endless` (list responses always claim another page, with a fresh cursor each time),
 //!   `repeat` (list responses always claim another page with the same cursor; SCIM ignores
-//!   `startIndex`), `timeout` (the response is held for 120 s).
+//!   `startIndex`, Cursor's numbered pages `page` in the query), `timeout` (the response is held
+//!   for 120 s).
 //! - `RATE` is the probability per matching request, 0–1 (default 1).
 //! - `PATH` limits the fault to request paths containing that text (default: every path).
 //! - When a `429` and a `500` both fire on one request, the one listed first answers.
@@ -17,6 +19,7 @@ use std::fmt;
 pub enum FaultKind {
     TooMany,
     ServerError,
+    Forbidden,
     Truncate,
     Endless,
     Repeat,
@@ -40,7 +43,7 @@ impl fmt::Display for FaultSpecError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{}; expected KIND[:RATE][@PATH] with KIND one of 429, 500, truncate, endless, repeat, timeout",
+            "{}; expected KIND[:RATE][@PATH] with KIND one of 429, 500, 403, truncate, endless, repeat, timeout",
             self.0
         )
     }
@@ -74,6 +77,7 @@ impl Faults {
             let kind = match kind {
                 "429" => FaultKind::TooMany,
                 "500" => FaultKind::ServerError,
+                "403" => FaultKind::Forbidden,
                 "truncate" => FaultKind::Truncate,
                 "endless" => FaultKind::Endless,
                 "repeat" => FaultKind::Repeat,

@@ -281,8 +281,19 @@ pub(crate) fn provider_error(
     message: &str,
     kind: &str,
 ) -> Response {
+    let text = status.canonical_reason().unwrap_or("Error");
     if is_scim(path) {
         scim::error(status, message, None)
+    } else if path.starts_with("/anthropic/") {
+        let kind = match status.as_u16() {
+            403 => "permission_error",
+            429 => "rate_limit_error",
+            500.. => "api_error",
+            _ => "invalid_request_error",
+        };
+        anthropic::error(status, kind, message)
+    } else if path.starts_with("/cursor/") {
+        cursor::error(status, text, message)
     } else {
         openai::error(status, message, kind, None, None)
     }
@@ -363,6 +374,14 @@ async fn inject(State(st): State<Shared>, mut req: Request, next: Next) -> Respo
             .insert("retry-after", HeaderValue::from_static("1"));
         return r;
     }
+    if has(FaultKind::Forbidden) {
+        return provider_error(
+            &path,
+            StatusCode::FORBIDDEN,
+            "This key does not have permission for this endpoint.",
+            "invalid_request_error",
+        );
+    }
     if answer == Some(&FaultKind::ServerError) {
         return provider_error(
             &path,
@@ -373,11 +392,13 @@ async fn inject(State(st): State<Shared>, mut req: Request, next: Next) -> Respo
     }
     let endless = has(FaultKind::Endless);
     let repeat = has(FaultKind::Repeat);
-    if (endless || repeat) && is_scim(&path) {
-        // A server that ignores startIndex and serves its first page forever.
+    if (endless || repeat) && (is_scim(&path) || path.starts_with("/cursor/")) {
+        // A server that ignores startIndex (SCIM) or page (Cursor's numbered pages, in the
+        // query) and serves its first page forever.
+        let skip = if is_scim(&path) { "startIndex" } else { "page" };
         let params = Params::from_uri(req.uri());
         let mut q = url::form_urlencoded::Serializer::new(String::new());
-        for (k, v) in params.0.iter().filter(|(k, _)| k != "startIndex") {
+        for (k, v) in params.0.iter().filter(|(k, _)| k != skip) {
             q.append_pair(k, v);
         }
         let pq = format!("{path}?{}", q.finish());
@@ -410,6 +431,8 @@ async fn inject(State(st): State<Shared>, mut req: Request, next: Next) -> Respo
             v["last_id"] = Value::String(cursor);
         } else if v.get("Resources").is_some() {
             v["totalResults"] = Value::from(1_000_000_000u64);
+        } else if let Some(p) = v.get_mut("pagination").and_then(Value::as_object_mut) {
+            p.insert("hasNextPage".into(), Value::Bool(true));
         }
         bytes = serde_json::to_vec(&v).unwrap_or(bytes);
     }

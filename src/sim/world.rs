@@ -793,12 +793,13 @@ pub fn generate(size: Size, seed: u64, now: Ts) -> World {
         now,
         &mut truth,
     );
-    let cursor = super::world_more::cursor(
+    let mut cursor = super::world_more::cursor(
         &mut Rng::new(seed ^ 0xC55),
         &people_view(&people),
         now,
         &mut truth,
     );
+    super::world_more::cursor_audit(&mut Rng::new(seed ^ 0xCA0), &mut cursor, now);
 
     super::world_more::openai_groups(&mut Rng::new(seed ^ 0x6E0), &mut org, now);
     super::world_more::openai_roles(&mut Rng::new(seed ^ 0x201E), &mut org, now);

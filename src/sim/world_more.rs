@@ -100,6 +100,18 @@ pub struct CMember {
 pub struct CursorTeam {
     /// In the order `/teams/members` lists them.
     pub members: Vec<CMember>,
+    /// The team's audit log (`/teams/audit-logs`), oldest first.
+    pub audit: Vec<CEvent>,
+}
+
+/// A Cursor audit log event: `event_type` by `user_email` (the actor) at `timestamp`.
+#[derive(Clone, Debug)]
+pub struct CEvent {
+    pub id: String,
+    pub at: Ts,
+    pub actor: String,
+    pub kind: String,
+    pub data: serde_json::Value,
 }
 
 fn ulid(rng: &mut Rng, prefix: &str) -> String {
@@ -614,4 +626,79 @@ pub(super) fn openai_project_roles(rng: &mut Rng, org: &mut super::world::OpenAi
                 .insert(id);
         }
     }
+}
+
+/// The Cursor audit log over the last 120 days: each member's `add_user` (by SCIM for most
+/// directory people, by hand for the rest) if they joined then, their `login`s, an
+/// `update_user_role` for each owner, a `remove_user` for each removed member. Its own stream.
+pub(super) fn cursor_audit(rng: &mut Rng, team: &mut CursorTeam, now: Ts) {
+    let admins: Vec<String> = team
+        .members
+        .iter()
+        .filter(|m| m.role == "owner" && !m.is_removed)
+        .map(|m| m.email.clone())
+        .collect();
+    let admin = |rng: &mut Rng| {
+        if admins.is_empty() {
+            "admin@example.com".to_string()
+        } else {
+            rng.pick(&admins).clone()
+        }
+    };
+    let mut events = Vec::new();
+    let mut event = |at: Ts, actor: String, kind: &str, data: serde_json::Value| {
+        events.push(CEvent {
+            id: String::new(),
+            at,
+            actor,
+            kind: kind.into(),
+            data,
+        });
+    };
+    for m in &team.members {
+        // Most members joined long ago; the log keeps only recent history.
+        let joined = now - rng.range(1, 900) * DAY - rng.range(0, DAY);
+        if joined >= now - 120 * DAY {
+            let scim = m.email.ends_with(super::world::COMPANY_DOMAIN) && rng.chance(0.7);
+            let method = if scim { "scim" } else { "manual" };
+            let by = if scim {
+                "scim@cursor.com".into()
+            } else {
+                admin(rng)
+            };
+            event(
+                joined,
+                by,
+                "add_user",
+                serde_json::json!({"email": m.email, "method": method}),
+            );
+            if m.role == "owner" {
+                let by = admin(rng);
+                event(
+                    joined + DAY,
+                    by,
+                    "update_user_role",
+                    serde_json::json!({"email": m.email, "oldRole": "member", "newRole": "owner"}),
+                );
+            }
+        }
+        if let Some(t) = m.last_active.filter(|t| *t >= now - 120 * DAY) {
+            event(
+                t,
+                m.email.clone(),
+                "login",
+                serde_json::json!({"method": "sso"}),
+            );
+        }
+        if m.is_removed {
+            let by = admin(rng);
+            let at = now - rng.range(1, 100) * DAY;
+            event(at, by, "remove_user", serde_json::json!({"email": m.email}));
+        }
+    }
+    events.sort_by_key(|e| e.at);
+    for e in &mut events {
+        e.id = format!("evt_{}", rng.alnum(16));
+    }
+    team.audit = events;
 }

@@ -1,7 +1,9 @@
 //! Cursor Admin API: `/teams/members` (one unpaginated list; ids are numbers in older
 //! responses and `user_...` strings in newer ones; removed members are skipped whether they
 //! are omitted or flagged `isRemoved`). Basic auth with the key as user name. Cursor sends no
-//! `Retry-After` on 429: the shared client backs off exponentially.
+//! `Retry-After` on 429: the shared client backs off exponentially. Last activity comes from
+//! `/teams/daily-usage-data`; when and how each member joined (by SCIM or by hand) from the
+//! `add_user` events of `/teams/audit-logs`, both over the last `ACTIVITY_DAYS`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -64,10 +66,22 @@ struct WUsage {
     pagination: WPagination,
 }
 
-/// The last active day (epoch ms) per user id and per lower-cased email, from
-/// `/teams/daily-usage-data` over the last `ACTIVITY_DAYS`, in windows of at most 30 days.
-async fn last_activity(http: &Http, now_ms: i64) -> Result<HashMap<String, i64>, SourceError> {
-    let mut last: HashMap<String, i64> = HashMap::new();
+/// Walk a paginated Cursor report (`page` from 1, `pagination.hasNextPage`) over the last
+/// `ACTIVITY_DAYS` in windows of at most 30 days, newest first, handing each page to `each`.
+/// `request(start_ms, end_ms, page)` sends one page's request.
+async fn windows<T, F, Fut>(
+    http: &Http,
+    method: &str,
+    path: &str,
+    now_ms: i64,
+    request: F,
+    mut each: impl FnMut(T),
+) -> Result<(), SourceError>
+where
+    T: serde::de::DeserializeOwned + Paged,
+    F: Fn(i64, i64, u32) -> Fut,
+    Fut: std::future::Future<Output = Result<super::http::Reply, SourceError>>,
+{
     let mut end = now_ms;
     let start_all = now_ms - ACTIVITY_DAYS * DAY_MS;
     while end > start_all {
@@ -77,27 +91,68 @@ async fn last_activity(http: &Http, now_ms: i64) -> Result<HashMap<String, i64>,
             if page > http.limits.max_pages {
                 return Err(SourceError::Pagination {
                     src: http.source.clone(),
-                    path: "/teams/daily-usage-data".into(),
+                    path: path.into(),
                     detail: "never reached its end".into(),
                     pages: page - 1,
                 });
             }
-            let body = json!({"startDate": start, "endDate": end, "page": page, "pageSize": 500});
-            let reply = http
-                .send(
-                    Method::POST,
-                    "teams/daily-usage-data",
-                    &[],
-                    Some(("application/json", body)),
-                )
-                .await?;
-            let usage = WUsage::deserialize(&reply.body).map_err(|e| SourceError::Malformed {
+            let reply = request(start, end, page).await?;
+            let got = T::deserialize(&reply.body).map_err(|e| SourceError::Malformed {
                 src: http.source.clone(),
-                method: "POST".into(),
-                path: "/teams/daily-usage-data".into(),
+                method: method.into(),
+                path: path.into(),
                 detail: http.scrub(&format!("unexpected shape ({e})")),
                 excerpt: http.excerpt(&reply.body),
             })?;
+            let more = got.more();
+            each(got);
+            if !more {
+                break;
+            }
+            page += 1;
+        }
+        end = start;
+    }
+    Ok(())
+}
+
+/// A page of a Cursor report: whether another follows.
+trait Paged {
+    fn more(&self) -> bool;
+}
+
+impl Paged for WUsage {
+    fn more(&self) -> bool {
+        self.pagination.has_next_page == Some(true) && !self.data.is_empty()
+    }
+}
+
+impl Paged for WEvents {
+    fn more(&self) -> bool {
+        self.pagination.has_next_page == Some(true) && !self.events.is_empty()
+    }
+}
+
+/// The last active day (epoch ms) per user id and per lower-cased email, from
+/// `/teams/daily-usage-data` over the last `ACTIVITY_DAYS`.
+async fn last_activity(http: &Http, now_ms: i64) -> Result<HashMap<String, i64>, SourceError> {
+    let mut last: HashMap<String, i64> = HashMap::new();
+    let request = |start: i64, end: i64, page: u32| {
+        let body = json!({"startDate": start, "endDate": end, "page": page, "pageSize": 500});
+        http.send(
+            Method::POST,
+            "teams/daily-usage-data",
+            &[],
+            Some(("application/json", body)),
+        )
+    };
+    windows(
+        http,
+        "POST",
+        "/teams/daily-usage-data",
+        now_ms,
+        request,
+        |usage: WUsage| {
             for row in usage.data.iter().filter(|r| r.is_active == Some(true)) {
                 // `date` is epoch ms (a number or a numeric string).
                 let Some(ms) = row.date else { continue };
@@ -112,14 +167,96 @@ async fn last_activity(http: &Http, now_ms: i64) -> Result<HashMap<String, i64>,
                     *e = (*e).max(ms);
                 }
             }
-            if usage.pagination.has_next_page != Some(true) || usage.data.is_empty() {
-                break;
-            }
-            page += 1;
-        }
-        end = start;
-    }
+        },
+    )
+    .await?;
     Ok(last)
+}
+
+/// An audit log event (`/teams/audit-logs`): `user_email` is who acted; `event_data.email`,
+/// for member events, whom it was done to.
+#[derive(Deserialize)]
+struct WEvent {
+    #[serde(default, deserialize_with = "wire::ts")]
+    timestamp: Option<i64>,
+    #[serde(default)]
+    event_type: Option<String>,
+    #[serde(default)]
+    event_data: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+struct WEvents {
+    #[serde(default)]
+    events: Vec<WEvent>,
+    #[serde(default)]
+    pagination: WPagination,
+}
+
+/// How a member joined, from the audit log's latest `add_user` for them.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Joined {
+    /// Epoch seconds.
+    at: i64,
+    /// Added by SCIM (`method: "scim"`), not by hand or invitation.
+    scim: bool,
+}
+
+/// When and how each member (by lower-cased email) joined, from the `add_user` events of the
+/// audit log over the last `ACTIVITY_DAYS`. Members who joined earlier are not in it.
+async fn joined(http: &Http, now_ms: i64) -> Result<HashMap<String, Joined>, SourceError> {
+    let mut out: HashMap<String, Joined> = HashMap::new();
+    let iso = |ms: i64| {
+        chrono::DateTime::from_timestamp_millis(ms)
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+            .unwrap_or_default()
+    };
+    let request = |start: i64, end: i64, page: u32| {
+        let query = [
+            ("startTime", iso(start)),
+            ("endTime", iso(end)),
+            ("eventTypes", "add_user".to_string()),
+            ("page", page.to_string()),
+            ("pageSize", "500".to_string()),
+        ];
+        async move {
+            http.send(Method::GET, "teams/audit-logs", &query, None)
+                .await
+        }
+    };
+    windows(
+        http,
+        "GET",
+        "/teams/audit-logs",
+        now_ms,
+        request,
+        |page: WEvents| {
+            for e in page.events {
+                if e.event_type.as_deref() != Some("add_user") {
+                    continue;
+                }
+                let data = e.event_data.unwrap_or_default();
+                let (Some(email), Some(at)) =
+                    (data.get("email").and_then(|v| v.as_str()), e.timestamp)
+                else {
+                    continue;
+                };
+                // A numeric timestamp may be in milliseconds.
+                let at = if at > 100_000_000_000 { at / 1000 } else { at };
+                let scim = data.get("method").and_then(|v| v.as_str()) == Some("scim");
+                let j = Joined { at, scim };
+                out.entry(email.to_lowercase())
+                    .and_modify(|x| {
+                        if at > x.at {
+                            *x = j;
+                        }
+                    })
+                    .or_insert(j);
+            }
+        },
+    )
+    .await?;
+    Ok(out)
 }
 
 /// Pull a Cursor team.
@@ -133,7 +270,13 @@ pub async fn fetch(http: &Arc<Http>) -> Result<SourceData, SourceError> {
         excerpt: http.excerpt(&body),
     })?;
     let now_ms = chrono::Utc::now().timestamp_millis();
-    let activity = last_activity(http, now_ms).await?;
+    // The usage report and the audit log have their own per-minute limits: read side by side.
+    // A key without audit access still reads the rest.
+    let (activity, joined) = futures::try_join!(
+        last_activity(http, now_ms),
+        super::optional(joined(http, now_ms)),
+    )?;
+    let joined = joined.unwrap_or_default();
     let mut d = SourceData::default();
     for m in list.team_members {
         if m.is_removed == Some(true) {
@@ -151,6 +294,10 @@ pub async fn fetch(http: &Arc<Http>) -> Result<SourceData, SourceError> {
                     .and_then(|e| activity.get(&e.to_lowercase()))
             })
             .map(|ms| ms / 1000);
+        let join = m
+            .email
+            .as_deref()
+            .and_then(|e| joined.get(&e.to_lowercase()));
         d.accounts.push(Account {
             source: http.source.clone(),
             provider: "cursor".into(),
@@ -158,9 +305,9 @@ pub async fn fetch(http: &Arc<Http>) -> Result<SourceData, SourceError> {
             email: m.email,
             name: m.name,
             role: m.role,
-            added_at: None,
+            added_at: join.map(|j| j.at),
             last_active_at: seen,
-            scim_managed: None,
+            scim_managed: join.map(|j| j.scim),
             activity_from: Some(now_ms / 1000 - ACTIVITY_DAYS * 86_400),
         });
     }
@@ -183,6 +330,29 @@ mod tests {
         assert_eq!(l.team_members[0].id.as_deref(), Some("12345"));
         assert_eq!(l.team_members[1].id.as_deref(), Some("user_PDS"));
         assert!(l.team_members[2].id.is_none());
+    }
+
+    #[test]
+    fn audit_events_in_the_documented_shape() {
+        let page = WEvents::deserialize(&json!({
+            "events": [
+                { "event_id": "evt_abc123", "timestamp": "2024-01-15T12:30:00.000Z", "ip_address": "203.0.113.42",
+                  "user_email": "admin@company.com", "event_type": "add_user",
+                  "event_data": { "email": "dev@company.com", "method": "manual" } },
+                { "event_id": "evt_2", "timestamp": 1705321800000i64, "event_type": "login" }
+            ],
+            "pagination": { "page": 1, "pageSize": 100, "totalCount": 2, "totalPages": 1, "hasNextPage": false, "hasPreviousPage": false },
+            "params": { "teamId": 12345, "startDate": 1704729600000i64, "endDate": 1705334400000i64 }
+        }))
+        .unwrap();
+        assert_eq!(page.events[0].timestamp, Some(1_705_321_800));
+        assert_eq!(page.events[0].event_type.as_deref(), Some("add_user"));
+        assert_eq!(
+            page.events[0].event_data.as_ref().unwrap()["method"],
+            "manual"
+        );
+        assert_eq!(page.events[1].timestamp, Some(1_705_321_800_000));
+        assert!(!page.more());
     }
 
     #[test]
