@@ -56,7 +56,7 @@ fn findings(n: usize) -> Vec<Finding> {
                 source: "openai".into(),
                 subject_kind: "grant".into(),
                 subject_id: format!("proj_{}/user-{i}", i / 100).into(),
-                subject_email: Some(email),
+                subject_email: Some(email.into()),
                 detail: format!("user is member of Project {} via direct", i / 100),
             }
         })

@@ -54,18 +54,22 @@ async fn run(size: Size, concurrency: usize) -> (u64, Duration, Duration) {
     assert_eq!(report.failed(), 0, "{:?}", report.lines());
     let requests: u64 = report.sources.iter().map(|s| s.requests).sum();
     let by_requests = latency() * requests as u32 / concurrency as u32;
-    // Cursor's usage report allows 20 requests a minute: past 20 pages that limit, not the
-    // request count, sets the floor (the simulator enforces it, as Cursor does).
+    // Cursor's usage report and audit log each allow 20 requests a minute and are read page
+    // after page: past 20 pages that limit, not the request count, sets the floor (the
+    // simulator enforces it, as Cursor does). The audit log is a GET: count its pages from
+    // the requests the client made, 429s excluded, through the simulator's own counter.
     let usage_pages = sim
         .state
         .mutations()
         .iter()
         .filter(|m| m.path.ends_with("/teams/daily-usage-data") && m.status == 200)
         .count() as u32;
-    let by_rate = Duration::from_secs(60) * (usage_pages.saturating_sub(1) / 20);
+    let audit_pages = sim.state.served_ok("/cursor/teams/audit-logs") as u32;
+    let per_minute = |pages: u32| Duration::from_secs(60) * (pages.saturating_sub(1) / 20);
+    let by_rate = per_minute(usage_pages).max(per_minute(audit_pages));
     let floor = by_requests.max(by_rate);
     eprintln!(
-        "  (floor by requests {:.2} s; by Cursor's 20 a minute over {usage_pages} usage pages {:.0} s)",
+        "  (floor by requests {:.2} s; by Cursor's 20 a minute over {usage_pages} usage pages and {audit_pages} audit pages {:.0} s)",
         by_requests.as_secs_f64(),
         by_rate.as_secs_f64()
     );

@@ -230,7 +230,7 @@ proptest! {
                 source: ["a", "b"][s].into(),
                 subject_kind: ["grant", "account", "api_key"][k as usize].into(),
                 subject_id: if id % 2 == 0 { format!("{long}user-{id}") } else { format!("u{id}") }.into(),
-                subject_email: (d % 2 == 0).then(|| format!("e{d}@x.com")),
+                subject_email: (d % 2 == 0).then(|| format!("e{d}@x.com").into()),
                 detail: format!("detail {d}"),
             })
             .collect();

@@ -182,7 +182,7 @@ pub fn files(e: &Evidence) -> Vec<(String, Vec<u8>)> {
                     f.source.to_string(),
                     f.subject_kind.to_string(),
                     f.subject_id.to_string(),
-                    f.subject_email.clone().unwrap_or_default(),
+                    f.subject_email.as_deref().unwrap_or_default().to_string(),
                     f.detail.clone(),
                 ]
             }),

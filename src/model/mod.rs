@@ -290,7 +290,8 @@ pub struct Finding {
     pub source: compact_str::CompactString,
     pub subject_kind: compact_str::CompactString,
     pub subject_id: compact_str::CompactString,
-    pub subject_email: Option<String>,
+    /// Shared with the account it came from: a grant's finding costs no copy of the email.
+    pub subject_email: Option<std::sync::Arc<str>>,
     pub detail: String,
 }
 

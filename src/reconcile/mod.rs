@@ -8,6 +8,7 @@ mod footprint;
 mod identity;
 
 use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
 
 use rustc_hash::FxHashMap as HashMap;
 
@@ -177,7 +178,7 @@ fn finding(
     source: &str,
     kind: &str,
     id: impl Into<compact_str::CompactString>,
-    email: Option<String>,
+    email: Option<Arc<str>>,
     detail: String,
 ) -> Finding {
     Finding {
@@ -290,7 +291,7 @@ fn others(dir: &Directory, d: &SourceData, cx: &Context, ix: &Index) -> Vec<Find
                 &i.source,
                 "invite",
                 i.id.clone(),
-                i.email.clone(),
+                arc(&i.email),
                 why.join(", "),
             ));
         }
@@ -452,7 +453,8 @@ fn sorted(mut parts: Vec<Vec<Finding>>) -> Vec<Finding> {
 
 /// Lookups shared by the rules.
 struct Index<'a> {
-    accounts: HashMap<(&'a str, &'a str), &'a Account>,
+    /// Each account, with its email shared by every finding that names it.
+    accounts: HashMap<(&'a str, &'a str), (&'a Account, Option<Arc<str>>)>,
     names: HashMap<(&'a str, &'a str), &'a str>,
 }
 
@@ -462,7 +464,7 @@ impl<'a> Index<'a> {
             accounts: d
                 .accounts
                 .iter()
-                .map(|a| ((a.source.as_str(), a.id.as_str()), a))
+                .map(|a| ((a.source.as_str(), a.id.as_str()), (a, arc(&a.email))))
                 .collect(),
             names: d
                 .resources
@@ -490,8 +492,14 @@ impl<'a> Index<'a> {
         }
     }
 
+    fn email(&self, source: &str, id: &str) -> Option<Arc<str>> {
+        self.accounts
+            .get(&(source, id))
+            .and_then(|(_, e)| e.clone())
+    }
+
     fn account(&self, source: &str, id: &str) -> Option<&'a Account> {
-        self.accounts.get(&(source, id)).copied()
+        self.accounts.get(&(source, id)).map(|(a, _)| *a)
     }
 }
 
@@ -517,11 +525,14 @@ fn key_label(c: &Credential) -> String {
     }
 }
 
-fn owner_email(c: &Credential, ix: &Index) -> Option<String> {
+fn owner_email(c: &Credential, ix: &Index) -> Option<Arc<str>> {
     let o = c.owner.as_ref()?;
-    o.email
-        .clone()
-        .or_else(|| ix.account(&c.source, &o.id).and_then(|a| a.email.clone()))
+    arc(&o.email).or_else(|| ix.email(&c.source, &o.id))
+}
+
+/// An email as findings hold it.
+fn arc(email: &Option<String>) -> Option<Arc<str>> {
+    email.as_deref().map(Arc::from)
 }
 
 /// `leaver-with-access` (one per person and provider source), `unmanaged-account`,
@@ -551,7 +562,7 @@ fn accounts(dir: &Directory, d: &SourceData, cx: &Context, out: &mut Vec<Finding
                 &a.source,
                 "account",
                 a.id.clone(),
-                a.email.clone(),
+                arc(&a.email),
                 match &a.email {
                     Some(_) => format!("no directory person has this email; account on {p}{role}"),
                     None => format!("the account on {p} has no email to match{role}"),
@@ -563,7 +574,7 @@ fn accounts(dir: &Directory, d: &SourceData, cx: &Context, out: &mut Vec<Finding
                 &a.source,
                 "account",
                 a.id.clone(),
-                a.email.clone(),
+                arc(&a.email),
                 format!("{n} directory people have this email; account on {p}{role}"),
             )),
         }
@@ -583,7 +594,7 @@ fn accounts(dir: &Directory, d: &SourceData, cx: &Context, out: &mut Vec<Finding
                     &a.source,
                     "account",
                     a.id.clone(),
-                    a.email.clone(),
+                    arc(&a.email),
                     format!("{what}; account on {p}{role}"),
                 ));
             }
@@ -631,7 +642,7 @@ fn accounts(dir: &Directory, d: &SourceData, cx: &Context, out: &mut Vec<Finding
             &a.source,
             "account",
             a.id.clone(),
-            a.email.clone(),
+            arc(&a.email),
             detail,
         ));
     }
@@ -682,7 +693,7 @@ fn drift(
         &a.source,
         kind,
         id,
-        a.email.clone(),
+        arc(&a.email),
         format!(
             "{what}; not in the admin groups ({})",
             cx.rules.admin_groups.join(", ")
@@ -709,7 +720,7 @@ fn grant_rules(dir: &Directory, g: &Grant, cx: &Context, ix: &Index, out: &mut V
     id.push_str(&g.principal_id);
     let resource = ix.name(&g.source, &g.resource_id);
     let account = ix.account(&g.source, &g.principal_id);
-    let email = account.and_then(|a| a.email.clone());
+    let email = ix.email(&g.source, &g.principal_id);
     let role = g.role.as_deref().unwrap_or("member");
     let direct = g.via == "direct";
     let detail = join(&[
@@ -803,7 +814,7 @@ fn orphaned_key(dir: &Directory, c: &Credential, ix: &Index) -> Option<Finding> 
 
 /// `dormant-key` (where the provider reports use: OpenAI keys carry `last_used_at`) and
 /// `unrotated-key`.
-fn key_age(c: &Credential, cx: &Context, email: Option<String>) -> Vec<Finding> {
+fn key_age(c: &Credential, cx: &Context, email: Option<Arc<str>>) -> Vec<Finding> {
     let mut out = Vec::new();
     let r = &cx.rules;
     let kind = key_kind(c);

@@ -33,7 +33,7 @@ impl Out {
             source: source.into(),
             subject_kind: kind.into(),
             subject_id: id.into(),
-            subject_email: email.map(str::to_string),
+            subject_email: email.map(Into::into),
             detail: detail.into(),
         });
     }

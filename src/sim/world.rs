@@ -354,7 +354,7 @@ impl Truth {
             source: source.into(),
             subject_kind: kind.into(),
             subject_id: id.into(),
-            subject_email: email.map(str::to_string),
+            subject_email: email.map(Into::into),
             detail,
         });
     }

@@ -372,8 +372,8 @@ fn fix_key_emails(truth: &mut Truth, org: &AnthropicOrg) {
         .iter_mut()
         .filter(|f| f.provider == "anthropic" && f.subject_kind == "api_key")
     {
-        let creator = f.subject_email.clone().unwrap_or_default();
-        f.subject_email = org.users.get(&creator).map(|u| u.email.clone());
+        let creator = f.subject_email.as_deref().unwrap_or_default().to_string();
+        f.subject_email = org.users.get(&creator).map(|u| u.email.as_str().into());
     }
 }
 

@@ -493,8 +493,9 @@ impl Data {
                 (
                     finding_target(f),
                     f.subject_email
-                        .clone()
-                        .unwrap_or_else(|| f.subject_id.to_string()),
+                        .as_deref()
+                        .unwrap_or(&f.subject_id)
+                        .to_string(),
                     Some(f.rule.to_string()),
                 )
             }),

@@ -19,7 +19,7 @@ pub fn sample_findings(n: usize) -> Vec<Finding> {
             source: "openai".into(),
             subject_kind: if i % 3 == 1 { "project_key" } else { "account" }.into(),
             subject_id: format!("id-{i:03}").into(),
-            subject_email: Some(format!("person{i:03}@example.com")),
+            subject_email: Some(format!("person{i:03}@example.com").into()),
             detail: format!("detail for {i}"),
         })
         .collect()
