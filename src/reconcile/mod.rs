@@ -452,9 +452,11 @@ fn sorted(mut parts: Vec<Vec<Finding>>) -> Vec<Finding> {
 }
 
 /// Lookups shared by the rules.
+/// An account, with its email shared by every finding that names it.
+type Indexed<'a> = (&'a Account, Option<Arc<str>>);
+
 struct Index<'a> {
-    /// Each account, with its email shared by every finding that names it.
-    accounts: HashMap<(&'a str, &'a str), (&'a Account, Option<Arc<str>>)>,
+    accounts: HashMap<(&'a str, &'a str), Indexed<'a>>,
     names: HashMap<(&'a str, &'a str), &'a str>,
 }
 
