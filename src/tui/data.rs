@@ -485,6 +485,18 @@ impl Data {
         }
     }
 
+    /// The provider id of what a row of `view` is about (its target's id), without building
+    /// the target: a quick first test when looking rows up among a million.
+    pub fn target_id(&self, view: ViewId, item: u32) -> Option<&str> {
+        let i = item as usize;
+        match view {
+            ViewId::Gaps => self.findings.get(i).map(|f| f.subject_id.as_str()),
+            ViewId::Keys => self.snapshot.data.credentials.get(i).map(|c| c.id.as_str()),
+            ViewId::Resources => self.resources.get(i).map(|r| r.id.as_str()),
+            _ => None,
+        }
+    }
+
     /// What a row of `view` is about, for decisions: `(target, label, rule)`.
     pub fn target(&self, view: ViewId, item: u32) -> Option<(Target, String, Option<String>)> {
         let d = &self.snapshot.data;

@@ -1763,11 +1763,14 @@ impl State {
     }
 
     /// New data: every table view is reset to it (filters and sorts are kept and re-run).
+    /// Rows marked one by one stay marked where the new data has the same object (and, in
+    /// Gaps, the same rule); "all matching" marks and rows that are gone are dropped, and the
+    /// notice says how many.
     fn load(&mut self, data: Arc<Data>) -> Vec<Effect> {
-        let had_marks = self.views.iter().any(|v| !v.marks.is_empty());
+        let (mut had, mut kept) = (0usize, 0usize);
         // A preview (the stored digest) keeps the "loading" notices up in the views it lacks.
         self.loading = data.partial.is_some();
-        self.data = data;
+        let old = std::mem::replace(&mut self.data, data);
         let mut out = Vec::new();
         for v in ViewId::ALL {
             if v == ViewId::Dash {
@@ -1775,17 +1778,24 @@ impl State {
             }
             let table = self.table_for(v);
             let vs = &mut self.views[v.index()];
+            had += vs.marks.count();
+            let marks = remap_marks(&old, &self.data, v, &vs.marks);
+            kept += marks.count();
             vs.table = table;
-            vs.marks = Marks::default();
+            vs.marks = marks;
             vs.anchor = None;
             vs.visible = Arc::new(Vec::new());
             out.extend(self.refine(v));
         }
-        if had_marks {
-            self.notify(
-                "New snapshot: marks were cleared (decisions are kept)",
-                Level::Info,
-            );
+        if had > 0 {
+            let text = if kept == had {
+                format!("New snapshot: all {had} marks kept")
+            } else {
+                format!(
+                    "New snapshot: {kept} of {had} marks kept; the rest are gone from it or were \"all matching\" (decisions are kept)"
+                )
+            };
+            self.notify(&text, Level::Info);
         }
         out
     }
@@ -1805,6 +1815,34 @@ impl State {
         }
         out
     }
+}
+
+/// The marks of `view` carried from `old` data to `new`: each row marked one by one, found
+/// again by what it is about (its decision target, and in Gaps its rule). Views whose rows have
+/// no target, and "all matching" marks, start empty.
+fn remap_marks(old: &Data, new: &Data, view: ViewId, marks: &Marks) -> Marks {
+    let wanted: HashSet<(Target, Option<String>)> = marks
+        .ids
+        .iter()
+        .filter_map(|id| old.target(view, *id).map(|(t, _, rule)| (t, rule)))
+        .collect();
+    let mut out = Marks::default();
+    if wanted.is_empty() {
+        return out;
+    }
+    let ids: HashSet<&str> = wanted.iter().map(|(t, _)| t.id.as_str()).collect();
+    let rows = new.table(view).rows.len() as u32;
+    for item in 0..rows {
+        if !new.target_id(view, item).is_some_and(|id| ids.contains(id)) {
+            continue;
+        }
+        if let Some((t, _, rule)) = new.target(view, item)
+            && wanted.contains(&(t, rule))
+        {
+            out.ids.insert(item);
+        }
+    }
+    out
 }
 
 /// Keep the cursor inside the window of visible rows.

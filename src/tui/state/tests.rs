@@ -1135,3 +1135,41 @@ fn group_sorts_the_queue_by_person_or_resource() {
             .contains("group person|resource")
     );
 }
+
+#[test]
+fn marks_follow_their_rows_into_a_new_snapshot_and_the_gone_ones_are_counted() {
+    let mut h = Harness::new(9);
+    // Mark the first three findings (rows 0, 1, 2 in Gaps order).
+    for _ in 0..3 {
+        h.key(' ');
+    }
+    let marked = |h: &Harness| -> Vec<String> {
+        let vs = h.s.vs();
+        let mut ids: Vec<String> = vs
+            .marks
+            .ids
+            .iter()
+            .map(|&i| h.s.data.findings[i as usize].subject_id.to_string())
+            .collect();
+        ids.sort();
+        ids
+    };
+    let before = marked(&h);
+    assert_eq!(before.len(), 3);
+    // The next snapshot: the same findings in another order, and one marked finding gone.
+    let mut findings = sample_findings(9);
+    findings.reverse();
+    findings.retain(|f| f.subject_id != before[1].as_str());
+    let d = sample_data(0);
+    let d = Data::new(d.snapshot.clone(), findings, Default::default(), NOW);
+    h.send(Msg::Data(Arc::new(d)));
+    let after = marked(&h);
+    assert_eq!(after, vec![before[0].clone(), before[2].clone()]);
+    let toast = h.s.toast.clone().unwrap().0;
+    assert!(toast.contains("2 of 3 marks kept"), "{toast}");
+    // Everything marked survives a snapshot that still has it all.
+    let again = sample_data(9);
+    h.send(Msg::Data(Arc::new(again)));
+    assert_eq!(h.s.vs().marks.count(), 2);
+    assert!(h.s.toast.clone().unwrap().0.contains("all 2 marks kept"));
+}
