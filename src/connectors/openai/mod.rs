@@ -286,10 +286,10 @@ async fn org_roles(
     groups: &[String],
 ) -> Result<OrgRoles, SourceError> {
     let custom = custom_roles(http, "organization/roles").await?;
-    let custom = &custom;
     if custom.is_empty() {
         return Ok(Default::default());
     }
+    let known = &custom;
     let by_group: Vec<(String, Vec<String>)> =
         futures::stream::iter(groups.iter().map(|g| async move {
             let path = format!("organization/groups/{g}/roles");
@@ -297,15 +297,15 @@ async fn org_roles(
             let ids = roles
                 .into_iter()
                 .filter_map(|r| r.id)
-                .filter(|id| custom.iter().any(|(c, _)| c == id))
+                .filter(|id| known.iter().any(|(c, _)| c == id))
                 .collect();
             Ok::<_, SourceError>((g.clone(), ids))
         }))
         .buffered(http.limits.concurrency.max(1))
         .try_collect()
         .await?;
-    let by_user = users_custom_roles(http, "organization/users", users, custom).await?;
-    Ok((custom.clone(), by_group, by_user))
+    let by_user = users_custom_roles(http, "organization/users", users, &custom).await?;
+    Ok((custom, by_group, by_user))
 }
 
 /// Where a user's custom role comes from: `direct` when they hold it themselves (or no source
