@@ -4,7 +4,12 @@
 //! - `owner:none`, `provider:openai`: the column's text contains the value (`none`: it is empty).
 //! - `unused>90d`, `age>=1y`, `spend>100`, `members<3`: numeric columns compare; days take
 //!   `d`, `w`, `m` (30 days) or `y`, spend is in dollars.
+//! - `decision:none`, `decision:revoke` (`any`, `certify`, `reassign`, `defer`; a prefix will
+//!   do): the row's standing decision, in views whose rows can be decided.
 //! - `!term`: the term must not hold.
+
+use std::collections::HashMap;
+use std::sync::Arc;
 
 use super::table::{Column, NONE, Row, Unit};
 
@@ -30,17 +35,32 @@ pub enum Term {
         op: Op,
         value: i64,
     },
+    /// `decision:VALUE`: `none`, `any`, or a verdict (or its prefix).
+    Decision(String),
 }
+
+/// What `decision:` takes.
+const DECISION_VALUES: [&str; 6] = ["none", "any", "certify", "revoke", "reassign", "defer"];
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Query {
     pub text: String,
     pub terms: Vec<(bool, Term)>,
+    /// For `decision:` terms: each decided row's item and its verdict (`certify`, ...), filled
+    /// in by the console from the decisions standing when the filter runs.
+    pub decided: Option<Arc<HashMap<u32, &'static str>>>,
 }
 
 impl Query {
     pub fn is_empty(&self) -> bool {
         self.terms.is_empty()
+    }
+
+    /// Whether any term asks about decisions.
+    pub fn asks_decisions(&self) -> bool {
+        self.terms
+            .iter()
+            .any(|(_, t)| matches!(t, Term::Decision(_)))
     }
 }
 
@@ -84,6 +104,27 @@ pub fn parse(text: &str, cols: &[Column]) -> Result<Query, String> {
         let op_at = t.find(['<', '>', '=']);
         let colon_at = t.find(':');
         let term = match (colon_at, op_at) {
+            (Some(c), o)
+                if o.is_none_or(|o| c < o)
+                    && t[..c].eq_ignore_ascii_case("decision")
+                    && find("decision").is_err() =>
+            {
+                // A prefix names the one value it starts (`rev` is revoke; `re` is two).
+                let value = t[c + 1..].to_lowercase();
+                let fits: Vec<&str> = DECISION_VALUES
+                    .into_iter()
+                    .filter(|v| !value.is_empty() && v.starts_with(&value))
+                    .collect();
+                match fits[..] {
+                    [one] => Term::Decision(one.to_string()),
+                    _ => {
+                        return Err(format!(
+                            "decision: takes {} (a prefix will do)",
+                            DECISION_VALUES.join(", ")
+                        ));
+                    }
+                }
+            }
             (Some(c), o) if o.is_none_or(|o| c < o) && c > 0 => {
                 let col = find(&t[..c])?;
                 Term::Field {
@@ -135,6 +176,7 @@ pub fn parse(text: &str, cols: &[Column]) -> Result<Query, String> {
     Ok(Query {
         text: text.to_string(),
         terms,
+        decided: None,
     })
 }
 
@@ -224,8 +266,16 @@ fn is_none(cell: &str) -> bool {
     matches!(cell, "" | "-" | "(none)")
 }
 
-fn term_holds(t: &Term, row: &Row) -> bool {
+fn term_holds(t: &Term, row: &Row, decided: Option<&HashMap<u32, &'static str>>) -> bool {
     match t {
+        Term::Decision(value) => {
+            let verdict = decided.and_then(|m| m.get(&row.item));
+            match value.as_str() {
+                "none" => verdict.is_none(),
+                "any" => verdict.is_some(),
+                v => verdict == Some(&v),
+            }
+        }
         Term::Text(chars, need) => row
             .cells
             .iter()
@@ -255,7 +305,10 @@ fn term_holds(t: &Term, row: &Row) -> bool {
 }
 
 pub fn matches(q: &Query, row: &Row) -> bool {
-    q.terms.iter().all(|(neg, t)| term_holds(t, row) != *neg)
+    let decided = q.decided.as_deref();
+    q.terms
+        .iter()
+        .all(|(neg, t)| term_holds(t, row, decided) != *neg)
 }
 
 #[cfg(test)]
@@ -284,6 +337,32 @@ mod tests {
             Tone::Normal,
             0,
         )
+    }
+
+    #[test]
+    fn decision_terms_take_a_known_value_or_its_one_prefix() {
+        let q = parse("decision:rev", &cols()).unwrap();
+        assert_eq!(q.terms, vec![(false, Term::Decision("revoke".into()))]);
+        assert!(q.asks_decisions());
+        let q = parse("!decision:n", &cols()).unwrap();
+        assert_eq!(q.terms, vec![(true, Term::Decision("none".into()))]);
+        for bad in ["decision:re", "decision:", "decision:maybe"] {
+            assert!(
+                parse(bad, &cols())
+                    .unwrap_err()
+                    .contains("a prefix will do"),
+                "{bad}"
+            );
+        }
+        let mut r = row("openai", "-", 1, 0);
+        r.item = 7;
+        let mut q = parse("decision:certify", &cols()).unwrap();
+        assert!(!matches(&q, &r), "nothing decided");
+        q.decided = Some(Arc::new(HashMap::from([(7, "certify")])));
+        assert!(matches(&q, &r));
+        let mut q = parse("decision:none", &cols()).unwrap();
+        q.decided = Some(Arc::new(HashMap::from([(7, "certify")])));
+        assert!(!matches(&q, &r));
     }
 
     #[test]

@@ -529,10 +529,25 @@ impl State {
     fn refine(&mut self, view: ViewId) -> Vec<Effect> {
         let i = view.index();
         let table = self.views[i].table.clone();
-        let parsed = query::parse(&self.views[i].filter, &table.columns);
+        let decidable = matches!(view, ViewId::Gaps | ViewId::Keys | ViewId::Resources);
+        let parsed = query::parse(&self.views[i].filter, &table.columns).and_then(|q| {
+            if q.asks_decisions() && !decidable {
+                Err("decision: works in Gaps, Keys and Resources".to_string())
+            } else {
+                Ok(q)
+            }
+        });
         let q = match parsed {
-            Ok(q) => {
+            Ok(mut q) => {
                 self.views[i].error = None;
+                if q.asks_decisions() {
+                    q.decided = Some(Arc::new(decided_items(
+                        &self.data,
+                        &self.review,
+                        view,
+                        &table,
+                    )));
+                }
                 q
             }
             Err(e) => {
@@ -1803,6 +1818,18 @@ impl State {
     fn set_review(&mut self, review: Arc<Review>) -> Vec<Effect> {
         self.review = review;
         let mut out = Vec::new();
+        // A `decision:` filter follows the decisions as they are made and undone.
+        for v in [ViewId::Gaps, ViewId::Keys, ViewId::Resources] {
+            let vs = &self.views[v.index()];
+            if vs
+                .requested
+                .as_ref()
+                .unwrap_or(&vs.applied)
+                .asks_decisions()
+            {
+                out.extend(self.refine(v));
+            }
+        }
         for v in [ViewId::Decisions, ViewId::Audit, ViewId::Queue] {
             if v == ViewId::Queue && !self.campaign {
                 continue;
@@ -1821,25 +1848,59 @@ impl State {
 /// again by what it is about (its decision target, and in Gaps its rule). Views whose rows have
 /// no target, and "all matching" marks, start empty.
 fn remap_marks(old: &Data, new: &Data, view: ViewId, marks: &Marks) -> Marks {
+    let old_rows = old.table(view);
     let wanted: HashSet<(Target, Option<String>)> = marks
         .ids
         .iter()
-        .filter_map(|id| old.target(view, *id).map(|(t, _, rule)| (t, rule)))
+        .filter_map(|id| old_rows.rows.get(*id as usize))
+        .filter_map(|r| old.target(view, r.item).map(|(t, _, rule)| (t, rule)))
         .collect();
     let mut out = Marks::default();
     if wanted.is_empty() {
         return out;
     }
     let ids: HashSet<&str> = wanted.iter().map(|(t, _)| t.id.as_str()).collect();
-    let rows = new.table(view).rows.len() as u32;
-    for item in 0..rows {
-        if !new.target_id(view, item).is_some_and(|id| ids.contains(id)) {
+    for (row, r) in new.table(view).rows.iter().enumerate() {
+        if !new
+            .target_id(view, r.item)
+            .is_some_and(|id| ids.contains(id))
+        {
             continue;
         }
-        if let Some((t, _, rule)) = new.target(view, item)
+        if let Some((t, _, rule)) = new.target(view, r.item)
             && wanted.contains(&(t, rule))
         {
-            out.ids.insert(item);
+            out.ids.insert(row as u32);
+        }
+    }
+    out
+}
+
+/// The rows of `view` (by item) with a standing decision, and its verdict: what `decision:`
+/// filters on. Decisions are few: rows are first matched on their target's id alone.
+fn decided_items(
+    data: &Data,
+    review: &Review,
+    view: ViewId,
+    table: &Table,
+) -> HashMap<u32, &'static str> {
+    let ids: HashSet<&str> = review.decided.keys().map(|t| t.id.as_str()).collect();
+    let mut out = HashMap::new();
+    if ids.is_empty() {
+        return out;
+    }
+    for r in &table.rows {
+        if !data
+            .target_id(view, r.item)
+            .is_some_and(|id| ids.contains(id))
+        {
+            continue;
+        }
+        if let Some(v) = data
+            .target(view, r.item)
+            .and_then(|(t, _, _)| review.verdict(&t))
+        {
+            out.insert(r.item, v.as_str());
         }
     }
     out

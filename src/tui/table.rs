@@ -165,6 +165,7 @@ pub fn filter_skim(t: &Table, order: &[u32], q: &Query) -> Vec<u32> {
         })
         .collect();
     let rest = Query {
+        decided: q.decided.clone(),
         text: String::new(),
         terms: q
             .terms

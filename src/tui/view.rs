@@ -908,6 +908,7 @@ pub const FILTER_HELP: &[&str] = &[
     "  alice            fuzzy text: letters in order, close together, in one column",
     "  owner:none       the column contains the value (none: it is empty)",
     "  provider:openai  unused>90d  age>=1y  spend>100  members<3",
+    "  decision:none    no decision yet (any, certify, revoke, reassign, defer)",
     "  !status:active   ! negates a term",
     "  e.g. /owner:none provider:openai unused>90d alice   (in Keys)",
 ];
@@ -927,7 +928,7 @@ fn help(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
         lines.push(Line::from(Span::styled(title, t.accent)));
         for b in s.keymap.layer(layer) {
             lines.push(Line::from(vec![
-                Span::styled(format!("  {:<20}", b.labels.join(", ")), t.text),
+                Span::styled(format!("  {:<20} ", b.labels.join(", ")), t.text),
                 Span::styled(b.desc.clone(), t.muted),
             ]));
         }

@@ -1173,3 +1173,61 @@ fn marks_follow_their_rows_into_a_new_snapshot_and_the_gone_ones_are_counted() {
     assert_eq!(h.s.vs().marks.count(), 2);
     assert!(h.s.toast.clone().unwrap().0.contains("all 2 marks kept"));
 }
+
+#[test]
+fn a_decision_filter_follows_decisions_as_they_are_made_and_undone() {
+    let mut h = Harness::new(9);
+    let filter = |h: &mut Harness, text: &str| {
+        h.code(KeyCode::Esc);
+        h.code(KeyCode::Esc);
+        h.key('/');
+        h.typ(text);
+        h.code(KeyCode::Enter);
+        h.subjects()
+    };
+    assert_eq!(filter(&mut h, "decision:none").len(), 9);
+    // Revoke the first row, certify the second.
+    h.code(KeyCode::Esc);
+    h.key('r');
+    h.typ("left");
+    h.code(KeyCode::Enter);
+    h.key('j');
+    h.key('c');
+    h.typ("fine");
+    h.code(KeyCode::Enter);
+    assert_eq!(h.s.review.pending.len(), 2);
+    let revoked = filter(&mut h, "decision:rev");
+    assert_eq!(revoked.len(), 1, "{revoked:?}");
+    assert_eq!(filter(&mut h, "decision:any").len(), 2);
+    assert_eq!(filter(&mut h, "!decision:none").len(), 2);
+    // The filter stays on while deciding: certifying the revoked one moves it.
+    let undecided = filter(&mut h, "decision:none");
+    assert_eq!(undecided.len(), 7);
+    let still = filter(&mut h, "decision:revoke");
+    assert_eq!(still, revoked);
+    h.key('c');
+    h.typ("owner vouched");
+    h.code(KeyCode::Enter);
+    assert!(h.subjects().is_empty(), "{:?}", h.subjects());
+    // Undo brings it back, with the filter still on.
+    h.key('u');
+    assert_eq!(h.subjects(), revoked);
+    // An unknown or ambiguous value, or a view without decisions, says so.
+    filter(&mut h, "decision:re");
+    assert!(
+        h.s.vs()
+            .error
+            .as_ref()
+            .unwrap()
+            .contains("a prefix will do")
+    );
+    h.key('3');
+    filter(&mut h, "decision:none");
+    assert!(
+        h.s.vs()
+            .error
+            .as_ref()
+            .unwrap()
+            .contains("Gaps, Keys and Resources")
+    );
+}
