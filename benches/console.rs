@@ -253,6 +253,44 @@ fn main() {
         ms(*compact_total.iter().max().unwrap()),
         ms(*skim_total.iter().max().unwrap())
     );
+    // `decision:none` with 1,000 standing decisions: the UI thread finds the decided rows,
+    // then the filter runs as any other.
+    {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = recert::store::Store::open(dir.path()).unwrap();
+        let items: Vec<recert::review::NewDecision> = (0..1000u32)
+            .map(|k| {
+                let item = (k as usize * 997 % tbl.rows.len()) as u32;
+                let (target, label, rule) = s.data.target(ViewId::Gaps, item).unwrap();
+                recert::review::NewDecision {
+                    verdict: recert::review::Verdict::Certify,
+                    target,
+                    label,
+                    rule,
+                    owner: None,
+                    until: None,
+                    justification: Some("bench".into()),
+                }
+            })
+            .collect();
+        store
+            .record_decisions(&items, "bench@example.com", None, 0)
+            .unwrap();
+        let review = recert::tui::review(&store, None).unwrap();
+        let t = Instant::now();
+        let decided = recert::tui::state::decided_items(&s.data, &review, ViewId::Gaps, &tbl);
+        let pass = t.elapsed();
+        let mut q = query::parse("decision:none", &tbl.columns).unwrap();
+        q.decided = Some(Arc::new(decided));
+        let t = Instant::now();
+        let rows = table::filter(&tbl, &order, &q);
+        println!(
+            "filter /decision:none with 1000 decisions: decided rows found on the UI thread in {}, filter {} ({} rows)",
+            ms(pass),
+            ms(t.elapsed()),
+            rows.len()
+        );
+    }
     for col in [1usize, 2] {
         let t = Instant::now();
         let o = table::order(&tbl, Some(table::Sort { col, desc: false }));

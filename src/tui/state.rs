@@ -1878,32 +1878,30 @@ fn remap_marks(old: &Data, new: &Data, view: ViewId, marks: &Marks) -> Marks {
 
 /// The rows of `view` (by item) with a standing decision, and its verdict: what `decision:`
 /// filters on. Decisions are few: rows are first matched on their target's id alone.
-fn decided_items(
+pub fn decided_items(
     data: &Data,
     review: &Review,
     view: ViewId,
     table: &Table,
 ) -> HashMap<u32, &'static str> {
+    use rayon::prelude::*;
     let ids: HashSet<&str> = review.decided.keys().map(|t| t.id.as_str()).collect();
-    let mut out = HashMap::new();
     if ids.is_empty() {
-        return out;
+        return HashMap::new();
     }
-    for r in &table.rows {
-        if !data
-            .target_id(view, r.item)
-            .is_some_and(|id| ids.contains(id))
-        {
-            continue;
-        }
-        if let Some(v) = data
-            .target(view, r.item)
-            .and_then(|(t, _, _)| review.verdict(&t))
-        {
-            out.insert(r.item, v.as_str());
-        }
-    }
-    out
+    // A million rows: both cores look.
+    table
+        .rows
+        .par_iter()
+        .filter(|r| {
+            data.target_id(view, r.item)
+                .is_some_and(|id| ids.contains(id))
+        })
+        .filter_map(|r| {
+            let (t, _, _) = data.target(view, r.item)?;
+            Some((r.item, review.verdict(&t)?.as_str()))
+        })
+        .collect()
 }
 
 /// Keep the cursor inside the window of visible rows.
