@@ -536,16 +536,9 @@ pub(super) fn openai_roles(rng: &mut Rng, org: &mut super::world::OpenAiOrg, now
     ];
     for (name, description, permissions) in custom {
         let id = format!("role_01{}", rng.alnum(24));
-        org.roles.insert(
-            id.clone(),
-            super::world::OaiRole {
-                id: id.clone(),
-                name: name.into(),
-                description: description.into(),
-                permissions: permissions.iter().map(|p| p.to_string()).collect(),
-                created_at: now - rng.range(30, 500) * day,
-            },
-        );
+        let created = now - rng.range(30, 500) * day;
+        let role = oai_role(&id, (name, description, permissions), created);
+        org.roles.insert(id.clone(), role);
         for _ in 0..rng.range(1, 6) {
             org.user_roles
                 .entry(rng.pick(&users).clone())
@@ -590,18 +583,13 @@ pub(super) fn openai_project_roles(rng: &mut Rng, org: &mut super::world::OpenAi
         if i != 0 && !rng.chance(0.05) {
             continue;
         }
-        let (name, description, permissions) = *rng.pick(&custom);
+        let kind = *rng.pick(&custom);
         let id = format!("role_01{}", rng.alnum(24));
-        org.project_roles.entry(p.clone()).or_default().insert(
-            id.clone(),
-            super::world::OaiRole {
-                id: id.clone(),
-                name: name.into(),
-                description: description.into(),
-                permissions: permissions.iter().map(|p| p.to_string()).collect(),
-                created_at: now - rng.range(10, 300) * day,
-            },
-        );
+        let role = oai_role(&id, kind, now - rng.range(10, 300) * day);
+        org.project_roles
+            .entry(p.clone())
+            .or_default()
+            .insert(id.clone(), role);
         let users: Vec<String> = org.project_users[p].keys().cloned().collect();
         for _ in 0..rng.range(1, 4) {
             org.project_user_roles
@@ -701,4 +689,19 @@ pub(super) fn cursor_audit(rng: &mut Rng, team: &mut CursorTeam, now: Ts) {
         e.id = format!("evt_{}", rng.alnum(16));
     }
     team.audit = events;
+}
+
+/// A custom OpenAI role from its `(name, description, permissions)`.
+fn oai_role(
+    id: &str,
+    (name, description, permissions): (&str, &str, &[&str]),
+    created_at: Ts,
+) -> super::world::OaiRole {
+    super::world::OaiRole {
+        id: id.into(),
+        name: name.into(),
+        description: description.into(),
+        permissions: permissions.iter().map(|p| p.to_string()).collect(),
+        created_at,
+    }
 }

@@ -328,6 +328,20 @@ fn role_via(sources: &[WSource], scim_groups: &std::collections::HashSet<String>
     }
 }
 
+/// A custom role as a resource (inside its project, for a project role).
+fn role_resource(src: &str, id: String, name: String, parent: Option<String>) -> Resource {
+    Resource {
+        source: src.to_string(),
+        provider: PROVIDER.to_string(),
+        kind: "role".into(),
+        archived: false,
+        id,
+        name: Some(name),
+        created_at: None,
+        parent,
+    }
+}
+
 /// Each user's custom roles as grants (`holder`, via `role_via`).
 fn held_roles(
     d: &mut SourceData,
@@ -565,16 +579,8 @@ pub async fn fetch(http: &Arc<Http>, page: u32) -> Result<SourceData, SourceErro
     // holds one only through SCIM-managed groups is governed by the directory (`via = scim`);
     // through another group, `via = group:ID` (revoked by changing the group, not the user).
     for (id, name) in roles {
-        d.resources.push(Resource {
-            source: s(src),
-            provider: s(PROVIDER),
-            kind: s("role"),
-            archived: false,
-            id,
-            name: Some(format!("org role {name}")),
-            created_at: None,
-            parent: None,
-        });
+        d.resources
+            .push(role_resource(src, id, format!("org role {name}"), None));
     }
     for (g, ids) in group_roles {
         for role in ids {
@@ -711,19 +717,12 @@ pub async fn fetch(http: &Arc<Http>, page: u32) -> Result<SourceData, SourceErro
         // Custom project roles are resources in their project; holding one is a grant SCIM
         // cannot govern, with its source as for org roles.
         for (id, name) in parts.roles {
-            d.resources.push(Resource {
-                source: s(src),
-                provider: s(PROVIDER),
-                kind: s("role"),
-                archived: false,
-                id,
-                name: Some(match project_names.get(&pid) {
-                    Some(project) => format!("project role {name} in {project}"),
-                    None => format!("project role {name}"),
-                }),
-                created_at: None,
-                parent: Some(pid.clone()),
-            });
+            let name = match project_names.get(&pid) {
+                Some(project) => format!("project role {name} in {project}"),
+                None => format!("project role {name}"),
+            };
+            d.resources
+                .push(role_resource(src, id, name, Some(pid.clone())));
         }
         held_roles(&mut d, src, parts.user_roles, &scim_groups);
         for k in parts.keys {
