@@ -66,22 +66,20 @@ struct WUsage {
     pagination: WPagination,
 }
 
+/// One page's request: its query and its JSON body, if any.
+type PageRequest = (Vec<(&'static str, String)>, Option<serde_json::Value>);
+
 /// Walk a paginated Cursor report (`page` from 1, `pagination.hasNextPage`) over the last
 /// `ACTIVITY_DAYS` in windows of at most 30 days, newest first, handing each page to `each`.
-/// `request(start_ms, end_ms, page)` sends one page's request.
-async fn windows<T, F, Fut>(
+/// `request(start_ms, end_ms, page)` says what to send for one page.
+async fn windows<T: serde::de::DeserializeOwned + Paged>(
     http: &Http,
-    method: &str,
+    method: Method,
     path: &str,
     now_ms: i64,
-    request: F,
+    request: impl Fn(i64, i64, u32) -> PageRequest,
     mut each: impl FnMut(T),
-) -> Result<(), SourceError>
-where
-    T: serde::de::DeserializeOwned + Paged,
-    F: Fn(i64, i64, u32) -> Fut,
-    Fut: std::future::Future<Output = Result<super::http::Reply, SourceError>>,
-{
+) -> Result<(), SourceError> {
     let mut end = now_ms;
     let start_all = now_ms - ACTIVITY_DAYS * DAY_MS;
     while end > start_all {
@@ -91,16 +89,18 @@ where
             if page > http.limits.max_pages {
                 return Err(SourceError::Pagination {
                     src: http.source.clone(),
-                    path: path.into(),
+                    path: format!("/{path}"),
                     detail: "never reached its end".into(),
                     pages: page - 1,
                 });
             }
-            let reply = request(start, end, page).await?;
+            let (query, body) = request(start, end, page);
+            let body = body.map(|b| ("application/json", b));
+            let reply = http.send(method.clone(), path, &query, body).await?;
             let got = T::deserialize(&reply.body).map_err(|e| SourceError::Malformed {
                 src: http.source.clone(),
-                method: method.into(),
-                path: path.into(),
+                method: method.to_string(),
+                path: format!("/{path}"),
                 detail: http.scrub(&format!("unexpected shape ({e})")),
                 excerpt: http.excerpt(&reply.body),
             })?;
@@ -139,17 +139,12 @@ async fn last_activity(http: &Http, now_ms: i64) -> Result<HashMap<String, i64>,
     let mut last: HashMap<String, i64> = HashMap::new();
     let request = |start: i64, end: i64, page: u32| {
         let body = json!({"startDate": start, "endDate": end, "page": page, "pageSize": 500});
-        http.send(
-            Method::POST,
-            "teams/daily-usage-data",
-            &[],
-            Some(("application/json", body)),
-        )
+        (Vec::new(), Some(body))
     };
     windows(
         http,
-        "POST",
-        "/teams/daily-usage-data",
+        Method::POST,
+        "teams/daily-usage-data",
         now_ms,
         request,
         |usage: WUsage| {
@@ -212,22 +207,19 @@ async fn joined(http: &Http, now_ms: i64) -> Result<HashMap<String, Joined>, Sou
             .unwrap_or_default()
     };
     let request = |start: i64, end: i64, page: u32| {
-        let query = [
+        let query = vec![
             ("startTime", iso(start)),
             ("endTime", iso(end)),
             ("eventTypes", "add_user".to_string()),
             ("page", page.to_string()),
             ("pageSize", "500".to_string()),
         ];
-        async move {
-            http.send(Method::GET, "teams/audit-logs", &query, None)
-                .await
-        }
+        (query, None)
     };
     windows(
         http,
-        "GET",
-        "/teams/audit-logs",
+        Method::GET,
+        "teams/audit-logs",
         now_ms,
         request,
         |page: WEvents| {
