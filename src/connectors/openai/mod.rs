@@ -342,7 +342,20 @@ fn role_resource(src: &str, id: String, name: String, parent: Option<String>) ->
     }
 }
 
-/// Each user's custom roles as grants (`holder`, via `role_via`).
+/// Holding a custom role: a grant on the role's resource.
+fn role_grant(src: &str, kind: &str, principal: &str, role: String, via: String) -> Grant {
+    Grant {
+        source: src.to_string(),
+        provider: PROVIDER.to_string(),
+        principal_kind: kind.into(),
+        principal_id: principal.into(),
+        resource_id: role,
+        role: Some("holder".into()),
+        via,
+    }
+}
+
+/// Each user's custom roles as grants (via `role_via`).
 fn held_roles(
     d: &mut SourceData,
     src: &str,
@@ -351,15 +364,8 @@ fn held_roles(
 ) {
     for (u, held) in users {
         for (role, sources) in held {
-            d.grants.push(Grant {
-                source: src.to_string(),
-                provider: PROVIDER.to_string(),
-                principal_kind: "user".into(),
-                principal_id: u.clone(),
-                resource_id: role,
-                via: role_via(&sources, scim_groups),
-                role: Some("holder".into()),
-            });
+            let via = role_via(&sources, scim_groups);
+            d.grants.push(role_grant(src, "user", &u, role, via));
         }
     }
 }
@@ -584,15 +590,8 @@ pub async fn fetch(http: &Arc<Http>, page: u32) -> Result<SourceData, SourceErro
     }
     for (g, ids) in group_roles {
         for role in ids {
-            d.grants.push(Grant {
-                source: s(src),
-                provider: s(PROVIDER),
-                principal_kind: s("group"),
-                principal_id: g.clone(),
-                resource_id: role,
-                role: Some(s("holder")),
-                via: s("direct"),
-            });
+            d.grants
+                .push(role_grant(src, "group", &g, role, s("direct")));
         }
     }
     held_roles(&mut d, src, user_roles, &scim_groups);
@@ -694,15 +693,8 @@ pub async fn fetch(http: &Arc<Http>, page: u32) -> Result<SourceData, SourceErro
         // project roles are grants on those roles.
         for (gid, role, custom) in parts.groups {
             for r in custom {
-                d.grants.push(Grant {
-                    source: s(src),
-                    provider: s(PROVIDER),
-                    principal_kind: s("group"),
-                    principal_id: gid.clone(),
-                    resource_id: r,
-                    role: Some(s("holder")),
-                    via: s("direct"),
-                });
+                d.grants
+                    .push(role_grant(src, "group", &gid, r, s("direct")));
             }
             d.grants.push(Grant {
                 source: s(src),
