@@ -1,6 +1,7 @@
 //! The Cursor Admin API: `/teams/members` (not paginated; ids numbers or strings; `isRemoved`),
-//! `/teams/remove-member`, `/teams/daily-usage-data`, `/teams/audit-logs`. HTTP Basic auth with the key as user name. Per-minute limits per
-//! endpoint enforced with 429 and no `Retry-After`, as documented.
+//! `/teams/remove-member`, `/teams/daily-usage-data`, `/teams/audit-logs`. HTTP Basic auth
+//! with the key as user name. Per-minute limits per endpoint enforced with 429 and no
+//! `Retry-After`, as documented.
 
 use std::time::Instant;
 

@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::table::{Column, NONE, Row, Unit};
+use crate::review::Verdict;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Op {
@@ -36,7 +37,15 @@ pub enum Term {
         value: i64,
     },
     /// `decision:VALUE`: `none`, `any`, or a verdict (or its prefix).
-    Decision(String),
+    Decision(Decided),
+}
+
+/// What a `decision:` term asks of a row's standing decision.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Decided {
+    None,
+    Any,
+    Is(Verdict),
 }
 
 /// What `decision:` takes.
@@ -48,7 +57,7 @@ pub struct Query {
     pub terms: Vec<(bool, Term)>,
     /// For `decision:` terms: each decided row's item and its verdict (`certify`, ...), filled
     /// in by the console from the decisions standing when the filter runs.
-    pub decided: Option<Arc<HashMap<u32, &'static str>>>,
+    pub decided: Option<Arc<HashMap<u32, Verdict>>>,
 }
 
 impl Query {
@@ -116,7 +125,11 @@ pub fn parse(text: &str, cols: &[Column]) -> Result<Query, String> {
                     .filter(|v| !value.is_empty() && v.starts_with(&value))
                     .collect();
                 match fits[..] {
-                    [one] => Term::Decision(one.to_string()),
+                    ["none"] => Term::Decision(Decided::None),
+                    ["any"] => Term::Decision(Decided::Any),
+                    [one] => Term::Decision(Decided::Is(
+                        Verdict::parse(one).expect("DECISION_VALUES names verdicts"),
+                    )),
                     _ => {
                         return Err(format!(
                             "decision: takes {} (a prefix will do)",
@@ -266,14 +279,14 @@ fn is_none(cell: &str) -> bool {
     matches!(cell, "" | "-" | "(none)")
 }
 
-fn term_holds(t: &Term, row: &Row, decided: Option<&HashMap<u32, &'static str>>) -> bool {
+fn term_holds(t: &Term, row: &Row, decided: Option<&HashMap<u32, Verdict>>) -> bool {
     match t {
-        Term::Decision(value) => {
-            let verdict = decided.and_then(|m| m.get(&row.item));
-            match value.as_str() {
-                "none" => verdict.is_none(),
-                "any" => verdict.is_some(),
-                v => verdict == Some(&v),
+        Term::Decision(want) => {
+            let verdict = decided.and_then(|m| m.get(&row.item)).copied();
+            match want {
+                Decided::None => verdict.is_none(),
+                Decided::Any => verdict.is_some(),
+                Decided::Is(v) => verdict == Some(*v),
             }
         }
         Term::Text(chars, need) => row
@@ -342,10 +355,13 @@ mod tests {
     #[test]
     fn decision_terms_take_a_known_value_or_its_one_prefix() {
         let q = parse("decision:rev", &cols()).unwrap();
-        assert_eq!(q.terms, vec![(false, Term::Decision("revoke".into()))]);
+        assert_eq!(
+            q.terms,
+            vec![(false, Term::Decision(Decided::Is(Verdict::Revoke)))]
+        );
         assert!(q.asks_decisions());
         let q = parse("!decision:n", &cols()).unwrap();
-        assert_eq!(q.terms, vec![(true, Term::Decision("none".into()))]);
+        assert_eq!(q.terms, vec![(true, Term::Decision(Decided::None))]);
         for bad in ["decision:re", "decision:", "decision:maybe"] {
             assert!(
                 parse(bad, &cols())
@@ -358,10 +374,10 @@ mod tests {
         r.item = 7;
         let mut q = parse("decision:certify", &cols()).unwrap();
         assert!(!matches(&q, &r), "nothing decided");
-        q.decided = Some(Arc::new(HashMap::from([(7, "certify")])));
+        q.decided = Some(Arc::new(HashMap::from([(7, Verdict::Certify)])));
         assert!(matches(&q, &r));
         let mut q = parse("decision:none", &cols()).unwrap();
-        q.decided = Some(Arc::new(HashMap::from([(7, "certify")])));
+        q.decided = Some(Arc::new(HashMap::from([(7, Verdict::Certify)])));
         assert!(!matches(&q, &r));
     }
 

@@ -1883,7 +1883,7 @@ pub fn decided_items(
     review: &Review,
     view: ViewId,
     table: &Table,
-) -> HashMap<u32, &'static str> {
+) -> HashMap<u32, Verdict> {
     use rayon::prelude::*;
     let ids: HashSet<&str> = review.decided.keys().map(|t| t.id.as_str()).collect();
     if ids.is_empty() {
@@ -1899,7 +1899,7 @@ pub fn decided_items(
         })
         .filter_map(|r| {
             let (t, _, _) = data.target(view, r.item)?;
-            Some((r.item, review.verdict(&t)?.as_str()))
+            Some((r.item, review.verdict(&t)?))
         })
         .collect()
 }
