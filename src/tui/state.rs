@@ -1860,20 +1860,40 @@ fn remap_marks(old: &Data, new: &Data, view: ViewId, marks: &Marks) -> Marks {
         return out;
     }
     let ids: HashSet<&str> = wanted.iter().map(|(t, _)| t.id.as_str()).collect();
-    for (row, r) in new.table(view).rows.iter().enumerate() {
-        if !new
-            .target_id(view, r.item)
-            .is_some_and(|id| ids.contains(id))
-        {
-            continue;
-        }
-        if let Some((t, _, rule)) = new.target(view, r.item)
-            && wanted.contains(&(t, rule))
-        {
-            out.ids.insert(row as u32);
-        }
-    }
+    out.ids = rows_about(new, view, &new.table(view), &ids)
+        .into_iter()
+        .filter(|(_, _, t, rule)| wanted.contains(&(t.clone(), rule.clone())))
+        .map(|(row, ..)| row)
+        .collect();
     out
+}
+
+/// The rows of `view` whose target's id is in `ids`, as `(row, item, target, rule)`: the few
+/// rows a handful of targets name, found among a million on both cores (the id is compared
+/// first; the target is built only for those).
+fn rows_about(
+    data: &Data,
+    view: ViewId,
+    table: &Table,
+    ids: &HashSet<&str>,
+) -> Vec<(u32, u32, Target, Option<String>)> {
+    use rayon::prelude::*;
+    if ids.is_empty() {
+        return Vec::new();
+    }
+    table
+        .rows
+        .par_iter()
+        .enumerate()
+        .filter(|(_, r)| {
+            data.target_id(view, r.item)
+                .is_some_and(|id| ids.contains(id))
+        })
+        .filter_map(|(row, r)| {
+            let (t, _, rule) = data.target(view, r.item)?;
+            Some((row as u32, r.item, t, rule))
+        })
+        .collect()
 }
 
 /// The rows of `view` (by item) with a standing decision, and its verdict: what `decision:`
@@ -1884,23 +1904,10 @@ pub fn decided_items(
     view: ViewId,
     table: &Table,
 ) -> HashMap<u32, Verdict> {
-    use rayon::prelude::*;
     let ids: HashSet<&str> = review.decided.keys().map(|t| t.id.as_str()).collect();
-    if ids.is_empty() {
-        return HashMap::new();
-    }
-    // A million rows: both cores look.
-    table
-        .rows
-        .par_iter()
-        .filter(|r| {
-            data.target_id(view, r.item)
-                .is_some_and(|id| ids.contains(id))
-        })
-        .filter_map(|r| {
-            let (t, _, _) = data.target(view, r.item)?;
-            Some((r.item, review.verdict(&t)?))
-        })
+    rows_about(data, view, table, &ids)
+        .into_iter()
+        .filter_map(|(_, item, t, _)| Some((item, review.verdict(&t)?)))
         .collect()
 }
 
