@@ -25,10 +25,13 @@ fn latency() -> Duration {
 
 async fn run(size: Size, concurrency: usize) -> (u64, Duration, Duration) {
     let t_gen = Instant::now();
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("requests.jsonl");
     let sim = sim::start(SimOptions {
         size,
         seed: 1,
         latency: latency(),
+        request_log: Some(log.clone()),
         ..Default::default()
     })
     .await
@@ -56,15 +59,16 @@ async fn run(size: Size, concurrency: usize) -> (u64, Duration, Duration) {
     let by_requests = latency() * requests as u32 / concurrency as u32;
     // Cursor's usage report and audit log each allow 20 requests a minute and are read page
     // after page: past 20 pages that limit, not the request count, sets the floor (the
-    // simulator enforces it, as Cursor does). The audit log is a GET: count its pages from
-    // the requests the client made, 429s excluded, through the simulator's own counter.
-    let usage_pages = sim
-        .state
-        .mutations()
-        .iter()
-        .filter(|m| m.path.ends_with("/teams/daily-usage-data") && m.status == 200)
-        .count() as u32;
-    let audit_pages = sim.state.served_ok("/cursor/teams/audit-logs") as u32;
+    // simulator enforces it, as Cursor does). Pages served, 429s excluded, from its request log.
+    let served = std::fs::read_to_string(&log).unwrap();
+    let pages = |suffix: &str| {
+        served
+            .lines()
+            .filter_map(|l| serde_json::from_str::<sim::Served>(l).ok())
+            .filter(|s| s.path.ends_with(suffix) && s.status == 200)
+            .count() as u32
+    };
+    let (usage_pages, audit_pages) = (pages("/teams/daily-usage-data"), pages("/teams/audit-logs"));
     let per_minute = |pages: u32| Duration::from_secs(60) * (pages.saturating_sub(1) / 20);
     let by_rate = per_minute(usage_pages).max(per_minute(audit_pages));
     let floor = by_requests.max(by_rate);

@@ -88,8 +88,6 @@ pub struct SimState {
     write_window: Mutex<(std::time::Instant, u32)>,
     /// Every request that was not a GET, in the order served: what reached the providers.
     mutations: Mutex<Vec<Served>>,
-    /// How many requests each path answered with 200.
-    ok_by_path: Mutex<std::collections::HashMap<String, u64>>,
 }
 
 /// One request the simulator served, as the request log records it.
@@ -111,16 +109,6 @@ impl SimState {
     /// Every non-GET request served so far, in order.
     pub fn mutations(&self) -> Vec<Served> {
         self.mutations.lock().unwrap().clone()
-    }
-
-    /// How many requests to exactly `path` were answered 200 (a 429 is not a page served).
-    pub fn served_ok(&self, path: &str) -> u64 {
-        self.ok_by_path
-            .lock()
-            .unwrap()
-            .get(path)
-            .copied()
-            .unwrap_or(0)
     }
 
     /// Replace the active faults (tests switch faults on and off between syncs).
@@ -215,7 +203,6 @@ pub async fn start_with(world: World, opts: SimOptions) -> std::io::Result<Runni
     let state = Arc::new(SimState {
         request_log,
         mutations: Mutex::new(Vec::new()),
-        ok_by_path: Mutex::new(Default::default()),
         world: RwLock::new(world),
         key: opts.key,
         latency: opts.latency,
@@ -329,13 +316,6 @@ async fn record(State(st): State<Shared>, req: Request, next: Next) -> Response 
         let mut line = serde_json::to_string(&served).unwrap_or_default();
         line.push('\n');
         let _ = f.lock().unwrap().write_all(line.as_bytes());
-    }
-    if served.status == 200 {
-        *st.ok_by_path
-            .lock()
-            .unwrap()
-            .entry(served.path.clone())
-            .or_default() += 1;
     }
     if served.method != "GET" {
         st.mutations.lock().unwrap().push(served);
