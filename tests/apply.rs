@@ -4,7 +4,6 @@
 //! deletions and reorders; failures are reported item by item; read-only sends nothing.
 
 use std::collections::HashMap;
-use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -124,10 +123,7 @@ fn sigkill_mid_apply_then_resume_removes_every_target_exactly_once() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("nothing to plan"));
 }
 
-fn sql(dir: &Path, statement: &str) {
-    let conn = rusqlite::Connection::open(dir.join("recert.db")).unwrap();
-    conn.execute_batch(statement).unwrap();
-}
+use common::process::sql;
 
 #[test]
 fn audit_verify_names_an_edited_deleted_or_reordered_entry() {

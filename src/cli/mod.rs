@@ -678,7 +678,10 @@ fn pending_plan(
         .into_iter()
         .filter(|d| d.d.verdict == crate::review::Verdict::Revoke && !planned.contains(&d.id))
         .collect();
-    Ok(crate::remediate::plan_with(&standing, &snap.data, opts))
+    let done = crate::remediate::done_calls(&store.all_journal()?);
+    Ok(crate::remediate::plan_with(
+        &standing, &snap.data, opts, &done,
+    ))
 }
 
 fn plan_table(steps: &[crate::remediate::PlannedStep]) -> String {
@@ -1138,7 +1141,8 @@ pub async fn revoke_cmd(
         })
         .collect();
     let refs: Vec<&crate::review::Decision> = preview.iter().collect();
-    let steps = crate::remediate::plan_with(&refs, d, opts);
+    let done = crate::remediate::done_calls(&store.all_journal()?);
+    let steps = crate::remediate::plan_with(&refs, d, opts, &done);
     let Some(sources) = confirm_plan(&cfg, &steps, yes)? else {
         bail!("not confirmed; nothing was recorded or sent");
     };
@@ -1151,7 +1155,7 @@ pub async fn revoke_cmd(
         .filter(|x| x.batch == batch)
         .collect();
     let refs: Vec<&crate::review::Decision> = recorded.iter().collect();
-    let steps = crate::remediate::plan_with(&refs, d, opts);
+    let steps = crate::remediate::plan_with(&refs, d, opts, &done);
     let plan_id = store.create_plan(&steps, &actor, Some(snap.id), now)?;
     eprintln!("revoking {shown}: plan #{plan_id}");
     run_plan(&cfg, store, plan_id, &sources, &actor).await

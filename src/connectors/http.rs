@@ -143,6 +143,10 @@ pub enum SourceError {
         message: String,
     },
     #[error(
+        "source '{src}': the provider served an unsafe id, so no request was built with it: {detail}"
+    )]
+    UnsafeId { src: String, detail: String },
+    #[error(
         "source '{src}': listing {path} {detail}; stopped after {pages} pages so the sync cannot loop forever. The provider's pagination is broken; raise `max_pages` only if the list is really that long"
     )]
     Pagination {
@@ -215,6 +219,17 @@ impl Http {
             at
         };
         tokio::time::sleep_until(at).await;
+    }
+
+    /// A path built from provider ids ([`ApiPath`]), or the error that names the unsafe id.
+    pub fn path(
+        &self,
+        built: Result<super::path::ApiPath, super::path::UnsafeId>,
+    ) -> Result<String, SourceError> {
+        built.map(String::from).map_err(|e| SourceError::UnsafeId {
+            src: self.source.clone(),
+            detail: e.to_string(),
+        })
     }
 
     /// Requests sent so far, retries included.

@@ -8,6 +8,7 @@ mod gate;
 pub mod http;
 pub mod openai;
 pub mod paging;
+pub mod path;
 pub mod scim;
 mod wire;
 

@@ -1,5 +1,8 @@
 //! Text from providers is untrusted: before it reaches a terminal every control character
-//! (C0, DEL, C1, and with them every escape sequence's introducer) becomes a visible placeholder.
+//! (C0, DEL, C1, and with them every escape sequence's introducer), every format character
+//! (Unicode category Cf: bidi overrides, zero-width joiners, U+061C, ...) and the line and
+//! paragraph separators (U+2028, U+2029) become visible placeholders. This is the one
+//! sanitizer: every text output of recert (console, CLI tables, CSV, HTML) passes it.
 
 /// Replace control characters with visible placeholders. `ESC ] 52 ;...` shows as `␛]52;...`,
 /// a newline as `␊`, so nothing a provider sends can move the cursor, set the clipboard or
@@ -21,9 +24,19 @@ pub fn sanitize(input: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
-fn is_unsafe(c: char) -> bool {
-    c.is_control()
-        || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+/// A character that can move the cursor, reorder or hide text, or break a row: every control
+/// (Cc), format (Cf), line separator (Zl) and paragraph separator (Zp) character, and the
+/// zero-width space (which Unicode files as a format-like Cf neighbour).
+pub fn is_unsafe(c: char) -> bool {
+    use unicode_general_category::{GeneralCategory as G, get_general_category};
+    if c.is_ascii() {
+        return c.is_ascii_control();
+    }
+    c == '\u{200b}'
+        || matches!(
+            get_general_category(c),
+            G::Control | G::Format | G::LineSeparator | G::ParagraphSeparator
+        )
 }
 
 #[cfg(test)]
@@ -43,6 +56,37 @@ mod tests {
         assert_eq!(sanitize("a\nb"), "a\u{240a}b");
         assert_eq!(sanitize("a\u{9b}31m"), "a\u{fffd}31m");
         assert_eq!(sanitize("x\u{202e}y"), "x\u{fffd}y");
+    }
+
+    #[test]
+    fn every_control_format_and_separator_character_is_replaced() {
+        // U+061C (Arabic letter mark) and U+2028/U+2029 shifted rows in the console.
+        for c in [
+            '\u{61c}',
+            '\u{2028}',
+            '\u{2029}',
+            '\u{ad}',
+            '\u{feff}',
+            '\u{e0041}',
+            '\u{2066}',
+        ] {
+            let s = format!("a{c}b");
+            assert_eq!(sanitize(&s), "a\u{fffd}b", "{:x}", c as u32);
+        }
+        // Every character of those categories, whichever Unicode table the crate carries.
+        use unicode_general_category::{GeneralCategory as G, get_general_category};
+        for c in (0..=0x10ffffu32).filter_map(char::from_u32) {
+            let cat = get_general_category(c);
+            let bad = matches!(
+                cat,
+                G::Control | G::Format | G::LineSeparator | G::ParagraphSeparator
+            );
+            if bad {
+                let s = c.to_string();
+                assert!(!sanitize(&s).contains(c), "{:x} {cat:?}", c as u32);
+            }
+        }
+        assert_eq!(sanitize("Zoë Åström 山田"), "Zoë Åström 山田");
     }
 
     #[test]

@@ -39,8 +39,27 @@ fn already_gone(method: &str, e: &SourceError) -> bool {
     }
 }
 
-/// Run every call of `plan` that is not done (pending, sent by a killed run, or failed).
+/// Run every call of `plan` that is not done (pending, sent by a killed run, or failed),
+/// holding the plan's apply lock in the store for the whole run: a second applier of the same
+/// plan, in this process or another, is refused with who holds it. Calls go out in stages:
+/// every call on part of a principal before any call that removes a principal whole.
 pub async fn execute(
+    store: &Mutex<Store>,
+    plan: i64,
+    clients: &HashMap<String, Arc<Http>>,
+    concurrency: usize,
+    actor: &str,
+    on_item: OnItem<'_>,
+) -> Result<Outcome, StoreError> {
+    store.lock().unwrap().lock_plan(plan, actor, now())?;
+    let out = execute_locked(store, plan, clients, concurrency, actor, on_item).await;
+    let released = store.lock().unwrap().unlock_plan(plan);
+    let out = out?;
+    released?;
+    Ok(out)
+}
+
+async fn execute_locked(
     store: &Mutex<Store>,
     plan: i64,
     clients: &HashMap<String, Arc<Http>>,
@@ -61,60 +80,33 @@ pub async fn execute(
     }
     let total = todo.len();
     let finished = std::sync::atomic::AtomicUsize::new(0);
-    let results: Vec<Result<(JournalRow, RowState, String), StoreError>> =
-        futures::stream::iter(todo)
-            .map(|row| {
-                let finished = &finished;
-                async move {
-                    // Journaled before it is sent: a kill after this line leaves `sent`.
-                    store.lock().unwrap().journal_sent(&row, actor, now())?;
-                    let method = row.method.clone().unwrap_or_default();
-                    let path = row.path.clone().unwrap_or_default();
-                    let (state, status, detail) = match clients.get(&row.source) {
-                        None => (
-                            RowState::Failed,
-                            None,
-                            format!(
-                                "no client for source '{}': is it still in the config?",
-                                row.source
-                            ),
-                        ),
-                        Some(http) => {
-                            let body = row
-                                .body
-                                .as_deref()
-                                .and_then(|b| serde_json::from_str(b).ok())
-                                .map(|v| ("application/json", v));
-                            let m = Method::from_bytes(method.as_bytes()).unwrap_or(Method::GET);
-                            match http.send(m, &path, &[], body).await {
-                                Ok(reply) => (
-                                    RowState::Done,
-                                    Some(reply.status.as_u16()),
-                                    "ok".to_string(),
-                                ),
-                                Err(e) if already_gone(&method, &e) => {
-                                    (RowState::Done, Some(404), format!("already gone: {e}"))
-                                }
-                                Err(e) => (RowState::Failed, None, e.to_string()),
-                            }
-                        }
-                    };
-                    store.lock().unwrap().journal_result(
-                        &row,
-                        state,
-                        status,
-                        &detail,
-                        actor,
-                        now(),
-                    )?;
-                    let n = finished.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-                    on_item(n, total, &row, state, &detail);
-                    Ok((row, state, detail))
-                }
-            })
-            .buffer_unordered(concurrency.max(1))
-            .collect()
-            .await;
+    let stage_of = |r: &JournalRow| {
+        super::stage(
+            r.method.as_deref().unwrap_or(""),
+            r.path.as_deref().unwrap_or(""),
+        )
+    };
+    let mut results: Vec<Result<(JournalRow, RowState, String), StoreError>> = Vec::new();
+    for stage in 0..=1u8 {
+        let batch: Vec<JournalRow> = todo
+            .iter()
+            .filter(|r| stage_of(r) == stage)
+            .cloned()
+            .collect();
+        results.extend(
+            run_stage(
+                store,
+                batch,
+                clients,
+                concurrency,
+                actor,
+                on_item,
+                total,
+                &finished,
+            )
+            .await,
+        );
+    }
     for r in results {
         let (row, state, detail) = r?;
         match state {
@@ -124,4 +116,66 @@ pub async fn execute(
     }
     out.failed.sort_by_key(|(r, _)| r.seq);
     Ok(out)
+}
+
+/// One stage's calls, `concurrency` at a time.
+#[allow(clippy::too_many_arguments)]
+async fn run_stage(
+    store: &Mutex<Store>,
+    todo: Vec<JournalRow>,
+    clients: &HashMap<String, Arc<Http>>,
+    concurrency: usize,
+    actor: &str,
+    on_item: OnItem<'_>,
+    total: usize,
+    finished: &std::sync::atomic::AtomicUsize,
+) -> Vec<Result<(JournalRow, RowState, String), StoreError>> {
+    futures::stream::iter(todo)
+        .map(|row| {
+            async move {
+                // Journaled before it is sent: a kill after this line leaves `sent`.
+                store.lock().unwrap().journal_sent(&row, actor, now())?;
+                let method = row.method.clone().unwrap_or_default();
+                let path = row.path.clone().unwrap_or_default();
+                let (state, status, detail) = match clients.get(&row.source) {
+                    None => (
+                        RowState::Failed,
+                        None,
+                        format!(
+                            "no client for source '{}': is it still in the config?",
+                            row.source
+                        ),
+                    ),
+                    Some(http) => {
+                        let body = row
+                            .body
+                            .as_deref()
+                            .and_then(|b| serde_json::from_str(b).ok())
+                            .map(|v| ("application/json", v));
+                        let m = Method::from_bytes(method.as_bytes()).unwrap_or(Method::GET);
+                        match http.send(m, &path, &[], body).await {
+                            Ok(reply) => (
+                                RowState::Done,
+                                Some(reply.status.as_u16()),
+                                "ok".to_string(),
+                            ),
+                            Err(e) if already_gone(&method, &e) => {
+                                (RowState::Done, Some(404), format!("already gone: {e}"))
+                            }
+                            Err(e) => (RowState::Failed, None, e.to_string()),
+                        }
+                    }
+                };
+                store
+                    .lock()
+                    .unwrap()
+                    .journal_result(&row, state, status, &detail, actor, now())?;
+                let n = finished.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                on_item(n, total, &row, state, &detail);
+                Ok((row, state, detail))
+            }
+        })
+        .buffer_unordered(concurrency.max(1))
+        .collect()
+        .await
 }

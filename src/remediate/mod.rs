@@ -7,7 +7,9 @@ use serde_json::{Value, json};
 
 pub mod apply;
 
+use crate::connectors::path::{ApiPath, UnsafeId};
 use crate::model::SourceData;
+use crate::model::text::sanitize;
 use crate::review::{Decision, Target, Verdict};
 
 /// One step of a plan. Paths are relative to the source's `base_url` (for OpenAI that already
@@ -61,11 +63,11 @@ impl Step {
     }
 }
 
-fn call(t: &Target, method: &'static str, path: String, body: Option<Value>) -> Step {
+fn call(t: &Target, method: &'static str, path: ApiPath, body: Option<Value>) -> Step {
     Step::Call {
         source: t.source.clone(),
         method,
-        path,
+        path: path.into(),
         body,
         note: None,
     }
@@ -117,6 +119,47 @@ pub fn steps_with(
         }
         Verdict::Revoke => {}
     }
+    match revoke_steps(t, d, key_status) {
+        Ok(steps) => steps,
+        // An id that cannot travel as one path segment is never sent: a person looks at it.
+        Err(e) => vec![Step::Manual {
+            source: t.source.clone(),
+            what: format!("revoke {} {}: {e}; do it by hand", t.kind, sanitize(&t.id)),
+        }],
+    }
+}
+
+/// Is `id` (a project, workspace or custom project role) inside an archived container on
+/// `source`? Its memberships, keys and service accounts grant nothing while it stays archived,
+/// and the provider refuses every change in it.
+pub fn archived_container(d: &SourceData, source: &str, id: &str) -> Option<String> {
+    let r = d
+        .resources
+        .iter()
+        .find(|r| r.source == source && r.id == id)?;
+    if r.archived {
+        return Some(r.id.clone());
+    }
+    let parent = r.parent.as_deref()?;
+    d.resources
+        .iter()
+        .find(|p| p.source == source && p.id == parent && p.archived)
+        .map(|p| p.id.clone())
+}
+
+/// The step for a target inside an archived container: nothing to send.
+fn inert(t: &Target, provider_word: &str, container: &str) -> Vec<Step> {
+    vec![Step::Record {
+        what: format!(
+            "nothing to send: {provider_word} {} is archived, so {} {} grants nothing while it stays archived (the provider refuses changes in it)",
+            sanitize(container),
+            t.kind.replace('_', " "),
+            sanitize(&t.id)
+        ),
+    }]
+}
+
+fn revoke_steps(t: &Target, d: &SourceData, key_status: &str) -> Result<Vec<Step>, UnsafeId> {
     let (p, kind, id) = (t.provider.as_str(), t.kind.as_str(), t.id.as_str());
     // Findings name every user key `api_key`; on OpenAI that is a project key.
     let kind = if (p, kind) == ("openai", "api_key") {
@@ -125,8 +168,14 @@ pub fn steps_with(
         kind
     };
     let split = || id.split_once('/').unwrap_or((id, ""));
-    match (p, kind) {
-        ("openai", "account") => vec![call(t, "DELETE", format!("/organization/users/{id}"), None)],
+    let call =
+        |method: &'static str, path: ApiPath, body: Option<Value>| call(t, method, path, body);
+    Ok(match (p, kind) {
+        ("openai", "account") => vec![call(
+            "DELETE",
+            ApiPath::new("organization/users").id(id)?,
+            None,
+        )],
         ("openai", "grant") => {
             let (project, principal) = split();
             let resource = |kind: &str, id: &str| {
@@ -136,26 +185,31 @@ pub fn steps_with(
             };
             let is = |kind: &str, id: &str| resource(kind, id).is_some();
             let is_group = |id: &str| is("group", id);
+            if let Some(c) = archived_container(d, &t.source, project) {
+                return Ok(inert(t, "project", &c));
+            }
             // `ROLE/GROUP`: a group's custom role; `ROLE/USER`: a user's, held directly
             // (unassigned) or through a group (changed on the group, not the user). A custom
             // project role lives under `/projects/{p}` (no `/organization` prefix).
             if let Some(r) = resource("role", project) {
                 let role = project;
-                let (group_base, user_base) = match &r.parent {
-                    Some(p) => (
-                        format!("/projects/{p}/groups"),
-                        format!("/projects/{p}/users"),
-                    ),
-                    None => ("/organization/groups".into(), "/organization/users".into()),
+                let base = |what: &'static str| -> Result<ApiPath, UnsafeId> {
+                    match &r.parent {
+                        Some(p) => ApiPath::new("projects").id(p).map(|x| x.lit(what)),
+                        None => Ok(match what {
+                            "groups" => ApiPath::new("organization/groups"),
+                            _ => ApiPath::new("organization/users"),
+                        }),
+                    }
                 };
                 if is_group(principal) {
-                    return vec![Step::Call {
+                    return Ok(vec![Step::Call {
                         source: t.source.clone(),
                         method: "DELETE",
-                        path: format!("{group_base}/{principal}/roles/{role}"),
+                        path: base("groups")?.id(principal)?.lit("roles").id(role)?.into(),
                         body: None,
                         note: Some("every member of the group loses this role".into()),
-                    }];
+                    }]);
                 }
                 let via = d
                     .grants
@@ -166,56 +220,55 @@ pub fn steps_with(
                     .map(|g| g.via.as_str())
                     .unwrap_or("direct");
                 if let Some(group) = via.strip_prefix("group:") {
-                    return vec![Step::Manual {
+                    let on_group = base("groups")?.id(group)?.lit("roles").id(role)?;
+                    return Ok(vec![Step::Manual {
                         source: t.source.clone(),
                         what: format!(
-                            "{principal} holds role {role} through group {group}: remove them from the group, or the role from the group (DELETE {group_base}/{group}/roles/{role})"
+                            "{} holds role {} through group {}: remove them from the group, or the role from the group (DELETE {on_group})",
+                            sanitize(principal),
+                            sanitize(role),
+                            sanitize(group)
                         ),
-                    }];
+                    }]);
                 }
-                return vec![call(
-                    t,
+                return Ok(vec![call(
                     "DELETE",
-                    format!("{user_base}/{principal}/roles/{role}"),
+                    base("users")?.id(principal)?.lit("roles").id(role)?,
                     None,
-                )];
+                )]);
             }
             // `GROUP/USER`: a group membership; `PROJECT/GROUP`: a group's project access.
             if is_group(project) {
-                return vec![call(
-                    t,
+                return Ok(vec![call(
                     "DELETE",
-                    format!("/organization/groups/{project}/users/{principal}"),
+                    ApiPath::new("organization/groups")
+                        .id(project)?
+                        .lit("users")
+                        .id(principal)?,
                     None,
-                )];
+                )]);
             }
+            let in_project = ApiPath::new("organization/projects").id(project)?;
             if is_group(principal) {
-                return vec![Step::Call {
+                return Ok(vec![Step::Call {
                     source: t.source.clone(),
                     method: "DELETE",
-                    path: format!("/organization/projects/{project}/groups/{principal}"),
+                    path: in_project.lit("groups").id(principal)?.into(),
                     body: None,
                     note: Some("every member of the group loses this project access".into()),
-                }];
+                }]);
             }
             let is_sa = d
                 .service_accounts
                 .iter()
                 .any(|s| s.source == t.source && s.id == principal);
             if is_sa {
-                vec![call(
+                vec![sa_call(
                     t,
-                    "DELETE",
-                    format!("/organization/projects/{project}/service_accounts/{principal}"),
-                    None,
+                    in_project.lit("service_accounts").id(principal)?,
                 )]
             } else {
-                vec![call(
-                    t,
-                    "DELETE",
-                    format!("/organization/projects/{project}/users/{principal}"),
-                    None,
-                )]
+                vec![call("DELETE", in_project.lit("users").id(principal)?, None)]
             }
         }
         ("openai", "service_account") => {
@@ -225,13 +278,16 @@ pub fn steps_with(
                 .find(|s| s.source == t.source && s.id == id)
                 .and_then(|s| s.resource_id.clone())
                 .unwrap_or_default();
-            vec![Step::Call {
-                source: t.source.clone(),
-                method: "DELETE",
-                path: format!("/organization/projects/{project}/service_accounts/{id}"),
-                body: None,
-                note: Some("also deletes the service account's keys".into()),
-            }]
+            if let Some(c) = archived_container(d, &t.source, &project) {
+                return Ok(inert(t, "project", &c));
+            }
+            vec![sa_call(
+                t,
+                ApiPath::new("organization/projects")
+                    .id(&project)?
+                    .lit("service_accounts")
+                    .id(id)?,
+            )]
         }
         ("openai", "project_key") => {
             let Some(key) = d
@@ -239,46 +295,36 @@ pub fn steps_with(
                 .iter()
                 .find(|c| c.source == t.source && c.id == id)
             else {
-                return vec![Step::Manual {
+                return Ok(vec![Step::Manual {
                     source: t.source.clone(),
                     what: format!(
-                        "key {id} is not in the current snapshot (already deleted?): check it by hand"
+                        "key {} is not in the current snapshot (already deleted?): check it by hand",
+                        sanitize(id)
                     ),
-                }];
+                }]);
             };
-            let key = Some(key);
-            let project = key.and_then(|c| c.resource_id.clone()).unwrap_or_default();
-            match key.and_then(|c| c.owner.as_ref()) {
-                Some(o) if o.kind == "service_account" => vec![Step::Call {
-                    source: t.source.clone(),
-                    method: "DELETE",
-                    path: format!("/organization/projects/{project}/service_accounts/{}", o.id),
-                    body: None,
-                    note: Some(format!(
-                        "the key belongs to service account {}: OpenAI cannot delete it alone, so the service account goes",
-                        o.id
-                    )),
-                }],
-                _ => vec![call(
-                    t,
-                    "DELETE",
-                    format!("/organization/projects/{project}/api_keys/{id}"),
-                    None,
-                )],
+            let project = key.resource_id.clone().unwrap_or_default();
+            if let Some(c) = archived_container(d, &t.source, &project) {
+                return Ok(inert(t, "project", &c));
+            }
+            let in_project = ApiPath::new("organization/projects").id(&project)?;
+            match key.owner.as_ref() {
+                // OpenAI refuses to delete a service account's key alone (400): the service
+                // account goes, and its keys with it. The same call as revoking the account.
+                Some(o) if o.kind == "service_account" => {
+                    vec![sa_call(t, in_project.lit("service_accounts").id(&o.id)?)]
+                }
+                _ => vec![call("DELETE", in_project.lit("api_keys").id(id)?, None)],
             }
         }
-        ("openai", "admin_key") => {
-            vec![call(
-                t,
-                "DELETE",
-                format!("/organization/admin_api_keys/{id}"),
-                None,
-            )]
-        }
-        ("openai", "invite") => vec![call(
-            t,
+        ("openai", "admin_key") => vec![call(
             "DELETE",
-            format!("/organization/invites/{id}"),
+            ApiPath::new("organization/admin_api_keys").id(id)?,
+            None,
+        )],
+        ("openai", "invite") => vec![call(
+            "DELETE",
+            ApiPath::new("organization/invites").id(id)?,
             None,
         )],
         ("anthropic", "account") => {
@@ -289,27 +335,34 @@ pub fn steps_with(
                 .and_then(|a| a.role.clone())
                 .unwrap_or_default();
             if matches!(role.as_str(), "admin" | "owner" | "primary_owner") {
-                return vec![Step::Manual {
+                return Ok(vec![Step::Manual {
                     source: t.source.clone(),
                     what: format!(
-                        "remove {role} {id} in the Claude Console: the Admin API cannot remove an admin"
+                        "remove {} {} in the Claude Console: the Admin API cannot remove an admin",
+                        sanitize(&role),
+                        sanitize(id)
                     ),
-                }];
+                }]);
             }
             let mut out = vec![call(
-                t,
                 "DELETE",
-                format!("/v1/organizations/users/{id}"),
+                ApiPath::new("v1/organizations/users").id(id)?,
                 None,
             )];
             // Removing a user leaves their keys working: the plan adds them.
             for c in d.credentials.iter().filter(|c| {
                 c.source == t.source && c.usable() && c.owner.as_ref().is_some_and(|o| o.id == id)
             }) {
+                if c.resource_id
+                    .as_deref()
+                    .is_some_and(|w| archived_container(d, &t.source, w).is_some())
+                {
+                    continue;
+                }
                 out.push(Step::Call {
                     source: t.source.clone(),
                     method: "POST",
-                    path: format!("/v1/organizations/api_keys/{}", c.id),
+                    path: ApiPath::new("v1/organizations/api_keys").id(&c.id)?.into(),
                     body: Some(json!({"status": key_status})),
                     note: Some("the user's key survives their removal".into()),
                 });
@@ -318,37 +371,62 @@ pub fn steps_with(
         }
         ("anthropic", "grant") => {
             let (ws, user) = split();
+            if let Some(c) = archived_container(d, &t.source, ws) {
+                return Ok(inert(t, "workspace", &c));
+            }
             vec![call(
-                t,
                 "DELETE",
-                format!("/v1/organizations/workspaces/{ws}/members/{user}"),
+                ApiPath::new("v1/organizations/workspaces")
+                    .id(ws)?
+                    .lit("members")
+                    .id(user)?,
                 None,
             )]
         }
-        ("anthropic", "api_key") => vec![call(
-            t,
-            "POST",
-            format!("/v1/organizations/api_keys/{id}"),
-            Some(json!({"status": key_status})),
+        ("anthropic", "api_key") => {
+            let ws = d
+                .credentials
+                .iter()
+                .find(|c| c.source == t.source && c.id == id)
+                .and_then(|c| c.resource_id.clone());
+            if let Some(c) = ws.and_then(|w| archived_container(d, &t.source, &w)) {
+                return Ok(inert(t, "workspace", &c));
+            }
+            vec![call(
+                "POST",
+                ApiPath::new("v1/organizations/api_keys").id(id)?,
+                Some(json!({"status": key_status})),
+            )]
+        }
+        ("anthropic", "invite") => vec![call(
+            "DELETE",
+            ApiPath::new("v1/organizations/invites").id(id)?,
+            None,
         )],
-        ("anthropic", "invite") => {
-            vec![call(
-                t,
-                "DELETE",
-                format!("/v1/organizations/invites/{id}"),
-                None,
-            )]
-        }
         ("cursor", "account") => vec![call(
-            t,
             "POST",
-            "/teams/remove-member".into(),
+            ApiPath::new("teams/remove-member"),
             Some(json!({"userId": id})),
         )],
         _ => vec![Step::Manual {
             source: t.source.clone(),
-            what: format!("revoke {kind} {id}: no API call does this; do it by hand"),
+            what: format!(
+                "revoke {} {}: no API call does this; do it by hand",
+                sanitize(kind),
+                sanitize(id)
+            ),
         }],
+    })
+}
+
+/// Deleting an OpenAI service account: the one call for the account, its grant and its keys.
+fn sa_call(t: &Target, path: ApiPath) -> Step {
+    Step::Call {
+        source: t.source.clone(),
+        method: "DELETE",
+        path: path.into(),
+        body: None,
+        note: Some("deletes the service account and its keys (OpenAI cannot delete a service account's key alone)".into()),
     }
 }
 
@@ -394,21 +472,79 @@ pub struct PlannedStep {
     pub step: Step,
 }
 
-/// The plan for a set of decisions: only revokes reach providers, so only they are planned.
-/// Steps two decisions share (a service account behind two of its keys, a key also removed with
-/// its Anthropic user) appear once, carrying both decisions.
-pub fn plan(decisions: &[&Decision], d: &SourceData) -> Vec<PlannedStep> {
-    plan_with(decisions, d, PlanOptions::default())
+/// What a call does, whatever its note says: the source, method, path and body. A plan holds
+/// each effect once.
+pub type Effect = (String, String, String, Option<String>);
+
+impl Step {
+    /// The effect of a provider call; `None` for manual and record steps.
+    pub fn effect(&self) -> Option<Effect> {
+        match self {
+            Step::Call {
+                source,
+                method,
+                path,
+                body,
+                ..
+            } => Some((
+                source.clone(),
+                method.to_string(),
+                path.clone(),
+                body.as_ref().map(|b| b.to_string()),
+            )),
+            _ => None,
+        }
+    }
 }
 
-pub fn plan_with(decisions: &[&Decision], d: &SourceData, opts: PlanOptions) -> Vec<PlannedStep> {
+/// Calls already done by an earlier plan: effect → (plan, when it finished).
+pub type DoneCalls = std::collections::HashMap<Effect, (i64, i64)>;
+
+/// The calls the journal records as done, by effect (the latest plan where two did the same).
+pub fn done_calls(journal: &[JournalRow]) -> DoneCalls {
+    journal
+        .iter()
+        .filter(|r| r.kind == "call" && r.state == RowState::Done)
+        .filter_map(|r| {
+            let (m, p) = (r.method.clone()?, r.path.clone()?);
+            Some((
+                (r.source.clone(), m, p, r.body.clone()),
+                (r.plan, r.updated_at),
+            ))
+        })
+        .collect()
+}
+
+/// The plan for a set of decisions: only revokes reach providers, so only they are planned.
+/// A plan is a set of effects: a call two decisions share (a service account behind its key and
+/// its grant, an Anthropic key also taken with its user) appears once, carrying both decisions;
+/// a call whose effect another call of the plan already has (a project membership of an org
+/// user the plan removes) is not sent and says which call covers it; a call an earlier plan
+/// already made is not sent again.
+pub fn plan(decisions: &[&Decision], d: &SourceData) -> Vec<PlannedStep> {
+    plan_with(decisions, d, PlanOptions::default(), &DoneCalls::default())
+}
+
+pub fn plan_with(
+    decisions: &[&Decision],
+    d: &SourceData,
+    opts: PlanOptions,
+    done: &DoneCalls,
+) -> Vec<PlannedStep> {
     let mut out: Vec<PlannedStep> = Vec::new();
     let mut seen: std::collections::HashMap<String, usize> = Default::default();
     for x in decisions.iter().filter(|x| x.d.verdict == Verdict::Revoke) {
         for step in steps_with(x.d.verdict, x.d.owner.as_deref(), &x.d.target, d, opts) {
-            let key = step.line();
+            let key = match step.effect() {
+                Some((s, m, p, b)) => format!("{s} {m} {p} {}", b.unwrap_or_default()),
+                None => step.line(),
+            };
             match seen.get(&key) {
-                Some(&i) => out[i].decisions.push(x.id),
+                Some(&i) => {
+                    if !out[i].decisions.contains(&x.id) {
+                        out[i].decisions.push(x.id)
+                    }
+                }
                 None => {
                     seen.insert(key, out.len());
                     out.push(PlannedStep {
@@ -419,7 +555,141 @@ pub fn plan_with(decisions: &[&Decision], d: &SourceData, opts: PlanOptions) -> 
             }
         }
     }
+    cover(&mut out);
+    for p in out.iter_mut() {
+        if let Some((plan, at)) = p.step.effect().and_then(|e| done.get(&e)) {
+            let at = chrono::DateTime::from_timestamp(*at, 0)
+                .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+                .unwrap_or_default();
+            p.step = Step::Record {
+                what: format!(
+                    "already done in plan #{plan} at {at}: {} (not sent again)",
+                    p.step.line()
+                ),
+            };
+        }
+    }
+    // Calls on a part of a principal go before the call that removes the whole principal.
+    out.sort_by_key(|p| match &p.step {
+        Step::Call { method, path, .. } => stage(method, path),
+        _ => 0,
+    });
     out
+}
+
+/// The segments of a planned path (each an encoded id or a literal).
+fn segments(path: &str) -> Vec<&str> {
+    path.split('/').filter(|s| !s.is_empty()).collect()
+}
+
+/// Which principal a call removes whole, if it does: (what, id) for an OpenAI org user, an
+/// Anthropic org user, an OpenAI project membership (its project roles go with it).
+fn removal(method: &str, path: &str) -> Option<(&'static str, Vec<String>)> {
+    if method != "DELETE" {
+        return None;
+    }
+    match segments(path).as_slice() {
+        ["organization", "users", u] => Some(("openai-user", vec![u.to_string()])),
+        ["v1", "organizations", "users", u] => Some(("anthropic-user", vec![u.to_string()])),
+        ["organization", "projects", p, "users", u] => {
+            Some(("openai-project-user", vec![p.to_string(), u.to_string()]))
+        }
+        _ => None,
+    }
+}
+
+/// The removal that would also do what `path` does, as (what, id) keys to look up.
+fn covered_by(method: &str, path: &str) -> Vec<(&'static str, Vec<String>)> {
+    if method != "DELETE" {
+        return Vec::new();
+    }
+    match segments(path).as_slice() {
+        ["organization", "projects", _, "users", u] => {
+            vec![("openai-user", vec![u.to_string()])]
+        }
+        ["projects", p, "users", u, "roles", _] => vec![
+            ("openai-project-user", vec![p.to_string(), u.to_string()]),
+            ("openai-user", vec![u.to_string()]),
+        ],
+        ["v1", "organizations", "workspaces", _, "members", u] => {
+            vec![("anthropic-user", vec![u.to_string()])]
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// What the covering call is, in words.
+fn removal_words(what: &str) -> &'static str {
+    match what {
+        "openai-user" | "anthropic-user" => "removing the org user",
+        _ => "removing the project membership",
+    }
+}
+
+/// Turn every call another call of the plan already does into a record that names it; its
+/// decisions travel with the covering call too, so they finish when it does.
+fn cover(out: &mut [PlannedStep]) {
+    let mut removals: std::collections::HashMap<(String, &'static str, Vec<String>), usize> =
+        Default::default();
+    for (i, p) in out.iter().enumerate() {
+        if let Step::Call {
+            source,
+            method,
+            path,
+            ..
+        } = &p.step
+            && let Some((what, id)) = removal(method, path)
+        {
+            removals.insert((source.clone(), what, id), i);
+        }
+    }
+    for i in 0..out.len() {
+        let Step::Call {
+            source,
+            method,
+            path,
+            ..
+        } = &out[i].step
+        else {
+            continue;
+        };
+        let Some((by, what)) = covered_by(method, path).into_iter().find_map(|(what, id)| {
+            removals
+                .get(&(source.clone(), what, id))
+                .map(|&j| (j, what))
+        }) else {
+            continue;
+        };
+        let line = out[i].step.line();
+        let by_line = out[by].step.line();
+        let moved = out[i].decisions.clone();
+        out[i].step = Step::Record {
+            what: format!(
+                "covered by {} ({by_line}): {line} is not sent",
+                removal_words(what)
+            ),
+        };
+        for x in moved {
+            if !out[by].decisions.contains(&x) {
+                out[by].decisions.push(x);
+            }
+        }
+    }
+}
+
+/// The order calls go out in: 0 for calls on part of a principal (a membership, a role, a
+/// key), 1 for calls that remove a principal whole (an org user, a service account, a Cursor
+/// member), so nothing races the removal that would make it a 404.
+pub fn stage(method: &str, path: &str) -> u8 {
+    let segs = segments(path);
+    let whole = matches!(
+        segs.as_slice(),
+        ["organization", "users", _]
+            | ["v1", "organizations", "users", _]
+            | ["organization", "projects", _, "service_accounts", _]
+            | ["teams", "remove-member"]
+    );
+    u8::from(whole && matches!(method, "DELETE" | "POST"))
 }
 
 /// How many steps of a plan are provider calls.
@@ -492,6 +762,8 @@ pub struct JournalRow {
     pub attempts: i64,
     pub status: Option<i64>,
     pub result: Option<String>,
+    /// When the row last changed (unix seconds).
+    pub updated_at: i64,
 }
 
 impl JournalRow {
@@ -556,7 +828,10 @@ mod tests {
             "{}",
             s[0].line()
         );
-        assert!(s[0].line().contains("cannot delete it alone"));
+        assert!(
+            s[0].line()
+                .contains("cannot delete a service account's key alone")
+        );
         d.credentials[0] = key("user");
         let s = steps(Verdict::Revoke, None, &t, &d);
         assert_eq!(

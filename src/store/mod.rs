@@ -10,7 +10,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 pub mod campaign;
 mod digest;
-mod remediate;
+pub mod remediate;
 mod review;
 
 use crate::model::{
@@ -43,6 +43,11 @@ pub enum StoreError {
     /// A campaign operation that cannot be done, with what to do instead.
     #[error("{0}")]
     Campaign(String),
+    /// Another process is applying this plan.
+    #[error(
+        "{0}: nothing was sent. Wait for it to finish (or stop it); a lock whose process has died is taken over by the next `recert apply --resume`"
+    )]
+    Locked(remediate::LockHolder),
 }
 
 /// Schema migrations, applied in order; `user_version` records how many ran.
@@ -228,6 +233,23 @@ CREATE TABLE snapshot_digests (
 "#,
     // 9: the resource a resource lives in (a custom project role's project).
     "ALTER TABLE resources ADD COLUMN parent TEXT;",
+    // 10: who is applying which plan (one applier per plan, across processes), and the audit
+    // chain's head, kept apart from the chain so that deleting its tail is seen.
+    r#"
+CREATE TABLE apply_locks (
+    plan_id INTEGER PRIMARY KEY,
+    pid INTEGER NOT NULL,
+    pid_start TEXT,
+    host TEXT NOT NULL,
+    since INTEGER NOT NULL
+);
+CREATE TABLE audit_head (
+    one INTEGER PRIMARY KEY CHECK (one = 1),
+    seq INTEGER NOT NULL,
+    hash TEXT NOT NULL
+);
+INSERT INTO audit_head (one, seq, hash) SELECT 1, seq, hash FROM audit ORDER BY seq DESC LIMIT 1;
+"#,
 ];
 
 /// Tables that hold one source's data within a snapshot.

@@ -2,14 +2,162 @@
 //! an audit entry) before it goes out and `done` or `failed` after, so a killed run can be
 //! resumed without missing or silently repeating anything.
 
-use rusqlite::params;
+use rusqlite::{OptionalExtension, params};
 
 use super::review::append_audit;
 use super::{Store, StoreError};
 use crate::model::Ts;
 use crate::remediate::{JournalRow, PlannedStep, RowState, Step};
 
+/// Who holds a plan's apply lock.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LockHolder {
+    pub plan: i64,
+    pub pid: i64,
+    pub host: String,
+    pub since: Ts,
+}
+
+impl std::fmt::Display for LockHolder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let since = chrono::DateTime::from_timestamp(self.since, 0)
+            .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+            .unwrap_or_default();
+        write!(
+            f,
+            "plan #{} is being applied by pid {} on {} since {since}",
+            self.plan,
+            self.pid,
+            crate::model::text::sanitize(&self.host)
+        )
+    }
+}
+
+/// This machine's name, for the lock's holder.
+pub fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into())
+}
+
+/// When process `pid` started (field 22 of `/proc/PID/stat`), so a reused pid is not taken
+/// for the process that held a lock. `None` where `/proc` is not there.
+fn process_start(pid: i64) -> Option<String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) is in parentheses and may hold spaces: count after it.
+    let after = &stat[stat.rfind(')')? + 1..];
+    after.split_whitespace().nth(19).map(str::to_string)
+}
+
+/// Is the process that took a lock on this host still running?
+fn holder_alive(pid: i64, pid_start: Option<&str>) -> bool {
+    if pid <= 0 || pid > i32::MAX as i64 {
+        return false;
+    }
+    match (process_start(pid), pid_start) {
+        (Some(now), Some(then)) => now == then,
+        (Some(_), None) => true,
+        // No /proc: ask the kernel whether the pid exists.
+        (None, _) => {
+            #[cfg(unix)]
+            {
+                // SAFETY: signal 0 sends nothing; it only checks that the pid exists.
+                unsafe { libc::kill(pid as i32, 0) == 0 }
+            }
+            #[cfg(not(unix))]
+            {
+                true
+            }
+        }
+    }
+}
+
 impl Store {
+    /// Take the apply lock of `plan` for this process, in the store (so two processes, the
+    /// console and the CLI, cannot send one plan's calls twice). A lock whose holder on this
+    /// host has died is recovered (audited); a live one is refused with who holds it.
+    pub fn lock_plan(&mut self, plan: i64, actor: &str, now: Ts) -> Result<(), StoreError> {
+        let err = self.sql_err();
+        let host = host_name();
+        let pid = std::process::id() as i64;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(&err)?;
+        let held: Option<(i64, Option<String>, String, Ts)> = tx
+            .query_row(
+                "SELECT pid, pid_start, host, since FROM apply_locks WHERE plan_id = ?1",
+                [plan],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .optional()
+            .map_err(&err)?;
+        if let Some((hpid, start, hhost, since)) = held {
+            let holder = LockHolder {
+                plan,
+                pid: hpid,
+                host: hhost.clone(),
+                since,
+            };
+            let mine = hhost == host && hpid == pid;
+            if !mine && (hhost != host || holder_alive(hpid, start.as_deref())) {
+                return Err(StoreError::Locked(holder));
+            }
+            if !mine {
+                append_audit(
+                    &tx,
+                    now,
+                    actor,
+                    "lock-recovered",
+                    &serde_json::json!({"plan": plan, "pid": hpid, "host": hhost, "since": since}),
+                )
+                .map_err(&err)?;
+            }
+        }
+        tx.execute(
+            "INSERT OR REPLACE INTO apply_locks (plan_id, pid, pid_start, host, since) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![plan, pid, process_start(pid), host, now],
+        )
+        .map_err(&err)?;
+        tx.commit().map_err(&err)
+    }
+
+    /// Let go of `plan`'s apply lock, if this process holds it.
+    pub fn unlock_plan(&mut self, plan: i64) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "DELETE FROM apply_locks WHERE plan_id = ?1 AND pid = ?2 AND host = ?3",
+                params![plan, std::process::id() as i64, host_name()],
+            )
+            .map(|_| ())
+            .map_err(self.sql())
+    }
+
+    /// Who holds `plan`'s apply lock now, if anyone alive does.
+    pub fn plan_lock(&self, plan: i64) -> Result<Option<LockHolder>, StoreError> {
+        let held: Option<(i64, Option<String>, String, Ts)> = self
+            .conn
+            .query_row(
+                "SELECT pid, pid_start, host, since FROM apply_locks WHERE plan_id = ?1",
+                [plan],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .optional()
+            .map_err(self.sql())?;
+        Ok(held.and_then(|(pid, start, host, since)| {
+            let alive = host != host_name() || holder_alive(pid, start.as_deref());
+            alive.then_some(LockHolder {
+                plan,
+                pid,
+                host,
+                since,
+            })
+        }))
+    }
+
     /// Store a plan and its steps, all `pending` (manual steps `manual`); audited. Returns its id.
     pub fn create_plan(
         &mut self,
@@ -146,7 +294,7 @@ impl Store {
         let mut st = self
             .conn
             .prepare(&format!(
-                "SELECT plan_id, seq, decisions, source, kind, method, path, body, note, state, attempts, status, result
+                "SELECT plan_id, seq, decisions, source, kind, method, path, body, note, state, attempts, status, result, updated_at
                  FROM journal {tail}"
             ))
             .map_err(self.sql())?;
@@ -166,6 +314,7 @@ impl Store {
                 attempts: r.get(10)?,
                 status: r.get(11)?,
                 result: r.get(12)?,
+                updated_at: r.get(13)?,
             })
         })
         .and_then(|rows| rows.collect())

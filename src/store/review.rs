@@ -32,6 +32,11 @@ pub(crate) fn append_audit(
         "INSERT INTO audit (seq, at, actor, event, detail, prev, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         params![e.seq, e.at, e.actor, e.event, e.detail, e.prev, e.hash],
     )?;
+    tx.execute(
+        "INSERT INTO audit_head (one, seq, hash) VALUES (1, ?1, ?2)
+         ON CONFLICT (one) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
+        params![e.seq, e.hash],
+    )?;
     Ok(e)
 }
 

@@ -1160,7 +1160,13 @@ impl State {
             );
             return Vec::new();
         }
-        let steps = crate::remediate::plan(&to_apply, &self.data.snapshot.data);
+        let done = crate::remediate::done_calls(&self.review.journal);
+        let steps = crate::remediate::plan_with(
+            &to_apply,
+            &self.data.snapshot.data,
+            Default::default(),
+            &done,
+        );
         let calls = crate::remediate::calls(&steps);
         self.confirm = Some(Confirm {
             purpose: Purpose::Apply,

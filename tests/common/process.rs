@@ -103,3 +103,9 @@ impl Env {
         self.log().split_off(self.baseline)
     }
 }
+
+/// Run SQL on a data dir's store directly, as someone with the file would.
+pub fn sql(dir: &std::path::Path, statement: &str) {
+    let conn = rusqlite::Connection::open(dir.join("recert.db")).unwrap();
+    conn.execute_batch(statement).unwrap();
+}

@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use super::http::{Http, SourceError};
 use super::paging::{self, ANTHROPIC};
+use super::path::ApiPath;
 use super::wire;
 use crate::model::{Account, Credential, Grant, Invite, Owner, Resource, SourceData};
 
@@ -257,7 +258,11 @@ pub async fn fetch(http: &Arc<Http>, page: u32) -> Result<SourceData, SourceErro
         let members: Vec<(String, Vec<WMember>)> =
             futures::stream::iter(workspaces.iter().map(|w| w.id.clone()))
                 .map(|wid| async move {
-                    let path = format!("v1/organizations/workspaces/{wid}/members");
+                    let path = http.path(
+                        ApiPath::new("v1/organizations/workspaces")
+                            .id(&wid)
+                            .map(|p| p.lit("members")),
+                    )?;
                     let m = paging::list_all(http, ANTHROPIC, &path, &[], page).await?;
                     Ok::<_, SourceError>((wid, m))
                 })

@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use super::http::{Http, SourceError};
 use super::paging;
+use super::path::ApiPath;
 use super::wire;
 use crate::model::{
     Account, Credential, Grant, Invite, Owner, Resource, ServiceAccount, SourceData,
@@ -256,14 +257,14 @@ async fn custom_roles(http: &Http, path: &str) -> Result<Vec<(String, String)>, 
 /// with their `assignment_sources`.
 async fn users_custom_roles(
     http: &Http,
-    users_path: &str,
+    users_path: &ApiPath,
     users: &[String],
     custom: &[(String, String)],
 ) -> Result<Vec<UserRoles>, SourceError> {
     // Owned ids and no closure over a reference in the futures: the stream runs inside a
     // spawned project task, whose higher-ranked `Send` check rejects either.
     futures::stream::iter(users.iter().cloned().map(|u| async move {
-        let path = format!("{users_path}/{u}/roles");
+        let path = http.path(users_path.clone().id(&u).map(|p| p.lit("roles")))?;
         // A user removed since the user list was read has no roles to review.
         let roles = super::optional(list_all::<WRole>(http, &path, &[], 1000))
             .await?
@@ -292,7 +293,11 @@ async fn org_roles(
     let known = &custom;
     let by_group: Vec<(String, Vec<String>)> =
         futures::stream::iter(groups.iter().map(|g| async move {
-            let path = format!("organization/groups/{g}/roles");
+            let path = http.path(
+                ApiPath::new("organization/groups")
+                    .id(g)
+                    .map(|p| p.lit("roles")),
+            )?;
             let roles: Vec<WRole> = list_all(http, &path, &[], 1000).await?;
             let ids = roles
                 .into_iter()
@@ -304,7 +309,8 @@ async fn org_roles(
         .buffered(http.limits.concurrency.max(1))
         .try_collect()
         .await?;
-    let by_user = users_custom_roles(http, "organization/users", users, &custom).await?;
+    let by_user =
+        users_custom_roles(http, &ApiPath::new("organization/users"), users, &custom).await?;
     Ok((custom, by_group, by_user))
 }
 
@@ -377,13 +383,22 @@ async fn project_groups(
     http: &Http,
     project: &str,
 ) -> Result<Vec<(String, Vec<WRole>)>, SourceError> {
-    let path = format!("organization/projects/{project}/groups");
+    let path = http.path(
+        ApiPath::new("organization/projects")
+            .id(project)
+            .map(|p| p.lit("groups")),
+    )?;
     let Some(groups) = super::optional(list_all::<WProjectGroup>(http, &path, &[], 100)).await?
     else {
         return Ok(Vec::new());
     };
     let roles = groups.into_iter().map(|g| async move {
-        let path = format!("projects/{project}/groups/{}/roles", g.group_id);
+        let path = http.path(
+            ApiPath::new("projects")
+                .id(project)
+                .and_then(|p| p.lit("groups").id(&g.group_id))
+                .map(|p| p.lit("roles")),
+        )?;
         let roles: Vec<WRole> = list_all(http, &path, &[], 100).await?;
         Ok::<_, SourceError>((g.group_id, roles))
     });
@@ -401,7 +416,11 @@ async fn groups(
         return Ok(None);
     };
     let with_members = futures::stream::iter(groups.into_iter().map(|g| async move {
-        let path = format!("organization/groups/{}/users", g.id);
+        let path = http.path(
+            ApiPath::new("organization/groups")
+                .id(&g.id)
+                .map(|p| p.lit("users")),
+        )?;
         let users: Vec<WGroupUser> = list_all(http, &path, &[], page).await?;
         Ok::<_, SourceError>((g, users))
     }))
@@ -412,11 +431,14 @@ async fn groups(
 }
 
 async fn project_parts(http: &Http, project: &str, page: u32) -> Result<ProjectParts, SourceError> {
-    let base = format!("organization/projects/{project}");
+    let base = http.path(ApiPath::new("organization/projects").id(project))?;
     let users_path = format!("{base}/users");
     let sa_path = format!("{base}/service_accounts");
     let keys_path = format!("{base}/api_keys");
-    let roles_path = format!("projects/{project}/roles");
+    let in_project = ApiPath::new("projects")
+        .id(project)
+        .map_err(|e| http.path(Err(e)).unwrap_err())?;
+    let roles_path = in_project.clone().lit("roles").into_string();
     let (users, service_accounts, keys, groups, roles) = futures::try_join!(
         list_all::<WProjectUser>(http, &users_path, &[], page),
         list_all(http, &sa_path, &[], page),
@@ -444,7 +466,7 @@ async fn project_parts(http: &Http, project: &str, page: u32) -> Result<ProjectP
         Vec::new()
     } else {
         let ids: Vec<String> = users.iter().map(|u| u.id.clone()).collect();
-        users_custom_roles(http, &format!("projects/{project}/users"), &ids, &roles).await?
+        users_custom_roles(http, &in_project.lit("users"), &ids, &roles).await?
     };
     Ok(ProjectParts {
         users,

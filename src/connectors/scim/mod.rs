@@ -295,7 +295,7 @@ pub async fn deactivate(http: &Http, id: &str) -> Result<(), SourceError> {
         "schemas": [PATCH_OP],
         "Operations": [{"op": "replace", "path": "active", "value": false}],
     });
-    let path = format!("Users/{id}");
+    let path = http.path(super::path::ApiPath::new("Users").id(id))?;
     let reply = http
         .send(Method::PATCH, &path, &[], Some((SCIM_JSON, body)))
         .await?;
