@@ -191,8 +191,21 @@ impl Config {
             message,
         };
         refuse_secrets(text).map_err(invalid)?;
-        let cfg: Config =
-            toml::from_str(text).map_err(|e| invalid(e.to_string().trim_end().to_string()))?;
+        // toml's own message quotes the offending line, which may hold a key: say where and
+        // what, never the line.
+        let cfg: Config = toml::from_str(text).map_err(|e| {
+            let at = e
+                .span()
+                .map(|s| {
+                    let line = text[..s.start.min(text.len())].matches('\n').count() + 1;
+                    format!("line {line}: ")
+                })
+                .unwrap_or_default();
+            invalid(crate::secret::redact(
+                &format!("{at}{}", e.message().trim_end()),
+                &[],
+            ))
+        })?;
         let mut names = std::collections::HashSet::new();
         for s in &cfg.sources {
             if SourceKind::parse(&s.kind).is_none() {
@@ -205,6 +218,14 @@ impl Config {
                 return Err(invalid(format!(
                     "two sources are named '{}'; names must be unique",
                     s.name
+                )));
+            }
+            if let Some(var) = &s.key_env
+                && !is_env_name(var)
+            {
+                return Err(invalid(format!(
+                    "source '{}' has a key_env that is not an environment variable name (letters, digits and _); it may be a key itself, so it is not shown. Put the key in an environment variable (or `recert login {}`), set key_env to that variable's name, and rotate the key if it was pasted here",
+                    s.name, s.name
                 )));
             }
             if s.kind == "csv" {
@@ -268,6 +289,14 @@ fn refuse_secrets(text: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// An environment variable's name: a letter or `_`, then letters, digits and `_`.
+fn is_env_name(s: &str) -> bool {
+    let mut c = s.chars();
+    c.next()
+        .is_some_and(|f| f.is_ascii_alphabetic() || f == '_')
+        && c.all(|x| x.is_ascii_alphanumeric() || x == '_')
+}
+
 /// The key for a source: its `key_env` variable when set and non-empty, else the OS keyring.
 pub fn resolve_key(src: &SourceConfig) -> Result<Secret, ConfigError> {
     if let Some(var) = &src.key_env {
@@ -328,6 +357,25 @@ mod tests {
 
     fn parse(t: &str) -> Result<Config, ConfigError> {
         Config::parse(t, Path::new("test.toml"))
+    }
+
+    #[test]
+    fn a_key_pasted_as_key_env_or_in_a_broken_line_is_never_echoed() {
+        let key = "sk-admin-PASTEDpastedPASTEDpasted0123";
+        let text = format!(
+            "[[source]]\nname = \"oa\"\nkind = \"openai\"\nbase_url = \"https://api.openai.com/v1\"\nkey_env = \"{key}\"\n"
+        );
+        let e = Config::parse(&text, Path::new("c.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(!e.contains("PASTEDpa"), "{e}");
+        assert!(e.contains("not an environment variable name"), "{e}");
+        let text = format!("[[source]]\nname = \"oa\"\nkey = {key}\n");
+        let e = Config::parse(&text, Path::new("c.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(!e.contains("PASTEDpa"), "{e}");
+        assert!(e.contains("line 3"), "{e}");
     }
 
     #[test]

@@ -43,7 +43,7 @@ enum Cmd {
         /// Added latency per request, in milliseconds.
         #[arg(long, default_value_t = 0)]
         latency_ms: u64,
-        /// Faults to inject: KIND[:RATE][@PATH],... with KIND 429, 500, truncate, endless, repeat, timeout.
+        /// Faults to inject: KIND[:RATE][@PATH],... with KIND 429, 500, 403, truncate, endless, repeat, timeout, echo.
         #[arg(long)]
         faults: Option<String>,
         /// The admin key the simulated providers accept.
@@ -572,8 +572,8 @@ async fn main() -> std::process::ExitCode {
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            tracing::error!("{e:#}");
-            eprintln!("recert: {e:#}");
+            tracing::error!("{}", recert::secret::redact(&format!("{e:#}"), &[]));
+            eprintln!("recert: {}", recert::secret::redact(&format!("{e:#}"), &[]));
             std::process::ExitCode::FAILURE
         }
     }

@@ -1,16 +1,26 @@
-//! Secrets never reach a log, an error, a panic or the screen: `Secret` hides itself from
-//! `Debug`/`Display`, and `redact` scrubs known secrets and anything shaped like a provider key
-//! from text before it is shown or written.
+//! Secrets never reach a log, an error, a panic, the database or the screen. `Secret` hides
+//! itself from `Debug`/`Display`, and every secret made in this process is known to the one
+//! redactor ([`redact`]), which scrubs it in every form it can travel in (raw, HTTP Basic
+//! `base64(key:)` and `base64(:key)`, percent-encoded, JSON-escaped), any fragment of 8 or more
+//! characters of any of those forms (a key cut by an excerpt, whichever side of the cut), and
+//! anything shaped like a provider key. It runs on whole text, before any excerpt is cut, and
+//! at every sink: errors, the log file, the store's error, journal and audit columns, exports.
 
 use std::fmt;
+use std::sync::RwLock;
+
+use base64::Engine;
 
 /// An admin key or token. Only `expose` reveals it, at the point it goes into a request header.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
 
 impl Secret {
+    /// Wrap `s`, and teach the redactor every form of it.
     pub fn new(s: impl Into<String>) -> Secret {
-        Secret(s.into())
+        let s = s.into();
+        learn(&s);
+        Secret(s)
     }
     pub fn expose(&self) -> &str {
         &self.0
@@ -29,21 +39,125 @@ impl fmt::Display for Secret {
     }
 }
 
+/// The shortest fragment of a secret that is removed wherever it stands.
+pub const FRAGMENT: usize = 8;
+
+/// Every known secret's forms.
+static KNOWN: RwLock<Vec<String>> = RwLock::new(Vec::new());
+
+/// The forms one secret can travel in.
+pub fn forms(key: &str) -> Vec<String> {
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let url = base64::engine::general_purpose::URL_SAFE;
+    let mut out = vec![
+        key.to_string(),
+        b64.encode(format!("{key}:")),
+        b64.encode(format!(":{key}")),
+        url.encode(format!("{key}:")),
+        url.encode(format!(":{key}")),
+        b64.encode(key),
+        crate::connectors::path::segment(key).unwrap_or_default(),
+        serde_json::to_string(key)
+            .map(|j| j[1..j.len() - 1].to_string())
+            .unwrap_or_default(),
+    ];
+    // Padding and the encoding of the last bytes vary with what follows: keep the stable part.
+    for f in out.iter_mut() {
+        while f.ends_with('=') {
+            f.pop();
+        }
+    }
+    out.retain(|f| f.len() >= 4);
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Teach the redactor a secret (done by `Secret::new`; secrets of under 4 characters are too
+/// short to find without scrubbing ordinary words).
+pub fn learn(key: &str) {
+    if key.len() < 4 {
+        return;
+    }
+    let new = forms(key);
+    let mut known = KNOWN.write().unwrap_or_else(|e| e.into_inner());
+    for f in new {
+        if !known.contains(&f) {
+            known.push(f);
+        }
+    }
+}
+
 /// Prefixes of provider keys: OpenAI (`sk-`, `sk-admin-`, `sk-proj-`, `sk-svcacct-`),
 /// Anthropic (`sk-ant-`), Cursor (`key_` hex tokens are ids, not secrets, and stay).
 const KEY_PREFIXES: &[&str] = &["sk-"];
 
-/// Replace every occurrence of `secrets` (of 4+ characters) and every `sk-...` token that is not
-/// a provider's own redacted form (`sk-abc...def`) with `[REDACTED]`.
-pub fn redact(text: &str, secrets: &[&Secret]) -> String {
-    let mut out = text.to_string();
-    for s in secrets {
-        if s.0.len() >= 4 {
-            out = out.replace(&s.0, "[REDACTED]");
+/// `text` with every known secret, in every form and every fragment of 8+ characters, and
+/// every `sk-...` token that is not a provider's own redacted form (`sk-abc...def`), replaced
+/// by `[REDACTED]`. `extra` secrets are learned first (they are usually known already).
+pub fn redact(text: &str, extra: &[&Secret]) -> String {
+    for s in extra {
+        learn(&s.0);
+    }
+    let known = KNOWN.read().unwrap_or_else(|e| e.into_inner());
+    let out = scrub_known(text, &known);
+    drop(known);
+    scrub_key_shapes(&out)
+}
+
+/// Mark every byte covered by a known form, or by a window of `FRAGMENT` bytes of one, and
+/// replace each marked run (widened to whole characters) with `[REDACTED]`.
+fn scrub_known(text: &str, known: &[String]) -> String {
+    let bytes = text.as_bytes();
+    let mut marked = vec![false; bytes.len()];
+    let mut any = false;
+    for f in known {
+        let fb = f.as_bytes();
+        if fb.len() < FRAGMENT {
+            for (i, _) in text.match_indices(f.as_str()) {
+                marked[i..i + fb.len()].iter_mut().for_each(|m| *m = true);
+                any = true;
+            }
+            continue;
+        }
+        // Every window of the form, anywhere in the text.
+        let first: std::collections::HashSet<&[u8]> = fb.windows(FRAGMENT).collect();
+        for i in 0..bytes.len().saturating_sub(FRAGMENT - 1) {
+            if first.contains(&bytes[i..i + FRAGMENT]) {
+                marked[i..i + FRAGMENT].iter_mut().for_each(|m| *m = true);
+                any = true;
+            }
         }
     }
+    if !any {
+        return text.to_string();
+    }
+    // Widen every mark to whole characters, then replace each marked run.
+    for (start, ch) in text.char_indices() {
+        let end = start + ch.len_utf8();
+        if marked[start..end].iter().any(|m| *m) {
+            marked[start..end].iter_mut().for_each(|m| *m = true);
+        }
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut in_run = false;
+    for (start, ch) in text.char_indices() {
+        if marked[start] {
+            if !in_run {
+                out.push_str("[REDACTED]");
+            }
+            in_run = true;
+        } else {
+            in_run = false;
+            out.push(ch);
+        }
+    }
+    out
+}
+
+fn scrub_key_shapes(out: &str) -> String {
     let mut result = String::with_capacity(out.len());
-    let mut rest = out.as_str();
+    let mut rest = out;
     while let Some(pos) = KEY_PREFIXES.iter().filter_map(|p| rest.find(p)).min() {
         result.push_str(&rest[..pos]);
         let tail = &rest[pos..];
@@ -62,9 +176,68 @@ pub fn redact(text: &str, secrets: &[&Secret]) -> String {
     result
 }
 
+/// Cut `s` to at most `max` characters (with `…`), after redacting it whole: a secret that
+/// straddles the cut cannot survive in part.
+pub fn redacted_excerpt(s: &str, max: usize) -> String {
+    let s = redact(s, &[]);
+    let s = s.trim();
+    match s.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Random keys, in random encodings, echoed at random places around an excerpt's cut:
+        /// no 8 consecutive characters of the key survive.
+        #[test]
+        fn no_fragment_of_a_key_survives_any_encoding_or_cut(
+            key in "[A-Za-z0-9_-]{20,60}",
+            form in 0usize..6,
+            before in "[ a-z:\"{}]{0,200}",
+            after in "[ a-z:\"{}]{0,80}",
+            cut in 20usize..300,
+        ) {
+            let s = Secret::new(format!("cur{key}"));
+            let k = s.expose().to_string();
+            let b64 = base64::engine::general_purpose::STANDARD;
+            let shown = match form {
+                0 => k.clone(),
+                1 => b64.encode(format!("{k}:")),
+                2 => b64.encode(format!(":{k}")),
+                3 => format!("Basic {}", b64.encode(format!("{k}:"))),
+                4 => serde_json::to_string(&k).unwrap(),
+                _ => crate::connectors::path::segment(&k).unwrap(),
+            };
+            let text = format!("{before}{shown}{after}");
+            let out = redacted_excerpt(&text, cut);
+            for w in k.as_bytes().windows(FRAGMENT) {
+                let w = std::str::from_utf8(w).unwrap();
+                prop_assert!(!out.contains(w), "{w} in {out}");
+            }
+            // Encoded forms: no 8 characters of the encoded form either.
+            for w in shown.as_bytes().windows(FRAGMENT + 4) {
+                let w = std::str::from_utf8(w).unwrap();
+                prop_assert!(!out.contains(w), "{w} in {out}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_cut_key_is_gone_on_both_sides_of_the_cut() {
+        let s = Secret::new("cur-AAAABBBBCCCCDDDDEEEEFFFFGGGG");
+        let text = format!("{{\"error\":\"bad key {}\"}}", s.expose());
+        // Cut the raw text inside the key: what is left of the key is still a known fragment.
+        let cut = &text[..30];
+        let out = redact(cut, &[]);
+        assert!(!out.contains("AAAABBBB"), "{out}");
+        assert!(out.contains("[REDACTED]"), "{out}");
+    }
 
     #[test]
     fn debug_and_display_hide_the_value() {

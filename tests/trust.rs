@@ -297,3 +297,66 @@ fn a_dead_appliers_lock_is_recovered() {
             .any(|x| x.event == "lock-recovered")
     );
 }
+
+/// Each provider's server echoes the credential it was sent (Bearer for OpenAI and SCIM,
+/// `x-api-key` for Anthropic, HTTP Basic `base64(key:)` for Cursor) in its error message.
+/// Before the one redactor, Cursor's Basic form reached the report and `source_runs.error`
+/// whole, and a key cut by the excerpt survived in part.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_echoed_key_leaves_no_trace_in_any_encoding() {
+    use base64::Engine;
+    let key = "sk-zz-Q9xLmT4vR8wKpJ2nYc6HbF3sDgA7eU5oZ1iWq0";
+    let sim = recert::sim::start(recert::sim::SimOptions {
+        size: Size::Small,
+        seed: 5,
+        key: key.into(),
+        faults: recert::sim::faults::Faults::parse("echo").unwrap(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path()).unwrap();
+    let cfg = common::config(&sim, "");
+    let report = common::sync_with_key(&cfg, &mut store, key).await;
+    assert!(report.sources.iter().all(|s| !s.ok), "{:?}", report.lines());
+    drop(store);
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let forms = [
+        key.to_string(),
+        b64.encode(format!("{key}:")),
+        b64.encode(format!(":{key}")),
+    ];
+    let mut texts = report.lines();
+    texts.extend(report.sources.iter().filter_map(|s| s.error.clone()));
+    // Every byte the store holds, its WAL included.
+    for f in std::fs::read_dir(dir.path()).unwrap() {
+        let bytes = std::fs::read(f.unwrap().path()).unwrap();
+        texts.push(String::from_utf8_lossy(&bytes).into_owned());
+    }
+    let cursor = texts.iter().any(|t| t.contains("source 'cursor'"));
+    assert!(cursor, "the Cursor failure is reported");
+    // The echo did reach the error, and was redacted there.
+    assert!(
+        report
+            .sources
+            .iter()
+            .filter_map(|s| s.error.as_deref())
+            .any(|e| e.contains("Invalid credentials") && e.contains("[REDACTED]")),
+        "{:?}",
+        report.lines()
+    );
+    for t in &texts {
+        for form in &forms {
+            for w in form.as_bytes().windows(8) {
+                let w = std::str::from_utf8(w).unwrap();
+                assert!(
+                    !t.contains(w),
+                    "{w} of {form} survives in {}",
+                    &t[..t.len().min(400)]
+                );
+            }
+        }
+    }
+    sim.stop().await;
+}

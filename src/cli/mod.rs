@@ -37,6 +37,37 @@ impl Globals {
     }
 }
 
+/// The log file, through the one redactor: each event is written whole, redacted.
+struct RedactingLog(std::sync::Mutex<std::fs::File>);
+
+/// One event's text, redacted when it is complete.
+pub struct RedactingLine<'a>(&'a std::sync::Mutex<std::fs::File>, Vec<u8>);
+
+impl std::io::Write for RedactingLine<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.1.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for RedactingLine<'_> {
+    fn drop(&mut self) {
+        let text = crate::secret::redact(&String::from_utf8_lossy(&self.1), &[]);
+        let mut f = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = f.write_all(text.as_bytes());
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for RedactingLog {
+    type Writer = RedactingLine<'a>;
+    fn make_writer(&'a self) -> Self::Writer {
+        RedactingLine(&self.0, Vec::new())
+    }
+}
+
 /// Send logs to a file in the state directory (never to the terminal), 0600.
 pub fn init_logging(paths: &Paths) -> Option<PathBuf> {
     crate::store::private_dir(&paths.state_dir).ok()?;
@@ -48,7 +79,7 @@ pub fn init_logging(paths: &Paths) -> Option<PathBuf> {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(false)
-        .with_writer(std::sync::Mutex::new(f))
+        .with_writer(RedactingLog(std::sync::Mutex::new(f)))
         .try_init()
         .ok()?;
     Some(file)

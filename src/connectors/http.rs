@@ -240,7 +240,7 @@ impl Http {
     /// The start of a response body for an error message: known secrets and key-shaped tokens
     /// redacted, control characters made visible. Every `Malformed` error uses this.
     pub fn excerpt(&self, body: &Value) -> String {
-        self.scrub(&excerpt(&body.to_string(), 120))
+        sanitize(&excerpt(&body.to_string(), 120)).into_owned()
     }
 
     /// `text` with known secrets and key-shaped tokens redacted and control characters visible.
@@ -358,7 +358,7 @@ impl Http {
                         method: m,
                         path: shown,
                         detail: format!("not valid JSON ({e})"),
-                        excerpt: self.scrub(&excerpt(&text, 120)),
+                        excerpt: sanitize(&excerpt(&text, 120)).into_owned(),
                     }),
                 };
             }
@@ -513,12 +513,10 @@ pub fn error_message(body: &str) -> String {
     }
 }
 
+/// The start of `s`, redacted whole before it is cut (a key straddling the cut cannot survive
+/// in part).
 fn excerpt(s: &str, max: usize) -> String {
-    let s = s.trim();
-    match s.char_indices().nth(max) {
-        Some((i, _)) => format!("{}…", &s[..i]),
-        None => s.to_string(),
-    }
+    crate::secret::redacted_excerpt(s, max)
 }
 
 #[cfg(test)]

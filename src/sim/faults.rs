@@ -8,7 +8,8 @@
 //!   `endless` (list responses always claim another page, with a fresh cursor each time),
 //!   `repeat` (list responses always claim another page with the same cursor; SCIM ignores
 //!   `startIndex`, Cursor's numbered pages `page` in the query), `timeout` (the response is held
-//!   for 120 s).
+//!   for 120 s), `echo` (a 401 whose message quotes the request's `Authorization` or
+//!   `x-api-key` header back, in the provider's own envelope and auth scheme).
 //! - `RATE` is the probability per matching request, 0–1 (default 1).
 //! - `PATH` limits the fault to request paths containing that text (default: every path).
 //! - When a `429` and a `500` both fire on one request, the one listed first answers.
@@ -24,6 +25,9 @@ pub enum FaultKind {
     Endless,
     Repeat,
     Timeout,
+    /// A 401 whose message echoes the request's credential (`Authorization` or `x-api-key`)
+    /// back, as a careless or hostile server does.
+    Echo,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -43,7 +47,7 @@ impl fmt::Display for FaultSpecError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{}; expected KIND[:RATE][@PATH] with KIND one of 429, 500, 403, truncate, endless, repeat, timeout",
+            "{}; expected KIND[:RATE][@PATH] with KIND one of 429, 500, 403, truncate, endless, repeat, timeout, echo",
             self.0
         )
     }
@@ -82,6 +86,7 @@ impl Faults {
                 "endless" => FaultKind::Endless,
                 "repeat" => FaultKind::Repeat,
                 "timeout" => FaultKind::Timeout,
+                "echo" => FaultKind::Echo,
                 other => return Err(FaultSpecError(format!("unknown fault `{other}`"))),
             };
             out.push(Fault { kind, rate, path });

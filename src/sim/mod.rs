@@ -374,6 +374,20 @@ async fn inject(State(st): State<Shared>, mut req: Request, next: Next) -> Respo
             .insert("retry-after", HeaderValue::from_static("1"));
         return r;
     }
+    if has(FaultKind::Echo) {
+        let h = req.headers();
+        let cred = h
+            .get("authorization")
+            .or_else(|| h.get("x-api-key"))
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        return provider_error(
+            &path,
+            StatusCode::UNAUTHORIZED,
+            &format!("Invalid credentials: {cred} was not accepted for this organization"),
+            "authentication_error",
+        );
+    }
     if has(FaultKind::Forbidden) {
         return provider_error(
             &path,

@@ -414,7 +414,7 @@ impl Store {
                         None => None,
                     };
                     let items = count_source(&tx, id, &r.source).map_err(&err)?;
-                    (false, Some(e.clone()), from, items)
+                    (false, Some(crate::secret::redact(e, &[])), from, items)
                 }
             };
             tx.execute(

@@ -358,6 +358,7 @@ impl Store {
         now: Ts,
     ) -> Result<(), StoreError> {
         let err = self.sql_err();
+        let result = &crate::secret::redact(result, &[]);
         let tx = self.conn.transaction().map_err(&err)?;
         tx.execute(
             "UPDATE journal SET state = ?3, status = ?4, result = ?5, updated_at = ?6 WHERE plan_id = ?1 AND seq = ?2",

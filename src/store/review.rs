@@ -27,7 +27,10 @@ pub(crate) fn append_audit(
             rusqlite::Error::QueryReturnedNoRows => Ok((0, audit::GENESIS.to_string())),
             e => Err(e),
         })?;
-    let e = Entry::new(seq + 1, at, actor, event, detail.to_string(), &prev);
+    // The one redactor runs before anything is chained: a secret in the chain could never be
+    // removed without breaking `audit verify`.
+    let detail = crate::secret::redact(&detail.to_string(), &[]);
+    let e = Entry::new(seq + 1, at, actor, event, detail, &prev);
     tx.execute(
         "INSERT INTO audit (seq, at, actor, event, detail, prev, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         params![e.seq, e.at, e.actor, e.event, e.detail, e.prev, e.hash],
