@@ -226,10 +226,15 @@ impl Http {
         &self,
         built: Result<super::path::ApiPath, super::path::UnsafeId>,
     ) -> Result<String, SourceError> {
-        built.map(String::from).map_err(|e| SourceError::UnsafeId {
+        built.map(String::from).map_err(|e| self.unsafe_id(e))
+    }
+
+    /// The error for a provider id that cannot go into a request path.
+    pub fn unsafe_id(&self, e: super::path::UnsafeId) -> SourceError {
+        SourceError::UnsafeId {
             src: self.source.clone(),
             detail: e.to_string(),
-        })
+        }
     }
 
     /// Requests sent so far, retries included.

@@ -86,13 +86,10 @@ async fn execute_locked(
             r.path.as_deref().unwrap_or(""),
         )
     };
+    let (first, last): (Vec<JournalRow>, Vec<JournalRow>) =
+        todo.into_iter().partition(|r| stage_of(r) == 0);
     let mut results: Vec<Result<(JournalRow, RowState, String), StoreError>> = Vec::new();
-    for stage in 0..=1u8 {
-        let batch: Vec<JournalRow> = todo
-            .iter()
-            .filter(|r| stage_of(r) == stage)
-            .cloned()
-            .collect();
+    for batch in [first, last] {
         results.extend(
             run_stage(
                 store,

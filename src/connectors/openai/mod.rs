@@ -431,13 +431,16 @@ async fn groups(
 }
 
 async fn project_parts(http: &Http, project: &str, page: u32) -> Result<ProjectParts, SourceError> {
-    let base = http.path(ApiPath::new("organization/projects").id(project))?;
-    let users_path = format!("{base}/users");
-    let sa_path = format!("{base}/service_accounts");
-    let keys_path = format!("{base}/api_keys");
-    let in_project = ApiPath::new("projects")
-        .id(project)
-        .map_err(|e| http.path(Err(e)).unwrap_err())?;
+    let id = |base: &'static str| {
+        ApiPath::new(base)
+            .id(project)
+            .map_err(|e| http.unsafe_id(e))
+    };
+    let base = id("organization/projects")?;
+    let users_path = base.clone().lit("users").into_string();
+    let sa_path = base.clone().lit("service_accounts").into_string();
+    let keys_path = base.lit("api_keys").into_string();
+    let in_project = id("projects")?;
     let roles_path = in_project.clone().lit("roles").into_string();
     let (users, service_accounts, keys, groups, roles) = futures::try_join!(
         list_all::<WProjectUser>(http, &users_path, &[], page),
