@@ -81,6 +81,11 @@ pub struct SourceConfig {
     pub concurrency: Option<usize>,
     /// Per-request timeout in seconds (default 30).
     pub timeout_secs: Option<u64>,
+    /// Seconds the source may go without answering anything before its sync fails (default
+    /// 60): a provider that accepts connections and never answers ends here.
+    pub deadline_secs: Option<u64>,
+    /// The largest response body read, in MiB (default 256).
+    pub max_body_mb: Option<u64>,
     /// Retries of a request after 429, 5xx or a timeout (default 8).
     pub max_retries: Option<u32>,
     /// Items asked for per page (default: the provider's maximum).

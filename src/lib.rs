@@ -1,4 +1,32 @@
-//! recert: access reviews for AI platforms. See README.md and ../shared/design.md for the map.
+//! recert: access reviews for AI platforms. The map of the house as it stands (README.md says
+//! what it does for its users; `design.md` the shape it grows toward).
+//!
+//! **Data flows one way.** [`connectors`] read each source's admin API over real HTTP (one
+//! shared client, [`connectors::http`]: retries, pacing, a silence deadline, a body cap; every
+//! request path built from typed, percent-encoded segments in [`connectors::path`]) into the
+//! plain types of [`model`]. [`sync`] pulls every source at once and writes one snapshot to
+//! the [`store`] (SQLite; all SQL lives there). [`reconcile`] judges a snapshot against the
+//! directory: pure functions from data to findings (`model::Archived` is the one rule for what
+//! lives in an archived container: it grants nothing, so it raises nothing and is never
+//! planned).
+//!
+//! **Decisions and their effects.** [`review`] holds what a reviewer decided (and campaigns:
+//! routing, delegation, sign-off). [`remediate`] turns revoke decisions into a plan, a set of
+//! effects (each call once, covered calls recorded, earlier plans' calls not resent;
+//! [`remediate::recheck`] proves those with a read), and [`remediate::apply`] sends a plan:
+//! journaled before each call, one applier per plan (a lock in the store). [`audit`] is the
+//! hash chain every change is recorded in, what `audit verify` proves, and the evidence pack
+//! and campaign report.
+//!
+//! **Trust boundaries.** [`secret`] is the one redactor: every secret the process holds, in
+//! every form, scrubbed before anything is printed, logged, stored or exported.
+//! [`model::text`] is the one sanitizer and the one CSV and JSON writer for provider text.
+//!
+//! **Front ends.** [`cli`] (the commands) and [`tui`] (the console) are the two front ends;
+//! today each still carries some use cases of its own (issue 19 moves them into one engine).
+//! [`sim`] is the provider simulator the demo, the tests and the benchmarks run against, with
+//! its planted ground truth, faults and hostile text. [`config`] reads the TOML config (keys
+//! only from the keyring or the environment).
 
 /// mimalloc: reconciling a million grants makes millions of small strings on both cores, and
 /// glibc's allocator took about half that time (BENCHMARKS.md, Reconcile).

@@ -43,7 +43,7 @@ enum Cmd {
         /// Added latency per request, in milliseconds.
         #[arg(long, default_value_t = 0)]
         latency_ms: u64,
-        /// Faults to inject: KIND[:RATE][@PATH],... with KIND 429, 500, 403, truncate, endless, repeat, timeout, echo.
+        /// Faults to inject: KIND[:RATE][@PATH],... with KIND 429, 500, 403, truncate, endless, repeat, timeout, echo, flood.
         #[arg(long)]
         faults: Option<String>,
         /// The admin key the simulated providers accept.
@@ -58,6 +58,10 @@ enum Cmd {
         /// Append one JSON line per request served (method, path, status, time) to FILE.
         #[arg(long, value_name = "FILE")]
         request_log: Option<PathBuf>,
+        /// Plant hostile text in names (terminal escape sequences, spreadsheet formulas,
+        /// line separators, bidi overrides), to see that none of it reaches its reader.
+        #[arg(long)]
+        hostile: bool,
         /// Allow at most N writes (non-GET requests) per minute across all providers; 429
         /// without Retry-After beyond that.
         #[arg(long, value_name = "N")]
@@ -135,6 +139,10 @@ enum Cmd {
         /// Archive Anthropic keys (permanent) instead of setting them inactive (reversible).
         #[arg(long)]
         archive: bool,
+        /// For each call an earlier plan already made, read the object from the provider:
+        /// gone is said so (nothing sent), still there is sent again (with why).
+        #[arg(long)]
+        recheck: bool,
     },
     /// Write an evidence pack for auditors.
     Export {
@@ -332,8 +340,14 @@ enum OwnersCmd {
 
 #[derive(Subcommand)]
 enum AuditCmd {
-    /// Check every link of the chain; name the first edited, deleted or reordered entry.
-    Verify,
+    /// Check every link of the chain, its head, and every decision, plan and call that points
+    /// into it; name the first edited, deleted or reordered entry.
+    Verify {
+        /// A head printed by an earlier `audit verify` and kept elsewhere (`SEQ:HASH`): prove
+        /// the chain still holds it, so nothing up to it was removed or rewritten.
+        #[arg(long, value_name = "SEQ:HASH")]
+        head: Option<recert::audit::Head>,
+    },
     /// Write the log as JSON lines.
     Export {
         #[arg(long, value_name = "FILE")]
@@ -495,8 +509,10 @@ async fn main() -> std::process::ExitCode {
             write_config,
             request_log,
             write_limit,
+            hostile,
         }) => {
             cli::sim(cli::SimArgs {
+                hostile,
                 listen,
                 size,
                 seed,
@@ -546,13 +562,14 @@ async fn main() -> std::process::ExitCode {
             reason,
             yes,
             archive,
+            recheck,
         }) => {
             let what = match (key, person) {
                 (Some(k), _) => cli::RevokeWhat::Key(k),
                 (None, Some(p)) => cli::RevokeWhat::Person(p),
                 (None, None) => unreachable!("clap requires one"),
             };
-            cli::revoke_cmd(&g, what, reason, yes, plan_opts(archive)).await
+            cli::revoke_cmd(&g, what, reason, yes, recheck, plan_opts(archive)).await
         }
         Some(Cmd::Apply {
             resume,
@@ -560,8 +577,8 @@ async fn main() -> std::process::ExitCode {
             archive,
         }) => cli::apply_cmd(&g, resume, yes, plan_opts(archive)).await,
         Some(Cmd::Audit {
-            cmd: AuditCmd::Verify,
-        }) => cli::audit_verify(&g),
+            cmd: AuditCmd::Verify { head },
+        }) => cli::audit_verify(&g, head.as_ref()),
         Some(Cmd::Audit {
             cmd: AuditCmd::Export { out },
         }) => cli::audit_export(&g, out.as_deref()),

@@ -863,14 +863,17 @@ async fn openai_custom_project_roles_and_where_each_holder_got_them_are_read() {
             assert_eq!(access.role.as_deref(), Some(role.as_str()));
         }
     }
-    // Every one of them is in the review population.
+    // Every one of them is in the review population, but for those the directory governs and
+    // those in an archived project (which grant nothing).
     let findings = latest_findings(&f.cfg, &f.store);
+    let archived = recert::model::Archived::new(d);
     for (r, principal, via) in &got {
         let id = format!("{r}/{principal}");
         let found = findings
             .iter()
             .any(|x| x.rule == "scim-uncovered-grant" && x.subject_id == id.as_str());
-        assert_eq!(found, via != "scim", "{id} via {via}");
+        let inert = archived.container("openai", r).is_some();
+        assert_eq!(found, via != "scim" && !inert, "{id} via {via}");
     }
 }
 
@@ -937,4 +940,55 @@ async fn a_cursor_key_without_audit_access_still_reads_the_team() {
         .collect();
     assert!(!cursor.is_empty());
     assert!(cursor.iter().all(|a| a.added_at.is_none()));
+}
+
+/// A provider that accepts connections and never answers fails its source within the
+/// deadline (not after every retry of every request times out), naming the endpoint.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_provider_fails_within_the_deadline_naming_the_endpoint() {
+    let started = std::time::Instant::now();
+    let f = fresh(
+        Size::Small,
+        1,
+        "timeout@organization/users",
+        "deadline_secs = 3",
+    )
+    .await;
+    let e = error_of(&f.report, "openai");
+    assert!(
+        e.contains("/organization/users") && e.contains("no answer") && e.contains("3s"),
+        "{e}"
+    );
+    assert!(e.contains("deadline_secs"), "{e}");
+    // Before the deadline: 9 attempts of 30 s each.
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(25),
+        "took {:?}",
+        started.elapsed()
+    );
+    // The other sources were not held up.
+    assert!(source(&f.report, "directory").ok);
+}
+
+/// A body that never ends fails at the cap (the default, 256 MiB), naming the endpoint and
+/// the cap, and the source keeps its last good data.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endless_body_fails_at_the_cap() {
+    let f = fresh(Size::Small, 1, "flood@organization/projects", "").await;
+    let e = error_of(&f.report, "openai");
+    assert!(
+        e.contains("/organization/projects")
+            && e.contains("max_body_mb")
+            && e.contains("268435456"),
+        "{e}"
+    );
+    let f = fresh(
+        Size::Small,
+        1,
+        "flood@organization/projects",
+        "max_body_mb = 1",
+    )
+    .await;
+    let e = error_of(&f.report, "openai");
+    assert!(e.contains("1048576 bytes"), "{e}");
 }

@@ -163,20 +163,14 @@ fn a_person_sweep_sends_each_effect_once_and_nothing_the_provider_refuses() {
         "the organisation has archived projects"
     );
     // The OpenAI member (not an owner) with the most project memberships, one of them archived.
-    let email = d
-        .accounts
-        .iter()
-        .filter(|a| a.provider == "openai" && a.role.as_deref() != Some("owner"))
-        .filter(|a| {
-            d.grants.iter().any(|g| {
-                g.provider == "openai"
-                    && g.principal_id == a.id
-                    && archived.contains(g.resource_id.as_str())
-            })
+    let email = common::process::busiest_openai_member(d, |a| {
+        d.grants.iter().any(|g| {
+            g.provider == "openai"
+                && g.principal_id == a.id
+                && archived.contains(g.resource_id.as_str())
         })
-        .max_by_key(|a| d.grants.iter().filter(|g| g.principal_id == a.id).count())
-        .and_then(|a| a.email.clone())
-        .expect("someone with a membership in an archived project");
+    })
+    .expect("someone with a membership in an archived project");
     let plan = e.run(&["revoke", "--person", &email, "--yes", "--reason", "left"]);
     let err = String::from_utf8_lossy(&plan.stderr).to_string();
     assert!(plan.status.success(), "{err}");
@@ -199,6 +193,41 @@ fn a_person_sweep_sends_each_effect_once_and_nothing_the_provider_refuses() {
     assert!(again.status.success(), "{err}");
     assert!(err.contains("already done in plan #1"), "{err}");
     assert_eq!(e.mutations().len(), before, "a call was sent again");
+}
+
+/// The issue's run: close a `medium` campaign with the revoke policy and apply. Items inside
+/// archived projects and workspaces are not in the campaign at all (they grant nothing), so no
+/// call the provider refuses is planned; every call goes out once and `apply` exits 0.
+#[test]
+fn closing_a_medium_campaign_with_revoke_applies_cleanly() {
+    let e = Env::new("medium", &[]);
+    let store = Store::open(&e.data()).unwrap();
+    let snap = store.latest_snapshot().unwrap().unwrap();
+    drop(store);
+    let d = &snap.data;
+    let archived = recert::model::Archived::new(d);
+    assert!(
+        !archived.is_empty(),
+        "the organisation has archived containers"
+    );
+    let inside = d
+        .grants
+        .iter()
+        .filter(|g| archived.container(&g.source, &g.resource_id).is_some())
+        .count();
+    assert!(inside > 0, "memberships in archived containers exist");
+
+    e.new_campaign("Q4", &["--on-close", "revoke"]);
+    e.ok(&["campaign", "close", "Q4", "--yes"]);
+    let before = e.mutations().len();
+    let out = e.ok(&["apply", "--yes"]);
+    let m = e.mutations();
+    assert!(m.len() > before, "the closing policy sent nothing: {out}");
+    let mut seen = HashSet::new();
+    for x in &m[before..] {
+        assert!(x.status < 300, "refused or already gone: {x:?}");
+        assert!(seen.insert((&x.method, &x.path)), "sent twice: {x:?}");
+    }
 }
 
 /// Two appliers of one plan: the second is refused with who holds the plan, and every target
@@ -360,4 +389,352 @@ async fn an_echoed_key_leaves_no_trace_in_any_encoding() {
         }
     }
     sim.stop().await;
+}
+
+/// `audit verify` after each kind of tampering, on a store with decisions, a plan, sent calls
+/// and answers: each is caught and named, the tail's deletion included.
+#[test]
+fn audit_verify_catches_every_kind_of_tampering() {
+    let e = Env::new("small", &[]);
+    let store = Store::open(&e.data()).unwrap();
+    let snap = store.latest_snapshot().unwrap().unwrap();
+    drop(store);
+    let d = &snap.data;
+    let email = common::process::busiest_openai_member(d, |_| true).unwrap();
+    let out = e.run(&["revoke", "--person", &email, "--yes", "--reason", "left"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let verify = |extra: &[&str]| {
+        let mut args = vec!["audit", "verify"];
+        args.extend_from_slice(extra);
+        let out = e.run(&args);
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.success(), text)
+    };
+    let (ok, text) = verify(&[]);
+    assert!(ok, "{text}");
+    let head = text
+        .split("head ")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .unwrap()
+        .trim_end_matches(',')
+        .to_string();
+    let last: i64 = head.split(':').next().unwrap().parse().unwrap();
+    assert!(last >= 12, "a sweep of several calls: {text}");
+    let (ok, text) = verify(&["--head", &head]);
+    assert!(ok, "{text}");
+
+    let db = e.data().join("recert.db");
+    let good = std::fs::read(&db).unwrap();
+    let cases: Vec<(&str, String, &str)> = vec![
+        (
+            "an edited entry",
+            "UPDATE audit SET detail = detail || ' ' WHERE seq = 3".into(),
+            "does not match its hash",
+        ),
+        (
+            "a deleted entry",
+            "DELETE FROM audit WHERE seq = 4".into(),
+            "deleted",
+        ),
+        (
+            "the tail deleted",
+            "DELETE FROM audit WHERE seq >= 10".into(),
+            "deleted from its end",
+        ),
+        (
+            "the tail deleted and the head row rewritten to match",
+            "DELETE FROM audit WHERE seq >= 2; UPDATE audit_head SET seq = 1, hash = (SELECT hash FROM audit WHERE seq = 1)".into(),
+            "has no audit entry",
+        ),
+        (
+            "the head row deleted",
+            "DELETE FROM audit_head".into(),
+            "head row was deleted",
+        ),
+    ];
+    for (what, statement, says) in &cases {
+        std::fs::write(&db, &good).unwrap();
+        common::process::sql(&e.data(), statement);
+        let (ok, text) = verify(&[]);
+        assert!(!ok, "{what}: verify passed: {text}");
+        assert!(text.contains(says), "{what}: {text}");
+    }
+    // Everything rewritten consistently but for a head kept elsewhere: the anchor catches it.
+    std::fs::write(&db, &good).unwrap();
+    common::process::sql(
+        &e.data(),
+        &format!(
+            "DELETE FROM audit WHERE seq = {last}; UPDATE audit_head SET seq = {p}, hash = (SELECT hash FROM audit WHERE seq = {p})",
+            p = last - 1
+        ),
+    );
+    let (ok, text) = verify(&["--head", &head]);
+    assert!(!ok, "{text}");
+    assert!(
+        text.contains(&format!("entry #{last} with hash")) || text.contains("has no audit entry"),
+        "{text}"
+    );
+    std::fs::write(&db, &good).unwrap();
+    let (ok, text) = verify(&["--head", &head]);
+    assert!(ok, "restored: {text}");
+}
+
+/// A store that exists but is empty is refused, never replaced; a damaged one says what to
+/// do; neither is changed.
+#[test]
+fn an_empty_or_damaged_store_is_refused_and_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let db = data.join("recert.db");
+    std::fs::write(&db, b"").unwrap();
+    let run = |args: &[&str]| {
+        common::process::recert()
+            .arg("--data-dir")
+            .arg(&data)
+            .arg("--config")
+            .arg(dir.path().join("none.toml"))
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = run(&["audit", "verify"]);
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("exists but is empty"), "{err}");
+    assert_eq!(std::fs::metadata(&db).unwrap().len(), 0, "left as it was");
+
+    // A store whose header is garbage: what to do, and the file untouched.
+    let garbage = b"this is not a database, but it was recert.db once".repeat(200);
+    std::fs::write(&db, &garbage).unwrap();
+    let out = run(&["audit", "verify"]);
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("is damaged") && err.contains("backup"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&db).unwrap(), garbage, "left as it was");
+}
+
+/// A store its owner made read-only (the file and its directory) serves every command that
+/// only reads, and a command that writes says why it cannot; recert never makes it writable.
+#[test]
+fn a_read_only_store_serves_reads() {
+    use std::os::unix::fs::PermissionsExt;
+    let e = Env::new("small", &[]);
+    let data = e.data();
+    let db = data.join("recert.db");
+    // The owner is an unprivileged user (root would write regardless of modes).
+    let root = unsafe { libc::geteuid() } == 0;
+    let as_owner = |args: &[&str]| {
+        let mut c = if root {
+            let mut c = std::process::Command::new("setpriv");
+            c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+                .arg(env!("CARGO_BIN_EXE_recert"));
+            c.env("RECERT_SIM_KEY", recert::sim::DEFAULT_KEY)
+                .env("RECERT_REVIEWER", "responder@example.com")
+                .env("HOME", e.dir.path());
+            c
+        } else {
+            common::process::recert()
+        };
+        c.arg("--config")
+            .arg(e.dir.path().join("cfg.toml"))
+            .arg("--data-dir")
+            .arg(&data)
+            .args(args);
+        c.output().unwrap()
+    };
+    if root {
+        std::fs::set_permissions(e.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::set_permissions(
+            e.dir.path().join("cfg.toml"),
+            std::fs::Permissions::from_mode(0o644),
+        )
+        .unwrap();
+        let status = std::process::Command::new("chown")
+            .args(["-R", "65534:65534"])
+            .arg(&data)
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o400)).unwrap();
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o500)).unwrap();
+    for args in [
+        &["gaps"][..],
+        &["audit", "verify"],
+        &["campaign", "list"],
+        &["gaps", "--format", "csv"],
+    ] {
+        let out = as_owner(args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let new = "campaign new --name Q1 --due +30d --fallback secops@example.com";
+    let out = as_owner(&new.split(' ').collect::<Vec<_>>());
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(!out.status.success());
+    assert!(err.contains("read-only"), "{err}");
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&db), 0o400, "the file stays read-only");
+    assert_eq!(mode(&data), 0o500, "the directory stays read-only");
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o700)).unwrap();
+}
+
+/// Provider names that attack their reader (`sim --hostile`: OSC 52, a title change, U+2028, a
+/// bidi override, formula prefixes) reach every output defused: no unsafe character in any
+/// text output, no CSV cell a spreadsheet would run, and JSON that still reads back exactly.
+#[test]
+fn hostile_provider_text_never_reaches_a_terminal_or_a_spreadsheet() {
+    use recert::model::text::is_unsafe;
+    let e = Env::new("small", &["--hostile"]);
+    let out = |args: &[&str]| -> String {
+        let o = e.run(args);
+        assert!(
+            o.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let terminal_safe = |what: &str, text: &str| {
+        if let Some(c) = text.chars().find(|c| *c != '\n' && is_unsafe(*c)) {
+            panic!("{what}: U+{:04X} reaches the reader", c as u32);
+        }
+    };
+    let spreadsheet_safe = |what: &str, text: &str| {
+        terminal_safe(what, text);
+        let mut rows = csv::ReaderBuilder::new().from_reader(text.as_bytes());
+        for r in rows.records() {
+            for cell in r.unwrap().iter() {
+                assert!(
+                    !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
+                    "{what}: a live formula cell {cell:?}"
+                );
+            }
+        }
+    };
+    let gaps = out(&["gaps", "--format", "csv"]);
+    assert!(
+        gaps.contains("HYPERLINK") && gaps.contains("]52;c;"),
+        "the hostile names are in the output, defused: {}",
+        &gaps[..gaps.len().min(2000)]
+    );
+    spreadsheet_safe("gaps --format csv", &gaps);
+    terminal_safe("gaps", &out(&["gaps"]));
+    let json = out(&["gaps", "--format", "json"]);
+    terminal_safe("gaps --format json", &json);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert!(
+        v.as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["detail"].as_str().is_some_and(|d| d.contains('\u{1b}'))),
+        "JSON keeps the provider's text exactly (escaped, not altered)"
+    );
+    e.new_campaign("Q4", &[]);
+    spreadsheet_safe(
+        "campaign items --format csv",
+        &out(&["campaign", "items", "Q4", "--format", "csv"]),
+    );
+    terminal_safe("campaign items", &out(&["campaign", "items", "Q4"]));
+    let pack = e.dir.path().join("pack");
+    out(&["export", "evidence", "--out", pack.to_str().unwrap()]);
+    let mut seen = 0;
+    for f in std::fs::read_dir(&pack).unwrap() {
+        let p = f.unwrap().path();
+        let text = std::fs::read_to_string(&p).unwrap();
+        match p.extension().and_then(|x| x.to_str()) {
+            Some("csv") => {
+                seen += 1;
+                spreadsheet_safe(&p.display().to_string(), &text);
+            }
+            Some("json" | "html") => terminal_safe(&p.display().to_string(), &text),
+            _ => {}
+        }
+    }
+    assert!(seen >= 3, "the pack's CSV files were checked");
+}
+
+/// Revoking what an earlier plan revoked sends nothing and says when it was done; with
+/// `--recheck` one read proves it (the key is inactive), and when the provider has it back
+/// (someone re-activated the key) the call is sent again, saying why.
+#[test]
+fn a_recheck_proves_an_earlier_revocation_or_sends_it_again() {
+    let e = Env::new("small", &[]);
+    let store = Store::open(&e.data()).unwrap();
+    let snap = store.latest_snapshot().unwrap().unwrap();
+    drop(store);
+    let key = snap
+        .data
+        .credentials
+        .iter()
+        .find(|c| c.provider == "anthropic" && c.usable())
+        .map(|c| c.id.clone())
+        .unwrap();
+    let revoke = |extra: &[&str]| {
+        let mut args = vec!["revoke", "--key", key.as_str(), "--yes"];
+        args.extend_from_slice(extra);
+        let out = e.run(&args);
+        let err = String::from_utf8_lossy(&out.stderr).to_string();
+        assert!(out.status.success(), "{err}");
+        err
+    };
+    revoke(&[]);
+    let posts = |m: &[recert::sim::Served]| {
+        m.iter()
+            .filter(|x| x.method == "POST" && x.path.ends_with(&key))
+            .count()
+    };
+    assert_eq!(posts(&e.mutations()), 1);
+
+    let err = revoke(&[]);
+    assert!(err.contains("already revoked"), "{err}");
+    assert!(err.contains("`--recheck` proves it"), "{err}");
+    let err = revoke(&["--recheck"]);
+    assert!(err.contains("re-checked: GET"), "{err}");
+    assert!(err.contains("the key is inactive"), "{err}");
+    assert_eq!(posts(&e.mutations()), 1, "a re-check reads, never resends");
+
+    // Someone turns the key back on at the provider.
+    let cfg = std::fs::read_to_string(e.dir.path().join("cfg.toml")).unwrap();
+    let base = cfg
+        .lines()
+        .filter_map(|l| l.strip_prefix("base_url = \""))
+        .find(|u| u.contains("/anthropic"))
+        .unwrap()
+        .trim_end_matches('"')
+        .to_string();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let status = rt.block_on(async {
+        reqwest::Client::new()
+            .post(format!("{base}/v1/organizations/api_keys/{key}"))
+            .header("x-api-key", recert::sim::DEFAULT_KEY)
+            .header("anthropic-version", "2023-06-01")
+            .json(&serde_json::json!({"status": "active"}))
+            .send()
+            .await
+            .unwrap()
+            .status()
+    });
+    assert!(status.is_success());
+    assert_eq!(posts(&e.mutations()), 2);
+    let err = revoke(&["--recheck"]);
+    assert!(err.contains("the key is still active"), "{err}");
+    assert!(err.contains("sent again"), "{err}");
+    assert_eq!(posts(&e.mutations()), 3, "sent once more");
 }

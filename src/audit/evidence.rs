@@ -22,35 +22,43 @@ pub struct Evidence<'a> {
     pub decisions: &'a [Decision],
     pub calls: &'a [JournalRow],
     pub audit: &'a [Entry],
-    /// `audit::verify` of `audit`: entries checked, or where the chain breaks.
-    pub chain: Result<usize, super::Break>,
+    /// `audit::verify_all` of the store: entries checked, or what cannot be trusted.
+    pub chain: Result<usize, super::Unverified>,
     pub generated_at: Ts,
     pub generated_by: String,
 }
 
-/// A CSV cell: quoted when needed, and a leading `= + - @` neutralised so a spreadsheet never
-/// runs provider text as a formula.
-pub fn cell(s: &str) -> String {
-    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{s}")
-    } else {
-        s.to_string()
-    };
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s
-    }
+/// Findings as CSV, one row each: what `gaps --format csv` prints and the pack's
+/// `findings.csv` holds.
+pub fn findings_csv(findings: &[crate::model::Finding]) -> String {
+    crate::model::text::csv(
+        &[
+            "rule",
+            "severity",
+            "provider",
+            "source",
+            "subject_kind",
+            "subject_id",
+            "subject_email",
+            "detail",
+        ],
+        findings.iter().map(|f| {
+            [
+                f.rule.as_str(),
+                f.severity.as_str(),
+                &f.provider,
+                &f.source,
+                &f.subject_kind,
+                &f.subject_id,
+                f.subject_email.as_deref().unwrap_or(""),
+                &f.detail,
+            ]
+        }),
+    )
 }
 
 pub(crate) fn csv(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> Vec<u8> {
-    let mut out = header.join(",");
-    out.push('\n');
-    for r in rows {
-        out.push_str(&r.iter().map(|c| cell(c)).collect::<Vec<_>>().join(","));
-        out.push('\n');
-    }
-    out.into_bytes()
+    crate::model::text::csv(header, rows).into_bytes()
 }
 
 /// HTML-escape untrusted text (names and details come from providers).
@@ -63,7 +71,7 @@ pub fn esc(s: &str) -> String {
             '&' => out.push_str("&amp;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
-            c if c.is_control() && c != '\n' => out.push('\u{fffd}'),
+            c if c != '\n' && crate::model::text::is_unsafe(c) => out.push('\u{fffd}'),
             c => out.push(c),
         }
     }
@@ -77,7 +85,9 @@ pub(crate) fn time(t: Ts) -> String {
 }
 
 pub(crate) fn json<T: Serialize + ?Sized>(v: &T) -> Vec<u8> {
-    let mut b = serde_json::to_vec_pretty(v).unwrap_or_default();
+    let mut b = crate::model::text::json_pretty(v)
+        .unwrap_or_default()
+        .into_bytes();
     b.push(b'\n');
     b
 }
@@ -161,33 +171,7 @@ pub fn files(e: &Evidence) -> Vec<(String, Vec<u8>)> {
         ),
     ));
     out.push(("findings.json".into(), json(e.findings)));
-    out.push((
-        "findings.csv".into(),
-        csv(
-            &[
-                "rule",
-                "severity",
-                "provider",
-                "source",
-                "subject_kind",
-                "subject_id",
-                "subject_email",
-                "detail",
-            ],
-            e.findings.iter().map(|f| {
-                vec![
-                    f.rule.to_string(),
-                    f.severity.as_str().into(),
-                    f.provider.to_string(),
-                    f.source.to_string(),
-                    f.subject_kind.to_string(),
-                    f.subject_id.to_string(),
-                    f.subject_email.as_deref().unwrap_or_default().to_string(),
-                    f.detail.clone(),
-                ]
-            }),
-        ),
-    ));
+    out.push(("findings.csv".into(), findings_csv(e.findings).into_bytes()));
     out.push(("decisions.json".into(), json(e.decisions)));
     out.push((
         "decisions.csv".into(),
@@ -401,12 +385,9 @@ mod tests {
 
     #[test]
     fn cells_and_html_are_defused() {
-        assert_eq!(cell("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
-        assert_eq!(cell("-1"), "'-1");
-        assert_eq!(cell("plain"), "plain");
         assert_eq!(
-            esc("<script>alert('x')</script>\u{1b}"),
-            "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;\u{fffd}"
+            esc("<script>alert('x')</script>\u{1b}\u{202e}\u{2028}"),
+            "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;\u{fffd}\u{fffd}\u{fffd}"
         );
     }
 

@@ -101,6 +101,157 @@ pub fn verify(entries: &[Entry]) -> Result<usize, Break> {
     Ok(entries.len())
 }
 
+/// What the rest of the store says the chain must hold. Every row below was written in the
+/// same transaction as the audit entry that records it, so an entry deleted from the chain
+/// (its tail above all, which the links alone cannot show) leaves a row pointing at nothing.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Anchors {
+    /// The head (seq, hash) the store rewrites with every append, in the append's transaction.
+    pub head: Option<(i64, String)>,
+    /// Every decision batch recorded (each named by a `batch` in some entry's detail).
+    pub batches: Vec<i64>,
+    /// Every plan created (each has a `plan` entry).
+    pub plans: Vec<i64>,
+    /// Every journal call sent at least once, as (plan, seq) (each has a `call` entry).
+    pub sent: Vec<(i64, i64)>,
+    /// Every sent call with its answer recorded (each has a `result` entry).
+    pub answered: Vec<(i64, i64)>,
+}
+
+/// A head recorded outside the store (`audit verify` prints it; `--head SEQ:HASH` checks it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Head {
+    pub seq: i64,
+    pub hash: String,
+}
+
+impl std::str::FromStr for Head {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Head, String> {
+        let (seq, hash) = s
+            .split_once(':')
+            .ok_or_else(|| "expected SEQ:HASH, as `audit verify` prints it".to_string())?;
+        let seq: i64 = seq
+            .trim()
+            .parse()
+            .map_err(|_| format!("`{seq}` is not an entry number"))?;
+        let hash = hash.trim().to_ascii_lowercase();
+        if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err("the hash is 64 hexadecimal characters".into());
+        }
+        Ok(Head { seq, hash })
+    }
+}
+
+/// Why the record cannot be trusted whole.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Unverified {
+    #[error("{0}")]
+    Chain(Break),
+    #[error(
+        "the chain ends at entry #{last} but the store recorded #{head} as its head: entries were deleted from its end, or the head was edited"
+    )]
+    Shortened { last: i64, head: i64 },
+    #[error(
+        "the chain has {entries} entries but the store holds no head for it: the head row was deleted"
+    )]
+    NoHead { entries: usize },
+    #[error(
+        "{what} has no audit entry: the entry that recorded it was deleted (the chain ends at #{last})"
+    )]
+    Unrecorded { what: String, last: i64 },
+    #[error(
+        "the head you recorded, entry #{seq} with hash {hash}, is not in the chain: the chain was shortened or rewritten since"
+    )]
+    Anchor { seq: i64, hash: String },
+}
+
+/// Everything `audit verify` proves: the chain is intact ([`verify`]), it ends where the store
+/// last appended, every decision batch, plan, sent call and answer the store holds is in it,
+/// and (given one) a head recorded earlier outside the store is still in it.
+pub fn verify_all(
+    entries: &[Entry],
+    anchors: &Anchors,
+    recorded: Option<&Head>,
+) -> Result<usize, Unverified> {
+    let n = verify(entries).map_err(Unverified::Chain)?;
+    let last = entries.last().map(|e| e.seq).unwrap_or(0);
+    match &anchors.head {
+        Some((seq, hash))
+            if entries
+                .last()
+                .is_none_or(|e| e.seq != *seq || &e.hash != hash) =>
+        {
+            return Err(Unverified::Shortened { last, head: *seq });
+        }
+        None if n > 0 => return Err(Unverified::NoHead { entries: n }),
+        _ => {}
+    }
+    let mut batches = std::collections::HashSet::new();
+    let mut plans = std::collections::HashSet::new();
+    let mut calls = std::collections::HashSet::new();
+    let mut results = std::collections::HashSet::new();
+    for e in entries {
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(&e.detail) else {
+            continue;
+        };
+        collect_batches(&v, &mut batches);
+        let num = |k: &str| v.get(k).and_then(serde_json::Value::as_i64);
+        match (e.event.as_str(), num("plan"), num("seq")) {
+            ("plan", Some(p), _) => {
+                plans.insert(p);
+            }
+            ("call", Some(p), Some(q)) => {
+                calls.insert((p, q));
+            }
+            ("result", Some(p), Some(q)) => {
+                results.insert((p, q));
+            }
+            _ => {}
+        }
+    }
+    let missing = |what: String| Err(Unverified::Unrecorded { what, last });
+    if let Some(b) = anchors.batches.iter().find(|b| !batches.contains(*b)) {
+        return missing(format!("decision batch {b}"));
+    }
+    if let Some(p) = anchors.plans.iter().find(|p| !plans.contains(*p)) {
+        return missing(format!("plan #{p}"));
+    }
+    if let Some((p, q)) = anchors.sent.iter().find(|c| !calls.contains(*c)) {
+        return missing(format!("call {q} of plan #{p} (sent)"));
+    }
+    if let Some((p, q)) = anchors.answered.iter().find(|c| !results.contains(*c)) {
+        return missing(format!("the answer to call {q} of plan #{p}"));
+    }
+    if let Some(h) = recorded
+        && !entries.iter().any(|e| e.seq == h.seq && e.hash == h.hash)
+    {
+        return Err(Unverified::Anchor {
+            seq: h.seq,
+            hash: h.hash.clone(),
+        });
+    }
+    Ok(n)
+}
+
+/// Every integer under a `batch` key, at any depth (a campaign's close nests its batch).
+fn collect_batches(v: &serde_json::Value, out: &mut std::collections::HashSet<i64>) {
+    match v {
+        serde_json::Value::Object(m) => {
+            for (k, x) in m {
+                match (k.as_str(), x.as_i64()) {
+                    ("batch", Some(b)) => {
+                        out.insert(b);
+                    }
+                    _ => collect_batches(x, out),
+                }
+            }
+        }
+        serde_json::Value::Array(a) => a.iter().for_each(|x| collect_batches(x, out)),
+        _ => {}
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,5 +303,126 @@ mod tests {
         let b = verify(&c).unwrap_err();
         assert_eq!(b.seq, 4);
         assert!(b.why.contains("link"));
+    }
+
+    fn anchored(c: &[Entry]) -> Anchors {
+        Anchors {
+            head: c.last().map(|e| (e.seq, e.hash.clone())),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_shortened_chain_is_caught_by_its_head_and_by_what_points_into_it() {
+        let mut c = chain(12);
+        c[3].detail = r#"{"batch":7}"#.into();
+        c[3].hash = String::new();
+        // Rebuild the chain with the batch entry in it.
+        let mut fixed: Vec<Entry> = Vec::new();
+        for e in &c {
+            let prev = fixed
+                .last()
+                .map(|x| x.hash.clone())
+                .unwrap_or(GENESIS.into());
+            fixed.push(Entry::new(
+                e.seq,
+                e.at,
+                &e.actor,
+                &e.event,
+                e.detail.clone(),
+                &prev,
+            ));
+        }
+        let c = fixed;
+        let mut a = anchored(&c);
+        a.batches = vec![7];
+        assert_eq!(verify_all(&c, &a, None), Ok(12));
+
+        // The tail deleted (`delete from audit where seq >= 10`): the head says #12.
+        let short = &c[..9];
+        assert_eq!(
+            verify_all(short, &a, None),
+            Err(Unverified::Shortened { last: 9, head: 12 })
+        );
+        // The head row rewritten to match: the decision batch still points past the end.
+        let short = &c[..3];
+        let mut b = a.clone();
+        b.head = Some((3, c[2].hash.clone()));
+        let e = verify_all(short, &b, None).unwrap_err();
+        assert!(matches!(e, Unverified::Unrecorded { .. }), "{e}");
+        assert!(e.to_string().contains("decision batch 7"), "{e}");
+        // The head row deleted.
+        let mut nohead = a.clone();
+        nohead.head = None;
+        assert_eq!(
+            verify_all(&c, &nohead, None),
+            Err(Unverified::NoHead { entries: 12 })
+        );
+        // Everything made consistent but a head recorded outside the store earlier.
+        let kept = Head {
+            seq: 12,
+            hash: c[11].hash.clone(),
+        };
+        assert_eq!(verify_all(&c, &a, Some(&kept)), Ok(12));
+        let short = &c[..11];
+        let consistent = Anchors {
+            head: Some((11, c[10].hash.clone())),
+            batches: vec![7],
+            ..Default::default()
+        };
+        assert!(matches!(
+            verify_all(short, &consistent, Some(&kept)),
+            Err(Unverified::Anchor { seq: 12, .. })
+        ));
+    }
+
+    #[test]
+    fn plans_calls_and_answers_must_be_in_the_chain() {
+        let mut c: Vec<Entry> = Vec::new();
+        for (event, detail) in [
+            ("plan", r#"{"plan":1,"steps":1}"#),
+            ("call", r#"{"plan":1,"seq":1}"#),
+            ("result", r#"{"plan":1,"seq":1}"#),
+        ] {
+            let prev = c.last().map(|x| x.hash.clone()).unwrap_or(GENESIS.into());
+            c.push(Entry::new(
+                c.len() as i64 + 1,
+                1,
+                "a",
+                event,
+                detail.into(),
+                &prev,
+            ));
+        }
+        let a = Anchors {
+            head: Some((3, c[2].hash.clone())),
+            plans: vec![1],
+            sent: vec![(1, 1)],
+            answered: vec![(1, 1)],
+            ..Default::default()
+        };
+        assert_eq!(verify_all(&c, &a, None), Ok(3));
+        for (field, want) in [
+            ("plans", "plan #2"),
+            ("sent", "call 2 of plan #1"),
+            ("answered", "answer to call 2"),
+        ] {
+            let mut b = a.clone();
+            match field {
+                "plans" => b.plans.push(2),
+                "sent" => b.sent.push((1, 2)),
+                _ => b.answered.push((1, 2)),
+            }
+            let e = verify_all(&c, &b, None).unwrap_err().to_string();
+            assert!(e.contains(want), "{field}: {e}");
+        }
+        assert!("12:abc".parse::<Head>().is_err());
+        assert_eq!(
+            format!("3:{}", c[2].hash.to_uppercase()).parse::<Head>(),
+            Ok(Head {
+                seq: 3,
+                hash: c[2].hash.clone()
+            })
+        );
     }
 }

@@ -23,7 +23,7 @@ pub struct Report<'a> {
     pub sign_offs: &'a [SignOff],
     pub delegations: &'a [Delegation],
     /// `audit::verify` over the whole log.
-    pub chain: Result<usize, super::Break>,
+    pub chain: Result<usize, super::Unverified>,
     pub generated_at: Ts,
     pub generated_by: String,
 }

@@ -176,7 +176,7 @@ pub fn list(g: &Globals, format: Format) -> Result<()> {
         }));
     }
     match format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
+        Format::Json => println!("{}", crate::model::text::json_pretty(&rows)?),
         _ if all.is_empty() => println!(
             "no campaigns yet: `recert campaign new --name 2026-Q4 --due YYYY-MM-DD` freezes one from the latest snapshot"
         ),
@@ -262,7 +262,7 @@ pub fn status(g: &Globals, name: &str, format: Format) -> Result<()> {
     if format == Format::Json {
         println!(
             "{}",
-            serde_json::to_string_pretty(&serde_json::json!({
+            crate::model::text::json_pretty(&serde_json::json!({
                 "campaign": c,
                 "items": items.len(),
                 "outcomes": outcomes,
@@ -430,14 +430,11 @@ pub fn items(g: &Globals, name: &str, a: ItemsArgs) -> Result<()> {
         .filter(|i| !a.changed || i.item.change.is_some_and(|c| c != Change::Unchanged))
         .collect();
     match a.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&shown)?),
+        Format::Json => println!("{}", crate::model::text::json_pretty(&shown)?),
         Format::Csv => {
-            let mut out = String::from(
-                "seq,reviewer,provider,kind,id,person,resource,role,recommendation,change,carried,staged,outcome\n",
-            );
-            for i in &shown {
+            let rows = shown.iter().map(|i| {
                 let it = &i.item;
-                let cells = [
+                [
                     it.seq.to_string(),
                     i.assigned.clone(),
                     it.target.provider.clone(),
@@ -461,16 +458,26 @@ pub fn items(g: &Globals, name: &str, a: ItemsArgs) -> Result<()> {
                         .map(|s| s.verdict.as_str().to_string())
                         .unwrap_or_default(),
                     i.outcome.clone().unwrap_or_default(),
-                ];
-                out.push_str(
-                    &cells
-                        .iter()
-                        .map(|c| crate::audit::evidence::cell(c))
-                        .collect::<Vec<_>>()
-                        .join(","),
-                );
-                out.push('\n');
-            }
+                ]
+            });
+            let out = crate::model::text::csv(
+                &[
+                    "seq",
+                    "reviewer",
+                    "provider",
+                    "kind",
+                    "id",
+                    "person",
+                    "resource",
+                    "role",
+                    "recommendation",
+                    "change",
+                    "carried",
+                    "staged",
+                    "outcome",
+                ],
+                rows,
+            );
             print!("{out}");
         }
         Format::Table => {
@@ -816,7 +823,7 @@ pub fn report(g: &Globals, name: &str, out: &Path) -> Result<()> {
     let results = store.decision_results()?;
     let sign_offs = store.sign_offs(c.id)?;
     let delegations = store.delegations(c.id)?;
-    let audit = store.audit_entries()?;
+    let (_, chain) = store.verify_audit(None)?;
     let r = report::Report {
         campaign: &c,
         items: &items,
@@ -824,7 +831,7 @@ pub fn report(g: &Globals, name: &str, out: &Path) -> Result<()> {
         results: &results,
         sign_offs: &sign_offs,
         delegations: &delegations,
-        chain: crate::audit::verify(&audit),
+        chain,
         generated_at: now(),
         generated_by: reviewer(&cfg),
     };

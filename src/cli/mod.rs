@@ -97,6 +97,7 @@ pub struct SimArgs {
     pub request_log: Option<PathBuf>,
     /// Writes allowed per minute across the simulated providers (429 beyond it).
     pub write_limit: Option<u32>,
+    pub hostile: bool,
 }
 
 /// `recert sim`: serve until killed; print one JSON line of base URLs once listening.
@@ -116,6 +117,7 @@ pub async fn sim(a: SimArgs) -> Result<()> {
         write_limit: a
             .write_limit
             .map(|n| (n, std::time::Duration::from_secs(60))),
+        hostile: a.hostile,
         ..Default::default()
     };
     let running = sim::start(opts)
@@ -123,7 +125,7 @@ pub async fn sim(a: SimArgs) -> Result<()> {
         .with_context(|| format!("cannot listen on {}", a.listen))?;
     if let Some(path) = &a.truth {
         let truth = running.state.world.read().unwrap().truth.clone();
-        write_file(path, &serde_json::to_string_pretty(&truth)?)?;
+        write_file(path, &crate::model::text::json_pretty(&truth)?)?;
     }
     if let Some(path) = &a.write_config {
         write_file(path, &running.config_toml())?;
@@ -298,8 +300,8 @@ pub fn gaps(g: &Globals, format: Format, filter: &GapFilter) -> Result<()> {
     found.retain(|f| filter.keep(f));
     let mut out = std::io::stdout().lock();
     match format {
-        Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&found)?)?,
-        Format::Csv => write!(out, "{}", to_csv(&found))?,
+        Format::Json => writeln!(out, "{}", crate::model::text::json_pretty(&found)?)?,
+        Format::Csv => write!(out, "{}", crate::audit::evidence::findings_csv(&found))?,
         Format::Table => write!(out, "{}", to_table(&found))?,
     }
     warn_failed_sources(&snap);
@@ -338,7 +340,7 @@ pub fn person(g: &Globals, email: &str, format: Format) -> Result<()> {
     }
     let mut out = std::io::stdout().lock();
     match format {
-        Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&fp)?)?,
+        Format::Json => writeln!(out, "{}", crate::model::text::json_pretty(&fp)?)?,
         Format::Table | Format::Csv => write!(out, "{}", footprint_table(&fp, &snap))?,
     }
     warn_failed_sources(&snap);
@@ -436,40 +438,6 @@ fn footprint_table(fp: &reconcile::Footprint, snap: &Snapshot) -> String {
             .collect::<String>(),
     );
     o
-}
-
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
-
-pub fn to_csv(findings: &[Finding]) -> String {
-    let mut out = String::from(
-        "rule,severity,provider,source,subject_kind,subject_id,subject_email,detail\n",
-    );
-    for f in findings {
-        let row = [
-            f.rule.as_str(),
-            f.severity.as_str(),
-            &f.provider,
-            &f.source,
-            &f.subject_kind,
-            &f.subject_id,
-            f.subject_email.as_deref().unwrap_or(""),
-            &f.detail,
-        ];
-        out.push_str(
-            &row.iter()
-                .map(|c| csv_field(c))
-                .collect::<Vec<_>>()
-                .join(","),
-        );
-        out.push('\n');
-    }
-    out
 }
 
 pub fn to_table(findings: &[Finding]) -> String {
@@ -740,7 +708,7 @@ pub fn plan_cmd(g: &Globals, format: Format, opts: crate::remediate::PlanOptions
     let snap = store.latest_snapshot()?.ok_or_else(|| no_snapshot(g))?;
     let steps = pending_plan(&store, &snap, opts)?;
     match format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&steps)?),
+        Format::Json => println!("{}", crate::model::text::json_pretty(&steps)?),
         _ if steps.is_empty() => {
             println!(
                 "nothing to plan: no standing revoke decision that a plan does not already cover"
@@ -862,6 +830,52 @@ pub async fn apply_cmd(
 }
 
 /// Send a stored plan's open calls and report item by item.
+/// One client per named source, each with its key.
+fn clients(
+    cfg: &Config,
+    sources: &std::collections::BTreeSet<String>,
+) -> Result<std::collections::HashMap<String, std::sync::Arc<crate::connectors::http::Http>>> {
+    let mut out = std::collections::HashMap::new();
+    for s in sources.iter().filter(|s| !s.is_empty()) {
+        let src = cfg.source(s)?;
+        let key = config::resolve_key(src)?;
+        out.insert(
+            s.clone(),
+            std::sync::Arc::new(crate::connectors::client(src, key)),
+        );
+    }
+    Ok(out)
+}
+
+/// `--recheck`: for every call of this plan an earlier plan already made, one read of the
+/// provider says whether it took (recorded in `done`, so the plan says so or sends it again).
+async fn recheck_done(
+    cfg: &Config,
+    decisions: &[&crate::review::Decision],
+    d: &crate::model::SourceData,
+    opts: crate::remediate::PlanOptions,
+    done: &mut crate::remediate::DoneCalls,
+) -> Result<()> {
+    let fresh = crate::remediate::plan_with(decisions, d, opts, &Default::default());
+    let effects: Vec<crate::remediate::Effect> = fresh
+        .iter()
+        .filter_map(|p| p.step.effect())
+        .filter(|e| done.contains_key(e))
+        .collect();
+    let sources: std::collections::BTreeSet<String> = effects.iter().map(|e| e.0.clone()).collect();
+    let clients = clients(cfg, &sources)?;
+    for e in effects {
+        let Some(http) = clients.get(&e.0) else {
+            continue;
+        };
+        let proof = crate::remediate::recheck::recheck(http, &e).await;
+        if let Some(x) = done.get_mut(&e) {
+            x.proof = Some(proof);
+        }
+    }
+    Ok(())
+}
+
 async fn run_plan(
     cfg: &Config,
     store: Store,
@@ -870,15 +884,7 @@ async fn run_plan(
     actor: &str,
 ) -> Result<()> {
     use crate::remediate::{RowState, apply};
-    let mut clients = std::collections::HashMap::new();
-    for s in sources.iter().filter(|s| !s.is_empty()) {
-        let src = cfg.source(s)?;
-        let key = config::resolve_key(src)?;
-        clients.insert(
-            s.clone(),
-            std::sync::Arc::new(crate::connectors::client(src, key)),
-        );
-    }
+    let clients = clients(cfg, sources)?;
     let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let on_item = |n: usize,
                    total: usize,
@@ -933,20 +939,27 @@ async fn run_plan(
     Ok(())
 }
 
-/// `recert audit verify`: walk the hash chain; name the first bad entry.
-pub fn audit_verify(g: &Globals) -> Result<()> {
+/// `recert audit verify [--head SEQ:HASH]`: the chain, its head and every row pointing into
+/// it; the first thing that cannot be trusted is named. Prints the head to keep elsewhere.
+pub fn audit_verify(g: &Globals, recorded: Option<&crate::audit::Head>) -> Result<()> {
     let store = Store::open(&g.paths.data_dir)?;
-    let entries = store.audit_entries()?;
-    match crate::audit::verify(&entries) {
+    let (entries, verdict) = store.verify_audit(recorded)?;
+    match verdict {
         Ok(n) => {
-            let head = entries
+            let (seq, head) = entries
                 .last()
-                .map(|e| e.hash.as_str())
-                .unwrap_or(crate::audit::GENESIS);
-            println!("audit log intact: {n} entries, head {head}");
+                .map(|e| (e.seq, e.hash.as_str()))
+                .unwrap_or((0, crate::audit::GENESIS));
+            println!("audit log intact: {n} entries, head {seq}:{head}");
+            if let Some(h) = recorded {
+                println!("entry #{} still has the hash you recorded", h.seq);
+            }
+            println!(
+                "keep the head outside this machine; `recert audit verify --head {seq}:{head}` later proves nothing up to it was removed or rewritten"
+            );
             Ok(())
         }
-        Err(b) => bail!("audit log broken: {b}"),
+        Err(b) => bail!("audit log cannot be trusted: {b}"),
     }
 }
 
@@ -986,6 +999,7 @@ pub async fn revoke_cmd(
     what: RevokeWhat,
     reason: Option<String>,
     yes: bool,
+    recheck: bool,
     opts: crate::remediate::PlanOptions,
 ) -> Result<()> {
     use crate::review::{NewDecision, Target, Verdict};
@@ -1172,8 +1186,25 @@ pub async fn revoke_cmd(
         })
         .collect();
     let refs: Vec<&crate::review::Decision> = preview.iter().collect();
-    let done = crate::remediate::done_calls(&store.all_journal()?);
+    let mut done = crate::remediate::done_calls(&store.all_journal()?);
+    if recheck {
+        recheck_done(&cfg, &refs, d, opts, &mut done).await?;
+    }
     let steps = crate::remediate::plan_with(&refs, d, opts, &done);
+    if crate::remediate::calls(&steps) == 0
+        && steps
+            .iter()
+            .any(|s| s.step.line().starts_with("already done"))
+    {
+        eprintln!(
+            "already revoked: every call was made by an earlier plan (the snapshot still shows the state before it; `recert sync` refreshes it{})",
+            if recheck {
+                ""
+            } else {
+                ", `--recheck` proves it with a read"
+            }
+        );
+    }
     let Some(sources) = confirm_plan(&cfg, &steps, yes)? else {
         bail!("not confirmed; nothing was recorded or sent");
     };
@@ -1337,7 +1368,7 @@ pub fn owners_list(g: &Globals, format: Format) -> Result<()> {
                 .iter()
                 .map(|(t, o)| serde_json::json!({"source": t.source, "provider": t.provider, "kind": t.kind, "id": t.id, "owner": o}))
                 .collect();
-            println!("{}", serde_json::to_string_pretty(&v)?);
+            println!("{}", crate::model::text::json_pretty(&v)?);
         }
         _ => {
             for (t, o) in &owners {
@@ -1364,7 +1395,7 @@ pub fn export_evidence(g: &Globals, out: &Path) -> Result<()> {
     let found = judged(&cfg, &g.paths.data_dir, &snap)?;
     let decisions = store.decisions()?;
     let calls = store.all_journal()?;
-    let audit = store.audit_entries()?;
+    let (audit, chain) = store.verify_audit(None)?;
     let e = evidence::Evidence {
         snapshot_id: snap.id,
         taken_at: snap.taken_at,
@@ -1372,7 +1403,7 @@ pub fn export_evidence(g: &Globals, out: &Path) -> Result<()> {
         findings: &found,
         decisions: &decisions,
         calls: &calls,
-        chain: crate::audit::verify(&audit),
+        chain,
         audit: &audit,
         generated_at: chrono::Utc::now().timestamp(),
         generated_by: reviewer(&cfg),

@@ -48,6 +48,12 @@ pub struct Limits {
     /// per-minute limits (Cursor's) can hold a burst back for a whole window, which a few quick
     /// retries do not outlast.
     pub rate_patience: Duration,
+    /// The longest a source may go without a single answer (any status) before it fails,
+    /// naming the request it was waiting for: a provider that accepts connections and never
+    /// answers ends here, not after every retry of every request times out.
+    pub silence: Duration,
+    /// The largest response body read; a longer one fails naming the endpoint and the cap.
+    pub max_body: u64,
 }
 
 impl Default for Limits {
@@ -61,6 +67,8 @@ impl Default for Limits {
             backoff_base: Duration::from_millis(200),
             rate_per_minute: None,
             rate_patience: Duration::from_secs(120),
+            silence: Duration::from_secs(60),
+            max_body: 256 * 1024 * 1024,
         }
     }
 }
@@ -106,6 +114,24 @@ pub enum SourceError {
         path: String,
         secs: u64,
         attempts: u32,
+    },
+    #[error(
+        "source '{src}': no answer to anything for {secs}s; gave up waiting for {method} {path}. The provider accepts connections but does not answer: check its status page, or raise `deadline_secs` for this source"
+    )]
+    Silent {
+        src: String,
+        method: String,
+        path: String,
+        secs: u64,
+    },
+    #[error(
+        "source '{src}': {method} {path} answered with more than {cap} bytes, the cap (`max_body_mb`); stopped reading. A provider answer this large is broken or hostile; raise `max_body_mb` for this source only if its lists really are that big"
+    )]
+    TooLarge {
+        src: String,
+        method: String,
+        path: String,
+        cap: u64,
     },
     #[error(
         "source '{src}': {method} {path}: cannot connect ({detail}) after {attempts} attempts; check `base_url` and that the service is up"
@@ -181,6 +207,8 @@ pub struct Http {
     requests: AtomicU64,
     /// When the next request may go, under `rate_per_minute`.
     next_slot: tokio::sync::Mutex<Option<tokio::time::Instant>>,
+    /// When the source last answered anything (or the client was made): for `silence`.
+    last_answer: std::sync::Mutex<std::time::Instant>,
 }
 
 impl Http {
@@ -201,7 +229,52 @@ impl Http {
             limits,
             requests: AtomicU64::new(0),
             next_slot: tokio::sync::Mutex::new(None),
+            last_answer: std::sync::Mutex::new(std::time::Instant::now()),
         }
+    }
+
+    fn heard(&self) {
+        if let Ok(mut t) = self.last_answer.lock() {
+            *t = std::time::Instant::now();
+        }
+    }
+
+    /// How long until the source has been silent for `silence` (zero: it has).
+    fn patience_left(&self) -> Duration {
+        let since = self
+            .last_answer
+            .lock()
+            .map(|t| t.elapsed())
+            .unwrap_or_default();
+        self.limits.silence.saturating_sub(since)
+    }
+
+    fn silent(&self, m: &str, path: &str) -> SourceError {
+        SourceError::Silent {
+            src: self.source.clone(),
+            method: m.to_string(),
+            path: path.to_string(),
+            secs: self.limits.silence.as_secs(),
+        }
+    }
+
+    /// Read a body up to `max_body` bytes: `Ok(None)` when it is longer.
+    async fn read_capped(
+        &self,
+        mut resp: reqwest::Response,
+    ) -> Result<Option<Vec<u8>>, reqwest::Error> {
+        let cap = self.limits.max_body;
+        if resp.content_length().is_some_and(|n| n > cap) {
+            return Ok(None);
+        }
+        let mut out = Vec::new();
+        while let Some(chunk) = resp.chunk().await? {
+            if out.len() as u64 + chunk.len() as u64 > cap {
+                return Ok(None);
+            }
+            out.extend_from_slice(&chunk);
+        }
+        Ok(Some(out))
     }
 
     /// Wait for this request's slot under `rate_per_minute`: slots are evenly spaced and handed
@@ -296,6 +369,7 @@ impl Http {
         let m = method.to_string();
         let mut attempt: u32 = 0;
         let started = std::time::Instant::now();
+        let mut heard_at = started;
         loop {
             attempt += 1;
             let last = attempt > self.limits.max_retries;
@@ -321,13 +395,32 @@ impl Http {
                     .body(b.to_string());
             }
             self.requests.fetch_add(1, Ordering::Relaxed);
-            let sent = req.send().await;
+            // The silence deadline bounds every wait for an answer: the source's (nothing
+            // answered at all) and this request's own, retries included.
+            let left = self
+                .patience_left()
+                .min(self.limits.silence.saturating_sub(heard_at.elapsed()));
+            if left.is_zero() {
+                return Err(self.silent(&m, &shown));
+            }
+            let sent = tokio::time::timeout(left, req.send()).await;
             let (status, headers, bytes) = match sent {
-                Ok(resp) => {
+                Err(_) => return Err(self.silent(&m, &shown)),
+                Ok(Ok(resp)) => {
+                    self.heard();
+                    heard_at = std::time::Instant::now();
                     let status = resp.status();
                     let headers = resp.headers().clone();
-                    match resp.bytes().await {
-                        Ok(b) => (status, headers, b),
+                    match self.read_capped(resp).await {
+                        Ok(Some(b)) => (status, headers, b),
+                        Ok(None) => {
+                            return Err(SourceError::TooLarge {
+                                src: self.source.clone(),
+                                method: m,
+                                path: shown,
+                                cap: self.limits.max_body,
+                            });
+                        }
                         Err(e) => {
                             drop(permit);
                             if last {
@@ -338,8 +431,11 @@ impl Http {
                         }
                     }
                 }
-                Err(e) => {
+                Ok(Err(e)) => {
                     drop(permit);
+                    if self.patience_left().is_zero() || heard_at.elapsed() >= self.limits.silence {
+                        return Err(self.silent(&m, &shown));
+                    }
                     if last {
                         return Err(self.transport_error(&m, &shown, &e, attempt));
                     }

@@ -31,6 +31,14 @@ pub fn client(src: &SourceConfig, key: Secret) -> Http {
         max_retries: src.max_retries.unwrap_or(d.max_retries),
         max_pages: src.max_pages.unwrap_or(d.max_pages),
         rate_per_minute: src.rate_per_minute,
+        silence: src
+            .deadline_secs
+            .map(Duration::from_secs)
+            .unwrap_or(d.silence),
+        max_body: src
+            .max_body_mb
+            .map(|mb| mb.saturating_mul(1024 * 1024))
+            .unwrap_or(d.max_body),
         ..d
     };
     let auth = match src.source_kind() {

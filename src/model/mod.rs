@@ -250,6 +250,49 @@ impl SourceData {
     }
 }
 
+/// Which containers are archived: an archived OpenAI project or Anthropic workspace, and every
+/// resource whose parent is one (a custom project role). Archiving is one way on both providers
+/// (neither has an unarchive call), so what lives inside grants nothing and the provider refuses
+/// every change in it. The one rule that reconcile, the planner and the simulator's truth share.
+pub struct Archived<'a> {
+    map: std::collections::HashMap<(&'a str, &'a str), &'a str>,
+}
+
+impl<'a> Archived<'a> {
+    pub fn new(d: &'a SourceData) -> Archived<'a> {
+        let archived: std::collections::HashSet<(&str, &str)> = d
+            .resources
+            .iter()
+            .filter(|r| r.archived)
+            .map(|r| (r.source.as_str(), r.id.as_str()))
+            .collect();
+        let map = d
+            .resources
+            .iter()
+            .filter_map(|r| {
+                let key = (r.source.as_str(), r.id.as_str());
+                if archived.contains(&key) {
+                    return Some((key, r.id.as_str()));
+                }
+                let parent = r.parent.as_deref()?;
+                archived
+                    .get(&(r.source.as_str(), parent))
+                    .map(|&(_, p)| (key, p))
+            })
+            .collect();
+        Archived { map }
+    }
+
+    /// The archived container `id` (a project, workspace, group or role) is or lives in.
+    pub fn container(&self, source: &str, id: &str) -> Option<&'a str> {
+        self.map.get(&(source, id)).copied()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+}
+
 /// One stored sync of every configured source.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Snapshot {

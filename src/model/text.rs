@@ -39,9 +39,157 @@ pub fn is_unsafe(c: char) -> bool {
         )
 }
 
+/// One CSV cell of untrusted text, for every CSV recert writes: the text passes [`sanitize`]
+/// (so no escape sequence reaches a terminal that shows the file, and no newline splits a
+/// row), a cell starting with `=`, `+`, `-`, `@`, tab or CR is prefixed with `'` (a
+/// spreadsheet never runs it as a formula), and a cell holding `,` or `"` is quoted.
+pub fn csv_cell(s: &str) -> String {
+    let formula = s.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    let clean = sanitize(s);
+    let cell = if formula {
+        format!("'{clean}")
+    } else {
+        clean.into_owned()
+    };
+    if cell.contains([',', '"']) {
+        format!("\"{}\"", cell.replace('"', "\"\""))
+    } else {
+        cell
+    }
+}
+
+/// A whole CSV file: the header line, then one line per row, each cell through [`csv_cell`].
+pub fn csv<R, C>(header: &[&str], rows: impl IntoIterator<Item = R>) -> String
+where
+    R: IntoIterator<Item = C>,
+    C: AsRef<str>,
+{
+    let mut out = header.join(",");
+    out.push('\n');
+    for row in rows {
+        let mut first = true;
+        for c in row {
+            if !first {
+                out.push(',');
+            }
+            first = false;
+            out.push_str(&csv_cell(c.as_ref()));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// Pretty JSON for output: the same data as `serde_json::to_string_pretty`, but every unsafe
+/// character ([`is_unsafe`]: DEL, C1, bidi overrides, U+2028, ...) inside a string is written
+/// as a `\uXXXX` escape, so a terminal showing the JSON shows them as text and a parser reads
+/// back exactly what was there. (serde_json escapes C0 controls already, not the others.)
+pub fn json_pretty<T: serde::Serialize + ?Sized>(value: &T) -> serde_json::Result<String> {
+    let mut out = Vec::new();
+    let mut ser = serde_json::Serializer::with_formatter(
+        &mut out,
+        SafeJson(serde_json::ser::PrettyFormatter::new()),
+    );
+    value.serialize(&mut ser)?;
+    Ok(String::from_utf8(out).unwrap_or_default())
+}
+
+struct SafeJson<'a>(serde_json::ser::PrettyFormatter<'a>);
+
+impl serde_json::ser::Formatter for SafeJson<'_> {
+    fn write_string_fragment<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        fragment: &str,
+    ) -> std::io::Result<()> {
+        let mut start = 0;
+        for (i, c) in fragment.char_indices() {
+            if is_unsafe(c) {
+                w.write_all(&fragment.as_bytes()[start..i])?;
+                let mut buf = [0u16; 2];
+                for unit in c.encode_utf16(&mut buf) {
+                    write!(w, "\\u{unit:04x}")?;
+                }
+                start = i + c.len_utf8();
+            }
+        }
+        w.write_all(&fragment.as_bytes()[start..])
+    }
+    fn begin_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_array(w)
+    }
+    fn end_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_array(w)
+    }
+    fn begin_array_value<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.0.begin_array_value(w, first)
+    }
+    fn end_array_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_array_value(w)
+    }
+    fn begin_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_object(w)
+    }
+    fn end_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_object(w)
+    }
+    fn begin_object_key<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.0.begin_object_key(w, first)
+    }
+    fn begin_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_object_value(w)
+    }
+    fn end_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_object_value(w)
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::sanitize;
+    #[test]
+    fn csv_cells_defuse_formulas_and_terminal_sequences() {
+        assert_eq!(csv_cell("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        for f in ["=1+1", "+1", "-1", "@SUM(A1)", "\t=1", "\r=1"] {
+            assert!(csv_cell(f).starts_with('\''), "{f:?}: {}", csv_cell(f));
+        }
+        assert_eq!(csv_cell("plain"), "plain");
+        assert_eq!(csv_cell("a,b"), "\"a,b\"");
+        // OSC 52 (clipboard), a title change, a newline and U+2028: none survive.
+        let hostile = "x\u{1b}]52;c;ZXZpbA==\u{7}\u{1b}]0;pwned\u{7}\ny\u{2028}z\u{202e}";
+        let c = csv_cell(hostile);
+        assert!(!c.chars().any(is_unsafe), "{c:?}");
+        assert!(!c.contains('\n'));
+        let file = csv(&["a", "b"], [["1", "=2"], ["x\ny", "z"]]);
+        assert_eq!(file, "a,b\n1,'=2\nx\u{240a}y,z\n");
+    }
+
+    use super::{csv, csv_cell, is_unsafe, json_pretty, sanitize};
+
+    #[test]
+    fn json_output_escapes_what_a_terminal_would_obey_and_reads_back_exactly() {
+        let v = serde_json::json!({"name": "a\u{1b}]0;t\u{7}b\u{7f}\u{202e}c\u{2028}d\u{1d173}é"});
+        let text = json_pretty(&v).unwrap();
+        assert!(!text.chars().any(|c| c != '\n' && is_unsafe(c)), "{text}");
+        assert!(
+            text.contains("\\u202e") && text.contains("\\ud834\\udd73"),
+            "{text}"
+        );
+        assert!(text.contains('é'));
+        let back: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, v);
+        assert_eq!(
+            serde_json::to_string_pretty(&serde_json::json!([1, {"a": "b"}])).unwrap(),
+            json_pretty(&serde_json::json!([1, {"a": "b"}])).unwrap()
+        );
+    }
 
     #[test]
     fn escape_sequences_become_visible() {

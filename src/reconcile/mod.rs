@@ -220,7 +220,8 @@ fn grants(dir: &Directory, d: &SourceData, cx: &Context, ix: &Index) -> Vec<Vec<
 fn others(dir: &Directory, d: &SourceData, cx: &Context, ix: &Index) -> Vec<Finding> {
     let mut out = Vec::new();
     accounts(dir, d, cx, &mut out);
-    for c in d.credentials.iter().filter(|c| c.usable()) {
+    let live = |c: &&Credential| c.usable() && !ix.inert(&c.source, c.resource_id.as_deref());
+    for c in d.credentials.iter().filter(live) {
         if matches!(c.kind.as_str(), "project_key" | "api_key") {
             out.extend(orphaned_key(dir, c, ix));
         }
@@ -247,6 +248,9 @@ fn others(dir: &Directory, d: &SourceData, cx: &Context, ix: &Index) -> Vec<Find
         ));
     }
     for s in &d.service_accounts {
+        if ix.inert(&s.source, s.resource_id.as_deref()) {
+            continue;
+        }
         if !cx.owned.contains(&(s.source.clone(), s.id.clone())) {
             let name = s.name.as_deref().unwrap_or(&s.id);
             let project = s
@@ -458,6 +462,7 @@ type Indexed<'a> = (&'a Account, Option<Arc<str>>);
 struct Index<'a> {
     accounts: HashMap<(&'a str, &'a str), Indexed<'a>>,
     names: HashMap<(&'a str, &'a str), &'a str>,
+    archived: crate::model::Archived<'a>,
 }
 
 impl<'a> Index<'a> {
@@ -478,7 +483,14 @@ impl<'a> Index<'a> {
                     )
                 })
                 .collect(),
+            archived: crate::model::Archived::new(d),
         }
+    }
+
+    /// Does `resource` sit in an archived container? What lives there grants nothing (and
+    /// cannot be changed), so it raises no finding.
+    fn inert(&self, source: &str, resource: Option<&str>) -> bool {
+        resource.is_some_and(|r| self.archived.container(source, r).is_some())
     }
 
     fn name<'b>(&'b self, source: &str, id: &'b str) -> &'b str {
@@ -706,7 +718,7 @@ fn drift(
 /// Per grant: `scim-uncovered-grant`, and `privileged-drift` for project/workspace owner/admin.
 fn grant_rules(dir: &Directory, g: &Grant, cx: &Context, ix: &Index, out: &mut Vec<Finding>) {
     // Membership of a group SCIM manages is governed by the directory already.
-    if g.via == "scim" {
+    if g.via == "scim" || ix.inert(&g.source, Some(&g.resource_id)) {
         return;
     }
     // A million of these: the strings are joined by hand (`format!` costs twice as much).

@@ -1,5 +1,5 @@
 use super::*;
-use crate::model::{Invite, Owner, Person, ServiceAccount};
+use crate::model::{Invite, Owner, Person, Resource, ServiceAccount};
 
 const NOW: Ts = 1_800_000_000;
 
@@ -470,4 +470,69 @@ fn every_rule_has_an_explanation() {
         assert!(!text.is_empty(), "{id}");
         assert_eq!(explain(id), *text);
     }
+}
+
+#[test]
+fn nothing_inside_an_archived_project_or_workspace_raises_a_finding() {
+    let resource = |kind: &str, id: &str, archived: bool, parent: Option<&str>| Resource {
+        source: "openai".into(),
+        provider: "openai".into(),
+        kind: kind.into(),
+        id: id.into(),
+        name: None,
+        archived,
+        created_at: None,
+        parent: parent.map(Into::into),
+    };
+    let grant = |resource: &str, role: &str| Grant {
+        source: "openai".into(),
+        provider: "openai".into(),
+        principal_kind: "user".into(),
+        principal_id: "u1".into(),
+        resource_id: resource.into(),
+        role: Some(role.into()),
+        via: "direct".into(),
+    };
+    let in_project = |p: &str| {
+        let mut k = key(&format!("key_{p}"), "u_gone", "gone@x.com", "inactive");
+        k.resource_id = Some(p.into());
+        k
+    };
+    let sa = |p: &str| ServiceAccount {
+        source: "openai".into(),
+        provider: "openai".into(),
+        id: format!("svc_{p}"),
+        resource_id: Some(p.into()),
+        name: None,
+        role: None,
+        created_at: None,
+    };
+    let d = |archived: bool| SourceData {
+        people: vec![person("a@x.com", true, false)],
+        accounts: vec![account("openai", "u1", "a@x.com")],
+        resources: vec![
+            resource("project", "proj_1", archived, None),
+            resource("role", "role_1", false, Some("proj_1")),
+        ],
+        grants: vec![grant("proj_1", "owner"), grant("role_1", "custom")],
+        service_accounts: vec![sa("proj_1")],
+        credentials: vec![in_project("proj_1")],
+        ..Default::default()
+    };
+    let mut cx = Context::at(NOW);
+    cx.rules.admin_groups = vec!["admins".into()];
+    let live = reconcile(&d(false), &cx);
+    let ids = |fs: &[Finding]| {
+        let mut v: Vec<String> = fs.iter().map(|f| f.subject_id.to_string()).collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+    assert_eq!(
+        ids(&live),
+        vec!["key_proj_1", "proj_1/u1", "role_1/u1", "svc_proj_1"],
+        "live: {live:?}"
+    );
+    let archived = reconcile(&d(true), &cx);
+    assert!(archived.is_empty(), "archived: {archived:?}");
 }

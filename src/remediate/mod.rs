@@ -6,6 +6,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 pub mod apply;
+pub mod recheck;
 
 use crate::connectors::path::{ApiPath, UnsafeId};
 use crate::model::SourceData;
@@ -130,21 +131,11 @@ pub fn steps_with(
 }
 
 /// Is `id` (a project, workspace or custom project role) inside an archived container on
-/// `source`? Its memberships, keys and service accounts grant nothing while it stays archived,
-/// and the provider refuses every change in it.
+/// `source`? See [`crate::model::Archived`].
 pub fn archived_container(d: &SourceData, source: &str, id: &str) -> Option<String> {
-    let r = d
-        .resources
-        .iter()
-        .find(|r| r.source == source && r.id == id)?;
-    if r.archived {
-        return Some(r.id.clone());
-    }
-    let parent = r.parent.as_deref()?;
-    d.resources
-        .iter()
-        .find(|p| p.source == source && p.id == parent && p.archived)
-        .map(|p| p.id.clone())
+    crate::model::Archived::new(d)
+        .container(source, id)
+        .map(str::to_string)
 }
 
 /// The step for a target inside an archived container: nothing to send.
@@ -497,8 +488,17 @@ impl Step {
     }
 }
 
-/// Calls already done by an earlier plan: effect → (plan, when it finished).
-pub type DoneCalls = std::collections::HashMap<Effect, (i64, i64)>;
+/// A call an earlier plan made, and (after `--recheck`) what a read of the provider says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Done {
+    pub plan: i64,
+    /// When it finished (unix seconds).
+    pub at: i64,
+    pub proof: Option<recheck::Proof>,
+}
+
+/// Calls already done by an earlier plan, by effect.
+pub type DoneCalls = std::collections::HashMap<Effect, Done>;
 
 /// The calls the journal records as done, by effect (the latest plan where two did the same).
 pub fn done_calls(journal: &[JournalRow]) -> DoneCalls {
@@ -509,7 +509,11 @@ pub fn done_calls(journal: &[JournalRow]) -> DoneCalls {
             let (m, p) = (r.method.clone()?, r.path.clone()?);
             Some((
                 (r.source.clone(), m, p, r.body.clone()),
-                (r.plan, r.updated_at),
+                Done {
+                    plan: r.plan,
+                    at: r.updated_at,
+                    proof: None,
+                },
             ))
         })
         .collect()
@@ -557,17 +561,40 @@ pub fn plan_with(
     }
     cover(&mut out);
     for p in out.iter_mut() {
-        if let Some((plan, at)) = p.step.effect().and_then(|e| done.get(&e)) {
-            let at = chrono::DateTime::from_timestamp(*at, 0)
-                .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
-                .unwrap_or_default();
-            p.step = Step::Record {
-                what: format!(
-                    "already done in plan #{plan} at {at}: {} (not sent again)",
-                    p.step.line()
-                ),
-            };
-        }
+        let Some(Done { plan, at, proof }) = p.step.effect().and_then(|e| done.get(&e)) else {
+            continue;
+        };
+        let at = chrono::DateTime::from_timestamp(*at, 0)
+            .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+            .unwrap_or_default();
+        let line = p.step.line();
+        let what = match proof {
+            // The read says the earlier call did not hold: send it again, saying why.
+            Some(recheck::Proof::Present(why)) => {
+                if let Step::Call { note, .. } = &mut p.step {
+                    let again = format!(
+                        "done in plan #{plan} at {at}, but the re-check found it in place ({why}): sent again"
+                    );
+                    *note = Some(match note.take() {
+                        Some(n) => format!("{n}; {again}"),
+                        None => again,
+                    });
+                }
+                continue;
+            }
+            Some(recheck::Proof::Gone(why)) => {
+                format!(
+                    "already done in plan #{plan} at {at}: {line} (not sent again; re-checked: {why})"
+                )
+            }
+            Some(recheck::Proof::Unknown(why)) => format!(
+                "already done in plan #{plan} at {at}: {line} (not sent again; the re-check proves nothing: {why})"
+            ),
+            None => format!(
+                "already done in plan #{plan} at {at}: {line} (not sent again; `--recheck` proves it with a read)"
+            ),
+        };
+        p.step = Step::Record { what };
     }
     // Calls on a part of a principal go before the call that removes the whole principal.
     out.sort_by_key(|p| match &p.step {

@@ -30,7 +30,7 @@ pub(super) fn router() -> Router<Shared> {
         )
         .route(
             "/v1/organizations/workspaces/{w}/members/{u}",
-            axum::routing::delete(delete_member),
+            get(get_member).delete(delete_member),
         )
         .route("/v1/organizations/workspaces", get(list_workspaces))
         .route(
@@ -217,6 +217,26 @@ async fn delete_invite(
             StatusCode::NOT_FOUND,
             "not_found_error",
             "Invite not found.",
+        )),
+    }
+}
+
+async fn get_member(
+    State(st): State<Shared>,
+    headers: HeaderMap,
+    Path((ws, user)): Path<(String, String)>,
+) -> Reply {
+    authorize(&st, &headers)?;
+    let w = st.world.read().unwrap();
+    match w.anthropic.members.get(&ws).and_then(|m| m.get(&user)) {
+        Some(role) => Ok(Json(
+            json!({"type": "workspace_member", "user_id": user, "workspace_id": ws, "workspace_role": role}),
+        )
+        .into_response()),
+        None => Err(error(
+            StatusCode::NOT_FOUND,
+            "not_found_error",
+            "Workspace member not found.",
         )),
     }
 }

@@ -9,7 +9,8 @@
 //!   `repeat` (list responses always claim another page with the same cursor; SCIM ignores
 //!   `startIndex`, Cursor's numbered pages `page` in the query), `timeout` (the response is held
 //!   for 120 s), `echo` (a 401 whose message quotes the request's `Authorization` or
-//!   `x-api-key` header back, in the provider's own envelope and auth scheme).
+//!   `x-api-key` header back, in the provider's own envelope and auth scheme), `flood` (a 200
+//!   whose body never ends).
 //! - `RATE` is the probability per matching request, 0–1 (default 1).
 //! - `PATH` limits the fault to request paths containing that text (default: every path).
 //! - When a `429` and a `500` both fire on one request, the one listed first answers.
@@ -28,6 +29,8 @@ pub enum FaultKind {
     /// A 401 whose message echoes the request's credential (`Authorization` or `x-api-key`)
     /// back, as a careless or hostile server does.
     Echo,
+    /// A 200 whose body never ends.
+    Flood,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -47,7 +50,7 @@ impl fmt::Display for FaultSpecError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{}; expected KIND[:RATE][@PATH] with KIND one of 429, 500, 403, truncate, endless, repeat, timeout, echo",
+            "{}; expected KIND[:RATE][@PATH] with KIND one of 429, 500, 403, truncate, endless, repeat, timeout, echo, flood",
             self.0
         )
     }
@@ -87,6 +90,7 @@ impl Faults {
                 "repeat" => FaultKind::Repeat,
                 "timeout" => FaultKind::Timeout,
                 "echo" => FaultKind::Echo,
+                "flood" => FaultKind::Flood,
                 other => return Err(FaultSpecError(format!("unknown fault `{other}`"))),
             };
             out.push(Fault { kind, rate, path });

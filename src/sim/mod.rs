@@ -51,6 +51,8 @@ pub struct SimOptions {
     /// A limit on writes (every request but GET) across all providers: at most this many per
     /// window, answered with 429 and no `Retry-After` beyond it, as Cursor does.
     pub write_limit: Option<(u32, Duration)>,
+    /// Plant hostile text in names ([`world::HOSTILE`]).
+    pub hostile: bool,
 }
 
 impl Default for SimOptions {
@@ -66,6 +68,7 @@ impl Default for SimOptions {
             cursor_window: Duration::from_secs(60),
             request_log: None,
             write_limit: None,
+            hostile: false,
         }
     }
 }
@@ -185,7 +188,10 @@ impl RunningSim {
 
 /// Generate the organisation and start serving it.
 pub async fn start(opts: SimOptions) -> std::io::Result<RunningSim> {
-    let world = world::generate(opts.size, opts.seed, opts.now);
+    let mut world = world::generate(opts.size, opts.seed, opts.now);
+    if opts.hostile {
+        world.plant_hostile();
+    }
     start_with(world, opts).await
 }
 
@@ -387,6 +393,22 @@ async fn inject(State(st): State<Shared>, mut req: Request, next: Next) -> Respo
             &format!("Invalid credentials: {cred} was not accepted for this organization"),
             "authentication_error",
         );
+    }
+    if has(FaultKind::Flood) {
+        // A 200 whose body never ends: a list that starts well and goes on forever.
+        let head = futures::stream::once(async {
+            Ok::<_, std::convert::Infallible>(axum::body::Bytes::from_static(
+                b"{\"object\":\"list\",\"data\":[",
+            ))
+        });
+        let chunk = axum::body::Bytes::from("{\"id\":\"flood\"},".repeat(4096));
+        let tail = futures::stream::repeat_with(move || Ok(chunk.clone()));
+        use futures::StreamExt;
+        return Response::builder()
+            .status(StatusCode::OK)
+            .header("content-type", "application/json")
+            .body(Body::from_stream(head.chain(tail)))
+            .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response());
     }
     if has(FaultKind::Forbidden) {
         return provider_error(

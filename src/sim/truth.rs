@@ -51,6 +51,56 @@ fn directory_index(w: &World) -> HashMap<String, BTreeSet<String>> {
 }
 
 /// Every owner or admin holding: (provider, source, subject kind, subject id, email).
+/// Is OpenAI project `p` archived? What lives in it grants nothing and raises no finding.
+fn archived_project(w: &World, p: &str) -> bool {
+    w.openai
+        .projects
+        .get(p)
+        .is_some_and(|x| x.archived_at.is_some())
+}
+
+/// Is Anthropic workspace `ws` archived? Alike.
+fn archived_workspace(w: &World, ws: &str) -> bool {
+    w.anthropic
+        .workspaces
+        .get(ws)
+        .is_some_and(|x| x.archived_at.is_some())
+}
+
+/// Planted findings whose subject lives in an archived project or workspace are not findings:
+/// what is there grants nothing (see `model::Archived`).
+pub(super) fn drop_inert(w: &mut World) {
+    let inert = |f: &Finding| -> bool {
+        let id: &str = &f.subject_id;
+        match (&*f.provider, &*f.subject_kind) {
+            ("openai", "api_key") => w
+                .openai
+                .api_keys
+                .iter()
+                .any(|(p, keys)| keys.contains_key(id) && archived_project(w, p)),
+            ("openai", "service_account") => w
+                .openai
+                .service_accounts
+                .iter()
+                .any(|(p, sas)| sas.contains_key(id) && archived_project(w, p)),
+            ("openai", "grant") => archived_project(w, id.split('/').next().unwrap_or_default()),
+            ("anthropic", "api_key") => w
+                .anthropic
+                .api_keys
+                .get(id)
+                .and_then(|k| k.workspace_id.as_deref())
+                .is_some_and(|ws| archived_workspace(w, ws)),
+            ("anthropic", "grant") => {
+                archived_workspace(w, id.split('/').next().unwrap_or_default())
+            }
+            _ => false,
+        }
+    };
+    let keep: Vec<bool> = w.truth.iter().map(|f| !inert(f)).collect();
+    let mut keep = keep.into_iter();
+    w.truth.retain(|_| keep.next().unwrap_or(true));
+}
+
 fn holdings(w: &World) -> Vec<(&'static str, &'static str, &'static str, String, String)> {
     let mut h = Vec::new();
     for u in w.openai.users.values().filter(|u| u.role == "owner") {
@@ -185,7 +235,9 @@ pub(super) fn derive(w: &World) -> Vec<Finding> {
     let (oa, an, cu) = (OPENAI_SOURCE, ANTHROPIC_SOURCE, CURSOR_SOURCE);
 
     // OpenAI project keys and admin keys.
-    for (p, keys) in &w.openai.api_keys {
+    // Nothing in an archived project or workspace raises a finding: it grants nothing.
+    let live_p = |p: &&String| !archived_project(w, p);
+    for (p, keys) in w.openai.api_keys.iter().filter(|(p, _)| live_p(p)) {
         for k in keys.values() {
             out.push(
                 "scim-uncovered-grant",
@@ -270,7 +322,7 @@ pub(super) fn derive(w: &World) -> Vec<Finding> {
             );
         }
     }
-    for (p, groups) in &w.openai.project_groups {
+    for (p, groups) in w.openai.project_groups.iter().filter(|(p, _)| live_p(p)) {
         for g in groups.keys() {
             out.push(
                 "scim-uncovered-grant",
@@ -321,7 +373,7 @@ pub(super) fn derive(w: &World) -> Vec<Finding> {
     // Custom project roles, alike: each group holding one on the project, and each project user
     // holding one directly or through a group SCIM does not manage.
     let custom = |p: &str| org.project_roles.get(p).into_iter().flat_map(|m| m.keys());
-    for (p, groups) in &org.project_group_roles {
+    for (p, groups) in org.project_group_roles.iter().filter(|(p, _)| live_p(p)) {
         for (g, roles) in groups {
             for r in custom(p).filter(|r| roles.contains(*r)) {
                 out.push(
@@ -337,7 +389,7 @@ pub(super) fn derive(w: &World) -> Vec<Finding> {
             }
         }
     }
-    for (p, users) in &org.project_users {
+    for (p, users) in org.project_users.iter().filter(|(p, _)| live_p(p)) {
         for u in users.keys() {
             for r in custom(p) {
                 let direct = org
@@ -425,12 +477,13 @@ pub(super) fn derive(w: &World) -> Vec<Finding> {
     }
 
     // Anthropic: usable keys, workspace members, invites.
-    for k in w
-        .anthropic
-        .api_keys
-        .values()
-        .filter(|k| k.status == "active")
-    {
+    for k in w.anthropic.api_keys.values().filter(|k| {
+        k.status == "active"
+            && !k
+                .workspace_id
+                .as_deref()
+                .is_some_and(|ws| archived_workspace(w, ws))
+    }) {
         out.push(
             "scim-uncovered-grant",
             Severity::Info,
@@ -454,7 +507,12 @@ pub(super) fn derive(w: &World) -> Vec<Finding> {
             seen,
         );
     }
-    for (ws, members) in &w.anthropic.members {
+    for (ws, members) in w
+        .anthropic
+        .members
+        .iter()
+        .filter(|(ws, _)| !archived_workspace(w, ws))
+    {
         for uid in members.keys() {
             out.push(
                 "scim-uncovered-grant",
@@ -562,7 +620,18 @@ pub(super) fn derive(w: &World) -> Vec<Finding> {
         .filter(|g| g.display_name == ADMIN_GROUP)
         .flat_map(|g| g.members.iter())
         .collect();
+    let inert = |provider: &str, kind: &str, id: &str| {
+        let container = id.split('/').next().unwrap_or_default();
+        kind == "grant"
+            && match provider {
+                "openai" => archived_project(w, container),
+                _ => archived_workspace(w, container),
+            }
+    };
     for (provider, source, kind, id, email) in holdings(w) {
+        if inert(provider, kind, &id) {
+            continue;
+        }
         let ids = dir.get(&email.to_lowercase());
         if ids.is_some_and(|s| s.len() > 1) {
             continue;

@@ -206,7 +206,53 @@ pub struct World {
     pub truth: Vec<Finding>,
 }
 
+/// Hostile provider text (`recert sim --hostile`): names that try to attack whoever reads
+/// them, in a terminal (OSC 52 clipboard write, a title change, a line separator, a bidi
+/// override) or in a spreadsheet (cells starting with `=`, `+`, `-`, `@`, tab, CR).
+pub const HOSTILE: [&str; 8] = [
+    "=HYPERLINK(\"https://evil.example/\",\"open\")",
+    "ops\u{1b}]52;c;ZXZpbA==\u{7}team",
+    "\u{1b}]0;pwned\u{7}research",
+    "+1-555\u{2028}payroll",
+    "@SUM(A1)\u{202e}txt.exe",
+    "-2+3 finance",
+    "\tdata",
+    "\r=cmd|' /C calc'!A0",
+];
+
 impl World {
+    /// Rename every OpenAI project but the Default one, every project key, every Anthropic
+    /// workspace and key, and every tenth OpenAI user with [`HOSTILE`] text in turn. Findings
+    /// and the truth are unchanged: only what readers see is.
+    pub fn plant_hostile(&mut self) {
+        let mut next = HOSTILE.iter().cycle().map(|s| s.to_string());
+        for p in self
+            .openai
+            .projects
+            .values_mut()
+            .filter(|p| p.name != "Default project")
+        {
+            p.name = next.next().unwrap_or_default();
+        }
+        for k in self
+            .openai
+            .api_keys
+            .values_mut()
+            .flat_map(|m| m.values_mut())
+        {
+            k.name = next.next().unwrap_or_default();
+        }
+        for u in self.openai.users.values_mut().step_by(10) {
+            u.name = next.next().unwrap_or_default();
+        }
+        for w in self.anthropic.workspaces.values_mut() {
+            w.name = next.next().unwrap_or_default();
+        }
+        for k in self.anthropic.api_keys.values_mut() {
+            k.name = next.next().unwrap_or_default();
+        }
+    }
+
     pub fn request_count_estimate(&self) -> usize {
         self.openai.users.len() / 100 + self.openai.projects.len() * 3
     }
@@ -554,7 +600,9 @@ pub fn generate(size: Size, seed: u64, now: Ts) -> World {
     // --- Projects, members, service accounts, keys --------------------------------------------
     let project_count = (n / 20).max(5);
     let mut orphan_inactive_budget = (n / 100).max(2);
-    let mut ghost_budget = (n / 200).max(2);
+    let ghosts = (n / 200).max(2);
+    let mut ghost_budget = ghosts;
+    let mut default_project = String::new();
     for p in 0..project_count {
         let pid = format!("proj_{}", rng.alnum(24));
         let created_at = now - rng.range(60, 1200) * day;
@@ -564,6 +612,7 @@ pub fn generate(size: Size, seed: u64, now: Ts) -> World {
             None
         };
         let name = if p == 0 {
+            default_project = pid.clone();
             "Default project".to_string()
         } else {
             format!("{}-{}", rng.pick(PROJECT_WORDS), p)
@@ -667,39 +716,15 @@ pub fn generate(size: Size, seed: u64, now: Ts) -> World {
                 );
             }
         }
-        // A key whose owner is no longer in the org at all.
-        if ghost_budget > 0 && (p % 7 == 3 || project_count - p <= ghost_budget) {
+        // A key whose owner is no longer in the org at all (never in an archived project,
+        // where a key grants nothing).
+        if ghost_budget > 0
+            && archived_at.is_none()
+            && (p % 7 == 3 || project_count - p <= ghost_budget)
+        {
             ghost_budget -= 1;
-            let kid = format!("key_{}", rng.alnum(16));
-            let gid = format!("user-{}", rng.alnum(24));
-            let given = *rng.pick(GIVEN);
-            let email = format!("{given}.former{}@{COMPANY_DOMAIN}", rng.below(1000));
-            truth.add(
-                "orphaned-key",
-                Severity::Critical,
-                "api_key",
-                &kid,
-                Some(&email),
-                "owner no longer in the OpenAI org, owner lost access to the project".to_string(),
-            );
-            keys.insert(
-                kid.clone(),
-                OaiKey {
-                    id: kid,
-                    name: format!("legacy-{}", rng.alnum(4).to_lowercase()),
-                    redacted_value: redacted(&mut rng, "sk-proj-"),
-                    created_at: created_at + rng.range(0, 30) * day,
-                    last_used_at: Some(now - rng.range(0, 30) * day),
-                    owner: KeyOwner::User {
-                        id: gid,
-                        name: capitalise(given),
-                        email,
-                        role: "owner".into(),
-                        created_at,
-                    },
-                    owner_project_access: "inactive".into(),
-                },
-            );
+            let (kid, key) = ghost_key(&mut rng, &mut truth, created_at, now);
+            keys.insert(kid, key);
         }
         let mut sas = BTreeMap::new();
         for _ in 0..rng.below(4) {
@@ -730,6 +755,14 @@ pub fn generate(size: Size, seed: u64, now: Ts) -> World {
         org.project_users.insert(pid.clone(), pusers);
         org.api_keys.insert(pid.clone(), keys);
         org.service_accounts.insert(pid, sas);
+    }
+    // Every project a ghost would have gone to was archived: one in the Default project.
+    if ghost_budget == ghosts {
+        let created_at = org.projects[&default_project].created_at;
+        let (kid, key) = ghost_key(&mut rng, &mut truth, created_at, now);
+        if let Some(keys) = org.api_keys.get_mut(&default_project) {
+            keys.insert(kid, key);
+        }
     }
 
     // --- Admin keys and invites ----------------------------------------------------------------
@@ -816,9 +849,43 @@ pub fn generate(size: Size, seed: u64, now: Ts) -> World {
     plant_ambiguous(&mut world, &people);
     plant_admin_group(&mut world, &mut extra);
     settle_times(&mut world);
+    super::truth::drop_inert(&mut world);
     let derived = super::truth::derive(&world);
     world.truth.extend(derived);
     world
+}
+
+/// A project key whose owner is no longer in the OpenAI org at all (planted as an orphan).
+fn ghost_key(rng: &mut Rng, truth: &mut Truth, created_at: Ts, now: Ts) -> (String, OaiKey) {
+    let day = 86_400;
+    let kid = format!("key_{}", rng.alnum(16));
+    let gid = format!("user-{}", rng.alnum(24));
+    let given = *rng.pick(GIVEN);
+    let email = format!("{given}.former{}@{COMPANY_DOMAIN}", rng.below(1000));
+    truth.add(
+        "orphaned-key",
+        Severity::Critical,
+        "api_key",
+        &kid,
+        Some(&email),
+        "owner no longer in the OpenAI org, owner lost access to the project".to_string(),
+    );
+    let key = OaiKey {
+        id: kid.clone(),
+        name: format!("legacy-{}", rng.alnum(4).to_lowercase()),
+        redacted_value: redacted(rng, "sk-proj-"),
+        created_at: created_at + rng.range(0, 30) * day,
+        last_used_at: Some(now - rng.range(0, 30) * day),
+        owner: KeyOwner::User {
+            id: gid,
+            name: capitalise(given),
+            email,
+            role: "owner".into(),
+            created_at,
+        },
+        owner_project_access: "inactive".into(),
+    };
+    (kid, key)
 }
 
 /// Days from the present at which some rule changes its mind (defaults).

@@ -255,6 +255,12 @@ pub(super) fn anthropic(
     }
     // API keys: made by users, some in the Default Workspace (workspace_id null), some no longer
     // active. Keys survive their creator's departure: those still active are orphaned.
+    let archived_ws: std::collections::HashSet<String> = org
+        .workspaces
+        .values()
+        .filter(|w| w.archived_at.is_some())
+        .map(|w| w.id.clone())
+        .collect();
     let mut key =
         |rng: &mut Rng, created_by: Option<(String, String)>, ws: Option<String>, status: &str| {
             let id = ulid(rng, "apikey");
@@ -302,13 +308,15 @@ pub(super) fn anthropic(
         }
     }
     // Keys whose creator is no longer in the org at all: Anthropic keeps them working.
+    // (Never in an archived workspace, where a key grants nothing: the Default Workspace then.)
     for _ in 0..(n / 200).max(2) {
         let ghost = ulid(rng, "user");
         let ws = rng.pick(&ws_ids).clone();
+        let live = !archived_ws.contains(&ws);
         let id = key(
             rng,
             Some((ghost.clone(), "user".into())),
-            Some(ws),
+            live.then_some(ws),
             "active",
         );
         truth_key(truth, &id, &ghost, "owner no longer in the Anthropic org");

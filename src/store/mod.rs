@@ -20,7 +20,7 @@ use crate::model::{
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("database {path} failed")]
+    #[error("{}", sql_message(path, source))]
     Sql {
         path: PathBuf,
         source: rusqlite::Error,
@@ -43,6 +43,20 @@ pub enum StoreError {
     /// A campaign operation that cannot be done, with what to do instead.
     #[error("{0}")]
     Campaign(String),
+    /// `recert.db` exists but holds nothing: never silently replaced by a new store.
+    #[error(
+        "database {path} exists but is empty (0 bytes): it was truncated or is not recert's, and recert will not start a new store over it. Restore it from your backup, or move it aside to start afresh"
+    )]
+    Empty { path: PathBuf },
+    /// The store is older than this recert and cannot be migrated because it is read-only.
+    #[error(
+        "database {path} needs upgrading to this recert's schema ({found} → {known}) but is read-only: make it writable once (chmod u+w) and run any command"
+    )]
+    ReadOnlyOld {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
     /// Another process is applying this plan.
     #[error(
         "{0}: nothing was sent. Wait for it to finish (or stop it); a lock whose process has died is taken over by the next `recert apply --resume`"
@@ -285,11 +299,22 @@ pub fn private_dir(dir: &Path) -> Result<(), StoreError> {
         source,
     };
     std::fs::create_dir_all(dir).map_err(io)?;
+    tighten(dir).map_err(io)
+}
+
+/// Take group and other permissions away from `path`, and nothing else: an owner who made
+/// the store read-only keeps it read-only (recert never adds a permission back).
+fn tighten(path: &Path) -> std::io::Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(io)?;
+        let mode = std::fs::metadata(path)?.permissions().mode() & 0o7777;
+        if mode & 0o077 != 0 {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode & 0o700))?;
+        }
     }
+    #[cfg(not(unix))]
+    let _ = path;
     Ok(())
 }
 
@@ -299,36 +324,180 @@ pub fn private_file(path: &Path) -> Result<(), StoreError> {
         path: path.to_path_buf(),
         source,
     };
-    let mut opts = std::fs::OpenOptions::new();
-    opts.create(true).append(true);
+    if !path.exists() {
+        let mut opts = std::fs::OpenOptions::new();
+        opts.create(true).append(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
+        }
+        opts.open(path).map_err(io)?;
+    }
+    tighten(path).map_err(io)
+}
+
+/// Make a new store at `path`: built under a temporary name and linked into place only when
+/// its schema is complete, so a killed first run never leaves a 0-byte `recert.db`, and two
+/// first runs at once end with one store.
+fn create(path: &Path) -> Result<(), StoreError> {
+    let tmp = path.with_file_name(format!("recert.db.new-{}", std::process::id()));
+    let sql = |source| StoreError::Sql {
+        path: tmp.clone(),
+        source,
+    };
+    let io = |source| StoreError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let _ = std::fs::remove_file(&tmp);
+    private_file(&tmp)?;
+    {
+        let conn = Connection::open(&tmp).map_err(sql)?;
+        let mut store = Store {
+            conn,
+            path: tmp.clone(),
+        };
+        store.init()?;
+        // Leave WAL mode's side files behind: one file to link into place.
+        store
+            .conn
+            .execute_batch("PRAGMA wal_checkpoint(TRUNCATE); PRAGMA journal_mode = DELETE;")
+            .map_err(sql)?;
+    }
+    let linked = std::fs::hard_link(&tmp, path);
+    let _ = std::fs::remove_file(&tmp);
+    match linked {
+        Ok(()) => Ok(()),
+        // Another first run won: use its store.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(io(e)),
+    }
+}
+
+/// `file:PATH?immutable=1`, the path percent-encoded where a URI needs it.
+fn immutable_uri(path: &Path) -> String {
+    let mut uri = String::from("file:");
+    for b in path.to_string_lossy().bytes() {
+        match b {
+            b'%' | b'?' | b'#' => uri.push_str(&format!("%{b:02X}")),
+            _ => uri.push(b as char),
+        }
+    }
+    uri.push_str("?immutable=1");
+    uri
+}
+
+/// May this process write `path`? (`access(2)`, so root and ACLs answer as the kernel would.)
+fn writable(path: &Path) -> bool {
     #[cfg(unix)]
     {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
+        use std::os::unix::ffi::OsStrExt;
+        let Ok(c) = std::ffi::CString::new(path.as_os_str().as_bytes()) else {
+            return false;
+        };
+        // SAFETY: `c` is a valid NUL-terminated path for the duration of the call.
+        unsafe { libc::access(c.as_ptr(), libc::W_OK) == 0 }
     }
-    opts.open(path).map_err(io)?;
-    #[cfg(unix)]
+    #[cfg(not(unix))]
     {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(io)?;
+        std::fs::metadata(path).is_ok_and(|m| !m.permissions().readonly())
     }
-    Ok(())
+}
+
+/// What a failed SQLite call means for the person at the keyboard, and what to do.
+fn sql_message(path: &Path, e: &rusqlite::Error) -> String {
+    use rusqlite::ErrorCode as C;
+    let p = path.display();
+    match e.sqlite_error_code() {
+        Some(C::DatabaseCorrupt | C::NotADatabase) => format!(
+            "database {p} is damaged and cannot be read; recert changed nothing. Restore it from your backup (stop recert, copy the backup over {p}), or move it aside and run `recert sync` to start a new store (keep the damaged file: its audit log may still be recovered with `sqlite3 {p} .recover`)"
+        ),
+        Some(C::ReadOnly) => format!(
+            "database {p} is read-only: commands that only read work on it, and this one writes. Make it and its directory writable again (chmod u+w) to go on"
+        ),
+        Some(C::CannotOpen) => format!(
+            "cannot open database {p}: check that it and its directory exist and that you may read them"
+        ),
+        Some(C::DatabaseBusy | C::DatabaseLocked) => format!(
+            "database {p} is busy: another recert is writing to it; try again when it finishes"
+        ),
+        Some(C::DiskFull) => format!("the disk holding {p} is full: free space and try again"),
+        _ => format!("database {p} failed"),
+    }
 }
 
 impl Store {
-    /// Open (creating if needed) `recert.db` in `data_dir`.
+    /// Open `recert.db` in `data_dir`, creating it when there is none. An existing store is
+    /// never replaced: a 0-byte one is refused. A store its owner made read-only (the file or
+    /// its directory) is opened read-only: reads work, writes say so.
     pub fn open(data_dir: &Path) -> Result<Store, StoreError> {
-        private_dir(data_dir)?;
         let path = data_dir.join("recert.db");
-        // SQLite gives its -wal and -shm files the database file's permissions.
-        private_file(&path)?;
-        let conn = Connection::open(&path).map_err(|source| StoreError::Sql {
+        let sql = |source| StoreError::Sql {
             path: path.clone(),
             source,
-        })?;
-        let mut store = Store { conn, path };
-        store.init()?;
+        };
+        if !path.exists() {
+            private_dir(data_dir)?;
+            create(&path)?;
+        }
+        let io = |source| StoreError::Io {
+            path: path.clone(),
+            source,
+        };
+        if std::fs::metadata(&path).map_err(io)?.len() == 0 {
+            return Err(StoreError::Empty { path });
+        }
+        // Best effort: a store on a filesystem that cannot change modes is still read.
+        let _ = tighten(data_dir);
+        let _ = tighten(&path);
+        if writable(data_dir) && writable(&path) {
+            let conn = Connection::open(&path).map_err(sql)?;
+            let mut store = Store { conn, path };
+            store.init()?;
+            return Ok(store);
+        }
+        // Read-only and immutable: a WAL store in a directory recert may not write has no
+        // `-shm` file to share, and nobody can change a file no one may write. Unless a
+        // killed run left committed pages in the `-wal` file: immutable would not see them.
+        use rusqlite::OpenFlags as F;
+        let wal = path.with_file_name("recert.db-wal");
+        let pending = std::fs::metadata(&wal).is_ok_and(|m| m.len() > 0);
+        let conn = Connection::open_with_flags(
+            if pending {
+                path.to_string_lossy().into_owned()
+            } else {
+                immutable_uri(&path)
+            },
+            F::SQLITE_OPEN_READ_ONLY | F::SQLITE_OPEN_NO_MUTEX | F::SQLITE_OPEN_URI,
+        )
+        .map_err(sql)?;
+        let store = Store { conn, path };
+        store.check_read_only()?;
         Ok(store)
+    }
+
+    /// A read-only store can be read only if it is at this recert's schema already.
+    fn check_read_only(&self) -> Result<(), StoreError> {
+        let err = self.sql();
+        let version: i64 = self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(err)?;
+        let known = MIGRATIONS.len() as i64;
+        match version.cmp(&known) {
+            std::cmp::Ordering::Greater => Err(StoreError::TooNew {
+                path: self.path.clone(),
+                found: version,
+                known,
+            }),
+            std::cmp::Ordering::Less => Err(StoreError::ReadOnlyOld {
+                path: self.path.clone(),
+                found: version,
+                known,
+            }),
+            std::cmp::Ordering::Equal => Ok(()),
+        }
     }
 
     pub fn path(&self) -> &Path {

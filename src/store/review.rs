@@ -1,7 +1,7 @@
 //! Decisions and the audit chain in the store. A decision is written (with its audit entry, in
 //! the same transaction) the moment it is made, so killing the terminal loses nothing.
 
-use rusqlite::{Transaction, params};
+use rusqlite::{OptionalExtension, Transaction, params};
 use sha2::{Digest, Sha256};
 
 use super::{Store, StoreError};
@@ -220,6 +220,53 @@ impl Store {
         })
         .and_then(|rows| rows.collect())
         .map_err(self.sql())
+    }
+
+    /// What the rest of the store says the audit chain must hold (see [`audit::Anchors`]).
+    pub fn audit_anchors(&self) -> Result<audit::Anchors, StoreError> {
+        let err = self.sql_err();
+        let head = self
+            .conn
+            .query_row("SELECT seq, hash FROM audit_head WHERE one = 1", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()
+            .map_err(&err)?;
+        let ints = |sql: &str| -> Result<Vec<i64>, StoreError> {
+            let mut st = self.conn.prepare(sql).map_err(&err)?;
+            st.query_map([], |r| r.get(0))
+                .and_then(|rows| rows.collect())
+                .map_err(&err)
+        };
+        let pairs = |sql: &str| -> Result<Vec<(i64, i64)>, StoreError> {
+            let mut st = self.conn.prepare(sql).map_err(&err)?;
+            st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .and_then(|rows| rows.collect())
+                .map_err(&err)
+        };
+        Ok(audit::Anchors {
+            head,
+            batches: ints("SELECT DISTINCT batch FROM decisions ORDER BY batch")?,
+            plans: ints("SELECT id FROM plans ORDER BY id")?,
+            sent: pairs(
+                "SELECT plan_id, seq FROM journal WHERE attempts > 0 ORDER BY plan_id, seq",
+            )?,
+            answered: pairs(
+                "SELECT plan_id, seq FROM journal WHERE attempts > 0 AND state IN ('done', 'failed') ORDER BY plan_id, seq",
+            )?,
+        })
+    }
+
+    /// `audit verify`: the chain, its head, and every row that points into it; with `recorded`,
+    /// also a head kept outside the store. The outer error is the store failing to answer.
+    pub fn verify_audit(
+        &self,
+        recorded: Option<&audit::Head>,
+    ) -> Result<(Vec<Entry>, Result<usize, audit::Unverified>), StoreError> {
+        let entries = self.audit_entries()?;
+        let anchors = self.audit_anchors()?;
+        let verdict = audit::verify_all(&entries, &anchors, recorded);
+        Ok((entries, verdict))
     }
 
     pub(super) fn sql_err(&self) -> impl Fn(rusqlite::Error) -> StoreError + use<> {

@@ -90,6 +90,34 @@ impl Env {
         self.cmd(args).output().unwrap()
     }
 
+    /// Run, require success, and return stdout then stderr as text.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "{args:?}: {text}");
+        text
+    }
+
+    /// `campaign new --name NAME --due +30d --fallback secops@example.com`, then `extra`.
+    pub fn new_campaign(&self, name: &str, extra: &[&str]) -> String {
+        let mut args = vec![
+            "campaign",
+            "new",
+            "--name",
+            name,
+            "--due",
+            "+30d",
+            "--fallback",
+            "secops@example.com",
+        ];
+        args.extend_from_slice(extra);
+        self.ok(&args)
+    }
+
     pub fn log(&self) -> Vec<Served> {
         let text =
             std::fs::read_to_string(self.dir.path().join("requests.jsonl")).unwrap_or_default();
@@ -108,4 +136,18 @@ impl Env {
 pub fn sql(dir: &std::path::Path, statement: &str) {
     let conn = rusqlite::Connection::open(dir.join("recert.db")).unwrap();
     conn.execute_batch(statement).unwrap();
+}
+
+/// The email of the OpenAI member (not an owner) holding the most grants, among those `keep`
+/// allows: a person whose sweep makes several calls.
+pub fn busiest_openai_member(
+    d: &recert::model::SourceData,
+    keep: impl Fn(&recert::model::Account) -> bool,
+) -> Option<String> {
+    d.accounts
+        .iter()
+        .filter(|a| a.provider == "openai" && a.role.as_deref() != Some("owner"))
+        .filter(|a| keep(a))
+        .max_by_key(|a| d.grants.iter().filter(|g| g.principal_id == a.id).count())
+        .and_then(|a| a.email.clone())
 }
