@@ -251,11 +251,18 @@ impl Config {
                     )));
                 }
             }
-            if s.concurrency == Some(0) {
-                return Err(invalid(format!(
-                    "source '{}' has concurrency = 0; use 1 or more",
-                    s.name
-                )));
+            for (setting, zero) in [
+                ("concurrency", s.concurrency == Some(0)),
+                ("deadline_secs", s.deadline_secs == Some(0)),
+                ("max_body_mb", s.max_body_mb == Some(0)),
+                ("timeout_secs", s.timeout_secs == Some(0)),
+            ] {
+                if zero {
+                    return Err(invalid(format!(
+                        "source '{}' has {setting} = 0, which would fail every request; use 1 or more",
+                        s.name
+                    )));
+                }
             }
         }
         Ok(cfg)

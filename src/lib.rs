@@ -37,6 +37,7 @@ pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod connectors;
+pub mod engine;
 pub mod model;
 pub mod reconcile;
 pub mod remediate;

@@ -120,6 +120,13 @@ enum Cmd {
         /// Archive Anthropic keys (permanent) instead of setting them inactive (reversible).
         #[arg(long)]
         archive: bool,
+        /// Give up the unfinished plan's calls that are not done (a call the provider will
+        /// never accept), so new plans can go; audited with `--reason`.
+        #[arg(long, conflicts_with_all = ["resume", "archive"], requires = "reason")]
+        abandon: bool,
+        /// Why the calls are given up (with `--abandon`).
+        #[arg(long)]
+        reason: Option<String>,
     },
     /// Incident mode: revoke one key, or everything one person holds, on every provider.
     #[command(group(clap::ArgGroup::new("what").required(true).args(["key", "person"])))]
@@ -572,9 +579,15 @@ async fn main() -> std::process::ExitCode {
             cli::revoke_cmd(&g, what, reason, yes, recheck, plan_opts(archive)).await
         }
         Some(Cmd::Apply {
+            abandon: true,
+            reason,
+            ..
+        }) => cli::abandon_cmd(&g, reason.as_deref().unwrap_or_default()),
+        Some(Cmd::Apply {
             resume,
             yes,
             archive,
+            ..
         }) => cli::apply_cmd(&g, resume, yes, plan_opts(archive)).await,
         Some(Cmd::Audit {
             cmd: AuditCmd::Verify { head },
@@ -590,7 +603,11 @@ async fn main() -> std::process::ExitCode {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{}", recert::secret::redact(&format!("{e:#}"), &[]));
-            eprintln!("recert: {}", recert::secret::redact(&format!("{e:#}"), &[]));
+            // Redacted, and each line sanitized: provider text in an error never drives the
+            // terminal.
+            let text = recert::secret::redact(&format!("{e:#}"), &[]);
+            let lines: Vec<_> = text.lines().map(recert::model::text::sanitize).collect();
+            eprintln!("recert: {}", lines.join("\n"));
             std::process::ExitCode::FAILURE
         }
     }

@@ -516,3 +516,94 @@ fn a_campaign_since_an_earlier_one_shows_exactly_what_changed() {
     let text = ok(&e, &["campaign", "items", "Q4", "--as", FALLBACK]);
     assert!(text.contains("carried"), "{text}");
 }
+
+/// One delegation policy for both front ends: handing an item to a directory group that
+/// contains the item's holder is self-review, refused from the CLI and from the console alike
+/// (the console used to compare emails only, so a group got through).
+#[test]
+fn delegating_to_a_group_that_holds_the_item_is_refused_from_both_front_ends() {
+    use recert::review::campaign::People;
+    use recert::tui::state::{Effect, Msg};
+    let e = Env::new("small", &[]);
+    ok(
+        &e,
+        &[
+            "campaign",
+            "new",
+            "--name",
+            "Q4",
+            "--due",
+            "+30d",
+            "--fallback",
+            FALLBACK,
+        ],
+    );
+    let mut store = Store::open(&e.data()).unwrap();
+    let c = store.campaign("Q4").unwrap();
+    let snap = store.snapshot(c.snapshot_id).unwrap();
+    let cfg = recert::config::Config::load(&e.dir.path().join("cfg.toml"), true).unwrap();
+    let dir = recert::reconcile::Directory::new(&snap.data.people, &cfg.rules);
+    let people = People::new(&snap.data.people, &dir);
+    let all = store.campaign_items(c.id).unwrap();
+    // An undecided item whose holder is in a directory group the reviewer is not in.
+    let (item, group) = all
+        .iter()
+        .filter(|i| !i.assigned.starts_with("group:"))
+        .find_map(|i| {
+            let holder = i.item.person.as_deref()?;
+            people
+                .groups
+                .iter()
+                .find(|(_, m)| m.contains(holder) && !m.contains(&i.assigned))
+                .map(|(g, _)| (i, g.clone()))
+        })
+        .expect("an item whose holder is in a group");
+    let to = format!("group:{group}");
+    let seq = item.item.seq.to_string();
+
+    let err = fails(
+        &e,
+        &[
+            "campaign",
+            "delegate",
+            "Q4",
+            "--as",
+            &item.assigned,
+            "--to",
+            &to,
+            "--item",
+            &seq,
+            "--reason",
+            "they know it",
+        ],
+    );
+    assert!(err.contains("self-review is not allowed"), "{err}");
+
+    let queue = recert::tui::CampaignQueue {
+        id: c.id,
+        name: c.name.clone(),
+        due: c.due.clone(),
+        snapshot_id: c.snapshot_id,
+        reviewer: item.assigned.clone(),
+        groups: Vec::new(),
+        people: std::sync::Arc::new(people),
+    };
+    let msg = recert::tui::campaign_effect(
+        &mut store,
+        &queue,
+        Effect::Delegate {
+            items: vec![item.item.seq],
+            to: to.clone(),
+            reason: "they know it".into(),
+        },
+    );
+    match msg {
+        Msg::Error(text) => assert!(text.contains("self-review is not allowed"), "{text}"),
+        Msg::Notice(text) => panic!("the console delegated: {text}"),
+        _ => panic!("the console answered neither an error nor a notice"),
+    }
+    assert!(
+        store.delegations(c.id).unwrap().is_empty(),
+        "nothing was delegated"
+    );
+}

@@ -992,3 +992,40 @@ async fn an_endless_body_fails_at_the_cap() {
     let e = error_of(&f.report, "openai");
     assert!(e.contains("1048576 bytes"), "{e}");
 }
+
+/// Only time with a request on the wire counts toward the deadline: a client idle longer than
+/// it (a source whose calls come in a later stage of a plan) and a request that waits out a
+/// `Retry-After` longer than it both go on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_time_and_chosen_waits_are_not_silence() {
+    use recert::connectors::http::{Auth, Http, Limits};
+    let sim = start(Size::Small, 1, "").await;
+    let limits = Limits {
+        silence: std::time::Duration::from_secs(1),
+        max_retry_after: std::time::Duration::from_secs(2),
+        ..Default::default()
+    };
+    let http = Http::new(
+        "openai",
+        &sim.openai_url(),
+        Auth::Bearer(recert::secret::Secret::new(recert::sim::DEFAULT_KEY)),
+        String::new(),
+        limits,
+    );
+    http.get("organization/users", &[]).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    http.get("organization/users", &[])
+        .await
+        .expect("idle time is not silence");
+    // Two 429s with `Retry-After: 1` (about 2 s of waiting, twice the deadline), then an answer.
+    sim.state
+        .set_faults(recert::sim::faults::Faults::parse("429:1@organization/invites").unwrap());
+    let h = &http;
+    let waiting = async move { h.get("organization/invites", &[]).await };
+    let clear = async {
+        tokio::time::sleep(std::time::Duration::from_millis(2200)).await;
+        sim.state.set_faults(Default::default());
+    };
+    let (got, ()) = tokio::join!(waiting, clear);
+    got.expect("a Retry-After wait is not silence");
+}

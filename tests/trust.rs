@@ -737,4 +737,114 @@ fn a_recheck_proves_an_earlier_revocation_or_sends_it_again() {
     assert!(err.contains("the key is still active"), "{err}");
     assert!(err.contains("sent again"), "{err}");
     assert_eq!(posts(&e.mutations()), 3, "sent once more");
+
+    // A sync after the revocation shows the key inactive: nothing to send, and why.
+    std::thread::sleep(Duration::from_millis(1100));
+    e.ok(&["sync"]);
+    let err = revoke(&[]);
+    assert!(err.contains("is already inactive in the snapshot"), "{err}");
+    assert_eq!(posts(&e.mutations()), 3);
+    // Turned on again, and a sync sees it: without any re-check, the snapshot (newer than the
+    // journal's call) is the provider's word, so the call goes again, saying why.
+    let status = rt.block_on(async {
+        reqwest::Client::new()
+            .post(format!("{base}/v1/organizations/api_keys/{key}"))
+            .header("x-api-key", recert::sim::DEFAULT_KEY)
+            .header("anthropic-version", "2023-06-01")
+            .json(&serde_json::json!({"status": "active"}))
+            .send()
+            .await
+            .unwrap()
+            .status()
+    });
+    assert!(status.is_success());
+    std::thread::sleep(Duration::from_millis(1100));
+    e.ok(&["sync"]);
+    let err = revoke(&[]);
+    assert!(err.contains("was taken after it"), "{err}");
+    assert_eq!(
+        posts(&e.mutations()),
+        5,
+        "sent again after the sync saw it back"
+    );
+}
+
+/// Two `apply` at once on the same standing decisions (a closed campaign's): the plans are
+/// made under the store's write lock, so the second is refused while the first runs, or finds
+/// its calls already done; no call reaches a provider twice. Before, each process planned the
+/// same calls and both sent them all.
+#[test]
+fn two_applies_at_once_send_each_call_once() {
+    let e = Env::new("small", &["--latency-ms", "30"]);
+    e.new_campaign("Q4", &["--on-close", "revoke"]);
+    e.ok(&["campaign", "close", "Q4", "--yes"]);
+    let spawn = || {
+        e.cmd(&["apply", "--yes"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let (mut a, mut b) = (spawn(), spawn());
+    let (ra, rb) = (a.wait().unwrap(), b.wait().unwrap());
+    assert!(ra.success() || rb.success(), "one of them applied");
+    // Whatever the second did, a resume finishes the work and sends nothing twice.
+    let _ = e.run(&["apply", "--resume", "--yes"]);
+    let m = e.mutations();
+    assert!(m.len() > 10, "the campaign's revokes went out: {}", m.len());
+    let mut seen = HashSet::new();
+    // (Cursor's removals share one path; every other call names its object.)
+    for x in m.iter().filter(|x| !x.path.ends_with("remove-member")) {
+        assert!(
+            seen.insert((&x.method, &x.path)),
+            "sent twice: {} {} ({} calls in all)",
+            x.method,
+            x.path,
+            m.len()
+        );
+    }
+}
+
+/// A call the provider will never accept leaves its plan unfinished, which blocks every later
+/// plan; `apply --abandon --reason` gives it up (audited) and incident response goes on.
+#[test]
+fn an_unsendable_call_can_be_abandoned_so_revocation_goes_on() {
+    let e = Env::new("small", &["--faults", "403@api_keys/key_"]);
+    let store = Store::open(&e.data()).unwrap();
+    let snap = store.latest_snapshot().unwrap().unwrap();
+    drop(store);
+    let d = &snap.data;
+    let key = d
+        .credentials
+        .iter()
+        .find(|c| {
+            c.kind == "project_key"
+                && c.owner.as_ref().is_some_and(|o| o.kind == "user")
+                && recert::model::Archived::new(d)
+                    .container(&c.source, c.resource_id.as_deref().unwrap_or(""))
+                    .is_none()
+        })
+        .map(|c| c.id.clone())
+        .unwrap();
+    let out = e.run(&["revoke", "--key", &key, "--yes"]);
+    assert!(!out.status.success(), "the provider refuses the call");
+    // Someone who owns no key (every key DELETE is refused here).
+    let email = common::process::busiest_openai_member(d, |a| {
+        !d.credentials
+            .iter()
+            .any(|c| c.owner.as_ref().is_some_and(|o| o.id == a.id))
+    })
+    .unwrap();
+    let out = e.run(&["revoke", "--person", &email, "--yes"]);
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(!out.status.success());
+    assert!(err.contains("apply --abandon"), "{err}");
+    let err = String::from_utf8_lossy(&e.run(&["apply", "--abandon"]).stderr).to_string();
+    assert!(err.contains("--reason"), "a reason is required: {err}");
+    let out = e.ok(&["apply", "--abandon", "--reason", "the provider refuses it"]);
+    assert!(out.contains("1 calls abandoned"), "{out}");
+    assert!(out.contains(&key), "{out}");
+    e.ok(&["revoke", "--person", &email, "--yes"]);
+    let verify = e.ok(&["audit", "verify"]);
+    assert!(verify.contains("intact"), "{verify}");
 }

@@ -260,7 +260,11 @@ pub fn files(e: &Evidence) -> Vec<(String, Vec<u8>)> {
     ));
     let mut audit = Vec::new();
     for a in e.audit {
-        audit.extend(serde_json::to_vec(a).unwrap_or_default());
+        audit.extend(
+            crate::model::text::json_line(a)
+                .unwrap_or_default()
+                .into_bytes(),
+        );
         audit.push(b'\n');
     }
     out.push(("audit.jsonl".into(), audit));

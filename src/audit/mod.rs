@@ -116,6 +116,16 @@ pub struct Anchors {
     pub sent: Vec<(i64, i64)>,
     /// Every sent call with its answer recorded (each has a `result` entry).
     pub answered: Vec<(i64, i64)>,
+    /// Every decision batch now undone (each has an `undo` entry naming it).
+    pub undone: Vec<i64>,
+    /// Every campaign by name (each has a `campaign.create` entry).
+    pub campaigns: Vec<String>,
+    /// Every closed campaign (each has a `campaign.close` entry).
+    pub closed: Vec<String>,
+    /// Every sign-off as (campaign, reviewer) (each has that reviewer's `campaign.signoff`).
+    pub sign_offs: Vec<(String, String)>,
+    /// Every delegated item as (campaign, item, to) (each in a `campaign.delegate` entry).
+    pub delegations: Vec<(String, i64, String)>,
 }
 
 /// A head recorded outside the store (`audit verify` prints it; `--head SEQ:HASH` checks it).
@@ -187,16 +197,27 @@ pub fn verify_all(
         None if n > 0 => return Err(Unverified::NoHead { entries: n }),
         _ => {}
     }
-    let mut batches = std::collections::HashSet::new();
-    let mut plans = std::collections::HashSet::new();
-    let mut calls = std::collections::HashSet::new();
-    let mut results = std::collections::HashSet::new();
+    use std::collections::HashSet;
+    let mut batches = HashSet::new();
+    let mut plans = HashSet::new();
+    let mut calls = HashSet::new();
+    let mut results = HashSet::new();
+    let mut undos = HashSet::new();
+    let mut created = HashSet::new();
+    let mut closed = HashSet::new();
+    let mut signed = HashSet::new();
+    let mut delegated = HashSet::new();
     for e in entries {
         let Ok(v) = serde_json::from_str::<serde_json::Value>(&e.detail) else {
             continue;
         };
         collect_batches(&v, &mut batches);
         let num = |k: &str| v.get(k).and_then(serde_json::Value::as_i64);
+        let text = |k: &str| {
+            v.get(k)
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_string)
+        };
         match (e.event.as_str(), num("plan"), num("seq")) {
             ("plan", Some(p), _) => {
                 plans.insert(p);
@@ -206,6 +227,26 @@ pub fn verify_all(
             }
             ("result", Some(p), Some(q)) => {
                 results.insert((p, q));
+            }
+            ("undo", ..) => {
+                undos.extend(num("batch"));
+            }
+            ("campaign.create", ..) => {
+                created.extend(text("campaign"));
+            }
+            ("campaign.close", ..) => {
+                closed.extend(text("campaign"));
+            }
+            ("campaign.signoff", ..) => {
+                signed.extend(text("campaign").map(|c| (c, e.actor.clone())));
+            }
+            ("campaign.delegate", ..) => {
+                if let (Some(c), Some(to)) = (text("campaign"), text("to")) {
+                    let items = v.get("items").and_then(serde_json::Value::as_array);
+                    for seq in items.into_iter().flatten().filter_map(|x| x.as_i64()) {
+                        delegated.insert((c.clone(), seq, to.clone()));
+                    }
+                }
             }
             _ => {}
         }
@@ -222,6 +263,23 @@ pub fn verify_all(
     }
     if let Some((p, q)) = anchors.answered.iter().find(|c| !results.contains(*c)) {
         return missing(format!("the answer to call {q} of plan #{p}"));
+    }
+    if let Some(b) = anchors.undone.iter().find(|b| !undos.contains(*b)) {
+        return missing(format!("the undoing of decision batch {b}"));
+    }
+    if let Some(c) = anchors.campaigns.iter().find(|c| !created.contains(*c)) {
+        return missing(format!("campaign {c}"));
+    }
+    if let Some(c) = anchors.closed.iter().find(|c| !closed.contains(*c)) {
+        return missing(format!("the closing of campaign {c}"));
+    }
+    if let Some((c, r)) = anchors.sign_offs.iter().find(|x| !signed.contains(*x)) {
+        return missing(format!("{r}'s sign-off of campaign {c}"));
+    }
+    if let Some((c, seq, to)) = anchors.delegations.iter().find(|x| !delegated.contains(*x)) {
+        return missing(format!(
+            "the delegation of item {seq} of campaign {c} to {to}"
+        ));
     }
     if let Some(h) = recorded
         && !entries.iter().any(|e| e.seq == h.seq && e.hash == h.hash)

@@ -693,28 +693,20 @@ pub fn delegate(g: &Globals, name: &str, a: DelegateArgs) -> Result<()> {
         .filter(|i| !i.decided())
         .collect();
     let seqs = pick(&queue, &a.items, a.all, "campaign delegate")?;
-    let to = if to.starts_with("group:") {
-        to.to_string()
-    } else {
-        crate::model::normalize_email(to)
-    };
-    if to == who {
-        bail!("campaign delegate: {who} would delegate to themselves");
-    }
-    // Delegating to the holder of an item would make it self-review.
-    if !c.routing.allow_self_review {
-        for s in &seqs {
-            let it = &all.iter().find(|i| i.item.seq == *s).expect("picked").item;
-            if let Some(p) = &it.person
-                && people.acts_as(p, &to)
-            {
-                bail!(
-                    "campaign delegate: item {s} is {to}'s own access; self-review is not allowed in this campaign"
-                );
-            }
-        }
-    }
-    let n = store.delegate(c.id, &seqs, &who, &to, a.reason.trim(), now())?;
+    let (to, n) = crate::engine::campaign::delegate(
+        &mut store,
+        crate::engine::campaign::Delegation {
+            campaign: &c,
+            items: &all,
+            people: &people,
+            from: &who,
+            to,
+            seqs: &seqs,
+            reason: &a.reason,
+        },
+        now(),
+    )
+    .context("campaign delegate")?;
     println!(
         "delegated {n} items of {} from {who} to {to}, audited",
         c.name
@@ -895,6 +887,7 @@ pub fn review(g: &Globals, name: &str, who: Option<String>) -> Result<()> {
         snapshot_id: c.snapshot_id,
         reviewer: who,
         groups,
+        people: std::sync::Arc::new(people),
     });
     crate::tui::run(opts)
 }

@@ -9,11 +9,12 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 
 use crate::config::{self, Config, Paths, SourceConfig};
+use crate::model::text::sanitize;
 use crate::model::{Finding, Snapshot};
 use crate::secret::Secret;
 use crate::sim::{self, SimOptions, world::Size};
 use crate::store::Store;
-use crate::{reconcile, sync, tui};
+use crate::{engine, reconcile, sync, tui};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -677,7 +678,7 @@ fn pending_plan(
         .into_iter()
         .filter(|d| d.d.verdict == crate::review::Verdict::Revoke && !planned.contains(&d.id))
         .collect();
-    let done = crate::remediate::done_calls(&store.all_journal()?);
+    let done = crate::remediate::done_calls(&store.all_journal()?, snap.taken_at);
     Ok(crate::remediate::plan_with(
         &standing, &snap.data, opts, &done,
     ))
@@ -768,83 +769,85 @@ fn refuse_read_only(g: &Globals, cfg: &Config, what: &str) -> Result<()> {
 }
 
 /// `recert apply [--resume] [--yes]`: plan, confirm, journal, send.
+/// `recert apply --abandon --reason TEXT`: give up the unfinished plan's open calls, audited,
+/// so one call a provider will never accept does not block every later plan.
+pub fn abandon_cmd(g: &Globals, reason: &str) -> Result<()> {
+    let cfg = g.config()?;
+    refuse_read_only(g, &cfg, "apply --abandon")?;
+    if reason.trim().is_empty() {
+        bail!("apply --abandon: say why (--reason \"...\")");
+    }
+    let mut store = Store::open(&g.paths.data_dir)?;
+    let Some(plan) = store.unfinished_plan()? else {
+        println!("nothing to abandon: every plan is finished");
+        return Ok(());
+    };
+    let rows = store.abandon_plan(
+        plan,
+        &reviewer(&cfg),
+        reason.trim(),
+        chrono::Utc::now().timestamp(),
+    )?;
+    println!("plan #{plan}: {} calls abandoned, audited", rows.len());
+    for r in &rows {
+        let unknown = if r.state == crate::remediate::RowState::Sent {
+            " (it was sent and never answered: check the provider)"
+        } else {
+            ""
+        };
+        println!("  abandoned #{}: {}{unknown}", r.seq, sanitize(&r.line()));
+    }
+    println!(
+        "their decisions stay recorded; `recert revoke` (or new decisions and `recert apply`) tries again"
+    );
+    Ok(())
+}
+
 pub async fn apply_cmd(
     g: &Globals,
     resume: bool,
     yes: bool,
     opts: crate::remediate::PlanOptions,
 ) -> Result<()> {
-    use crate::remediate::RowState;
     let cfg = g.config()?;
     refuse_read_only(g, &cfg, "apply")?;
     let mut store = Store::open(&g.paths.data_dir)?;
     let actor = reviewer(&cfg);
-    let (plan_id, sources) = match store.unfinished_plan()? {
-        Some(p) if !resume => {
-            let rows = store.journal(p)?;
-            let open = rows
-                .iter()
-                .filter(|r| {
-                    matches!(
-                        r.state,
-                        RowState::Pending | RowState::Sent | RowState::Failed
-                    )
-                })
-                .count();
-            bail!(
-                "plan #{p} has {open} calls not done (a run was interrupted or some failed): `recert apply --resume` finishes it before anything new is planned"
-            );
-        }
-        Some(p) => {
-            let sources: std::collections::BTreeSet<String> =
-                store.journal(p)?.into_iter().map(|r| r.source).collect();
-            eprintln!("resuming plan #{p}");
-            (p, sources)
-        }
-        None if resume => {
-            println!("nothing to resume: every plan is finished");
-            return Ok(());
-        }
-        None => {
-            let snap = store.latest_snapshot()?.ok_or_else(|| no_snapshot(g))?;
-            let steps = pending_plan(&store, &snap, opts)?;
-            if steps.is_empty() {
-                println!(
-                    "nothing to apply: no standing revoke decision that a plan does not already cover"
-                );
+    let plan_id = if resume {
+        match store.unfinished_plan()? {
+            Some(p) => {
+                eprintln!("resuming plan #{p}");
+                p
+            }
+            None => {
+                println!("nothing to resume: every plan is finished");
                 return Ok(());
             }
-            let Some(sources) = confirm_plan(&cfg, &steps, yes)? else {
-                bail!("not confirmed; nothing was sent");
-            };
-            let id = store.create_plan(
-                &steps,
-                &actor,
-                Some(snap.id),
-                chrono::Utc::now().timestamp(),
-            )?;
-            (id, sources)
         }
+    } else {
+        engine::apply::guard(&store, "anything new is planned")?;
+        let known = store.max_plan_id()?;
+        let snap = store.latest_snapshot()?.ok_or_else(|| no_snapshot(g))?;
+        let steps = pending_plan(&store, &snap, opts)?;
+        if steps.is_empty() {
+            println!(
+                "nothing to apply: no standing revoke decision that a plan does not already cover"
+            );
+            return Ok(());
+        }
+        if confirm_plan(&cfg, &steps, yes)?.is_none() {
+            bail!("not confirmed; nothing was sent");
+        }
+        engine::apply::store_plan(
+            &mut store,
+            &steps,
+            known,
+            &actor,
+            Some(snap.id),
+            chrono::Utc::now().timestamp(),
+        )?
     };
-    run_plan(&cfg, store, plan_id, &sources, &actor).await
-}
-
-/// Send a stored plan's open calls and report item by item.
-/// One client per named source, each with its key.
-fn clients(
-    cfg: &Config,
-    sources: &std::collections::BTreeSet<String>,
-) -> Result<std::collections::HashMap<String, std::sync::Arc<crate::connectors::http::Http>>> {
-    let mut out = std::collections::HashMap::new();
-    for s in sources.iter().filter(|s| !s.is_empty()) {
-        let src = cfg.source(s)?;
-        let key = config::resolve_key(src)?;
-        out.insert(
-            s.clone(),
-            std::sync::Arc::new(crate::connectors::client(src, key)),
-        );
-    }
-    Ok(out)
+    run_plan(&cfg, store, plan_id, &actor).await
 }
 
 /// `--recheck`: for every call of this plan an earlier plan already made, one read of the
@@ -862,8 +865,11 @@ async fn recheck_done(
         .filter_map(|p| p.step.effect())
         .filter(|e| done.contains_key(e))
         .collect();
-    let sources: std::collections::BTreeSet<String> = effects.iter().map(|e| e.0.clone()).collect();
-    let clients = clients(cfg, &sources)?;
+    let clients = engine::apply::clients(
+        cfg,
+        &config::resolve_key,
+        effects.iter().map(|e| e.0.clone()),
+    )?;
     for e in effects {
         let Some(http) = clients.get(&e.0) else {
             continue;
@@ -876,15 +882,9 @@ async fn recheck_done(
     Ok(())
 }
 
-async fn run_plan(
-    cfg: &Config,
-    store: Store,
-    plan_id: i64,
-    sources: &std::collections::BTreeSet<String>,
-    actor: &str,
-) -> Result<()> {
-    use crate::remediate::{RowState, apply};
-    let clients = clients(cfg, sources)?;
+/// Send a stored plan's open calls, report item by item, then the summary.
+async fn run_plan(cfg: &Config, store: Store, plan_id: i64, actor: &str) -> Result<()> {
+    use crate::remediate::RowState;
     let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let on_item = |n: usize,
                    total: usize,
@@ -892,43 +892,26 @@ async fn run_plan(
                    state: RowState,
                    detail: &str| {
         if state != RowState::Done {
-            eprintln!("[{n}/{total}] FAILED {}: {detail}", row.line());
+            eprintln!(
+                "[{n}/{total}] FAILED {}: {}",
+                crate::model::text::sanitize(&row.line()),
+                crate::model::text::sanitize(detail)
+            );
         } else if tty {
-            eprint!("\r\x1b[2K[{n}/{total}] done {}", row.line());
+            eprint!(
+                "\r\x1b[2K[{n}/{total}] done {}",
+                crate::model::text::sanitize(&row.line())
+            );
         }
     };
     let store = std::sync::Mutex::new(store);
-    let out = apply::execute(
-        &store,
-        plan_id,
-        &clients,
-        cfg.settings.apply_concurrency.unwrap_or(8),
-        actor,
-        &on_item,
-    )
-    .await?;
+    let out =
+        engine::apply::run(&store, cfg, &config::resolve_key, plan_id, actor, &on_item).await?;
     if tty {
         eprint!("\r\x1b[2K");
     }
-    println!(
-        "plan #{plan_id}: {} calls done now, {} done before, {} failed, {} manual steps",
-        out.done,
-        out.already_done,
-        out.failed.len(),
-        out.manual.len()
-    );
-    for r in &out.manual {
-        println!(
-            "  to do by hand: {}",
-            crate::model::text::sanitize(&r.line())
-        );
-    }
-    for (r, why) in &out.failed {
-        println!(
-            "  FAILED #{}: {}: {why}",
-            r.seq,
-            crate::model::text::sanitize(&r.line())
-        );
+    for line in engine::apply::summary(plan_id, &out) {
+        println!("{line}");
     }
     if !out.failed.is_empty() {
         bail!(
@@ -968,7 +951,7 @@ pub fn audit_export(g: &Globals, out: Option<&Path>) -> Result<()> {
     let store = Store::open(&g.paths.data_dir)?;
     let mut text = String::new();
     for e in store.audit_entries()? {
-        text.push_str(&serde_json::to_string(&e)?);
+        text.push_str(&crate::model::text::json_line(&e)?);
         text.push('\n');
     }
     match out {
@@ -983,12 +966,6 @@ pub enum RevokeWhat {
     /// A key id, redacted form or the whole secret (never echoed).
     Key(String),
     Person(String),
-}
-
-fn when(ts: Option<i64>) -> String {
-    ts.and_then(|t| chrono::DateTime::from_timestamp(t, 0))
-        .map(|d| d.format("%Y-%m-%d").to_string())
-        .unwrap_or_else(|| "-".into())
 }
 
 /// `recert revoke --key HINT | --person EMAIL`: incident mode. Finds the targets on every
@@ -1006,9 +983,7 @@ pub async fn revoke_cmd(
     let cfg = g.config()?;
     refuse_read_only(g, &cfg, "revoke")?;
     let mut store = Store::open(&g.paths.data_dir)?;
-    if let Some(p) = store.unfinished_plan()? {
-        bail!("plan #{p} is unfinished: `recert apply --resume` first, then revoke");
-    }
+    engine::apply::guard(&store, "you revoke")?;
     // A key needs only the keys and resources (fast on a large organisation); a person needs all.
     let snap = match &what {
         RevokeWhat::Key(_) => store.latest_keys()?,
@@ -1022,69 +997,31 @@ pub async fn revoke_cmd(
     let mut items: Vec<NewDecision> = Vec::new();
     let (why, shown) = match &what {
         RevokeWhat::Key(hint) => {
-            let found: Vec<&crate::model::Credential> = d
-                .credentials
-                .iter()
-                .filter(|c| crate::remediate::key_matches(c, hint))
-                .collect();
-            match found.len() {
-                0 => bail!(
+            let c = match engine::incident::find_key(d, hint) {
+                engine::incident::Found::One(i) => &d.credentials[i],
+                engine::incident::Found::None => bail!(
                     "no key in snapshot #{} ({taken}) matches the given hint (an id, a redacted value or the whole key); if the key is newer, run `recert sync` first",
                     snap.id
                 ),
-                1 => {}
-                n => {
-                    for c in &found {
-                        eprintln!(
-                            "  {} {} on {} ({})",
-                            c.id,
-                            c.redacted.as_deref().unwrap_or("-"),
-                            c.source,
-                            c.provider
-                        );
+                engine::incident::Found::Many(all) => {
+                    for &i in &all {
+                        let f = engine::incident::KeyFacts::of(d, &d.credentials[i]);
+                        eprintln!("  {} {} on {} ({})", f.id, f.redacted, f.source, f.provider);
                     }
-                    bail!("the hint matches {n} keys (listed above): give the key id");
+                    bail!(
+                        "the hint matches {} keys (listed above): give the key id",
+                        all.len()
+                    );
                 }
+            };
+            for line in engine::incident::KeyFacts::of(d, c).lines() {
+                eprintln!("{line}");
             }
-            let c = found[0];
-            let owner = c
-                .owner
-                .as_ref()
-                .map(|o| {
-                    format!(
-                        "{} {}",
-                        o.kind.replace('_', " "),
-                        o.email.as_deref().or(o.name.as_deref()).unwrap_or(&o.id)
-                    )
-                })
-                .unwrap_or_else(|| "no owner".into());
-            let project = c
-                .resource_id
-                .as_deref()
-                .map(|r| {
-                    d.resources
-                        .iter()
-                        .find(|x| x.source == c.source && x.id == r)
-                        .and_then(|x| x.name.clone())
-                        .unwrap_or_else(|| r.to_string())
-                })
-                .unwrap_or_else(|| "(organisation)".into());
             let label = c
                 .redacted
                 .clone()
                 .or(c.name.clone())
                 .unwrap_or_else(|| c.id.clone());
-            eprintln!(
-                "key {} ({}) on {} ({})\n  name {} · owner {owner} · project {project}\n  created {} · last used {} · status {}",
-                crate::model::text::sanitize(&c.id),
-                crate::model::text::sanitize(c.redacted.as_deref().unwrap_or("-")),
-                c.source,
-                c.provider,
-                crate::model::text::sanitize(c.name.as_deref().unwrap_or("-")),
-                when(c.created_at),
-                when(c.last_used_at),
-                c.status.as_deref().unwrap_or("active"),
-            );
             items.push(NewDecision {
                 verdict: Verdict::Revoke,
                 target: Target::new(&c.provider, &c.source, &c.kind, &c.id),
@@ -1186,7 +1123,8 @@ pub async fn revoke_cmd(
         })
         .collect();
     let refs: Vec<&crate::review::Decision> = preview.iter().collect();
-    let mut done = crate::remediate::done_calls(&store.all_journal()?);
+    let known = store.max_plan_id()?;
+    let mut done = crate::remediate::done_calls(&store.all_journal()?, snap.taken_at);
     if recheck {
         recheck_done(&cfg, &refs, d, opts, &mut done).await?;
     }
@@ -1205,9 +1143,9 @@ pub async fn revoke_cmd(
             }
         );
     }
-    let Some(sources) = confirm_plan(&cfg, &steps, yes)? else {
+    if confirm_plan(&cfg, &steps, yes)?.is_none() {
         bail!("not confirmed; nothing was recorded or sent");
-    };
+    }
     let actor = reviewer(&cfg);
     let now = chrono::Utc::now().timestamp();
     let batch = store.record_decisions(&items, &actor, Some(snap.id), now)?;
@@ -1218,9 +1156,9 @@ pub async fn revoke_cmd(
         .collect();
     let refs: Vec<&crate::review::Decision> = recorded.iter().collect();
     let steps = crate::remediate::plan_with(&refs, d, opts, &done);
-    let plan_id = store.create_plan(&steps, &actor, Some(snap.id), now)?;
+    let plan_id = engine::apply::store_plan(&mut store, &steps, known, &actor, Some(snap.id), now)?;
     eprintln!("revoking {shown}: plan #{plan_id}");
-    run_plan(&cfg, store, plan_id, &sources, &actor).await
+    run_plan(&cfg, store, plan_id, &actor).await
 }
 
 /// `recert owners import FILE`: assign owners in bulk from a CSV with the columns `id` and
@@ -1372,7 +1310,13 @@ pub fn owners_list(g: &Globals, format: Format) -> Result<()> {
         }
         _ => {
             for (t, o) in &owners {
-                println!("{:<10} {:<16} {:<40} {o}", t.source, t.kind, t.id);
+                println!(
+                    "{:<10} {:<16} {:<40} {}",
+                    sanitize(&t.source),
+                    t.kind,
+                    sanitize(&t.id),
+                    sanitize(o)
+                );
             }
             println!("{} owned", owners.len());
         }

@@ -207,8 +207,21 @@ pub struct Http {
     requests: AtomicU64,
     /// When the next request may go, under `rate_per_minute`.
     next_slot: tokio::sync::Mutex<Option<tokio::time::Instant>>,
-    /// When the source last answered anything (or the client was made): for `silence`.
+    /// When the source last answered anything, or when a request went out with none other
+    /// outstanding: for `silence`. Only time with a request on the wire counts, never the
+    /// waits recert chooses (backoff, `Retry-After`, pacing, queueing, idle between stages).
     last_answer: std::sync::Mutex<std::time::Instant>,
+    /// Requests on the wire now.
+    in_flight: std::sync::atomic::AtomicUsize,
+}
+
+/// One request on the wire: counted in `in_flight` until dropped.
+struct OnWire<'a>(&'a Http);
+
+impl Drop for OnWire<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl Http {
@@ -230,7 +243,17 @@ impl Http {
             requests: AtomicU64::new(0),
             next_slot: tokio::sync::Mutex::new(None),
             last_answer: std::sync::Mutex::new(std::time::Instant::now()),
+            in_flight: std::sync::atomic::AtomicUsize::new(0),
         }
+    }
+
+    /// A request goes on the wire; with nothing else outstanding, the source's silence clock
+    /// starts now.
+    fn on_wire(&self) -> OnWire<'_> {
+        if self.in_flight.fetch_add(1, Ordering::SeqCst) == 0 {
+            self.heard();
+        }
+        OnWire(self)
     }
 
     fn heard(&self) {
@@ -369,7 +392,8 @@ impl Http {
         let m = method.to_string();
         let mut attempt: u32 = 0;
         let started = std::time::Instant::now();
-        let mut heard_at = started;
+        // Time this request has spent on the wire with no answer, over all its attempts.
+        let mut unanswered = Duration::ZERO;
         loop {
             attempt += 1;
             let last = attempt > self.limits.max_retries;
@@ -396,19 +420,20 @@ impl Http {
             }
             self.requests.fetch_add(1, Ordering::Relaxed);
             // The silence deadline bounds every wait for an answer: the source's (nothing
-            // answered at all) and this request's own, retries included.
+            // answered while requests were out) and this request's own, over its retries.
+            let wire = self.on_wire();
             let left = self
                 .patience_left()
-                .min(self.limits.silence.saturating_sub(heard_at.elapsed()));
+                .min(self.limits.silence.saturating_sub(unanswered));
             if left.is_zero() {
                 return Err(self.silent(&m, &shown));
             }
+            let sent_at = std::time::Instant::now();
             let sent = tokio::time::timeout(left, req.send()).await;
             let (status, headers, bytes) = match sent {
                 Err(_) => return Err(self.silent(&m, &shown)),
                 Ok(Ok(resp)) => {
                     self.heard();
-                    heard_at = std::time::Instant::now();
                     let status = resp.status();
                     let headers = resp.headers().clone();
                     match self.read_capped(resp).await {
@@ -423,6 +448,7 @@ impl Http {
                         }
                         Err(e) => {
                             drop(permit);
+                            drop(wire);
                             if last {
                                 return Err(self.transport_error(&m, &shown, &e, attempt));
                             }
@@ -433,8 +459,12 @@ impl Http {
                 }
                 Ok(Err(e)) => {
                     drop(permit);
-                    if self.patience_left().is_zero() || heard_at.elapsed() >= self.limits.silence {
-                        return Err(self.silent(&m, &shown));
+                    drop(wire);
+                    if e.is_timeout() {
+                        unanswered += sent_at.elapsed();
+                        if self.patience_left().is_zero() || unanswered >= self.limits.silence {
+                            return Err(self.silent(&m, &shown));
+                        }
                     }
                     if last {
                         return Err(self.transport_error(&m, &shown, &e, attempt));
@@ -444,6 +474,7 @@ impl Http {
                 }
             };
             drop(permit);
+            drop(wire);
             let text = String::from_utf8_lossy(&bytes);
             if status.is_success() {
                 if bytes.iter().all(u8::is_ascii_whitespace) {

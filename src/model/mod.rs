@@ -260,9 +260,13 @@ pub struct Archived<'a> {
 
 impl<'a> Archived<'a> {
     pub fn new(d: &'a SourceData) -> Archived<'a> {
+        // Only projects and workspaces contain access; anything else is inside one only
+        // through its parent (an id that merely equals a container's is not inside it).
+        let container = |r: &&Resource| matches!(r.kind.as_str(), "project" | "workspace");
         let archived: std::collections::HashSet<(&str, &str)> = d
             .resources
             .iter()
+            .filter(container)
             .filter(|r| r.archived)
             .map(|r| (r.source.as_str(), r.id.as_str()))
             .collect();
@@ -271,7 +275,7 @@ impl<'a> Archived<'a> {
             .iter()
             .filter_map(|r| {
                 let key = (r.source.as_str(), r.id.as_str());
-                if archived.contains(&key) {
+                if container(&r) && archived.contains(&key) {
                     return Some((key, r.id.as_str()));
                 }
                 let parent = r.parent.as_deref()?;

@@ -42,7 +42,7 @@ pub fn is_unsafe(c: char) -> bool {
 /// One CSV cell of untrusted text, for every CSV recert writes: the text passes [`sanitize`]
 /// (so no escape sequence reaches a terminal that shows the file, and no newline splits a
 /// row), a cell starting with `=`, `+`, `-`, `@`, tab or CR is prefixed with `'` (a
-/// spreadsheet never runs it as a formula), and a cell holding `,` or `"` is quoted.
+/// spreadsheet never runs it as a formula), and a cell holding `,`, `"` or `;` is quoted.
 pub fn csv_cell(s: &str) -> String {
     let formula = s.starts_with(['=', '+', '-', '@', '\t', '\r']);
     let clean = sanitize(s);
@@ -51,7 +51,9 @@ pub fn csv_cell(s: &str) -> String {
     } else {
         clean.into_owned()
     };
-    if cell.contains([',', '"']) {
+    // `;` too: spreadsheets in many locales split on it, and an unquoted `x;=1+1` would start
+    // a cell of its own with `=`.
+    if cell.contains([',', '"', ';']) {
         format!("\"{}\"", cell.replace('"', "\"\""))
     } else {
         cell
@@ -94,6 +96,42 @@ pub fn json_pretty<T: serde::Serialize + ?Sized>(value: &T) -> serde_json::Resul
     Ok(String::from_utf8(out).unwrap_or_default())
 }
 
+/// One line of JSON (JSON lines files: the audit log), escaped as [`json_pretty`] does.
+pub fn json_line<T: serde::Serialize + ?Sized>(value: &T) -> serde_json::Result<String> {
+    let mut out = Vec::new();
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, SafeCompact);
+    value.serialize(&mut ser)?;
+    Ok(String::from_utf8(out).unwrap_or_default())
+}
+
+/// Write a string fragment with every unsafe character as a `\uXXXX` escape.
+fn safe_fragment<W: ?Sized + std::io::Write>(w: &mut W, fragment: &str) -> std::io::Result<()> {
+    let mut start = 0;
+    for (i, c) in fragment.char_indices() {
+        if is_unsafe(c) {
+            w.write_all(&fragment.as_bytes()[start..i])?;
+            let mut buf = [0u16; 2];
+            for unit in c.encode_utf16(&mut buf) {
+                write!(w, "\\u{unit:04x}")?;
+            }
+            start = i + c.len_utf8();
+        }
+    }
+    w.write_all(&fragment.as_bytes()[start..])
+}
+
+struct SafeCompact;
+
+impl serde_json::ser::Formatter for SafeCompact {
+    fn write_string_fragment<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        fragment: &str,
+    ) -> std::io::Result<()> {
+        safe_fragment(w, fragment)
+    }
+}
+
 struct SafeJson<'a>(serde_json::ser::PrettyFormatter<'a>);
 
 impl serde_json::ser::Formatter for SafeJson<'_> {
@@ -102,18 +140,7 @@ impl serde_json::ser::Formatter for SafeJson<'_> {
         w: &mut W,
         fragment: &str,
     ) -> std::io::Result<()> {
-        let mut start = 0;
-        for (i, c) in fragment.char_indices() {
-            if is_unsafe(c) {
-                w.write_all(&fragment.as_bytes()[start..i])?;
-                let mut buf = [0u16; 2];
-                for unit in c.encode_utf16(&mut buf) {
-                    write!(w, "\\u{unit:04x}")?;
-                }
-                start = i + c.len_utf8();
-            }
-        }
-        w.write_all(&fragment.as_bytes()[start..])
+        safe_fragment(w, fragment)
     }
     fn begin_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
         self.0.begin_array(w)
@@ -162,6 +189,7 @@ mod tests {
         }
         assert_eq!(csv_cell("plain"), "plain");
         assert_eq!(csv_cell("a,b"), "\"a,b\"");
+        assert_eq!(csv_cell("x;=1+1"), "\"x;=1+1\"");
         // OSC 52 (clipboard), a title change, a newline and U+2028: none survive.
         let hostile = "x\u{1b}]52;c;ZXZpbA==\u{7}\u{1b}]0;pwned\u{7}\ny\u{2028}z\u{202e}";
         let c = csv_cell(hostile);
@@ -185,6 +213,12 @@ mod tests {
         assert!(text.contains('é'));
         let back: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(back, v);
+        let line = super::json_line(&v).unwrap();
+        assert!(
+            !line.contains('\n') && !line.chars().any(is_unsafe),
+            "{line}"
+        );
+        assert_eq!(serde_json::from_str::<serde_json::Value>(&line).unwrap(), v);
         assert_eq!(
             serde_json::to_string_pretty(&serde_json::json!([1, {"a": "b"}])).unwrap(),
             json_pretty(&serde_json::json!([1, {"a": "b"}])).unwrap()

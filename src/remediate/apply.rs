@@ -74,6 +74,7 @@ async fn execute_locked(
         match r.state {
             RowState::Done => out.already_done += 1,
             RowState::Manual => out.manual.push(r),
+            RowState::Abandoned => {}
             _ if r.kind == "call" => todo.push(r),
             _ => {}
         }

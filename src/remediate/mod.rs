@@ -9,8 +9,8 @@ pub mod apply;
 pub mod recheck;
 
 use crate::connectors::path::{ApiPath, UnsafeId};
-use crate::model::SourceData;
 use crate::model::text::sanitize;
+use crate::model::{SourceData, Ts};
 use crate::review::{Decision, Target, Verdict};
 
 /// One step of a plan. Paths are relative to the source's `base_url` (for OpenAI that already
@@ -375,13 +375,25 @@ fn revoke_steps(t: &Target, d: &SourceData, key_status: &str) -> Result<Vec<Step
             )]
         }
         ("anthropic", "api_key") => {
-            let ws = d
+            let key = d
                 .credentials
                 .iter()
-                .find(|c| c.source == t.source && c.id == id)
-                .and_then(|c| c.resource_id.clone());
+                .find(|c| c.source == t.source && c.id == id);
+            let ws = key.and_then(|c| c.resource_id.clone());
             if let Some(c) = ws.and_then(|w| archived_container(d, &t.source, &w)) {
                 return Ok(inert(t, "workspace", &c));
+            }
+            // Already as the plan would leave it (or past it: archived and expired keys stay so).
+            if let Some(now) = key.and_then(|k| k.status.as_deref())
+                && (now == key_status || matches!(now, "archived" | "expired"))
+            {
+                return Ok(vec![Step::Record {
+                    what: format!(
+                        "nothing to send: Anthropic key {} is already {} in the snapshot",
+                        sanitize(id),
+                        sanitize(now)
+                    ),
+                }]);
             }
             vec![call(
                 "POST",
@@ -500,23 +512,39 @@ pub struct Done {
 /// Calls already done by an earlier plan, by effect.
 pub type DoneCalls = std::collections::HashMap<Effect, Done>;
 
-/// The calls the journal records as done, by effect (the latest plan where two did the same).
-pub fn done_calls(journal: &[JournalRow]) -> DoneCalls {
+/// The calls the journal records as done, by effect (the latest plan where two did the same),
+/// judged against the snapshot the plan is built from, taken at `snapshot_at`. A call done
+/// after it is trusted (the snapshot predates it). A call done before it is not: the snapshot
+/// is the provider's word since, and a decision that still targets the object means access
+/// came back (a key turned on again, a user re-added), so it is sent again, saying why.
+pub fn done_calls(journal: &[JournalRow], snapshot_at: Ts) -> DoneCalls {
     journal
         .iter()
         .filter(|r| r.kind == "call" && r.state == RowState::Done)
         .filter_map(|r| {
             let (m, p) = (r.method.clone()?, r.path.clone()?);
+            let proof = (r.updated_at < snapshot_at).then(|| {
+                recheck::Proof::Present(format!(
+                    "the snapshot this plan is built from was taken after it ({}) and the decision still targets it",
+                    when(snapshot_at)
+                ))
+            });
             Some((
                 (r.source.clone(), m, p, r.body.clone()),
                 Done {
                     plan: r.plan,
                     at: r.updated_at,
-                    proof: None,
+                    proof,
                 },
             ))
         })
         .collect()
+}
+
+fn when(t: Ts) -> String {
+    chrono::DateTime::from_timestamp(t, 0)
+        .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+        .unwrap_or_default()
 }
 
 /// The plan for a set of decisions: only revokes reach providers, so only they are planned.
@@ -560,21 +588,29 @@ pub fn plan_with(
         }
     }
     cover(&mut out);
+    mark_done(&mut out, done);
+    // Calls on a part of a principal go before the call that removes the whole principal.
+    out.sort_by_key(|p| match &p.step {
+        Step::Call { method, path, .. } => stage(method, path),
+        _ => 0,
+    });
+    out
+}
+
+/// Turn each call an earlier plan already made into a record saying so (or, where the proof
+/// says the provider still has it, keep it with a note saying why it goes again).
+pub fn mark_done(out: &mut [PlannedStep], done: &DoneCalls) {
     for p in out.iter_mut() {
         let Some(Done { plan, at, proof }) = p.step.effect().and_then(|e| done.get(&e)) else {
             continue;
         };
-        let at = chrono::DateTime::from_timestamp(*at, 0)
-            .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
-            .unwrap_or_default();
+        let at = when(*at);
         let line = p.step.line();
         let what = match proof {
             // The read says the earlier call did not hold: send it again, saying why.
             Some(recheck::Proof::Present(why)) => {
                 if let Step::Call { note, .. } = &mut p.step {
-                    let again = format!(
-                        "done in plan #{plan} at {at}, but the re-check found it in place ({why}): sent again"
-                    );
+                    let again = format!("done in plan #{plan} at {at}, but {why}: sent again");
                     *note = Some(match note.take() {
                         Some(n) => format!("{n}; {again}"),
                         None => again,
@@ -596,12 +632,26 @@ pub fn plan_with(
         };
         p.step = Step::Record { what };
     }
-    // Calls on a part of a principal go before the call that removes the whole principal.
-    out.sort_by_key(|p| match &p.step {
-        Step::Call { method, path, .. } => stage(method, path),
-        _ => 0,
-    });
-    out
+}
+
+/// The calls done by plans newer than `after`: what another process did while this plan was
+/// being made and confirmed (always trusted: they are newer than any snapshot it used).
+pub fn done_since(journal: &[JournalRow], after: i64) -> DoneCalls {
+    journal
+        .iter()
+        .filter(|r| r.plan > after && r.kind == "call" && r.state == RowState::Done)
+        .filter_map(|r| {
+            let (m, p) = (r.method.clone()?, r.path.clone()?);
+            Some((
+                (r.source.clone(), m, p, r.body.clone()),
+                Done {
+                    plan: r.plan,
+                    at: r.updated_at,
+                    proof: None,
+                },
+            ))
+        })
+        .collect()
 }
 
 /// The segments of a planned path (each an encoded id or a literal).
@@ -749,6 +799,8 @@ pub enum RowState {
     Failed,
     /// A step no API can do: a person must.
     Manual,
+    /// Given up by a person (`apply --abandon`), audited: never sent again by this plan.
+    Abandoned,
 }
 
 impl RowState {
@@ -759,6 +811,7 @@ impl RowState {
             RowState::Done => "done",
             RowState::Failed => "failed",
             RowState::Manual => "manual",
+            RowState::Abandoned => "abandoned",
         }
     }
     pub fn parse(s: &str) -> RowState {
@@ -767,6 +820,7 @@ impl RowState {
             "done" => RowState::Done,
             "failed" => RowState::Failed,
             "manual" => RowState::Manual,
+            "abandoned" => RowState::Abandoned,
             _ => RowState::Pending,
         }
     }

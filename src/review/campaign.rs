@@ -253,6 +253,7 @@ pub struct Inputs<'a> {
 }
 
 /// Directory people by canonical email, with managers resolved to emails.
+#[derive(Debug, Default)]
 pub struct People {
     by_email: HashMap<String, Holder>,
     /// Members of each directory group (canonical emails).

@@ -50,7 +50,6 @@ fn directory_index(w: &World) -> HashMap<String, BTreeSet<String>> {
     m
 }
 
-/// Every owner or admin holding: (provider, source, subject kind, subject id, email).
 /// Is OpenAI project `p` archived? What lives in it grants nothing and raises no finding.
 fn archived_project(w: &World, p: &str) -> bool {
     w.openai
@@ -101,6 +100,7 @@ pub(super) fn drop_inert(w: &mut World) {
     w.truth.retain(|_| keep.next().unwrap_or(true));
 }
 
+/// Every owner or admin holding: (provider, source, subject kind, subject id, email).
 fn holdings(w: &World) -> Vec<(&'static str, &'static str, &'static str, String, String)> {
     let mut h = Vec::new();
     for u in w.openai.users.values().filter(|u| u.role == "owner") {

@@ -57,6 +57,9 @@ pub enum StoreError {
         found: i64,
         known: i64,
     },
+    /// Nothing was stored, and why (a guard that refused under the write lock).
+    #[error("{0}")]
+    Refused(String),
     /// Another process is applying this plan.
     #[error(
         "{0}: nothing was sent. Wait for it to finish (or stop it); a lock whose process has died is taken over by the next `recert apply --resume`"
@@ -341,7 +344,16 @@ pub fn private_file(path: &Path) -> Result<(), StoreError> {
 /// its schema is complete, so a killed first run never leaves a 0-byte `recert.db`, and two
 /// first runs at once end with one store.
 fn create(path: &Path) -> Result<(), StoreError> {
-    let tmp = path.with_file_name(format!("recert.db.new-{}", std::process::id()));
+    // Unique across processes and hosts sharing the directory.
+    let nonce = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    let tmp = path.with_file_name(format!(
+        "recert.db.new-{}-{}-{nonce}",
+        remediate::host_name(),
+        std::process::id()
+    ));
     let sql = |source| StoreError::Sql {
         path: tmp.clone(),
         source,
@@ -365,9 +377,9 @@ fn create(path: &Path) -> Result<(), StoreError> {
             .execute_batch("PRAGMA wal_checkpoint(TRUNCATE); PRAGMA journal_mode = DELETE;")
             .map_err(sql)?;
     }
-    let linked = std::fs::hard_link(&tmp, path);
+    let placed = place(&tmp, path);
     let _ = std::fs::remove_file(&tmp);
-    match linked {
+    match placed {
         Ok(()) => Ok(()),
         // Another first run won: use its store.
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
@@ -375,13 +387,55 @@ fn create(path: &Path) -> Result<(), StoreError> {
     }
 }
 
-/// `file:PATH?immutable=1`, the path percent-encoded where a URI needs it.
+/// Put the complete new store `tmp` at `path`, never over a file already there: a hard link
+/// where the filesystem has them, else a copy into a file created exclusively (exFAT, some
+/// network shares and container volumes have no hard links).
+fn place(tmp: &Path, path: &Path) -> std::io::Result<()> {
+    match std::fs::hard_link(tmp, path) {
+        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
+            let mut opts = std::fs::OpenOptions::new();
+            opts.write(true).create_new(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::OpenOptionsExt;
+                opts.mode(0o600);
+            }
+            let mut out = opts.open(path)?;
+            let copied = std::io::copy(&mut std::fs::File::open(tmp)?, &mut out)
+                .and_then(|_| out.sync_all());
+            if let Err(e) = copied {
+                // Never leave a partial store behind: a 0-byte or short file would be refused.
+                drop(out);
+                let _ = std::fs::remove_file(path);
+                return Err(e);
+            }
+            Ok(())
+        }
+        other => other,
+    }
+}
+
+/// `file:PATH?immutable=1`, every byte of the path that a URI cannot hold as it is
+/// percent-encoded (non-UTF-8 bytes included); an absolute path gets an empty authority
+/// (`file:///…`), so a path starting with `//` is never read as a host.
 fn immutable_uri(path: &Path) -> String {
-    let mut uri = String::from("file:");
-    for b in path.to_string_lossy().bytes() {
-        match b {
-            b'%' | b'?' | b'#' => uri.push_str(&format!("%{b:02X}")),
-            _ => uri.push(b as char),
+    #[cfg(unix)]
+    let bytes: Vec<u8> = {
+        use std::os::unix::ffi::OsStrExt;
+        path.as_os_str().as_bytes().to_vec()
+    };
+    #[cfg(not(unix))]
+    let bytes: Vec<u8> = path.to_string_lossy().replace('\\', "/").into_bytes();
+    let mut uri = String::from(if bytes.first() == Some(&b'/') {
+        "file://"
+    } else {
+        "file:"
+    });
+    for b in bytes {
+        if b.is_ascii_alphanumeric() || b"/-._~".contains(&b) {
+            uri.push(b as char);
+        } else {
+            uri.push_str(&format!("%{b:02X}"));
         }
     }
     uri.push_str("?immutable=1");
@@ -401,7 +455,9 @@ fn writable(path: &Path) -> bool {
     }
     #[cfg(not(unix))]
     {
-        std::fs::metadata(path).is_ok_and(|m| !m.permissions().readonly())
+        // Windows sets the read-only attribute on many folders and ignores it there: only a
+        // file's counts.
+        std::fs::metadata(path).is_ok_and(|m| m.is_dir() || !m.permissions().readonly())
     }
 }
 
@@ -1001,4 +1057,47 @@ fn load(conn: &Connection, sid: i64) -> rusqlite::Result<Snapshot> {
         sources,
         data: d,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_immutable_uri_holds_any_path_exactly() {
+        assert_eq!(
+            immutable_uri(Path::new("/tmp/a b?c#d%e/recert.db")),
+            "file:///tmp/a%20b%3Fc%23d%25e/recert.db?immutable=1"
+        );
+        // A path starting with `//` is not a host.
+        assert!(immutable_uri(Path::new("//srv/x/recert.db")).starts_with("file:////srv"));
+        #[cfg(unix)]
+        {
+            use std::os::unix::ffi::OsStrExt;
+            let odd = std::ffi::OsStr::from_bytes(b"/tmp/\xff/recert.db");
+            assert_eq!(
+                immutable_uri(Path::new(odd)),
+                "file:///tmp/%FF/recert.db?immutable=1"
+            );
+        }
+    }
+
+    #[test]
+    fn a_store_in_an_awkward_directory_opens_read_only_with_its_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("a b?c#d%e");
+        {
+            let s = Store::open(&data).unwrap();
+            assert!(s.latest_snapshot_id().unwrap().is_none());
+        }
+        let conn = Connection::open_with_flags(
+            immutable_uri(&data.join("recert.db")),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_URI,
+        )
+        .unwrap();
+        let v: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, MIGRATIONS.len() as i64);
+    }
 }

@@ -168,6 +168,109 @@ impl Store {
     ) -> Result<i64, StoreError> {
         let err = self.sql_err();
         let tx = self.conn.transaction().map_err(&err)?;
+        let id = insert_plan(&tx, steps, actor, snapshot_id, now).map_err(&err)?;
+        tx.commit().map_err(&err)?;
+        Ok(id)
+    }
+
+    /// Store a plan while holding the database's write lock from before `make` reads the
+    /// store to its commit: two processes planning at once are serialised, and the second
+    /// sees the first's plan (its guard refuses, or its calls are already done). `make`
+    /// returns the steps to store, or why nothing may be stored.
+    pub fn create_plan_exclusive(
+        &mut self,
+        actor: &str,
+        snapshot_id: Option<i64>,
+        now: Ts,
+        make: impl FnOnce(&Store) -> Result<Vec<PlannedStep>, String>,
+    ) -> Result<i64, StoreError> {
+        let err = self.sql_err();
+        self.conn.execute_batch("BEGIN IMMEDIATE").map_err(&err)?;
+        let made = match make(self) {
+            Ok(steps) => insert_plan(&self.conn, &steps, actor, snapshot_id, now).map_err(&err),
+            Err(why) => Err(StoreError::Refused(why)),
+        };
+        match made {
+            Ok(id) => {
+                self.conn.execute_batch("COMMIT").map_err(&err)?;
+                Ok(id)
+            }
+            Err(e) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                Err(e)
+            }
+        }
+    }
+
+    /// Give up a plan's calls that are not done (pending, sent or failed), audited with the
+    /// reason: the plan is finished and no longer blocks new plans. Refused while a live
+    /// process applies it. Returns the rows given up.
+    pub fn abandon_plan(
+        &mut self,
+        plan: i64,
+        actor: &str,
+        reason: &str,
+        now: Ts,
+    ) -> Result<Vec<JournalRow>, StoreError> {
+        if let Some(h) = self.plan_lock(plan)?
+            && (h.host != host_name() || holder_alive(h.pid, None))
+            && h.pid != std::process::id() as i64
+        {
+            return Err(StoreError::Locked(h));
+        }
+        let rows: Vec<JournalRow> = self
+            .journal(plan)?
+            .into_iter()
+            .filter(|r| {
+                matches!(
+                    r.state,
+                    RowState::Pending | RowState::Sent | RowState::Failed
+                )
+            })
+            .collect();
+        let err = self.sql_err();
+        let tx = self.conn.transaction().map_err(&err)?;
+        tx.execute(
+            "UPDATE journal SET state = 'abandoned', updated_at = ?2 WHERE plan_id = ?1 AND state IN ('pending', 'sent', 'failed')",
+            params![plan, now],
+        )
+        .map_err(&err)?;
+        let seqs: Vec<i64> = rows.iter().map(|r| r.seq).collect();
+        let sent: Vec<i64> = rows
+            .iter()
+            .filter(|r| r.state == RowState::Sent)
+            .map(|r| r.seq)
+            .collect();
+        append_audit(
+            &tx,
+            now,
+            actor,
+            "abandon",
+            &serde_json::json!({"plan": plan, "seqs": seqs, "outcome_unknown": sent, "reason": reason}),
+        )
+        .map_err(&err)?;
+        tx.commit().map_err(&err)?;
+        Ok(rows)
+    }
+
+    /// The newest plan's id (0 when there is none).
+    pub fn max_plan_id(&self) -> Result<i64, StoreError> {
+        self.conn
+            .query_row("SELECT coalesce(max(id), 0) FROM plans", [], |r| r.get(0))
+            .map_err(self.sql())
+    }
+}
+
+/// Insert a plan, its journal rows and its audit entry on `tx`.
+fn insert_plan(
+    tx: &rusqlite::Connection,
+    steps: &[PlannedStep],
+    actor: &str,
+    snapshot_id: Option<i64>,
+    now: Ts,
+) -> rusqlite::Result<i64> {
+    {
+        let err = |e: rusqlite::Error| e;
         tx.execute(
             "INSERT INTO plans (created_at, actor, snapshot_id, state) VALUES (?1, ?2, ?3, 'open')",
             params![now, actor, snapshot_id],
@@ -239,17 +342,18 @@ impl Store {
             .filter(|s| matches!(s.step, Step::Call { .. }))
             .count();
         append_audit(
-            &tx,
+            tx,
             now,
             actor,
             "plan",
             &serde_json::json!({"plan": id, "steps": steps.len(), "calls": calls, "snapshot": snapshot_id}),
         )
         .map_err(&err)?;
-        tx.commit().map_err(&err)?;
         Ok(id)
     }
+}
 
+impl Store {
     /// The newest plan that still has calls not done, if any.
     pub fn unfinished_plan(&self) -> Result<Option<i64>, StoreError> {
         self.conn

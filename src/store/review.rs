@@ -11,7 +11,7 @@ use crate::review::{Decision, NewDecision, Target, Verdict};
 
 /// Append one audit entry inside `tx`, chained to the last one.
 pub(crate) fn append_audit(
-    tx: &Transaction,
+    tx: &rusqlite::Connection,
     at: Ts,
     actor: &str,
     event: &str,
@@ -238,6 +238,12 @@ impl Store {
                 .and_then(|rows| rows.collect())
                 .map_err(&err)
         };
+        let texts = |sql: &str| -> Result<Vec<String>, StoreError> {
+            let mut st = self.conn.prepare(sql).map_err(&err)?;
+            st.query_map([], |r| r.get(0))
+                .and_then(|rows| rows.collect())
+                .map_err(&err)
+        };
         let pairs = |sql: &str| -> Result<Vec<(i64, i64)>, StoreError> {
             let mut st = self.conn.prepare(sql).map_err(&err)?;
             st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
@@ -254,6 +260,31 @@ impl Store {
             answered: pairs(
                 "SELECT plan_id, seq FROM journal WHERE attempts > 0 AND state IN ('done', 'failed') ORDER BY plan_id, seq",
             )?,
+            undone: ints("SELECT DISTINCT batch FROM decisions WHERE undone = 1 ORDER BY batch")?,
+            campaigns: texts("SELECT name FROM campaigns ORDER BY id")?,
+            closed: texts("SELECT name FROM campaigns WHERE closed_at IS NOT NULL ORDER BY id")?,
+            sign_offs: {
+                let mut st = self
+                    .conn
+                    .prepare(
+                        "SELECT c.name, s.reviewer FROM campaign_signoffs s JOIN campaigns c ON c.id = s.campaign_id",
+                    )
+                    .map_err(&err)?;
+                st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .and_then(|rows| rows.collect())
+                    .map_err(&err)?
+            },
+            delegations: {
+                let mut st = self
+                    .conn
+                    .prepare(
+                        "SELECT c.name, d.seq, d.to_reviewer FROM campaign_delegations d JOIN campaigns c ON c.id = d.campaign_id",
+                    )
+                    .map_err(&err)?;
+                st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                    .and_then(|rows| rows.collect())
+                    .map_err(&err)?
+            },
         })
     }
 

@@ -71,6 +71,8 @@ pub struct CampaignQueue {
     pub reviewer: String,
     /// The directory groups the reviewer is in: items routed to `group:NAME` are theirs too.
     pub groups: Vec<String>,
+    /// The campaign snapshot's people and groups, for the delegation policy.
+    pub people: Arc<crate::review::campaign::People>,
 }
 
 impl CampaignQueue {
@@ -271,29 +273,13 @@ fn start_apply(opts: &Options, plan: i64, tx: Sender<Msg>, reload: Sender<()>) {
     };
     let dir = opts.data_dir.clone();
     let actor = opts.reviewer.clone();
-    let concurrency = cfg.settings.apply_concurrency.unwrap_or(8);
     std::thread::spawn(move || {
-        let run = || -> anyhow::Result<(crate::remediate::apply::Outcome, i64)> {
+        let run = || -> anyhow::Result<crate::remediate::apply::Outcome> {
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
                 .enable_all()
                 .build()?;
-            let store = Store::open(&dir)?;
-            let rows = store.journal(plan)?;
-            let mut clients = HashMap::new();
-            for s in rows
-                .iter()
-                .filter(|r| r.kind == "call")
-                .map(|r| r.source.clone())
-            {
-                if clients.contains_key(&s) {
-                    continue;
-                }
-                let src = cfg.source(&s)?;
-                let key = keys(src)?;
-                clients.insert(s, Arc::new(crate::connectors::client(src, key)));
-            }
-            let store = std::sync::Mutex::new(store);
+            let store = std::sync::Mutex::new(Store::open(&dir)?);
             let progress = std::sync::Mutex::new(state::Applying {
                 plan,
                 ..Default::default()
@@ -314,35 +300,15 @@ fn start_apply(opts: &Options, plan: i64, tx: Sender<Msg>, reload: Sender<()>) {
                 p.last = row.line();
                 let _ = ptx.send(Msg::ApplyProgress(p.clone()));
             };
-            let out = rt.block_on(crate::remediate::apply::execute(
-                &store,
-                plan,
-                &clients,
-                concurrency,
-                &actor,
-                &on_item,
-            ))?;
-            Ok((out, plan))
+            rt.block_on(crate::engine::apply::run(
+                &store, &cfg, &*keys, plan, &actor, &on_item,
+            ))
         };
         let msg = match run() {
-            Ok((out, plan)) => {
-                let mut lines = vec![format!(
-                    "plan #{plan}: {} calls done, {} failed, {} manual steps",
-                    out.done,
-                    out.failed.len(),
-                    out.manual.len()
-                )];
-                for r in &out.manual {
-                    lines.push(format!("to do by hand: {}", r.line()));
-                }
-                for (r, why) in &out.failed {
-                    lines.push(format!("FAILED #{}: {}: {why}", r.seq, r.line()));
-                }
-                Msg::ApplyDone {
-                    ok: out.failed.is_empty(),
-                    lines,
-                }
-            }
+            Ok(out) => Msg::ApplyDone {
+                ok: out.failed.is_empty(),
+                lines: crate::engine::apply::summary(plan, &out),
+            },
             Err(e) => Msg::ApplyDone {
                 ok: false,
                 lines: vec![format!(
@@ -410,14 +376,28 @@ pub fn campaign_effect(store: &mut Store, c: &CampaignQueue, e: Effect) -> Msg {
             })
         }),
         Effect::Delegate { items, to, reason } => {
-            let to = if to.starts_with("group:") {
-                to
-            } else {
-                crate::model::normalize_email(&to)
-            };
-            store
-                .delegate(c.id, &items, &c.reviewer, &to, &reason, now)
-                .map(|n| format!("Delegated {n} items to {to}, audited"))
+            let delegated = store.campaign(&c.name).and_then(|campaign| {
+                let all = store.campaign_items(campaign.id)?;
+                Ok((campaign, all))
+            });
+            match delegated {
+                Ok((campaign, all)) => crate::engine::campaign::delegate(
+                    store,
+                    crate::engine::campaign::Delegation {
+                        campaign: &campaign,
+                        items: &all,
+                        people: &c.people,
+                        from: &c.reviewer,
+                        to: &to,
+                        seqs: &items,
+                        reason: &reason,
+                    },
+                    now,
+                )
+                .map(|(to, n)| format!("Delegated {n} items to {to}, audited"))
+                .map_err(|e| crate::store::StoreError::Campaign(format!("{e:#}"))),
+                Err(e) => Err(e),
+            }
         }
         _ => return Msg::Error("not a campaign effect".into()),
     };
@@ -568,15 +548,23 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
                         Effect::Apply(steps) => {
                             let snap = Some(state.data.snapshot.id).filter(|&i| i > 0);
                             let now = chrono::Utc::now().timestamp();
-                            let made = match store.unfinished_plan() {
-                                Ok(Some(p)) => Err(format!(
-                                    "plan #{p} is unfinished: finish it with `recert apply --resume` first; nothing was sent"
-                                )),
-                                Ok(None) => store
-                                    .create_plan(&steps, &opts.reviewer, snap, now)
-                                    .map_err(|e| format!("the plan was NOT stored: {e:#}")),
-                                Err(e) => Err(format!("{e:#}")),
-                            };
+                            // The newest plan the state planned against.
+                            let known = state
+                                .review
+                                .journal
+                                .iter()
+                                .map(|r| r.plan)
+                                .max()
+                                .unwrap_or(0);
+                            let made = crate::engine::apply::store_plan(
+                                &mut store,
+                                &steps,
+                                known,
+                                &opts.reviewer,
+                                snap,
+                                now,
+                            )
+                            .map_err(|e| format!("the plan was NOT stored: {e:#}"));
                             match made {
                                 Ok(plan) => start_apply(&opts, plan, tx.clone(), reload.clone()),
                                 Err(e) => {

@@ -786,22 +786,8 @@ impl State {
             );
             return Vec::new();
         }
-        let to_norm = crate::model::normalize_email(to);
-        if let Some(q) = &self.review.queue
-            && !q.allow_self_review
-            && let Some(own) = q.items.iter().find(|i| {
-                items.contains(&i.item.seq) && i.item.person.as_deref() == Some(to_norm.as_str())
-            })
-        {
-            self.notify(
-                format!(
-                    "Item {} is {to}'s own access; self-review is not allowed in this campaign",
-                    own.item.seq
-                ),
-                Level::Warn,
-            );
-            return Vec::new();
-        }
+        // The delegation policy (self, self-review through a group) is the engine's, applied
+        // when the effect runs: one rule for the console and the CLI.
         vec![Effect::Delegate {
             items,
             to: to.to_string(),
@@ -1160,7 +1146,7 @@ impl State {
             );
             return Vec::new();
         }
-        let done = crate::remediate::done_calls(&self.review.journal);
+        let done = crate::remediate::done_calls(&self.review.journal, self.data.snapshot.taken_at);
         let steps = crate::remediate::plan_with(
             &to_apply,
             &self.data.snapshot.data,
@@ -1298,26 +1284,27 @@ impl State {
             );
             return Vec::new();
         };
-        let found: Vec<usize> = self
-            .data
-            .snapshot
-            .data
-            .credentials
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| crate::remediate::key_matches(c, hint))
-            .map(|(i, _)| i)
-            .collect();
-        match found.as_slice() {
-            [] => {
+        use crate::engine::incident::{Found, KeyFacts, find_key};
+        match find_key(&self.data.snapshot.data, hint) {
+            Found::None => {
                 self.notify(
                     "No key in this snapshot matches that hint (:sync if it is newer)",
                     Level::Warn,
                 );
                 Vec::new()
             }
-            [i] => {
-                let id = self.data.snapshot.data.credentials[*i].id.clone();
+            Found::Many(all) => {
+                self.notify(
+                    format!("The hint matches {} keys: give the key id", all.len()),
+                    Level::Warn,
+                );
+                Vec::new()
+            }
+            Found::One(i) => {
+                let facts = KeyFacts::of(
+                    &self.data.snapshot.data,
+                    &self.data.snapshot.data.credentials[i],
+                );
                 self.view = ViewId::Keys;
                 self.mode = Mode::Normal;
                 let row = self
@@ -1325,30 +1312,27 @@ impl State {
                     .table
                     .rows
                     .iter()
-                    .position(|r| r.item == *i as u32)
+                    .position(|r| r.item == i as u32)
                     .map(|r| r as u32);
                 let vs = self.vs_mut();
-                // Filter by the key's id, never by the hint (it may be the secret).
-                vs.filter = id;
+                // Every key shown (the id is not a column: filtering by it showed nothing),
+                // and never a filter made of the hint (it may be the secret).
+                vs.filter = String::new();
                 vs.marks = Marks::default();
                 if let Some(r) = row {
                     vs.marks.ids.insert(r);
                 }
                 let mut out = self.refine(ViewId::Keys);
+                // The cursor lands on the key when the refined rows arrive.
+                self.vs_mut().keep = row;
                 out.extend(self.start_decision(Verdict::Revoke));
                 if let Some(p) = &mut self.pending {
                     for it in &mut p.items {
                         it.2 = Some("leaked-key".into());
                     }
                 }
+                self.notify(facts.lines().join(" · "), Level::Info);
                 out
-            }
-            many => {
-                self.notify(
-                    format!("The hint matches {} keys: give the key id", many.len()),
-                    Level::Warn,
-                );
-                Vec::new()
             }
         }
     }

@@ -863,7 +863,22 @@ fn leak_finds_a_key_by_its_secret_and_stages_its_revoke_without_showing_the_secr
     h.code(KeyCode::Enter);
     assert_eq!(h.s.view, ViewId::Keys);
     assert_eq!(h.s.mode, Mode::Prompt);
-    assert_eq!(h.s.vs().filter, "key_b");
+    // Not filtered by the id (no column holds it: that showed nothing behind the prompt):
+    // every key is shown, the leaked one marked, and the facts said as `revoke --key` says them.
+    assert_eq!(h.s.vs().filter, "");
+    let d = &h.s.data.snapshot.data;
+    let i = d.credentials.iter().position(|c| c.id == "key_b").unwrap();
+    let row =
+        h.s.vs()
+            .table
+            .rows
+            .iter()
+            .position(|r| r.item == i as u32)
+            .unwrap() as u32;
+    assert!(h.s.vs().visible.contains(&row), "the key's row is shown");
+    assert!(h.s.vs().marks.ids.contains(&row));
+    let facts = crate::engine::incident::KeyFacts::of(d, &d.credentials[i]);
+    assert_eq!(h.s.toast.as_ref().unwrap().0, facts.lines().join(" · "));
     h.typ("posted in a public issue");
     h.code(KeyCode::Enter);
     let ds = h.store.decisions().unwrap();
@@ -1014,6 +1029,7 @@ pub fn campaign_harness() -> Harness {
         snapshot_id: 1,
         reviewer: "rev@example.com".into(),
         groups: Vec::new(),
+        people: Default::default(),
     });
     h.s.campaign = true;
     h.s.view = ViewId::Queue;

@@ -1,0 +1,135 @@
+//! Applying a plan, as both front ends do it: the guard against a second plan while one is
+//! unfinished, the plan stored, one client per source it calls, the run (journaled, one
+//! applier per plan) and the summary it ends with.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+use anyhow::Result;
+
+use crate::config::{Config, ConfigError, SourceConfig};
+use crate::connectors::http::Http;
+use crate::model::Ts;
+use crate::remediate::apply::{OnItem, Outcome};
+use crate::remediate::{JournalRow, PlannedStep, RowState};
+use crate::secret::Secret;
+use crate::store::Store;
+
+/// Nothing new is planned while a plan has calls not done: say which and how to finish it.
+/// `then` names what the person was about to do ("anything new is planned", "revoke").
+pub fn guard(store: &Store, then: &str) -> Result<()> {
+    if let Some(p) = store.unfinished_plan()? {
+        let open = store
+            .journal(p)?
+            .iter()
+            .filter(|r| {
+                matches!(
+                    r.state,
+                    RowState::Pending | RowState::Sent | RowState::Failed
+                )
+            })
+            .count();
+        anyhow::bail!(
+            "plan #{p} has {open} calls not done (a run was interrupted or some failed): `recert apply --resume` finishes it before {then} (or `recert apply --abandon --reason TEXT` gives up calls a provider will never accept); nothing was sent"
+        );
+    }
+    Ok(())
+}
+
+/// Store a new plan, after the guard, under the database's write lock: two front ends (or two
+/// processes) planning at once are serialised. The second is refused while the first's plan
+/// is unfinished; a call the first finished meanwhile (a plan newer than `known`, the newest
+/// plan when these steps were made) becomes "already done" here, so it is never sent twice.
+pub fn store_plan(
+    store: &mut Store,
+    steps: &[PlannedStep],
+    known: i64,
+    actor: &str,
+    snapshot: Option<i64>,
+    now: Ts,
+) -> Result<i64> {
+    Ok(store.create_plan_exclusive(actor, snapshot, now, |s| {
+        guard(s, "anything new is planned").map_err(|e| format!("{e:#}"))?;
+        let journal = s.all_journal().map_err(|e| format!("{e:#}"))?;
+        let mut steps = steps.to_vec();
+        crate::remediate::mark_done(&mut steps, &crate::remediate::done_since(&journal, known));
+        Ok(steps)
+    })?)
+}
+
+/// How a front end gets a source's key (the keyring or the environment).
+pub type KeyFor<'a> = &'a dyn Fn(&SourceConfig) -> Result<Secret, ConfigError>;
+
+/// One client per named source, each with its key.
+pub fn clients(
+    cfg: &Config,
+    key_for: KeyFor,
+    sources: impl IntoIterator<Item = String>,
+) -> Result<HashMap<String, Arc<Http>>> {
+    let mut out = HashMap::new();
+    for s in sources {
+        if s.is_empty() || out.contains_key(&s) {
+            continue;
+        }
+        let src = cfg.source(&s)?;
+        let key = key_for(src)?;
+        out.insert(s, Arc::new(crate::connectors::client(src, key)));
+    }
+    Ok(out)
+}
+
+/// The sources a stored plan calls.
+pub fn plan_sources(store: &Store, plan: i64) -> Result<BTreeSet<String>> {
+    Ok(store
+        .journal(plan)?
+        .into_iter()
+        .filter(|r| r.kind == "call")
+        .map(|r| r.source)
+        .collect())
+}
+
+/// Send a stored plan's open calls (journaled before each is sent; the plan's lock held for
+/// the whole run).
+pub async fn run(
+    store: &std::sync::Mutex<Store>,
+    cfg: &Config,
+    key_for: KeyFor<'_>,
+    plan: i64,
+    actor: &str,
+    on_item: OnItem<'_>,
+) -> Result<Outcome> {
+    let sources = plan_sources(&store.lock().expect("store"), plan)?;
+    let clients = clients(cfg, key_for, sources)?;
+    let concurrency = cfg.settings.apply_concurrency.unwrap_or(8);
+    Ok(
+        crate::remediate::apply::execute(store, plan, &clients, concurrency, actor, on_item)
+            .await?,
+    )
+}
+
+/// The summary every front end shows after a run: the counts, then what a person must do by
+/// hand, then each failure (provider text sanitized).
+pub fn summary(plan: i64, out: &Outcome) -> Vec<String> {
+    let line = |r: &JournalRow| crate::model::text::sanitize(&r.line()).into_owned();
+    let mut lines = vec![format!(
+        "plan #{plan}: {} calls done now, {} done before, {} failed, {} manual steps",
+        out.done,
+        out.already_done,
+        out.failed.len(),
+        out.manual.len()
+    )];
+    lines.extend(
+        out.manual
+            .iter()
+            .map(|r| format!("  to do by hand: {}", line(r))),
+    );
+    lines.extend(out.failed.iter().map(|(r, why)| {
+        format!(
+            "  FAILED #{}: {}: {}",
+            r.seq,
+            line(r),
+            crate::model::text::sanitize(why)
+        )
+    }));
+    lines
+}
