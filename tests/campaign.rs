@@ -525,19 +525,7 @@ fn delegating_to_a_group_that_holds_the_item_is_refused_from_both_front_ends() {
     use recert::review::campaign::People;
     use recert::tui::state::{Effect, Msg};
     let e = Env::new("small", &[]);
-    ok(
-        &e,
-        &[
-            "campaign",
-            "new",
-            "--name",
-            "Q4",
-            "--due",
-            "+30d",
-            "--fallback",
-            FALLBACK,
-        ],
-    );
+    e.new_campaign("Q4", &[]);
     let mut store = Store::open(&e.data()).unwrap();
     let c = store.campaign("Q4").unwrap();
     let snap = store.snapshot(c.snapshot_id).unwrap();

@@ -720,18 +720,22 @@ fn a_recheck_proves_an_earlier_revocation_or_sends_it_again() {
         .trim_end_matches('"')
         .to_string();
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let status = rt.block_on(async {
-        reqwest::Client::new()
-            .post(format!("{base}/v1/organizations/api_keys/{key}"))
-            .header("x-api-key", recert::sim::DEFAULT_KEY)
-            .header("anthropic-version", "2023-06-01")
-            .json(&serde_json::json!({"status": "active"}))
-            .send()
-            .await
-            .unwrap()
-            .status()
-    });
-    assert!(status.is_success());
+    // Turn the key on again at the provider, as someone with the console would.
+    let reactivate = || {
+        let status = rt.block_on(async {
+            reqwest::Client::new()
+                .post(format!("{base}/v1/organizations/api_keys/{key}"))
+                .header("x-api-key", recert::sim::DEFAULT_KEY)
+                .header("anthropic-version", "2023-06-01")
+                .json(&serde_json::json!({"status": "active"}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        });
+        assert!(status.is_success());
+    };
+    reactivate();
     assert_eq!(posts(&e.mutations()), 2);
     let err = revoke(&["--recheck"]);
     assert!(err.contains("the key is still active"), "{err}");
@@ -746,18 +750,7 @@ fn a_recheck_proves_an_earlier_revocation_or_sends_it_again() {
     assert_eq!(posts(&e.mutations()), 3);
     // Turned on again, and a sync sees it: without any re-check, the snapshot (newer than the
     // journal's call) is the provider's word, so the call goes again, saying why.
-    let status = rt.block_on(async {
-        reqwest::Client::new()
-            .post(format!("{base}/v1/organizations/api_keys/{key}"))
-            .header("x-api-key", recert::sim::DEFAULT_KEY)
-            .header("anthropic-version", "2023-06-01")
-            .json(&serde_json::json!({"status": "active"}))
-            .send()
-            .await
-            .unwrap()
-            .status()
-    });
-    assert!(status.is_success());
+    reactivate();
     std::thread::sleep(Duration::from_millis(1100));
     e.ok(&["sync"]);
     let err = revoke(&[]);

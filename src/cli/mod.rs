@@ -720,13 +720,9 @@ pub fn plan_cmd(g: &Globals, format: Format, opts: crate::remediate::PlanOptions
     Ok(())
 }
 
-/// Show the plan, make sure every source it calls has a key, and ask (unless `yes`): the
-/// sources to send to, or `None` when not confirmed. Nothing is stored or sent here.
-fn confirm_plan(
-    cfg: &Config,
-    steps: &[crate::remediate::PlannedStep],
-    yes: bool,
-) -> Result<Option<std::collections::BTreeSet<String>>> {
+/// Show the plan, make sure every source it calls has a key, and ask (unless `yes`): whether
+/// to go on. Nothing is stored or sent here.
+fn confirm_plan(cfg: &Config, steps: &[crate::remediate::PlannedStep], yes: bool) -> Result<bool> {
     eprint!("{}", plan_table(steps));
     let calls = crate::remediate::calls(steps);
     let sources = crate::remediate::call_sources(steps);
@@ -734,10 +730,7 @@ fn confirm_plan(
         config::resolve_key(cfg.source(s)?)?;
     }
     let threshold = cfg.settings.confirm_threshold.unwrap_or(25);
-    if calls > 0 && !yes && !confirm(calls, threshold)? {
-        return Ok(None);
-    }
-    Ok(Some(sources))
+    Ok(calls == 0 || yes || confirm(calls, threshold)?)
 }
 
 fn confirm(calls: usize, threshold: usize) -> Result<bool> {
@@ -835,7 +828,7 @@ pub async fn apply_cmd(
             );
             return Ok(());
         }
-        if confirm_plan(&cfg, &steps, yes)?.is_none() {
+        if !confirm_plan(&cfg, &steps, yes)? {
             bail!("not confirmed; nothing was sent");
         }
         engine::apply::store_plan(
@@ -1143,7 +1136,7 @@ pub async fn revoke_cmd(
             }
         );
     }
-    if confirm_plan(&cfg, &steps, yes)?.is_none() {
+    if !confirm_plan(&cfg, &steps, yes)? {
         bail!("not confirmed; nothing was recorded or sent");
     }
     let actor = reviewer(&cfg);

@@ -270,12 +270,10 @@ fn insert_plan(
     now: Ts,
 ) -> rusqlite::Result<i64> {
     {
-        let err = |e: rusqlite::Error| e;
         tx.execute(
             "INSERT INTO plans (created_at, actor, snapshot_id, state) VALUES (?1, ?2, ?3, 'open')",
             params![now, actor, snapshot_id],
-        )
-        .map_err(&err)?;
+        )?;
         let id = tx.last_insert_rowid();
         {
             let mut ins = tx
@@ -283,7 +281,7 @@ fn insert_plan(
                     "INSERT INTO journal (plan_id, seq, decisions, source, kind, method, path, body, note, state, updated_at)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                 )
-                .map_err(&err)?;
+                ?;
             for (i, p) in steps.iter().enumerate() {
                 let decisions = serde_json::to_string(&p.decisions).unwrap_or_default();
                 let (source, kind, method, path, body, note, state) = match &p.step {
@@ -333,8 +331,7 @@ fn insert_plan(
                     note,
                     state.as_str(),
                     now
-                ])
-                .map_err(&err)?;
+                ])?;
             }
         }
         let calls = steps
@@ -347,8 +344,7 @@ fn insert_plan(
             actor,
             "plan",
             &serde_json::json!({"plan": id, "steps": steps.len(), "calls": calls, "snapshot": snapshot_id}),
-        )
-        .map_err(&err)?;
+        )?;
         Ok(id)
     }
 }
