@@ -179,7 +179,11 @@ impl Config {
     /// Load `path`; a missing file is an empty config unless `required`.
     pub fn load(path: &Path, required: bool) -> Result<Config, ConfigError> {
         match std::fs::read_to_string(path) {
-            Ok(text) => Config::parse(&text, path),
+            Ok(text) => {
+                let cfg = Config::parse(&text, path)?;
+                cfg.learn_env_keys();
+                Ok(cfg)
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => {
                 Ok(Config::default())
             }
@@ -187,6 +191,17 @@ impl Config {
                 path: path.to_path_buf(),
                 source,
             }),
+        }
+    }
+
+    /// Teach the redactor every key the environment holds for a source, before any command
+    /// stores text a person typed (a key pasted into a reason). Keys in the OS keyring are
+    /// learned when they are read.
+    pub fn learn_env_keys(&self) {
+        for s in &self.sources {
+            if let Some(v) = s.key_env.as_ref().and_then(|var| std::env::var(var).ok()) {
+                crate::secret::learn(v.trim());
+            }
         }
     }
 

@@ -43,7 +43,7 @@ enum Cmd {
         /// Added latency per request, in milliseconds.
         #[arg(long, default_value_t = 0)]
         latency_ms: u64,
-        /// Faults to inject: KIND[:RATE][@PATH],... with KIND 429, 500, 403, truncate, endless, repeat, timeout, echo, flood.
+        /// Faults to inject: KIND[:RATE][@PATH],... with KIND 429, 500, 403, truncate, endless, repeat, timeout, echo, flood, drip.
         #[arg(long)]
         faults: Option<String>,
         /// The admin key the simulated providers accept.

@@ -460,6 +460,26 @@ fn audit_verify_catches_every_kind_of_tampering() {
             "DELETE FROM audit_head".into(),
             "head row was deleted",
         ),
+        (
+            "a decision's target rewritten",
+            "UPDATE decisions SET target_id = 'x' || target_id WHERE id = (SELECT min(id) FROM decisions)".into(),
+            "no longer hash to the digest",
+        ),
+        (
+            "a sent call's path rewritten",
+            "UPDATE journal SET path = path || 'x' WHERE rowid = (SELECT min(rowid) FROM journal WHERE attempts > 0)".into(),
+            "not the one recorded as sent",
+        ),
+        (
+            "an answer rewritten",
+            "UPDATE journal SET status = 299 WHERE rowid = (SELECT min(rowid) FROM journal WHERE attempts > 0 AND state = 'done')".into(),
+            "outcome is not the answer recorded",
+        ),
+        (
+            "a call marked abandoned with no record of it",
+            "UPDATE journal SET state = 'abandoned' WHERE rowid = (SELECT min(rowid) FROM journal WHERE attempts > 0)".into(),
+            "abandoning of call",
+        ),
     ];
     for (what, statement, says) in &cases {
         std::fs::write(&db, &good).unwrap();
@@ -524,6 +544,25 @@ fn an_empty_or_damaged_store_is_refused_and_left_alone() {
         "{err}"
     );
     assert_eq!(std::fs::read(&db).unwrap(), garbage, "left as it was");
+
+    // Another program's SQLite file, with or without an application id of its own: refused,
+    // and not a byte of it changed (not even its journal mode).
+    for pragma in ["", "PRAGMA application_id = 1234;"] {
+        std::fs::remove_file(&db).unwrap();
+        let other = rusqlite::Connection::open(&db).unwrap();
+        other
+            .execute_batch(&format!(
+                "{pragma} CREATE TABLE notes (body TEXT); INSERT INTO notes VALUES ('mine');"
+            ))
+            .unwrap();
+        drop(other);
+        let before = std::fs::read(&db).unwrap();
+        let out = run(&["audit", "verify"]);
+        let err = String::from_utf8_lossy(&out.stderr).to_string();
+        assert!(!out.status.success(), "{err}");
+        assert!(err.contains("recert did not create"), "{err}");
+        assert_eq!(std::fs::read(&db).unwrap(), before, "left as it was");
+    }
 }
 
 /// A store its owner made read-only (the file and its directory) serves every command that
@@ -676,16 +715,7 @@ fn hostile_provider_text_never_reaches_a_terminal_or_a_spreadsheet() {
 #[test]
 fn a_recheck_proves_an_earlier_revocation_or_sends_it_again() {
     let e = Env::new("small", &[]);
-    let store = Store::open(&e.data()).unwrap();
-    let snap = store.latest_snapshot().unwrap().unwrap();
-    drop(store);
-    let key = snap
-        .data
-        .credentials
-        .iter()
-        .find(|c| c.provider == "anthropic" && c.usable())
-        .map(|c| c.id.clone())
-        .unwrap();
+    let key = usable_anthropic_key(&e);
     let revoke = |extra: &[&str]| {
         let mut args = vec!["revoke", "--key", key.as_str(), "--yes"];
         args.extend_from_slice(extra);
@@ -711,30 +741,7 @@ fn a_recheck_proves_an_earlier_revocation_or_sends_it_again() {
     assert_eq!(posts(&e.mutations()), 1, "a re-check reads, never resends");
 
     // Someone turns the key back on at the provider.
-    let cfg = std::fs::read_to_string(e.dir.path().join("cfg.toml")).unwrap();
-    let base = cfg
-        .lines()
-        .filter_map(|l| l.strip_prefix("base_url = \""))
-        .find(|u| u.contains("/anthropic"))
-        .unwrap()
-        .trim_end_matches('"')
-        .to_string();
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    // Turn the key on again at the provider, as someone with the console would.
-    let reactivate = || {
-        let status = rt.block_on(async {
-            reqwest::Client::new()
-                .post(format!("{base}/v1/organizations/api_keys/{key}"))
-                .header("x-api-key", recert::sim::DEFAULT_KEY)
-                .header("anthropic-version", "2023-06-01")
-                .json(&serde_json::json!({"status": "active"}))
-                .send()
-                .await
-                .unwrap()
-                .status()
-        });
-        assert!(status.is_success());
-    };
+    let reactivate = || turn_on_anthropic_key(&e, &key);
     reactivate();
     assert_eq!(posts(&e.mutations()), 2);
     let err = revoke(&["--recheck"]);
@@ -760,6 +767,81 @@ fn a_recheck_proves_an_earlier_revocation_or_sends_it_again() {
         5,
         "sent again after the sync saw it back"
     );
+}
+
+/// The id of the first usable Anthropic key in the latest snapshot.
+fn usable_anthropic_key(e: &Env) -> String {
+    let store = Store::open(&e.data()).unwrap();
+    let snap = store.latest_snapshot().unwrap().unwrap();
+    snap.data
+        .credentials
+        .iter()
+        .find(|c| c.provider == "anthropic" && c.usable())
+        .map(|c| c.id.clone())
+        .unwrap()
+}
+
+/// Turn an Anthropic key on again at the simulated provider, as someone with its console would.
+fn turn_on_anthropic_key(e: &Env, key: &str) {
+    let cfg = std::fs::read_to_string(e.dir.path().join("cfg.toml")).unwrap();
+    let base = cfg
+        .lines()
+        .filter_map(|l| l.strip_prefix("base_url = \""))
+        .find(|u| u.contains("/anthropic"))
+        .unwrap()
+        .trim_end_matches('"')
+        .to_string();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let status = rt.block_on(async {
+        reqwest::Client::new()
+            .post(format!("{base}/v1/organizations/api_keys/{key}"))
+            .header("x-api-key", recert::sim::DEFAULT_KEY)
+            .header("anthropic-version", "2023-06-01")
+            .json(&serde_json::json!({"status": "active"}))
+            .send()
+            .await
+            .unwrap()
+            .status()
+    });
+    assert!(status.is_success());
+}
+
+/// A run killed between sending a call and recording its answer leaves the call `sent`, its
+/// outcome unknown. `apply --resume` reads before it resends: a call the provider shows took
+/// is recorded done without a second write; one that did not take is sent again.
+#[test]
+fn a_call_whose_answer_was_lost_is_rechecked_before_it_is_sent_again() {
+    let e = Env::new("small", &[]);
+    let key = usable_anthropic_key(&e);
+    e.ok(&["revoke", "--key", &key, "--yes"]);
+    let posts = || {
+        e.mutations()
+            .iter()
+            .filter(|x| x.method == "POST" && x.path.ends_with(&key))
+            .count()
+    };
+    assert_eq!(posts(), 1);
+    // As a kill -9 after the send and before the answer was written leaves it.
+    let lose_the_answer = || {
+        common::process::sql(
+            &e.data(),
+            "UPDATE journal SET state = 'sent', status = NULL, result = NULL WHERE kind = 'call'",
+        )
+    };
+    lose_the_answer();
+    let out = e.ok(&["apply", "--resume", "--yes"]);
+    assert!(
+        out.contains("re-checked") && out.contains("the key is inactive"),
+        "{out}"
+    );
+    assert_eq!(posts(), 1, "the read proved it took: not sent again");
+
+    // The same, but the call never took (the key is active at the provider).
+    turn_on_anthropic_key(&e, &key);
+    lose_the_answer();
+    let out = e.ok(&["apply", "--resume", "--yes"]);
+    assert!(out.contains("still active"), "{out}");
+    assert_eq!(posts(), 3, "sent again: the earlier call did not take");
 }
 
 /// Two `apply` at once on the same standing decisions (a closed campaign's): the plans are
@@ -840,4 +922,73 @@ fn an_unsendable_call_can_be_abandoned_so_revocation_goes_on() {
     e.ok(&["revoke", "--person", &email, "--yes"]);
     let verify = e.ok(&["audit", "verify"]);
     assert!(verify.contains("intact"), "{verify}");
+}
+
+/// A reviewer who pastes the admin key into a reason (decide, delegate, abandon, revoke)
+/// leaves no trace of it in any file of the store: every free text is redacted before it is
+/// staged, stored, chained or journaled.
+#[test]
+fn a_key_typed_into_a_reason_is_never_stored() {
+    // The key the environment holds now (rotated since the sync): it was never sent anywhere.
+    let key = "zq7Vt0Lk9pXw4Rw9bN2m";
+    let why = format!("rotated; the old one was {key} (see ticket)");
+    let e = Env::new("small", &[]);
+    let ok = |args: &[&str]| {
+        let out = e.cmd(args).env("RECERT_SIM_KEY", key).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    e.new_campaign("Q", &["--route", "manager"]);
+    let store = Store::open(&e.data()).unwrap();
+    let id = store.campaign("Q").unwrap().id;
+    let all = store.campaign_items(id).unwrap();
+    drop(store);
+    let reviewer = all[0].assigned.clone();
+    let other = all
+        .iter()
+        .find(|i| i.assigned != reviewer)
+        .unwrap()
+        .assigned
+        .clone();
+    let mine: Vec<String> = all
+        .iter()
+        .filter(|i| i.assigned == reviewer)
+        .map(|i| i.item.seq.to_string())
+        .collect();
+    assert!(mine.len() >= 2, "{reviewer} has {} items", mine.len());
+    let q = ["campaign", "decide", "Q", "--as", &reviewer];
+    ok(&[
+        &q[..],
+        &["--item", &mine[0], "--verdict", "certify", "--reason", &why],
+    ]
+    .concat());
+    // Staged only: the staged row must already be clean.
+    let staged = all_store_text(&e);
+    ok(&["campaign", "submit", "Q", "--as", &reviewer, "--yes"]);
+    ok(&[
+        "campaign", "delegate", "Q", "--as", &reviewer, "--to", &other, "--item", &mine[1],
+        "--reason", &why,
+    ]);
+    let text = format!("{staged}{}", all_store_text(&e));
+    for w in key.as_bytes().windows(8) {
+        let w = std::str::from_utf8(w).unwrap();
+        assert!(!text.contains(w), "{w} of the key is in the store");
+    }
+    assert!(
+        text.contains("rotated; the old one was [REDACTED]"),
+        "the rest of the reason stays"
+    );
+}
+
+/// Every byte of every file in the data dir (the WAL included), as text.
+fn all_store_text(e: &Env) -> String {
+    let mut text = String::new();
+    for f in std::fs::read_dir(e.data()).unwrap() {
+        let bytes = std::fs::read(f.unwrap().path()).unwrap_or_default();
+        text.push_str(&String::from_utf8_lossy(&bytes));
+    }
+    text
 }

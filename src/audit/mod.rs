@@ -126,6 +126,28 @@ pub struct Anchors {
     pub sign_offs: Vec<(String, String)>,
     /// Every delegated item as (campaign, item, to) (each in a `campaign.delegate` entry).
     pub delegations: Vec<(String, i64, String)>,
+    /// Every decision batch's digest, recomputed from its decision rows as they stand (each
+    /// must equal the `items_sha256` its entry recorded).
+    pub digests: Vec<(i64, String)>,
+    /// Every sent journal call as it stands (its last `call` entry must name the same request,
+    /// and its last `result` entry, once answered, the same outcome).
+    pub calls: Vec<JournalCall>,
+    /// Every abandoned journal call as (plan, seq) (each in an `abandon` entry).
+    pub abandoned: Vec<(i64, i64)>,
+}
+
+/// A sent journal row's request and outcome, as the journal holds them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct JournalCall {
+    pub plan: i64,
+    pub seq: i64,
+    pub method: Option<String>,
+    pub path: Option<String>,
+    pub body: Option<String>,
+    /// `done` or `failed` when answered; the outcome is compared only then.
+    pub state: String,
+    pub status: Option<i64>,
+    pub result: Option<String>,
 }
 
 /// A head recorded outside the store (`audit verify` prints it; `--head SEQ:HASH` checks it).
@@ -174,6 +196,14 @@ pub enum Unverified {
         "the head you recorded, entry #{seq} with hash {hash}, is not in the chain: the chain was shortened or rewritten since"
     )]
     Anchor { seq: i64, hash: String },
+    #[error(
+        "{what} was changed after audit entry #{entry} recorded it ({how}): the store's rows no longer say what the chain says"
+    )]
+    Altered {
+        what: String,
+        entry: i64,
+        how: String,
+    },
 }
 
 /// Everything `audit verify` proves: the chain is intact ([`verify`]), it ends where the store
@@ -207,11 +237,17 @@ pub fn verify_all(
     let mut closed = HashSet::new();
     let mut signed = HashSet::new();
     let mut delegated = HashSet::new();
+    let mut abandoned = HashSet::new();
+    // The latest entry about each thing: (entry seq, what it recorded).
+    let mut digests = std::collections::HashMap::new();
+    let mut requests = std::collections::HashMap::new();
+    let mut outcomes = std::collections::HashMap::new();
     for e in entries {
         let Ok(v) = serde_json::from_str::<serde_json::Value>(&e.detail) else {
             continue;
         };
         collect_batches(&v, &mut batches);
+        collect_digests(&v, e.seq, &mut digests);
         let num = |k: &str| v.get(k).and_then(serde_json::Value::as_i64);
         let text = |k: &str| {
             v.get(k)
@@ -224,9 +260,19 @@ pub fn verify_all(
             }
             ("call", Some(p), Some(q)) => {
                 calls.insert((p, q));
+                let request = (text("method"), text("path"), text("body"));
+                requests.insert((p, q), (e.seq, request));
             }
             ("result", Some(p), Some(q)) => {
                 results.insert((p, q));
+                let outcome = (text("state"), num("status"), text("result"));
+                outcomes.insert((p, q), (e.seq, outcome));
+            }
+            ("abandon", Some(p), _) => {
+                let seqs = v.get("seqs").and_then(serde_json::Value::as_array);
+                for q in seqs.into_iter().flatten().filter_map(|x| x.as_i64()) {
+                    abandoned.insert((p, q));
+                }
             }
             ("undo", ..) => {
                 undos.extend(num("batch"));
@@ -281,6 +327,46 @@ pub fn verify_all(
             "the delegation of item {seq} of campaign {c} to {to}"
         ));
     }
+    if let Some((p, q)) = anchors.abandoned.iter().find(|c| !abandoned.contains(*c)) {
+        return missing(format!("the abandoning of call {q} of plan #{p}"));
+    }
+    // Content: what the rows say now is what the chain recorded.
+    for (b, sha) in &anchors.digests {
+        if let Some((entry, recorded)) = digests.get(b)
+            && recorded != sha
+        {
+            return Err(Unverified::Altered {
+                what: format!("decision batch {b}"),
+                entry: *entry,
+                how: "its decisions no longer hash to the digest recorded".into(),
+            });
+        }
+    }
+    for c in &anchors.calls {
+        let at = (c.plan, c.seq);
+        let what = || format!("call {} of plan #{}", c.seq, c.plan);
+        if let Some((entry, (m, p, b))) = requests.get(&at)
+            && (m != &c.method || p != &c.path || b != &c.body)
+        {
+            return Err(Unverified::Altered {
+                what: what(),
+                entry: *entry,
+                how: "the journal's request is not the one recorded as sent".into(),
+            });
+        }
+        if matches!(c.state.as_str(), "done" | "failed")
+            && let Some((entry, (st, status, result))) = outcomes.get(&at)
+            && (st.as_deref() != Some(c.state.as_str())
+                || status != &c.status
+                || result != &c.result)
+        {
+            return Err(Unverified::Altered {
+                what: what(),
+                entry: *entry,
+                how: "the journal's outcome is not the answer recorded".into(),
+            });
+        }
+    }
     if let Some(h) = recorded
         && !entries.iter().any(|e| e.seq == h.seq && e.hash == h.hash)
     {
@@ -290,6 +376,28 @@ pub fn verify_all(
         });
     }
     Ok(n)
+}
+
+/// Every (batch, items_sha256) pair at any depth, with the entry that holds it (the latest).
+fn collect_digests(
+    v: &serde_json::Value,
+    entry: i64,
+    out: &mut std::collections::HashMap<i64, (i64, String)>,
+) {
+    match v {
+        serde_json::Value::Object(m) => {
+            let batch = m.get("batch").and_then(serde_json::Value::as_i64);
+            let sha = m.get("items_sha256").and_then(serde_json::Value::as_str);
+            if let (Some(b), Some(sha)) = (batch, sha) {
+                out.insert(b, (entry, sha.to_string()));
+            }
+            for x in m.values() {
+                collect_digests(x, entry, out);
+            }
+        }
+        serde_json::Value::Array(a) => a.iter().for_each(|x| collect_digests(x, entry, out)),
+        _ => {}
+    }
 }
 
 /// Every integer under a `batch` key, at any depth (a campaign's close nests its batch).

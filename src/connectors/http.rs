@@ -292,8 +292,15 @@ impl Http {
         }
         let mut out = Vec::new();
         while let Some(chunk) = resp.chunk().await? {
-            if out.len() as u64 + chunk.len() as u64 > cap {
+            let need = out.len() + chunk.len();
+            if need as u64 > cap {
                 return Ok(None);
+            }
+            // Grow by doubling, but never past the cap: a body near the cap must not cost
+            // twice the cap in memory.
+            if need > out.capacity() {
+                let want = (out.capacity() * 2).max(need).min(cap as usize);
+                out.reserve_exact(want - out.len());
             }
             out.extend_from_slice(&chunk);
         }
@@ -436,7 +443,14 @@ impl Http {
                     self.heard();
                     let status = resp.status();
                     let headers = resp.headers().clone();
-                    match self.read_capped(resp).await {
+                    // A body is part of the answer: one that trickles and never ends is as
+                    // silent as no answer, and the same deadline bounds it.
+                    let body_left = self.limits.silence.saturating_sub(unanswered);
+                    let read = tokio::time::timeout(body_left, self.read_capped(resp)).await;
+                    let Ok(read) = read else {
+                        return Err(self.silent(&m, &shown));
+                    };
+                    match read {
                         Ok(Some(b)) => (status, headers, b),
                         Ok(None) => {
                             return Err(SourceError::TooLarge {
@@ -449,6 +463,12 @@ impl Http {
                         Err(e) => {
                             drop(permit);
                             drop(wire);
+                            if e.is_timeout() {
+                                unanswered += sent_at.elapsed();
+                                if unanswered >= self.limits.silence {
+                                    return Err(self.silent(&m, &shown));
+                                }
+                            }
                             if last {
                                 return Err(self.transport_error(&m, &shown, &e, attempt));
                             }

@@ -123,6 +123,14 @@ pub fn summary(plan: i64, out: &Outcome) -> Vec<String> {
             .iter()
             .map(|r| format!("  to do by hand: {}", line(r))),
     );
+    lines.extend(out.rechecked.iter().map(|(r, why)| {
+        format!(
+            "  #{}: {}: {}",
+            r.seq,
+            line(r),
+            crate::model::text::sanitize(why)
+        )
+    }));
     lines.extend(out.failed.iter().map(|(r, why)| {
         format!(
             "  FAILED #{}: {}: {}",

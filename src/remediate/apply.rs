@@ -21,6 +21,9 @@ pub struct Outcome {
     pub failed: Vec<(JournalRow, String)>,
     pub manual: Vec<JournalRow>,
     pub already_done: usize,
+    /// `(row, what was found and done)` for every call an interrupted run had sent without
+    /// recording its answer: read first, then recorded done or sent again.
+    pub rechecked: Vec<(JournalRow, String)>,
 }
 
 /// Called after each call finishes: (finished so far, to do, the row, its new state, detail).
@@ -89,7 +92,7 @@ async fn execute_locked(
     };
     let (first, last): (Vec<JournalRow>, Vec<JournalRow>) =
         todo.into_iter().partition(|r| stage_of(r) == 0);
-    let mut results: Vec<Result<(JournalRow, RowState, String), StoreError>> = Vec::new();
+    let mut results: Vec<Result<Finished, StoreError>> = Vec::new();
     for batch in [first, last] {
         results.extend(
             run_stage(
@@ -106,14 +109,42 @@ async fn execute_locked(
         );
     }
     for r in results {
-        let (row, state, detail) = r?;
+        let (row, state, detail, rechecked) = r?;
+        if let Some(note) = rechecked {
+            out.rechecked.push((row.clone(), note));
+        }
         match state {
             RowState::Done => out.done += 1,
             _ => out.failed.push((row, detail)),
         }
     }
     out.failed.sort_by_key(|(r, _)| r.seq);
+    out.rechecked.sort_by_key(|(r, _)| r.seq);
     Ok(out)
+}
+
+/// A call's end: the row, its new state, the detail, and what a re-check found first.
+type Finished = (JournalRow, RowState, String, Option<String>);
+
+/// A call an interrupted run sent without recording its answer: what a read of the provider
+/// says. `Ok(note)`: the call already took, record it done without sending. `Err(note)`: send
+/// it again, saying why (a removal or a status change is safe to repeat).
+async fn lost_answer(http: &Http, row: &JournalRow) -> Result<String, String> {
+    use super::recheck::Proof;
+    let effect = (
+        row.source.clone(),
+        row.method.clone().unwrap_or_default(),
+        row.path.clone().unwrap_or_default(),
+        row.body.clone(),
+    );
+    let lost = "an interrupted run sent it but did not record the answer";
+    match super::recheck::recheck(http, &effect).await {
+        Proof::Gone(why) => Ok(format!("{lost}; re-checked: {why}: not sent again")),
+        Proof::Present(why) => Err(format!("{lost}; re-checked: {why}: sent again")),
+        Proof::Unknown(why) => Err(format!(
+            "{lost}; the re-check proves nothing ({why}): sent again"
+        )),
+    }
 }
 
 /// One stage's calls, `concurrency` at a time.
@@ -127,10 +158,32 @@ async fn run_stage(
     on_item: OnItem<'_>,
     total: usize,
     finished: &std::sync::atomic::AtomicUsize,
-) -> Vec<Result<(JournalRow, RowState, String), StoreError>> {
+) -> Vec<Result<Finished, StoreError>> {
     futures::stream::iter(todo)
         .map(|row| {
             async move {
+                let mut rechecked = None;
+                if row.state == RowState::Sent
+                    && let Some(http) = clients.get(&row.source)
+                {
+                    match lost_answer(http, &row).await {
+                        Ok(note) => {
+                            let state = RowState::Done;
+                            store.lock().unwrap().journal_result(
+                                &row,
+                                state,
+                                None,
+                                &note,
+                                actor,
+                                now(),
+                            )?;
+                            let n = finished.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                            on_item(n, total, &row, state, &note);
+                            return Ok((row, state, note.clone(), Some(note)));
+                        }
+                        Err(note) => rechecked = Some(note),
+                    }
+                }
                 // Journaled before it is sent: a kill after this line leaves `sent`.
                 store.lock().unwrap().journal_sent(&row, actor, now())?;
                 let method = row.method.clone().unwrap_or_default();
@@ -170,7 +223,7 @@ async fn run_stage(
                     .journal_result(&row, state, status, &detail, actor, now())?;
                 let n = finished.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
                 on_item(n, total, &row, state, &detail);
-                Ok((row, state, detail))
+                Ok((row, state, detail, rechecked))
             }
         })
         .buffer_unordered(concurrency.max(1))

@@ -518,7 +518,7 @@ pub type DoneCalls = std::collections::HashMap<Effect, Done>;
 /// is the provider's word since, and a decision that still targets the object means access
 /// came back (a key turned on again, a user re-added), so it is sent again, saying why.
 pub fn done_calls(journal: &[JournalRow], snapshot_at: Ts) -> DoneCalls {
-    journal
+    with_implied(journal
         .iter()
         .filter(|r| r.kind == "call" && r.state == RowState::Done)
         .filter_map(|r| {
@@ -537,8 +537,31 @@ pub fn done_calls(journal: &[JournalRow], snapshot_at: Ts) -> DoneCalls {
                     proof,
                 },
             ))
-        })
-        .collect()
+        }))
+}
+
+/// Every done effect, and the weaker effects each one also has: an Anthropic key set
+/// `archived` is past `inactive` (and the provider refuses to change an archived key), so a
+/// later plan's `inactive` for it is already done, not a call that would fail.
+fn with_implied(done: impl Iterator<Item = (Effect, Done)>) -> DoneCalls {
+    let mut out = DoneCalls::new();
+    let mut implied = Vec::new();
+    for (e, d) in done {
+        let (source, method, path, body) = &e;
+        let archived = serde_json::json!({"status": "archived"}).to_string();
+        if method == "POST" && body.as_deref() == Some(archived.as_str()) {
+            let inactive = serde_json::json!({"status": "inactive"}).to_string();
+            implied.push((
+                (source.clone(), method.clone(), path.clone(), Some(inactive)),
+                d.clone(),
+            ));
+        }
+        out.insert(e, d);
+    }
+    for (e, d) in implied {
+        out.entry(e).or_insert(d);
+    }
+    out
 }
 
 fn when(t: Ts) -> String {
@@ -637,21 +660,22 @@ pub fn mark_done(out: &mut [PlannedStep], done: &DoneCalls) {
 /// The calls done by plans newer than `after`: what another process did while this plan was
 /// being made and confirmed (always trusted: they are newer than any snapshot it used).
 pub fn done_since(journal: &[JournalRow], after: i64) -> DoneCalls {
-    journal
-        .iter()
-        .filter(|r| r.plan > after && r.kind == "call" && r.state == RowState::Done)
-        .filter_map(|r| {
-            let (m, p) = (r.method.clone()?, r.path.clone()?);
-            Some((
-                (r.source.clone(), m, p, r.body.clone()),
-                Done {
-                    plan: r.plan,
-                    at: r.updated_at,
-                    proof: None,
-                },
-            ))
-        })
-        .collect()
+    with_implied(
+        journal
+            .iter()
+            .filter(|r| r.plan > after && r.kind == "call" && r.state == RowState::Done)
+            .filter_map(|r| {
+                let (m, p) = (r.method.clone()?, r.path.clone()?);
+                Some((
+                    (r.source.clone(), m, p, r.body.clone()),
+                    Done {
+                        plan: r.plan,
+                        at: r.updated_at,
+                        proof: None,
+                    },
+                ))
+            }),
+    )
 }
 
 /// The segments of a planned path (each an encoded id or a literal).
@@ -1079,6 +1103,53 @@ mod tests {
             steps_with(Verdict::Revoke, None, &t, &d, opts)[0].line(),
             "POST /v1/organizations/api_keys/apikey_1 on an {\"status\":\"archived\"}"
         );
+    }
+
+    #[test]
+    fn a_key_archived_by_an_earlier_plan_is_not_set_inactive_again() {
+        let d = SourceData::default();
+        let t = Target::new("anthropic", "an", "api_key", "apikey_1");
+        let archive = PlanOptions {
+            archive_anthropic_keys: true,
+        };
+        let Step::Call {
+            method, path, body, ..
+        } = steps_with(Verdict::Revoke, None, &t, &d, archive).remove(0)
+        else {
+            panic!("a call")
+        };
+        let row = JournalRow {
+            plan: 1,
+            seq: 1,
+            decisions: vec![1],
+            source: "an".into(),
+            kind: "call".into(),
+            method: Some(method.to_string()),
+            path: Some(path),
+            body: body.map(|b| b.to_string()),
+            note: None,
+            state: RowState::Done,
+            attempts: 1,
+            status: Some(200),
+            result: None,
+            updated_at: 100,
+        };
+        let inactive = steps(Verdict::Revoke, None, &t, &d).remove(0);
+        for done in [
+            done_calls(std::slice::from_ref(&row), 50),
+            done_since(&[row], 0),
+        ] {
+            let mut planned = vec![PlannedStep {
+                decisions: vec![2],
+                step: inactive.clone(),
+            }];
+            mark_done(&mut planned, &done);
+            assert!(
+                matches!(&planned[0].step, Step::Record { what } if what.contains("already done in plan #1")),
+                "{:?}",
+                planned[0].step
+            );
+        }
     }
 
     #[test]

@@ -31,6 +31,8 @@ pub enum FaultKind {
     Echo,
     /// A 200 whose body never ends.
     Flood,
+    /// A 200 whose body comes one byte a second, forever: never silent, never done.
+    Drip,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -91,6 +93,7 @@ impl Faults {
                 "timeout" => FaultKind::Timeout,
                 "echo" => FaultKind::Echo,
                 "flood" => FaultKind::Flood,
+                "drip" => FaultKind::Drip,
                 other => return Err(FaultSpecError(format!("unknown fault `{other}`"))),
             };
             out.push(Fault { kind, rate, path });

@@ -410,6 +410,26 @@ async fn inject(State(st): State<Shared>, mut req: Request, next: Next) -> Respo
             .body(Body::from_stream(head.chain(tail)))
             .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response());
     }
+    if has(FaultKind::Drip) {
+        // Headers at once, then a body one byte a second that never completes.
+        use futures::StreamExt;
+        let drip = futures::stream::unfold(0u64, |n| async move {
+            if n > 0 {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            let byte: &'static [u8] = if n == 0 { b"{" } else { b" " };
+            Some((
+                Ok::<_, std::convert::Infallible>(axum::body::Bytes::from_static(byte)),
+                n + 1,
+            ))
+        })
+        .boxed();
+        return Response::builder()
+            .status(StatusCode::OK)
+            .header("content-type", "application/json")
+            .body(Body::from_stream(drip))
+            .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response());
+    }
     if has(FaultKind::Forbidden) {
         return provider_error(
             &path,

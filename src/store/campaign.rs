@@ -396,8 +396,9 @@ impl Store {
                     .execute(params![
                         id,
                         seq,
-                        d.as_ref()
-                            .map(|d| serde_json::to_string(d).unwrap_or_default()),
+                        d.as_ref().map(|d| super::review::scrub(
+                            &serde_json::to_string(d).unwrap_or_default()
+                        )),
                         d.as_ref().map(|_| now)
                     ])
                     .map_err(&err)?;
@@ -471,6 +472,7 @@ impl Store {
         let err = self.sql_err();
         let tx = self.conn.transaction().map_err(&err)?;
         let name = open_check(&tx, id).map_err(bad)?;
+        let reason = &super::review::scrub(reason);
         let mut moved = Vec::new();
         {
             let mut up = tx

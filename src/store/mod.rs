@@ -48,6 +48,11 @@ pub enum StoreError {
         "database {path} exists but is empty (0 bytes): it was truncated or is not recert's, and recert will not start a new store over it. Restore it from your backup, or move it aside to start afresh"
     )]
     Empty { path: PathBuf },
+    /// A SQLite file that another program made: recert will not add its tables to it.
+    #[error(
+        "database {path} is a SQLite file that recert did not create ({why}): recert will not write into it. Point --data-dir at recert's own directory, or move the file aside"
+    )]
+    Foreign { path: PathBuf, why: String },
     /// The store is older than this recert and cannot be migrated because it is read-only.
     #[error(
         "database {path} needs upgrading to this recert's schema ({found} → {known}) but is read-only: make it writable once (chmod u+w) and run any command"
@@ -66,6 +71,10 @@ pub enum StoreError {
     )]
     Locked(remediate::LockHolder),
 }
+
+/// `PRAGMA application_id` of every recert store ("rcrt"), so `file(1)` and recert itself can
+/// tell a recert store from another program's SQLite file.
+pub const APPLICATION_ID: i64 = 0x7263_7274;
 
 /// Schema migrations, applied in order; `user_version` records how many ran.
 const MIGRATIONS: &[&str] = &[
@@ -574,14 +583,41 @@ impl Store {
             source,
         };
         self.conn
-            .execute_batch(
-                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
-            )
+            .execute_batch("PRAGMA busy_timeout = 5000;")
             .map_err(&err)?;
         let version: i64 = self
             .conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .map_err(&err)?;
+        // Whose file this is, before anything is written to it (even its journal mode).
+        let app: i64 = self
+            .conn
+            .query_row("PRAGMA application_id", [], |r| r.get(0))
+            .map_err(&err)?;
+        let tables: i64 = self
+            .conn
+            .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
+            .map_err(&err)?;
+        let foreign = |why: String| StoreError::Foreign {
+            path: self.path.clone(),
+            why,
+        };
+        if app != 0 && app != APPLICATION_ID {
+            return Err(foreign(format!("its application id is {app:#x}")));
+        }
+        if version == 0 && tables > 0 {
+            return Err(foreign(format!("it already holds {tables} schema objects")));
+        }
+        self.conn
+            .execute_batch(
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+            )
+            .map_err(&err)?;
+        if app == 0 {
+            self.conn
+                .pragma_update(None, "application_id", APPLICATION_ID)
+                .map_err(&err)?;
+        }
         let known = MIGRATIONS.len() as i64;
         if version > known {
             return Err(StoreError::TooNew {

@@ -328,7 +328,7 @@ fn insert_plan(
                     method,
                     path,
                     body,
-                    note,
+                    note.as_deref().map(super::review::scrub),
                     state.as_str(),
                     now
                 ])?;

@@ -81,6 +81,12 @@ pub(crate) struct Inserted {
 /// Insert one batch of decisions inside `tx` (not audited: the caller appends the entry, with
 /// `detail` in it). `detail` carries the count, the verdicts and a SHA-256 over the rows, so a
 /// decision edited in the table afterwards no longer matches its entry.
+/// Text a person typed (a reason, a note), with every known secret redacted: the one
+/// redactor, before the text reaches any table.
+pub(crate) fn scrub(text: &str) -> String {
+    crate::secret::redact(text, &[])
+}
+
 pub(crate) fn insert_decisions(
     tx: &Transaction,
     items: &[NewDecision],
@@ -102,6 +108,18 @@ pub(crate) fn insert_decisions(
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
         )?;
         for d in items {
+            // Free text a person typed is redacted before it is stored or digested.
+            let clean;
+            let d = match d.justification.as_deref().map(scrub) {
+                Some(j) if Some(&j) != d.justification.as_ref() => {
+                    clean = NewDecision {
+                        justification: Some(j),
+                        ..d.clone()
+                    };
+                    &clean
+                }
+                _ => d,
+            };
             let t = &d.target;
             ins.execute(params![
                 batch,
@@ -129,7 +147,10 @@ pub(crate) fn insert_decisions(
     for d in items {
         *verdicts.entry(d.verdict.as_str()).or_default() += 1;
     }
-    let justification = items.first().and_then(|d| d.justification.clone());
+    let justification = items
+        .first()
+        .and_then(|d| d.justification.as_deref())
+        .map(scrub);
     let detail = serde_json::json!({
         "batch": batch,
         "count": items.len(),
@@ -285,6 +306,48 @@ impl Store {
                     .and_then(|rows| rows.collect())
                     .map_err(&err)?
             },
+            digests: {
+                let mut all = self.decisions()?;
+                all.sort_by_key(|d| (d.batch, d.id));
+                let mut out: Vec<(i64, Sha256)> = Vec::new();
+                for d in &all {
+                    if out.last().is_none_or(|(b, _)| *b != d.batch) {
+                        out.push((d.batch, Sha256::new()));
+                    }
+                    if let Some((_, h)) = out.last_mut() {
+                        h.update(serde_json::to_vec(&d.d).unwrap_or_default());
+                        h.update(b"\n");
+                    }
+                }
+                out.into_iter()
+                    .map(|(b, h)| (b, audit::hex(&h.finalize())))
+                    .collect()
+            },
+            calls: {
+                let mut st = self
+                    .conn
+                    .prepare(
+                        "SELECT plan_id, seq, method, path, body, state, status, result FROM journal WHERE attempts > 0 ORDER BY plan_id, seq",
+                    )
+                    .map_err(&err)?;
+                st.query_map([], |r| {
+                    Ok(audit::JournalCall {
+                        plan: r.get(0)?,
+                        seq: r.get(1)?,
+                        method: r.get(2)?,
+                        path: r.get(3)?,
+                        body: r.get(4)?,
+                        state: r.get(5)?,
+                        status: r.get(6)?,
+                        result: r.get(7)?,
+                    })
+                })
+                .and_then(|rows| rows.collect())
+                .map_err(&err)?
+            },
+            abandoned: pairs(
+                "SELECT plan_id, seq FROM journal WHERE state = 'abandoned' ORDER BY plan_id, seq",
+            )?,
         })
     }
 

@@ -126,9 +126,12 @@ impl Env {
             .collect()
     }
 
-    /// What reached the simulator after the sync, from its request log.
+    /// The writes that reached the simulator after the sync, from its request log (reads, such
+    /// as a re-check's GET, are not writes).
     pub fn mutations(&self) -> Vec<Served> {
-        self.log().split_off(self.baseline)
+        let mut after = self.log().split_off(self.baseline);
+        after.retain(|m| m.method != "GET");
+        after
     }
 }
 
