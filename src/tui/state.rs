@@ -298,8 +298,32 @@ pub struct ViewState {
 }
 
 impl ViewState {
+    /// The row id under the cursor, if it is a row of the table now shown.
     pub fn current(&self) -> Option<u32> {
-        self.visible.get(self.cursor).copied()
+        self.visible
+            .get(self.cursor)
+            .copied()
+            .filter(|id| (*id as usize) < self.table.rows.len())
+    }
+
+    /// The row `id` of the table now shown (`None` for an id from an older table).
+    pub fn row(&self, id: u32) -> Option<&crate::tui::table::Row> {
+        self.table.rows.get(id as usize)
+    }
+
+    /// Show a new table. `visible` and any filter job still out were computed for the old
+    /// one, so both are dropped (the row under the cursor is remembered, to return to it):
+    /// no row id of one table is ever looked up in another.
+    fn set_table(&mut self, table: Arc<Table>) {
+        if Arc::ptr_eq(&self.table, &table) {
+            return;
+        }
+        self.keep = self.current().or(self.keep);
+        self.table = table;
+        self.visible = Arc::new(Vec::new());
+        self.pending = None;
+        self.requested = None;
+        self.anchor = None;
     }
 }
 
@@ -916,13 +940,15 @@ impl State {
         let Some(id) = self.current() else {
             return Vec::new();
         };
-        let item = self.vs().table.rows[id as usize].item;
+        let Some(row) = self.vs().row(id) else {
+            return Vec::new();
+        };
+        let (item, person) = (row.item, row.cells[0].to_string());
         let targets = self.data.sweep(item);
         if targets.is_empty() {
             self.notify("This person holds nothing on any provider", Level::Info);
             return Vec::new();
         }
-        let person = self.vs().table.rows[id as usize].cells[0].to_string();
         self.pending = Some(Pending {
             verdict: Verdict::Revoke,
             items: targets
@@ -1219,7 +1245,9 @@ impl State {
         let Some(id) = self.current() else {
             return Vec::new();
         };
-        let item = self.vs().table.rows[id as usize].item as usize;
+        let Some(item) = self.vs().row(id).map(|r| r.item as usize) else {
+            return Vec::new();
+        };
         let Some(entry) = self.review.audit.get(item) else {
             return Vec::new();
         };
@@ -1786,10 +1814,8 @@ impl State {
             had += vs.marks.count();
             let marks = remap_marks(&old, &self.data, v, &vs.marks);
             kept += marks.count();
-            vs.table = table;
+            vs.set_table(table);
             vs.marks = marks;
-            vs.anchor = None;
-            vs.visible = Arc::new(Vec::new());
             out.extend(self.refine(v));
         }
         if had > 0 {
@@ -1826,7 +1852,7 @@ impl State {
             }
             let table = self.table_for(v);
             let vs = &mut self.views[v.index()];
-            vs.table = table;
+            vs.set_table(table);
             vs.marks = Marks::default();
             out.extend(self.refine(v));
         }

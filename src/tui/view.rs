@@ -241,8 +241,8 @@ fn table(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
     let rows: Vec<Row> = vs.visible[vs.offset.min(end)..end]
         .iter()
         .enumerate()
-        .map(|(n, &id)| {
-            let r = &tbl.rows[id as usize];
+        .filter_map(|(n, &id)| vs.row(id).map(|r| (n, id, r)))
+        .map(|(n, id, r)| {
             let selected = vs.offset + n == vs.cursor;
             let marked = vs.marks.contains(tbl, id);
             let verdict = if decided {

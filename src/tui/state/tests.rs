@@ -165,6 +165,10 @@ pub struct Harness {
     pub store: Store,
     /// Set when the console is on a campaign queue.
     pub campaign: Option<crate::tui::CampaignQueue>,
+    /// Hold filter jobs back (as the real driver does, where frames are drawn before a job
+    /// answers) until [`Harness::flush`].
+    pub defer_refine: bool,
+    deferred: Vec<Msg>,
     _dir: tempfile::TempDir,
 }
 
@@ -176,6 +180,8 @@ impl Harness {
             s: State::new(Keymap::default_map(), "test".into()),
             store,
             campaign: None,
+            defer_refine: false,
+            deferred: Vec::new(),
             _dir: dir,
         };
         h.s.today = chrono::NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
@@ -200,14 +206,16 @@ impl Harness {
                     } => {
                         let order = crate::tui::table::order(&table, sort);
                         let visible = crate::tui::table::filter(&table, &order, &query);
-                        queue.insert(
-                            0,
-                            Msg::Refined {
-                                view,
-                                ticket,
-                                visible: Arc::new(visible),
-                            },
-                        );
+                        let answer = Msg::Refined {
+                            view,
+                            ticket,
+                            visible: Arc::new(visible),
+                        };
+                        if self.defer_refine {
+                            self.deferred.push(answer);
+                        } else {
+                            queue.insert(0, answer);
+                        }
                     }
                     Effect::Record(items) => {
                         let batch = self
@@ -243,6 +251,14 @@ impl Harness {
             }
         }
         unhandled
+    }
+
+    /// Deliver the filter jobs held back by `defer_refine`, oldest first.
+    pub fn flush(&mut self) {
+        let held = std::mem::take(&mut self.deferred);
+        for m in held {
+            self.send(m);
+        }
     }
 
     fn review(&self) -> Msg {
