@@ -83,11 +83,11 @@ key Escape q
 # A campaign on the demo's data, and the console on the largest manager's queue.
 sleep 1
 R="$BIN --data-dir $WORK/data"
-$R campaign new --name 2026-Q4 --due +30d --route manager --fallback secops@example.com >/dev/null
+$R campaign new --name 2026-Q4 --due +30d --route manager --fallback group:ai-admins >/dev/null
 REVIEWER=$($R campaign status 2026-Q4 --format json | python3 -c '
 import json, sys
 q = json.load(sys.stdin)["queues"]
-print(max((r for r in q if r != "secops@example.com"), key=lambda r: q[r]["items"]))')
+print(max((r for r in q if r != "group:ai-admins"), key=lambda r: q[r]["items"]))')
 tmux kill-session -t "$SESSION" 2>/dev/null || true
 tmux new-session -d -s "$SESSION" -x $COLS -y $ROWS \
   "env TERM=xterm-256color COLORTERM=truecolor $R review --campaign 2026-Q4 --as $REVIEWER 2>$WORK/demo.err"

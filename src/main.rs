@@ -225,6 +225,9 @@ enum CampaignCmd {
         /// Let people review their own access.
         #[arg(long)]
         allow_self_review: bool,
+        /// Route to reviewers the directory does not know as active people or groups.
+        #[arg(long)]
+        force: bool,
     },
     /// Every campaign with its progress.
     List {
@@ -295,6 +298,9 @@ enum CampaignCmd {
         all: bool,
         #[arg(long)]
         reason: String,
+        /// Hand over to someone the directory does not know as an active person or group.
+        #[arg(long)]
+        force: bool,
     },
     /// Sign off your queue; your decisions are locked after.
     Signoff {
@@ -308,6 +314,15 @@ enum CampaignCmd {
     /// Close: undecided items get the closing policy, recorded per item.
     Close {
         name: String,
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Withdraw a campaign started by mistake: staged and submitted decisions are withdrawn
+    /// (never applied); the campaign stays on record, marked cancelled, audited.
+    Cancel {
+        name: String,
+        #[arg(long)]
+        reason: String,
         #[arg(long)]
         yes: bool,
     },
@@ -385,6 +400,7 @@ fn campaign(g: &Globals, cmd: CampaignCmd) -> anyhow::Result<()> {
             route,
             fallback,
             allow_self_review,
+            force,
         } => {
             let attrs = attrs
                 .iter()
@@ -410,6 +426,7 @@ fn campaign(g: &Globals, cmd: CampaignCmd) -> anyhow::Result<()> {
                     routes: route,
                     fallback,
                     allow_self_review,
+                    force,
                 },
             )
         }
@@ -465,6 +482,7 @@ fn campaign(g: &Globals, cmd: CampaignCmd) -> anyhow::Result<()> {
             item,
             all,
             reason,
+            force,
         } => c::delegate(
             g,
             &name,
@@ -473,6 +491,7 @@ fn campaign(g: &Globals, cmd: CampaignCmd) -> anyhow::Result<()> {
                 to,
                 items: item,
                 all,
+                force,
                 reason,
             },
         ),
@@ -482,6 +501,7 @@ fn campaign(g: &Globals, cmd: CampaignCmd) -> anyhow::Result<()> {
             incomplete,
         } => c::sign_off(g, &name, reviewer, incomplete),
         CampaignCmd::Close { name, yes } => c::close(g, &name, yes),
+        CampaignCmd::Cancel { name, reason, yes } => c::cancel(g, &name, &reason, yes),
         CampaignCmd::Report { name, out } => c::report(g, &name, &out),
     }
 }

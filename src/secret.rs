@@ -42,8 +42,18 @@ impl fmt::Display for Secret {
 /// The shortest fragment of a secret that is removed wherever it stands.
 pub const FRAGMENT: usize = 8;
 
-/// Every known secret's forms.
-static KNOWN: RwLock<Vec<String>> = RwLock::new(Vec::new());
+/// Every known secret's forms: the short ones whole, and every window of `FRAGMENT` bytes of
+/// the long ones in one set, so scrubbing a text costs one lookup per byte however many
+/// secrets are known.
+struct Known {
+    short: Vec<String>,
+    windows: Option<std::collections::HashSet<[u8; FRAGMENT]>>,
+}
+
+static KNOWN: RwLock<Known> = RwLock::new(Known {
+    short: Vec::new(),
+    windows: None,
+});
 
 /// The forms one secret can travel in.
 pub fn forms(key: &str) -> Vec<String> {
@@ -102,8 +112,18 @@ pub fn learn(key: &str) {
     let new = forms(key);
     let mut known = KNOWN.write().unwrap_or_else(|e| e.into_inner());
     for f in new {
-        if !known.contains(&f) {
-            known.push(f);
+        let fb = f.as_bytes();
+        if fb.len() < FRAGMENT {
+            if !known.short.contains(&f) {
+                known.short.push(f);
+            }
+            continue;
+        }
+        let windows = known.windows.get_or_insert_with(Default::default);
+        for w in fb.windows(FRAGMENT) {
+            if let Ok(w) = <[u8; FRAGMENT]>::try_from(w) {
+                windows.insert(w);
+            }
         }
     }
 }
@@ -127,23 +147,20 @@ pub fn redact(text: &str, extra: &[&Secret]) -> String {
 
 /// Mark every byte covered by a known form, or by a window of `FRAGMENT` bytes of one, and
 /// replace each marked run (widened to whole characters) with `[REDACTED]`.
-fn scrub_known(text: &str, known: &[String]) -> String {
+fn scrub_known(text: &str, known: &Known) -> String {
     let bytes = text.as_bytes();
     let mut marked = vec![false; bytes.len()];
     let mut any = false;
-    for f in known {
-        let fb = f.as_bytes();
-        if fb.len() < FRAGMENT {
-            for (i, _) in text.match_indices(f.as_str()) {
-                marked[i..i + fb.len()].iter_mut().for_each(|m| *m = true);
-                any = true;
-            }
-            continue;
+    for f in &known.short {
+        for (i, _) in text.match_indices(f.as_str()) {
+            marked[i..i + f.len()].iter_mut().for_each(|m| *m = true);
+            any = true;
         }
-        // Every window of the form, anywhere in the text.
-        let first: std::collections::HashSet<&[u8]> = fb.windows(FRAGMENT).collect();
-        for i in 0..bytes.len().saturating_sub(FRAGMENT - 1) {
-            if first.contains(&bytes[i..i + FRAGMENT]) {
+    }
+    // Every window of every long form, anywhere in the text: one lookup per byte.
+    if let Some(windows) = &known.windows {
+        for (i, w) in bytes.windows(FRAGMENT).enumerate() {
+            if <[u8; FRAGMENT]>::try_from(w).is_ok_and(|w| windows.contains(&w)) {
                 marked[i..i + FRAGMENT].iter_mut().for_each(|m| *m = true);
                 any = true;
             }

@@ -38,8 +38,11 @@ impl SyncReport {
                 let secs = (s.finished_at - s.started_at).max(0);
                 if s.ok {
                     format!(
-                        "{}: ok, {} items, {} requests, {}s",
-                        s.source, s.items, s.requests, secs
+                        "{}: ok, {}, {}, {}s",
+                        s.source,
+                        crate::model::text::plural(s.items as usize, "item"),
+                        crate::model::text::plural(s.requests as usize, "request"),
+                        secs
                     )
                 } else {
                     let kept = match (s.carried_from, self.snapshot_id) {

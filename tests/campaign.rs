@@ -43,7 +43,18 @@ fn seqs(items: &[&CampaignItem]) -> String {
         .join(",")
 }
 
-const FALLBACK: &str = "secops@example.com";
+const FALLBACK: &str = "group:ai-admins";
+
+/// An active member of the fallback group, who reviews its items.
+fn fallback_member(e: &Env) -> String {
+    let snap = e.snapshot();
+    snap.data
+        .people
+        .iter()
+        .find(|p| p.is_current() && p.groups.iter().any(|g| g == "ai-admins"))
+        .and_then(|p| p.emails.first().cloned())
+        .unwrap()
+}
 
 #[test]
 fn a_whole_campaign_routes_decides_delegates_signs_off_closes_applies_and_reports() {
@@ -513,7 +524,10 @@ fn a_campaign_since_an_earlier_one_shows_exactly_what_changed() {
         serde_json::from_str(&ok(&e, &["campaign", "status", "Q4", "--format", "json"])).unwrap();
     assert_eq!(status["removed_since"], 2);
     // The queue shows carried items as such.
-    let text = ok(&e, &["campaign", "items", "Q4", "--as", FALLBACK]);
+    let text = ok(
+        &e,
+        &["campaign", "items", "Q4", "--as", &fallback_member(&e)],
+    );
     assert!(text.contains("carried"), "{text}");
 }
 
@@ -525,7 +539,7 @@ fn delegating_to_a_group_that_holds_the_item_is_refused_from_both_front_ends() {
     use recert::review::campaign::People;
     use recert::tui::state::{Effect, Msg};
     let e = Env::new("small", &[]);
-    e.new_campaign("Q4", &[]);
+    e.new_campaign("Q4", &["--route", "manager"]);
     let mut store = Store::open(&e.data()).unwrap();
     let c = store.campaign("Q4").unwrap();
     let snap = store.snapshot(c.snapshot_id).unwrap();
@@ -594,4 +608,177 @@ fn delegating_to_a_group_that_holds_the_item_is_refused_from_both_front_ends() {
         store.delegations(c.id).unwrap().is_empty(),
         "nothing was delegated"
     );
+}
+
+/// A reviewer the directory does not know (a typo, a leaver, a made-up group) is refused in
+/// routing and in delegation, with the closest name the directory knows; `--force` overrides.
+#[test]
+fn reviewers_the_directory_does_not_know_are_refused_with_a_suggestion() {
+    let e = Env::new("small", &[]);
+    let snap = e.snapshot();
+    let real = snap
+        .data
+        .people
+        .iter()
+        .find(|p| p.is_current() && p.source == "directory")
+        .and_then(|p| p.emails.first().cloned())
+        .unwrap();
+    let typo = real.replacen('@', "x@", 1);
+    let new = |fallback: &str, extra: &[&str]| {
+        let mut args = vec![
+            "campaign",
+            "new",
+            "--name",
+            "Q",
+            "--due",
+            "+30d",
+            "--fallback",
+            fallback,
+        ];
+        args.extend_from_slice(extra);
+        e.run(&args)
+    };
+    let err = |out: std::process::Output| {
+        assert!(!out.status.success());
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let text = err(new("nobody@nowhere.example", &[]));
+    assert!(
+        text.contains("nobody@nowhere.example is not a person of the directory"),
+        "{text}"
+    );
+    assert!(text.contains("--force"), "{text}");
+    let text = err(new(&typo, &[]));
+    assert!(text.contains(&format!("did you mean {real}?")), "{text}");
+    let text = err(new("group:ai-admin", &[]));
+    assert!(text.contains("did you mean group:ai-admins?"), "{text}");
+    assert!(
+        Store::open(&e.data())
+            .unwrap()
+            .campaigns()
+            .unwrap()
+            .is_empty()
+    );
+
+    let out = new(FALLBACK, &["--route", "manager"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let all = items(&e, "Q", &[]);
+    let mine = all.iter().find(|i| i.assigned.contains('@')).unwrap();
+    let seq = mine.item.seq.to_string();
+    let delegate = |to: &str, extra: &[&str]| {
+        let mut args = vec![
+            "campaign",
+            "delegate",
+            "Q",
+            "--as",
+            &mine.assigned,
+            "--to",
+            to,
+            "--item",
+            &seq,
+            "--reason",
+            "not mine",
+        ];
+        args.extend_from_slice(extra);
+        e.run(&args)
+    };
+    let text = err(delegate("nobody@nowhere.example", &[]));
+    assert!(text.contains("is not a person of the directory"), "{text}");
+    let out = delegate("nobody@nowhere.example", &["--force"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A campaign started by mistake is cancelled, not deleted: its submitted decisions are
+/// withdrawn (never planned), its staging dropped, nothing in it can change after, it stays on
+/// record as cancelled, and the audit chain verifies. Only its creator can cancel it.
+#[test]
+fn a_mistaken_campaign_is_cancelled_and_nothing_of_it_is_applied() {
+    let e = Env::new("small", &[]);
+    e.new_campaign("Oops", &["--route", "manager"]);
+    let all = items(&e, "Oops", &[]);
+    let mine = all.iter().find(|i| i.assigned.contains('@')).unwrap();
+    let who = mine.assigned.clone();
+    let seq = mine.item.seq.to_string();
+    let decide = |verdict: &str| {
+        e.run(&[
+            "campaign",
+            "decide",
+            "Oops",
+            "--as",
+            &who,
+            "--item",
+            &seq,
+            "--verdict",
+            verdict,
+            "--reason",
+            "left",
+        ])
+    };
+    assert!(decide("revoke").status.success());
+    ok(&e, &["campaign", "submit", "Oops", "--as", &who, "--yes"]);
+    let plan = ok(&e, &["plan"]);
+    assert!(
+        !plan.contains("0 provider calls") || plan.contains("1 provider"),
+        "{plan}"
+    );
+
+    let other = e
+        .cmd(&[
+            "campaign",
+            "cancel",
+            "Oops",
+            "--reason",
+            "wrong scope",
+            "--yes",
+        ])
+        .env("RECERT_REVIEWER", "someone.else@example.com")
+        .output()
+        .unwrap();
+    assert!(!other.status.success());
+    assert!(String::from_utf8_lossy(&other.stderr).contains("only responder@example.com"));
+
+    let out = ok(
+        &e,
+        &[
+            "campaign",
+            "cancel",
+            "Oops",
+            "--reason",
+            "wrong scope",
+            "--yes",
+        ],
+    );
+    assert!(out.contains("1 submitted decision withdrawn"), "{out}");
+    let store = Store::open(&e.data()).unwrap();
+    assert!(
+        store.decisions().unwrap().iter().all(|d| d.undone),
+        "withdrawn"
+    );
+    drop(store);
+    let plan = ok(&e, &["plan"]);
+    assert!(!plan.contains("DELETE") && !plan.contains("POST"), "{plan}");
+    let out = decide("certify");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(
+        err.contains("was cancelled by responder@example.com"),
+        "{err}"
+    );
+    let list = ok(&e, &["campaign", "list"]);
+    assert!(list.contains("cancelled"), "{list}");
+    let status = ok(&e, &["campaign", "status", "Oops"]);
+    assert!(
+        status.contains("cancelled by responder@example.com: wrong scope"),
+        "{status}"
+    );
+    let verify = ok(&e, &["audit", "verify"]);
+    assert!(verify.contains("intact"), "{verify}");
 }

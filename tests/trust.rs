@@ -623,7 +623,7 @@ fn a_read_only_store_serves_reads() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    let new = "campaign new --name Q1 --due +30d --fallback secops@example.com";
+    let new = "campaign new --name Q1 --due +30d --fallback group:ai-admins";
     let out = as_owner(&new.split(' ').collect::<Vec<_>>());
     let err = String::from_utf8_lossy(&out.stderr).to_string();
     assert!(!out.status.success());
@@ -917,7 +917,7 @@ fn an_unsendable_call_can_be_abandoned_so_revocation_goes_on() {
     let err = String::from_utf8_lossy(&e.run(&["apply", "--abandon"]).stderr).to_string();
     assert!(err.contains("--reason"), "a reason is required: {err}");
     let out = e.ok(&["apply", "--abandon", "--reason", "the provider refuses it"]);
-    assert!(out.contains("1 calls abandoned"), "{out}");
+    assert!(out.contains("1 call abandoned"), "{out}");
     assert!(out.contains(&key), "{out}");
     e.ok(&["revoke", "--person", &email, "--yes"]);
     let verify = e.ok(&["audit", "verify"]);
@@ -946,7 +946,12 @@ fn a_key_typed_into_a_reason_is_never_stored() {
     let id = store.campaign("Q").unwrap().id;
     let all = store.campaign_items(id).unwrap();
     drop(store);
-    let reviewer = all[0].assigned.clone();
+    let reviewer = all
+        .iter()
+        .find(|i| i.assigned.contains('@'))
+        .unwrap()
+        .assigned
+        .clone();
     let other = all
         .iter()
         .find(|i| i.assigned != reviewer)
@@ -991,4 +996,45 @@ fn all_store_text(e: &Env) -> String {
         text.push_str(&String::from_utf8_lossy(&bytes));
     }
     text
+}
+
+/// The admin key recert runs with is one of the org's admin keys. A plan that would delete
+/// it (a leaked-key sweep, a campaign closed with revoke) turns that call into a manual step
+/// saying why, and every other admin key still goes: deleting it first would lock recert out
+/// before the rest of the plan ran.
+#[test]
+fn a_plan_never_deletes_the_admin_key_recert_runs_with() {
+    let e = Env::new("small", &[]);
+    let snap = e.snapshot();
+    let admin: Vec<&recert::model::Credential> = snap
+        .data
+        .credentials
+        .iter()
+        .filter(|c| c.kind == "admin_key")
+        .collect();
+    let mine = admin
+        .iter()
+        .find(|c| c.name.as_deref() == Some("recert-admin"))
+        .unwrap();
+    assert!(admin.len() >= 2, "other admin keys to revoke");
+    let deletes = |id: &str| {
+        e.mutations()
+            .iter()
+            .filter(|m| m.method == "DELETE" && m.path.ends_with(&format!("admin_api_keys/{id}")))
+            .count()
+    };
+    let out = e.ok(&["revoke", "--key", &mine.id, "--yes"]);
+    assert!(out.contains("the key recert itself uses"), "{out}");
+    assert_eq!(deletes(&mine.id), 0);
+
+    e.new_campaign("Q", &["--on-close", "revoke", "--kind", "admin_key"]);
+    e.ok(&["campaign", "close", "Q", "--yes"]);
+    let out = e.ok(&["apply", "--yes"]);
+    assert!(out.contains("the key recert itself uses"), "{out}");
+    assert_eq!(deletes(&mine.id), 0, "recert's own key is never deleted");
+    for other in admin.iter().filter(|c| c.id != mine.id) {
+        assert_eq!(deletes(&other.id), 1, "{} is revoked", other.id);
+    }
+    // recert still works: it can sync.
+    e.ok(&["sync"]);
 }

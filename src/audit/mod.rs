@@ -122,6 +122,8 @@ pub struct Anchors {
     pub campaigns: Vec<String>,
     /// Every closed campaign (each has a `campaign.close` entry).
     pub closed: Vec<String>,
+    /// Every cancelled campaign (each has a `campaign.cancel` entry).
+    pub cancelled: Vec<String>,
     /// Every sign-off as (campaign, reviewer) (each has that reviewer's `campaign.signoff`).
     pub sign_offs: Vec<(String, String)>,
     /// Every delegated item as (campaign, item, to) (each in a `campaign.delegate` entry).
@@ -235,6 +237,7 @@ pub fn verify_all(
     let mut undos = HashSet::new();
     let mut created = HashSet::new();
     let mut closed = HashSet::new();
+    let mut cancelled = HashSet::new();
     let mut signed = HashSet::new();
     let mut delegated = HashSet::new();
     let mut abandoned = HashSet::new();
@@ -283,6 +286,12 @@ pub fn verify_all(
             ("campaign.close", ..) => {
                 closed.extend(text("campaign"));
             }
+            ("campaign.cancel", ..) => {
+                cancelled.extend(text("campaign"));
+                // The batches it withdrew are undone by this entry.
+                let withdrawn = v.pointer("/withdrawn/batches").and_then(|b| b.as_array());
+                undos.extend(withdrawn.into_iter().flatten().filter_map(|b| b.as_i64()));
+            }
             ("campaign.signoff", ..) => {
                 signed.extend(text("campaign").map(|c| (c, e.actor.clone())));
             }
@@ -318,6 +327,9 @@ pub fn verify_all(
     }
     if let Some(c) = anchors.closed.iter().find(|c| !closed.contains(*c)) {
         return missing(format!("the closing of campaign {c}"));
+    }
+    if let Some(c) = anchors.cancelled.iter().find(|c| !cancelled.contains(*c)) {
+        return missing(format!("the cancelling of campaign {c}"));
     }
     if let Some((c, r)) = anchors.sign_offs.iter().find(|x| !signed.contains(*x)) {
         return missing(format!("{r}'s sign-off of campaign {c}"));

@@ -157,6 +157,10 @@ pub fn files(r: &Report) -> Vec<(String, Vec<u8>)> {
         "since": c.since,
         "closed_at": c.closed_at.map(time),
         "closed_by": c.closed_by,
+        "state": c.state(),
+        "cancelled_at": c.cancelled_at.map(time),
+        "cancelled_by": c.cancelled_by,
+        "cancel_reason": c.cancel_reason,
         "scope": c.scope,
         "routing": c.routing,
         "items": ls.len(),
@@ -211,8 +215,14 @@ fn html(r: &Report, ls: &[Line]) -> String {
          td,th{border:1px solid #ccc;padding:3px 6px;text-align:left}th{background:#eee}figure{margin:1em 0}\
          .bad{color:#d55e00;font-weight:bold}.ok{color:#0072b2}</style></head><body>",
     );
-    let state = match (c.closed_at, &c.closed_by) {
-        (Some(t), Some(by)) => format!("closed {} by {}", time(t), by),
+    let state = match (c.cancelled_at, &c.cancelled_by, c.closed_at, &c.closed_by) {
+        (Some(t), Some(by), ..) => format!(
+            "CANCELLED {} by {}: {} (its decisions were withdrawn and never applied)",
+            time(t),
+            by,
+            c.cancel_reason.as_deref().unwrap_or("")
+        ),
+        (.., Some(t), Some(by)) => format!("closed {} by {}", time(t), by),
         _ => "open".into(),
     };
     h.push_str(&format!(

@@ -8,7 +8,7 @@ use anyhow::{Context, Result, bail};
 
 use super::{Format, Globals, no_snapshot, refuse_read_only, reviewer};
 use crate::config::Config;
-use crate::model::text::sanitize;
+use crate::model::text::{plural, sanitize};
 use crate::reconcile::{self, Directory};
 use crate::review::campaign::{
     self as camp, Change, Inputs, OnClose, People, Route, Routing, Scope,
@@ -29,6 +29,8 @@ pub struct NewArgs {
     pub routes: Vec<String>,
     pub fallback: Option<String>,
     pub allow_self_review: bool,
+    /// Route to reviewers the directory does not know.
+    pub force: bool,
 }
 
 fn today() -> chrono::NaiveDate {
@@ -75,6 +77,11 @@ pub fn new(g: &Globals, a: NewArgs) -> Result<()> {
     let routing = routing(&cfg, &a)?;
     let mut store = Store::open(&g.paths.data_dir)?;
     let snap = store.latest_snapshot()?.ok_or_else(|| no_snapshot(g))?;
+    if !a.force {
+        let dir = Directory::new(&snap.data.people, &cfg.rules);
+        let people = People::new(&snap.data.people, &dir);
+        crate::engine::campaign::check_routing(&people, &routing).context("campaign routing")?;
+    }
     let since = match &a.since {
         Some(n) => Some(store.campaign(n)?),
         None => None,
@@ -128,10 +135,10 @@ pub fn new(g: &Globals, a: NewArgs) -> Result<()> {
         *per.entry(&it.reviewer).or_default() += 1;
     }
     println!(
-        "campaign {} (#{id}) created from snapshot #{}: {} items, due {due}, undecided at close: {}",
+        "campaign {} (#{id}) created from snapshot #{}: {}, due {due}, undecided at close: {}",
         a.name,
         snap.id,
-        items.len(),
+        plural(items.len(), "item"),
         a.on_close.as_str()
     );
     for (r, n) in &per {
@@ -149,7 +156,10 @@ pub fn new(g: &Globals, a: NewArgs) -> Result<()> {
         );
     }
     let recs = items.iter().filter(|i| i.recommendation.is_some()).count();
-    println!("{recs} items carry a recommendation (never applied on their own)");
+    println!(
+        "{} a recommendation (never applied on its own)",
+        plural(recs, "item") + if recs == 1 { " carries" } else { " carry" }
+    );
     Ok(())
 }
 
@@ -171,7 +181,7 @@ pub fn list(g: &Globals, format: Format) -> Result<()> {
             "due": c.due,
             "items": items.len(),
             "decided": done,
-            "state": if c.closed_at.is_some() { "closed" } else { "open" },
+            "state": c.state(),
             "since": c.since,
         }));
     }
@@ -182,18 +192,20 @@ pub fn list(g: &Globals, format: Format) -> Result<()> {
         ),
         _ => {
             println!(
-                "{:<20} {:>8} {:>8} {:>8}  {:<8} DUE",
+                "{:<20} {:>8} {:>8} {:>8}  {:<9} DUE",
                 "NAME", "SNAPSHOT", "ITEMS", "DECIDED", "STATE"
             );
             for (c, r) in all.iter().zip(&rows) {
+                // Numbers as numbers: a JSON value's Display ignores the column width.
+                let n = |k: &str| r[k].as_u64().unwrap_or(0);
                 println!(
-                    "{:<20} {:>8} {:>8} {:>8}  {:<8} {}",
+                    "{:<20} {:>8} {:>8} {:>8}  {:<9} {}",
                     sanitize(&c.name),
                     c.snapshot_id,
-                    r["items"],
-                    r["decided"],
-                    r["state"].as_str().unwrap_or(""),
-                    if c.closed_at.is_some() {
+                    n("items"),
+                    n("decided"),
+                    c.state(),
+                    if c.is_final() {
                         c.due.clone()
                     } else {
                         due_text(&c.due)
@@ -280,9 +292,13 @@ pub fn status(g: &Globals, name: &str, format: Format) -> Result<()> {
         "campaign {} · snapshot #{} · {} · {done}/{} decided · undecided at close: {}{}",
         sanitize(&c.name),
         c.snapshot_id,
-        match c.closed_at {
-            Some(_) => format!("closed by {}", c.closed_by.as_deref().unwrap_or("?")),
-            None => due_text(&c.due),
+        match (&c.cancelled_by, c.closed_at) {
+            (Some(by), _) => format!(
+                "cancelled by {by}: {}",
+                sanitize(c.cancel_reason.as_deref().unwrap_or(""))
+            ),
+            (None, Some(_)) => format!("closed by {}", c.closed_by.as_deref().unwrap_or("?")),
+            (None, None) => due_text(&c.due),
         },
         items.len(),
         c.on_close.as_str(),
@@ -356,6 +372,7 @@ fn reviewing(g: &Globals, name: &str, who: Option<String>, what: &str) -> Result
     refuse_read_only(g, &cfg, what)?;
     let store = Store::open(&g.paths.data_dir)?;
     let c = store.campaign(name)?;
+    c.refuse_if_final().context(what.to_string())?;
     let all = store.campaign_items(c.id)?;
     let people = people_of(&store, &cfg, &c)?;
     let who = acting(&cfg, who);
@@ -511,7 +528,7 @@ pub fn items(g: &Globals, name: &str, a: ItemsArgs) -> Result<()> {
                         .unwrap_or_default()
                 );
             }
-            println!("{} items", shown.len());
+            println!("{}", plural(shown.len(), "item"));
         }
     }
     Ok(())
@@ -609,8 +626,10 @@ pub fn decide(g: &Globals, name: &str, a: DecideArgs) -> Result<()> {
     }
     let n = store.stage(c.id, &staged, now())?;
     println!(
-        "staged {n} decisions for {who} in {}; `recert campaign submit {} --as {who}` records them",
-        c.name, c.name
+        "staged {} for {who} in {}; `recert campaign submit {} --as {who}` records them",
+        plural(n, "decision"),
+        c.name,
+        c.name
     );
     Ok(())
 }
@@ -645,8 +664,8 @@ pub fn submit(g: &Globals, name: &str, who: Option<String>, yes: bool) -> Result
         carried += i.item.carried.is_some() as usize;
     }
     eprintln!(
-        "{who} submits {} decisions in {}: {}{}",
-        staged.len(),
+        "{who} submits {} in {}: {}{}",
+        plural(staged.len(), "decision"),
         c.name,
         kv(&verdicts),
         if carried > 0 {
@@ -655,12 +674,22 @@ pub fn submit(g: &Globals, name: &str, who: Option<String>, yes: bool) -> Result
             String::new()
         }
     );
-    if !yes && !super::confirm(staged.len(), cfg.settings.confirm_threshold.unwrap_or(25))? {
+    if !yes
+        && !super::confirm(
+            staged.len(),
+            cfg.settings.confirm_threshold.unwrap_or(25),
+            "",
+            &format!("submit {}", plural(staged.len(), "decision")),
+        )?
+    {
         bail!("not submitted; the decisions stay staged");
     }
     let seqs: Vec<i64> = staged.iter().map(|i| i.item.seq).collect();
     let (batch, n) = store.submit(c.id, &seqs, &who, c.snapshot_id, now())?;
-    println!("submitted batch {batch}: {n} decisions, audited");
+    println!(
+        "submitted batch {batch}: {}, audited",
+        plural(n, "decision")
+    );
     Ok(())
 }
 
@@ -670,16 +699,11 @@ pub struct DelegateArgs {
     pub items: Vec<i64>,
     pub all: bool,
     pub reason: String,
+    pub force: bool,
 }
 
 pub fn delegate(g: &Globals, name: &str, a: DelegateArgs) -> Result<()> {
-    if a.reason.trim().is_empty() {
-        bail!("campaign delegate: say why (--reason \"...\")");
-    }
     let to = a.to.trim();
-    if !to.contains('@') && !to.starts_with("group:") {
-        bail!("--to '{to}': an email or group:NAME");
-    }
     let Reviewing {
         cfg: _,
         mut store,
@@ -703,12 +727,14 @@ pub fn delegate(g: &Globals, name: &str, a: DelegateArgs) -> Result<()> {
             to,
             seqs: &seqs,
             reason: &a.reason,
+            force: a.force,
         },
         now(),
     )
     .context("campaign delegate")?;
     println!(
-        "delegated {n} items of {} from {who} to {to}, audited",
+        "delegated {} of {} from {who} to {to}, audited",
+        plural(n, "item"),
         c.name
     );
     Ok(())
@@ -767,19 +793,38 @@ pub fn close(g: &Globals, name: &str, yes: bool) -> Result<()> {
         .iter()
         .filter(|i| !i.decided() && i.staged.is_some())
         .count();
+    let becomes = match c.on_close {
+        OnClose::Revoke => {
+            "revoke decisions (closing sends nothing: `recert plan` then shows the calls and `recert apply` sends them)"
+        }
+        OnClose::Certify => "certify decisions (recorded; no provider call)",
+        OnClose::NoChange => "no-change (recorded; no decision, no provider call)",
+    };
     eprintln!(
-        "closing {}: {undecided} undecided items become {}{}",
+        "closing {} makes its decisions final: {} become {becomes}{}",
         c.name,
-        c.on_close.as_str(),
+        plural(undecided, "undecided item"),
         if staged > 0 {
-            format!(" ({staged} of them staged but never submitted: those stagings are dropped)")
+            format!(
+                " ({} staged but never submitted: those stagings are dropped)",
+                plural(staged, "item")
+            )
         } else {
             String::new()
         }
     );
     if !yes
         && undecided > 0
-        && !super::confirm(undecided, cfg.settings.confirm_threshold.unwrap_or(25))?
+        && !super::confirm(
+            undecided,
+            cfg.settings.confirm_threshold.unwrap_or(25),
+            "",
+            &format!(
+                "close {} and decide {} by its policy",
+                c.name,
+                plural(undecided, "item")
+            ),
+        )?
     {
         bail!("not closed");
     }
@@ -791,9 +836,49 @@ pub fn close(g: &Globals, name: &str, yes: bool) -> Result<()> {
         ""
     };
     println!(
-        "closed {}: {n} items by the closing policy ({}), audited{next}",
+        "closed {}: {} by the closing policy ({}), audited{next}",
         c.name,
+        plural(n, "item"),
         c.on_close.as_str()
+    );
+    Ok(())
+}
+
+/// `recert campaign cancel NAME --reason TEXT`: withdraw a campaign started by mistake. Its
+/// record stays (marked cancelled, audited); staged decisions are dropped and submitted ones
+/// withdrawn, so nothing of it is ever applied. Only its creator may cancel it.
+pub fn cancel(g: &Globals, name: &str, reason: &str, yes: bool) -> Result<()> {
+    let cfg = g.config()?;
+    refuse_read_only(g, &cfg, "campaign cancel")?;
+    let mut store = Store::open(&g.paths.data_dir)?;
+    let c = store.campaign(name)?;
+    let actor = reviewer(&cfg);
+    if crate::model::normalize_email(&actor) != crate::model::normalize_email(&c.created_by) {
+        bail!(
+            "only {} (who created {}) can cancel it; you are {actor}",
+            c.created_by,
+            c.name
+        );
+    }
+    let decided = store
+        .campaign_items(c.id)?
+        .iter()
+        .filter(|i| i.decided())
+        .count();
+    eprintln!(
+        "cancelling {} withdraws it: staged decisions are dropped, {} withdrawn (never applied); the campaign and its audit trail stay",
+        c.name,
+        plural(decided, "submitted decision")
+    );
+    if !yes && !super::confirm(1, 25, "", &format!("cancel {}", c.name))? {
+        bail!("not cancelled");
+    }
+    let done = store.cancel_campaign(c.id, &actor, reason, now())?;
+    println!(
+        "cancelled {}: {} dropped, {} withdrawn, audited",
+        c.name,
+        plural(done.staged, "staged decision"),
+        plural(done.decisions, "submitted decision")
     );
     Ok(())
 }

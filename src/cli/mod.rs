@@ -6,6 +6,7 @@ pub mod campaign;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use crate::model::text::plural;
 use anyhow::{Context, Result, bail};
 
 use crate::config::{self, Config, Paths, SourceConfig};
@@ -536,7 +537,9 @@ pub fn load_data(
     let snap = store.snapshot(id)?;
     let found = reconcile::reconcile(&snap.data, &context(cfg, &snap, owned));
     let now = snap.taken_at;
-    let data = tui::data::Data::new(snap, found, cfg.rules.clone(), now);
+    let own_keys = engine::apply::own_keys(cfg, &config::resolve_key, &snap.data);
+    let mut data = tui::data::Data::new(snap, found, cfg.rules.clone(), now);
+    data.own_keys = own_keys;
     if stored.is_none()
         && let Err(e) = store.save_digest(id, &key, &data.dash)
     {
@@ -668,6 +671,7 @@ pub fn login(g: &Globals, source: &str) -> Result<()> {
 
 /// The revoke decisions standing that no plan covers yet, planned against the latest snapshot.
 fn pending_plan(
+    cfg: &Config,
     store: &Store,
     snap: &Snapshot,
     opts: crate::remediate::PlanOptions,
@@ -679,8 +683,9 @@ fn pending_plan(
         .filter(|d| d.d.verdict == crate::review::Verdict::Revoke && !planned.contains(&d.id))
         .collect();
     let done = crate::remediate::done_calls(&store.all_journal()?, snap.taken_at);
+    let own = engine::apply::own_keys(cfg, &config::resolve_key, &snap.data);
     Ok(crate::remediate::plan_with(
-        &standing, &snap.data, opts, &done,
+        &standing, &snap.data, opts, &done, &own,
     ))
 }
 
@@ -696,9 +701,15 @@ fn plan_table(steps: &[crate::remediate::PlannedStep]) -> String {
         ));
     }
     let calls = crate::remediate::calls(steps);
+    let manual = steps
+        .iter()
+        .filter(|p| matches!(p.step, crate::remediate::Step::Manual { .. }))
+        .count();
     out.push_str(&format!(
-        "{calls} provider calls, {} manual steps\n",
-        steps.len() - calls
+        "{}, {}, {} recorded without a call (covered by another call, already done, or nothing to send)\n",
+        plural(calls, "provider call"),
+        plural(manual, "manual step"),
+        steps.len() - calls - manual
     ));
     out
 }
@@ -707,7 +718,7 @@ fn plan_table(steps: &[crate::remediate::PlannedStep]) -> String {
 pub fn plan_cmd(g: &Globals, format: Format, opts: crate::remediate::PlanOptions) -> Result<()> {
     let store = Store::open(&g.paths.data_dir)?;
     let snap = store.latest_snapshot()?.ok_or_else(|| no_snapshot(g))?;
-    let steps = pending_plan(&store, &snap, opts)?;
+    let steps = pending_plan(&g.config()?, &store, &snap, opts)?;
     match format {
         Format::Json => println!("{}", crate::model::text::json_pretty(&steps)?),
         _ if steps.is_empty() => {
@@ -730,22 +741,36 @@ fn confirm_plan(cfg: &Config, steps: &[crate::remediate::PlannedStep], yes: bool
         config::resolve_key(cfg.source(s)?)?;
     }
     let threshold = cfg.settings.confirm_threshold.unwrap_or(25);
-    Ok(calls == 0 || yes || confirm(calls, threshold)?)
+    let what = plural(calls, "provider call");
+    Ok(calls == 0
+        || yes
+        || confirm(
+            calls,
+            threshold,
+            &format!("This plan makes {what}."),
+            &format!("apply {what}"),
+        )?)
 }
 
-fn confirm(calls: usize, threshold: usize) -> Result<bool> {
+/// Ask before acting on `n` things: over `threshold`, the number must be typed ("`said` Type
+/// N to `act`"); else y/N.
+pub(crate) fn confirm(n: usize, threshold: usize, said: &str, act: &str) -> Result<bool> {
     use std::io::BufRead;
-    if calls > threshold {
-        eprint!("This plan makes {calls} provider calls. Type {calls} to apply it: ");
+    if n > threshold {
+        eprint!("{said} Type {n} to {act}: ");
     } else {
-        eprint!("Apply {calls} provider calls? [y/N] ");
+        let mut act = act.to_string();
+        if let Some(first) = act.get(..1) {
+            act.replace_range(..1, &first.to_uppercase());
+        }
+        eprint!("{said} {act}? [y/N] ");
     }
     let _ = std::io::stderr().flush();
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line)?;
     let line = line.trim();
-    Ok(if calls > threshold {
-        line == calls.to_string()
+    Ok(if n > threshold {
+        line == n.to_string()
     } else {
         matches!(line, "y" | "Y" | "yes")
     })
@@ -781,7 +806,10 @@ pub fn abandon_cmd(g: &Globals, reason: &str) -> Result<()> {
         reason.trim(),
         chrono::Utc::now().timestamp(),
     )?;
-    println!("plan #{plan}: {} calls abandoned, audited", rows.len());
+    println!(
+        "plan #{plan}: {} abandoned, audited",
+        plural(rows.len(), "call")
+    );
     for r in &rows {
         let unknown = if r.state == crate::remediate::RowState::Sent {
             " (it was sent and never answered: check the provider)"
@@ -821,7 +849,7 @@ pub async fn apply_cmd(
         engine::apply::guard(&store, "anything new is planned")?;
         let known = store.max_plan_id()?;
         let snap = store.latest_snapshot()?.ok_or_else(|| no_snapshot(g))?;
-        let steps = pending_plan(&store, &snap, opts)?;
+        let steps = pending_plan(&cfg, &store, &snap, opts)?;
         if steps.is_empty() {
             println!(
                 "nothing to apply: no standing revoke decision that a plan does not already cover"
@@ -852,7 +880,8 @@ async fn recheck_done(
     opts: crate::remediate::PlanOptions,
     done: &mut crate::remediate::DoneCalls,
 ) -> Result<()> {
-    let fresh = crate::remediate::plan_with(decisions, d, opts, &Default::default());
+    let fresh =
+        crate::remediate::plan_with(decisions, d, opts, &Default::default(), &Default::default());
     let effects: Vec<crate::remediate::Effect> = fresh
         .iter()
         .filter_map(|p| p.step.effect())
@@ -908,8 +937,8 @@ async fn run_plan(cfg: &Config, store: Store, plan_id: i64, actor: &str) -> Resu
     }
     if !out.failed.is_empty() {
         bail!(
-            "{} calls failed (listed above); `recert apply --resume` retries them",
-            out.failed.len()
+            "{} failed (listed above); `recert apply --resume` retries them",
+            plural(out.failed.len(), "call")
         );
     }
     Ok(())
@@ -1121,7 +1150,8 @@ pub async fn revoke_cmd(
     if recheck {
         recheck_done(&cfg, &refs, d, opts, &mut done).await?;
     }
-    let steps = crate::remediate::plan_with(&refs, d, opts, &done);
+    let own = engine::apply::own_keys(&cfg, &config::resolve_key, d);
+    let steps = crate::remediate::plan_with(&refs, d, opts, &done, &own);
     if crate::remediate::calls(&steps) == 0
         && steps
             .iter()
@@ -1148,7 +1178,7 @@ pub async fn revoke_cmd(
         .filter(|x| x.batch == batch)
         .collect();
     let refs: Vec<&crate::review::Decision> = recorded.iter().collect();
-    let steps = crate::remediate::plan_with(&refs, d, opts, &done);
+    let steps = crate::remediate::plan_with(&refs, d, opts, &done, &own);
     let plan_id = engine::apply::store_plan(&mut store, &steps, known, &actor, Some(snap.id), now)?;
     eprintln!("revoking {shown}: plan #{plan_id}");
     run_plan(&cfg, store, plan_id, &actor).await

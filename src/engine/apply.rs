@@ -57,6 +57,30 @@ pub fn store_plan(
     })?)
 }
 
+/// The OpenAI admin keys in `d` that are the keys recert runs with (matched by their
+/// redacted head and tail; the key itself is never kept). A source whose key cannot be read
+/// contributes nothing.
+pub fn own_keys(
+    cfg: &Config,
+    key_for: KeyFor,
+    d: &crate::model::SourceData,
+) -> crate::remediate::OwnKeys {
+    let mut out = crate::remediate::OwnKeys::new();
+    for src in cfg.sources.iter().filter(|s| s.kind == "openai") {
+        let Ok(key) = key_for(src) else { continue };
+        for c in d
+            .credentials
+            .iter()
+            .filter(|c| c.source == src.name && c.kind == "admin_key")
+        {
+            if crate::remediate::key_matches(c, key.expose()) {
+                out.insert((c.source.clone(), c.id.clone()));
+            }
+        }
+    }
+    out
+}
+
 /// How a front end gets a source's key (the keyring or the environment).
 pub type KeyFor<'a> = &'a dyn Fn(&SourceConfig) -> Result<Secret, ConfigError>;
 
@@ -112,11 +136,12 @@ pub async fn run(
 pub fn summary(plan: i64, out: &Outcome) -> Vec<String> {
     let line = |r: &JournalRow| crate::model::text::sanitize(&r.line()).into_owned();
     let mut lines = vec![format!(
-        "plan #{plan}: {} calls done now, {} done before, {} failed, {} manual steps",
-        out.done,
+        "plan #{plan}: {} done now, {} done before, {} failed, {}, {} recorded without a call",
+        crate::model::text::plural(out.done, "call"),
         out.already_done,
         out.failed.len(),
-        out.manual.len()
+        crate::model::text::plural(out.manual.len(), "manual step"),
+        out.recorded
     )];
     lines.extend(
         out.manual

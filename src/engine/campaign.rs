@@ -20,6 +20,27 @@ pub struct Delegation<'a> {
     pub to: &'a str,
     pub seqs: &'a [i64],
     pub reason: &'a str,
+    /// Hand over even to someone the directory does not know as an active person or group.
+    pub force: bool,
+}
+
+/// The reviewers a routing names (its email and `group:` rules and its fallback) must be
+/// active directory people or directory groups, unless `force`: a typo would route items to
+/// nobody. The error names every bad one, with "did you mean".
+pub fn check_routing(people: &People, routing: &crate::review::campaign::Routing) -> Result<()> {
+    let named = routing
+        .routes
+        .iter()
+        .map(|r| r.reviewer.trim())
+        .filter(|r| !matches!(*r, "manager" | "owner"))
+        .chain(routing.fallback.as_deref().map(str::trim));
+    let bad: Vec<String> = named
+        .filter_map(|r| people.check_reviewer(r).err())
+        .collect();
+    if !bad.is_empty() {
+        bail!("{}; --force routes to them anyway", bad.join("; "));
+    }
+    Ok(())
 }
 
 /// Delegate, after the policy: a reason is given; `to` is an email or `group:NAME`; nobody
@@ -63,6 +84,11 @@ pub fn delegate(store: &mut Store, d: Delegation, now: Ts) -> Result<(String, us
                 );
             }
         }
+    }
+    if !d.force
+        && let Err(e) = d.people.check_reviewer(&to)
+    {
+        bail!("{e}; --force hands the items over anyway");
     }
     let n = store.delegate(d.campaign.id, d.seqs, d.from, &to, reason, now)?;
     Ok((to, n))

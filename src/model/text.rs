@@ -179,6 +179,16 @@ impl serde_json::ser::Formatter for SafeJson<'_> {
     }
 }
 
+/// `n` and the noun, pluralised in English (`1 item`, `2 items`, `0 items`); a noun that ends
+/// in `s`, `x`, `ch` or `sh` takes `es`.
+pub fn plural(n: usize, noun: &str) -> String {
+    if n == 1 {
+        return format!("1 {noun}");
+    }
+    let es = ["s", "x", "ch", "sh"].iter().any(|e| noun.ends_with(e));
+    format!("{n} {noun}{}", if es { "es" } else { "s" })
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -20,7 +20,11 @@ pub struct Outcome {
     /// `(row, why)` for every call that failed this run.
     pub failed: Vec<(JournalRow, String)>,
     pub manual: Vec<JournalRow>,
+    /// Calls an earlier run of this plan finished.
     pub already_done: usize,
+    /// Steps recorded without a call (covered by another call, done by an earlier plan, or
+    /// nothing to send).
+    pub recorded: usize,
     /// `(row, what was found and done)` for every call an interrupted run had sent without
     /// recording its answer: read first, then recorded done or sent again.
     pub rechecked: Vec<(JournalRow, String)>,
@@ -75,7 +79,8 @@ async fn execute_locked(
     let mut todo = Vec::new();
     for r in rows {
         match r.state {
-            RowState::Done => out.already_done += 1,
+            RowState::Done if r.kind == "call" => out.already_done += 1,
+            RowState::Done => out.recorded += 1,
             RowState::Manual => out.manual.push(r),
             RowState::Abandoned => {}
             _ if r.kind == "call" => todo.push(r),

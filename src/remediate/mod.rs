@@ -467,6 +467,50 @@ pub fn key_matches(c: &crate::model::Credential, hint: &str) -> bool {
         && h.ends_with(tail)
 }
 
+/// The admin keys recert itself runs with, as (source, key id): a plan never deletes one.
+pub type OwnKeys = std::collections::HashSet<(String, String)>;
+
+/// Turn every call that would delete an admin key recert itself runs with into a manual step:
+/// sent first, it would lock recert out of the provider before the rest of the plan ran (and
+/// out of every later re-check). Returns how many were spared.
+pub fn spare_own_keys(steps: &mut [PlannedStep], d: &SourceData, own: &OwnKeys) -> usize {
+    let mut n = 0;
+    for p in steps.iter_mut() {
+        let Step::Call {
+            source,
+            method: "DELETE",
+            path,
+            ..
+        } = &p.step
+        else {
+            continue;
+        };
+        let hit = own.iter().find(|(s, id)| {
+            s == source
+                && ApiPath::new("organization/admin_api_keys")
+                    .id(id)
+                    .is_ok_and(|mine| String::from(mine) == *path)
+        });
+        if let Some((s, id)) = hit {
+            let name = d
+                .credentials
+                .iter()
+                .find(|c| c.source == *s && c.id == *id)
+                .and_then(|c| c.name.clone())
+                .unwrap_or_default();
+            p.step = Step::Manual {
+                source: s.clone(),
+                what: format!(
+                    "admin key {id} ({}) is the key recert itself uses for source '{s}': deleting it now would lock recert out before the rest of the plan runs. Give recert a new admin key first (`recert login {s}`), then revoke this one",
+                    crate::model::text::sanitize(&name)
+                ),
+            };
+            n += 1;
+        }
+    }
+    n
+}
+
 /// A step of a plan, with the decisions it carries out.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct PlannedStep {
@@ -577,14 +621,23 @@ fn when(t: Ts) -> String {
 /// user the plan removes) is not sent and says which call covers it; a call an earlier plan
 /// already made is not sent again.
 pub fn plan(decisions: &[&Decision], d: &SourceData) -> Vec<PlannedStep> {
-    plan_with(decisions, d, PlanOptions::default(), &DoneCalls::default())
+    plan_with(
+        decisions,
+        d,
+        PlanOptions::default(),
+        &DoneCalls::default(),
+        &OwnKeys::default(),
+    )
 }
 
+/// [`plan`] with options, the calls earlier plans made, and the admin keys recert runs with
+/// (never deleted: see [`spare_own_keys`]).
 pub fn plan_with(
     decisions: &[&Decision],
     d: &SourceData,
     opts: PlanOptions,
     done: &DoneCalls,
+    own: &OwnKeys,
 ) -> Vec<PlannedStep> {
     let mut out: Vec<PlannedStep> = Vec::new();
     let mut seen: std::collections::HashMap<String, usize> = Default::default();
@@ -612,6 +665,7 @@ pub fn plan_with(
     }
     cover(&mut out);
     mark_done(&mut out, done);
+    spare_own_keys(&mut out, d, own);
     // Calls on a part of a principal go before the call that removes the whole principal.
     out.sort_by_key(|p| match &p.step {
         Step::Call { method, path, .. } => stage(method, path),

@@ -304,6 +304,39 @@ impl People {
         self.by_email.get(email?)
     }
 
+    /// Whether `reviewer` (an email or `group:NAME`) can review: an active person of the
+    /// directory, or a directory group. The error says what is wrong and, for a near miss,
+    /// "did you mean" the closest name the directory knows.
+    pub fn check_reviewer(&self, reviewer: &str) -> Result<(), String> {
+        if let Some(g) = reviewer.strip_prefix("group:") {
+            if self.groups.contains_key(g) {
+                return Ok(());
+            }
+            let hint = did_you_mean(g, self.groups.keys().map(String::as_str))
+                .map(|c| format!(" (did you mean group:{c}?)"))
+                .unwrap_or_default();
+            return Err(format!("group:{g} is not a group of the directory{hint}"));
+        }
+        let email = crate::model::normalize_email(reviewer);
+        match self.by_email.get(&email) {
+            Some(h) if h.active => Ok(()),
+            Some(_) => Err(format!(
+                "{email} is not active in the directory: nobody would review these items"
+            )),
+            None => {
+                let active = self
+                    .by_email
+                    .iter()
+                    .filter(|(_, h)| h.active)
+                    .map(|(e, _)| e.as_str());
+                let hint = did_you_mean(&email, active)
+                    .map(|c| format!(" (did you mean {c}?)"))
+                    .unwrap_or_default();
+                Err(format!("{email} is not a person of the directory{hint}"))
+            }
+        }
+    }
+
     /// Whether `who` (an email) may act as `reviewer` (an email or `group:NAME`).
     pub fn acts_as(&self, who: &str, reviewer: &str) -> bool {
         let who = crate::model::normalize_email(who);
@@ -312,6 +345,33 @@ impl People {
             None => crate::model::normalize_email(reviewer) == who,
         }
     }
+}
+
+/// The candidate closest to `typed` by edit distance, if it is a near miss (a few edits).
+pub fn did_you_mean<'a>(typed: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    let typed = typed.to_lowercase();
+    let limit = (typed.chars().count() / 4).clamp(1, 4);
+    candidates
+        .map(|c| (edit_distance(&typed, &c.to_lowercase()), c))
+        .filter(|(d, _)| *d <= limit)
+        .min_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(b.1)))
+        .map(|(_, c)| c)
+}
+
+/// Levenshtein distance, by characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diag = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let up = row[j + 1];
+            row[j + 1] = (up + 1).min(row[j] + 1).min(diag + usize::from(ca != *cb));
+            diag = up;
+        }
+    }
+    row[b.len()]
 }
 
 fn hash16(parts: &[&str]) -> String {

@@ -192,6 +192,7 @@ pub async fn start(opts: SimOptions) -> std::io::Result<RunningSim> {
     if opts.hostile {
         world.plant_hostile();
     }
+    world.admin_key_is(&opts.key);
     start_with(world, opts).await
 }
 

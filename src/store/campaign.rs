@@ -27,6 +27,46 @@ pub struct Campaign {
     pub since: Option<String>,
     pub closed_at: Option<Ts>,
     pub closed_by: Option<String>,
+    pub cancelled_at: Option<Ts>,
+    pub cancelled_by: Option<String>,
+    pub cancel_reason: Option<String>,
+}
+
+impl Campaign {
+    /// `open`, `closed` (decided and final) or `cancelled` (withdrawn; nothing of it stands).
+    pub fn state(&self) -> &'static str {
+        match (self.cancelled_at, self.closed_at) {
+            (Some(_), _) => "cancelled",
+            (None, Some(_)) => "closed",
+            (None, None) => "open",
+        }
+    }
+
+    /// Nothing can change in it any more.
+    pub fn is_final(&self) -> bool {
+        self.state() != "open"
+    }
+
+    /// Refuse a change to a closed or cancelled campaign, saying why and what to do.
+    pub fn refuse_if_final(&self) -> Result<(), StoreError> {
+        match final_message(
+            &self.name,
+            self.closed_at.is_some(),
+            self.cancelled_by.as_deref(),
+        ) {
+            Some(m) => Err(bad(m)),
+            None => Ok(()),
+        }
+    }
+}
+
+/// What cancelling a campaign withdrew.
+#[derive(Debug, Default)]
+pub struct Cancelled {
+    /// Staged (unsubmitted) decisions dropped.
+    pub staged: usize,
+    /// Submitted decisions withdrawn (marked undone: never planned).
+    pub decisions: usize,
 }
 
 /// What a new campaign is made of.
@@ -120,10 +160,13 @@ fn row_campaign(r: &rusqlite::Row) -> rusqlite::Result<Campaign> {
         since: r.get(9)?,
         closed_at: r.get(10)?,
         closed_by: r.get(11)?,
+        cancelled_at: r.get(12)?,
+        cancelled_by: r.get(13)?,
+        cancel_reason: r.get(14)?,
     })
 }
 
-const CAMPAIGN_COLUMNS: &str = "c.id, c.name, c.snapshot_id, c.created_at, c.created_by, c.due, c.scope, c.routing, c.on_close, s.name, c.closed_at, c.closed_by";
+const CAMPAIGN_COLUMNS: &str = "c.id, c.name, c.snapshot_id, c.created_at, c.created_by, c.due, c.scope, c.routing, c.on_close, s.name, c.closed_at, c.closed_by, c.cancelled_at, c.cancelled_by, c.cancel_reason";
 
 fn bad(what: String) -> StoreError {
     StoreError::Campaign(what)
@@ -558,6 +601,62 @@ impl Store {
     /// item (`outcome_by = policy`); a revoke or certify policy writes those decisions, so
     /// `recert apply` carries the revokes out. Audited with the counts. Returns the outcomes
     /// the policy gave.
+    /// Cancel an open campaign started by mistake: its staged decisions are dropped, its
+    /// submitted decisions withdrawn (marked undone, so no plan ever acts on them), and the
+    /// campaign kept, marked cancelled, with who, when and why; one `campaign.cancel` audit
+    /// entry names the withdrawn batches.
+    pub fn cancel_campaign(
+        &mut self,
+        id: i64,
+        actor: &str,
+        reason: &str,
+        now: Ts,
+    ) -> Result<Cancelled, StoreError> {
+        let reason = super::review::scrub(reason.trim());
+        if reason.is_empty() {
+            return Err(bad("say why the campaign is cancelled".into()));
+        }
+        let err = self.sql_err();
+        let tx = self.conn.transaction().map_err(&err)?;
+        let name = open_check(&tx, id).map_err(bad)?;
+        let staged = tx
+            .execute(
+                "UPDATE campaign_items SET staged = NULL, staged_at = NULL WHERE campaign_id = ?1 AND staged IS NOT NULL",
+                [id],
+            )
+            .map_err(&err)?;
+        let batches: Vec<i64> = {
+            let mut st = tx
+                .prepare("SELECT DISTINCT batch FROM decisions WHERE campaign_id = ?1 AND undone = 0 ORDER BY batch")
+                .map_err(&err)?;
+            st.query_map([id], |r| r.get(0))
+                .and_then(|rows| rows.collect())
+                .map_err(&err)?
+        };
+        let decisions = tx
+            .execute(
+                "UPDATE decisions SET undone = 1 WHERE campaign_id = ?1 AND undone = 0",
+                [id],
+            )
+            .map_err(&err)?;
+        tx.execute(
+            "UPDATE campaigns SET cancelled_at = ?2, cancelled_by = ?3, cancel_reason = ?4 WHERE id = ?1",
+            params![id, now, actor, reason],
+        )
+        .map_err(&err)?;
+        super::review::append_audit(
+            &tx,
+            now,
+            actor,
+            "campaign.cancel",
+            &serde_json::json!({"campaign": name, "reason": reason, "staged_dropped": staged,
+                "withdrawn": {"decisions": decisions, "batches": batches}}),
+        )
+        .map_err(&err)?;
+        tx.commit().map_err(&err)?;
+        Ok(Cancelled { staged, decisions })
+    }
+
     pub fn close_campaign(
         &mut self,
         id: i64,
@@ -669,19 +768,34 @@ fn placeholder() -> Item {
 
 /// The campaign's name, or why it cannot change any more.
 fn open_check(tx: &Transaction, id: i64) -> Result<String, String> {
-    let row: Option<(String, Option<i64>)> = tx
+    let row: Option<(String, Option<i64>, Option<String>)> = tx
         .query_row(
-            "SELECT name, closed_at FROM campaigns WHERE id = ?1",
+            "SELECT name, closed_at, cancelled_by FROM campaigns WHERE id = ?1",
             [id],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .optional()
         .map_err(|e| e.to_string())?;
     match row {
         None => Err(format!("no campaign with id {id}")),
-        Some((name, Some(_))) => Err(format!(
+        Some((name, closed, cancelled_by)) => {
+            match final_message(&name, closed.is_some(), cancelled_by.as_deref()) {
+                Some(m) => Err(m),
+                None => Ok(name),
+            }
+        }
+    }
+}
+
+/// Why nothing in a closed or cancelled campaign can change (`None` while it is open).
+fn final_message(name: &str, closed: bool, cancelled_by: Option<&str>) -> Option<String> {
+    match (cancelled_by, closed) {
+        (Some(by), _) => Some(format!(
+            "campaign {name} was cancelled by {by}: nothing in it can change (`recert campaign new` starts another)"
+        )),
+        (None, true) => Some(format!(
             "campaign {name} is closed: its decisions are final (start a new one with `recert campaign new --since {name}`)"
         )),
-        Some((name, None)) => Ok(name),
+        (None, false) => None,
     }
 }

@@ -276,6 +276,12 @@ CREATE TABLE audit_head (
 );
 INSERT INTO audit_head (one, seq, hash) SELECT 1, seq, hash FROM audit ORDER BY seq DESC LIMIT 1;
 "#,
+    // 11: a campaign started by mistake is cancelled, not deleted: the record stays.
+    r#"
+ALTER TABLE campaigns ADD COLUMN cancelled_at INTEGER;
+ALTER TABLE campaigns ADD COLUMN cancelled_by TEXT;
+ALTER TABLE campaigns ADD COLUMN cancel_reason TEXT;
+"#,
 ];
 
 /// Tables that hold one source's data within a snapshot.

@@ -284,6 +284,9 @@ impl Store {
             undone: ints("SELECT DISTINCT batch FROM decisions WHERE undone = 1 ORDER BY batch")?,
             campaigns: texts("SELECT name FROM campaigns ORDER BY id")?,
             closed: texts("SELECT name FROM campaigns WHERE closed_at IS NOT NULL ORDER BY id")?,
+            cancelled: texts(
+                "SELECT name FROM campaigns WHERE cancelled_at IS NOT NULL ORDER BY id",
+            )?,
             sign_offs: {
                 let mut st = self
                     .conn

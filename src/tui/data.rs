@@ -101,6 +101,8 @@ pub struct Data {
     /// A preview from the stored digest while the snapshot loads: the number of findings in
     /// all (only the first `digest::TOP` are here). Marks and decisions wait for the whole.
     pub partial: Option<u64>,
+    /// The admin keys recert runs with: a plan never deletes them.
+    pub own_keys: crate::remediate::OwnKeys,
 }
 
 fn days(now: Ts, t: Option<Ts>) -> i64 {

@@ -162,7 +162,7 @@ pub fn review(
     let queue = match campaign {
         Some(c) => {
             let header = store.campaigns()?.into_iter().find(|x| x.id == c.id);
-            let closed = header.as_ref().is_some_and(|x| x.closed_at.is_some());
+            let closed = header.as_ref().is_some_and(|x| x.is_final());
             let allow_self_review = header.is_some_and(|x| x.routing.allow_self_review);
             let signed_off = store
                 .sign_offs(c.id)?
@@ -357,13 +357,21 @@ pub fn campaign_effect(store: &mut Store, c: &CampaignQueue, e: Effect) -> Msg {
             let verdict = items.first().map(|(_, d)| d.verdict.as_str()).unwrap_or("");
             let staged: Vec<(i64, Option<crate::review::NewDecision>)> =
                 items.into_iter().map(|(s, d)| (s, Some(d))).collect();
-            store
-                .stage(c.id, &staged, now)
-                .map(|n| format!("Staged {verdict} on {n} items: :submit records them"))
+            store.stage(c.id, &staged, now).map(|n| {
+                format!(
+                    "Staged {verdict} on {}: :submit records them",
+                    crate::model::text::plural(n, "item")
+                )
+            })
         }
         Effect::Submit(seqs) => store
             .submit(c.id, &seqs, &c.reviewer, c.snapshot_id, now)
-            .map(|(batch, n)| format!("Submitted batch {batch}: {n} decisions, audited")),
+            .map(|(batch, n)| {
+                format!(
+                    "Submitted batch {batch}: {}, audited",
+                    crate::model::text::plural(n, "decision")
+                )
+            }),
         Effect::SignOff => store.queue_items(c.id, &c.assignees()).and_then(|items| {
             let mine: Vec<_> = items.iter().collect();
             let decided = mine.iter().filter(|i| i.decided()).count();
@@ -391,10 +399,17 @@ pub fn campaign_effect(store: &mut Store, c: &CampaignQueue, e: Effect) -> Msg {
                         to: &to,
                         seqs: &items,
                         reason: &reason,
+                        // The console offers no override: `campaign delegate --force` does.
+                        force: false,
                     },
                     now,
                 )
-                .map(|(to, n)| format!("Delegated {n} items to {to}, audited"))
+                .map(|(to, n)| {
+                    format!(
+                        "Delegated {} to {to}, audited",
+                        crate::model::text::plural(n, "item")
+                    )
+                })
                 .map_err(|e| crate::store::StoreError::Campaign(format!("{e:#}"))),
                 Err(e) => Err(e),
             }

@@ -694,8 +694,8 @@ impl State {
         }
         let carried = staged.iter().filter(|i| i.item.carried.is_some()).count();
         let mut summary = vec![format!(
-            "{} decisions in campaign {}: {}{}",
-            staged.len(),
+            "{} in campaign {}: {}{}",
+            crate::model::text::plural(staged.len(), "decision"),
             q.campaign,
             verdicts
                 .iter()
@@ -763,7 +763,8 @@ impl State {
         )];
         if open > 0 {
             summary.push(format!(
-                "{open} items are undecided: they fall to the campaign's closing policy."
+                "{} undecided: they fall to the campaign's closing policy.",
+                crate::model::text::plural(open, "item") + if open == 1 { " is" } else { " are" }
             ));
         }
         self.confirm = Some(Confirm {
@@ -896,7 +897,7 @@ impl State {
         let what = if n == 1 {
             p.items[0].1.clone()
         } else {
-            format!("{n} items")
+            crate::model::text::plural(n, "item")
         };
         let skipped = if p.skipped > 0 {
             format!(" ({} marked rows do not apply and are left out)", p.skipped)
@@ -963,7 +964,8 @@ impl State {
         if let Some(p) = &mut self.prompt {
             let n = self.pending.as_ref().map(|p| p.items.len()).unwrap_or(0);
             p.title = format!(
-                "Revoke everything {person} holds on every provider ({n} items). Justification"
+                "Revoke everything {person} holds on every provider ({}). Justification",
+                crate::model::text::plural(n, "item")
             );
         }
         Vec::new()
@@ -1178,6 +1180,7 @@ impl State {
             &self.data.snapshot.data,
             Default::default(),
             &done,
+            &self.data.own_keys,
         );
         let calls = crate::remediate::calls(&steps);
         self.confirm = Some(Confirm {

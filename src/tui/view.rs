@@ -534,7 +534,10 @@ fn detail_lines<'a>(s: &State, t: &Theme, item: u32) -> Vec<Line<'a>> {
             out.push(field(
                 t,
                 "holds",
-                format!("{} items on providers (x revokes them all)", holds.len()),
+                format!(
+                    "{} on providers (x revokes them all)",
+                    crate::model::text::plural(holds.len(), "item")
+                ),
             ));
             for (_, label) in holds.iter().take(6) {
                 out.push(Line::from(Span::styled(
@@ -771,7 +774,13 @@ fn dashboard(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
         r.push(Line::from(vec![
             Span::styled(format!("{:<12} ", sanitize(&src.source)), t.text),
             Span::styled(format!("{word:<6} "), style),
-            Span::styled(format!("{when} · {} items", src.items), t.muted),
+            Span::styled(
+                format!(
+                    "{when} · {}",
+                    crate::model::text::plural(src.items as usize, "item")
+                ),
+                t.muted,
+            ),
         ]));
     }
     r.push(Line::from(""));
@@ -1103,8 +1112,9 @@ fn confirm(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
     let mut lines = vec![
         Line::from(Span::styled(
             format!(
-                "This plan makes {} provider calls ({manual} manual steps). Nothing has been sent.",
-                c.calls
+                "This plan makes {} ({}). Nothing has been sent.",
+                crate::model::text::plural(c.calls, "provider call"),
+                crate::model::text::plural(manual, "manual step")
             ),
             t.text.add_modifier(Modifier::BOLD),
         )),
@@ -1179,7 +1189,13 @@ fn sync_box(f: &mut Frame, s: &State, t: &Theme, area: Rect, p: &[super::state::
                 let n = (x.requests % 10) as usize;
                 (format!("{}{}", "▰".repeat(n), "▱".repeat(10 - n)), t.info)
             }
-            Some(Ok(items)) => (format!("done, {items} items"), t.ok),
+            Some(Ok(items)) => (
+                format!(
+                    "done, {}",
+                    crate::model::text::plural(*items as usize, "item")
+                ),
+                t.ok,
+            ),
             Some(Err(_)) => ("FAILED".into(), t.danger),
         };
         lines.push(Line::from(vec![

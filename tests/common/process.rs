@@ -72,6 +72,15 @@ impl Env {
         e
     }
 
+    /// The latest snapshot in the store.
+    pub fn snapshot(&self) -> recert::model::Snapshot {
+        recert::store::Store::open(&self.data())
+            .unwrap()
+            .latest_snapshot()
+            .unwrap()
+            .unwrap()
+    }
+
     pub fn data(&self) -> PathBuf {
         self.dir.path().join("data")
     }
@@ -102,7 +111,7 @@ impl Env {
         text
     }
 
-    /// `campaign new --name NAME --due +30d --fallback secops@example.com`, then `extra`.
+    /// `campaign new --name NAME --due +30d --fallback group:ai-admins`, then `extra`.
     pub fn new_campaign(&self, name: &str, extra: &[&str]) -> String {
         let mut args = vec![
             "campaign",
@@ -112,7 +121,7 @@ impl Env {
             "--due",
             "+30d",
             "--fallback",
-            "secops@example.com",
+            "group:ai-admins",
         ];
         args.extend_from_slice(extra);
         self.ok(&args)

@@ -1045,7 +1045,10 @@ pub fn campaign_harness() -> Harness {
         snapshot_id: 1,
         reviewer: "rev@example.com".into(),
         groups: Vec::new(),
-        people: Default::default(),
+        people: Arc::new(crate::review::campaign::People::new(
+            &d.people,
+            &crate::reconcile::Directory::new(&d.people, &Default::default()),
+        )),
     });
     h.s.campaign = true;
     h.s.view = ViewId::Queue;
@@ -1078,7 +1081,7 @@ fn a_campaign_queue_stages_submits_delegates_and_signs_off() {
     assert_eq!(h.s.mode, Mode::Confirm);
     let c = h.s.confirm.as_ref().unwrap();
     assert!(
-        c.summary[0].contains("1 decisions in campaign Q4: certify 1"),
+        c.summary[0].contains("1 decision in campaign Q4: certify 1"),
         "{:?}",
         c.summary
     );
