@@ -145,7 +145,17 @@ fn a_whole_campaign_routes_decides_delegates_signs_off_closes_applies_and_report
             "r1 owns these projects now",
         ],
     );
-    assert_eq!(items(&e, "2026-Q4", &["--as", &r1]).len(), q1.len() + 2);
+    let now_r1 = items(&e, "2026-Q4", &["--as", &r1]);
+    assert_eq!(now_r1.len(), q1.len() + 2);
+    // A delegated item says who handed it on and why, not the rule that first routed it.
+    let shown = now_r1
+        .iter()
+        .find(|i| i.item.seq == handed[0].item.seq)
+        .unwrap();
+    assert_eq!(
+        shown.item.routed_by,
+        format!("delegated by {r2}: r1 owns these projects now")
+    );
     // Delegated items left r2's queue: r2 cannot decide them any more.
     let err = fails(
         &e,

@@ -2,6 +2,8 @@
 //! sign-offs and the close. Every change that a reviewer or an auditor cares about appends an
 //! audit entry in the same transaction as the change.
 
+use std::collections::HashMap;
+
 use rusqlite::{OptionalExtension, Transaction, params};
 use serde::{Deserialize, Serialize};
 
@@ -359,10 +361,34 @@ impl Store {
             })
             .and_then(|rows| rows.collect())
             .map_err(self.sql())?;
+        // A delegated item shows who handed it on and why, not the rule that first routed it.
+        let mut handed: HashMap<i64, String> = HashMap::new();
+        {
+            let mut st = self
+                .conn
+                .prepare("SELECT seq, from_reviewer, reason FROM campaign_delegations WHERE campaign_id = ?1 ORDER BY id")
+                .map_err(self.sql())?;
+            let rows = st
+                .query_map([id], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                    ))
+                })
+                .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+                .map_err(self.sql())?;
+            for (seq, from, reason) in rows {
+                handed.insert(seq, format!("delegated by {from}: {reason}"));
+            }
+        }
         rows.into_iter()
             .map(|(json, mut ci)| {
                 ci.item = serde_json::from_str(&json)
                     .map_err(|e| bad(format!("campaign {id}: an item does not parse: {e}")))?;
+                if let Some(by) = handed.get(&ci.item.seq) {
+                    ci.item.routed_by = by.clone();
+                }
                 Ok(ci)
             })
             .collect()

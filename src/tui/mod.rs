@@ -364,6 +364,16 @@ pub fn campaign_effect(store: &mut Store, c: &CampaignQueue, e: Effect) -> Msg {
                 )
             })
         }
+        Effect::Unstage(seqs) => {
+            let none: Vec<(i64, Option<crate::review::NewDecision>)> =
+                seqs.into_iter().map(|s| (s, None)).collect();
+            store.stage(c.id, &none, now).map(|n| {
+                format!(
+                    "Un-staged {}: back to undecided",
+                    crate::model::text::plural(n, "item")
+                )
+            })
+        }
         Effect::Submit(seqs) => store
             .submit(c.id, &seqs, &c.reviewer, c.snapshot_id, now)
             .map(|(batch, n)| {
@@ -553,6 +563,7 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
                         }
                         Effect::Sync => start_sync(&opts, tx.clone()),
                         Effect::Stage(_)
+                        | Effect::Unstage(_)
                         | Effect::Submit(_)
                         | Effect::SignOff
                         | Effect::Delegate { .. } => {

@@ -275,8 +275,9 @@ fn window<T>(h: &[T], n: usize, limit: usize, eq: impl Fn(&T, usize) -> bool) ->
     false
 }
 
+/// An empty cell, however a view draws one (`-`, `—`, `(none)`).
 fn is_none(cell: &str) -> bool {
-    matches!(cell, "" | "-" | "(none)")
+    matches!(cell.trim(), "" | "-" | "—" | "(none)")
 }
 
 fn term_holds(t: &Term, row: &Row, decided: Option<&HashMap<u32, Verdict>>) -> bool {

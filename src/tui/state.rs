@@ -148,6 +148,8 @@ pub enum Effect {
     Apply(Vec<crate::remediate::PlannedStep>),
     /// Campaign: stage these decisions on these items (not yet decisions); reload after.
     Stage(Vec<(i64, NewDecision)>),
+    /// Drop the staged decisions of these campaign items.
+    Unstage(Vec<i64>),
     /// Campaign: submit the staged decisions on these items as one audited batch.
     Submit(Vec<i64>),
     /// Campaign: sign off the reviewer's queue.
@@ -170,6 +172,7 @@ impl std::fmt::Debug for Effect {
             Effect::Sync => write!(f, "Sync"),
             Effect::Apply(s) => write!(f, "Apply({} steps)", s.len()),
             Effect::Stage(s) => write!(f, "Stage({} items)", s.len()),
+            Effect::Unstage(s) => write!(f, "Unstage({} items)", s.len()),
             Effect::Submit(s) => write!(f, "Submit({} items)", s.len()),
             Effect::SignOff => write!(f, "SignOff"),
             Effect::Delegate { items, to, .. } => {
@@ -553,10 +556,13 @@ impl State {
     fn refine(&mut self, view: ViewId) -> Vec<Effect> {
         let i = view.index();
         let table = self.views[i].table.clone();
-        let decidable = matches!(view, ViewId::Gaps | ViewId::Keys | ViewId::Resources);
+        let decidable = matches!(
+            view,
+            ViewId::Gaps | ViewId::Keys | ViewId::Resources | ViewId::Queue
+        );
         let parsed = query::parse(&self.views[i].filter, &table.columns).and_then(|q| {
             if q.asks_decisions() && !decidable {
-                Err("decision: works in Gaps, Keys and Resources".to_string())
+                Err("decision: works in Gaps, Keys, Resources and the campaign queue".to_string())
             } else {
                 Ok(q)
             }
@@ -606,6 +612,70 @@ impl State {
         self.view = v;
         self.mode = Mode::Normal;
         Vec::new()
+    }
+
+    /// After a decision on the row under the cursor (no marks), go on to the next row below
+    /// that is still open (undecided and unstaged), as lazygit moves on after an action.
+    fn advance_to_next_open(&mut self) {
+        let vs = self.vs();
+        if !vs.marks.is_empty() {
+            return;
+        }
+        let open = |id: u32| -> bool {
+            let Some(row) = vs.row(id) else {
+                return false;
+            };
+            if self.view == ViewId::Queue {
+                return self
+                    .review
+                    .queue
+                    .as_ref()
+                    .and_then(|q| q.items.get(row.item as usize))
+                    .is_some_and(|i| !i.decided() && i.staged.is_none());
+            }
+            self.data
+                .target(self.view, row.item)
+                .is_some_and(|(t, _, _)| self.review.verdict(&t).is_none())
+        };
+        let start = vs.cursor + 1;
+        let next = vs
+            .visible
+            .get(start..)
+            .and_then(|rest| rest.iter().position(|&id| open(id)))
+            .map(|p| start + p);
+        if let Some(n) = next {
+            let page = self.page.max(1);
+            let vs = self.vs_mut();
+            vs.cursor = n;
+            scroll(vs, page);
+        }
+    }
+
+    /// `u` in the campaign queue: un-stage the marked rows, or the row under the cursor.
+    fn unstage(&mut self) -> Vec<Effect> {
+        let Some(q) = &self.review.queue else {
+            return Vec::new();
+        };
+        let vs = self.vs();
+        let ids = if vs.marks.is_empty() {
+            vs.current().into_iter().collect()
+        } else {
+            vs.marks.materialise(&vs.table)
+        };
+        let seqs: Vec<i64> = ids
+            .into_iter()
+            .filter_map(|id| q.items.get(vs.row(id)?.item as usize))
+            .filter(|i| !i.decided() && i.staged.is_some())
+            .map(|i| i.item.seq)
+            .collect();
+        if seqs.is_empty() {
+            self.notify(
+                "Nothing staged here to undo (submitted decisions are recorded; the campaign owner can cancel the campaign)",
+                Level::Info,
+            );
+            return Vec::new();
+        }
+        vec![Effect::Unstage(seqs)]
     }
 
     fn targets(&self) -> Vec<(Target, String, Option<String>)> {
@@ -1038,8 +1108,10 @@ impl State {
                         self.notify("Those items are decided already", Level::Info);
                         return Vec::new();
                     }
+                    self.advance_to_next_open();
                     return vec![Effect::Stage(staged)];
                 }
+                self.advance_to_next_open();
                 return vec![Effect::Record(items)];
             }
         }
@@ -1702,6 +1774,7 @@ impl State {
             Action::Reassign => return self.start_decision(Verdict::Reassign),
             Action::Defer => return self.start_decision(Verdict::Defer),
             Action::Sweep => return self.sweep(),
+            Action::Undo if self.view == ViewId::Queue => return self.unstage(),
             Action::Undo => match self.undo.pop() {
                 Some(b) => {
                     self.redo.push(b);
@@ -1923,6 +1996,25 @@ pub fn decided_items(
     view: ViewId,
     table: &Table,
 ) -> HashMap<u32, Verdict> {
+    if view == ViewId::Queue {
+        // A queue item's decision: its staged verdict, else its recorded outcome.
+        let Some(q) = &review.queue else {
+            return HashMap::new();
+        };
+        return table
+            .rows
+            .iter()
+            .filter_map(|r| {
+                let i = q.items.get(r.item as usize)?;
+                let v = i
+                    .staged
+                    .as_ref()
+                    .map(|d| d.verdict)
+                    .or_else(|| i.outcome.as_deref().and_then(Verdict::parse))?;
+                Some((r.item, v))
+            })
+            .collect();
+    }
     let ids: HashSet<&str> = review.decided.keys().map(|t| t.id.as_str()).collect();
     rows_about(data, view, table, &ids)
         .into_iter()

@@ -239,6 +239,7 @@ impl Harness {
                         queue.insert(0, self.review());
                     }
                     e @ (Effect::Stage(_)
+                    | Effect::Unstage(_)
                     | Effect::Submit(_)
                     | Effect::SignOff
                     | Effect::Delegate { .. }) => {
@@ -1099,8 +1100,8 @@ fn a_campaign_queue_stages_submits_delegates_and_signs_off() {
         burndown.contains("1/4 done") && burndown.contains("due in 9 days"),
         "{burndown}"
     );
-    // Delegating an item to its own holder would be self-review: refused.
-    h.key('j');
+    // Delegating an item to its own holder would be self-review: refused. (The decision
+    // moved the cursor on to item 2.)
     let holder = {
         let vs = h.s.vs();
         vs.table.rows[vs.current().unwrap() as usize].cells[2].to_string()
@@ -1263,6 +1264,69 @@ fn a_decision_filter_follows_decisions_as_they_are_made_and_undone() {
             .error
             .as_ref()
             .unwrap()
-            .contains("Gaps, Keys and Resources")
+            .contains("Gaps, Keys, Resources and the campaign queue")
     );
+}
+
+/// The reviewer's flow in the queue: a decision on one row moves on to the next open row;
+/// `u` un-stages (the row under the cursor, or the marked ones); `decision:none` and
+/// `state:none` both show only what is left.
+#[test]
+fn the_queue_moves_on_after_a_decision_unstages_with_u_and_filters_what_is_left() {
+    let mut h = campaign_harness();
+    let id = h.campaign.as_ref().unwrap().id;
+    assert_eq!(h.s.vs().cursor, 0);
+    h.key('c');
+    h.typ("still needed");
+    h.code(KeyCode::Enter);
+    assert_eq!(h.s.vs().cursor, 1, "on to the next open row");
+    assert!(h.store.campaign_items(id).unwrap()[0].staged.is_some());
+    // Nothing staged under the cursor: said so.
+    h.key('u');
+    assert!(
+        h.s.toast
+            .as_ref()
+            .unwrap()
+            .0
+            .contains("Nothing staged here")
+    );
+    for filter in ["decision:none", "state:none"] {
+        h.key('/');
+        h.typ(filter);
+        h.code(KeyCode::Enter);
+        assert_eq!(h.s.vs().visible.len(), 3, "{filter}: {:?}", h.s.vs().error);
+        h.code(KeyCode::Esc);
+    }
+    // Back on the staged row: u un-stages it.
+    h.key('g');
+    h.key('u');
+    assert!(
+        h.s.toast.as_ref().unwrap().0.contains("Un-staged 1 item"),
+        "{:?}",
+        h.s.toast
+    );
+    assert!(h.store.campaign_items(id).unwrap()[0].staged.is_none());
+    // Marked rows un-stage together.
+    h.key(' ');
+    h.key('j');
+    h.key(' ');
+    h.key('r');
+    h.typ("left");
+    h.code(KeyCode::Enter);
+    let staged = |h: &Harness| {
+        h.store
+            .campaign_items(id)
+            .unwrap()
+            .iter()
+            .filter(|i| i.staged.is_some())
+            .count()
+    };
+    assert_eq!(staged(&h), 2);
+    // Space marks and moves down: rows 1 and 3 are the staged ones.
+    h.key('g');
+    h.key(' ');
+    h.key('j');
+    h.key(' ');
+    h.key('u');
+    assert_eq!(staged(&h), 0, "{:?}", h.s.toast);
 }

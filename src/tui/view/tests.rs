@@ -36,6 +36,8 @@ fn harness() -> Harness {
     h.key('r');
     h.typ("left in October");
     h.code(KeyCode::Enter);
+    // The decision moved the cursor on: back to the decided row, whose detail shows it.
+    h.key('k');
     h.send(crate::tui::state::Msg::Tick { now_ms: 600_000 });
     h
 }
@@ -329,6 +331,7 @@ fn the_campaign_queue_at_80x24_and_120x40() {
     h.key('r');
     h.typ("unused since spring");
     h.code(KeyCode::Enter);
+    h.key('k');
     h.send(crate::tui::state::Msg::Tick { now_ms: 600_000 });
     for (w, ht) in [(80, 24), (120, 40)] {
         let term = render(&mut h, w, ht, &t);
