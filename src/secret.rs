@@ -202,7 +202,7 @@ fn scrub_key_shapes(out: &str) -> String {
             .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.'))
             .unwrap_or(tail.len());
         let token = &tail[..end];
-        if token.contains("...") || token.len() < 12 {
+        if is_redacted_form(token) || token.len() < 12 {
             result.push_str(token);
         } else {
             result.push_str("[REDACTED]");
@@ -211,6 +211,18 @@ fn scrub_key_shapes(out: &str) -> String {
     }
     result.push_str(rest);
     result
+}
+
+/// A provider's own redacted form of a key: a short head, `...`, a short tail (OpenAI
+/// `sk-abc...wxyz`, Anthropic `sk-ant-api03-R2D...igAA`). A whole key followed or broken by
+/// `...` is not one.
+fn is_redacted_form(token: &str) -> bool {
+    match token.split_once("...") {
+        Some((head, tail)) => {
+            head.len() <= 20 && !tail.is_empty() && tail.len() <= 8 && !tail.contains('.')
+        }
+        None => false,
+    }
 }
 
 /// Cut `s` to at most `max` characters (with `…`), after redacting it whole: a secret that
@@ -286,6 +298,24 @@ mod tests {
         let out = redact(cut, &[]);
         assert!(!out.contains("AAAABBBB"), "{out}");
         assert!(out.contains("[REDACTED]"), "{out}");
+    }
+
+    #[test]
+    fn a_whole_key_next_to_dots_is_not_a_redacted_form() {
+        for text in [
+            "incident sk-proj-ABCDEFGHIJKLMNOPQRSTUV... pasted",
+            "...sk-ant-api03-QWERTYUIOPASDFGHJKLZXCVBNM...",
+            "sk-proj-ABCDEFGHIJKLMNOP...QRSTUVWXYZ0123456789",
+        ] {
+            let out = redact(text, &[]);
+            assert!(
+                !out.contains("ABCDEFGH") && !out.contains("QWERTYUI"),
+                "{out}"
+            );
+        }
+        // The providers' own forms stay readable.
+        let shown = "sk-abc...wxyz and sk-ant-api03-R2D...igAA";
+        assert_eq!(redact(shown, &[]), shown);
     }
 
     #[test]

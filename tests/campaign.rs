@@ -45,6 +45,32 @@ fn seqs(items: &[&CampaignItem]) -> String {
 
 const FALLBACK: &str = "group:ai-admins";
 
+const CANCEL_OOPS: &[&str] = &[
+    "campaign",
+    "cancel",
+    "Oops",
+    "--reason",
+    "wrong scope",
+    "--yes",
+];
+
+/// `campaign decide NAME --as WHO --item SEQ --verdict VERDICT --reason left`.
+fn decide_one(e: &Env, name: &str, who: &str, seq: &str, verdict: &str) -> std::process::Output {
+    e.run(&[
+        "campaign",
+        "decide",
+        name,
+        "--as",
+        who,
+        "--item",
+        seq,
+        "--verdict",
+        verdict,
+        "--reason",
+        "left",
+    ])
+}
+
 /// An active member of the fallback group, who reviews its items.
 fn fallback_member(e: &Env) -> String {
     let snap = e.snapshot();
@@ -364,7 +390,22 @@ fn a_whole_campaign_routes_decides_delegates_signs_off_closes_applies_and_report
     }
     assert!(names.contains("report.html") && names.contains("items.csv"));
     let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
-    assert!(html.contains("<svg") && html.contains("Outcomes"));
+    assert!(html.contains("<svg") && html.contains("Decided by reviewers"));
+    assert!(
+        html.contains("Decided by the closing policy"),
+        "policy apart"
+    );
+    // What became of the revokes, and sign-offs as a table (not raw JSON).
+    assert!(
+        html.contains("<h2>Remediation</h2>") && html.contains("done: "),
+        "remediation summary"
+    );
+    let signoffs = html.split("<h2>Sign-offs</h2>").nth(1).unwrap();
+    let signoffs = signoffs.split("</table>").next().unwrap();
+    assert!(
+        !signoffs.contains("{&quot;") && !signoffs.contains("{\""),
+        "{signoffs}"
+    );
     assert!(
         html.contains("<h2>Reviewers</h2>") && html.contains(&r2),
         "per-reviewer table"
@@ -717,21 +758,7 @@ fn a_mistaken_campaign_is_cancelled_and_nothing_of_it_is_applied() {
     let mine = all.iter().find(|i| i.assigned.contains('@')).unwrap();
     let who = mine.assigned.clone();
     let seq = mine.item.seq.to_string();
-    let decide = |verdict: &str| {
-        e.run(&[
-            "campaign",
-            "decide",
-            "Oops",
-            "--as",
-            &who,
-            "--item",
-            &seq,
-            "--verdict",
-            verdict,
-            "--reason",
-            "left",
-        ])
-    };
+    let decide = |verdict: &str| decide_one(&e, "Oops", &who, &seq, verdict);
     assert!(decide("revoke").status.success());
     ok(&e, &["campaign", "submit", "Oops", "--as", &who, "--yes"]);
     let plan = ok(&e, &["plan"]);
@@ -741,31 +768,14 @@ fn a_mistaken_campaign_is_cancelled_and_nothing_of_it_is_applied() {
     );
 
     let other = e
-        .cmd(&[
-            "campaign",
-            "cancel",
-            "Oops",
-            "--reason",
-            "wrong scope",
-            "--yes",
-        ])
+        .cmd(CANCEL_OOPS)
         .env("RECERT_REVIEWER", "someone.else@example.com")
         .output()
         .unwrap();
     assert!(!other.status.success());
     assert!(String::from_utf8_lossy(&other.stderr).contains("only responder@example.com"));
 
-    let out = ok(
-        &e,
-        &[
-            "campaign",
-            "cancel",
-            "Oops",
-            "--reason",
-            "wrong scope",
-            "--yes",
-        ],
-    );
+    let out = ok(&e, CANCEL_OOPS);
     assert!(out.contains("1 submitted decision withdrawn"), "{out}");
     let store = Store::open(&e.data()).unwrap();
     assert!(
@@ -789,6 +799,47 @@ fn a_mistaken_campaign_is_cancelled_and_nothing_of_it_is_applied() {
         status.contains("cancelled by responder@example.com: wrong scope"),
         "{status}"
     );
+    let verify = ok(&e, &["audit", "verify"]);
+    assert!(verify.contains("intact"), "{verify}");
+    // Withdrawn decisions quietly made to stand again: caught.
+    common::process::sql(&e.data(), "UPDATE decisions SET undone = 0");
+    let out = e.run(&["audit", "verify"]);
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("the chain last recorded it withdrawn"),
+        "{err}"
+    );
+}
+
+/// Cancelling a campaign whose revokes are already in an unfinished plan (the provider
+/// refused them) withdraws them there too: `apply --resume` does not send them, it abandons
+/// them, audited. Before, the resume sent every withdrawn revoke.
+#[test]
+fn a_cancelled_campaigns_revokes_are_not_sent_by_a_resumed_plan() {
+    let e = Env::new("small", &["--faults", "403@users/user-"]);
+    e.new_campaign("Oops", &["--route", "manager"]);
+    let all = items(&e, "Oops", &[]);
+    let mine = all
+        .iter()
+        .find(|i| {
+            i.assigned.contains('@')
+                && i.item.target.provider == "openai"
+                && i.item.target.kind == "grant"
+        })
+        .unwrap();
+    let who = mine.assigned.clone();
+    let seq = mine.item.seq.to_string();
+    let out = decide_one(&e, "Oops", &who, &seq, "revoke");
+    assert!(out.status.success());
+    ok(&e, &["campaign", "submit", "Oops", "--as", &who, "--yes"]);
+    let out = e.run(&["apply", "--yes"]);
+    assert!(!out.status.success(), "the provider refuses the call");
+    let sent = e.mutations().len();
+    ok(&e, CANCEL_OOPS);
+    let out = ok(&e, &["apply", "--resume", "--yes"]);
+    assert!(out.contains("its decisions were withdrawn"), "{out}");
+    assert_eq!(e.mutations().len(), sent, "nothing sent after the cancel");
     let verify = ok(&e, &["audit", "verify"]);
     assert!(verify.contains("intact"), "{verify}");
 }

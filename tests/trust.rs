@@ -476,6 +476,16 @@ fn audit_verify_catches_every_kind_of_tampering() {
             "outcome is not the answer recorded",
         ),
         (
+            "a decision batch deleted",
+            "DELETE FROM decisions WHERE batch = (SELECT max(batch) FROM decisions)".into(),
+            "its decisions were deleted",
+        ),
+        (
+            "a done call put back to pending, so it would be sent again",
+            "UPDATE journal SET state = 'pending' WHERE rowid = (SELECT min(rowid) FROM journal WHERE attempts > 0 AND state = 'done')".into(),
+            "the chain last recorded it done",
+        ),
+        (
             "a call marked abandoned with no record of it",
             "UPDATE journal SET state = 'abandoned' WHERE rowid = (SELECT min(rowid) FROM journal WHERE attempts > 0)".into(),
             "abandoning of call",
@@ -547,7 +557,12 @@ fn an_empty_or_damaged_store_is_refused_and_left_alone() {
 
     // Another program's SQLite file, with or without an application id of its own: refused,
     // and not a byte of it changed (not even its journal mode).
-    for pragma in ["", "PRAGMA application_id = 1234;"] {
+    for pragma in [
+        "",
+        "PRAGMA application_id = 1234;",
+        // Another program's schema version: not an older recert store.
+        "PRAGMA user_version = 3;",
+    ] {
         std::fs::remove_file(&db).unwrap();
         let other = rusqlite::Connection::open(&db).unwrap();
         other

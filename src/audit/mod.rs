@@ -245,6 +245,11 @@ pub fn verify_all(
     let mut digests = std::collections::HashMap::new();
     let mut requests = std::collections::HashMap::new();
     let mut outcomes = std::collections::HashMap::new();
+    // The last thing the chain says of each call (`call`, `result`, `abandon`) and of each
+    // batch (undone or not): what the rows must still say.
+    let mut last_call_event: std::collections::HashMap<(i64, i64), (i64, &str)> =
+        Default::default();
+    let mut batch_undone: std::collections::HashMap<i64, (i64, bool)> = Default::default();
     for e in entries {
         let Ok(v) = serde_json::from_str::<serde_json::Value>(&e.detail) else {
             continue;
@@ -262,11 +267,16 @@ pub fn verify_all(
                 plans.insert(p);
             }
             ("call", Some(p), Some(q)) => {
+                last_call_event.insert((p, q), (e.seq, "sent"));
                 calls.insert((p, q));
                 let request = (text("method"), text("path"), text("body"));
                 requests.insert((p, q), (e.seq, request));
             }
             ("result", Some(p), Some(q)) => {
+                if let Some(st) = v.get("state").and_then(serde_json::Value::as_str) {
+                    let st = if st == "done" { "done" } else { "failed" };
+                    last_call_event.insert((p, q), (e.seq, st));
+                }
                 results.insert((p, q));
                 let outcome = (text("state"), num("status"), text("result"));
                 outcomes.insert((p, q), (e.seq, outcome));
@@ -275,10 +285,19 @@ pub fn verify_all(
                 let seqs = v.get("seqs").and_then(serde_json::Value::as_array);
                 for q in seqs.into_iter().flatten().filter_map(|x| x.as_i64()) {
                     abandoned.insert((p, q));
+                    last_call_event.insert((p, q), (e.seq, "abandoned"));
                 }
             }
             ("undo", ..) => {
                 undos.extend(num("batch"));
+                if let Some(b) = num("batch") {
+                    batch_undone.insert(b, (e.seq, true));
+                }
+            }
+            ("redo", ..) => {
+                if let Some(b) = num("batch") {
+                    batch_undone.insert(b, (e.seq, false));
+                }
             }
             ("campaign.create", ..) => {
                 created.extend(text("campaign"));
@@ -290,7 +309,10 @@ pub fn verify_all(
                 cancelled.extend(text("campaign"));
                 // The batches it withdrew are undone by this entry.
                 let withdrawn = v.pointer("/withdrawn/batches").and_then(|b| b.as_array());
-                undos.extend(withdrawn.into_iter().flatten().filter_map(|b| b.as_i64()));
+                for b in withdrawn.into_iter().flatten().filter_map(|b| b.as_i64()) {
+                    undos.insert(b);
+                    batch_undone.insert(b, (e.seq, true));
+                }
             }
             ("campaign.signoff", ..) => {
                 signed.extend(text("campaign").map(|c| (c, e.actor.clone())));
@@ -343,6 +365,49 @@ pub fn verify_all(
         return missing(format!("the abandoning of call {q} of plan #{p}"));
     }
     // Content: what the rows say now is what the chain recorded.
+    let present: HashSet<i64> = anchors.digests.iter().map(|(b, _)| *b).collect();
+    for (b, (entry, _)) in &digests {
+        if !present.contains(b) {
+            return Err(Unverified::Altered {
+                what: format!("decision batch {b}"),
+                entry: *entry,
+                how: "its decisions were deleted from the store".into(),
+            });
+        }
+    }
+    let undone_now: HashSet<i64> = anchors.undone.iter().copied().collect();
+    for (b, (entry, undone)) in &batch_undone {
+        if undone_now.contains(b) != *undone {
+            return Err(Unverified::Altered {
+                what: format!("decision batch {b}"),
+                entry: *entry,
+                how: format!(
+                    "the chain last recorded it {}, the store has it {}",
+                    if *undone { "withdrawn" } else { "standing" },
+                    if *undone { "standing" } else { "withdrawn" }
+                ),
+            });
+        }
+    }
+    let rows: std::collections::HashMap<(i64, i64), &str> = anchors
+        .calls
+        .iter()
+        .map(|c| ((c.plan, c.seq), c.state.as_str()))
+        .chain(anchors.abandoned.iter().map(|a| (*a, "abandoned")))
+        .collect();
+    for ((p, q), (entry, state)) in &last_call_event {
+        let now = rows.get(&(*p, *q)).copied();
+        if now != Some(*state) {
+            return Err(Unverified::Altered {
+                what: format!("call {q} of plan #{p}"),
+                entry: *entry,
+                how: format!(
+                    "the chain last recorded it {state}, the journal has it {}",
+                    now.unwrap_or("missing (deleted, or its attempts reset)")
+                ),
+            });
+        }
+    }
     for (b, sha) in &anchors.digests {
         if let Some((entry, recorded)) = digests.get(b)
             && recorded != sha
@@ -577,6 +642,12 @@ mod tests {
             plans: vec![1],
             sent: vec![(1, 1)],
             answered: vec![(1, 1)],
+            calls: vec![JournalCall {
+                plan: 1,
+                seq: 1,
+                state: "sent".into(),
+                ..Default::default()
+            }],
             ..Default::default()
         };
         assert_eq!(verify_all(&c, &a, None), Ok(3));

@@ -110,6 +110,76 @@ pub fn lines(r: &Report) -> Vec<Line> {
         .collect()
 }
 
+/// How many reviewers the per-reviewer chart shows by name; the rest are one bar.
+const TOP_REVIEWERS: usize = 20;
+
+/// The first `n` of `counted` (already sorted, largest first), and the rest summed as one
+/// "N other reviewers" bar, so the chart stays readable with hundreds of reviewers.
+fn top_and_rest(mut counted: Vec<(String, usize)>, n: usize) -> Vec<(String, usize)> {
+    if counted.len() <= n + 1 {
+        return counted;
+    }
+    let rest = counted.split_off(n);
+    counted.push((
+        format!("{} other reviewers", rest.len()),
+        rest.iter().map(|x| x.1).sum(),
+    ));
+    counted
+}
+
+/// What became of the revokes: done, failed, manual, not applied yet, or recorded without a
+/// call; the failures listed first, each with what the provider answered.
+fn remediation_summary(r: &Report, ls: &[Line]) -> String {
+    let revokes: Vec<&Line> = ls.iter().filter(|l| l.decision == "revoke").collect();
+    let mut h = String::from("<h2>Remediation</h2>");
+    if revokes.is_empty() {
+        h.push_str("<p>No revoke decisions: nothing to remediate.</p>");
+        return h;
+    }
+    let kind = |l: &Line| -> &'static str {
+        match l.remediation.split_whitespace().next().unwrap_or("") {
+            "done" => "done",
+            "failed" => "failed",
+            "manual" => "manual (to do by hand)",
+            "abandoned" => "abandoned",
+            "pending" | "sent" => "in progress",
+            "" => "not applied yet",
+            _ => "other",
+        }
+    };
+    let counted = count(revokes.iter().map(|l| kind(l)));
+    h.push_str(&format!(
+        "<p>{}</p>",
+        esc(&counted
+            .iter()
+            .map(|(k, n)| format!("{k}: {n}"))
+            .collect::<Vec<_>>()
+            .join(" · "))
+    ));
+    let failed: Vec<&&Line> = revokes.iter().filter(|l| kind(l) == "failed").collect();
+    if !failed.is_empty() {
+        h.push_str("<h3 class=\"bad\">Failed (retry with <code>recert apply --resume</code>)</h3><table><tr><th>#</th><th>item</th><th>reviewer</th><th>what the provider answered</th></tr>");
+        let items: HashMap<i64, &CampaignItem> = r.items.iter().map(|i| (i.item.seq, i)).collect();
+        for l in failed {
+            let why = items
+                .get(&l.seq)
+                .and_then(|ci| ci.decision_id)
+                .and_then(|d| r.results.get(&d))
+                .and_then(|j| j.result.clone())
+                .unwrap_or_default();
+            h.push_str(&format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                l.seq,
+                esc(&l.label),
+                esc(&l.reviewer),
+                esc(&why)
+            ));
+        }
+        h.push_str("</table>");
+    }
+    h
+}
+
 /// Counts of outcomes: what the report's header and the tests compare with the decisions.
 pub fn totals(lines: &[Line]) -> BTreeMap<String, usize> {
     let mut m = BTreeMap::new();
@@ -251,13 +321,27 @@ fn html(r: &Report, ls: &[Line]) -> String {
             esc(&b.to_string())
         )),
     }
+    h.push_str(&remediation_summary(r, ls));
+    // Decisions reviewers made apart from those the closing policy made for them.
     h.push_str(&bars(
-        "Outcomes",
-        &count(ls.iter().map(|l| l.decision.as_str())),
+        "Decided by reviewers",
+        &count(
+            ls.iter()
+                .filter(|l| l.decided_by != "policy")
+                .map(|l| l.decision.as_str()),
+        ),
+    ));
+    h.push_str(&bars(
+        "Decided by the closing policy (left undecided by the reviewer)",
+        &count(
+            ls.iter()
+                .filter(|l| l.decided_by == "policy")
+                .map(|l| l.decision.as_str()),
+        ),
     ));
     h.push_str(&bars(
         "Items by reviewer",
-        &count(ls.iter().map(|l| l.reviewer.as_str())),
+        &top_and_rest(count(ls.iter().map(|l| l.reviewer.as_str())), TOP_REVIEWERS),
     ));
     h.push_str(&bars(
         "Recommendations",
@@ -304,14 +388,37 @@ fn html(r: &Report, ls: &[Line]) -> String {
         ));
     }
     h.push_str("</table>");
-    h.push_str("<h2>Sign-offs</h2><table><tr><th>reviewer</th><th>at</th><th>counts</th></tr>");
+    // Sign-offs: one column per count the sign-offs recorded.
+    let keys: std::collections::BTreeSet<&str> = r
+        .sign_offs
+        .iter()
+        .filter_map(|s| s.counts.as_object())
+        .flat_map(|m| m.keys().map(String::as_str))
+        .collect();
+    h.push_str("<h2>Sign-offs</h2><table><tr><th>reviewer</th><th>at</th>");
+    for k in &keys {
+        h.push_str(&format!("<th>{}</th>", esc(k)));
+    }
+    h.push_str("</tr>");
     for s in r.sign_offs {
         h.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td>",
             esc(&s.reviewer),
-            esc(&time(s.at)),
-            esc(&s.counts.to_string())
+            esc(&time(s.at))
         ));
+        for k in &keys {
+            let v = s.counts.get(*k).map(|v| match v {
+                serde_json::Value::String(t) => t.clone(),
+                serde_json::Value::Object(m) => m
+                    .iter()
+                    .map(|(k, n)| format!("{k} {n}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                other => other.to_string(),
+            });
+            h.push_str(&format!("<td>{}</td>", esc(&v.unwrap_or_default())));
+        }
+        h.push_str("</tr>");
     }
     h.push_str("</table><h2>Delegations</h2><table><tr><th>item</th><th>from</th><th>to</th><th>reason</th><th>at</th></tr>");
     for d in r.delegations {
@@ -370,4 +477,22 @@ fn html(r: &Report, ls: &[Line]) -> String {
     }
     h.push_str("</table></body></html>\n");
     h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_reviewer_chart_names_the_top_twenty_and_sums_the_rest() {
+        let counted: Vec<(String, usize)> = (0..250).map(|i| (format!("r{i}"), 300 - i)).collect();
+        let shown = top_and_rest(counted, TOP_REVIEWERS);
+        assert_eq!(shown.len(), 21);
+        assert_eq!(shown[0], ("r0".to_string(), 300));
+        let rest: usize = (20..250).map(|i| 300 - i).sum();
+        assert_eq!(shown[20], ("230 other reviewers".to_string(), rest));
+        // Twenty-one reviewers: all shown, no "1 other reviewers" bar.
+        let few: Vec<(String, usize)> = (0..21).map(|i| (format!("r{i}"), 1)).collect();
+        assert_eq!(top_and_rest(few.clone(), TOP_REVIEWERS), few);
+    }
 }

@@ -852,6 +852,10 @@ pub fn cancel(g: &Globals, name: &str, reason: &str, yes: bool) -> Result<()> {
     refuse_read_only(g, &cfg, "campaign cancel")?;
     let mut store = Store::open(&g.paths.data_dir)?;
     let c = store.campaign(name)?;
+    c.refuse_if_final().context("campaign cancel")?;
+    if reason.trim().is_empty() {
+        bail!("campaign cancel: say why (--reason \"...\")");
+    }
     let actor = reviewer(&cfg);
     if crate::model::normalize_email(&actor) != crate::model::normalize_email(&c.created_by) {
         bail!(
@@ -866,7 +870,7 @@ pub fn cancel(g: &Globals, name: &str, reason: &str, yes: bool) -> Result<()> {
         .filter(|i| i.decided())
         .count();
     eprintln!(
-        "cancelling {} withdraws it: staged decisions are dropped, {} withdrawn (never applied); the campaign and its audit trail stay",
+        "cancelling {} withdraws it: staged decisions are dropped, {} withdrawn (a call not yet sent for them never will be; one already made stays made); the campaign and its audit trail stay",
         c.name,
         plural(decided, "submitted decision")
     );

@@ -148,6 +148,13 @@ pub fn summary(plan: i64, out: &Outcome) -> Vec<String> {
             .iter()
             .map(|r| format!("  to do by hand: {}", line(r))),
     );
+    lines.extend(out.withdrawn.iter().map(|r| {
+        format!(
+            "  not sent #{}: {}: its decisions were withdrawn (undone, or the campaign cancelled); abandoned, audited",
+            r.seq,
+            line(r)
+        )
+    }));
     lines.extend(out.rechecked.iter().map(|(r, why)| {
         format!(
             "  #{}: {}: {}",

@@ -28,6 +28,8 @@ pub struct Outcome {
     /// `(row, what was found and done)` for every call an interrupted run had sent without
     /// recording its answer: read first, then recorded done or sent again.
     pub rechecked: Vec<(JournalRow, String)>,
+    /// Calls not sent because every decision they carried out was withdrawn (abandoned).
+    pub withdrawn: Vec<JournalRow>,
 }
 
 /// Called after each call finishes: (finished so far, to do, the row, its new state, detail).
@@ -76,6 +78,34 @@ async fn execute_locked(
 ) -> Result<Outcome, StoreError> {
     let rows = store.lock().unwrap().journal(plan)?;
     let mut out = Outcome::default();
+    // A call whose every decision was withdrawn since it was planned (undone, or its campaign
+    // cancelled) is not sent: it is abandoned, audited, with that reason.
+    let withdrawn: std::collections::HashSet<i64> = store
+        .lock()
+        .unwrap()
+        .decisions()?
+        .into_iter()
+        .filter(|d| d.undone)
+        .map(|d| d.id)
+        .collect();
+    let (rows, gone): (Vec<JournalRow>, Vec<JournalRow>) = rows.into_iter().partition(|r| {
+        !(r.kind == "call"
+            && matches!(
+                r.state,
+                RowState::Pending | RowState::Sent | RowState::Failed
+            )
+            && !r.decisions.is_empty()
+            && r.decisions.iter().all(|d| withdrawn.contains(d)))
+    });
+    if !gone.is_empty() {
+        out.withdrawn = store.lock().unwrap().abandon_rows(
+            plan,
+            gone,
+            actor,
+            "every decision it carried out was withdrawn (undone, or its campaign cancelled) after it was planned",
+            now(),
+        )?;
+    }
     let mut todo = Vec::new();
     for r in rows {
         match r.state {

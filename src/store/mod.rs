@@ -614,16 +614,28 @@ impl Store {
         if version == 0 && tables > 0 {
             return Err(foreign(format!("it already holds {tables} schema objects")));
         }
+        // An older recert store carries no application id yet: it must hold recert's first
+        // tables, or it is some other program's file with a schema version of its own.
+        if app == 0 && version > 0 {
+            let ours: i64 = self
+                .conn
+                .query_row(
+                    "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('snapshots', 'source_runs', 'people')",
+                    [],
+                    |r| r.get(0),
+                )
+                .map_err(&err)?;
+            if ours < 3 {
+                return Err(foreign(format!(
+                    "its schema version is {version} but it lacks recert's tables"
+                )));
+            }
+        }
         self.conn
             .execute_batch(
                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
             )
             .map_err(&err)?;
-        if app == 0 {
-            self.conn
-                .pragma_update(None, "application_id", APPLICATION_ID)
-                .map_err(&err)?;
-        }
         let known = MIGRATIONS.len() as i64;
         if version > known {
             return Err(StoreError::TooNew {
@@ -638,6 +650,12 @@ impl Store {
             tx.pragma_update(None, "user_version", i as i64 + 1)
                 .map_err(&err)?;
             tx.commit().map_err(&err)?;
+        }
+        // Stamped only once it is a recert store at this schema.
+        if app == 0 {
+            self.conn
+                .pragma_update(None, "application_id", APPLICATION_ID)
+                .map_err(&err)?;
         }
         Ok(())
     }

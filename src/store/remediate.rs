@@ -228,13 +228,31 @@ impl Store {
                 )
             })
             .collect();
+        self.abandon_rows(plan, rows, actor, reason, now)
+    }
+
+    /// Give up these open rows of `plan` (the caller holds the plan or has checked its lock),
+    /// in one transaction with one `abandon` audit entry naming them and the reason.
+    pub fn abandon_rows(
+        &mut self,
+        plan: i64,
+        rows: Vec<JournalRow>,
+        actor: &str,
+        reason: &str,
+        now: Ts,
+    ) -> Result<Vec<JournalRow>, StoreError> {
         let err = self.sql_err();
         let tx = self.conn.transaction().map_err(&err)?;
-        tx.execute(
-            "UPDATE journal SET state = 'abandoned', updated_at = ?2 WHERE plan_id = ?1 AND state IN ('pending', 'sent', 'failed')",
-            params![plan, now],
-        )
-        .map_err(&err)?;
+        {
+            let mut up = tx
+                .prepare(
+                    "UPDATE journal SET state = 'abandoned', updated_at = ?3 WHERE plan_id = ?1 AND seq = ?2 AND state IN ('pending', 'sent', 'failed')",
+                )
+                .map_err(&err)?;
+            for r in &rows {
+                up.execute(params![plan, r.seq, now]).map_err(&err)?;
+            }
+        }
         let seqs: Vec<i64> = rows.iter().map(|r| r.seq).collect();
         let sent: Vec<i64> = rows
             .iter()
