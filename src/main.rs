@@ -20,7 +20,7 @@ struct Cli {
     /// Where snapshots and decisions are stored (default: the platform data dir).
     #[arg(long, global = true, value_name = "DIR")]
     data_dir: Option<PathBuf>,
-    /// A theme: `dark` (built in) or a path to a theme TOML file.
+    /// A theme: `dark`, `light`, `high-contrast` or `colorblind` (built in), or a path to a theme TOML file.
     #[arg(long, global = true)]
     theme: Option<String>,
     /// Refuse every destructive action.
@@ -197,7 +197,7 @@ enum CampaignCmd {
         /// Only these configured sources.
         #[arg(long, value_delimiter = ',')]
         source: Vec<String>,
-        /// Only these item kinds (grant, api_key, admin_key).
+        /// Only these item kinds (grant, project_key, api_key, admin_key).
         #[arg(long, value_delimiter = ',')]
         kind: Vec<String>,
         /// Only these resources (project or workspace ids or names).

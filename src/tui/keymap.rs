@@ -26,6 +26,12 @@ pub enum Action {
     Cancel,
     DeleteChar,
     ClearInput,
+    /// Delete the word before the cursor (Ctrl-w, as in a shell).
+    DeleteWord,
+    /// Shift-Tab: the view before this one.
+    PrevView,
+    /// Copy the selected row's id to the clipboard (OSC 52).
+    Copy,
     Complete,
     Close,
     Mark,
@@ -73,6 +79,9 @@ impl Action {
             "cancel" => Action::Cancel,
             "delete_char" => Action::DeleteChar,
             "clear_input" => Action::ClearInput,
+            "delete_word" => Action::DeleteWord,
+            "prev_view" => Action::PrevView,
+            "copy" => Action::Copy,
             "complete" => Action::Complete,
             "close" => Action::Close,
             "mark" => Action::Mark,
@@ -189,6 +198,7 @@ pub fn parse_key(s: &str) -> Option<(KeyCode, KeyModifiers)> {
         "enter" => KeyCode::Enter,
         "esc" => KeyCode::Esc,
         "tab" => KeyCode::Tab,
+        "backtab" => KeyCode::BackTab,
         "backspace" => KeyCode::Backspace,
         "space" => KeyCode::Char(' '),
         n if n.chars().count() == 1 => KeyCode::Char(n.chars().next()?),
@@ -208,6 +218,7 @@ fn label(s: &str) -> String {
         "enter" => "Enter".into(),
         "esc" => "Esc".into(),
         "tab" => "Tab".into(),
+        "backtab" => "Shift-Tab".into(),
         "space" => "Space".into(),
         "backspace" => "Bksp".into(),
         s if s.starts_with("ctrl-") => format!("Ctrl-{}", &s[5..]),

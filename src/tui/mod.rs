@@ -349,6 +349,18 @@ fn review_loader(
     }
 }
 
+/// Put `text` on the clipboard of the terminal the console runs in (OSC 52, as lazygit and
+/// yazi do; it works over SSH). The text is base64 inside the sequence, so nothing in it can
+/// act on the terminal.
+fn copy_to_clipboard(text: &str) {
+    use base64::Engine;
+    use std::io::Write;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(text);
+    let mut out = std::io::stdout();
+    let _ = write!(out, "\x1b]52;c;{b64}\x07");
+    let _ = out.flush();
+}
+
 /// Carry out a campaign effect in the store; the message says how it went.
 pub fn campaign_effect(store: &mut Store, c: &CampaignQueue, e: Effect) -> Msg {
     let now = chrono::Utc::now().timestamp();
@@ -562,6 +574,7 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
                             }
                         }
                         Effect::Sync => start_sync(&opts, tx.clone()),
+                        Effect::Copy(text) => copy_to_clipboard(&text),
                         Effect::Stage(_)
                         | Effect::Unstage(_)
                         | Effect::Submit(_)

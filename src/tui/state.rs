@@ -150,6 +150,8 @@ pub enum Effect {
     Stage(Vec<(i64, NewDecision)>),
     /// Drop the staged decisions of these campaign items.
     Unstage(Vec<i64>),
+    /// Put this text on the terminal's clipboard (OSC 52).
+    Copy(String),
     /// Campaign: submit the staged decisions on these items as one audited batch.
     Submit(Vec<i64>),
     /// Campaign: sign off the reviewer's queue.
@@ -173,6 +175,7 @@ impl std::fmt::Debug for Effect {
             Effect::Apply(s) => write!(f, "Apply({} steps)", s.len()),
             Effect::Stage(s) => write!(f, "Stage({} items)", s.len()),
             Effect::Unstage(s) => write!(f, "Unstage({} items)", s.len()),
+            Effect::Copy(_) => write!(f, "Copy"),
             Effect::Submit(s) => write!(f, "Submit({} items)", s.len()),
             Effect::SignOff => write!(f, "SignOff"),
             Effect::Delegate { items, to, .. } => {
@@ -649,6 +652,23 @@ impl State {
             vs.cursor = n;
             scroll(vs, page);
         }
+    }
+
+    /// What `y` copies: the id of the object the row is about (a key, an account, a
+    /// membership), else the row's first cell (an email in People, a sequence in Audit).
+    fn selected_id(&self) -> Option<String> {
+        let vs = self.vs();
+        let row = vs.row(vs.current()?)?;
+        if self.view == ViewId::Queue {
+            let q = self.review.queue.as_ref()?;
+            return Some(q.items.get(row.item as usize)?.item.target.id.clone());
+        }
+        if matches!(self.view, ViewId::Gaps | ViewId::Keys | ViewId::Resources)
+            && let Some((t, _, _)) = self.data.target(self.view, row.item)
+        {
+            return Some(t.id);
+        }
+        row.cells.first().map(|c| c.to_string())
     }
 
     /// `u` in the campaign queue: un-stage the marked rows, or the row under the cursor.
@@ -1616,6 +1636,32 @@ impl State {
                     c.typed.clear();
                 }
             }
+            (Mode::Confirm, Action::DeleteWord) => {
+                if let Some(c) = &mut self.confirm {
+                    delete_word(&mut c.typed);
+                }
+            }
+            (Mode::Command, Action::DeleteWord) => {
+                delete_word(&mut self.input);
+                self.palette_cursor = 0;
+            }
+            (Mode::Prompt, Action::DeleteWord) => {
+                if let Some(p) = &mut self.prompt {
+                    delete_word(&mut p.input);
+                    p.error = None;
+                }
+            }
+            (Mode::Picker, Action::DeleteWord) => {
+                if let Some(p) = &mut self.picker {
+                    delete_word(&mut p.input);
+                    rank_people(p);
+                }
+            }
+            (Mode::Filter, Action::DeleteWord) => {
+                delete_word(&mut self.vs_mut().filter);
+                let v = self.view;
+                return self.refine(v);
+            }
             // The palette.
             (Mode::Command, Action::Accept) => return self.run_command(),
             (Mode::Command, Action::Cancel) => {
@@ -1821,6 +1867,24 @@ impl State {
                 let next = ViewId::ALL[(self.view.index() + 1) % ViewId::ALL.len()];
                 return self.switch(next);
             }
+            Action::PrevView => {
+                let n = ViewId::ALL.len();
+                let prev = ViewId::ALL[(self.view.index() + n - 1) % n];
+                return self.switch(prev);
+            }
+            Action::Copy => match self.selected_id() {
+                Some(id) => {
+                    self.notify(
+                        format!(
+                            "Copied {} to the clipboard",
+                            crate::model::text::sanitize(&id)
+                        ),
+                        Level::Info,
+                    );
+                    return vec![Effect::Copy(id)];
+                }
+                None => self.notify("No row to copy", Level::Info),
+            },
             Action::View(ViewId::Queue) if !self.campaign => self.notify(
                 "No campaign open: `recert review --campaign NAME` opens one",
                 Level::Info,
@@ -2020,6 +2084,19 @@ pub fn decided_items(
         .into_iter()
         .filter_map(|(_, item, t, _)| Some((item, review.verdict(&t)?)))
         .collect()
+}
+
+/// Delete the word before the end of `s` (and the spaces after it), as Ctrl-w does in a shell.
+fn delete_word(s: &mut String) {
+    let kept = s.trim_end().len();
+    s.truncate(kept);
+    let start = s
+        .char_indices()
+        .rev()
+        .find(|(_, c)| c.is_whitespace())
+        .map(|(i, c)| i + c.len_utf8())
+        .unwrap_or(0);
+    s.truncate(start);
 }
 
 /// Keep the cursor inside the window of visible rows.

@@ -1330,3 +1330,38 @@ fn the_queue_moves_on_after_a_decision_unstages_with_u_and_filters_what_is_left(
     h.key('u');
     assert_eq!(staged(&h), 0, "{:?}", h.s.toast);
 }
+
+/// What lazygit and k9s users reach for: Shift-Tab goes back a view, `y` copies the row's
+/// id, Ctrl-w deletes one word of the filter (Ctrl-u clears it).
+#[test]
+fn shift_tab_goes_back_y_copies_the_id_and_ctrl_w_deletes_a_word() {
+    let mut h = Harness::new(30);
+    h.key('4');
+    assert_eq!(h.s.view, ViewId::Keys);
+    h.code(KeyCode::BackTab);
+    assert_eq!(h.s.view, ViewId::People);
+    h.code(KeyCode::Tab);
+    assert_eq!(h.s.view, ViewId::Keys);
+
+    let id = {
+        let vs = h.s.vs();
+        let row = vs.row(vs.current().unwrap()).unwrap();
+        h.s.data.target(ViewId::Keys, row.item).unwrap().0.id
+    };
+    let effects = h.key('y');
+    assert!(
+        matches!(effects.as_slice(), [Effect::Copy(x)] if *x == id),
+        "{effects:?}"
+    );
+    assert!(h.s.toast.as_ref().unwrap().0.contains(&id));
+
+    h.key('/');
+    h.typ("provider:openai nobody");
+    h.ctrl('w');
+    assert_eq!(h.s.vs().filter, "provider:openai ");
+    h.ctrl('w');
+    assert_eq!(h.s.vs().filter, "");
+    h.typ("a b");
+    h.ctrl('u');
+    assert_eq!(h.s.vs().filter, "");
+}
