@@ -942,13 +942,29 @@ fn help(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
             ]));
         }
     }
+    // The `:` commands, with their arguments (the description starts with them when a
+    // command takes any: "leak HINT: ...").
+    lines.push(Line::from(Span::styled(
+        "Commands (type : then the name; Tab completes)",
+        t.accent,
+    )));
+    for (name, desc) in super::state::COMMANDS {
+        let (usage, what) = match desc.split_once(": ") {
+            Some((u, w)) if u.starts_with(name) => (format!(":{u}"), w),
+            _ => (format!(":{name}"), *desc),
+        };
+        lines.push(Line::from(vec![
+            Span::styled(format!("  {usage:<28} "), t.text),
+            Span::styled(what.to_string(), t.muted),
+        ]));
+    }
     let close = s.keymap.key_for(Layer::Help, super::keymap::Action::Close);
     let r = centered(area, 84, area.height);
     overlay(
         f,
         t,
         r,
-        format!(" Keys · j/k scroll · {close} closes "),
+        format!(" Help · {} · j/k scroll · {close} closes ", s.view.title()),
         lines,
         s.help_scroll,
         t.accent,

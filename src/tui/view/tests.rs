@@ -125,6 +125,26 @@ fn overlays_at_80x24() {
     insta::assert_snapshot!("owner_picker_80x24", text(&render(&mut h, 80, 24, &t)));
 }
 
+/// The help overlay names the view it was opened from and lists the `:` commands with their
+/// arguments, not only the keys.
+#[test]
+fn help_names_its_view_and_lists_the_commands_with_arguments() {
+    let t = theme();
+    let mut h = harness();
+    h.key('4');
+    h.key('?');
+    let screen = text(&render(&mut h, 120, 200, &t));
+    assert!(screen.contains("Help · Keys"), "{screen}");
+    for usage in [
+        ":leak HINT",
+        ":delegate EMAIL REASON",
+        ":sort COLUMN [desc]",
+        ":sync",
+    ] {
+        assert!(screen.contains(usage), "{usage}: {screen}");
+    }
+}
+
 #[test]
 fn selection_danger_and_marks_are_styled() {
     let t = theme();
