@@ -692,12 +692,22 @@ fn pending_plan(
 fn plan_table(steps: &[crate::remediate::PlannedStep]) -> String {
     let mut out = String::new();
     for (i, p) in steps.iter().enumerate() {
-        let ids: Vec<String> = p.decisions.iter().map(|d| d.to_string()).collect();
+        // A preview's decisions are not recorded yet (id 0): nothing to name.
+        let ids: Vec<String> = p
+            .decisions
+            .iter()
+            .filter(|d| **d > 0)
+            .map(|d| d.to_string())
+            .collect();
+        let which = match ids.len() {
+            0 => String::new(),
+            1 => format!("   [decision {}]", ids[0]),
+            _ => format!("   [decisions {}]", ids.join(", ")),
+        };
         out.push_str(&format!(
-            "{:>5}. {}   [decision {}]\n",
+            "{:>5}. {}{which}\n",
             i + 1,
             crate::model::text::sanitize(&p.step.line()),
-            ids.join(", ")
         ));
     }
     let calls = crate::remediate::calls(steps);

@@ -1510,6 +1510,7 @@ impl State {
         let Some(row) = table.rows.iter().position(|r| r.item == i as u32) else {
             return Vec::new();
         };
+        let page = self.page.max(1);
         let vs = self.vs_mut();
         match vs.visible.iter().position(|&x| x == row as u32) {
             Some(p) => vs.cursor = p,
@@ -1520,6 +1521,9 @@ impl State {
                 vs.cursor = 0;
             }
         }
+        // On screen, and kept there when the cleared filter's result lands.
+        vs.keep = Some(row as u32);
+        scroll(vs, page);
         let mut out = if self.vs().filter.is_empty() && self.vs().visible.len() == 1 {
             self.refine(ViewId::People)
         } else {

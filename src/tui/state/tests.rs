@@ -1365,3 +1365,44 @@ fn shift_tab_goes_back_y_copies_the_id_and_ctrl_w_deletes_a_word() {
     h.ctrl('u');
     assert_eq!(h.s.vs().filter, "");
 }
+
+/// `:sweep EMAIL` on a person far down the People view brings their row on screen.
+#[test]
+fn a_sweep_shows_the_persons_row_on_screen() {
+    let mut h = Harness::new(40);
+    // A page of one row: any person but the first is off the first page.
+    h.send(Msg::Resize { rows: 1 });
+    let email =
+        h.s.data
+            .snapshot
+            .data
+            .people
+            .iter()
+            .rev()
+            .find_map(|p| p.emails.first().cloned())
+            .unwrap();
+    h.key(':');
+    h.typ(&format!("sweep {email}"));
+    h.code(KeyCode::Enter);
+    assert_eq!(h.s.view, ViewId::People);
+    let vs = h.s.vs();
+    let page = h.s.page.max(1);
+    assert!(
+        vs.cursor >= page,
+        "far down: row {} of a page of {page}",
+        vs.cursor
+    );
+    assert!(
+        vs.cursor >= vs.offset && vs.cursor < vs.offset + page,
+        "cursor {} outside rows {}..{}",
+        vs.cursor,
+        vs.offset,
+        vs.offset + page
+    );
+    let row = vs.row(vs.current().unwrap()).unwrap();
+    assert!(
+        row.cells.iter().any(|c| c.contains(&email)),
+        "{:?}",
+        row.cells
+    );
+}
