@@ -32,6 +32,13 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish) to stdout.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print recert's man page (roff) to stdout: `recert man > recert.1`.
+    Man,
     /// Serve the provider simulator (OpenAI admin API + SCIM directory) until killed.
     Sim {
         #[arg(long, default_value = "127.0.0.1:0")]
@@ -506,6 +513,30 @@ fn campaign(g: &Globals, cmd: CampaignCmd) -> anyhow::Result<()> {
     }
 }
 
+/// `completions` and `man`, printed from the one clap definition (so they never lag the
+/// commands), before any config, store or log is touched. `None` for every other command.
+fn docs(cmd: &Option<Cmd>) -> Option<anyhow::Result<()>> {
+    use clap::CommandFactory;
+    use std::io::Write;
+    match cmd {
+        Some(Cmd::Completions { shell }) => {
+            let mut out = Vec::new();
+            clap_complete::generate(*shell, &mut Cli::command(), "recert", &mut out);
+            Some(std::io::stdout().write_all(&out).map_err(Into::into))
+        }
+        Some(Cmd::Man) => {
+            let mut out = Vec::new();
+            Some(
+                clap_mangen::Man::new(Cli::command())
+                    .render(&mut out)
+                    .and_then(|()| std::io::stdout().write_all(&out))
+                    .map_err(Into::into),
+            )
+        }
+        _ => None,
+    }
+}
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     // `recert gaps | head` ends quietly, like other Unix tools, instead of panicking on EPIPE.
@@ -516,6 +547,15 @@ async fn main() -> std::process::ExitCode {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
     let args = Cli::parse();
+    if let Some(done) = docs(&args.cmd) {
+        return match done {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("recert: {e:#}");
+                std::process::ExitCode::FAILURE
+            }
+        };
+    }
     let paths = Paths::resolve(args.config.as_deref(), args.data_dir.as_deref());
     cli::init_logging(&paths);
     let g = Globals {
@@ -525,6 +565,8 @@ async fn main() -> std::process::ExitCode {
         read_only: args.read_only,
     };
     let result = match args.cmd {
+        // Printed before anything else ran (see `docs`).
+        Some(Cmd::Completions { .. } | Cmd::Man) => Ok(()),
         Some(Cmd::Sim {
             listen,
             size,

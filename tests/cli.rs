@@ -425,3 +425,67 @@ fn person_shows_the_whole_footprint() {
     assert!(!nobody.status.success());
     assert!(String::from_utf8_lossy(&nobody.stderr).contains("nobody in snapshot"));
 }
+
+/// Completions and the man page come from the one clap definition: every subcommand is in
+/// them, the bash script parses, and neither touches a config, store or log.
+#[test]
+fn completions_and_the_man_page_cover_every_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let out = recert()
+            .args(args)
+            .env("HOME", dir.path())
+            .env("XDG_STATE_HOME", dir.path().join("state"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let commands = [
+        "sync",
+        "gaps",
+        "revoke",
+        "apply",
+        "campaign",
+        "audit",
+        "completions",
+        "man",
+    ];
+    for shell in ["bash", "zsh", "fish", "powershell"] {
+        let script = run(&["completions", shell]);
+        for c in commands {
+            assert!(script.contains(c), "{shell} completion lacks {c}");
+        }
+    }
+    // Campaign subcommands too, cancel included.
+    assert!(run(&["completions", "bash"]).contains("cancel"));
+    let bash = run(&["completions", "bash"]);
+    let check = Command::new("bash")
+        .arg("-n")
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin.take().unwrap().write_all(bash.as_bytes())?;
+            c.wait()
+        })
+        .unwrap();
+    assert!(check.success(), "the bash completion script does not parse");
+    let man = run(&["man"]);
+    assert!(
+        man.contains(".TH recert 1"),
+        "{}",
+        &man[..man.len().min(300)]
+    );
+    for c in commands {
+        assert!(man.contains(c), "the man page lacks {c}");
+    }
+    assert!(
+        std::fs::read_dir(dir.path()).unwrap().next().is_none(),
+        "nothing written under HOME"
+    );
+}
