@@ -141,6 +141,7 @@ async fn send(
         &clients,
         concurrency,
         "bench",
+        &Default::default(),
         &|_, _, _, _, _| {},
     )
     .await

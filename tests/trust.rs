@@ -109,6 +109,7 @@ async fn a_traversal_key_id_deletes_that_key_and_nothing_else() {
         &clients,
         4,
         "responder",
+        &Default::default(),
         &|_, _, _, _, _| {},
     )
     .await
@@ -1052,4 +1053,29 @@ fn a_plan_never_deletes_the_admin_key_recert_runs_with() {
     }
     // recert still works: it can sync.
     e.ok(&["sync"]);
+
+    // A plan stored by an older recert (or before the key was known) that deletes it: the
+    // applier checks again at the last moment, and abandons that call, audited.
+    let mut store = Store::open(&e.data()).unwrap();
+    let steps = vec![recert::remediate::PlannedStep {
+        decisions: vec![],
+        step: recert::remediate::Step::Call {
+            source: mine.source.clone(),
+            method: "DELETE",
+            path: format!("/organization/admin_api_keys/{}", mine.id),
+            body: None,
+            note: None,
+        },
+    }];
+    let snap_id = store.latest_snapshot_id().unwrap();
+    store.create_plan(&steps, "old-recert", snap_id, 1).unwrap();
+    drop(store);
+    let out = e.ok(&["apply", "--resume", "--yes"]);
+    assert!(
+        out.contains("deletes the admin key recert itself uses"),
+        "{out}"
+    );
+    assert_eq!(deletes(&mine.id), 0, "never sent");
+    let verify = e.ok(&["audit", "verify"]);
+    assert!(verify.contains("intact"), "{verify}");
 }

@@ -125,9 +125,32 @@ pub async fn run(
     let sources = plan_sources(&store.lock().expect("store"), plan)?;
     let clients = clients(cfg, key_for, sources)?;
     let concurrency = cfg.settings.apply_concurrency.unwrap_or(8);
+    // A plan stored before the key recert runs with was known (or by an older recert) may
+    // still delete it: checked again at the last moment.
+    let admin = crate::model::SourceData {
+        credentials: store.lock().expect("store").latest_admin_keys()?,
+        ..Default::default()
+    };
+    let spare: crate::remediate::apply::Spare = own_keys(cfg, key_for, &admin)
+        .into_iter()
+        .filter_map(|(s, id)| {
+            let path = crate::connectors::path::ApiPath::new("organization/admin_api_keys")
+                .id(&id)
+                .ok()?;
+            Some((s, String::from(path)))
+        })
+        .collect();
     Ok(
-        crate::remediate::apply::execute(store, plan, &clients, concurrency, actor, on_item)
-            .await?,
+        crate::remediate::apply::execute(
+            store,
+            plan,
+            &clients,
+            concurrency,
+            actor,
+            &spare,
+            on_item,
+        )
+        .await?,
     )
 }
 
@@ -148,6 +171,14 @@ pub fn summary(plan: i64, out: &Outcome) -> Vec<String> {
             .iter()
             .map(|r| format!("  to do by hand: {}", line(r))),
     );
+    lines.extend(out.spared.iter().map(|r| {
+        format!(
+            "  not sent #{}: {}: it deletes the admin key recert itself uses; give recert a new admin key (`recert login {}`), then revoke this one again",
+            r.seq,
+            line(r),
+            crate::model::text::sanitize(&r.source)
+        )
+    }));
     lines.extend(out.withdrawn.iter().map(|r| {
         format!(
             "  not sent #{}: {}: its decisions were withdrawn (undone, or the campaign cancelled); abandoned, audited",

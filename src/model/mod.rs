@@ -152,7 +152,7 @@ impl Credential {
 }
 
 /// An API key or admin key: `project_key` (OpenAI), `admin_key` (OpenAI), `api_key` (Anthropic).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Credential {
     pub source: String,
     pub provider: String,

@@ -30,7 +30,12 @@ pub struct Outcome {
     pub rechecked: Vec<(JournalRow, String)>,
     /// Calls not sent because every decision they carried out was withdrawn (abandoned).
     pub withdrawn: Vec<JournalRow>,
+    /// Calls not sent because they delete an admin key recert itself runs with (abandoned).
+    pub spared: Vec<JournalRow>,
 }
+
+/// `DELETE` paths never sent, by source: the admin keys recert itself runs with.
+pub type Spare = std::collections::HashSet<(String, String)>;
 
 /// Called after each call finishes: (finished so far, to do, the row, its new state, detail).
 pub type OnItem<'a> = &'a (dyn Fn(usize, usize, &JournalRow, RowState, &str) + Sync);
@@ -58,10 +63,11 @@ pub async fn execute(
     clients: &HashMap<String, Arc<Http>>,
     concurrency: usize,
     actor: &str,
+    spare: &Spare,
     on_item: OnItem<'_>,
 ) -> Result<Outcome, StoreError> {
     store.lock().unwrap().lock_plan(plan, actor, now())?;
-    let out = execute_locked(store, plan, clients, concurrency, actor, on_item).await;
+    let out = execute_locked(store, plan, clients, concurrency, actor, spare, on_item).await;
     let released = store.lock().unwrap().unlock_plan(plan);
     let out = out?;
     released?;
@@ -74,6 +80,7 @@ async fn execute_locked(
     clients: &HashMap<String, Arc<Http>>,
     concurrency: usize,
     actor: &str,
+    spare: &Spare,
     on_item: OnItem<'_>,
 ) -> Result<Outcome, StoreError> {
     let rows = store.lock().unwrap().journal(plan)?;
@@ -103,6 +110,29 @@ async fn execute_locked(
             gone,
             actor,
             "every decision it carried out was withdrawn (undone, or its campaign cancelled) after it was planned",
+            now(),
+        )?;
+    }
+    let open = |r: &JournalRow| {
+        r.kind == "call"
+            && matches!(
+                r.state,
+                RowState::Pending | RowState::Sent | RowState::Failed
+            )
+    };
+    let (rows, own): (Vec<JournalRow>, Vec<JournalRow>) = rows.into_iter().partition(|r| {
+        !(open(r)
+            && r.method.as_deref() == Some("DELETE")
+            && r.path
+                .as_ref()
+                .is_some_and(|p| spare.contains(&(r.source.clone(), p.clone()))))
+    });
+    if !own.is_empty() {
+        out.spared = store.lock().unwrap().abandon_rows(
+            plan,
+            own,
+            actor,
+            "it deletes the admin key recert itself runs with: give recert a new admin key first, then revoke this one",
             now(),
         )?;
     }

@@ -271,6 +271,30 @@ impl Store {
         Ok(rows)
     }
 
+    /// The OpenAI admin keys of the latest snapshot (id, name and redacted form only): what an
+    /// applier checks the keys recert runs with against, without loading the snapshot.
+    pub fn latest_admin_keys(&self) -> Result<Vec<crate::model::Credential>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT source, provider, id, name, redacted FROM credentials WHERE kind = 'admin_key' AND snapshot_id = (SELECT max(id) FROM snapshots)",
+            )
+            .map_err(self.sql_err())?;
+        st.query_map([], |r| {
+            Ok(crate::model::Credential {
+                source: r.get(0)?,
+                provider: r.get(1)?,
+                kind: "admin_key".into(),
+                id: r.get(2)?,
+                name: r.get(3)?,
+                redacted: r.get(4)?,
+                ..Default::default()
+            })
+        })
+        .and_then(|rows| rows.collect())
+        .map_err(self.sql_err())
+    }
+
     /// The newest plan's id (0 when there is none).
     pub fn max_plan_id(&self) -> Result<i64, StoreError> {
         self.conn
