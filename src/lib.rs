@@ -12,18 +12,24 @@
 //!
 //! **Decisions and their effects.** [`review`] holds what a reviewer decided (and campaigns:
 //! routing, delegation, sign-off). [`remediate`] turns revoke decisions into a plan, a set of
-//! effects (each call once, covered calls recorded, earlier plans' calls not resent;
-//! [`remediate::recheck`] proves those with a read), and [`remediate::apply`] sends a plan:
-//! journaled before each call, one applier per plan (a lock in the store). [`audit`] is the
-//! hash chain every change is recorded in, what `audit verify` proves, and the evidence pack
-//! and campaign report.
+//! effects (each call once, covered calls recorded, earlier plans' calls not resent, never a
+//! call that deletes the admin key recert runs with; [`remediate::recheck`] proves done calls
+//! with a read), and [`remediate::apply`] sends a plan: journaled before each call, one
+//! applier per plan (a lock in the store), a lost answer re-read before a resend, a call whose
+//! decisions were withdrawn abandoned instead. [`audit`] is the hash chain every change is
+//! recorded in, what `audit verify` proves (the chain, its head, and that the store's rows
+//! still say what it recorded, both ways), and the evidence pack and campaign report.
 //!
 //! **Trust boundaries.** [`secret`] is the one redactor: every secret the process holds, in
 //! every form, scrubbed before anything is printed, logged, stored or exported.
 //! [`model::text`] is the one sanitizer and the one CSV and JSON writer for provider text.
 //!
-//! **Front ends.** [`cli`] (the commands) and [`tui`] (the console) are the two front ends;
-//! today each still carries some use cases of its own (issue 19 moves them into one engine).
+//! **Front ends.** [`cli`] (the commands) and [`tui`] (the console) are the two front ends.
+//! [`engine`] holds the use cases they share so far, each written once: applying a plan (the
+//! unfinished-plan guard, storing under the write lock, clients, the summary, the admin keys
+//! recert runs with), the campaign policy (delegation, which reviewers a routing may name)
+//! and incident key lookup. Each front end still carries some use cases of its own (issue
+//! 19 moves them into the engine).
 //! [`sim`] is the provider simulator the demo, the tests and the benchmarks run against, with
 //! its planted ground truth, faults and hostile text. [`config`] reads the TOML config (keys
 //! only from the keyring or the environment).
