@@ -850,6 +850,10 @@ fn a_call_whose_answer_was_lost_is_rechecked_before_it_is_sent_again() {
         out.contains("re-checked") && out.contains("the key is inactive"),
         "{out}"
     );
+    assert!(
+        out.contains("0 calls done now, 1 done before"),
+        "nothing sent now: {out}"
+    );
     assert_eq!(posts(), 1, "the read proved it took: not sent again");
 
     // The same, but the call never took (the key is active at the provider).

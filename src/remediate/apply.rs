@@ -175,10 +175,13 @@ async fn execute_locked(
     }
     for r in results {
         let (row, state, detail, rechecked) = r?;
+        // A re-read that proved an interrupted run's call took: done before, not now.
+        let proven = state == RowState::Done && rechecked.as_deref() == Some(detail.as_str());
         if let Some(note) = rechecked {
             out.rechecked.push((row.clone(), note));
         }
         match state {
+            RowState::Done if proven => out.already_done += 1,
             RowState::Done => out.done += 1,
             _ => out.failed.push((row, detail)),
         }
