@@ -67,6 +67,14 @@ pub fn own_keys(
 ) -> crate::remediate::OwnKeys {
     let mut out = crate::remediate::OwnKeys::new();
     for src in cfg.sources.iter().filter(|s| s.kind == "openai") {
+        // No admin key of this source in the data: nothing to match, no key read.
+        if !d
+            .credentials
+            .iter()
+            .any(|c| c.source == src.name && c.kind == "admin_key")
+        {
+            continue;
+        }
         let Ok(key) = key_for(src) else { continue };
         for c in d
             .credentials
@@ -131,15 +139,7 @@ pub async fn run(
         credentials: store.lock().expect("store").latest_admin_keys()?,
         ..Default::default()
     };
-    let spare: crate::remediate::apply::Spare = own_keys(cfg, key_for, &admin)
-        .into_iter()
-        .filter_map(|(s, id)| {
-            let path = crate::connectors::path::ApiPath::new("organization/admin_api_keys")
-                .id(&id)
-                .ok()?;
-            Some((s, String::from(path)))
-        })
-        .collect();
+    let spare = crate::remediate::own_key_deletes(&own_keys(cfg, key_for, &admin));
     Ok(
         crate::remediate::apply::execute(
             store,

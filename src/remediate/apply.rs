@@ -34,8 +34,7 @@ pub struct Outcome {
     pub spared: Vec<JournalRow>,
 }
 
-/// `DELETE` paths never sent, by source: the admin keys recert itself runs with.
-pub type Spare = std::collections::HashSet<(String, String)>;
+pub use super::Spare;
 
 /// Called after each call finishes: (finished so far, to do, the row, its new state, detail).
 pub type OnItem<'a> = &'a (dyn Fn(usize, usize, &JournalRow, RowState, &str) + Sync);
@@ -83,11 +82,12 @@ async fn execute_locked(
     spare: &Spare,
     on_item: OnItem<'_>,
 ) -> Result<Outcome, StoreError> {
-    let rows = store.lock().unwrap().journal(plan)?;
+    let all = store.lock().unwrap().journal(plan)?;
     let mut out = Outcome::default();
-    // A call whose every decision was withdrawn since it was planned (undone, or its campaign
-    // cancelled) is not sent: it is abandoned, audited, with that reason.
-    let withdrawn: std::collections::HashSet<i64> = store
+    // Open calls not to send: those whose every decision was withdrawn since they were
+    // planned (undone, or their campaign cancelled), and those that would delete the admin
+    // key recert runs with. Each kind is abandoned, audited, with its reason.
+    let withdrawn_ids: std::collections::HashSet<i64> = store
         .lock()
         .unwrap()
         .decisions()?
@@ -95,46 +95,43 @@ async fn execute_locked(
         .filter(|d| d.undone)
         .map(|d| d.id)
         .collect();
-    let (rows, gone): (Vec<JournalRow>, Vec<JournalRow>) = rows.into_iter().partition(|r| {
-        !(r.kind == "call"
+    let (mut rows, mut withdrawn, mut own) = (Vec::new(), Vec::new(), Vec::new());
+    for r in all {
+        let open = r.kind == "call"
             && matches!(
                 r.state,
                 RowState::Pending | RowState::Sent | RowState::Failed
-            )
-            && !r.decisions.is_empty()
-            && r.decisions.iter().all(|d| withdrawn.contains(d)))
-    });
-    if !gone.is_empty() {
-        out.withdrawn = store.lock().unwrap().abandon_rows(
-            plan,
-            gone,
-            actor,
-            "every decision it carried out was withdrawn (undone, or its campaign cancelled) after it was planned",
-            now(),
-        )?;
-    }
-    let open = |r: &JournalRow| {
-        r.kind == "call"
-            && matches!(
-                r.state,
-                RowState::Pending | RowState::Sent | RowState::Failed
-            )
-    };
-    let (rows, own): (Vec<JournalRow>, Vec<JournalRow>) = rows.into_iter().partition(|r| {
-        !(open(r)
+            );
+        if open && !r.decisions.is_empty() && r.decisions.iter().all(|d| withdrawn_ids.contains(d))
+        {
+            withdrawn.push(r);
+        } else if open
             && r.method.as_deref() == Some("DELETE")
-            && r.path
-                .as_ref()
-                .is_some_and(|p| spare.contains(&(r.source.clone(), p.clone()))))
-    });
-    if !own.is_empty() {
-        out.spared = store.lock().unwrap().abandon_rows(
-            plan,
+            && spare.contains_key(&(r.source.clone(), r.path.clone().unwrap_or_default()))
+        {
+            own.push(r);
+        } else {
+            rows.push(r);
+        }
+    }
+    for (rows, why, into) in [
+        (
+            withdrawn,
+            "every decision it carried out was withdrawn (undone, or its campaign cancelled) after it was planned",
+            &mut out.withdrawn,
+        ),
+        (
             own,
-            actor,
             "it deletes the admin key recert itself runs with: give recert a new admin key first, then revoke this one",
-            now(),
-        )?;
+            &mut out.spared,
+        ),
+    ] {
+        if !rows.is_empty() {
+            *into = store
+                .lock()
+                .unwrap()
+                .abandon_rows(plan, rows, actor, why, now())?;
+        }
     }
     let mut todo = Vec::new();
     for r in rows {
@@ -174,14 +171,19 @@ async fn execute_locked(
         );
     }
     for r in results {
-        let (row, state, detail, rechecked) = r?;
-        // A re-read that proved an interrupted run's call took: done before, not now.
-        let proven = state == RowState::Done && rechecked.as_deref() == Some(detail.as_str());
+        let Finished {
+            row,
+            state,
+            detail,
+            rechecked,
+            sent,
+        } = r?;
         if let Some(note) = rechecked {
             out.rechecked.push((row.clone(), note));
         }
         match state {
-            RowState::Done if proven => out.already_done += 1,
+            // A re-read proved an interrupted run's call took: done before, not now.
+            RowState::Done if !sent => out.already_done += 1,
             RowState::Done => out.done += 1,
             _ => out.failed.push((row, detail)),
         }
@@ -191,8 +193,16 @@ async fn execute_locked(
     Ok(out)
 }
 
-/// A call's end: the row, its new state, the detail, and what a re-check found first.
-type Finished = (JournalRow, RowState, String, Option<String>);
+/// How one call ended.
+struct Finished {
+    row: JournalRow,
+    state: RowState,
+    detail: String,
+    /// What a re-read found first, for a call an interrupted run had sent.
+    rechecked: Option<String>,
+    /// Whether it went out in this run (not when a re-read proved it had taken).
+    sent: bool,
+}
 
 /// A call an interrupted run sent without recording its answer: what a read of the provider
 /// says. `Ok(note)`: the call already took, record it done without sending. `Err(note)`: send
@@ -247,7 +257,13 @@ async fn run_stage(
                             )?;
                             let n = finished.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
                             on_item(n, total, &row, state, &note);
-                            return Ok((row, state, note.clone(), Some(note)));
+                            return Ok(Finished {
+                                row,
+                                state,
+                                detail: note.clone(),
+                                rechecked: Some(note),
+                                sent: false,
+                            });
                         }
                         Err(note) => rechecked = Some(note),
                     }
@@ -291,7 +307,13 @@ async fn run_stage(
                     .journal_result(&row, state, status, &detail, actor, now())?;
                 let n = finished.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
                 on_item(n, total, &row, state, &detail);
-                Ok((row, state, detail, rechecked))
+                Ok(Finished {
+                    row,
+                    state,
+                    detail,
+                    rechecked,
+                    sent: true,
+                })
             }
         })
         .buffer_unordered(concurrency.max(1))

@@ -308,11 +308,7 @@ fn revoke_steps(t: &Target, d: &SourceData, key_status: &str) -> Result<Vec<Step
                 _ => vec![call("DELETE", in_project.lit("api_keys").id(id)?, None)],
             }
         }
-        ("openai", "admin_key") => vec![call(
-            "DELETE",
-            ApiPath::new("organization/admin_api_keys").id(id)?,
-            None,
-        )],
+        ("openai", "admin_key") => vec![call("DELETE", admin_key_path(id)?, None)],
         ("openai", "invite") => vec![call(
             "DELETE",
             ApiPath::new("organization/invites").id(id)?,
@@ -354,7 +350,7 @@ fn revoke_steps(t: &Target, d: &SourceData, key_status: &str) -> Result<Vec<Step
                     source: t.source.clone(),
                     method: "POST",
                     path: ApiPath::new("v1/organizations/api_keys").id(&c.id)?.into(),
-                    body: Some(json!({"status": key_status})),
+                    body: Some(key_status_body(key_status)),
                     note: Some("the user's key survives their removal".into()),
                 });
             }
@@ -398,7 +394,7 @@ fn revoke_steps(t: &Target, d: &SourceData, key_status: &str) -> Result<Vec<Step
             vec![call(
                 "POST",
                 ApiPath::new("v1/organizations/api_keys").id(id)?,
-                Some(json!({"status": key_status})),
+                Some(key_status_body(key_status)),
             )]
         }
         ("anthropic", "invite") => vec![call(
@@ -470,11 +466,36 @@ pub fn key_matches(c: &crate::model::Credential, hint: &str) -> bool {
 /// The admin keys recert itself runs with, as (source, key id): a plan never deletes one.
 pub type OwnKeys = std::collections::HashSet<(String, String)>;
 
+/// The `DELETE` calls never sent, as (source, path) → the admin key id each would delete: the
+/// keys recert itself runs with.
+pub type Spare = std::collections::HashMap<(String, String), String>;
+
+/// The body that sets an Anthropic key's status: what the planner sends and what the journal
+/// compares (an `archived` key is past `inactive`).
+fn key_status_body(status: &str) -> Value {
+    json!({ "status": status })
+}
+
+/// The one path that deletes an OpenAI admin key.
+fn admin_key_path(id: &str) -> Result<ApiPath, UnsafeId> {
+    ApiPath::new("organization/admin_api_keys").id(id)
+}
+
+/// The call that would delete each of `own`, built as the planner builds it.
+pub fn own_key_deletes(own: &OwnKeys) -> Spare {
+    own.iter()
+        .filter_map(|(s, id)| {
+            let path = String::from(admin_key_path(id).ok()?);
+            Some(((s.clone(), path), id.clone()))
+        })
+        .collect()
+}
+
 /// Turn every call that would delete an admin key recert itself runs with into a manual step:
 /// sent first, it would lock recert out of the provider before the rest of the plan ran (and
-/// out of every later re-check). Returns how many were spared.
-pub fn spare_own_keys(steps: &mut [PlannedStep], d: &SourceData, own: &OwnKeys) -> usize {
-    let mut n = 0;
+/// out of every later re-check).
+pub fn spare_own_keys(steps: &mut [PlannedStep], d: &SourceData, own: &OwnKeys) {
+    let spare = own_key_deletes(own);
     for p in steps.iter_mut() {
         let Step::Call {
             source,
@@ -485,13 +506,9 @@ pub fn spare_own_keys(steps: &mut [PlannedStep], d: &SourceData, own: &OwnKeys) 
         else {
             continue;
         };
-        let hit = own.iter().find(|(s, id)| {
-            s == source
-                && ApiPath::new("organization/admin_api_keys")
-                    .id(id)
-                    .is_ok_and(|mine| String::from(mine) == *path)
-        });
-        if let Some((s, id)) = hit {
+        let hit = spare.get(&(source.clone(), path.clone()));
+        if let Some(id) = hit {
+            let s = source.clone();
             let name = d
                 .credentials
                 .iter()
@@ -499,16 +516,14 @@ pub fn spare_own_keys(steps: &mut [PlannedStep], d: &SourceData, own: &OwnKeys) 
                 .and_then(|c| c.name.clone())
                 .unwrap_or_default();
             p.step = Step::Manual {
-                source: s.clone(),
                 what: format!(
                     "admin key {id} ({}) is the key recert itself uses for source '{s}': deleting it now would lock recert out before the rest of the plan runs. Give recert a new admin key first (`recert login {s}`), then revoke this one",
                     crate::model::text::sanitize(&name)
                 ),
+                source: s,
             };
-            n += 1;
         }
     }
-    n
 }
 
 /// A step of a plan, with the decisions it carries out.
@@ -592,9 +607,9 @@ fn with_implied(done: impl Iterator<Item = (Effect, Done)>) -> DoneCalls {
     let mut implied = Vec::new();
     for (e, d) in done {
         let (source, method, path, body) = &e;
-        let archived = serde_json::json!({"status": "archived"}).to_string();
+        let archived = key_status_body("archived").to_string();
         if method == "POST" && body.as_deref() == Some(archived.as_str()) {
-            let inactive = serde_json::json!({"status": "inactive"}).to_string();
+            let inactive = key_status_body("inactive").to_string();
             implied.push((
                 (source.clone(), method.clone(), path.clone(), Some(inactive)),
                 d.clone(),

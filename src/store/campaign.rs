@@ -623,10 +623,6 @@ impl Store {
         Ok(())
     }
 
-    /// Close a campaign: every undecided item gets the closing policy's outcome, recorded per
-    /// item (`outcome_by = policy`); a revoke or certify policy writes those decisions, so
-    /// `recert apply` carries the revokes out. Audited with the counts. Returns the outcomes
-    /// the policy gave.
     /// Cancel an open campaign started by mistake: its staged decisions are dropped, its
     /// submitted decisions withdrawn (marked undone, so no plan ever acts on them), and the
     /// campaign kept, marked cancelled, with who, when and why; one `campaign.cancel` audit
@@ -683,6 +679,10 @@ impl Store {
         Ok(Cancelled { staged, decisions })
     }
 
+    /// Close a campaign: every undecided item gets the closing policy's outcome, recorded per
+    /// item (`outcome_by = policy`); a revoke or certify policy writes those decisions, so
+    /// `recert apply` carries the revokes out. Audited with the counts. Returns the outcomes
+    /// the policy gave.
     pub fn close_campaign(
         &mut self,
         id: i64,

@@ -231,8 +231,9 @@ impl Store {
         self.abandon_rows(plan, rows, actor, reason, now)
     }
 
-    /// Give up these open rows of `plan` (the caller holds the plan or has checked its lock),
-    /// in one transaction with one `abandon` audit entry naming them and the reason.
+    /// Give up those of `rows` of `plan` still open (the caller holds the plan or has checked
+    /// its lock), in one transaction with one `abandon` audit entry naming them and the
+    /// reason. Returns the rows given up.
     pub fn abandon_rows(
         &mut self,
         plan: i64,
@@ -243,15 +244,22 @@ impl Store {
     ) -> Result<Vec<JournalRow>, StoreError> {
         let err = self.sql_err();
         let tx = self.conn.transaction().map_err(&err)?;
+        let mut given_up = Vec::with_capacity(rows.len());
         {
             let mut up = tx
                 .prepare(
                     "UPDATE journal SET state = 'abandoned', updated_at = ?3 WHERE plan_id = ?1 AND seq = ?2 AND state IN ('pending', 'sent', 'failed')",
                 )
                 .map_err(&err)?;
-            for r in &rows {
-                up.execute(params![plan, r.seq, now]).map_err(&err)?;
+            for r in rows {
+                if up.execute(params![plan, r.seq, now]).map_err(&err)? == 1 {
+                    given_up.push(r);
+                }
             }
+        }
+        let rows = given_up;
+        if rows.is_empty() {
+            return Ok(rows);
         }
         let seqs: Vec<i64> = rows.iter().map(|r| r.seq).collect();
         let sent: Vec<i64> = rows

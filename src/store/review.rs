@@ -78,15 +78,26 @@ pub(crate) struct Inserted {
     pub detail: serde_json::Value,
 }
 
-/// Insert one batch of decisions inside `tx` (not audited: the caller appends the entry, with
-/// `detail` in it). `detail` carries the count, the verdicts and a SHA-256 over the rows, so a
-/// decision edited in the table afterwards no longer matches its entry.
 /// Text a person typed (a reason, a note), with every known secret redacted: the one
 /// redactor, before the text reaches any table.
 pub(crate) fn scrub(text: &str) -> String {
     crate::secret::redact(text, &[])
 }
 
+/// The `items_sha256` of a decision batch: SHA-256 over each decision's JSON and a newline, in
+/// insertion order. Written with the batch's audit entry, recomputed by `audit verify`.
+fn batch_digest<'a>(items: impl IntoIterator<Item = &'a NewDecision>) -> String {
+    let mut digest = Sha256::new();
+    for d in items {
+        digest.update(serde_json::to_vec(d).unwrap_or_default());
+        digest.update(b"\n");
+    }
+    audit::hex(&digest.finalize())
+}
+
+/// Insert one batch of decisions inside `tx` (not audited: the caller appends the entry, with
+/// `detail` in it). `detail` carries the count, the verdicts and a SHA-256 over the rows, so a
+/// decision edited in the table afterwards no longer matches its entry.
 pub(crate) fn insert_decisions(
     tx: &Transaction,
     items: &[NewDecision],
@@ -100,26 +111,21 @@ pub(crate) fn insert_decisions(
         [],
         |r| r.get(0),
     )?;
-    let mut digest = Sha256::new();
-    let mut ids = Vec::with_capacity(items.len());
+    // Free text a person typed is redacted before it is stored or digested.
+    let stored: Vec<NewDecision> = items
+        .iter()
+        .map(|d| NewDecision {
+            justification: d.justification.as_deref().map(scrub),
+            ..d.clone()
+        })
+        .collect();
+    let mut ids = Vec::with_capacity(stored.len());
     {
         let mut ins = tx.prepare(
             "INSERT INTO decisions (batch, made_at, reviewer, snapshot_id, verdict, provider, source, kind, target_id, label, rule, owner, until, justification, campaign_id)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
         )?;
-        for d in items {
-            // Free text a person typed is redacted before it is stored or digested.
-            let clean;
-            let d = match d.justification.as_deref().map(scrub) {
-                Some(j) if Some(&j) != d.justification.as_ref() => {
-                    clean = NewDecision {
-                        justification: Some(j),
-                        ..d.clone()
-                    };
-                    &clean
-                }
-                _ => d,
-            };
+        for d in &stored {
             let t = &d.target;
             ins.execute(params![
                 batch,
@@ -139,26 +145,20 @@ pub(crate) fn insert_decisions(
                 campaign
             ])?;
             ids.push(tx.last_insert_rowid());
-            digest.update(serde_json::to_vec(d).unwrap_or_default());
-            digest.update(b"\n");
         }
     }
     let mut verdicts: std::collections::BTreeMap<&str, usize> = Default::default();
-    for d in items {
+    for d in &stored {
         *verdicts.entry(d.verdict.as_str()).or_default() += 1;
     }
-    let justification = items
-        .first()
-        .and_then(|d| d.justification.as_deref())
-        .map(scrub);
     let detail = serde_json::json!({
         "batch": batch,
-        "count": items.len(),
+        "count": stored.len(),
         "verdicts": verdicts,
         "snapshot": snapshot_id,
-        "justification": justification,
-        "first": items.first().map(|d| &d.target),
-        "items_sha256": audit::hex(&digest.finalize()),
+        "justification": stored.first().and_then(|d| d.justification.as_deref()),
+        "first": stored.first().map(|d| &d.target),
+        "items_sha256": batch_digest(&stored),
     });
     Ok(Inserted { batch, ids, detail })
 }
@@ -312,18 +312,8 @@ impl Store {
             digests: {
                 let mut all = self.decisions()?;
                 all.sort_by_key(|d| (d.batch, d.id));
-                let mut out: Vec<(i64, Sha256)> = Vec::new();
-                for d in &all {
-                    if out.last().is_none_or(|(b, _)| *b != d.batch) {
-                        out.push((d.batch, Sha256::new()));
-                    }
-                    if let Some((_, h)) = out.last_mut() {
-                        h.update(serde_json::to_vec(&d.d).unwrap_or_default());
-                        h.update(b"\n");
-                    }
-                }
-                out.into_iter()
-                    .map(|(b, h)| (b, audit::hex(&h.finalize())))
+                all.chunk_by(|a, b| a.batch == b.batch)
+                    .map(|batch| (batch[0].batch, batch_digest(batch.iter().map(|d| &d.d))))
                     .collect()
             },
             calls: {

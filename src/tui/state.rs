@@ -673,19 +673,10 @@ impl State {
 
     /// `u` in the campaign queue: un-stage the marked rows, or the row under the cursor.
     fn unstage(&mut self) -> Vec<Effect> {
-        let Some(q) = &self.review.queue else {
-            return Vec::new();
-        };
-        let vs = self.vs();
-        let ids = if vs.marks.is_empty() {
-            vs.current().into_iter().collect()
-        } else {
-            vs.marks.materialise(&vs.table)
-        };
-        let seqs: Vec<i64> = ids
-            .into_iter()
-            .filter_map(|id| q.items.get(vs.row(id)?.item as usize))
-            .filter(|i| !i.decided() && i.staged.is_some())
+        let seqs: Vec<i64> = self
+            .queue_selection()
+            .iter()
+            .filter(|i| i.staged.is_some())
             .map(|i| i.item.seq)
             .collect();
         if seqs.is_empty() {
@@ -723,6 +714,14 @@ impl State {
 
     /// The campaign items under the cursor or marked, undecided ones only.
     fn queue_items(&self) -> Vec<i64> {
+        self.queue_selection()
+            .iter()
+            .map(|ci| ci.item.seq)
+            .collect()
+    }
+
+    /// The undecided campaign items marked in the queue, or the one under the cursor.
+    fn queue_selection(&self) -> Vec<&crate::store::campaign::CampaignItem> {
         let Some(q) = &self.review.queue else {
             return Vec::new();
         };
@@ -733,9 +732,8 @@ impl State {
             vs.marks.materialise(&vs.table)
         };
         ids.into_iter()
-            .filter_map(|id| q.items.get(vs.table.rows.get(id as usize)?.item as usize))
+            .filter_map(|id| q.items.get(vs.row(id)?.item as usize))
             .filter(|ci| !ci.decided())
-            .map(|ci| ci.item.seq)
             .collect()
     }
 
