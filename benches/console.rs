@@ -114,6 +114,7 @@ fn stored_snapshot(dir: &std::path::Path, people: usize, grants: usize) {
             external_id: None,
             department: None,
             manager_id: None,
+            title: None,
             groups: vec![],
         });
     }
@@ -167,16 +168,11 @@ fn main() {
     println!("console benchmark: {n} rows in the Gaps view");
 
     let t = Instant::now();
-    let data = Data::new(Snapshot::default(), findings(n), Default::default(), 0);
+    let data = Data::new(Snapshot::default(), findings(n), Default::default());
     let build = t.elapsed();
     println!("build the view tables: {}", ms(build));
     let mut s = State::new(Keymap::default_map(), "bench".into());
-    run(
-        &mut s,
-        Msg::Resize {
-            rows: view::table_rows(120, 40),
-        },
-    );
+    run(&mut s, view::resized(120, 40));
     let t = Instant::now();
     run(&mut s, Msg::Data(Arc::new(data)));
     println!(
@@ -187,12 +183,7 @@ fn main() {
     // Frame time: page through the million rows, drawing each frame.
     for (w, h) in [(120u16, 40u16), (80, 24)] {
         let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
-        run(
-            &mut s,
-            Msg::Resize {
-                rows: view::table_rows(w, h),
-            },
-        );
+        run(&mut s, view::resized(w, h));
         let mut times = Vec::new();
         for i in 0..300 {
             run(
@@ -320,12 +311,7 @@ fn main() {
         })
     };
     let mut term = Terminal::new(TestBackend::new(120, 40)).unwrap();
-    run(
-        &mut s,
-        Msg::Resize {
-            rows: view::table_rows(120, 40),
-        },
-    );
+    run(&mut s, view::resized(120, 40));
     let mut times = Vec::new();
     for i in 0..1000 {
         let t = Instant::now();
@@ -374,12 +360,7 @@ fn main() {
     let start = Instant::now();
     let mut s = State::new(Keymap::default_map(), "bench".into());
     let mut term = Terminal::new(TestBackend::new(120, 40)).unwrap();
-    run(
-        &mut s,
-        Msg::Resize {
-            rows: view::table_rows(120, 40),
-        },
-    );
+    run(&mut s, view::resized(120, 40));
     term.draw(|f| view::draw(f, &s, &theme)).unwrap();
     let first = start.elapsed();
     let console = std::cell::RefCell::new((s, term, None::<Duration>, 0usize));
@@ -417,8 +398,12 @@ fn main() {
     let found = recert::cli::findings(&cfg, &snap);
     let judged = t.elapsed();
     let t = Instant::now();
-    let now = snap.taken_at;
-    let data = Data::new(snap, found, cfg.rules.clone(), now);
+    let cx = recert::reconcile::Context {
+        now: snap.taken_at,
+        rules: cfg.rules.clone(),
+        owners: Default::default(),
+    };
+    let data = Data::new(snap, found, cx);
     let built = t.elapsed();
     drop(data);
     println!(

@@ -47,6 +47,7 @@ fn data(people: usize, grants: usize) -> SourceData {
             external_id: None,
             department: None,
             manager_id: None,
+            title: None,
             groups: vec![],
         });
     }

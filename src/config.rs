@@ -285,14 +285,21 @@ impl Config {
 
     pub fn source(&self, name: &str) -> Result<&SourceConfig, ConfigError> {
         self.sources.iter().find(|s| s.name == name).ok_or_else(|| {
-            ConfigError::UnknownSource(
-                name.to_string(),
+            let known = if self.sources.is_empty() {
+                // The usual way here: a snapshot from `recert demo`, whose simulated providers
+                // are gone once it quits.
+                "none. A snapshot from `recert demo` can be applied only from inside the demo \
+                 (`:apply`), while its simulator runs; for your own providers, add [[source]] \
+                 to the config (README: Using it with your own providers)"
+                    .to_string()
+            } else {
                 self.sources
                     .iter()
                     .map(|s| s.name.as_str())
                     .collect::<Vec<_>>()
-                    .join(", "),
-            )
+                    .join(", ")
+            };
+            ConfigError::UnknownSource(name.to_string(), known)
         })
     }
 }
@@ -381,6 +388,21 @@ pub fn store_key(source: &str, key: &Secret) -> Result<(), ConfigError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A demo's store has no configured sources: the error says how to apply it instead of
+    /// ending in an empty list.
+    #[test]
+    fn an_unknown_source_with_none_configured_says_what_to_do() {
+        let err = Config::default()
+            .source("anthropic")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("from inside the demo (`:apply`)") && err.contains("[[source]]"),
+            "{err}"
+        );
+        assert!(!err.ends_with(": "), "{err}");
+    }
 
     fn parse(t: &str) -> Result<Config, ConfigError> {
         Config::parse(t, Path::new("test.toml"))

@@ -8,7 +8,9 @@
 //! the [`store`] (SQLite; all SQL lives there). [`reconcile`] judges a snapshot against the
 //! directory: pure functions from data to findings (`model::Archived` is the one rule for what
 //! lives in an archived container: it grants nothing, so it raises nothing and is never
-//! planned).
+//! planned; `reconcile::accountable` is the one rule for who answers for a key: recert's
+//! ownership record, else the provider's user, else its service account's recorded owner,
+//! never a service account, used by the rules, the Keys view and its detail alike).
 //!
 //! **Decisions and their effects.** [`review`] holds what a reviewer decided (and campaigns:
 //! routing, delegation, sign-off). [`remediate`] turns revoke decisions into a plan, a set of

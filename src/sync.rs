@@ -248,12 +248,12 @@ pub fn store_digest(
     id: i64,
 ) -> Result<(), StoreError> {
     let snap = store.snapshot(id)?;
-    let owned = crate::review::owned(&store.decisions()?);
-    let key = crate::reconcile::digest::context(rules, &owned);
+    let owners = crate::review::owner_records(&store.decisions()?);
+    let key = crate::reconcile::digest::context(rules, &owners);
     let cx = crate::reconcile::Context {
         now: snap.taken_at,
         rules: rules.clone(),
-        owned,
+        owners,
     };
     let found = crate::reconcile::reconcile(&snap.data, &cx);
     let digest = crate::reconcile::digest::Digest::new(&snap.data, &found, snap.taken_at);

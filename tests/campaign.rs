@@ -843,3 +843,46 @@ fn a_cancelled_campaigns_revokes_are_not_sent_by_a_resumed_plan() {
     let verify = ok(&e, &["audit", "verify"]);
     assert!(verify.contains("intact"), "{verify}");
 }
+
+/// Items routed to a group are reviewed by its members with their own email: `review --as
+/// group:NAME` says so and names members (it used to point at `campaign status`, which lists
+/// only the group), and a member's sign-off shows on the group's queue in `campaign status`.
+#[test]
+fn a_group_queue_is_reviewed_and_signed_off_by_its_members() {
+    let e = Env::new("small", &[]);
+    e.new_campaign("Grp", &["--route", "group:ai-admins"]);
+    let member = fallback_member(&e);
+    let snap = e.snapshot();
+    let mut members: Vec<&String> = snap
+        .data
+        .people
+        .iter()
+        .filter(|p| p.groups.iter().any(|g| g == "ai-admins"))
+        .filter_map(|p| p.emails.first().filter(|_| p.is_current()))
+        .collect();
+    members.sort();
+    let err = fails(&e, &["review", "--campaign", "Grp", "--as", FALLBACK]);
+    assert!(
+        err.contains("is a group: its members review its items")
+            && err.contains("--as EMAIL")
+            && err.contains(members[0].as_str()),
+        "{err}"
+    );
+    ok(
+        &e,
+        &[
+            "campaign",
+            "signoff",
+            "Grp",
+            "--as",
+            &member,
+            "--incomplete",
+        ],
+    );
+    let status = ok(&e, &["campaign", "status", "Grp"]);
+    let line = status
+        .lines()
+        .find(|l| l.starts_with(FALLBACK))
+        .unwrap_or_else(|| panic!("{status}"));
+    assert!(line.ends_with(&format!("yes ({member})")), "{status}");
+}

@@ -1,13 +1,17 @@
-//! End to end in tmux with the real binary: `recert demo --data-dir DIR`, filter, mark, decide,
-//! quit; start again on the same DIR and the decisions are there. Every wait is on screen
-//! content (tmux capture-pane), never a fixed sleep. Needs tmux: in CI a missing tmux fails the
-//! test, elsewhere it is skipped with a note.
+//! End to end in tmux with the real binary, one test per journey: the reviewer (filter, mark,
+//! decide, quit; start again on the same DIR and the decisions are there; sync and apply from
+//! inside), the key owner (find the keys nobody answers for, give one an owner, see the
+//! findings change at once). Each test runs its own tmux server (`tmux -L`), never the user's.
+//! Every wait is on screen content (tmux capture-pane), never a fixed sleep. Needs tmux: in CI
+//! a missing tmux fails the test, elsewhere it is skipped with a note.
 
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 struct Tmux {
+    /// The private server's socket name (`tmux -L`).
+    server: String,
     session: String,
 }
 
@@ -19,12 +23,25 @@ impl Tmux {
             .is_ok_and(|o| o.status.success())
     }
 
+    /// A tmux command on this test's own server.
+    fn tmux(&self) -> Command {
+        let mut c = Command::new("tmux");
+        c.args(["-L", &self.server]);
+        c
+    }
+
     fn start(name: &str, cmd: &str, home: &Path) -> Tmux {
-        let session = format!("recert-e2e-{name}-{}", std::process::id());
-        let status = Command::new("tmux")
-            .args(["new-session", "-d", "-s", &session, "-x", "120", "-y", "40"])
-            // The environment goes in the command: a tmux server that is already running gives
-            // new sessions its own environment, not this process's.
+        let session = format!("recert-e2e-{name}");
+        let t = Tmux {
+            server: format!("recert-e2e-{name}-{}", std::process::id()),
+            session: session.clone(),
+        };
+        let status = t
+            .tmux()
+            .args(["-f", "/dev/null", "new-session", "-d", "-s", &session])
+            .args(["-x", "120", "-y", "40"])
+            // The environment goes in the command, so nothing of a tmux configuration or of
+            // this process's environment leaks in.
             .arg(format!(
                 "env HOME={h} XDG_CONFIG_HOME={h}/config XDG_DATA_HOME={h}/data XDG_STATE_HOME={h}/state RECERT_REVIEWER=e2e@example.com TERM=xterm-256color {cmd}; echo RECERT-EXITED-$?; sleep 600",
                 h = home.display()
@@ -32,11 +49,12 @@ impl Tmux {
             .status()
             .expect("tmux runs");
         assert!(status.success(), "tmux new-session failed");
-        Tmux { session }
+        t
     }
 
     fn screen(&self) -> String {
-        let out = Command::new("tmux")
+        let out = self
+            .tmux()
             .args(["capture-pane", "-p", "-t", &self.session])
             .output()
             .expect("capture-pane");
@@ -64,7 +82,8 @@ impl Tmux {
 
     fn keys(&self, keys: &[&str]) {
         for k in keys {
-            let st = Command::new("tmux")
+            let st = self
+                .tmux()
                 .args(["send-keys", "-t", &self.session, k])
                 .status()
                 .expect("send-keys");
@@ -73,7 +92,8 @@ impl Tmux {
     }
 
     fn text(&self, text: &str) {
-        let st = Command::new("tmux")
+        let st = self
+            .tmux()
             .args(["send-keys", "-t", &self.session, "-l", text])
             .status()
             .expect("send-keys");
@@ -83,34 +103,54 @@ impl Tmux {
 
 impl Drop for Tmux {
     fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["kill-session", "-t", &self.session])
-            .status();
+        let _ = self.tmux().arg("kill-server").status();
+    }
+}
+
+/// A fresh store in a temp home, and the demo command on it (`flags` before `demo`).
+struct Demo {
+    home: tempfile::TempDir,
+    dir: std::path::PathBuf,
+    cmd: String,
+}
+
+impl Demo {
+    /// `None` (skipped, saying so) only where tmux is missing outside CI; in CI that fails.
+    fn new(flags: &str) -> Option<Demo> {
+        if !Tmux::available() {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "tmux is missing in CI: .ci/run must install it"
+            );
+            eprintln!("skipping: tmux is not installed");
+            return None;
+        }
+        let home = tempfile::tempdir().unwrap();
+        let dir = home.path().join("store");
+        let cmd = format!(
+            "{} {flags} demo --size small --seed 3 --data-dir {}",
+            env!("CARGO_BIN_EXE_recert"),
+            dir.display()
+        );
+        Some(Demo { home, dir, cmd })
+    }
+
+    /// The console in its own tmux server, once the whole snapshot is on screen (not only the
+    /// stored digest's first findings).
+    fn open(&self, name: &str) -> Tmux {
+        let t = Tmux::start(name, &self.cmd, self.home.path());
+        t.wait("the whole snapshot", 120, |s| {
+            s.contains("Gaps ") && s.contains("CRIT") && !s.contains("loading the rest")
+        });
+        t
     }
 }
 
 #[test]
 fn decide_quit_and_the_decisions_are_there_next_time() {
-    if !Tmux::available() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "tmux is missing in CI: .ci/run must install it"
-        );
-        eprintln!("skipping: tmux is not installed");
-        return;
-    }
-    let home = tempfile::tempdir().unwrap();
-    let dir = home.path().join("store");
-    let bin = env!("CARGO_BIN_EXE_recert");
-    let cmd = format!(
-        "{bin} demo --size small --seed 3 --data-dir {}",
-        dir.display()
-    );
-    let t = Tmux::start("a", &cmd, home.path());
-    t.wait("the gaps view with rows", 120, |s| {
-        // Rows, and the whole snapshot (not only the stored digest's first findings).
-        s.contains("Gaps ") && s.contains("CRIT") && !s.contains("loading the rest")
-    });
+    let Some(demo) = Demo::new("") else { return };
+    let dir = &demo.dir;
+    let t = demo.open("a");
     // Filter to one rule (keys in the default project or workspace, which is never archived:
     // a key in an archived one has nothing to send), mark two rows, revoke them with a reason.
     t.keys(&["/"]);
@@ -133,7 +173,7 @@ fn decide_quit_and_the_decisions_are_there_next_time() {
     drop(t);
 
     // The store has them, from the reviewer, with the reason (read independently of the UI).
-    let store = recert::store::Store::open(&dir).unwrap();
+    let store = recert::store::Store::open(dir).unwrap();
     let ds = store.decisions().unwrap();
     assert_eq!(ds.len(), 2);
     assert!(
@@ -146,11 +186,7 @@ fn decide_quit_and_the_decisions_are_there_next_time() {
     drop(store);
 
     // Start again on the same directory: the decisions are there.
-    let t = Tmux::start("b", &cmd, home.path());
-    t.wait("the gaps view with rows", 120, |s| {
-        // Rows, and the whole snapshot (not only the stored digest's first findings).
-        s.contains("Gaps ") && s.contains("CRIT") && !s.contains("loading the rest")
-    });
+    let t = demo.open("b");
     t.keys(&["6"]);
     let s = t.wait_for("Decisions 2", 20);
     assert!(s.contains("left in October"), "{s}");
@@ -174,7 +210,7 @@ fn decide_quit_and_the_decisions_are_there_next_time() {
     t.wait_for("2 calls done now, 0 done before, 0 failed", 60);
     t.keys(&["q"]);
     t.wait_for("RECERT-EXITED-0", 30);
-    let store = recert::store::Store::open(&dir).unwrap();
+    let store = recert::store::Store::open(dir).unwrap();
     let rows = store.all_journal().unwrap();
     assert_eq!(rows.len(), 2);
     assert!(
@@ -186,25 +222,80 @@ fn decide_quit_and_the_decisions_are_there_next_time() {
 
 #[test]
 fn read_only_console_refuses_decisions_and_records_nothing() {
-    if !Tmux::available() {
-        assert!(std::env::var_os("CI").is_none(), "tmux is missing in CI");
+    let Some(demo) = Demo::new("--read-only") else {
         return;
-    }
-    let home = tempfile::tempdir().unwrap();
-    let dir = home.path().join("store");
-    let bin = env!("CARGO_BIN_EXE_recert");
-    let cmd = format!(
-        "{bin} --read-only demo --size small --seed 3 --data-dir {}",
-        dir.display()
-    );
-    let t = Tmux::start("ro", &cmd, home.path());
-    t.wait("the gaps view", 120, |s| {
-        s.contains("READ-ONLY") && s.contains("CRIT") && !s.contains("loading the rest")
-    });
+    };
+    let dir = &demo.dir;
+    let t = demo.open("ro");
+    t.wait_for("READ-ONLY", 20);
     t.keys(&["r"]);
     t.wait_for("Read-only mode", 20);
     t.keys(&["q"]);
     t.wait_for("RECERT-EXITED-0", 30);
-    let store = recert::store::Store::open(&dir).unwrap();
+    let store = recert::store::Store::open(dir).unwrap();
     assert!(store.decisions().unwrap().is_empty());
+}
+
+/// The number of rows a view's title shows: `Keys 12/3,456 /filter` gives 12.
+fn shown_rows(screen: &str, view: &str) -> usize {
+    let at = screen
+        .find(&format!("┌ {view} "))
+        .unwrap_or_else(|| panic!("no {view} view on screen:\n{screen}"));
+    let digits: String = screen[at + "┌ ".len() + view.len() + 1..]
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == ',')
+        .filter(char::is_ascii_digit)
+        .collect();
+    digits
+        .parse()
+        .unwrap_or_else(|_| panic!("no row count after {view}:\n{screen}"))
+}
+
+/// The key owner: the README's own query finds the keys nobody answers for; giving a service
+/// account an owner clears its finding and gives its keys an owner at once, without a restart.
+#[test]
+fn key_owner_finds_unowned_keys_and_a_reassign_shows_at_once() {
+    let Some(demo) = Demo::new("") else { return };
+    let dir = &demo.dir;
+    let t = demo.open("owner");
+    // The README's query: keys nobody answers for (a service account is not an owner).
+    t.keys(&["4", "/"]);
+    t.text("owner:none provider:openai age>1y");
+    t.keys(&["Enter"]);
+    let s = t.wait_for("/owner:none provider:openai age>1y", 20);
+    assert!(shown_rows(&s, "Keys") > 0, "{s}");
+    // An unowned service account: give it an owner from the picker.
+    t.keys(&["2", "/"]);
+    t.text("unowned-service-account");
+    t.keys(&["Enter"]);
+    let s = t.wait_for("/unowned-service-account", 20);
+    let before = shown_rows(&s, "Gaps");
+    assert!(before > 0, "{s}");
+    t.keys(&["o"]);
+    let s = t.wait_for("New owner", 20);
+    assert!(
+        s.contains(" · "),
+        "the picker shows department and title: {s}"
+    );
+    t.keys(&["Enter"]);
+    t.wait_for("Justification", 20);
+    t.text("platform team owns it");
+    t.keys(&["Enter"]);
+    t.wait_for("Owner reassigned", 20);
+    let s = t.wait("the finding to go", 60, |s| {
+        s.contains("┌ Gaps ") && shown_rows(s, "Gaps") == before - 1
+    });
+    assert!(s.contains("/unowned-service-account"), "{s}");
+    // Its keys now have an owner, inferred from the account's record.
+    t.keys(&["4", "/", "C-u"]);
+    t.text("via:inferred");
+    t.keys(&["Enter"]);
+    let s = t.wait_for("/via:inferred", 20);
+    assert!(s.contains("inferred"), "{s}");
+    t.keys(&["q"]);
+    t.wait_for("RECERT-EXITED-0", 30);
+    let store = recert::store::Store::open(dir).unwrap();
+    let owners = recert::review::owners(&store.decisions().unwrap());
+    assert_eq!(owners.len(), 1, "{owners:?}");
+    recert::audit::verify(&store.audit_entries().unwrap()).unwrap();
 }

@@ -39,6 +39,7 @@ fn person() -> impl Strategy<Value = Person> {
             external_id: None,
             department: None,
             manager_id: None,
+            title: None,
             groups: if admin {
                 vec!["ai-admins".into()]
             } else {
@@ -208,6 +209,7 @@ proptest! {
             external_id: None,
             department: None,
             manager_id: None,
+            title: None,
             groups: vec!["ai-admins".into()],
         });
         prop_assert_eq!(before, reconcile(&more, &cx()));

@@ -135,11 +135,32 @@ async fn a_sync_stores_the_digest_the_console_shows_first() {
             .find(|(r, _)| r == "unowned-service-account")
             .map_or(0, |x| x.1)
     };
+    // One whose keys the Keys view lists: they have no owner until the account has one.
+    let keys_of = |d: &recert::tui::data::Data, sa: &str| -> Vec<(String, String)> {
+        let t = d.table(recert::tui::data::ViewId::Keys);
+        t.rows
+            .iter()
+            .filter(|r| {
+                d.snapshot.data.credentials[r.item as usize]
+                    .owner
+                    .as_ref()
+                    .is_some_and(|o| o.kind == "service_account" && o.id == sa)
+            })
+            .map(|r| (r.cells[1].to_string(), r.cells[2].to_string()))
+            .collect()
+    };
     let svc = whole
         .findings
         .iter()
-        .find(|x| x.rule == "unowned-service-account")
-        .expect("the simulator plants unowned service accounts");
+        .find(|x| x.rule == "unowned-service-account" && !keys_of(&whole, &x.subject_id).is_empty())
+        .expect("the simulator plants unowned service accounts with keys");
+    assert!(
+        keys_of(&whole, &svc.subject_id)
+            .iter()
+            .all(|(owner, via)| owner == "-" && via == "-"),
+        "a service account is not an owner: {:?}",
+        keys_of(&whole, &svc.subject_id)
+    );
     let mut store = Store::open(dir).unwrap();
     store
         .record_decisions(
@@ -160,6 +181,13 @@ async fn a_sync_stores_the_digest_the_console_shows_first() {
     let (previews, again) = load();
     assert!(previews.is_empty(), "a stale digest is never shown");
     assert_eq!(unowned(&again), unowned(&whole) - 1);
+    assert!(
+        keys_of(&again, &svc.subject_id)
+            .iter()
+            .all(|(owner, via)| owner == "owner@example.com" && via == "inferred"),
+        "its keys show the account's recorded owner: {:?}",
+        keys_of(&again, &svc.subject_id)
+    );
     let (previews, _) = load();
     assert_eq!(previews.len(), 1, "the console stored the new digest");
     assert_eq!(unowned(&previews[0]), unowned(&whole) - 1);

@@ -97,7 +97,7 @@ pub fn new(g: &Globals, a: NewArgs) -> Result<()> {
     };
     let decisions = store.decisions()?;
     let owners = crate::review::owners(&decisions);
-    let findings = super::judged(&cfg, &g.paths.data_dir, &snap)?;
+    let (_, findings) = super::judged(&cfg, &g.paths.data_dir, &snap)?;
     let items = camp::freeze(&Inputs {
         data: &snap.data,
         findings: &findings,
@@ -224,9 +224,17 @@ pub struct Queue {
     pub decided: usize,
     pub staged: usize,
     pub signed_off: bool,
+    /// Who signed it off: the reviewer, or for a `group:NAME` queue the members who did.
+    pub signed_off_by: Vec<String>,
 }
 
-pub fn queues(items: &[CampaignItem], signed: &[String]) -> BTreeMap<String, Queue> {
+/// Per assignee, their queue. `groups` holds the members of the directory groups that have
+/// queues (a member's sign-off signs off their group's queue too).
+pub fn queues(
+    items: &[CampaignItem],
+    signed: &[String],
+    groups: &std::collections::HashMap<String, std::collections::HashSet<String>>,
+) -> BTreeMap<String, Queue> {
     let mut m: BTreeMap<String, Queue> = BTreeMap::new();
     for i in items {
         let q = m.entry(i.assigned.clone()).or_default();
@@ -235,7 +243,13 @@ pub fn queues(items: &[CampaignItem], signed: &[String]) -> BTreeMap<String, Que
         q.staged += (!i.decided() && i.staged.is_some()) as usize;
     }
     for (r, q) in m.iter_mut() {
-        q.signed_off = signed.contains(r);
+        let members = r.strip_prefix("group:").and_then(|g| groups.get(g));
+        q.signed_off_by = signed
+            .iter()
+            .filter(|s| *s == r || members.is_some_and(|m| m.contains(*s)))
+            .cloned()
+            .collect();
+        q.signed_off = !q.signed_off_by.is_empty();
     }
     m
 }
@@ -246,7 +260,13 @@ pub fn status(g: &Globals, name: &str, format: Format) -> Result<()> {
     let items = store.campaign_items(c.id)?;
     let signs = store.sign_offs(c.id)?;
     let signed: Vec<String> = signs.iter().map(|s| s.reviewer.clone()).collect();
-    let q = queues(&items, &signed);
+    // Group queues are signed off by their members: read the directory only when it matters.
+    let groups = if !signs.is_empty() && items.iter().any(|i| i.assigned.starts_with("group:")) {
+        people_of(&store, &g.config()?, &c)?.groups
+    } else {
+        Default::default()
+    };
+    let q = queues(&items, &signed, &groups);
     let mut outcomes: BTreeMap<&str, usize> = BTreeMap::new();
     let mut recs: BTreeMap<String, usize> = BTreeMap::new();
     let mut changes: BTreeMap<&str, usize> = BTreeMap::new();
@@ -318,7 +338,11 @@ pub fn status(g: &Globals, name: &str, format: Format) -> Result<()> {
             x.items,
             x.decided,
             x.staged,
-            if x.signed_off { "yes" } else { "no" }
+            match x.signed_off_by.as_slice() {
+                [] => "no".to_string(),
+                [one] if one == r => "yes".to_string(),
+                by => format!("yes ({})", sanitize(&by.join(", "))),
+            }
         );
     }
     println!("\noutcomes: {}", kv(&outcomes));
@@ -945,6 +969,34 @@ pub fn review(g: &Globals, name: &str, who: Option<String>) -> Result<()> {
     let c = store.campaign(name)?;
     let who = acting(&cfg, who);
     let people = people_of(&store, &cfg, &c)?;
+    if let Some(group) = who.strip_prefix("group:") {
+        // Only the active ones can review.
+        let mut members: Vec<&String> = people
+            .groups
+            .get(group)
+            .map(|m| {
+                m.iter()
+                    .filter(|e| people.get(Some(e)).is_some_and(|h| h.active))
+                    .collect()
+            })
+            .unwrap_or_default();
+        members.sort();
+        let some: Vec<&str> = members.iter().take(5).map(|m| m.as_str()).collect();
+        bail!(
+            "{who} is a group: its members review its items, each with their own email (`recert review --campaign {} --as EMAIL`); members: {}{}",
+            c.name,
+            if some.is_empty() {
+                "none in the campaign's snapshot".to_string()
+            } else {
+                some.join(", ")
+            },
+            if members.len() > 5 {
+                format!(" and {} more", members.len() - 5)
+            } else {
+                String::new()
+            }
+        );
+    }
     let groups: Vec<String> = people
         .groups
         .iter()

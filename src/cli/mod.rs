@@ -220,27 +220,28 @@ pub fn findings(cfg: &Config, snap: &Snapshot) -> Vec<Finding> {
     reconcile::reconcile(&snap.data, &context(cfg, snap, Default::default()))
 }
 
-fn context(
-    cfg: &Config,
-    snap: &Snapshot,
-    owned: std::collections::HashSet<(String, String)>,
-) -> reconcile::Context {
+fn context(cfg: &Config, snap: &Snapshot, owners: reconcile::Owners) -> reconcile::Context {
     reconcile::Context {
         now: snap.taken_at,
         rules: cfg.rules.clone(),
-        owned,
+        owners,
     }
 }
 
-/// What recert's ownership records cover, as `(source, id)`: for `unowned-service-account`.
-pub fn owned(store: &Store) -> Result<std::collections::HashSet<(String, String)>> {
-    Ok(crate::review::owned(&store.decisions()?))
+/// recert's ownership records in `store`, as the rules read them.
+pub fn owners(store: &Store) -> Result<reconcile::Owners> {
+    Ok(crate::review::owner_records(&store.decisions()?))
 }
 
-/// The findings of a snapshot with the ownership records in `dir`'s store.
-pub fn judged(cfg: &Config, dir: &Path, snap: &Snapshot) -> Result<Vec<Finding>> {
-    let owned = owned(&Store::open(dir)?)?;
-    Ok(reconcile::reconcile(&snap.data, &context(cfg, snap, owned)))
+/// A snapshot judged with the ownership records in `dir`'s store: the context and the findings.
+pub fn judged(
+    cfg: &Config,
+    dir: &Path,
+    snap: &Snapshot,
+) -> Result<(reconcile::Context, Vec<Finding>)> {
+    let cx = context(cfg, snap, owners(&Store::open(dir)?)?);
+    let found = reconcile::reconcile(&snap.data, &cx);
+    Ok((cx, found))
 }
 
 /// Which findings `recert gaps` prints. Each list is "any of"; empty lists keep everything.
@@ -287,16 +288,9 @@ pub fn gaps(g: &Globals, format: Format, filter: &GapFilter) -> Result<()> {
     filter.validate()?;
     let cfg = g.config()?;
     let snap = load_latest(g)?.ok_or_else(|| no_snapshot(g))?;
-    let all = judged(&cfg, &g.paths.data_dir, &snap)?;
+    let (cx, all) = judged(&cfg, &g.paths.data_dir, &snap)?;
     let mut found: Vec<Finding> = match &filter.person {
-        Some(email) => {
-            let cx = reconcile::Context {
-                now: snap.taken_at,
-                rules: cfg.rules.clone(),
-                owned: Default::default(),
-            };
-            reconcile::footprint(&snap.data, &cx, &all, email).findings
-        }
+        Some(email) => reconcile::footprint(&snap.data, &cx, &all, email).findings,
         None => all,
     };
     found.retain(|f| filter.keep(f));
@@ -327,12 +321,7 @@ fn warn_failed_sources(snap: &Snapshot) {
 pub fn person(g: &Globals, email: &str, format: Format) -> Result<()> {
     let cfg = g.config()?;
     let snap = load_latest(g)?.ok_or_else(|| no_snapshot(g))?;
-    let all = judged(&cfg, &g.paths.data_dir, &snap)?;
-    let cx = reconcile::Context {
-        now: snap.taken_at,
-        rules: cfg.rules.clone(),
-        owned: Default::default(),
-    };
+    let (cx, all) = judged(&cfg, &g.paths.data_dir, &snap)?;
     let fp = reconcile::footprint(&snap.data, &cx, &all, email);
     if fp.directory.is_empty() && fp.accounts.is_empty() {
         bail!(
@@ -521,8 +510,8 @@ pub fn load_data(
     let id = store
         .latest_snapshot_id()?
         .ok_or_else(|| anyhow::anyhow!("no snapshot in {}", dir.display()))?;
-    let owned = owned(&store)?;
-    let key = reconcile::digest::context(&cfg.rules, &owned);
+    let owners = owners(&store)?;
+    let key = reconcile::digest::context(&cfg.rules, &owners);
     let stored = store.digest(id, &key)?;
     if let Some(digest) = &stored {
         let head = store.snapshot_header(id)?;
@@ -535,10 +524,10 @@ pub fn load_data(
         ));
     }
     let snap = store.snapshot(id)?;
-    let found = reconcile::reconcile(&snap.data, &context(cfg, &snap, owned));
-    let now = snap.taken_at;
+    let cx = context(cfg, &snap, owners);
+    let found = reconcile::reconcile(&snap.data, &cx);
     let own_keys = engine::apply::own_keys(cfg, &config::resolve_key, &snap.data);
-    let mut data = tui::data::Data::new(snap, found, cfg.rules.clone(), now);
+    let mut data = tui::data::Data::new(snap, found, cx);
     data.own_keys = own_keys;
     if stored.is_none()
         && let Err(e) = store.save_digest(id, &key, &data.dash)
@@ -1069,7 +1058,7 @@ pub async fn revoke_cmd(
             let cx = reconcile::Context {
                 now: snap.taken_at,
                 rules: cfg.rules.clone(),
-                owned: Default::default(),
+                owners: Default::default(),
             };
             let fp = reconcile::footprint(d, &cx, &[], email);
             for a in &fp.accounts {
@@ -1369,7 +1358,7 @@ pub fn export_evidence(g: &Globals, out: &Path) -> Result<()> {
             out.display()
         );
     }
-    let found = judged(&cfg, &g.paths.data_dir, &snap)?;
+    let (_, found) = judged(&cfg, &g.paths.data_dir, &snap)?;
     let decisions = store.decisions()?;
     let calls = store.all_journal()?;
     let (audit, chain) = store.verify_audit(None)?;

@@ -65,6 +65,9 @@ pub struct Person {
     pub absent: bool,
     pub external_id: Option<String>,
     pub department: Option<String>,
+    /// Job title (SCIM core `title`, a CSV `title` column): tells two people of one name apart.
+    #[serde(default)]
+    pub title: Option<String>,
     pub manager_id: Option<String>,
     /// Display names of the directory groups the person is a member of.
     pub groups: Vec<String>,
@@ -145,6 +148,16 @@ pub struct Owner {
 }
 
 impl Credential {
+    /// How a person names the key: `NAME (REDACTED)`, whichever of the two it has, else its
+    /// id. One label for every list and decision.
+    pub fn label(&self) -> String {
+        match (&self.name, &self.redacted) {
+            (Some(n), Some(r)) => format!("{n} ({r})"),
+            (Some(x), None) | (None, Some(x)) => x.clone(),
+            (None, None) => self.id.clone(),
+        }
+    }
+
     /// A key the provider would still accept.
     pub fn usable(&self) -> bool {
         self.status.as_deref().is_none_or(|s| s == "active")

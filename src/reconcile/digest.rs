@@ -2,12 +2,10 @@
 //! Gaps view), computed once when the snapshot is judged and stored beside it, so a console on a
 //! million-finding snapshot has data on screen in milliseconds while the rest loads. Pure.
 
-use std::collections::HashSet;
-
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
-use super::Rules;
+use super::{Owners, Rules};
 use crate::model::{Finding, Severity, SourceData, Ts};
 
 /// How many of the first findings (in the Gaps view's order) a digest keeps.
@@ -90,17 +88,17 @@ fn key_ages(data: &SourceData, now: Ts) -> [u64; 5] {
 /// What a snapshot's findings depend on besides its data: recert's version (the rules' code),
 /// the configured thresholds and identity settings, and the ownership records. A digest made
 /// under another context is stale and never shown.
-pub fn context(rules: &Rules, owned: &HashSet<(String, String)>) -> String {
-    let mut owned: Vec<&(String, String)> = owned.iter().collect();
+pub fn context(rules: &Rules, owners: &Owners) -> String {
+    let mut owned: Vec<(&(String, String), &String)> = owners.iter().collect();
     owned.sort();
     let mut h = Sha256::new();
     h.update(env!("CARGO_PKG_VERSION").as_bytes());
     h.update(format!("{rules:?}").as_bytes());
-    for (source, id) in owned {
-        h.update(source.as_bytes());
-        h.update([0]);
-        h.update(id.as_bytes());
-        h.update([0]);
+    for ((source, id), owner) in owned {
+        for part in [source, id, owner] {
+            h.update(part.as_bytes());
+            h.update([0]);
+        }
     }
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -156,18 +154,22 @@ mod tests {
     #[test]
     fn the_context_changes_with_rules_and_owners_not_with_their_order() {
         let rules = Rules::default();
-        let a: HashSet<(String, String)> = [
-            ("openai".into(), "svc1".into()),
-            ("openai".into(), "svc2".into()),
-        ]
-        .into();
-        let b: HashSet<(String, String)> = [
-            ("openai".into(), "svc2".into()),
-            ("openai".into(), "svc1".into()),
-        ]
-        .into();
+        let own = |pairs: &[(&str, &str)]| -> Owners {
+            pairs
+                .iter()
+                .map(|(id, o)| (("openai".to_string(), id.to_string()), o.to_string()))
+                .collect()
+        };
+        let a = own(&[("svc1", "a@x"), ("svc2", "b@x")]);
+        let b = own(&[("svc2", "b@x"), ("svc1", "a@x")]);
         assert_eq!(context(&rules, &a), context(&rules, &b));
-        assert_ne!(context(&rules, &a), context(&rules, &HashSet::new()));
+        assert_ne!(context(&rules, &a), context(&rules, &Owners::new()));
+        let other_owner = own(&[("svc1", "a@x"), ("svc2", "c@x")]);
+        assert_ne!(
+            context(&rules, &a),
+            context(&rules, &other_owner),
+            "a reassign to someone else changes the findings' subjects"
+        );
         let stricter = Rules {
             dormant_key_days: 30,
             ..Rules::default()

@@ -7,7 +7,7 @@ pub mod digest;
 mod footprint;
 mod identity;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use rustc_hash::FxHashMap as HashMap;
@@ -142,8 +142,74 @@ pub struct Context {
     /// The present for time-based rules: the snapshot's time, so a snapshot always reads the same.
     pub now: Ts,
     pub rules: Rules,
-    /// `(source, service account id)` with an owner in recert's ownership records.
-    pub owned: HashSet<(String, String)>,
+    /// recert's ownership records.
+    pub owners: Owners,
+}
+
+/// recert's ownership records: `(source, id)` of a key, service account or resource, to the
+/// email of the person recorded as its owner (the latest reassign decision not undone).
+pub type Owners = std::collections::HashMap<(String, String), String>;
+
+/// Where a key's accountable owner came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Via {
+    /// recert's ownership record for the key itself.
+    Record,
+    /// The user the provider says owns (or created) the key.
+    Provider,
+    /// The recorded owner of the service account the key runs as.
+    Inferred,
+}
+
+impl Via {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Via::Record => "record",
+            Via::Provider => "provider",
+            Via::Inferred => "inferred",
+        }
+    }
+}
+
+/// The person who answers for a key, and where that came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Accountable {
+    /// An email, or (for a provider user whose email is unknown) the provider's name or id.
+    pub who: Arc<str>,
+    pub via: Via,
+}
+
+/// Who answers for a key: recert's record for the key; else the user the provider says owns
+/// it (`email_of(source, account id)` finds an email the key itself does not carry); else the
+/// recorded owner of the service account it runs as. A service account is never an owner:
+/// with no record, its keys have none.
+pub fn accountable(
+    c: &Credential,
+    owners: &Owners,
+    email_of: impl Fn(&str, &str) -> Option<Arc<str>>,
+) -> Option<Accountable> {
+    let recorded = |id: &str| owners.get(&(c.source.clone(), id.to_string()));
+    if let Some(o) = recorded(&c.id) {
+        return Some(Accountable {
+            who: o.as_str().into(),
+            via: Via::Record,
+        });
+    }
+    let o = c.owner.as_ref()?;
+    if o.kind == "service_account" {
+        return recorded(&o.id).map(|e| Accountable {
+            who: e.as_str().into(),
+            via: Via::Inferred,
+        });
+    }
+    let who = arc(&o.email)
+        .or_else(|| email_of(&c.source, &o.id))
+        .or_else(|| arc(&o.name))
+        .unwrap_or_else(|| o.id.as_str().into());
+    Some(Accountable {
+        who,
+        via: Via::Provider,
+    })
 }
 
 impl Context {
@@ -223,9 +289,9 @@ fn others(dir: &Directory, d: &SourceData, cx: &Context, ix: &Index) -> Vec<Find
     let live = |c: &&Credential| c.usable() && !ix.inert(&c.source, c.resource_id.as_deref());
     for c in d.credentials.iter().filter(live) {
         if matches!(c.kind.as_str(), "project_key" | "api_key") {
-            out.extend(orphaned_key(dir, c, ix));
+            out.extend(orphaned_key(dir, c, ix, cx));
         }
-        out.extend(key_age(c, cx, owner_email(c, ix)));
+        out.extend(key_age(c, cx, owner_email(c, ix, cx)));
         if c.kind == "admin_key" && c.expires_at.is_none() {
             out.push(finding(
                 "admin-key-no-expiry",
@@ -233,7 +299,7 @@ fn others(dir: &Directory, d: &SourceData, cx: &Context, ix: &Index) -> Vec<Find
                 &c.source,
                 "admin_key",
                 c.id.clone(),
-                owner_email(c, ix),
+                owner_email(c, ix, cx),
                 format!("{} has no expires_at", key_label(c)),
             ));
         }
@@ -243,7 +309,7 @@ fn others(dir: &Directory, d: &SourceData, cx: &Context, ix: &Index) -> Vec<Find
             &c.source,
             key_kind(c),
             c.id.clone(),
-            owner_email(c, ix),
+            owner_email(c, ix, cx),
             format!("{} in {}", key_label(c), ix.resource_name(c)),
         ));
     }
@@ -251,7 +317,7 @@ fn others(dir: &Directory, d: &SourceData, cx: &Context, ix: &Index) -> Vec<Find
         if ix.inert(&s.source, s.resource_id.as_deref()) {
             continue;
         }
-        if !cx.owned.contains(&(s.source.clone(), s.id.clone())) {
+        if !cx.owners.contains_key(&(s.source.clone(), s.id.clone())) {
             let name = s.name.as_deref().unwrap_or(&s.id);
             let project = s
                 .resource_id
@@ -539,8 +605,17 @@ fn key_label(c: &Credential) -> String {
     }
 }
 
-fn owner_email(c: &Credential, ix: &Index) -> Option<Arc<str>> {
-    let o = c.owner.as_ref()?;
+/// The email of the person who answers for a key (`accountable`), where there is one.
+fn owner_email(c: &Credential, ix: &Index, cx: &Context) -> Option<Arc<str>> {
+    match accountable(c, &cx.owners, |s, id| ix.email(s, id))? {
+        a if a.via != Via::Provider => Some(a.who),
+        _ => provider_email(c, ix),
+    }
+}
+
+/// The email of the user the provider says owns a key.
+fn provider_email(c: &Credential, ix: &Index) -> Option<Arc<str>> {
+    let o = c.owner.as_ref().filter(|o| o.kind == "user")?;
     arc(&o.email).or_else(|| ix.email(&c.source, &o.id))
 }
 
@@ -788,41 +863,69 @@ fn principal_label(kind: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-/// `orphaned-key`: a user key whose owner left the directory, left the org, or lost access.
-fn orphaned_key(dir: &Directory, c: &Credential, ix: &Index) -> Option<Finding> {
-    let owner = c.owner.as_ref().filter(|o| o.kind == "user")?;
-    let email = owner_email(c, ix);
+/// `orphaned-key`: a key nobody current answers for. The user it runs as at the provider left
+/// the directory, left the org or lost access; or recert's recorded owner (of the key, or of the
+/// service account it runs as) has left. After a reassign to someone current, a key that still
+/// runs as a departed user stays a finding, routed to its new owner, saying what is left: rotate.
+fn orphaned_key(dir: &Directory, c: &Credential, ix: &Index, cx: &Context) -> Option<Finding> {
     let mut reasons = Vec::new();
-    match dir.standing(email.as_deref()) {
-        Standing::Inactive => reasons.push("owner inactive in the directory".to_string()),
-        Standing::Absent => reasons.push("owner removed from the directory".to_string()),
-        Standing::Current | Standing::Unknown | Standing::Ambiguous(_) => {}
+    let runs_as = c.owner.as_ref().filter(|o| o.kind == "user");
+    let runs_as_email = provider_email(c, ix);
+    if let Some(owner) = runs_as {
+        match dir.standing(runs_as_email.as_deref()) {
+            Standing::Inactive => reasons.push("owner inactive in the directory".to_string()),
+            Standing::Absent => reasons.push("owner removed from the directory".to_string()),
+            Standing::Current | Standing::Unknown | Standing::Ambiguous(_) => {}
+        }
+        if ix.account(&c.source, &owner.id).is_none() {
+            reasons.push(format!(
+                "owner no longer in the {} org",
+                provider_label(&c.provider)
+            ));
+        }
+        if c.owner_access.as_deref() == Some("inactive") {
+            reasons.push("owner lost access to the project".to_string());
+        }
     }
-    if ix.account(&c.source, &owner.id).is_none() {
-        reasons.push(format!(
-            "owner no longer in the {} org",
-            provider_label(&c.provider)
-        ));
-    }
-    if c.owner_access.as_deref() == Some("inactive") {
-        reasons.push("owner lost access to the project".to_string());
-    }
-    if reasons.is_empty() {
-        return None;
-    }
+    let recorded =
+        accountable(c, &cx.owners, |s, id| ix.email(s, id)).filter(|a| a.via != Via::Provider);
+    let place = format!("{} in {}", key_label(c), ix.resource_name(c));
+    let detail = match &recorded {
+        None if reasons.is_empty() => return None,
+        None => format!("{}; {place}", reasons.join(", ")),
+        Some(a) => {
+            let gone = match dir.standing(Some(&a.who)) {
+                Standing::Inactive => Some("inactive in the directory"),
+                Standing::Absent => Some("removed from the directory"),
+                _ => None,
+            };
+            match gone {
+                Some(g) => format!("recorded owner {} {g}; {place}", a.who),
+                None if reasons.is_empty() => return None,
+                None => {
+                    let was = runs_as_email
+                        .as_deref()
+                        .or(runs_as.map(|o| o.id.as_str()))
+                        .unwrap_or("its creator");
+                    format!(
+                        "owned by {} ({}), but the key still runs as {was} at {} ({}): rotate it; {place}",
+                        a.who,
+                        a.via.as_str(),
+                        provider_label(&c.provider),
+                        reasons.join(", ")
+                    )
+                }
+            }
+        }
+    };
     Some(finding(
         "orphaned-key",
         &c.provider,
         &c.source,
         "api_key",
         c.id.clone(),
-        email,
-        format!(
-            "{}; {} in {}",
-            reasons.join(", "),
-            key_label(c),
-            ix.resource_name(c)
-        ),
+        owner_email(c, ix, cx),
+        detail,
     ))
 }
 

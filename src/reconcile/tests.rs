@@ -15,6 +15,7 @@ fn person(email: &str, active: bool, absent: bool) -> Person {
         external_id: None,
         department: None,
         manager_id: None,
+        title: None,
         groups: vec![],
     }
 }
@@ -346,7 +347,8 @@ fn service_accounts_need_an_owner_record() {
         ..Default::default()
     };
     let mut cx = Context::at(NOW);
-    cx.owned.insert(("openai".into(), "svc_2".into()));
+    cx.owners
+        .insert(("openai".into(), "svc_2".into()), "b@x.com".into());
     assert_eq!(
         rules(&d, &cx),
         vec![pair("unowned-service-account", "svc_1")]
@@ -535,4 +537,99 @@ fn nothing_inside_an_archived_project_or_workspace_raises_a_finding() {
     );
     let archived = reconcile(&d(true), &cx);
     assert!(archived.is_empty(), "archived: {archived:?}");
+}
+
+/// Owner means an accountable person: recert's record for the key, else the user the provider
+/// says owns it, else the recorded owner of the service account it runs as. A service account
+/// is never an owner, and each answer says where it came from.
+#[test]
+fn a_keys_owner_is_an_accountable_person_with_its_provenance() {
+    let mut sa_key = key("k_sa", "svc_1", "", "active");
+    let o = sa_key.owner.as_mut().unwrap();
+    o.kind = "service_account".into();
+    o.email = None;
+    o.name = Some("deploy-bot".into());
+    let mut sa_key_owned = sa_key.clone();
+    sa_key_owned.id = "k_sa2".into();
+    sa_key_owned.owner.as_mut().unwrap().id = "svc_2".into();
+    let user_key = key("k_user", "u1", "a@x.com", "active");
+    let mut owners = Owners::default();
+    owners.insert(("openai".into(), "svc_2".into()), "b@x.com".into());
+    let who = |c: &Credential, owners: &Owners| {
+        accountable(c, owners, |_, _| None).map(|a| (a.who.to_string(), a.via.as_str()))
+    };
+    assert_eq!(
+        who(&sa_key, &owners),
+        None,
+        "a service account is not an owner"
+    );
+    assert_eq!(
+        who(&sa_key_owned, &owners),
+        Some(("b@x.com".into(), "inferred")),
+        "the service account's recorded owner answers for its keys"
+    );
+    assert_eq!(
+        who(&user_key, &owners),
+        Some(("a@x.com".into(), "provider"))
+    );
+    owners.insert(("openai".into(), "k_user".into()), "c@x.com".into());
+    owners.insert(("openai".into(), "k_sa".into()), "c@x.com".into());
+    assert_eq!(who(&user_key, &owners), Some(("c@x.com".into(), "record")));
+    assert_eq!(who(&sa_key, &owners), Some(("c@x.com".into(), "record")));
+}
+
+/// After a reassign the finding routes to the recorded owner and says what is still wrong; a
+/// recorded owner who has left orphans the key again, service-account keys included.
+#[test]
+fn a_reassigned_orphan_says_what_is_left_and_a_departed_recorded_owner_orphans_again() {
+    let mut sa_key = key("k_sa", "svc_1", "", "active");
+    sa_key.owner.as_mut().unwrap().kind = "service_account".into();
+    let d = SourceData {
+        people: vec![
+            person("new@x.com", true, false),
+            person("gone@x.com", false, false),
+            person("left@x.com", false, false),
+        ],
+        accounts: vec![account("openai", "u2", "gone@x.com")],
+        credentials: vec![key("k_orphan", "u2", "gone@x.com", "active"), sa_key],
+        ..Default::default()
+    };
+    let orphans = |cx: &Context| -> Vec<Finding> {
+        reconcile(&d, cx)
+            .into_iter()
+            .filter(|f| f.rule == "orphaned-key")
+            .collect()
+    };
+    let mut cx = Context::at(NOW);
+    let before = orphans(&cx);
+    assert_eq!(before.len(), 1, "{before:?}");
+    assert_eq!(before[0].subject_email.as_deref(), Some("gone@x.com"));
+
+    cx.owners
+        .insert(("openai".into(), "k_orphan".into()), "new@x.com".into());
+    let after = orphans(&cx);
+    assert_eq!(after.len(), 1, "{after:?}");
+    assert_eq!(after[0].subject_email.as_deref(), Some("new@x.com"));
+    assert!(
+        after[0].detail.contains("still runs as gone@x.com")
+            && after[0].detail.contains("rotate it"),
+        "{}",
+        after[0].detail
+    );
+
+    cx.owners
+        .insert(("openai".into(), "svc_1".into()), "left@x.com".into());
+    let sa: Vec<Finding> = orphans(&cx)
+        .into_iter()
+        .filter(|f| f.subject_id == "k_sa")
+        .collect();
+    assert_eq!(sa.len(), 1, "{sa:?}");
+    assert_eq!(sa[0].subject_email.as_deref(), Some("left@x.com"));
+    assert!(
+        sa[0]
+            .detail
+            .contains("recorded owner left@x.com inactive in the directory"),
+        "{}",
+        sa[0].detail
+    );
 }

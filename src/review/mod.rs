@@ -117,11 +117,11 @@ pub fn effective(decisions: &[Decision]) -> Vec<&Decision> {
     out
 }
 
-/// What the ownership records cover, as `(source, id)`: for `unowned-service-account`.
-pub fn owned(decisions: &[Decision]) -> std::collections::HashSet<(String, String)> {
+/// recert's ownership records as the rules read them: `(source, id)` to the owner's email.
+pub fn owner_records(decisions: &[Decision]) -> crate::reconcile::Owners {
     owners(decisions)
-        .into_keys()
-        .map(|t| (t.source, t.id))
+        .into_iter()
+        .map(|(t, o)| ((t.source, t.id), o))
         .collect()
 }
 

@@ -70,7 +70,7 @@ fn user_json(base: &str, u: &ScimUser, groups: &[&ScimGroup]) -> Value {
     if let Some(m) = &u.manager_id {
         ent["manager"] = json!({"value": m, "$ref": format!("{base}/Users/{m}")});
     }
-    json!({
+    let mut user = json!({
         "schemas": [CORE_USER, ENTERPRISE],
         "id": u.id,
         "externalId": u.external_id,
@@ -86,7 +86,11 @@ fn user_json(base: &str, u: &ScimUser, groups: &[&ScimGroup]) -> Value {
         ENTERPRISE: ent,
         "meta": {"resourceType": "User", "created": iso(u.created), "lastModified": iso(u.last_modified),
                  "location": format!("{base}/Users/{}", u.id), "version": format!("W/\"{}\"", u.last_modified)},
-    })
+    });
+    if let Some(t) = &u.title {
+        user["title"] = json!(t);
+    }
+    user
 }
 
 fn group_json(base: &str, g: &ScimGroup) -> Value {
@@ -642,6 +646,7 @@ mod tests {
             active: false,
             department: "Eng".into(),
             manager_id: None,
+            title: None,
             employee_number: "1".into(),
             created: 0,
             last_modified: 0,

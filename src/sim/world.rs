@@ -43,6 +43,8 @@ pub struct ScimUser {
     pub family_name: String,
     pub active: bool,
     pub department: String,
+    /// Job title (SCIM core `title`).
+    pub title: Option<String>,
     pub manager_id: Option<String>,
     pub employee_number: String,
     pub created: Ts,
@@ -313,6 +315,20 @@ const FAMILY: &[&str] = &[
     "kaur",
     "lindqvist",
 ];
+const TITLES: &[&str] = &[
+    "Engineer",
+    "Senior Engineer",
+    "Staff Engineer",
+    "Engineering Manager",
+    "Analyst",
+    "Data Scientist",
+    "Product Manager",
+    "Designer",
+    "Account Executive",
+    "Director",
+    "Contractor",
+];
+
 const DEPARTMENTS: &[&str] = &[
     "Engineering",
     "Research",
@@ -494,6 +510,8 @@ pub fn generate(size: Size, seed: u64, now: Ts) -> World {
                 family_name: capitalise(family),
                 active: fate == Fate::Active,
                 department: rng.pick(DEPARTMENTS).to_string(),
+                // From the index, not the random stream: every seed's world stays as it was.
+                title: Some(TITLES[(i * 7 + i / 5) % TITLES.len()].to_string()),
                 manager_id,
                 employee_number: format!("{:06}", i + 1),
                 created,

@@ -282,6 +282,8 @@ ALTER TABLE campaigns ADD COLUMN cancelled_at INTEGER;
 ALTER TABLE campaigns ADD COLUMN cancelled_by TEXT;
 ALTER TABLE campaigns ADD COLUMN cancel_reason TEXT;
 "#,
+    // 12: a person's job title, so the owner picker tells people of one name apart.
+    "ALTER TABLE people ADD COLUMN title TEXT;",
 ];
 
 /// Tables that hold one source's data within a snapshot.
@@ -745,7 +747,7 @@ impl Store {
 
 fn insert_data(tx: &Transaction, sid: i64, d: &SourceData) -> rusqlite::Result<()> {
     let mut st = tx.prepare_cached(
-        "INSERT OR REPLACE INTO people VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)",
+        "INSERT OR REPLACE INTO people VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)",
     )?;
     for p in &d.people {
         st.execute(params![
@@ -760,7 +762,8 @@ fn insert_data(tx: &Transaction, sid: i64, d: &SourceData) -> rusqlite::Result<(
             p.external_id,
             p.department,
             p.manager_id,
-            serde_json::to_string(&p.groups).unwrap()
+            serde_json::to_string(&p.groups).unwrap(),
+            p.title
         ])?;
     }
     let mut st = tx.prepare_cached(
@@ -908,7 +911,7 @@ fn carry_absent_people(
 ) -> rusqlite::Result<()> {
     tx.execute(
         "INSERT INTO people
-         SELECT ?1, source, id, user_name, emails, display_name, active, 1, external_id, department, manager_id, groups
+         SELECT ?1, source, id, user_name, emails, display_name, active, 1, external_id, department, manager_id, groups, title
          FROM people p WHERE p.snapshot_id = ?2 AND p.source = ?3
            AND NOT EXISTS (SELECT 1 FROM people q WHERE q.snapshot_id = ?1 AND q.source = ?3 AND q.id = p.id)",
         params![sid, prev, source],
@@ -1042,6 +1045,7 @@ fn load(conn: &Connection, sid: i64) -> rusqlite::Result<Snapshot> {
             department: r.get(9)?,
             manager_id: r.get(10)?,
             groups: json_list(r.get(11)?),
+            title: r.get(12)?,
         })
     })? {
         d.people.push(p?);

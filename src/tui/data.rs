@@ -8,7 +8,7 @@ use crate::audit::Entry;
 use crate::model::text::sanitize;
 use crate::model::{Finding, Severity, Snapshot, Ts};
 use crate::reconcile::digest::Digest;
-use crate::reconcile::{Directory, Rules};
+use crate::reconcile::{Context, Directory, Rules, Standing};
 use crate::review::{self, Decision, Target, Verdict};
 
 use super::table::{Column, NONE, Row, Table, Tone, Unit};
@@ -103,6 +103,15 @@ pub struct Data {
     pub partial: Option<u64>,
     /// The admin keys recert runs with: a plan never deletes them.
     pub own_keys: crate::remediate::OwnKeys,
+    /// recert's ownership records the findings were judged with.
+    pub owners: crate::reconcile::Owners,
+    /// What a person calls each key and service account, by `source\0id`: a finding about
+    /// one is labelled by it, not by an id or its owner's email.
+    pub labels: HashMap<String, String>,
+}
+
+fn label_key(source: &str, id: &str) -> String {
+    format!("{source}\0{id}")
 }
 
 fn days(now: Ts, t: Option<Ts>) -> i64 {
@@ -142,15 +151,28 @@ pub fn finding_target(f: &Finding) -> Target {
 }
 
 impl Data {
-    pub fn new(snapshot: Snapshot, findings: Vec<Finding>, rules: Rules, now: Ts) -> Data {
+    /// The console's data for `snapshot`, whose `findings` were judged in `cx`.
+    pub fn new(snapshot: Snapshot, findings: Vec<Finding>, cx: Context) -> Data {
         let mut d = Data {
             snapshot,
             findings,
-            rules,
-            now,
+            rules: cx.rules,
+            now: cx.now,
+            owners: cx.owners,
             ..Default::default()
         };
+        let now = d.now;
         d.people = (0..d.snapshot.data.people.len() as u32).collect();
+        let sd = &d.snapshot.data;
+        d.labels = sd
+            .credentials
+            .iter()
+            .map(|c| (label_key(&c.source, &c.id), clean(&c.label())))
+            .chain(sd.service_accounts.iter().map(|s| {
+                let name = s.name.as_deref().unwrap_or(&s.id);
+                (label_key(&s.source, &s.id), clean(name))
+            }))
+            .collect();
         d.resources = resources(&d);
         d.dash = Digest::new(&d.snapshot.data, &d.findings, now);
         let gaps = d.gaps_table();
@@ -201,7 +223,14 @@ impl Data {
                     vec![
                         super::view::severity_label(f.severity).into(),
                         f.rule.to_string(),
-                        clean(f.subject_email.as_deref().unwrap_or(&f.subject_id)),
+                        match &f.subject_email {
+                            Some(e) => clean(e),
+                            None => self
+                                .labels
+                                .get(&label_key(&f.source, &f.subject_id))
+                                .cloned()
+                                .unwrap_or_else(|| clean(&f.subject_id)),
+                        },
                         f.provider.to_string(),
                         clean(&f.detail),
                     ],
@@ -332,15 +361,28 @@ impl Data {
         }
     }
 
-    pub fn key_owner(&self, c: &crate::model::Credential) -> String {
-        match &c.owner {
-            None => "-".into(),
-            Some(o) => clean(
-                o.email
-                    .as_deref()
-                    .or(o.name.as_deref())
-                    .unwrap_or(o.id.as_str()),
-            ),
+    /// Who answers for a key and where that came from (`reconcile::accountable`), as the
+    /// Keys view shows them: `-` when nobody does. For one key (a detail pane).
+    pub fn key_owner(&self, c: &crate::model::Credential) -> (String, &'static str) {
+        let d = &self.snapshot.data;
+        self.key_owner_in(c, |source, id| {
+            d.accounts
+                .iter()
+                .find(|a| a.source == source && a.id == id)
+                .and_then(|a| a.email.as_deref())
+        })
+    }
+
+    /// `key_owner` with the accounts' emails looked up by `email_of(source, id)`.
+    fn key_owner_in<'a>(
+        &self,
+        c: &crate::model::Credential,
+        email_of: impl Fn(&str, &str) -> Option<&'a str>,
+    ) -> (String, &'static str) {
+        let email = |s: &str, id: &str| email_of(s, id).map(std::sync::Arc::from);
+        match crate::reconcile::accountable(c, &self.owners, email) {
+            None => ("-".into(), "-"),
+            Some(a) => (clean(&a.who), a.via.as_str()),
         }
     }
 
@@ -361,6 +403,12 @@ impl Data {
 
     fn keys_table(&self) -> Table {
         let d = &self.snapshot.data;
+        let dir = self.directory();
+        let emails: HashMap<(&str, &str), &str> = d
+            .accounts
+            .iter()
+            .filter_map(|a| Some(((a.source.as_str(), a.id.as_str()), a.email.as_deref()?)))
+            .collect();
         let names: HashMap<(&str, &str), &str> = d
             .resources
             .iter()
@@ -378,11 +426,16 @@ impl Data {
                 let age = days(self.now, c.created_at);
                 // Never used: unused since it was made.
                 let unused = days(self.now, c.last_used_at.or(c.created_at));
-                let owner = self.key_owner(c);
+                let (owner, via) = self.key_owner_in(c, |s, id| emails.get(&(s, id)).copied());
+                let departed = via != "-"
+                    && matches!(
+                        dir.standing(Some(&owner)),
+                        Standing::Inactive | Standing::Absent
+                    );
                 let status = c.status.clone().unwrap_or_else(|| "active".into());
                 let tone = if !c.usable() {
                     Tone::Muted
-                } else if owner == "-" || unused > 90 {
+                } else if owner == "-" || departed || unused > 90 {
                     Tone::Danger
                 } else if age > 180 {
                     Tone::Warn
@@ -409,6 +462,7 @@ impl Data {
                     vec![
                         clean(label),
                         owner,
+                        via.into(),
                         c.provider.clone(),
                         show_days(unused),
                         show_days(age),
@@ -418,6 +472,7 @@ impl Data {
                         resource,
                     ],
                     vec![
+                        NONE,
                         NONE,
                         NONE,
                         NONE,
@@ -437,6 +492,7 @@ impl Data {
             columns: vec![
                 Column::text("key", 18),
                 Column::text("owner", 22),
+                Column::text("via", 8),
                 Column::text("provider", 9),
                 Column::num("unused", 6, Unit::Days),
                 Column::num("age", 5, Unit::Days),
@@ -499,27 +555,113 @@ impl Data {
         }
     }
 
+    /// Where `Enter` on a row of `view` leads (k9s's drill-in): a finding to its subject (a
+    /// key to the Keys view, an account or membership to its person, a service account or
+    /// resource to its project); a person to every finding about them; a key to the person
+    /// who answers for it, else its project. `None`: nothing to open.
+    pub fn drill(&self, view: ViewId, item: u32) -> Option<Drill> {
+        let d = &self.snapshot.data;
+        let key_row = |source: &str, id: &str| {
+            d.credentials
+                .iter()
+                .position(|c| c.source == source && c.id == id)
+                .map(|i| i as u32)
+        };
+        let person_row = |email: &str| {
+            let dir = self.directory();
+            let want = dir.canonical(email);
+            self.people.iter().copied().find(|&i| {
+                d.people[i as usize]
+                    .emails
+                    .iter()
+                    .any(|e| dir.canonical(e) == want)
+            })
+        };
+        let resource_row = |source: &str, id: &str| {
+            self.resources
+                .iter()
+                .position(|r| r.source == source && r.id == id)
+                .map(|i| i as u32)
+        };
+        let row = |view, item, what: &str| Drill::Row {
+            view,
+            item,
+            what: clean(what),
+        };
+        match view {
+            ViewId::Gaps => {
+                let f = self.findings.get(item as usize)?;
+                match f.subject_kind.as_str() {
+                    "api_key" | "admin_key" | "project_key" => key_row(&f.source, &f.subject_id)
+                        .map(|i| row(ViewId::Keys, i, &f.subject_id)),
+                    "service_account" => {
+                        let sa = d
+                            .service_accounts
+                            .iter()
+                            .find(|s| s.source == f.source && s.id == f.subject_id)?;
+                        let r = resource_row(&sa.source, sa.resource_id.as_deref()?)?;
+                        Some(row(ViewId::Resources, r, &f.subject_id))
+                    }
+                    "resource" => resource_row(&f.source, &f.subject_id)
+                        .map(|i| row(ViewId::Resources, i, &f.subject_id)),
+                    _ => {
+                        let email = f.subject_email.as_deref()?;
+                        person_row(email).map(|i| row(ViewId::People, i, email))
+                    }
+                }
+            }
+            ViewId::People => {
+                let p = d.people.get(item as usize)?;
+                let email = p.emails.first()?;
+                // A filter term is one word: an email with a space cannot be one.
+                (!email.contains(char::is_whitespace)).then(|| Drill::Filter {
+                    view: ViewId::Gaps,
+                    filter: format!("subject:{}", clean(email)),
+                    what: clean(email),
+                })
+            }
+            ViewId::Keys => {
+                let c = d.credentials.get(item as usize)?;
+                let (owner, via) = self.key_owner(c);
+                if via != "-"
+                    && let Some(i) = person_row(&owner)
+                {
+                    return Some(row(ViewId::People, i, &owner));
+                }
+                let r = resource_row(&c.source, c.resource_id.as_deref()?)?;
+                Some(row(
+                    ViewId::Resources,
+                    r,
+                    c.name.as_deref().unwrap_or(&c.id),
+                ))
+            }
+            _ => None,
+        }
+    }
+
     /// What a row of `view` is about, for decisions: `(target, label, rule)`.
     pub fn target(&self, view: ViewId, item: u32) -> Option<(Target, String, Option<String>)> {
         let d = &self.snapshot.data;
         match view {
             ViewId::Gaps => self.findings.get(item as usize).map(|f| {
-                (
-                    finding_target(f),
-                    f.subject_email
-                        .as_deref()
-                        .unwrap_or(&f.subject_id)
-                        .to_string(),
-                    Some(f.rule.to_string()),
-                )
+                // A key or service account by its name (not its owner's email, which a
+                // reassign changes); a person's account or membership by their email.
+                let label = self
+                    .labels
+                    .get(&label_key(&f.source, &f.subject_id))
+                    .cloned()
+                    .unwrap_or_else(|| {
+                        f.subject_email
+                            .as_deref()
+                            .unwrap_or(&f.subject_id)
+                            .to_string()
+                    });
+                (finding_target(f), label, Some(f.rule.to_string()))
             }),
             ViewId::Keys => d.credentials.get(item as usize).map(|c| {
                 (
                     Target::new(&c.provider, &c.source, &c.kind, &c.id),
-                    c.name
-                        .clone()
-                        .or(c.redacted.clone())
-                        .unwrap_or_else(|| c.id.clone()),
+                    c.label(),
                     None,
                 )
             }),
@@ -584,30 +726,64 @@ impl Data {
         }) {
             out.push((
                 Target::new(&c.provider, &c.source, &c.kind, &c.id),
-                format!("{} key {}", c.provider, c.name.as_deref().unwrap_or(&c.id)),
+                format!("{} key {}", c.provider, c.label()),
             ));
         }
         out
     }
 
-    /// Directory people for the owner picker: `(email, display name)`, current people only.
-    pub fn people_choices(&self) -> Vec<(String, String)> {
-        let mut v: Vec<(String, String)> = self
+    /// Directory people for the owner picker, current people only, with what tells two people
+    /// of one name apart.
+    pub fn people_choices(&self) -> Vec<Choice> {
+        let mut v: Vec<Choice> = self
             .snapshot
             .data
             .people
             .iter()
             .filter(|p| p.is_current())
             .filter_map(|p| {
-                p.emails
-                    .first()
-                    .map(|e| (clean(e), clean(p.display_name.as_deref().unwrap_or(""))))
+                let about: Vec<&str> = [p.department.as_deref(), p.title.as_deref()]
+                    .into_iter()
+                    .flatten()
+                    .filter(|s| !s.is_empty())
+                    .collect();
+                p.emails.first().map(|e| Choice {
+                    email: clean(e),
+                    name: clean(p.display_name.as_deref().unwrap_or("")),
+                    about: clean(&about.join(" · ")),
+                })
             })
             .collect();
         v.sort();
         v.dedup();
         v
     }
+}
+
+/// Where `Enter` on a row leads.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Drill {
+    /// `view`, on the row showing `item` (an index into that view's source list), unfiltered.
+    Row {
+        view: ViewId,
+        item: u32,
+        what: String,
+    },
+    /// `view`, filtered by `filter`.
+    Filter {
+        view: ViewId,
+        filter: String,
+        what: String,
+    },
+}
+
+/// One person the owner picker offers.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Choice {
+    pub email: String,
+    pub name: String,
+    /// Department and title: `Engineering · Staff Engineer`.
+    pub about: String,
 }
 
 /// The decisions and the audit log: replaced whenever the store changes (a decision, an undo).
@@ -626,6 +802,52 @@ pub struct Review {
     pub journal: Vec<crate::remediate::JournalRow>,
     /// In a campaign: the reviewer's queue and where it stands.
     pub queue: Option<Queue>,
+    /// Per decision id: what became of its remediation (`remediation_states`).
+    pub remediation: HashMap<i64, String>,
+    /// Per decision id whose calls are all done: when the last one was.
+    pub done_at: HashMap<i64, Ts>,
+}
+
+/// Per decision id, what its plan did, from the journal rows that carry it: `failed 403:
+/// REASON` before `sent, no answer yet` before `planned` before `manual step` before
+/// `abandoned` before `done 200`, each with its plan. A decision no plan covers has none.
+pub fn remediation_states(journal: &[crate::remediate::JournalRow]) -> HashMap<i64, String> {
+    use crate::remediate::RowState;
+    let rank = |s: RowState| match s {
+        RowState::Failed => 0,
+        RowState::Sent => 1,
+        RowState::Pending => 2,
+        RowState::Manual => 3,
+        RowState::Abandoned => 4,
+        RowState::Done => 5,
+    };
+    let mut worst: HashMap<i64, &crate::remediate::JournalRow> = HashMap::new();
+    for r in journal {
+        for &d in &r.decisions {
+            let e = worst.entry(d).or_insert(r);
+            if (rank(r.state), -r.plan) < (rank(e.state), -e.plan) {
+                *e = r;
+            }
+        }
+    }
+    worst
+        .into_iter()
+        .map(|(d, r)| {
+            let status = r.status.map(|s| format!(" {s}")).unwrap_or_default();
+            let what = match r.state {
+                RowState::Failed => format!(
+                    "failed{status}: {}",
+                    r.result.as_deref().unwrap_or("no reason given")
+                ),
+                RowState::Sent => "sent, no answer yet".to_string(),
+                RowState::Pending => "planned".to_string(),
+                RowState::Manual => "manual step".to_string(),
+                RowState::Abandoned => "abandoned".to_string(),
+                RowState::Done => format!("done{status}"),
+            };
+            (d, clean(&format!("{what} (plan {})", r.plan)))
+        })
+        .collect()
 }
 
 /// A campaign reviewer's queue as the console shows it.
@@ -652,13 +874,16 @@ impl Queue {
     }
     /// `campaign 2026-Q4 · 12/40 done · 3 staged · due in 9 days`: the burndown header.
     pub fn burndown(&self, today: chrono::NaiveDate) -> String {
-        let due = crate::review::campaign::due_in(&self.due, today);
-        let state = if self.closed {
-            " · CLOSED"
+        // A closed campaign is due no more.
+        let (due, state) = if self.closed {
+            (String::new(), "CLOSED")
         } else if self.signed_off {
-            " · signed off"
+            (
+                crate::review::campaign::due_in(&self.due, today),
+                " · signed off",
+            )
         } else {
-            ""
+            (crate::review::campaign::due_in(&self.due, today), "")
         };
         format!(
             "campaign {} · {}/{} done · {} staged · {due}{state}",
@@ -677,7 +902,10 @@ impl Queue {
             .map(|(i, ci)| {
                 let it = &ci.item;
                 let state = ci.state_label();
+                let key = it.target.kind.ends_with("key");
                 let what = match (&it.role, &it.resource) {
+                    // A key by its name: the finding's own words (`key 'ci' (sk-…) in Proj`).
+                    _ if key => it.label.clone(),
                     (Some(r), Some(res)) => format!("{r} of {res}"),
                     (None, Some(res)) => format!("{} in {res}", it.target.kind.replace('_', " ")),
                     (r, None) => r
@@ -785,6 +1013,45 @@ impl Review {
         r
     }
 
+    /// With what the plans did: the decisions some plan covers, and each one's remediation
+    /// state from the journal (shown per row in the Decisions view).
+    pub fn with_journal(
+        mut self,
+        planned: std::collections::HashSet<i64>,
+        journal: Vec<crate::remediate::JournalRow>,
+    ) -> Review {
+        self.planned = planned;
+        self.remediation = remediation_states(&journal);
+        for r in &journal {
+            for d in &r.decisions {
+                if self
+                    .remediation
+                    .get(d)
+                    .is_some_and(|s| s.starts_with("done"))
+                {
+                    let at = self.done_at.entry(*d).or_insert(r.updated_at);
+                    *at = (*at).max(r.updated_at);
+                }
+            }
+        }
+        self.journal = journal;
+        let t = self.decisions_table();
+        self.tables.insert(ViewId::Decisions, t.into());
+        self
+    }
+
+    /// What became of decision `id`'s remediation: its journal state, `not applied yet` for a
+    /// revoke no plan covers, nothing for the other verdicts.
+    pub fn remediation_of(&self, d: &Decision) -> String {
+        match self.remediation.get(&d.id) {
+            Some(s) => s.clone(),
+            None if d.d.verdict == Verdict::Revoke && !self.planned.contains(&d.id) => {
+                "not applied yet".into()
+            }
+            None => "-".into(),
+        }
+    }
+
     pub fn verdict(&self, t: &Target) -> Option<Verdict> {
         self.decided.get(t).map(|(v, _)| *v)
     }
@@ -807,13 +1074,14 @@ impl Review {
                     vec![
                         x.d.verdict.as_str().into(),
                         clean(&x.d.label),
+                        self.remediation_of(x),
                         x.d.target.kind.replace('_', " "),
                         x.d.target.provider.clone(),
                         clean(&x.reviewer),
                         when,
                         clean(&what),
                     ],
-                    vec![NONE; 7],
+                    vec![NONE; 8],
                     match x.d.verdict {
                         Verdict::Revoke => Tone::Danger,
                         Verdict::Certify => Tone::Normal,
@@ -827,6 +1095,7 @@ impl Review {
             columns: vec![
                 Column::text("verdict", 8),
                 Column::text("subject", 26),
+                Column::text("remediation", 12),
                 Column::text("kind", 12),
                 Column::text("provider", 9),
                 Column::text("reviewer", 18),

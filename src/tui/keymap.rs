@@ -47,6 +47,14 @@ pub enum Action {
     SortNext,
     SortReverse,
     NextView,
+    /// `Up`/`Down` in the filter bar: an earlier / later filter.
+    HistoryPrev,
+    HistoryNext,
+    /// `Enter` on a row: open what it is about (k9s's drill-in); `Esc` goes back.
+    Open,
+    /// Columns that do not fit: scroll them (`h`/`l`, as in k9s).
+    ScrollLeft,
+    ScrollRight,
     /// In the audit view: reverse a call where the provider allows it.
     Reverse,
     View(ViewId),
@@ -97,6 +105,11 @@ impl Action {
             "sort_next" => Action::SortNext,
             "sort_reverse" => Action::SortReverse,
             "next_view" => Action::NextView,
+            "scroll_left" => Action::ScrollLeft,
+            "open" => Action::Open,
+            "history_prev" => Action::HistoryPrev,
+            "history_next" => Action::HistoryNext,
+            "scroll_right" => Action::ScrollRight,
             "reverse" => Action::Reverse,
             _ => return None,
         })

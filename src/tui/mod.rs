@@ -138,11 +138,16 @@ fn worker(jobs: Receiver<Job>, out: Sender<Msg>) {
     }
 }
 
-fn load_in_background(loader: Loader, tx: Sender<Msg>) {
+/// Load the data off the UI thread. With `preview`, the stored digest's first findings are
+/// published while the rest loads (a start, a new snapshot); without (a rejudge after an
+/// ownership change), the screen keeps the whole old data until the new is complete.
+fn load_in_background(loader: Loader, tx: Sender<Msg>, preview: bool) {
     std::thread::spawn(move || {
         let early = tx.clone();
         let preview = move |d: Data| {
-            let _ = early.send(Msg::Data(Arc::new(d)));
+            if preview {
+                let _ = early.send(Msg::Data(Arc::new(d)));
+            }
         };
         match loader(&preview) {
             Ok(d) => {
@@ -180,10 +185,10 @@ pub fn review(
         }
         None => None,
     };
-    let mut r = Review::with_queue(store.decisions()?, store.audit_entries()?, queue);
-    r.planned = store.planned_decisions()?;
-    r.journal = store.all_journal()?;
-    Ok(r)
+    Ok(
+        Review::with_queue(store.decisions()?, store.audit_entries()?, queue)
+            .with_journal(store.planned_decisions()?, store.all_journal()?),
+    )
 }
 
 fn start_sync(opts: &Options, tx: Sender<Msg>) {
@@ -246,7 +251,7 @@ fn start_sync(opts: &Options, tx: Sender<Msg>) {
                 let stored = r.snapshot_id.is_some();
                 let _ = tx.send(Msg::SyncDone { ok, lines });
                 if stored {
-                    load_in_background(loader, tx);
+                    load_in_background(loader, tx, true);
                 }
             }
             Err(e) => {
@@ -480,12 +485,10 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
         if let Some((cfg, _)) = &opts.sync {
             state.confirm_threshold = cfg.settings.confirm_threshold.unwrap_or(25);
         }
-        load_in_background(opts.loader.clone(), tx.clone());
+        load_in_background(opts.loader.clone(), tx.clone(), true);
         let started = Instant::now();
         let size = terminal.size()?;
-        let mut pending: Vec<Msg> = vec![Msg::Resize {
-            rows: view::table_rows(size.width, size.height),
-        }];
+        let mut pending: Vec<Msg> = vec![view::resized(size.width, size.height)];
         let mut dirty = true;
         loop {
             if dirty {
@@ -499,9 +502,7 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
                         Event::Key(k) if k.kind != KeyEventKind::Release => {
                             pending.push(Msg::Key(k))
                         }
-                        Event::Resize(w, h) => pending.push(Msg::Resize {
-                            rows: view::table_rows(w, h),
-                        }),
+                        Event::Resize(w, h) => pending.push(view::resized(w, h)),
                         _ => {}
                     }
                     if !event::poll(Duration::ZERO)? {
@@ -574,6 +575,9 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
                             }
                         }
                         Effect::Sync => start_sync(&opts, tx.clone()),
+                        Effect::Rejudge => {
+                            load_in_background(opts.loader.clone(), tx.clone(), false)
+                        }
                         Effect::Copy(text) => copy_to_clipboard(&text),
                         Effect::Stage(_)
                         | Effect::Unstage(_)

@@ -86,6 +86,8 @@ pub enum Msg {
     /// The table's height in rows changed (the driver reports it after a resize).
     Resize {
         rows: usize,
+        /// The table's width with its borders (0: not known, as in tests of the state alone).
+        width: u16,
     },
     /// The clock, in milliseconds (toasts expire by it).
     Tick {
@@ -144,6 +146,9 @@ pub enum Effect {
         undone: bool,
     },
     Sync,
+    /// The ownership records changed (a reassign made, undone or redone): judge the snapshot
+    /// again off the UI thread and answer with `Msg::Data`, so findings and owners are current.
+    Rejudge,
     /// Store this plan and send it (confirmed); answer with `ApplyProgress`/`ApplyDone`.
     Apply(Vec<crate::remediate::PlannedStep>),
     /// Campaign: stage these decisions on these items (not yet decisions); reload after.
@@ -172,6 +177,7 @@ impl std::fmt::Debug for Effect {
             Effect::Record(items) => write!(f, "Record({} items)", items.len()),
             Effect::SetUndone { batch, undone } => write!(f, "SetUndone({batch}, {undone})"),
             Effect::Sync => write!(f, "Sync"),
+            Effect::Rejudge => write!(f, "Rejudge"),
             Effect::Apply(s) => write!(f, "Apply({} steps)", s.len()),
             Effect::Stage(s) => write!(f, "Stage({} items)", s.len()),
             Effect::Unstage(s) => write!(f, "Unstage({} items)", s.len()),
@@ -189,7 +195,9 @@ impl PartialEq for Effect {
     fn eq(&self, other: &Effect) -> bool {
         matches!(
             (self, other),
-            (Effect::Quit, Effect::Quit) | (Effect::Sync, Effect::Sync)
+            (Effect::Quit, Effect::Quit)
+                | (Effect::Sync, Effect::Sync)
+                | (Effect::Rejudge, Effect::Rejudge)
         )
     }
 }
@@ -301,6 +309,12 @@ pub struct ViewState {
     pub pending: Option<u64>,
     /// The row id under the cursor before a refine, to stay on it.
     keep: Option<u32>,
+    /// Where the cursor was when that row is gone (a finding a reassign settled): the row
+    /// that took its place is next.
+    keep_at: Option<usize>,
+    /// Columns scrolled off to the left (`h`/`l`) when they do not all fit; the first column
+    /// and the sorted one stay.
+    pub hscroll: usize,
 }
 
 impl ViewState {
@@ -361,12 +375,15 @@ pub struct Prompt {
 
 #[derive(Clone, Debug, Default)]
 pub struct Picker {
-    pub choices: Arc<Vec<(String, String)>>,
+    pub choices: Arc<Vec<super::data::Choice>>,
     pub input: String,
     /// Indices into `choices`, best first (at most 200).
     pub matches: Vec<usize>,
     pub cursor: usize,
 }
+
+/// How many filters `Up` in the filter bar can recall.
+const HISTORY: usize = 100;
 
 /// The command palette's commands: name, what it does.
 pub const COMMANDS: &[(&str, &str)] = &[
@@ -432,7 +449,30 @@ pub const COMMANDS: &[(&str, &str)] = &[
 ];
 
 /// The whole console.
+/// One step of a drill-in (`Enter`), undone by `Esc`: the view it left, and the filter the
+/// view it opened had before.
+#[derive(Clone, Debug)]
+pub struct Crumb {
+    pub from: ViewId,
+    pub to: ViewId,
+    pub to_filter: String,
+    /// What was opened (an email, a key id): for the breadcrumb.
+    pub what: String,
+}
+
 pub struct State {
+    /// The campaign items staged last in this session: what `u` un-stages when the cursor is
+    /// not on a staged row.
+    pub staged_last: Vec<i64>,
+    /// The table's width (`Msg::Resize`), for scrolling columns only as far as is useful.
+    pub table_width: u16,
+    /// The drill-ins (`Enter`) taken, oldest first; `Esc` walks back, a view key forgets them.
+    pub crumbs: Vec<Crumb>,
+    /// Filters kept with `Enter`, oldest first (at most `HISTORY`), for `Up`/`Down` in the
+    /// filter bar; where browsing is, and what was typed before it started.
+    pub filter_history: Vec<String>,
+    history_at: Option<usize>,
+    history_draft: String,
     pub data: Arc<Data>,
     pub review: Arc<Review>,
     pub view: ViewId,
@@ -475,6 +515,12 @@ const TOAST_MS: u64 = 6000;
 impl State {
     pub fn new(keymap: Keymap, context: String) -> State {
         State {
+            staged_last: Vec::new(),
+            table_width: 0,
+            crumbs: Vec::new(),
+            filter_history: Vec::new(),
+            history_at: None,
+            history_draft: String::new(),
             data: Arc::new(Data::default()),
             review: Arc::new(Review::default()),
             view: ViewId::Gaps,
@@ -614,7 +660,205 @@ impl State {
     fn switch(&mut self, v: ViewId) -> Vec<Effect> {
         self.view = v;
         self.mode = Mode::Normal;
+        self.crumbs.clear();
         Vec::new()
+    }
+
+    /// `Enter`: open what the row is about (`Data::drill`), remembering the way back.
+    fn drill(&mut self) -> Vec<Effect> {
+        use super::data::Drill;
+        let Some(row) = self.current().and_then(|id| self.vs().row(id)) else {
+            return Vec::new();
+        };
+        let Some(drill) = self.data.drill(self.view, row.item) else {
+            self.notify("Nothing to open from this row", Level::Info);
+            return Vec::new();
+        };
+        let (to, what) = match &drill {
+            Drill::Row { view, what, .. } | Drill::Filter { view, what, .. } => {
+                (*view, what.clone())
+            }
+        };
+        let from = self.view;
+        let to_filter = self.views[to.index()].filter.clone();
+        self.crumbs.push(Crumb {
+            from,
+            to,
+            to_filter,
+            what,
+        });
+        self.view = to;
+        self.mode = Mode::Normal;
+        let back = self.keymap.key_for(Layer::Normal, Action::ClearFilter);
+        let what = self
+            .crumbs
+            .last()
+            .map(|c| c.what.clone())
+            .unwrap_or_default();
+        self.notify(
+            format!("{}: {what} ({back} goes back)", to.title()),
+            Level::Info,
+        );
+        match drill {
+            Drill::Row { item, .. } => {
+                let vs = self.vs_mut();
+                let id = vs
+                    .table
+                    .rows
+                    .iter()
+                    .position(|r| r.item == item)
+                    .map(|r| r as u32);
+                vs.filter.clear();
+                let out = self.refine(to);
+                // The cursor lands on the row when the refined rows arrive.
+                self.vs_mut().keep = id;
+                out
+            }
+            Drill::Filter { filter, .. } => {
+                self.vs_mut().filter = filter;
+                self.refine(to)
+            }
+        }
+    }
+
+    /// The columns as the table shows them now (the view fits them the same way), once the
+    /// table's width is known.
+    fn column_fit(&self) -> Option<super::table::Fit> {
+        if self.table_width == 0 {
+            return None;
+        }
+        let vs = self.vs();
+        let end = (vs.offset + self.page).min(vs.visible.len());
+        let page: Vec<&super::table::Row> = vs.visible[vs.offset.min(end)..end]
+            .iter()
+            .filter_map(|&id| vs.row(id))
+            .collect();
+        let natural = super::table::natural_widths(&vs.table.columns, &page);
+        Some(super::table::fit_columns(
+            &vs.table.columns,
+            &natural,
+            self.table_width,
+            vs.hscroll,
+            vs.sort.map(|s| s.col),
+        ))
+    }
+
+    /// `Up` (`older`) / `Down` in the filter bar: an earlier filter, as a shell recalls
+    /// commands; `Down` past the newest gives back what was typed before.
+    fn recall(&mut self, older: bool) -> Vec<Effect> {
+        let n = self.filter_history.len();
+        let at = match (self.history_at, older) {
+            (_, true) if n == 0 => return Vec::new(),
+            (None, true) => {
+                self.history_draft = self.vs().filter.clone();
+                Some(n - 1)
+            }
+            (Some(i), true) => Some(i.saturating_sub(1)),
+            (None, false) => return Vec::new(),
+            (Some(i), false) if i + 1 < n => Some(i + 1),
+            (Some(_), false) => None,
+        };
+        self.history_at = at;
+        let text = match at {
+            Some(i) => self.filter_history[i].clone(),
+            None => std::mem::take(&mut self.history_draft),
+        };
+        self.vs_mut().filter = text;
+        let v = self.view;
+        self.refine(v)
+    }
+
+    /// `Tab` in the `:` bar: the command name while it is the only word, then its argument:
+    /// a column of this view for `:sort`, a current directory person's email for `:delegate`
+    /// and `:sweep`, `person`/`resource` for `:group`. One match completes; several complete to
+    /// what they share and are listed; the input is never wiped.
+    fn complete(&mut self) {
+        let ends_with_space = self.input.ends_with(' ');
+        let words: Vec<&str> = self.input.split_whitespace().collect();
+        if words.len() <= 1 && !ends_with_space {
+            if let Some(c) = self.palette_matches().get(self.palette_cursor) {
+                self.input = format!("{c} ");
+                self.palette_cursor = 0;
+            }
+            return;
+        }
+        let command = words[0];
+        // The argument being typed: the last word, or a new one after a space.
+        let (done, word) = if ends_with_space {
+            (words.len(), "")
+        } else {
+            (words.len() - 1, words[words.len() - 1])
+        };
+        // Only the first argument is completed (`:delegate EMAIL REASON...`).
+        if done != 1 {
+            return;
+        }
+        let pool: Vec<String> = match command {
+            "sort" => self
+                .vs()
+                .table
+                .columns
+                .iter()
+                .map(|c| c.name.to_string())
+                .collect(),
+            "delegate" | "sweep" => self
+                .data
+                .people_choices()
+                .into_iter()
+                .map(|c| c.email)
+                .collect(),
+            "group" => vec!["person".into(), "resource".into()],
+            _ => return,
+        };
+        let lower = word.to_lowercase();
+        let hits: Vec<&String> = pool
+            .iter()
+            .filter(|c| c.to_lowercase().starts_with(&lower))
+            .collect();
+        let prefix = words[..done].join(" ");
+        match hits.as_slice() {
+            [] => self.notify(format!("Nothing to complete for '{word}'"), Level::Info),
+            [one] => self.input = format!("{prefix} {one} "),
+            many => {
+                let mut common = many[0].clone();
+                for h in &many[1..] {
+                    let n = common
+                        .chars()
+                        .zip(h.chars())
+                        .take_while(|(a, b)| a.eq_ignore_ascii_case(b))
+                        .count();
+                    common = common.chars().take(n).collect();
+                }
+                if common.chars().count() > word.chars().count() {
+                    self.input = format!("{prefix} {common}");
+                }
+                let shown: Vec<&str> = many.iter().take(5).map(|s| s.as_str()).collect();
+                let more = many.len().saturating_sub(5);
+                let tail = if more > 0 {
+                    format!(" and {more} more")
+                } else {
+                    String::new()
+                };
+                self.notify(
+                    format!(
+                        "{} match: {}{tail}",
+                        crate::model::text::plural(many.len(), "completion"),
+                        shown.join(", ")
+                    ),
+                    Level::Info,
+                );
+            }
+        }
+    }
+
+    /// `Esc` after a drill-in: back to the view it left, the opened view's filter as it was.
+    fn back(&mut self) -> Option<Vec<Effect>> {
+        let c = self.crumbs.pop()?;
+        self.views[c.to.index()].filter = c.to_filter;
+        let out = self.refine(c.to);
+        self.view = c.from;
+        self.mode = Mode::Normal;
+        Some(out)
     }
 
     /// After a decision on the row under the cursor (no marks), go on to the next row below
@@ -672,13 +916,27 @@ impl State {
     }
 
     /// `u` in the campaign queue: un-stage the marked rows, or the row under the cursor.
+    /// `u` in the queue: un-stage the marked rows or the row under the cursor; with nothing
+    /// staged there (the staged row left a `decision:none` filter, the cursor moved on), the
+    /// last staging of this session, if it still stands.
     fn unstage(&mut self) -> Vec<Effect> {
-        let seqs: Vec<i64> = self
+        let mut seqs: Vec<i64> = self
             .queue_selection()
             .iter()
             .filter(|i| i.staged.is_some())
             .map(|i| i.item.seq)
             .collect();
+        if seqs.is_empty()
+            && let Some(q) = &self.review.queue
+        {
+            let last = std::mem::take(&mut self.staged_last);
+            seqs = q
+                .items
+                .iter()
+                .filter(|i| !i.decided() && i.staged.is_some() && last.contains(&i.item.seq))
+                .map(|i| i.item.seq)
+                .collect();
+        }
         if seqs.is_empty() {
             self.notify(
                 "Nothing staged here to undo (submitted decisions are recorded; the campaign owner can cancel the campaign)",
@@ -908,6 +1166,15 @@ impl State {
         }]
     }
 
+    /// `Rejudge` when batch `b` holds a reassign: undoing or redoing it changes who owns what.
+    fn rejudge_after(&self, b: i64) -> Option<Effect> {
+        self.review
+            .decisions
+            .iter()
+            .any(|d| d.batch == b && d.d.verdict == Verdict::Reassign)
+            .then_some(Effect::Rejudge)
+    }
+
     fn start_decision(&mut self, verdict: Verdict) -> Vec<Effect> {
         if self.view == ViewId::Queue
             && let Some(why) = self.queue_locked()
@@ -1127,6 +1394,7 @@ impl State {
                         return Vec::new();
                     }
                     self.advance_to_next_open();
+                    self.staged_last = staged.iter().map(|(s, _)| *s).collect();
                     return vec![Effect::Stage(staged)];
                 }
                 self.advance_to_next_open();
@@ -1670,12 +1938,7 @@ impl State {
                 self.mode = Mode::Normal;
                 self.input.clear();
             }
-            (Mode::Command, Action::Complete) => {
-                if let Some(c) = self.palette_matches().get(self.palette_cursor) {
-                    self.input = format!("{c} ");
-                    self.palette_cursor = 0;
-                }
-            }
+            (Mode::Command, Action::Complete) => self.complete(),
             (Mode::Command, Action::Down) => {
                 let n = self.palette_matches().len();
                 self.palette_cursor = (self.palette_cursor + 1).min(n.saturating_sub(1));
@@ -1712,7 +1975,7 @@ impl State {
                 let chosen = self
                     .picker
                     .as_ref()
-                    .and_then(|p| p.matches.get(p.cursor).map(|&i| p.choices[i].0.clone()));
+                    .and_then(|p| p.matches.get(p.cursor).map(|&i| p.choices[i].email.clone()));
                 match chosen {
                     Some(email) => {
                         self.picker = None;
@@ -1750,7 +2013,19 @@ impl State {
                 }
             }
             // The filter line.
-            (Mode::Filter, Action::Accept) => self.mode = Mode::Normal,
+            (Mode::Filter, Action::Accept) => {
+                self.mode = Mode::Normal;
+                self.history_at = None;
+                let f = self.vs().filter.trim().to_string();
+                if !f.is_empty() {
+                    self.filter_history.retain(|h| *h != f);
+                    self.filter_history.push(f);
+                    let over = self.filter_history.len().saturating_sub(HISTORY);
+                    self.filter_history.drain(..over);
+                }
+            }
+            (Mode::Filter, Action::HistoryPrev) => return self.recall(true),
+            (Mode::Filter, Action::HistoryNext) => return self.recall(false),
             (Mode::Filter, Action::Cancel) => {
                 self.mode = Mode::Normal;
                 if !self.vs().filter.is_empty() {
@@ -1785,7 +2060,10 @@ impl State {
             Action::PageUp => self.move_to(self.vs().cursor.saturating_sub(page)),
             Action::Top => self.move_to(0),
             Action::Bottom => self.move_to(usize::MAX),
-            Action::Filter if self.view != ViewId::Dash => self.mode = Mode::Filter,
+            Action::Filter if self.view != ViewId::Dash => {
+                self.history_at = None;
+                self.mode = Mode::Filter;
+            }
             Action::Command => {
                 self.input.clear();
                 self.palette_cursor = 0;
@@ -1795,11 +2073,15 @@ impl State {
                 self.help_scroll = 0;
                 self.mode = Mode::Help;
             }
+            Action::Open => return self.drill(),
             Action::ClearFilter => {
+                let drilled = self.crumbs.last().is_some_and(|c| c.to == self.view);
                 let vs = self.vs_mut();
                 if vs.anchor.take().is_some() {
                 } else if !vs.marks.is_empty() {
                     vs.marks = Marks::default();
+                } else if drilled {
+                    return self.back().unwrap_or_default();
                 } else if !vs.filter.is_empty() {
                     vs.filter.clear();
                     let v = self.view;
@@ -1826,20 +2108,24 @@ impl State {
             Action::Undo => match self.undo.pop() {
                 Some(b) => {
                     self.redo.push(b);
-                    return vec![Effect::SetUndone {
+                    let mut out = vec![Effect::SetUndone {
                         batch: b,
                         undone: true,
                     }];
+                    out.extend(self.rejudge_after(b));
+                    return out;
                 }
                 None => self.notify("Nothing to undo in this session", Level::Info),
             },
             Action::Redo => match self.redo.pop() {
                 Some(b) => {
                     self.undo.push(b);
-                    return vec![Effect::SetUndone {
+                    let mut out = vec![Effect::SetUndone {
                         batch: b,
                         undone: false,
                     }];
+                    out.extend(self.rejudge_after(b));
+                    return out;
                 }
                 None => self.notify("Nothing to redo", Level::Info),
             },
@@ -1864,6 +2150,23 @@ impl State {
                 };
                 let v = self.view;
                 return self.refine(v);
+            }
+            // From where the columns really are (a scroll past the last column is not kept,
+            // so every press of the other key moves them).
+            Action::ScrollLeft => {
+                let at = self.column_fit().map(|f| f.scroll);
+                let vs = self.vs_mut();
+                vs.hscroll = at.unwrap_or(vs.hscroll).saturating_sub(1);
+            }
+            Action::ScrollRight => {
+                let fit = self.column_fit();
+                let vs = self.vs_mut();
+                let n = vs.table.columns.len();
+                vs.hscroll = match fit {
+                    Some(f) if f.hidden_right == 0 => f.scroll,
+                    Some(f) => f.scroll + 1,
+                    None => (vs.hscroll + 1).min(n.saturating_sub(2)),
+                };
             }
             Action::NextView => {
                 let next = ViewId::ALL[(self.view.index() + 1) % ViewId::ALL.len()];
@@ -1952,11 +2255,29 @@ impl State {
                 continue;
             }
             let table = self.table_for(v);
+            // The object under the cursor, found again in the new table (its rows are new).
+            let vs = &self.views[v.index()];
+            let under = vs
+                .current()
+                .and_then(|id| vs.table.rows.get(id as usize))
+                .and_then(|r| old.target(v, r.item));
+            let moved = under.map(|(t, _, rule)| {
+                let ids: HashSet<&str> = [t.id.as_str()].into();
+                rows_about(&self.data, v, &table, &ids)
+                    .into_iter()
+                    .find(|(_, _, tt, rr)| *tt == t && *rr == rule)
+                    .map(|(row, ..)| row)
+            });
             let vs = &mut self.views[v.index()];
             had += vs.marks.count();
             let marks = remap_marks(&old, &self.data, v, &vs.marks);
             kept += marks.count();
+            let at = vs.cursor;
             vs.set_table(table);
+            if let Some(row) = moved {
+                vs.keep = row;
+                vs.keep_at = Some(at);
+            }
             vs.marks = marks;
             out.extend(self.refine(v));
         }
@@ -2125,10 +2446,11 @@ fn rank_people(p: &mut Picker) {
         .choices
         .iter()
         .enumerate()
-        .filter_map(|(i, (email, name))| {
-            let a = m.fuzzy_match(email, &needle);
-            let b = m.fuzzy_match(name, &needle);
-            a.max(b).map(|s| (s, i))
+        .filter_map(|(i, c)| {
+            let a = m.fuzzy_match(&c.email, &needle);
+            let b = m.fuzzy_match(&c.name, &needle);
+            let about = m.fuzzy_match(&c.about, &needle).map(|s| s / 2);
+            a.max(b).max(about).map(|s| (s, i))
         })
         .collect();
     scored.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
@@ -2139,8 +2461,9 @@ fn rank_people(p: &mut Picker) {
 /// The one entry point: apply a message, return what the driver must do.
 pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
     match msg {
-        Msg::Resize { rows } => {
+        Msg::Resize { rows, width } => {
             state.page = rows.max(1);
+            state.table_width = width;
             let page = state.page;
             for vs in &mut state.views {
                 scroll(vs, page);
@@ -2170,12 +2493,17 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             if let Some(q) = vs.requested.take() {
                 vs.applied = q;
             }
-            // Stay on the same row when it is still visible.
+            // Stay on the same row when it is still visible; when it is gone, on the row that
+            // took its place.
             vs.cursor = vs
                 .keep
                 .and_then(|id| vs.visible.iter().position(|&x| x == id))
+                .or(vs
+                    .keep_at
+                    .map(|at| at.min(vs.visible.len().saturating_sub(1))))
                 .unwrap_or(0);
             vs.keep = None;
+            vs.keep_at = None;
             scroll(vs, page);
             Vec::new()
         }
@@ -2210,6 +2538,9 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
                 format!("{verb} {what}: recorded ({undo} undoes)"),
                 Level::Info,
             );
+            if verdict == Verdict::Reassign {
+                return vec![Effect::Rejudge];
+            }
             Vec::new()
         }
         Msg::SyncProgress(p) => {
@@ -2245,7 +2576,12 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             state.log.extend(lines.iter().cloned());
             let summary = lines.first().cloned().unwrap_or_default();
             if ok {
-                state.notify(format!("{summary} (:audit shows every call)"), Level::Info);
+                state.notify(
+                    format!(
+                        "{summary} (:audit shows every call; the views show the snapshot from before: :sync reads the providers as they are now)"
+                    ),
+                    Level::Info,
+                );
             } else {
                 state.notify(
                     format!("{summary}: some calls failed; :log lists them, `recert apply --resume` retries"),

@@ -199,6 +199,159 @@ pub fn filter_skim(t: &Table, order: &[u32], q: &Query) -> Vec<u32> {
         .collect()
 }
 
+/// Which columns a table shows and how wide each is.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Fit {
+    /// Column indices, in table order.
+    pub shown: Vec<usize>,
+    /// Per shown column: its width.
+    pub widths: Vec<u16>,
+    /// How far the columns are scrolled: `scroll` as asked, less what was not needed.
+    pub scroll: usize,
+    /// Columns scrolled off to the left (`h`) and not reached on the right (`l`).
+    pub hidden_left: usize,
+    pub hidden_right: usize,
+}
+
+/// The least of a column worth showing cut.
+const PART: usize = 8;
+
+/// The widest a column grows to fit its content; longer text ends in an ellipsis.
+const MAX_COLUMN: u16 = 40;
+
+/// Each column's width from its content on the page: the widest cell or its header (with room
+/// for the sort arrow), at most `MAX_COLUMN`. A growing column (a detail) asks only for its
+/// minimum: it takes what is left.
+pub fn natural_widths(cols: &[Column], page: &[&Row]) -> Vec<u16> {
+    use unicode_width::UnicodeWidthStr;
+    cols.iter()
+        .enumerate()
+        .map(|(i, c)| {
+            if c.grow {
+                return c.width;
+            }
+            let head = c.name.width() + 1;
+            let widest = page
+                .iter()
+                .filter_map(|r| r.cells.get(i))
+                .map(|x| x.width())
+                .max()
+                .unwrap_or(0);
+            (head.max(widest) as u16).min(MAX_COLUMN.max(c.width))
+        })
+        .collect()
+}
+
+/// Fit columns of `natural` widths into `width`: the first column (what the row is) always,
+/// then the rest from `scroll` on (`h`/`l`), never scrolled further than needed, and the
+/// sorted column always among them. What is left over goes to the growing column if shown,
+/// else to the last.
+pub fn fit_columns(
+    cols: &[Column],
+    natural: &[u16],
+    width: u16,
+    scroll: usize,
+    sort: Option<usize>,
+) -> Fit {
+    let n = cols.len().min(natural.len());
+    if n == 0 {
+        return Fit {
+            shown: Vec::new(),
+            widths: Vec::new(),
+            scroll: 0,
+            hidden_left: 0,
+            hidden_right: 0,
+        };
+    }
+    // Two borders, the mark and decision lead, and the space after it.
+    let avail = width.saturating_sub(2 + 2 + 1) as usize;
+    let need = |i: usize| natural[i] as usize + 1;
+    let fits_from = |s: usize| need(0) + (1 + s..n).map(need).sum::<usize>() <= avail;
+    let mut scroll = scroll.min(n.saturating_sub(2));
+    while scroll > 0 && fits_from(scroll - 1) {
+        scroll -= 1;
+    }
+    let mut shown = vec![0];
+    let mut left = avail.saturating_sub(need(0));
+    let mut stopped = None;
+    for i in 1 + scroll..n {
+        if need(i) > left {
+            stopped = Some(i);
+            break;
+        }
+        shown.push(i);
+        left -= need(i);
+    }
+    if let Some(sc) = sort.filter(|&c| c < n && !shown.contains(&c)) {
+        while shown.len() > 1 && left < need(sc) {
+            let dropped = shown.pop().expect("more than one");
+            left += need(dropped);
+        }
+        if left >= need(sc) {
+            shown.push(sc);
+            left -= need(sc);
+        }
+        shown.sort_unstable();
+    }
+    // The next column shows cut (with an ellipsis) where a useful part of it fits, rather
+    // than blank space.
+    let mut part = None;
+    if let Some(i) = stopped.filter(|i| !shown.contains(i))
+        && left > PART
+    {
+        part = Some((i, (left - 1) as u16));
+        shown.push(i);
+        shown.sort_unstable();
+        left = 0;
+    }
+    let mut widths: Vec<u16> = shown
+        .iter()
+        .map(|&i| match part {
+            Some((p, w)) if p == i => w,
+            _ => (natural[i] as usize).min(avail) as u16,
+        })
+        .collect();
+    let grow = shown
+        .iter()
+        .position(|&i| cols[i].grow)
+        .unwrap_or(shown.len() - 1);
+    widths[grow] = widths[grow].saturating_add(left as u16);
+    let first_scrolled = 1 + scroll;
+    let hidden_left = (1..first_scrolled.min(n))
+        .filter(|i| !shown.contains(i))
+        .count();
+    Fit {
+        scroll,
+        hidden_right: n - shown.len() - hidden_left,
+        hidden_left,
+        shown,
+        widths,
+    }
+}
+
+/// `s` cut to `width` columns, ending in `…` when it was longer.
+pub fn ellipsize(s: &str, width: u16) -> std::borrow::Cow<'_, str> {
+    use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+    let width = width as usize;
+    if s.width() <= width {
+        return s.into();
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for ch in s.chars() {
+        let w = ch.width().unwrap_or(0);
+        if used + w + 1 > width {
+            break;
+        }
+        out.push(ch);
+        used += w;
+    }
+    if width > 0 {
+        out.push('…');
+    }
+    out.into()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

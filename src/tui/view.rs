@@ -10,7 +10,7 @@ use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, Wrap}
 use super::data::{Data, ViewId};
 use super::keymap::Layer;
 use super::state::{Level, Mode, State};
-use super::table::Tone;
+use super::table::{Tone, ellipsize};
 use super::theme::Theme;
 use crate::model::Severity;
 use crate::model::text::sanitize;
@@ -56,6 +56,15 @@ pub fn table_rows(width: u16, height: u16) -> usize {
     let a = areas(Rect::new(0, 0, width, height));
     // Borders (2) and the column header (1).
     a.table.height.saturating_sub(3) as usize
+}
+
+/// The message a terminal of `width`×`height` sends: the table's rows and width.
+pub fn resized(width: u16, height: u16) -> super::state::Msg {
+    let a = areas(Rect::new(0, 0, width, height));
+    super::state::Msg::Resize {
+        rows: a.table.height.saturating_sub(3) as usize,
+        width: a.table.width,
+    }
 }
 
 pub fn severity_label(s: Severity) -> &'static str {
@@ -204,38 +213,25 @@ fn header(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
     f.render_widget(Paragraph::new(Line::from(spans)).style(t.header), area);
 }
 
-fn fit_columns(cols: &[super::table::Column], width: u16) -> (Vec<usize>, Vec<Constraint>) {
-    // Two characters for the mark and decision, then columns while they fit.
-    let mut left = width.saturating_sub(2 + 2 + 1);
-    let mut shown = Vec::new();
-    for (i, c) in cols.iter().enumerate() {
-        let need = c.width + 1;
-        if need > left && !shown.is_empty() {
-            break;
-        }
-        left = left.saturating_sub(need);
-        shown.push(i);
-    }
-    let last = *shown.last().unwrap_or(&0);
-    let widths = shown
-        .iter()
-        .map(|&i| {
-            if i == last || cols[i].grow {
-                Constraint::Min(cols[i].width)
-            } else {
-                Constraint::Length(cols[i].width)
-            }
-        })
-        .collect();
-    (shown, widths)
-}
-
 fn table(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
     let vs = s.vs();
     let tbl = &vs.table;
     let rows_fit = area.height.saturating_sub(3) as usize;
     let end = (vs.offset + rows_fit).min(vs.visible.len());
-    let (shown, mut widths) = fit_columns(&tbl.columns, area.width);
+    let page: Vec<&super::table::Row> = vs.visible[vs.offset.min(end)..end]
+        .iter()
+        .filter_map(|&id| vs.row(id))
+        .collect();
+    let natural = super::table::natural_widths(&tbl.columns, &page);
+    let fit = super::table::fit_columns(
+        &tbl.columns,
+        &natural,
+        area.width,
+        vs.hscroll,
+        vs.sort.map(|x| x.col),
+    );
+    let shown = &fit.shown;
+    let mut widths: Vec<Constraint> = fit.widths.iter().map(|&w| Constraint::Length(w)).collect();
     widths.insert(0, Constraint::Length(2));
     let decided = matches!(s.view, ViewId::Gaps | ViewId::Keys | ViewId::Resources);
     let rows: Vec<Row> = vs.visible[vs.offset.min(end)..end]
@@ -263,7 +259,8 @@ fn table(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
                 t.accent
             })];
             for (k, &c) in shown.iter().enumerate() {
-                let cell = Cell::from(&*r.cells[c]);
+                let text = r.cells.get(c).map(|x| &**x).unwrap_or("");
+                let cell = Cell::from(ellipsize(text, fit.widths[k]));
                 cells.push(if k == 0 && !selected {
                     cell.style(tone(t, r.tone))
                 } else {
@@ -281,7 +278,7 @@ fn table(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
         })
         .collect();
     let mut head: Vec<Cell> = vec![Cell::from("")];
-    for &c in &shown {
+    for (k, &c) in shown.iter().enumerate() {
         let col = &tbl.columns[c];
         let arrow = match vs.sort {
             Some(so) if so.col == c => {
@@ -293,9 +290,16 @@ fn table(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
             }
             _ => "",
         };
-        head.push(Cell::from(format!("{}{arrow}", col.name.to_uppercase())));
+        let name = format!("{}{arrow}", col.name.to_uppercase());
+        head.push(Cell::from(ellipsize(&name, fit.widths[k]).into_owned()));
     }
-    let mut title = format!(" {} ", s.view.title());
+    // The drill-ins taken (`Enter`), k9s-style: `People › Gaps`; `Esc` walks back.
+    let crumbs: String = s
+        .crumbs
+        .iter()
+        .map(|c| format!("{} › ", c.from.title()))
+        .collect();
+    let mut title = format!(" {crumbs}{} ", s.view.title());
     let preview = s.data.partial.filter(|_| s.view == ViewId::Gaps);
     if let (Some(total), true) = (preview, vs.applied.is_empty()) {
         title.push_str(&format!(
@@ -316,6 +320,18 @@ fn table(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
     if vs.pending.is_some() {
         title.push_str(" · filtering…");
     }
+    let hidden = fit.hidden_left + fit.hidden_right;
+    if hidden > 0 {
+        let arrows = match (fit.hidden_left > 0, fit.hidden_right > 0) {
+            (true, true) => "h ◀ ▶ l",
+            (true, false) => "h ◀",
+            _ => "▶ l",
+        };
+        title.push_str(&format!(
+            " · {} {arrows}",
+            crate::model::text::plural(hidden, "more column")
+        ));
+    }
     if !vs.marks.is_empty() {
         title.push_str(&format!(" · {} marked", thousands(vs.marks.count())));
     }
@@ -330,10 +346,11 @@ fn table(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
         .borders(Borders::ALL)
         .border_style(t.border)
         .title(Span::styled(title, t.accent));
-    let mut widget = Table::new(rows, widths)
+    let widget = Table::new(rows, widths)
         .header(Row::new(head).style(t.muted.add_modifier(Modifier::BOLD)))
         .block(block)
         .column_spacing(1);
+    f.render_widget(widget, area);
     if vs.visible.is_empty() && vs.pending.is_none() {
         let why = if s.loading {
             "Loading the snapshot…"
@@ -352,9 +369,20 @@ fn table(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
         } else {
             "Nothing matches the filter (Esc clears it)."
         };
-        widget = widget.footer(Row::new(vec![Cell::from(""), Cell::from(why)]).style(t.muted));
+        // Across the table's width, under the header: not squeezed into a column.
+        let line = Rect {
+            x: area.x + 3,
+            y: area.y + 2,
+            width: area.width.saturating_sub(4),
+            height: area.height.saturating_sub(3).min(2),
+        };
+        if line.height > 0 {
+            f.render_widget(
+                Paragraph::new(why).style(t.muted).wrap(Wrap { trim: true }),
+                line,
+            );
+        }
     }
-    f.render_widget(widget, area);
 }
 
 fn field<'a>(t: &Theme, name: &str, value: impl AsRef<str>) -> Line<'a> {
@@ -389,6 +417,21 @@ fn detail(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
 }
 
 fn decision_line<'a>(s: &State, t: &Theme, d: &Data, view: ViewId, item: u32) -> Option<Line<'a>> {
+    let (text, destructive) = decision_text(s, d, view, item)?;
+    Some(Line::from(vec![
+        Span::styled(format!("{:>9} ", "decision"), t.muted),
+        Span::styled(text, if destructive { t.danger } else { t.ok }),
+    ]))
+}
+
+/// The decision standing for a row, as its detail says it: verdict, reviewer, reason, and what
+/// became of it. With whether it is destructive (for its colour).
+pub(crate) fn decision_text(
+    s: &State,
+    d: &Data,
+    view: ViewId,
+    item: u32,
+) -> Option<(String, bool)> {
     let (tg, _, _) = d.target(view, item)?;
     let (v, id) = s.review.decided.get(&tg)?;
     // Decisions are in id order: no scan per frame.
@@ -404,18 +447,30 @@ fn decision_line<'a>(s: &State, t: &Theme, d: &Data, view: ViewId, item: u32) ->
             .map(|o| format!(" → {o}"))
             .or(x.d.until.as_ref().map(|u| format!(" until {u}")))
             .unwrap_or_default();
-    Some(Line::from(vec![
-        Span::styled(format!("{:>9} ", "decision"), t.muted),
-        Span::styled(
-            format!(
-                "{}{extra} by {} ({})",
-                v.as_str(),
-                sanitize(&x.reviewer),
-                sanitize(x.d.justification.as_deref().unwrap_or("no justification"))
-            ),
-            if v.destructive() { t.danger } else { t.ok },
+    let mut remediation = match s.review.remediation_of(x) {
+        r if r == "-" => String::new(),
+        r => format!(" · {r}"),
+    };
+    // Done, yet a snapshot taken after still has it: granted again, or the call did not take.
+    if s.review
+        .done_at
+        .get(&x.id)
+        .is_some_and(|&at| at < d.snapshot.taken_at)
+    {
+        remediation.push_str(&format!(
+            " · STILL HERE in snapshot #{}, taken after: granted again?",
+            d.snapshot.id
+        ));
+    }
+    Some((
+        format!(
+            "{}{extra} by {} ({}){remediation}",
+            v.as_str(),
+            sanitize(&x.reviewer),
+            sanitize(x.d.justification.as_deref().unwrap_or("no justification"))
         ),
-    ]))
+        v.destructive(),
+    ))
 }
 
 fn detail_lines<'a>(s: &State, t: &Theme, item: u32) -> Vec<Line<'a>> {
@@ -475,18 +530,26 @@ fn detail_lines<'a>(s: &State, t: &Theme, item: u32) -> Vec<Line<'a>> {
                     c.source
                 ),
             ));
-            out.push(field(
-                t,
-                "owner",
-                format!(
-                    "{} {}",
-                    d.key_owner(c),
-                    c.owner
-                        .as_ref()
-                        .map(|o| format!("({} {})", o.kind.replace('_', " "), o.id))
-                        .unwrap_or_default()
-                ),
-            ));
+            let (owner, via) = d.key_owner(c);
+            let via = match via {
+                "record" => "from recert's ownership record",
+                "provider" => "from the provider",
+                "inferred" => "from its service account's recorded owner",
+                _ => "nobody answers for it: o reassigns",
+            };
+            out.push(field(t, "owner", format!("{owner} ({via})")));
+            if let Some(o) = &c.owner {
+                out.push(field(
+                    t,
+                    "runs as",
+                    format!(
+                        "{} {} {}",
+                        o.kind.replace('_', " "),
+                        o.email.as_deref().or(o.name.as_deref()).unwrap_or(""),
+                        o.id
+                    ),
+                ));
+            }
             out.push(field(t, "created", date(c.created_at)));
             out.push(field(t, "last used", date(c.last_used_at)));
             out.push(field(t, "expires", date(c.expires_at)));
@@ -919,7 +982,7 @@ pub const FILTER_HELP: &[&str] = &[
     "  provider:openai  unused>90d  age>=1y  spend>100  members<3",
     "  decision:none    no decision yet (any, certify, revoke, reassign, defer)",
     "  !status:active   ! negates a term",
-    "  e.g. /owner:none provider:openai unused>90d alice   (in Keys)",
+    "  e.g. /owner:none provider:openai age>1y   (in Keys: nobody answers for them)",
 ];
 
 fn help(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
@@ -1071,21 +1134,36 @@ fn picker(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
         format!("> {}▏", sanitize(&p.input)),
         t.text.add_modifier(Modifier::BOLD),
     ))];
+    let w = area.width.saturating_sub(4).min(76);
     for (k, &i) in p.matches.iter().enumerate().skip(start).take(rows) {
-        let (email, name) = &p.choices[i];
+        let c = &p.choices[i];
         let style = if k == p.cursor { t.selection } else { t.text };
-        lines.push(Line::from(Span::styled(format!(" {email}  {name}"), style)));
+        let line = format!(
+            " {:<18} {:<26} {}",
+            ellipsize(&c.name, 18),
+            ellipsize(&c.email, 26),
+            c.about
+        );
+        let line = ellipsize(&line, w.saturating_sub(2)).into_owned();
+        lines.push(Line::from(Span::styled(line, style)));
     }
     if p.matches.is_empty() {
         lines.push(Line::from(Span::styled(" nobody matches", t.muted)));
     }
-    let w = area.width.saturating_sub(4).min(70);
     let r = centered(area, w, h);
     overlay(
         f,
         t,
         r,
-        format!(" New owner · {} people ", p.choices.len()),
+        if p.input.trim().is_empty() {
+            format!(" New owner · {} people ", p.choices.len())
+        } else {
+            format!(
+                " New owner · {} of {} people ",
+                p.matches.len(),
+                p.choices.len()
+            )
+        },
         lines,
         0,
         t.accent,

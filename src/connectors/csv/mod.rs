@@ -71,6 +71,7 @@ pub fn load(src: &str, path: &Path, today: NaiveDate) -> Result<SourceData, CsvE
     let active_col = col(&["active", "status"]);
     let manager_col = col(&["manager", "manager_email"]);
     let dept_col = col(&["department", "dept"]);
+    let title_col = col(&["title", "job_title"]);
     let term_col = col(&["termination_date", "terminated_on", "end_date"]);
     let name_col = col(&["name", "display_name", "full_name"]);
     let id_col = col(&["employee_id", "id", "employee_number"]);
@@ -126,6 +127,7 @@ pub fn load(src: &str, path: &Path, today: NaiveDate) -> Result<SourceData, CsvE
             external_id: get(id_col).map(str::to_string),
             department: get(dept_col).map(str::to_string),
             manager_id: get(manager_col).map(str::to_string),
+            title: get(title_col).map(str::to_string),
             groups: Vec::new(),
         });
     }

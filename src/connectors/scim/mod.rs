@@ -149,6 +149,8 @@ struct WUser {
     active: Option<bool>,
     #[serde(default)]
     emails: Vec<WEmail>,
+    #[serde(default, deserialize_with = "wire::opt_id")]
+    title: Option<String>,
     #[serde(
         default,
         rename = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
@@ -207,6 +209,7 @@ pub fn person(source: &str, v: &Value) -> Result<Person, String> {
             .get("department")
             .and_then(Value::as_str)
             .map(str::to_string),
+        title: u.title,
         manager_id,
         groups: Vec::new(),
     })

@@ -13,6 +13,7 @@ fn person(id: &str, email: &str, dept: &str, manager: Option<&str>, active: bool
         external_id: None,
         department: Some(dept.into()),
         manager_id: manager.map(str::to_string),
+        title: None,
         groups: if dept == "Security" {
             vec!["Reviewers".into()]
         } else {
@@ -359,7 +360,7 @@ fn frozen(d: &SourceData, scope: &Scope, earlier: Option<&[Earlier]>) -> Vec<Ite
     let cx = crate::reconcile::Context {
         now: NOW,
         rules: rules.clone(),
-        owned: Default::default(),
+        owners: Default::default(),
     };
     let findings = crate::reconcile::reconcile(d, &cx);
     freeze(&Inputs {

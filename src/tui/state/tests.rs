@@ -40,6 +40,7 @@ fn person(email: &str, name: &str, active: bool) -> Person {
         external_id: None,
         department: Some("Research".into()),
         manager_id: None,
+        title: Some("Staff Engineer".into()),
         groups: vec!["staff".into()],
     }
 }
@@ -157,7 +158,7 @@ pub fn sample_data(n: usize) -> Data {
         started_at: NOW - 5,
         finished_at: NOW,
     }];
-    Data::new(snap, sample_findings(n), Default::default(), NOW)
+    Data::new(snap, sample_findings(n), crate::reconcile::Context::at(NOW))
 }
 
 pub struct Harness {
@@ -185,7 +186,7 @@ impl Harness {
             _dir: dir,
         };
         h.s.today = chrono::NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
-        h.send(Msg::Resize { rows: 5 });
+        h.send(Msg::Resize { rows: 5, width: 0 });
         h.send(Msg::Data(Arc::new(sample_data(n))));
         h
     }
@@ -390,7 +391,7 @@ fn sort_by_any_column_and_reverse() {
         "no spend sorts last both ways"
     );
     h.key('s'); // next column: status
-    assert_eq!(h.s.vs().sort.unwrap().col, 6);
+    assert_eq!(h.s.vs().sort.unwrap().col, 7);
 }
 
 #[test]
@@ -578,13 +579,26 @@ fn reassign_picks_an_owner_fuzzily_and_skips_what_cannot_be_owned() {
     assert_eq!(h.s.picker.as_ref().unwrap().choices.len(), 2);
     h.typ("crl");
     let p = h.s.picker.as_ref().unwrap();
-    assert_eq!(p.choices[p.matches[0]].0, "carol@example.com");
+    assert_eq!(p.choices[p.matches[0]].email, "carol@example.com");
     h.code(KeyCode::Enter);
     assert_eq!(h.s.mode, Mode::Prompt);
     h.typ("team lead");
-    h.code(KeyCode::Enter);
+    let effects = h.code(KeyCode::Enter);
+    assert!(
+        effects.contains(&Effect::Rejudge),
+        "a new owner changes findings: judge again at once, not after a restart ({effects:?})"
+    );
     let ds = h.store.decisions().unwrap();
     assert_eq!(ds[0].d.owner.as_deref(), Some("carol@example.com"));
+    // Undo and redo change who owns it too.
+    assert!(h.key('u').contains(&Effect::Rejudge));
+    assert!(
+        h.send(Msg::Key(KeyEvent::new(
+            KeyCode::Char('r'),
+            KeyModifiers::CONTROL
+        )))
+        .contains(&Effect::Rejudge)
+    );
     assert_eq!(ds[0].d.target.kind, "project_key");
     // Accounts have no owner to reassign.
     h.key('2');
@@ -1100,6 +1114,10 @@ fn a_campaign_queue_stages_submits_delegates_and_signs_off() {
         burndown.contains("1/4 done") && burndown.contains("due in 9 days"),
         "{burndown}"
     );
+    let mut closed = h.s.review.queue.clone().unwrap();
+    closed.closed = true;
+    let b = closed.burndown(h.s.today);
+    assert!(b.ends_with("staged · CLOSED") && !b.contains("due"), "{b}");
     // Delegating an item to its own holder would be self-review: refused. (The decision
     // moved the cursor on to item 2.)
     let holder = {
@@ -1197,7 +1215,11 @@ fn marks_follow_their_rows_into_a_new_snapshot_and_the_gone_ones_are_counted() {
     findings.reverse();
     findings.retain(|f| f.subject_id != before[1].as_str());
     let d = sample_data(0);
-    let d = Data::new(d.snapshot.clone(), findings, Default::default(), NOW);
+    let d = Data::new(
+        d.snapshot.clone(),
+        findings,
+        crate::reconcile::Context::at(NOW),
+    );
     h.send(Msg::Data(Arc::new(d)));
     let after = marked(&h);
     assert_eq!(after, vec![before[0].clone(), before[2].clone()]);
@@ -1276,12 +1298,28 @@ fn the_queue_moves_on_after_a_decision_unstages_with_u_and_filters_what_is_left(
     let mut h = campaign_harness();
     let id = h.campaign.as_ref().unwrap().id;
     assert_eq!(h.s.vs().cursor, 0);
-    h.key('c');
-    h.typ("still needed");
-    h.code(KeyCode::Enter);
+    let certify_first = |h: &mut Harness| {
+        h.key('g');
+        h.key('c');
+        h.typ("still needed");
+        h.code(KeyCode::Enter);
+    };
+    // `u`, and the first item is back to undecided.
+    let unstages_first = |h: &mut Harness| {
+        h.key('u');
+        assert!(
+            h.s.toast.as_ref().unwrap().0.contains("Un-staged 1 item"),
+            "{:?}",
+            h.s.toast
+        );
+        assert!(h.store.campaign_items(id).unwrap()[0].staged.is_none());
+    };
+    certify_first(&mut h);
     assert_eq!(h.s.vs().cursor, 1, "on to the next open row");
     assert!(h.store.campaign_items(id).unwrap()[0].staged.is_some());
-    // Nothing staged under the cursor: said so.
+    // The cursor moved on (or a `decision:none` filter hid the row): u un-stages the last
+    // staging all the same, once.
+    unstages_first(&mut h);
     h.key('u');
     assert!(
         h.s.toast
@@ -1290,6 +1328,7 @@ fn the_queue_moves_on_after_a_decision_unstages_with_u_and_filters_what_is_left(
             .0
             .contains("Nothing staged here")
     );
+    certify_first(&mut h);
     for filter in ["decision:none", "state:none"] {
         h.key('/');
         h.typ(filter);
@@ -1299,13 +1338,7 @@ fn the_queue_moves_on_after_a_decision_unstages_with_u_and_filters_what_is_left(
     }
     // Back on the staged row: u un-stages it.
     h.key('g');
-    h.key('u');
-    assert!(
-        h.s.toast.as_ref().unwrap().0.contains("Un-staged 1 item"),
-        "{:?}",
-        h.s.toast
-    );
-    assert!(h.store.campaign_items(id).unwrap()[0].staged.is_none());
+    unstages_first(&mut h);
     // Marked rows un-stage together.
     h.key(' ');
     h.key('j');
@@ -1371,7 +1404,7 @@ fn shift_tab_goes_back_y_copies_the_id_and_ctrl_w_deletes_a_word() {
 fn a_sweep_shows_the_persons_row_on_screen() {
     let mut h = Harness::new(40);
     // A page of one row: any person but the first is off the first page.
-    h.send(Msg::Resize { rows: 1 });
+    h.send(Msg::Resize { rows: 1, width: 0 });
     let email =
         h.s.data
             .snapshot
@@ -1404,5 +1437,260 @@ fn a_sweep_shows_the_persons_row_on_screen() {
         row.cells.iter().any(|c| c.contains(&email)),
         "{:?}",
         row.cells
+    );
+}
+
+/// A decided row shows what became of it: the worst state of the calls that carry it, with
+/// the provider's status and reason, and its plan; a revoke no plan covers says so.
+#[test]
+fn each_decision_shows_its_remediation_state() {
+    use crate::remediate::{JournalRow, RowState};
+    let row =
+        |plan: i64, seq: i64, ds: Vec<i64>, state: RowState, status: Option<i64>| JournalRow {
+            plan,
+            seq,
+            decisions: ds,
+            source: "openai".into(),
+            kind: "call".into(),
+            method: Some("DELETE".into()),
+            path: Some(format!("/v1/x/{seq}")),
+            body: None,
+            note: None,
+            state,
+            attempts: 1,
+            status,
+            result: (state == RowState::Failed).then(|| "insufficient permissions".into()),
+            updated_at: NOW,
+        };
+    let states = crate::tui::data::remediation_states(&[
+        row(1, 1, vec![10], RowState::Done, Some(200)),
+        row(1, 2, vec![11, 12], RowState::Done, Some(204)),
+        row(1, 3, vec![12], RowState::Failed, Some(403)),
+        row(2, 1, vec![13], RowState::Sent, None),
+        row(2, 2, vec![14], RowState::Manual, None),
+    ]);
+    assert_eq!(states[&10], "done 200 (plan 1)");
+    assert_eq!(states[&11], "done 204 (plan 1)");
+    assert_eq!(
+        states[&12], "failed 403: insufficient permissions (plan 1)",
+        "a failure shows before what went well"
+    );
+    assert_eq!(states[&13], "sent, no answer yet (plan 2)");
+    assert_eq!(states[&14], "manual step (plan 2)");
+
+    // In the console: a revoke decided but not applied says so in the Decisions view.
+    let mut h = Harness::new(5);
+    h.key('r');
+    h.typ("gone");
+    h.code(KeyCode::Enter);
+    h.key('6');
+    let t = h.s.vs().table.clone();
+    let col = t
+        .columns
+        .iter()
+        .position(|c| c.name == "remediation")
+        .unwrap();
+    assert_eq!(&*t.rows[0].cells[col], "not applied yet");
+}
+
+/// `Enter` opens what a row is about and `Esc` walks back, k9s-style: a key to the person who
+/// answers for it (or its project), a person to every finding about them.
+#[test]
+fn enter_drills_in_and_esc_walks_back() {
+    let mut h = Harness::new(5);
+    h.key('4');
+    let first = |h: &Harness| h.s.vs().row(h.s.current().unwrap()).unwrap().cells[0].to_string();
+    assert_eq!(first(&h), "alice-ci");
+    h.code(KeyCode::Enter);
+    assert_eq!(h.s.view, ViewId::People);
+    assert_eq!(first(&h), "alice@example.com", "the key's owner");
+    assert_eq!(h.s.crumbs.len(), 1);
+    // A person: every finding about them, as a filter on Gaps.
+    h.code(KeyCode::Enter);
+    assert_eq!(h.s.view, ViewId::Gaps);
+    assert_eq!(h.s.vs().filter, "subject:alice@example.com");
+    assert_eq!(h.s.crumbs.len(), 2);
+    // Esc walks back: Gaps unfiltered again, People, then Keys on the same row.
+    h.code(KeyCode::Esc);
+    assert_eq!(h.s.view, ViewId::People);
+    assert_eq!(h.s.view_state(ViewId::Gaps).filter, "");
+    h.code(KeyCode::Esc);
+    assert_eq!(h.s.view, ViewId::Keys);
+    assert_eq!(first(&h), "alice-ci");
+    assert!(h.s.crumbs.is_empty());
+    // A key nobody answers for opens its project.
+    h.key('G');
+    assert_eq!(first(&h), "nobody");
+    h.code(KeyCode::Enter);
+    assert_eq!(h.s.view, ViewId::Resources);
+    assert_eq!(first(&h), "Research");
+    // A view key forgets the way back.
+    h.key('2');
+    assert!(h.s.crumbs.is_empty());
+}
+
+/// `Up`/`Down` in the filter bar recall the filters kept with `Enter`, newest first, and
+/// `Down` past the newest gives back what was being typed.
+#[test]
+fn up_and_down_in_the_filter_bar_recall_earlier_filters() {
+    let mut h = Harness::new(5);
+    h.key('4');
+    for f in ["owner:none", "provider:openai"] {
+        h.key('/');
+        h.ctrl('u');
+        h.typ(f);
+        h.code(KeyCode::Enter);
+    }
+    h.key('/');
+    h.ctrl('u');
+    h.typ("ali");
+    h.code(KeyCode::Up);
+    assert_eq!(h.s.vs().filter, "provider:openai");
+    h.code(KeyCode::Up);
+    assert_eq!(h.s.vs().filter, "owner:none");
+    h.code(KeyCode::Up);
+    assert_eq!(h.s.vs().filter, "owner:none", "the oldest stays");
+    h.code(KeyCode::Down);
+    assert_eq!(h.s.vs().filter, "provider:openai");
+    h.code(KeyCode::Down);
+    assert_eq!(h.s.vs().filter, "ali", "back to what was typed");
+    assert_eq!(h.s.filter_history, ["owner:none", "provider:openai"]);
+}
+
+/// `Tab` in the `:` bar completes the command, then its argument, and never wipes the input.
+#[test]
+fn tab_in_the_command_bar_completes_commands_columns_and_emails() {
+    let mut h = Harness::new(5);
+    h.key('4');
+    h.key(':');
+    h.typ("sor");
+    h.code(KeyCode::Tab);
+    assert_eq!(h.s.input, "sort ");
+    h.typ("sp");
+    h.code(KeyCode::Tab);
+    assert_eq!(h.s.input, "sort spend ");
+    h.code(KeyCode::Esc);
+    h.key(':');
+    h.typ("sweep ");
+    h.code(KeyCode::Tab);
+    assert_eq!(h.s.input, "sweep ", "two people: nothing wiped");
+    assert!(
+        h.s.toast.as_ref().unwrap().0.contains("alice@example.com"),
+        "the matches are listed"
+    );
+    h.typ("c");
+    h.code(KeyCode::Tab);
+    assert_eq!(h.s.input, "sweep carol@example.com ");
+    h.code(KeyCode::Esc);
+    h.key(':');
+    h.typ("delegate al");
+    h.code(KeyCode::Tab);
+    assert_eq!(h.s.input, "delegate alice@example.com ");
+    h.typ("she owns it");
+    h.code(KeyCode::Tab);
+    assert_eq!(
+        h.s.input, "delegate alice@example.com she owns it",
+        "only the first argument completes; the reason is left alone"
+    );
+}
+
+/// When the data is judged again (after a reassign), the cursor stays on the object it was on,
+/// though every row is new; when that object is gone, on the row that took its place.
+#[test]
+fn a_rejudge_keeps_the_cursor_on_its_object() {
+    let mut h = Harness::new(6);
+    h.key('2');
+    h.key('j');
+    h.key('j');
+    let subject = |h: &Harness| h.s.vs().row(h.s.current().unwrap()).unwrap().cells[2].to_string();
+    let on = subject(&h);
+    // The first finding is settled (gone); the rest are the same.
+    let old = h.s.data.clone();
+    let rest = old.findings[1..].to_vec();
+    let again = Data::new(
+        old.snapshot.clone(),
+        rest,
+        crate::reconcile::Context::at(NOW),
+    );
+    h.send(Msg::Data(Arc::new(again)));
+    assert_eq!(subject(&h), on, "still on the same finding");
+    // Now the finding under the cursor is the one that goes.
+    let old = h.s.data.clone();
+    let at = h.s.vs().cursor;
+    let next = h.s.vs().row(h.s.vs().visible[at + 1]).unwrap().cells[2].to_string();
+    let gone = h.s.vs().row(h.s.current().unwrap()).unwrap().item as usize;
+    let mut rest = old.findings.clone();
+    rest.remove(gone);
+    h.send(Msg::Data(Arc::new(Data::new(
+        old.snapshot.clone(),
+        rest,
+        crate::reconcile::Context::at(NOW),
+    ))));
+    assert_eq!(h.s.vs().cursor, at);
+    assert_eq!(subject(&h), next, "the next row took its place");
+}
+
+/// A finding about a key is labelled by the key (one label everywhere), not by its owner's
+/// email; and a revoke that was done but whose object a later snapshot still has says so.
+#[test]
+fn key_findings_are_labelled_by_the_key_and_a_revived_object_is_flagged() {
+    let mut h = Harness::new(1);
+    let sample = sample_data(1);
+    let findings =
+        crate::reconcile::reconcile(&sample.snapshot.data, &crate::reconcile::Context::at(NOW));
+    let data = Data::new(
+        sample.snapshot.clone(),
+        findings,
+        crate::reconcile::Context::at(NOW),
+    );
+    h.send(Msg::Data(Arc::new(data)));
+    h.key('2');
+    h.key('/');
+    h.typ("alice scim-uncovered");
+    h.code(KeyCode::Enter);
+    let row = h.s.vs().row(h.s.current().unwrap()).unwrap().item;
+    let (t, label, _) = h.s.data.target(ViewId::Gaps, row).unwrap();
+    assert_eq!(t.id, "key_a");
+    assert_eq!(label, "alice-ci (sk-...abcd)", "the Keys view's label");
+    let (_, in_keys, _) = h.s.data.target(ViewId::Keys, 0).unwrap();
+    assert_eq!(label, in_keys);
+
+    // Revoke it, apply it (done before the snapshot was taken): the detail flags it.
+    h.key('r');
+    h.typ("left");
+    h.code(KeyCode::Enter);
+    let d = h.store.decisions().unwrap().remove(0);
+    let step = crate::remediate::PlannedStep {
+        decisions: vec![d.id],
+        step: crate::remediate::Step::Call {
+            source: "openai".into(),
+            method: "DELETE",
+            path: "/organization/projects/proj_1/api_keys/key_a".into(),
+            body: None,
+            note: None,
+        },
+    };
+    let plan = h
+        .store
+        .create_plan(&[step], "rev@example.com", None, NOW - 100)
+        .unwrap();
+    let row = h.store.journal(plan).unwrap().remove(0);
+    h.store.journal_sent(&row, "r", NOW - 60).unwrap();
+    h.store
+        .journal_result(
+            &row,
+            crate::remediate::RowState::Done,
+            Some(200),
+            "ok",
+            "r",
+            NOW - 50,
+        )
+        .unwrap();
+    h.reload_review();
+    let row = h.s.vs().row(h.s.current().unwrap()).unwrap().item;
+    let (t, _) = crate::tui::view::decision_text(&h.s, &h.s.data, ViewId::Gaps, row).unwrap();
+    assert!(
+        t.contains("done 200 (plan") && t.contains("STILL HERE in snapshot #1"),
+        "{t}"
     );
 }

@@ -4,14 +4,13 @@
 
 use super::*;
 use crate::tui::state::tests::Harness;
+use crate::tui::table::{ellipsize, fit_columns};
 use crossterm::event::KeyCode;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
 fn render(h: &mut Harness, w: u16, ht: u16, theme: &Theme) -> Terminal<TestBackend> {
-    h.send(crate::tui::state::Msg::Resize {
-        rows: table_rows(w, ht),
-    });
+    h.send(resized(w, ht));
     let mut term = Terminal::new(TestBackend::new(w, ht)).unwrap();
     term.draw(|f| draw(f, &h.s, theme)).unwrap();
     term
@@ -122,7 +121,12 @@ fn overlays_at_80x24() {
     h.code(KeyCode::Esc);
     h.key('4');
     h.key('o');
-    insta::assert_snapshot!("owner_picker_80x24", text(&render(&mut h, 80, 24, &t)));
+    let picker = text(&render(&mut h, 80, 24, &t));
+    assert!(
+        picker.contains("Research · Staff Engineer"),
+        "the picker tells people apart: {picker}"
+    );
+    insta::assert_snapshot!("owner_picker_80x24", picker);
 }
 
 /// The help overlay names the view it was opened from and lists the `:` commands with their
@@ -366,4 +370,121 @@ fn the_campaign_queue_at_80x24_and_120x40() {
     let screen = text(&term);
     assert!(screen.contains("revoke 1"), "{screen}");
     insta::assert_snapshot!("queue_submit_80x24", screen);
+}
+
+/// Columns take their width from their content, the sorted one always shows (with its arrow),
+/// and `h`/`l` scroll to the ones that do not fit; nothing is cut without an ellipsis.
+#[test]
+fn columns_fit_the_terminal_scroll_sideways_and_keep_the_sorted_one() {
+    let t = theme();
+    let mut h = harness();
+    h.key('4');
+    let s80 = text(&render(&mut h, 80, 24, &t));
+    let head = |s: &str| s.lines().nth(2).unwrap_or("").to_string();
+    assert!(
+        head(&s80).contains("KEY") && head(&s80).contains("OWNER"),
+        "{s80}"
+    );
+    assert!(
+        s80.contains("more column"),
+        "says columns are hidden: {s80}"
+    );
+    // Sorted by spend: the column shows with its arrow though it did not fit.
+    h.key(':');
+    h.typ("sort spend desc");
+    h.code(KeyCode::Enter);
+    let sorted = text(&render(&mut h, 80, 24, &t));
+    assert!(head(&sorted).contains("SPEND▼"), "{sorted}");
+    // `l` scrolls: the last column (resource) comes into view, the first stays.
+    for _ in 0..8 {
+        h.key('l');
+    }
+    let right = text(&render(&mut h, 80, 24, &t));
+    assert!(
+        head(&right).contains("RESOURCE") && head(&right).contains("KEY"),
+        "{right}"
+    );
+    assert!(right.contains("h ◀"), "{right}");
+    // Presses past the last column are not kept: one `h` moves the columns at once.
+    h.key('h');
+    let one_back = text(&render(&mut h, 80, 24, &t));
+    assert_ne!(head(&one_back), head(&right), "{one_back}");
+    for _ in 0..8 {
+        h.key('h');
+    }
+    let back = text(&render(&mut h, 80, 24, &t));
+    assert!(head(&back).contains("OWNER"), "{back}");
+    // Wide enough for everything: no scrolling and nothing hidden.
+    let wide = text(&render(&mut h, 200, 40, &t));
+    assert!(!wide.contains("more column"), "{wide}");
+}
+
+#[test]
+fn fitting_is_pure_and_never_scrolls_past_what_is_needed() {
+    use crate::tui::table::Column;
+    let cols = [
+        Column::text("a", 10),
+        Column::text("b", 10),
+        Column::text("c", 10),
+        Column::grow("d", 10),
+    ];
+    let natural = [10, 10, 10, 10];
+    // 5 for borders and lead, 11 per column: everything fits in 49.
+    let all = fit_columns(&cols, &natural, 49, 3, None);
+    assert_eq!(all.shown, vec![0, 1, 2, 3]);
+    assert_eq!((all.hidden_left, all.hidden_right), (0, 0));
+    // Extra width goes to the growing column.
+    let wide = fit_columns(&cols, &natural, 60, 0, None);
+    assert_eq!(wide.widths, vec![10, 10, 10, 21]);
+    // Two fit: scroll shows b then c; the sorted column replaces the last when off screen.
+    let narrow = fit_columns(&cols, &natural, 27, 0, None);
+    assert_eq!((narrow.shown.clone(), narrow.hidden_right), (vec![0, 1], 2));
+    let scrolled = fit_columns(&cols, &natural, 27, 1, None);
+    assert_eq!(scrolled.shown, vec![0, 2]);
+    assert_eq!((scrolled.hidden_left, scrolled.hidden_right), (1, 1));
+    let sorted = fit_columns(&cols, &natural, 27, 0, Some(3));
+    assert_eq!(sorted.shown, vec![0, 3]);
+    // Too narrow even for the first column: it is cut, not dropped, and nothing panics.
+    let tiny = fit_columns(&cols, &natural, 8, 0, Some(2));
+    assert_eq!(tiny.shown, vec![0]);
+    assert_eq!(tiny.widths, vec![3]);
+    // A column that does not fit whole shows cut where a useful part of it fits.
+    let plain = [
+        Column::text("a", 10),
+        Column::text("b", 10),
+        Column::text("c", 10),
+        Column::text("d", 20),
+    ];
+    let part = fit_columns(&plain, &[10, 10, 10, 20], 52, 0, None);
+    assert_eq!(part.shown, vec![0, 1, 2, 3]);
+    assert_eq!(part.widths, vec![10, 10, 10, 13]);
+    let no_room = fit_columns(&plain, &[10, 10, 10, 20], 44, 0, None);
+    assert_eq!(
+        no_room.shown,
+        vec![0, 1, 2],
+        "8 columns or less: not worth it"
+    );
+    assert_eq!(ellipsize("abcdef", 4), "abc…");
+    assert_eq!(ellipsize("abc", 4), "abc");
+    assert_eq!(ellipsize("日本語", 4), "日…");
+}
+
+/// An empty result says why across the table, not clipped into its first column.
+#[test]
+fn an_empty_result_says_why_in_full() {
+    let t = theme();
+    let mut h = harness();
+    h.key('4');
+    h.key('/');
+    h.typ("owner:nobody-at-all");
+    h.code(KeyCode::Enter);
+    for (w, ht) in [(80u16, 24u16), (120, 40), (40, 12)] {
+        let screen = text(&render(&mut h, w, ht, &t));
+        let want = if w >= 80 {
+            "Nothing matches the filter (Esc clears it)."
+        } else {
+            "Nothing matches"
+        };
+        assert!(screen.contains(want), "{w}x{ht}:\n{screen}");
+    }
 }
