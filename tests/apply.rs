@@ -257,19 +257,10 @@ fn read_only_refuses_apply_and_nothing_reaches_the_simulator() {
 #[test]
 fn revoke_a_leaked_key_by_its_whole_secret_without_ever_echoing_it() {
     let e = Env::new("small", &[]);
-    let store = Store::open(&e.data()).unwrap();
-    let snap = store.latest_snapshot().unwrap().unwrap();
-    drop(store);
-    let k = snap
-        .data
-        .credentials
-        .iter()
-        .find(|c| {
-            c.provider == "openai"
-                && c.kind == "project_key"
-                && c.owner.as_ref().is_some_and(|o| o.kind == "user")
-                && c.redacted.as_deref().is_some_and(|r| r.contains("..."))
-        })
+    let k = e
+        .user_keys()
+        .into_iter()
+        .find(|c| c.redacted.as_deref().is_some_and(|r| r.contains("...")))
         .expect("an OpenAI user key");
     let r = k.redacted.clone().unwrap();
     let (head, tail) = r.split_once("...").unwrap();

@@ -1,9 +1,12 @@
-//! End to end in tmux with the real binary, one test per journey: the reviewer (filter, mark,
+//! End to end in tmux with the real binary, one test per journey: deciding (filter, mark,
 //! decide, quit; start again on the same DIR and the decisions are there; sync and apply from
 //! inside), the key owner (find the keys nobody answers for, give one an owner, see the
-//! findings change at once). Each test runs its own tmux server (`tmux -L`), never the user's.
+//! findings change at once), the incident responder (`:leak`, `:apply`, checked against the
+//! simulator's own request log) and the campaign reviewer (stage, submit, sign off). Each test runs its own tmux server (`tmux -L`), never the user's.
 //! Every wait is on screen content (tmux capture-pane), never a fixed sleep. Needs tmux: in CI
 //! a missing tmux fails the test, elsewhere it is skipped with a note.
+
+mod common;
 
 use std::path::Path;
 use std::process::Command;
@@ -297,5 +300,139 @@ fn key_owner_finds_unowned_keys_and_a_reassign_shows_at_once() {
     let store = recert::store::Store::open(dir).unwrap();
     let owners = recert::review::owners(&store.decisions().unwrap());
     assert_eq!(owners.len(), 1, "{owners:?}");
+    recert::audit::verify(&store.audit_entries().unwrap()).unwrap();
+}
+
+/// The console on an `Env` (the simulator as its own process, with its request log): the
+/// command for tmux, with the simulator's key in its environment, and `args` after it.
+fn console_on(e: &common::process::Env, args: &str) -> String {
+    format!(
+        "RECERT_SIM_KEY={} {} --config {} --data-dir {} {args}",
+        recert::sim::DEFAULT_KEY,
+        env!("CARGO_BIN_EXE_recert"),
+        e.dir.path().join("cfg.toml").display(),
+        e.data().display()
+    )
+}
+
+/// The incident responder: `:leak KEY_ID` finds the key, shows it and asks for the reason;
+/// `:apply` sends exactly one DELETE for it, which the simulator's own log confirms, and the
+/// Decisions view says it is done.
+#[test]
+fn incident_responder_revokes_a_leaked_key_from_the_console() {
+    if Demo::new("").is_none() {
+        return;
+    }
+    let e = common::process::Env::new("small", &[]);
+    let key = e
+        .user_keys()
+        .into_iter()
+        .next()
+        .expect("the simulator has user keys in live projects");
+    let home = tempfile::tempdir().unwrap();
+    let t = Tmux::start("leak", &console_on(&e, ""), home.path());
+    t.wait("the whole snapshot", 120, |s| {
+        s.contains("Gaps ") && s.contains("CRIT") && !s.contains("loading the rest")
+    });
+    t.keys(&[":"]);
+    t.text(&format!("leak {}", key.id));
+    t.keys(&["Enter"]);
+    let s = t.wait_for("Justification", 20);
+    assert!(s.contains("┌ Keys"), "the key's row is shown: {s}");
+    t.text("leaked in a public repo");
+    t.keys(&["Enter"]);
+    t.wait_for("Revoke staged", 20);
+    t.keys(&[":"]);
+    t.text("apply");
+    t.keys(&["Enter"]);
+    t.wait_for("This plan makes 1 provider call", 20);
+    t.keys(&["y", "Enter"]);
+    t.wait_for("1 call done now", 60);
+    t.keys(&["6"]);
+    let s = t.wait_for("done 2", 20);
+    assert!(s.contains("REMEDIATION"), "{s}");
+    t.keys(&["q"]);
+    t.wait_for("RECERT-EXITED-0", 30);
+    let sent = e.mutations();
+    assert_eq!(
+        sent.len(),
+        1,
+        "exactly one call reached the provider: {sent:?}"
+    );
+    assert_eq!(sent[0].method, "DELETE");
+    assert!(
+        sent[0].path.ends_with(&format!("/api_keys/{}", key.id)),
+        "{sent:?}"
+    );
+}
+
+/// The campaign reviewer: their queue, a decision staged and moved past, submitted as one
+/// batch, signed off, all from the console; the store has it, audited.
+#[test]
+fn campaign_reviewer_stages_submits_and_signs_off_in_the_console() {
+    if Demo::new("").is_none() {
+        return;
+    }
+    let e = common::process::Env::new("small", &[]);
+    e.new_campaign("Q4", &["--route", "manager"]);
+    let store = recert::store::Store::open(&e.data()).unwrap();
+    let c = store.campaign("Q4").unwrap();
+    let items = store.campaign_items(c.id).unwrap();
+    let who = items
+        .iter()
+        .find(|i| i.assigned.contains('@'))
+        .map(|i| i.assigned.clone())
+        .expect("a manager with a queue");
+    drop(store);
+    let home = tempfile::tempdir().unwrap();
+    let cmd = console_on(&e, &format!("review --campaign Q4 --as {who}"));
+    let t = Tmux::start("queue", &cmd, home.path());
+    // Their queue: routed to them, or to a group they are in.
+    let s = t.wait_for("Q4 · 0/", 120);
+    let mine: usize = s
+        .split("Q4 · 0/")
+        .nth(1)
+        .and_then(|x| x.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{s}"));
+    assert!(mine >= items.iter().filter(|i| i.assigned == who).count());
+    // Decisions wait for the whole snapshot: Gaps says when it is in.
+    t.keys(&["2"]);
+    t.wait("the whole snapshot", 120, |s| {
+        s.contains("┌ Gaps ") && !s.contains("loading the rest")
+    });
+    t.keys(&["0"]);
+    t.wait_for("┌ Queue", 20);
+    t.keys(&["c"]);
+    t.wait_for("Justification", 20);
+    t.text("still needed");
+    t.keys(&["Enter"]);
+    t.wait_for("1 staged", 20);
+    t.keys(&[":"]);
+    t.text("submit");
+    t.keys(&["Enter"]);
+    t.wait_for("Type y and Enter to submit", 20);
+    t.keys(&["y", "Enter"]);
+    t.wait_for("Submitted batch", 20);
+    t.wait_for(&format!("1/{mine} done"), 20);
+    t.keys(&[":"]);
+    t.text("signoff");
+    t.keys(&["Enter"]);
+    t.wait_for("Type y and Enter to sign off", 20);
+    t.keys(&["y", "Enter"]);
+    t.wait_for("Signed off: 1/", 20);
+    t.keys(&["q"]);
+    t.wait_for("RECERT-EXITED-0", 30);
+    let store = recert::store::Store::open(&e.data()).unwrap();
+    let ds = store.decisions().unwrap();
+    assert_eq!(ds.len(), 1, "{ds:?}");
+    assert_eq!(ds[0].reviewer, who);
+    assert!(
+        store
+            .sign_offs(c.id)
+            .unwrap()
+            .iter()
+            .any(|s| s.reviewer == who)
+    );
     recert::audit::verify(&store.audit_entries().unwrap()).unwrap();
 }

@@ -81,6 +81,27 @@ impl Env {
             .unwrap()
     }
 
+    /// The OpenAI project keys of users in live (not archived) projects: keys a revoke can
+    /// delete.
+    pub fn user_keys(&self) -> Vec<recert::model::Credential> {
+        let snap = self.snapshot();
+        let archived = recert::model::Archived::new(&snap.data);
+        snap.data
+            .credentials
+            .iter()
+            .filter(|c| {
+                c.provider == "openai"
+                    && c.kind == "project_key"
+                    && c.usable()
+                    && c.owner.as_ref().is_some_and(|o| o.kind == "user")
+                    && archived
+                        .container(&c.source, c.resource_id.as_deref().unwrap_or(""))
+                        .is_none()
+            })
+            .cloned()
+            .collect()
+    }
+
     pub fn data(&self) -> PathBuf {
         self.dir.path().join("data")
     }

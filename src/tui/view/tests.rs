@@ -488,3 +488,26 @@ fn an_empty_result_says_why_in_full() {
         assert!(screen.contains(want), "{w}x{ht}:\n{screen}");
     }
 }
+
+/// The new screens at both sizes: a drill-in with its breadcrumb, and the columns scrolled.
+#[test]
+fn drill_in_and_scrolled_columns_at_80x24_and_120x40() {
+    let t = theme();
+    for (w, ht) in [(80u16, 24u16), (120, 40)] {
+        let mut h = harness();
+        h.key('4');
+        h.code(KeyCode::Enter);
+        let screen = text(&render(&mut h, w, ht, &t));
+        assert!(screen.contains("Keys › People"), "{screen}");
+        insta::assert_snapshot!(format!("drill_in_{w}x{ht}"), screen);
+        let mut h = harness();
+        h.key('4');
+        render(&mut h, w, ht, &t);
+        h.key('l');
+        h.key('l');
+        insta::assert_snapshot!(
+            format!("keys_scrolled_{w}x{ht}"),
+            text(&render(&mut h, w, ht, &t))
+        );
+    }
+}
