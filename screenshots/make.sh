@@ -14,22 +14,24 @@ BIN=$PWD/target/release/recert
 OUT=$PWD/screenshots
 WORK=$(mktemp -d)
 SESSION=recert-shots-$$
+# Our own tmux server: never the user's (and none of their tmux configuration).
+tmx() { tmux -L "$SESSION" -f /dev/null "$@"; }
 COLS=120 ROWS=40
-trap 'tmux kill-session -t $SESSION 2>/dev/null || true; rm -rf "$WORK"' EXIT
+trap 'tmx kill-server 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
-tmux new-session -d -s "$SESSION" -x $COLS -y $ROWS \
+tmx new-session -d -s "$SESSION" -x $COLS -y $ROWS \
   "env TERM=xterm-256color COLORTERM=truecolor RECERT_REVIEWER=dana.reviewer@example.com $BIN demo --size medium --seed 7 --data-dir $WORK/data 2>$WORK/demo.err"
 
 wait_for() { # text, then give the screen a moment to settle
   for _ in $(seq 1 300); do
-    if tmux capture-pane -t "$SESSION" -p | grep -qF -- "$1"; then return 0; fi
+    if tmx capture-pane -t "$SESSION" -p | grep -qF -- "$1"; then return 0; fi
     sleep 0.1
   done
-  echo "timed out waiting for: $1" >&2; tmux capture-pane -t "$SESSION" -p >&2; cat "$WORK/demo.err" >&2; exit 1
+  echo "timed out waiting for: $1" >&2; tmx capture-pane -t "$SESSION" -p >&2; cat "$WORK/demo.err" >&2; exit 1
 }
 
 shot() { # name
-  tmux capture-pane -t "$SESSION" -e -N -p > "$WORK/$1.ansi"
+  tmx capture-pane -t "$SESSION" -e -N -p > "$WORK/$1.ansi"
   python3 "$OUT/ansi2html.py" $COLS $ROWS < "$WORK/$1.ansi" > "$WORK/$1.html"
   "$CHROME" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
     --disable-background-networking --disable-component-update --disable-sync \
@@ -40,14 +42,14 @@ shot() { # name
 
 wait_gone() { # text: wait until the screen no longer shows it
   for _ in $(seq 1 300); do
-    if ! tmux capture-pane -t "$SESSION" -p | grep -qF -- "$1"; then return 0; fi
+    if ! tmx capture-pane -t "$SESSION" -p | grep -qF -- "$1"; then return 0; fi
     sleep 0.1
   done
   echo "timed out waiting for '$1' to go" >&2; exit 1
 }
 
-key() { tmux send-keys -t "$SESSION" "$@"; }
-typed() { tmux send-keys -t "$SESSION" -l "$1"; }
+key() { tmx send-keys -t "$SESSION" "$@"; }
+typed() { tmx send-keys -t "$SESSION" -l "$1"; }
 
 wait_for "CRIT"
 wait_gone "loading the rest" # the stored digest shows first; marks wait for the whole
@@ -58,8 +60,8 @@ key 1
 wait_for "Findings by rule"
 shot dash
 key 4 /
-typed "unused>90d provider:openai"
-wait_for "/unused>90d provider:openai "
+typed "owner:none provider:openai age>1y"
+wait_for "/owner:none provider:openai age>1y "
 shot filter
 key Enter Space Space
 wait_for "2 marked"
@@ -88,8 +90,8 @@ REVIEWER=$($R campaign status 2026-Q4 --format json | python3 -c '
 import json, sys
 q = json.load(sys.stdin)["queues"]
 print(max((r for r in q if r != "group:ai-admins"), key=lambda r: q[r]["items"]))')
-tmux kill-session -t "$SESSION" 2>/dev/null || true
-tmux new-session -d -s "$SESSION" -x $COLS -y $ROWS \
+tmx kill-session -t "$SESSION" 2>/dev/null || true
+tmx new-session -d -s "$SESSION" -x $COLS -y $ROWS \
   "env TERM=xterm-256color COLORTERM=truecolor $R review --campaign 2026-Q4 --as $REVIEWER 2>$WORK/demo.err"
 wait_for "holder"
 key Space

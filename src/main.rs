@@ -17,8 +17,8 @@ struct Cli {
     /// Config file (default: the platform config dir, e.g. ~/.config/recert/config.toml).
     #[arg(long, global = true, value_name = "FILE")]
     config: Option<PathBuf>,
-    /// Where snapshots and decisions are stored (default: the platform data dir).
-    #[arg(long, global = true, value_name = "DIR")]
+    /// Where snapshots and decisions are stored (default: $RECERT_DATA_DIR, else the platform data dir).
+    #[arg(long, global = true, value_name = "DIR", env = "RECERT_DATA_DIR")]
     data_dir: Option<PathBuf>,
     /// A theme: `dark`, `light`, `high-contrast` or `colorblind` (built in), or a path to a theme TOML file.
     #[arg(long, global = true)]

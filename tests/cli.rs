@@ -489,3 +489,29 @@ fn completions_and_the_man_page_cover_every_command() {
         "nothing written under HOME"
     );
 }
+
+/// `RECERT_DATA_DIR` names the store for every command, as `--data-dir` does (a walkthrough
+/// can set it once); `--data-dir` wins over it.
+#[test]
+fn the_data_dir_comes_from_recert_data_dir_unless_given() {
+    let home = tempfile::tempdir().unwrap();
+    let store = home.path().join("from-env");
+    let flag = home.path().join("from-flag");
+    let out = recert()
+        .env("RECERT_DATA_DIR", &store)
+        .args(["gaps"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains(&store.display().to_string()), "{err}");
+    let out = recert()
+        .env("RECERT_DATA_DIR", &store)
+        .arg("--data-dir")
+        .arg(&flag)
+        .args(["gaps"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&flag.display().to_string()), "{err}");
+}

@@ -386,7 +386,7 @@ impl Data {
         }
     }
 
-    fn resource_name(&self, source: &str, id: Option<&str>) -> String {
+    pub fn resource_name(&self, source: &str, id: Option<&str>) -> String {
         match id {
             None => "-".into(),
             Some(id) => self

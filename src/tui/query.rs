@@ -1,7 +1,8 @@
 //! The filter language: space-separated terms, all of which must hold.
 //!
 //! - `alice`: fuzzy text; its letters must appear in order, close together, inside one column.
-//! - `owner:none`, `provider:openai`: the column's text contains the value (`none`: it is empty).
+//! - `owner:none`, `provider:openai`: a word of the column's text starts with the value
+//!   (`status:active` is not `inactive`; `none`: the cell is empty).
 //! - `unused>90d`, `age>=1y`, `spend>100`, `members<3`: numeric columns compare; days take
 //!   `d`, `w`, `m` (30 days) or `y`, spend is in dollars.
 //! - `decision:none`, `decision:revoke` (`any`, `certify`, `reassign`, `defer`; a prefix will
@@ -217,18 +218,27 @@ pub fn char_mask(s: &str) -> u64 {
     m
 }
 
-/// Case-insensitive substring test; `needle` is lower-case.
-fn contains_ci(hay: &str, needle: &str) -> bool {
+/// Does a word of `hay` start with `needle` (lower-case), ignoring case? A word starts the
+/// text or follows a character that is not a letter or digit: `active` is in `active` and
+/// `not active`, never in `inactive`; `example` is in `alice@example.com`.
+fn word_starts_ci(hay: &str, needle: &str) -> bool {
     if needle.is_empty() {
         return true;
     }
     if hay.is_ascii() && needle.is_ascii() {
         let (h, n) = (hay.as_bytes(), needle.as_bytes());
-        return h
-            .windows(n.len())
-            .any(|w| w.iter().zip(n).all(|(a, b)| a.to_ascii_lowercase() == *b));
+        return h.windows(n.len()).enumerate().any(|(i, w)| {
+            (i == 0 || !h[i - 1].is_ascii_alphanumeric())
+                && w.iter().zip(n).all(|(a, b)| a.to_ascii_lowercase() == *b)
+        });
     }
-    hay.to_lowercase().contains(needle)
+    let h = hay.to_lowercase();
+    h.match_indices(needle).any(|(i, _)| {
+        h[..i]
+            .chars()
+            .next_back()
+            .is_none_or(|c| !c.is_alphanumeric())
+    })
 }
 
 /// Do the letters of `needle` (lower-case) appear in `hay` in order, inside a window no longer
@@ -301,7 +311,7 @@ fn term_holds(t: &Term, row: &Row, decided: Option<&HashMap<u32, Verdict>>) -> b
                 is_none(cell)
             } else {
                 let m = row.masks.get(*col).copied().unwrap_or(!0);
-                char_mask(value) & !m == 0 && contains_ci(cell, value)
+                char_mask(value) & !m == 0 && word_starts_ci(cell, value)
             }
         }
         Term::Num { col, op, value } => {
@@ -351,6 +361,24 @@ mod tests {
             Tone::Normal,
             0,
         )
+    }
+
+    /// A field term matches where a word of the cell starts with the value: `status:active`
+    /// is not `inactive` (a leaver's status), so `!status:active` finds the people who left.
+    #[test]
+    fn field_terms_match_at_the_start_of_a_word() {
+        let m = |q: &str, owner: &str| {
+            matches(&parse(q, &cols()).unwrap(), &row("openai", owner, 1, 1))
+        };
+        assert!(!m("owner:active", "inactive"));
+        assert!(m("!owner:active", "inactive"));
+        assert!(m("owner:inactive", "inactive"));
+        assert!(m("owner:active", "active"));
+        assert!(m("owner:alice", "Alice@example.com"));
+        assert!(m("owner:example.com", "alice@example.com"), "after the @");
+        assert!(m("owner:rotate", "owned by x: rotate it"));
+        assert!(!m("owner:lice", "alice@example.com"), "not inside a word");
+        assert!(m("owner:vera.sm", "vera.smith@x.com"));
     }
 
     #[test]

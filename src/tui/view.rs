@@ -550,8 +550,20 @@ fn detail_lines<'a>(s: &State, t: &Theme, item: u32) -> Vec<Line<'a>> {
                     ),
                 ));
             }
+            out.push(field(
+                t,
+                "project",
+                d.resource_name(&c.source, c.resource_id.as_deref()),
+            ));
             out.push(field(t, "created", date(c.created_at)));
             out.push(field(t, "last used", date(c.last_used_at)));
+            out.push(field(
+                t,
+                "spend",
+                c.spend_cents
+                    .map(|x| format!("${}.{:02} in 30 days", x / 100, x % 100))
+                    .unwrap_or_else(|| "-".into()),
+            ));
             out.push(field(t, "expires", date(c.expires_at)));
             out.push(field(t, "status", c.status.as_deref().unwrap_or("active")));
         }
@@ -1202,11 +1214,34 @@ fn confirm(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
         overlay(f, t, r, title.into(), lines, 0, t.accent);
         return;
     }
-    let manual = c.steps.len() - c.calls;
+    let lines = plan_lines(s, t, c);
+    let r = centered(area, 110, area.height);
+    overlay(f, t, r, " Apply: the plan ".into(), lines, 0, t.danger);
+}
+
+/// What the apply confirmation says: the calls, the manual steps and the steps other calls
+/// cover, each counted by its kind (as listed below it), then every step.
+pub(crate) fn plan_lines<'a>(s: &State, t: &Theme, c: &super::state::Confirm) -> Vec<Line<'a>> {
+    use crate::remediate::Step;
+    let manual = c
+        .steps
+        .iter()
+        .filter(|p| matches!(p.step, Step::Manual { .. }))
+        .count();
+    let covered = c
+        .steps
+        .iter()
+        .filter(|p| matches!(p.step, Step::Record { .. }))
+        .count();
+    let covered = if covered > 0 {
+        format!("; {covered} covered by other steps")
+    } else {
+        String::new()
+    };
     let mut lines = vec![
         Line::from(Span::styled(
             format!(
-                "This plan makes {} ({}). Nothing has been sent.",
+                "This plan makes {} ({}{covered}). Nothing has been sent.",
                 crate::model::text::plural(c.calls, "provider call"),
                 crate::model::text::plural(manual, "manual step")
             ),
@@ -1233,8 +1268,7 @@ fn confirm(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
             style,
         )));
     }
-    let r = centered(area, 110, area.height);
-    overlay(f, t, r, " Apply: the plan ".into(), lines, 0, t.danger);
+    lines
 }
 
 fn applying(f: &mut Frame, t: &Theme, area: Rect, a: &super::state::Applying) {

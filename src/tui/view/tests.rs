@@ -511,3 +511,50 @@ fn drill_in_and_scrolled_columns_at_80x24_and_120x40() {
         );
     }
 }
+
+/// The plan's first line counts each kind of step as the list below shows it: a step other
+/// calls cover is not a manual step.
+#[test]
+fn the_plan_counts_calls_manual_steps_and_covered_steps_apart() {
+    use crate::remediate::{PlannedStep, Step};
+    let h = harness();
+    let step = |s: Step| PlannedStep {
+        decisions: vec![1],
+        step: s,
+    };
+    let c = crate::tui::state::Confirm {
+        purpose: crate::tui::state::Purpose::Apply,
+        summary: vec![],
+        steps: vec![
+            step(Step::Call {
+                source: "openai".into(),
+                method: "DELETE",
+                path: "/organization/users/u1".into(),
+                body: None,
+                note: None,
+            }),
+            step(Step::Manual {
+                source: "anthropic".into(),
+                what: "remove the role by hand".into(),
+            }),
+            step(Step::Record {
+                what: "covered by step 1".into(),
+            }),
+            step(Step::Record {
+                what: "covered by step 1".into(),
+            }),
+        ],
+        calls: 1,
+        typed: String::new(),
+        need_typing: false,
+    };
+    let first: String = plan_lines(&h.s, &theme(), &c)[0]
+        .spans
+        .iter()
+        .map(|s| s.content.to_string())
+        .collect();
+    assert_eq!(
+        first,
+        "This plan makes 1 provider call (1 manual step; 2 covered by other steps). Nothing has been sent."
+    );
+}
