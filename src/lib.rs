@@ -20,7 +20,8 @@
 //! applier per plan (a lock in the store), a lost answer re-read before a resend, a call whose
 //! decisions were withdrawn abandoned instead. [`audit`] is the hash chain every change is
 //! recorded in, what `audit verify` proves (the chain, its head, and that the store's rows
-//! still say what it recorded, both ways), and the evidence pack and campaign report.
+//! still say what it recorded, both ways), the evidence pack and campaign report, and the
+//! chain as OCSF events for a SIEM ([`audit::ocsf`], verifiable from its copy).
 //!
 //! **Trust boundaries.** [`secret`] is the one redactor: every secret the process holds, in
 //! every form, scrubbed before anything is printed, logged, stored or exported.

@@ -377,10 +377,17 @@ enum AuditCmd {
         #[arg(long, value_name = "SEQ:HASH")]
         head: Option<recert::audit::Head>,
     },
-    /// Write the log as JSON lines.
+    /// Write the log as JSON lines: recert's own entries, or OCSF events for a SIEM.
     Export {
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
+        /// `json` (recert's entries) or `ocsf` (OCSF 1.8.0 Identity & Access Management
+        /// events, recert's sequence and hash kept under `unmapped.recert`).
+        #[arg(long, default_value = "json", value_parser = ["json", "ocsf"])]
+        format: String,
+        /// Only the entries after this sequence number (incremental shipping).
+        #[arg(long, value_name = "SEQ", default_value_t = 0)]
+        since: i64,
     },
 }
 
@@ -655,8 +662,8 @@ async fn main() -> std::process::ExitCode {
             cmd: AuditCmd::Verify { head },
         }) => cli::audit_verify(&g, head.as_ref()),
         Some(Cmd::Audit {
-            cmd: AuditCmd::Export { out },
-        }) => cli::audit_export(&g, out.as_deref()),
+            cmd: AuditCmd::Export { out, format, since },
+        }) => cli::audit_export(&g, out.as_deref(), format == "ocsf", since),
         Some(Cmd::Campaign { cmd }) => campaign(&g, cmd),
         Some(Cmd::Review { campaign, reviewer }) => cli::campaign::review(&g, &campaign, reviewer),
         None => cli::console(&g),

@@ -3,6 +3,7 @@
 //! keeps the entries, this module hashes and checks them.
 
 pub mod evidence;
+pub mod ocsf;
 pub mod report;
 
 use serde::{Deserialize, Serialize};

@@ -968,12 +968,22 @@ pub fn audit_verify(g: &Globals, recorded: Option<&crate::audit::Head>) -> Resul
 }
 
 /// `recert audit export [--out FILE]`: the log as JSON lines.
-pub fn audit_export(g: &Globals, out: Option<&Path>) -> Result<()> {
+/// `recert audit export [--format json|ocsf] [--since SEQ] [--out FILE]`: the chain as JSON
+/// lines, recert's own entries or OCSF events.
+pub fn audit_export(g: &Globals, out: Option<&Path>, ocsf: bool, since: i64) -> Result<()> {
     let store = Store::open(&g.paths.data_dir)?;
+    let entries = store.audit_entries()?;
     let mut text = String::new();
-    for e in store.audit_entries()? {
-        text.push_str(&crate::model::text::json_line(&e)?);
-        text.push('\n');
+    if ocsf {
+        for v in crate::audit::ocsf::events(&entries, since) {
+            text.push_str(&crate::model::text::json_line(&v)?);
+            text.push('\n');
+        }
+    } else {
+        for e in entries.iter().filter(|e| e.seq > since) {
+            text.push_str(&crate::model::text::json_line(e)?);
+            text.push('\n');
+        }
     }
     match out {
         Some(p) => write_file(p, &text)?,
