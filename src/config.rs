@@ -36,6 +36,19 @@ pub struct Config {
     /// Campaign reviewer routing: rules in order, a fallback, self-review.
     #[serde(default)]
     pub review: crate::review::campaign::Routing,
+    /// Where reminders go (`recert campaign remind`).
+    #[serde(default)]
+    pub notify: Notify,
+}
+
+/// `[notify]`: the chat webhook reminders are posted to. The URL itself is a secret: only the
+/// name of the environment variable that holds it belongs here.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Notify {
+    /// The environment variable holding the webhook URL (default `RECERT_WEBHOOK_URL`);
+    /// without it, the OS keyring entry `recert`/`webhook`.
+    pub webhook_env: Option<String>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]

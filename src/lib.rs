@@ -48,6 +48,7 @@ pub mod config;
 pub mod connectors;
 pub mod engine;
 pub mod model;
+pub mod notify;
 pub mod reconcile;
 pub mod remediate;
 pub mod review;

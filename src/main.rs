@@ -324,6 +324,14 @@ enum CampaignCmd {
         #[arg(long)]
         yes: bool,
     },
+    /// Remind each reviewer with open items how many are left and when the campaign is due,
+    /// through the chat webhook (`RECERT_WEBHOOK_URL` or the keyring); audited.
+    Remind {
+        name: String,
+        /// Print the messages it would send; send nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Withdraw a campaign started by mistake: staged and submitted decisions are withdrawn
     /// (never applied); the campaign stays on record, marked cancelled, audited.
     Cancel {
@@ -516,6 +524,10 @@ fn campaign(g: &Globals, cmd: CampaignCmd) -> anyhow::Result<()> {
         } => c::sign_off(g, &name, reviewer, incomplete),
         CampaignCmd::Close { name, yes } => c::close(g, &name, yes),
         CampaignCmd::Cancel { name, reason, yes } => c::cancel(g, &name, &reason, yes),
+        // The webhook is HTTP, on the main runtime (this runs on one of its threads).
+        CampaignCmd::Remind { name, dry_run } => tokio::task::block_in_place(|| {
+            tokio::runtime::Handle::current().block_on(c::remind(g, &name, dry_run))
+        }),
         CampaignCmd::Report { name, out } => c::report(g, &name, &out),
     }
 }

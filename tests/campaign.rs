@@ -886,3 +886,169 @@ fn a_group_queue_is_reviewed_and_signed_off_by_its_members() {
         .unwrap_or_else(|| panic!("{status}"));
     assert!(line.ends_with(&format!("yes ({member})")), "{status}");
 }
+
+/// A loopback HTTP server standing in for a chat tool's incoming webhook: answers every
+/// request with `status` and keeps each request's body.
+fn webhook(status: u16) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let bodies = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let kept = bodies.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { return };
+            let mut reader = BufReader::new(conn.try_clone().unwrap());
+            let mut len = 0usize;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    len = v.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0; len];
+            let _ = reader.read_exact(&mut body);
+            kept.lock()
+                .unwrap()
+                .push(String::from_utf8_lossy(&body).into_owned());
+            let _ = write!(
+                conn,
+                "HTTP/1.1 {status} X\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
+            );
+        }
+    });
+    // The path is the secret part of a real webhook URL.
+    (
+        format!("http://127.0.0.1:{port}/services/T0SECRET/B0SECRET/W3bh00kT0k3nNeverLogged"),
+        bodies,
+    )
+}
+
+/// `campaign remind`: a dry run prints what it would send and sends and records nothing; a
+/// real run posts one message per reviewer with open items to the webhook (a real listener on
+/// loopback), audits who was reminded, and never shows or logs the webhook URL, also when the
+/// webhook fails.
+#[test]
+fn reminders_reach_the_webhook_and_its_url_is_never_shown() {
+    let e = Env::new("small", &[]);
+    e.new_campaign("Q4", &["--route", "manager"]);
+    let audit = || Store::open(&e.data()).unwrap().audit_entries().unwrap();
+    let before = audit().len();
+    let dry = ok(&e, &["campaign", "remind", "Q4", "--dry-run"]);
+    let lines: Vec<serde_json::Value> = dry
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(!lines.is_empty(), "{dry}");
+    assert!(
+        lines.iter().all(|m| m["text"]
+            .as_str()
+            .unwrap()
+            .contains("recert review --campaign Q4")),
+        "{dry}"
+    );
+    assert!(dry.contains("nothing was sent"), "{dry}");
+    assert_eq!(audit().len(), before, "a dry run records nothing");
+
+    // No webhook configured: said how to give one, and nothing is recorded.
+    let out = e
+        .cmd(&["campaign", "remind", "Q4"])
+        .env_remove("RECERT_WEBHOOK_URL")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("RECERT_WEBHOOK_URL") && err.contains("never in the config file"),
+        "{err}"
+    );
+
+    let (url, bodies) = webhook(200);
+    let out = e
+        .cmd(&["campaign", "remind", "Q4"])
+        .env("RECERT_WEBHOOK_URL", &url)
+        .output()
+        .unwrap();
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{all}");
+    let got = bodies.lock().unwrap().clone();
+    assert_eq!(got.len(), lines.len(), "one message per reviewer: {all}");
+    for (body, dry) in got.iter().zip(&lines) {
+        let v: serde_json::Value = serde_json::from_str(body).unwrap();
+        assert_eq!(&v, dry, "what the dry run showed is what was sent");
+    }
+    let entries = audit();
+    let last = entries.last().unwrap();
+    assert_eq!(last.event, "campaign.remind");
+    let detail: serde_json::Value = serde_json::from_str(&last.detail).unwrap();
+    assert_eq!(detail["reminded"].as_array().unwrap().len(), got.len());
+    recert::audit::verify(&entries).unwrap();
+
+    // A webhook that fails: a clear error, recorded, the URL nowhere.
+    let (bad, _) = webhook(500);
+    let out = e
+        .cmd(&["campaign", "remind", "Q4"])
+        .env("RECERT_WEBHOOK_URL", &bad)
+        .output()
+        .unwrap();
+    let failed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!out.status.success());
+    assert!(failed.contains("500"), "{failed}");
+    // Nobody listening at all.
+    let gone = "http://127.0.0.1:9/services/T0SECRET/B0SECRET/W3bh00kT0k3nNeverLogged";
+    let out = e
+        .cmd(&["campaign", "remind", "Q4"])
+        .env("RECERT_WEBHOOK_URL", gone)
+        .output()
+        .unwrap();
+    let unreachable = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success());
+    // Every file the runs wrote (logs, the store's database and its WAL), as bytes.
+    let mut logs = String::new();
+    for f in walk(&e.dir.path().to_path_buf()) {
+        if let Ok(b) = std::fs::read(&f) {
+            logs.push_str(&String::from_utf8_lossy(&b));
+        }
+    }
+    for text in [&all, &failed, &unreachable, &logs] {
+        assert!(
+            !text.contains("W3bh00kT0k3n"),
+            "the webhook URL leaked:\n{text}"
+        );
+    }
+    let store = Store::open(&e.data()).unwrap();
+    let remind: Vec<_> = store
+        .audit_entries()
+        .unwrap()
+        .into_iter()
+        .filter(|x| x.event == "campaign.remind")
+        .collect();
+    assert_eq!(remind.len(), 3, "the failures are recorded too");
+    assert!(remind.iter().all(|x| !x.detail.contains("W3bh00k")));
+}
+
+/// Every file under `dir` (logs, the store, the config).
+fn walk(dir: &std::path::PathBuf) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = entry.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}

@@ -198,7 +198,9 @@ fn record(event: &str, detail: &Value) -> Mapped {
         "plan" => ("Plan", "plan", 1),
         "abandon" | "lock-recovered" => ("Plan", "plan", 3),
         "campaign.create" | "campaign.submit" => ("Campaign", "campaign", 1),
-        "campaign.delegate" | "campaign.signoff" | "campaign.close" => ("Campaign", "campaign", 3),
+        "campaign.delegate" | "campaign.signoff" | "campaign.close" | "campaign.remind" => {
+            ("Campaign", "campaign", 3)
+        }
         "campaign.cancel" => ("Campaign", "campaign", 11),
         _ => ("Record", "id", 99),
     };

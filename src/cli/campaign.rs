@@ -254,6 +254,106 @@ pub fn queues(
     m
 }
 
+/// Per queue with items left (and not signed off): the reviewer and the reminder for them.
+pub fn reminders(c: &Campaign, queues: &BTreeMap<String, Queue>) -> Vec<(String, String)> {
+    queues
+        .iter()
+        .filter(|(_, q)| !q.signed_off && q.items > q.decided)
+        .map(|(who, q)| {
+            let left = q.items - q.decided;
+            let staged = if q.staged > 0 {
+                format!(" ({} staged, not yet submitted)", q.staged)
+            } else {
+                String::new()
+            };
+            let (whom, open_as) = match who.strip_prefix("group:") {
+                Some(g) => (
+                    format!("Members of {g}"),
+                    "--as YOUR_EMAIL".to_string(),
+                ),
+                None => (who.clone(), format!("--as {who}")),
+            };
+            let text = format!(
+                "Reminder from recert: access review {} is {}. {whom}: {left} of {} to review{staged}. Open your queue with `recert review --campaign {} {open_as}`.",
+                c.name,
+                due_text(&c.due),
+                plural(q.items, "item"),
+                c.name
+            );
+            (who.clone(), sanitize(&text).into_owned())
+        })
+        .collect()
+}
+
+/// `recert campaign remind NAME [--dry-run]`: one message per reviewer with open items,
+/// through the chat webhook; who was reminded is audited.
+pub async fn remind(g: &Globals, name: &str, dry_run: bool) -> Result<()> {
+    let cfg = g.config()?;
+    let mut store = Store::open(&g.paths.data_dir)?;
+    let c = store.campaign(name)?;
+    c.refuse_if_final()?;
+    let items = store.campaign_items(c.id)?;
+    let signed: Vec<String> = store
+        .sign_offs(c.id)?
+        .into_iter()
+        .map(|s| s.reviewer)
+        .collect();
+    let groups = if items.iter().any(|i| i.assigned.starts_with("group:")) {
+        people_of(&store, &cfg, &c)?.groups
+    } else {
+        Default::default()
+    };
+    let to_send = reminders(&c, &queues(&items, &signed, &groups));
+    if to_send.is_empty() {
+        println!("nobody has open items in {}: nothing to send", c.name);
+        return Ok(());
+    }
+    if dry_run {
+        for (_, text) in &to_send {
+            println!(
+                "{}",
+                crate::model::text::json_line(&crate::notify::message(text))?
+            );
+        }
+        println!(
+            "dry run: {} would be sent; nothing was sent",
+            plural(to_send.len(), "reminder")
+        );
+        return Ok(());
+    }
+    let hook = crate::notify::Webhook::configured(&cfg).map_err(|e| anyhow::anyhow!(e))?;
+    let (mut reminded, mut failed) = (Vec::new(), Vec::new());
+    for (who, text) in &to_send {
+        match hook.post(&crate::notify::message(text)).await {
+            Ok(_) => reminded.push(who.clone()),
+            Err(e) => {
+                eprintln!("{}: not sent: {e}", sanitize(who));
+                failed.push(who.clone());
+            }
+        }
+    }
+    store.record_reminders(
+        c.id,
+        &reviewer(&cfg),
+        &reminded,
+        &failed,
+        chrono::Utc::now().timestamp(),
+    )?;
+    println!(
+        "reminded {} of {} (audited)",
+        plural(reminded.len(), "reviewer"),
+        c.name
+    );
+    if !failed.is_empty() {
+        bail!(
+            "{} could not be sent (above); `recert campaign remind {}` again sends all of them",
+            plural(failed.len(), "reminder"),
+            c.name
+        );
+    }
+    Ok(())
+}
+
 pub fn status(g: &Globals, name: &str, format: Format) -> Result<()> {
     let store = Store::open(&g.paths.data_dir)?;
     let c = store.campaign(name)?;

@@ -623,6 +623,30 @@ impl Store {
         Ok(())
     }
 
+    /// Record who was reminded of an open campaign (and whose reminder could not be sent).
+    /// Audited as `campaign.remind`.
+    pub fn record_reminders(
+        &mut self,
+        id: i64,
+        actor: &str,
+        reminded: &[String],
+        failed: &[String],
+        now: Ts,
+    ) -> Result<(), StoreError> {
+        let err = self.sql_err();
+        let tx = self.conn.transaction().map_err(&err)?;
+        let name = open_check(&tx, id).map_err(bad)?;
+        append_audit(
+            &tx,
+            now,
+            actor,
+            "campaign.remind",
+            &serde_json::json!({"campaign": name, "reminded": reminded, "failed": failed}),
+        )
+        .map_err(&err)?;
+        tx.commit().map_err(&err)
+    }
+
     /// Cancel an open campaign started by mistake: its staged decisions are dropped, its
     /// submitted decisions withdrawn (marked undone, so no plan ever acts on them), and the
     /// campaign kept, marked cancelled, with who, when and why; one `campaign.cancel` audit
