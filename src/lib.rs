@@ -30,8 +30,9 @@
 //! **Front ends.** [`cli`] (the commands) and [`tui`] (the console) are the two front ends.
 //! [`engine`] holds the use cases they share so far, each written once: applying a plan (the
 //! unfinished-plan guard, storing under the write lock, clients, the summary, the admin keys
-//! recert runs with), the campaign policy (delegation, which reviewers a routing may name)
-//! and incident key lookup. Each front end still carries some use cases of its own (issue
+//! recert runs with), the campaign policy (delegation, which reviewers a routing may name),
+//! incident key lookup and the setup check (`doctor`: each endpoint probed, each refusal with
+//! its fix). Each front end still carries some use cases of its own (issue
 //! 19 moves them into the engine).
 //! [`sim`] is the provider simulator the demo, the tests and the benchmarks run against, with
 //! its planted ground truth, faults and hostile text. [`config`] reads the TOML config (keys

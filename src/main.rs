@@ -50,7 +50,7 @@ enum Cmd {
         /// Added latency per request, in milliseconds.
         #[arg(long, default_value_t = 0)]
         latency_ms: u64,
-        /// Faults to inject: KIND[:RATE][@PATH],... with KIND 429, 500, 403, truncate, endless, repeat, timeout, echo, flood, drip.
+        /// Faults to inject: KIND[:RATE][@PATH],... with KIND 429, 500, 403, 404, truncate, endless, repeat, timeout, echo, flood, drip.
         #[arg(long)]
         faults: Option<String>,
         /// The admin key the simulated providers accept.
@@ -76,6 +76,13 @@ enum Cmd {
     },
     /// Pull every configured source into a new snapshot.
     Sync,
+    /// Check the setup: what each source's key can and cannot read (one read-only request per
+    /// endpoint the sync uses, with the fix for each refusal), the config and the store.
+    /// Exits non-zero when a source cannot be synced or the store is unusable.
+    Doctor {
+        #[arg(long, value_enum, default_value = "table")]
+        format: cli::Format,
+    },
     /// Print the gaps found in the latest snapshot.
     Gaps {
         #[arg(long, value_enum, default_value = "table")]
@@ -615,6 +622,7 @@ async fn main() -> std::process::ExitCode {
             .await
         }
         Some(Cmd::Sync) => cli::sync_cmd(&g).await,
+        Some(Cmd::Doctor { format }) => cli::doctor(&g, format).await,
         Some(Cmd::Gaps {
             format,
             rule,

@@ -12,4 +12,5 @@
 
 pub mod apply;
 pub mod campaign;
+pub mod doctor;
 pub mod incident;

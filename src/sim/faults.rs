@@ -4,7 +4,8 @@
 //! containing it; ending in `$`, only paths ending in it (`500@organization/users/u1$` hits
 //! the user, not `organization/users/u1/roles`).
 //! - `KIND` is one of `429` (with `Retry-After: 1`), `500`, `403` (the key lacks the
-//!   permission: the provider's own error envelope), `truncate` (the body cut in half),
+//!   permission: the provider's own error envelope), `404` (the organisation does not have
+//!   the feature, in the same envelope), `truncate` (the body cut in half),
 //!   `endless` (list responses always claim another page, with a fresh cursor each time),
 //!   `repeat` (list responses always claim another page with the same cursor; SCIM ignores
 //!   `startIndex`, Cursor's numbered pages `page` in the query), `timeout` (the response is held
@@ -22,6 +23,8 @@ pub enum FaultKind {
     TooMany,
     ServerError,
     Forbidden,
+    /// A 404 in the provider's envelope: the organisation does not have the feature.
+    NotFound,
     Truncate,
     Endless,
     Repeat,
@@ -52,7 +55,7 @@ impl fmt::Display for FaultSpecError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{}; expected KIND[:RATE][@PATH] with KIND one of 429, 500, 403, truncate, endless, repeat, timeout, echo, flood",
+            "{}; expected KIND[:RATE][@PATH] with KIND one of 429, 500, 403, 404, truncate, endless, repeat, timeout, echo, flood",
             self.0
         )
     }
@@ -87,6 +90,7 @@ impl Faults {
                 "429" => FaultKind::TooMany,
                 "500" => FaultKind::ServerError,
                 "403" => FaultKind::Forbidden,
+                "404" => FaultKind::NotFound,
                 "truncate" => FaultKind::Truncate,
                 "endless" => FaultKind::Endless,
                 "repeat" => FaultKind::Repeat,

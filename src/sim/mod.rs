@@ -439,6 +439,14 @@ async fn inject(State(st): State<Shared>, mut req: Request, next: Next) -> Respo
             "invalid_request_error",
         );
     }
+    if has(FaultKind::NotFound) {
+        return provider_error(
+            &path,
+            StatusCode::NOT_FOUND,
+            "Not found: this feature is not available for this organization.",
+            "invalid_request_error",
+        );
+    }
     if answer == Some(&FaultKind::ServerError) {
         return provider_error(
             &path,

@@ -577,6 +577,21 @@ impl Store {
         &self.path
     }
 
+    /// For `recert doctor`: SQLite's own consistency check (`ok`, or what is wrong) and the
+    /// schema version against this recert's.
+    pub fn health(&self) -> Result<(String, i64, i64), StoreError> {
+        let err = self.sql();
+        let check: String = self
+            .conn
+            .query_row("PRAGMA quick_check", [], |r| r.get(0))
+            .map_err(&err)?;
+        let version: i64 = self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(&err)?;
+        Ok((check, version, MIGRATIONS.len() as i64))
+    }
+
     fn sql(&self) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
         move |source| StoreError::Sql {
             path: self.path.clone(),

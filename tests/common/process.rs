@@ -35,8 +35,18 @@ impl Env {
         Env::with_source_settings(size, extra, "")
     }
 
+    /// The simulator and its config, not synced yet (for commands that must work before a
+    /// sync, or with faults a sync would fail on).
+    pub fn unsynced(size: &str, extra: &[&str]) -> Env {
+        Env::start(size, extra, "", false)
+    }
+
     /// `settings` (TOML lines) are added to every source of the generated config.
     pub fn with_source_settings(size: &str, extra: &[&str], settings: &str) -> Env {
+        Env::start(size, extra, settings, true)
+    }
+
+    fn start(size: &str, extra: &[&str], settings: &str, sync: bool) -> Env {
         let dir = tempfile::tempdir().unwrap();
         let mut child = recert()
             .args(["sim", "--size", size, "--seed", "11", "--write-config"])
@@ -62,6 +72,9 @@ impl Env {
             dir,
             baseline: 0,
         };
+        if !sync {
+            return e;
+        }
         let out = e.run(&["sync"]);
         assert!(
             out.status.success(),
