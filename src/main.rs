@@ -88,7 +88,7 @@ enum Cmd {
         #[arg(long, value_enum, default_value = "table")]
         format: Format,
         /// Only these rules (comma-separated, e.g. orphaned-key,dormant-key).
-        #[arg(long, value_delimiter = ',')]
+        #[arg(long, value_delimiter = ',', value_parser = rule_ids())]
         rule: Vec<String>,
         /// Only these providers (openai, anthropic, cursor).
         #[arg(long, value_delimiter = ',')]
@@ -141,6 +141,11 @@ enum Cmd {
         /// Why the calls are given up (with `--abandon`).
         #[arg(long)]
         reason: Option<String>,
+    },
+    /// The manual steps of applied plans (what no API can do), as tickets.
+    Manual {
+        #[command(subcommand)]
+        cmd: ManualCmd,
     },
     /// Incident mode: revoke one key, or everything one person holds, on every provider.
     #[command(group(clap::ArgGroup::new("what").required(true).args(["key", "person"])))]
@@ -218,7 +223,7 @@ enum CampaignCmd {
         #[arg(long, value_delimiter = ',')]
         resource: Vec<String>,
         /// Only items that carry one of these gap rules.
-        #[arg(long, value_delimiter = ',')]
+        #[arg(long, value_delimiter = ',', value_parser = rule_ids())]
         rule: Vec<String>,
         /// Only holders with this directory attribute (department=Sales, group=Admins,
         /// active=false); repeat to require several.
@@ -379,6 +384,37 @@ enum OwnersCmd {
     List {
         #[arg(long, value_enum, default_value = "table")]
         format: Format,
+    },
+}
+
+/// The gap rules' ids, for `--rule`: checked by clap, and completed by the shell completions.
+fn rule_ids() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(recert::reconcile::RULES.iter().map(|r| r.0))
+}
+
+#[derive(Subcommand)]
+enum ManualCmd {
+    /// The open manual steps (`--all`: the done ones too), each with its id, instruction and
+    /// the decisions behind it.
+    List {
+        #[arg(long)]
+        all: bool,
+        #[arg(long, value_enum, default_value = "table")]
+        format: cli::Format,
+    },
+    /// A person did the step by hand: record it done, with how (`--reason`), who and when.
+    Done {
+        /// The step's id, `PLAN:SEQ`, as `manual list` shows it.
+        id: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Send each open step not sent before to the ticket intake webhook
+    /// (`RECERT_TICKET_WEBHOOK_URL` or the keyring entry `recert`/`tickets`), audited.
+    Send {
+        /// Print the tickets; send nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 
@@ -623,6 +659,11 @@ async fn main() -> std::process::ExitCode {
         }
         Some(Cmd::Sync) => cli::sync_cmd(&g).await,
         Some(Cmd::Doctor { format }) => cli::doctor(&g, format).await,
+        Some(Cmd::Manual { cmd }) => match cmd {
+            ManualCmd::List { all, format } => cli::manual::list(&g, all, format),
+            ManualCmd::Done { id, reason } => cli::manual::done(&g, &id, &reason),
+            ManualCmd::Send { dry_run } => cli::manual::send(&g, dry_run).await,
+        },
         Some(Cmd::Gaps {
             format,
             rule,

@@ -48,24 +48,30 @@ impl Webhook {
         })
     }
 
-    /// The webhook of `cfg`: `[notify] webhook_env` (default `RECERT_WEBHOOK_URL`), else the
-    /// keyring entry `recert`/`webhook`.
+    /// The chat webhook of `cfg`: `[notify] webhook_env` (default `RECERT_WEBHOOK_URL`),
+    /// else the keyring entry `recert`/`webhook`.
     pub fn configured(cfg: &Config) -> Result<Webhook, String> {
         let var = cfg.notify.webhook_env.as_deref().unwrap_or(DEFAULT_ENV);
+        Webhook::from_env_or_keyring(var, KEYRING_ENTRY)
+    }
+
+    /// The webhook whose URL is in the environment variable `var`, else in the keyring entry
+    /// `recert`/`entry`.
+    pub fn from_env_or_keyring(var: &str, entry: &'static str) -> Result<Webhook, String> {
         if let Ok(v) = std::env::var(var)
             && !v.trim().is_empty()
         {
             return Webhook::new(&v);
         }
-        let got = std::thread::spawn(|| {
-            keyring::Entry::new(KEYRING_SERVICE, KEYRING_ENTRY).and_then(|e| e.get_password())
+        let got = std::thread::spawn(move || {
+            keyring::Entry::new(KEYRING_SERVICE, entry).and_then(|e| e.get_password())
         })
         .join()
         .map_err(|_| "reading the keyring failed".to_string())?;
         match got {
             Ok(v) if !v.trim().is_empty() => Webhook::new(&v),
             _ => Err(format!(
-                "no webhook URL: set {var}, or store it in the OS keyring (service `{KEYRING_SERVICE}`, entry `{KEYRING_ENTRY}`); never in the config file"
+                "no webhook URL: set {var}, or store it in the OS keyring (service `{KEYRING_SERVICE}`, entry `{entry}`); never in the config file"
             )),
         }
     }

@@ -567,3 +567,109 @@ fn custom_project_roles_are_unassigned_from_the_user_and_the_group() {
         );
     }
 }
+
+/// Manual steps are tickets: listed with their instruction and the decisions behind them,
+/// sent once to a ticket intake webhook (a real listener on loopback), and done only when a
+/// person marks them, with who, when and how, audited; the chain still verifies.
+#[test]
+fn manual_steps_are_tickets_done_only_when_marked() {
+    let e = Env::new("small", &[]);
+    let snap = e.snapshot();
+    // recert's own admin key: a plan never deletes it, it becomes a manual step.
+    let mine = snap
+        .data
+        .credentials
+        .iter()
+        .find(|c| c.name.as_deref() == Some("recert-admin"))
+        .unwrap();
+    e.ok(&["revoke", "--key", &mine.id, "--yes", "--reason", "rotating"]);
+    let list: serde_json::Value =
+        serde_json::from_str(&e.ok(&["manual", "list", "--format", "json"])).unwrap();
+    let open = list.as_array().unwrap();
+    assert_eq!(open.len(), 1, "{list:#}");
+    let t = &open[0];
+    let id = t["id"].as_str().unwrap().to_string();
+    assert_eq!(t["state"], "open");
+    assert!(
+        t["instruction"].as_str().unwrap().contains("new admin key"),
+        "{t:#}"
+    );
+    assert_eq!(t["decisions"][0]["justification"], "rotating");
+    assert_eq!(t["decisions"][0]["target"]["id"], mine.id.as_str());
+    let csv = e.ok(&["manual", "list", "--format", "csv"]);
+    assert!(csv.starts_with("id,source,state,instruction"), "{csv}");
+
+    // Sent once: a second send has nothing new.
+    let (url, bodies) = common::webhook(200);
+    let send = |e: &Env| {
+        e.cmd(&["manual", "send"])
+            .env("RECERT_TICKET_WEBHOOK_URL", &url)
+            .output()
+            .unwrap()
+    };
+    assert!(send(&e).status.success());
+    assert!(send(&e).status.success());
+    let got = bodies.lock().unwrap().clone();
+    assert_eq!(got.len(), 1, "a ticket is never opened twice: {got:?}");
+    let ticket: serde_json::Value = serde_json::from_str(&got[0]).unwrap();
+    assert_eq!(ticket["id"], id.as_str());
+
+    // Done only when marked; once; a call is not a manual step.
+    let err = e.run(&["manual", "done", &id, "--reason", ""]);
+    assert!(!err.status.success());
+    e.ok(&[
+        "manual",
+        "done",
+        &id,
+        "--reason",
+        "rotated by hand, ticket SEC-42",
+    ]);
+    let again = e.run(&["manual", "done", &id, "--reason", "twice"]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already"));
+    let all: serde_json::Value =
+        serde_json::from_str(&e.ok(&["manual", "list", "--all", "--format", "json"])).unwrap();
+    let done = &all.as_array().unwrap()[0];
+    assert_eq!(done["state"], "done");
+    assert_eq!(done["done"]["by"], "responder@example.com");
+    assert!(done["done"]["how"].as_str().unwrap().contains("SEC-42"));
+    let open: serde_json::Value =
+        serde_json::from_str(&e.ok(&["manual", "list", "--format", "json"])).unwrap();
+    assert!(open.as_array().unwrap().is_empty());
+    let store = Store::open(&e.data()).unwrap();
+    recert::audit::verify(&store.audit_entries().unwrap()).unwrap();
+    drop(store);
+    e.ok(&["audit", "verify"]);
+    // Reopened or reworded behind recert's back: `audit verify` names it.
+    let db = e.data().join("recert.db");
+    for (sql, says) in [
+        (
+            "UPDATE journal SET result = 'nothing to see' WHERE kind = 'manual'",
+            "was changed",
+        ),
+        (
+            "UPDATE journal SET state = 'manual' WHERE kind = 'manual'",
+            "has it open",
+        ),
+    ] {
+        let c = rusqlite::Connection::open(&db).unwrap();
+        let before: String = c
+            .query_row(
+                "SELECT state || '|' || COALESCE(result, '') FROM journal WHERE kind = 'manual'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        c.execute(sql, []).unwrap();
+        let out = e.run(&["audit", "verify"]);
+        let err = String::from_utf8_lossy(&out.stderr).to_string();
+        assert!(!out.status.success() && err.contains(says), "{sql}: {err}");
+        let (state, result) = before.split_once('|').unwrap();
+        c.execute(
+            "UPDATE journal SET state = ?1, result = ?2 WHERE kind = 'manual'",
+            [state, result],
+        )
+        .unwrap();
+    }
+    e.ok(&["audit", "verify"]);
+}

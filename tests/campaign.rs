@@ -887,46 +887,6 @@ fn a_group_queue_is_reviewed_and_signed_off_by_its_members() {
     assert!(line.ends_with(&format!("yes ({member})")), "{status}");
 }
 
-/// A loopback HTTP server standing in for a chat tool's incoming webhook: answers every
-/// request with `status` and keeps each request's body.
-fn webhook(status: u16) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
-    use std::io::{BufRead, BufReader, Read, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let bodies = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let kept = bodies.clone();
-    std::thread::spawn(move || {
-        for conn in listener.incoming() {
-            let Ok(mut conn) = conn else { return };
-            let mut reader = BufReader::new(conn.try_clone().unwrap());
-            let mut len = 0usize;
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
-                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                    len = v.trim().parse().unwrap_or(0);
-                }
-            }
-            let mut body = vec![0; len];
-            let _ = reader.read_exact(&mut body);
-            kept.lock()
-                .unwrap()
-                .push(String::from_utf8_lossy(&body).into_owned());
-            let _ = write!(
-                conn,
-                "HTTP/1.1 {status} X\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
-            );
-        }
-    });
-    // The path is the secret part of a real webhook URL.
-    (
-        format!("http://127.0.0.1:{port}/services/T0SECRET/B0SECRET/W3bh00kT0k3nNeverLogged"),
-        bodies,
-    )
-}
-
 /// `campaign remind`: a dry run prints what it would send and sends and records nothing; a
 /// real run posts one message per reviewer with open items to the webhook (a real listener on
 /// loopback), audits who was reminded, and never shows or logs the webhook URL, also when the
@@ -967,7 +927,7 @@ fn reminders_reach_the_webhook_and_its_url_is_never_shown() {
         "{err}"
     );
 
-    let (url, bodies) = webhook(200);
+    let (url, bodies) = common::webhook(200);
     let out = e
         .cmd(&["campaign", "remind", "Q4"])
         .env("RECERT_WEBHOOK_URL", &url)
@@ -993,7 +953,7 @@ fn reminders_reach_the_webhook_and_its_url_is_never_shown() {
     recert::audit::verify(&entries).unwrap();
 
     // A webhook that fails: a clear error, recorded, the URL nowhere.
-    let (bad, _) = webhook(500);
+    let (bad, _) = common::webhook(500);
     let out = e
         .cmd(&["campaign", "remind", "Q4"])
         .env("RECERT_WEBHOOK_URL", &bad)
@@ -1017,7 +977,7 @@ fn reminders_reach_the_webhook_and_its_url_is_never_shown() {
     assert!(!out.status.success());
     // Every file the runs wrote (logs, the store's database and its WAL), as bytes.
     let mut logs = String::new();
-    for f in walk(&e.dir.path().to_path_buf()) {
+    for f in common::walk(&e.dir.path().to_path_buf()) {
         if let Ok(b) = std::fs::read(&f) {
             logs.push_str(&String::from_utf8_lossy(&b));
         }
@@ -1037,18 +997,4 @@ fn reminders_reach_the_webhook_and_its_url_is_never_shown() {
         .collect();
     assert_eq!(remind.len(), 3, "the failures are recorded too");
     assert!(remind.iter().all(|x| !x.detail.contains("W3bh00k")));
-}
-
-/// Every file under `dir` (logs, the store, the config).
-fn walk(dir: &std::path::PathBuf) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let p = entry.path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
 }

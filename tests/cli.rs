@@ -364,7 +364,13 @@ fn gaps_filters_narrow_by_rule_provider_severity_and_person() {
 
     let bad = s.run(&["gaps", "--rule", "leavers"]);
     assert!(!bad.status.success());
-    assert!(String::from_utf8_lossy(&bad.stderr).contains("the rules are leaver-with-access"));
+    // Checked by the command line (which the completions complete from), with a suggestion.
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        err.contains("possible values: leaver-with-access")
+            && err.contains("a similar value exists: 'leaver-with-access'"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -461,8 +467,20 @@ fn completions_and_the_man_page_cover_every_command() {
             assert!(script.contains(c), "{shell} completion lacks {c}");
         }
     }
-    // Campaign subcommands too, cancel included.
+    // Campaign subcommands too, cancel included; and the rule ids `--rule` takes.
     assert!(run(&["completions", "bash"]).contains("cancel"));
+    for shell in ["bash", "zsh", "fish"] {
+        let script = run(&["completions", shell]);
+        for c in [
+            "doctor",
+            "manual",
+            "remind",
+            "orphaned-key",
+            "unowned-service-account",
+        ] {
+            assert!(script.contains(c), "{shell} completion lacks {c}");
+        }
+    }
     let bash = run(&["completions", "bash"]);
     let check = Command::new("bash")
         .arg("-n")

@@ -137,6 +137,9 @@ pub struct Anchors {
     pub calls: Vec<JournalCall>,
     /// Every abandoned journal call as (plan, seq) (each in an `abandon` entry).
     pub abandoned: Vec<(i64, i64)>,
+    /// Every manual step marked done by a person, as (plan, seq, how) (each in a
+    /// `manual.done` entry saying the same how).
+    pub manual_done: Vec<(i64, i64, String)>,
 }
 
 /// A sent journal row's request and outcome, as the journal holds them.
@@ -242,6 +245,8 @@ pub fn verify_all(
     let mut signed = HashSet::new();
     let mut delegated = HashSet::new();
     let mut abandoned = HashSet::new();
+    // Manual steps marked done: (plan, seq) to (entry seq, how).
+    let mut manual_done: std::collections::HashMap<(i64, i64), (i64, String)> = Default::default();
     // The latest entry about each thing: (entry seq, what it recorded).
     let mut digests = std::collections::HashMap::new();
     let mut requests = std::collections::HashMap::new();
@@ -281,6 +286,9 @@ pub fn verify_all(
                 results.insert((p, q));
                 let outcome = (text("state"), num("status"), text("result"));
                 outcomes.insert((p, q), (e.seq, outcome));
+            }
+            ("manual.done", Some(p), Some(q)) => {
+                manual_done.insert((p, q), (e.seq, text("how").unwrap_or_default()));
             }
             ("abandon", Some(p), _) => {
                 let seqs = v.get("seqs").and_then(serde_json::Value::as_array);
@@ -364,6 +372,34 @@ pub fn verify_all(
     }
     if let Some((p, q)) = anchors.abandoned.iter().find(|c| !abandoned.contains(*c)) {
         return missing(format!("the abandoning of call {q} of plan #{p}"));
+    }
+    if let Some((p, q, _)) = anchors
+        .manual_done
+        .iter()
+        .find(|(p, q, _)| !manual_done.contains_key(&(*p, *q)))
+    {
+        return missing(format!("the marking done of manual step {q} of plan #{p}"));
+    }
+    // Each manual step the chain records done is done in the journal, as it was recorded.
+    let done_now: std::collections::HashMap<(i64, i64), &str> = anchors
+        .manual_done
+        .iter()
+        .map(|(p, q, how)| ((*p, *q), how.as_str()))
+        .collect();
+    for ((p, q), (entry, how)) in &manual_done {
+        match done_now.get(&(*p, *q)) {
+            Some(now) if *now == how => {}
+            now => {
+                return Err(Unverified::Altered {
+                    what: format!("manual step {q} of plan #{p}"),
+                    entry: *entry,
+                    how: match now {
+                        Some(_) => "what it says was done was changed".to_string(),
+                        None => "the chain recorded it done, the journal has it open".to_string(),
+                    },
+                });
+            }
+        }
     }
     // Content: what the rows say now is what the chain recorded.
     let present: HashSet<i64> = anchors.digests.iter().map(|(b, _)| *b).collect();

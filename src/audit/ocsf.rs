@@ -202,6 +202,8 @@ fn record(event: &str, detail: &Value) -> Mapped {
             ("Campaign", "campaign", 3)
         }
         "campaign.cancel" => ("Campaign", "campaign", 11),
+        "manual.ticket" => ("Ticket", "id", 1),
+        "manual.done" => ("Manual step", "plan", 3),
         _ => ("Record", "id", 99),
     };
     let name = match uid(id_key) {

@@ -2,6 +2,7 @@
 //! can be tested and reused (the demo runs the same sync as `recert sync`).
 
 pub mod campaign;
+pub mod manual;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

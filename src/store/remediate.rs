@@ -497,6 +497,57 @@ impl Store {
         tx.commit().map_err(&err)
     }
 
+    /// A person did manual step `row` by hand: it is done, saying `how`; audited as
+    /// `manual.done` with who and when. Only an open manual step.
+    pub fn manual_done(
+        &mut self,
+        row: &JournalRow,
+        how: &str,
+        actor: &str,
+        now: Ts,
+    ) -> Result<(), StoreError> {
+        let err = self.sql_err();
+        let how = crate::secret::redact(how, &[]);
+        let tx = self.conn.transaction().map_err(&err)?;
+        let changed = tx
+            .execute(
+                "UPDATE journal SET state = 'done', result = ?3, updated_at = ?4 WHERE plan_id = ?1 AND seq = ?2 AND kind = 'manual' AND state = 'manual'",
+                params![row.plan, row.seq, how, now],
+            )
+            .map_err(&err)?;
+        if changed != 1 {
+            return Err(StoreError::Campaign(format!(
+                "step {} of plan #{} is not an open manual step",
+                row.seq, row.plan
+            )));
+        }
+        append_audit(
+            &tx,
+            now,
+            actor,
+            "manual.done",
+            &serde_json::json!({"plan": row.plan, "seq": row.seq, "how": how}),
+        )
+        .map_err(&err)?;
+        tx.commit().map_err(&err)
+    }
+
+    /// Record that manual step `id` (`PLAN:SEQ`) was sent as a ticket, so it is never sent
+    /// twice. Audited as `manual.ticket`.
+    pub fn record_ticket(&mut self, id: &str, actor: &str, now: Ts) -> Result<(), StoreError> {
+        let err = self.sql_err();
+        let tx = self.conn.transaction().map_err(&err)?;
+        append_audit(
+            &tx,
+            now,
+            actor,
+            "manual.ticket",
+            &serde_json::json!({"id": id}),
+        )
+        .map_err(&err)?;
+        tx.commit().map_err(&err)
+    }
+
     /// Record what came back for a call, audited.
     pub fn journal_result(
         &mut self,

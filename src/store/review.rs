@@ -341,6 +341,17 @@ impl Store {
             abandoned: pairs(
                 "SELECT plan_id, seq FROM journal WHERE state = 'abandoned' ORDER BY plan_id, seq",
             )?,
+            manual_done: {
+                let mut st = self
+                    .conn
+                    .prepare(
+                        "SELECT plan_id, seq, COALESCE(result, '') FROM journal WHERE kind = 'manual' AND state = 'done' ORDER BY plan_id, seq",
+                    )
+                    .map_err(&err)?;
+                st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                    .and_then(|rows| rows.collect())
+                    .map_err(&err)?
+            },
         })
     }
 
