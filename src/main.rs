@@ -122,6 +122,9 @@ enum Cmd {
         /// Archive Anthropic keys (permanent) instead of setting them inactive (reversible).
         #[arg(long)]
         archive: bool,
+        /// Only the manual steps (what no API can do), as tickets with their evidence.
+        #[arg(long)]
+        manual: bool,
     },
     /// Plan, confirm and send the standing revoke decisions, journaling every call.
     Apply {
@@ -683,7 +686,11 @@ async fn main() -> std::process::ExitCode {
         Some(Cmd::Person { email, format }) => cli::person(&g, &email, format),
         Some(Cmd::Demo { size, seed }) => cli::demo(&g, args.data_dir.as_deref(), size, seed).await,
         Some(Cmd::Login { source }) => cli::login(&g, &source),
-        Some(Cmd::Plan { format, archive }) => cli::plan_cmd(&g, format, plan_opts(archive)),
+        Some(Cmd::Plan {
+            format,
+            archive,
+            manual,
+        }) => cli::plan_cmd(&g, format, plan_opts(archive), manual),
         Some(Cmd::Export {
             cmd: ExportCmd::Evidence { out },
         }) => cli::export_evidence(&g, &out),

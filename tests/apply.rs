@@ -582,7 +582,36 @@ fn manual_steps_are_tickets_done_only_when_marked() {
         .iter()
         .find(|c| c.name.as_deref() == Some("recert-admin"))
         .unwrap();
-    e.ok(&["revoke", "--key", &mine.id, "--yes", "--reason", "rotating"]);
+    // Before it is applied, `plan --manual` shows it as a ticket to be.
+    let mut store = Store::open(&e.data()).unwrap();
+    store
+        .record_decisions(
+            &[NewDecision {
+                verdict: Verdict::Revoke,
+                target: Target::new("openai", "openai", "admin_key", &mine.id),
+                label: "recert-admin".into(),
+                rule: None,
+                owner: None,
+                until: None,
+                justification: Some("rotating".into()),
+            }],
+            "responder@example.com",
+            Some(snap.id),
+            snap.taken_at,
+        )
+        .unwrap();
+    drop(store);
+    let planned: serde_json::Value =
+        serde_json::from_str(&e.ok(&["plan", "--manual", "--format", "json"])).unwrap();
+    assert_eq!(planned.as_array().unwrap().len(), 1, "{planned:#}");
+    assert_eq!(planned[0]["state"], "planned");
+    assert_eq!(planned[0]["decisions"][0]["justification"], "rotating");
+    let csv = e.ok(&["plan", "--manual", "--format", "csv"]);
+    assert!(
+        csv.lines().count() == 2 && csv.contains("rotating"),
+        "{csv}"
+    );
+    e.ok(&["apply", "--yes"]);
     let list: serde_json::Value =
         serde_json::from_str(&e.ok(&["manual", "list", "--format", "json"])).unwrap();
     let open = list.as_array().unwrap();

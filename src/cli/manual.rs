@@ -34,6 +34,101 @@ pub struct Ticket {
     pub done: Option<Value>,
 }
 
+/// The decisions `ids` name, as a ticket's evidence: what, why, who and when.
+fn evidence(decisions: &[crate::review::Decision], ids: &[i64]) -> Vec<Value> {
+    ids.iter()
+        .filter_map(|id| decisions.iter().find(|d| d.id == *id))
+        .map(|d| {
+            json!({
+                "decision": d.id,
+                "verdict": d.d.verdict.as_str(),
+                "target": d.d.target,
+                "label": d.d.label,
+                "rule": d.d.rule,
+                "reviewer": d.reviewer,
+                "justification": d.d.justification,
+                "made_at": d.made_at,
+                "batch": d.batch,
+            })
+        })
+        .collect()
+}
+
+/// The tickets' CSV: one line each, the first decision as its subject.
+fn tickets_csv(ts: &[Ticket]) -> String {
+    let rows = ts.iter().map(|t| {
+        let first = t.decisions.first();
+        let s = |k: &str| {
+            first
+                .and_then(|d| d.get(k))
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string()
+        };
+        vec![
+            t.id.clone(),
+            t.source.clone(),
+            t.state.to_string(),
+            t.instruction.clone(),
+            s("label"),
+            s("reviewer"),
+            s("justification"),
+        ]
+    });
+    crate::model::text::csv(
+        &[
+            "id",
+            "source",
+            "state",
+            "instruction",
+            "subject",
+            "decided_by",
+            "justification",
+        ],
+        rows,
+    )
+}
+
+/// `recert plan --manual`: the manual steps the next plan would have, as tickets (not stored
+/// yet, so without an id: `recert manual list` has them with theirs once applied).
+pub fn planned(
+    store: &Store,
+    steps: &[crate::remediate::PlannedStep],
+    format: Format,
+) -> Result<()> {
+    let decisions = store.decisions()?;
+    let ts: Vec<Ticket> = steps
+        .iter()
+        .filter_map(|p| match &p.step {
+            crate::remediate::Step::Manual { source, what } => Some(Ticket {
+                id: "(planned)".into(),
+                plan: 0,
+                seq: 0,
+                source: source.clone(),
+                state: "planned",
+                instruction: what.clone(),
+                decisions: evidence(&decisions, &p.decisions),
+                done: None,
+            }),
+            _ => None,
+        })
+        .collect();
+    match format {
+        Format::Json => println!("{}", crate::model::text::json_pretty(&ts)?),
+        Format::Csv => print!("{}", tickets_csv(&ts)),
+        Format::Table => {
+            for t in &ts {
+                println!("{:<10} {}", sanitize(&t.source), sanitize(&t.instruction));
+            }
+            println!(
+                "{} in the next plan (`recert manual list` tracks them once it is applied)",
+                plural(ts.len(), "manual step")
+            );
+        }
+    }
+    Ok(())
+}
+
 fn tickets(store: &Store, all: bool) -> Result<Vec<Ticket>> {
     let decisions = store.decisions()?;
     let audit = store.audit_entries()?;
@@ -62,24 +157,7 @@ fn tickets(store: &Store, all: bool) -> Result<Vec<Ticket>> {
                 "at": last.map(|e| e.at),
             })
         });
-        let evidence = r
-            .decisions
-            .iter()
-            .filter_map(|id| decisions.iter().find(|d| d.id == *id))
-            .map(|d| {
-                json!({
-                    "decision": d.id,
-                    "verdict": d.d.verdict.as_str(),
-                    "target": d.d.target,
-                    "label": d.d.label,
-                    "rule": d.d.rule,
-                    "reviewer": d.reviewer,
-                    "justification": d.d.justification,
-                    "made_at": d.made_at,
-                    "batch": d.batch,
-                })
-            })
-            .collect();
+        let evidence = evidence(&decisions, &r.decisions);
         out.push(Ticket {
             id: format!("{}:{}", r.plan, r.seq),
             plan: r.plan,
@@ -101,42 +179,7 @@ pub fn list(g: &Globals, all: bool, format: Format) -> Result<()> {
     let ts = tickets(&store, all)?;
     match format {
         Format::Json => println!("{}", crate::model::text::json_pretty(&ts)?),
-        Format::Csv => {
-            let rows = ts.iter().map(|t| {
-                let first = t.decisions.first();
-                let s = |k: &str| {
-                    first
-                        .and_then(|d| d.get(k))
-                        .and_then(Value::as_str)
-                        .unwrap_or("")
-                        .to_string()
-                };
-                vec![
-                    t.id.clone(),
-                    t.source.clone(),
-                    t.state.to_string(),
-                    t.instruction.clone(),
-                    s("label"),
-                    s("reviewer"),
-                    s("justification"),
-                ]
-            });
-            print!(
-                "{}",
-                crate::model::text::csv(
-                    &[
-                        "id",
-                        "source",
-                        "state",
-                        "instruction",
-                        "subject",
-                        "decided_by",
-                        "justification"
-                    ],
-                    rows
-                )
-            );
-        }
+        Format::Csv => print!("{}", tickets_csv(&ts)),
         Format::Table => {
             for t in &ts {
                 println!(

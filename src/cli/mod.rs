@@ -717,10 +717,18 @@ fn plan_table(steps: &[crate::remediate::PlannedStep]) -> String {
 }
 
 /// `recert plan`: what applying the standing revoke decisions would send, call by call.
-pub fn plan_cmd(g: &Globals, format: Format, opts: crate::remediate::PlanOptions) -> Result<()> {
+pub fn plan_cmd(
+    g: &Globals,
+    format: Format,
+    opts: crate::remediate::PlanOptions,
+    manual_only: bool,
+) -> Result<()> {
     let store = Store::open(&g.paths.data_dir)?;
     let snap = store.latest_snapshot()?.ok_or_else(|| no_snapshot(g))?;
     let steps = pending_plan(&g.config()?, &store, &snap, opts)?;
+    if manual_only {
+        return manual::planned(&store, &steps, format);
+    }
     match format {
         Format::Json => println!("{}", crate::model::text::json_pretty(&steps)?),
         _ if steps.is_empty() => {
