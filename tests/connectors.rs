@@ -1026,3 +1026,74 @@ async fn idle_time_and_chosen_waits_are_not_silence() {
     let (got, ()) = tokio::join!(waiting, clear);
     got.expect("a Retry-After wait is not silence");
 }
+
+/// OpenAI's admin-key list also returns the org's project keys, labelled as admin keys, with
+/// nothing in an item to tell them apart (reference, Additions A1.1): the simulator serves them
+/// so, and the connector drops every id the project key lists (archived projects included)
+/// already have. Each key is one credential, of its true kind, and a revoke of a project key
+/// plans one call, on the project path.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn project_keys_in_the_admin_key_list_count_once_as_project_keys() {
+    let f = fresh(Size::Small, 3, "", "").await;
+    let (admin, project) = {
+        let w = f.sim.state.world.read().unwrap();
+        (
+            w.openai.admin_keys.len(),
+            w.openai.api_keys.values().map(|m| m.len()).sum::<usize>(),
+        )
+    };
+    // The list as the live API serves it: both kinds, all labelled admin keys.
+    let mut listed = 0;
+    let mut after: Option<String> = None;
+    loop {
+        let mut url = format!(
+            "{}/organization/admin_api_keys?limit=100",
+            f.sim.openai_url()
+        );
+        if let Some(a) = &after {
+            url.push_str(&format!("&after={a}"));
+        }
+        let v: serde_json::Value = reqwest::Client::new()
+            .get(url)
+            .bearer_auth(recert::sim::DEFAULT_KEY)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let data = v["data"].as_array().unwrap();
+        assert!(
+            data.iter()
+                .all(|k| k["object"] == "organization.admin_api_key")
+        );
+        listed += data.len();
+        if v["has_more"] != true {
+            break;
+        }
+        after = v["last_id"].as_str().map(str::to_string);
+    }
+    assert_eq!(listed, admin + project, "the admin list holds both kinds");
+
+    let snap = f.store.latest_snapshot().unwrap().unwrap();
+    let creds: Vec<_> = snap
+        .data
+        .credentials
+        .iter()
+        .filter(|c| c.provider == "openai")
+        .collect();
+    let mut ids: Vec<&str> = creds.iter().map(|c| c.id.as_str()).collect();
+    ids.sort();
+    let before = ids.len();
+    ids.dedup();
+    assert_eq!(ids.len(), before, "a key counted twice");
+    assert_eq!(
+        creds.iter().filter(|c| c.kind == "admin_key").count(),
+        admin,
+        "only the true admin keys are admin keys"
+    );
+    assert_eq!(
+        creds.iter().filter(|c| c.kind == "project_key").count(),
+        project
+    );
+}

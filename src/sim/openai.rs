@@ -149,8 +149,8 @@ fn authorize(st: &Shared, headers: &HeaderMap) -> Result<(), Response> {
 }
 
 /// One page of a classic list: `limit` 1–100 (default 20), `after` an object id.
-fn page<T>(
-    items: &BTreeMap<String, T>,
+fn page<K: std::borrow::Borrow<str> + Ord, T>(
+    items: &BTreeMap<K, T>,
     params: &Params,
     keep: impl Fn(&T) -> bool,
     render: impl Fn(&T) -> Value,
@@ -176,7 +176,7 @@ fn page<T>(
         Some(a) => Bound::Excluded(a),
         None => Bound::Unbounded,
     };
-    let mut data: Vec<(&String, &T)> = items
+    let mut data: Vec<(&K, &T)> = items
         .range::<str, _>((start, Bound::Unbounded))
         .filter(|(_, v)| keep(v))
         .take(limit + 1)
@@ -186,8 +186,8 @@ fn page<T>(
     Ok(Json(json!({
         "object": "list",
         "data": data.iter().map(|(_, v)| render(v)).collect::<Vec<_>>(),
-        "first_id": data.first().map(|(k, _)| k.as_str()),
-        "last_id": data.last().map(|(k, _)| k.as_str()),
+        "first_id": data.first().map(|(k, _)| -> &str { (*k).borrow() }),
+        "last_id": data.last().map(|(k, _)| -> &str { (*k).borrow() }),
         "has_more": has_more,
     }))
     .into_response())
@@ -654,14 +654,65 @@ fn admin_key_json(org: &OpenAiOrg, k: &super::world::OaiAdminKey) -> Value {
     })
 }
 
+/// One item of the admin-key list: an admin key, or a project key the live API lists there too.
+enum Listed<'a> {
+    Admin(&'a super::world::OaiAdminKey),
+    Project(&'a str, &'a OaiKey),
+}
+
+/// A project key as the admin-key list serves it (reference, Additions A1.1): labelled an
+/// admin key, owner flat, nothing to tell it from one.
+fn mislabelled_key_json(org: &OpenAiOrg, project: &str, k: &OaiKey) -> Value {
+    let owner = match &k.owner {
+        KeyOwner::User {
+            id,
+            name,
+            role,
+            created_at,
+            ..
+        } => json!({"type": "user", "object": "organization.user", "id": id, "name": name,
+                    "created_at": created_at, "role": role}),
+        KeyOwner::ServiceAccount { id } => {
+            let sa = org.service_accounts.get(project).and_then(|m| m.get(id));
+            json!({"type": "service_account", "object": "organization.service_account", "id": id,
+                   "name": sa.map(|s| s.name.as_str()), "created_at": sa.map(|s| s.created_at),
+                   "role": sa.map(|s| s.role.as_str())})
+        }
+    };
+    json!({
+        "object": "organization.admin_api_key",
+        "id": k.id,
+        "name": k.name,
+        "redacted_value": k.redacted_value,
+        "created_at": k.created_at,
+        "last_used_at": k.last_used_at,
+        "owner": owner,
+    })
+}
+
+/// The org's admin keys and, as the live API does (reference A1.1), every project key too.
 async fn list_admin_keys(State(st): State<Shared>, headers: HeaderMap, uri: Uri) -> Reply {
     authorize(&st, &headers)?;
     let w = st.world.read().unwrap();
+    let org = &w.openai;
+    let mut all: BTreeMap<&str, Listed> = org
+        .admin_keys
+        .iter()
+        .map(|(id, k)| (id.as_str(), Listed::Admin(k)))
+        .collect();
+    for (p, keys) in &org.api_keys {
+        for (id, k) in keys {
+            all.insert(id.as_str(), Listed::Project(p, k));
+        }
+    }
     page(
-        &w.openai.admin_keys,
+        &all,
         &Params::from_uri(&uri),
         |_| true,
-        |k| admin_key_json(&w.openai, k),
+        |x| match x {
+            Listed::Admin(k) => admin_key_json(org, k),
+            Listed::Project(p, k) => mislabelled_key_json(org, p, k),
+        },
     )
 }
 

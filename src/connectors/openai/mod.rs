@@ -749,7 +749,20 @@ pub async fn fetch(http: &Arc<Http>, page: u32) -> Result<SourceData, SourceErro
             d.credentials.push(c);
         }
     }
-    for k in admin_keys {
+    // The admin-key list also returns every project key, labelled an admin key, and nothing in
+    // an item tells them apart (reference, Additions A1.1). The project key lists win: a key
+    // one of them already has (archived projects are listed too) is that project's key, and
+    // never an admin key as well, so it is counted, judged and revoked once, on its project.
+    let project_keys: std::collections::HashSet<String> = d
+        .credentials
+        .iter()
+        .filter(|c| c.kind == "project_key")
+        .map(|c| c.id.clone())
+        .collect();
+    for k in admin_keys
+        .into_iter()
+        .filter(|k| !project_keys.contains(&k.id))
+    {
         d.credentials.push(key(src, "admin_key", None, k));
     }
     for i in invites {
