@@ -1405,6 +1405,15 @@ impl State {
     }
 
     fn cancel_decision(&mut self) {
+        // `:leak` marked the key itself: a cancelled leak leaves nothing marked behind.
+        let leak = self.pending.as_ref().is_some_and(|p| {
+            p.items
+                .iter()
+                .any(|(_, _, rule)| rule.as_deref() == Some("leaked-key"))
+        });
+        if leak {
+            self.views[ViewId::Keys.index()].marks = Marks::default();
+        }
         self.pending = None;
         self.prompt = None;
         self.picker = None;

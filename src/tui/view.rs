@@ -158,9 +158,43 @@ pub fn draw(f: &mut Frame, s: &State, t: &Theme) {
     }
 }
 
+/// What the header says of the data on screen (after a load or a `:sync`), or before it, what
+/// the driver said.
+fn header_context(s: &State) -> String {
+    let snap = &s.data.snapshot;
+    if snap.id > 0 {
+        let when = chrono::DateTime::from_timestamp(snap.taken_at, 0)
+            .map(|x| x.format("%Y-%m-%d %H:%M UTC").to_string())
+            .unwrap_or_default();
+        let failed: Vec<&str> = snap
+            .sources
+            .iter()
+            .filter(|x| !x.ok)
+            .map(|x| x.source.as_str())
+            .collect();
+        let health = if failed.is_empty() {
+            let n = snap.sources.len();
+            format!("{n} source{} ok", if n == 1 { "" } else { "s" })
+        } else {
+            format!("FAILED: {}", failed.join(", "))
+        };
+        format!("snapshot #{} · {when} · {health}", snap.id)
+    } else {
+        s.context.clone()
+    }
+}
+
 fn header(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
     let mut spans = vec![Span::styled(" recert ", t.header)];
-    let wide = area.width >= 100;
+    let context = header_context(s);
+    // Every view's name when they fit beside what the header says of the data; else numbers,
+    // with the current view named (k9s keeps its context line whole the same way).
+    let names: usize = ViewId::ALL
+        .iter()
+        .map(|v| v.title().len() + 4)
+        .sum::<usize>()
+        + if s.campaign { 9 } else { 0 };
+    let wide = area.width as usize >= 8 + names + 1 + context.chars().count();
     if s.campaign {
         let style = if s.view == ViewId::Queue {
             t.selection.add_modifier(Modifier::BOLD)
@@ -187,28 +221,6 @@ fn header(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
         };
         spans.push(Span::styled(label, style));
     }
-    // After a load (or a `:sync`), describe the data on screen; before it, what the driver said.
-    let snap = &s.data.snapshot;
-    let context = if snap.id > 0 {
-        let when = chrono::DateTime::from_timestamp(snap.taken_at, 0)
-            .map(|x| x.format("%Y-%m-%d %H:%M UTC").to_string())
-            .unwrap_or_default();
-        let failed: Vec<&str> = snap
-            .sources
-            .iter()
-            .filter(|x| !x.ok)
-            .map(|x| x.source.as_str())
-            .collect();
-        let health = if failed.is_empty() {
-            let n = snap.sources.len();
-            format!("{n} source{} ok", if n == 1 { "" } else { "s" })
-        } else {
-            format!("FAILED: {}", failed.join(", "))
-        };
-        format!("snapshot #{} · {when} · {health}", snap.id)
-    } else {
-        s.context.clone()
-    };
     spans.push(Span::styled(format!(" {}", sanitize(&context)), t.header));
     f.render_widget(Paragraph::new(Line::from(spans)).style(t.header), area);
 }
@@ -747,6 +759,30 @@ fn detail_lines<'a>(s: &State, t: &Theme, item: u32) -> Vec<Line<'a>> {
                 format!("{} · batch {}", x.reviewer, x.batch),
             ));
             out.push(field(t, "why", x.d.justification.as_deref().unwrap_or("-")));
+            // Once a plan carries it out, what that plan did, from its journal: not a plan
+            // made again against a snapshot that may no longer have the target.
+            let applied: Vec<&crate::remediate::JournalRow> = s
+                .review
+                .journal
+                .iter()
+                .filter(|r| r.decisions.contains(&x.id))
+                .collect();
+            if !applied.is_empty() {
+                out.push(field(t, "outcome", s.review.remediation_of(x)));
+                for r in applied {
+                    out.push(Line::from(Span::styled(
+                        format!(
+                            "  plan #{} step {} {}: {}",
+                            r.plan,
+                            r.seq,
+                            r.state.as_str(),
+                            sanitize(&r.line())
+                        ),
+                        t.text,
+                    )));
+                }
+                return out;
+            }
             out.push(Line::from(Span::styled(format!("{:>9} ", "plan"), t.muted)));
             for step in crate::remediate::steps(
                 x.d.verdict,
@@ -814,8 +850,17 @@ fn dashboard(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
     let d = &*s.data;
     let [left, right] =
         Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(area);
-    let bar_w = (left.width as usize).saturating_sub(22 + 9 + 3).max(3);
-    let mut l = bars(t, "Findings by rule", &d.dash.by_rule, 22, bar_w);
+    // Room for the longest rule id (`unowned-service-account`): never cut.
+    let label_w = d
+        .dash
+        .by_rule
+        .iter()
+        .map(|(r, _)| r.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(22);
+    let bar_w = (left.width as usize).saturating_sub(label_w + 9 + 3).max(3);
+    let mut l = bars(t, "Findings by rule", &d.dash.by_rule, label_w, bar_w);
     l.push(Line::from(""));
     let ages = d.dash.key_ages;
     let labels = [
@@ -830,7 +875,7 @@ fn dashboard(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
         .zip(ages)
         .map(|(a, n)| (a.to_string(), n))
         .collect();
-    l.extend(bars(t, "Key age (usable keys)", &age_items, 22, bar_w));
+    l.extend(bars(t, "Key age (usable keys)", &age_items, label_w, bar_w));
     let rbar = (right.width as usize).saturating_sub(10 + 9 + 3).max(3);
     let mut r = bars(t, "By severity", &d.dash.by_severity, 10, rbar);
     r.push(Line::from(""));

@@ -1694,3 +1694,16 @@ fn key_findings_are_labelled_by_the_key_and_a_revived_object_is_flagged() {
         "{t}"
     );
 }
+
+/// Esc on `:leak`'s reason prompt leaves nothing marked behind (the command marked the key).
+#[test]
+fn a_cancelled_leak_leaves_no_mark() {
+    let mut h = Harness::new(3);
+    h.key(':');
+    h.typ("leak key_a");
+    h.code(KeyCode::Enter);
+    assert_eq!(h.s.mode, Mode::Prompt);
+    assert_eq!(h.s.view_state(ViewId::Keys).marks.count(), 1);
+    h.code(KeyCode::Esc);
+    assert_eq!(h.s.view_state(ViewId::Keys).marks.count(), 0);
+}

@@ -558,3 +558,44 @@ fn the_plan_counts_calls_manual_steps_and_covered_steps_apart() {
         "This plan makes 1 provider call (1 manual step; 2 covered by other steps). Nothing has been sent."
     );
 }
+
+/// A decision a plan carried out shows what that plan did, from its journal, not a plan made
+/// again against the current snapshot.
+#[test]
+fn a_carried_out_decision_shows_what_its_plan_did() {
+    use crate::remediate::{PlannedStep, RowState, Step};
+    let t = theme();
+    let mut h = harness();
+    let d = h.store.decisions().unwrap().remove(0);
+    let plan = h
+        .store
+        .create_plan(
+            &[PlannedStep {
+                decisions: vec![d.id],
+                step: Step::Call {
+                    source: "openai".into(),
+                    method: "DELETE",
+                    path: "/organization/projects/proj_1/api_keys/id-001".into(),
+                    body: None,
+                    note: None,
+                },
+            }],
+            "r",
+            None,
+            0,
+        )
+        .unwrap();
+    let row = h.store.journal(plan).unwrap().remove(0);
+    h.store.journal_sent(&row, "r", 1).unwrap();
+    h.store
+        .journal_result(&row, RowState::Done, Some(204), "ok", "r", 2)
+        .unwrap();
+    h.reload_review();
+    h.key('6');
+    let screen = text(&render(&mut h, 120, 40, &t));
+    assert!(
+        screen.contains("outcome done 204 (plan 1)")
+            && screen.contains("plan #1 step 1 done: DELETE"),
+        "{screen}"
+    );
+}
