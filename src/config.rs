@@ -293,6 +293,13 @@ impl Config {
                 }
             }
         }
+        if let Some(var) = &cfg.notify.webhook_env
+            && !is_env_name(var)
+        {
+            return Err(invalid(
+                "[notify] webhook_env is not an environment variable name (letters, digits and _); it may be the webhook URL itself, so it is not shown. Put the URL in an environment variable (or the keyring entry recert/webhook), set webhook_env to that variable's name, and regenerate the webhook if it was pasted here".to_string(),
+            ));
+        }
         Ok(cfg)
     }
 
@@ -376,7 +383,9 @@ pub fn resolve_key(src: &SourceConfig) -> Result<Secret, ConfigError> {
 
 /// Run a keyring call on a plain thread: the Secret Service backend drives its own async
 /// runtime and must not be called from inside ours.
-fn off_runtime<T: Send>(f: impl FnOnce() -> keyring::Result<T> + Send) -> keyring::Result<T> {
+pub(crate) fn off_runtime<T: Send>(
+    f: impl FnOnce() -> keyring::Result<T> + Send,
+) -> keyring::Result<T> {
     std::thread::scope(|s| {
         s.spawn(f).join().unwrap_or_else(|_| {
             Err(keyring::Error::PlatformFailure(
@@ -438,6 +447,21 @@ mod tests {
             .to_string();
         assert!(!e.contains("PASTEDpa"), "{e}");
         assert!(e.contains("line 3"), "{e}");
+    }
+
+    /// The webhook URL is a secret too: pasted where its variable's name belongs, it is
+    /// refused without being shown.
+    #[test]
+    fn a_webhook_url_pasted_as_webhook_env_is_never_echoed() {
+        let text = "[notify]\nwebhook_env = \"https://hooks.example.com/services/T0/B0/PastedWebhookToken\"\n";
+        let e = Config::parse(text, Path::new("c.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(!e.contains("PastedWebhook"), "{e}");
+        assert!(
+            e.contains("webhook_env") && e.contains("not an environment variable name"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -63,11 +63,9 @@ impl Webhook {
         {
             return Webhook::new(&v);
         }
-        let got = std::thread::spawn(move || {
+        let got = crate::config::off_runtime(move || {
             keyring::Entry::new(KEYRING_SERVICE, entry).and_then(|e| e.get_password())
-        })
-        .join()
-        .map_err(|_| "reading the keyring failed".to_string())?;
+        });
         match got {
             Ok(v) if !v.trim().is_empty() => Webhook::new(&v),
             _ => Err(format!(

@@ -633,6 +633,24 @@ async fn delete_key(
     }
 }
 
+/// The flat owner the admin-key list gives each key.
+fn flat_owner(
+    kind: &str,
+    id: &str,
+    name: Option<&str>,
+    created_at: Option<crate::model::Ts>,
+    role: Option<&str>,
+) -> Value {
+    json!({
+        "type": kind,
+        "object": format!("organization.{kind}"),
+        "id": id,
+        "name": name,
+        "created_at": created_at,
+        "role": role,
+    })
+}
+
 fn admin_key_json(org: &OpenAiOrg, k: &super::world::OaiAdminKey) -> Value {
     let u = org.users.get(&k.owner_user_id);
     json!({
@@ -643,14 +661,13 @@ fn admin_key_json(org: &OpenAiOrg, k: &super::world::OaiAdminKey) -> Value {
         "created_at": k.created_at,
         "expires_at": k.expires_at,
         "last_used_at": k.last_used_at,
-        "owner": {
-            "type": "user",
-            "object": "organization.user",
-            "id": k.owner_user_id,
-            "name": u.map(|u| u.name.as_str()),
-            "created_at": u.map(|u| u.added_at),
-            "role": u.map(|u| u.role.as_str()),
-        },
+        "owner": flat_owner(
+            "user",
+            &k.owner_user_id,
+            u.map(|u| u.name.as_str()),
+            u.map(|u| u.added_at),
+            u.map(|u| u.role.as_str()),
+        ),
     })
 }
 
@@ -670,13 +687,16 @@ fn mislabelled_key_json(org: &OpenAiOrg, project: &str, k: &OaiKey) -> Value {
             role,
             created_at,
             ..
-        } => json!({"type": "user", "object": "organization.user", "id": id, "name": name,
-                    "created_at": created_at, "role": role}),
+        } => flat_owner("user", id, Some(name), Some(*created_at), Some(role)),
         KeyOwner::ServiceAccount { id } => {
             let sa = org.service_accounts.get(project).and_then(|m| m.get(id));
-            json!({"type": "service_account", "object": "organization.service_account", "id": id,
-                   "name": sa.map(|s| s.name.as_str()), "created_at": sa.map(|s| s.created_at),
-                   "role": sa.map(|s| s.role.as_str())})
+            flat_owner(
+                "service_account",
+                id,
+                sa.map(|s| s.name.as_str()),
+                sa.map(|s| s.created_at),
+                sa.map(|s| s.role.as_str()),
+            )
         }
     };
     json!({
