@@ -171,7 +171,11 @@ fn main() {
     let data = Data::new(Snapshot::default(), findings(n), Default::default());
     let build = t.elapsed();
     println!("build the view tables: {}", ms(build));
-    let mut s = State::new(Keymap::default_map(), "bench".into());
+    let mut s = State::new(
+        Keymap::default_map(),
+        "bench".into(),
+        chrono::NaiveDate::from_ymd_opt(2026, 11, 22).unwrap(),
+    );
     run(&mut s, view::resized(120, 40));
     let t = Instant::now();
     run(&mut s, Msg::Data(Arc::new(data)));
@@ -267,7 +271,9 @@ fn main() {
         store
             .record_decisions(&items, "bench@example.com", None, 0)
             .unwrap();
-        let review = recert::tui::review(&store, None).unwrap();
+        let review = recert::tui::data::Review::from_read(
+            recert::engine::review::read(&store, None).unwrap(),
+        );
         let t = Instant::now();
         let decided = recert::tui::state::decided_items(&s.data, &review, ViewId::Gaps, &tbl);
         let pass = t.elapsed();
@@ -355,28 +361,54 @@ fn main() {
         "(the sync's extra step: judge the snapshot and store its digest, {:.1} s)",
         t.elapsed().as_secs_f64()
     );
-    // The console's start, as the binary runs it: a frame at once, then the loader (on its own
-    // thread there) hands over the preview from the digest, then the whole.
+    // The console's start, as the binary runs it: a frame at once, then the engine (its own
+    // thread and runtime) publishes the preview from the digest, then the whole.
     let start = Instant::now();
-    let mut s = State::new(Keymap::default_map(), "bench".into());
+    let mut s = State::new(
+        Keymap::default_map(),
+        "bench".into(),
+        chrono::NaiveDate::from_ymd_opt(2026, 11, 22).unwrap(),
+    );
     let mut term = Terminal::new(TestBackend::new(120, 40)).unwrap();
     run(&mut s, view::resized(120, 40));
     term.draw(|f| view::draw(f, &s, &theme)).unwrap();
     let first = start.elapsed();
-    let console = std::cell::RefCell::new((s, term, None::<Duration>, 0usize));
-    let whole = recert::cli::load_data(&cfg, dir.path(), &|d| {
-        let mut c = console.borrow_mut();
-        let (s, term, at, rows) = &mut *c;
-        run(s, Msg::Data(Arc::new(d)));
-        term.draw(|f| view::draw(f, s, &theme)).unwrap();
-        *rows = s.vs().visible.len();
-        *at = Some(start.elapsed());
-    })
+    let (tx, events) = std::sync::mpsc::channel();
+    let engine = recert::engine::Engine::start(
+        recert::engine::Setup {
+            data_dir: dir.path().to_path_buf(),
+            config: cfg.clone(),
+            keys: None,
+            reviewer: "bench@example.com".into(),
+            campaign: None,
+            clock: Arc::new(|| 0),
+        },
+        recert::tui::Console,
+        Arc::new(move |e| {
+            let _ = tx.send(e);
+        }),
+    )
     .unwrap();
-    let (mut s, mut term, previewed, preview_rows) = console.into_inner();
-    let rows = whole.findings.len();
-    run(&mut s, Msg::Data(Arc::new(whole)));
-    term.draw(|f| view::draw(f, &s, &theme)).unwrap();
+    engine.send(recert::engine::Command::Load { preview: true });
+    let (mut previewed, mut preview_rows, mut rows) = (None, 0, 0);
+    while let Ok(e) = events.recv() {
+        match e {
+            recert::engine::Event::Published(recert::engine::Bulk::Data, _) => {
+                let d = engine.data.latest().1.unwrap();
+                let whole = d.partial.is_none();
+                rows = d.findings.len();
+                run(&mut s, Msg::Data(d));
+                term.draw(|f| view::draw(f, &s, &theme)).unwrap();
+                if whole {
+                    break;
+                }
+                preview_rows = s.vs().visible.len();
+                previewed = Some(start.elapsed());
+            }
+            recert::engine::Event::LoadFailed(why) => panic!("{why}"),
+            _ => {}
+        }
+    }
     let with_all = start.elapsed();
     println!(
         "start from the stored snapshot: first frame {} (target 0.5 s); first frame with data (the stored digest: dashboard, first {preview_rows} of {rows} findings) {} (target 0.5 s); every view complete {}",
@@ -395,7 +427,7 @@ fn main() {
         .unwrap();
     let read = t.elapsed();
     let t = Instant::now();
-    let found = recert::cli::findings(&cfg, &snap);
+    let found = recert::engine::load::findings(&cfg, &snap);
     let judged = t.elapsed();
     let t = Instant::now();
     let cx = recert::reconcile::Context {

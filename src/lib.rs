@@ -27,13 +27,19 @@
 //! every form, scrubbed before anything is printed, logged, stored or exported.
 //! [`model::text`] is the one sanitizer and the one CSV and JSON writer for provider text.
 //!
-//! **Front ends.** [`cli`] (the commands) and [`tui`] (the console) are the two front ends.
-//! [`engine`] holds the use cases they share so far, each written once: applying a plan (the
-//! unfinished-plan guard, storing under the write lock, clients, the summary, the admin keys
-//! recert runs with), the campaign policy (delegation, which reviewers a routing may name),
-//! incident key lookup and the setup check (`doctor`: each endpoint probed, each refusal with
-//! its fix). Each front end still carries some use cases of its own (issue
-//! 19 moves them into the engine).
+//! **The engine and its two front ends.** [`engine`] holds the use cases, each written once:
+//! loading (a snapshot judged, its stored digest first), the review read model, deciding
+//! (record, undo, redo), a reviewer's acts on a campaign queue and the one delegation policy,
+//! applying a plan (the unfinished-plan guard, what is pending, storing under the write lock,
+//! clients, the summary), incident key lookup and the setup check (`doctor`).
+//! [`engine::Engine`] is the engine a console talks to: commands in, events out, one thread
+//! owning the store handle and one tokio runtime; what it reads is published as `Arc` plus a
+//! generation, never sent through a channel. [`tui`] (the console) is a thin client: the
+//! terminal, the draw loop, the filter worker, and a pure `update` whose effects are engine
+//! commands. [`cli`] (the commands) parses, calls the engine's use cases and prints.
+//! Data flows one way: `model` ← `connectors`/`sync` → `store` → `reconcile` → `engine` →
+//! `tui`/`cli`; nothing below the front ends knows a terminal.
+//!
 //! [`sim`] is the provider simulator the demo, the tests and the benchmarks run against, with
 //! its planted ground truth, faults and hostile text. [`config`] reads the TOML config (keys
 //! only from the keyring or the environment).

@@ -5,9 +5,9 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use recert::review::campaign::CampaignItem;
 use recert::review::{NewDecision, Target, Verdict};
 use recert::store::Store;
-use recert::store::campaign::CampaignItem;
 use sha2::{Digest, Sha256};
 
 mod common;
@@ -588,7 +588,6 @@ fn a_campaign_since_an_earlier_one_shows_exactly_what_changed() {
 #[test]
 fn delegating_to_a_group_that_holds_the_item_is_refused_from_both_front_ends() {
     use recert::review::campaign::People;
-    use recert::tui::state::{Effect, Msg};
     let e = Env::new("small", &[]);
     e.new_campaign("Q4", &["--route", "manager"]);
     let mut store = Store::open(&e.data()).unwrap();
@@ -641,19 +640,20 @@ fn delegating_to_a_group_that_holds_the_item_is_refused_from_both_front_ends() {
         groups: Vec::new(),
         people: std::sync::Arc::new(people),
     };
-    let msg = recert::tui::campaign_effect(
+    // What the console's `:delegate` asks the engine to do.
+    let said = recert::engine::campaign::act(
         &mut store,
         &queue,
-        Effect::Delegate {
+        recert::engine::campaign::Act::Delegate {
             items: vec![item.item.seq],
             to: to.clone(),
             reason: "they know it".into(),
         },
+        1_795_000_000,
     );
-    match msg {
-        Msg::Error(text) => assert!(text.contains("self-review is not allowed"), "{text}"),
-        Msg::Notice(text) => panic!("the console delegated: {text}"),
-        _ => panic!("the console answered neither an error nor a notice"),
+    match said {
+        Err(text) => assert!(text.contains("self-review is not allowed"), "{text}"),
+        Ok(text) => panic!("the console delegated: {text}"),
     }
     assert!(
         store.delegations(c.id).unwrap().is_empty(),

@@ -166,7 +166,7 @@ async fn a_failed_sync_keeps_the_previous_snapshot() {
     );
     assert!(!only(&now.data, "openai").accounts.is_empty());
     let judge = |snap: &recert::model::Snapshot| {
-        let mut k = keys(&recert::cli::findings(&cfg, snap));
+        let mut k = keys(&recert::engine::load::findings(&cfg, snap));
         k.retain(|f| f.2 == "openai");
         k
     };
@@ -224,7 +224,7 @@ async fn deletions_and_deactivations_show_in_the_next_sync() {
     sync_once(&cfg, &mut store).await;
     let snap = store.latest_snapshot().unwrap().unwrap();
     assert!(
-        recert::cli::findings(&cfg, &snap)
+        recert::engine::load::findings(&cfg, &snap)
             .iter()
             .all(|f| f.rule != "leaver-with-access" || f.detail.contains("inactive"))
     );
@@ -303,7 +303,7 @@ async fn deletions_and_deactivations_show_in_the_next_sync() {
             .unwrap()
             .active
     );
-    let findings = recert::cli::findings(&cfg, &next);
+    let findings = recert::engine::load::findings(&cfg, &next);
     let about = |email: &str| {
         findings
             .iter()

@@ -109,7 +109,7 @@ async fn a_sync_stores_the_digest_the_console_shows_first() {
     let dir = f._dir.path();
     let load = || {
         let seen = std::sync::Mutex::new(Vec::new());
-        let whole = recert::cli::load_data(&f.cfg, dir, &|d| seen.lock().unwrap().push(d)).unwrap();
+        let whole = recert::tui::load(&f.cfg, dir, &|d| seen.lock().unwrap().push(d)).unwrap();
         (seen.into_inner().unwrap(), whole)
     };
     let (previews, whole) = load();

@@ -11,7 +11,7 @@ use super::evidence::{bars, count, csv, esc, json, time};
 use crate::model::Ts;
 use crate::remediate::JournalRow;
 use crate::review::Decision;
-use crate::store::campaign::{Campaign, CampaignItem, Delegation, SignOff};
+use crate::review::campaign::{Campaign, CampaignItem, Delegation, SignOff};
 
 pub struct Report<'a> {
     pub campaign: &'a Campaign,

@@ -13,9 +13,9 @@ use crate::reconcile::{self, Directory};
 use crate::review::campaign::{
     self as camp, Change, Inputs, OnClose, People, Route, Routing, Scope,
 };
+use crate::review::campaign::{Campaign, CampaignItem, NewCampaign};
 use crate::review::{NewDecision, Verdict};
 use crate::store::Store;
-use crate::store::campaign::{Campaign, CampaignItem, NewCampaign};
 
 /// `recert campaign new`'s arguments.
 pub struct NewArgs {
@@ -291,7 +291,7 @@ pub async fn remind(g: &Globals, name: &str, dry_run: bool) -> Result<()> {
     let cfg = g.config()?;
     let mut store = Store::open(&g.paths.data_dir)?;
     let c = store.campaign(name)?;
-    c.refuse_if_final()?;
+    c.refuse_if_final().map_err(anyhow::Error::msg)?;
     let items = store.campaign_items(c.id)?;
     let signed: Vec<String> = store
         .sign_offs(c.id)?
@@ -496,7 +496,9 @@ fn reviewing(g: &Globals, name: &str, who: Option<String>, what: &str) -> Result
     refuse_read_only(g, &cfg, what)?;
     let store = Store::open(&g.paths.data_dir)?;
     let c = store.campaign(name)?;
-    c.refuse_if_final().context(what.to_string())?;
+    c.refuse_if_final()
+        .map_err(anyhow::Error::msg)
+        .context(what.to_string())?;
     let all = store.campaign_items(c.id)?;
     let people = people_of(&store, &cfg, &c)?;
     let who = acting(&cfg, who);
@@ -896,7 +898,7 @@ pub fn sign_off(g: &Globals, name: &str, who: Option<String>, incomplete: bool) 
             c.on_close.as_str()
         );
     }
-    let counts = crate::store::campaign::sign_off_counts(&queue);
+    let counts = crate::review::campaign::sign_off_counts(&queue);
     store.sign_off(c.id, &who, &counts, now())?;
     println!(
         "{who} signed off {}: {decided}/{} decided; their decisions are locked",
@@ -976,7 +978,9 @@ pub fn cancel(g: &Globals, name: &str, reason: &str, yes: bool) -> Result<()> {
     refuse_read_only(g, &cfg, "campaign cancel")?;
     let mut store = Store::open(&g.paths.data_dir)?;
     let c = store.campaign(name)?;
-    c.refuse_if_final().context("campaign cancel")?;
+    c.refuse_if_final()
+        .map_err(anyhow::Error::msg)
+        .context("campaign cancel")?;
     if reason.trim().is_empty() {
         bail!("campaign cancel: say why (--reason \"...\")");
     }

@@ -217,35 +217,7 @@ fn no_snapshot(g: &Globals) -> anyhow::Error {
     )
 }
 
-/// The findings of a snapshot under the configured rules, judged at the snapshot's time, with
-/// no ownership records.
-pub fn findings(cfg: &Config, snap: &Snapshot) -> Vec<Finding> {
-    reconcile::reconcile(&snap.data, &context(cfg, snap, Default::default()))
-}
-
-fn context(cfg: &Config, snap: &Snapshot, owners: reconcile::Owners) -> reconcile::Context {
-    reconcile::Context {
-        now: snap.taken_at,
-        rules: cfg.rules.clone(),
-        owners,
-    }
-}
-
-/// recert's ownership records in `store`, as the rules read them.
-pub fn owners(store: &Store) -> Result<reconcile::Owners> {
-    Ok(crate::review::owner_records(&store.decisions()?))
-}
-
-/// A snapshot judged with the ownership records in `dir`'s store: the context and the findings.
-pub fn judged(
-    cfg: &Config,
-    dir: &Path,
-    snap: &Snapshot,
-) -> Result<(reconcile::Context, Vec<Finding>)> {
-    let cx = context(cfg, snap, owners(&Store::open(dir)?)?);
-    let found = reconcile::reconcile(&snap.data, &cx);
-    Ok((cx, found))
-}
+pub use crate::engine::load::{findings, judged, owners};
 
 /// Which findings `recert gaps` prints. Each list is "any of"; empty lists keep everything.
 #[derive(Debug, Default, Clone)]
@@ -500,46 +472,6 @@ pub fn reviewer(cfg: &Config) -> String {
         .unwrap_or_else(|| "unknown-reviewer".into())
 }
 
-/// The console's data from the latest snapshot in `dir`, judged under `cfg`'s rules. When the
-/// snapshot's stored digest was made in the same context, `preview` gets the dashboard and the
-/// first findings from it at once (milliseconds), before the snapshot is read and judged
-/// (seconds on a million grants); otherwise the digest is made now for the next start.
-pub fn load_data(
-    cfg: &Config,
-    dir: &Path,
-    preview: &dyn Fn(tui::data::Data),
-) -> Result<tui::data::Data> {
-    let store = Store::open(dir)?;
-    let id = store
-        .latest_snapshot_id()?
-        .ok_or_else(|| anyhow::anyhow!("no snapshot in {}", dir.display()))?;
-    let owners = owners(&store)?;
-    let key = reconcile::digest::context(&cfg.rules, &owners);
-    let stored = store.digest(id, &key)?;
-    if let Some(digest) = &stored {
-        let head = store.snapshot_header(id)?;
-        let now = head.taken_at;
-        preview(tui::data::Data::preview(
-            head,
-            digest.clone(),
-            cfg.rules.clone(),
-            now,
-        ));
-    }
-    let snap = store.snapshot(id)?;
-    let cx = context(cfg, &snap, owners);
-    let found = reconcile::reconcile(&snap.data, &cx);
-    let own_keys = engine::apply::own_keys(cfg, &config::resolve_key, &snap.data);
-    let mut data = tui::data::Data::new(snap, found, cx);
-    data.own_keys = own_keys;
-    if stored.is_none()
-        && let Err(e) = store.save_digest(id, &key, &data.dash)
-    {
-        tracing::warn!(error = %e, "could not store the snapshot's digest");
-    }
-    Ok(data)
-}
-
 fn tui_options(
     g: &Globals,
     cfg: &Config,
@@ -563,8 +495,6 @@ fn tui_options(
         .collect::<Vec<_>>()
         .join(", ");
     let dir = g.paths.data_dir.clone();
-    let lcfg = cfg.clone();
-    let ldir = dir.clone();
     Ok(tui::Options {
         keymap,
         theme,
@@ -573,8 +503,8 @@ fn tui_options(
         reviewer: reviewer(cfg),
         context: format!("snapshot #{} · {when} · {sources}", snap.id),
         data_dir: dir,
-        loader: std::sync::Arc::new(move |preview| load_data(&lcfg, &ldir, preview)),
-        sync: keys.map(|k| (cfg.clone(), k)),
+        config: cfg.clone(),
+        keys,
         campaign: None,
     })
 }
@@ -668,16 +598,14 @@ fn pending_plan(
     snap: &Snapshot,
     opts: crate::remediate::PlanOptions,
 ) -> Result<Vec<crate::remediate::PlannedStep>> {
-    let ds = store.decisions()?;
-    let planned = store.planned_decisions()?;
-    let standing: Vec<&crate::review::Decision> = crate::review::effective(&ds)
-        .into_iter()
-        .filter(|d| d.d.verdict == crate::review::Verdict::Revoke && !planned.contains(&d.id))
-        .collect();
-    let done = crate::remediate::done_calls(&store.all_journal()?, snap.taken_at);
     let own = engine::apply::own_keys(cfg, &config::resolve_key, &snap.data);
-    Ok(crate::remediate::plan_with(
-        &standing, &snap.data, opts, &done, &own,
+    Ok(engine::apply::pending(
+        &store.decisions()?,
+        &store.planned_decisions()?,
+        &store.all_journal()?,
+        snap,
+        &own,
+        opts,
     ))
 }
 

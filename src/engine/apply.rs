@@ -36,6 +36,33 @@ pub fn guard(store: &Store, then: &str) -> Result<()> {
     Ok(())
 }
 
+/// The revoke decisions standing (latest per target, not undone) that no plan covers yet.
+pub fn standing<'a>(
+    decisions: &'a [crate::review::Decision],
+    planned: &std::collections::HashSet<i64>,
+) -> Vec<&'a crate::review::Decision> {
+    crate::review::effective(decisions)
+        .into_iter()
+        .filter(|d| d.d.verdict == crate::review::Verdict::Revoke && !planned.contains(&d.id))
+        .collect()
+}
+
+/// What `recert plan`, `recert apply` and the console's `:apply` send: the standing revokes no
+/// plan covers, planned against `snap`, calls done since the snapshot not made again, never
+/// a call that deletes an admin key recert runs with (`own`).
+pub fn pending(
+    decisions: &[crate::review::Decision],
+    planned: &std::collections::HashSet<i64>,
+    journal: &[JournalRow],
+    snap: &crate::model::Snapshot,
+    own: &crate::remediate::OwnKeys,
+    opts: crate::remediate::PlanOptions,
+) -> Vec<PlannedStep> {
+    let standing = standing(decisions, planned);
+    let done = crate::remediate::done_calls(journal, snap.taken_at);
+    crate::remediate::plan_with(&standing, &snap.data, opts, &done, own)
+}
+
 /// Store a new plan, after the guard, under the database's write lock: two front ends (or two
 /// processes) planning at once are serialised. The second is refused while the first's plan
 /// is unfinished; a call the first finished meanwhile (a plan newer than `known`, the newest

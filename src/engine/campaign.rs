@@ -5,8 +5,8 @@ use anyhow::{Result, bail};
 
 use crate::model::Ts;
 use crate::review::campaign::People;
+use crate::review::campaign::{Campaign, CampaignItem};
 use crate::store::Store;
-use crate::store::campaign::{Campaign, CampaignItem};
 
 /// A hand-over of items from one reviewer to another.
 pub struct Delegation<'a> {
@@ -92,4 +92,119 @@ pub fn delegate(store: &mut Store, d: Delegation, now: Ts) -> Result<(String, us
     }
     let n = store.delegate(d.campaign.id, d.seqs, d.from, &to, reason, now)?;
     Ok((to, n))
+}
+
+/// Whose queue in which campaign a console shows.
+#[derive(Clone, Debug)]
+pub struct CampaignQueue {
+    pub id: i64,
+    pub name: String,
+    pub due: String,
+    pub snapshot_id: i64,
+    /// The reviewer (`--as`), normalised.
+    pub reviewer: String,
+    /// The directory groups the reviewer is in: items routed to `group:NAME` are theirs too.
+    pub groups: Vec<String>,
+    /// The campaign snapshot's people and groups, for the delegation policy.
+    pub people: std::sync::Arc<People>,
+}
+
+impl CampaignQueue {
+    /// The assignees whose items are this reviewer's: their email and each `group:NAME`.
+    pub fn assignees(&self) -> Vec<String> {
+        let mut mine = vec![self.reviewer.clone()];
+        mine.extend(self.groups.iter().map(|g| format!("group:{g}")));
+        mine
+    }
+}
+
+/// What a reviewer does to their queue.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Act {
+    /// Stage these decisions on these items (not yet decisions).
+    Stage(Vec<(i64, crate::review::NewDecision)>),
+    /// Drop the staged decisions of these items.
+    Unstage(Vec<i64>),
+    /// Submit the staged decisions on these items as one audited batch.
+    Submit(Vec<i64>),
+    /// Sign off the reviewer's queue.
+    SignOff,
+    /// Hand these items to another reviewer, with a reason.
+    Delegate {
+        items: Vec<i64>,
+        to: String,
+        reason: String,
+    },
+}
+
+/// Carry out `act` on `q`'s queue in the store; what to tell the reviewer, or why nothing was
+/// changed.
+pub fn act(store: &mut Store, q: &CampaignQueue, act: Act, now: Ts) -> Result<String, String> {
+    use crate::model::text::plural;
+    let done = match act {
+        Act::Stage(items) => {
+            let verdict = items.first().map(|(_, d)| d.verdict.as_str()).unwrap_or("");
+            let staged: Vec<(i64, Option<crate::review::NewDecision>)> =
+                items.into_iter().map(|(s, d)| (s, Some(d))).collect();
+            store.stage(q.id, &staged, now).map(|n| {
+                format!(
+                    "Staged {verdict} on {}: :submit records them",
+                    plural(n, "item")
+                )
+            })
+        }
+        Act::Unstage(seqs) => {
+            let none: Vec<(i64, Option<crate::review::NewDecision>)> =
+                seqs.into_iter().map(|s| (s, None)).collect();
+            store
+                .stage(q.id, &none, now)
+                .map(|n| format!("Un-staged {}: back to undecided", plural(n, "item")))
+        }
+        Act::Submit(seqs) => store
+            .submit(q.id, &seqs, &q.reviewer, q.snapshot_id, now)
+            .map(|(batch, n)| {
+                format!(
+                    "Submitted batch {batch}: {}, audited",
+                    plural(n, "decision")
+                )
+            }),
+        Act::SignOff => store.queue_items(q.id, &q.assignees()).and_then(|items| {
+            let mine: Vec<_> = items.iter().collect();
+            let decided = mine.iter().filter(|i| i.decided()).count();
+            let counts = crate::review::campaign::sign_off_counts(&mine);
+            store.sign_off(q.id, &q.reviewer, &counts, now).map(|()| {
+                format!(
+                    "Signed off: {decided}/{} decided; your decisions are locked",
+                    mine.len()
+                )
+            })
+        }),
+        Act::Delegate { items, to, reason } => {
+            let read = store.campaign(&q.name).and_then(|campaign| {
+                let all = store.campaign_items(campaign.id)?;
+                Ok((campaign, all))
+            });
+            match read {
+                Ok((campaign, all)) => delegate(
+                    store,
+                    Delegation {
+                        campaign: &campaign,
+                        items: &all,
+                        people: &q.people,
+                        from: &q.reviewer,
+                        to: &to,
+                        seqs: &items,
+                        reason: &reason,
+                        // The console offers no override: `campaign delegate --force` does.
+                        force: false,
+                    },
+                    now,
+                )
+                .map(|(to, n)| format!("Delegated {} to {to}, audited", plural(n, "item")))
+                .map_err(|e| crate::store::StoreError::Campaign(format!("{e:#}"))),
+                Err(e) => Err(e),
+            }
+        }
+    };
+    done.map_err(|e| format!("campaign: {e}; nothing was changed"))
 }

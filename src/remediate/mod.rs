@@ -476,6 +476,38 @@ fn key_status_body(status: &str) -> Value {
     json!({ "status": status })
 }
 
+/// The call that undoes journal row `row`, when the provider can undo it: only an Anthropic
+/// key set `inactive` can be set `active` again (a deleted key, an archived key or a removed
+/// membership cannot come back). The reason when it cannot.
+pub fn reversal(row: &JournalRow) -> Result<PlannedStep, &'static str> {
+    if row.state != RowState::Done {
+        return Err("This entry is not a call that was made: nothing to reverse");
+    }
+    let path = row.path.clone().unwrap_or_default();
+    let set_inactive = row.method.as_deref() == Some("POST")
+        && path.starts_with("/v1/organizations/api_keys/")
+        && row
+            .body
+            .as_deref()
+            .and_then(|b| serde_json::from_str::<Value>(b).ok())
+            .is_some_and(|b| b == key_status_body("inactive"));
+    if !set_inactive {
+        return Err(
+            "The provider cannot undo this call (only an Anthropic key set inactive can be re-activated)",
+        );
+    }
+    Ok(PlannedStep {
+        decisions: row.decisions.clone(),
+        step: Step::Call {
+            source: row.source.clone(),
+            method: "POST",
+            path,
+            body: Some(key_status_body("active")),
+            note: Some(format!("reverses plan #{} call #{}", row.plan, row.seq)),
+        },
+    })
+}
+
 /// The one path that deletes an OpenAI admin key.
 fn admin_key_path(id: &str) -> Result<ApiPath, UnsafeId> {
     ApiPath::new("organization/admin_api_keys").id(id)

@@ -14,9 +14,156 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::{Target, Verdict};
+use super::{NewDecision, Target, Verdict};
 use crate::model::{Finding, Person, SourceData, Ts};
 use crate::reconcile::{Directory, Rules};
+
+/// A campaign's header.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Campaign {
+    pub id: i64,
+    pub name: String,
+    pub snapshot_id: i64,
+    pub created_at: Ts,
+    pub created_by: String,
+    /// `YYYY-MM-DD`.
+    pub due: String,
+    pub scope: Scope,
+    pub routing: Routing,
+    pub on_close: OnClose,
+    pub since: Option<String>,
+    pub closed_at: Option<Ts>,
+    pub closed_by: Option<String>,
+    pub cancelled_at: Option<Ts>,
+    pub cancelled_by: Option<String>,
+    pub cancel_reason: Option<String>,
+}
+
+impl Campaign {
+    /// `open`, `closed` (decided and final) or `cancelled` (withdrawn; nothing of it stands).
+    pub fn state(&self) -> &'static str {
+        match (self.cancelled_at, self.closed_at) {
+            (Some(_), _) => "cancelled",
+            (None, Some(_)) => "closed",
+            (None, None) => "open",
+        }
+    }
+
+    /// Nothing can change in it any more.
+    pub fn is_final(&self) -> bool {
+        self.state() != "open"
+    }
+
+    /// Refuse a change to a closed or cancelled campaign, saying why and what to do.
+    pub fn refuse_if_final(&self) -> Result<(), String> {
+        match final_message(
+            &self.name,
+            self.closed_at.is_some(),
+            self.cancelled_by.as_deref(),
+        ) {
+            Some(m) => Err(m),
+            None => Ok(()),
+        }
+    }
+}
+
+/// What cancelling a campaign withdrew.
+#[derive(Debug, Default)]
+pub struct Cancelled {
+    /// Staged (unsubmitted) decisions dropped.
+    pub staged: usize,
+    /// Submitted decisions withdrawn (marked undone: never planned).
+    pub decisions: usize,
+}
+
+/// What a new campaign is made of.
+pub struct NewCampaign<'a> {
+    pub name: &'a str,
+    pub snapshot_id: i64,
+    pub due: &'a str,
+    pub scope: &'a Scope,
+    pub routing: &'a Routing,
+    pub on_close: OnClose,
+    pub since: Option<i64>,
+}
+
+/// One item as it stands: frozen facts, its current reviewer, and where its decision is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CampaignItem {
+    #[serde(flatten)]
+    pub item: Item,
+    /// The reviewer now (after any delegation); `item.reviewer` is who routing chose.
+    pub assigned: String,
+    /// A decision made but not yet submitted.
+    pub staged: Option<NewDecision>,
+    /// The submitted decision's id.
+    pub decision_id: Option<i64>,
+    /// `certify`, `revoke`, `reassign`, `defer`, or `no-change` (closing policy).
+    pub outcome: Option<String>,
+    /// The reviewer who submitted it, or `policy` (closed undecided).
+    pub outcome_by: Option<String>,
+}
+
+impl CampaignItem {
+    pub fn decided(&self) -> bool {
+        self.outcome.is_some()
+    }
+
+    /// Where the item stands, in a word or two: `revoke ✓` (submitted), `certify (carried)`,
+    /// `revoke (staged)`, or `—` (undecided).
+    pub fn state_label(&self) -> String {
+        match (&self.outcome, &self.staged) {
+            (Some(o), _) => format!("{o} ✓"),
+            (None, Some(st)) if self.item.carried.is_some() => {
+                format!("{} (carried)", st.verdict.as_str())
+            }
+            (None, Some(st)) => format!("{} (staged)", st.verdict.as_str()),
+            _ => "—".to_string(),
+        }
+    }
+}
+
+/// What a sign-off records about a queue: items, decided, and the count of each outcome.
+pub fn sign_off_counts(queue: &[&CampaignItem]) -> serde_json::Value {
+    let mut outcomes: std::collections::BTreeMap<&str, usize> = Default::default();
+    for i in queue {
+        *outcomes
+            .entry(i.outcome.as_deref().unwrap_or("undecided"))
+            .or_default() += 1;
+    }
+    let decided = queue.iter().filter(|i| i.decided()).count();
+    serde_json::json!({"items": queue.len(), "decided": decided, "outcomes": outcomes})
+}
+
+/// A reviewer's sign-off.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignOff {
+    pub reviewer: String,
+    pub at: Ts,
+    pub counts: serde_json::Value,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delegation {
+    pub seq: i64,
+    pub from: String,
+    pub to: String,
+    pub reason: String,
+    pub at: Ts,
+}
+
+/// Why nothing in a closed or cancelled campaign can change (`None` while it is open).
+pub fn final_message(name: &str, closed: bool, cancelled_by: Option<&str>) -> Option<String> {
+    match (cancelled_by, closed) {
+        (Some(by), _) => Some(format!(
+            "campaign {name} was cancelled by {by}: nothing in it can change (`recert campaign new` starts another)"
+        )),
+        (None, true) => Some(format!(
+            "campaign {name} is closed: its decisions are final (start a new one with `recert campaign new --since {name}`)"
+        )),
+        (None, false) => None,
+    }
+}
 
 const DAY: i64 = 86_400;
 /// Recommend revoking what has not been used for this many days.

@@ -5,147 +5,15 @@
 use std::collections::HashMap;
 
 use rusqlite::{OptionalExtension, Transaction, params};
-use serde::{Deserialize, Serialize};
 
 use super::review::{append_audit, insert_decisions};
 use super::{Store, StoreError};
 use crate::model::Ts;
-use crate::review::campaign::{Earlier, Item, OnClose, Routing, Scope};
+use crate::review::campaign::{
+    Campaign, CampaignItem, Cancelled, Delegation, Earlier, Item, NewCampaign, OnClose, SignOff,
+    final_message,
+};
 use crate::review::{NewDecision, Verdict};
-
-/// A campaign's header.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Campaign {
-    pub id: i64,
-    pub name: String,
-    pub snapshot_id: i64,
-    pub created_at: Ts,
-    pub created_by: String,
-    /// `YYYY-MM-DD`.
-    pub due: String,
-    pub scope: Scope,
-    pub routing: Routing,
-    pub on_close: OnClose,
-    pub since: Option<String>,
-    pub closed_at: Option<Ts>,
-    pub closed_by: Option<String>,
-    pub cancelled_at: Option<Ts>,
-    pub cancelled_by: Option<String>,
-    pub cancel_reason: Option<String>,
-}
-
-impl Campaign {
-    /// `open`, `closed` (decided and final) or `cancelled` (withdrawn; nothing of it stands).
-    pub fn state(&self) -> &'static str {
-        match (self.cancelled_at, self.closed_at) {
-            (Some(_), _) => "cancelled",
-            (None, Some(_)) => "closed",
-            (None, None) => "open",
-        }
-    }
-
-    /// Nothing can change in it any more.
-    pub fn is_final(&self) -> bool {
-        self.state() != "open"
-    }
-
-    /// Refuse a change to a closed or cancelled campaign, saying why and what to do.
-    pub fn refuse_if_final(&self) -> Result<(), StoreError> {
-        match final_message(
-            &self.name,
-            self.closed_at.is_some(),
-            self.cancelled_by.as_deref(),
-        ) {
-            Some(m) => Err(bad(m)),
-            None => Ok(()),
-        }
-    }
-}
-
-/// What cancelling a campaign withdrew.
-#[derive(Debug, Default)]
-pub struct Cancelled {
-    /// Staged (unsubmitted) decisions dropped.
-    pub staged: usize,
-    /// Submitted decisions withdrawn (marked undone: never planned).
-    pub decisions: usize,
-}
-
-/// What a new campaign is made of.
-pub struct NewCampaign<'a> {
-    pub name: &'a str,
-    pub snapshot_id: i64,
-    pub due: &'a str,
-    pub scope: &'a Scope,
-    pub routing: &'a Routing,
-    pub on_close: OnClose,
-    pub since: Option<i64>,
-}
-
-/// One item as it stands: frozen facts, its current reviewer, and where its decision is.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CampaignItem {
-    #[serde(flatten)]
-    pub item: Item,
-    /// The reviewer now (after any delegation); `item.reviewer` is who routing chose.
-    pub assigned: String,
-    /// A decision made but not yet submitted.
-    pub staged: Option<NewDecision>,
-    /// The submitted decision's id.
-    pub decision_id: Option<i64>,
-    /// `certify`, `revoke`, `reassign`, `defer`, or `no-change` (closing policy).
-    pub outcome: Option<String>,
-    /// The reviewer who submitted it, or `policy` (closed undecided).
-    pub outcome_by: Option<String>,
-}
-
-impl CampaignItem {
-    pub fn decided(&self) -> bool {
-        self.outcome.is_some()
-    }
-
-    /// Where the item stands, in a word or two: `revoke ✓` (submitted), `certify (carried)`,
-    /// `revoke (staged)`, or `—` (undecided).
-    pub fn state_label(&self) -> String {
-        match (&self.outcome, &self.staged) {
-            (Some(o), _) => format!("{o} ✓"),
-            (None, Some(st)) if self.item.carried.is_some() => {
-                format!("{} (carried)", st.verdict.as_str())
-            }
-            (None, Some(st)) => format!("{} (staged)", st.verdict.as_str()),
-            _ => "—".to_string(),
-        }
-    }
-}
-
-/// What a sign-off records about a queue: items, decided, and the count of each outcome.
-pub fn sign_off_counts(queue: &[&CampaignItem]) -> serde_json::Value {
-    let mut outcomes: std::collections::BTreeMap<&str, usize> = Default::default();
-    for i in queue {
-        *outcomes
-            .entry(i.outcome.as_deref().unwrap_or("undecided"))
-            .or_default() += 1;
-    }
-    let decided = queue.iter().filter(|i| i.decided()).count();
-    serde_json::json!({"items": queue.len(), "decided": decided, "outcomes": outcomes})
-}
-
-/// A reviewer's sign-off.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SignOff {
-    pub reviewer: String,
-    pub at: Ts,
-    pub counts: serde_json::Value,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Delegation {
-    pub seq: i64,
-    pub from: String,
-    pub to: String,
-    pub reason: String,
-    pub at: Ts,
-}
 
 fn row_campaign(r: &rusqlite::Row) -> rusqlite::Result<Campaign> {
     let json = |i: usize| -> rusqlite::Result<String> { r.get(i) };
@@ -834,18 +702,5 @@ fn open_check(tx: &Transaction, id: i64) -> Result<String, String> {
                 None => Ok(name),
             }
         }
-    }
-}
-
-/// Why nothing in a closed or cancelled campaign can change (`None` while it is open).
-fn final_message(name: &str, closed: bool, cancelled_by: Option<&str>) -> Option<String> {
-    match (cancelled_by, closed) {
-        (Some(by), _) => Some(format!(
-            "campaign {name} was cancelled by {by}: nothing in it can change (`recert campaign new` starts another)"
-        )),
-        (None, true) => Some(format!(
-            "campaign {name} is closed: its decisions are final (start a new one with `recert campaign new --since {name}`)"
-        )),
-        (None, false) => None,
     }
 }

@@ -151,8 +151,24 @@ pub fn finding_target(f: &Finding) -> Target {
 }
 
 impl Data {
+    /// The console's data for a snapshot the engine judged (its digest made there).
+    pub fn judged(j: crate::engine::load::Judged) -> Data {
+        let mut d = Data::with_digest(j.snapshot, j.findings, j.cx, Some(j.digest));
+        d.own_keys = j.own_keys;
+        d
+    }
+
     /// The console's data for `snapshot`, whose `findings` were judged in `cx`.
     pub fn new(snapshot: Snapshot, findings: Vec<Finding>, cx: Context) -> Data {
+        Data::with_digest(snapshot, findings, cx, None)
+    }
+
+    fn with_digest(
+        snapshot: Snapshot,
+        findings: Vec<Finding>,
+        cx: Context,
+        dash: Option<Digest>,
+    ) -> Data {
         let mut d = Data {
             snapshot,
             findings,
@@ -174,7 +190,7 @@ impl Data {
             }))
             .collect();
         d.resources = resources(&d);
-        d.dash = Digest::new(&d.snapshot.data, &d.findings, now);
+        d.dash = dash.unwrap_or_else(|| Digest::new(&d.snapshot.data, &d.findings, now));
         let gaps = d.gaps_table();
         d.tables.insert(ViewId::Gaps, gaps.into());
         let people = d.people_table();
@@ -850,115 +866,73 @@ pub fn remediation_states(journal: &[crate::remediate::JournalRow]) -> HashMap<i
         .collect()
 }
 
+pub use crate::engine::review::Queue;
+
 /// A campaign reviewer's queue as the console shows it.
-#[derive(Clone, Debug, Default)]
-pub struct Queue {
-    pub campaign: String,
-    pub due: String,
-    pub items: Vec<crate::store::campaign::CampaignItem>,
-    pub signed_off: bool,
-    pub closed: bool,
-    /// The campaign lets people review their own access.
-    pub allow_self_review: bool,
-}
-
-impl Queue {
-    pub fn done(&self) -> usize {
-        self.items.iter().filter(|i| i.decided()).count()
-    }
-    pub fn staged(&self) -> usize {
-        self.items
-            .iter()
-            .filter(|i| !i.decided() && i.staged.is_some())
-            .count()
-    }
-    /// `campaign 2026-Q4 · 12/40 done · 3 staged · due in 9 days`: the burndown header.
-    pub fn burndown(&self, today: chrono::NaiveDate) -> String {
-        // A closed campaign is due no more.
-        let (due, state) = if self.closed {
-            (String::new(), "CLOSED")
-        } else if self.signed_off {
-            (
-                crate::review::campaign::due_in(&self.due, today),
-                " · signed off",
+fn queue_table(q: &Queue) -> Table {
+    let rows = q
+        .items
+        .iter()
+        .enumerate()
+        .map(|(i, ci)| {
+            let it = &ci.item;
+            let state = ci.state_label();
+            let key = it.target.kind.ends_with("key");
+            let what = match (&it.role, &it.resource) {
+                // A key by its name: the finding's own words (`key 'ci' (sk-…) in Proj`).
+                _ if key => it.label.clone(),
+                (Some(r), Some(res)) => format!("{r} of {res}"),
+                (None, Some(res)) => format!("{} in {res}", it.target.kind.replace('_', " ")),
+                (r, None) => r
+                    .clone()
+                    .unwrap_or_else(|| it.target.kind.replace('_', " ")),
+            };
+            let rec = it
+                .recommendation
+                .as_ref()
+                .map(|r| format!("{} ({})", r.verdict.as_str(), r.rule))
+                .unwrap_or_default();
+            let verdict = ci
+                .outcome
+                .as_deref()
+                .or(ci.staged.as_ref().map(|s| s.verdict.as_str()));
+            Row::new(
+                vec![
+                    it.seq.to_string(),
+                    state,
+                    clean(it.person.as_deref().unwrap_or("-")),
+                    clean(&what),
+                    it.target.provider.clone(),
+                    clean(it.resource.as_deref().unwrap_or("")),
+                    rec,
+                    it.change
+                        .map(|c| c.as_str().to_string())
+                        .unwrap_or_default(),
+                    clean(&it.label),
+                ],
+                vec![it.seq, NONE, NONE, NONE, NONE, NONE, NONE, NONE, NONE],
+                match verdict {
+                    Some("revoke") => Tone::Danger,
+                    Some(_) => Tone::Muted,
+                    None => Tone::Normal,
+                },
+                i as u32,
             )
-        } else {
-            (crate::review::campaign::due_in(&self.due, today), "")
-        };
-        format!(
-            "campaign {} · {}/{} done · {} staged · {due}{state}",
-            self.campaign,
-            self.done(),
-            self.items.len(),
-            self.staged()
-        )
-    }
-
-    fn table(&self) -> Table {
-        let rows = self
-            .items
-            .iter()
-            .enumerate()
-            .map(|(i, ci)| {
-                let it = &ci.item;
-                let state = ci.state_label();
-                let key = it.target.kind.ends_with("key");
-                let what = match (&it.role, &it.resource) {
-                    // A key by its name: the finding's own words (`key 'ci' (sk-…) in Proj`).
-                    _ if key => it.label.clone(),
-                    (Some(r), Some(res)) => format!("{r} of {res}"),
-                    (None, Some(res)) => format!("{} in {res}", it.target.kind.replace('_', " ")),
-                    (r, None) => r
-                        .clone()
-                        .unwrap_or_else(|| it.target.kind.replace('_', " ")),
-                };
-                let rec = it
-                    .recommendation
-                    .as_ref()
-                    .map(|r| format!("{} ({})", r.verdict.as_str(), r.rule))
-                    .unwrap_or_default();
-                let verdict = ci
-                    .outcome
-                    .as_deref()
-                    .or(ci.staged.as_ref().map(|s| s.verdict.as_str()));
-                Row::new(
-                    vec![
-                        it.seq.to_string(),
-                        state,
-                        clean(it.person.as_deref().unwrap_or("-")),
-                        clean(&what),
-                        it.target.provider.clone(),
-                        clean(it.resource.as_deref().unwrap_or("")),
-                        rec,
-                        it.change
-                            .map(|c| c.as_str().to_string())
-                            .unwrap_or_default(),
-                        clean(&it.label),
-                    ],
-                    vec![it.seq, NONE, NONE, NONE, NONE, NONE, NONE, NONE, NONE],
-                    match verdict {
-                        Some("revoke") => Tone::Danger,
-                        Some(_) => Tone::Muted,
-                        None => Tone::Normal,
-                    },
-                    i as u32,
-                )
-            })
-            .collect();
-        Table {
-            columns: vec![
-                Column::num("item", 4, Unit::Count),
-                Column::text("state", 16),
-                Column::text("person", 20),
-                Column::text("what", 22),
-                Column::text("provider", 9),
-                Column::text("resource", 12),
-                Column::text("recommend", 22),
-                Column::text("change", 8),
-                Column::grow("detail", 10),
-            ],
-            rows,
-        }
+        })
+        .collect();
+    Table {
+        columns: vec![
+            Column::num("item", 4, Unit::Count),
+            Column::text("state", 16),
+            Column::text("person", 20),
+            Column::text("what", 22),
+            Column::text("provider", 9),
+            Column::text("resource", 12),
+            Column::text("recommend", 22),
+            Column::text("change", 8),
+            Column::grow("detail", 10),
+        ],
+        rows,
     }
 }
 
@@ -971,10 +945,7 @@ impl Review {
 
     /// The standing revoke decisions no plan covers yet: what `:apply` would send.
     pub fn to_apply(&self) -> Vec<&Decision> {
-        review::effective(&self.decisions)
-            .into_iter()
-            .filter(|d| d.d.verdict == Verdict::Revoke && !self.planned.contains(&d.id))
-            .collect()
+        crate::engine::apply::standing(&self.decisions, &self.planned)
     }
 
     /// Replace the decisions and the audit log (after a decision, undo or redo).
@@ -999,11 +970,17 @@ impl Review {
         let t = self.audit_table();
         self.tables.insert(ViewId::Audit, t.into());
         if let Some(q) = &self.queue {
-            self.tables.insert(ViewId::Queue, q.table().into());
+            self.tables.insert(ViewId::Queue, queue_table(q).into());
         }
     }
 
     /// The decisions and the log, with a campaign reviewer's queue as it now stands.
+    /// The console's review from the engine's read model: every table built here, off the
+    /// UI thread.
+    pub fn from_read(r: crate::engine::review::ReadModel) -> Review {
+        Review::with_queue(r.decisions, r.audit, r.queue).with_journal(r.planned, r.journal)
+    }
+
     pub fn with_queue(decisions: Vec<Decision>, audit: Vec<Entry>, queue: Option<Queue>) -> Review {
         let mut r = Review {
             queue,

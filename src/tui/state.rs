@@ -14,6 +14,8 @@ use super::data::{Data, Review, ViewId};
 use super::keymap::{Action, Keymap, Layer};
 use super::query::{self, Query};
 use super::table::{Sort, Table};
+use crate::engine::Command;
+use crate::engine::campaign::Act;
 use crate::review::{NewDecision, Target, Verdict};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,14 +57,7 @@ pub struct Confirm {
 }
 
 /// An apply running in the background.
-#[derive(Clone, Debug, Default)]
-pub struct Applying {
-    pub plan: i64,
-    pub done: usize,
-    pub failed: usize,
-    pub total: usize,
-    pub last: String,
-}
+pub type Applying = crate::engine::session::ApplyProgress;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Level {
@@ -138,35 +133,10 @@ pub enum Effect {
         query: Query,
         sort: Option<Sort>,
     },
-    /// Write these decisions to the store now; answer with `Msg::Recorded` and `Msg::Review`.
-    Record(Vec<NewDecision>),
-    /// Undo (`true`) or redo a batch in the store; answer with `Msg::Review`.
-    SetUndone {
-        batch: i64,
-        undone: bool,
-    },
-    Sync,
-    /// The ownership records changed (a reassign made, undone or redone): judge the snapshot
-    /// again off the UI thread and answer with `Msg::Data`, so findings and owners are current.
-    Rejudge,
-    /// Store this plan and send it (confirmed); answer with `ApplyProgress`/`ApplyDone`.
-    Apply(Vec<crate::remediate::PlannedStep>),
-    /// Campaign: stage these decisions on these items (not yet decisions); reload after.
-    Stage(Vec<(i64, NewDecision)>),
-    /// Drop the staged decisions of these campaign items.
-    Unstage(Vec<i64>),
     /// Put this text on the terminal's clipboard (OSC 52).
     Copy(String),
-    /// Campaign: submit the staged decisions on these items as one audited batch.
-    Submit(Vec<i64>),
-    /// Campaign: sign off the reviewer's queue.
-    SignOff,
-    /// Campaign: hand these items to another reviewer, with a reason.
-    Delegate {
-        items: Vec<i64>,
-        to: String,
-        reason: String,
-    },
+    /// Ask the engine (store, providers, loading): its answers come back as messages.
+    Engine(Command),
 }
 
 impl std::fmt::Debug for Effect {
@@ -174,31 +144,20 @@ impl std::fmt::Debug for Effect {
         match self {
             Effect::Quit => write!(f, "Quit"),
             Effect::Refine { view, ticket, .. } => write!(f, "Refine({view:?}, {ticket})"),
-            Effect::Record(items) => write!(f, "Record({} items)", items.len()),
-            Effect::SetUndone { batch, undone } => write!(f, "SetUndone({batch}, {undone})"),
-            Effect::Sync => write!(f, "Sync"),
-            Effect::Rejudge => write!(f, "Rejudge"),
-            Effect::Apply(s) => write!(f, "Apply({} steps)", s.len()),
-            Effect::Stage(s) => write!(f, "Stage({} items)", s.len()),
-            Effect::Unstage(s) => write!(f, "Unstage({} items)", s.len()),
             Effect::Copy(_) => write!(f, "Copy"),
-            Effect::Submit(s) => write!(f, "Submit({} items)", s.len()),
-            Effect::SignOff => write!(f, "SignOff"),
-            Effect::Delegate { items, to, .. } => {
-                write!(f, "Delegate({} items to {to})", items.len())
-            }
+            Effect::Engine(c) => write!(f, "Engine({c:?})"),
         }
     }
 }
 
 impl PartialEq for Effect {
     fn eq(&self, other: &Effect) -> bool {
-        matches!(
-            (self, other),
-            (Effect::Quit, Effect::Quit)
-                | (Effect::Sync, Effect::Sync)
-                | (Effect::Rejudge, Effect::Rejudge)
-        )
+        match (self, other) {
+            (Effect::Quit, Effect::Quit) => true,
+            (Effect::Copy(a), Effect::Copy(b)) => a == b,
+            (Effect::Engine(a), Effect::Engine(b)) => a == b,
+            _ => false,
+        }
     }
 }
 
@@ -513,7 +472,9 @@ pub struct State {
 const TOAST_MS: u64 = 6000;
 
 impl State {
-    pub fn new(keymap: Keymap, context: String) -> State {
+    /// A console with no data yet; `today` dates the campaign burndown (the state never
+    /// reads the clock).
+    pub fn new(keymap: Keymap, context: String, today: chrono::NaiveDate) -> State {
         State {
             staged_last: Vec::new(),
             table_width: 0,
@@ -535,7 +496,7 @@ impl State {
             justification_required: true,
             page: 10,
             now_ms: 0,
-            today: chrono::Utc::now().date_naive(),
+            today,
             toast: None,
             log: Vec::new(),
             help_scroll: 0,
@@ -944,7 +905,7 @@ impl State {
             );
             return Vec::new();
         }
-        vec![Effect::Unstage(seqs)]
+        vec![Effect::Engine(Command::Campaign(Act::Unstage(seqs)))]
     }
 
     fn targets(&self) -> Vec<(Target, String, Option<String>)> {
@@ -979,7 +940,7 @@ impl State {
     }
 
     /// The undecided campaign items marked in the queue, or the one under the cursor.
-    fn queue_selection(&self) -> Vec<&crate::store::campaign::CampaignItem> {
+    fn queue_selection(&self) -> Vec<&crate::review::campaign::CampaignItem> {
         let Some(q) = &self.review.queue else {
             return Vec::new();
         };
@@ -1020,7 +981,7 @@ impl State {
             );
             return Vec::new();
         };
-        let staged: Vec<&crate::store::campaign::CampaignItem> = q
+        let staged: Vec<&crate::review::campaign::CampaignItem> = q
             .items
             .iter()
             .filter(|i| !i.decided() && i.staged.is_some())
@@ -1159,11 +1120,16 @@ impl State {
         }
         // The delegation policy (self, self-review through a group) is the engine's, applied
         // when the effect runs: one rule for the console and the CLI.
-        vec![Effect::Delegate {
+        vec![Effect::Engine(Command::Campaign(Act::Delegate {
             items,
             to: to.to_string(),
             reason: args[1..].join(" "),
-        }]
+        }))]
+    }
+
+    /// The snapshot shown, when it is a stored one (decisions and plans are made against it).
+    fn snapshot_id(&self) -> Option<i64> {
+        Some(self.data.snapshot.id).filter(|&i| i > 0)
     }
 
     /// `Rejudge` when batch `b` holds a reassign: undoing or redoing it changes who owns what.
@@ -1172,7 +1138,7 @@ impl State {
             .decisions
             .iter()
             .any(|d| d.batch == b && d.d.verdict == Verdict::Reassign)
-            .then_some(Effect::Rejudge)
+            .then_some(Effect::Engine(Command::Load { preview: false }))
     }
 
     fn start_decision(&mut self, verdict: Verdict) -> Vec<Effect> {
@@ -1395,10 +1361,13 @@ impl State {
                     }
                     self.advance_to_next_open();
                     self.staged_last = staged.iter().map(|(s, _)| *s).collect();
-                    return vec![Effect::Stage(staged)];
+                    return vec![Effect::Engine(Command::Campaign(Act::Stage(staged)))];
                 }
                 self.advance_to_next_open();
-                return vec![Effect::Record(items)];
+                return vec![Effect::Engine(Command::Record {
+                    items,
+                    snapshot: self.snapshot_id(),
+                })];
             }
         }
         Vec::new()
@@ -1482,7 +1451,7 @@ impl State {
                     Vec::new()
                 } else {
                     self.sync = Some(Vec::new());
-                    vec![Effect::Sync]
+                    vec![Effect::Engine(Command::Sync)]
                 }
             }
             "log" => {
@@ -1533,21 +1502,20 @@ impl State {
             self.notify("An apply is already running", Level::Info);
             return Vec::new();
         }
-        let to_apply = self.review.to_apply();
-        if to_apply.is_empty() {
+        if self.review.to_apply().is_empty() {
             self.notify(
                 "Nothing to apply: no standing revoke that a plan does not already cover",
                 Level::Info,
             );
             return Vec::new();
         }
-        let done = crate::remediate::done_calls(&self.review.journal, self.data.snapshot.taken_at);
-        let steps = crate::remediate::plan_with(
-            &to_apply,
-            &self.data.snapshot.data,
-            Default::default(),
-            &done,
+        let steps = crate::engine::apply::pending(
+            &self.review.decisions,
+            &self.review.planned,
+            &self.review.journal,
+            &self.data.snapshot,
             &self.data.own_keys,
+            Default::default(),
         );
         let calls = crate::remediate::calls(&steps);
         self.confirm = Some(Confirm {
@@ -1591,15 +1559,29 @@ impl State {
         }
         self.mode = Mode::Normal;
         match c.purpose {
-            Purpose::Submit(seqs) => return vec![Effect::Submit(seqs)],
-            Purpose::SignOff => return vec![Effect::SignOff],
+            Purpose::Submit(seqs) => {
+                return vec![Effect::Engine(Command::Campaign(Act::Submit(seqs)))];
+            }
+            Purpose::SignOff => return vec![Effect::Engine(Command::Campaign(Act::SignOff))],
             Purpose::Apply => {}
         }
         self.applying = Some(Applying {
             total: c.calls,
             ..Default::default()
         });
-        vec![Effect::Apply(c.steps)]
+        // The newest plan the steps were planned against.
+        let known = self
+            .review
+            .journal
+            .iter()
+            .map(|r| r.plan)
+            .max()
+            .unwrap_or(0);
+        vec![Effect::Engine(Command::Apply {
+            steps: c.steps,
+            known,
+            snapshot: self.snapshot_id(),
+        })]
     }
 
     /// In the audit view: the call on the current entry, reversed where the provider allows it
@@ -1628,39 +1610,20 @@ impl State {
             .journal
             .iter()
             .find(|r| Some(r.plan) == plan && Some(r.seq) == seq);
-        let Some(row) = row.filter(|r| r.state == crate::remediate::RowState::Done) else {
+        let Some(row) = row else {
             self.notify(
                 "This entry is not a call that was made: nothing to reverse",
                 Level::Warn,
             );
             return Vec::new();
         };
-        let path = row.path.clone().unwrap_or_default();
-        let inactive = row
-            .body
-            .as_deref()
-            .and_then(|b| serde_json::from_str::<serde_json::Value>(b).ok())
-            .is_some_and(|b| b["status"] == "inactive");
-        if !(row.method.as_deref() == Some("POST")
-            && path.starts_with("/v1/organizations/api_keys/")
-            && inactive)
-        {
-            self.notify(
-                "The provider cannot undo this call (only an Anthropic key set inactive can be re-activated)",
-                Level::Warn,
-            );
-            return Vec::new();
-        }
-        let steps = vec![crate::remediate::PlannedStep {
-            decisions: row.decisions.clone(),
-            step: crate::remediate::Step::Call {
-                source: row.source.clone(),
-                method: "POST",
-                path,
-                body: Some(serde_json::json!({"status": "active"})),
-                note: Some(format!("reverses plan #{} call #{}", row.plan, row.seq)),
-            },
-        }];
+        let steps = match crate::remediate::reversal(row) {
+            Ok(step) => vec![step],
+            Err(why) => {
+                self.notify(why, Level::Warn);
+                return Vec::new();
+            }
+        };
         self.confirm = Some(Confirm {
             purpose: Purpose::Apply,
             summary: Vec::new(),
@@ -2117,10 +2080,10 @@ impl State {
             Action::Undo => match self.undo.pop() {
                 Some(b) => {
                     self.redo.push(b);
-                    let mut out = vec![Effect::SetUndone {
+                    let mut out = vec![Effect::Engine(Command::SetUndone {
                         batch: b,
                         undone: true,
-                    }];
+                    })];
                     out.extend(self.rejudge_after(b));
                     return out;
                 }
@@ -2129,10 +2092,10 @@ impl State {
             Action::Redo => match self.redo.pop() {
                 Some(b) => {
                     self.undo.push(b);
-                    let mut out = vec![Effect::SetUndone {
+                    let mut out = vec![Effect::Engine(Command::SetUndone {
                         batch: b,
                         undone: false,
-                    }];
+                    })];
                     out.extend(self.rejudge_after(b));
                     return out;
                 }
@@ -2548,7 +2511,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
                 Level::Info,
             );
             if verdict == Verdict::Reassign {
-                return vec![Effect::Rejudge];
+                return vec![Effect::Engine(Command::Load { preview: false })];
             }
             Vec::new()
         }

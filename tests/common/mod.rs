@@ -48,7 +48,7 @@ pub async fn sync_once(cfg: &Config, store: &mut Store) -> SyncReport {
 
 /// The findings of the latest snapshot under `cfg`'s rules, as `recert gaps` computes them.
 pub fn latest_findings(cfg: &Config, store: &Store) -> Vec<Finding> {
-    recert::cli::findings(cfg, &store.latest_snapshot().unwrap().unwrap())
+    recert::engine::load::findings(cfg, &store.latest_snapshot().unwrap().unwrap())
 }
 
 pub fn keys(findings: &[Finding]) -> Vec<(String, String, String, String, String)> {

@@ -27,6 +27,8 @@ pub fn sample_findings(n: usize) -> Vec<Finding> {
 
 const NOW: i64 = 1_795_000_000;
 const DAY: i64 = 86_400;
+/// The effect that judges the snapshot again (after a reassign, its undo or redo).
+const REJUDGE: Effect = Effect::Engine(Command::Load { preview: false });
 
 fn person(email: &str, name: &str, active: bool) -> Person {
     Person {
@@ -178,7 +180,11 @@ impl Harness {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
         let mut h = Harness {
-            s: State::new(Keymap::default_map(), "test".into()),
+            s: State::new(
+                Keymap::default_map(),
+                "test".into(),
+                chrono::NaiveDate::from_ymd_opt(2026, 11, 22).unwrap(),
+            ),
             store,
             campaign: None,
             defer_refine: false,
@@ -218,11 +224,16 @@ impl Harness {
                             queue.insert(0, answer);
                         }
                     }
-                    Effect::Record(items) => {
-                        let batch = self
-                            .store
-                            .record_decisions(&items, "rev@example.com", Some(1), NOW)
-                            .unwrap();
+                    // The engine's use cases, run here in order with the test's clock.
+                    Effect::Engine(Command::Record { items, snapshot }) => {
+                        let batch = crate::engine::decide::record(
+                            &mut self.store,
+                            &items,
+                            "rev@example.com",
+                            snapshot,
+                            NOW,
+                        )
+                        .unwrap();
                         queue.insert(
                             0,
                             Msg::Recorded {
@@ -233,19 +244,27 @@ impl Harness {
                         );
                         queue.insert(0, self.review());
                     }
-                    Effect::SetUndone { batch, undone } => {
-                        self.store
-                            .set_batch_undone(batch, undone, "rev@example.com", NOW)
-                            .unwrap();
+                    Effect::Engine(Command::SetUndone { batch, undone }) => {
+                        crate::engine::decide::set_undone(
+                            &mut self.store,
+                            batch,
+                            undone,
+                            "rev@example.com",
+                            NOW,
+                        )
+                        .unwrap();
                         queue.insert(0, self.review());
                     }
-                    e @ (Effect::Stage(_)
-                    | Effect::Unstage(_)
-                    | Effect::Submit(_)
-                    | Effect::SignOff
-                    | Effect::Delegate { .. }) => {
+                    Effect::Engine(Command::Campaign(act)) => {
                         let c = self.campaign.clone().expect("a campaign is open");
-                        queue.insert(0, crate::tui::campaign_effect(&mut self.store, &c, e));
+                        let said = crate::engine::campaign::act(&mut self.store, &c, act, NOW);
+                        queue.insert(
+                            0,
+                            match said {
+                                Ok(text) => Msg::Notice(text),
+                                Err(e) => Msg::Error(e),
+                            },
+                        );
                         queue.insert(0, self.review());
                     }
                     other => unhandled.push(other),
@@ -264,9 +283,9 @@ impl Harness {
     }
 
     fn review(&self) -> Msg {
-        Msg::Review(Arc::new(
-            crate::tui::review(&self.store, self.campaign.as_ref()).unwrap(),
-        ))
+        Msg::Review(Arc::new(Review::from_read(
+            crate::engine::review::read(&self.store, self.campaign.as_ref()).unwrap(),
+        )))
     }
 
     pub fn reload_review(&mut self) {
@@ -585,19 +604,19 @@ fn reassign_picks_an_owner_fuzzily_and_skips_what_cannot_be_owned() {
     h.typ("team lead");
     let effects = h.code(KeyCode::Enter);
     assert!(
-        effects.contains(&Effect::Rejudge),
+        effects.contains(&REJUDGE),
         "a new owner changes findings: judge again at once, not after a restart ({effects:?})"
     );
     let ds = h.store.decisions().unwrap();
     assert_eq!(ds[0].d.owner.as_deref(), Some("carol@example.com"));
     // Undo and redo change who owns it too.
-    assert!(h.key('u').contains(&Effect::Rejudge));
+    assert!(h.key('u').contains(&REJUDGE));
     assert!(
         h.send(Msg::Key(KeyEvent::new(
             KeyCode::Char('r'),
             KeyModifiers::CONTROL
         )))
-        .contains(&Effect::Rejudge)
+        .contains(&REJUDGE)
     );
     assert_eq!(ds[0].d.target.kind, "project_key");
     // Accounts have no owner to reassign.
@@ -730,7 +749,7 @@ fn command_palette_completes_fuzzily_and_switches_views() {
     h.key(':');
     h.typ("sync");
     let effects = h.code(KeyCode::Enter);
-    assert!(effects.contains(&Effect::Sync));
+    assert!(effects.contains(&Effect::Engine(Command::Sync)));
     assert!(h.s.sync.is_some());
     h.key(':');
     h.typ("zzzz");
@@ -832,7 +851,7 @@ fn apply_shows_the_plan_and_needs_the_call_count_typed_above_the_threshold() {
     h.key('2');
     let effects = h.code(KeyCode::Enter);
     assert!(
-        matches!(effects.as_slice(), [Effect::Apply(steps)] if steps.len() == 2),
+        matches!(effects.as_slice(), [Effect::Engine(Command::Apply { steps, .. })] if steps.len() == 2),
         "{effects:?}"
     );
     assert!(h.s.applying.is_some());
@@ -868,7 +887,7 @@ fn apply_below_the_threshold_takes_y_and_escape_sends_nothing() {
     h.key('y');
     assert!(matches!(
         h.code(KeyCode::Enter).as_slice(),
-        [Effect::Apply(_)]
+        [Effect::Engine(Command::Apply { .. })]
     ));
     // Read-only refuses to even plan.
     let mut h = Harness::new(5);
@@ -979,7 +998,7 @@ fn an_anthropic_key_set_inactive_can_be_reactivated_from_the_audit_view() {
     h.key('y');
     assert!(matches!(
         h.code(KeyCode::Enter).as_slice(),
-        [Effect::Apply(_)]
+        [Effect::Engine(Command::Apply { .. })]
     ));
     // A deletion cannot be reversed.
     let mut h = Harness::new(3);
@@ -1039,7 +1058,7 @@ pub fn campaign_harness() -> Harness {
     let id = h
         .store
         .create_campaign(
-            &crate::store::campaign::NewCampaign {
+            &crate::review::campaign::NewCampaign {
                 name: "Q4",
                 snapshot_id: 1,
                 due: "2026-12-01",

@@ -1,0 +1,494 @@
+//! The engine a console talks to: commands in, events out, one thread that owns the store
+//! handle, one tokio runtime for the slow work (loading, sync, apply), and the bulk data
+//! published as `Arc` plus a generation number, never sent through a channel.
+//!
+//! The front end says what it builds from a judged snapshot and from the review read model
+//! ([`Front`]); the engine runs those builders off the front end's thread, so a console's
+//! draw loop never waits for SQL, HTTP or a million-row table.
+
+use std::path::PathBuf;
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Arc, Mutex};
+
+use super::campaign::{Act, CampaignQueue};
+use super::load::{Judged, Preview};
+use super::review::ReadModel;
+use crate::config::{Config, ConfigError, SourceConfig};
+use crate::model::Ts;
+use crate::remediate::{JournalRow, PlannedStep, RowState};
+use crate::review::{NewDecision, Verdict};
+use crate::secret::Secret;
+use crate::store::Store;
+
+/// Finds a source's key.
+pub type Keys = Arc<dyn Fn(&SourceConfig) -> Result<Secret, ConfigError> + Send + Sync>;
+/// The time now, in seconds (injected, so tests decide what "now" is).
+pub type Clock = Arc<dyn Fn() -> Ts + Send + Sync>;
+
+/// What a front end builds from what the engine reads. Called on the engine's threads.
+pub trait Front: Send + Sync + 'static {
+    type Data: Send + Sync + 'static;
+    type Review: Send + Sync + 'static;
+    /// What to show while the snapshot loads.
+    fn preview(&self, p: Preview) -> Self::Data;
+    /// What to show for a judged snapshot.
+    fn data(&self, j: Judged) -> Self::Data;
+    /// What to show for the decisions, the audit log, the journal and the queue.
+    fn review(&self, r: ReadModel) -> Self::Review;
+}
+
+/// What a front end asks of the engine. Each is carried out once, in the order sent.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Command {
+    /// Judge the latest snapshot and publish it; `preview`: publish its stored digest first.
+    Load { preview: bool },
+    /// Read the decisions, audit log and journal again and publish them.
+    Review,
+    /// Record these decisions as one batch, made against `snapshot`.
+    Record {
+        items: Vec<NewDecision>,
+        snapshot: Option<i64>,
+    },
+    /// Undo (`true`) or redo a batch.
+    SetUndone { batch: i64, undone: bool },
+    /// Something a campaign reviewer does to their queue.
+    Campaign(Act),
+    /// Store these steps as a plan (under the unfinished-plan guard; `known` is the newest
+    /// plan the front end planned against) and send it.
+    Apply {
+        steps: Vec<PlannedStep>,
+        known: i64,
+        snapshot: Option<i64>,
+    },
+    /// Pull every source, store the snapshot, then load it.
+    Sync,
+}
+
+/// What bulk data was published.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Bulk {
+    Data,
+    Review,
+}
+
+/// A sync's progress: requests so far per source.
+pub type SyncProgress = Vec<(String, u64)>;
+
+/// A plan's progress while it is sent.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ApplyProgress {
+    pub plan: i64,
+    pub done: usize,
+    pub failed: usize,
+    pub total: usize,
+    /// The last call's line.
+    pub last: String,
+}
+
+/// What the engine tells a front end.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Event {
+    /// A new generation of `Bulk` data is in its slot ([`Engine::data`], [`Engine::review`]).
+    Published(Bulk, u64),
+    /// Loading the snapshot failed (why); whatever was published stays.
+    LoadFailed(String),
+    Recorded {
+        batch: i64,
+        count: usize,
+        verdict: Verdict,
+    },
+    SyncProgress(SyncProgress),
+    SyncDone {
+        ok: bool,
+        lines: Vec<String>,
+    },
+    ApplyProgress(ApplyProgress),
+    ApplyDone {
+        ok: bool,
+        lines: Vec<String>,
+    },
+    Error(String),
+    Notice(String),
+}
+
+/// Where the engine tells a front end what happened.
+pub type Sink = Arc<dyn Fn(Event) + Send + Sync>;
+
+/// The newest value of something large, with its generation: the engine writes, the front end
+/// reads the latest when told a generation is ready. A value made from an older request never
+/// replaces one made from a newer request.
+pub struct Published<T> {
+    slot: Mutex<Slot<T>>,
+}
+
+struct Slot<T> {
+    generation: u64,
+    /// The request the value answers (later requests are larger).
+    request: u64,
+    value: Option<Arc<T>>,
+}
+
+impl<T> Default for Published<T> {
+    fn default() -> Self {
+        Published {
+            slot: Mutex::new(Slot {
+                generation: 0,
+                request: 0,
+                value: None,
+            }),
+        }
+    }
+}
+
+impl<T> Published<T> {
+    /// Publish `value`, made for request `request`; its generation, or `None` when a newer
+    /// request's value is already there.
+    pub fn publish(&self, request: u64, value: T) -> Option<u64> {
+        let mut s = self.slot.lock().unwrap_or_else(|e| e.into_inner());
+        if request < s.request {
+            return None;
+        }
+        s.generation += 1;
+        s.request = request;
+        s.value = Some(Arc::new(value));
+        Some(s.generation)
+    }
+
+    /// The latest value and its generation (0 and `None` before the first).
+    pub fn latest(&self) -> (u64, Option<Arc<T>>) {
+        let s = self.slot.lock().unwrap_or_else(|e| e.into_inner());
+        (s.generation, s.value.clone())
+    }
+}
+
+/// What the engine needs to start.
+pub struct Setup {
+    /// The store's directory.
+    pub data_dir: PathBuf,
+    /// The configuration: rules for loading; sources for sync and apply.
+    pub config: Config,
+    /// The keys for sync and apply; `None`: this front end cannot reach the providers.
+    pub keys: Option<Keys>,
+    /// Who decides: recorded with every decision and audit entry.
+    pub reviewer: String,
+    /// The campaign queue the front end is on.
+    pub campaign: Option<CampaignQueue>,
+    pub clock: Clock,
+}
+
+/// A running engine. Dropping it stops its thread once the commands sent are done.
+pub struct Engine<F: Front> {
+    commands: Sender<Msg>,
+    pub data: Arc<Published<F::Data>>,
+    pub review: Arc<Published<F::Review>>,
+}
+
+enum Msg {
+    Do(Command),
+    /// A slow task finished and asks for a follow-up.
+    Then(Command),
+}
+
+impl<F: Front> Engine<F> {
+    /// Start the engine's thread and runtime.
+    pub fn start(setup: Setup, front: F, sink: Sink) -> anyhow::Result<Engine<F>> {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("recert-engine")
+            .enable_all()
+            .build()?;
+        let (tx, rx) = mpsc::channel();
+        let data = Arc::new(Published::default());
+        let review = Arc::new(Published::default());
+        let inner = Inner {
+            setup,
+            front: Arc::new(front),
+            sink,
+            data: data.clone(),
+            review: review.clone(),
+            rt,
+            me: tx.clone(),
+            loads: 0,
+        };
+        std::thread::Builder::new()
+            .name("recert-engine".into())
+            .spawn(move || inner.run(rx))?;
+        Ok(Engine {
+            commands: tx,
+            data,
+            review,
+        })
+    }
+
+    /// Ask the engine to do `c`.
+    pub fn send(&self, c: Command) {
+        let _ = self.commands.send(Msg::Do(c));
+    }
+}
+
+struct Inner<F: Front> {
+    setup: Setup,
+    front: Arc<F>,
+    sink: Sink,
+    data: Arc<Published<F::Data>>,
+    review: Arc<Published<F::Review>>,
+    rt: tokio::runtime::Runtime,
+    me: Sender<Msg>,
+    /// Loads requested so far: a load's request number.
+    loads: u64,
+}
+
+impl<F: Front> Inner<F> {
+    fn run(mut self, rx: Receiver<Msg>) {
+        let mut store = match Store::open(&self.setup.data_dir) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                (self.sink)(Event::Error(format!(
+                    "cannot open the store: {e:#}; decisions cannot be recorded"
+                )));
+                None
+            }
+        };
+        let mut reviews = 0u64;
+        while let Ok(first) = rx.recv() {
+            // Everything that piled up, in order; reading the review once serves them all.
+            let mut read_review = false;
+            for m in std::iter::once(first).chain(rx.try_iter()) {
+                let (Msg::Do(c) | Msg::Then(c)) = m;
+                read_review |= self.command(store.as_mut(), c);
+            }
+            if read_review && let Some(s) = &store {
+                reviews += 1;
+                match super::review::read(s, self.setup.campaign.as_ref()) {
+                    Ok(r) => {
+                        if let Some(g) = self.review.publish(reviews, self.front.review(r)) {
+                            (self.sink)(Event::Published(Bulk::Review, g));
+                        }
+                    }
+                    Err(e) => (self.sink)(Event::Error(format!(
+                        "reading decisions and the audit log failed: {e:#}"
+                    ))),
+                }
+            }
+        }
+    }
+
+    /// Carry out `c`; whether the review read model must be read again.
+    fn command(&mut self, store: Option<&mut Store>, c: Command) -> bool {
+        let now = (self.setup.clock)();
+        let reviewer = self.setup.reviewer.clone();
+        match c {
+            Command::Review => true,
+            Command::Load { preview } => {
+                self.load(preview);
+                false
+            }
+            Command::Sync => {
+                self.sync();
+                false
+            }
+            Command::Record { items, snapshot } => {
+                let Some(store) = store else {
+                    (self.sink)(Event::Error(
+                        "the decision was NOT recorded: no store".into(),
+                    ));
+                    return false;
+                };
+                match super::decide::record(store, &items, &reviewer, snapshot, now) {
+                    Ok(batch) => (self.sink)(Event::Recorded {
+                        batch,
+                        count: items.len(),
+                        verdict: items.first().map(|d| d.verdict).unwrap_or(Verdict::Certify),
+                    }),
+                    Err(e) => (self.sink)(Event::Error(e)),
+                }
+                true
+            }
+            Command::SetUndone { batch, undone } => {
+                let Some(store) = store else { return false };
+                if let Err(e) = super::decide::set_undone(store, batch, undone, &reviewer, now) {
+                    (self.sink)(Event::Error(e));
+                }
+                true
+            }
+            Command::Campaign(act) => {
+                let (Some(store), Some(q)) = (store, self.setup.campaign.clone()) else {
+                    (self.sink)(Event::Error("not on a campaign queue".into()));
+                    return false;
+                };
+                match super::campaign::act(store, &q, act, now) {
+                    Ok(text) => (self.sink)(Event::Notice(text)),
+                    Err(e) => (self.sink)(Event::Error(e)),
+                }
+                true
+            }
+            Command::Apply {
+                steps,
+                known,
+                snapshot,
+            } => {
+                let Some(store) = store else { return false };
+                match super::apply::store_plan(store, &steps, known, &reviewer, snapshot, now) {
+                    Ok(plan) => self.apply(plan),
+                    Err(e) => (self.sink)(Event::ApplyDone {
+                        ok: false,
+                        lines: vec![format!("the plan was NOT stored: {e:#}")],
+                    }),
+                }
+                // The plan and its journal are in the store now.
+                true
+            }
+        }
+    }
+
+    /// Judge the latest snapshot on the runtime's blocking pool and publish it (its preview
+    /// first when asked); a load that finishes after a newer one is dropped.
+    fn load(&mut self, preview: bool) {
+        self.loads += 1;
+        let request = self.loads;
+        let (cfg, dir) = (self.setup.config.clone(), self.setup.data_dir.clone());
+        let (front, sink, slot) = (self.front.clone(), self.sink.clone(), self.data.clone());
+        self.rt.spawn_blocking(move || {
+            let early = |p: Preview| {
+                if preview && let Some(g) = slot.publish(request, front.preview(p)) {
+                    sink(Event::Published(Bulk::Data, g));
+                }
+            };
+            match super::load::latest(&cfg, &dir, &early) {
+                Ok(j) => {
+                    if let Some(g) = slot.publish(request, front.data(j)) {
+                        sink(Event::Published(Bulk::Data, g));
+                    }
+                }
+                Err(e) => sink(Event::LoadFailed(format!("{e:#}"))),
+            }
+        });
+    }
+
+    fn sync(&mut self) {
+        let Some(keys) = self.setup.keys.clone() else {
+            (self.sink)(Event::SyncDone {
+                ok: false,
+                lines: vec!["sync: FAILED: this console has no sources to sync".into()],
+            });
+            return;
+        };
+        let (cfg, dir) = (self.setup.config.clone(), self.setup.data_dir.clone());
+        let (sink, me) = (self.sink.clone(), self.me.clone());
+        let progress = {
+            let sink = sink.clone();
+            Arc::new(move |now: Vec<(String, u64)>| sink(Event::SyncProgress(now)))
+        };
+        let handle = self.rt.handle().clone();
+        self.rt.spawn_blocking(move || {
+            let result = handle.block_on(async {
+                let mut store = Store::open(&dir)?;
+                let resolve = move |s: &SourceConfig| keys(s);
+                crate::sync::sync_with(
+                    &cfg,
+                    &mut store,
+                    &resolve,
+                    crate::sync::Progress::Report(progress),
+                )
+                .await
+            });
+            match result {
+                Ok(r) => {
+                    let mut lines = r.lines();
+                    match r.snapshot_id {
+                        Some(id) => lines.push(format!("sync: stored snapshot #{id}")),
+                        None => lines.push("sync: every source FAILED; nothing stored".into()),
+                    }
+                    sink(Event::SyncDone {
+                        ok: r.failed() == 0,
+                        lines,
+                    });
+                    if r.snapshot_id.is_some() {
+                        let _ = me.send(Msg::Then(Command::Load { preview: true }));
+                    }
+                }
+                Err(e) => sink(Event::SyncDone {
+                    ok: false,
+                    lines: vec![format!("sync: FAILED: {e}")],
+                }),
+            }
+        });
+    }
+
+    /// Send stored plan `plan` on the runtime, reporting each call; then read the review.
+    fn apply(&mut self, plan: i64) {
+        let Some(keys) = self.setup.keys.clone() else {
+            (self.sink)(Event::ApplyDone {
+                ok: false,
+                lines: vec![format!(
+                    "plan #{plan} is stored but this console has no sources to send it to: `recert apply --resume`"
+                )],
+            });
+            return;
+        };
+        let (cfg, dir) = (self.setup.config.clone(), self.setup.data_dir.clone());
+        let (sink, me, actor) = (
+            self.sink.clone(),
+            self.me.clone(),
+            self.setup.reviewer.clone(),
+        );
+        let handle = self.rt.handle().clone();
+        self.rt.spawn_blocking(move || {
+            let run = || -> anyhow::Result<crate::remediate::apply::Outcome> {
+                let store = Mutex::new(Store::open(&dir)?);
+                let progress = Mutex::new(ApplyProgress {
+                    plan,
+                    ..Default::default()
+                });
+                let on_item =
+                    |_n: usize, total: usize, row: &JournalRow, st: RowState, _detail: &str| {
+                        let mut p = progress.lock().unwrap_or_else(|e| e.into_inner());
+                        p.total = total;
+                        if st == RowState::Done {
+                            p.done += 1;
+                        } else {
+                            p.failed += 1;
+                        }
+                        p.last = row.line();
+                        sink(Event::ApplyProgress(p.clone()));
+                    };
+                handle.block_on(super::apply::run(
+                    &store, &cfg, &*keys, plan, &actor, &on_item,
+                ))
+            };
+            let done = match run() {
+                Ok(out) => Event::ApplyDone {
+                    ok: out.failed.is_empty(),
+                    lines: super::apply::summary(plan, &out),
+                },
+                Err(e) => Event::ApplyDone {
+                    ok: false,
+                    lines: vec![format!(
+                        "plan #{plan} stopped: {e:#}; `recert apply --resume` finishes it"
+                    )],
+                },
+            };
+            sink(done);
+            // The decisions view and the audit log change with every call.
+            let _ = me.send(Msg::Then(Command::Review));
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Published;
+
+    #[test]
+    fn a_value_from_an_older_request_never_replaces_a_newer_one() {
+        let p = Published::default();
+        assert_eq!(p.latest().0, 0);
+        assert!(p.latest().1.is_none());
+        // Load 2's preview, then load 1 finishing late, then load 2's whole.
+        assert_eq!(p.publish(2, "preview 2"), Some(1));
+        assert_eq!(p.publish(1, "whole 1"), None);
+        assert_eq!(*p.latest().1.unwrap(), "preview 2");
+        assert_eq!(p.publish(2, "whole 2"), Some(2));
+        assert_eq!(p.latest(), (2, Some(std::sync::Arc::new("whole 2"))));
+    }
+}

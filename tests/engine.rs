@@ -1,0 +1,260 @@
+//! The engine as a front end drives it (`recert::engine::Engine`): commands in, events out,
+//! bulk data read from its published slots; against the simulator in its own process, with its
+//! request log as the independent record of what reached the providers.
+
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, channel};
+use std::time::{Duration, Instant};
+
+use recert::config::Config;
+use recert::engine::load::{Judged, Preview};
+use recert::engine::review::ReadModel;
+use recert::engine::{Bulk, Command, Engine, Event, Front, Setup};
+use recert::remediate::RowState;
+use recert::review::{NewDecision, Target, Verdict};
+use recert::secret::Secret;
+use recert::store::Store;
+
+mod common;
+use common::process::Env;
+
+const NOW: i64 = 1_795_000_000;
+
+/// A front end that keeps what the engine judged as plain facts.
+struct Plain;
+
+impl Front for Plain {
+    /// The snapshot id, the number of findings, and whether it is the preview.
+    type Data = (i64, usize, bool);
+    type Review = ReadModel;
+    fn preview(&self, p: Preview) -> Self::Data {
+        (p.head.id, p.digest.total as usize, true)
+    }
+    fn data(&self, j: Judged) -> Self::Data {
+        (j.snapshot.id, j.findings.len(), false)
+    }
+    fn review(&self, r: ReadModel) -> ReadModel {
+        r
+    }
+}
+
+fn start(e: &Env, reviewer: &str) -> (Engine<Plain>, Receiver<Event>) {
+    let text = std::fs::read_to_string(e.dir.path().join("cfg.toml")).unwrap();
+    let config = Config::parse(&text, std::path::Path::new("cfg.toml")).unwrap();
+    let (tx, rx) = channel();
+    let engine = Engine::start(
+        Setup {
+            data_dir: e.data(),
+            config,
+            keys: Some(Arc::new(|_| Ok(Secret::new(recert::sim::DEFAULT_KEY)))),
+            reviewer: reviewer.into(),
+            campaign: None,
+            clock: Arc::new(|| NOW),
+        },
+        Plain,
+        Arc::new(move |ev| {
+            let _ = tx.send(ev);
+        }),
+    )
+    .unwrap();
+    (engine, rx)
+}
+
+/// The events up to and including the first that `done` accepts (fails after a minute).
+fn until(rx: &Receiver<Event>, done: impl Fn(&Event) -> bool) -> Vec<Event> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut seen = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let ev = rx
+            .recv_timeout(left)
+            .unwrap_or_else(|_| panic!("no such event in a minute; saw {seen:?}"));
+        let last = done(&ev);
+        seen.push(ev);
+        if last {
+            return seen;
+        }
+    }
+}
+
+fn revokes(e: &Env, n: usize) -> Vec<NewDecision> {
+    let snap = e.snapshot();
+    snap.data
+        .accounts
+        .iter()
+        .filter(|a| a.provider == "openai" && a.role.as_deref() != Some("owner"))
+        .take(n)
+        .map(|a| NewDecision {
+            verdict: Verdict::Revoke,
+            target: Target::new("openai", "openai", "account", &a.id),
+            label: a.id.clone(),
+            rule: Some("leaver-with-access".into()),
+            owner: None,
+            until: None,
+            justification: Some("incident 42".into()),
+        })
+        .collect()
+}
+
+#[test]
+fn the_engine_judges_records_undoes_and_publishes_what_it_read() {
+    let e = Env::new("small", &[]);
+    let (engine, rx) = start(&e, "rev@example.com");
+    engine.send(Command::Load { preview: true });
+    until(&rx, |ev| {
+        matches!(ev, Event::Published(Bulk::Data, _))
+            && engine.data.latest().1.is_some_and(|d| !d.2)
+    });
+    let snap = e.snapshot();
+    let cfg_text = std::fs::read_to_string(e.dir.path().join("cfg.toml")).unwrap();
+    let cfg = Config::parse(&cfg_text, std::path::Path::new("cfg.toml")).unwrap();
+    let (_, found) = recert::engine::load::judged(&cfg, &e.data(), &snap).unwrap();
+    let (generation, data) = engine.data.latest();
+    assert!(generation >= 1);
+    assert_eq!(*data.unwrap(), (snap.id, found.len(), false));
+    assert!(!found.is_empty());
+
+    let items = revokes(&e, 3);
+    engine.send(Command::Record {
+        items: items.clone(),
+        snapshot: Some(snap.id),
+    });
+    let seen = until(&rx, |ev| matches!(ev, Event::Published(Bulk::Review, _)));
+    let batch = seen
+        .iter()
+        .find_map(|ev| match ev {
+            Event::Recorded {
+                batch,
+                count,
+                verdict,
+            } => {
+                assert_eq!((*count, *verdict), (3, Verdict::Revoke));
+                Some(*batch)
+            }
+            _ => None,
+        })
+        .expect("the engine said the decisions were recorded");
+    let review = engine.review.latest().1.unwrap();
+    assert_eq!(review.decisions.len(), 3);
+    assert!(
+        review
+            .decisions
+            .iter()
+            .all(|d| d.reviewer == "rev@example.com"
+                && d.made_at == NOW
+                && d.snapshot_id == Some(snap.id))
+    );
+    assert_eq!(review.audit.last().unwrap().event, "decide");
+
+    engine.send(Command::SetUndone {
+        batch,
+        undone: true,
+    });
+    until(&rx, |ev| matches!(ev, Event::Published(Bulk::Review, _)));
+    let review = engine.review.latest().1.unwrap();
+    assert!(review.decisions.iter().all(|d| d.undone));
+    assert_eq!(review.audit.last().unwrap().event, "undo");
+    // What the store holds, read by another handle.
+    let stored = Store::open(&e.data()).unwrap().decisions().unwrap();
+    assert!(stored.len() == 3 && stored.iter().all(|d| d.undone));
+}
+
+/// The console's `:apply` (the engine's Apply command, with the steps the console plans) and
+/// `recert apply` make the same journal and send the same calls for the same decisions.
+#[test]
+fn the_consoles_apply_and_recert_apply_make_the_same_journal() {
+    let cli = Env::new("small", &[]);
+    let console = Env::new("small", &[]);
+    let items = revokes(&cli, 4);
+    assert_eq!(items, revokes(&console, 4), "the two simulators agree");
+    for e in [&cli, &console] {
+        let snap = e.snapshot();
+        Store::open(&e.data())
+            .unwrap()
+            .record_decisions(&items, "responder@example.com", Some(snap.id), NOW)
+            .unwrap();
+    }
+
+    let out = cli.run(&["apply", "--yes"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let (engine, rx) = start(&console, "responder@example.com");
+    let snap = console.snapshot();
+    let store = Store::open(&console.data()).unwrap();
+    let own = recert::engine::apply::own_keys(
+        &recert::config::Config::parse(
+            &std::fs::read_to_string(console.dir.path().join("cfg.toml")).unwrap(),
+            std::path::Path::new("cfg.toml"),
+        )
+        .unwrap(),
+        &|_| Ok(Secret::new(recert::sim::DEFAULT_KEY)),
+        &snap.data,
+    );
+    let steps = recert::engine::apply::pending(
+        &store.decisions().unwrap(),
+        &store.planned_decisions().unwrap(),
+        &store.all_journal().unwrap(),
+        &snap,
+        &own,
+        Default::default(),
+    );
+    assert_eq!(recert::remediate::calls(&steps), 4);
+    engine.send(Command::Apply {
+        steps,
+        known: 0,
+        snapshot: Some(snap.id),
+    });
+    let seen = until(&rx, |ev| matches!(ev, Event::ApplyDone { .. }));
+    match seen.last() {
+        Some(Event::ApplyDone { ok, lines }) => assert!(*ok, "{lines:?}"),
+        other => panic!("{other:?}"),
+    }
+    let progress = seen
+        .iter()
+        .filter(|ev| matches!(ev, Event::ApplyProgress(_)))
+        .count();
+    assert_eq!(progress, 4, "one progress event per call");
+
+    let journal = |e: &Env| {
+        Store::open(&e.data())
+            .unwrap()
+            .all_journal()
+            .unwrap()
+            .into_iter()
+            .map(|r| {
+                (
+                    r.plan,
+                    r.seq,
+                    r.decisions,
+                    r.source,
+                    r.method,
+                    r.path,
+                    r.body,
+                    r.state,
+                    r.status,
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let (a, b) = (journal(&cli), journal(&console));
+    assert_eq!(a.len(), 4);
+    assert!(a.iter().all(|r| r.7 == RowState::Done));
+    assert_eq!(a, b);
+    let sent = |e: &Env| {
+        e.mutations()
+            .into_iter()
+            .map(|s| (s.method, s.path, s.status))
+            .collect::<Vec<_>>()
+    };
+    let sent_cli = sent(&cli);
+    assert_eq!(sent_cli.len(), 4, "each call once: {sent_cli:?}");
+    let mut sent_console = sent(&console);
+    let mut sent_cli = sent_cli;
+    sent_cli.sort();
+    sent_console.sort();
+    assert_eq!(sent_cli, sent_console);
+}
