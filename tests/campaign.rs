@@ -330,10 +330,42 @@ fn a_whole_campaign_routes_decides_delegates_signs_off_closes_applies_and_report
     );
     assert!(err.contains("closed"), "{err}");
 
-    // Apply: the revokes go out; the simulator saw them.
+    // Apply: the revokes go out, each call once, and the simulator saw exactly those calls.
     let before = e.mutations().len();
     ok(&e, &["apply", "--yes"]);
-    assert!(e.mutations().len() > before);
+    let sent: Vec<(String, String)> = e.mutations()[before..]
+        .iter()
+        .map(|s| (s.method.clone(), s.path.clone()))
+        .collect();
+    let journal = Store::open(&e.data()).unwrap().all_journal().unwrap();
+    let calls: Vec<&recert::remediate::JournalRow> =
+        journal.iter().filter(|r| r.kind == "call").collect();
+    assert!(!calls.is_empty());
+    assert!(
+        calls
+            .iter()
+            .all(|r| r.state == recert::remediate::RowState::Done),
+        "{calls:?}"
+    );
+    assert_eq!(sent.len(), calls.len(), "one request per call: {sent:?}");
+    for r in &calls {
+        let (m, p) = (r.method.as_deref().unwrap(), r.path.as_deref().unwrap());
+        let hits = sent
+            .iter()
+            .filter(|(sm, sp)| sm == m && sp.ends_with(p))
+            .count();
+        assert_eq!(hits, 1, "{m} {p} reached the simulator {hits} times");
+    }
+    // Every revoke the campaign made is carried out by some step of the plan.
+    let covered: std::collections::HashSet<i64> =
+        journal.iter().flat_map(|r| r.decisions.clone()).collect();
+    for i in after
+        .iter()
+        .filter(|i| i.outcome.as_deref() == Some("revoke"))
+    {
+        let id = i.decision_id.expect("a revoke outcome has its decision");
+        assert!(covered.contains(&id), "item {} is in no plan", i.item.seq);
+    }
 
     // Report: counts match the decisions in the store, item by item.
     let dir = e.dir.path().join("report");

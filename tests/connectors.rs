@@ -13,8 +13,6 @@ async fn a_storm_of_429s_completes_with_the_right_answer() {
     let r = &f.report;
     assert_eq!(r.failed(), 0, "{:?}", r.lines());
     let truth = f.sim.state.world.read().unwrap().truth.clone();
-    let snap = f.store.latest_snapshot().unwrap().unwrap();
-    let _ = snap;
     assert_eq!(keys(&latest_findings(&f.cfg, &f.store)), keys(&truth));
     // Retries happened: more requests than a clean run of the same organisation needs.
     let clean = fresh(Size::Small, 11, "", "").await;
@@ -28,11 +26,57 @@ async fn a_storm_of_429s_completes_with_the_right_answer() {
     assert_eq!(f.sim.state.requests(), retried);
 }
 
+/// A third of the requests answered 500: each was retried on the same path until it
+/// succeeded, and the snapshot judges exactly as the simulator's planted truth says.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_errors_are_retried() {
-    let f = fresh(Size::Small, 12, "500:0.3", "").await;
-    let r = &f.report;
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("requests.jsonl");
+    let sim = recert::sim::start(recert::sim::SimOptions {
+        size: Size::Small,
+        seed: 12,
+        now: chrono::Utc::now().timestamp(),
+        faults: Faults::parse("500:0.3").unwrap(),
+        request_log: Some(log.clone()),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let mut store = Store::open(dir.path()).unwrap();
+    let cfg = config(&sim, "");
+    let r = sync_once(&cfg, &mut store).await;
     assert_eq!(r.failed(), 0, "{:?}", r.lines());
+    let truth = sim.state.world.read().unwrap().truth.clone();
+    assert_eq!(keys(&latest_findings(&cfg, &store)), keys(&truth));
+
+    let served: Vec<recert::sim::Served> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let failed: Vec<&recert::sim::Served> = served.iter().filter(|s| s.status == 500).collect();
+    assert!(
+        failed.len() > 10,
+        "the fault was served: {} of {} requests",
+        failed.len(),
+        served.len()
+    );
+    // Every 500 was followed by the same request answered 200 later on.
+    for (i, f) in served.iter().enumerate().filter(|(_, s)| s.status == 500) {
+        assert!(
+            served[i + 1..]
+                .iter()
+                .any(|s| s.method == f.method && s.path == f.path && s.status == 200),
+            "{} {} was never retried to a 200",
+            f.method,
+            f.path
+        );
+    }
+    assert_eq!(
+        r.sources.iter().map(|s| s.requests).sum::<u64>(),
+        served.len() as u64,
+        "the report counts every request, retries included"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -143,8 +187,6 @@ async fn a_failed_sync_keeps_the_previous_snapshot() {
     let good = store.latest_snapshot().unwrap().unwrap();
 
     sim.state.set_faults(Faults::parse("500@/openai/").unwrap());
-    // Cross a second boundary, so the healthy sources' activity windows really move.
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     let second = sync_once(&cfg, &mut store).await;
     let s = source(&second, "openai");
     assert!(
@@ -157,8 +199,8 @@ async fn a_failed_sync_keeps_the_previous_snapshot() {
         && l.contains(&format!("snapshot #{}", first.snapshot_id.unwrap()))));
     let now = store.latest_snapshot().unwrap().unwrap();
     assert_eq!(Some(now.id), second.snapshot_id);
-    // The failed source's last good data is kept whole. (The healthy sources were fetched again:
-    // their activity windows end at the new sync's time, so their rows may differ.)
+    // The failed source's last good data is kept whole, row for row. (The healthy sources were
+    // fetched again; their rows may differ.)
     assert_eq!(
         only(&now.data, "openai"),
         only(&good.data, "openai"),

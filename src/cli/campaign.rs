@@ -1122,7 +1122,7 @@ pub fn review(g: &Globals, name: &str, who: Option<String>) -> Result<()> {
     let snap = store.latest_header()?.ok_or_else(|| no_snapshot(g))?;
     drop(store);
     let keys: crate::tui::Keys = std::sync::Arc::new(crate::config::resolve_key);
-    let mut opts = super::tui_options(g, &cfg, &snap, Some(keys))?;
+    let mut opts = super::console::tui_options(g, &cfg, &snap, Some(keys))?;
     drop(snap);
     opts.reviewer = who.clone();
     opts.campaign = Some(crate::tui::CampaignQueue {

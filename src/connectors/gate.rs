@@ -108,6 +108,13 @@ impl Gate {
     fn free(&self) -> usize {
         self.state.lock().unwrap().free
     }
+
+    /// Waiters queued: high priority, low priority.
+    #[cfg(test)]
+    fn waiting(&self) -> (usize, usize) {
+        let s = self.state.lock().unwrap();
+        (s.high.len(), s.low.len())
+    }
 }
 
 #[cfg(test)]
@@ -115,20 +122,31 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
+    /// Let the spawned tasks run until the gate has `want` waiters queued (no timing guess).
+    async fn queued(gate: &Gate, want: (usize, usize)) {
+        while gate.waiting() != want {
+            tokio::task::yield_now().await;
+        }
+    }
+
     #[tokio::test]
     async fn high_priority_waiters_go_first_and_slots_are_never_lost() {
         let gate = Gate::new(1);
         let held = gate.acquire(false).await;
         let order = Arc::new(Mutex::new(Vec::new()));
         let mut tasks = Vec::new();
-        for (name, high) in [("low1", false), ("low2", false), ("high", true)] {
+        // Queued in this order: two low, then one high.
+        for (name, high, want) in [
+            ("low1", false, (0, 1)),
+            ("low2", false, (0, 2)),
+            ("high", true, (1, 2)),
+        ] {
             let (g, o) = (gate.clone(), order.clone());
             tasks.push(tokio::spawn(async move {
                 let _slot = g.acquire(high).await;
                 o.lock().unwrap().push(name);
-                tokio::time::sleep(Duration::from_millis(5)).await;
             }));
-            tokio::time::sleep(Duration::from_millis(5)).await;
+            queued(&gate, want).await;
         }
         drop(held);
         for t in tasks {
@@ -146,7 +164,7 @@ mod tests {
         let waiting = tokio::spawn(async move {
             let _s = g.acquire(true).await;
         });
-        tokio::time::sleep(Duration::from_millis(5)).await;
+        queued(&gate, (1, 0)).await;
         waiting.abort();
         let _ = waiting.await;
         drop(held);

@@ -803,21 +803,6 @@ fn help_quit_and_views_by_number() {
 }
 
 #[test]
-fn empty_views_never_panic() {
-    let mut h = Harness::new(0);
-    for v in ['1', '2', '3', '4', '5', '6', '7'] {
-        h.key(v);
-        for c in ['j', 'k', 'G', 'g', ' ', 'v', 'v', '*', 'c', 's', 'S'] {
-            h.key(c);
-            if h.s.mode != Mode::Normal {
-                h.code(KeyCode::Esc);
-            }
-        }
-        h.code(KeyCode::PageDown);
-    }
-}
-
-#[test]
 fn apply_shows_the_plan_and_needs_the_call_count_typed_above_the_threshold() {
     let mut h = Harness::new(5);
     h.s.confirm_threshold = 1;

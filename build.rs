@@ -1,0 +1,40 @@
+//! Which test tools this machine has, so a test that needs a missing one shows as *ignored*,
+//! with the reason, in `cargo test`'s summary (not as a pass that only said so on stderr). In
+//! CI (`CI` set) a missing tool fails the build instead: `.ci/run` installs them first.
+
+use std::path::{Path, PathBuf};
+
+fn on_path(name: &str) -> Option<PathBuf> {
+    let paths = std::env::var_os("PATH")?;
+    std::env::split_paths(&paths)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+}
+
+fn main() {
+    println!("cargo:rerun-if-changed=build.rs");
+    for var in ["PATH", "RECERT_SCIM2_SERVER", "CI"] {
+        println!("cargo:rerun-if-env-changed={var}");
+    }
+    println!("cargo::rustc-check-cfg=cfg(no_tmux)");
+    println!("cargo::rustc-check-cfg=cfg(no_scim_peer)");
+    let ci = std::env::var_os("CI").is_some();
+    let local = Path::new(env!("CARGO_MANIFEST_DIR")).join(".peers/venv/bin/scim2-server");
+    let scim = std::env::var_os("RECERT_SCIM2_SERVER")
+        .map(PathBuf::from)
+        .filter(|p| p.is_file())
+        .or_else(|| local.is_file().then_some(local))
+        .or_else(|| on_path("scim2-server"));
+    for (tool, found, cfg) in [
+        ("tmux", on_path("tmux"), "no_tmux"),
+        ("scim2-server", scim, "no_scim_peer"),
+    ] {
+        if found.is_none() {
+            assert!(
+                !ci,
+                "{tool} is missing in CI: .ci/run installs it before cargo runs"
+            );
+            println!("cargo:rustc-cfg={cfg}");
+        }
+    }
+}

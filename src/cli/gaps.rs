@@ -1,0 +1,198 @@
+//! Reading the gaps: `recert gaps` and `recert person`.
+
+use super::*;
+
+/// Which findings `recert gaps` prints. Each list is "any of"; empty lists keep everything.
+#[derive(Debug, Default, Clone)]
+pub struct GapFilter {
+    pub rules: Vec<String>,
+    pub providers: Vec<String>,
+    pub severities: Vec<String>,
+    pub person: Option<String>,
+}
+
+impl GapFilter {
+    /// Refuse names that match nothing, saying which ones exist.
+    pub fn validate(&self) -> Result<()> {
+        for r in &self.rules {
+            if !reconcile::is_rule(r) {
+                let known: Vec<&str> = reconcile::RULES.iter().map(|r| r.0).collect();
+                bail!(
+                    "--rule {r}: no such rule; the rules are {}",
+                    known.join(", ")
+                );
+            }
+        }
+        for s in &self.severities {
+            if !["critical", "high", "medium", "low", "info"].contains(&s.as_str()) {
+                bail!("--severity {s}: the severities are critical, high, medium, low, info");
+            }
+        }
+        Ok(())
+    }
+
+    fn keep(&self, f: &Finding) -> bool {
+        let any = |list: &[String], v: &str| {
+            list.is_empty() || list.iter().any(|x| x.eq_ignore_ascii_case(v))
+        };
+        any(&self.rules, &f.rule)
+            && any(&self.providers, &f.provider)
+            && any(&self.severities, f.severity.as_str())
+    }
+}
+
+/// `recert gaps`: the findings of the latest snapshot.
+pub fn gaps(g: &Globals, format: Format, filter: &GapFilter) -> Result<()> {
+    filter.validate()?;
+    let cfg = g.config()?;
+    let snap = load_latest(g)?.ok_or_else(|| no_snapshot(g))?;
+    let (cx, all) = judged(&cfg, &g.paths.data_dir, &snap)?;
+    let mut found: Vec<Finding> = match &filter.person {
+        Some(email) => reconcile::footprint(&snap.data, &cx, &all, email).findings,
+        None => all,
+    };
+    found.retain(|f| filter.keep(f));
+    let mut out = std::io::stdout().lock();
+    match format {
+        Format::Json => writeln!(out, "{}", crate::model::text::json_pretty(&found)?)?,
+        Format::Csv => write!(out, "{}", crate::audit::evidence::findings_csv(&found))?,
+        Format::Table => write!(out, "{}", to_table(&found))?,
+    }
+    warn_failed_sources(&snap);
+    Ok(())
+}
+
+/// `recert person EMAIL`: one person's whole footprint.
+pub fn person(g: &Globals, email: &str, format: Format) -> Result<()> {
+    let cfg = g.config()?;
+    let snap = load_latest(g)?.ok_or_else(|| no_snapshot(g))?;
+    let (cx, all) = judged(&cfg, &g.paths.data_dir, &snap)?;
+    let fp = reconcile::footprint(&snap.data, &cx, &all, email);
+    if fp.directory.is_empty() && fp.accounts.is_empty() {
+        bail!(
+            "nobody in snapshot #{} has the email {email}: no directory entry and no provider account",
+            snap.id
+        );
+    }
+    let mut out = std::io::stdout().lock();
+    match format {
+        Format::Json => writeln!(out, "{}", crate::model::text::json_pretty(&fp)?)?,
+        Format::Table | Format::Csv => write!(out, "{}", footprint_table(&fp, &snap))?,
+    }
+    warn_failed_sources(&snap);
+    Ok(())
+}
+
+fn date(ts: Option<i64>) -> String {
+    ts.and_then(|t| chrono::DateTime::from_timestamp(t, 0))
+        .map(|t| t.format("%Y-%m-%d").to_string())
+        .unwrap_or_else(|| "-".into())
+}
+
+fn footprint_table(fp: &reconcile::Footprint, snap: &Snapshot) -> String {
+    use crate::model::text::sanitize;
+    use std::fmt::Write as _;
+    let mut o = String::new();
+    let names = snap.data.resource_names();
+    let _ = writeln!(
+        o,
+        "{}  (last activity {})",
+        sanitize(&fp.email),
+        date(fp.last_active_at)
+    );
+    let _ = writeln!(o, "\nDIRECTORY");
+    if fp.directory.is_empty() {
+        let _ = writeln!(o, "  (no directory person has this email)");
+    }
+    for p in &fp.directory {
+        let state = if p.absent {
+            "removed"
+        } else if p.active {
+            "active"
+        } else {
+            "inactive"
+        };
+        let _ = writeln!(
+            o,
+            "  {:<10} {:<8} {}  dept {}  groups {}",
+            p.source,
+            state,
+            sanitize(p.display_name.as_deref().unwrap_or(&p.user_name)),
+            sanitize(p.department.as_deref().unwrap_or("-")),
+            sanitize(&p.groups.join(", "))
+        );
+    }
+    let _ = writeln!(o, "\nACCOUNTS");
+    for a in &fp.accounts {
+        let _ = writeln!(
+            o,
+            "  {:<10} {:<32} role {:<12} added {}  last active {}",
+            a.provider,
+            sanitize(&a.id),
+            sanitize(a.role.as_deref().unwrap_or("-")),
+            date(a.added_at),
+            date(a.last_active_at)
+        );
+    }
+    let _ = writeln!(o, "\nMEMBERSHIPS AND ROLES");
+    for g in &fp.grants {
+        let _ = writeln!(
+            o,
+            "  {:<10} {:<40} {:<22} via {}",
+            g.provider,
+            sanitize(
+                names
+                    .get(&(g.source.as_str(), g.resource_id.as_str()))
+                    .copied()
+                    .unwrap_or(&g.resource_id)
+            ),
+            sanitize(g.role.as_deref().unwrap_or("-")),
+            g.via
+        );
+    }
+    let _ = writeln!(o, "\nKEYS");
+    for k in &fp.keys {
+        let _ = writeln!(
+            o,
+            "  {:<10} {:<34} {:<28} status {:<9} created {}  last used {}  spent {}",
+            k.provider,
+            sanitize(&k.id),
+            sanitize(k.redacted.as_deref().unwrap_or("-")),
+            k.status.as_deref().unwrap_or("active"),
+            date(k.created_at),
+            date(k.last_used_at),
+            k.spend_cents
+                .map(|c| format!("${}.{:02} (30 days)", c / 100, c % 100))
+                .unwrap_or_else(|| "-".into())
+        );
+    }
+    let _ = writeln!(o, "\nFINDINGS");
+    o.push_str(
+        &to_table(&fp.findings)
+            .lines()
+            .map(|l| format!("  {l}\n"))
+            .collect::<String>(),
+    );
+    o
+}
+
+pub fn to_table(findings: &[Finding]) -> String {
+    use crate::model::text::sanitize;
+    let mut out = format!(
+        "{:<8} {:<18} {:<8} {:<30} {:<34} {}\n",
+        "SEVERITY", "RULE", "PROVIDER", "SUBJECT", "EMAIL", "DETAIL"
+    );
+    for f in findings {
+        out.push_str(&format!(
+            "{:<8} {:<18} {:<8} {:<30} {:<34} {}\n",
+            f.severity.as_str(),
+            f.rule,
+            f.provider,
+            sanitize(&f.subject_id),
+            sanitize(f.subject_email.as_deref().unwrap_or("-")),
+            sanitize(&f.detail)
+        ));
+    }
+    out.push_str(&format!("{} findings\n", findings.len()));
+    out
+}

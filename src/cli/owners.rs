@@ -1,0 +1,166 @@
+//! Ownership records: `recert owners import` and `recert owners list`.
+
+use super::*;
+
+/// `recert owners import FILE`: assign owners in bulk from a CSV with the columns `id` and
+/// `owner` (and optionally `source`). All or nothing: every bad line is named and nothing is
+/// recorded unless every line is good. Each assignment is a reassign decision (audited, undoable).
+pub fn owners_import(g: &Globals, file: &Path, reason: Option<String>) -> Result<()> {
+    use crate::review::{NewDecision, Target, Verdict};
+    let cfg = g.config()?;
+    refuse_read_only(g, &cfg, "owners import")?;
+    let mut store = Store::open(&g.paths.data_dir)?;
+    let snap = store.latest_snapshot()?.ok_or_else(|| no_snapshot(g))?;
+    let d = &snap.data;
+    let dir = reconcile::Directory::new(&d.people, &cfg.rules);
+    let mut rdr = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_path(file)
+        .with_context(|| format!("cannot read {}", file.display()))?;
+    let headers: Vec<String> = rdr.headers()?.iter().map(|h| h.to_lowercase()).collect();
+    let col = |name: &str| headers.iter().position(|h| h == name);
+    let (Some(id_col), Some(owner_col)) = (col("id"), col("owner")) else {
+        bail!(
+            "{}: the header must name the columns `id` and `owner` (and may name `source`)",
+            file.display()
+        );
+    };
+    let source_col = col("source");
+    // Everything that can have an owner, by id.
+    let mut ownable: Vec<(Target, String)> = Vec::new();
+    for c in &d.credentials {
+        let label = c
+            .name
+            .clone()
+            .or(c.redacted.clone())
+            .unwrap_or_else(|| c.id.clone());
+        ownable.push((Target::new(&c.provider, &c.source, &c.kind, &c.id), label));
+    }
+    for s in &d.service_accounts {
+        let label = s.name.clone().unwrap_or_else(|| s.id.clone());
+        ownable.push((
+            Target::new(&s.provider, &s.source, "service_account", &s.id),
+            label,
+        ));
+    }
+    for r in &d.resources {
+        let label = r.name.clone().unwrap_or_else(|| r.id.clone());
+        ownable.push((
+            Target::new(&r.provider, &r.source, "resource", &r.id),
+            label,
+        ));
+    }
+    let mut items = Vec::new();
+    let mut errors = Vec::new();
+    for (n, rec) in rdr.records().enumerate() {
+        let line = n + 2;
+        let rec = match rec {
+            Ok(r) => r,
+            Err(e) => {
+                errors.push(format!("line {line}: {e}"));
+                continue;
+            }
+        };
+        let id = rec.get(id_col).unwrap_or("");
+        let owner = rec.get(owner_col).unwrap_or("");
+        let source = source_col
+            .and_then(|c| rec.get(c))
+            .filter(|s| !s.is_empty());
+        let found: Vec<&(Target, String)> = ownable
+            .iter()
+            .filter(|(t, _)| t.id == id && source.is_none_or(|s| t.source == s))
+            .collect();
+        let target = match found.len() {
+            0 => {
+                errors.push(format!(
+                    "line {line}: no key, service account or resource '{id}' in snapshot #{}",
+                    snap.id
+                ));
+                continue;
+            }
+            1 => found[0],
+            _ => {
+                errors.push(format!(
+                    "line {line}: '{id}' is in several sources; add a `source` column"
+                ));
+                continue;
+            }
+        };
+        if dir.standing(Some(owner)) != reconcile::Standing::Current {
+            errors.push(format!(
+                "line {line}: owner '{owner}' is not an active directory person"
+            ));
+            continue;
+        }
+        items.push(NewDecision {
+            verdict: Verdict::Reassign,
+            target: target.0.clone(),
+            label: target.1.clone(),
+            rule: None,
+            owner: Some(dir.canonical(owner)),
+            until: None,
+            justification: Some(
+                reason
+                    .clone()
+                    .unwrap_or_else(|| format!("owners imported from {}", file.display())),
+            ),
+        });
+    }
+    if !errors.is_empty() {
+        let shown: Vec<&String> = errors.iter().take(20).collect();
+        bail!(
+            "{}: {} bad lines, nothing imported:\n  {}",
+            file.display(),
+            errors.len(),
+            shown
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join("\n  ")
+        );
+    }
+    if items.is_empty() {
+        println!("{}: no rows; nothing imported", file.display());
+        return Ok(());
+    }
+    let batch = store.record_decisions(
+        &items,
+        &reviewer(&cfg),
+        Some(snap.id),
+        chrono::Utc::now().timestamp(),
+    )?;
+    println!("assigned {} owners (batch {batch})", items.len());
+    Ok(())
+}
+
+/// `recert owners list`: recert's ownership records.
+pub fn owners_list(g: &Globals, format: Format) -> Result<()> {
+    let store = Store::open(&g.paths.data_dir)?;
+    let mut owners: Vec<(crate::review::Target, String)> =
+        crate::review::owners(&store.decisions()?)
+            .into_iter()
+            .collect();
+    owners.sort();
+    match format {
+        Format::Json => {
+            let v: Vec<serde_json::Value> = owners
+                .iter()
+                .map(|(t, o)| serde_json::json!({"source": t.source, "provider": t.provider, "kind": t.kind, "id": t.id, "owner": o}))
+                .collect();
+            println!("{}", crate::model::text::json_pretty(&v)?);
+        }
+        _ => {
+            for (t, o) in &owners {
+                println!(
+                    "{:<10} {:<16} {:<40} {}",
+                    sanitize(&t.source),
+                    t.kind,
+                    sanitize(&t.id),
+                    sanitize(o)
+                );
+            }
+            println!("{} owned", owners.len());
+        }
+    }
+    Ok(())
+}

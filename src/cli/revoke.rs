@@ -1,0 +1,205 @@
+//! Incident mode: `recert revoke --key` and `recert revoke --person`.
+
+use super::*;
+use super::apply::{confirm_plan, recheck_done, run_plan};
+
+/// What `recert revoke` acts on.
+pub enum RevokeWhat {
+    /// A key id, redacted form or the whole secret (never echoed).
+    Key(String),
+    Person(String),
+}
+
+/// `recert revoke --key HINT | --person EMAIL`: incident mode. Finds the targets on every
+/// provider, shows them, and (after confirmation, or `--yes`) records the revoke decisions,
+/// plans and applies them, journaled and audited like any apply.
+pub async fn revoke_cmd(
+    g: &Globals,
+    what: RevokeWhat,
+    reason: Option<String>,
+    yes: bool,
+    recheck: bool,
+    opts: crate::remediate::PlanOptions,
+) -> Result<()> {
+    use crate::review::{NewDecision, Target, Verdict};
+    let cfg = g.config()?;
+    refuse_read_only(g, &cfg, "revoke")?;
+    let mut store = Store::open(&g.paths.data_dir)?;
+    engine::apply::guard(&store, "you revoke")?;
+    // A key needs only the keys and resources (fast on a large organisation); a person needs all.
+    let snap = match &what {
+        RevokeWhat::Key(_) => store.latest_keys()?,
+        RevokeWhat::Person(_) => store.latest_snapshot()?,
+    }
+    .ok_or_else(|| no_snapshot(g))?;
+    let taken = chrono::DateTime::from_timestamp(snap.taken_at, 0)
+        .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+        .unwrap_or_default();
+    let d = &snap.data;
+    let mut items: Vec<NewDecision> = Vec::new();
+    let (why, shown) = match &what {
+        RevokeWhat::Key(hint) => {
+            let c = match engine::incident::find_key(d, hint) {
+                engine::incident::Found::One(i) => &d.credentials[i],
+                engine::incident::Found::None => bail!(
+                    "no key in snapshot #{} ({taken}) matches the given hint (an id, a redacted value or the whole key); if the key is newer, run `recert sync` first",
+                    snap.id
+                ),
+                engine::incident::Found::Many(all) => {
+                    for &i in &all {
+                        let f = engine::incident::KeyFacts::of(d, &d.credentials[i]);
+                        eprintln!("  {} {} on {} ({})", f.id, f.redacted, f.source, f.provider);
+                    }
+                    bail!(
+                        "the hint matches {} keys (listed above): give the key id",
+                        all.len()
+                    );
+                }
+            };
+            for line in engine::incident::KeyFacts::of(d, c).lines() {
+                eprintln!("{line}");
+            }
+            let label = c
+                .redacted
+                .clone()
+                .or(c.name.clone())
+                .unwrap_or_else(|| c.id.clone());
+            items.push(NewDecision {
+                verdict: Verdict::Revoke,
+                target: Target::new(&c.provider, &c.source, &c.kind, &c.id),
+                label: label.clone(),
+                rule: None,
+                owner: None,
+                until: None,
+                justification: None,
+            });
+            (format!("incident: leaked key {label}"), label)
+        }
+        RevokeWhat::Person(email) => {
+            let cx = reconcile::Context {
+                now: snap.taken_at,
+                rules: cfg.rules.clone(),
+                owners: Default::default(),
+            };
+            let fp = reconcile::footprint(d, &cx, &[], email);
+            for a in &fp.accounts {
+                items.push(NewDecision {
+                    verdict: Verdict::Revoke,
+                    target: Target::new(&a.provider, &a.source, "account", &a.id),
+                    label: format!(
+                        "{} account {}",
+                        a.provider,
+                        a.email.as_deref().unwrap_or(&a.id)
+                    ),
+                    rule: None,
+                    owner: None,
+                    until: None,
+                    justification: None,
+                });
+            }
+            for gr in fp.grants.iter().filter(|g| g.principal_kind == "user") {
+                items.push(NewDecision {
+                    verdict: Verdict::Revoke,
+                    target: Target::new(
+                        &gr.provider,
+                        &gr.source,
+                        "grant",
+                        &format!("{}/{}", gr.resource_id, gr.principal_id),
+                    ),
+                    label: format!("{} membership of {}", gr.provider, gr.resource_id),
+                    rule: None,
+                    owner: None,
+                    until: None,
+                    justification: None,
+                });
+            }
+            for c in fp.keys.iter().filter(|c| c.usable()) {
+                items.push(NewDecision {
+                    verdict: Verdict::Revoke,
+                    target: Target::new(&c.provider, &c.source, &c.kind, &c.id),
+                    label: format!("{} key {}", c.provider, c.name.as_deref().unwrap_or(&c.id)),
+                    rule: None,
+                    owner: None,
+                    until: None,
+                    justification: None,
+                });
+            }
+            if items.is_empty() {
+                bail!(
+                    "{email} holds nothing on any provider in snapshot #{} ({taken})",
+                    snap.id
+                );
+            }
+            eprintln!(
+                "{email}: {} accounts, {} memberships, {} usable keys in snapshot #{} ({taken})",
+                fp.accounts.len(),
+                fp.grants
+                    .iter()
+                    .filter(|g| g.principal_kind == "user")
+                    .count(),
+                fp.keys.iter().filter(|c| c.usable()).count(),
+                snap.id
+            );
+            (
+                format!("incident: revoke everything {email} holds"),
+                email.clone(),
+            )
+        }
+    };
+    let justification = reason.unwrap_or(why);
+    for i in &mut items {
+        i.justification = Some(justification.clone());
+    }
+    // The plan, shown before anything is recorded or sent.
+    let preview: Vec<crate::review::Decision> = items
+        .iter()
+        .enumerate()
+        .map(|(n, x)| crate::review::Decision {
+            id: n as i64,
+            batch: 0,
+            made_at: 0,
+            reviewer: String::new(),
+            snapshot_id: None,
+            undone: false,
+            d: x.clone(),
+        })
+        .collect();
+    let refs: Vec<&crate::review::Decision> = preview.iter().collect();
+    let known = store.max_plan_id()?;
+    let mut done = crate::remediate::done_calls(&store.all_journal()?, snap.taken_at);
+    if recheck {
+        recheck_done(&cfg, &refs, d, opts, &mut done).await?;
+    }
+    let own = engine::apply::own_keys(&cfg, &config::resolve_key, d);
+    let steps = crate::remediate::plan_with(&refs, d, opts, &done, &own);
+    if crate::remediate::calls(&steps) == 0
+        && steps
+            .iter()
+            .any(|s| s.step.line().starts_with("already done"))
+    {
+        eprintln!(
+            "already revoked: every call was made by an earlier plan (the snapshot still shows the state before it; `recert sync` refreshes it{})",
+            if recheck {
+                ""
+            } else {
+                ", `--recheck` proves it with a read"
+            }
+        );
+    }
+    if !confirm_plan(&cfg, &steps, yes)? {
+        bail!("not confirmed; nothing was recorded or sent");
+    }
+    let actor = reviewer(&cfg);
+    let now = chrono::Utc::now().timestamp();
+    let batch = store.record_decisions(&items, &actor, Some(snap.id), now)?;
+    let recorded: Vec<crate::review::Decision> = store
+        .decisions()?
+        .into_iter()
+        .filter(|x| x.batch == batch)
+        .collect();
+    let refs: Vec<&crate::review::Decision> = recorded.iter().collect();
+    let steps = crate::remediate::plan_with(&refs, d, opts, &done, &own);
+    let plan_id = engine::apply::store_plan(&mut store, &steps, known, &actor, Some(snap.id), now)?;
+    eprintln!("revoking {shown}: plan #{plan_id}");
+    run_plan(&cfg, store, plan_id, &actor).await
+}
