@@ -66,7 +66,7 @@ pub fn forms(key: &str) -> Vec<String> {
         url.encode(format!("{key}:")),
         url.encode(format!(":{key}")),
         b64.encode(key),
-        crate::connectors::path::segment(key).unwrap_or_default(),
+        crate::model::text::percent_encode(key),
         serde_json::to_string(key)
             .map(|j| j[1..j.len() - 1].to_string())
             .unwrap_or_default(),

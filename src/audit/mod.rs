@@ -27,9 +27,7 @@ pub struct Entry {
     pub hash: String,
 }
 
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+pub use crate::model::text::hex;
 
 /// SHA-256 over every field but the hash itself, each length-prefixed so no two different
 /// entries can hash the same bytes.

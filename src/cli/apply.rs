@@ -82,7 +82,11 @@ pub fn plan_cmd(
 
 /// Show the plan, make sure every source it calls has a key, and ask (unless `yes`): whether
 /// to go on. Nothing is stored or sent here.
-pub(super) fn confirm_plan(cfg: &Config, steps: &[crate::remediate::PlannedStep], yes: bool) -> Result<bool> {
+pub(super) fn confirm_plan(
+    cfg: &Config,
+    steps: &[crate::remediate::PlannedStep],
+    yes: bool,
+) -> Result<bool> {
     eprint!("{}", plan_table(steps));
     let calls = crate::remediate::calls(steps);
     let sources = crate::remediate::call_sources(steps);

@@ -227,4 +227,3 @@ fn refuse_read_only(g: &Globals, cfg: &Config, what: &str) -> Result<()> {
     }
     Ok(())
 }
-

@@ -1,7 +1,7 @@
 //! Incident mode: `recert revoke --key` and `recert revoke --person`.
 
-use super::*;
 use super::apply::{confirm_plan, recheck_done, run_plan};
+use super::*;
 
 /// What `recert revoke` acts on.
 pub enum RevokeWhat {

@@ -96,15 +96,7 @@ pub fn segment(id: &str) -> Result<String, UnsafeId> {
     if id.chars().any(forbidden_in_id) {
         return refuse("it holds control or format characters");
     }
-    let mut out = String::with_capacity(id.len());
-    for b in id.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    Ok(out)
+    Ok(crate::model::text::percent_encode(id))
 }
 
 /// The id a segment encodes (the inverse of [`segment`]), for tests and for reading logs.

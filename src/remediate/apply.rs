@@ -11,7 +11,6 @@ use reqwest::Method;
 
 use super::{JournalRow, RowState};
 use crate::connectors::http::{Http, SourceError};
-use crate::store::{Store, StoreError};
 
 /// What one run did.
 #[derive(Debug, Default)]
@@ -36,6 +35,41 @@ pub struct Outcome {
 
 pub use super::Spare;
 
+/// Where a run is journaled and locked (the store implements it): the executor knows the wire
+/// and the order of calls, not the database.
+pub trait Journal {
+    type Error: std::error::Error + Send + Sync + 'static;
+    /// Take `plan`'s apply lock, or say who holds it.
+    fn lock_plan(&mut self, plan: i64, actor: &str, now: i64) -> Result<(), Self::Error>;
+    fn unlock_plan(&mut self, plan: i64) -> Result<(), Self::Error>;
+    /// `plan`'s rows, in order.
+    fn journal(&self, plan: i64) -> Result<Vec<JournalRow>, Self::Error>;
+    /// The ids of the decisions withdrawn (undone, or their campaign cancelled).
+    fn withdrawn(&self) -> Result<std::collections::HashSet<i64>, Self::Error>;
+    /// Mark `rows` abandoned with `reason`, audited; the rows as abandoned.
+    fn abandon_rows(
+        &mut self,
+        plan: i64,
+        rows: Vec<JournalRow>,
+        actor: &str,
+        reason: &str,
+        now: i64,
+    ) -> Result<Vec<JournalRow>, Self::Error>;
+    /// Record that `row` is about to be sent (before it is).
+    fn journal_sent(&mut self, row: &JournalRow, actor: &str, now: i64) -> Result<(), Self::Error>;
+    /// Record what became of `row`.
+    #[allow(clippy::too_many_arguments)]
+    fn journal_result(
+        &mut self,
+        row: &JournalRow,
+        state: RowState,
+        status: Option<u16>,
+        result: &str,
+        actor: &str,
+        now: i64,
+    ) -> Result<(), Self::Error>;
+}
+
 /// Called after each call finishes: (finished so far, to do, the row, its new state, detail).
 pub type OnItem<'a> = &'a (dyn Fn(usize, usize, &JournalRow, RowState, &str) + Sync);
 
@@ -56,15 +90,15 @@ fn already_gone(method: &str, e: &SourceError) -> bool {
 /// holding the plan's apply lock in the store for the whole run: a second applier of the same
 /// plan, in this process or another, is refused with who holds it. Calls go out in stages:
 /// every call on part of a principal before any call that removes a principal whole.
-pub async fn execute(
-    store: &Mutex<Store>,
+pub async fn execute<J: Journal>(
+    store: &Mutex<J>,
     plan: i64,
     clients: &HashMap<String, Arc<Http>>,
     concurrency: usize,
     actor: &str,
     spare: &Spare,
     on_item: OnItem<'_>,
-) -> Result<Outcome, StoreError> {
+) -> Result<Outcome, J::Error> {
     store.lock().unwrap().lock_plan(plan, actor, now())?;
     let out = execute_locked(store, plan, clients, concurrency, actor, spare, on_item).await;
     let released = store.lock().unwrap().unlock_plan(plan);
@@ -73,28 +107,21 @@ pub async fn execute(
     Ok(out)
 }
 
-async fn execute_locked(
-    store: &Mutex<Store>,
+async fn execute_locked<J: Journal>(
+    store: &Mutex<J>,
     plan: i64,
     clients: &HashMap<String, Arc<Http>>,
     concurrency: usize,
     actor: &str,
     spare: &Spare,
     on_item: OnItem<'_>,
-) -> Result<Outcome, StoreError> {
+) -> Result<Outcome, J::Error> {
     let all = store.lock().unwrap().journal(plan)?;
     let mut out = Outcome::default();
     // Open calls not to send: those whose every decision was withdrawn since they were
     // planned (undone, or their campaign cancelled), and those that would delete the admin
     // key recert runs with. Each kind is abandoned, audited, with its reason.
-    let withdrawn_ids: std::collections::HashSet<i64> = store
-        .lock()
-        .unwrap()
-        .decisions()?
-        .into_iter()
-        .filter(|d| d.undone)
-        .map(|d| d.id)
-        .collect();
+    let withdrawn_ids = store.lock().unwrap().withdrawn()?;
     let (mut rows, mut withdrawn, mut own) = (Vec::new(), Vec::new(), Vec::new());
     for r in all {
         let open = r.kind == "call"
@@ -154,7 +181,7 @@ async fn execute_locked(
     };
     let (first, last): (Vec<JournalRow>, Vec<JournalRow>) =
         todo.into_iter().partition(|r| stage_of(r) == 0);
-    let mut results: Vec<Result<Finished, StoreError>> = Vec::new();
+    let mut results: Vec<Result<Finished, J::Error>> = Vec::new();
     for batch in [first, last] {
         results.extend(
             run_stage(
@@ -227,8 +254,8 @@ async fn lost_answer(http: &Http, row: &JournalRow) -> Result<String, String> {
 
 /// One stage's calls, `concurrency` at a time.
 #[allow(clippy::too_many_arguments)]
-async fn run_stage(
-    store: &Mutex<Store>,
+async fn run_stage<J: Journal>(
+    store: &Mutex<J>,
     todo: Vec<JournalRow>,
     clients: &HashMap<String, Arc<Http>>,
     concurrency: usize,
@@ -236,7 +263,7 @@ async fn run_stage(
     on_item: OnItem<'_>,
     total: usize,
     finished: &std::sync::atomic::AtomicUsize,
-) -> Vec<Result<Finished, StoreError>> {
+) -> Vec<Result<Finished, J::Error>> {
     futures::stream::iter(todo)
         .map(|row| {
             async move {

@@ -527,7 +527,7 @@ fn hash16(parts: &[&str]) -> String {
         h.update(p.as_bytes());
         h.update([0]);
     }
-    crate::audit::hex(&h.finalize())[..16].to_string()
+    crate::model::text::hex(&h.finalize())[..16].to_string()
 }
 
 /// The population of the latest snapshot within `scope`, unrouted (reviewer empty).

@@ -578,3 +578,49 @@ impl Store {
         tx.commit().map_err(&err)
     }
 }
+
+/// The executor journals and locks through the store.
+impl crate::remediate::apply::Journal for Store {
+    type Error = StoreError;
+    fn lock_plan(&mut self, plan: i64, actor: &str, now: Ts) -> Result<(), StoreError> {
+        Store::lock_plan(self, plan, actor, now)
+    }
+    fn unlock_plan(&mut self, plan: i64) -> Result<(), StoreError> {
+        Store::unlock_plan(self, plan)
+    }
+    fn journal(&self, plan: i64) -> Result<Vec<JournalRow>, StoreError> {
+        Store::journal(self, plan)
+    }
+    fn withdrawn(&self) -> Result<std::collections::HashSet<i64>, StoreError> {
+        Ok(self
+            .decisions()?
+            .into_iter()
+            .filter(|d| d.undone)
+            .map(|d| d.id)
+            .collect())
+    }
+    fn abandon_rows(
+        &mut self,
+        plan: i64,
+        rows: Vec<JournalRow>,
+        actor: &str,
+        reason: &str,
+        now: Ts,
+    ) -> Result<Vec<JournalRow>, StoreError> {
+        Store::abandon_rows(self, plan, rows, actor, reason, now)
+    }
+    fn journal_sent(&mut self, row: &JournalRow, actor: &str, now: Ts) -> Result<(), StoreError> {
+        Store::journal_sent(self, row, actor, now)
+    }
+    fn journal_result(
+        &mut self,
+        row: &JournalRow,
+        state: RowState,
+        status: Option<u16>,
+        result: &str,
+        actor: &str,
+        now: Ts,
+    ) -> Result<(), StoreError> {
+        Store::journal_result(self, row, state, status, result, actor, now)
+    }
+}

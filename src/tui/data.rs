@@ -137,6 +137,17 @@ fn clean(s: &str) -> String {
     sanitize(s).into_owned()
 }
 
+/// A severity in four letters, as the tables show it.
+pub fn severity_label(s: Severity) -> &'static str {
+    match s {
+        Severity::Critical => "CRIT",
+        Severity::High => "HIGH",
+        Severity::Medium => "MED",
+        Severity::Low => "LOW",
+        Severity::Info => "INFO",
+    }
+}
+
 pub fn severity_tone(s: Severity) -> Tone {
     match s {
         Severity::Critical => Tone::Danger,
@@ -237,7 +248,7 @@ impl Data {
             .map(|(i, f)| {
                 Row::new(
                     vec![
-                        super::view::severity_label(f.severity).into(),
+                        severity_label(f.severity).into(),
                         f.rule.to_string(),
                         match &f.subject_email {
                             Some(e) => clean(e),

@@ -1706,8 +1706,8 @@ impl State {
 
     fn still_loading(&mut self) {
         let (shown, total) = (
-            super::view::thousands(self.data.findings.len()),
-            super::view::thousands(self.data.partial.unwrap_or_default() as usize),
+            crate::model::text::thousands(self.data.findings.len()),
+            crate::model::text::thousands(self.data.partial.unwrap_or_default() as usize),
         );
         let text = if self.loading {
             format!(

@@ -12,7 +12,6 @@ use super::keymap::Layer;
 use super::state::{Level, Mode, State};
 use super::table::{Tone, ellipsize};
 use super::theme::Theme;
-use crate::model::Severity;
 use crate::model::text::sanitize;
 use crate::review::Verdict;
 
@@ -67,16 +66,6 @@ pub fn resized(width: u16, height: u16) -> super::state::Msg {
     }
 }
 
-pub fn severity_label(s: Severity) -> &'static str {
-    match s {
-        Severity::Critical => "CRIT",
-        Severity::High => "HIGH",
-        Severity::Medium => "MED",
-        Severity::Low => "LOW",
-        Severity::Info => "INFO",
-    }
-}
-
 fn tone(t: &Theme, tone: Tone) -> Style {
     match tone {
         Tone::Normal => t.text,
@@ -101,17 +90,8 @@ pub fn rule_explanation(rule: &str) -> &'static str {
     crate::reconcile::explain(rule)
 }
 
-pub fn thousands(n: usize) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+pub use super::data::severity_label;
+pub use crate::model::text::thousands;
 
 pub fn draw(f: &mut Frame, s: &State, t: &Theme) {
     let area = f.area();
