@@ -76,7 +76,7 @@ fn run(s: &mut State, msg: Msg) {
             } = e
             {
                 let order = table::order(&table, sort);
-                let visible = table::filter(&table, &order, &query);
+                let visible = query::filter(&table, &order, &query);
                 queue.push(Msg::Refined {
                     view,
                     ticket,
@@ -228,10 +228,10 @@ fn main() {
     ] {
         let q = query::parse(typed, &tbl.columns).unwrap();
         let t = Instant::now();
-        let a = table::filter(&tbl, &order, &q);
+        let a = query::filter(&tbl, &order, &q);
         let ca = t.elapsed();
         let t = Instant::now();
-        let b = table::filter_skim(&tbl, &order, &q);
+        let b = query::filter_skim(&tbl, &order, &q);
         let cb = t.elapsed();
         println!(
             "filter /{typed:<18} {:>8} rows   recert compact {:>10}   fuzzy-matcher skim {:>10} ({} rows)",
@@ -280,7 +280,7 @@ fn main() {
         let mut q = query::parse("decision:none", &tbl.columns).unwrap();
         q.decided = Some(Arc::new(decided));
         let t = Instant::now();
-        let rows = table::filter(&tbl, &order, &q);
+        let rows = query::filter(&tbl, &order, &q);
         println!(
             "filter /decision:none with 1000 decisions: decided rows found on the UI thread in {}, filter {} ({} rows)",
             ms(pass),
@@ -310,7 +310,7 @@ fn main() {
             let order: Vec<u32> = (0..tbl.rows.len() as u32).collect();
             let mut runs = 0;
             while busy.load(Ordering::Relaxed) {
-                std::hint::black_box(table::filter(&tbl, &order, &q));
+                std::hint::black_box(query::filter(&tbl, &order, &q));
                 runs += 1;
             }
             runs

@@ -36,13 +36,36 @@
 //! owning the store handle and one tokio runtime; what it reads is published as `Arc` plus a
 //! generation, never sent through a channel. [`tui`] (the console) is a thin client: the
 //! terminal, the draw loop, the filter worker, and a pure `update` whose effects are engine
-//! commands. [`cli`] (the commands) parses, calls the engine's use cases and prints.
-//! Data flows one way: `model` ← `connectors`/`sync` → `store` → `reconcile` → `engine` →
-//! `tui`/`cli`; nothing below the front ends knows a terminal.
+//! commands. [`cli`] (the commands) parses, calls the engine's use cases and prints, one
+//! file per command group. Nothing below the front ends knows a terminal.
 //!
 //! [`sim`] is the provider simulator the demo, the tests and the benchmarks run against, with
 //! its planted ground truth, faults and hostile text. [`config`] reads the TOML config (keys
 //! only from the keyring or the environment).
+//!
+//! **Where new things go** (each touches the fewest files the design allows today):
+//! - *A gap rule*: its entry in the catalogue (`reconcile::RULES`: id, severity, what it
+//!   means) and its pass in `reconcile/mod.rs`; the simulator plants it where the generator
+//!   decides it (`sim/world/<provider>.rs`) or the oracle derives it (`sim/truth.rs`), and
+//!   `tests/ground_truth.rs` then holds recert to it on every seed; a row in the README's
+//!   rule table.
+//! - *A provider*: its wire format and paging in `connectors/<provider>/` (through
+//!   `connectors::http` and `connectors::path`), one arm in `connectors::fetch` and its kind
+//!   in `config.rs`; the calls that revoke in `remediate/mod.rs`; its simulated org in
+//!   `sim/world/<provider>.rs` and its API in `sim/<provider>.rs`.
+//! - *A console view*: a `ViewId` variant and its table in `tui/data.rs` (the compiler then
+//!   asks for its name, title and index), its detail pane in `tui/view.rs`, and what it can
+//!   decide on in `tui/state.rs` (`Data::target`). (Issue 19 asks for one file per view
+//!   behind a trait; not yet.)
+//! - *A command*: its arguments and dispatch in `main.rs`, its printing in
+//!   `cli/<group>.rs`, its work in the engine module of its use case (`engine/<use case>.rs`),
+//!   never in the front end; a row in the README's command table.
+//!
+//! Data flows one way: `model` is the bottom; `connectors` read into it, `sync` writes
+//! snapshots to `store`, `reconcile` judges them, `review` and `remediate` decide and plan,
+//! `engine` runs the use cases, and `cli` and `tui` are the front ends. No two modules depend
+//! on each other (the executor reaches the store through `remediate::apply::Journal`; the
+//! simulator's oracle reads the world, never the other way round).
 
 /// mimalloc: reconciling a million grants makes millions of small strings on both cores, and
 /// glibc's allocator took about half that time (BENCHMARKS.md, Reconcile).

@@ -2,6 +2,7 @@
 //! to the store as one snapshot in one transaction. A source that fails keeps its last good
 //! data (carried into the new snapshot and marked), and the failure is reported, never hidden.
 
+use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -67,11 +68,22 @@ impl SyncReport {
 /// How a source's key is found: the config's `key_env` or keyring, or a fixed key (the demo).
 pub type KeyResolver<'a> = &'a (dyn Fn(&SourceConfig) -> Result<Secret, ConfigError> + Sync);
 
-/// Receives `(source, requests so far)` for every source.
-pub type ReportFn = Arc<dyn Fn(Vec<(String, u64)>) + Send + Sync>;
+/// Where one source stands while a sync runs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Tick {
+    pub source: String,
+    /// Requests so far.
+    pub requests: u64,
+    /// `None` while it runs; then how many items it read, or why it failed.
+    pub done: Option<Result<u64, String>>,
+}
+
+/// Receives where every API source stands.
+pub type ReportFn = Arc<dyn Fn(Vec<Tick>) + Send + Sync>;
 
 /// How a sync reports progress while it runs: not at all, a line on stderr (a terminal), or
-/// `(source, requests so far)` to a callback every 250 ms (the console's gauges).
+/// where each source stands to a callback every 250 ms, as each source finishes, and once at
+/// the end (the console's progress box).
 #[derive(Clone)]
 pub enum Progress {
     Quiet,
@@ -120,24 +132,42 @@ pub async fn sync_with(
         .filter(|s| s.source_kind() == SourceKind::Csv)
         .collect();
     let stderr = matches!(progress, Progress::Stderr);
+    let watch: Vec<(String, Option<Arc<connectors::http::Http>>)> = clients
+        .iter()
+        .map(|(s, c)| (s.name.clone(), c.as_ref().ok().cloned()))
+        .collect();
+    // Per source, once it has finished: how many items, or why it failed.
+    let finished: Arc<std::sync::Mutex<HashMap<String, Result<u64, String>>>> = Default::default();
+    let ticks = {
+        let finished = finished.clone();
+        move || -> Vec<Tick> {
+            let done = finished.lock().unwrap_or_else(|e| e.into_inner());
+            watch
+                .iter()
+                .map(|(n, c)| Tick {
+                    source: n.clone(),
+                    requests: c.as_ref().map(|c| c.requests()).unwrap_or(0),
+                    done: done.get(n).cloned(),
+                })
+                .collect()
+        }
+    };
+    let report: Option<ReportFn> = match &progress {
+        Progress::Report(f) => Some(f.clone()),
+        _ => None,
+    };
     let ticker = (!matches!(progress, Progress::Quiet)).then(|| {
-        let watch: Vec<(String, Arc<connectors::http::Http>)> = clients
-            .iter()
-            .filter_map(|(s, c)| c.as_ref().ok().map(|c| (s.name.clone(), c.clone())))
-            .collect();
+        let ticks = ticks.clone();
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(Duration::from_millis(250)).await;
-                let now: Vec<(String, u64)> = watch
-                    .iter()
-                    .map(|(n, c)| (n.clone(), c.requests()))
-                    .collect();
+                let now = ticks();
                 match &progress {
                     Progress::Report(f) => f(now),
                     _ => {
                         let line = now
                             .iter()
-                            .map(|(n, r)| format!("{n} {r} requests"))
+                            .map(|t| format!("{} {} requests", t.source, t.requests))
                             .collect::<Vec<_>>()
                             .join(" · ");
                         eprint!("\r\x1b[2Ksyncing: {line}");
@@ -147,6 +177,7 @@ pub async fn sync_with(
             }
         })
     });
+    let (finished_ref, report_ref, ticks_ref) = (&finished, &report, &ticks);
     let results = futures::future::join_all(clients.iter().map(|(src, client)| async move {
         let started_at = chrono::Utc::now().timestamp();
         let (outcome, requests) = match client {
@@ -161,6 +192,17 @@ pub async fn sync_with(
             }
             Err(e) => (Err(e.clone()), 0),
         };
+        let done = match &outcome {
+            Ok(d) => Ok(d.items()),
+            Err(e) => Err(e.clone()),
+        };
+        finished_ref
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(src.name.clone(), done);
+        if let Some(f) = report_ref {
+            f(ticks_ref());
+        }
         SourceResult {
             source: src.name.clone(),
             kind: src.kind.clone(),

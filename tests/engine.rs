@@ -77,6 +77,15 @@ fn until(rx: &Receiver<Event>, done: impl Fn(&Event) -> bool) -> Vec<Event> {
     }
 }
 
+/// Load the latest snapshot and wait for it whole.
+fn loaded(engine: &Engine<Plain>, rx: &Receiver<Event>) {
+    engine.send(Command::Load { preview: true });
+    until(rx, |ev| {
+        matches!(ev, Event::Published(Bulk::Data, _))
+            && engine.data.latest().1.is_some_and(|d| !d.2)
+    });
+}
+
 fn revokes(e: &Env, n: usize) -> Vec<NewDecision> {
     let snap = e.snapshot();
     snap.data
@@ -100,11 +109,7 @@ fn revokes(e: &Env, n: usize) -> Vec<NewDecision> {
 fn the_engine_judges_records_undoes_and_publishes_what_it_read() {
     let e = Env::new("small", &[]);
     let (engine, rx) = start(&e, "rev@example.com");
-    engine.send(Command::Load { preview: true });
-    until(&rx, |ev| {
-        matches!(ev, Event::Published(Bulk::Data, _))
-            && engine.data.latest().1.is_some_and(|d| !d.2)
-    });
+    loaded(&engine, &rx);
     let snap = e.snapshot();
     let cfg_text = std::fs::read_to_string(e.dir.path().join("cfg.toml")).unwrap();
     let cfg = Config::parse(&cfg_text, std::path::Path::new("cfg.toml")).unwrap();
@@ -213,11 +218,18 @@ fn the_consoles_apply_and_recert_apply_make_the_same_journal() {
         Some(Event::ApplyDone { ok, lines }) => assert!(*ok, "{lines:?}"),
         other => panic!("{other:?}"),
     }
-    let progress = seen
+    let progress: Vec<&recert::engine::session::ApplyProgress> = seen
         .iter()
-        .filter(|ev| matches!(ev, Event::ApplyProgress(_)))
-        .count();
-    assert_eq!(progress, 4, "one progress event per call");
+        .filter_map(|ev| match ev {
+            Event::ApplyProgress(p) => Some(p),
+            _ => None,
+        })
+        .collect();
+    // The plan named before its first call answers, then one event per call.
+    assert_eq!(progress.len(), 5, "{progress:?}");
+    assert!(progress[0].plan > 0 && progress[0].done == 0 && progress[0].total == 0);
+    assert_eq!(progress[4].done, 4);
+    assert!(progress.iter().all(|p| p.plan == progress[0].plan));
 
     let journal = |e: &Env| {
         Store::open(&e.data())
@@ -257,4 +269,47 @@ fn the_consoles_apply_and_recert_apply_make_the_same_journal() {
     sent_cli.sort();
     sent_console.sort();
     assert_eq!(sent_cli, sent_console);
+}
+
+/// After `:sync` the new snapshot replaces the old one whole: no preview in between (a preview
+/// holds only the first findings, and the marks and cursor of every other view were lost
+/// against it).
+#[test]
+fn a_sync_publishes_the_new_snapshot_whole_without_a_preview() {
+    let e = Env::new("small", &[]);
+    let (engine, rx) = start(&e, "rev@example.com");
+    loaded(&engine, &rx);
+    let before = engine.data.latest().1.unwrap().0;
+    engine.send(Command::Sync);
+    let seen = until(&rx, |ev| {
+        matches!(ev, Event::Published(Bulk::Data, _))
+            && engine.data.latest().1.is_some_and(|d| d.0 != before)
+    });
+    assert!(
+        seen.iter()
+            .any(|ev| matches!(ev, Event::SyncDone { ok: true, .. })),
+        "{seen:?}"
+    );
+    let (_, data) = engine.data.latest();
+    let data = data.unwrap();
+    assert!(
+        !data.2,
+        "the first data after a sync is the whole snapshot, not a preview"
+    );
+    assert_eq!(data.0, e.snapshot().id);
+    // Each source said when it finished, with what it read.
+    let last = seen
+        .iter()
+        .rev()
+        .find_map(|ev| match ev {
+            Event::SyncProgress(p) => Some(p.clone()),
+            _ => None,
+        })
+        .expect("progress was reported");
+    assert_eq!(last.len(), 4, "{last:?}");
+    assert!(
+        last.iter()
+            .all(|t| t.requests > 0 && matches!(t.done, Some(Ok(n)) if n > 0)),
+        "{last:?}"
+    );
 }

@@ -163,7 +163,7 @@ fn peer_source(peer: &Peer, extra: &str) -> Config {
 )]
 async fn reads_filters_and_deactivates_on_a_third_party_server() {
     let Some(peer) = peer().await else { return };
-    let world = recert::sim::world::generate(Size::Small, 21, chrono::Utc::now().timestamp());
+    let world = recert::sim::generate(Size::Small, 21, chrono::Utc::now().timestamp());
     seed(&peer, &world).await;
     let cfg = peer_source(&peer, "");
     let src = cfg.source("okta").unwrap();

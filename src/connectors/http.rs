@@ -324,7 +324,7 @@ impl Http {
         tokio::time::sleep_until(at).await;
     }
 
-    /// A path built from provider ids ([`ApiPath`]), or the error that names the unsafe id.
+    /// A path built from provider ids ([`ApiPath`](crate::connectors::path::ApiPath)), or the error that names the unsafe id.
     pub fn path(
         &self,
         built: Result<super::path::ApiPath, super::path::UnsafeId>,

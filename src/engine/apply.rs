@@ -36,6 +36,27 @@ pub fn guard(store: &Store, then: &str) -> Result<()> {
     Ok(())
 }
 
+/// The newest plan with rows not done (pending, sent without an answer, or failed) and how
+/// many: what `guard` refuses to plan past and what `recert apply --resume` (and the console's
+/// `:apply`) finishes first.
+pub fn unfinished(journal: &[JournalRow]) -> Option<(i64, usize)> {
+    let open = |r: &&JournalRow| {
+        matches!(
+            r.state,
+            RowState::Pending | RowState::Sent | RowState::Failed
+        )
+    };
+    let plan = journal.iter().filter(open).map(|r| r.plan).max()?;
+    Some((
+        plan,
+        journal
+            .iter()
+            .filter(open)
+            .filter(|r| r.plan == plan)
+            .count(),
+    ))
+}
+
 /// The revoke decisions standing (latest per target, not undone) that no plan covers yet.
 pub fn standing<'a>(
     decisions: &'a [crate::review::Decision],

@@ -137,6 +137,17 @@ pub enum Act {
     },
 }
 
+/// `item 3`, `items 3, 4 and 7`, `items 3, 4, 5, 6, 7 and 12 more`.
+fn items_named(seqs: &[i64]) -> String {
+    let shown: Vec<String> = seqs.iter().take(5).map(|s| s.to_string()).collect();
+    match seqs.len() {
+        0 => "no item".into(),
+        1 => format!("item {}", shown[0]),
+        n if n <= 5 => format!("items {} and {}", shown[..n - 1].join(", "), shown[n - 1]),
+        n => format!("items {} and {} more", shown.join(", "), n - 5),
+    }
+}
+
 /// Carry out `act` on `q`'s queue in the store; what to tell the reviewer, or why nothing was
 /// changed.
 pub fn act(store: &mut Store, q: &CampaignQueue, act: Act, now: Ts) -> Result<String, String> {
@@ -156,9 +167,10 @@ pub fn act(store: &mut Store, q: &CampaignQueue, act: Act, now: Ts) -> Result<St
         Act::Unstage(seqs) => {
             let none: Vec<(i64, Option<crate::review::NewDecision>)> =
                 seqs.into_iter().map(|s| (s, None)).collect();
+            let which = items_named(&none.iter().map(|(s, _)| *s).collect::<Vec<_>>());
             store
                 .stage(q.id, &none, now)
-                .map(|n| format!("Un-staged {}: back to undecided", plural(n, "item")))
+                .map(|n| format!("Un-staged {which}: back to undecided ({n} in all)"))
         }
         Act::Submit(seqs) => store
             .submit(q.id, &seqs, &q.reviewer, q.snapshot_id, now)

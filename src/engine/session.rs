@@ -60,6 +60,8 @@ pub enum Command {
         known: i64,
         snapshot: Option<i64>,
     },
+    /// Send the calls of stored plan `plan` that are not done (an interrupted or failed run).
+    Resume { plan: i64 },
     /// Pull every source, store the snapshot, then load it.
     Sync,
 }
@@ -71,8 +73,8 @@ pub enum Bulk {
     Review,
 }
 
-/// A sync's progress: requests so far per source.
-pub type SyncProgress = Vec<(String, u64)>;
+/// A sync's progress: where each source stands.
+pub type SyncProgress = Vec<crate::sync::Tick>;
 
 /// A plan's progress while it is sent.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -97,6 +99,8 @@ pub enum Event {
         count: usize,
         verdict: Verdict,
     },
+    /// A `Record` that was not recorded (why).
+    NotRecorded(String),
     SyncProgress(SyncProgress),
     SyncDone {
         ok: bool,
@@ -300,7 +304,7 @@ impl<F: Front> Inner<F> {
                         count: items.len(),
                         verdict: items.first().map(|d| d.verdict).unwrap_or(Verdict::Certify),
                     }),
-                    Err(e) => (self.sink)(Event::Error(e)),
+                    Err(e) => (self.sink)(Event::NotRecorded(e)),
                 }
                 true
             }
@@ -316,11 +320,21 @@ impl<F: Front> Inner<F> {
                     (self.sink)(Event::Error("not on a campaign queue".into()));
                     return false;
                 };
+                // A refused act changed nothing: the front end's marks and cursor stay.
                 match super::campaign::act(store, &q, act, now) {
-                    Ok(text) => (self.sink)(Event::Notice(text)),
-                    Err(e) => (self.sink)(Event::Error(e)),
+                    Ok(text) => {
+                        (self.sink)(Event::Notice(text));
+                        true
+                    }
+                    Err(e) => {
+                        (self.sink)(Event::Error(e));
+                        false
+                    }
                 }
-                true
+            }
+            Command::Resume { plan } => {
+                self.apply(plan);
+                false
             }
             Command::Apply {
                 steps,
@@ -377,7 +391,7 @@ impl<F: Front> Inner<F> {
         let (sink, me) = (self.sink.clone(), self.me.clone());
         let progress = {
             let sink = sink.clone();
-            Arc::new(move |now: Vec<(String, u64)>| sink(Event::SyncProgress(now)))
+            Arc::new(move |now: SyncProgress| sink(Event::SyncProgress(now)))
         };
         let handle = self.rt.handle().clone();
         self.rt.spawn_blocking(move || {
@@ -403,8 +417,11 @@ impl<F: Front> Inner<F> {
                         ok: r.failed() == 0,
                         lines,
                     });
+                    // The old snapshot stays until the new one is judged whole: a preview
+                    // would hold only the first findings, and the front end's marks and
+                    // cursors would be lost against it.
                     if r.snapshot_id.is_some() {
-                        let _ = me.send(Msg::Then(Command::Load { preview: true }));
+                        let _ = me.send(Msg::Then(Command::Load { preview: false }));
                     }
                 }
                 Err(e) => sink(Event::SyncDone {
@@ -426,6 +443,11 @@ impl<F: Front> Inner<F> {
             });
             return;
         };
+        // Which plan is going out, before its first call answers.
+        (self.sink)(Event::ApplyProgress(ApplyProgress {
+            plan,
+            ..Default::default()
+        }));
         let (cfg, dir) = (self.setup.config.clone(), self.setup.data_dir.clone());
         let (sink, me, actor) = (
             self.sink.clone(),

@@ -476,6 +476,30 @@ fn key_status_body(status: &str) -> Value {
     json!({ "status": status })
 }
 
+/// What a reversal's note says about the call it reverses.
+fn reverses_note(plan: i64, seq: i64) -> String {
+    format!("reverses plan #{plan} call #{seq}")
+}
+
+/// The plan whose done call reversed `row` (an Anthropic key set active again), if any.
+pub fn reversed_by(journal: &[JournalRow], row: &JournalRow) -> Option<i64> {
+    let note = reverses_note(row.plan, row.seq);
+    journal
+        .iter()
+        .find(|r| r.state == RowState::Done && r.note.as_deref() == Some(note.as_str()))
+        .map(|r| r.plan)
+}
+
+/// Whether `row` is a reversal (a key set active again) rather than a remediation.
+pub fn is_reversal(row: &JournalRow) -> bool {
+    row.method.as_deref() == Some("POST")
+        && row
+            .body
+            .as_deref()
+            .and_then(|b| serde_json::from_str::<Value>(b).ok())
+            .is_some_and(|b| b == key_status_body("active"))
+}
+
 /// The call that undoes journal row `row`, when the provider can undo it: only an Anthropic
 /// key set `inactive` can be set `active` again (a deleted key, an archived key or a removed
 /// membership cannot come back). The reason when it cannot.
@@ -503,7 +527,7 @@ pub fn reversal(row: &JournalRow) -> Result<PlannedStep, &'static str> {
             method: "POST",
             path,
             body: Some(key_status_body("active")),
-            note: Some(format!("reverses plan #{} call #{}", row.plan, row.seq)),
+            note: Some(reverses_note(row.plan, row.seq)),
         },
     })
 }

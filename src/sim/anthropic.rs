@@ -13,7 +13,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
-use super::world_more::{AKey, AnthropicOrg};
+use super::world::{AKey, AnthropicOrg};
 use super::{Params, Shared};
 
 pub(super) fn router() -> Router<Shared> {
@@ -147,7 +147,7 @@ fn page<T>(
     .into_response())
 }
 
-fn user_json(u: &super::world_more::AUser) -> Value {
+fn user_json(u: &super::world::AUser) -> Value {
     json!({"id": u.id, "added_at": rfc3339(u.added_at), "email": u.email, "name": u.name, "role": u.role, "type": "user"})
 }
 

@@ -14,7 +14,7 @@ use base64::Engine;
 use serde_json::{Value, json};
 
 use super::Shared;
-use super::world_more::CursorId;
+use super::world::CursorId;
 
 pub(super) fn router() -> Router<Shared> {
     Router::new()
@@ -158,7 +158,7 @@ async fn remove_member(State(st): State<Shared>, headers: HeaderMap, body: Strin
     team.members.remove(pos);
     let now = w.now.max(chrono::Utc::now().timestamp());
     let id_text = format!("evt_removed_{}", w.cursor.audit.len());
-    w.cursor.audit.push(super::world_more::CEvent {
+    w.cursor.audit.push(super::world::CEvent {
         id: id_text,
         at: now,
         actor: "api@cursor.com".into(),
@@ -301,7 +301,7 @@ async fn audit_logs(State(st): State<Shared>, headers: HeaderMap, uri: axum::htt
     if !(1..=500).contains(&size) {
         return Err(bad("pageSize must be between 1 and 500"));
     }
-    let matching: Vec<&super::world_more::CEvent> = w
+    let matching: Vec<&super::world::CEvent> = w
         .cursor
         .audit
         .iter()

@@ -12,7 +12,6 @@ pub mod rng;
 mod scim;
 mod truth;
 pub mod world;
-pub mod world_more;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -186,9 +185,19 @@ impl RunningSim {
     }
 }
 
+/// The organisation for `size` and `seed` at `now`, with its whole ground truth: the gaps the
+/// generator planted, minus those in archived containers, plus those the oracle derives.
+pub fn generate(size: world::Size, seed: u64, now: crate::model::Ts) -> World {
+    let mut w = world::build(size, seed, now);
+    truth::drop_inert(&mut w);
+    let derived = truth::derive(&w);
+    w.truth.extend(derived);
+    w
+}
+
 /// Generate the organisation and start serving it.
 pub async fn start(opts: SimOptions) -> std::io::Result<RunningSim> {
-    let mut world = world::generate(opts.size, opts.seed, opts.now);
+    let mut world = generate(opts.size, opts.seed, opts.now);
     if opts.hostile {
         world.plant_hostile();
     }

@@ -100,84 +100,6 @@ pub(super) fn drop_inert(w: &mut World) {
     w.truth.retain(|_| keep.next().unwrap_or(true));
 }
 
-/// Every owner or admin holding: (provider, source, subject kind, subject id, email).
-fn holdings(w: &World) -> Vec<(&'static str, &'static str, &'static str, String, String)> {
-    let mut h = Vec::new();
-    for u in w.openai.users.values().filter(|u| u.role == "owner") {
-        h.push((
-            "openai",
-            OPENAI_SOURCE,
-            "account",
-            u.id.clone(),
-            u.email.clone(),
-        ));
-    }
-    for (p, users) in &w.openai.project_users {
-        for pu in users.values().filter(|pu| pu.role == "owner") {
-            if let Some(u) = w.openai.users.get(&pu.user_id) {
-                h.push((
-                    "openai",
-                    OPENAI_SOURCE,
-                    "grant",
-                    format!("{p}/{}", pu.user_id),
-                    u.email.clone(),
-                ));
-            }
-        }
-    }
-    for u in w
-        .anthropic
-        .users
-        .values()
-        .filter(|u| ["admin", "owner", "primary_owner"].contains(&u.role.as_str()))
-    {
-        h.push((
-            "anthropic",
-            ANTHROPIC_SOURCE,
-            "account",
-            u.id.clone(),
-            u.email.clone(),
-        ));
-    }
-    for (ws, members) in &w.anthropic.members {
-        for (uid, role) in members.iter().filter(|(_, r)| *r == "workspace_admin") {
-            let _ = role;
-            if let Some(u) = w.anthropic.users.get(uid) {
-                h.push((
-                    "anthropic",
-                    ANTHROPIC_SOURCE,
-                    "grant",
-                    format!("{ws}/{uid}"),
-                    u.email.clone(),
-                ));
-            }
-        }
-    }
-    for m in w
-        .cursor
-        .members
-        .iter()
-        .filter(|m| !m.is_removed && (m.role == "owner" || m.role == "free-owner"))
-    {
-        h.push((
-            "cursor",
-            CURSOR_SOURCE,
-            "account",
-            m.id.as_string(),
-            m.email.clone(),
-        ));
-    }
-    h
-}
-
-/// Lower-cased emails of everyone holding an owner or admin role somewhere.
-pub(super) fn privileged_emails(w: &World) -> BTreeSet<String> {
-    holdings(w)
-        .into_iter()
-        .map(|h| h.4.to_lowercase())
-        .collect()
-}
-
 /// `dormant-key` (use reported: last use, else age when never used) and `unrotated-key` for one
 /// usable key, at the default thresholds.
 #[allow(clippy::too_many_arguments)]
@@ -628,7 +550,7 @@ pub(super) fn derive(w: &World) -> Vec<Finding> {
                 _ => archived_workspace(w, container),
             }
     };
-    for (provider, source, kind, id, email) in holdings(w) {
+    for (provider, source, kind, id, email) in w.holdings() {
         if inert(provider, kind, &id) {
             continue;
         }

@@ -870,6 +870,10 @@ pub fn remediation_states(journal: &[crate::remediate::JournalRow]) -> HashMap<i
                 RowState::Pending => "planned".to_string(),
                 RowState::Manual => "manual step".to_string(),
                 RowState::Abandoned => "abandoned".to_string(),
+                // The newest row is the key set active again: the revoke was undone.
+                RowState::Done if crate::remediate::is_reversal(r) => {
+                    format!("reversed{status}")
+                }
                 RowState::Done => format!("done{status}"),
             };
             (d, clean(&format!("{what} (plan {})", r.plan)))

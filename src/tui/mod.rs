@@ -120,7 +120,7 @@ fn worker(jobs: Receiver<Job>, out: Sender<Msg>) {
             let visible = if j.query.is_empty() {
                 order
             } else {
-                Arc::new(table::filter(&j.table, &order, &j.query))
+                Arc::new(query::filter(&j.table, &order, &j.query))
             };
             if out
                 .send(Msg::Refined {
@@ -173,12 +173,13 @@ fn message(e: EngineEvent, engine: &Engine<Console>, seen: &mut [u64; 2]) -> Opt
             count,
             verdict,
         },
+        EngineEvent::NotRecorded(why) => Msg::NotRecorded(why),
         EngineEvent::SyncProgress(p) => Msg::SyncProgress(
             p.into_iter()
-                .map(|(source, requests)| SourceProgress {
-                    source,
-                    requests,
-                    done: None,
+                .map(|t| SourceProgress {
+                    source: t.source,
+                    requests: t.requests,
+                    done: t.done,
                 })
                 .collect(),
         ),

@@ -12,7 +12,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::table::{Column, NONE, Row, Unit};
+use rayon::prelude::*;
+
+use super::table::{Column, NONE, Row, Table, Unit, char_mask};
 use crate::review::Verdict;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -194,30 +196,6 @@ pub fn parse(text: &str, cols: &[Column]) -> Result<Query, String> {
     })
 }
 
-/// Which characters a text holds, as 64 bits: one per ASCII letter (either case) and digit, a
-/// few punctuation marks, one for any other ASCII. A term whose bits are not all in a cell's
-/// mask cannot match it, which rejects most rows without looking at their text. Text with any
-/// non-ASCII character gets every bit (Unicode lower-casing can produce ASCII letters).
-pub fn char_mask(s: &str) -> u64 {
-    let mut m = 0u64;
-    for b in s.bytes() {
-        m |= match b.to_ascii_lowercase() {
-            c @ b'a'..=b'z' => 1 << (c - b'a'),
-            c @ b'0'..=b'9' => 1 << (26 + c - b'0'),
-            b'.' => 1 << 36,
-            b'-' => 1 << 37,
-            b'_' => 1 << 38,
-            b'@' => 1 << 39,
-            b' ' => 1 << 40,
-            b':' => 1 << 41,
-            b'/' => 1 << 42,
-            c if c.is_ascii() => 1 << 62,
-            _ => return !0,
-        };
-    }
-    m
-}
-
 /// Does a word of `hay` start with `needle` (lower-case), ignoring case? A word starts the
 /// text or follows a character that is not a letter or digit: `active` is in `active` and
 /// `not active`, never in `inactive`; `example` is in `alice@example.com`.
@@ -333,6 +311,71 @@ pub fn matches(q: &Query, row: &Row) -> bool {
     q.terms
         .iter()
         .all(|(neg, t)| term_holds(t, row, decided) != *neg)
+}
+
+/// The rows of `order` that match `q`, in that order; both cores share the work.
+pub fn filter(t: &Table, order: &[u32], q: &Query) -> Vec<u32> {
+    if q.is_empty() {
+        return order.to_vec();
+    }
+    order
+        .par_chunks(16 * 1024)
+        .flat_map_iter(|chunk| {
+            chunk
+                .iter()
+                .copied()
+                .filter(|&i| matches(q, &t.rows[i as usize]))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// The same filter with fuzzy-matcher's skim algorithm for text terms, kept for the benchmark
+/// that compares the two matchers.
+pub fn filter_skim(t: &Table, order: &[u32], q: &Query) -> Vec<u32> {
+    use fuzzy_matcher::FuzzyMatcher;
+    use fuzzy_matcher::skim::SkimMatcherV2;
+    let texts: Vec<String> = q
+        .terms
+        .iter()
+        .filter_map(|(_, t)| match t {
+            Term::Text(c, _) => Some(c.iter().collect()),
+            _ => None,
+        })
+        .collect();
+    let rest = Query {
+        decided: q.decided.clone(),
+        text: String::new(),
+        terms: q
+            .terms
+            .iter()
+            .filter(|(_, t)| !matches!(t, Term::Text(..)))
+            .cloned()
+            .collect(),
+    };
+    order
+        .par_chunks(16 * 1024)
+        .flat_map_iter(|chunk| {
+            let m = SkimMatcherV2::default();
+            chunk
+                .iter()
+                .copied()
+                .filter(|&i| {
+                    let r = &t.rows[i as usize];
+                    matches(&rest, r)
+                        && texts.iter().all(|term| {
+                            r.cells.iter().any(|c| match m.fuzzy_indices(c, term) {
+                                Some((_, ix)) => match (ix.first(), ix.last()) {
+                                    (Some(a), Some(b)) => b - a < term.chars().count() * 2 + 3,
+                                    _ => true,
+                                },
+                                None => false,
+                            })
+                        })
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -496,5 +539,17 @@ mod tests {
             &t("orphan")
         ));
         assert!(!compact_match("abc", &t("abcd")));
+    }
+
+    #[test]
+    fn filter_keeps_the_given_order_and_both_matchers_agree() {
+        use crate::tui::table::{Sort, order, tests::table};
+        let t = table();
+        let o = order(&t, Some(Sort { col: 1, desc: true }));
+        let q = parse("n>1", &t.columns).unwrap();
+        assert_eq!(filter(&t, &o, &q), [0, 3]);
+        let q = parse("a", &t.columns).unwrap();
+        assert_eq!(filter(&t, &o, &q), [3, 1]);
+        assert_eq!(filter_skim(&t, &o, &q), [3, 1]);
     }
 }

@@ -41,6 +41,8 @@ pub enum Purpose {
     Submit(Vec<i64>),
     /// Sign off the reviewer's campaign queue.
     SignOff,
+    /// Send the calls of this stored plan that are not done.
+    Resume(i64),
 }
 
 /// A plan (or a campaign batch) waiting for confirmation before anything is sent or recorded.
@@ -105,6 +107,8 @@ pub enum Msg {
         count: usize,
         verdict: Verdict,
     },
+    /// A decision the engine could not record (why).
+    NotRecorded(String),
     SyncProgress(Vec<SourceProgress>),
     SyncDone {
         ok: bool,
@@ -457,6 +461,14 @@ pub struct State {
     pub picker: Option<Picker>,
     pub undo: Vec<i64>,
     pub redo: Vec<i64>,
+    /// Decisions sent to the engine and not yet answered (recorded or refused).
+    pub recording: usize,
+    /// `u` pressed while a decision was on its way: undone when it is recorded.
+    pub undo_waiting: usize,
+    /// Per batch recorded this session: how many decisions it holds.
+    batch_sizes: HashMap<i64, usize>,
+    /// `q` was pressed once while an apply or sync ran: the next `q` quits.
+    pub quit_armed: bool,
     pub sync: Option<Vec<SourceProgress>>,
     pub confirm: Option<Confirm>,
     pub applying: Option<Applying>,
@@ -507,6 +519,10 @@ impl State {
             picker: None,
             undo: Vec::new(),
             redo: Vec::new(),
+            recording: 0,
+            undo_waiting: 0,
+            batch_sizes: HashMap::new(),
+            quit_armed: false,
             sync: None,
             confirm: None,
             applying: None,
@@ -1127,6 +1143,97 @@ impl State {
         }))]
     }
 
+    /// `q`: quit, unless an apply or a sync is running: then say what stops with it, and the
+    /// next `q` quits.
+    fn quit(&mut self) -> Vec<Effect> {
+        let busy = match (&self.applying, &self.sync) {
+            (Some(a), _) => Some(format!(
+                "An apply is running (plan #{}): calls sent when you quit are left without an answer, and `recert apply --resume` reads them before sending again; q again quits",
+                a.plan
+            )),
+            (None, Some(_)) => Some(
+                "A sync is running: quitting stops it and stores nothing; q again quits"
+                    .to_string(),
+            ),
+            (None, None) => None,
+        };
+        match busy {
+            Some(why) if !self.quit_armed => {
+                self.quit_armed = true;
+                self.notify(why, Level::Warn);
+                Vec::new()
+            }
+            _ => vec![Effect::Quit],
+        }
+    }
+
+    /// How many decisions batch `b` holds (as the engine said when it recorded them: the
+    /// review read model may not have it yet).
+    fn batch_size(&self, b: i64) -> usize {
+        self.batch_sizes.get(&b).copied().unwrap_or_else(|| {
+            self.review
+                .decisions
+                .iter()
+                .filter(|d| d.batch == b)
+                .count()
+        })
+    }
+
+    /// `u`: undo the newest batch this session recorded. While a decision is still on its way
+    /// to the store, the undo waits for it (it is the batch the person means). A batch some
+    /// plan already covers is not undone: its calls were sent (or are being sent), and
+    /// withdrawing the decision would not give the access back.
+    fn undo_last(&mut self) -> Vec<Effect> {
+        if self.recording > 0 {
+            self.undo_waiting += 1;
+            self.notify("Undo waits for the decision being recorded", Level::Info);
+            return Vec::new();
+        }
+        let Some(b) = self.undo.last().copied() else {
+            self.notify("Nothing to undo in this session", Level::Info);
+            return Vec::new();
+        };
+        let ids: HashSet<i64> = self
+            .review
+            .decisions
+            .iter()
+            .filter(|d| d.batch == b)
+            .map(|d| d.id)
+            .collect();
+        if ids.iter().any(|id| self.review.planned.contains(id)) {
+            let plan = self
+                .review
+                .journal
+                .iter()
+                .find(|r| r.decisions.iter().any(|d| ids.contains(d)))
+                .map(|r| format!(" #{}", r.plan))
+                .unwrap_or_default();
+            self.notify(
+                format!(
+                    "Not undone: batch {b} is already in plan{plan}, whose calls were sent or are being sent; withdrawing it would not give the access back (reverse a call from the audit view with R, where the provider allows it)"
+                ),
+                Level::Warn,
+            );
+            return Vec::new();
+        }
+        self.undo.pop();
+        self.redo.push(b);
+        let redo = self.keymap.key_for(Layer::Normal, Action::Redo);
+        self.notify(
+            format!(
+                "Undone: {} (batch {b}; {redo} redoes)",
+                crate::model::text::plural(self.batch_size(b), "decision")
+            ),
+            Level::Info,
+        );
+        let mut out = vec![Effect::Engine(Command::SetUndone {
+            batch: b,
+            undone: true,
+        })];
+        out.extend(self.rejudge_after(b));
+        out
+    }
+
     /// The snapshot shown, when it is a stored one (decisions and plans are made against it).
     fn snapshot_id(&self) -> Option<i64> {
         Some(self.data.snapshot.id).filter(|&i| i > 0)
@@ -1364,6 +1471,7 @@ impl State {
                     return vec![Effect::Engine(Command::Campaign(Act::Stage(staged)))];
                 }
                 self.advance_to_next_open();
+                self.recording += 1;
                 return vec![Effect::Engine(Command::Record {
                     items,
                     snapshot: self.snapshot_id(),
@@ -1502,6 +1610,43 @@ impl State {
             self.notify("An apply is already running", Level::Info);
             return Vec::new();
         }
+        // An unfinished plan is finished first: nothing new is planned past it.
+        if let Some((plan, open)) = crate::engine::apply::unfinished(&self.review.journal) {
+            let mut summary = vec![
+                format!(
+                    "plan #{plan} has {} not done (a run was interrupted, or some failed): resume it before anything new is planned",
+                    crate::model::text::plural(open, "call")
+                ),
+                "A call sent without an answer is read at the provider before it is sent again; a call done since is not sent.".into(),
+                String::new(),
+            ];
+            summary.extend(
+                self.review
+                    .journal
+                    .iter()
+                    .filter(|r| r.plan == plan)
+                    .filter(|r| {
+                        matches!(
+                            r.state,
+                            crate::remediate::RowState::Pending
+                                | crate::remediate::RowState::Sent
+                                | crate::remediate::RowState::Failed
+                        )
+                    })
+                    .map(|r| r.line()),
+            );
+            self.confirm = Some(Confirm {
+                purpose: Purpose::Resume(plan),
+                summary,
+                steps: Vec::new(),
+                calls: open,
+                typed: String::new(),
+                need_typing: open > self.confirm_threshold,
+            });
+            self.mode = Mode::Confirm;
+            self.help_scroll = 0;
+            return Vec::new();
+        }
         if self.review.to_apply().is_empty() {
             self.notify(
                 "Nothing to apply: no standing revoke that a plan does not already cover",
@@ -1541,6 +1686,10 @@ impl State {
         } else {
             matches!(c.typed.trim(), "y" | "Y" | "yes")
         };
+        if ok {
+            // "Not confirmed: …" from an earlier try is no longer true.
+            self.toast = None;
+        }
         if !ok {
             let what = if c.need_typing {
                 format!("type {} (the number of calls)", c.calls)
@@ -1560,9 +1709,30 @@ impl State {
         self.mode = Mode::Normal;
         match c.purpose {
             Purpose::Submit(seqs) => {
-                return vec![Effect::Engine(Command::Campaign(Act::Submit(seqs)))];
+                // A reassign among them changes who owns what: judge again once submitted.
+                let reassigns = self.review.queue.as_ref().is_some_and(|q| {
+                    q.items.iter().any(|i| {
+                        seqs.contains(&i.item.seq)
+                            && i.staged
+                                .as_ref()
+                                .is_some_and(|d| d.verdict == Verdict::Reassign)
+                    })
+                });
+                let mut out = vec![Effect::Engine(Command::Campaign(Act::Submit(seqs)))];
+                if reassigns {
+                    out.push(Effect::Engine(Command::Load { preview: false }));
+                }
+                return out;
             }
             Purpose::SignOff => return vec![Effect::Engine(Command::Campaign(Act::SignOff))],
+            Purpose::Resume(plan) => {
+                self.applying = Some(Applying {
+                    plan,
+                    total: c.calls,
+                    ..Default::default()
+                });
+                return vec![Effect::Engine(Command::Resume { plan })];
+            }
             Purpose::Apply => {}
         }
         self.applying = Some(Applying {
@@ -1617,6 +1787,13 @@ impl State {
             );
             return Vec::new();
         };
+        if let Some(by) = crate::remediate::reversed_by(&self.review.journal, row) {
+            self.notify(
+                format!("This call was reversed already, by plan #{by}"),
+                Level::Info,
+            );
+            return Vec::new();
+        }
         let steps = match crate::remediate::reversal(row) {
             Ok(step) => vec![step],
             Err(why) => {
@@ -1854,8 +2031,11 @@ impl State {
                 return Vec::new();
             }
         }
+        if action != Action::Quit {
+            self.quit_armed = false;
+        }
         match (self.mode, action) {
-            (_, Action::Quit) => return vec![Effect::Quit],
+            (_, Action::Quit) => return self.quit(),
             (Mode::Help | Mode::Log, Action::Close) => self.mode = Mode::Normal,
             (Mode::Help | Mode::Log, Action::Down) => self.help_scroll += 1,
             (Mode::Help | Mode::Log, Action::Up) => {
@@ -2077,21 +2257,18 @@ impl State {
             Action::Defer => return self.start_decision(Verdict::Defer),
             Action::Sweep => return self.sweep(),
             Action::Undo if self.view == ViewId::Queue => return self.unstage(),
-            Action::Undo => match self.undo.pop() {
-                Some(b) => {
-                    self.redo.push(b);
-                    let mut out = vec![Effect::Engine(Command::SetUndone {
-                        batch: b,
-                        undone: true,
-                    })];
-                    out.extend(self.rejudge_after(b));
-                    return out;
-                }
-                None => self.notify("Nothing to undo in this session", Level::Info),
-            },
+            Action::Undo => return self.undo_last(),
             Action::Redo => match self.redo.pop() {
                 Some(b) => {
                     self.undo.push(b);
+                    let n = self.batch_size(b);
+                    self.notify(
+                        format!(
+                            "Redone: {} (batch {b})",
+                            crate::model::text::plural(n, "decision")
+                        ),
+                        Level::Info,
+                    );
                     let mut out = vec![Effect::Engine(Command::SetUndone {
                         batch: b,
                         undone: false,
@@ -2287,13 +2464,42 @@ impl State {
             }
             let table = self.table_for(v);
             let vs = &mut self.views[v.index()];
+            // The row under the cursor, found again in the new table by what it shows (an
+            // audit entry, a decision, a queue item), not by its row number: new entries come
+            // in at the top.
+            let same = vs
+                .current()
+                .and_then(|id| vs.table.rows.get(id as usize))
+                .map(|r| review_row_key(v, r))
+                .and_then(|k| {
+                    table
+                        .rows
+                        .iter()
+                        .position(|r| review_row_key(v, r) == k)
+                        .map(|i| i as u32)
+                });
             vs.set_table(table);
+            if same.is_some() {
+                vs.keep = same;
+            }
             vs.marks = Marks::default();
             out.extend(self.refine(v));
         }
         out
     }
 }
+
+/// What a row of the Decisions, Audit or Queue view is about, the same in every reload: the
+/// decision or entry it shows (rows list them by their index in the read model, which only
+/// grows), or the campaign item's number.
+fn review_row_key(view: ViewId, r: &crate::tui::table::Row) -> i64 {
+    match view {
+        ViewId::Queue => r.nums.first().copied().unwrap_or(NONE_KEY),
+        _ => r.item as i64,
+    }
+}
+
+const NONE_KEY: i64 = i64::MIN;
 
 /// The marks of `view` carried from `old` data to `new`: each row marked one by one, found
 /// again by what it is about (its decision target, and in Gaps its rule). Views whose rows have
@@ -2491,6 +2697,8 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             count,
             verdict,
         } => {
+            state.recording = state.recording.saturating_sub(1);
+            state.batch_sizes.insert(batch, count);
             state.undo.push(batch);
             state.redo.clear();
             state.vs_mut().marks = Marks::default();
@@ -2510,9 +2718,28 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
                 format!("{verb} {what}: recorded ({undo} undoes)"),
                 Level::Info,
             );
+            let mut out = Vec::new();
             if verdict == Verdict::Reassign {
-                return vec![Effect::Engine(Command::Load { preview: false })];
+                out.push(Effect::Engine(Command::Load { preview: false }));
             }
+            if state.undo_waiting > 0 && state.recording == 0 {
+                // Each waiting `u` undoes one batch, newest first, now that all are known.
+                let waiting = std::mem::take(&mut state.undo_waiting);
+                for _ in 0..waiting {
+                    out.extend(state.undo_last());
+                }
+            }
+            out
+        }
+        Msg::NotRecorded(e) => {
+            state.recording = state.recording.saturating_sub(1);
+            let dropped = std::mem::take(&mut state.undo_waiting);
+            let note = if dropped > 0 {
+                "; the undo waiting for it was dropped"
+            } else {
+                ""
+            };
+            state.notify(format!("{e}{note}"), Level::Error);
             Vec::new()
         }
         Msg::SyncProgress(p) => {
@@ -2539,7 +2766,13 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             }
             Vec::new()
         }
-        Msg::ApplyProgress(a) => {
+        Msg::ApplyProgress(mut a) => {
+            // Until the first call answers the run's total is not known: keep the plan's.
+            if a.total == 0
+                && let Some(before) = &state.applying
+            {
+                a.total = before.total;
+            }
             state.applying = Some(a);
             Vec::new()
         }

@@ -4,8 +4,6 @@
 
 use rayon::prelude::*;
 
-use super::query::{self, Query};
-
 /// "No value" in a numeric column.
 pub const NONE: i64 = i64::MIN;
 
@@ -69,7 +67,7 @@ pub struct Row {
     pub cells: Box<[Box<str>]>,
     /// Per column: the number behind a numeric column, `NONE` otherwise.
     pub nums: Box<[i64]>,
-    /// Per column: `query::char_mask` of the cell, so the filter can skip cells quickly.
+    /// Per column: `char_mask` of the cell, so the filter can skip cells quickly.
     pub masks: Box<[u64]>,
     /// How the first cell is coloured.
     pub tone: Tone,
@@ -80,7 +78,7 @@ pub struct Row {
 impl Row {
     pub fn new(cells: Vec<String>, nums: Vec<i64>, tone: Tone, item: u32) -> Row {
         Row {
-            masks: cells.iter().map(|c| query::char_mask(c)).collect(),
+            masks: cells.iter().map(|c| char_mask(c)).collect(),
             cells: cells.into_iter().map(String::into_boxed_str).collect(),
             nums: nums.into_boxed_slice(),
             tone,
@@ -131,72 +129,6 @@ pub fn order(t: &Table, sort: Option<Sort>) -> Vec<u32> {
         });
     }
     idx
-}
-
-/// The rows of `order` that match `q`, in that order; both cores share the work.
-pub fn filter(t: &Table, order: &[u32], q: &Query) -> Vec<u32> {
-    if q.is_empty() {
-        return order.to_vec();
-    }
-    order
-        .par_chunks(16 * 1024)
-        .flat_map_iter(|chunk| {
-            chunk
-                .iter()
-                .copied()
-                .filter(|&i| query::matches(q, &t.rows[i as usize]))
-                .collect::<Vec<_>>()
-        })
-        .collect()
-}
-
-/// The same filter with fuzzy-matcher's skim algorithm for text terms, kept for the benchmark
-/// that compares the two matchers.
-pub fn filter_skim(t: &Table, order: &[u32], q: &Query) -> Vec<u32> {
-    use fuzzy_matcher::FuzzyMatcher;
-    use fuzzy_matcher::skim::SkimMatcherV2;
-    use query::Term;
-    let texts: Vec<String> = q
-        .terms
-        .iter()
-        .filter_map(|(_, t)| match t {
-            Term::Text(c, _) => Some(c.iter().collect()),
-            _ => None,
-        })
-        .collect();
-    let rest = Query {
-        decided: q.decided.clone(),
-        text: String::new(),
-        terms: q
-            .terms
-            .iter()
-            .filter(|(_, t)| !matches!(t, Term::Text(..)))
-            .cloned()
-            .collect(),
-    };
-    order
-        .par_chunks(16 * 1024)
-        .flat_map_iter(|chunk| {
-            let m = SkimMatcherV2::default();
-            chunk
-                .iter()
-                .copied()
-                .filter(|&i| {
-                    let r = &t.rows[i as usize];
-                    query::matches(&rest, r)
-                        && texts.iter().all(|term| {
-                            r.cells.iter().any(|c| match m.fuzzy_indices(c, term) {
-                                Some((_, ix)) => match (ix.first(), ix.last()) {
-                                    (Some(a), Some(b)) => b - a < term.chars().count() * 2 + 3,
-                                    _ => true,
-                                },
-                                None => false,
-                            })
-                        })
-                })
-                .collect::<Vec<_>>()
-        })
-        .collect()
 }
 
 /// Which columns a table shows and how wide each is.
@@ -352,11 +284,35 @@ pub fn ellipsize(s: &str, width: u16) -> std::borrow::Cow<'_, str> {
     out.into()
 }
 
+/// Which characters a text holds, as 64 bits: one per ASCII letter (either case) and digit, a
+/// few punctuation marks, one for any other ASCII. A term whose bits are not all in a cell's
+/// mask cannot match it, which rejects most rows without looking at their text. Text with any
+/// non-ASCII character gets every bit (Unicode lower-casing can produce ASCII letters).
+pub fn char_mask(s: &str) -> u64 {
+    let mut m = 0u64;
+    for b in s.bytes() {
+        m |= match b.to_ascii_lowercase() {
+            c @ b'a'..=b'z' => 1 << (c - b'a'),
+            c @ b'0'..=b'9' => 1 << (26 + c - b'0'),
+            b'.' => 1 << 36,
+            b'-' => 1 << 37,
+            b'_' => 1 << 38,
+            b'@' => 1 << 39,
+            b' ' => 1 << 40,
+            b':' => 1 << 41,
+            b'/' => 1 << 42,
+            c if c.is_ascii() => 1 << 62,
+            _ => return !0,
+        };
+    }
+    m
+}
+
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn table() -> Table {
+    pub(crate) fn table() -> Table {
         let rows = [("b", 3), ("a", NONE), ("c", 1), ("a", 2)]
             .iter()
             .enumerate()
@@ -401,16 +357,5 @@ mod tests {
             [2, 3, 0, 1]
         );
         assert_eq!(order(&t, Some(Sort { col: 1, desc: true })), [0, 3, 2, 1]);
-    }
-
-    #[test]
-    fn filter_keeps_the_given_order_and_both_matchers_agree() {
-        let t = table();
-        let o = order(&t, Some(Sort { col: 1, desc: true }));
-        let q = query::parse("n>1", &t.columns).unwrap();
-        assert_eq!(filter(&t, &o, &q), [0, 3]);
-        let q = query::parse("a", &t.columns).unwrap();
-        assert_eq!(filter(&t, &o, &q), [3, 1]);
-        assert_eq!(filter_skim(&t, &o, &q), [3, 1]);
     }
 }

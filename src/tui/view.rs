@@ -6,6 +6,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, Wrap};
+use unicode_width::UnicodeWidthStr;
 
 use super::data::{Data, ViewId};
 use super::keymap::Layer;
@@ -960,14 +961,18 @@ fn status(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
         Mode::Normal => "? help · : cmd · / filter",
     };
     let sep = if pos.is_empty() { "" } else { " · " };
-    let right = format!("{ro}{marks}{pos}{sep}{hints} ");
+    let mut right = format!("{ro}{marks}{pos}{sep}{hints} ");
     let width = area.width as usize;
-    let right_w = right.chars().count();
-    let left: String = left
-        .chars()
-        .take(width.saturating_sub(right_w + 1))
-        .collect();
-    let pad = width.saturating_sub(left.chars().count() + right_w);
+    // A toast that does not fit beside the hints takes their place; what still does not fit
+    // is cut with `…` (warnings and errors are kept whole in `:log`).
+    let toast = s.toast.is_some() && matches!(s.mode, Mode::Normal | Mode::Confirm);
+    if toast && left.width() + right.width() + 1 > width {
+        right = format!("{ro}{marks}{pos} ");
+    }
+    let right_w = right.width();
+    let left =
+        super::table::ellipsize(&left, width.saturating_sub(right_w + 1) as u16).into_owned();
+    let pad = width.saturating_sub(left.width() + right_w);
     let line = Line::from(vec![
         Span::styled(left, left_style.add_modifier(Modifier::BOLD)),
         Span::styled(" ".repeat(pad), t.status),
@@ -1210,10 +1215,10 @@ fn picker(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
 fn confirm(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
     let Some(c) = &s.confirm else { return };
     if c.purpose != super::state::Purpose::Apply {
-        let verb = if c.purpose == super::state::Purpose::SignOff {
-            "sign off"
-        } else {
-            "submit them"
+        let (verb, title) = match c.purpose {
+            super::state::Purpose::SignOff => ("sign off", " Sign off ".to_string()),
+            super::state::Purpose::Resume(plan) => ("resume it", format!(" Resume plan #{plan} ")),
+            _ => ("submit them", " Submit the staged batch ".to_string()),
         };
         let mut lines = vec![
             Line::from(Span::styled(
@@ -1230,13 +1235,8 @@ fn confirm(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
         for l in c.summary.iter().skip(s.help_scroll) {
             lines.push(Line::from(Span::styled(sanitize(l), t.text)));
         }
-        let title = if c.purpose == super::state::Purpose::SignOff {
-            " Sign off "
-        } else {
-            " Submit the staged batch "
-        };
         let r = centered(area, 110, area.height);
-        overlay(f, t, r, title.into(), lines, 0, t.accent);
+        overlay(f, t, r, title, lines, 0, t.accent);
         return;
     }
     let lines = plan_lines(s, t, c);
@@ -1314,7 +1314,11 @@ fn applying(f: &mut Frame, t: &Theme, area: Rect, a: &super::state::Applying) {
                 if a.failed > 0 { t.danger } else { t.text },
             ),
         ]),
-        Line::from(Span::styled(sanitize(&a.last).into_owned(), t.muted)),
+        // The last call on one line, cut with `…` (a long path used to wrap out of the box).
+        Line::from(Span::styled(
+            super::table::ellipsize(&sanitize(&a.last), w.saturating_sub(2)).into_owned(),
+            t.muted,
+        )),
     ];
     overlay(
         f,
@@ -1338,9 +1342,14 @@ fn sync_box(f: &mut Frame, s: &State, t: &Theme, area: Rect, p: &[super::state::
     }
     for x in p {
         let (gauge, style) = match &x.done {
+            // Turns with each request: the source is working (a count, not a fraction of
+            // a total nobody knows in advance).
             None => {
-                let n = (x.requests % 10) as usize;
-                (format!("{}{}", "▰".repeat(n), "▱".repeat(10 - n)), t.info)
+                const SPIN: [&str; 4] = ["◐", "◓", "◑", "◒"];
+                (
+                    format!("{} reading", SPIN[(x.requests % 4) as usize]),
+                    t.info,
+                )
             }
             Some(Ok(items)) => (
                 format!(

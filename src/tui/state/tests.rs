@@ -171,6 +171,9 @@ pub struct Harness {
     /// Hold filter jobs back (as the real driver does, where frames are drawn before a job
     /// answers) until [`Harness::flush`].
     pub defer_refine: bool,
+    /// Hold the engine's answers (recorded, the review read again) back until
+    /// [`Harness::flush`], as the real engine answers from its own thread after the next keys.
+    pub defer_engine: bool,
     deferred: Vec<Msg>,
     _dir: tempfile::TempDir,
 }
@@ -188,6 +191,7 @@ impl Harness {
             store,
             campaign: None,
             defer_refine: false,
+            defer_engine: false,
             deferred: Vec::new(),
             _dir: dir,
         };
@@ -212,7 +216,7 @@ impl Harness {
                         sort,
                     } => {
                         let order = crate::tui::table::order(&table, sort);
-                        let visible = crate::tui::table::filter(&table, &order, &query);
+                        let visible = crate::tui::query::filter(&table, &order, &query);
                         let answer = Msg::Refined {
                             view,
                             ticket,
@@ -234,15 +238,21 @@ impl Harness {
                             NOW,
                         )
                         .unwrap();
-                        queue.insert(
-                            0,
+                        let answers = [
                             Msg::Recorded {
                                 batch,
                                 count: items.len(),
                                 verdict: items[0].verdict,
                             },
-                        );
-                        queue.insert(0, self.review());
+                            self.review(),
+                        ];
+                        for a in answers {
+                            if self.defer_engine {
+                                self.deferred.push(a);
+                            } else {
+                                queue.insert(0, a);
+                            }
+                        }
                     }
                     Effect::Engine(Command::SetUndone { batch, undone }) => {
                         crate::engine::decide::set_undone(
@@ -257,15 +267,14 @@ impl Harness {
                     }
                     Effect::Engine(Command::Campaign(act)) => {
                         let c = self.campaign.clone().expect("a campaign is open");
-                        let said = crate::engine::campaign::act(&mut self.store, &c, act, NOW);
-                        queue.insert(
-                            0,
-                            match said {
-                                Ok(text) => Msg::Notice(text),
-                                Err(e) => Msg::Error(e),
-                            },
-                        );
-                        queue.insert(0, self.review());
+                        // As the engine does: the review is read again only after a change.
+                        match crate::engine::campaign::act(&mut self.store, &c, act, NOW) {
+                            Ok(text) => {
+                                queue.insert(0, Msg::Notice(text));
+                                queue.insert(0, self.review());
+                            }
+                            Err(e) => queue.insert(0, Msg::Error(e)),
+                        }
                     }
                     other => unhandled.push(other),
                 }
@@ -286,6 +295,28 @@ impl Harness {
         Msg::Review(Arc::new(Review::from_read(
             crate::engine::review::read(&self.store, self.campaign.as_ref()).unwrap(),
         )))
+    }
+
+    /// Store the plan for the standing revokes, as `:apply` or `recert apply` would (not sent).
+    pub fn store_pending_plan(&mut self) -> i64 {
+        let steps = crate::engine::apply::pending(
+            &self.store.decisions().unwrap(),
+            &self.store.planned_decisions().unwrap(),
+            &self.store.all_journal().unwrap(),
+            &self.s.data.snapshot,
+            &Default::default(),
+            Default::default(),
+        );
+        assert!(!steps.is_empty(), "something to plan");
+        crate::engine::apply::store_plan(
+            &mut self.store,
+            &steps,
+            0,
+            "rev@example.com",
+            Some(1),
+            NOW,
+        )
+        .unwrap()
     }
 
     pub fn reload_review(&mut self) {
@@ -551,6 +582,141 @@ fn a_decision_on_marks_is_recorded_with_its_justification_and_undo_redo_work() {
         ["decide", "decide", "undo", "undo", "redo"]
     );
     crate::audit::verify(&log).unwrap();
+}
+
+/// `u` pressed before the engine has answered the decision just made undoes that decision,
+/// not the one before it (it undid the one before: the batch joined the undo stack only when
+/// the engine's answer came).
+#[test]
+fn undo_right_after_a_decision_undoes_that_decision() {
+    let mut h = Harness::new(5);
+    h.key('c');
+    h.typ("first");
+    h.code(KeyCode::Enter);
+    h.defer_engine = true;
+    h.key('c');
+    h.typ("second");
+    h.code(KeyCode::Enter);
+    // The engine has recorded it but not yet said so.
+    h.key('u');
+    assert!(
+        h.s.toast.as_ref().unwrap().0.contains("Undo waits"),
+        "{:?}",
+        h.s.toast
+    );
+    h.defer_engine = false;
+    h.flush();
+    let ds = h.store.decisions().unwrap();
+    assert_eq!(ds.len(), 2);
+    let by = |why: &str| {
+        ds.iter()
+            .find(|d| d.d.justification.as_deref() == Some(why))
+            .unwrap()
+    };
+    assert!(!by("first").undone, "the first decision stands");
+    assert!(by("second").undone, "the second decision is the one undone");
+    let said = &h.s.toast.as_ref().unwrap().0;
+    assert!(said.starts_with("Undone: 1 decision (batch 2"), "{said}");
+}
+
+/// A batch whose revokes a plan already carried out cannot be undone from the console: the
+/// provider has removed the access, and withdrawing the decision would not bring it back.
+#[test]
+fn undo_refuses_a_batch_a_plan_already_carried_out() {
+    let mut h = Harness::new(5);
+    h.key('r');
+    h.typ("leaked");
+    h.code(KeyCode::Enter);
+    assert_eq!(h.store.decisions().unwrap().len(), 1);
+    // A plan covers it (as `:apply` or `recert apply` would store).
+    h.store_pending_plan();
+    h.reload_review();
+    h.key('u');
+    assert!(
+        h.s.toast.as_ref().unwrap().0.contains("already in plan"),
+        "{:?}",
+        h.s.toast
+    );
+    assert!(
+        !h.store.decisions().unwrap()[0].undone,
+        "the decision stands"
+    );
+}
+
+/// A plan left unfinished (a killed run, a failed call) is what `:apply` offers first: it
+/// resumes it from the console, before anything new is planned (it used to say "nothing to
+/// apply", or plan anew and only then refuse).
+#[test]
+fn apply_offers_to_resume_an_unfinished_plan_first() {
+    let mut h = Harness::new(5);
+    h.key('r');
+    h.typ("leaked");
+    h.code(KeyCode::Enter);
+    let plan = h.store_pending_plan();
+    h.reload_review();
+    h.typ(":apply");
+    h.code(KeyCode::Enter);
+    assert_eq!(h.s.mode, Mode::Confirm);
+    let c = h.s.confirm.as_ref().unwrap();
+    assert_eq!(c.purpose, Purpose::Resume(plan));
+    assert!(
+        c.summary[0].contains(&format!("plan #{plan}")),
+        "{:?}",
+        c.summary
+    );
+    h.key('y');
+    let left = h.code(KeyCode::Enter);
+    assert_eq!(left, vec![Effect::Engine(Command::Resume { plan })]);
+    assert_eq!(h.s.applying.as_ref().unwrap().plan, plan);
+}
+
+/// `q` while an apply or a sync runs asks again instead of leaving calls sent without an
+/// answer behind unseen; the second `q` quits.
+#[test]
+fn quitting_during_an_apply_asks_first() {
+    let mut h = Harness::new(5);
+    assert_eq!(h.key('q'), vec![Effect::Quit], "idle: q quits at once");
+    h.s.applying = Some(Applying {
+        plan: 3,
+        ..Default::default()
+    });
+    assert!(h.key('q').is_empty());
+    let said = &h.s.toast.as_ref().unwrap().0;
+    assert!(
+        said.contains("plan #3") && said.contains("q again"),
+        "{said}"
+    );
+    assert_eq!(h.key('q'), vec![Effect::Quit]);
+    h.s.applying = None;
+    h.s.sync = Some(Vec::new());
+    h.s.quit_armed = false;
+    assert!(h.key('q').is_empty());
+    assert!(h.s.toast.as_ref().unwrap().0.contains("sync"));
+}
+
+/// New audit entries arrive at the top of the audit view: the cursor stays on the entry it
+/// was on (it kept its row number, so it slid onto another entry).
+#[test]
+fn the_audit_cursor_stays_on_its_entry_when_new_ones_arrive() {
+    let mut h = Harness::new(5);
+    for why in ["one", "two", "three"] {
+        h.key('c');
+        h.typ(why);
+        h.code(KeyCode::Enter);
+    }
+    h.key('7');
+    h.key('j');
+    let seq_under = |h: &Harness| {
+        let vs = h.s.vs();
+        vs.table.rows[vs.current().unwrap() as usize].cells[0].to_string()
+    };
+    let before = seq_under(&h);
+    h.key('2');
+    h.key('c');
+    h.typ("four");
+    h.code(KeyCode::Enter);
+    h.key('7');
+    assert_eq!(seq_under(&h), before);
 }
 
 #[test]
@@ -981,10 +1147,63 @@ fn an_anthropic_key_set_inactive_can_be_reactivated_from_the_audit_view() {
         "POST /v1/organizations/api_keys/apikey_1 on anthropic {\"status\":\"active\"} (reverses plan #1 call #1)"
     );
     h.key('y');
-    assert!(matches!(
-        h.code(KeyCode::Enter).as_slice(),
-        [Effect::Engine(Command::Apply { .. })]
-    ));
+    let steps = match h.code(KeyCode::Enter).as_slice() {
+        [Effect::Engine(Command::Apply { steps, .. })] => steps.clone(),
+        other => panic!("{other:?}"),
+    };
+    // Once the reversal is done, `R` on the call says so instead of offering it again, and
+    // the remediation reads "reversed", not "done".
+    let back = h.store.create_plan(&steps, "r", None, NOW).unwrap();
+    let row2 = h.store.journal(back).unwrap().remove(0);
+    h.store.journal_sent(&row2, "r", NOW).unwrap();
+    h.store
+        .journal_result(&row2, RowState::Done, Some(200), "ok", "r", NOW)
+        .unwrap();
+    h.reload_review();
+    let states = crate::tui::data::remediation_states(&h.s.review.journal);
+    assert!(
+        states.is_empty(),
+        "no decision rides on these calls: {states:?}"
+    );
+    let mut rows = h.s.review.journal.clone();
+    for r in rows.iter_mut() {
+        r.decisions = vec![7];
+    }
+    assert_eq!(
+        crate::tui::data::remediation_states(&rows)[&7],
+        format!("reversed 200 (plan {back})")
+    );
+    let entry =
+        h.s.review
+            .audit
+            .iter()
+            .rposition(|e| e.detail.contains(&format!("\"plan\":{plan}")) && e.event == "result")
+            .expect("the first call's result entry");
+    let row_id =
+        h.s.vs()
+            .table
+            .rows
+            .iter()
+            .position(|r| r.item as usize == entry)
+            .unwrap();
+    let at =
+        h.s.vs()
+            .visible
+            .iter()
+            .position(|&v| v as usize == row_id)
+            .unwrap();
+    h.s.vs_mut().cursor = at;
+    h.key('R');
+    assert_eq!(h.s.mode, Mode::Normal);
+    assert!(
+        h.s.toast
+            .as_ref()
+            .unwrap()
+            .0
+            .contains(&format!("reversed already, by plan #{back}")),
+        "{:?}",
+        h.s.toast
+    );
     // A deletion cannot be reversed.
     let mut h = Harness::new(3);
     let plan = h
@@ -1073,6 +1292,51 @@ pub fn campaign_harness() -> Harness {
     h.s.view = ViewId::Queue;
     h.reload_review();
     h
+}
+
+/// Submitting a staged reassign judges the snapshot again (the owner changed), as a reassign
+/// outside a campaign does.
+#[test]
+fn submitting_a_reassign_in_a_campaign_judges_again() {
+    let mut h = campaign_harness();
+    // The first item a reassign applies to (a key or a service account).
+    for _ in 0..4 {
+        h.key('o');
+        if h.s.mode == Mode::Picker {
+            break;
+        }
+        h.key('j');
+    }
+    assert_eq!(h.s.mode, Mode::Picker, "an item takes an owner");
+    h.typ("crl");
+    h.code(KeyCode::Enter);
+    h.typ("Carol runs it now");
+    h.code(KeyCode::Enter);
+    h.typ(":submit");
+    h.code(KeyCode::Enter);
+    h.key('y');
+    let left = h.code(KeyCode::Enter);
+    assert!(left.contains(&REJUDGE), "{left:?}");
+    assert_eq!(h.store.decisions().unwrap()[0].d.verdict, Verdict::Reassign);
+}
+
+/// A refused delegation changes nothing, the marks included: the reviewer can correct the
+/// name and try again.
+#[test]
+fn a_refused_delegation_keeps_the_marks() {
+    let mut h = campaign_harness();
+    h.key(' ');
+    h.key(' ');
+    assert_eq!(h.s.vs().marks.count(), 2);
+    h.typ(":delegate nobody-we-know@example.com they know it");
+    h.code(KeyCode::Enter);
+    assert_eq!(
+        h.s.toast.as_ref().unwrap().1,
+        Level::Error,
+        "{:?}",
+        h.s.toast
+    );
+    assert_eq!(h.s.vs().marks.count(), 2, "the marks stay");
 }
 
 #[test]
@@ -1312,7 +1576,7 @@ fn the_queue_moves_on_after_a_decision_unstages_with_u_and_filters_what_is_left(
     let unstages_first = |h: &mut Harness| {
         h.key('u');
         assert!(
-            h.s.toast.as_ref().unwrap().0.contains("Un-staged 1 item"),
+            h.s.toast.as_ref().unwrap().0.contains("Un-staged item 1:"),
             "{:?}",
             h.s.toast
         );

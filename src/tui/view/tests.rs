@@ -244,6 +244,30 @@ fn empty_views_never_panic_and_change_nothing() {
     assert!(h.store.all_journal().unwrap().is_empty());
 }
 
+/// A toast longer than the status line gives way to nothing but the position: the hints go
+/// first, then the toast is cut with `…` (it was cut mid-word with no mark).
+#[test]
+fn a_long_toast_is_cut_with_an_ellipsis_and_the_hints_give_way() {
+    let t = theme();
+    let mut h = harness();
+    h.s.notify(
+        "Not undone: batch 12 is already in plan #3, whose calls were sent or are being sent; withdrawing it would not give the access back",
+        crate::tui::state::Level::Warn,
+    );
+    let screen = text(&render(&mut h, 80, 24, &t));
+    let status = screen.lines().nth(23).unwrap();
+    assert!(
+        status.contains("Not undone: batch 12 is already in plan #3"),
+        "{status}"
+    );
+    assert!(status.contains('…'), "{status}");
+    assert!(!status.contains("? help"), "{status}");
+    // A short one keeps the hints.
+    h.s.notify("Saved", crate::tui::state::Level::Info);
+    let screen = text(&render(&mut h, 80, 24, &t));
+    assert!(screen.lines().nth(23).unwrap().contains("? help"));
+}
+
 #[test]
 fn every_small_size_renders_without_panic() {
     let t = Theme::load(None, true).unwrap();

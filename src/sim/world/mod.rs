@@ -1,12 +1,30 @@
-//! The simulated organisation: an OpenAI org and a SCIM directory, generated deterministically
-//! from a seed with every gap kind planted in known places. The planted findings are recorded
-//! as the generator decides them (never by running recert's own rules over the result).
+//! The simulated organisation: a SCIM directory and, drawn from it, an OpenAI org, an
+//! Anthropic org and a Cursor team, generated deterministically from a seed with every gap
+//! kind planted in known places. The planted findings are recorded as the generator decides
+//! them (never by running recert's own rules over the result). One file per provider; this one
+//! holds the world, the people every provider draws from and the order they are made in.
+//! The truth oracle (`sim::truth`) reads the world; the world never reads the oracle.
 
 use std::collections::{BTreeMap, HashSet};
 
 use super::rng::Rng;
-use super::world_more::{AnthropicOrg, CursorTeam};
 use crate::model::{Finding, Severity, Ts};
+
+/// A day in seconds.
+const DAY: i64 = 86_400;
+
+mod anthropic;
+mod cursor;
+mod directory;
+mod openai;
+
+pub use anthropic::{AInvite, AKey, AUser, AWorkspace, AnthropicOrg};
+pub use cursor::{CEvent, CMember, CursorId, CursorTeam};
+pub use directory::{Directory, ScimGroup, ScimUser};
+pub use openai::{
+    KeyOwner, OaiAdminKey, OaiGroup, OaiInvite, OaiKey, OaiProject, OaiProjectUser, OaiRole,
+    OaiServiceAccount, OaiUser, OpenAiOrg, key_spend_cents,
+};
 
 /// Source names used by `recert sim --write-config` and by the ground truth.
 pub const OPENAI_SOURCE: &str = "openai";
@@ -32,187 +50,6 @@ impl Size {
             Size::Xl => 100_000,
         }
     }
-}
-
-#[derive(Clone, Debug)]
-pub struct ScimUser {
-    pub id: String,
-    pub user_name: String,
-    pub external_id: String,
-    pub given_name: String,
-    pub family_name: String,
-    pub active: bool,
-    pub department: String,
-    /// Job title (SCIM core `title`).
-    pub title: Option<String>,
-    pub manager_id: Option<String>,
-    pub employee_number: String,
-    pub created: Ts,
-    pub last_modified: Ts,
-    /// Further emails (served as `type: other`); one planted person shares another's address.
-    pub extra_emails: Vec<String>,
-}
-
-#[derive(Clone, Debug)]
-pub struct ScimGroup {
-    pub id: String,
-    pub display_name: String,
-    pub members: Vec<String>,
-}
-
-#[derive(Clone, Debug)]
-pub struct OaiUser {
-    pub id: String,
-    pub name: String,
-    pub email: String,
-    pub role: String,
-    pub added_at: Ts,
-    pub api_key_last_used_at: Option<Ts>,
-    pub is_scim_managed: bool,
-}
-
-#[derive(Clone, Debug)]
-pub struct OaiProject {
-    pub id: String,
-    pub name: String,
-    pub created_at: Ts,
-    pub archived_at: Option<Ts>,
-}
-
-#[derive(Clone, Debug)]
-pub struct OaiProjectUser {
-    pub user_id: String,
-    pub role: String,
-    pub added_at: Ts,
-}
-
-#[derive(Clone, Debug)]
-pub struct OaiServiceAccount {
-    pub id: String,
-    pub name: String,
-    pub role: String,
-    pub created_at: Ts,
-}
-
-#[derive(Clone, Debug)]
-pub enum KeyOwner {
-    /// A user, with the details as they were when the key was made (the user may be gone since).
-    User {
-        id: String,
-        name: String,
-        email: String,
-        role: String,
-        created_at: Ts,
-    },
-    ServiceAccount {
-        id: String,
-    },
-}
-
-#[derive(Clone, Debug)]
-pub struct OaiKey {
-    pub id: String,
-    pub name: String,
-    pub redacted_value: String,
-    pub created_at: Ts,
-    pub last_used_at: Option<Ts>,
-    pub owner: KeyOwner,
-    pub owner_project_access: String,
-}
-
-impl World {
-    /// The key this simulator accepts is one of the OpenAI org's admin keys, as the key recert
-    /// runs with is in a real org: the first admin key shows its redacted form (head and tail),
-    /// so a plan that would delete it can be seen.
-    pub fn admin_key_is(&mut self, key: &str) {
-        let chars: Vec<char> = key.chars().collect();
-        if chars.len() < 10 {
-            return;
-        }
-        let head: String = chars[..5].iter().collect();
-        let tail: String = chars[chars.len() - 4..].iter().collect();
-        if let Some(k) = self.openai.admin_keys.values_mut().next() {
-            k.redacted_value = format!("{head}...{tail}");
-            k.name = "recert-admin".into();
-        }
-    }
-}
-
-#[derive(Clone, Debug)]
-pub struct OaiAdminKey {
-    pub id: String,
-    pub name: String,
-    pub redacted_value: String,
-    pub created_at: Ts,
-    pub expires_at: Option<Ts>,
-    pub last_used_at: Option<Ts>,
-    pub owner_user_id: String,
-}
-
-#[derive(Clone, Debug)]
-pub struct OaiInvite {
-    pub id: String,
-    pub email: String,
-    pub role: String,
-    pub status: String,
-    pub created_at: Ts,
-    pub expires_at: Option<Ts>,
-    pub accepted_at: Option<Ts>,
-    pub projects: Vec<(String, String)>,
-}
-
-#[derive(Clone, Debug, Default)]
-pub struct OpenAiOrg {
-    pub users: BTreeMap<String, OaiUser>,
-    pub invites: BTreeMap<String, OaiInvite>,
-    pub projects: BTreeMap<String, OaiProject>,
-    pub project_users: BTreeMap<String, BTreeMap<String, OaiProjectUser>>,
-    pub service_accounts: BTreeMap<String, BTreeMap<String, OaiServiceAccount>>,
-    pub api_keys: BTreeMap<String, BTreeMap<String, OaiKey>>,
-    pub admin_keys: BTreeMap<String, OaiAdminKey>,
-    /// Organisation groups (`/organization/groups`) with their members.
-    pub groups: BTreeMap<String, OaiGroup>,
-    /// Per project, the groups granted access and the project role each holds.
-    pub project_groups: BTreeMap<String, BTreeMap<String, String>>,
-    /// Custom organisation roles (`/organization/roles`, `predefined_role: false`).
-    pub roles: BTreeMap<String, OaiRole>,
-    /// Custom org roles assigned to users directly: user id → role ids.
-    pub user_roles: BTreeMap<String, std::collections::BTreeSet<String>>,
-    /// Custom org roles assigned to groups: group id → role ids (the members inherit them).
-    pub group_roles: BTreeMap<String, std::collections::BTreeSet<String>>,
-    /// Custom project roles (`/projects/{p}/roles`): project id → role id → role.
-    pub project_roles: BTreeMap<String, BTreeMap<String, OaiRole>>,
-    /// Custom project roles assigned to project users directly: project → user → role ids.
-    pub project_user_roles: BTreeMap<String, BTreeMap<String, std::collections::BTreeSet<String>>>,
-    /// Custom project roles assigned to a project's groups: project → group → role ids.
-    pub project_group_roles: BTreeMap<String, BTreeMap<String, std::collections::BTreeSet<String>>>,
-}
-
-/// A custom OpenAI organisation role.
-#[derive(Clone, Debug)]
-pub struct OaiRole {
-    pub id: String,
-    pub name: String,
-    pub description: String,
-    pub permissions: Vec<String>,
-    pub created_at: Ts,
-}
-
-/// An OpenAI organisation group. A SCIM-managed one mirrors a directory group.
-#[derive(Clone, Debug)]
-pub struct OaiGroup {
-    pub id: String,
-    pub name: String,
-    pub created_at: Ts,
-    pub is_scim_managed: bool,
-    /// User ids.
-    pub members: std::collections::BTreeSet<String>,
-}
-
-#[derive(Clone, Debug, Default)]
-pub struct Directory {
-    pub users: BTreeMap<String, ScimUser>,
-    pub groups: BTreeMap<String, ScimGroup>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -461,8 +298,9 @@ struct Member {
     leaver: bool,
 }
 
-/// Generate the organisation for `size` and `seed`, with `now` as the present.
-pub fn generate(size: Size, seed: u64, now: Ts) -> World {
+/// The world for `size` and `seed` at `now`, with the gaps it planted as it made them (the
+/// findings derived from them are the oracle's: `sim::generate`).
+pub fn build(size: Size, seed: u64, now: Ts) -> World {
     let mut rng = Rng::new(seed);
     let n = size.people();
     let day = 86_400;
@@ -759,7 +597,7 @@ pub fn generate(size: Size, seed: u64, now: Ts) -> World {
             && (p % 7 == 3 || project_count - p <= ghost_budget)
         {
             ghost_budget -= 1;
-            let (kid, key) = ghost_key(&mut rng, &mut truth, created_at, now);
+            let (kid, key) = openai::ghost_key(&mut rng, &mut truth, created_at, now);
             keys.insert(kid, key);
         }
         let mut sas = BTreeMap::new();
@@ -795,7 +633,7 @@ pub fn generate(size: Size, seed: u64, now: Ts) -> World {
     // Every project a ghost would have gone to was archived: one in the Default project.
     if ghost_budget == ghosts {
         let created_at = org.projects[&default_project].created_at;
-        let (kid, key) = ghost_key(&mut rng, &mut truth, created_at, now);
+        let (kid, key) = openai::ghost_key(&mut rng, &mut truth, created_at, now);
         if let Some(keys) = org.api_keys.get_mut(&default_project) {
             keys.insert(kid, key);
         }
@@ -856,23 +694,23 @@ pub fn generate(size: Size, seed: u64, now: Ts) -> World {
     }
 
     // The other providers draw from their own streams, so adding them left OpenAI's org as it was.
-    let anthropic = super::world_more::anthropic(
+    let anthropic = anthropic::anthropic(
         &mut Rng::new(seed ^ 0xA17),
         &people_view(&people),
         now,
         &mut truth,
     );
-    let mut cursor = super::world_more::cursor(
+    let mut cursor = cursor::cursor(
         &mut Rng::new(seed ^ 0xC55),
         &people_view(&people),
         now,
         &mut truth,
     );
-    super::world_more::cursor_audit(&mut Rng::new(seed ^ 0xCA0), &mut cursor, now);
+    cursor::cursor_audit(&mut Rng::new(seed ^ 0xCA0), &mut cursor, now);
 
-    super::world_more::openai_groups(&mut Rng::new(seed ^ 0x6E0), &mut org, now);
-    super::world_more::openai_roles(&mut Rng::new(seed ^ 0x201E), &mut org, now);
-    super::world_more::openai_project_roles(&mut Rng::new(seed ^ 0x202E), &mut org, now);
+    openai::openai_groups(&mut Rng::new(seed ^ 0x6E0), &mut org, now);
+    openai::openai_roles(&mut Rng::new(seed ^ 0x201E), &mut org, now);
+    openai::openai_project_roles(&mut Rng::new(seed ^ 0x202E), &mut org, now);
     let mut world = World {
         now,
         openai: org,
@@ -885,43 +723,7 @@ pub fn generate(size: Size, seed: u64, now: Ts) -> World {
     plant_ambiguous(&mut world, &people);
     plant_admin_group(&mut world, &mut extra);
     settle_times(&mut world);
-    super::truth::drop_inert(&mut world);
-    let derived = super::truth::derive(&world);
-    world.truth.extend(derived);
     world
-}
-
-/// A project key whose owner is no longer in the OpenAI org at all (planted as an orphan).
-fn ghost_key(rng: &mut Rng, truth: &mut Truth, created_at: Ts, now: Ts) -> (String, OaiKey) {
-    let day = 86_400;
-    let kid = format!("key_{}", rng.alnum(16));
-    let gid = format!("user-{}", rng.alnum(24));
-    let given = *rng.pick(GIVEN);
-    let email = format!("{given}.former{}@{COMPANY_DOMAIN}", rng.below(1000));
-    truth.add(
-        "orphaned-key",
-        Severity::Critical,
-        "api_key",
-        &kid,
-        Some(&email),
-        "owner no longer in the OpenAI org, owner lost access to the project".to_string(),
-    );
-    let key = OaiKey {
-        id: kid.clone(),
-        name: format!("legacy-{}", rng.alnum(4).to_lowercase()),
-        redacted_value: redacted(rng, "sk-proj-"),
-        created_at: created_at + rng.range(0, 30) * day,
-        last_used_at: Some(now - rng.range(0, 30) * day),
-        owner: KeyOwner::User {
-            id: gid,
-            name: capitalise(given),
-            email,
-            role: "owner".into(),
-            created_at,
-        },
-        owner_project_access: "inactive".into(),
-    };
-    (kid, key)
 }
 
 /// Days from the present at which some rule changes its mind (defaults).
@@ -996,7 +798,7 @@ fn plant_ambiguous(w: &mut World, people: &[(String, String, String, Fate)]) {
 /// The `ai-admins` directory group: most, not all, of the people who hold owner or admin roles
 /// anywhere (the rest are `privileged-drift`), plus a few who hold none.
 fn plant_admin_group(w: &mut World, rng: &mut Rng) {
-    let privileged = super::truth::privileged_emails(w);
+    let privileged = w.privileged_emails();
     let by_email: std::collections::HashMap<String, String> = w
         .directory
         .users
@@ -1025,12 +827,6 @@ fn plant_admin_group(w: &mut World, rng: &mut Rng) {
     );
 }
 
-/// What an OpenAI project key spent on the day it was last used, in cents (the simulated costs
-/// report attributes it there): derived from the id, so tests can predict it.
-pub fn key_spend_cents(id: &str) -> i64 {
-    1 + id.bytes().map(i64::from).sum::<i64>() % 5000
-}
-
 /// The directory group the simulator's config names in `[rules] admin_groups`.
 pub const ADMIN_GROUP: &str = "ai-admins";
 
@@ -1056,27 +852,122 @@ fn people_view(people: &[(String, String, String, Fate)]) -> Vec<PersonView> {
         .collect()
 }
 
+impl World {
+    /// Every owner or admin holding: (provider, source, subject kind, subject id, email).
+    pub fn holdings(&self) -> Vec<(&'static str, &'static str, &'static str, String, String)> {
+        let w = self;
+        let mut h = Vec::new();
+        for u in w.openai.users.values().filter(|u| u.role == "owner") {
+            h.push((
+                "openai",
+                OPENAI_SOURCE,
+                "account",
+                u.id.clone(),
+                u.email.clone(),
+            ));
+        }
+        for (p, users) in &w.openai.project_users {
+            for pu in users.values().filter(|pu| pu.role == "owner") {
+                if let Some(u) = w.openai.users.get(&pu.user_id) {
+                    h.push((
+                        "openai",
+                        OPENAI_SOURCE,
+                        "grant",
+                        format!("{p}/{}", pu.user_id),
+                        u.email.clone(),
+                    ));
+                }
+            }
+        }
+        for u in w
+            .anthropic
+            .users
+            .values()
+            .filter(|u| ["admin", "owner", "primary_owner"].contains(&u.role.as_str()))
+        {
+            h.push((
+                "anthropic",
+                ANTHROPIC_SOURCE,
+                "account",
+                u.id.clone(),
+                u.email.clone(),
+            ));
+        }
+        for (ws, members) in &w.anthropic.members {
+            for (uid, role) in members.iter().filter(|(_, r)| *r == "workspace_admin") {
+                let _ = role;
+                if let Some(u) = w.anthropic.users.get(uid) {
+                    h.push((
+                        "anthropic",
+                        ANTHROPIC_SOURCE,
+                        "grant",
+                        format!("{ws}/{uid}"),
+                        u.email.clone(),
+                    ));
+                }
+            }
+        }
+        for m in w
+            .cursor
+            .members
+            .iter()
+            .filter(|m| !m.is_removed && (m.role == "owner" || m.role == "free-owner"))
+        {
+            h.push((
+                "cursor",
+                CURSOR_SOURCE,
+                "account",
+                m.id.as_string(),
+                m.email.clone(),
+            ));
+        }
+        h
+    }
+
+    /// Lower-cased emails of everyone holding an owner or admin role somewhere.
+    pub fn privileged_emails(&self) -> std::collections::BTreeSet<String> {
+        self.holdings()
+            .into_iter()
+            .map(|h| h.4.to_lowercase())
+            .collect()
+    }
+}
+
+fn ulid(rng: &mut Rng, prefix: &str) -> String {
+    format!("{prefix}_01{}", rng.alnum(22))
+}
+
+/// Someone outside the company (an address at another domain) and their given name.
+fn outsider(rng: &mut Rng) -> (String, String) {
+    let given = *rng.pick(GIVEN);
+    let domain = *rng.pick(OUTSIDE_DOMAINS);
+    (
+        format!("{given}.{}@{domain}", rng.alnum(4).to_lowercase()),
+        capitalise(given),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn deterministic_for_a_seed() {
-        let a = generate(Size::Small, 42, 1_800_000_000);
-        let b = generate(Size::Small, 42, 1_800_000_000);
+        let a = crate::sim::generate(Size::Small, 42, 1_800_000_000);
+        let b = crate::sim::generate(Size::Small, 42, 1_800_000_000);
         assert_eq!(a.truth, b.truth);
         assert_eq!(
             a.openai.users.keys().collect::<Vec<_>>(),
             b.openai.users.keys().collect::<Vec<_>>()
         );
-        let c = generate(Size::Small, 43, 1_800_000_000);
+        let c = crate::sim::generate(Size::Small, 43, 1_800_000_000);
         assert_ne!(a.truth, c.truth);
     }
 
     #[test]
     fn every_rule_is_planted_even_when_small() {
         for seed in 1..200 {
-            let w = generate(Size::Small, seed, 1_800_000_000);
+            let w = crate::sim::generate(Size::Small, seed, 1_800_000_000);
             for (provider, rules) in [
                 (
                     "openai",
