@@ -94,6 +94,7 @@ struct Job {
     table: Arc<Table>,
     query: query::Query,
     sort: Option<Sort>,
+    decided: Option<state::Decided>,
 }
 
 /// The filter/sort worker: newest job per view wins; sorted orders are cached per table.
@@ -107,7 +108,10 @@ fn worker(jobs: Receiver<Job>, out: Sender<Msg>) {
         while let Ok(j) = jobs.try_recv() {
             latest.insert(j.view, j);
         }
-        for (_, j) in latest {
+        for (_, mut j) in latest {
+            if let Some(d) = &j.decided {
+                d.fill(&j.table, &mut j.query);
+            }
             let key = Arc::as_ptr(&j.table) as usize;
             let order = match cache.get(&j.view) {
                 Some((k, s, o)) if *k == key && *s == j.sort => o.clone(),
@@ -291,6 +295,7 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
                             table,
                             query,
                             sort,
+                            decided,
                         } => {
                             let _ = jobs_tx.send(Job {
                                 view,
@@ -298,6 +303,7 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
                                 table,
                                 query,
                                 sort,
+                                decided,
                             });
                         }
                         Effect::Copy(text) => copy_to_clipboard(&text),

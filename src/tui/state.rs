@@ -136,6 +136,8 @@ pub enum Effect {
         table: Arc<Table>,
         query: Query,
         sort: Option<Sort>,
+        /// For `decision:` terms: what the worker finds the decided rows in.
+        decided: Option<Decided>,
     },
     /// Put this text on the terminal's clipboard (OSC 52).
     Copy(String),
@@ -596,14 +598,7 @@ impl State {
         let q = match parsed {
             Ok(mut q) => {
                 self.views[i].error = None;
-                if q.asks_decisions() {
-                    q.decided = Some(Arc::new(decided_items(
-                        &self.data,
-                        &self.review,
-                        view,
-                        &table,
-                    )));
-                }
+                q.decided = None;
                 q
             }
             Err(e) => {
@@ -618,12 +613,20 @@ impl State {
         vs.keep = vs.current().or(vs.keep);
         vs.pending = Some(ticket);
         vs.requested = Some(q.clone());
+        // Which rows are decided is a scan of the whole table: the worker does it, with the
+        // data and decisions as they are now.
+        let decided = q.asks_decisions().then(|| Decided {
+            data: self.data.clone(),
+            review: self.review.clone(),
+            view,
+        });
         vec![Effect::Refine {
             view,
             ticket,
             table,
             query: q,
             sort: vs.sort,
+            decided,
         }]
     }
 
@@ -2555,6 +2558,42 @@ fn rows_about(
 
 /// The rows of `view` (by item) with a standing decision, and its verdict: what `decision:`
 /// filters on. Decisions are few: rows are first matched on their target's id alone.
+/// What a filter job needs for `decision:` terms: the data and decisions of the moment it was
+/// asked for, so the worker (never the UI thread) finds the decided rows.
+#[derive(Clone)]
+pub struct Decided {
+    pub data: Arc<Data>,
+    pub review: Arc<Review>,
+    pub view: ViewId,
+}
+
+impl Decided {
+    /// Fill in `q`'s decided rows of `table`.
+    pub fn fill(&self, table: &Table, q: &mut Query) {
+        q.decided = Some(Arc::new(decided_items(
+            &self.data,
+            &self.review,
+            self.view,
+            table,
+        )));
+    }
+}
+
+/// Run a filter job as the worker does (without its cache of sorted orders): the rows of
+/// `table` matching `q`, in `sort` order.
+pub fn refined(
+    table: &Table,
+    mut q: Query,
+    sort: Option<Sort>,
+    decided: Option<&Decided>,
+) -> Vec<u32> {
+    if let Some(d) = decided {
+        d.fill(table, &mut q);
+    }
+    let order = super::table::order(table, sort);
+    query::filter(table, &order, &q)
+}
+
 pub fn decided_items(
     data: &Data,
     review: &Review,

@@ -214,9 +214,9 @@ impl Harness {
                         table,
                         query,
                         sort,
+                        decided,
                     } => {
-                        let order = crate::tui::table::order(&table, sort);
-                        let visible = crate::tui::query::filter(&table, &order, &query);
+                        let visible = super::refined(&table, query, sort, decided.as_ref());
                         let answer = Msg::Refined {
                             view,
                             ticket,
@@ -339,6 +339,18 @@ impl Harness {
             KeyModifiers::CONTROL,
         )))
     }
+    /// Type `text` with every Refine job left unanswered; the effects of the last key.
+    pub fn typ_effects(&mut self, text: &str) -> Vec<Effect> {
+        let mut last = Vec::new();
+        for c in text.chars() {
+            last = update(
+                &mut self.s,
+                Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)),
+            );
+        }
+        last
+    }
+
     pub fn typ(&mut self, text: &str) {
         for c in text.chars() {
             self.key(c);
@@ -717,6 +729,27 @@ fn the_audit_cursor_stays_on_its_entry_when_new_ones_arrive() {
     h.code(KeyCode::Enter);
     h.key('7');
     assert_eq!(seq_under(&h), before);
+}
+
+/// `decision:` needs a scan of every row (which rows are decided): the filter job carries the
+/// data and decisions to the worker instead of the UI thread scanning a million rows.
+#[test]
+fn a_decision_filter_leaves_the_scan_to_the_worker() {
+    let mut h = Harness::new(30);
+    h.key('/');
+    let effects = h.typ_effects("decision:none");
+    let job = effects
+        .iter()
+        .rev()
+        .find_map(|e| match e {
+            Effect::Refine { query, decided, .. } => Some((query.clone(), decided.clone())),
+            _ => None,
+        })
+        .expect("a filter job");
+    assert!(job.0.decided.is_none(), "not computed on the UI thread");
+    let d = job.1.expect("the worker gets what it needs");
+    assert_eq!(d.view, ViewId::Gaps);
+    assert!(Arc::ptr_eq(&d.review, &h.s.review));
 }
 
 #[test]
