@@ -53,10 +53,10 @@
 //!   `connectors::http` and `connectors::path`), one arm in `connectors::fetch` and its kind
 //!   in `config.rs`; the calls that revoke in `remediate/mod.rs`; its simulated org in
 //!   `sim/world/<provider>.rs` and its API in `sim/<provider>.rs`.
-//! - *A console view*: a `ViewId` variant and its table in `tui/data.rs` (the compiler then
-//!   asks for its name, title and index), its detail pane in `tui/view.rs`, and what it can
-//!   decide on in `tui/state.rs` (`Data::target`). (Issue 19 asks for one file per view
-//!   behind a trait; not yet.)
+//! - *A console view*: one file in `tui/views/` implementing `tui::views::View` (name,
+//!   title, whether its rows take decisions, its empty message, its detail pane) with its
+//!   table beside it; a `ViewId` variant, after which the compiler asks for its arm in
+//!   `views::of`. A decidable view also says what each row is about in `Data::target`.
 //! - *A command*: its arguments and dispatch in `main.rs`, its printing in
 //!   `cli/<group>.rs`, its work in the engine module of its use case (`engine/<use case>.rs`),
 //!   never in the front end; a row in the README's command table.

@@ -8,10 +8,10 @@ use crate::audit::Entry;
 use crate::model::text::sanitize;
 use crate::model::{Finding, Severity, Snapshot, Ts};
 use crate::reconcile::digest::Digest;
-use crate::reconcile::{Context, Directory, Rules, Standing};
+use crate::reconcile::{Context, Directory, Rules};
 use crate::review::{self, Decision, Target, Verdict};
 
-use super::table::{Column, NONE, Row, Table, Tone, Unit};
+use super::table::{NONE, Table, Tone};
 
 const DAY: i64 = 86_400;
 
@@ -39,28 +39,14 @@ impl ViewId {
         ViewId::Audit,
     ];
     pub fn name(self) -> &'static str {
-        match self {
-            ViewId::Dash => "dash",
-            ViewId::Gaps => "gaps",
-            ViewId::People => "people",
-            ViewId::Keys => "keys",
-            ViewId::Resources => "resources",
-            ViewId::Decisions => "decisions",
-            ViewId::Audit => "audit",
-            ViewId::Queue => "queue",
-        }
+        super::views::of(self).name()
     }
     pub fn title(self) -> &'static str {
-        match self {
-            ViewId::Dash => "Dashboard",
-            ViewId::Gaps => "Gaps",
-            ViewId::People => "People",
-            ViewId::Keys => "Keys",
-            ViewId::Resources => "Resources",
-            ViewId::Decisions => "Decisions",
-            ViewId::Audit => "Audit",
-            ViewId::Queue => "Queue",
-        }
+        super::views::of(self).title()
+    }
+    /// Its rows take decisions (and `decision:` filters).
+    pub fn decidable(self) -> bool {
+        super::views::of(self).decidable()
     }
     /// Position in `ALL`; also the number key that opens it.
     pub fn index(self) -> usize {
@@ -110,15 +96,15 @@ pub struct Data {
     pub labels: HashMap<String, String>,
 }
 
-fn label_key(source: &str, id: &str) -> String {
+pub(crate) fn label_key(source: &str, id: &str) -> String {
     format!("{source}\0{id}")
 }
 
-fn days(now: Ts, t: Option<Ts>) -> i64 {
+pub(crate) fn days(now: Ts, t: Option<Ts>) -> i64 {
     t.map(|t| ((now - t) / DAY).max(0)).unwrap_or(NONE)
 }
 
-fn show_days(n: i64) -> String {
+pub(crate) fn show_days(n: i64) -> String {
     if n == NONE {
         "-".into()
     } else {
@@ -126,14 +112,14 @@ fn show_days(n: i64) -> String {
     }
 }
 
-fn show_cents(c: Option<i64>) -> String {
+pub(crate) fn show_cents(c: Option<i64>) -> String {
     match c {
         Some(c) => format!("${}.{:02}", c / 100, c % 100),
         None => "-".into(),
     }
 }
 
-fn clean(s: &str) -> String {
+pub(crate) fn clean(s: &str) -> String {
     sanitize(s).into_owned()
 }
 
@@ -234,53 +220,12 @@ impl Data {
         self.tables.get(&v).cloned().unwrap_or_default()
     }
 
-    fn directory(&self) -> Directory<'_> {
+    pub(crate) fn directory(&self) -> Directory<'_> {
         Directory::new(&self.snapshot.data.people, &self.rules)
     }
 
-    fn gaps_table(&self) -> Table {
-        use rayon::prelude::*;
-        // A million findings: both cores build rows.
-        let rows = self
-            .findings
-            .par_iter()
-            .enumerate()
-            .map(|(i, f)| {
-                Row::new(
-                    vec![
-                        severity_label(f.severity).into(),
-                        f.rule.to_string(),
-                        match &f.subject_email {
-                            Some(e) => clean(e),
-                            None => self
-                                .labels
-                                .get(&label_key(&f.source, &f.subject_id))
-                                .cloned()
-                                .unwrap_or_else(|| clean(&f.subject_id)),
-                        },
-                        f.provider.to_string(),
-                        clean(&f.detail),
-                    ],
-                    vec![NONE; 5],
-                    severity_tone(f.severity),
-                    i as u32,
-                )
-            })
-            .collect();
-        Table {
-            columns: vec![
-                Column::text("sev", 4),
-                Column::text("rule", 18),
-                Column::text("subject", 24),
-                Column::text("provider", 9),
-                Column::grow("detail", 10),
-            ],
-            rows,
-        }
-    }
-
     /// Per canonical email: (accounts, provider names, keys, findings).
-    fn holdings(&self) -> HashMap<String, (i64, Vec<&str>, i64, i64)> {
+    pub(crate) fn holdings(&self) -> HashMap<String, (i64, Vec<&str>, i64, i64)> {
         let dir = self.directory();
         let d = &self.snapshot.data;
         let mut by: HashMap<String, (i64, Vec<&str>, i64, i64)> = HashMap::new();
@@ -315,79 +260,6 @@ impl Data {
         by
     }
 
-    fn people_table(&self) -> Table {
-        let dir = self.directory();
-        let holdings = self.holdings();
-        let rows = self
-            .people
-            .iter()
-            .map(|&i| {
-                let p = &self.snapshot.data.people[i as usize];
-                let mut h = (0i64, Vec::new(), 0i64, 0i64);
-                for e in &p.emails {
-                    if let Some(x) = holdings.get(&dir.canonical(e)) {
-                        h.0 += x.0;
-                        for prov in &x.1 {
-                            if !h.1.contains(prov) {
-                                h.1.push(*prov);
-                            }
-                        }
-                        h.2 += x.2;
-                        h.3 += x.3;
-                    }
-                }
-                h.1.sort();
-                let status = if p.absent {
-                    "absent"
-                } else if p.active {
-                    "active"
-                } else {
-                    "inactive"
-                };
-                let tone = if !p.is_current() && h.0 > 0 {
-                    Tone::Danger
-                } else if !p.is_current() {
-                    Tone::Muted
-                } else {
-                    Tone::Normal
-                };
-                let email = p
-                    .emails
-                    .first()
-                    .cloned()
-                    .unwrap_or_else(|| p.user_name.clone());
-                Row::new(
-                    vec![
-                        clean(&email),
-                        clean(p.display_name.as_deref().unwrap_or("-")),
-                        status.into(),
-                        h.1.join(" "),
-                        h.0.to_string(),
-                        h.2.to_string(),
-                        h.3.to_string(),
-                        clean(p.department.as_deref().unwrap_or("-")),
-                    ],
-                    vec![NONE, NONE, NONE, NONE, h.0, h.2, h.3, NONE],
-                    tone,
-                    i,
-                )
-            })
-            .collect();
-        Table {
-            columns: vec![
-                Column::text("person", 28),
-                Column::text("name", 18),
-                Column::text("status", 8),
-                Column::text("providers", 16),
-                Column::num("accounts", 8, Unit::Count),
-                Column::num("keys", 4, Unit::Count),
-                Column::num("findings", 8, Unit::Count),
-                Column::grow("dept", 8),
-            ],
-            rows,
-        }
-    }
-
     /// Who answers for a key and where that came from (`reconcile::accountable`), as the
     /// Keys view shows them: `-` when nobody does. For one key (a detail pane).
     pub fn key_owner(&self, c: &crate::model::Credential) -> (String, &'static str) {
@@ -401,7 +273,7 @@ impl Data {
     }
 
     /// `key_owner` with the accounts' emails looked up by `email_of(source, id)`.
-    fn key_owner_in<'a>(
+    pub(crate) fn key_owner_in<'a>(
         &self,
         c: &crate::model::Credential,
         email_of: impl Fn(&str, &str) -> Option<&'a str>,
@@ -425,148 +297,6 @@ impl Data {
                 .and_then(|r| r.name.clone())
                 .map(|n| clean(&n))
                 .unwrap_or_else(|| id.to_string()),
-        }
-    }
-
-    fn keys_table(&self) -> Table {
-        let d = &self.snapshot.data;
-        let dir = self.directory();
-        let emails: HashMap<(&str, &str), &str> = d
-            .accounts
-            .iter()
-            .filter_map(|a| Some(((a.source.as_str(), a.id.as_str()), a.email.as_deref()?)))
-            .collect();
-        let names: HashMap<(&str, &str), &str> = d
-            .resources
-            .iter()
-            .filter_map(|r| {
-                r.name
-                    .as_deref()
-                    .map(|n| ((r.source.as_str(), r.id.as_str()), n))
-            })
-            .collect();
-        let rows = d
-            .credentials
-            .iter()
-            .enumerate()
-            .map(|(i, c)| {
-                let age = days(self.now, c.created_at);
-                // Never used: unused since it was made.
-                let unused = days(self.now, c.last_used_at.or(c.created_at));
-                let (owner, via) = self.key_owner_in(c, |s, id| emails.get(&(s, id)).copied());
-                let departed = via != "-"
-                    && matches!(
-                        dir.standing(Some(&owner)),
-                        Standing::Inactive | Standing::Absent
-                    );
-                let status = c.status.clone().unwrap_or_else(|| "active".into());
-                let tone = if !c.usable() {
-                    Tone::Muted
-                } else if owner == "-" || departed || unused > 90 {
-                    Tone::Danger
-                } else if age > 180 {
-                    Tone::Warn
-                } else {
-                    Tone::Normal
-                };
-                let label = c
-                    .name
-                    .as_deref()
-                    .or(c.redacted.as_deref())
-                    .unwrap_or(c.id.as_str());
-                let resource = c
-                    .resource_id
-                    .as_deref()
-                    .map(|r| clean(names.get(&(c.source.as_str(), r)).copied().unwrap_or(r)))
-                    .unwrap_or_else(|| {
-                        if c.kind == "admin_key" {
-                            "(org)".into()
-                        } else {
-                            "-".into()
-                        }
-                    });
-                Row::new(
-                    vec![
-                        clean(label),
-                        owner,
-                        via.into(),
-                        c.provider.clone(),
-                        show_days(unused),
-                        show_days(age),
-                        show_cents(c.spend_cents),
-                        status,
-                        c.kind.replace("_key", ""),
-                        resource,
-                    ],
-                    vec![
-                        NONE,
-                        NONE,
-                        NONE,
-                        NONE,
-                        unused,
-                        age,
-                        c.spend_cents.unwrap_or(NONE),
-                        NONE,
-                        NONE,
-                        NONE,
-                    ],
-                    tone,
-                    i as u32,
-                )
-            })
-            .collect();
-        Table {
-            columns: vec![
-                Column::text("key", 18),
-                Column::text("owner", 22),
-                Column::text("via", 8),
-                Column::text("provider", 9),
-                Column::num("unused", 6, Unit::Days),
-                Column::num("age", 5, Unit::Days),
-                Column::num("spend", 9, Unit::Cents),
-                Column::text("status", 8),
-                Column::text("kind", 7),
-                Column::grow("resource", 10),
-            ],
-            rows,
-        }
-    }
-
-    fn resources_table(&self) -> Table {
-        let rows = self
-            .resources
-            .iter()
-            .enumerate()
-            .map(|(i, r)| {
-                Row::new(
-                    vec![
-                        clean(&r.name),
-                        r.kind.clone(),
-                        r.provider.clone(),
-                        r.members.to_string(),
-                        r.status.clone(),
-                        clean(&r.id),
-                    ],
-                    vec![NONE, NONE, NONE, r.members, NONE, NONE],
-                    if r.status == "archived" {
-                        Tone::Muted
-                    } else {
-                        Tone::Normal
-                    },
-                    i as u32,
-                )
-            })
-            .collect();
-        Table {
-            columns: vec![
-                Column::text("name", 24),
-                Column::text("kind", 10),
-                Column::text("provider", 9),
-                Column::num("members", 7, Unit::Count),
-                Column::text("status", 8),
-                Column::grow("id", 10),
-            ],
-            rows,
         }
     }
 
@@ -883,74 +613,6 @@ pub fn remediation_states(journal: &[crate::remediate::JournalRow]) -> HashMap<i
 
 pub use crate::engine::review::Queue;
 
-/// A campaign reviewer's queue as the console shows it.
-fn queue_table(q: &Queue) -> Table {
-    let rows = q
-        .items
-        .iter()
-        .enumerate()
-        .map(|(i, ci)| {
-            let it = &ci.item;
-            let state = ci.state_label();
-            let key = it.target.kind.ends_with("key");
-            let what = match (&it.role, &it.resource) {
-                // A key by its name: the finding's own words (`key 'ci' (sk-…) in Proj`).
-                _ if key => it.label.clone(),
-                (Some(r), Some(res)) => format!("{r} of {res}"),
-                (None, Some(res)) => format!("{} in {res}", it.target.kind.replace('_', " ")),
-                (r, None) => r
-                    .clone()
-                    .unwrap_or_else(|| it.target.kind.replace('_', " ")),
-            };
-            let rec = it
-                .recommendation
-                .as_ref()
-                .map(|r| format!("{} ({})", r.verdict.as_str(), r.rule))
-                .unwrap_or_default();
-            let verdict = ci
-                .outcome
-                .as_deref()
-                .or(ci.staged.as_ref().map(|s| s.verdict.as_str()));
-            Row::new(
-                vec![
-                    it.seq.to_string(),
-                    state,
-                    clean(it.person.as_deref().unwrap_or("-")),
-                    clean(&what),
-                    it.target.provider.clone(),
-                    clean(it.resource.as_deref().unwrap_or("")),
-                    rec,
-                    it.change
-                        .map(|c| c.as_str().to_string())
-                        .unwrap_or_default(),
-                    clean(&it.label),
-                ],
-                vec![it.seq, NONE, NONE, NONE, NONE, NONE, NONE, NONE, NONE],
-                match verdict {
-                    Some("revoke") => Tone::Danger,
-                    Some(_) => Tone::Muted,
-                    None => Tone::Normal,
-                },
-                i as u32,
-            )
-        })
-        .collect();
-    Table {
-        columns: vec![
-            Column::num("item", 4, Unit::Count),
-            Column::text("state", 16),
-            Column::text("person", 20),
-            Column::text("what", 22),
-            Column::text("provider", 9),
-            Column::text("resource", 12),
-            Column::text("recommend", 22),
-            Column::text("change", 8),
-            Column::grow("detail", 10),
-        ],
-        rows,
-    }
-}
-
 impl Review {
     pub fn new(decisions: Vec<Decision>, audit: Vec<Entry>) -> Review {
         let mut r = Review::default();
@@ -985,7 +647,8 @@ impl Review {
         let t = self.audit_table();
         self.tables.insert(ViewId::Audit, t.into());
         if let Some(q) = &self.queue {
-            self.tables.insert(ViewId::Queue, queue_table(q).into());
+            self.tables
+                .insert(ViewId::Queue, super::views::queue::queue_table(q).into());
         }
     }
 
@@ -1046,92 +709,6 @@ impl Review {
 
     pub fn verdict(&self, t: &Target) -> Option<Verdict> {
         self.decided.get(t).map(|(v, _)| *v)
-    }
-
-    fn decisions_table(&self) -> Table {
-        let rows = self
-            .pending
-            .iter()
-            .map(|&i| {
-                let x = &self.decisions[i as usize];
-                let when = chrono::DateTime::from_timestamp(x.made_at, 0)
-                    .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
-                    .unwrap_or_default();
-                let what = match (&x.d.owner, &x.d.until) {
-                    (Some(o), _) => format!("→ {o}"),
-                    (_, Some(u)) => format!("until {u}"),
-                    _ => x.d.justification.clone().unwrap_or_default(),
-                };
-                Row::new(
-                    vec![
-                        x.d.verdict.as_str().into(),
-                        clean(&x.d.label),
-                        self.remediation_of(x),
-                        x.d.target.kind.replace('_', " "),
-                        x.d.target.provider.clone(),
-                        clean(&x.reviewer),
-                        when,
-                        clean(&what),
-                    ],
-                    vec![NONE; 8],
-                    match x.d.verdict {
-                        Verdict::Revoke => Tone::Danger,
-                        Verdict::Certify => Tone::Normal,
-                        _ => Tone::Accent,
-                    },
-                    i,
-                )
-            })
-            .collect();
-        Table {
-            columns: vec![
-                Column::text("verdict", 8),
-                Column::text("subject", 26),
-                Column::text("remediation", 12),
-                Column::text("kind", 12),
-                Column::text("provider", 9),
-                Column::text("reviewer", 18),
-                Column::text("when", 16),
-                Column::grow("why", 10),
-            ],
-            rows,
-        }
-    }
-
-    fn audit_table(&self) -> Table {
-        let rows = self
-            .audit
-            .iter()
-            .enumerate()
-            .rev()
-            .map(|(i, e)| {
-                let when = chrono::DateTime::from_timestamp(e.at, 0)
-                    .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
-                    .unwrap_or_default();
-                Row::new(
-                    vec![
-                        e.seq.to_string(),
-                        when,
-                        clean(&e.actor),
-                        e.event.clone(),
-                        clean(&e.detail),
-                    ],
-                    vec![e.seq, NONE, NONE, NONE, NONE],
-                    Tone::Normal,
-                    i as u32,
-                )
-            })
-            .collect();
-        Table {
-            columns: vec![
-                Column::num("seq", 5, Unit::Count),
-                Column::text("when", 19),
-                Column::text("actor", 20),
-                Column::text("event", 6),
-                Column::grow("detail", 10),
-            ],
-            rows,
-        }
     }
 }
 

@@ -10,6 +10,7 @@ pub mod state;
 pub mod table;
 pub mod theme;
 pub mod view;
+pub mod views;
 
 use std::collections::HashMap;
 use std::io;

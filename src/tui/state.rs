@@ -584,10 +584,7 @@ impl State {
     fn refine(&mut self, view: ViewId) -> Vec<Effect> {
         let i = view.index();
         let table = self.views[i].table.clone();
-        let decidable = matches!(
-            view,
-            ViewId::Gaps | ViewId::Keys | ViewId::Resources | ViewId::Queue
-        );
+        let decidable = view.decidable();
         let parsed = query::parse(&self.views[i].filter, &table.columns).and_then(|q| {
             if q.asks_decisions() && !decidable {
                 Err("decision: works in Gaps, Keys, Resources and the campaign queue".to_string())
@@ -887,7 +884,7 @@ impl State {
             let q = self.review.queue.as_ref()?;
             return Some(q.items.get(row.item as usize)?.item.target.id.clone());
         }
-        if matches!(self.view, ViewId::Gaps | ViewId::Keys | ViewId::Resources)
+        if self.view.decidable()
             && let Some((t, _, _)) = self.data.target(self.view, row.item)
         {
             return Some(t.id);
@@ -2450,7 +2447,7 @@ impl State {
         self.review = review;
         let mut out = Vec::new();
         // A `decision:` filter follows the decisions as they are made and undone.
-        for v in [ViewId::Gaps, ViewId::Keys, ViewId::Resources] {
+        for v in ViewId::ALL.into_iter().filter(|v| v.decidable()) {
             let vs = &self.views[v.index()];
             if vs
                 .requested

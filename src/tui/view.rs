@@ -67,7 +67,7 @@ pub fn resized(width: u16, height: u16) -> super::state::Msg {
     }
 }
 
-fn tone(t: &Theme, tone: Tone) -> Style {
+pub(crate) fn tone(t: &Theme, tone: Tone) -> Style {
     match tone {
         Tone::Normal => t.text,
         Tone::Danger => t.danger,
@@ -226,7 +226,7 @@ fn table(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
     let shown = &fit.shown;
     let mut widths: Vec<Constraint> = fit.widths.iter().map(|&w| Constraint::Length(w)).collect();
     widths.insert(0, Constraint::Length(2));
-    let decided = matches!(s.view, ViewId::Gaps | ViewId::Keys | ViewId::Resources);
+    let decided = super::views::of(s.view).shows_decisions();
     let rows: Vec<Row> = vs.visible[vs.offset.min(end)..end]
         .iter()
         .enumerate()
@@ -350,15 +350,7 @@ fn table(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
         } else if s.data.partial.is_some() {
             "The snapshot could not be loaded (:log says why)."
         } else if tbl.rows.is_empty() {
-            match s.view {
-                ViewId::Gaps => "No gaps in this snapshot.",
-                ViewId::Decisions => {
-                    "No decisions yet: mark rows in Gaps or Keys and press c, r, o or d."
-                }
-                ViewId::Audit => "The audit log is empty.",
-                ViewId::Queue => "Your queue in this campaign is empty.",
-                _ => "Nothing here in this snapshot.",
-            }
+            super::views::of(s.view).empty()
         } else {
             "Nothing matches the filter (Esc clears it)."
         };
@@ -378,14 +370,14 @@ fn table(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
     }
 }
 
-fn field<'a>(t: &Theme, name: &str, value: impl AsRef<str>) -> Line<'a> {
+pub(crate) fn field<'a>(t: &Theme, name: &str, value: impl AsRef<str>) -> Line<'a> {
     Line::from(vec![
         Span::styled(format!("{name:>9} "), t.muted),
         Span::styled(sanitize(value.as_ref()).into_owned(), t.text),
     ])
 }
 
-fn date(ts: Option<i64>) -> String {
+pub(crate) fn date(ts: Option<i64>) -> String {
     ts.and_then(|t| chrono::DateTime::from_timestamp(t, 0))
         .map(|d| d.format("%Y-%m-%d").to_string())
         .unwrap_or_else(|| "-".into())
@@ -409,7 +401,13 @@ fn detail(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
     );
 }
 
-fn decision_line<'a>(s: &State, t: &Theme, d: &Data, view: ViewId, item: u32) -> Option<Line<'a>> {
+pub(crate) fn decision_line<'a>(
+    s: &State,
+    t: &Theme,
+    d: &Data,
+    view: ViewId,
+    item: u32,
+) -> Option<Line<'a>> {
     let (text, destructive) = decision_text(s, d, view, item)?;
     Some(Line::from(vec![
         Span::styled(format!("{:>9} ", "decision"), t.muted),
@@ -467,336 +465,7 @@ pub(crate) fn decision_text(
 }
 
 fn detail_lines<'a>(s: &State, t: &Theme, item: u32) -> Vec<Line<'a>> {
-    let d = &*s.data;
-    let i = item as usize;
-    let mut out = Vec::new();
-    match s.view {
-        ViewId::Gaps => {
-            let Some(x) = d.findings.get(i) else {
-                return out;
-            };
-            out.push(Line::from(vec![
-                Span::styled(format!("{:>9} ", "severity"), t.muted),
-                Span::styled(
-                    x.severity.as_str(),
-                    tone(t, super::data::severity_tone(x.severity)),
-                ),
-                Span::styled(format!("  {}", x.rule), t.text),
-            ]));
-            out.extend(decision_line(s, t, d, s.view, item));
-            out.push(field(
-                t,
-                "subject",
-                format!("{} {}", x.subject_kind.replace('_', " "), x.subject_id),
-            ));
-            out.push(field(
-                t,
-                "email",
-                x.subject_email.as_deref().unwrap_or("(unknown)"),
-            ));
-            out.push(field(t, "source", format!("{} ({})", x.source, x.provider)));
-            out.push(field(t, "why", &x.detail));
-            out.push(Line::from(Span::styled(rule_explanation(&x.rule), t.muted)));
-        }
-        ViewId::Keys => {
-            let Some(c) = d.snapshot.data.credentials.get(i) else {
-                return out;
-            };
-            out.push(field(
-                t,
-                "key",
-                format!(
-                    "{} {}",
-                    c.name.as_deref().unwrap_or("(unnamed)"),
-                    c.redacted.as_deref().unwrap_or("")
-                ),
-            ));
-            out.extend(decision_line(s, t, d, s.view, item));
-            out.push(field(
-                t,
-                "id",
-                format!(
-                    "{} ({}, {} on {})",
-                    c.id,
-                    c.kind.replace('_', " "),
-                    c.provider,
-                    c.source
-                ),
-            ));
-            let (owner, via) = d.key_owner(c);
-            let via = match via {
-                "record" => "from recert's ownership record",
-                "provider" => "from the provider",
-                "inferred" => "from its service account's recorded owner",
-                _ => "nobody answers for it: o reassigns",
-            };
-            out.push(field(t, "owner", format!("{owner} ({via})")));
-            if let Some(o) = &c.owner {
-                out.push(field(
-                    t,
-                    "runs as",
-                    format!(
-                        "{} {} {}",
-                        o.kind.replace('_', " "),
-                        o.email.as_deref().or(o.name.as_deref()).unwrap_or(""),
-                        o.id
-                    ),
-                ));
-            }
-            out.push(field(
-                t,
-                "project",
-                d.resource_name(&c.source, c.resource_id.as_deref()),
-            ));
-            out.push(field(t, "created", date(c.created_at)));
-            out.push(field(t, "last used", date(c.last_used_at)));
-            out.push(field(
-                t,
-                "spend",
-                c.spend_cents
-                    .map(|x| format!("${}.{:02} in 30 days", x / 100, x % 100))
-                    .unwrap_or_else(|| "-".into()),
-            ));
-            out.push(field(t, "expires", date(c.expires_at)));
-            out.push(field(t, "status", c.status.as_deref().unwrap_or("active")));
-        }
-        ViewId::People => {
-            let Some(p) = d.snapshot.data.people.get(i) else {
-                return out;
-            };
-            out.push(field(
-                t,
-                "person",
-                format!(
-                    "{} ({})",
-                    p.emails.join(", "),
-                    p.display_name.as_deref().unwrap_or("-")
-                ),
-            ));
-            out.push(field(
-                t,
-                "directory",
-                format!(
-                    "{} {} · {}",
-                    p.source,
-                    p.id,
-                    if p.absent {
-                        "absent"
-                    } else if p.active {
-                        "active"
-                    } else {
-                        "inactive"
-                    }
-                ),
-            ));
-            out.push(field(
-                t,
-                "groups",
-                if p.groups.is_empty() {
-                    "-".into()
-                } else {
-                    p.groups.join(", ")
-                },
-            ));
-            let holds = d.sweep(item);
-            out.push(field(
-                t,
-                "holds",
-                format!(
-                    "{} on providers (x revokes them all)",
-                    crate::model::text::plural(holds.len(), "item")
-                ),
-            ));
-            for (_, label) in holds.iter().take(6) {
-                out.push(Line::from(Span::styled(
-                    format!("{:>9} {}", "", sanitize(label)),
-                    t.text,
-                )));
-            }
-        }
-        ViewId::Resources => {
-            let Some(r) = d.resources.get(i) else {
-                return out;
-            };
-            out.push(field(
-                t,
-                "resource",
-                format!("{} {} ({})", r.kind, r.name, r.status),
-            ));
-            out.extend(decision_line(s, t, d, s.view, item));
-            out.push(field(t, "id", &r.id));
-            out.push(field(t, "source", format!("{} ({})", r.source, r.provider)));
-            out.push(field(t, "members", r.members.to_string()));
-        }
-        ViewId::Queue => {
-            let Some(ci) = s.review.queue.as_ref().and_then(|q| q.items.get(i)) else {
-                return out;
-            };
-            let it = &ci.item;
-            let (state, style) = match (&ci.outcome, &ci.staged) {
-                (Some(o), _) => (
-                    format!(
-                        "{o}, submitted by {}",
-                        ci.outcome_by.as_deref().unwrap_or("?")
-                    ),
-                    if o == "revoke" { t.danger } else { t.ok },
-                ),
-                (None, Some(st)) => (
-                    format!(
-                        "{} staged{} ({}); :submit records it",
-                        st.verdict.as_str(),
-                        if it.carried.is_some() {
-                            ", carried from the earlier campaign"
-                        } else {
-                            ""
-                        },
-                        st.justification.as_deref().unwrap_or("no justification")
-                    ),
-                    if st.verdict.destructive() {
-                        t.danger
-                    } else {
-                        t.accent
-                    },
-                ),
-                _ => ("undecided".to_string(), t.muted),
-            };
-            out.push(Line::from(vec![
-                Span::styled(format!("{:>9} ", "state"), t.muted),
-                Span::styled(sanitize(&state).to_string(), style),
-            ]));
-            out.push(field(t, "item", format!("#{} {}", it.seq, it.label)));
-            out.push(field(
-                t,
-                "holder",
-                it.person.as_deref().unwrap_or("(no directory email)"),
-            ));
-            if let Some(r) = &it.recommendation {
-                out.push(Line::from(vec![
-                    Span::styled(format!("{:>9} ", "suggest"), t.muted),
-                    Span::styled(
-                        sanitize(&format!(
-                            "{} ({}): {}",
-                            r.verdict.as_str(),
-                            r.rule,
-                            r.evidence
-                        ))
-                        .to_string(),
-                        if r.verdict.destructive() {
-                            t.warn
-                        } else {
-                            t.ok
-                        },
-                    ),
-                ]));
-            }
-            out.push(field(
-                t,
-                "routed",
-                format!("{} ({})", ci.assigned, it.routed_by),
-            ));
-            if let Some(c) = it.change {
-                out.push(field(t, "change", c.as_str()));
-            }
-            if !it.rules.is_empty() {
-                out.push(field(t, "gaps", it.rules.join(", ")));
-            }
-            out.push(field(
-                t,
-                "target",
-                format!(
-                    "{} {} on {}",
-                    it.target.kind, it.target.id, it.target.source
-                ),
-            ));
-        }
-        ViewId::Decisions => {
-            let Some(x) = s.review.decisions.get(i) else {
-                return out;
-            };
-            out.push(Line::from(vec![
-                Span::styled(format!("{:>9} ", "decision"), t.muted),
-                Span::styled(
-                    format!("{} {}", x.d.verdict.as_str(), sanitize(&x.d.label)),
-                    if x.d.verdict.destructive() {
-                        t.danger
-                    } else {
-                        t.ok
-                    },
-                ),
-            ]));
-            out.push(field(
-                t,
-                "target",
-                format!(
-                    "{} {} on {}",
-                    x.d.target.kind.replace('_', " "),
-                    x.d.target.id,
-                    x.d.target.source
-                ),
-            ));
-            out.push(field(
-                t,
-                "by",
-                format!("{} · batch {}", x.reviewer, x.batch),
-            ));
-            out.push(field(t, "why", x.d.justification.as_deref().unwrap_or("-")));
-            // Once a plan carries it out, what that plan did, from its journal: not a plan
-            // made again against a snapshot that may no longer have the target.
-            let applied: Vec<&crate::remediate::JournalRow> = s
-                .review
-                .journal
-                .iter()
-                .filter(|r| r.decisions.contains(&x.id))
-                .collect();
-            if !applied.is_empty() {
-                out.push(field(t, "outcome", s.review.remediation_of(x)));
-                for r in applied {
-                    out.push(Line::from(Span::styled(
-                        format!(
-                            "  plan #{} step {} {}: {}",
-                            r.plan,
-                            r.seq,
-                            r.state.as_str(),
-                            sanitize(&r.line())
-                        ),
-                        t.text,
-                    )));
-                }
-                return out;
-            }
-            out.push(Line::from(Span::styled(format!("{:>9} ", "plan"), t.muted)));
-            for step in crate::remediate::steps(
-                x.d.verdict,
-                x.d.owner.as_deref(),
-                &x.d.target,
-                &d.snapshot.data,
-            ) {
-                out.push(Line::from(Span::styled(
-                    format!("  {}", sanitize(&step.line())),
-                    if x.d.verdict.destructive() {
-                        t.warn
-                    } else {
-                        t.text
-                    },
-                )));
-            }
-        }
-        ViewId::Audit => {
-            let Some(e) = s.review.audit.get(i) else {
-                return out;
-            };
-            out.push(field(
-                t,
-                "entry",
-                format!("#{} {} by {}", e.seq, e.event, e.actor),
-            ));
-            out.push(field(t, "detail", &e.detail));
-            out.push(field(t, "hash", &e.hash));
-            out.push(field(t, "prev", &e.prev));
-        }
-        ViewId::Dash => {}
-    }
-    out
+    super::views::of(s.view).detail(s, t, item)
 }
 
 fn bar(n: u64, max: u64, width: usize) -> String {

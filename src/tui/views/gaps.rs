@@ -1,0 +1,98 @@
+//! Gaps: every finding, one row per finding, decided on by its subject.
+
+use super::*;
+
+pub struct Gaps;
+
+impl View for Gaps {
+    fn id(&self) -> ViewId {
+        ViewId::Gaps
+    }
+    fn name(&self) -> &'static str {
+        "gaps"
+    }
+    fn title(&self) -> &'static str {
+        "Gaps"
+    }
+    fn decidable(&self) -> bool {
+        true
+    }
+    fn shows_decisions(&self) -> bool {
+        true
+    }
+    fn empty(&self) -> &'static str {
+        "No gaps in this snapshot."
+    }
+    fn detail<'a>(&self, s: &State, t: &Theme, item: u32) -> Vec<Line<'a>> {
+        let d = &*s.data;
+        let i = item as usize;
+        let _ = (d, i);
+        let mut out = Vec::new();
+        let Some(x) = d.findings.get(i) else {
+            return out;
+        };
+        out.push(Line::from(vec![
+            Span::styled(format!("{:>9} ", "severity"), t.muted),
+            Span::styled(x.severity.as_str(), tone(t, severity_tone(x.severity))),
+            Span::styled(format!("  {}", x.rule), t.text),
+        ]));
+        out.extend(decision_line(s, t, d, s.view, item));
+        out.push(field(
+            t,
+            "subject",
+            format!("{} {}", x.subject_kind.replace('_', " "), x.subject_id),
+        ));
+        out.push(field(
+            t,
+            "email",
+            x.subject_email.as_deref().unwrap_or("(unknown)"),
+        ));
+        out.push(field(t, "source", format!("{} ({})", x.source, x.provider)));
+        out.push(field(t, "why", &x.detail));
+        out.push(Line::from(Span::styled(rule_explanation(&x.rule), t.muted)));
+        out
+    }
+}
+
+impl Data {
+    pub(crate) fn gaps_table(&self) -> Table {
+        use rayon::prelude::*;
+        // A million findings: both cores build rows.
+        let rows = self
+            .findings
+            .par_iter()
+            .enumerate()
+            .map(|(i, f)| {
+                Row::new(
+                    vec![
+                        severity_label(f.severity).into(),
+                        f.rule.to_string(),
+                        match &f.subject_email {
+                            Some(e) => clean(e),
+                            None => self
+                                .labels
+                                .get(&label_key(&f.source, &f.subject_id))
+                                .cloned()
+                                .unwrap_or_else(|| clean(&f.subject_id)),
+                        },
+                        f.provider.to_string(),
+                        clean(&f.detail),
+                    ],
+                    vec![NONE; 5],
+                    severity_tone(f.severity),
+                    i as u32,
+                )
+            })
+            .collect();
+        Table {
+            columns: vec![
+                Column::text("sev", 4),
+                Column::text("rule", 18),
+                Column::text("subject", 24),
+                Column::text("provider", 9),
+                Column::grow("detail", 10),
+            ],
+            rows,
+        }
+    }
+}

@@ -1,0 +1,201 @@
+//! Keys: every API key, its accountable owner and how the owner is known.
+
+use super::*;
+use crate::reconcile::Standing;
+use std::collections::HashMap;
+
+pub struct Keys;
+
+impl View for Keys {
+    fn id(&self) -> ViewId {
+        ViewId::Keys
+    }
+    fn name(&self) -> &'static str {
+        "keys"
+    }
+    fn title(&self) -> &'static str {
+        "Keys"
+    }
+    fn decidable(&self) -> bool {
+        true
+    }
+    fn shows_decisions(&self) -> bool {
+        true
+    }
+    fn empty(&self) -> &'static str {
+        "Nothing here in this snapshot."
+    }
+    fn detail<'a>(&self, s: &State, t: &Theme, item: u32) -> Vec<Line<'a>> {
+        let d = &*s.data;
+        let i = item as usize;
+        let _ = (d, i);
+        let mut out = Vec::new();
+        let Some(c) = d.snapshot.data.credentials.get(i) else {
+            return out;
+        };
+        out.push(field(
+            t,
+            "key",
+            format!(
+                "{} {}",
+                c.name.as_deref().unwrap_or("(unnamed)"),
+                c.redacted.as_deref().unwrap_or("")
+            ),
+        ));
+        out.extend(decision_line(s, t, d, s.view, item));
+        out.push(field(
+            t,
+            "id",
+            format!(
+                "{} ({}, {} on {})",
+                c.id,
+                c.kind.replace('_', " "),
+                c.provider,
+                c.source
+            ),
+        ));
+        let (owner, via) = d.key_owner(c);
+        let via = match via {
+            "record" => "from recert's ownership record",
+            "provider" => "from the provider",
+            "inferred" => "from its service account's recorded owner",
+            _ => "nobody answers for it: o reassigns",
+        };
+        out.push(field(t, "owner", format!("{owner} ({via})")));
+        if let Some(o) = &c.owner {
+            out.push(field(
+                t,
+                "runs as",
+                format!(
+                    "{} {} {}",
+                    o.kind.replace('_', " "),
+                    o.email.as_deref().or(o.name.as_deref()).unwrap_or(""),
+                    o.id
+                ),
+            ));
+        }
+        out.push(field(
+            t,
+            "project",
+            d.resource_name(&c.source, c.resource_id.as_deref()),
+        ));
+        out.push(field(t, "created", date(c.created_at)));
+        out.push(field(t, "last used", date(c.last_used_at)));
+        out.push(field(
+            t,
+            "spend",
+            c.spend_cents
+                .map(|x| format!("${}.{:02} in 30 days", x / 100, x % 100))
+                .unwrap_or_else(|| "-".into()),
+        ));
+        out.push(field(t, "expires", date(c.expires_at)));
+        out.push(field(t, "status", c.status.as_deref().unwrap_or("active")));
+        out
+    }
+}
+
+impl Data {
+    pub(crate) fn keys_table(&self) -> Table {
+        let d = &self.snapshot.data;
+        let dir = self.directory();
+        let emails: HashMap<(&str, &str), &str> = d
+            .accounts
+            .iter()
+            .filter_map(|a| Some(((a.source.as_str(), a.id.as_str()), a.email.as_deref()?)))
+            .collect();
+        let names: HashMap<(&str, &str), &str> = d
+            .resources
+            .iter()
+            .filter_map(|r| {
+                r.name
+                    .as_deref()
+                    .map(|n| ((r.source.as_str(), r.id.as_str()), n))
+            })
+            .collect();
+        let rows = d
+            .credentials
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let age = days(self.now, c.created_at);
+                // Never used: unused since it was made.
+                let unused = days(self.now, c.last_used_at.or(c.created_at));
+                let (owner, via) = self.key_owner_in(c, |s, id| emails.get(&(s, id)).copied());
+                let departed = via != "-"
+                    && matches!(
+                        dir.standing(Some(&owner)),
+                        Standing::Inactive | Standing::Absent
+                    );
+                let status = c.status.clone().unwrap_or_else(|| "active".into());
+                let tone = if !c.usable() {
+                    Tone::Muted
+                } else if owner == "-" || departed || unused > 90 {
+                    Tone::Danger
+                } else if age > 180 {
+                    Tone::Warn
+                } else {
+                    Tone::Normal
+                };
+                let label = c
+                    .name
+                    .as_deref()
+                    .or(c.redacted.as_deref())
+                    .unwrap_or(c.id.as_str());
+                let resource = c
+                    .resource_id
+                    .as_deref()
+                    .map(|r| clean(names.get(&(c.source.as_str(), r)).copied().unwrap_or(r)))
+                    .unwrap_or_else(|| {
+                        if c.kind == "admin_key" {
+                            "(org)".into()
+                        } else {
+                            "-".into()
+                        }
+                    });
+                Row::new(
+                    vec![
+                        clean(label),
+                        owner,
+                        via.into(),
+                        c.provider.clone(),
+                        show_days(unused),
+                        show_days(age),
+                        show_cents(c.spend_cents),
+                        status,
+                        c.kind.replace("_key", ""),
+                        resource,
+                    ],
+                    vec![
+                        NONE,
+                        NONE,
+                        NONE,
+                        NONE,
+                        unused,
+                        age,
+                        c.spend_cents.unwrap_or(NONE),
+                        NONE,
+                        NONE,
+                        NONE,
+                    ],
+                    tone,
+                    i as u32,
+                )
+            })
+            .collect();
+        Table {
+            columns: vec![
+                Column::text("key", 18),
+                Column::text("owner", 22),
+                Column::text("via", 8),
+                Column::text("provider", 9),
+                Column::num("unused", 6, Unit::Days),
+                Column::num("age", 5, Unit::Days),
+                Column::num("spend", 9, Unit::Cents),
+                Column::text("status", 8),
+                Column::text("kind", 7),
+                Column::grow("resource", 10),
+            ],
+            rows,
+        }
+    }
+}

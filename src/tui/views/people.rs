@@ -1,0 +1,160 @@
+//! People: every directory entry with what they hold across providers.
+
+use super::*;
+
+pub struct People;
+
+impl View for People {
+    fn id(&self) -> ViewId {
+        ViewId::People
+    }
+    fn name(&self) -> &'static str {
+        "people"
+    }
+    fn title(&self) -> &'static str {
+        "People"
+    }
+    fn decidable(&self) -> bool {
+        false
+    }
+    fn shows_decisions(&self) -> bool {
+        false
+    }
+    fn empty(&self) -> &'static str {
+        "Nothing here in this snapshot."
+    }
+    fn detail<'a>(&self, s: &State, t: &Theme, item: u32) -> Vec<Line<'a>> {
+        let d = &*s.data;
+        let i = item as usize;
+        let _ = (d, i);
+        let mut out = Vec::new();
+        let Some(p) = d.snapshot.data.people.get(i) else {
+            return out;
+        };
+        out.push(field(
+            t,
+            "person",
+            format!(
+                "{} ({})",
+                p.emails.join(", "),
+                p.display_name.as_deref().unwrap_or("-")
+            ),
+        ));
+        out.push(field(
+            t,
+            "directory",
+            format!(
+                "{} {} · {}",
+                p.source,
+                p.id,
+                if p.absent {
+                    "absent"
+                } else if p.active {
+                    "active"
+                } else {
+                    "inactive"
+                }
+            ),
+        ));
+        out.push(field(
+            t,
+            "groups",
+            if p.groups.is_empty() {
+                "-".into()
+            } else {
+                p.groups.join(", ")
+            },
+        ));
+        let holds = d.sweep(item);
+        out.push(field(
+            t,
+            "holds",
+            format!(
+                "{} on providers (x revokes them all)",
+                crate::model::text::plural(holds.len(), "item")
+            ),
+        ));
+        for (_, label) in holds.iter().take(6) {
+            out.push(Line::from(Span::styled(
+                format!("{:>9} {}", "", sanitize(label)),
+                t.text,
+            )));
+        }
+        out
+    }
+}
+
+impl Data {
+    pub(crate) fn people_table(&self) -> Table {
+        let dir = self.directory();
+        let holdings = self.holdings();
+        let rows = self
+            .people
+            .iter()
+            .map(|&i| {
+                let p = &self.snapshot.data.people[i as usize];
+                let mut h = (0i64, Vec::new(), 0i64, 0i64);
+                for e in &p.emails {
+                    if let Some(x) = holdings.get(&dir.canonical(e)) {
+                        h.0 += x.0;
+                        for prov in &x.1 {
+                            if !h.1.contains(prov) {
+                                h.1.push(*prov);
+                            }
+                        }
+                        h.2 += x.2;
+                        h.3 += x.3;
+                    }
+                }
+                h.1.sort();
+                let status = if p.absent {
+                    "absent"
+                } else if p.active {
+                    "active"
+                } else {
+                    "inactive"
+                };
+                let tone = if !p.is_current() && h.0 > 0 {
+                    Tone::Danger
+                } else if !p.is_current() {
+                    Tone::Muted
+                } else {
+                    Tone::Normal
+                };
+                let email = p
+                    .emails
+                    .first()
+                    .cloned()
+                    .unwrap_or_else(|| p.user_name.clone());
+                Row::new(
+                    vec![
+                        clean(&email),
+                        clean(p.display_name.as_deref().unwrap_or("-")),
+                        status.into(),
+                        h.1.join(" "),
+                        h.0.to_string(),
+                        h.2.to_string(),
+                        h.3.to_string(),
+                        clean(p.department.as_deref().unwrap_or("-")),
+                    ],
+                    vec![NONE, NONE, NONE, NONE, h.0, h.2, h.3, NONE],
+                    tone,
+                    i,
+                )
+            })
+            .collect();
+        Table {
+            columns: vec![
+                Column::text("person", 28),
+                Column::text("name", 18),
+                Column::text("status", 8),
+                Column::text("providers", 16),
+                Column::num("accounts", 8, Unit::Count),
+                Column::num("keys", 4, Unit::Count),
+                Column::num("findings", 8, Unit::Count),
+                Column::grow("dept", 8),
+            ],
+            rows,
+        }
+    }
+}
