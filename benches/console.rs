@@ -381,6 +381,7 @@ fn main() {
             keys: None,
             reviewer: "bench@example.com".into(),
             campaign: None,
+            read_only: false,
             clock: Arc::new(|| 0),
         },
         recert::tui::Console,

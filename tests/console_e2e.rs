@@ -5,7 +5,7 @@
 //! simulator's own request log) and the campaign reviewer (stage, submit, sign off). Each test runs its own tmux server (`tmux -L`), never the user's.
 //! Every wait is on screen content (tmux capture-pane), never a fixed sleep. Needs tmux: where
 //! the build found none (`build.rs`), each test is ignored with the reason, in `cargo test`'s
-//! summary; in CI a missing tmux fails the build.
+//! summary; with `RECERT_REQUIRE_TEST_TOOLS` set (as `.ci/run` does) a missing tmux fails the build.
 
 mod common;
 

@@ -20,17 +20,21 @@ use common::process::Env;
 
 const NOW: i64 = 1_795_000_000;
 
-/// A front end that keeps what the engine judged as plain facts.
-struct Plain;
+/// A front end that keeps what the engine judged as plain facts, and a record of every data
+/// value it was asked to build (`true` for a preview).
+#[derive(Clone, Default)]
+struct Plain(Arc<std::sync::Mutex<Vec<bool>>>);
 
 impl Front for Plain {
     /// The snapshot id, the number of findings, and whether it is the preview.
     type Data = (i64, usize, bool);
     type Review = ReadModel;
     fn preview(&self, p: Preview) -> Self::Data {
+        self.0.lock().unwrap().push(true);
         (p.head.id, p.digest.total as usize, true)
     }
     fn data(&self, j: Judged) -> Self::Data {
+        self.0.lock().unwrap().push(false);
         (j.snapshot.id, j.findings.len(), false)
     }
     fn review(&self, r: ReadModel) -> ReadModel {
@@ -39,6 +43,19 @@ impl Front for Plain {
 }
 
 fn start(e: &Env, reviewer: &str) -> (Engine<Plain>, Receiver<Event>) {
+    start_with(e, reviewer, false)
+}
+
+fn start_with(e: &Env, reviewer: &str, read_only: bool) -> (Engine<Plain>, Receiver<Event>) {
+    start_front(e, reviewer, read_only, Plain::default())
+}
+
+fn start_front(
+    e: &Env,
+    reviewer: &str,
+    read_only: bool,
+    front: Plain,
+) -> (Engine<Plain>, Receiver<Event>) {
     let text = std::fs::read_to_string(e.dir.path().join("cfg.toml")).unwrap();
     let config = Config::parse(&text, std::path::Path::new("cfg.toml")).unwrap();
     let (tx, rx) = channel();
@@ -49,9 +66,10 @@ fn start(e: &Env, reviewer: &str) -> (Engine<Plain>, Receiver<Event>) {
             keys: Some(Arc::new(|_| Ok(Secret::new(recert::sim::DEFAULT_KEY)))),
             reviewer: reviewer.into(),
             campaign: None,
+            read_only,
             clock: Arc::new(|| NOW),
         },
-        Plain,
+        front,
         Arc::new(move |ev| {
             let _ = tx.send(ev);
         }),
@@ -277,8 +295,10 @@ fn the_consoles_apply_and_recert_apply_make_the_same_journal() {
 #[test]
 fn a_sync_publishes_the_new_snapshot_whole_without_a_preview() {
     let e = Env::new("small", &[]);
-    let (engine, rx) = start(&e, "rev@example.com");
+    let front = Plain::default();
+    let (engine, rx) = start_front(&e, "rev@example.com", false, front.clone());
     loaded(&engine, &rx);
+    let built_before = front.0.lock().unwrap().len();
     let before = engine.data.latest().1.unwrap().0;
     engine.send(Command::Sync);
     let seen = until(&rx, |ev| {
@@ -296,6 +316,11 @@ fn a_sync_publishes_the_new_snapshot_whole_without_a_preview() {
         !data.2,
         "the first data after a sync is the whole snapshot, not a preview"
     );
+    assert_eq!(
+        front.0.lock().unwrap()[built_before..],
+        [false],
+        "one value built after the sync: the whole snapshot"
+    );
     assert_eq!(data.0, e.snapshot().id);
     // Each source said when it finished, with what it read.
     let last = seen
@@ -312,4 +337,81 @@ fn a_sync_publishes_the_new_snapshot_whole_without_a_preview() {
             .all(|t| t.requests > 0 && matches!(t.done, Some(Ok(n)) if n > 0)),
         "{last:?}"
     );
+}
+
+/// A read-only engine refuses every change and says so in the answer the front end waits for
+/// (so nothing waits forever), whatever the front end asked.
+#[test]
+fn a_read_only_engine_refuses_every_change() {
+    let e = Env::new("small", &[]);
+    let (engine, rx) = start_with(&e, "rev@example.com", true);
+    let snap = e.snapshot();
+    engine.send(Command::Record {
+        items: revokes(&e, 1),
+        snapshot: Some(snap.id),
+    });
+    let seen = until(&rx, |ev| matches!(ev, Event::NotRecorded(_)));
+    assert!(format!("{seen:?}").contains("read-only"), "{seen:?}");
+    engine.send(Command::Resume { plan: 1 });
+    let seen = until(&rx, |ev| matches!(ev, Event::ApplyDone { .. }));
+    assert!(matches!(
+        seen.last(),
+        Some(Event::ApplyDone { ok: false, .. })
+    ));
+    assert!(
+        Store::open(&e.data())
+            .unwrap()
+            .decisions()
+            .unwrap()
+            .is_empty()
+    );
+    assert!(e.mutations().is_empty(), "nothing reached a provider");
+}
+
+/// One plan is sent at a time: a second Apply or Resume while a run is out is refused, so no
+/// call goes out twice (the store's lock cannot tell two runs of one process apart).
+#[test]
+fn a_second_run_while_one_is_out_is_refused() {
+    let e = Env::new("small", &["--latency-ms", "150"]);
+    let items = revokes(&e, 6);
+    let snap = e.snapshot();
+    let mut store = Store::open(&e.data()).unwrap();
+    store
+        .record_decisions(&items, "responder@example.com", Some(snap.id), NOW)
+        .unwrap();
+    let steps = recert::engine::apply::pending(
+        &store.decisions().unwrap(),
+        &store.planned_decisions().unwrap(),
+        &store.all_journal().unwrap(),
+        &snap,
+        &Default::default(),
+        Default::default(),
+    );
+    let (engine, rx) = start(&e, "responder@example.com");
+    engine.send(Command::Apply {
+        steps,
+        known: 0,
+        snapshot: Some(snap.id),
+    });
+    let seen = until(&rx, |ev| matches!(ev, Event::ApplyProgress(_)));
+    let plan = match seen.last() {
+        Some(Event::ApplyProgress(p)) => p.plan,
+        _ => unreachable!(),
+    };
+    engine.send(Command::Resume { plan });
+    let seen = until(&rx, |ev| matches!(ev, Event::ApplyDone { .. }));
+    assert!(
+        seen.iter().any(
+            |ev| matches!(ev, Event::Error(m) if m.contains(&format!("plan #{plan} is being sent")))
+        ),
+        "{seen:?}"
+    );
+    assert_eq!(
+        seen.iter()
+            .filter(|ev| matches!(ev, Event::ApplyDone { .. }))
+            .count(),
+        1
+    );
+    let sent = e.mutations();
+    assert_eq!(sent.len(), 6, "each call once: {sent:?}");
 }

@@ -1,6 +1,6 @@
 //! The SCIM connector against scim2-server, a third-party SCIM 2.0 server (Python, from PyPI),
 //! installed and started by `.ci/run`. Where the build found no peer (`build.rs`) these tests
-//! are ignored with the reason, in `cargo test`'s summary; in CI a missing peer fails the build.
+//! are ignored with the reason, in `cargo test`'s summary; with `RECERT_REQUIRE_TEST_TOOLS` set a missing peer fails the build.
 
 mod common;
 

@@ -62,7 +62,12 @@ pub fn judged(cfg: &Config, dir: &Path, snap: &Snapshot) -> Result<(Context, Vec
 /// was made in the same context, `preview` gets it at once (milliseconds), before the snapshot
 /// is read and judged (seconds on a million grants); otherwise the digest is stored now for the
 /// next start.
-pub fn latest(cfg: &Config, dir: &Path, preview: &dyn Fn(Preview)) -> Result<Judged> {
+pub fn latest(
+    cfg: &Config,
+    dir: &Path,
+    key_for: super::apply::KeyFor,
+    preview: &dyn Fn(Preview),
+) -> Result<Judged> {
     let store = Store::open(dir)?;
     let id = store
         .latest_snapshot_id()?
@@ -83,7 +88,7 @@ pub fn latest(cfg: &Config, dir: &Path, preview: &dyn Fn(Preview)) -> Result<Jud
     let snap = store.snapshot(id)?;
     let cx = context(cfg, &snap, owners);
     let found = reconcile::reconcile(&snap.data, &cx);
-    let own_keys = super::apply::own_keys(cfg, &crate::config::resolve_key, &snap.data);
+    let own_keys = super::apply::own_keys(cfg, key_for, &snap.data);
     let digest = Digest::new(&snap.data, &found, cx.now);
     if stored.is_none()
         && let Err(e) = store.save_digest(id, &key, &digest)

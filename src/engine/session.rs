@@ -101,6 +101,12 @@ pub enum Event {
     },
     /// A `Record` that was not recorded (why).
     NotRecorded(String),
+    /// A `SetUndone` that did not happen (why): the batch stands as it was.
+    NotUndone {
+        batch: i64,
+        undone: bool,
+        why: String,
+    },
     SyncProgress(SyncProgress),
     SyncDone {
         ok: bool,
@@ -177,6 +183,8 @@ pub struct Setup {
     pub reviewer: String,
     /// The campaign queue the front end is on.
     pub campaign: Option<CampaignQueue>,
+    /// Refuse every change (decisions, campaign acts, plans): read-only mode.
+    pub read_only: bool,
     pub clock: Clock,
 }
 
@@ -191,6 +199,11 @@ enum Msg {
     Do(Command),
     /// A slow task finished and asks for a follow-up.
     Then(Command),
+    /// Tell the front end this once the review read model is read again (an apply's end: the
+    /// console must not see "done" with a journal that still says "sent").
+    After(Event),
+    /// The front end is gone.
+    Stop,
 }
 
 impl<F: Front> Engine<F> {
@@ -213,6 +226,7 @@ impl<F: Front> Engine<F> {
             rt,
             me: tx.clone(),
             loads: 0,
+            running: Arc::new(Mutex::new(None)),
         };
         std::thread::Builder::new()
             .name("recert-engine".into())
@@ -224,9 +238,62 @@ impl<F: Front> Engine<F> {
         })
     }
 
-    /// Ask the engine to do `c`.
-    pub fn send(&self, c: Command) {
-        let _ = self.commands.send(Msg::Do(c));
+    /// Ask the engine to do `c`; `false` when the engine is gone (nothing will answer).
+    pub fn send(&self, c: Command) -> bool {
+        self.commands.send(Msg::Do(c)).is_ok()
+    }
+}
+
+impl<F: Front> Drop for Engine<F> {
+    fn drop(&mut self) {
+        let _ = self.commands.send(Msg::Stop);
+    }
+}
+
+/// The event that tells a front end `c` did not happen (and why), so nothing waits for an
+/// answer that will not come.
+fn refused(c: &Command, why: &str) -> Event {
+    match c {
+        Command::Record { .. } => {
+            Event::NotRecorded(format!("the decision was NOT recorded: {why}"))
+        }
+        Command::SetUndone { batch, undone } => Event::NotUndone {
+            batch: *batch,
+            undone: *undone,
+            why: why.to_string(),
+        },
+        Command::Apply { .. } | Command::Resume { .. } => Event::ApplyDone {
+            ok: false,
+            lines: vec![format!("nothing was sent: {why}")],
+        },
+        Command::Load { .. } => Event::LoadFailed(why.to_string()),
+        Command::Sync => Event::SyncDone {
+            ok: false,
+            lines: vec![format!("sync: FAILED: {why}")],
+        },
+        Command::Campaign(_) | Command::Review => {
+            Event::Error(format!("{why}; nothing was changed"))
+        }
+    }
+}
+
+/// Sends `event` when dropped unless disarmed: a slow task that panics still answers.
+struct Answer {
+    sink: Sink,
+    event: Option<Event>,
+}
+
+impl Answer {
+    fn disarm(mut self) {
+        self.event = None;
+    }
+}
+
+impl Drop for Answer {
+    fn drop(&mut self) {
+        if let Some(e) = self.event.take() {
+            (self.sink)(e);
+        }
     }
 }
 
@@ -240,6 +307,8 @@ struct Inner<F: Front> {
     me: Sender<Msg>,
     /// Loads requested so far: a load's request number.
     loads: u64,
+    /// The plan being sent, while it is.
+    running: Arc<Mutex<Option<i64>>>,
 }
 
 impl<F: Front> Inner<F> {
@@ -257,9 +326,28 @@ impl<F: Front> Inner<F> {
         while let Ok(first) = rx.recv() {
             // Everything that piled up, in order; reading the review once serves them all.
             let mut read_review = false;
+            let mut after = Vec::new();
             for m in std::iter::once(first).chain(rx.try_iter()) {
-                let (Msg::Do(c) | Msg::Then(c)) = m;
-                read_review |= self.command(store.as_mut(), c);
+                let c = match m {
+                    Msg::Do(c) | Msg::Then(c) => c,
+                    Msg::After(e) => {
+                        read_review = true;
+                        after.push(e);
+                        continue;
+                    }
+                    Msg::Stop => return,
+                };
+                // A bug in one command answers that command and leaves the engine running.
+                let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    self.command(store.as_mut(), c.clone())
+                }));
+                match run {
+                    Ok(read) => read_review |= read,
+                    Err(_) => {
+                        (self.sink)(refused(&c, "recert hit an internal error (see the log)"));
+                        read_review = true;
+                    }
+                }
             }
             if read_review && let Some(s) = &store {
                 reviews += 1;
@@ -274,6 +362,9 @@ impl<F: Front> Inner<F> {
                     ))),
                 }
             }
+            for e in after {
+                (self.sink)(e);
+            }
         }
     }
 
@@ -281,6 +372,34 @@ impl<F: Front> Inner<F> {
     fn command(&mut self, store: Option<&mut Store>, c: Command) -> bool {
         let now = (self.setup.clock)();
         let reviewer = self.setup.reviewer.clone();
+        let writes = matches!(
+            c,
+            Command::Record { .. }
+                | Command::SetUndone { .. }
+                | Command::Campaign(_)
+                | Command::Apply { .. }
+                | Command::Resume { .. }
+        );
+        if writes && self.setup.read_only {
+            (self.sink)(refused(
+                &c,
+                "read-only mode (started with --read-only or settings.read_only = true)",
+            ));
+            return false;
+        }
+        if writes && store.is_none() {
+            (self.sink)(refused(&c, "the store could not be opened"));
+            return false;
+        }
+        if matches!(c, Command::Apply { .. } | Command::Resume { .. })
+            && let Some(plan) = *self.running.lock().unwrap_or_else(|e| e.into_inner())
+        {
+            // One run at a time in this process: a second would send the same calls again.
+            (self.sink)(Event::Error(format!(
+                "plan #{plan} is being sent: wait for it to finish; nothing else was sent"
+            )));
+            return false;
+        }
         match c {
             Command::Review => true,
             Command::Load { preview } => {
@@ -292,12 +411,7 @@ impl<F: Front> Inner<F> {
                 false
             }
             Command::Record { items, snapshot } => {
-                let Some(store) = store else {
-                    (self.sink)(Event::Error(
-                        "the decision was NOT recorded: no store".into(),
-                    ));
-                    return false;
-                };
+                let Some(store) = store else { return false };
                 match super::decide::record(store, &items, &reviewer, snapshot, now) {
                     Ok(batch) => (self.sink)(Event::Recorded {
                         batch,
@@ -310,14 +424,17 @@ impl<F: Front> Inner<F> {
             }
             Command::SetUndone { batch, undone } => {
                 let Some(store) = store else { return false };
-                if let Err(e) = super::decide::set_undone(store, batch, undone, &reviewer, now) {
-                    (self.sink)(Event::Error(e));
+                if let Err(why) = super::decide::set_undone(store, batch, undone, &reviewer, now) {
+                    (self.sink)(Event::NotUndone { batch, undone, why });
                 }
                 true
             }
             Command::Campaign(act) => {
                 let (Some(store), Some(q)) = (store, self.setup.campaign.clone()) else {
-                    (self.sink)(Event::Error("not on a campaign queue".into()));
+                    (self.sink)(Event::Error(
+                        "campaign: this console is not on a campaign queue; nothing was changed"
+                            .into(),
+                    ));
                     return false;
                 };
                 // A refused act changed nothing: the front end's marks and cursor stay.
@@ -362,13 +479,25 @@ impl<F: Front> Inner<F> {
         let request = self.loads;
         let (cfg, dir) = (self.setup.config.clone(), self.setup.data_dir.clone());
         let (front, sink, slot) = (self.front.clone(), self.sink.clone(), self.data.clone());
+        let keys = self.setup.keys.clone();
         self.rt.spawn_blocking(move || {
+            let answer = Answer {
+                sink: sink.clone(),
+                event: Some(Event::LoadFailed(
+                    "loading the snapshot stopped on an internal error (see the log)".into(),
+                )),
+            };
             let early = |p: Preview| {
                 if preview && let Some(g) = slot.publish(request, front.preview(p)) {
                     sink(Event::Published(Bulk::Data, g));
                 }
             };
-            match super::load::latest(&cfg, &dir, &early) {
+            // The admin keys recert runs with are the ones this front end was given.
+            let key_for = |s: &SourceConfig| match &keys {
+                Some(k) => k(s),
+                None => crate::config::resolve_key(s),
+            };
+            match super::load::latest(&cfg, &dir, &key_for, &early) {
                 Ok(j) => {
                     if let Some(g) = slot.publish(request, front.data(j)) {
                         sink(Event::Published(Bulk::Data, g));
@@ -376,6 +505,7 @@ impl<F: Front> Inner<F> {
                 }
                 Err(e) => sink(Event::LoadFailed(format!("{e:#}"))),
             }
+            answer.disarm();
         });
     }
 
@@ -395,6 +525,13 @@ impl<F: Front> Inner<F> {
         };
         let handle = self.rt.handle().clone();
         self.rt.spawn_blocking(move || {
+            let answer = Answer {
+                sink: sink.clone(),
+                event: Some(Event::SyncDone {
+                    ok: false,
+                    lines: vec!["sync: stopped on an internal error (see the log)".into()],
+                }),
+            };
             let result = handle.block_on(async {
                 let mut store = Store::open(&dir)?;
                 let resolve = move |s: &SourceConfig| keys(s);
@@ -429,6 +566,7 @@ impl<F: Front> Inner<F> {
                     lines: vec![format!("sync: FAILED: {e}")],
                 }),
             }
+            answer.disarm();
         });
     }
 
@@ -455,7 +593,36 @@ impl<F: Front> Inner<F> {
             self.setup.reviewer.clone(),
         );
         let handle = self.rt.handle().clone();
+        *self.running.lock().unwrap_or_else(|e| e.into_inner()) = Some(plan);
+        let running = self.running.clone();
         self.rt.spawn_blocking(move || {
+            // However the run ends (a panic included), the plan is no longer running and the
+            // front end hears so, after the review is read again.
+            struct Ended {
+                running: Arc<Mutex<Option<i64>>>,
+                me: Sender<Msg>,
+                plan: i64,
+                done: Option<Event>,
+            }
+            impl Drop for Ended {
+                fn drop(&mut self) {
+                    *self.running.lock().unwrap_or_else(|e| e.into_inner()) = None;
+                    let done = self.done.take().unwrap_or_else(|| Event::ApplyDone {
+                        ok: false,
+                        lines: vec![format!(
+                            "plan #{} stopped on an internal error (see the log); `recert apply --resume` finishes it",
+                            self.plan
+                        )],
+                    });
+                    let _ = self.me.send(Msg::After(done));
+                }
+            }
+            let mut ended = Ended {
+                running,
+                me: me.clone(),
+                plan,
+                done: None,
+            };
             let run = || -> anyhow::Result<crate::remediate::apply::Outcome> {
                 let store = Mutex::new(Store::open(&dir)?);
                 let progress = Mutex::new(ApplyProgress {
@@ -490,9 +657,8 @@ impl<F: Front> Inner<F> {
                     )],
                 },
             };
-            sink(done);
-            // The decisions view and the audit log change with every call.
-            let _ = me.send(Msg::Then(Command::Review));
+            // Said after the review is read again: the journal then shows what the run did.
+            ended.done = Some(done);
         });
     }
 }

@@ -479,7 +479,28 @@ impl Store {
         now: Ts,
     ) -> Result<(), StoreError> {
         let err = self.sql_err();
-        let tx = self.conn.transaction().map_err(&err)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(&err)?;
+        // A call whose every decision was withdrawn since the run began (an undo, a cancelled
+        // campaign) is not sent: the check and the mark are one transaction with the undo's.
+        if !row.decisions.is_empty() {
+            let marks = vec!["?"; row.decisions.len()].join(", ");
+            let standing: i64 = tx
+                .query_row(
+                    &format!("SELECT count(*) FROM decisions WHERE undone = 0 AND id IN ({marks})"),
+                    rusqlite::params_from_iter(row.decisions.iter()),
+                    |r| r.get(0),
+                )
+                .map_err(&err)?;
+            if standing == 0 {
+                return Err(StoreError::Refused(format!(
+                    "plan #{} call #{} was not sent: every decision it carries out was withdrawn after the run began; `recert apply --resume` abandons it",
+                    row.plan, row.seq
+                )));
+            }
+        }
         tx.execute(
             "UPDATE journal SET state = 'sent', attempts = attempts + 1, updated_at = ?3 WHERE plan_id = ?1 AND seq = ?2",
             params![row.plan, row.seq, now],

@@ -163,6 +163,29 @@ pub(crate) fn insert_decisions(
     Ok(Inserted { batch, ids, detail })
 }
 
+/// The plan that sent (or is sending) a call carrying a decision of `batch`, if any: such a
+/// batch is carried out and cannot be withdrawn. Calls planned but not sent, failed or
+/// abandoned do not count (a resumed plan abandons the withdrawn ones).
+fn carried_out(tx: &rusqlite::Transaction, batch: i64) -> rusqlite::Result<Option<i64>> {
+    let ids: std::collections::HashSet<i64> = tx
+        .prepare("SELECT id FROM decisions WHERE batch = ?1")?
+        .query_map([batch], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut st = tx.prepare(
+        "SELECT plan_id, decisions FROM journal WHERE state IN ('done', 'sent') ORDER BY plan_id",
+    )?;
+    let rows: Vec<(i64, String)> = st
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(rows.into_iter().find_map(|(plan, ds)| {
+        serde_json::from_str::<Vec<i64>>(&ds)
+            .unwrap_or_default()
+            .iter()
+            .any(|d| ids.contains(d))
+            .then_some(plan)
+    }))
+}
+
 impl Store {
     /// Record one batch of decisions and its audit entry in one transaction; returns the batch.
     pub fn record_decisions(
@@ -189,7 +212,15 @@ impl Store {
         now: Ts,
     ) -> Result<usize, StoreError> {
         let err = self.sql_err();
-        let tx = self.conn.transaction().map_err(&err)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(&err)?;
+        if undone && let Some(plan) = carried_out(&tx, batch).map_err(&err)? {
+            return Err(StoreError::Refused(format!(
+                "batch {batch} is not undone: plan #{plan} has sent its calls (or is sending them), so the access is gone at the provider and withdrawing the decision would not bring it back"
+            )));
+        }
         let n = tx
             .execute(
                 "UPDATE decisions SET undone = ?1 WHERE batch = ?2",
@@ -390,6 +421,58 @@ mod tests {
             until: None,
             justification: Some("unused since March".into()),
         }
+    }
+
+    /// A batch whose call went out cannot be withdrawn, and a call whose decisions were all
+    /// withdrawn is never marked sent (so never sent): each check in the same transaction as
+    /// the change it guards.
+    #[test]
+    fn a_sent_call_pins_its_decisions_and_a_withdrawn_call_is_not_sent() {
+        use crate::remediate::{PlannedStep, Step};
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(dir.path()).unwrap();
+        let call = |ids: Vec<i64>, path: &str| PlannedStep {
+            decisions: ids,
+            step: Step::Call {
+                source: "openai".into(),
+                method: "DELETE",
+                path: path.into(),
+                body: None,
+                note: None,
+            },
+        };
+        let b1 = s
+            .record_decisions(&[nd("k1", Verdict::Revoke)], "r", Some(1), 10)
+            .unwrap();
+        let b2 = s
+            .record_decisions(&[nd("k2", Verdict::Revoke)], "r", Some(1), 11)
+            .unwrap();
+        let ids: Vec<i64> = s.decisions().unwrap().iter().map(|d| d.id).collect();
+        let plan = s
+            .create_plan(
+                &[call(vec![ids[0]], "/a/k1"), call(vec![ids[1]], "/a/k2")],
+                "r",
+                Some(1),
+                12,
+            )
+            .unwrap();
+        let rows = s.journal(plan).unwrap();
+        // k1's call goes out: its batch is pinned.
+        s.journal_sent(&rows[0], "r", 13).unwrap();
+        let e = s.set_batch_undone(b1, true, "r", 14).unwrap_err();
+        assert!(e.to_string().contains(&format!("plan #{plan}")), "{e}");
+        assert!(!s.decisions().unwrap()[0].undone);
+        // k2's call has not gone out: its batch can be withdrawn, and then it is not sent.
+        s.set_batch_undone(b2, true, "r", 15).unwrap();
+        let e = s.journal_sent(&rows[1], "r", 16).unwrap_err();
+        assert!(e.to_string().contains("withdrawn"), "{e}");
+        assert_eq!(
+            s.journal(plan).unwrap()[1].state,
+            crate::remediate::RowState::Pending
+        );
+        // Redo is always allowed.
+        s.set_batch_undone(b2, false, "r", 17).unwrap();
+        s.journal_sent(&rows[1], "r", 18).unwrap();
     }
 
     #[test]

@@ -79,7 +79,9 @@ impl Front for Console {
 /// The console's data from the latest snapshot in `dir` (its stored digest to `preview`
 /// first), as the engine loads it: for the benchmarks and tests that time or check a start.
 pub fn load(cfg: &Config, dir: &std::path::Path, preview: &dyn Fn(Data)) -> anyhow::Result<Data> {
-    let j = crate::engine::load::latest(cfg, dir, &|p| preview(Console.preview(p)))?;
+    let j = crate::engine::load::latest(cfg, dir, &crate::config::resolve_key, &|p| {
+        preview(Console.preview(p))
+    })?;
     Ok(Console.data(j))
 }
 
@@ -179,6 +181,7 @@ fn message(e: EngineEvent, engine: &Engine<Console>, seen: &mut [u64; 2]) -> Opt
             verdict,
         },
         EngineEvent::NotRecorded(why) => Msg::NotRecorded(why),
+        EngineEvent::NotUndone { batch, undone, why } => Msg::NotUndone { batch, undone, why },
         EngineEvent::SyncProgress(p) => Msg::SyncProgress(
             p.into_iter()
                 .map(|t| SourceProgress {
@@ -223,6 +226,7 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
                 keys: opts.keys.clone(),
                 reviewer: opts.reviewer.clone(),
                 campaign: opts.campaign.clone(),
+                read_only: opts.read_only,
                 clock: std::sync::Arc::new(|| chrono::Utc::now().timestamp()),
             },
             Console,
@@ -308,7 +312,13 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
                             });
                         }
                         Effect::Copy(text) => copy_to_clipboard(&text),
-                        Effect::Engine(c) => engine.send(c),
+                        Effect::Engine(c) => {
+                            if !engine.send(c) {
+                                pending.push(Msg::Error(
+                                    "recert's engine has stopped: nothing more can be recorded or sent; quit and start again".into(),
+                                ));
+                            }
+                        }
                     }
                 }
             }

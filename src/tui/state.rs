@@ -109,6 +109,12 @@ pub enum Msg {
     },
     /// A decision the engine could not record (why).
     NotRecorded(String),
+    /// An undo (or redo) of `batch` the engine refused (why): it stands as it was.
+    NotUndone {
+        batch: i64,
+        undone: bool,
+        why: String,
+    },
     SyncProgress(Vec<SourceProgress>),
     SyncDone {
         ok: bool,
@@ -465,12 +471,19 @@ pub struct State {
     pub redo: Vec<i64>,
     /// Decisions sent to the engine and not yet answered (recorded or refused).
     pub recording: usize,
-    /// `u` pressed while a decision was on its way: undone when it is recorded.
-    pub undo_waiting: usize,
+    /// Records sent to the engine so far, and answered so far (the engine answers in order).
+    records_sent: u64,
+    records_answered: u64,
+    /// The view each record in flight was made in: its marks are cleared when it is recorded.
+    record_views: std::collections::VecDeque<ViewId>,
+    /// `u` pressed while decisions were on their way: for each, the record it means (the
+    /// newest sent when it was pressed), undone as soon as that one is recorded.
+    pub undo_waiting: Vec<u64>,
     /// Per batch recorded this session: how many decisions it holds.
-    batch_sizes: HashMap<i64, usize>,
-    /// `q` was pressed once while an apply or sync ran: the next `q` quits.
-    pub quit_armed: bool,
+    batch_sizes: HashMap<i64, (usize, Verdict)>,
+    /// `q` was pressed once while an apply or sync ran: a `q` (or `:q`) before this time (ms)
+    /// quits.
+    pub quit_armed: Option<u64>,
     pub sync: Option<Vec<SourceProgress>>,
     pub confirm: Option<Confirm>,
     pub applying: Option<Applying>,
@@ -522,9 +535,12 @@ impl State {
             undo: Vec::new(),
             redo: Vec::new(),
             recording: 0,
-            undo_waiting: 0,
+            records_sent: 0,
+            records_answered: 0,
+            record_views: Default::default(),
+            undo_waiting: Vec::new(),
             batch_sizes: HashMap::new(),
-            quit_armed: false,
+            quit_armed: None,
             sync: None,
             confirm: None,
             applying: None,
@@ -986,6 +1002,9 @@ impl State {
 
     /// `:submit`: what the staged batch holds, to confirm.
     fn plan_submit(&mut self) -> Vec<Effect> {
+        if self.refuse_read_only("submitting") {
+            return Vec::new();
+        }
         if let Some(why) = self.queue_locked() {
             self.notify(why, Level::Warn);
             return Vec::new();
@@ -1061,6 +1080,9 @@ impl State {
 
     /// `:signoff`: the queue's counts, to confirm.
     fn plan_sign_off(&mut self) -> Vec<Effect> {
+        if self.refuse_read_only("signing off") {
+            return Vec::new();
+        }
         if let Some(why) = self.queue_locked() {
             self.notify(why, Level::Warn);
             return Vec::new();
@@ -1143,6 +1165,19 @@ impl State {
         }))]
     }
 
+    /// In read-only mode, say that `what` is disabled; whether it is.
+    fn refuse_read_only(&mut self, what: &str) -> bool {
+        if self.read_only {
+            self.notify(
+                format!(
+                    "Read-only mode: {what} is disabled (started with --read-only or settings.read_only = true)"
+                ),
+                Level::Warn,
+            );
+        }
+        self.read_only
+    }
+
     /// `q`: quit, unless an apply or a sync is running: then say what stops with it, and the
     /// next `q` quits.
     fn quit(&mut self) -> Vec<Effect> {
@@ -1157,9 +1192,10 @@ impl State {
             ),
             (None, None) => None,
         };
+        let armed = self.quit_armed.is_some_and(|until| self.now_ms <= until);
         match busy {
-            Some(why) if !self.quit_armed => {
-                self.quit_armed = true;
+            Some(why) if !armed => {
+                self.quit_armed = Some(self.now_ms + TOAST_MS);
                 self.notify(why, Level::Warn);
                 Vec::new()
             }
@@ -1170,7 +1206,7 @@ impl State {
     /// How many decisions batch `b` holds (as the engine said when it recorded them: the
     /// review read model may not have it yet).
     fn batch_size(&self, b: i64) -> usize {
-        self.batch_sizes.get(&b).copied().unwrap_or_else(|| {
+        self.batch_sizes.get(&b).map(|x| x.0).unwrap_or_else(|| {
             self.review
                 .decisions
                 .iter()
@@ -1185,7 +1221,7 @@ impl State {
     /// withdrawing the decision would not give the access back.
     fn undo_last(&mut self) -> Vec<Effect> {
         if self.recording > 0 {
-            self.undo_waiting += 1;
+            self.undo_waiting.push(self.records_sent);
             self.notify("Undo waits for the decision being recorded", Level::Info);
             return Vec::new();
         }
@@ -1200,17 +1236,19 @@ impl State {
             .filter(|d| d.batch == b)
             .map(|d| d.id)
             .collect();
-        if ids.iter().any(|id| self.review.planned.contains(id)) {
-            let plan = self
-                .review
-                .journal
-                .iter()
-                .find(|r| r.decisions.iter().any(|d| ids.contains(d)))
-                .map(|r| format!(" #{}", r.plan))
-                .unwrap_or_default();
+        // The store refuses it too (in the undo's own transaction); saying so here saves a
+        // round trip. A planned call not sent yet does not pin it: a resumed plan abandons it.
+        let sent = self.review.journal.iter().find(|r| {
+            matches!(
+                r.state,
+                crate::remediate::RowState::Done | crate::remediate::RowState::Sent
+            ) && r.decisions.iter().any(|d| ids.contains(d))
+        });
+        if let Some(r) = sent {
             self.notify(
                 format!(
-                    "Not undone: batch {b} is already in plan{plan}, whose calls were sent or are being sent; withdrawing it would not give the access back (reverse a call from the audit view with R, where the provider allows it)"
+                    "Not undone: batch {b} is carried out by plan #{}, whose calls were sent or are being sent; withdrawing it would not give the access back (reverse a call from the audit view with R, where the provider allows it)",
+                    r.plan
                 ),
                 Level::Warn,
             );
@@ -1241,14 +1279,28 @@ impl State {
 
     /// `Rejudge` when batch `b` holds a reassign: undoing or redoing it changes who owns what.
     fn rejudge_after(&self, b: i64) -> Option<Effect> {
-        self.review
-            .decisions
-            .iter()
-            .any(|d| d.batch == b && d.d.verdict == Verdict::Reassign)
-            .then_some(Effect::Engine(Command::Load { preview: false }))
+        // This session's batches are known from the engine's answer (the review read model
+        // may not have them yet); older ones from the review.
+        let reassign = match self.batch_sizes.get(&b) {
+            Some((_, v)) => *v == Verdict::Reassign,
+            None => self
+                .review
+                .decisions
+                .iter()
+                .any(|d| d.batch == b && d.d.verdict == Verdict::Reassign),
+        };
+        reassign.then_some(Effect::Engine(Command::Load { preview: false }))
     }
 
     fn start_decision(&mut self, verdict: Verdict) -> Vec<Effect> {
+        // Every way to a decision (keys, `:leak`, `:sweep`) comes here.
+        if self.read_only {
+            self.notify(
+                "Read-only mode: decisions are disabled (started with --read-only or settings.read_only = true)",
+                Level::Warn,
+            );
+            return Vec::new();
+        }
         if self.view == ViewId::Queue
             && let Some(why) = self.queue_locked()
         {
@@ -1362,6 +1414,9 @@ impl State {
     }
 
     fn sweep(&mut self) -> Vec<Effect> {
+        if self.refuse_read_only("a person sweep") {
+            return Vec::new();
+        }
         if self.view != ViewId::People {
             self.notify("x sweeps a person: open People (3) first", Level::Warn);
             return Vec::new();
@@ -1472,6 +1527,8 @@ impl State {
                 }
                 self.advance_to_next_open();
                 self.recording += 1;
+                self.records_sent += 1;
+                self.record_views.push_back(self.view);
                 return vec![Effect::Engine(Command::Record {
                     items,
                     snapshot: self.snapshot_id(),
@@ -1572,7 +1629,7 @@ impl State {
                 self.mode = Mode::Help;
                 Vec::new()
             }
-            "quit" | "q" => vec![Effect::Quit],
+            "quit" | "q" => self.quit(),
             "sort" => self.sort_command(&args),
             "apply" => self.plan_apply(),
             "leak" => self.leak(&args),
@@ -1690,6 +1747,20 @@ impl State {
             // "Not confirmed: …" from an earlier try is no longer true.
             self.toast = None;
         }
+        if ok
+            && matches!(c.purpose, Purpose::Apply | Purpose::Resume(_))
+            && let Some(a) = &self.applying
+        {
+            self.mode = Mode::Normal;
+            self.notify(
+                format!(
+                    "Plan #{} is being sent: nothing else is sent until it is done",
+                    a.plan
+                ),
+                Level::Warn,
+            );
+            return Vec::new();
+        }
         if !ok {
             let what = if c.need_typing {
                 format!("type {} (the number of calls)", c.calls)
@@ -1757,6 +1828,19 @@ impl State {
     /// In the audit view: the call on the current entry, reversed where the provider allows it
     /// (an Anthropic key set `inactive` goes back to `active`), shown as a plan to confirm.
     fn reverse(&mut self) -> Vec<Effect> {
+        if self.refuse_read_only("reversing a call") {
+            return Vec::new();
+        }
+        if let Some(a) = &self.applying {
+            self.notify(
+                format!(
+                    "Plan #{} is being sent: reverse a call once it is done",
+                    a.plan
+                ),
+                Level::Info,
+            );
+            return Vec::new();
+        }
         if self.view != ViewId::Audit {
             self.notify(
                 "R reverses a call: open the audit view (7) on the call's entry",
@@ -1815,6 +1899,9 @@ impl State {
 
     /// `:leak HINT`: mark the one key the hint names in Keys and ask for the revoke's reason.
     fn leak(&mut self, args: &[&str]) -> Vec<Effect> {
+        if self.refuse_read_only("revoking a leaked key") {
+            return Vec::new();
+        }
         let Some(hint) = args.first() else {
             self.notify(
                 "leak HINT: a key id, redacted value or the whole key",
@@ -1900,6 +1987,9 @@ impl State {
 
     /// `:sweep EMAIL`: put the cursor on that person in People and ask for the sweep's reason.
     fn sweep_person(&mut self, args: &[&str]) -> Vec<Effect> {
+        if self.refuse_read_only("a person sweep") {
+            return Vec::new();
+        }
         if self.data.partial.is_some() {
             self.still_loading();
             return Vec::new();
@@ -2030,9 +2120,6 @@ impl State {
                 self.still_loading();
                 return Vec::new();
             }
-        }
-        if action != Action::Quit {
-            self.quit_armed = false;
         }
         match (self.mode, action) {
             (_, Action::Quit) => return self.quit(),
@@ -2553,8 +2640,6 @@ fn rows_about(
         .collect()
 }
 
-/// The rows of `view` (by item) with a standing decision, and its verdict: what `decision:`
-/// filters on. Decisions are few: rows are first matched on their target's id alone.
 /// What a filter job needs for `decision:` terms: the data and decisions of the moment it was
 /// asked for, so the worker (never the UI thread) finds the decided rows.
 #[derive(Clone)]
@@ -2591,6 +2676,8 @@ pub fn refined(
     query::filter(table, &order, &q)
 }
 
+/// The rows of `view` (by item) with a standing decision, and its verdict: what `decision:`
+/// filters on. Decisions are few: rows are first matched on their target's id alone.
 pub fn decided_items(
     data: &Data,
     review: &Review,
@@ -2734,10 +2821,13 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             verdict,
         } => {
             state.recording = state.recording.saturating_sub(1);
-            state.batch_sizes.insert(batch, count);
+            state.records_answered += 1;
+            state.batch_sizes.insert(batch, (count, verdict));
             state.undo.push(batch);
             state.redo.clear();
-            state.vs_mut().marks = Marks::default();
+            // The marks the decision was made on (in the view it was made in).
+            let made_in = state.record_views.pop_front().unwrap_or(state.view);
+            state.views[made_in.index()].marks = Marks::default();
             let verb = match verdict {
                 Verdict::Certify => "Certified",
                 Verdict::Revoke => "Revoke staged for",
@@ -2758,19 +2848,45 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             if verdict == Verdict::Reassign {
                 out.push(Effect::Engine(Command::Load { preview: false }));
             }
-            if state.undo_waiting > 0 && state.recording == 0 {
-                // Each waiting `u` undoes one batch, newest first, now that all are known.
-                let waiting = std::mem::take(&mut state.undo_waiting);
-                for _ in 0..waiting {
-                    out.extend(state.undo_last());
-                }
+            // A `u` that waited for this record undoes it now (it is the newest batch: later
+            // records are not answered yet).
+            let answered = state.records_answered;
+            let due = state
+                .undo_waiting
+                .iter()
+                .filter(|&&r| r == answered)
+                .count();
+            state.undo_waiting.retain(|&r| r != answered);
+            for _ in 0..due {
+                let recording = std::mem::take(&mut state.recording);
+                out.extend(state.undo_last());
+                state.recording = recording;
             }
             out
         }
+        Msg::NotUndone { batch, undone, why } => {
+            // Put the batch back where it was on the undo and redo stacks.
+            let (from, to) = if undone {
+                (&mut state.redo, &mut state.undo)
+            } else {
+                (&mut state.undo, &mut state.redo)
+            };
+            if let Some(i) = from.iter().rposition(|b| *b == batch) {
+                from.remove(i);
+                to.push(batch);
+            }
+            let what = if undone { "undone" } else { "redone" };
+            state.notify(format!("Batch {batch} was NOT {what}: {why}"), Level::Error);
+            Vec::new()
+        }
         Msg::NotRecorded(e) => {
             state.recording = state.recording.saturating_sub(1);
-            let dropped = std::mem::take(&mut state.undo_waiting);
-            let note = if dropped > 0 {
+            state.records_answered += 1;
+            state.record_views.pop_front();
+            let answered = state.records_answered;
+            let before = state.undo_waiting.len();
+            state.undo_waiting.retain(|&r| r != answered);
+            let note = if state.undo_waiting.len() < before {
                 "; the undo waiting for it was dropped"
             } else {
                 ""
@@ -2779,7 +2895,10 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             Vec::new()
         }
         Msg::SyncProgress(p) => {
-            state.sync = Some(p);
+            // A tick that lands after the sync ended reopens nothing.
+            if state.sync.is_some() {
+                state.sync = Some(p);
+            }
             Vec::new()
         }
         Msg::SyncDone { ok, lines } => {

@@ -631,8 +631,34 @@ fn undo_right_after_a_decision_undoes_that_decision() {
     assert!(said.starts_with("Undone: 1 decision (batch 2"), "{said}");
 }
 
-/// A batch whose revokes a plan already carried out cannot be undone from the console: the
-/// provider has removed the access, and withdrawing the decision would not bring it back.
+/// `u` means the decision just made even when another follows before the engine answers:
+/// decide A, `u`, decide C; A is undone, C stands.
+#[test]
+fn a_waiting_undo_undoes_the_decision_it_was_pressed_after() {
+    let mut h = Harness::new(5);
+    h.defer_engine = true;
+    h.key('c');
+    h.typ("A");
+    h.code(KeyCode::Enter);
+    h.key('u');
+    h.key('c');
+    h.typ("C");
+    h.code(KeyCode::Enter);
+    h.defer_engine = false;
+    h.flush();
+    let ds = h.store.decisions().unwrap();
+    let by = |why: &str| {
+        ds.iter()
+            .find(|d| d.d.justification.as_deref() == Some(why))
+            .unwrap()
+    };
+    assert!(by("A").undone, "A is the one undone");
+    assert!(!by("C").undone, "C stands");
+}
+
+/// A batch whose revokes a plan has sent cannot be undone from the console: the provider has
+/// removed the access, and withdrawing the decision would not bring it back. A plan stored but
+/// not sent does not pin it (a resumed plan abandons the withdrawn call).
 #[test]
 fn undo_refuses_a_batch_a_plan_already_carried_out() {
     let mut h = Harness::new(5);
@@ -640,12 +666,18 @@ fn undo_refuses_a_batch_a_plan_already_carried_out() {
     h.typ("leaked");
     h.code(KeyCode::Enter);
     assert_eq!(h.store.decisions().unwrap().len(), 1);
-    // A plan covers it (as `:apply` or `recert apply` would store).
-    h.store_pending_plan();
+    // A plan covers it (as `:apply` or `recert apply` would store), and its call went out.
+    let plan = h.store_pending_plan();
+    let row = h.store.journal(plan).unwrap().remove(0);
+    h.store.journal_sent(&row, "rev@example.com", NOW).unwrap();
     h.reload_review();
     h.key('u');
     assert!(
-        h.s.toast.as_ref().unwrap().0.contains("already in plan"),
+        h.s.toast
+            .as_ref()
+            .unwrap()
+            .0
+            .contains(&format!("carried out by plan #{plan}")),
         "{:?}",
         h.s.toast
     );
@@ -653,11 +685,17 @@ fn undo_refuses_a_batch_a_plan_already_carried_out() {
         !h.store.decisions().unwrap()[0].undone,
         "the decision stands"
     );
+    // Planned but not sent: the undo goes through.
+    let mut h = Harness::new(5);
+    h.key('r');
+    h.typ("leaked");
+    h.code(KeyCode::Enter);
+    h.store_pending_plan();
+    h.reload_review();
+    h.key('u');
+    assert!(h.store.decisions().unwrap()[0].undone);
 }
 
-/// A plan left unfinished (a killed run, a failed call) is what `:apply` offers first: it
-/// resumes it from the console, before anything new is planned (it used to say "nothing to
-/// apply", or plan anew and only then refuse).
 #[test]
 fn apply_offers_to_resume_an_unfinished_plan_first() {
     let mut h = Harness::new(5);
@@ -701,7 +739,7 @@ fn quitting_during_an_apply_asks_first() {
     assert_eq!(h.key('q'), vec![Effect::Quit]);
     h.s.applying = None;
     h.s.sync = Some(Vec::new());
-    h.s.quit_armed = false;
+    h.s.quit_armed = None;
     assert!(h.key('q').is_empty());
     assert!(h.s.toast.as_ref().unwrap().0.contains("sync"));
 }
@@ -750,6 +788,88 @@ fn a_decision_filter_leaves_the_scan_to_the_worker() {
     let d = job.1.expect("the worker gets what it needs");
     assert_eq!(d.view, ViewId::Gaps);
     assert!(Arc::ptr_eq(&d.review, &h.s.review));
+}
+
+/// Read-only mode refuses every way to a change, not only the decision keys: `:leak`,
+/// `:sweep`, `:submit`, `:signoff` and reversing a call.
+#[test]
+fn read_only_refuses_leak_sweep_and_reverse() {
+    let mut h = Harness::new(5);
+    h.s.read_only = true;
+    for cmd in ["leak key_b", "sweep bob@example.com"] {
+        h.typ(&format!(":{cmd}"));
+        h.code(KeyCode::Enter);
+        assert_ne!(h.s.mode, Mode::Prompt, "{cmd} asked for a reason");
+        assert!(
+            h.s.toast.as_ref().unwrap().0.contains("Read-only"),
+            "{cmd}: {:?}",
+            h.s.toast
+        );
+    }
+    h.key('7');
+    h.key('R');
+    assert!(h.s.toast.as_ref().unwrap().0.contains("Read-only"));
+    assert!(h.store.decisions().unwrap().is_empty());
+}
+
+/// While a plan is being sent nothing else is sent: `R` and a confirmed plan are refused, and
+/// `:q` asks first like `q`.
+#[test]
+fn nothing_else_is_sent_while_a_plan_is_being_sent() {
+    let mut h = Harness::new(5);
+    h.s.applying = Some(Applying {
+        plan: 4,
+        ..Default::default()
+    });
+    h.key('7');
+    h.key('R');
+    assert!(
+        h.s.toast
+            .as_ref()
+            .unwrap()
+            .0
+            .contains("Plan #4 is being sent")
+    );
+    h.s.mode = Mode::Confirm;
+    h.s.confirm = Some(Confirm {
+        purpose: Purpose::Resume(4),
+        summary: vec![],
+        steps: vec![],
+        calls: 1,
+        typed: String::new(),
+        need_typing: false,
+    });
+    h.key('y');
+    assert!(h.code(KeyCode::Enter).is_empty());
+    assert!(
+        h.s.toast
+            .as_ref()
+            .unwrap()
+            .0
+            .contains("nothing else is sent")
+    );
+    h.typ(":q");
+    assert!(h.code(KeyCode::Enter).is_empty(), ":q asks first");
+}
+
+/// An undo the engine refused puts the batch back on the undo stack, saying why.
+#[test]
+fn a_refused_undo_leaves_the_batch_undoable() {
+    let mut h = Harness::new(5);
+    h.key('c');
+    h.typ("fine");
+    h.code(KeyCode::Enter);
+    let b = *h.s.undo.last().unwrap();
+    h.s.undo.pop();
+    h.s.redo.push(b);
+    h.send(Msg::NotUndone {
+        batch: b,
+        undone: true,
+        why: "plan #2 has sent its calls".into(),
+    });
+    assert_eq!(h.s.undo, vec![b]);
+    assert!(h.s.redo.is_empty());
+    assert!(h.s.toast.as_ref().unwrap().0.contains("NOT undone"));
 }
 
 #[test]
@@ -954,6 +1074,11 @@ fn command_palette_completes_fuzzily_and_switches_views() {
     h.typ("zzzz");
     h.code(KeyCode::Enter);
     assert!(h.s.toast.as_ref().unwrap().0.contains("no command"));
+    // The sync started above is still running: `:q` asks first, a second `:q` quits.
+    h.key(':');
+    h.typ("q");
+    assert!(h.code(KeyCode::Enter).is_empty());
+    assert!(h.s.toast.as_ref().unwrap().0.contains("A sync is running"));
     h.key(':');
     h.typ("q");
     assert!(h.code(KeyCode::Enter).contains(&Effect::Quit));
@@ -962,6 +1087,11 @@ fn command_palette_completes_fuzzily_and_switches_views() {
 #[test]
 fn sync_results_become_a_toast_and_the_log() {
     let mut h = Harness::new(5);
+    // A tick with no sync running (a late one) opens nothing.
+    h.send(Msg::SyncProgress(Vec::new()));
+    assert!(h.s.sync.is_none());
+    h.typ(":sync");
+    h.code(KeyCode::Enter);
     h.send(Msg::SyncProgress(vec![SourceProgress {
         source: "openai".into(),
         requests: 3,
@@ -1184,8 +1314,12 @@ fn an_anthropic_key_set_inactive_can_be_reactivated_from_the_audit_view() {
         [Effect::Engine(Command::Apply { steps, .. })] => steps.clone(),
         other => panic!("{other:?}"),
     };
-    // Once the reversal is done, `R` on the call says so instead of offering it again, and
-    // the remediation reads "reversed", not "done".
+    // Once the reversal is done (its run over), `R` on the call says so instead of offering
+    // it again, and the remediation reads "reversed", not "done".
+    h.send(Msg::ApplyDone {
+        ok: true,
+        lines: vec![],
+    });
     let back = h.store.create_plan(&steps, "r", None, NOW).unwrap();
     let row2 = h.store.journal(back).unwrap().remove(0);
     h.store.journal_sent(&row2, "r", NOW).unwrap();

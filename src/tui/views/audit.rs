@@ -24,9 +24,7 @@ impl View for Audit {
         "The audit log is empty."
     }
     fn detail<'a>(&self, s: &State, t: &Theme, item: u32) -> Vec<Line<'a>> {
-        let d = &*s.data;
         let i = item as usize;
-        let _ = (d, i);
         let mut out = Vec::new();
         let Some(e) = s.review.audit.get(i) else {
             return out;

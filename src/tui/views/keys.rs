@@ -28,7 +28,6 @@ impl View for Keys {
     fn detail<'a>(&self, s: &State, t: &Theme, item: u32) -> Vec<Line<'a>> {
         let d = &*s.data;
         let i = item as usize;
-        let _ = (d, i);
         let mut out = Vec::new();
         let Some(c) = d.snapshot.data.credentials.get(i) else {
             return out;

@@ -24,9 +24,7 @@ impl View for QueueView {
         "Your queue in this campaign is empty."
     }
     fn detail<'a>(&self, s: &State, t: &Theme, item: u32) -> Vec<Line<'a>> {
-        let d = &*s.data;
         let i = item as usize;
-        let _ = (d, i);
         let mut out = Vec::new();
         let Some(ci) = s.review.queue.as_ref().and_then(|q| q.items.get(i)) else {
             return out;

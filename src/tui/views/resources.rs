@@ -26,7 +26,6 @@ impl View for Resources {
     fn detail<'a>(&self, s: &State, t: &Theme, item: u32) -> Vec<Line<'a>> {
         let d = &*s.data;
         let i = item as usize;
-        let _ = (d, i);
         let mut out = Vec::new();
         let Some(r) = d.resources.get(i) else {
             return out;
