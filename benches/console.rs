@@ -74,13 +74,22 @@ fn run(s: &mut State, msg: Msg) {
                 query,
                 sort,
                 decided,
+                relocate,
             } = e
             {
-                let visible = recert::tui::state::refined(&table, query, sort, decided.as_ref());
+                let (visible, found) = recert::tui::state::refined(
+                    &table,
+                    query,
+                    sort,
+                    decided.as_ref(),
+                    relocate.as_ref(),
+                    view,
+                );
                 queue.push(Msg::Refined {
                     view,
                     ticket,
                     visible: Arc::new(visible),
+                    found,
                 });
             }
         }

@@ -98,6 +98,7 @@ struct Job {
     query: query::Query,
     sort: Option<Sort>,
     decided: Option<state::Decided>,
+    relocate: Option<state::Relocate>,
 }
 
 /// The filter/sort worker: newest job per view wins; sorted orders are cached per table.
@@ -129,11 +130,13 @@ fn worker(jobs: Receiver<Job>, out: Sender<Msg>) {
             } else {
                 Arc::new(query::filter(&j.table, &order, &j.query))
             };
+            let found = j.relocate.as_ref().map(|r| r.find(j.view, &j.table));
             if out
                 .send(Msg::Refined {
                     view: j.view,
                     ticket: j.ticket,
                     visible,
+                    found,
                 })
                 .is_err()
             {
@@ -301,6 +304,7 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
                             query,
                             sort,
                             decided,
+                            relocate,
                         } => {
                             let _ = jobs_tx.send(Job {
                                 view,
@@ -309,6 +313,7 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
                                 query,
                                 sort,
                                 decided,
+                                relocate,
                             });
                         }
                         Effect::Copy(text) => copy_to_clipboard(&text),

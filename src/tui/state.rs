@@ -95,6 +95,8 @@ pub enum Msg {
         view: ViewId,
         ticket: u64,
         visible: Arc<Vec<u32>>,
+        /// What a relocation found again (cursor, marks) in the new table.
+        found: Option<Found>,
     },
     /// A new snapshot's data (first load, or after `:sync`).
     Data(Arc<Data>),
@@ -144,6 +146,8 @@ pub enum Effect {
         sort: Option<Sort>,
         /// For `decision:` terms: what the worker finds the decided rows in.
         decided: Option<Decided>,
+        /// After a new snapshot: what the worker finds again (cursor, marks).
+        relocate: Option<Relocate>,
     },
     /// Put this text on the terminal's clipboard (OSC 52).
     Copy(String),
@@ -286,6 +290,10 @@ pub struct ViewState {
     /// Columns scrolled off to the left (`h`/`l`) when they do not all fit; the first column
     /// and the sorted one stay.
     pub hscroll: usize,
+    /// A new snapshot's search for the cursor's object and the marks, until the worker answers.
+    pub relocate: Option<Relocate>,
+    /// How many rows were marked before that snapshot (for the "marks kept" notice).
+    pub marks_had: usize,
 }
 
 impl ViewState {
@@ -640,6 +648,7 @@ impl State {
             query: q,
             sort: vs.sort,
             decided,
+            relocate: vs.relocate.clone(),
         }]
     }
 
@@ -2481,7 +2490,6 @@ impl State {
     /// Gaps, the same rule); "all matching" marks and rows that are gone are dropped, and the
     /// notice says how many.
     fn load(&mut self, data: Arc<Data>) -> Vec<Effect> {
-        let (mut had, mut kept) = (0usize, 0usize);
         // A preview (the stored digest) keeps the "loading" notices up in the views it lacks.
         self.loading = data.partial.is_some();
         let old = std::mem::replace(&mut self.data, data);
@@ -2491,41 +2499,34 @@ impl State {
                 continue;
             }
             let table = self.table_for(v);
-            // The object under the cursor, found again in the new table (its rows are new).
+            // What to find again in the new table (its rows are new): the object under the
+            // cursor and the objects marked one by one. Looked up in the old data here (a
+            // few rows); searched for in the new table by the worker.
             let vs = &self.views[v.index()];
-            let under = vs
-                .current()
-                .and_then(|id| vs.table.rows.get(id as usize))
-                .and_then(|r| old.target(v, r.item));
-            let moved = under.map(|(t, _, rule)| {
-                let ids: HashSet<&str> = [t.id.as_str()].into();
-                rows_about(&self.data, v, &table, &ids)
-                    .into_iter()
-                    .find(|(_, _, tt, rr)| *tt == t && *rr == rule)
-                    .map(|(row, ..)| row)
-            });
+            let about = |id: u32| {
+                vs.table
+                    .rows
+                    .get(id as usize)
+                    .and_then(|r| old.target(v, r.item))
+                    .map(|(t, _, rule)| (t, rule))
+            };
+            let under = vs.current().and_then(about);
+            let marked: HashSet<(Target, Option<String>)> =
+                vs.marks.ids.iter().filter_map(|&id| about(id)).collect();
+            let had = vs.marks.count();
             let vs = &mut self.views[v.index()];
-            had += vs.marks.count();
-            let marks = remap_marks(&old, &self.data, v, &vs.marks);
-            kept += marks.count();
             let at = vs.cursor;
             vs.set_table(table);
-            if let Some(row) = moved {
-                vs.keep = row;
-                vs.keep_at = Some(at);
-            }
-            vs.marks = marks;
+            vs.keep = None;
+            vs.keep_at = Some(at);
+            vs.marks = Marks::default();
+            vs.marks_had = had;
+            vs.relocate = Some(Relocate {
+                data: self.data.clone(),
+                under,
+                marked: Arc::new(marked),
+            });
             out.extend(self.refine(v));
-        }
-        if had > 0 {
-            let text = if kept == had {
-                format!("New snapshot: all {had} marks kept")
-            } else {
-                format!(
-                    "New snapshot: {kept} of {had} marks kept; the rest are gone from it or were \"all matching\" (decisions are kept)"
-                )
-            };
-            self.notify(&text, Level::Info);
         }
         out
     }
@@ -2588,33 +2589,6 @@ fn review_row_key(view: ViewId, r: &crate::tui::table::Row) -> i64 {
 
 const NONE_KEY: i64 = i64::MIN;
 
-/// The marks of `view` carried from `old` data to `new`: each row marked one by one, found
-/// again by what it is about (its decision target, and in Gaps its rule). Views whose rows have
-/// no target, and "all matching" marks, start empty.
-fn remap_marks(old: &Data, new: &Data, view: ViewId, marks: &Marks) -> Marks {
-    let old_rows = old.table(view);
-    let wanted: HashSet<(Target, Option<String>)> = marks
-        .ids
-        .iter()
-        .filter_map(|id| old_rows.rows.get(*id as usize))
-        .filter_map(|r| old.target(view, r.item).map(|(t, _, rule)| (t, rule)))
-        .collect();
-    let mut out = Marks::default();
-    if wanted.is_empty() {
-        return out;
-    }
-    let ids: HashSet<&str> = wanted.iter().map(|(t, _)| t.id.as_str()).collect();
-    out.ids = rows_about(new, view, &new.table(view), &ids)
-        .into_iter()
-        .filter(|(_, _, t, rule)| wanted.contains(&(t.clone(), rule.clone())))
-        .map(|(row, ..)| row)
-        .collect();
-    out
-}
-
-/// The rows of `view` whose target's id is in `ids`, as `(row, item, target, rule)`: the few
-/// rows a handful of targets name, found among a million on both cores (the id is compared
-/// first; the target is built only for those).
 fn rows_about(
     data: &Data,
     view: ViewId,
@@ -2638,6 +2612,59 @@ fn rows_about(
             Some((row as u32, r.item, t, rule))
         })
         .collect()
+}
+
+/// What a view looks for again in a new snapshot's table: the object under the cursor and
+/// the objects marked one by one (each with its Gaps rule). The worker searches; `update`
+/// never scans a table.
+#[derive(Clone)]
+pub struct Relocate {
+    /// The new snapshot's data.
+    pub data: Arc<Data>,
+    pub under: Option<(Target, Option<String>)>,
+    pub marked: Arc<HashSet<(Target, Option<String>)>>,
+}
+
+/// What the worker found again: the row of the object that was under the cursor, the rows of
+/// the marked objects still there, and how many were marked.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Found {
+    pub under: Option<u32>,
+    pub marks: Vec<u32>,
+}
+
+impl std::fmt::Debug for Relocate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Relocate(under: {}, marked: {})",
+            self.under.is_some(),
+            self.marked.len()
+        )
+    }
+}
+
+impl Relocate {
+    /// Search `table` (of `view`, in the new data) for what was under the cursor and marked.
+    pub fn find(&self, view: ViewId, table: &Table) -> Found {
+        let ids: HashSet<&str> = self
+            .under
+            .iter()
+            .chain(self.marked.iter())
+            .map(|(t, _)| t.id.as_str())
+            .collect();
+        let mut found = Found::default();
+        for (row, _, t, rule) in rows_about(&self.data, view, table, &ids) {
+            let key = (t, rule);
+            if self.under.as_ref() == Some(&key) && found.under.is_none() {
+                found.under = Some(row);
+            }
+            if self.marked.contains(&key) {
+                found.marks.push(row);
+            }
+        }
+        found
+    }
 }
 
 /// What a filter job needs for `decision:` terms: the data and decisions of the moment it was
@@ -2668,12 +2695,15 @@ pub fn refined(
     mut q: Query,
     sort: Option<Sort>,
     decided: Option<&Decided>,
-) -> Vec<u32> {
+    relocate: Option<&Relocate>,
+    view: ViewId,
+) -> (Vec<u32>, Option<Found>) {
     if let Some(d) = decided {
         d.fill(table, &mut q);
     }
     let order = super::table::order(table, sort);
-    query::filter(table, &order, &q)
+    let found = relocate.map(|r| r.find(view, table));
+    (query::filter(table, &order, &q), found)
 }
 
 /// The rows of `view` (by item) with a standing decision, and its verdict: what `decision:`
@@ -2782,15 +2812,25 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             view,
             ticket,
             visible,
+            found,
         } => {
             let page = state.page.max(1);
             let vs = &mut state.views[view.index()];
             if vs.pending != Some(ticket) {
-                // A newer request is out: this answer is stale.
+                // A newer request is out: this answer is stale (a relocation still pending
+                // rides on the newer one).
                 return Vec::new();
             }
             vs.pending = None;
             vs.visible = visible;
+            let mut kept = None;
+            if let Some(f) = found
+                && vs.relocate.take().is_some()
+            {
+                vs.keep = f.under;
+                kept = Some((f.marks.len(), std::mem::take(&mut vs.marks_had)));
+                vs.marks.ids = f.marks.into_iter().collect();
+            }
             if let Some(q) = vs.requested.take() {
                 vs.applied = q;
             }
@@ -2806,6 +2846,16 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             vs.keep = None;
             vs.keep_at = None;
             scroll(vs, page);
+            if let Some((kept, had)) = kept.filter(|(_, had)| *had > 0) {
+                let text = if kept == had {
+                    format!("New snapshot: all {had} marks kept")
+                } else {
+                    format!(
+                        "New snapshot: {kept} of {had} marks kept; the rest are gone from it or were \"all matching\" (decisions are kept)"
+                    )
+                };
+                state.notify(&text, Level::Info);
+            }
             Vec::new()
         }
         Msg::Data(d) => state.load(d),

@@ -141,11 +141,16 @@ pub fn draw(f: &mut Frame, s: &State, t: &Theme) {
 
 /// What the header says of the data on screen (after a load or a `:sync`), or before it, what
 /// the driver said.
-fn header_context(s: &State) -> String {
+fn header_context(s: &State, compact: bool) -> String {
     let snap = &s.data.snapshot;
     if snap.id > 0 {
+        let format = if compact {
+            "%m-%d %H:%M"
+        } else {
+            "%Y-%m-%d %H:%M UTC"
+        };
         let when = chrono::DateTime::from_timestamp(snap.taken_at, 0)
-            .map(|x| x.format("%Y-%m-%d %H:%M UTC").to_string())
+            .map(|x| x.format(format).to_string())
             .unwrap_or_default();
         let failed: Vec<&str> = snap
             .sources
@@ -155,11 +160,19 @@ fn header_context(s: &State) -> String {
             .collect();
         let health = if failed.is_empty() {
             let n = snap.sources.len();
-            format!("{n} source{} ok", if n == 1 { "" } else { "s" })
+            if compact {
+                format!("{n} ok")
+            } else {
+                format!("{n} source{} ok", if n == 1 { "" } else { "s" })
+            }
         } else {
             format!("FAILED: {}", failed.join(", "))
         };
-        format!("snapshot #{} · {when} · {health}", snap.id)
+        if compact {
+            format!("#{} · {when} · {health}", snap.id)
+        } else {
+            format!("snapshot #{} · {when} · {health}", snap.id)
+        }
     } else {
         s.context.clone()
     }
@@ -167,7 +180,7 @@ fn header_context(s: &State) -> String {
 
 fn header(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
     let mut spans = vec![Span::styled(" recert ", t.header)];
-    let context = header_context(s);
+    let mut context = header_context(s, false);
     // Every view's name when they fit beside what the header says of the data; else numbers,
     // with the current view named (k9s keeps its context line whole the same way).
     let names: usize = ViewId::ALL
@@ -202,7 +215,15 @@ fn header(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
         };
         spans.push(Span::styled(label, style));
     }
-    spans.push(Span::styled(format!(" {}", sanitize(&context)), t.header));
+    // What the header says of the data, whole when it fits, else compact, else cut with `…`
+    // (it used to be cut mid-word: "4 so").
+    let used: usize = spans.iter().map(|x| x.content.width()).sum::<usize>() + 1;
+    let room = (area.width as usize).saturating_sub(used);
+    if context.width() > room {
+        context = header_context(s, true);
+    }
+    let context = super::table::ellipsize(&sanitize(&context), room as u16).into_owned();
+    spans.push(Span::styled(format!(" {context}"), t.header));
     f.render_widget(Paragraph::new(Line::from(spans)).style(t.header), area);
 }
 
@@ -689,7 +710,7 @@ fn overlay(
 pub const FILTER_HELP: &[&str] = &[
     "Filter terms are space-separated and must all hold:",
     "  alice            fuzzy text: letters in order, close together, in one column",
-    "  owner:none       the column contains the value (none: it is empty)",
+    "  owner:ali       a word in the column starts with it (owner:none: empty)",
     "  provider:openai  unused>90d  age>=1y  spend>100  members<3",
     "  decision:none    no decision yet (any, certify, revoke, reassign, defer)",
     "  !status:active   ! negates a term",

@@ -215,12 +215,21 @@ impl Harness {
                         query,
                         sort,
                         decided,
+                        relocate,
                     } => {
-                        let visible = super::refined(&table, query, sort, decided.as_ref());
+                        let (visible, found) = super::refined(
+                            &table,
+                            query,
+                            sort,
+                            decided.as_ref(),
+                            relocate.as_ref(),
+                            view,
+                        );
                         let answer = Msg::Refined {
                             view,
                             ticket,
                             visible: Arc::new(visible),
+                            found,
                         };
                         if self.defer_refine {
                             self.deferred.push(answer);
@@ -479,6 +488,7 @@ fn stale_filter_results_are_dropped() {
             view: ViewId::Gaps,
             ticket: ticket(&e1),
             visible: Arc::new(vec![1]),
+            found: None,
         },
     );
     assert_eq!(h.s.vs().visible.len(), 30, "stale answer ignored");
@@ -488,6 +498,7 @@ fn stale_filter_results_are_dropped() {
             view: ViewId::Gaps,
             ticket: ticket(&e2),
             visible: Arc::new(vec![1, 4]),
+            found: None,
         },
     );
     assert_eq!(*h.s.vs().visible, vec![1, 4]);
@@ -1664,6 +1675,80 @@ fn marks_follow_their_rows_into_a_new_snapshot_and_the_gone_ones_are_counted() {
     let again = sample_data(9);
     h.send(Msg::Data(Arc::new(again)));
     assert_eq!(h.s.vs().marks.count(), 2);
+    assert!(h.s.toast.clone().unwrap().0.contains("all 2 marks kept"));
+}
+
+/// Finding the cursor's object and the marked ones again in a new snapshot is a scan of the
+/// new table: the filter worker does it (the job carries what to look for) and its answer
+/// puts the cursor and the marks back; `update` itself never scans.
+#[test]
+fn a_new_snapshot_is_searched_for_the_cursor_and_marks_on_the_worker() {
+    let mut h = Harness::new(9);
+    h.key('j');
+    h.key(' ');
+    h.key(' ');
+    let under = {
+        let vs = h.s.vs();
+        h.s.data.findings[vs.table.rows[vs.current().unwrap() as usize].item as usize]
+            .subject_id
+            .clone()
+    };
+    let mut findings = sample_findings(9);
+    findings.reverse();
+    let d = sample_data(0);
+    let d = Data::new(
+        d.snapshot.clone(),
+        findings,
+        crate::reconcile::Context::at(NOW),
+    );
+    h.defer_refine = true;
+    let effects = update(&mut h.s, Msg::Data(Arc::new(d)));
+    let job = effects
+        .iter()
+        .find_map(|e| match e {
+            Effect::Refine {
+                view: ViewId::Gaps,
+                relocate,
+                ..
+            } => Some(relocate.clone()),
+            _ => None,
+        })
+        .expect("a job for Gaps");
+    assert!(job.is_some(), "the job carries what to find again");
+    assert!(h.s.vs().marks.is_empty(), "not searched on the UI thread");
+    // The worker's answer brings them back.
+    for e in effects {
+        if let Effect::Refine {
+            view,
+            ticket,
+            table,
+            query,
+            sort,
+            decided,
+            relocate,
+        } = e
+        {
+            let (visible, found) = super::refined(
+                &table,
+                query,
+                sort,
+                decided.as_ref(),
+                relocate.as_ref(),
+                view,
+            );
+            h.send(Msg::Refined {
+                view,
+                ticket,
+                visible: Arc::new(visible),
+                found,
+            });
+        }
+    }
+    assert_eq!(h.s.vs().marks.count(), 2);
+    let vs = h.s.vs();
+    let now_under =
+        &h.s.data.findings[vs.table.rows[vs.current().unwrap() as usize].item as usize].subject_id;
+    assert_eq!(*now_under, under, "the cursor is on the same finding");
     assert!(h.s.toast.clone().unwrap().0.contains("all 2 marks kept"));
 }
 
