@@ -163,6 +163,32 @@ pub fn sample_data(n: usize) -> Data {
     Data::new(snap, sample_findings(n), crate::reconcile::Context::at(NOW))
 }
 
+/// The worker's answer to a filter job.
+fn refine_answer(
+    view: ViewId,
+    ticket: u64,
+    table: &crate::tui::table::Table,
+    query: Query,
+    sort: Option<Sort>,
+    decided: Option<Decided>,
+    relocate: Option<Relocate>,
+) -> Msg {
+    let (visible, found) = super::refined(
+        table,
+        query,
+        sort,
+        decided.as_ref(),
+        relocate.as_ref(),
+        view,
+    );
+    Msg::Refined {
+        view,
+        ticket,
+        visible: Arc::new(visible),
+        found,
+    }
+}
+
 pub struct Harness {
     pub s: State,
     pub store: Store,
@@ -217,20 +243,8 @@ impl Harness {
                         decided,
                         relocate,
                     } => {
-                        let (visible, found) = super::refined(
-                            &table,
-                            query,
-                            sort,
-                            decided.as_ref(),
-                            relocate.as_ref(),
-                            view,
-                        );
-                        let answer = Msg::Refined {
-                            view,
-                            ticket,
-                            visible: Arc::new(visible),
-                            found,
-                        };
+                        let answer =
+                            refine_answer(view, ticket, &table, query, sort, decided, relocate);
                         if self.defer_refine {
                             self.deferred.push(answer);
                         } else {
@@ -290,6 +304,23 @@ impl Harness {
             }
         }
         unhandled
+    }
+
+    /// Carry out one effect the way `send` does (its answers delivered at once).
+    pub fn run_effect(&mut self, e: Effect) {
+        if let Effect::Refine {
+            view,
+            ticket,
+            table,
+            query,
+            sort,
+            decided,
+            relocate,
+        } = e
+        {
+            let answer = refine_answer(view, ticket, &table, query, sort, decided, relocate);
+            self.send(answer);
+        }
     }
 
     /// Deliver the filter jobs held back by `defer_refine`, oldest first.
@@ -1717,32 +1748,9 @@ fn a_new_snapshot_is_searched_for_the_cursor_and_marks_on_the_worker() {
     assert!(job.is_some(), "the job carries what to find again");
     assert!(h.s.vs().marks.is_empty(), "not searched on the UI thread");
     // The worker's answer brings them back.
+    h.defer_refine = false;
     for e in effects {
-        if let Effect::Refine {
-            view,
-            ticket,
-            table,
-            query,
-            sort,
-            decided,
-            relocate,
-        } = e
-        {
-            let (visible, found) = super::refined(
-                &table,
-                query,
-                sort,
-                decided.as_ref(),
-                relocate.as_ref(),
-                view,
-            );
-            h.send(Msg::Refined {
-                view,
-                ticket,
-                visible: Arc::new(visible),
-                found,
-            });
-        }
+        h.run_effect(e);
     }
     assert_eq!(h.s.vs().marks.count(), 2);
     let vs = h.s.vs();
