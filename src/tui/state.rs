@@ -1062,8 +1062,14 @@ impl State {
         summary.push(String::new());
         for i in staged.iter().take(200) {
             let st = i.staged.as_ref().expect("staged");
+            // What the verdict does: the new owner of a reassign, the date of a defer.
+            let what = match (&st.owner, &st.until) {
+                (Some(o), _) => format!(" → {o}"),
+                (None, Some(u)) => format!(" until {u}"),
+                _ => String::new(),
+            };
             summary.push(format!(
-                "#{:<5} {:<8} {}{}",
+                "#{:<5} {:<8} {}{what}{}",
                 i.item.seq,
                 st.verdict.as_str(),
                 i.item.label,

@@ -1523,6 +1523,15 @@ fn submitting_a_reassign_in_a_campaign_judges_again() {
     h.code(KeyCode::Enter);
     h.typ(":submit");
     h.code(KeyCode::Enter);
+    // The batch shown names the new owner.
+    let c = h.s.confirm.as_ref().unwrap();
+    assert!(
+        c.summary
+            .iter()
+            .any(|l| l.contains("reassign") && l.contains("→ carol@example.com")),
+        "{:?}",
+        c.summary
+    );
     h.key('y');
     let left = h.code(KeyCode::Enter);
     assert!(left.contains(&REJUDGE), "{left:?}");
