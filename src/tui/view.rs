@@ -552,45 +552,72 @@ fn dashboard(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
     r.push(Line::from(""));
     r.extend(bars(t, "By provider", &d.dash.by_provider, 10, rbar));
     r.push(Line::from(""));
-    r.push(Line::from(Span::styled("Sources (last sync)", t.accent)));
-    for src in &d.snapshot.sources {
-        let when = chrono::DateTime::from_timestamp(src.finished_at, 0)
-            .map(|x| x.format("%m-%d %H:%M").to_string())
-            .unwrap_or_default();
-        let (word, style) = if src.ok {
-            ("ok", t.ok)
-        } else {
-            ("FAILED", t.danger)
-        };
-        r.push(Line::from(vec![
-            Span::styled(format!("{:<12} ", sanitize(&src.source)), t.text),
-            Span::styled(format!("{word:<6} "), style),
-            Span::styled(
-                format!(
-                    "{when} · {}",
-                    crate::model::text::plural(src.items as usize, "item")
-                ),
-                t.muted,
-            ),
-        ]));
-    }
-    r.push(Line::from(""));
+    // The decisions standing first (what a reviewer acts on), then the sources: at 80×24 the
+    // sources used to push the decisions off the screen.
     let mut counts = [0usize; 4];
     for &i in &s.review.pending {
         let v = s.review.decisions[i as usize].d.verdict;
         counts[v as usize] += 1;
     }
     r.push(Line::from(Span::styled("Decisions standing", t.accent)));
+    let standing: Vec<String> = [
+        Verdict::Revoke,
+        Verdict::Certify,
+        Verdict::Reassign,
+        Verdict::Defer,
+    ]
+    .into_iter()
+    .filter(|v| counts[*v as usize] > 0)
+    .map(|v| format!("{} {}", counts[v as usize], v.as_str()))
+    .collect();
     r.push(Line::from(Span::styled(
-        format!(
-            "{} revoke · {} certify · {} reassign · {} defer",
-            counts[Verdict::Revoke as usize],
-            counts[Verdict::Certify as usize],
-            counts[Verdict::Reassign as usize],
-            counts[Verdict::Defer as usize]
-        ),
+        if standing.is_empty() {
+            "none yet".to_string()
+        } else {
+            standing.join(" · ")
+        },
         t.text,
     )));
+    r.push(Line::from(""));
+    r.push(Line::from(Span::styled("Sources (last sync)", t.accent)));
+    let inner = right.width.saturating_sub(2) as usize;
+    for src in &d.snapshot.sources {
+        let at = |f: &str| {
+            chrono::DateTime::from_timestamp(src.finished_at, 0)
+                .map(|x| x.format(f).to_string())
+                .unwrap_or_default()
+        };
+        let (word, style) = if src.ok {
+            ("ok", t.ok)
+        } else {
+            ("FAILED", t.danger)
+        };
+        let items = crate::model::text::plural(src.items as usize, "item");
+        let name = sanitize(&src.source);
+        // One line per source: the whole form when it fits, else a compact one, else cut.
+        let (name, word_w, rest) = if 12 + 1 + 6 + 1 + 11 + 3 + items.len() <= inner {
+            (
+                format!("{name:<12} "),
+                6,
+                format!("{} · {items}", at("%m-%d %H:%M")),
+            )
+        } else {
+            (
+                format!("{name} "),
+                word.len(),
+                format!("{} · {items}", at("%H:%M")),
+            )
+        };
+        let line = format!("{name}{word:<word_w$} {rest}");
+        let cut = super::table::ellipsize(&line, inner as u16).into_owned();
+        let (head, tail) = split_floor(&cut, name.len());
+        let (w, tail) = split_floor(tail, word_w);
+        r.push(Line::from(vec![
+            Span::styled(head.to_string(), t.text),
+            Span::styled(w.to_string(), style),
+            Span::styled(tail.to_string(), t.muted),
+        ]));
+    }
     let block = |title: &str| {
         Block::default()
             .borders(Borders::ALL)
@@ -604,6 +631,16 @@ fn dashboard(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
             .block(block(" ")),
         right,
     );
+}
+
+/// `s` split at byte `at`, moved back to a character boundary (never a panic on `…` or other
+/// multi-byte text).
+fn split_floor(s: &str, at: usize) -> (&str, &str) {
+    let mut at = at.min(s.len());
+    while !s.is_char_boundary(at) {
+        at -= 1;
+    }
+    s.split_at(at)
 }
 
 fn status(f: &mut Frame, s: &State, t: &Theme, area: Rect) {

@@ -268,6 +268,17 @@ fn a_long_toast_is_cut_with_an_ellipsis_and_the_hints_give_way() {
     assert!(screen.lines().nth(23).unwrap().contains("? help"));
 }
 
+/// Splitting display text never lands inside a character (a cut `…`, a sanitized control).
+#[test]
+fn split_floor_keeps_to_character_boundaries() {
+    let s = "ab…␛c";
+    for at in 0..=s.len() + 2 {
+        let (h, t) = split_floor(s, at);
+        assert_eq!(format!("{h}{t}"), s);
+    }
+    assert_eq!(split_floor(s, 3), ("ab", "…␛c"));
+}
+
 #[test]
 fn every_small_size_renders_without_panic() {
     let t = Theme::load(None, true).unwrap();
