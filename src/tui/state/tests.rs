@@ -1557,6 +1557,30 @@ fn a_refused_delegation_keeps_the_marks() {
     assert_eq!(h.s.vs().marks.count(), 2, "the marks stay");
 }
 
+/// When the item under the cursor leaves the queue (delegated away), the cursor stays at its
+/// place, on the item that took it, not one further down.
+#[test]
+fn after_a_delegation_the_cursor_is_on_the_next_item() {
+    let mut h = campaign_harness();
+    h.key('j');
+    let seq_at = |h: &Harness| {
+        let vs = h.s.vs();
+        vs.table.rows[vs.current().unwrap() as usize].cells[0].to_string()
+    };
+    let order: Vec<String> = {
+        let vs = h.s.vs();
+        vs.visible
+            .iter()
+            .map(|&r| vs.table.rows[r as usize].cells[0].to_string())
+            .collect()
+    };
+    assert_eq!(seq_at(&h), order[1]);
+    h.typ(":delegate carol@example.com Carol runs that project");
+    h.code(KeyCode::Enter);
+    assert!(!h.s.vs().visible.is_empty());
+    assert_eq!(seq_at(&h), order[2], "the item that took its place");
+}
+
 #[test]
 fn a_campaign_queue_stages_submits_delegates_and_signs_off() {
     let mut h = campaign_harness();
