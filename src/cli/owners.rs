@@ -123,12 +123,14 @@ pub fn owners_import(g: &Globals, file: &Path, reason: Option<String>) -> Result
         println!("{}: no rows; nothing imported", file.display());
         return Ok(());
     }
-    let batch = store.record_decisions(
+    let batch = engine::decide::record(
+        &mut store,
         &items,
         &reviewer(&cfg),
         Some(snap.id),
         chrono::Utc::now().timestamp(),
-    )?;
+    )
+    .map_err(anyhow::Error::msg)?;
     println!("assigned {} owners (batch {batch})", items.len());
     Ok(())
 }

@@ -191,7 +191,8 @@ pub async fn revoke_cmd(
     }
     let actor = reviewer(&cfg);
     let now = chrono::Utc::now().timestamp();
-    let batch = store.record_decisions(&items, &actor, Some(snap.id), now)?;
+    let batch = engine::decide::record(&mut store, &items, &actor, Some(snap.id), now)
+        .map_err(anyhow::Error::msg)?;
     let recorded: Vec<crate::review::Decision> = store
         .decisions()?
         .into_iter()

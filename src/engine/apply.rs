@@ -11,7 +11,7 @@ use crate::config::{Config, ConfigError, SourceConfig};
 use crate::connectors::http::Http;
 use crate::model::Ts;
 use crate::remediate::apply::{OnItem, Outcome};
-use crate::remediate::{JournalRow, PlannedStep, RowState};
+use crate::remediate::{JournalRow, PlannedStep};
 use crate::secret::Secret;
 use crate::store::Store;
 
@@ -22,12 +22,7 @@ pub fn guard(store: &Store, then: &str) -> Result<()> {
         let open = store
             .journal(p)?
             .iter()
-            .filter(|r| {
-                matches!(
-                    r.state,
-                    RowState::Pending | RowState::Sent | RowState::Failed
-                )
-            })
+            .filter(|r| r.state.is_open())
             .count();
         anyhow::bail!(
             "plan #{p} has {open} calls not done (a run was interrupted or some failed): `recert apply --resume` finishes it before {then} (or `recert apply --abandon --reason TEXT` gives up calls a provider will never accept); nothing was sent"
@@ -40,12 +35,7 @@ pub fn guard(store: &Store, then: &str) -> Result<()> {
 /// many: what `guard` refuses to plan past and what `recert apply --resume` (and the console's
 /// `:apply`) finishes first.
 pub fn unfinished(journal: &[JournalRow]) -> Option<(i64, usize)> {
-    let open = |r: &&JournalRow| {
-        matches!(
-            r.state,
-            RowState::Pending | RowState::Sent | RowState::Failed
-        )
-    };
+    let open = |r: &&JournalRow| r.state.is_open();
     let plan = journal.iter().filter(open).map(|r| r.plan).max()?;
     Some((
         plan,

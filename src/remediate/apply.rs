@@ -124,11 +124,7 @@ async fn execute_locked<J: Journal>(
     let withdrawn_ids = store.lock().unwrap().withdrawn()?;
     let (mut rows, mut withdrawn, mut own) = (Vec::new(), Vec::new(), Vec::new());
     for r in all {
-        let open = r.kind == "call"
-            && matches!(
-                r.state,
-                RowState::Pending | RowState::Sent | RowState::Failed
-            );
+        let open = r.kind == "call" && r.state.is_open();
         if open && !r.decisions.is_empty() && r.decisions.iter().all(|d| withdrawn_ids.contains(d))
         {
             withdrawn.push(r);

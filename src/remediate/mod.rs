@@ -492,12 +492,22 @@ pub fn reversed_by(journal: &[JournalRow], row: &JournalRow) -> Option<i64> {
 
 /// Whether `row` is a reversal (a key set active again) rather than a remediation.
 pub fn is_reversal(row: &JournalRow) -> bool {
+    sets_key_status(row, "active")
+}
+
+/// Whether `row` sets an Anthropic key's status to `status` (the only call that can be
+/// reversed, and its reversal).
+fn sets_key_status(row: &JournalRow, status: &str) -> bool {
     row.method.as_deref() == Some("POST")
+        && row
+            .path
+            .as_deref()
+            .is_some_and(|p| p.starts_with("/v1/organizations/api_keys/"))
         && row
             .body
             .as_deref()
             .and_then(|b| serde_json::from_str::<Value>(b).ok())
-            .is_some_and(|b| b == key_status_body("active"))
+            .is_some_and(|b| b == key_status_body(status))
 }
 
 /// The call that undoes journal row `row`, when the provider can undo it: only an Anthropic
@@ -508,14 +518,7 @@ pub fn reversal(row: &JournalRow) -> Result<PlannedStep, &'static str> {
         return Err("This entry is not a call that was made: nothing to reverse");
     }
     let path = row.path.clone().unwrap_or_default();
-    let set_inactive = row.method.as_deref() == Some("POST")
-        && path.starts_with("/v1/organizations/api_keys/")
-        && row
-            .body
-            .as_deref()
-            .and_then(|b| serde_json::from_str::<Value>(b).ok())
-            .is_some_and(|b| b == key_status_body("inactive"));
-    if !set_inactive {
+    if !sets_key_status(row, "inactive") {
         return Err(
             "The provider cannot undo this call (only an Anthropic key set inactive can be re-activated)",
         );
@@ -953,6 +956,17 @@ pub enum RowState {
 }
 
 impl RowState {
+    /// Not finished: planned, sent without an answer, or failed. A plan with such rows is
+    /// what `apply --resume` (and the console's `:apply`) finishes before anything new.
+    pub fn is_open(self) -> bool {
+        matches!(self, RowState::Pending | RowState::Sent | RowState::Failed)
+    }
+
+    /// Gone out to the provider (answered or not): its decisions are carried out.
+    pub fn went_out(self) -> bool {
+        matches!(self, RowState::Done | RowState::Sent)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             RowState::Pending => "pending",

@@ -221,12 +221,7 @@ impl Store {
         let rows: Vec<JournalRow> = self
             .journal(plan)?
             .into_iter()
-            .filter(|r| {
-                matches!(
-                    r.state,
-                    RowState::Pending | RowState::Sent | RowState::Failed
-                )
-            })
+            .filter(|r| r.state.is_open())
             .collect();
         self.abandon_rows(plan, rows, actor, reason, now)
     }

@@ -1253,12 +1253,11 @@ impl State {
             .collect();
         // The store refuses it too (in the undo's own transaction); saying so here saves a
         // round trip. A planned call not sent yet does not pin it: a resumed plan abandons it.
-        let sent = self.review.journal.iter().find(|r| {
-            matches!(
-                r.state,
-                crate::remediate::RowState::Done | crate::remediate::RowState::Sent
-            ) && r.decisions.iter().any(|d| ids.contains(d))
-        });
+        let sent = self
+            .review
+            .journal
+            .iter()
+            .find(|r| r.state.went_out() && r.decisions.iter().any(|d| ids.contains(d)));
         if let Some(r) = sent {
             self.notify(
                 format!(
@@ -1697,14 +1696,7 @@ impl State {
                     .journal
                     .iter()
                     .filter(|r| r.plan == plan)
-                    .filter(|r| {
-                        matches!(
-                            r.state,
-                            crate::remediate::RowState::Pending
-                                | crate::remediate::RowState::Sent
-                                | crate::remediate::RowState::Failed
-                        )
-                    })
+                    .filter(|r| r.state.is_open())
                     .map(|r| r.line()),
             );
             self.confirm = Some(Confirm {
