@@ -41,7 +41,8 @@
 //!
 //! [`sim`] is the provider simulator the demo, the tests and the benchmarks run against, with
 //! its planted ground truth, faults and hostile text. [`config`] reads the TOML config (keys
-//! only from the keyring or the environment).
+//! only from the keyring or the environment). [`compute`] is the pool bulk work (reconcile,
+//! filters, sorts) runs on, below the priority of the threads a person waits on.
 //!
 //! **Where new things go** (each touches the fewest files the design allows today):
 //! - *A gap rule*: its entry in the catalogue (`reconcile::RULES`: id, severity, what it
@@ -74,6 +75,7 @@ static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 pub mod audit;
 pub mod cli;
+pub mod compute;
 pub mod config;
 pub mod connectors;
 pub mod engine;

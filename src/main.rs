@@ -611,6 +611,11 @@ async fn main() -> std::process::ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
+    // Bulk work (reconcile, the console's filters and sorts) yields to the threads a person
+    // waits on. Nothing has used rayon yet, so this cannot fail but for a platform limit.
+    if let Err(e) = recert::compute::init() {
+        eprintln!("recert: background threads at normal priority ({e})");
+    }
     let args = Cli::parse();
     if let Some(done) = docs(&args.cmd) {
         return match done {
