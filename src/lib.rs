@@ -31,7 +31,8 @@
 //! loading (a snapshot judged, its stored digest first), the review read model, deciding
 //! (record, undo, redo), a reviewer's acts on a campaign queue and the one delegation policy,
 //! applying a plan (the unfinished-plan guard, what is pending, storing under the write lock,
-//! clients, the summary), incident key lookup and the setup check (`doctor`).
+//! clients, the summary), incidents (the key a hint names, the decisions a leaked key or a
+//! person's sweep makes) and the setup check (`doctor`).
 //! [`engine::Engine`] is the engine a console talks to: commands in, events out, one thread
 //! owning the store handle and one tokio runtime; what it reads is published as `Arc` plus a
 //! generation, never sent through a channel. [`tui`] (the console) is a thin client: the
@@ -55,9 +56,9 @@
 //!   in `config.rs`; the calls that revoke in `remediate/mod.rs`; its simulated org in
 //!   `sim/world/<provider>.rs` and its API in `sim/<provider>.rs`.
 //! - *A console view*: one file in `tui/views/` implementing `tui::views::View` (name,
-//!   title, whether its rows take decisions, its empty message, its detail pane) with its
-//!   table beside it; a `ViewId` variant, after which the compiler asks for its arm in
-//!   `views::of`. A decidable view also says what each row is about in `Data::target`.
+//!   title, whether its rows take decisions, its empty message, its detail pane, what a row is
+//!   about for a decision, where `Enter` leads) with its table beside it; a `ViewId` variant,
+//!   after which the compiler asks for its arm in `views::of`.
 //! - *A command*: its arguments and dispatch in `main.rs`, its printing in
 //!   `cli/<group>.rs`, its work in the engine module of its use case (`engine/<use case>.rs`),
 //!   never in the front end; a row in the README's command table.

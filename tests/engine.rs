@@ -415,3 +415,109 @@ fn a_second_run_while_one_is_out_is_refused() {
     let sent = e.mutations();
     assert_eq!(sent.len(), 6, "each call once: {sent:?}");
 }
+
+/// The console and `recert revoke` make the same incident decisions: a person's sweep (`x`,
+/// `:sweep`) and `revoke --person` the same targets, labels and rule; `:leak` and
+/// `revoke --key` the same decision for the same key (they were written twice and disagreed:
+/// labels, and a rule only the console recorded).
+#[test]
+fn the_console_and_recert_revoke_make_the_same_incident_decisions() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use recert::tui::state::{Effect, Msg, State, update};
+    let e = Env::new("small", &[]);
+    let text = std::fs::read_to_string(e.dir.path().join("cfg.toml")).unwrap();
+    let config = Config::parse(&text, std::path::Path::new("cfg.toml")).unwrap();
+    let data = Arc::new(recert::tui::load(&config, &e.data(), &|_| {}).unwrap());
+    let d = &data.snapshot.data;
+    let email = common::process::busiest_openai_member(d, |_| true).expect("an OpenAI member");
+    let person = d
+        .people
+        .iter()
+        .position(|p| p.emails.iter().any(|x| x.eq_ignore_ascii_case(&email)))
+        .expect("the member is a directory person") as u32;
+    // What the console's sweep would record for them.
+    let console: Vec<NewDecision> = data.sweep(person);
+    assert!(console.len() >= 3, "{console:?}");
+    // What `recert revoke --person` recorded (without sending: it stops at the confirmation).
+    let key = d
+        .credentials
+        .iter()
+        .find(|c| c.usable() && !console.iter().any(|x| x.target.id == c.id))
+        .expect("a usable key the person does not hold")
+        .clone();
+    let shown = |ds: &[NewDecision]| {
+        let mut v: Vec<(Target, String, Option<String>)> = ds
+            .iter()
+            .map(|x| (x.target.clone(), x.label.clone(), x.rule.clone()))
+            .collect();
+        v.sort_by(|a, b| format!("{a:?}").cmp(&format!("{b:?}")));
+        v
+    };
+    let out = e.run(&["revoke", "--person", &email, "--yes", "--reason", "left"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let store = Store::open(&e.data()).unwrap();
+    let cli: Vec<NewDecision> = store
+        .decisions()
+        .unwrap()
+        .into_iter()
+        .map(|x| x.d)
+        .collect();
+    drop(store);
+    assert_eq!(shown(&cli), shown(&console));
+    assert!(
+        cli.iter()
+            .all(|x| x.rule.as_deref() == Some(&*format!("sweep:{}", email.to_lowercase())))
+    );
+
+    // `:leak ID` in the console and `revoke --key ID`.
+    let mut s = State::new(
+        recert::tui::keymap::Keymap::default_map(),
+        "t".into(),
+        chrono::NaiveDate::from_ymd_opt(2026, 12, 6).unwrap(),
+    );
+    update(
+        &mut s,
+        Msg::Resize {
+            rows: 20,
+            width: 120,
+        },
+    );
+    update(&mut s, Msg::Data(data.clone()));
+    let mut recorded = Vec::new();
+    for c in format!(":leak {}\nposted\n", key.id).chars() {
+        let code = if c == '\n' {
+            KeyCode::Enter
+        } else {
+            KeyCode::Char(c)
+        };
+        for eff in update(&mut s, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE))) {
+            if let Effect::Engine(Command::Record { items, .. }) = eff {
+                recorded.extend(items);
+            }
+        }
+    }
+    assert_eq!(recorded.len(), 1, "the console recorded the key's revoke");
+    let before = Store::open(&e.data()).unwrap().decisions().unwrap().len();
+    let out = e.run(&["revoke", "--key", &key.id, "--yes", "--reason", "posted"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cli: Vec<NewDecision> = Store::open(&e.data())
+        .unwrap()
+        .decisions()
+        .unwrap()
+        .into_iter()
+        .skip(before)
+        .map(|x| x.d)
+        .collect();
+    assert_eq!(cli.len(), 1);
+    assert_eq!(shown(&cli), shown(&recorded));
+    assert_eq!(cli[0].rule.as_deref(), Some("leaked-key"));
+    assert_eq!(cli[0].justification, recorded[0].justification);
+}

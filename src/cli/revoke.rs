@@ -21,7 +21,7 @@ pub async fn revoke_cmd(
     recheck: bool,
     opts: crate::remediate::PlanOptions,
 ) -> Result<()> {
-    use crate::review::{NewDecision, Target, Verdict};
+    use crate::review::NewDecision;
     let cfg = g.config()?;
     refuse_read_only(g, &cfg, "revoke")?;
     let mut store = Store::open(&g.paths.data_dir)?;
@@ -59,72 +59,14 @@ pub async fn revoke_cmd(
             for line in engine::incident::KeyFacts::of(d, c).lines() {
                 eprintln!("{line}");
             }
-            let label = c
-                .redacted
-                .clone()
-                .or(c.name.clone())
-                .unwrap_or_else(|| c.id.clone());
-            items.push(NewDecision {
-                verdict: Verdict::Revoke,
-                target: Target::new(&c.provider, &c.source, &c.kind, &c.id),
-                label: label.clone(),
-                rule: None,
-                owner: None,
-                until: None,
-                justification: None,
-            });
+            let decision = engine::incident::leaked_key(c);
+            let label = c.label();
+            items.push(decision);
             (format!("incident: leaked key {label}"), label)
         }
         RevokeWhat::Person(email) => {
-            let cx = reconcile::Context {
-                now: snap.taken_at,
-                rules: cfg.rules.clone(),
-                owners: Default::default(),
-            };
-            let fp = reconcile::footprint(d, &cx, &[], email);
-            for a in &fp.accounts {
-                items.push(NewDecision {
-                    verdict: Verdict::Revoke,
-                    target: Target::new(&a.provider, &a.source, "account", &a.id),
-                    label: format!(
-                        "{} account {}",
-                        a.provider,
-                        a.email.as_deref().unwrap_or(&a.id)
-                    ),
-                    rule: None,
-                    owner: None,
-                    until: None,
-                    justification: None,
-                });
-            }
-            for gr in fp.grants.iter().filter(|g| g.principal_kind == "user") {
-                items.push(NewDecision {
-                    verdict: Verdict::Revoke,
-                    target: Target::new(
-                        &gr.provider,
-                        &gr.source,
-                        "grant",
-                        &format!("{}/{}", gr.resource_id, gr.principal_id),
-                    ),
-                    label: format!("{} membership of {}", gr.provider, gr.resource_id),
-                    rule: None,
-                    owner: None,
-                    until: None,
-                    justification: None,
-                });
-            }
-            for c in fp.keys.iter().filter(|c| c.usable()) {
-                items.push(NewDecision {
-                    verdict: Verdict::Revoke,
-                    target: Target::new(&c.provider, &c.source, &c.kind, &c.id),
-                    label: format!("{} key {}", c.provider, c.name.as_deref().unwrap_or(&c.id)),
-                    rule: None,
-                    owner: None,
-                    until: None,
-                    justification: None,
-                });
-            }
-            if items.is_empty() {
+            let sweep = engine::incident::sweep(d, &cfg.rules, email);
+            if sweep.items.is_empty() {
                 bail!(
                     "{email} holds nothing on any provider in snapshot #{} ({taken})",
                     snap.id
@@ -132,14 +74,9 @@ pub async fn revoke_cmd(
             }
             eprintln!(
                 "{email}: {} accounts, {} memberships, {} usable keys in snapshot #{} ({taken})",
-                fp.accounts.len(),
-                fp.grants
-                    .iter()
-                    .filter(|g| g.principal_kind == "user")
-                    .count(),
-                fp.keys.iter().filter(|c| c.usable()).count(),
-                snap.id
+                sweep.accounts, sweep.memberships, sweep.keys, snap.id
             );
+            items = sweep.items;
             (
                 format!("incident: revoke everything {email} holds"),
                 email.clone(),

@@ -1,7 +1,98 @@
-//! Incident response: the key a hint names (an id, a redacted value, or the whole leaked
-//! key, which is never kept), and the facts shown about it, the same in both front ends.
+//! Incident response, the same in both front ends (`recert revoke` and the console's `:leak`,
+//! `:sweep` and `x`): the key a hint names (an id, a redacted value, or the whole leaked key,
+//! which is never kept) and the facts shown about it, and the revoke decisions a leaked key or
+//! a person's sweep makes.
 
 use crate::model::{Credential, SourceData, text::sanitize};
+use crate::reconcile::{Rules, footprint};
+use crate::review::{NewDecision, Target, Verdict};
+
+/// The rule a leaked key's revoke is recorded under.
+pub const LEAKED_KEY: &str = "leaked-key";
+
+/// The revoke of a leaked key (no reason yet: the front end asks for it).
+pub fn leaked_key(c: &Credential) -> NewDecision {
+    revoke(
+        Target::new(&c.provider, &c.source, &c.kind, &c.id),
+        format!("{} key {}", c.provider, c.label()),
+        LEAKED_KEY.into(),
+    )
+}
+
+fn revoke(target: Target, label: String, rule: String) -> NewDecision {
+    NewDecision {
+        verdict: Verdict::Revoke,
+        target,
+        label,
+        rule: Some(rule),
+        owner: None,
+        until: None,
+        justification: None,
+    }
+}
+
+/// Everything one person holds on every provider, as revoke decisions: their accounts, the
+/// memberships those accounts hold, and the usable keys they own (the person found by any of
+/// their directory addresses, as `recert person` finds them).
+#[derive(Debug, Default)]
+pub struct Sweep {
+    pub items: Vec<NewDecision>,
+    pub accounts: usize,
+    pub memberships: usize,
+    pub keys: usize,
+}
+
+/// The sweep of the person `email` names (rule `sweep:EMAIL`).
+pub fn sweep(d: &SourceData, rules: &Rules, email: &str) -> Sweep {
+    let cx = crate::reconcile::Context {
+        now: 0,
+        rules: rules.clone(),
+        owners: Default::default(),
+    };
+    let fp = footprint(d, &cx, &[], email);
+    let rule = format!("sweep:{}", sanitize(&email.to_lowercase()));
+    let mut out = Sweep::default();
+    for a in &fp.accounts {
+        out.accounts += 1;
+        out.items.push(revoke(
+            Target::new(&a.provider, &a.source, "account", &a.id),
+            format!(
+                "{} account {}",
+                a.provider,
+                a.email.as_deref().unwrap_or(&a.id)
+            ),
+            rule.clone(),
+        ));
+    }
+    for g in &fp.grants {
+        out.memberships += 1;
+        let resource = d
+            .resources
+            .iter()
+            .find(|r| r.source == g.source && r.id == g.resource_id)
+            .and_then(|r| r.name.as_deref())
+            .unwrap_or(&g.resource_id);
+        out.items.push(revoke(
+            Target::new(
+                &g.provider,
+                &g.source,
+                "grant",
+                &format!("{}/{}", g.resource_id, g.principal_id),
+            ),
+            format!("{} membership of {resource}", g.provider),
+            rule.clone(),
+        ));
+    }
+    for c in fp.keys.iter().filter(|c| c.usable()) {
+        out.keys += 1;
+        out.items.push(revoke(
+            Target::new(&c.provider, &c.source, &c.kind, &c.id),
+            format!("{} key {}", c.provider, c.label()),
+            rule.clone(),
+        ));
+    }
+    out
+}
 
 /// What a hint found.
 #[derive(Debug, PartialEq, Eq)]

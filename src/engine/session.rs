@@ -164,6 +164,12 @@ impl<T> Published<T> {
         Some(s.generation)
     }
 
+    /// A value made for a request later than `request` is already here: what `request` found
+    /// (a failure included) is old news.
+    pub fn overtaken(&self, request: u64) -> bool {
+        self.slot.lock().unwrap_or_else(|e| e.into_inner()).request > request
+    }
+
     /// The latest value and its generation (0 and `None` before the first).
     pub fn latest(&self) -> (u64, Option<Arc<T>>) {
         let s = self.slot.lock().unwrap_or_else(|e| e.into_inner());
@@ -191,6 +197,10 @@ pub struct Setup {
 /// A running engine. Dropping it stops its thread once the commands sent are done.
 pub struct Engine<F: Front> {
     commands: Sender<Msg>,
+    /// Commands sent, and commands carried out (their answers sent): equal when the engine has
+    /// nothing left to do but slow work already under way.
+    sent: std::sync::atomic::AtomicU64,
+    carried_out: Arc<std::sync::atomic::AtomicU64>,
     pub data: Arc<Published<F::Data>>,
     pub review: Arc<Published<F::Review>>,
 }
@@ -217,7 +227,9 @@ impl<F: Front> Engine<F> {
         let (tx, rx) = mpsc::channel();
         let data = Arc::new(Published::default());
         let review = Arc::new(Published::default());
+        let carried_out = Arc::new(std::sync::atomic::AtomicU64::new(0));
         let inner = Inner {
+            carried_out: carried_out.clone(),
             setup,
             front: Arc::new(front),
             sink,
@@ -233,6 +245,8 @@ impl<F: Front> Engine<F> {
             .spawn(move || inner.run(rx))?;
         Ok(Engine {
             commands: tx,
+            sent: Default::default(),
+            carried_out,
             data,
             review,
         })
@@ -240,7 +254,18 @@ impl<F: Front> Engine<F> {
 
     /// Ask the engine to do `c`; `false` when the engine is gone (nothing will answer).
     pub fn send(&self, c: Command) -> bool {
-        self.commands.send(Msg::Do(c)).is_ok()
+        let ok = self.commands.send(Msg::Do(c)).is_ok();
+        if ok {
+            self.sent.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+        ok
+    }
+
+    /// Every command sent has been carried out and answered (the review read again where it
+    /// changed); a load, sync or apply it started may still be running on the runtime.
+    pub fn settled(&self) -> bool {
+        use std::sync::atomic::Ordering::SeqCst;
+        self.carried_out.load(SeqCst) >= self.sent.load(SeqCst)
     }
 }
 
@@ -309,6 +334,8 @@ struct Inner<F: Front> {
     loads: u64,
     /// The plan being sent, while it is.
     running: Arc<Mutex<Option<i64>>>,
+    /// How many of the front end's commands are carried out ([`Engine::settled`]).
+    carried_out: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl<F: Front> Inner<F> {
@@ -327,9 +354,14 @@ impl<F: Front> Inner<F> {
             // Everything that piled up, in order; reading the review once serves them all.
             let mut read_review = false;
             let mut after = Vec::new();
+            let mut asked = 0;
             for m in std::iter::once(first).chain(rx.try_iter()) {
                 let c = match m {
-                    Msg::Do(c) | Msg::Then(c) => c,
+                    Msg::Do(c) => {
+                        asked += 1;
+                        c
+                    }
+                    Msg::Then(c) => c,
                     Msg::After(e) => {
                         read_review = true;
                         after.push(e);
@@ -365,6 +397,8 @@ impl<F: Front> Inner<F> {
             for e in after {
                 (self.sink)(e);
             }
+            self.carried_out
+                .fetch_add(asked, std::sync::atomic::Ordering::SeqCst);
         }
     }
 
@@ -502,6 +536,10 @@ impl<F: Front> Inner<F> {
                     if let Some(g) = slot.publish(request, front.data(j)) {
                         sink(Event::Published(Bulk::Data, g));
                     }
+                }
+                // A newer load's data is already shown: this failure is not the console's state.
+                Err(e) if slot.overtaken(request) => {
+                    tracing::warn!("an older load failed after a newer one finished: {e:#}")
                 }
                 Err(e) => sink(Event::LoadFailed(format!("{e:#}"))),
             }
@@ -678,5 +716,8 @@ mod tests {
         assert_eq!(*p.latest().1.unwrap(), "preview 2");
         assert_eq!(p.publish(2, "whole 2"), Some(2));
         assert_eq!(p.latest(), (2, Some(std::sync::Arc::new("whole 2"))));
+        // Load 1 failing now is not reported: load 2's data is what the console shows.
+        assert!(p.overtaken(1));
+        assert!(!p.overtaken(2), "load 2's own failure would be");
     }
 }

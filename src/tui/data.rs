@@ -303,190 +303,58 @@ impl Data {
     /// The provider id of what a row of `view` is about (its target's id), without building
     /// the target: a quick first test when looking rows up among a million.
     pub fn target_id(&self, view: ViewId, item: u32) -> Option<&str> {
-        let i = item as usize;
-        match view {
-            ViewId::Gaps => self.findings.get(i).map(|f| f.subject_id.as_str()),
-            ViewId::Keys => self.snapshot.data.credentials.get(i).map(|c| c.id.as_str()),
-            ViewId::Resources => self.resources.get(i).map(|r| r.id.as_str()),
-            _ => None,
-        }
+        crate::tui::views::of(view).target_id(self, item)
     }
 
-    /// Where `Enter` on a row of `view` leads (k9s's drill-in): a finding to its subject (a
-    /// key to the Keys view, an account or membership to its person, a service account or
-    /// resource to its project); a person to every finding about them; a key to the person
-    /// who answers for it, else its project. `None`: nothing to open.
+    /// Where `Enter` on a row of `view` leads (k9s's drill-in). `None`: nothing to open.
     pub fn drill(&self, view: ViewId, item: u32) -> Option<Drill> {
-        let d = &self.snapshot.data;
-        let key_row = |source: &str, id: &str| {
-            d.credentials
-                .iter()
-                .position(|c| c.source == source && c.id == id)
-                .map(|i| i as u32)
-        };
-        let person_row = |email: &str| {
-            let dir = self.directory();
-            let want = dir.canonical(email);
-            self.people.iter().copied().find(|&i| {
-                d.people[i as usize]
-                    .emails
-                    .iter()
-                    .any(|e| dir.canonical(e) == want)
-            })
-        };
-        let resource_row = |source: &str, id: &str| {
-            self.resources
-                .iter()
-                .position(|r| r.source == source && r.id == id)
-                .map(|i| i as u32)
-        };
-        let row = |view, item, what: &str| Drill::Row {
-            view,
-            item,
-            what: clean(what),
-        };
-        match view {
-            ViewId::Gaps => {
-                let f = self.findings.get(item as usize)?;
-                match f.subject_kind.as_str() {
-                    "api_key" | "admin_key" | "project_key" => key_row(&f.source, &f.subject_id)
-                        .map(|i| row(ViewId::Keys, i, &f.subject_id)),
-                    "service_account" => {
-                        let sa = d
-                            .service_accounts
-                            .iter()
-                            .find(|s| s.source == f.source && s.id == f.subject_id)?;
-                        let r = resource_row(&sa.source, sa.resource_id.as_deref()?)?;
-                        Some(row(ViewId::Resources, r, &f.subject_id))
-                    }
-                    "resource" => resource_row(&f.source, &f.subject_id)
-                        .map(|i| row(ViewId::Resources, i, &f.subject_id)),
-                    _ => {
-                        let email = f.subject_email.as_deref()?;
-                        person_row(email).map(|i| row(ViewId::People, i, email))
-                    }
-                }
-            }
-            ViewId::People => {
-                let p = d.people.get(item as usize)?;
-                let email = p.emails.first()?;
-                // A filter term is one word: an email with a space cannot be one.
-                (!email.contains(char::is_whitespace)).then(|| Drill::Filter {
-                    view: ViewId::Gaps,
-                    filter: format!("subject:{}", clean(email)),
-                    what: clean(email),
-                })
-            }
-            ViewId::Keys => {
-                let c = d.credentials.get(item as usize)?;
-                let (owner, via) = self.key_owner(c);
-                if via != "-"
-                    && let Some(i) = person_row(&owner)
-                {
-                    return Some(row(ViewId::People, i, &owner));
-                }
-                let r = resource_row(&c.source, c.resource_id.as_deref()?)?;
-                Some(row(
-                    ViewId::Resources,
-                    r,
-                    c.name.as_deref().unwrap_or(&c.id),
-                ))
-            }
-            _ => None,
-        }
+        crate::tui::views::of(view).drill(self, item)
     }
 
     /// What a row of `view` is about, for decisions: `(target, label, rule)`.
     pub fn target(&self, view: ViewId, item: u32) -> Option<(Target, String, Option<String>)> {
-        let d = &self.snapshot.data;
-        match view {
-            ViewId::Gaps => self.findings.get(item as usize).map(|f| {
-                // A key or service account by its name (not its owner's email, which a
-                // reassign changes); a person's account or membership by their email.
-                let label = self
-                    .labels
-                    .get(&label_key(&f.source, &f.subject_id))
-                    .cloned()
-                    .unwrap_or_else(|| {
-                        f.subject_email
-                            .as_deref()
-                            .unwrap_or(&f.subject_id)
-                            .to_string()
-                    });
-                (finding_target(f), label, Some(f.rule.to_string()))
-            }),
-            ViewId::Keys => d.credentials.get(item as usize).map(|c| {
-                (
-                    Target::new(&c.provider, &c.source, &c.kind, &c.id),
-                    c.label(),
-                    None,
-                )
-            }),
-            ViewId::Resources => self.resources.get(item as usize).map(|r| {
-                (
-                    Target::new(&r.provider, &r.source, "resource", &r.id),
-                    format!("{} {}", r.kind, r.name),
-                    None,
-                )
-            }),
-            _ => None,
-        }
+        crate::tui::views::of(view).target(self, item)
     }
 
-    /// Everything one directory person holds on every provider: accounts, memberships and the
-    /// keys they own, as revoke targets.
-    pub fn sweep(&self, person: u32) -> Vec<(Target, String)> {
+    /// The Keys view's row for a key.
+    pub(crate) fn key_row(&self, source: &str, id: &str) -> Option<u32> {
+        self.snapshot
+            .data
+            .credentials
+            .iter()
+            .position(|c| c.source == source && c.id == id)
+            .map(|i| i as u32)
+    }
+
+    /// The People view's row for the person `email` names (any of their addresses).
+    pub(crate) fn person_row(&self, email: &str) -> Option<u32> {
         let d = &self.snapshot.data;
-        let Some(p) = d.people.get(person as usize) else {
-            return Vec::new();
-        };
         let dir = self.directory();
-        let mine: Vec<String> = p.emails.iter().map(|e| dir.canonical(e)).collect();
-        let is_mine = |e: Option<&str>| e.is_some_and(|e| mine.contains(&dir.canonical(e)));
-        let mut out = Vec::new();
-        let mut held: Vec<(&str, &str)> = Vec::new();
-        for a in d.accounts.iter().filter(|a| is_mine(a.email.as_deref())) {
-            held.push((&a.source, &a.id));
-            out.push((
-                Target::new(&a.provider, &a.source, "account", &a.id),
-                format!(
-                    "{} account {}",
-                    a.provider,
-                    a.email.as_deref().unwrap_or(&a.id)
-                ),
-            ));
+        let want = dir.canonical(email);
+        self.people.iter().copied().find(|&i| {
+            d.people[i as usize]
+                .emails
+                .iter()
+                .any(|e| dir.canonical(e) == want)
+        })
+    }
+
+    /// The Resources view's row for a resource.
+    pub(crate) fn resource_row(&self, source: &str, id: &str) -> Option<u32> {
+        self.resources
+            .iter()
+            .position(|r| r.source == source && r.id == id)
+            .map(|i| i as u32)
+    }
+
+    /// Everything one directory person holds on every provider, as the revoke decisions
+    /// `recert revoke --person` makes ([`crate::engine::incident::sweep`]).
+    pub fn sweep(&self, person: u32) -> Vec<crate::review::NewDecision> {
+        let d = &self.snapshot.data;
+        match d.people.get(person as usize).and_then(|p| p.emails.first()) {
+            Some(email) => crate::engine::incident::sweep(d, &self.rules, email).items,
+            None => Vec::new(),
         }
-        for g in d.grants.iter().filter(|g| {
-            g.principal_kind == "user"
-                && held.contains(&(g.source.as_str(), g.principal_id.as_str()))
-        }) {
-            out.push((
-                Target::new(
-                    &g.provider,
-                    &g.source,
-                    "grant",
-                    &format!("{}/{}", g.resource_id, g.principal_id),
-                ),
-                format!(
-                    "{} membership of {}",
-                    g.provider,
-                    self.resource_name(&g.source, Some(&g.resource_id))
-                ),
-            ));
-        }
-        for c in d.credentials.iter().filter(|c| {
-            c.usable()
-                && c.owner.as_ref().is_some_and(|o| {
-                    held.contains(&(c.source.as_str(), o.id.as_str()))
-                        || is_mine(o.email.as_deref())
-                })
-        }) {
-            out.push((
-                Target::new(&c.provider, &c.source, &c.kind, &c.id),
-                format!("{} key {}", c.provider, c.label()),
-            ));
-        }
-        out
     }
 
     /// Directory people for the owner picker, current people only, with what tells two people
@@ -532,6 +400,17 @@ pub enum Drill {
         filter: String,
         what: String,
     },
+}
+
+impl Drill {
+    /// `view` on the row showing `item`, named by `what` (cleaned for the screen).
+    pub(crate) fn row(view: ViewId, item: u32, what: &str) -> Drill {
+        Drill::Row {
+            view,
+            item,
+            what: clean(what),
+        }
+    }
 }
 
 /// One person the owner picker offers.

@@ -158,48 +158,94 @@ fn copy_to_clipboard(text: &str) {
     let _ = out.flush();
 }
 
-/// What an engine event tells the state, reading published data from its slot (only when it
-/// is newer than what the state has: a preview overtaken by the whole is never shown).
-fn message(e: EngineEvent, engine: &Engine<Console>, seen: &mut [u64; 2]) -> Option<Msg> {
-    Some(match e {
-        EngineEvent::Published(Bulk::Data, g) if g > seen[0] => {
-            let (g, d) = engine.data.latest();
-            seen[0] = g;
-            Msg::Data(d?)
+/// The console's line to its engine: commands out, the engine's events back as messages for
+/// the state. The driver and the state tests use this one line, so the tests see the engine
+/// exactly as the console does.
+pub struct Link {
+    engine: Engine<Console>,
+    events: Receiver<EngineEvent>,
+    seen: [u64; 2],
+}
+
+impl Link {
+    pub fn start(setup: crate::engine::Setup) -> anyhow::Result<Link> {
+        let (events_tx, events) = mpsc::channel::<EngineEvent>();
+        let engine = Engine::start(
+            setup,
+            Console,
+            Arc::new(move |e| {
+                let _ = events_tx.send(e);
+            }),
+        )?;
+        Ok(Link {
+            engine,
+            events,
+            seen: [0; 2],
+        })
+    }
+
+    /// Ask the engine to do `c`; `false` when it has stopped.
+    pub fn send(&self, c: crate::engine::Command) -> bool {
+        self.engine.send(c)
+    }
+
+    /// Every command sent so far is carried out and answered ([`Engine::settled`]).
+    pub fn settled(&self) -> bool {
+        self.engine.settled()
+    }
+
+    /// What the engine said since the last call, as messages, in order.
+    pub fn messages(&mut self) -> Vec<Msg> {
+        let mut out = Vec::new();
+        while let Ok(e) = self.events.try_recv() {
+            out.extend(self.message(e));
         }
-        EngineEvent::Published(Bulk::Review, g) if g > seen[1] => {
-            let (g, r) = engine.review.latest();
-            seen[1] = g;
-            Msg::Review(r?)
-        }
-        EngineEvent::Published(..) => return None,
-        EngineEvent::LoadFailed(why) => Msg::LoadFailed(why),
-        EngineEvent::Recorded {
-            batch,
-            count,
-            verdict,
-        } => Msg::Recorded {
-            batch,
-            count,
-            verdict,
-        },
-        EngineEvent::NotRecorded(why) => Msg::NotRecorded(why),
-        EngineEvent::NotUndone { batch, undone, why } => Msg::NotUndone { batch, undone, why },
-        EngineEvent::SyncProgress(p) => Msg::SyncProgress(
-            p.into_iter()
-                .map(|t| SourceProgress {
-                    source: t.source,
-                    requests: t.requests,
-                    done: t.done,
-                })
-                .collect(),
-        ),
-        EngineEvent::SyncDone { ok, lines } => Msg::SyncDone { ok, lines },
-        EngineEvent::ApplyProgress(p) => Msg::ApplyProgress(p),
-        EngineEvent::ApplyDone { ok, lines } => Msg::ApplyDone { ok, lines },
-        EngineEvent::Error(e) => Msg::Error(e),
-        EngineEvent::Notice(n) => Msg::Notice(n),
-    })
+        out
+    }
+
+    /// What an engine event tells the state, reading published data from its slot (only when it
+    /// is newer than what the state has: a preview overtaken by the whole is never shown).
+    fn message(&mut self, e: EngineEvent) -> Option<Msg> {
+        Some(match e {
+            EngineEvent::Published(Bulk::Data, g) if g > self.seen[0] => {
+                let (g, d) = self.engine.data.latest();
+                self.seen[0] = g;
+                Msg::Data(d?)
+            }
+            EngineEvent::Published(Bulk::Review, g) if g > self.seen[1] => {
+                let (g, r) = self.engine.review.latest();
+                self.seen[1] = g;
+                Msg::Review(r?)
+            }
+            EngineEvent::Published(..) => return None,
+            EngineEvent::LoadFailed(why) => Msg::LoadFailed(why),
+            EngineEvent::Recorded {
+                batch,
+                count,
+                verdict,
+            } => Msg::Recorded {
+                batch,
+                count,
+                verdict,
+            },
+            EngineEvent::NotRecorded(why) => Msg::NotRecorded(why),
+            EngineEvent::NotUndone { batch, undone, why } => Msg::NotUndone { batch, undone, why },
+            EngineEvent::SyncProgress(p) => Msg::SyncProgress(
+                p.into_iter()
+                    .map(|t| SourceProgress {
+                        source: t.source,
+                        requests: t.requests,
+                        done: t.done,
+                    })
+                    .collect(),
+            ),
+            EngineEvent::SyncDone { ok, lines } => Msg::SyncDone { ok, lines },
+            EngineEvent::ApplyProgress(p) => Msg::ApplyProgress(p),
+            EngineEvent::ApplyDone { ok, lines } => Msg::ApplyDone { ok, lines },
+            EngineEvent::Error(e) => Msg::Error(e),
+            EngineEvent::Notice(n) => Msg::Notice(n),
+        })
+    }
 }
 
 /// Run the console until the user quits.
@@ -221,25 +267,17 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
             let tx = tx.clone();
             std::thread::spawn(move || worker(jobs_rx, tx));
         }
-        let (events_tx, events) = mpsc::channel::<EngineEvent>();
-        let engine = Engine::start(
-            crate::engine::Setup {
-                data_dir: opts.data_dir.clone(),
-                config: opts.config.clone(),
-                keys: opts.keys.clone(),
-                reviewer: opts.reviewer.clone(),
-                campaign: opts.campaign.clone(),
-                read_only: opts.read_only,
-                clock: std::sync::Arc::new(|| chrono::Utc::now().timestamp()),
-            },
-            Console,
-            std::sync::Arc::new(move |e| {
-                let _ = events_tx.send(e);
-            }),
-        )?;
-        engine.send(crate::engine::Command::Review);
-        engine.send(crate::engine::Command::Load { preview: true });
-        let mut seen = [0u64; 2];
+        let mut link = Link::start(crate::engine::Setup {
+            data_dir: opts.data_dir.clone(),
+            config: opts.config.clone(),
+            keys: opts.keys.clone(),
+            reviewer: opts.reviewer.clone(),
+            campaign: opts.campaign.clone(),
+            read_only: opts.read_only,
+            clock: Arc::new(|| chrono::Utc::now().timestamp()),
+        })?;
+        link.send(crate::engine::Command::Review);
+        link.send(crate::engine::Command::Load { preview: true });
         let mut state = State::new(
             opts.keymap.clone(),
             opts.context.clone(),
@@ -277,11 +315,7 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
                 }
             }
             pending.extend(rx.try_iter());
-            pending.extend(
-                events
-                    .try_iter()
-                    .filter_map(|e| message(e, &engine, &mut seen)),
-            );
+            pending.extend(link.messages());
             pending.push(Msg::Tick {
                 now_ms: started.elapsed().as_millis() as u64,
             });
@@ -318,7 +352,7 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
                         }
                         Effect::Copy(text) => copy_to_clipboard(&text),
                         Effect::Engine(c) => {
-                            if !engine.send(c) {
+                            if !link.send(c) {
                                 pending.push(Msg::Error(
                                     "recert's engine has stopped: nothing more can be recorded or sent; quit and start again".into(),
                                 ));

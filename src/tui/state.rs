@@ -1451,7 +1451,7 @@ impl State {
             verdict: Verdict::Revoke,
             items: targets
                 .into_iter()
-                .map(|(t, label)| (t, label, Some(format!("sweep:{person}"))))
+                .map(|d| (d.target, d.label, d.rule))
                 .collect(),
             owner: None,
             until: None,
@@ -1954,15 +1954,20 @@ impl State {
                 if let Some(r) = row {
                     vs.marks.ids.insert(r);
                 }
-                let mut out = self.refine(ViewId::Keys);
+                let out = self.refine(ViewId::Keys);
                 // The cursor lands on the key when the refined rows arrive.
                 self.vs_mut().keep = row;
-                out.extend(self.start_decision(Verdict::Revoke));
-                if let Some(p) = &mut self.pending {
-                    for it in &mut p.items {
-                        it.2 = Some("leaked-key".into());
-                    }
-                }
+                // The decision `recert revoke --key` makes, asked a reason for.
+                let d =
+                    crate::engine::incident::leaked_key(&self.data.snapshot.data.credentials[i]);
+                self.pending = Some(Pending {
+                    verdict: Verdict::Revoke,
+                    items: vec![(d.target, d.label, d.rule)],
+                    owner: None,
+                    until: None,
+                    skipped: 0,
+                });
+                self.ask(PromptKind::Justification);
                 self.notify(facts.lines().join(" · "), Level::Info);
                 out
             }

@@ -1,6 +1,9 @@
-//! Pure `update` tests. `Harness` runs effects the way the driver does (filter jobs
-//! synchronously, decisions into a real store in a temporary directory), so marks, filters,
-//! decisions and undo are tested end to end without a terminal.
+//! `update` tests. [`Harness`] runs effects the way the driver does: filter jobs on this
+//! thread, and the engine's commands either kept as data for the test to check
+//! ([`Harness::new`]: no engine, no store), or sent to the real engine over the console's own
+//! [`Link`](crate::tui::Link) ([`Harness::with_engine`]: its store in a temporary directory),
+//! for the round trips: a decision recorded and undone, a campaign act, a plan another
+//! process carried out.
 
 use super::*;
 use crate::model::{Account, Credential, Finding, Owner, Person, Severity, Snapshot, SourceStatus};
@@ -191,8 +194,11 @@ fn refine_answer(
 
 pub struct Harness {
     pub s: State,
-    pub store: Store,
-    /// Set when the console is on a campaign queue.
+    /// Every command the state sent its engine, in order: what a test checks as data.
+    pub sent: Vec<Command>,
+    /// The real engine, for the tests of a round trip; `None`: commands are only kept.
+    engine: Option<Backed>,
+    /// The campaign queue the console is on, if any.
     pub campaign: Option<crate::tui::CampaignQueue>,
     /// Hold filter jobs back (as the real driver does, where frames are drawn before a job
     /// answers) until [`Harness::flush`].
@@ -201,30 +207,95 @@ pub struct Harness {
     /// [`Harness::flush`], as the real engine answers from its own thread after the next keys.
     pub defer_engine: bool,
     deferred: Vec<Msg>,
-    _dir: tempfile::TempDir,
+}
+
+/// The engine behind a round-trip harness and its store's directory.
+struct Backed {
+    link: crate::tui::Link,
+    dir: tempfile::TempDir,
 }
 
 impl Harness {
+    /// The state on `n` sample findings; the engine's commands are kept in [`Harness::sent`].
     pub fn new(n: usize) -> Harness {
+        Harness::start(n, None)
+    }
+
+    /// The state on `n` sample findings, its commands carried out by the real engine on a new
+    /// store (`rev@example.com` deciding, the clock at `NOW`).
+    pub fn with_engine(n: usize) -> Harness {
+        Harness::with_store(n, |_| None)
+    }
+
+    /// As [`Harness::with_engine`], the store first prepared by `prepare` (as the campaign
+    /// owner's recert would have), the console on the campaign queue it returns, if any.
+    pub fn with_store(
+        n: usize,
+        prepare: impl FnOnce(&mut Store) -> Option<crate::tui::CampaignQueue>,
+    ) -> Harness {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
+        let campaign = prepare(&mut Store::open(dir.path()).unwrap());
+        let link = crate::tui::Link::start(crate::engine::Setup {
+            data_dir: dir.path().to_path_buf(),
+            config: Default::default(),
+            keys: None,
+            reviewer: campaign
+                .as_ref()
+                .map_or("rev@example.com".into(), |c| c.reviewer.clone()),
+            campaign: campaign.clone(),
+            read_only: false,
+            clock: Arc::new(|| NOW),
+        })
+        .unwrap();
+        let mut h = Harness::start(n, Some(Backed { link, dir }));
+        h.campaign = campaign.clone();
+        if campaign.is_some() {
+            h.s.campaign = true;
+            h.s.view = ViewId::Queue;
+        }
+        h.reload_review();
+        h
+    }
+
+    fn start(n: usize, engine: Option<Backed>) -> Harness {
         let mut h = Harness {
             s: State::new(
                 Keymap::default_map(),
                 "test".into(),
                 chrono::NaiveDate::from_ymd_opt(2026, 11, 22).unwrap(),
             ),
-            store,
+            sent: Vec::new(),
+            engine,
             campaign: None,
             defer_refine: false,
             defer_engine: false,
             deferred: Vec::new(),
-            _dir: dir,
         };
-        h.s.today = chrono::NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
         h.send(Msg::Resize { rows: 5, width: 0 });
         h.send(Msg::Data(Arc::new(sample_data(n))));
         h
+    }
+
+    /// The store the engine writes, opened as another recert process would (to set up what
+    /// such a process did, or to read what this console recorded).
+    pub fn outside(&self) -> Store {
+        let e = self.engine.as_ref().expect("a harness with an engine");
+        Store::open(e.dir.path()).unwrap()
+    }
+
+    /// Send `c` to the engine and wait until it has answered; its answers as messages.
+    fn ask(&mut self, c: Command) -> Vec<Msg> {
+        let e = self.engine.as_mut().expect("a harness with an engine");
+        assert!(e.link.send(c), "the engine is running");
+        let since = std::time::Instant::now();
+        while !e.link.settled() {
+            assert!(
+                since.elapsed() < std::time::Duration::from_secs(20),
+                "the engine answers"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        e.link.messages()
     }
 
     /// Apply a message and run its effects the way the driver does.
@@ -251,52 +322,27 @@ impl Harness {
                             queue.insert(0, answer);
                         }
                     }
-                    // The engine's use cases, run here in order with the test's clock.
-                    Effect::Engine(Command::Record { items, snapshot }) => {
-                        let batch = crate::engine::decide::record(
-                            &mut self.store,
-                            &items,
-                            "rev@example.com",
-                            snapshot,
-                            NOW,
-                        )
-                        .unwrap();
-                        let answers = [
-                            Msg::Recorded {
-                                batch,
-                                count: items.len(),
-                                verdict: items[0].verdict,
-                            },
-                            self.review(),
-                        ];
-                        for a in answers {
+                    Effect::Engine(c) => {
+                        self.sent.push(c.clone());
+                        // The data is the test's; loading, syncing and applying reach no
+                        // provider here: those stay with the test as data.
+                        let answered = matches!(
+                            c,
+                            Command::Record { .. }
+                                | Command::SetUndone { .. }
+                                | Command::Campaign(_)
+                                | Command::Review
+                        );
+                        if self.engine.is_none() || !answered {
+                            unhandled.push(Effect::Engine(c));
+                            continue;
+                        }
+                        for a in self.ask(c) {
                             if self.defer_engine {
                                 self.deferred.push(a);
                             } else {
                                 queue.insert(0, a);
                             }
-                        }
-                    }
-                    Effect::Engine(Command::SetUndone { batch, undone }) => {
-                        crate::engine::decide::set_undone(
-                            &mut self.store,
-                            batch,
-                            undone,
-                            "rev@example.com",
-                            NOW,
-                        )
-                        .unwrap();
-                        queue.insert(0, self.review());
-                    }
-                    Effect::Engine(Command::Campaign(act)) => {
-                        let c = self.campaign.clone().expect("a campaign is open");
-                        // As the engine does: the review is read again only after a change.
-                        match crate::engine::campaign::act(&mut self.store, &c, act, NOW) {
-                            Ok(text) => {
-                                queue.insert(0, Msg::Notice(text));
-                                queue.insert(0, self.review());
-                            }
-                            Err(e) => queue.insert(0, Msg::Error(e)),
                         }
                     }
                     other => unhandled.push(other),
@@ -331,37 +377,45 @@ impl Harness {
         }
     }
 
-    fn review(&self) -> Msg {
-        Msg::Review(Arc::new(Review::from_read(
-            crate::engine::review::read(&self.store, self.campaign.as_ref()).unwrap(),
-        )))
-    }
-
-    /// Store the plan for the standing revokes, as `:apply` or `recert apply` would (not sent).
+    /// Store the plan for the standing revokes, as `recert apply` in another terminal would
+    /// (not sent), and have the console read the review again.
     pub fn store_pending_plan(&mut self) -> i64 {
+        let mut store = self.outside();
         let steps = crate::engine::apply::pending(
-            &self.store.decisions().unwrap(),
-            &self.store.planned_decisions().unwrap(),
-            &self.store.all_journal().unwrap(),
+            &store.decisions().unwrap(),
+            &store.planned_decisions().unwrap(),
+            &store.all_journal().unwrap(),
             &self.s.data.snapshot,
             &Default::default(),
             Default::default(),
         );
         assert!(!steps.is_empty(), "something to plan");
-        crate::engine::apply::store_plan(
-            &mut self.store,
-            &steps,
-            0,
-            "rev@example.com",
-            Some(1),
-            NOW,
-        )
-        .unwrap()
+        crate::engine::apply::store_plan(&mut store, &steps, 0, "rev@example.com", Some(1), NOW)
+            .unwrap()
     }
 
+    /// The decisions the state asked its engine to record, in the order asked.
+    pub fn recorded(&self) -> Vec<crate::review::NewDecision> {
+        self.sent
+            .iter()
+            .filter_map(|c| match c {
+                Command::Record { items, .. } => Some(items.clone()),
+                _ => None,
+            })
+            .flatten()
+            .collect()
+    }
+
+    /// Ask the engine to read the review again (after another process changed the store).
     pub fn reload_review(&mut self) {
-        let m = self.review();
-        self.send(m);
+        self.send_engine(Command::Review);
+    }
+
+    /// Send the engine a command as the console would, its answers delivered.
+    pub fn send_engine(&mut self, c: Command) {
+        for a in self.ask(c) {
+            self.send(a);
+        }
     }
 
     pub fn key(&mut self, c: char) -> Vec<Effect> {
@@ -577,7 +631,7 @@ fn marks_toggle_range_all_matching_with_exclusions_and_escape() {
 
 #[test]
 fn a_decision_on_marks_is_recorded_with_its_justification_and_undo_redo_work() {
-    let mut h = Harness::new(30);
+    let mut h = Harness::with_engine(30);
     h.key('/');
     h.typ("orphan");
     h.code(KeyCode::Enter);
@@ -588,11 +642,11 @@ fn a_decision_on_marks_is_recorded_with_its_justification_and_undo_redo_work() {
     // A justification is required by default.
     h.code(KeyCode::Enter);
     assert!(h.s.prompt.as_ref().unwrap().error.is_some());
-    assert!(h.store.decisions().unwrap().is_empty());
+    assert!(h.outside().decisions().unwrap().is_empty());
     h.typ("leaked in a gist");
     h.code(KeyCode::Enter);
     assert_eq!(h.s.mode, Mode::Normal);
-    let ds = h.store.decisions().unwrap();
+    let ds = h.outside().decisions().unwrap();
     assert_eq!(ds.len(), 10);
     assert!(ds.iter().all(|d| d.d.verdict == Verdict::Revoke
         && d.d.justification.as_deref() == Some("leaked in a gist")
@@ -630,7 +684,7 @@ fn a_decision_on_marks_is_recorded_with_its_justification_and_undo_redo_work() {
     h.ctrl('r');
     assert_eq!(h.s.review.pending.len(), 10);
     // Every step is in the audit chain, which verifies.
-    let log = h.store.audit_entries().unwrap();
+    let log = h.outside().audit_entries().unwrap();
     assert_eq!(
         log.iter().map(|e| e.event.as_str()).collect::<Vec<_>>(),
         ["decide", "decide", "undo", "undo", "redo"]
@@ -643,7 +697,7 @@ fn a_decision_on_marks_is_recorded_with_its_justification_and_undo_redo_work() {
 /// the engine's answer came).
 #[test]
 fn undo_right_after_a_decision_undoes_that_decision() {
-    let mut h = Harness::new(5);
+    let mut h = Harness::with_engine(5);
     h.key('c');
     h.typ("first");
     h.code(KeyCode::Enter);
@@ -660,7 +714,7 @@ fn undo_right_after_a_decision_undoes_that_decision() {
     );
     h.defer_engine = false;
     h.flush();
-    let ds = h.store.decisions().unwrap();
+    let ds = h.outside().decisions().unwrap();
     assert_eq!(ds.len(), 2);
     let by = |why: &str| {
         ds.iter()
@@ -677,7 +731,7 @@ fn undo_right_after_a_decision_undoes_that_decision() {
 /// decide A, `u`, decide C; A is undone, C stands.
 #[test]
 fn a_waiting_undo_undoes_the_decision_it_was_pressed_after() {
-    let mut h = Harness::new(5);
+    let mut h = Harness::with_engine(5);
     h.defer_engine = true;
     h.key('c');
     h.typ("A");
@@ -688,7 +742,7 @@ fn a_waiting_undo_undoes_the_decision_it_was_pressed_after() {
     h.code(KeyCode::Enter);
     h.defer_engine = false;
     h.flush();
-    let ds = h.store.decisions().unwrap();
+    let ds = h.outside().decisions().unwrap();
     let by = |why: &str| {
         ds.iter()
             .find(|d| d.d.justification.as_deref() == Some(why))
@@ -703,15 +757,17 @@ fn a_waiting_undo_undoes_the_decision_it_was_pressed_after() {
 /// not sent does not pin it (a resumed plan abandons the withdrawn call).
 #[test]
 fn undo_refuses_a_batch_a_plan_already_carried_out() {
-    let mut h = Harness::new(5);
+    let mut h = Harness::with_engine(5);
     h.key('r');
     h.typ("leaked");
     h.code(KeyCode::Enter);
-    assert_eq!(h.store.decisions().unwrap().len(), 1);
+    assert_eq!(h.outside().decisions().unwrap().len(), 1);
     // A plan covers it (as `:apply` or `recert apply` would store), and its call went out.
     let plan = h.store_pending_plan();
-    let row = h.store.journal(plan).unwrap().remove(0);
-    h.store.journal_sent(&row, "rev@example.com", NOW).unwrap();
+    let row = h.outside().journal(plan).unwrap().remove(0);
+    h.outside()
+        .journal_sent(&row, "rev@example.com", NOW)
+        .unwrap();
     h.reload_review();
     h.key('u');
     assert!(
@@ -724,23 +780,23 @@ fn undo_refuses_a_batch_a_plan_already_carried_out() {
         h.s.toast
     );
     assert!(
-        !h.store.decisions().unwrap()[0].undone,
+        !h.outside().decisions().unwrap()[0].undone,
         "the decision stands"
     );
     // Planned but not sent: the undo goes through.
-    let mut h = Harness::new(5);
+    let mut h = Harness::with_engine(5);
     h.key('r');
     h.typ("leaked");
     h.code(KeyCode::Enter);
     h.store_pending_plan();
     h.reload_review();
     h.key('u');
-    assert!(h.store.decisions().unwrap()[0].undone);
+    assert!(h.outside().decisions().unwrap()[0].undone);
 }
 
 #[test]
 fn apply_offers_to_resume_an_unfinished_plan_first() {
-    let mut h = Harness::new(5);
+    let mut h = Harness::with_engine(5);
     h.key('r');
     h.typ("leaked");
     h.code(KeyCode::Enter);
@@ -790,7 +846,7 @@ fn quitting_during_an_apply_asks_first() {
 /// was on (it kept its row number, so it slid onto another entry).
 #[test]
 fn the_audit_cursor_stays_on_its_entry_when_new_ones_arrive() {
-    let mut h = Harness::new(5);
+    let mut h = Harness::with_engine(5);
     for why in ["one", "two", "three"] {
         h.key('c');
         h.typ(why);
@@ -851,7 +907,7 @@ fn read_only_refuses_leak_sweep_and_reverse() {
     h.key('7');
     h.key('R');
     assert!(h.s.toast.as_ref().unwrap().0.contains("Read-only"));
-    assert!(h.store.decisions().unwrap().is_empty());
+    assert!(h.recorded().is_empty());
 }
 
 /// While a plan is being sent nothing else is sent: `R` and a confirmed plan are refused, and
@@ -897,7 +953,7 @@ fn nothing_else_is_sent_while_a_plan_is_being_sent() {
 /// An undo the engine refused puts the batch back on the undo stack, saying why.
 #[test]
 fn a_refused_undo_leaves_the_batch_undoable() {
-    let mut h = Harness::new(5);
+    let mut h = Harness::with_engine(5);
     h.key('c');
     h.typ("fine");
     h.code(KeyCode::Enter);
@@ -921,7 +977,7 @@ fn escape_cancels_a_decision_and_nothing_is_recorded() {
     h.typ("half a thought");
     h.code(KeyCode::Esc);
     assert_eq!(h.s.mode, Mode::Normal);
-    assert!(h.store.decisions().unwrap().is_empty());
+    assert!(h.recorded().is_empty());
 }
 
 #[test]
@@ -945,13 +1001,13 @@ fn defer_asks_for_a_date_then_a_reason() {
     assert!(h.s.prompt.as_ref().unwrap().title.contains("2026-12-22"));
     h.typ("owner on leave");
     h.code(KeyCode::Enter);
-    let ds = h.store.decisions().unwrap();
-    assert_eq!(ds[0].d.until.as_deref(), Some("2026-12-22"));
+    let ds = h.recorded();
+    assert_eq!(ds[0].until.as_deref(), Some("2026-12-22"));
 }
 
 #[test]
 fn reassign_picks_an_owner_fuzzily_and_skips_what_cannot_be_owned() {
-    let mut h = Harness::new(5);
+    let mut h = Harness::with_engine(5);
     h.key('4');
     h.key('o');
     assert_eq!(h.s.mode, Mode::Picker);
@@ -968,7 +1024,7 @@ fn reassign_picks_an_owner_fuzzily_and_skips_what_cannot_be_owned() {
         effects.contains(&REJUDGE),
         "a new owner changes findings: judge again at once, not after a restart ({effects:?})"
     );
-    let ds = h.store.decisions().unwrap();
+    let ds = h.outside().decisions().unwrap();
     assert_eq!(ds[0].d.owner.as_deref(), Some("carol@example.com"));
     // Undo and redo change who owns it too.
     assert!(h.key('u').contains(&REJUDGE));
@@ -1002,11 +1058,11 @@ fn person_sweep_revokes_everything_they_hold() {
     );
     h.typ("left the company");
     h.code(KeyCode::Enter);
-    let ds = h.store.decisions().unwrap();
-    let mut kinds: Vec<&str> = ds.iter().map(|d| d.d.target.kind.as_str()).collect();
+    let ds = h.recorded();
+    let mut kinds: Vec<&str> = ds.iter().map(|d| d.target.kind.as_str()).collect();
     kinds.sort();
     assert_eq!(kinds, ["account", "account", "grant", "project_key"]);
-    assert!(ds.iter().all(|d| d.d.verdict == Verdict::Revoke));
+    assert!(ds.iter().all(|d| d.verdict == Verdict::Revoke));
 }
 
 #[test]
@@ -1073,7 +1129,7 @@ fn a_preview_shows_the_first_findings_and_holds_marks_and_decisions_until_the_wh
     assert_eq!(h.subjects(), vec!["person029@example.com".to_string()]);
     h.key(' ');
     assert_eq!(h.s.vs().marks.count(), 1);
-    assert!(h.store.decisions().unwrap().is_empty());
+    assert!(h.recorded().is_empty());
 }
 
 #[test]
@@ -1089,7 +1145,7 @@ fn read_only_refuses_every_decision_key_and_says_why() {
     h.key('x');
     assert_eq!(h.s.mode, Mode::Normal);
     h.ctrl('r');
-    assert!(h.store.decisions().unwrap().is_empty());
+    assert!(h.recorded().is_empty());
 }
 
 #[test]
@@ -1175,7 +1231,7 @@ fn help_quit_and_views_by_number() {
 
 #[test]
 fn apply_shows_the_plan_and_needs_the_call_count_typed_above_the_threshold() {
-    let mut h = Harness::new(5);
+    let mut h = Harness::with_engine(5);
     h.s.confirm_threshold = 1;
     h.key(':');
     h.typ("apply");
@@ -1225,7 +1281,7 @@ fn apply_shows_the_plan_and_needs_the_call_count_typed_above_the_threshold() {
 
 #[test]
 fn apply_below_the_threshold_takes_y_and_escape_sends_nothing() {
-    let mut h = Harness::new(5);
+    let mut h = Harness::with_engine(5);
     h.key('4');
     h.key('r');
     h.typ("unused");
@@ -1246,7 +1302,7 @@ fn apply_below_the_threshold_takes_y_and_escape_sends_nothing() {
         [Effect::Engine(Command::Apply { .. })]
     ));
     // Read-only refuses to even plan.
-    let mut h = Harness::new(5);
+    let mut h = Harness::with_engine(5);
     h.s.read_only = true;
     h.key(':');
     h.typ("apply");
@@ -1287,10 +1343,10 @@ fn leak_finds_a_key_by_its_secret_and_stages_its_revoke_without_showing_the_secr
     assert_eq!(h.s.toast.as_ref().unwrap().0, facts.lines().join(" · "));
     h.typ("posted in a public issue");
     h.code(KeyCode::Enter);
-    let ds = h.store.decisions().unwrap();
+    let ds = h.recorded();
     assert_eq!(ds.len(), 1);
-    assert_eq!(ds[0].d.target.id, "key_b");
-    assert_eq!(ds[0].d.rule.as_deref(), Some("leaked-key"));
+    assert_eq!(ds[0].target.id, "key_b");
+    assert_eq!(ds[0].rule.as_deref(), Some("leaked-key"));
     // The palette input is not kept anywhere.
     assert!(h.s.input.is_empty());
 }
@@ -1305,7 +1361,7 @@ fn sweep_command_finds_the_person_and_stages_everything() {
     assert_eq!(h.s.mode, Mode::Prompt);
     h.typ("left");
     h.code(KeyCode::Enter);
-    assert_eq!(h.store.decisions().unwrap().len(), 4);
+    assert_eq!(h.recorded().len(), 4);
     h.key(':');
     h.typ("sweep nobody@example.com");
     h.code(KeyCode::Enter);
@@ -1321,7 +1377,7 @@ fn sweep_command_finds_the_person_and_stages_everything() {
 #[test]
 fn an_anthropic_key_set_inactive_can_be_reactivated_from_the_audit_view() {
     use crate::remediate::{PlannedStep, RowState, Step};
-    let mut h = Harness::new(3);
+    let mut h = Harness::with_engine(3);
     let call = |body: &str| PlannedStep {
         decisions: vec![],
         step: Step::Call {
@@ -1333,12 +1389,12 @@ fn an_anthropic_key_set_inactive_can_be_reactivated_from_the_audit_view() {
         },
     };
     let plan = h
-        .store
+        .outside()
         .create_plan(&[call(r#"{"status":"inactive"}"#)], "r", None, NOW)
         .unwrap();
-    let row = h.store.journal(plan).unwrap().remove(0);
-    h.store.journal_sent(&row, "r", NOW).unwrap();
-    h.store
+    let row = h.outside().journal(plan).unwrap().remove(0);
+    h.outside().journal_sent(&row, "r", NOW).unwrap();
+    h.outside()
         .journal_result(&row, RowState::Done, Some(200), "ok", "r", NOW)
         .unwrap();
     h.reload_review();
@@ -1362,10 +1418,10 @@ fn an_anthropic_key_set_inactive_can_be_reactivated_from_the_audit_view() {
         ok: true,
         lines: vec![],
     });
-    let back = h.store.create_plan(&steps, "r", None, NOW).unwrap();
-    let row2 = h.store.journal(back).unwrap().remove(0);
-    h.store.journal_sent(&row2, "r", NOW).unwrap();
-    h.store
+    let back = h.outside().create_plan(&steps, "r", None, NOW).unwrap();
+    let row2 = h.outside().journal(back).unwrap().remove(0);
+    h.outside().journal_sent(&row2, "r", NOW).unwrap();
+    h.outside()
         .journal_result(&row2, RowState::Done, Some(200), "ok", "r", NOW)
         .unwrap();
     h.reload_review();
@@ -1414,9 +1470,9 @@ fn an_anthropic_key_set_inactive_can_be_reactivated_from_the_audit_view() {
         h.s.toast
     );
     // A deletion cannot be reversed.
-    let mut h = Harness::new(3);
+    let mut h = Harness::with_engine(3);
     let plan = h
-        .store
+        .outside()
         .create_plan(
             &[PlannedStep {
                 decisions: vec![],
@@ -1433,8 +1489,8 @@ fn an_anthropic_key_set_inactive_can_be_reactivated_from_the_audit_view() {
             NOW,
         )
         .unwrap();
-    let row = h.store.journal(plan).unwrap().remove(0);
-    h.store
+    let row = h.outside().journal(plan).unwrap().remove(0);
+    h.outside()
         .journal_result(&row, RowState::Done, Some(200), "ok", "r", NOW)
         .unwrap();
     h.reload_review();
@@ -1447,60 +1503,61 @@ fn an_anthropic_key_set_inactive_can_be_reactivated_from_the_audit_view() {
 /// A harness on a campaign over the sample organisation, every item routed to
 /// rev@example.com, the console on its queue.
 pub fn campaign_harness() -> Harness {
+    campaign_harness_as("rev@example.com")
+}
+
+/// The campaign of [`campaign_harness`] with the console opened by `reviewer`.
+pub fn campaign_harness_as(reviewer: &str) -> Harness {
     use crate::review::campaign::{Inputs, Routing, Scope, freeze};
-    let mut h = Harness::new(3);
-    let data = sample_data(3);
-    let d = &data.snapshot.data;
-    let findings = crate::reconcile::reconcile(d, &crate::reconcile::Context::at(NOW));
-    let routing = Routing {
-        fallback: Some("rev@example.com".into()),
-        ..Default::default()
-    };
-    let items = freeze(&Inputs {
-        data: d,
-        findings: &findings,
-        rules: &Default::default(),
-        now: NOW,
-        owners: &Default::default(),
-        scope: &Scope::default(),
-        routing: &routing,
-        earlier: None,
-        carry_forward: false,
-    });
-    assert_eq!(items.len(), 4, "one membership and three keys");
-    let id = h
-        .store
-        .create_campaign(
-            &crate::review::campaign::NewCampaign {
-                name: "Q4",
-                snapshot_id: 1,
-                due: "2026-12-01",
-                scope: &Scope::default(),
-                routing: &routing,
-                on_close: Default::default(),
-                since: None,
-            },
-            &items,
-            "admin@example.com",
-            NOW,
-        )
-        .unwrap();
-    h.campaign = Some(crate::tui::CampaignQueue {
-        id,
-        name: "Q4".into(),
-        due: "2026-12-01".into(),
-        snapshot_id: 1,
-        reviewer: "rev@example.com".into(),
-        groups: Vec::new(),
-        people: Arc::new(crate::review::campaign::People::new(
-            &d.people,
-            &crate::reconcile::Directory::new(&d.people, &Default::default()),
-        )),
-    });
-    h.s.campaign = true;
-    h.s.view = ViewId::Queue;
-    h.reload_review();
-    h
+    Harness::with_store(3, |store| {
+        let data = sample_data(3);
+        let d = &data.snapshot.data;
+        let findings = crate::reconcile::reconcile(d, &crate::reconcile::Context::at(NOW));
+        let routing = Routing {
+            fallback: Some("rev@example.com".into()),
+            ..Default::default()
+        };
+        let items = freeze(&Inputs {
+            data: d,
+            findings: &findings,
+            rules: &Default::default(),
+            now: NOW,
+            owners: &Default::default(),
+            scope: &Scope::default(),
+            routing: &routing,
+            earlier: None,
+            carry_forward: false,
+        });
+        assert_eq!(items.len(), 4, "one membership and three keys");
+        let id = store
+            .create_campaign(
+                &crate::review::campaign::NewCampaign {
+                    name: "Q4",
+                    snapshot_id: 1,
+                    due: "2026-12-01",
+                    scope: &Scope::default(),
+                    routing: &routing,
+                    on_close: Default::default(),
+                    since: None,
+                },
+                &items,
+                "admin@example.com",
+                NOW,
+            )
+            .unwrap();
+        Some(crate::tui::CampaignQueue {
+            id,
+            name: "Q4".into(),
+            due: "2026-12-01".into(),
+            snapshot_id: 1,
+            reviewer: reviewer.into(),
+            groups: Vec::new(),
+            people: Arc::new(crate::review::campaign::People::new(
+                &d.people,
+                &crate::reconcile::Directory::new(&d.people, &Default::default()),
+            )),
+        })
+    })
 }
 
 /// Submitting a staged reassign judges the snapshot again (the owner changed), as a reassign
@@ -1535,7 +1592,10 @@ fn submitting_a_reassign_in_a_campaign_judges_again() {
     h.key('y');
     let left = h.code(KeyCode::Enter);
     assert!(left.contains(&REJUDGE), "{left:?}");
-    assert_eq!(h.store.decisions().unwrap()[0].d.verdict, Verdict::Reassign);
+    assert_eq!(
+        h.outside().decisions().unwrap()[0].d.verdict,
+        Verdict::Reassign
+    );
 }
 
 /// A refused delegation changes nothing, the marks included: the reviewer can correct the
@@ -1590,9 +1650,9 @@ fn a_campaign_queue_stages_submits_delegates_and_signs_off() {
     h.key('c');
     h.typ("still needed");
     h.code(KeyCode::Enter);
-    let items = h.store.campaign_items(id).unwrap();
+    let items = h.outside().campaign_items(id).unwrap();
     assert!(items[0].staged.is_some() && items[0].outcome.is_none());
-    assert!(h.store.decisions().unwrap().is_empty());
+    assert!(h.outside().decisions().unwrap().is_empty());
     assert!(
         h.s.toast
             .as_ref()
@@ -1612,11 +1672,13 @@ fn a_campaign_queue_stages_submits_delegates_and_signs_off() {
     );
     h.key('y');
     h.code(KeyCode::Enter);
-    let ds = h.store.decisions().unwrap();
+    let ds = h.outside().decisions().unwrap();
     assert_eq!(ds.len(), 1);
     assert_eq!(ds[0].reviewer, "rev@example.com");
     assert_eq!(
-        h.store.campaign_items(id).unwrap()[0].outcome.as_deref(),
+        h.outside().campaign_items(id).unwrap()[0]
+            .outcome
+            .as_deref(),
         Some("certify")
     );
     let burndown = h.s.review.queue.as_ref().unwrap().burndown(h.s.today);
@@ -1640,24 +1702,24 @@ fn a_campaign_queue_stages_submits_delegates_and_signs_off() {
         h.s.toast.as_ref().unwrap().0.contains("self-review"),
         "{holder}"
     );
-    assert!(h.store.delegations(id).unwrap().is_empty());
+    assert!(h.outside().delegations(id).unwrap().is_empty());
     // Delegate it to someone else: it leaves this queue.
     h.typ(":delegate carol@example.com Carol runs that project");
     h.code(KeyCode::Enter);
     assert_eq!(h.s.review.queue.as_ref().unwrap().items.len(), 3);
-    assert_eq!(h.store.delegations(id).unwrap().len(), 1);
+    assert_eq!(h.outside().delegations(id).unwrap().len(), 1);
     // Sign off with items undecided: confirmed, then every decision key is refused.
     h.typ(":signoff");
     h.code(KeyCode::Enter);
     assert!(h.s.confirm.as_ref().unwrap().summary[1].contains("2 items are undecided"));
     h.key('y');
     h.code(KeyCode::Enter);
-    assert_eq!(h.store.sign_offs(id).unwrap().len(), 1);
+    assert_eq!(h.outside().sign_offs(id).unwrap().len(), 1);
     h.key('r');
     assert!(h.s.toast.as_ref().unwrap().0.contains("signed off"));
     assert_eq!(h.s.mode, Mode::Normal);
     let events: Vec<String> = h
-        .store
+        .outside()
         .audit_entries()
         .unwrap()
         .into_iter()
@@ -1795,7 +1857,7 @@ fn a_new_snapshot_is_searched_for_the_cursor_and_marks_on_the_worker() {
 
 #[test]
 fn a_decision_filter_follows_decisions_as_they_are_made_and_undone() {
-    let mut h = Harness::new(9);
+    let mut h = Harness::with_engine(9);
     let filter = |h: &mut Harness, text: &str| {
         h.code(KeyCode::Esc);
         h.code(KeyCode::Esc);
@@ -1873,11 +1935,11 @@ fn the_queue_moves_on_after_a_decision_unstages_with_u_and_filters_what_is_left(
             "{:?}",
             h.s.toast
         );
-        assert!(h.store.campaign_items(id).unwrap()[0].staged.is_none());
+        assert!(h.outside().campaign_items(id).unwrap()[0].staged.is_none());
     };
     certify_first(&mut h);
     assert_eq!(h.s.vs().cursor, 1, "on to the next open row");
-    assert!(h.store.campaign_items(id).unwrap()[0].staged.is_some());
+    assert!(h.outside().campaign_items(id).unwrap()[0].staged.is_some());
     // The cursor moved on (or a `decision:none` filter hid the row): u un-stages the last
     // staging all the same, once.
     unstages_first(&mut h);
@@ -1908,7 +1970,7 @@ fn the_queue_moves_on_after_a_decision_unstages_with_u_and_filters_what_is_left(
     h.typ("left");
     h.code(KeyCode::Enter);
     let staged = |h: &Harness| {
-        h.store
+        h.outside()
             .campaign_items(id)
             .unwrap()
             .iter()
@@ -2040,7 +2102,7 @@ fn each_decision_shows_its_remediation_state() {
     assert_eq!(states[&14], "manual step (plan 2)");
 
     // In the console: a revoke decided but not applied says so in the Decisions view.
-    let mut h = Harness::new(5);
+    let mut h = Harness::with_engine(5);
     h.key('r');
     h.typ("gone");
     h.code(KeyCode::Enter);
@@ -2195,7 +2257,7 @@ fn a_rejudge_keeps_the_cursor_on_its_object() {
 /// email; and a revoke that was done but whose object a later snapshot still has says so.
 #[test]
 fn key_findings_are_labelled_by_the_key_and_a_revived_object_is_flagged() {
-    let mut h = Harness::new(1);
+    let mut h = Harness::with_engine(1);
     let sample = sample_data(1);
     let findings =
         crate::reconcile::reconcile(&sample.snapshot.data, &crate::reconcile::Context::at(NOW));
@@ -2220,7 +2282,7 @@ fn key_findings_are_labelled_by_the_key_and_a_revived_object_is_flagged() {
     h.key('r');
     h.typ("left");
     h.code(KeyCode::Enter);
-    let d = h.store.decisions().unwrap().remove(0);
+    let d = h.outside().decisions().unwrap().remove(0);
     let step = crate::remediate::PlannedStep {
         decisions: vec![d.id],
         step: crate::remediate::Step::Call {
@@ -2232,12 +2294,12 @@ fn key_findings_are_labelled_by_the_key_and_a_revived_object_is_flagged() {
         },
     };
     let plan = h
-        .store
+        .outside()
         .create_plan(&[step], "rev@example.com", None, NOW - 100)
         .unwrap();
-    let row = h.store.journal(plan).unwrap().remove(0);
-    h.store.journal_sent(&row, "r", NOW - 60).unwrap();
-    h.store
+    let row = h.outside().journal(plan).unwrap().remove(0);
+    h.outside().journal_sent(&row, "r", NOW - 60).unwrap();
+    h.outside()
         .journal_result(
             &row,
             crate::remediate::RowState::Done,
@@ -2267,4 +2329,32 @@ fn a_cancelled_leak_leaves_no_mark() {
     assert_eq!(h.s.view_state(ViewId::Keys).marks.count(), 1);
     h.code(KeyCode::Esc);
     assert_eq!(h.s.view_state(ViewId::Keys).marks.count(), 0);
+}
+
+/// Every view whose rows take decisions (but the queue, whose items are the campaign's) says
+/// what each row is about, and its quick id agrees with the target; a view whose rows take no
+/// decisions has no target to stage (the trait's default says "none", so this holds a new
+/// decidable view to writing its own).
+#[test]
+fn every_decidable_view_says_what_each_row_is_about() {
+    let h = Harness::new(9);
+    for id in ViewId::ALL.into_iter().chain([ViewId::Queue]) {
+        let v = crate::tui::views::of(id);
+        if v.decidable() && id != ViewId::Queue {
+            let table = h.s.data.table(id);
+            assert!(!table.rows.is_empty(), "{id:?} has rows to check");
+            for row in &table.rows {
+                let (t, label, _) = v
+                    .target(&h.s.data, row.item)
+                    .unwrap_or_else(|| panic!("{id:?} row {}", row.item));
+                assert!(!label.is_empty(), "{id:?}");
+                assert_eq!(v.target_id(&h.s.data, row.item), Some(t.id.as_str()));
+            }
+        } else {
+            for item in 0..9 {
+                let target = v.target(&h.s.data, item);
+                assert!(target.is_none(), "{id:?} stages {target:?}");
+            }
+        }
+    }
 }

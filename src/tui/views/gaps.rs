@@ -51,6 +51,53 @@ impl View for Gaps {
         out.push(Line::from(Span::styled(rule_explanation(&x.rule), t.muted)));
         out
     }
+    fn target(&self, d: &Data, item: u32) -> Option<(Target, String, Option<String>)> {
+        let f = d.findings.get(item as usize)?;
+        // A key or service account by its name (not its owner's email, which a reassign
+        // changes); a person's account or membership by their email.
+        let label = d
+            .labels
+            .get(&label_key(&f.source, &f.subject_id))
+            .cloned()
+            .unwrap_or_else(|| {
+                f.subject_email
+                    .as_deref()
+                    .unwrap_or(&f.subject_id)
+                    .to_string()
+            });
+        Some((finding_target(f), label, Some(f.rule.to_string())))
+    }
+    fn target_id<'d>(&self, d: &'d Data, item: u32) -> Option<&'d str> {
+        d.findings.get(item as usize).map(|f| f.subject_id.as_str())
+    }
+    /// A finding to its subject: a key to the Keys view, a service account or resource to its
+    /// project, an account or membership to its person.
+    fn drill(&self, d: &Data, item: u32) -> Option<Drill> {
+        let f = d.findings.get(item as usize)?;
+        match f.subject_kind.as_str() {
+            "api_key" | "admin_key" | "project_key" => d
+                .key_row(&f.source, &f.subject_id)
+                .map(|i| Drill::row(ViewId::Keys, i, &f.subject_id)),
+            "service_account" => {
+                let sa = d
+                    .snapshot
+                    .data
+                    .service_accounts
+                    .iter()
+                    .find(|s| s.source == f.source && s.id == f.subject_id)?;
+                let r = d.resource_row(&sa.source, sa.resource_id.as_deref()?)?;
+                Some(Drill::row(ViewId::Resources, r, &f.subject_id))
+            }
+            "resource" => d
+                .resource_row(&f.source, &f.subject_id)
+                .map(|i| Drill::row(ViewId::Resources, i, &f.subject_id)),
+            _ => {
+                let email = f.subject_email.as_deref()?;
+                d.person_row(email)
+                    .map(|i| Drill::row(ViewId::People, i, email))
+            }
+        }
+    }
 }
 
 impl Data {

@@ -91,6 +91,37 @@ impl View for Keys {
         out.push(field(t, "status", c.status.as_deref().unwrap_or("active")));
         out
     }
+    fn target(&self, d: &Data, item: u32) -> Option<(Target, String, Option<String>)> {
+        let c = d.snapshot.data.credentials.get(item as usize)?;
+        Some((
+            Target::new(&c.provider, &c.source, &c.kind, &c.id),
+            c.label(),
+            None,
+        ))
+    }
+    fn target_id<'d>(&self, d: &'d Data, item: u32) -> Option<&'d str> {
+        d.snapshot
+            .data
+            .credentials
+            .get(item as usize)
+            .map(|c| c.id.as_str())
+    }
+    /// A key to the person who answers for it, else its project.
+    fn drill(&self, d: &Data, item: u32) -> Option<Drill> {
+        let c = d.snapshot.data.credentials.get(item as usize)?;
+        let (owner, via) = d.key_owner(c);
+        if via != "-"
+            && let Some(i) = d.person_row(&owner)
+        {
+            return Some(Drill::row(ViewId::People, i, &owner));
+        }
+        let r = d.resource_row(&c.source, c.resource_id.as_deref()?)?;
+        Some(Drill::row(
+            ViewId::Resources,
+            r,
+            c.name.as_deref().unwrap_or(&c.id),
+        ))
+    }
 }
 
 impl Data {

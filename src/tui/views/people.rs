@@ -73,13 +73,23 @@ impl View for People {
                 crate::model::text::plural(holds.len(), "item")
             ),
         ));
-        for (_, label) in holds.iter().take(6) {
+        for d in holds.iter().take(6) {
             out.push(Line::from(Span::styled(
-                format!("{:>9} {}", "", sanitize(label)),
+                format!("{:>9} {}", "", sanitize(&d.label)),
                 t.text,
             )));
         }
         out
+    }
+    /// A person to every finding about them.
+    fn drill(&self, d: &Data, item: u32) -> Option<Drill> {
+        let email = d.snapshot.data.people.get(item as usize)?.emails.first()?;
+        // A filter term is one word: an email with a space cannot be one.
+        (!email.contains(char::is_whitespace)).then(|| Drill::Filter {
+            view: ViewId::Gaps,
+            filter: format!("subject:{}", clean(email)),
+            what: clean(email),
+        })
     }
 }
 

@@ -41,6 +41,17 @@ impl View for Resources {
         out.push(field(t, "members", r.members.to_string()));
         out
     }
+    fn target(&self, d: &Data, item: u32) -> Option<(Target, String, Option<String>)> {
+        let r = d.resources.get(item as usize)?;
+        Some((
+            Target::new(&r.provider, &r.source, "resource", &r.id),
+            format!("{} {}", r.kind, r.name),
+            None,
+        ))
+    }
+    fn target_id<'d>(&self, d: &'d Data, item: u32) -> Option<&'d str> {
+        d.resources.get(item as usize).map(|r| r.id.as_str())
+    }
 }
 
 impl Data {
