@@ -436,9 +436,8 @@ fn the_console_and_recert_revoke_make_the_same_incident_decisions() {
         .position(|p| p.emails.iter().any(|x| x.eq_ignore_ascii_case(&email)))
         .expect("the member is a directory person") as u32;
     // What the console's sweep would record for them.
-    let console: Vec<NewDecision> = data.sweep(person);
+    let console: Vec<NewDecision> = data.sweep(person).unwrap();
     assert!(console.len() >= 3, "{console:?}");
-    // What `recert revoke --person` recorded (without sending: it stops at the confirmation).
     let key = d
         .credentials
         .iter()
@@ -453,7 +452,15 @@ fn the_console_and_recert_revoke_make_the_same_incident_decisions() {
         v.sort_by(|a, b| format!("{a:?}").cmp(&format!("{b:?}")));
         v
     };
-    let out = e.run(&["revoke", "--person", &email, "--yes", "--reason", "left"]);
+    // What `recert revoke --person` records (and sends) for them, named by an address of
+    // theirs other than the first when they have one: the rule names the person, not the
+    // address typed.
+    let typed = d.people[person as usize]
+        .emails
+        .last()
+        .cloned()
+        .unwrap_or(email.clone());
+    let out = e.run(&["revoke", "--person", &typed, "--yes", "--reason", "left"]);
     assert!(
         out.status.success(),
         "{}",
@@ -468,10 +475,11 @@ fn the_console_and_recert_revoke_make_the_same_incident_decisions() {
         .collect();
     drop(store);
     assert_eq!(shown(&cli), shown(&console));
-    assert!(
-        cli.iter()
-            .all(|x| x.rule.as_deref() == Some(&*format!("sweep:{}", email.to_lowercase())))
-    );
+    assert!(cli.iter().all(|x| x.rule.as_deref()
+        == Some(&*format!(
+            "sweep:{}",
+            d.people[person as usize].emails[0].to_lowercase()
+        ))));
 
     // `:leak ID` in the console and `revoke --key ID`.
     let mut s = State::new(
@@ -520,4 +528,61 @@ fn the_console_and_recert_revoke_make_the_same_incident_decisions() {
     assert_eq!(shown(&cli), shown(&recorded));
     assert_eq!(cli[0].rule.as_deref(), Some("leaked-key"));
     assert_eq!(cli[0].justification, recorded[0].justification);
+}
+
+/// A sweep never takes a second person's access: an address two directory people share is
+/// refused by `recert revoke --person`, and sweeping the person who holds another's address
+/// as an extra one leaves the accounts on that shared address alone (they are nobody's alone:
+/// an `ambiguous-identity` finding).
+#[test]
+fn a_sweep_never_takes_a_second_persons_access() {
+    let e = Env::new("small", &[]);
+    let text = std::fs::read_to_string(e.dir.path().join("cfg.toml")).unwrap();
+    let config = Config::parse(&text, std::path::Path::new("cfg.toml")).unwrap();
+    let data = recert::tui::load(&config, &e.data(), &|_| {}).unwrap();
+    let d = &data.snapshot.data;
+    // The planted pair: someone whose extra address is another person's own.
+    let (holder, shared) = d
+        .people
+        .iter()
+        .enumerate()
+        .find_map(|(i, p)| {
+            p.emails.iter().skip(1).find_map(|x| {
+                d.people
+                    .iter()
+                    .any(|q| q.id != p.id && q.emails.iter().any(|y| y.eq_ignore_ascii_case(x)))
+                    .then(|| (i as u32, x.clone()))
+            })
+        })
+        .expect("the world plants a shared address");
+    let on_shared: Vec<&str> = d
+        .accounts
+        .iter()
+        .filter(|a| {
+            a.email
+                .as_deref()
+                .is_some_and(|x| x.eq_ignore_ascii_case(&shared))
+        })
+        .map(|a| a.id.as_str())
+        .collect();
+    assert!(!on_shared.is_empty(), "an account on the shared address");
+    let swept = data
+        .sweep(holder)
+        .expect("their own first address is theirs alone");
+    for x in &swept {
+        assert!(
+            !on_shared.contains(&x.target.id.as_str()),
+            "the sweep took the account on the shared address: {x:?}"
+        );
+    }
+    let out = e.run(&["revoke", "--person", &shared, "--yes", "--reason", "left"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("share the address"), "{err}");
+    let store = Store::open(&e.data()).unwrap();
+    assert!(
+        store.decisions().unwrap().is_empty(),
+        "nothing was recorded"
+    );
+    assert!(e.mutations().is_empty(), "nothing was sent");
 }

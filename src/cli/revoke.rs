@@ -60,12 +60,14 @@ pub async fn revoke_cmd(
                 eprintln!("{line}");
             }
             let decision = engine::incident::leaked_key(c);
-            let label = c.label();
+            // Provider text: the name may hold anything.
+            let label = crate::model::text::sanitize(&c.label()).into_owned();
             items.push(decision);
             (format!("incident: leaked key {label}"), label)
         }
         RevokeWhat::Person(email) => {
-            let sweep = engine::incident::sweep(d, &cfg.rules, email);
+            let sweep =
+                engine::incident::sweep(d, &cfg.rules, email).map_err(anyhow::Error::msg)?;
             if sweep.items.is_empty() {
                 bail!(
                     "{email} holds nothing on any provider in snapshot #{} ({taken})",

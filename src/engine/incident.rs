@@ -4,7 +4,7 @@
 //! a person's sweep makes.
 
 use crate::model::{Credential, SourceData, text::sanitize};
-use crate::reconcile::{Rules, footprint};
+use crate::reconcile::{Directory, Rules};
 use crate::review::{NewDecision, Target, Verdict};
 
 /// The rule a leaked key's revoke is recorded under.
@@ -31,9 +31,9 @@ fn revoke(target: Target, label: String, rule: String) -> NewDecision {
     }
 }
 
-/// Everything one person holds on every provider, as revoke decisions: their accounts, the
-/// memberships those accounts hold, and the usable keys they own (the person found by any of
-/// their directory addresses, as `recert person` finds them).
+/// Everything one person holds on every provider, as revoke decisions: their accounts (by any
+/// of their directory addresses), the memberships those accounts hold, and the usable keys
+/// they own.
 #[derive(Debug, Default)]
 pub struct Sweep {
     pub items: Vec<NewDecision>,
@@ -42,17 +42,47 @@ pub struct Sweep {
     pub keys: usize,
 }
 
-/// The sweep of the person `email` names (rule `sweep:EMAIL`).
-pub fn sweep(d: &SourceData, rules: &Rules, email: &str) -> Sweep {
-    let cx = crate::reconcile::Context {
-        now: 0,
-        rules: rules.clone(),
-        owners: Default::default(),
+/// The sweep of the person `email` names, whichever of their addresses it is (rule
+/// `sweep:FIRST-ADDRESS`, the same whichever address named them). An address no directory
+/// person has sweeps what that address holds; an address two directory people share is
+/// refused, naming them: a sweep must never take a second person's access.
+pub fn sweep(d: &SourceData, rules: &Rules, email: &str) -> Result<Sweep, String> {
+    let dir = Directory::new(&d.people, rules);
+    let people = dir.people(email);
+    if !people.is_empty() && dir.person_key(Some(email)).is_none() {
+        let mut names: Vec<String> = people
+            .iter()
+            .map(|p| sanitize(&p.user_name).into_owned())
+            .collect();
+        names.sort();
+        names.dedup();
+        return Err(format!(
+            "{} directory people share the address {} ({}): sweep one of them by an address only they have",
+            names.len(),
+            sanitize(email),
+            names.join(", ")
+        ));
+    }
+    // An account is theirs when its address resolves to them alone: an address they share
+    // with someone else (an `ambiguous-identity` finding) is nobody's to sweep.
+    let me = dir.person_key(Some(email));
+    let wanted = dir.canonical(email);
+    let mine = |e: Option<&str>| {
+        e.is_some_and(|e| match &me {
+            Some(id) => dir.person_key(Some(e)).as_ref() == Some(id),
+            None => dir.canonical(e) == wanted,
+        })
     };
-    let fp = footprint(d, &cx, &[], email);
-    let rule = format!("sweep:{}", sanitize(&email.to_lowercase()));
+    let first = people
+        .first()
+        .and_then(|p| p.emails.first())
+        .map(|e| dir.canonical(e))
+        .unwrap_or_else(|| wanted.clone());
+    let rule = format!("sweep:{}", sanitize(&first));
     let mut out = Sweep::default();
-    for a in &fp.accounts {
+    let mut held: Vec<(&str, &str)> = Vec::new();
+    for a in d.accounts.iter().filter(|a| mine(a.email.as_deref())) {
+        held.push((&a.source, &a.id));
         out.accounts += 1;
         out.items.push(revoke(
             Target::new(&a.provider, &a.source, "account", &a.id),
@@ -64,7 +94,12 @@ pub fn sweep(d: &SourceData, rules: &Rules, email: &str) -> Sweep {
             rule.clone(),
         ));
     }
-    for g in &fp.grants {
+    let holds = |source: &str, id: &str| held.iter().any(|&(s, i)| s == source && i == id);
+    for g in d
+        .grants
+        .iter()
+        .filter(|g| g.principal_kind == "user" && holds(&g.source, &g.principal_id))
+    {
         out.memberships += 1;
         let resource = d
             .resources
@@ -83,7 +118,12 @@ pub fn sweep(d: &SourceData, rules: &Rules, email: &str) -> Sweep {
             rule.clone(),
         ));
     }
-    for c in fp.keys.iter().filter(|c| c.usable()) {
+    for c in d.credentials.iter().filter(|c| {
+        c.usable()
+            && c.owner
+                .as_ref()
+                .is_some_and(|o| holds(&c.source, &o.id) || mine(o.email.as_deref()))
+    }) {
         out.keys += 1;
         out.items.push(revoke(
             Target::new(&c.provider, &c.source, &c.kind, &c.id),
@@ -91,7 +131,7 @@ pub fn sweep(d: &SourceData, rules: &Rules, email: &str) -> Sweep {
             rule.clone(),
         ));
     }
-    out
+    Ok(out)
 }
 
 /// What a hint found.

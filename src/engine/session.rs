@@ -302,6 +302,27 @@ fn refused(c: &Command, why: &str) -> Event {
     }
 }
 
+/// A load's [`Answer`], dropped unsent when a newer load's data is already published.
+struct Overtakable<T> {
+    answer: Answer,
+    slot: Arc<Published<T>>,
+    request: u64,
+}
+
+impl<T> Overtakable<T> {
+    fn disarm(mut self) {
+        self.answer.event = None;
+    }
+}
+
+impl<T> Drop for Overtakable<T> {
+    fn drop(&mut self) {
+        if self.slot.overtaken(self.request) {
+            self.answer.event = None;
+        }
+    }
+}
+
 /// Sends `event` when dropped unless disarmed: a slow task that panics still answers.
 struct Answer {
     sink: Sink,
@@ -520,6 +541,12 @@ impl<F: Front> Inner<F> {
                 event: Some(Event::LoadFailed(
                     "loading the snapshot stopped on an internal error (see the log)".into(),
                 )),
+            };
+            // A newer load already shown: whatever stops this one is not news.
+            let answer = Overtakable {
+                answer,
+                slot: slot.clone(),
+                request,
             };
             let early = |p: Preview| {
                 if preview && let Some(g) = slot.publish(request, front.preview(p)) {

@@ -348,12 +348,13 @@ impl Data {
     }
 
     /// Everything one directory person holds on every provider, as the revoke decisions
-    /// `recert revoke --person` makes ([`crate::engine::incident::sweep`]).
-    pub fn sweep(&self, person: u32) -> Vec<crate::review::NewDecision> {
+    /// `recert revoke --person` makes ([`crate::engine::incident::sweep`]); why not, when
+    /// their address is shared with another person.
+    pub fn sweep(&self, person: u32) -> Result<Vec<crate::review::NewDecision>, String> {
         let d = &self.snapshot.data;
         match d.people.get(person as usize).and_then(|p| p.emails.first()) {
-            Some(email) => crate::engine::incident::sweep(d, &self.rules, email).items,
-            None => Vec::new(),
+            Some(email) => crate::engine::incident::sweep(d, &self.rules, email).map(|s| s.items),
+            None => Ok(Vec::new()),
         }
     }
 

@@ -1307,7 +1307,7 @@ impl State {
     }
 
     fn start_decision(&mut self, verdict: Verdict) -> Vec<Effect> {
-        // Every way to a decision (keys, `:leak`, `:sweep`) comes here.
+        // Every decision key comes here (`:leak` and a sweep build their own: the incident's).
         if self.read_only {
             self.notify(
                 "Read-only mode: decisions are disabled (started with --read-only or settings.read_only = true)",
@@ -1442,7 +1442,13 @@ impl State {
             return Vec::new();
         };
         let (item, person) = (row.item, row.cells[0].to_string());
-        let targets = self.data.sweep(item);
+        let targets = match self.data.sweep(item) {
+            Ok(t) => t,
+            Err(why) => {
+                self.notify(format!("No sweep: {why}"), Level::Warn);
+                return Vec::new();
+            }
+        };
         if targets.is_empty() {
             self.notify("This person holds nothing on any provider", Level::Info);
             return Vec::new();
@@ -1557,7 +1563,7 @@ impl State {
         let leak = self.pending.as_ref().is_some_and(|p| {
             p.items
                 .iter()
-                .any(|(_, _, rule)| rule.as_deref() == Some("leaked-key"))
+                .any(|(_, _, rule)| rule.as_deref() == Some(crate::engine::incident::LEAKED_KEY))
         });
         if leak {
             self.views[ViewId::Keys.index()].marks = Marks::default();

@@ -64,7 +64,13 @@ impl View for People {
                 p.groups.join(", ")
             },
         ));
-        let holds = d.sweep(item);
+        let holds = match d.sweep(item) {
+            Ok(h) => h,
+            Err(why) => {
+                out.push(field(t, "holds", why));
+                return out;
+            }
+        };
         out.push(field(
             t,
             "holds",
