@@ -243,7 +243,7 @@ impl Config {
         for s in &cfg.sources {
             if SourceKind::parse(&s.kind).is_none() {
                 return Err(invalid(format!(
-                    "source '{}' has kind = \"{}\"; the kinds are \"openai\", \"anthropic\", \"cursor\", \"scim\" and \"csv\"",
+                    "source '{}' has kind = \"{}\"; the kinds are \"openai\", \"anthropic\", \"cursor\", \"scim\", \"okta\" and \"csv\"",
                     s.name, s.kind
                 )));
             }

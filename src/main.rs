@@ -39,7 +39,7 @@ enum Cmd {
     },
     /// Print recert's man page (roff) to stdout: `recert man > recert.1`.
     Man,
-    /// Serve the provider simulator (OpenAI admin API + SCIM directory) until killed.
+    /// Serve the provider simulator (OpenAI, Anthropic, Cursor, a SCIM directory, an Okta org) until killed.
     Sim {
         #[arg(long, default_value = "127.0.0.1:0")]
         listen: std::net::SocketAddr,
@@ -62,6 +62,9 @@ enum Cmd {
         /// Write a recert config pointing at this simulator (keys from $RECERT_SIM_KEY).
         #[arg(long, value_name = "FILE")]
         write_config: Option<PathBuf>,
+        /// Which directory API the written config reads people from (the same people).
+        #[arg(long, value_enum, default_value = "scim")]
+        directory: recert::sim::Directory,
         /// Append one JSON line per request served (method, path, status, time) to FILE.
         #[arg(long, value_name = "FILE")]
         request_log: Option<PathBuf>,
@@ -112,6 +115,10 @@ enum Cmd {
         size: Size,
         #[arg(long, default_value_t = 7)]
         seed: u64,
+        /// Which directory API the demo reads people from: the simulator's SCIM server or its
+        /// Okta org (the same people).
+        #[arg(long, value_enum, default_value = "scim")]
+        directory: recert::sim::Directory,
     },
     /// Store a source's admin key in the OS keyring.
     Login { source: String },
@@ -649,9 +656,11 @@ async fn main() -> std::process::ExitCode {
             request_log,
             write_limit,
             hostile,
+            directory,
         }) => {
             cli::sim(cli::SimArgs {
                 hostile,
+                directory,
                 listen,
                 size,
                 seed,
@@ -689,7 +698,11 @@ async fn main() -> std::process::ExitCode {
             },
         ),
         Some(Cmd::Person { email, format }) => cli::person(&g, &email, format),
-        Some(Cmd::Demo { size, seed }) => cli::demo(&g, args.data_dir.as_deref(), size, seed).await,
+        Some(Cmd::Demo {
+            size,
+            seed,
+            directory,
+        }) => cli::demo(&g, args.data_dir.as_deref(), size, seed, directory).await,
         Some(Cmd::Login { source }) => cli::login(&g, &source),
         Some(Cmd::Plan {
             format,

@@ -49,11 +49,7 @@ async fn server_errors_are_retried() {
     let truth = sim.state.world.read().unwrap().truth.clone();
     assert_eq!(keys(&latest_findings(&cfg, &store)), keys(&truth));
 
-    let served: Vec<recert::sim::Served> = std::fs::read_to_string(&log)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let served = served(&log);
     let failed: Vec<&recert::sim::Served> = served.iter().filter(|s| s.status == 500).collect();
     assert!(
         failed.len() > 10,

@@ -51,7 +51,13 @@ pub fn console(g: &Globals) -> Result<()> {
 }
 
 /// `recert demo`: a simulated organisation, synced over real HTTP, then the console.
-pub async fn demo(g: &Globals, data_dir: Option<&Path>, size: Size, seed: u64) -> Result<()> {
+pub async fn demo(
+    g: &Globals,
+    data_dir: Option<&Path>,
+    size: Size,
+    seed: u64,
+    directory: sim::Directory,
+) -> Result<()> {
     let running = sim::start(SimOptions {
         size,
         seed,
@@ -67,7 +73,7 @@ pub async fn demo(g: &Globals, data_dir: Option<&Path>, size: Size, seed: u64) -
             tmp.path().to_path_buf()
         }
     };
-    let mut cfg = Config::parse(&running.config_toml(), Path::new("(demo)"))?;
+    let mut cfg = Config::parse(&running.config_toml_with(directory), Path::new("(demo)"))?;
     // The demo keeps the user's console settings (theme, reviewer, justification, read-only).
     if let Ok(user) = g.config() {
         cfg.settings = user.settings;

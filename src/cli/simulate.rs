@@ -15,6 +15,8 @@ pub struct SimArgs {
     /// Writes allowed per minute across the simulated providers (429 beyond it).
     pub write_limit: Option<u32>,
     pub hostile: bool,
+    /// The directory API a written config reads.
+    pub directory: sim::Directory,
 }
 
 /// `recert sim`: serve until killed; print one JSON line of base URLs once listening.
@@ -45,7 +47,7 @@ pub async fn sim(a: SimArgs) -> Result<()> {
         write_file(path, &crate::model::text::json_pretty(&truth)?)?;
     }
     if let Some(path) = &a.write_config {
-        write_file(path, &running.config_toml())?;
+        write_file(path, &running.config_toml_with(a.directory))?;
     }
     let mut out = std::io::stdout().lock();
     writeln!(out, "{}", running.urls_json())?;

@@ -22,12 +22,14 @@ pub enum Auth {
     XApiKey(Secret),
     /// HTTP Basic with the key as user name and no password (Cursor).
     BasicUser(Secret),
+    /// `Authorization: SSWS <token>` (an Okta API token).
+    Ssws(Secret),
 }
 
 impl Auth {
     fn secret(&self) -> &Secret {
         match self {
-            Auth::Bearer(s) | Auth::XApiKey(s) | Auth::BasicUser(s) => s,
+            Auth::Bearer(s) | Auth::XApiKey(s) | Auth::BasicUser(s) | Auth::Ssws(s) => s,
         }
     }
 }
@@ -194,6 +196,8 @@ impl SourceError {
 pub struct Reply {
     pub status: StatusCode,
     pub body: Value,
+    /// The `rel="next"` target of its `Link` headers (RFC 8288), as sent.
+    pub next: Option<String>,
 }
 
 pub struct Http {
@@ -207,6 +211,9 @@ pub struct Http {
     requests: AtomicU64,
     /// When the next request may go, under `rate_per_minute`.
     next_slot: tokio::sync::Mutex<Option<tokio::time::Instant>>,
+    /// Nothing goes before this: the source said its rate-limit window is spent until then
+    /// (`X-Rate-Limit-Remaining: 0` with `X-Rate-Limit-Reset`).
+    spent_until: std::sync::Mutex<Option<tokio::time::Instant>>,
     /// When the source last answered anything, or when a request went out with none other
     /// outstanding: for `silence`. Only time with a request on the wire counts, never the
     /// waits recert chooses (backoff, `Retry-After`, pacing, queueing, idle between stages).
@@ -242,6 +249,7 @@ impl Http {
             limits,
             requests: AtomicU64::new(0),
             next_slot: tokio::sync::Mutex::new(None),
+            spent_until: std::sync::Mutex::new(None),
             last_answer: std::sync::Mutex::new(std::time::Instant::now()),
             in_flight: std::sync::atomic::AtomicUsize::new(0),
         }
@@ -310,6 +318,10 @@ impl Http {
     /// Wait for this request's slot under `rate_per_minute`: slots are evenly spaced and handed
     /// out in order, so a burst of tasks is smoothed to the rate instead of earning 429s.
     async fn pace(&self) {
+        let spent = *self.spent_until.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(at) = spent {
+            tokio::time::sleep_until(at).await;
+        }
         let Some(rate) = self.limits.rate_per_minute.filter(|r| *r > 0) else {
             return;
         };
@@ -354,6 +366,34 @@ impl Http {
     /// `text` with known secrets and key-shaped tokens redacted and control characters visible.
     pub fn scrub(&self, text: &str) -> String {
         sanitize(&redact(text, &[self.auth.secret()])).into_owned()
+    }
+
+    /// One page of a list that pages by `Link` headers: `path` (relative to the base URL) for
+    /// the first, then the `next` it returns, followed verbatim. A `next` that leaves this
+    /// source's base URL is refused, never requested: the key would go with it.
+    pub async fn get_linked(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+        next: Option<&str>,
+    ) -> Result<(Value, Option<String>), SourceError> {
+        let reply = match next {
+            None => self.request(Method::GET, path, query, None, false).await?,
+            Some(url) => {
+                let rest = url
+                    .strip_prefix(&self.base)
+                    .filter(|r| r.starts_with('/'))
+                    .ok_or_else(|| SourceError::Malformed {
+                        src: self.source.clone(),
+                        method: "GET".into(),
+                        path: format!("/{}", path.trim_start_matches('/')),
+                        detail: "its next page (`Link: rel=\"next\"`) lies outside the source's base URL; it was not followed, so the key was not sent there".into(),
+                        excerpt: self.scrub(&excerpt(url, 120)),
+                    })?;
+                self.request(Method::GET, rest, &[], None, true).await?
+            }
+        };
+        Ok((reply.body, reply.next))
     }
 
     pub async fn get(&self, path: &str, query: &[(&str, String)]) -> Result<Value, SourceError> {
@@ -419,6 +459,7 @@ impl Http {
                     .header("x-api-key", s.expose())
                     .header("anthropic-version", "2023-06-01"),
                 Auth::BasicUser(s) => req.basic_auth(s.expose(), Some("")),
+                Auth::Ssws(s) => req.header("authorization", format!("SSWS {}", s.expose())),
             };
             if let Some((content_type, b)) = &body {
                 req = req
@@ -495,16 +536,23 @@ impl Http {
             };
             drop(permit);
             drop(wire);
+            self.note_window(&headers);
             let text = String::from_utf8_lossy(&bytes);
             if status.is_success() {
+                let next = link_next(&headers);
                 if bytes.iter().all(u8::is_ascii_whitespace) {
                     return Ok(Reply {
                         status,
                         body: Value::Null,
+                        next,
                     });
                 }
                 return match serde_json::from_slice::<Value>(&bytes) {
-                    Ok(v) => Ok(Reply { status, body: v }),
+                    Ok(v) => Ok(Reply {
+                        status,
+                        body: v,
+                        next,
+                    }),
                     Err(e) => Err(SourceError::Malformed {
                         src: self.source.clone(),
                         method: m,
@@ -534,7 +582,7 @@ impl Http {
                     });
                 }
                 429 => {
-                    let patient = retry_after(&headers).is_none()
+                    let patient = wait_hint(&headers).is_none()
                         && started.elapsed() < self.limits.rate_patience;
                     if last && !patient {
                         return Err(SourceError::RateLimited {
@@ -544,7 +592,7 @@ impl Http {
                             attempts: attempt,
                         });
                     }
-                    let wait = retry_after(&headers).map(|d| d.min(self.limits.max_retry_after));
+                    let wait = wait_hint(&headers).map(|d| d.min(self.limits.max_retry_after));
                     tracing::debug!(source = %self.source, path = %shown, ?wait, "429, backing off");
                     self.backoff(attempt, wait).await;
                 }
@@ -570,6 +618,27 @@ impl Http {
                         message,
                     });
                 }
+            }
+        }
+    }
+
+    /// A source that says how much of its rate-limit window is left (Okta's `X-Rate-Limit-*`):
+    /// when no more than the requests already on the wire is, hold every new request until
+    /// the window resets, instead of spending requests on 429s.
+    fn note_window(&self, headers: &reqwest::header::HeaderMap) {
+        // What is left is spent by the requests still on the wire, too.
+        let Some(remaining) = header_u64(headers, "x-rate-limit-remaining") else {
+            return;
+        };
+        if remaining > self.in_flight.load(Ordering::SeqCst) as u64 {
+            return;
+        }
+        if let Some(wait) = window_reset(headers) {
+            let until = tokio::time::Instant::now() + wait.min(self.limits.max_retry_after);
+            let mut spent = self.spent_until.lock().unwrap_or_else(|e| e.into_inner());
+            if spent.is_none_or(|s| s < until) {
+                tracing::debug!(source = %self.source, ?wait, "rate-limit window spent; holding requests until it resets");
+                *spent = Some(until);
             }
         }
     }
@@ -624,6 +693,55 @@ impl Http {
     }
 }
 
+/// How long a 429 asks to wait: `Retry-After`, else the time until the rate-limit window resets
+/// (`X-Rate-Limit-Reset`, Okta's).
+fn wait_hint(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    retry_after(headers).or_else(|| window_reset(headers))
+}
+
+fn header_u64(headers: &reqwest::header::HeaderMap, name: &str) -> Option<u64> {
+    headers.get(name)?.to_str().ok()?.trim().parse().ok()
+}
+
+/// The time until `X-Rate-Limit-Reset` (UTC epoch seconds), measured against the response's
+/// own `Date` when it has one (so a skewed local clock does not matter), plus a second, as
+/// Okta's SDKs wait.
+fn window_reset(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let reset = header_u64(headers, "x-rate-limit-reset")? as i64;
+    let now = headers
+        .get(reqwest::header::DATE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| chrono::DateTime::parse_from_rfc2822(v).ok())
+        .map(|d| d.timestamp())
+        .unwrap_or_else(|| chrono::Utc::now().timestamp());
+    Some(Duration::from_secs((reset - now).max(0) as u64 + 1))
+}
+
+/// The `rel="next"` target among a response's `Link` headers (RFC 8288): there may be several
+/// header lines, and one line may hold several comma-separated links.
+pub fn link_next(headers: &reqwest::header::HeaderMap) -> Option<String> {
+    headers
+        .get_all(reqwest::header::LINK)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|line| line.split(','))
+        .find_map(|link| {
+            let (target, params) = link.trim().split_once(';')?;
+            let target = target.trim().strip_prefix('<')?.strip_suffix('>')?;
+            params
+                .split(';')
+                .filter_map(|p| p.trim().split_once('='))
+                .any(|(k, v)| {
+                    k.trim().eq_ignore_ascii_case("rel")
+                        && v.trim()
+                            .trim_matches('"')
+                            .split_whitespace()
+                            .any(|r| r.eq_ignore_ascii_case("next"))
+                })
+                .then(|| target.to_string())
+        })
+}
+
 /// `Retry-After` as delta-seconds or an HTTP date.
 fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     let v = headers
@@ -652,6 +770,25 @@ fn jitter() -> f64 {
 /// Cursor `message`; otherwise the start of the body (HTML error pages included).
 pub fn error_message(body: &str) -> String {
     if let Ok(v) = serde_json::from_str::<Value>(body) {
+        // Okta: `errorCode` is for flow control, `errorSummary` for people (and `errorCauses`).
+        if let Some(summary) = v.pointer("/errorSummary").and_then(Value::as_str) {
+            let code = v
+                .pointer("/errorCode")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            let causes: Vec<&str> = v
+                .pointer("/errorCauses")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|c| c.get("errorSummary").and_then(Value::as_str))
+                .collect();
+            let mut text = format!("{code} {summary}").trim().to_string();
+            if !causes.is_empty() {
+                text = format!("{text} ({})", causes.join("; "));
+            }
+            return excerpt(&text, 300);
+        }
         for ptr in ["/error/message", "/detail", "/message", "/error"] {
             if let Some(s) = v.pointer(ptr).and_then(Value::as_str) {
                 return excerpt(s, 300);
@@ -738,6 +875,88 @@ mod tests {
             "<html>Server Error</html>"
         );
         assert_eq!(error_message(""), "empty body");
+        assert_eq!(
+            error_message(
+                r#"{"errorCode":"E0000001","errorSummary":"Api validation failed","errorLink":"E0000001","errorId":"x","errorCauses":[{"errorSummary":"login: already exists"}]}"#
+            ),
+            "E0000001 Api validation failed (login: already exists)"
+        );
+    }
+
+    #[test]
+    fn the_next_link_among_several_lines_and_entries() {
+        let mut h = reqwest::header::HeaderMap::new();
+        h.append(
+            "link",
+            "<https://x.okta.com/api/v1/logs?limit=20>; rel=\"self\""
+                .parse()
+                .unwrap(),
+        );
+        assert_eq!(link_next(&h), None, "self only: the list ends");
+        h.append(
+            "link",
+            "<https://x.okta.com/api/v1/logs?limit=20&after=1627500044869_1>; rel=\"next\""
+                .parse()
+                .unwrap(),
+        );
+        assert_eq!(
+            link_next(&h).as_deref(),
+            Some("https://x.okta.com/api/v1/logs?limit=20&after=1627500044869_1")
+        );
+        // One line, comma-separated, unquoted and upper-case rel.
+        let mut one = reqwest::header::HeaderMap::new();
+        one.insert(
+            "link",
+            "<https://a/x?p=1>; rel=self, <https://a/x?p=2>; title=\"t\"; REL=next"
+                .parse()
+                .unwrap(),
+        );
+        assert_eq!(link_next(&one).as_deref(), Some("https://a/x?p=2"));
+    }
+
+    #[test]
+    fn the_reset_time_is_read_against_the_answer_s_own_clock() {
+        let mut h = reqwest::header::HeaderMap::new();
+        h.insert("date", "Sun, 06 Dec 2026 12:00:00 GMT".parse().unwrap());
+        // 12:00:30 UTC: thirty seconds after the answer's own Date, plus one.
+        h.insert("x-rate-limit-reset", "1796558430".parse().unwrap());
+        assert_eq!(window_reset(&h), Some(Duration::from_secs(31)));
+        assert_eq!(wait_hint(&h), Some(Duration::from_secs(31)));
+        h.insert("retry-after", "3".parse().unwrap());
+        assert_eq!(
+            wait_hint(&h),
+            Some(Duration::from_secs(3)),
+            "Retry-After first"
+        );
+    }
+
+    /// A next page outside the source's base URL is never requested: the token would go to
+    /// whoever it names.
+    #[tokio::test]
+    async fn a_next_page_elsewhere_is_refused_unsent() {
+        let h = Http::new(
+            "okta",
+            "http://127.0.0.1:9/okta",
+            Auth::Ssws(crate::secret::Secret::new("tok")),
+            String::new(),
+            Limits::default(),
+        );
+        for next in [
+            "http://evil.example/okta/api/v1/users?after=x",
+            "http://127.0.0.1:9/okta.evil.example/api/v1/users",
+            "http://127.0.0.1:9/okta@evil.example/api",
+            "https://127.0.0.1:9/okta/api/v1/users",
+        ] {
+            let err = h
+                .get_linked("api/v1/users", &[], Some(next))
+                .await
+                .unwrap_err();
+            assert!(
+                err.to_string().contains("outside the source's base URL"),
+                "{next}: {err}"
+            );
+        }
+        assert_eq!(h.requests(), 0, "nothing was sent");
     }
 
     #[test]

@@ -6,6 +6,7 @@ pub mod csv;
 pub mod cursor;
 mod gate;
 pub mod http;
+pub mod okta;
 pub mod openai;
 pub mod paging;
 pub mod path;
@@ -45,6 +46,7 @@ pub fn client(src: &SourceConfig, key: Secret) -> Http {
         SourceKind::Anthropic => Auth::XApiKey(key),
         SourceKind::Cursor => Auth::BasicUser(key),
         SourceKind::OpenAi | SourceKind::Scim | SourceKind::Csv => Auth::Bearer(key),
+        SourceKind::Okta => Auth::Ssws(key),
     };
     Http::new(&src.name, &src.base_url, auth, src.key_hint(), limits)
 }
@@ -59,6 +61,7 @@ pub async fn fetch(
         SourceKind::Anthropic => anthropic::fetch(http, src.page_size.unwrap_or(1000)).await,
         SourceKind::Cursor => cursor::fetch(http).await,
         SourceKind::Scim => scim::fetch(http, src.page_size.unwrap_or(1000)).await,
+        SourceKind::Okta => okta::fetch(http, src.page_size.unwrap_or(200)).await,
         SourceKind::Csv => unreachable!("csv sources are files, read by `sync` without a client"),
     }
 }

@@ -205,6 +205,22 @@ fn probes(kind: SourceKind, now: i64) -> Vec<Probe> {
             )
             .q("count", "1"),
         ],
+        SourceKind::Okta => vec![
+            get(
+                "users",
+                "api/v1/users",
+                true,
+                "an API token of an admin who may read users (okta.users.read)",
+            )
+            .q("limit", "1"),
+            get(
+                "groups",
+                "api/v1/groups",
+                true,
+                "an API token of an admin who may read groups (okta.groups.read)",
+            )
+            .q("limit", "1"),
+        ],
         SourceKind::Csv => Vec::new(),
     }
 }

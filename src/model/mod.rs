@@ -18,6 +18,8 @@ pub enum SourceKind {
     Scim,
     /// An HR export read from a file.
     Csv,
+    /// An Okta org, read through its management API.
+    Okta,
 }
 
 impl SourceKind {
@@ -28,6 +30,7 @@ impl SourceKind {
             SourceKind::Cursor => "cursor",
             SourceKind::Scim => "scim",
             SourceKind::Csv => "csv",
+            SourceKind::Okta => "okta",
         }
     }
     pub fn parse(s: &str) -> Option<SourceKind> {
@@ -37,6 +40,7 @@ impl SourceKind {
             "cursor" => Some(SourceKind::Cursor),
             "scim" => Some(SourceKind::Scim),
             "csv" => Some(SourceKind::Csv),
+            "okta" => Some(SourceKind::Okta),
             _ => None,
         }
     }
@@ -46,7 +50,7 @@ impl SourceKind {
             SourceKind::OpenAi => "openai",
             SourceKind::Anthropic => "anthropic",
             SourceKind::Cursor => "cursor",
-            SourceKind::Scim | SourceKind::Csv => "directory",
+            SourceKind::Scim | SourceKind::Csv | SourceKind::Okta => "directory",
         }
     }
 }

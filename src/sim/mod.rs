@@ -7,6 +7,7 @@
 mod anthropic;
 mod cursor;
 pub mod faults;
+mod okta;
 mod openai;
 pub mod rng;
 mod scim;
@@ -52,6 +53,9 @@ pub struct SimOptions {
     pub write_limit: Option<(u32, Duration)>,
     /// Plant hostile text in names ([`world::HOSTILE`]).
     pub hostile: bool,
+    /// Okta's rate-limit bucket: this many requests per window across its endpoints (Okta's
+    /// documented example is 1,000 a minute for `/api/v1/users`).
+    pub okta_rate: (u32, Duration),
 }
 
 impl Default for SimOptions {
@@ -68,11 +72,22 @@ impl Default for SimOptions {
             request_log: None,
             write_limit: None,
             hostile: false,
+            okta_rate: (1000, Duration::from_secs(60)),
         }
     }
 }
 
 pub const DEFAULT_KEY: &str = "sim-admin-key";
+
+/// Which of the simulator's directory APIs a config reads the people from (the same people).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Directory {
+    /// A SCIM 2.0 server.
+    #[default]
+    Scim,
+    /// Okta's management API.
+    Okta,
+}
 
 /// Shared state of a running simulator. Tests may read and change the world directly.
 pub struct SimState {
@@ -90,6 +105,9 @@ pub struct SimState {
     write_window: Mutex<(std::time::Instant, u32)>,
     /// Every request that was not a GET, in the order served: what reached the providers.
     mutations: Mutex<Vec<Served>>,
+    okta_rate: (u32, Duration),
+    /// Okta's current window: when it began and the requests taken from it.
+    okta_window: Mutex<(std::time::Instant, u32)>,
 }
 
 /// One request the simulator served, as the request log records it.
@@ -140,6 +158,10 @@ impl RunningSim {
     pub fn cursor_url(&self) -> String {
         format!("http://{}/cursor", self.addr)
     }
+    /// The simulated Okta org's base URL.
+    pub fn okta_url(&self) -> String {
+        format!("http://{}/okta", self.addr)
+    }
 
     /// The one line `recert sim` prints once it listens.
     pub fn urls_json(&self) -> String {
@@ -148,19 +170,30 @@ impl RunningSim {
             "anthropic": self.anthropic_url(),
             "cursor": self.cursor_url(),
             "scim": self.scim_url(),
+            "okta": self.okta_url(),
         })
         .to_string()
     }
 
-    /// A recert config whose sources point at this simulator, keys from `RECERT_SIM_KEY`.
+    /// A recert config whose sources point at this simulator, keys from `RECERT_SIM_KEY`, the
+    /// people from its SCIM directory.
     pub fn config_toml(&self) -> String {
+        self.config_toml_with(Directory::Scim)
+    }
+
+    /// [`RunningSim::config_toml`] with the people read from `directory`.
+    pub fn config_toml_with(&self, directory: Directory) -> String {
+        let (kind, url) = match directory {
+            Directory::Scim => ("scim", self.scim_url()),
+            Directory::Okta => ("okta", self.okta_url()),
+        };
         format!(
             "# Written by `recert sim --write-config`: sources pointing at a simulator on {addr}.\n\
              # The key comes from the environment: export RECERT_SIM_KEY=<the simulator's --key>.\n\n\
              [[source]]\nname = \"{oa}\"\nkind = \"openai\"\nbase_url = \"{ou}\"\nkey_env = \"RECERT_SIM_KEY\"\n\n\
              [[source]]\nname = \"{an}\"\nkind = \"anthropic\"\nbase_url = \"{au}\"\nkey_env = \"RECERT_SIM_KEY\"\n\n\
              [[source]]\nname = \"{cu}\"\nkind = \"cursor\"\nbase_url = \"{cuu}\"\nkey_env = \"RECERT_SIM_KEY\"\n\n\
-             [[source]]\nname = \"{dir}\"\nkind = \"scim\"\nbase_url = \"{su}\"\nkey_env = \"RECERT_SIM_KEY\"\n\n\
+             [[source]]\nname = \"{dir}\"\nkind = \"{kind}\"\nbase_url = \"{url}\"\nkey_env = \"RECERT_SIM_KEY\"\n\n\
              [rules]\nadmin_groups = [\"{ag}\"]\n",
             addr = self.addr,
             oa = world::OPENAI_SOURCE,
@@ -171,7 +204,6 @@ impl RunningSim {
             au = self.anthropic_url(),
             cuu = self.cursor_url(),
             ou = self.openai_url(),
-            su = self.scim_url(),
         )
     }
 
@@ -230,12 +262,15 @@ pub async fn start_with(world: World, opts: SimOptions) -> std::io::Result<Runni
         cursor_limits: Mutex::new(Default::default()),
         write_limit: opts.write_limit,
         write_window: Mutex::new((std::time::Instant::now(), 0)),
+        okta_rate: opts.okta_rate,
+        okta_window: Mutex::new((std::time::Instant::now(), 0)),
     });
     let app = Router::new()
         .nest("/openai/v1", openai::router())
         .nest("/anthropic", anthropic::router())
         .nest("/cursor", cursor::router())
         .nest("/scim/v2", scim::router())
+        .nest("/okta", okta::router())
         .fallback(|| async { (StatusCode::NOT_FOUND, "no simulated provider here\n") })
         .layer(axum::middleware::from_fn_with_state(state.clone(), inject))
         .layer(axum::middleware::from_fn_with_state(state.clone(), record))
@@ -300,6 +335,8 @@ pub(crate) fn provider_error(
     let text = status.canonical_reason().unwrap_or("Error");
     if is_scim(path) {
         scim::error(status, message, None)
+    } else if path.starts_with("/okta/") {
+        okta::error(status, message)
     } else if path.starts_with("/anthropic/") {
         let kind = match status.as_u16() {
             403 => "permission_error",
@@ -386,8 +423,19 @@ async fn inject(State(st): State<Shared>, mut req: Request, next: Next) -> Respo
             "Rate limit reached for requests. Please try again in 1s.",
             "requests",
         );
-        r.headers_mut()
-            .insert("retry-after", HeaderValue::from_static("1"));
+        if path.starts_with("/okta/") {
+            // Okta says when its window resets, not how long to wait.
+            let reset = chrono::Utc::now().timestamp() + 1;
+            let h = r.headers_mut();
+            h.insert("x-rate-limit-limit", HeaderValue::from_static("1000"));
+            h.insert("x-rate-limit-remaining", HeaderValue::from_static("0"));
+            if let Ok(v) = HeaderValue::from_str(&reset.to_string()) {
+                h.insert("x-rate-limit-reset", v);
+            }
+        } else {
+            r.headers_mut()
+                .insert("retry-after", HeaderValue::from_static("1"));
+        }
         return r;
     }
     if has(FaultKind::Echo) {
@@ -480,7 +528,29 @@ async fn inject(State(st): State<Shared>, mut req: Request, next: Next) -> Respo
             *req.uri_mut() = uri;
         }
     }
-    let resp = next.run(req).await;
+    let self_url = format!(
+        "http://{}{path}",
+        req.headers()
+            .get(axum::http::header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("127.0.0.1")
+    );
+    let mut resp = next.run(req).await;
+    if (endless || repeat) && path.starts_with("/okta/") {
+        // A next page that never ends, or the same one again, in Okta's `Link` header.
+        let after = if endless {
+            format!("cursor-{}", st.endless.fetch_add(1, Ordering::Relaxed))
+        } else {
+            "cursor-repeat".to_string()
+        };
+        let next = format!("<{self_url}?after={after}&limit=200>; rel=\"next\"");
+        let h = resp.headers_mut();
+        h.remove(axum::http::header::LINK);
+        if let Ok(v) = HeaderValue::from_str(&next) {
+            h.append(axum::http::header::LINK, v);
+        }
+        return resp;
+    }
     if !(endless || repeat || has(FaultKind::Truncate)) {
         return resp;
     }

@@ -46,6 +46,15 @@ pub async fn sync_once(cfg: &Config, store: &mut Store) -> SyncReport {
     sync_with_key(cfg, store, sim::DEFAULT_KEY).await
 }
 
+/// Every request a simulator's `request_log` recorded, in order.
+pub fn served(log: &Path) -> Vec<recert::sim::Served> {
+    std::fs::read_to_string(log)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
 /// The findings of the latest snapshot under `cfg`'s rules, as `recert gaps` computes them.
 pub fn latest_findings(cfg: &Config, store: &Store) -> Vec<Finding> {
     recert::engine::load::findings(cfg, &store.latest_snapshot().unwrap().unwrap())

@@ -1,0 +1,232 @@
+//! The Okta directory source against the simulator's Okta API over real HTTP: the same people
+//! as the SCIM directory of the same world, the same findings as the planted truth, `Link`
+//! paging, Okta's rate-limit headers, its 429s and error objects, and broken paging.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use common::*;
+use recert::config::Config;
+use recert::model::Person;
+use recert::sim::faults::Faults;
+use recert::sim::world::Size;
+use recert::sim::{RunningSim, SimOptions};
+use recert::store::Store;
+
+/// The simulator's config with its directory read from Okta instead of SCIM; `extra` is added
+/// to the Okta source.
+fn okta_config(sim: &RunningSim, extra: &str) -> Config {
+    let text = sim.config_toml_with(recert::sim::Directory::Okta).replace(
+        &format!("base_url = \"{}\"\n", sim.okta_url()),
+        &format!("base_url = \"{}\"\n{extra}\n", sim.okta_url()),
+    );
+    assert!(text.contains("kind = \"okta\""), "{text}");
+    Config::parse(&text, std::path::Path::new("test")).unwrap()
+}
+
+async fn sim_with(size: Size, seed: u64, faults: &str, okta_rate: (u32, Duration)) -> RunningSim {
+    recert::sim::start(SimOptions {
+        size,
+        seed,
+        now: chrono::Utc::now().timestamp(),
+        faults: Faults::parse(faults).unwrap(),
+        okta_rate,
+        ..Default::default()
+    })
+    .await
+    .unwrap()
+}
+
+fn people(store: &Store) -> Vec<Person> {
+    store
+        .latest_snapshot()
+        .unwrap()
+        .unwrap()
+        .data
+        .people
+        .clone()
+}
+
+/// What a person is to recert, whichever directory said it.
+#[derive(Debug, PartialEq, Eq)]
+struct Facts {
+    emails: Vec<String>,
+    active: bool,
+    department: Option<String>,
+    title: Option<String>,
+    groups: Vec<String>,
+}
+
+/// Each person's facts, by login.
+fn facts(people: &[Person]) -> BTreeMap<String, Facts> {
+    people
+        .iter()
+        .map(|p| {
+            let mut emails: Vec<String> = p.emails.iter().map(|e| e.to_lowercase()).collect();
+            emails.sort();
+            let f = Facts {
+                emails,
+                active: p.active,
+                department: p.department.clone(),
+                title: p.title.clone(),
+                groups: p.groups.clone(),
+            };
+            (p.user_name.to_lowercase(), f)
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn okta_gives_the_same_people_and_findings_as_the_scim_directory() {
+    for (size, seed) in [(Size::Small, 3), (Size::Medium, 4)] {
+        let sim = sim_with(size, seed, "", (1000, Duration::from_secs(60))).await;
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        let scim = config(&sim, "");
+        let r = sync_once(&scim, &mut store).await;
+        assert_eq!(r.failed(), 0, "{:?}", r.lines());
+        let from_scim = people(&store);
+
+        let dir2 = tempfile::tempdir().unwrap();
+        let mut store2 = Store::open(dir2.path()).unwrap();
+        let okta = okta_config(&sim, "");
+        let r = sync_once(&okta, &mut store2).await;
+        assert_eq!(r.failed(), 0, "{:?}", r.lines());
+        let from_okta = people(&store2);
+        assert_eq!(
+            from_okta.len(),
+            from_scim.len(),
+            "every person, the deactivated too"
+        );
+        assert!(from_okta.iter().any(|p| !p.active), "some have left");
+        assert_eq!(facts(&from_okta), facts(&from_scim));
+        // Managers resolve to the manager's Okta id.
+        let by_id: BTreeMap<&str, &Person> = from_okta.iter().map(|p| (p.id.as_str(), p)).collect();
+        let managed = from_okta.iter().filter(|p| p.manager_id.is_some()).count();
+        assert!(managed > 0);
+        for p in from_okta.iter().filter(|p| p.manager_id.is_some()) {
+            assert!(
+                by_id.contains_key(p.manager_id.as_deref().unwrap()),
+                "{}'s manager {:?} is a person",
+                p.user_name,
+                p.manager_id
+            );
+        }
+        let truth = sim.state.world.read().unwrap().truth.clone();
+        assert_eq!(
+            keys(&latest_findings(&okta, &store2)),
+            keys(&truth),
+            "{size:?}"
+        );
+    }
+}
+
+/// Small pages walk the `Link` headers to the end; a spent rate-limit window holds requests
+/// until it resets (the headers say when), so none is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn small_pages_and_a_tight_rate_limit_complete_without_a_refusal() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("requests.jsonl");
+    let sim = recert::sim::start(SimOptions {
+        size: Size::Small,
+        seed: 5,
+        now: chrono::Utc::now().timestamp(),
+        okta_rate: (15, Duration::from_secs(2)),
+        request_log: Some(log.clone()),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let mut store = Store::open(dir.path()).unwrap();
+    let cfg = okta_config(&sim, "page_size = 7\nconcurrency = 2");
+    let r = sync_once(&cfg, &mut store).await;
+    assert_eq!(r.failed(), 0, "{:?}", r.lines());
+    let truth = sim.state.world.read().unwrap().truth.clone();
+    assert_eq!(keys(&latest_findings(&cfg, &store)), keys(&truth));
+    let served = served(&log);
+    let okta: Vec<&recert::sim::Served> = served
+        .iter()
+        .filter(|s| s.path.starts_with("/okta/"))
+        .collect();
+    assert!(
+        okta.len() > 15,
+        "small pages take more requests than one window holds: {}",
+        okta.len()
+    );
+    let refused: Vec<_> = okta.iter().filter(|s| s.status == 429).collect();
+    assert!(
+        refused.is_empty(),
+        "requests went out into a spent window: {refused:?}"
+    );
+}
+
+/// Okta's 429 says when the window resets, not how long to wait: a storm of them is outlasted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn okta_429s_with_a_reset_time_are_outlasted() {
+    let sim = sim_with(
+        Size::Small,
+        6,
+        "429:0.3@/okta/",
+        (1000, Duration::from_secs(60)),
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path()).unwrap();
+    let cfg = okta_config(&sim, "");
+    let r = sync_once(&cfg, &mut store).await;
+    assert_eq!(r.failed(), 0, "{:?}", r.lines());
+    let truth = sim.state.world.read().unwrap().truth.clone();
+    assert_eq!(keys(&latest_findings(&cfg, &store)), keys(&truth));
+}
+
+/// A wrong token: Okta's own error (code and summary), the source, what to do, and never the
+/// token, even when the server echoes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_okta_token_says_what_okta_said_and_what_to_do() {
+    let sim = sim_with(Size::Small, 7, "", (1000, Duration::from_secs(60))).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path()).unwrap();
+    let cfg = okta_config(&sim, "");
+    let wrong = "00QCjAl4MlV-WPXMwrongtokenwrongtoken0HmjFx";
+    let r = sync_with_key(&cfg, &mut store, wrong).await;
+    let err = error_of(&r, recert::sim::world::DIRECTORY_SOURCE);
+    assert!(err.contains("E0000011 Invalid token provided"), "{err}");
+    assert!(err.contains("/api/v1/"), "{err}");
+    assert!(err.contains("RECERT_SIM_KEY"), "{err}");
+    assert!(!err.contains(wrong), "{err}");
+
+    // The same with a server that echoes the presented credential.
+    let sim = sim_with(
+        Size::Small,
+        7,
+        "echo@/okta/",
+        (1000, Duration::from_secs(60)),
+    )
+    .await;
+    let cfg = okta_config(&sim, "");
+    let r = sync_with_key(&cfg, &mut store, wrong).await;
+    let err = error_of(&r, recert::sim::world::DIRECTORY_SOURCE);
+    assert!(!err.contains(wrong), "{err}");
+    assert!(!err.contains("wrongtoken"), "{err}");
+}
+
+/// A `Link` that never ends, or names the same next page again, fails the source clearly and
+/// keeps the last good snapshot.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broken_okta_paging_fails_clearly() {
+    for (fault, says) in [
+        ("endless@/okta/api/v1/groups", "never reached its end"),
+        ("repeat@/okta/api/v1/users", "repeated its next page"),
+    ] {
+        let sim = sim_with(Size::Small, 8, fault, (100_000, Duration::from_secs(60))).await;
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        let cfg = okta_config(&sim, "max_pages = 50");
+        let r = sync_once(&cfg, &mut store).await;
+        let err = error_of(&r, recert::sim::world::DIRECTORY_SOURCE);
+        assert!(err.contains(says), "{fault}: {err}");
+        assert!(err.contains("/api/v1/"), "{fault}: {err}");
+    }
+}
