@@ -108,11 +108,29 @@ pub struct SourceConfig {
     /// Space requests evenly to stay under the provider's limit (e.g. Cursor's remove-member
     /// allows 50 per minute): requests per minute, retries included. Unset: no pacing.
     pub rate_per_minute: Option<u32>,
+    /// `entra`: the tenant (its GUID or a verified domain).
+    pub tenant: Option<String>,
+    /// `entra`: the app registration's application (client) id; its client secret is the key.
+    pub client_id: Option<String>,
+    /// `entra`: the token endpoint (default
+    /// `https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token`).
+    pub token_url: Option<String>,
 }
 
 impl SourceConfig {
     pub fn source_kind(&self) -> SourceKind {
         SourceKind::parse(&self.kind).expect("validated on load")
+    }
+
+    /// The OAuth token endpoint of an `entra` source.
+    pub fn token_endpoint(&self) -> String {
+        self.token_url.clone().unwrap_or_else(|| {
+            format!(
+                "https://login.microsoftonline.com/{}/oauth2/v2.0/token",
+                crate::connectors::path::segment(self.tenant.as_deref().unwrap_or_default())
+                    .unwrap_or_default()
+            )
+        })
     }
 
     /// How to give this source its key, for error messages.
@@ -148,6 +166,26 @@ pub enum ConfigError {
     },
     #[error("no source named '{0}' in the config; the configured sources are: {1}")]
     UnknownSource(String, String),
+}
+
+/// A URL a key may be sent to: https, or plain http only to this machine (the simulator, a
+/// local proxy): a key must never cross a network in clear text.
+fn key_safe_url(text: &str) -> Result<(), String> {
+    let u = url::Url::parse(text).map_err(|_| "which is not an http(s) URL".to_string())?;
+    let loopback = match u.host() {
+        Some(url::Host::Ipv4(a)) => a.is_loopback(),
+        Some(url::Host::Ipv6(a)) => a.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    };
+    match u.scheme() {
+        "https" => Ok(()),
+        "http" if loopback => Ok(()),
+        "http" => Err(
+            "which is plain http to another machine: the key would cross the network in clear text; use https".to_string(),
+        ),
+        _ => Err("which is not an http(s) URL".to_string()),
+    }
 }
 
 /// Where recert keeps its files.
@@ -243,7 +281,7 @@ impl Config {
         for s in &cfg.sources {
             if SourceKind::parse(&s.kind).is_none() {
                 return Err(invalid(format!(
-                    "source '{}' has kind = \"{}\"; the kinds are \"openai\", \"anthropic\", \"cursor\", \"scim\", \"okta\" and \"csv\"",
+                    "source '{}' has kind = \"{}\"; the kinds are \"openai\", \"anthropic\", \"cursor\", \"scim\", \"okta\", \"entra\" and \"csv\"",
                     s.name, s.kind
                 )));
             }
@@ -270,12 +308,38 @@ impl Config {
                 }
                 continue;
             }
-            match url::Url::parse(&s.base_url) {
-                Ok(u) if u.scheme() == "https" || u.scheme() == "http" => {}
-                _ => {
+            if let Err(why) = key_safe_url(&s.base_url) {
+                return Err(invalid(format!(
+                    "source '{}' has base_url = \"{}\", {why}",
+                    s.name, s.base_url
+                )));
+            }
+            if s.kind == "entra" {
+                if s.client_id.as_deref().is_none_or(|c| c.trim().is_empty()) {
                     return Err(invalid(format!(
-                        "source '{}' has base_url = \"{}\", which is not an http(s) URL",
-                        s.name, s.base_url
+                        "source '{}' is an entra source and needs client_id = \"<the app registration's application id>\" (its client secret is the key: `recert login {}`)",
+                        s.name, s.name
+                    )));
+                }
+                if s.tenant.is_none() && s.token_url.is_none() {
+                    return Err(invalid(format!(
+                        "source '{}' is an entra source and needs tenant = \"<tenant id or domain>\"",
+                        s.name
+                    )));
+                }
+                if s.token_url.is_none() && s.tenant.as_deref().is_some_and(|t| t.trim().is_empty())
+                {
+                    return Err(invalid(format!(
+                        "source '{}' has an empty tenant; give the tenant id or a verified domain",
+                        s.name
+                    )));
+                }
+                if let Some(t) = &s.token_url
+                    && let Err(why) = key_safe_url(t)
+                {
+                    return Err(invalid(format!(
+                        "source '{}' has token_url = \"{t}\", {why}",
+                        s.name
                     )));
                 }
             }

@@ -39,7 +39,7 @@ enum Cmd {
     },
     /// Print recert's man page (roff) to stdout: `recert man > recert.1`.
     Man,
-    /// Serve the provider simulator (OpenAI, Anthropic, Cursor, a SCIM directory, an Okta org) until killed.
+    /// Serve the provider simulator (OpenAI, Anthropic, Cursor, a SCIM directory, an Okta org, an Entra tenant) until killed.
     Sim {
         #[arg(long, default_value = "127.0.0.1:0")]
         listen: std::net::SocketAddr,

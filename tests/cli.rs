@@ -49,7 +49,18 @@ fn sim_sync_gaps_round_trip_matches_the_truth() {
     let obj = urls.as_object().unwrap();
     let mut names: Vec<_> = obj.keys().map(String::as_str).collect();
     names.sort();
-    assert_eq!(names, vec!["anthropic", "cursor", "okta", "openai", "scim"]);
+    assert_eq!(
+        names,
+        vec![
+            "anthropic",
+            "cursor",
+            "entra",
+            "entra_token",
+            "okta",
+            "openai",
+            "scim"
+        ]
+    );
     assert!(
         obj["openai"]
             .as_str()

@@ -23,6 +23,7 @@ fn okta_config(sim: &RunningSim, extra: &str) -> Config {
         &format!("base_url = \"{}\"\n{extra}\n", sim.okta_url()),
     );
     assert!(text.contains("kind = \"okta\""), "{text}");
+    assert!(text.contains(&format!("\n{extra}\n")), "{text}");
     Config::parse(&text, std::path::Path::new("test")).unwrap()
 }
 
@@ -140,7 +141,7 @@ async fn small_pages_and_a_tight_rate_limit_complete_without_a_refusal() {
     .await
     .unwrap();
     let mut store = Store::open(dir.path()).unwrap();
-    let cfg = okta_config(&sim, "page_size = 7\nconcurrency = 2");
+    let cfg = okta_config(&sim, "page_size = 7\nconcurrency = 4");
     let r = sync_once(&cfg, &mut store).await;
     assert_eq!(r.failed(), 0, "{:?}", r.lines());
     let truth = sim.state.world.read().unwrap().truth.clone();

@@ -24,12 +24,16 @@ pub enum Auth {
     BasicUser(Secret),
     /// `Authorization: SSWS <token>` (an Okta API token).
     Ssws(Secret),
+    /// `Authorization: Bearer <token>`, the token from an OAuth client-credentials grant
+    /// (Microsoft Graph); the key is the client secret.
+    ClientCredentials(Arc<super::oauth::ClientCredentials>),
 }
 
 impl Auth {
     fn secret(&self) -> &Secret {
         match self {
             Auth::Bearer(s) | Auth::XApiKey(s) | Auth::BasicUser(s) | Auth::Ssws(s) => s,
+            Auth::ClientCredentials(c) => &c.secret,
         }
     }
 }
@@ -75,7 +79,7 @@ impl Default for Limits {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum SourceError {
     #[error(
         "source '{src}': {method} {path} was refused ({status}): the key was not accepted. {hint}"
@@ -211,15 +215,23 @@ pub struct Http {
     requests: AtomicU64,
     /// When the next request may go, under `rate_per_minute`.
     next_slot: tokio::sync::Mutex<Option<tokio::time::Instant>>,
-    /// Nothing goes before this: the source said its rate-limit window is spent until then
-    /// (`X-Rate-Limit-Remaining: 0` with `X-Rate-Limit-Reset`).
-    spent_until: std::sync::Mutex<Option<tokio::time::Instant>>,
+    /// The source's own account of its rate-limit window (`X-Rate-Limit-*`), counted down as
+    /// requests go out.
+    window: std::sync::Mutex<Option<Window>>,
     /// When the source last answered anything, or when a request went out with none other
     /// outstanding: for `silence`. Only time with a request on the wire counts, never the
     /// waits recert chooses (backoff, `Retry-After`, pacing, queueing, idle between stages).
     last_answer: std::sync::Mutex<std::time::Instant>,
     /// Requests on the wire now.
     in_flight: std::sync::atomic::AtomicUsize,
+}
+
+/// A source's rate-limit window as it last said: its reset time (UTC epoch seconds, as
+/// sent), the requests left in it, and when (on this machine's clock) it resets.
+struct Window {
+    reset: u64,
+    left: u64,
+    resets: tokio::time::Instant,
 }
 
 /// One request on the wire: counted in `in_flight` until dropped.
@@ -237,6 +249,9 @@ impl Http {
             .user_agent(concat!("recert/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(Duration::from_secs(10).min(limits.timeout))
             .pool_max_idle_per_host(limits.concurrency)
+            // A redirect would carry the key (a header, or a token request's form body) to
+            // wherever it points: answered 3xx is an answer, not an instruction.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("a TLS backend is compiled in");
         Http {
@@ -249,7 +264,7 @@ impl Http {
             limits,
             requests: AtomicU64::new(0),
             next_slot: tokio::sync::Mutex::new(None),
-            spent_until: std::sync::Mutex::new(None),
+            window: std::sync::Mutex::new(None),
             last_answer: std::sync::Mutex::new(std::time::Instant::now()),
             in_flight: std::sync::atomic::AtomicUsize::new(0),
         }
@@ -318,9 +333,30 @@ impl Http {
     /// Wait for this request's slot under `rate_per_minute`: slots are evenly spaced and handed
     /// out in order, so a burst of tasks is smoothed to the rate instead of earning 429s.
     async fn pace(&self) {
-        let spent = *self.spent_until.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(at) = spent {
-            tokio::time::sleep_until(at).await;
+        // A window the source said is spent holds every request until it resets; one with
+        // requests left hands them out one each.
+        loop {
+            let hold = {
+                let mut w = self.window.lock().unwrap_or_else(|e| e.into_inner());
+                match w.as_mut() {
+                    Some(win) if tokio::time::Instant::now() < win.resets => {
+                        if win.left > 0 {
+                            win.left -= 1;
+                            None
+                        } else {
+                            Some(win.resets)
+                        }
+                    }
+                    _ => {
+                        *w = None;
+                        None
+                    }
+                }
+            };
+            match hold {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => break,
+            }
         }
         let Some(rate) = self.limits.rate_per_minute.filter(|r| *r > 0) else {
             return;
@@ -439,6 +475,8 @@ impl Http {
         let m = method.to_string();
         let mut attempt: u32 = 0;
         let started = std::time::Instant::now();
+        // An OAuth token the API called expired is fetched again once per request.
+        let mut renewed = false;
         // Time this request has spent on the wire with no answer, over all its attempts.
         let mut unanswered = Duration::ZERO;
         loop {
@@ -447,6 +485,21 @@ impl Http {
             // A retry of anything is as urgent as a continuation: it has already waited.
             let permit = self.gate.acquire(continuation || attempt > 1).await;
             self.pace().await;
+            let token = match &self.auth {
+                Auth::ClientCredentials(c) => {
+                    // The token endpoint answers within the same deadline as the API.
+                    let fetched = tokio::time::timeout(
+                        self.limits.silence,
+                        c.token(&self.client, &self.source, self.limits.timeout),
+                    )
+                    .await;
+                    match fetched {
+                        Ok(t) => Some(t?),
+                        Err(_) => return Err(self.silent("POST", "the token endpoint")),
+                    }
+                }
+                _ => None,
+            };
             let mut req = self
                 .client
                 .request(method.clone(), &url)
@@ -459,7 +512,17 @@ impl Http {
                     .header("x-api-key", s.expose())
                     .header("anthropic-version", "2023-06-01"),
                 Auth::BasicUser(s) => req.basic_auth(s.expose(), Some("")),
-                Auth::Ssws(s) => req.header("authorization", format!("SSWS {}", s.expose())),
+                Auth::Ssws(s) => {
+                    let mut v =
+                        reqwest::header::HeaderValue::from_str(&format!("SSWS {}", s.expose()))
+                            .unwrap_or_else(|_| reqwest::header::HeaderValue::from_static("SSWS"));
+                    v.set_sensitive(true);
+                    req.header("authorization", v)
+                }
+                Auth::ClientCredentials(_) => match &token {
+                    Some(t) => req.bearer_auth(t.expose()),
+                    None => req,
+                },
             };
             if let Some((content_type, b)) = &body {
                 req = req
@@ -563,6 +626,15 @@ impl Http {
                 };
             }
             let message = self.scrub(&error_message(&text));
+            if status.as_u16() == 401
+                && !renewed
+                && let (Auth::ClientCredentials(c), Some(t)) = (&self.auth, &token)
+            {
+                // Expired (or revoked) under us: one new token, then the answer stands.
+                renewed = true;
+                c.forget(t).await;
+                continue;
+            }
             match status.as_u16() {
                 401 | 403 => {
                     return Err(SourceError::Auth {
@@ -570,7 +642,7 @@ impl Http {
                         method: m,
                         path: shown,
                         status: status.as_u16(),
-                        hint: format!("{message}. To fix: {}", self.hint),
+                        hint: format!("{}. To fix: {}", message.trim_end_matches('.'), self.hint),
                     });
                 }
                 404 => {
@@ -607,7 +679,8 @@ impl Http {
                             message,
                         });
                     }
-                    self.backoff(attempt, retry_after(&headers)).await;
+                    let wait = retry_after(&headers).map(|d| d.min(self.limits.max_retry_after));
+                    self.backoff(attempt, wait).await;
                 }
                 code => {
                     return Err(SourceError::Rejected {
@@ -623,23 +696,33 @@ impl Http {
     }
 
     /// A source that says how much of its rate-limit window is left (Okta's `X-Rate-Limit-*`):
-    /// when no more than the requests already on the wire is, hold every new request until
-    /// the window resets, instead of spending requests on 429s.
+    /// keep count of it (less the requests still on the wire, which it may not have counted
+    /// yet), so that requests beyond it wait for the reset instead of earning 429s.
     fn note_window(&self, headers: &reqwest::header::HeaderMap) {
-        // What is left is spent by the requests still on the wire, too.
-        let Some(remaining) = header_u64(headers, "x-rate-limit-remaining") else {
+        let (Some(remaining), Some(reset), Some(wait)) = (
+            header_u64(headers, "x-rate-limit-remaining"),
+            header_u64(headers, "x-rate-limit-reset"),
+            window_reset(headers),
+        ) else {
             return;
         };
-        if remaining > self.in_flight.load(Ordering::SeqCst) as u64 {
-            return;
-        }
-        if let Some(wait) = window_reset(headers) {
-            let until = tokio::time::Instant::now() + wait.min(self.limits.max_retry_after);
-            let mut spent = self.spent_until.lock().unwrap_or_else(|e| e.into_inner());
-            if spent.is_none_or(|s| s < until) {
-                tracing::debug!(source = %self.source, ?wait, "rate-limit window spent; holding requests until it resets");
-                *spent = Some(until);
+        let left = remaining.saturating_sub(self.in_flight.load(Ordering::SeqCst) as u64);
+        let resets = tokio::time::Instant::now() + wait.min(self.limits.max_retry_after);
+        let mut w = self.window.lock().unwrap_or_else(|e| e.into_inner());
+        match w.as_mut() {
+            // The same window: answers arrive out of order; the lowest count is the truest.
+            Some(win) if win.reset == reset => win.left = win.left.min(left),
+            Some(win) if win.reset > reset => {}
+            _ => {
+                *w = Some(Window {
+                    reset,
+                    left,
+                    resets,
+                })
             }
+        }
+        if left == 0 {
+            tracing::debug!(source = %self.source, ?wait, "rate-limit window spent; holding requests until it resets");
         }
     }
 
@@ -707,14 +790,16 @@ fn header_u64(headers: &reqwest::header::HeaderMap, name: &str) -> Option<u64> {
 /// own `Date` when it has one (so a skewed local clock does not matter), plus a second, as
 /// Okta's SDKs wait.
 fn window_reset(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    let reset = header_u64(headers, "x-rate-limit-reset")? as i64;
+    let reset = i64::try_from(header_u64(headers, "x-rate-limit-reset")?).ok()?;
     let now = headers
         .get(reqwest::header::DATE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| chrono::DateTime::parse_from_rfc2822(v).ok())
         .map(|d| d.timestamp())
         .unwrap_or_else(|| chrono::Utc::now().timestamp());
-    Some(Duration::from_secs((reset - now).max(0) as u64 + 1))
+    Some(Duration::from_secs(
+        reset.saturating_sub(now).max(0) as u64 + 1,
+    ))
 }
 
 /// The `rel="next"` target among a response's `Link` headers (RFC 8288): there may be several
@@ -750,7 +835,8 @@ fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
         .ok()?
         .trim();
     if let Ok(secs) = v.parse::<f64>() {
-        return (secs >= 0.0).then(|| Duration::from_secs_f64(secs));
+        // "inf", "NaN" or 1e20 from a hostile server is no wait recert can honour.
+        return Duration::try_from_secs_f64(secs).ok();
     }
     let when = chrono::DateTime::parse_from_rfc2822(v).ok()?;
     let delta = when.timestamp() - chrono::Utc::now().timestamp();
@@ -788,6 +874,13 @@ pub fn error_message(body: &str) -> String {
                 text = format!("{text} ({})", causes.join("; "));
             }
             return excerpt(&text, 300);
+        }
+        // Microsoft Graph: branch on `error.code`, show it with the message.
+        if let (Some(code), Some(msg)) = (
+            v.pointer("/error/code").and_then(Value::as_str),
+            v.pointer("/error/message").and_then(Value::as_str),
+        ) {
+            return excerpt(&format!("{code}: {msg}"), 300);
         }
         for ptr in ["/error/message", "/detail", "/message", "/error"] {
             if let Some(s) = v.pointer(ptr).and_then(Value::as_str) {
@@ -957,6 +1050,24 @@ mod tests {
             );
         }
         assert_eq!(h.requests(), 0, "nothing was sent");
+    }
+
+    #[test]
+    fn a_hostile_retry_after_is_no_wait() {
+        let mut h = reqwest::header::HeaderMap::new();
+        for v in ["inf", "NaN", "1e20", "-1", "-0.5"] {
+            h.insert("retry-after", v.parse().unwrap());
+            assert_eq!(retry_after(&h), None, "{v}");
+        }
+        h.remove("retry-after");
+        h.insert(
+            "x-rate-limit-reset",
+            "18446744073709551615".parse().unwrap(),
+        );
+        assert_eq!(window_reset(&h), None, "a reset past i64");
+        h.insert("date", "Thu, 01 Jan 1970 00:00:00 GMT".parse().unwrap());
+        h.insert("x-rate-limit-reset", "9223372036854775807".parse().unwrap());
+        assert!(window_reset(&h).is_some(), "no overflow");
     }
 
     #[test]

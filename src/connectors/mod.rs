@@ -4,8 +4,11 @@
 pub mod anthropic;
 pub mod csv;
 pub mod cursor;
+mod directory;
+pub mod entra;
 mod gate;
 pub mod http;
+pub mod oauth;
 pub mod okta;
 pub mod openai;
 pub mod paging;
@@ -47,6 +50,14 @@ pub fn client(src: &SourceConfig, key: Secret) -> Http {
         SourceKind::Cursor => Auth::BasicUser(key),
         SourceKind::OpenAi | SourceKind::Scim | SourceKind::Csv => Auth::Bearer(key),
         SourceKind::Okta => Auth::Ssws(key),
+        SourceKind::Entra => {
+            Auth::ClientCredentials(std::sync::Arc::new(oauth::ClientCredentials::new(
+                &src.token_endpoint(),
+                src.client_id.as_deref().unwrap_or_default(),
+                key,
+                entra::SCOPE,
+            )))
+        }
     };
     Http::new(&src.name, &src.base_url, auth, src.key_hint(), limits)
 }
@@ -62,6 +73,7 @@ pub async fn fetch(
         SourceKind::Cursor => cursor::fetch(http).await,
         SourceKind::Scim => scim::fetch(http, src.page_size.unwrap_or(1000)).await,
         SourceKind::Okta => okta::fetch(http, src.page_size.unwrap_or(200)).await,
+        SourceKind::Entra => entra::fetch(http, chrono::Utc::now().timestamp()).await,
         SourceKind::Csv => unreachable!("csv sources are files, read by `sync` without a client"),
     }
 }

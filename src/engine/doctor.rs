@@ -221,6 +221,32 @@ fn probes(kind: SourceKind, now: i64) -> Vec<Probe> {
             )
             .q("limit", "1"),
         ],
+        SourceKind::Entra => vec![
+            get(
+                "users",
+                "users",
+                true,
+                "an app registration granted User.Read.All (application permission, admin consent)",
+            )
+            .q("$select", "id")
+            .q("$top", "1"),
+            get(
+                "groups",
+                "groups",
+                true,
+                "an app registration granted GroupMember.Read.All or Group.Read.All",
+            )
+            .q("$select", "id")
+            .q("$top", "1"),
+            get(
+                "deleted users",
+                "directory/deletedItems/microsoft.graph.user",
+                false,
+                "User.Read.All; without it deleted people are simply not listed",
+            )
+            .q("$select", "id")
+            .q("$top", "1"),
+        ],
         SourceKind::Csv => Vec::new(),
     }
 }

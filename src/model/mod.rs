@@ -20,6 +20,8 @@ pub enum SourceKind {
     Csv,
     /// An Okta org, read through its management API.
     Okta,
+    /// A Microsoft Entra ID tenant, read through Microsoft Graph.
+    Entra,
 }
 
 impl SourceKind {
@@ -31,6 +33,7 @@ impl SourceKind {
             SourceKind::Scim => "scim",
             SourceKind::Csv => "csv",
             SourceKind::Okta => "okta",
+            SourceKind::Entra => "entra",
         }
     }
     pub fn parse(s: &str) -> Option<SourceKind> {
@@ -41,6 +44,7 @@ impl SourceKind {
             "scim" => Some(SourceKind::Scim),
             "csv" => Some(SourceKind::Csv),
             "okta" => Some(SourceKind::Okta),
+            "entra" => Some(SourceKind::Entra),
             _ => None,
         }
     }
@@ -50,7 +54,9 @@ impl SourceKind {
             SourceKind::OpenAi => "openai",
             SourceKind::Anthropic => "anthropic",
             SourceKind::Cursor => "cursor",
-            SourceKind::Scim | SourceKind::Csv | SourceKind::Okta => "directory",
+            SourceKind::Scim | SourceKind::Csv | SourceKind::Okta | SourceKind::Entra => {
+                "directory"
+            }
         }
     }
 }

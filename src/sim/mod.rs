@@ -6,6 +6,7 @@
 
 mod anthropic;
 mod cursor;
+mod entra;
 pub mod faults;
 mod okta;
 mod openai;
@@ -56,6 +57,13 @@ pub struct SimOptions {
     /// Okta's rate-limit bucket: this many requests per window across its endpoints (Okta's
     /// documented example is 1,000 a minute for `/api/v1/users`).
     pub okta_rate: (u32, Duration),
+    /// How long an Entra access token lives (Microsoft's are about an hour).
+    pub entra_token_ttl: Duration,
+    /// The lifetime the token answer claims (`expires_in`), when it is not the real one: a
+    /// token revoked or expired before its time.
+    pub entra_token_claims: Option<Duration>,
+    /// The Entra app lacks `User-LifeCycleInfo.Read.All`: selecting the leave date is refused.
+    pub entra_no_lifecycle: bool,
 }
 
 impl Default for SimOptions {
@@ -73,11 +81,18 @@ impl Default for SimOptions {
             write_limit: None,
             hostile: false,
             okta_rate: (1000, Duration::from_secs(60)),
+            entra_token_ttl: Duration::from_secs(3599),
+            entra_token_claims: None,
+            entra_no_lifecycle: false,
         }
     }
 }
 
 pub const DEFAULT_KEY: &str = "sim-admin-key";
+/// The simulated Entra tenant and the app registration recert signs in as (its client secret
+/// is the simulator's key).
+pub const ENTRA_TENANT: &str = "sim-tenant";
+pub const ENTRA_CLIENT_ID: &str = "5e7c0a11-0000-4000-8000-00000000c11e";
 
 /// Which of the simulator's directory APIs a config reads the people from (the same people).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -87,6 +102,8 @@ pub enum Directory {
     Scim,
     /// Okta's management API.
     Okta,
+    /// Microsoft Graph (Entra ID), with a client-credentials token.
+    Entra,
 }
 
 /// Shared state of a running simulator. Tests may read and change the world directly.
@@ -108,6 +125,12 @@ pub struct SimState {
     okta_rate: (u32, Duration),
     /// Okta's current window: when it began and the requests taken from it.
     okta_window: Mutex<(std::time::Instant, u32)>,
+    /// Entra access tokens issued, and when each expires.
+    entra_tokens: Mutex<std::collections::HashMap<String, std::time::Instant>>,
+    entra_issued: AtomicU64,
+    entra_token_ttl: Duration,
+    entra_token_claims: Option<Duration>,
+    entra_no_lifecycle: bool,
 }
 
 /// One request the simulator served, as the request log records it.
@@ -129,6 +152,11 @@ impl SimState {
     /// Every non-GET request served so far, in order.
     pub fn mutations(&self) -> Vec<Served> {
         self.mutations.lock().unwrap().clone()
+    }
+
+    /// Entra access tokens issued so far.
+    pub fn entra_tokens_issued(&self) -> u64 {
+        self.entra_issued.load(Ordering::Relaxed)
     }
 
     /// Replace the active faults (tests switch faults on and off between syncs).
@@ -162,6 +190,17 @@ impl RunningSim {
     pub fn okta_url(&self) -> String {
         format!("http://{}/okta", self.addr)
     }
+    /// The simulated Microsoft Graph's base URL.
+    pub fn graph_url(&self) -> String {
+        format!("http://{}/graph/v1.0", self.addr)
+    }
+    /// The simulated Entra tenant's token endpoint.
+    pub fn entra_token_url(&self) -> String {
+        format!(
+            "http://{}/entra/{ENTRA_TENANT}/oauth2/v2.0/token",
+            self.addr
+        )
+    }
 
     /// The one line `recert sim` prints once it listens.
     pub fn urls_json(&self) -> String {
@@ -171,6 +210,8 @@ impl RunningSim {
             "cursor": self.cursor_url(),
             "scim": self.scim_url(),
             "okta": self.okta_url(),
+            "entra": self.graph_url(),
+            "entra_token": self.entra_token_url(),
         })
         .to_string()
     }
@@ -186,6 +227,14 @@ impl RunningSim {
         let (kind, url) = match directory {
             Directory::Scim => ("scim", self.scim_url()),
             Directory::Okta => ("okta", self.okta_url()),
+            Directory::Entra => (
+                "entra",
+                format!(
+                    "{}\"\ntenant = \"{ENTRA_TENANT}\"\nclient_id = \"{ENTRA_CLIENT_ID}\"\ntoken_url = \"{}",
+                    self.graph_url(),
+                    self.entra_token_url()
+                ),
+            ),
         };
         format!(
             "# Written by `recert sim --write-config`: sources pointing at a simulator on {addr}.\n\
@@ -264,6 +313,11 @@ pub async fn start_with(world: World, opts: SimOptions) -> std::io::Result<Runni
         write_window: Mutex::new((std::time::Instant::now(), 0)),
         okta_rate: opts.okta_rate,
         okta_window: Mutex::new((std::time::Instant::now(), 0)),
+        entra_tokens: Mutex::new(Default::default()),
+        entra_issued: AtomicU64::new(0),
+        entra_token_ttl: opts.entra_token_ttl,
+        entra_token_claims: opts.entra_token_claims,
+        entra_no_lifecycle: opts.entra_no_lifecycle,
     });
     let app = Router::new()
         .nest("/openai/v1", openai::router())
@@ -271,6 +325,8 @@ pub async fn start_with(world: World, opts: SimOptions) -> std::io::Result<Runni
         .nest("/cursor", cursor::router())
         .nest("/scim/v2", scim::router())
         .nest("/okta", okta::router())
+        .nest("/entra", entra::token_router())
+        .nest("/graph/v1.0", entra::graph_router())
         .fallback(|| async { (StatusCode::NOT_FOUND, "no simulated provider here\n") })
         .layer(axum::middleware::from_fn_with_state(state.clone(), inject))
         .layer(axum::middleware::from_fn_with_state(state.clone(), record))
@@ -337,6 +393,8 @@ pub(crate) fn provider_error(
         scim::error(status, message, None)
     } else if path.starts_with("/okta/") {
         okta::error(status, message)
+    } else if path.starts_with("/graph/") || path.starts_with("/entra/") {
+        entra::error(status, entra::code_for(status), message)
     } else if path.starts_with("/anthropic/") {
         let kind = match status.as_u16() {
             403 => "permission_error",
@@ -437,6 +495,25 @@ async fn inject(State(st): State<Shared>, mut req: Request, next: Next) -> Respo
                 .insert("retry-after", HeaderValue::from_static("1"));
         }
         return r;
+    }
+    if has(FaultKind::Echo) && path.starts_with("/entra/") {
+        // A token endpoint that quotes the client secret it was sent back in its error.
+        let body = axum::body::to_bytes(req.into_body(), 1 << 20)
+            .await
+            .unwrap_or_default();
+        let secret = url::form_urlencoded::parse(&body)
+            .find(|(k, _)| k == "client_secret")
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default();
+        return (
+            StatusCode::UNAUTHORIZED,
+            [(axum::http::header::CONTENT_TYPE, "application/json")],
+            serde_json::json!({"error": "invalid_client",
+                "error_description": format!("AADSTS7000215: Invalid client secret provided: '{secret}'."),
+                "error_codes": [7000215]})
+            .to_string(),
+        )
+            .into_response();
     }
     if has(FaultKind::Echo) {
         let h = req.headers();
@@ -565,7 +642,14 @@ async fn inject(State(st): State<Shared>, mut req: Request, next: Next) -> Respo
         // OpenAI lists say `"object":"list"`; Anthropic's have `data` and `has_more` only.
         let id_list = v.get("object").and_then(Value::as_str) == Some("list")
             || (v.get("data").is_some() && v.get("has_more").is_some());
-        if id_list {
+        if path.starts_with("/graph/") && v.get("value").is_some() {
+            let token = if endless {
+                format!("cursor-{}", st.endless.fetch_add(1, Ordering::Relaxed))
+            } else {
+                "cursor-repeat".to_string()
+            };
+            v["@odata.nextLink"] = Value::String(format!("{self_url}?$skiptoken={token}"));
+        } else if id_list {
             let cursor = if endless {
                 format!("cursor-{}", st.endless.fetch_add(1, Ordering::Relaxed))
             } else {

@@ -17,62 +17,26 @@
 
 use std::collections::{HashMap, HashSet};
 
-use futures::StreamExt;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::directory;
 use super::http::{Http, SourceError};
 use super::path::ApiPath;
 use crate::model::{Person, SourceData, normalize_email};
 
-/// Every item of a list that pages by `Link` headers, with the same guards as every other
-/// list: a next page that repeats, or no end within `max_pages`, is an error.
+/// Every item of a list that pages by `Link` headers (a JSON array a page).
 pub async fn list_all(
     http: &Http,
     path: &str,
     query: &[(&str, String)],
 ) -> Result<Vec<Value>, SourceError> {
-    let mut out = Vec::new();
-    let mut next: Option<String> = None;
-    let mut seen = HashSet::new();
-    let pagination = |detail: String, pages| SourceError::Pagination {
-        src: http.source.clone(),
-        path: format!("/{path}"),
-        detail,
-        pages,
-    };
-    for pages in 0.. {
-        if pages >= http.limits.max_pages {
-            return Err(pagination("never reached its end".into(), pages));
-        }
-        let (body, more) = http.get_linked(path, query, next.as_deref()).await?;
-        match body {
-            Value::Array(items) => out.extend(items),
-            Value::Null => {}
-            other => {
-                return Err(SourceError::Malformed {
-                    src: http.source.clone(),
-                    method: "GET".into(),
-                    path: format!("/{path}"),
-                    detail: "expected a JSON array".into(),
-                    excerpt: http.excerpt(&other),
-                });
-            }
-        }
-        match more {
-            None => return Ok(out),
-            Some(url) => {
-                if !seen.insert(url.clone()) {
-                    return Err(pagination(
-                        format!("repeated its next page '{}'", http.scrub(&url)),
-                        pages + 1,
-                    ));
-                }
-                next = Some(url);
-            }
-        }
-    }
-    Ok(out)
+    directory::follow(http, path, query, |body, next| match body {
+        Value::Array(items) => Ok((items, next)),
+        Value::Null => Ok((Vec::new(), next)),
+        _ => Err("expected a JSON array".into()),
+    })
+    .await
 }
 
 #[derive(Deserialize, Default)]
@@ -169,51 +133,24 @@ pub async fn fetch(http: &Http, page_size: u32) -> Result<SourceData, SourceErro
         list_all(http, "api/v1/users", &gone),
         list_all(http, "api/v1/groups", &listed),
     );
-    let mut people: Vec<Person> = Vec::new();
-    let mut seen = HashSet::new();
-    for u in users?.into_iter().chain(deprovisioned?) {
-        let p = person(&http.source, &u).map_err(|detail| SourceError::Malformed {
-            src: http.source.clone(),
-            method: "GET".into(),
-            path: "/api/v1/users".into(),
-            detail: http.scrub(&format!("a user is unreadable ({detail})")),
-            excerpt: http.excerpt(&u),
-        })?;
-        if seen.insert(p.id.clone()) {
-            people.push(p);
-        }
-    }
-    let groups: Vec<(String, String)> = groups?
-        .iter()
-        .filter_map(|g| {
-            let id = g.get("id")?.as_str()?.to_string();
-            let name = g
-                .pointer("/profile/name")
-                .and_then(Value::as_str)
-                .unwrap_or(&id)
-                .to_string();
-            Some((id, name))
-        })
-        .collect();
+    let all = users?.into_iter().chain(deprovisioned?).map(|u| (u, ()));
+    let mut people =
+        directory::people(http, "/api/v1/users", all, |u, ()| person(&http.source, u))?;
+    let groups = directory::groups(&groups?, "/profile/name");
     let limit = &limit;
-    let mut members = futures::stream::iter(groups.iter().map(|(id, name)| async move {
-        let path = http.path(ApiPath::new("api/v1/groups").id(id).map(|p| p.lit("users")))?;
+    directory::memberships(http, &groups, &mut people, |id| async move {
+        let path = http.path(
+            ApiPath::new("api/v1/groups")
+                .id(&id)
+                .map(|p| p.lit("users")),
+        )?;
         let users = list_all(http, &path, &[("limit", limit.clone())]).await?;
-        Ok::<_, SourceError>((name.clone(), users))
-    }))
-    .buffer_unordered(http.limits.concurrency.clamp(1, 8));
-    let mut member_of: HashMap<String, Vec<String>> = HashMap::new();
-    while let Some(group) = members.next().await {
-        let (name, users) = group?;
-        for u in users {
-            if let Some(id) = u.get("id").and_then(Value::as_str) {
-                member_of
-                    .entry(id.to_string())
-                    .or_default()
-                    .push(name.clone());
-            }
-        }
-    }
+        Ok(users
+            .iter()
+            .filter_map(|u| u.get("id").and_then(Value::as_str).map(str::to_string))
+            .collect())
+    })
+    .await?;
     // `managerId` is free text from HR: an Okta id, else a login or email of someone here.
     let by_address: HashMap<String, String> = people
         .iter()
@@ -225,11 +162,6 @@ pub async fn fetch(http: &Http, page_size: u32) -> Result<SourceData, SourceErro
         .collect();
     let ids: HashSet<String> = people.iter().map(|p| p.id.clone()).collect();
     for p in &mut people {
-        if let Some(g) = member_of.remove(&p.id) {
-            p.groups = g;
-            p.groups.sort();
-            p.groups.dedup();
-        }
         if let Some(m) = &p.manager_id
             && !ids.contains(m)
             && let Some(id) = by_address.get(&normalize_email(m))

@@ -1,0 +1,135 @@
+//! What every directory API connector (Okta, Entra) does the same way once its wire format is
+//! read: people from user objects (a user that cannot be read fails the source, naming where;
+//! the first of each id kept), each group's members fetched a few groups at a time, and each
+//! person's group names.
+
+use std::collections::{HashMap, HashSet};
+
+use futures::StreamExt;
+use serde_json::Value;
+
+use super::http::{Http, SourceError};
+use crate::model::Person;
+
+/// Every item of a list whose pages name the next one by an absolute URL (Okta's `Link`
+/// header, Graph's `@odata.nextLink`), followed verbatim and only within the base URL, with
+/// the guards of every list: a next page that repeats, or no end within `max_pages`, is an
+/// error. `split` turns a page (its body and its `Link: rel="next"`) into its items and the
+/// next page's URL.
+pub async fn follow(
+    http: &Http,
+    path: &str,
+    query: &[(&str, String)],
+    split: impl Fn(Value, Option<String>) -> Result<(Vec<Value>, Option<String>), String>,
+) -> Result<Vec<Value>, SourceError> {
+    let mut out = Vec::new();
+    let mut next: Option<String> = None;
+    let mut seen = HashSet::new();
+    let pagination = |detail: String, pages| SourceError::Pagination {
+        src: http.source.clone(),
+        path: format!("/{path}"),
+        detail,
+        pages,
+    };
+    for pages in 0.. {
+        if pages >= http.limits.max_pages {
+            return Err(pagination("never reached its end".into(), pages));
+        }
+        let (body, link) = http.get_linked(path, query, next.as_deref()).await?;
+        let excerpt = http.excerpt(&body);
+        let (items, more) = split(body, link).map_err(|detail| SourceError::Malformed {
+            src: http.source.clone(),
+            method: "GET".into(),
+            path: format!("/{path}"),
+            detail,
+            excerpt,
+        })?;
+        out.extend(items);
+        match more {
+            None => return Ok(out),
+            Some(url) => {
+                if !seen.insert(url.clone()) {
+                    return Err(pagination(
+                        format!("repeated its next page '{}'", http.scrub(&url)),
+                        pages + 1,
+                    ));
+                }
+                next = Some(url);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// People from `users` (each with what `read` needs besides the object), the first of each id.
+pub fn people<X>(
+    http: &Http,
+    path: &str,
+    users: impl IntoIterator<Item = (Value, X)>,
+    read: impl Fn(&Value, X) -> Result<Person, String>,
+) -> Result<Vec<Person>, SourceError> {
+    let mut out = Vec::new();
+    let mut seen = HashSet::new();
+    for (u, x) in users {
+        let p = read(&u, x).map_err(|detail| SourceError::Malformed {
+            src: http.source.clone(),
+            method: "GET".into(),
+            path: path.to_string(),
+            detail: http.scrub(&format!("a user is unreadable ({detail})")),
+            excerpt: http.excerpt(&u),
+        })?;
+        if seen.insert(p.id.clone()) {
+            out.push(p);
+        }
+    }
+    Ok(out)
+}
+
+/// `(id, name)` of each group object, the name at `name` (a JSON pointer), else the id.
+pub fn groups(list: &[Value], name: &str) -> Vec<(String, String)> {
+    list.iter()
+        .filter_map(|g| {
+            let id = g.get("id")?.as_str()?.to_string();
+            let name = g
+                .pointer(name)
+                .and_then(Value::as_str)
+                .unwrap_or(&id)
+                .to_string();
+            Some((id, name))
+        })
+        .collect()
+}
+
+/// Each group's member ids from `members` (a few groups at a time, as the source's
+/// concurrency allows), written into each person's group names (sorted, once each).
+pub async fn memberships<F, Fut>(
+    http: &Http,
+    groups: &[(String, String)],
+    people: &mut [Person],
+    members: F,
+) -> Result<(), SourceError>
+where
+    F: Fn(String) -> Fut,
+    Fut: std::future::Future<Output = Result<Vec<String>, SourceError>>,
+{
+    let mut each = futures::stream::iter(groups.iter().map(|(id, name)| {
+        let fetched = members(id.clone());
+        async move { Ok::<_, SourceError>((name.clone(), fetched.await?)) }
+    }))
+    .buffer_unordered(http.limits.concurrency.clamp(1, 8));
+    let mut member_of: HashMap<String, Vec<String>> = HashMap::new();
+    while let Some(group) = each.next().await {
+        let (name, ids) = group?;
+        for id in ids {
+            member_of.entry(id).or_default().push(name.clone());
+        }
+    }
+    for p in people {
+        if let Some(g) = member_of.remove(&p.id) {
+            p.groups = g;
+            p.groups.sort();
+            p.groups.dedup();
+        }
+    }
+    Ok(())
+}

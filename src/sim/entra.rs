@@ -1,0 +1,474 @@
+//! Microsoft Entra ID: the identity platform's token endpoint
+//! (`POST /entra/{tenant}/oauth2/v2.0/token`, client credentials) and the Graph v1.0 read side
+//! recert uses (`/graph/v1.0/users`, `/groups`, `/groups/{id}/transitiveMembers`,
+//! `/directory/deletedItems/microsoft.graph.user`), as `directories.md` part B describes
+//! them: `$select` honoured (only what is selected comes back), `$top` 1–999 (at most 100 with
+//! `$expand`), `@odata.nextLink` with a `$skiptoken`, tokens that expire, Graph's error object.
+//!
+//! Served from the same world as every other provider. An inactive person is, by a stable
+//! choice, disabled (`accountEnabled: false`), past their leave date while still enabled, or
+//! deleted (only in the deleted items): none is current, so the ground truth is the SCIM
+//! directory's (a deleted person stays listed in their groups here, a simplification that
+//! keeps the world one; real Graph drops them). One group exists only here, `ai-everyone`, whose members are the `ai-admins`
+//! group and one more person: nested membership, resolved by `transitiveMembers`. And one
+//! Microsoft 365 group (`groupTypes: ["Unified"]`, which any user may create by default)
+//! named like the admin group, holding the people whose admin roles the real one does not
+//! cover: a reader that took it for the admin group would hide their `privileged-drift`.
+
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+
+use super::world::{ADMIN_GROUP, ScimUser};
+use super::{Params, Shared, iso, same};
+
+/// The nested group only the Entra tenant has.
+pub const NESTED_GROUP: &str = "ai-everyone";
+const NESTED_ID: &str = "6e3d7a1c-0000-4000-8000-a1e5e7e9000d";
+/// A Microsoft 365 group any user could have made, named like the admin group and holding the
+/// people whose admin roles the real one does not cover: read as a group, it would hide
+/// their `privileged-drift`.
+const SPOOF_ID: &str = "6e3d7a1c-0000-4000-8000-5900f0000001";
+
+pub(super) fn token_router() -> Router<Shared> {
+    Router::new().route("/{tenant}/oauth2/v2.0/token", post(token))
+}
+
+pub(super) fn graph_router() -> Router<Shared> {
+    Router::new()
+        .route("/users", get(users))
+        .route("/groups", get(groups))
+        .route("/groups/{id}/transitiveMembers", get(transitive_members))
+        .route(
+            "/directory/deletedItems/microsoft.graph.user",
+            get(deleted_users),
+        )
+        .fallback(|| async {
+            error(
+                StatusCode::BAD_REQUEST,
+                "Request_BadRequest",
+                "Invalid request: the segment is not supported here",
+            )
+        })
+}
+
+/// Graph's error object, `code` by status unless given.
+pub(super) fn error(status: StatusCode, code: &str, message: &str) -> Response {
+    let mut r = (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        json!({"error": {"code": code, "message": message, "innerError": {
+            "date": chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S").to_string(),
+            "request-id": "799ac1b2-b3e0-46c9-877e-6eeb72508938",
+            "client-request-id": "799ac1b2-b3e0-46c9-877e-6eeb72508938"}}})
+        .to_string(),
+    )
+        .into_response();
+    if status == StatusCode::UNAUTHORIZED {
+        r.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            header::HeaderValue::from_static("Bearer realm=\"\", error=\"invalid_token\""),
+        );
+    }
+    r
+}
+
+/// Graph's error code for a status.
+pub(super) fn code_for(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        401 => "InvalidAuthenticationToken",
+        403 => "Authorization_RequestDenied",
+        404 => "Request_ResourceNotFound",
+        429 => "TooManyRequests",
+        400 => "Request_BadRequest",
+        _ => "generalException",
+    }
+}
+
+fn oauth_error(status: StatusCode, error: &str, code: u64, description: &str) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        json!({"error": error, "error_description": format!("AADSTS{code}: {description}"),
+               "error_codes": [code], "timestamp": chrono::Utc::now().to_rfc3339(),
+               "trace_id": "0000-sim", "correlation_id": "0000-sim"})
+        .to_string(),
+    )
+        .into_response()
+}
+
+async fn token(State(st): State<Shared>, body: String) -> Response {
+    let form: Vec<(String, String)> = url::form_urlencoded::parse(body.as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let field = |k: &str| {
+        form.iter()
+            .find(|(x, _)| x == k)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("")
+    };
+    if field("grant_type") != "client_credentials" {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            70003,
+            "The app requested an unsupported grant type.",
+        );
+    }
+    if !field("scope").ends_with("/.default") {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_scope",
+            70011,
+            "The provided value for the input parameter 'scope' is not valid.",
+        );
+    }
+    if field("client_id").is_empty() {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            900144,
+            "The request body must contain the following parameter: 'client_id'.",
+        );
+    }
+    if !same(field("client_secret"), &st.key) {
+        return oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            7000215,
+            "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID.",
+        );
+    }
+    let n = st
+        .entra_issued
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let token = format!(
+        "eyJ0eXAiOiJKV1QiLCJzaW0iOnRydWV9.c2ltLXRva2Vu{n:08}{:016x}.c2ln",
+        (st.rng.lock().unwrap().next_u64())
+    );
+    let ttl = st.entra_token_ttl;
+    st.entra_tokens
+        .lock()
+        .unwrap()
+        .insert(token.clone(), Instant::now() + ttl);
+    let secs = st.entra_token_claims.unwrap_or(ttl).as_secs().max(1);
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        json!({"token_type": "Bearer", "expires_in": secs, "ext_expires_in": secs, "access_token": token})
+            .to_string(),
+    )
+        .into_response()
+}
+
+fn authorize(st: &Shared, headers: &HeaderMap) -> Result<(), Response> {
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    let valid = st
+        .entra_tokens
+        .lock()
+        .unwrap()
+        .get(presented)
+        .is_some_and(|until| Instant::now() < *until);
+    if valid {
+        Ok(())
+    } else {
+        Err(error(
+            StatusCode::UNAUTHORIZED,
+            "InvalidAuthenticationToken",
+            "Access token has expired or is not yet valid.",
+        ))
+    }
+}
+
+/// How an inactive person shows in Entra (a stable choice per person).
+#[derive(PartialEq)]
+enum Gone {
+    Disabled,
+    PastLeaveDate,
+    Deleted,
+}
+
+fn gone(u: &ScimUser) -> Option<Gone> {
+    if u.active {
+        return None;
+    }
+    Some(match u.id.bytes().map(u32::from).sum::<u32>() % 3 {
+        0 => Gone::Deleted,
+        1 => Gone::PastLeaveDate,
+        _ => Gone::Disabled,
+    })
+}
+
+fn user_json(u: &ScimUser, now: i64, deleted: bool) -> Value {
+    let how = gone(u);
+    let mut v = json!({
+        "@odata.type": "#microsoft.graph.user",
+        "id": u.id,
+        "accountEnabled": !matches!(how, Some(Gone::Disabled | Gone::Deleted)),
+        "userPrincipalName": u.user_name,
+        "mail": u.user_name,
+        "otherMails": u.extra_emails,
+        "proxyAddresses": [format!("SMTP:{}", u.user_name)],
+        "displayName": format!("{} {}", u.given_name, u.family_name),
+        "givenName": u.given_name,
+        "surname": u.family_name,
+        "department": u.department,
+        "jobTitle": u.title,
+        "employeeType": "Employee",
+        "employeeId": u.employee_number,
+        "createdDateTime": iso(u.created),
+        // A leaver still enabled past their leave date; some current people leave soon.
+        "employeeLeaveDateTime": match how {
+            Some(Gone::PastLeaveDate) => Value::String(iso(now - 86_400)),
+            None if u.id.ends_with(['0', '1']) => Value::String(iso(now + 30 * 86_400)),
+            _ => Value::Null,
+        },
+    });
+    if deleted {
+        v["deletedDateTime"] = json!(iso(u.last_modified));
+    }
+    v
+}
+
+/// Keep only the `$select`ed properties (and `id`, `@odata.type`), as Graph does.
+fn select(mut v: Value, params: &Params) -> Value {
+    if let (Some(sel), Some(o)) = (params.get("$select"), v.as_object_mut()) {
+        let wanted: Vec<&str> = sel.split(',').map(str::trim).collect();
+        o.retain(|k, _| {
+            k == "id" || k == "@odata.type" || k == "manager" || wanted.contains(&k.as_str())
+        });
+    }
+    v
+}
+
+/// One page of `items` from `$skiptoken` (an offset; anything else starts over), at most
+/// `$top` (1–999, default 100; at most 100 with `$expand`), with `@odata.nextLink`.
+fn page(
+    headers: &HeaderMap,
+    uri: &Uri,
+    path: &str,
+    params: &Params,
+    items: Vec<Value>,
+) -> Result<Response, Response> {
+    let top = match params.get("$top") {
+        None => 100,
+        Some(t) => match t.parse::<usize>() {
+            Ok(n) if (1..=999).contains(&n) => n,
+            _ => {
+                return Err(error(
+                    StatusCode::BAD_REQUEST,
+                    "Request_BadRequest",
+                    &format!(
+                        "Invalid page size specified: '{t}'. Must be between 1 and 999 inclusive."
+                    ),
+                ));
+            }
+        },
+    };
+    let top = if params.get("$expand").is_some() {
+        top.min(100)
+    } else {
+        top
+    };
+    let start = params
+        .get("$skiptoken")
+        .and_then(|s| s.strip_prefix("X'"))
+        .and_then(|s| s.strip_suffix('\''))
+        .and_then(|s| usize::from_str_radix(s, 16).ok())
+        .unwrap_or(0)
+        .min(items.len());
+    let end = (start + top).min(items.len());
+    let mut body = json!({
+        "@odata.context": format!("https://graph.microsoft.com/v1.0/$metadata#{}", path.trim_start_matches('/')),
+        "value": items[start..end],
+    });
+    if end < items.len() {
+        let host = headers
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("127.0.0.1");
+        let mut q = url::form_urlencoded::Serializer::new(String::new());
+        for (k, v) in Params::from_uri(uri)
+            .0
+            .iter()
+            .filter(|(k, _)| k != "$skiptoken")
+        {
+            q.append_pair(k, v);
+        }
+        q.append_pair("$skiptoken", &format!("X'{end:x}'"));
+        body["@odata.nextLink"] = json!(format!("http://{host}/graph/v1.0{path}?{}", q.finish()));
+    }
+    Ok((
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response())
+}
+
+type Reply = Result<Response, Response>;
+
+async fn users(State(st): State<Shared>, headers: HeaderMap, uri: Uri) -> Reply {
+    authorize(&st, &headers)?;
+    let params = Params::from_uri(&uri);
+    if st.entra_no_lifecycle
+        && params
+            .get("$select")
+            .is_some_and(|s| s.contains("employeeLeaveDateTime"))
+    {
+        return Err(error(
+            StatusCode::FORBIDDEN,
+            "Authorization_RequestDenied",
+            "Insufficient privileges to complete the operation.",
+        ));
+    }
+    let w = st.world.read().unwrap();
+    let expand = params
+        .get("$expand")
+        .is_some_and(|e| e.starts_with("manager"));
+    let items = w
+        .directory
+        .users
+        .values()
+        .filter(|u| gone(u) != Some(Gone::Deleted))
+        .map(|u| {
+            let mut v = select(user_json(u, w.now, false), &params);
+            if expand
+                && let Some(m) = u
+                    .manager_id
+                    .as_ref()
+                    .filter(|m| w.directory.users.contains_key(*m))
+            {
+                v["manager"] = json!({"@odata.type": "#microsoft.graph.user", "id": m});
+            }
+            v
+        })
+        .collect();
+    page(&headers, &uri, "/users", &params, items)
+}
+
+async fn deleted_users(State(st): State<Shared>, headers: HeaderMap, uri: Uri) -> Reply {
+    authorize(&st, &headers)?;
+    let params = Params::from_uri(&uri);
+    let w = st.world.read().unwrap();
+    let items = w
+        .directory
+        .users
+        .values()
+        .filter(|u| gone(u) == Some(Gone::Deleted))
+        .map(|u| select(user_json(u, w.now, true), &params))
+        .collect();
+    page(
+        &headers,
+        &uri,
+        "/directory/deletedItems/microsoft.graph.user",
+        &params,
+        items,
+    )
+}
+
+async fn groups(State(st): State<Shared>, headers: HeaderMap, uri: Uri) -> Reply {
+    authorize(&st, &headers)?;
+    let params = Params::from_uri(&uri);
+    let w = st.world.read().unwrap();
+    let items = w
+        .directory
+        .groups
+        .values()
+        .map(|g| (g.id.as_str(), g.display_name.as_str(), false))
+        .chain([
+            (NESTED_ID, NESTED_GROUP, false),
+            (SPOOF_ID, ADMIN_GROUP, true),
+        ])
+        .map(|(id, name, unified)| {
+            let types: &[&str] = if unified { &["Unified"] } else { &[] };
+            select(
+                json!({"@odata.type": "#microsoft.graph.group", "id": id, "displayName": name,
+                       "securityEnabled": !unified, "mailEnabled": unified, "groupTypes": types}),
+                &params,
+            )
+        })
+        .collect();
+    page(&headers, &uri, "/groups", &params, items)
+}
+
+async fn transitive_members(
+    State(st): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    uri: Uri,
+) -> Reply {
+    authorize(&st, &headers)?;
+    let params = Params::from_uri(&uri);
+    let w = st.world.read().unwrap();
+    let user = |uid: &str| json!({"@odata.type": "#microsoft.graph.user", "id": uid});
+    let items: Vec<Value> = if id == SPOOF_ID {
+        let drifted: Vec<&str> = w
+            .truth
+            .iter()
+            .filter(|f| f.rule == "privileged-drift")
+            .filter_map(|f| f.subject_email.as_deref())
+            .collect();
+        w.directory
+            .users
+            .values()
+            .filter(|u| drifted.iter().any(|e| e.eq_ignore_ascii_case(&u.user_name)))
+            .map(|u| user(&u.id))
+            .collect()
+    } else if id == NESTED_ID {
+        // Its direct members: the admin group (itself a member, listed) and one more person;
+        // transitively, the admin group's people too.
+        let admins = w
+            .directory
+            .groups
+            .values()
+            .find(|g| g.display_name == ADMIN_GROUP);
+        let extra = w
+            .directory
+            .users
+            .values()
+            .find(|u| u.active && admins.is_none_or(|a| !a.members.contains(&u.id)));
+        let mut v = Vec::new();
+        if let Some(a) = admins {
+            v.push(json!({"@odata.type": "#microsoft.graph.group", "id": a.id}));
+            v.extend(
+                a.members
+                    .iter()
+                    .filter(|m| w.directory.users.contains_key(*m))
+                    .map(|m| user(m)),
+            );
+        }
+        v.extend(extra.map(|u| user(&u.id)));
+        v
+    } else {
+        let g = w.directory.groups.get(&id).ok_or_else(|| {
+            error(
+                StatusCode::NOT_FOUND,
+                "Request_ResourceNotFound",
+                &format!("Resource '{id}' does not exist or one of its queried reference-property objects are not present."),
+            )
+        })?;
+        g.members
+            .iter()
+            .filter_map(|m| w.directory.users.get(m))
+            .map(|u| user(&u.id))
+            .collect()
+    };
+    let items = items.into_iter().map(|v| select(v, &params)).collect();
+    page(
+        &headers,
+        &uri,
+        &format!("/groups/{id}/transitiveMembers"),
+        &params,
+        items,
+    )
+}

@@ -1,0 +1,365 @@
+//! The Entra ID directory source against the simulator's token endpoint and Microsoft Graph
+//! over real HTTP: the same people as the SCIM directory of the same world, the same findings
+//! as the planted truth, nested groups, `@odata.nextLink` paging, tokens that expire mid-sync,
+//! a missing permission that degrades one field, Graph's and the token endpoint's errors.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use common::*;
+use recert::config::Config;
+use recert::model::Person;
+use recert::sim::faults::Faults;
+use recert::sim::world::{DIRECTORY_SOURCE, Size};
+use recert::sim::{Directory, RunningSim, SimOptions};
+use recert::store::Store;
+
+/// The simulator's config with its directory read from Entra; `extra` added to that source.
+fn entra_config(sim: &RunningSim, extra: &str) -> Config {
+    let text = sim.config_toml_with(Directory::Entra).replace(
+        "key_env = \"RECERT_SIM_KEY\"\n\n[rules]",
+        &format!("key_env = \"RECERT_SIM_KEY\"\n{extra}\n\n[rules]"),
+    );
+    assert!(text.contains("kind = \"entra\""), "{text}");
+    assert!(
+        text.contains(&format!("RECERT_SIM_KEY\"\n{extra}\n")),
+        "{text}"
+    );
+    Config::parse(&text, std::path::Path::new("test")).unwrap()
+}
+
+fn opts(size: Size, seed: u64, faults: &str) -> SimOptions {
+    SimOptions {
+        size,
+        seed,
+        now: chrono::Utc::now().timestamp(),
+        faults: Faults::parse(faults).unwrap(),
+        ..Default::default()
+    }
+}
+
+fn people(store: &Store) -> Vec<Person> {
+    store.latest_snapshot().unwrap().unwrap().data.people
+}
+
+/// By login: addresses (lower case, sorted), whether current, department, title.
+type Facts = BTreeMap<String, (Vec<String>, bool, Option<String>, Option<String>)>;
+
+fn facts(people: &[Person]) -> Facts {
+    people
+        .iter()
+        .map(|p| {
+            let mut emails: Vec<String> = p.emails.iter().map(|e| e.to_lowercase()).collect();
+            emails.sort();
+            let f = (emails, p.active, p.department.clone(), p.title.clone());
+            (p.user_name.to_lowercase(), f)
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn entra_gives_the_same_people_and_findings_as_the_scim_directory() {
+    for (size, seed) in [(Size::Small, 3), (Size::Medium, 4)] {
+        let sim = recert::sim::start(opts(size, seed, "")).await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        let scim = config(&sim, "");
+        let r = sync_once(&scim, &mut store).await;
+        assert_eq!(r.failed(), 0, "{:?}", r.lines());
+        let from_scim = people(&store);
+
+        let dir2 = tempfile::tempdir().unwrap();
+        let mut store2 = Store::open(dir2.path()).unwrap();
+        let entra = entra_config(&sim, "");
+        let r = sync_once(&entra, &mut store2).await;
+        assert_eq!(r.failed(), 0, "{:?}", r.lines());
+        let from_entra = people(&store2);
+        assert_eq!(from_entra.len(), from_scim.len(), "the deleted ones too");
+        assert_eq!(facts(&from_entra), facts(&from_scim), "{size:?}");
+        // Groups: the SCIM directory's, plus the nested one only Entra has, resolved.
+        let by_login = |ps: &[Person]| -> BTreeMap<String, Vec<String>> {
+            ps.iter()
+                .map(|p| (p.user_name.to_lowercase(), p.groups.clone()))
+                .collect()
+        };
+        let (g_scim, g_entra) = (by_login(&from_scim), by_login(&from_entra));
+        let mut nested = 0;
+        for (login, groups) in &g_entra {
+            let mut without: Vec<String> = groups
+                .iter()
+                .filter(|g| *g != "ai-everyone")
+                .cloned()
+                .collect();
+            without.sort();
+            let mut want = g_scim[login].clone();
+            want.sort();
+            assert_eq!(without, want, "{login}");
+            let in_nested = groups.iter().any(|g| g == "ai-everyone");
+            nested += usize::from(in_nested);
+            if want.iter().any(|g| g == "ai-admins") {
+                assert!(in_nested, "{login} is in ai-everyone through ai-admins");
+            }
+        }
+        let admins = g_scim
+            .values()
+            .filter(|g| g.iter().any(|x| x == "ai-admins"))
+            .count();
+        assert_eq!(
+            nested,
+            admins + 1,
+            "the admin group's people, through the nested group, and one more"
+        );
+        // Managers are people.
+        let ids: std::collections::HashSet<&str> =
+            from_entra.iter().map(|p| p.id.as_str()).collect();
+        let managed: Vec<&Person> = from_entra
+            .iter()
+            .filter(|p| p.manager_id.is_some())
+            .collect();
+        assert!(!managed.is_empty());
+        assert!(
+            managed
+                .iter()
+                .all(|p| ids.contains(p.manager_id.as_deref().unwrap()))
+        );
+        let truth = sim.state.world.read().unwrap().truth.clone();
+        assert_eq!(
+            keys(&latest_findings(&entra, &store2)),
+            keys(&truth),
+            "{size:?}"
+        );
+    }
+}
+
+/// Tokens that live two seconds, a sync that takes longer: each is renewed before it expires
+/// or when Graph says it has, and the sync completes with the right answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_that_expire_mid_sync_are_renewed() {
+    let sim = recert::sim::start(SimOptions {
+        entra_token_ttl: Duration::from_secs(2),
+        latency: Duration::from_millis(400),
+        ..opts(Size::Small, 5, "")
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path()).unwrap();
+    let cfg = entra_config(&sim, "concurrency = 1");
+    let started = std::time::Instant::now();
+    let r = sync_once(&cfg, &mut store).await;
+    assert_eq!(r.failed(), 0, "{:?}", r.lines());
+    assert!(
+        started.elapsed() > Duration::from_secs(3),
+        "the sync outlived a token: {:?}",
+        started.elapsed()
+    );
+    assert!(
+        sim.state.entra_tokens_issued() >= 2,
+        "a token was renewed: {} issued",
+        sim.state.entra_tokens_issued()
+    );
+    let truth = sim.state.world.read().unwrap().truth.clone();
+    assert_eq!(keys(&latest_findings(&cfg, &store)), keys(&truth));
+}
+
+/// A token that stops working long before the hour it claims (revoked, or a skewed clock):
+/// Graph's 401 fetches a new one and the request goes through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_refused_before_its_time_is_replaced_once() {
+    let sim = recert::sim::start(SimOptions {
+        entra_token_ttl: Duration::from_millis(600),
+        entra_token_claims: Some(Duration::from_secs(3599)),
+        latency: Duration::from_millis(250),
+        ..opts(Size::Small, 5, "")
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path()).unwrap();
+    let cfg = entra_config(&sim, "concurrency = 1");
+    let r = sync_once(&cfg, &mut store).await;
+    assert_eq!(r.failed(), 0, "{:?}", r.lines());
+    assert!(
+        sim.state.entra_tokens_issued() >= 2,
+        "the refused token was replaced: {} issued",
+        sim.state.entra_tokens_issued()
+    );
+    let truth = sim.state.world.read().unwrap().truth.clone();
+    assert_eq!(keys(&latest_findings(&cfg, &store)), keys(&truth));
+}
+
+/// Without `User-LifeCycleInfo.Read.All` the leave date is not read, and the sync still
+/// reads everyone (people past their leave date but still enabled then look current: the
+/// field is unknown, said in the log).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_permission_degrades_one_field_not_the_sync() {
+    let sim = recert::sim::start(SimOptions {
+        entra_no_lifecycle: true,
+        ..opts(Size::Small, 6, "")
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path()).unwrap();
+    let cfg = entra_config(&sim, "");
+    let r = sync_once(&cfg, &mut store).await;
+    assert_eq!(r.failed(), 0, "{:?}", r.lines());
+    let n = sim.state.world.read().unwrap().directory.users.len();
+    let got = people(&store);
+    assert_eq!(got.len(), n);
+    // The leavers still enabled past their leave date now look current: that field is unknown.
+    let inactive = sim
+        .state
+        .world
+        .read()
+        .unwrap()
+        .directory
+        .users
+        .values()
+        .filter(|u| !u.active)
+        .count();
+    let read_inactive = got.iter().filter(|p| !p.active).count();
+    assert!(
+        read_inactive < inactive,
+        "without leave dates some leavers read as current ({read_inactive} of {inactive})"
+    );
+}
+
+/// A wrong client secret: the token endpoint's own error, what to do, never the secret; a
+/// missing permission on a list: Graph's code.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn errors_say_what_entra_said_and_what_to_do() {
+    let sim = recert::sim::start(opts(Size::Small, 7, "")).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path()).unwrap();
+    let cfg = entra_config(&sim, "");
+    let wrong = "Wq~8Q~wrongsecretwrongsecretwrongsecret";
+    let r = sync_with_key(&cfg, &mut store, wrong).await;
+    let err = error_of(&r, DIRECTORY_SOURCE);
+    assert!(err.contains("invalid_client: AADSTS7000215"), "{err}");
+    assert!(err.contains("client_id"), "{err}");
+    assert!(
+        !err.contains(wrong) && !err.contains("wrongsecret"),
+        "{err}"
+    );
+
+    let sim = recert::sim::start(opts(Size::Small, 7, "403@/graph/v1.0/groups"))
+        .await
+        .unwrap();
+    let cfg = entra_config(&sim, "");
+    let r = sync_once(&cfg, &mut store).await;
+    let err = error_of(&r, DIRECTORY_SOURCE);
+    assert!(err.contains("Authorization_RequestDenied"), "{err}");
+    assert!(err.contains("/groups"), "{err}");
+}
+
+/// 429s with `Retry-After` are outlasted; a next link that never ends or repeats fails
+/// clearly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throttling_and_broken_paging() {
+    let sim = recert::sim::start(opts(Size::Small, 8, "429:0.3@/graph/"))
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path()).unwrap();
+    let cfg = entra_config(&sim, "");
+    let r = sync_once(&cfg, &mut store).await;
+    assert_eq!(r.failed(), 0, "{:?}", r.lines());
+    let truth = sim.state.world.read().unwrap().truth.clone();
+    assert_eq!(keys(&latest_findings(&cfg, &store)), keys(&truth));
+
+    for (fault, says) in [
+        ("endless@/graph/v1.0/groups", "never reached its end"),
+        ("repeat@/graph/v1.0/users", "repeated its next page"),
+    ] {
+        let sim = recert::sim::start(opts(Size::Small, 8, fault))
+            .await
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        let cfg = entra_config(&sim, "max_pages = 40");
+        let r = sync_once(&cfg, &mut store).await;
+        let err = error_of(&r, DIRECTORY_SOURCE);
+        assert!(err.contains(says), "{fault}: {err}");
+    }
+}
+
+/// Every fault on the two new directory APIs: each either outlasted or failing its own source
+/// only, saying what and where, and never carrying a credential: the SSWS token, the client
+/// secret, or an access token a server echoes back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_fault_on_okta_and_entra() {
+    let cases: &[(Directory, &str, &str, Option<&str>)] = &[
+        (Directory::Okta, "500:0.3@/okta/", "", None),
+        (
+            Directory::Okta,
+            "truncate@/okta/api/v1/groups",
+            "",
+            Some("GET /api/v1/groups"),
+        ),
+        (
+            Directory::Okta,
+            "timeout@/okta/api/v1/users",
+            "timeout_secs = 1\nmax_retries = 0",
+            Some("no answer within 1s"),
+        ),
+        (Directory::Okta, "echo@/okta/", "", Some("E0000011")),
+        (Directory::Entra, "500:0.3@/graph/", "", None),
+        (
+            Directory::Entra,
+            "truncate@/graph/v1.0/users",
+            "",
+            Some("GET /users"),
+        ),
+        (
+            Directory::Entra,
+            "timeout@/graph/v1.0/groups",
+            "timeout_secs = 1\nmax_retries = 0",
+            Some("no answer within 1s"),
+        ),
+        (
+            Directory::Entra,
+            "echo@/graph/",
+            "",
+            Some("InvalidAuthenticationToken"),
+        ),
+        (
+            Directory::Entra,
+            "echo@/entra/",
+            "",
+            Some("the token endpoint"),
+        ),
+    ];
+    for (directory, faults, extra, expect) in cases {
+        let sim = recert::sim::start(opts(Size::Small, 41, faults))
+            .await
+            .unwrap();
+        let text = sim.config_toml_with(*directory).replace(
+            "key_env = \"RECERT_SIM_KEY\"\n\n[rules]",
+            &format!("key_env = \"RECERT_SIM_KEY\"\n{extra}\n\n[rules]"),
+        );
+        let cfg = Config::parse(&text, std::path::Path::new("test")).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        let r = sync_once(&cfg, &mut store).await;
+        let s = source(&r, DIRECTORY_SOURCE);
+        match expect {
+            None => assert!(s.ok, "{faults}: {:?}", s.error),
+            Some(says) => {
+                let e = error_of(&r, DIRECTORY_SOURCE);
+                assert!(
+                    e.starts_with("source 'directory'") && e.contains(says),
+                    "{faults}: {e}"
+                );
+                for secret in [recert::sim::DEFAULT_KEY, "eyJ0eXAi", "c2ltLXRva2Vu"] {
+                    assert!(!e.contains(secret), "{faults} leaked {secret}: {e}");
+                }
+            }
+        }
+        for other in ["openai", "anthropic", "cursor"] {
+            assert!(source(&r, other).ok, "{faults} hurt {other}");
+        }
+    }
+}
