@@ -125,6 +125,7 @@ fn stored_snapshot(dir: &std::path::Path, people: usize, grants: usize) {
             manager_id: None,
             title: None,
             groups: vec![],
+            groups_known: true,
         });
     }
     let accounts = people * 3 / 4;

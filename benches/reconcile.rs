@@ -49,6 +49,7 @@ fn data(people: usize, grants: usize) -> SourceData {
             manager_id: None,
             title: None,
             groups: vec![],
+            groups_known: true,
         });
     }
     // Three in four people have an account; a few accounts belong to nobody.

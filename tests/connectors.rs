@@ -1135,3 +1135,53 @@ async fn project_keys_in_the_admin_key_list_count_once_as_project_keys() {
         project
     );
 }
+
+/// A directory whose groups cannot be read (a SCIM server failing on `/Groups`, an Okta or
+/// Entra app without the groups permission) still yields its people, each with their groups
+/// marked unknown, and `privileged-drift`, which needs them, makes no judgement: the
+/// findings are the planted truth less that rule's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreadable_groups_leave_the_people_and_no_judgement_on_admin_groups() {
+    use recert::sim::Directory;
+    for (directory, faults) in [
+        (Directory::Scim, "500@/scim/v2/Groups"),
+        (Directory::Okta, "403@/okta/api/v1/groups"),
+        (Directory::Entra, "403@/graph/v1.0/groups"),
+    ] {
+        let sim = start(Size::Small, 71, faults).await;
+        let text = sim.config_toml_with(directory).replace(
+            "key_env = \"RECERT_SIM_KEY\"\n",
+            "key_env = \"RECERT_SIM_KEY\"\nmax_retries = 1\n",
+        );
+        let cfg = recert::config::Config::parse(&text, std::path::Path::new("test")).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        let r = sync_once(&cfg, &mut store).await;
+        assert_eq!(r.failed(), 0, "{faults}: {:?}", r.lines());
+        let snap = store.latest_snapshot().unwrap().unwrap();
+        let n = sim.state.world.read().unwrap().directory.users.len();
+        assert_eq!(snap.data.people.len(), n, "{faults}: every person");
+        assert!(
+            snap.data
+                .people
+                .iter()
+                .all(|p| !p.groups_known && p.groups.is_empty()),
+            "{faults}: groups unknown"
+        );
+        let truth = sim.state.world.read().unwrap().truth.clone();
+        let drift = truth
+            .iter()
+            .filter(|f| f.rule == "privileged-drift")
+            .count();
+        assert!(drift > 0, "the world plants privileged-drift");
+        let want: Vec<_> = truth
+            .into_iter()
+            .filter(|f| f.rule != "privileged-drift")
+            .collect();
+        assert_eq!(
+            keys(&latest_findings(&cfg, &store)),
+            keys(&want),
+            "{faults}"
+        );
+    }
+}

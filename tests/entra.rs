@@ -245,14 +245,14 @@ async fn errors_say_what_entra_said_and_what_to_do() {
         "{err}"
     );
 
-    let sim = recert::sim::start(opts(Size::Small, 7, "403@/graph/v1.0/groups"))
+    let sim = recert::sim::start(opts(Size::Small, 7, "403@/graph/v1.0/users"))
         .await
         .unwrap();
     let cfg = entra_config(&sim, "");
     let r = sync_once(&cfg, &mut store).await;
     let err = error_of(&r, DIRECTORY_SOURCE);
     assert!(err.contains("Authorization_RequestDenied"), "{err}");
-    assert!(err.contains("/groups"), "{err}");
+    assert!(err.contains("/users"), "{err}");
 }
 
 /// 429s with `Retry-After` are outlasted; a next link that never ends or repeats fails
@@ -271,7 +271,7 @@ async fn throttling_and_broken_paging() {
     assert_eq!(keys(&latest_findings(&cfg, &store)), keys(&truth));
 
     for (fault, says) in [
-        ("endless@/graph/v1.0/groups", "never reached its end"),
+        ("endless@/graph/v1.0/users", "never reached its end"),
         ("repeat@/graph/v1.0/users", "repeated its next page"),
     ] {
         let sim = recert::sim::start(opts(Size::Small, 8, fault))
@@ -295,9 +295,9 @@ async fn every_fault_on_okta_and_entra() {
         (Directory::Okta, "500:0.3@/okta/", "", None),
         (
             Directory::Okta,
-            "truncate@/okta/api/v1/groups",
+            "truncate@/okta/api/v1/users",
             "",
-            Some("GET /api/v1/groups"),
+            Some("GET /api/v1/users"),
         ),
         (
             Directory::Okta,
@@ -315,7 +315,7 @@ async fn every_fault_on_okta_and_entra() {
         ),
         (
             Directory::Entra,
-            "timeout@/graph/v1.0/groups",
+            "timeout@/graph/v1.0/users",
             "timeout_secs = 1\nmax_retries = 0",
             Some("no answer within 1s"),
         ),

@@ -218,7 +218,7 @@ async fn a_wrong_okta_token_says_what_okta_said_and_what_to_do() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn broken_okta_paging_fails_clearly() {
     for (fault, says) in [
-        ("endless@/okta/api/v1/groups", "never reached its end"),
+        ("endless@/okta/api/v1/users", "never reached its end"),
         ("repeat@/okta/api/v1/users", "repeated its next page"),
     ] {
         let sim = sim_with(Size::Small, 8, fault, (100_000, Duration::from_secs(60))).await;

@@ -45,6 +45,7 @@ fn person() -> impl Strategy<Value = Person> {
             } else {
                 vec![]
             },
+            groups_known: true,
         })
 }
 
@@ -211,6 +212,7 @@ proptest! {
             manager_id: None,
             title: None,
             groups: vec!["ai-admins".into()],
+            groups_known: true,
         });
         prop_assert_eq!(before, reconcile(&more, &cx()));
     }

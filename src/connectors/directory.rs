@@ -101,13 +101,49 @@ pub fn groups(list: &[Value], name: &str) -> Vec<(String, String)> {
 }
 
 /// Each group's member ids from `members` (a few groups at a time, as the source's
-/// concurrency allows), written into each person's group names (sorted, once each).
+/// concurrency allows), written into each person's group names (sorted, once each). Groups
+/// that cannot be read (the list, or any group's members) leave everyone's groups unknown,
+/// not the source failed: the people are still read.
 pub async fn memberships<F, Fut>(
     http: &Http,
-    groups: &[(String, String)],
+    groups: Result<Vec<(String, String)>, SourceError>,
     people: &mut [Person],
     members: F,
 ) -> Result<(), SourceError>
+where
+    F: Fn(String) -> Fut,
+    Fut: std::future::Future<Output = Result<Vec<String>, SourceError>>,
+{
+    let read = match groups {
+        Ok(groups) => member_names(http, &groups, members).await,
+        Err(e) => Err(e),
+    };
+    match read {
+        Ok(mut member_of) => {
+            for p in people {
+                if let Some(g) = member_of.remove(&p.id) {
+                    p.groups = g;
+                    p.groups.sort();
+                    p.groups.dedup();
+                }
+            }
+        }
+        Err(e) => {
+            tracing::warn!(source = %http.source, error = %e, "the directory's groups could not be read; people are read without them");
+            for p in people {
+                p.groups.clear();
+                p.groups_known = false;
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn member_names<F, Fut>(
+    http: &Http,
+    groups: &[(String, String)],
+    members: F,
+) -> Result<HashMap<String, Vec<String>>, SourceError>
 where
     F: Fn(String) -> Fut,
     Fut: std::future::Future<Output = Result<Vec<String>, SourceError>>,
@@ -124,12 +160,5 @@ where
             member_of.entry(id).or_default().push(name.clone());
         }
     }
-    for p in people {
-        if let Some(g) = member_of.remove(&p.id) {
-            p.groups = g;
-            p.groups.sort();
-            p.groups.dedup();
-        }
-    }
-    Ok(())
+    Ok(member_of)
 }

@@ -81,6 +81,15 @@ pub struct Person {
     pub manager_id: Option<String>,
     /// Display names of the directory groups the person is a member of.
     pub groups: Vec<String>,
+    /// Whether `groups` is known: false when the directory's groups could not be read (a
+    /// server error, a missing permission, no Groups endpoint), so that a rule needing them
+    /// (`privileged-drift`) makes no judgement instead of reading "in no group".
+    #[serde(default = "known")]
+    pub groups_known: bool,
+}
+
+fn known() -> bool {
+    true
 }
 
 impl Person {

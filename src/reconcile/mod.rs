@@ -754,7 +754,8 @@ fn privileged_resource_role(provider: &str, role: Option<&str>) -> bool {
 }
 
 /// `privileged-drift`: power held by someone the admin groups do not include. Off when no admin
-/// groups are configured; never judged for an ambiguous identity.
+/// groups are configured; never judged for an ambiguous identity, nor for someone whose
+/// directory's groups could not be read.
 fn drift(
     dir: &Directory,
     cx: &Context,
@@ -770,6 +771,10 @@ fn drift(
         return None;
     }
     let people = a.email.as_deref().map(|e| dir.people(e)).unwrap_or(&[]);
+    // Their directory's groups could not be read: whether they are in one is unknown.
+    if people.iter().any(|p| !p.groups_known) {
+        return None;
+    }
     let admin = people
         .iter()
         .any(|p| p.is_current() && p.groups.iter().any(|g| cx.rules.admin_groups.contains(g)));

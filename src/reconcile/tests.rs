@@ -17,6 +17,7 @@ fn person(email: &str, active: bool, absent: bool) -> Person {
         manager_id: None,
         title: None,
         groups: vec![],
+        groups_known: true,
     }
 }
 

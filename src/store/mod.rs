@@ -284,6 +284,8 @@ ALTER TABLE campaigns ADD COLUMN cancel_reason TEXT;
 "#,
     // 12: a person's job title, so the owner picker tells people of one name apart.
     "ALTER TABLE people ADD COLUMN title TEXT;",
+    // 13: whether a person's groups are known (the directory's groups could be read).
+    "ALTER TABLE people ADD COLUMN groups_known INTEGER NOT NULL DEFAULT 1;",
 ];
 
 /// Tables that hold one source's data within a snapshot.
@@ -762,7 +764,7 @@ impl Store {
 
 fn insert_data(tx: &Transaction, sid: i64, d: &SourceData) -> rusqlite::Result<()> {
     let mut st = tx.prepare_cached(
-        "INSERT OR REPLACE INTO people VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)",
+        "INSERT OR REPLACE INTO people VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)",
     )?;
     for p in &d.people {
         st.execute(params![
@@ -778,7 +780,8 @@ fn insert_data(tx: &Transaction, sid: i64, d: &SourceData) -> rusqlite::Result<(
             p.department,
             p.manager_id,
             serde_json::to_string(&p.groups).unwrap(),
-            p.title
+            p.title,
+            p.groups_known
         ])?;
     }
     let mut st = tx.prepare_cached(
@@ -926,7 +929,7 @@ fn carry_absent_people(
 ) -> rusqlite::Result<()> {
     tx.execute(
         "INSERT INTO people
-         SELECT ?1, source, id, user_name, emails, display_name, active, 1, external_id, department, manager_id, groups, title
+         SELECT ?1, source, id, user_name, emails, display_name, active, 1, external_id, department, manager_id, groups, title, groups_known
          FROM people p WHERE p.snapshot_id = ?2 AND p.source = ?3
            AND NOT EXISTS (SELECT 1 FROM people q WHERE q.snapshot_id = ?1 AND q.source = ?3 AND q.id = p.id)",
         params![sid, prev, source],
@@ -1061,6 +1064,7 @@ fn load(conn: &Connection, sid: i64) -> rusqlite::Result<Snapshot> {
             manager_id: r.get(10)?,
             groups: json_list(r.get(11)?),
             title: r.get(12)?,
+            groups_known: r.get(13)?,
         })
     })? {
         d.people.push(p?);

@@ -129,6 +129,7 @@ pub fn load(src: &str, path: &Path, today: NaiveDate) -> Result<SourceData, CsvE
             manager_id: get(manager_col).map(str::to_string),
             title: get(title_col).map(str::to_string),
             groups: Vec::new(),
+            groups_known: true,
         });
     }
     Ok(SourceData {

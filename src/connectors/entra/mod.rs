@@ -142,6 +142,7 @@ pub fn person(source: &str, v: &Value, now: i64, deleted: bool) -> Result<Person
         title: u.job_title,
         manager_id: u.manager.and_then(|m| m.id),
         groups: Vec::new(),
+        groups_known: true,
     })
 }
 
@@ -200,18 +201,20 @@ pub async fn fetch(http: &Http, now: i64) -> Result<SourceData, SourceError> {
     // Microsoft 365 groups are left out: by default any user may create one, with any
     // name, so one named like an admin group would stand in for it. Admin groups must be
     // security groups, which only admins create.
-    let groups: Vec<Value> = groups?
-        .into_iter()
-        .filter(|g| {
-            !g.get("groupTypes")
-                .and_then(Value::as_array)
-                .is_some_and(|t| t.iter().any(|x| x.as_str() == Some("Unified")))
-        })
-        .collect();
-    let groups = directory::groups(&groups, "/displayName");
+    let groups = groups.map(|groups| {
+        let security: Vec<Value> = groups
+            .into_iter()
+            .filter(|g| {
+                !g.get("groupTypes")
+                    .and_then(Value::as_array)
+                    .is_some_and(|t| t.iter().any(|x| x.as_str() == Some("Unified")))
+            })
+            .collect();
+        directory::groups(&security, "/displayName")
+    });
     let members_query = [("$select", "id".to_string()), ("$top", "999".to_string())];
     let members_query = &members_query;
-    directory::memberships(http, &groups, &mut people, |id| async move {
+    directory::memberships(http, groups, &mut people, |id| async move {
         let path = http.path(
             ApiPath::new("groups")
                 .id(&id)

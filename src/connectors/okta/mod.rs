@@ -116,6 +116,7 @@ pub fn person(source: &str, v: &Value) -> Result<Person, String> {
         title: p.title,
         manager_id: p.manager_id,
         groups: Vec::new(),
+        groups_known: true,
     })
 }
 
@@ -136,9 +137,9 @@ pub async fn fetch(http: &Http, page_size: u32) -> Result<SourceData, SourceErro
     let all = users?.into_iter().chain(deprovisioned?).map(|u| (u, ()));
     let mut people =
         directory::people(http, "/api/v1/users", all, |u, ()| person(&http.source, u))?;
-    let groups = directory::groups(&groups?, "/profile/name");
+    let groups = groups.map(|g| directory::groups(&g, "/profile/name"));
     let limit = &limit;
-    directory::memberships(http, &groups, &mut people, |id| async move {
+    directory::memberships(http, groups, &mut people, |id| async move {
         let path = http.path(
             ApiPath::new("api/v1/groups")
                 .id(&id)

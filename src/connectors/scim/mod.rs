@@ -212,20 +212,26 @@ pub fn person(source: &str, v: &Value) -> Result<Person, String> {
         title: u.title,
         manager_id,
         groups: Vec::new(),
+        groups_known: true,
     })
 }
 
 /// Pull the directory: users, and group memberships from `/Groups` (servers rarely fill
-/// `User.groups`). A directory without a Groups endpoint is read without groups.
+/// `User.groups`). A directory whose groups cannot be read (no Groups endpoint, a refusal, a
+/// list that breaks) is read without them, each person's groups marked unknown.
 pub async fn fetch(http: &Http, count: u32) -> Result<SourceData, SourceError> {
     let (users, groups) = futures::join!(
         list_all(http, "Users", None, count),
         list_all(http, "Groups", None, count)
     );
-    let groups = match groups {
-        Ok(g) => g,
-        Err(e) if e.is_not_found() => Vec::new(),
-        Err(e) => return Err(e),
+    // Groups that cannot be read (no Groups endpoint, a refusal, a broken list) leave the
+    // people readable, their groups unknown.
+    let (groups, groups_known) = match groups {
+        Ok(g) => (g, true),
+        Err(e) => {
+            tracing::warn!(source = %http.source, error = %e, "the directory's groups could not be read; people are read without them");
+            (Vec::new(), false)
+        }
     };
     let mut member_of: HashMap<String, Vec<String>> = HashMap::new();
     for g in &groups {
@@ -261,6 +267,7 @@ pub async fn fetch(http: &Http, count: u32) -> Result<SourceData, SourceError> {
             p.groups = g.clone();
             p.groups.sort();
         }
+        p.groups_known = groups_known;
         people.push(p);
     }
     Ok(SourceData {

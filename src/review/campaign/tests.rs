@@ -19,6 +19,7 @@ fn person(id: &str, email: &str, dept: &str, manager: Option<&str>, active: bool
         } else {
             vec![]
         },
+        groups_known: true,
     }
 }
 

@@ -47,6 +47,7 @@ fn person(email: &str, name: &str, active: bool) -> Person {
         manager_id: None,
         title: Some("Staff Engineer".into()),
         groups: vec!["staff".into()],
+        groups_known: true,
     }
 }
 

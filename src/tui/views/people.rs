@@ -58,7 +58,9 @@ impl View for People {
         out.push(field(
             t,
             "groups",
-            if p.groups.is_empty() {
+            if !p.groups_known {
+                "unknown (the directory's groups could not be read)".into()
+            } else if p.groups.is_empty() {
                 "-".into()
             } else {
                 p.groups.join(", ")
