@@ -250,15 +250,8 @@ fn select(mut v: Value, params: &Params) -> Value {
     v
 }
 
-/// One page of `items` from `$skiptoken` (an offset; anything else starts over), at most
-/// `$top` (1–999, default 100; at most 100 with `$expand`), with `@odata.nextLink`.
-fn page(
-    headers: &HeaderMap,
-    uri: &Uri,
-    path: &str,
-    params: &Params,
-    items: Vec<Value>,
-) -> Result<Response, Response> {
+/// `$top` (1–999, default 100; at most 100 with `$expand`).
+fn top_of(params: &Params) -> Result<usize, Response> {
     let top = match params.get("$top") {
         None => 100,
         Some(t) => match t.parse::<usize>() {
@@ -274,11 +267,23 @@ fn page(
             }
         },
     };
-    let top = if params.get("$expand").is_some() {
+    Ok(if params.get("$expand").is_some() {
         top.min(100)
     } else {
         top
-    };
+    })
+}
+
+/// One page of a short list (groups, members) from `$skiptoken` (an offset; anything else
+/// starts over).
+fn page(
+    headers: &HeaderMap,
+    uri: &Uri,
+    path: &str,
+    params: &Params,
+    items: Vec<Value>,
+) -> Result<Response, Response> {
+    let top = top_of(params)?;
     let start = params
         .get("$skiptoken")
         .and_then(|s| s.strip_prefix("X'"))
@@ -287,11 +292,53 @@ fn page(
         .unwrap_or(0)
         .min(items.len());
     let end = (start + top).min(items.len());
+    let next = (end < items.len()).then(|| format!("X'{end:x}'"));
+    let body = items.into_iter().skip(start).take(end - start).collect();
+    Ok(respond(headers, uri, path, body, next))
+}
+
+/// Users from the one after `$skiptoken` (a user's id: only the page is read and rendered;
+/// anything else starts over), those `keep` admits, at most `$top`; the next token.
+fn users_page<'a>(
+    w: &'a super::world::World,
+    params: &Params,
+    keep: impl Fn(&ScimUser) -> bool,
+) -> Result<(Vec<&'a ScimUser>, Option<String>), Response> {
+    let top = top_of(params)?;
+    let from = params
+        .get("$skiptoken")
+        .and_then(|s| s.strip_prefix("K'"))
+        .and_then(|s| s.strip_suffix('\''))
+        .filter(|id| w.directory.users.contains_key(*id));
+    let rest: Box<dyn Iterator<Item = &ScimUser>> = match from {
+        Some(id) => Box::new(
+            w.directory
+                .users
+                .range::<str, _>((std::ops::Bound::Excluded(id), std::ops::Bound::Unbounded))
+                .map(|(_, u)| u),
+        ),
+        None => Box::new(w.directory.users.values()),
+    };
+    let mut picked: Vec<&ScimUser> = rest.filter(|u| keep(u)).take(top + 1).collect();
+    let more = picked.len() > top;
+    picked.truncate(top);
+    let next = more.then(|| format!("K'{}'", picked[picked.len() - 1].id));
+    Ok((picked, next))
+}
+
+/// A page's answer, with `@odata.nextLink` carrying `next` when more remain.
+fn respond(
+    headers: &HeaderMap,
+    uri: &Uri,
+    path: &str,
+    body: Vec<Value>,
+    next: Option<String>,
+) -> Response {
     let mut body = json!({
         "@odata.context": format!("https://graph.microsoft.com/v1.0/$metadata#{}", path.trim_start_matches('/')),
-        "value": items[start..end],
+        "value": body,
     });
-    if end < items.len() {
+    if let Some(token) = next {
         let host = headers
             .get(header::HOST)
             .and_then(|v| v.to_str().ok())
@@ -304,15 +351,15 @@ fn page(
         {
             q.append_pair(k, v);
         }
-        q.append_pair("$skiptoken", &format!("X'{end:x}'"));
+        q.append_pair("$skiptoken", &token);
         body["@odata.nextLink"] = json!(format!("http://{host}/graph/v1.0{path}?{}", q.finish()));
     }
-    Ok((
+    (
         StatusCode::OK,
         [(header::CONTENT_TYPE, "application/json")],
         body.to_string(),
     )
-        .into_response())
+        .into_response()
 }
 
 type Reply = Result<Response, Response>;
@@ -335,11 +382,9 @@ async fn users(State(st): State<Shared>, headers: HeaderMap, uri: Uri) -> Reply 
     let expand = params
         .get("$expand")
         .is_some_and(|e| e.starts_with("manager"));
-    let items = w
-        .directory
-        .users
-        .values()
-        .filter(|u| gone(u) != Some(Gone::Deleted))
+    let (picked, next) = users_page(&w, &params, |u| gone(u) != Some(Gone::Deleted))?;
+    let body = picked
+        .into_iter()
         .map(|u| {
             let mut v = select(user_json(u, w.now, false), &params);
             if expand
@@ -353,27 +398,25 @@ async fn users(State(st): State<Shared>, headers: HeaderMap, uri: Uri) -> Reply 
             v
         })
         .collect();
-    page(&headers, &uri, "/users", &params, items)
+    Ok(respond(&headers, &uri, "/users", body, next))
 }
 
 async fn deleted_users(State(st): State<Shared>, headers: HeaderMap, uri: Uri) -> Reply {
     authorize(&st, &headers)?;
     let params = Params::from_uri(&uri);
     let w = st.world.read().unwrap();
-    let items = w
-        .directory
-        .users
-        .values()
-        .filter(|u| gone(u) == Some(Gone::Deleted))
+    let (picked, next) = users_page(&w, &params, |u| gone(u) == Some(Gone::Deleted))?;
+    let body = picked
+        .into_iter()
         .map(|u| select(user_json(u, w.now, true), &params))
         .collect();
-    page(
+    Ok(respond(
         &headers,
         &uri,
         "/directory/deletedItems/microsoft.graph.user",
-        &params,
-        items,
-    )
+        body,
+        next,
+    ))
 }
 
 async fn groups(State(st): State<Shared>, headers: HeaderMap, uri: Uri) -> Reply {

@@ -163,8 +163,17 @@ fn with_headers(r: &mut Response, headers: &[(&'static str, String)]) {
     }
 }
 
-/// One page of `items` (each with its id) after the cursor `after`, with `self` and `next`
-/// links. An unknown cursor starts again from the top (the faults that break paging use it).
+fn limit_of(params: &Params) -> usize {
+    params
+        .get("limit")
+        .and_then(|l| l.parse::<usize>().ok())
+        .unwrap_or(MAX_LIMIT)
+        .clamp(1, MAX_LIMIT)
+}
+
+/// One page of `items` (each with its id) after the cursor `after`: for the short lists
+/// (groups, a group's members). An unknown cursor starts again from the top (the faults
+/// that break paging use it).
 fn page(
     base: &str,
     path: &str,
@@ -173,17 +182,34 @@ fn page(
     items: Vec<(String, Value)>,
     limits: [(&'static str, String); 3],
 ) -> Response {
-    let limit = params
-        .get("limit")
-        .and_then(|l| l.parse::<usize>().ok())
-        .unwrap_or(MAX_LIMIT)
-        .clamp(1, MAX_LIMIT);
+    let limit = limit_of(params);
     let start = params
         .get("after")
         .and_then(|a| items.iter().position(|(id, _)| id == a).map(|i| i + 1))
         .unwrap_or(0);
     let end = (start + limit).min(items.len());
-    let body: Vec<&Value> = items[start.min(end)..end].iter().map(|(_, v)| v).collect();
+    let next = (end < items.len()).then(|| items[end - 1].0.clone());
+    let body: Vec<Value> = items
+        .into_iter()
+        .skip(start)
+        .take(end.saturating_sub(start))
+        .map(|(_, v)| v)
+        .collect();
+    respond(base, path, params, keep, body, next, limits)
+}
+
+/// A page's answer: its items, a `self` link, and a `next` link after `next` when more
+/// remain (each its own `Link` line, as Okta sends them).
+fn respond(
+    base: &str,
+    path: &str,
+    params: &Params,
+    keep: &[(&str, &str)],
+    body: Vec<Value>,
+    next: Option<String>,
+    limits: [(&'static str, String); 3],
+) -> Response {
+    let limit = limit_of(params);
     let link = |after: Option<&str>| {
         let mut q = url::form_urlencoded::Serializer::new(String::new());
         for (k, v) in keep {
@@ -206,11 +232,8 @@ fn page(
     {
         h.append(header::LINK, v);
     }
-    if end < items.len()
-        && let Ok(v) = HeaderValue::from_str(&format!(
-            "<{}>; rel=\"next\"",
-            link(Some(&items[end - 1].0))
-        ))
+    if let Some(after) = next
+        && let Ok(v) = HeaderValue::from_str(&format!("<{}>; rel=\"next\"", link(Some(&after))))
     {
         h.append(header::LINK, v);
     }
@@ -243,19 +266,44 @@ async fn list_users(State(st): State<Shared>, headers: HeaderMap, uri: Uri) -> R
     };
     let base = base_of(&headers);
     let w = st.world.read().unwrap();
-    let items = w
-        .directory
-        .users
-        .values()
+    // Only the page is read and rendered: the cursor is the last user's Okta id, a key into
+    // the directory (an unknown one starts from the top).
+    let from = params
+        .get("after")
+        .and_then(|a| a.strip_prefix("00u"))
+        .filter(|a| w.directory.users.contains_key(*a));
+    let rest: Box<dyn Iterator<Item = &ScimUser>> = match from {
+        Some(a) => Box::new(
+            w.directory
+                .users
+                .range::<str, _>((std::ops::Bound::Excluded(a), std::ops::Bound::Unbounded))
+                .map(|(_, u)| u),
+        ),
+        None => Box::new(w.directory.users.values()),
+    };
+    let limit = limit_of(&params);
+    let mut picked: Vec<&ScimUser> = rest
         .filter(|u| match &only {
             Some(s) => status(u) == s,
             // A bare list omits the deactivated.
             None => status(u) != "DEPROVISIONED",
         })
-        .map(|u| (user_id(&u.id), user_json(&base, u)))
+        .take(limit + 1)
         .collect();
+    let more = picked.len() > limit;
+    picked.truncate(limit);
+    let next = more.then(|| user_id(&picked[picked.len() - 1].id));
+    let body = picked.iter().map(|u| user_json(&base, u)).collect();
     let keep: Vec<(&str, &str)> = filter.map(|f| ("filter", f)).into_iter().collect();
-    Ok(page(&base, "/api/v1/users", &params, &keep, items, limits))
+    Ok(respond(
+        &base,
+        "/api/v1/users",
+        &params,
+        &keep,
+        body,
+        next,
+        limits,
+    ))
 }
 
 async fn list_groups(State(st): State<Shared>, headers: HeaderMap, uri: Uri) -> Reply {
