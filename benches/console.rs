@@ -126,6 +126,7 @@ fn stored_snapshot(dir: &std::path::Path, people: usize, grants: usize) {
             title: None,
             groups: vec![],
             groups_known: true,
+            employee_type: None,
         });
     }
     let accounts = people * 3 / 4;

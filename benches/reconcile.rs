@@ -50,6 +50,7 @@ fn data(people: usize, grants: usize) -> SourceData {
             title: None,
             groups: vec![],
             groups_known: true,
+            employee_type: None,
         });
     }
     // Three in four people have an account; a few accounts belong to nobody.

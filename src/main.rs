@@ -235,8 +235,8 @@ enum CampaignCmd {
         /// Only items that carry one of these gap rules.
         #[arg(long, value_delimiter = ',', value_parser = rule_ids())]
         rule: Vec<String>,
-        /// Only holders with this directory attribute (department=Sales, group=Admins,
-        /// active=false); repeat to require several.
+        /// Only holders with this directory attribute (department=Sales, title=...,
+        /// employee_type=Contractor, group=Admins, active=false); repeat to require several.
         #[arg(long = "where", value_name = "ATTR=VALUE")]
         attrs: Vec<String>,
         /// What undecided items become at close.

@@ -58,6 +58,7 @@ struct Facts {
     department: Option<String>,
     title: Option<String>,
     groups: Vec<String>,
+    employee_type: Option<String>,
 }
 
 /// Each person's facts, by login.
@@ -73,6 +74,7 @@ fn facts(people: &[Person]) -> BTreeMap<String, Facts> {
                 department: p.department.clone(),
                 title: p.title.clone(),
                 groups: p.groups.clone(),
+                employee_type: p.employee_type.clone(),
             };
             (p.user_name.to_lowercase(), f)
         })

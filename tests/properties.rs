@@ -46,6 +46,7 @@ fn person() -> impl Strategy<Value = Person> {
                 vec![]
             },
             groups_known: true,
+            employee_type: None,
         })
 }
 
@@ -213,6 +214,7 @@ proptest! {
             title: None,
             groups: vec!["ai-admins".into()],
             groups_known: true,
+            employee_type: None,
         });
         prop_assert_eq!(before, reconcile(&more, &cx()));
     }

@@ -86,6 +86,11 @@ pub struct Person {
     /// (`privileged-drift`) makes no judgement instead of reading "in no group".
     #[serde(default = "known")]
     pub groups_known: bool,
+    /// The relationship to the organisation, as the directory says it (`Employee`,
+    /// `Contractor`...): SCIM and Okta `userType`, Entra `employeeType`, a CSV
+    /// `employee_type` column.
+    #[serde(default)]
+    pub employee_type: Option<String>,
 }
 
 fn known() -> bool {

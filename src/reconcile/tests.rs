@@ -18,6 +18,7 @@ fn person(email: &str, active: bool, absent: bool) -> Person {
         title: None,
         groups: vec![],
         groups_known: true,
+        employee_type: None,
     }
 }
 

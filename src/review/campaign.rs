@@ -183,7 +183,8 @@ pub struct Scope {
     pub resources: Vec<String>,
     /// Gap rules the item must carry (every item carries `scim-uncovered-grant`).
     pub rules: Vec<String>,
-    /// Directory attributes of the holder, `department=Sales` or `group=Admins`; all must hold.
+    /// Directory attributes of the holder, `department=Sales`, `title=...`,
+    /// `employee_type=Contractor` or `group=Admins`; all must hold.
     pub attrs: Vec<(String, String)>,
 }
 
@@ -194,9 +195,12 @@ impl Scope {
             .split_once('=')
             .ok_or_else(|| format!("'{s}': write ATTRIBUTE=VALUE, e.g. department=Sales"))?;
         let k = k.trim().to_lowercase();
-        if !matches!(k.as_str(), "department" | "group" | "active") {
+        if !matches!(
+            k.as_str(),
+            "department" | "title" | "employee_type" | "group" | "active"
+        ) {
             return Err(format!(
-                "'{s}': the directory attributes are department, group and active"
+                "'{s}': the directory attributes are department, title, employee_type, group and active"
             ));
         }
         Ok((k, v.trim().to_string()))
@@ -377,6 +381,8 @@ pub struct Holder {
     pub email: String,
     pub active: bool,
     pub department: Option<String>,
+    pub title: Option<String>,
+    pub employee_type: Option<String>,
     /// The manager's email.
     pub manager: Option<String>,
     pub groups: Vec<String>,
@@ -434,6 +440,8 @@ impl People {
                 email: email.clone(),
                 active: p.is_current(),
                 department: p.department.clone(),
+                title: p.title.clone(),
+                employee_type: p.employee_type.clone(),
                 manager,
                 groups: p.groups.clone(),
             };
@@ -666,6 +674,11 @@ pub fn population(i: &Inputs, dir: &Directory, people: &People) -> Vec<Item> {
         let holder = people.get(person.as_deref());
         let attrs_hold = s.attrs.iter().all(|(k, v)| match (k.as_str(), holder) {
             ("department", Some(h)) => h.department.as_deref() == Some(v.as_str()),
+            ("title", Some(h)) => h.title.as_deref() == Some(v.as_str()),
+            ("employee_type", Some(h)) => h
+                .employee_type
+                .as_deref()
+                .is_some_and(|t| t.eq_ignore_ascii_case(v)),
             ("group", Some(h)) => h.groups.iter().any(|g| g == v),
             ("active", Some(h)) => h.active.to_string() == v.to_lowercase(),
             _ => false,

@@ -90,6 +90,8 @@ fn user_json(base: &str, u: &ScimUser, groups: &[&ScimGroup]) -> Value {
     if let Some(t) = &u.title {
         user["title"] = json!(t);
     }
+    // SCIM core `userType`: "the relationship between the organization and the user".
+    user["userType"] = json!("Employee");
     user
 }
 

@@ -286,6 +286,8 @@ ALTER TABLE campaigns ADD COLUMN cancel_reason TEXT;
     "ALTER TABLE people ADD COLUMN title TEXT;",
     // 13: whether a person's groups are known (the directory's groups could be read).
     "ALTER TABLE people ADD COLUMN groups_known INTEGER NOT NULL DEFAULT 1;",
+    // 14: the person's employee type, for campaign scoping.
+    "ALTER TABLE people ADD COLUMN employee_type TEXT;",
 ];
 
 /// Tables that hold one source's data within a snapshot.
@@ -764,7 +766,7 @@ impl Store {
 
 fn insert_data(tx: &Transaction, sid: i64, d: &SourceData) -> rusqlite::Result<()> {
     let mut st = tx.prepare_cached(
-        "INSERT OR REPLACE INTO people VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)",
+        "INSERT OR REPLACE INTO people VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)",
     )?;
     for p in &d.people {
         st.execute(params![
@@ -781,7 +783,8 @@ fn insert_data(tx: &Transaction, sid: i64, d: &SourceData) -> rusqlite::Result<(
             p.manager_id,
             serde_json::to_string(&p.groups).unwrap(),
             p.title,
-            p.groups_known
+            p.groups_known,
+            p.employee_type
         ])?;
     }
     let mut st = tx.prepare_cached(
@@ -929,7 +932,7 @@ fn carry_absent_people(
 ) -> rusqlite::Result<()> {
     tx.execute(
         "INSERT INTO people
-         SELECT ?1, source, id, user_name, emails, display_name, active, 1, external_id, department, manager_id, groups, title, groups_known
+         SELECT ?1, source, id, user_name, emails, display_name, active, 1, external_id, department, manager_id, groups, title, groups_known, employee_type
          FROM people p WHERE p.snapshot_id = ?2 AND p.source = ?3
            AND NOT EXISTS (SELECT 1 FROM people q WHERE q.snapshot_id = ?1 AND q.source = ?3 AND q.id = p.id)",
         params![sid, prev, source],
@@ -1065,6 +1068,7 @@ fn load(conn: &Connection, sid: i64) -> rusqlite::Result<Snapshot> {
             groups: json_list(r.get(11)?),
             title: r.get(12)?,
             groups_known: r.get(13)?,
+            employee_type: r.get(14)?,
         })
     })? {
         d.people.push(p?);

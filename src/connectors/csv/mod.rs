@@ -1,6 +1,7 @@
 //! A directory read from an HR export (CSV) for directories that cannot be read over SCIM.
 //! Columns, matched case-insensitively: `email` (required), `active`, `manager`, `department`,
-//! `termination_date` (YYYY-MM-DD; on or before today means inactive), `name`, `employee_id`.
+//! `termination_date` (YYYY-MM-DD; on or before today means inactive), `name`, `employee_id`,
+//! `employee_type` (`Employee`, `Contractor`...).
 //! Other columns are ignored. A bad row is an error naming its line.
 
 use std::path::Path;
@@ -18,7 +19,7 @@ pub enum CsvError {
         detail: String,
     },
     #[error(
-        "source '{src}': {path} has no `email` column; the header must name one (columns: email, active, manager, department, termination_date, name, employee_id)"
+        "source '{src}': {path} has no `email` column; the header must name one (columns: email, active, manager, department, termination_date, name, employee_id, employee_type)"
     )]
     NoEmail { src: String, path: String },
     #[error("source '{src}': {path} line {line}: {detail}")]
@@ -71,6 +72,7 @@ pub fn load(src: &str, path: &Path, today: NaiveDate) -> Result<SourceData, CsvE
     let active_col = col(&["active", "status"]);
     let manager_col = col(&["manager", "manager_email"]);
     let dept_col = col(&["department", "dept"]);
+    let type_col = col(&["employee_type", "employee type", "worker type", "type"]);
     let title_col = col(&["title", "job_title"]);
     let term_col = col(&["termination_date", "terminated_on", "end_date"]);
     let name_col = col(&["name", "display_name", "full_name"]);
@@ -130,6 +132,7 @@ pub fn load(src: &str, path: &Path, today: NaiveDate) -> Result<SourceData, CsvE
             title: get(title_col).map(str::to_string),
             groups: Vec::new(),
             groups_known: true,
+            employee_type: get(type_col).map(str::to_string),
         });
     }
     Ok(SourceData {
@@ -155,8 +158,8 @@ mod tests {
     #[test]
     fn reads_columns_in_any_order_and_terminations() {
         let f = write(
-            "\u{feff}Department,EMAIL,Active,Manager,Termination Date,Extra\n\
-             Eng,alice@example.com,yes,boss@example.com,,x\n\
+            "\u{feff}Department,EMAIL,Active,Manager,Termination Date,Extra,Employee_Type\n\
+             Eng,alice@example.com,yes,boss@example.com,,x,Contractor\n\
              Eng,bob@example.com,true,,2026-11-22,\n\
              Sales,carol@example.com,no,,,\n\
              Ops,dave@example.com,,,2027-01-31,\n\n",
@@ -174,6 +177,8 @@ mod tests {
         );
         assert_eq!(p[0].manager_id.as_deref(), Some("boss@example.com"));
         assert_eq!(p[0].department.as_deref(), Some("Eng"));
+        assert_eq!(p[0].employee_type.as_deref(), Some("Contractor"));
+        assert_eq!(p[1].employee_type, None);
         assert_eq!(p[0].id, "alice@example.com");
     }
 

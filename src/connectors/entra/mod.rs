@@ -85,6 +85,8 @@ struct WUser {
     job_title: Option<String>,
     #[serde(default, rename = "employeeId")]
     employee_id: Option<String>,
+    #[serde(default, rename = "employeeType")]
+    employee_type: Option<String>,
     #[serde(default, rename = "employeeLeaveDateTime")]
     leave: Option<String>,
     #[serde(default)]
@@ -143,6 +145,7 @@ pub fn person(source: &str, v: &Value, now: i64, deleted: bool) -> Result<Person
         manager_id: u.manager.and_then(|m| m.id),
         groups: Vec::new(),
         groups_known: true,
+        employee_type: u.employee_type,
     })
 }
 

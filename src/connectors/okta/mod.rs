@@ -61,6 +61,9 @@ struct WProfile {
     manager_id: Option<String>,
     #[serde(default, rename = "employeeNumber")]
     employee_number: Option<String>,
+    /// "organization-to-user relationship, such as employee or contractor".
+    #[serde(default, rename = "userType")]
+    user_type: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -117,6 +120,7 @@ pub fn person(source: &str, v: &Value) -> Result<Person, String> {
         manager_id: p.manager_id,
         groups: Vec::new(),
         groups_known: true,
+        employee_type: p.user_type,
     })
 }
 

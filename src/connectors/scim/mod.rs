@@ -151,6 +151,8 @@ struct WUser {
     emails: Vec<WEmail>,
     #[serde(default, deserialize_with = "wire::opt_id")]
     title: Option<String>,
+    #[serde(default, rename = "userType", deserialize_with = "wire::opt_id")]
+    user_type: Option<String>,
     #[serde(
         default,
         rename = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
@@ -213,6 +215,7 @@ pub fn person(source: &str, v: &Value) -> Result<Person, String> {
         manager_id,
         groups: Vec::new(),
         groups_known: true,
+        employee_type: u.user_type,
     })
 }
 

@@ -20,6 +20,7 @@ fn person(id: &str, email: &str, dept: &str, manager: Option<&str>, active: bool
             vec![]
         },
         groups_known: true,
+        employee_type: None,
     }
 }
 
@@ -401,6 +402,43 @@ fn freezing_routes_scopes_and_compares_with_the_earlier_campaign() {
         ..Default::default()
     };
     assert_eq!(frozen(&d, &sales, None).len(), 1);
+    // By title and employee type (the type compared without regard to case).
+    let mut typed = d.clone();
+    for p in typed
+        .people
+        .iter_mut()
+        .filter(|p| p.user_name == "bob@x.com")
+    {
+        p.title = Some("Staff Engineer".into());
+        p.employee_type = Some("Contractor".into());
+    }
+    let by_attr = |k: &str, v: &str| Scope {
+        attrs: vec![(k.into(), v.into())],
+        ..Default::default()
+    };
+    let people_of = |scope: &Scope| -> Vec<String> {
+        frozen(&typed, scope, None)
+            .iter()
+            .filter_map(|i| i.person.clone())
+            .collect()
+    };
+    assert_eq!(
+        people_of(&by_attr("employee_type", "contractor")),
+        ["bob@x.com"]
+    );
+    assert_eq!(
+        people_of(&by_attr("title", "Staff Engineer")),
+        ["bob@x.com"]
+    );
+    assert!(
+        people_of(&by_attr("title", "staff engineer")).is_empty(),
+        "titles are exact"
+    );
+    assert_eq!(
+        Scope::parse_attr("Employee_Type=Contractor"),
+        Ok(("employee_type".into(), "Contractor".into()))
+    );
+    assert!(Scope::parse_attr("cost_center=1").is_err());
     let nothing = Scope {
         resources: vec!["Other".into()],
         ..Default::default()

@@ -48,6 +48,7 @@ fn person(email: &str, name: &str, active: bool) -> Person {
         title: Some("Staff Engineer".into()),
         groups: vec!["staff".into()],
         groups_known: true,
+        employee_type: None,
     }
 }
 
