@@ -55,6 +55,13 @@
 //!   `connectors::http` and `connectors::path`), one arm in `connectors::fetch` and its kind
 //!   in `config.rs`; the calls that revoke in `remediate/mod.rs`; its simulated org in
 //!   `sim/world/<provider>.rs` and its API in `sim/<provider>.rs`.
+//! - *A directory kind* (SCIM, CSV, Okta, Entra today): its wire format in
+//!   `connectors/<kind>/`, paging by next-page URL through `connectors::directory::follow`
+//!   (kept within the base URL) and people and group memberships through
+//!   `connectors::directory` (unreadable groups leave people with groups unknown); its kind
+//!   in `model::SourceKind` and its settings checked in `config.rs`; its API in
+//!   `sim/<kind>.rs`, served from the world's one directory, and a `sim::Directory` variant
+//!   so `recert demo|sim --directory` and the ground-truth tests can read through it.
 //! - *A console view*: one file in `tui/views/` implementing `tui::views::View` (name,
 //!   title, whether its rows take decisions, its empty message, its detail pane, what a row is
 //!   about for a decision, where `Enter` leads) with its table beside it; a `ViewId` variant,
