@@ -618,11 +618,6 @@ async fn main() -> std::process::ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
-    // Bulk work (reconcile, the console's filters and sorts) yields to the threads a person
-    // waits on. Nothing has used rayon yet, so this cannot fail but for a platform limit.
-    if let Err(e) = recert::compute::init() {
-        eprintln!("recert: background threads at normal priority ({e})");
-    }
     let args = Cli::parse();
     if let Some(done) = docs(&args.cmd) {
         return match done {
@@ -632,6 +627,12 @@ async fn main() -> std::process::ExitCode {
                 std::process::ExitCode::FAILURE
             }
         };
+    }
+    // Bulk work (reconcile, the console's filters and sorts) yields to the threads a person
+    // waits on; started only for the commands that may use it, not for --help or docs.
+    // Nothing has used rayon yet, so this cannot fail but for a platform limit.
+    if let Err(e) = recert::compute::init() {
+        eprintln!("recert: background threads at normal priority ({e})");
     }
     let paths = Paths::resolve(args.config.as_deref(), args.data_dir.as_deref());
     cli::init_logging(&paths);

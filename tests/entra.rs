@@ -40,10 +40,6 @@ fn opts(size: Size, seed: u64, faults: &str) -> SimOptions {
     }
 }
 
-fn people(store: &Store) -> Vec<Person> {
-    store.latest_snapshot().unwrap().unwrap().data.people
-}
-
 /// By login: addresses (lower case, sorted), whether current, department, title.
 type Facts = BTreeMap<String, (Vec<String>, bool, Option<String>, Option<String>)>;
 

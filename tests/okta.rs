@@ -40,16 +40,6 @@ async fn sim_with(size: Size, seed: u64, faults: &str, okta_rate: (u32, Duration
     .unwrap()
 }
 
-fn people(store: &Store) -> Vec<Person> {
-    store
-        .latest_snapshot()
-        .unwrap()
-        .unwrap()
-        .data
-        .people
-        .clone()
-}
-
 /// What a person is to recert, whichever directory said it.
 #[derive(Debug, PartialEq, Eq)]
 struct Facts {

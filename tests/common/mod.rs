@@ -46,6 +46,11 @@ pub async fn sync_once(cfg: &Config, store: &mut Store) -> SyncReport {
     sync_with_key(cfg, store, sim::DEFAULT_KEY).await
 }
 
+/// The people of the latest snapshot in `store`.
+pub fn people(store: &Store) -> Vec<recert::model::Person> {
+    store.latest_snapshot().unwrap().unwrap().data.people
+}
+
 /// Every request a simulator's `request_log` recorded, in order.
 pub fn served(log: &Path) -> Vec<recert::sim::Served> {
     std::fs::read_to_string(log)
