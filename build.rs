@@ -15,11 +15,17 @@ fn on_path(name: &str) -> Option<PathBuf> {
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
-    for var in ["PATH", "RECERT_SCIM2_SERVER", "RECERT_REQUIRE_TEST_TOOLS"] {
+    for var in [
+        "PATH",
+        "RECERT_SCIM2_SERVER",
+        "RECERT_REQUIRE_TEST_TOOLS",
+        "RECERT_TEST_DATABASE_URL",
+    ] {
         println!("cargo:rerun-if-env-changed={var}");
     }
     println!("cargo::rustc-check-cfg=cfg(no_tmux)");
     println!("cargo::rustc-check-cfg=cfg(no_scim_peer)");
+    println!("cargo::rustc-check-cfg=cfg(no_postgres)");
     let required = std::env::var_os("RECERT_REQUIRE_TEST_TOOLS").is_some();
     let local = Path::new(env!("CARGO_MANIFEST_DIR")).join(".peers/venv/bin/scim2-server");
     let scim = std::env::var_os("RECERT_SCIM2_SERVER")
@@ -38,5 +44,14 @@ fn main() {
             );
             println!("cargo:rustc-cfg={cfg}");
         }
+    }
+    // The PostgreSQL tests need a server (scripts/pg-test-cluster starts a private one).
+    let pg = std::env::var("RECERT_TEST_DATABASE_URL").is_ok_and(|u| !u.trim().is_empty());
+    if !pg {
+        assert!(
+            !required,
+            "RECERT_TEST_DATABASE_URL is unset but RECERT_REQUIRE_TEST_TOOLS is set: .ci/run starts a PostgreSQL cluster before cargo runs"
+        );
+        println!("cargo:rustc-cfg=no_postgres");
     }
 }

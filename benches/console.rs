@@ -401,7 +401,7 @@ fn main() {
     let (tx, events) = std::sync::mpsc::channel();
     let engine = recert::engine::Engine::start(
         recert::engine::Setup {
-            data_dir: dir.path().to_path_buf(),
+            store: dir.path().into(),
             config: cfg.clone(),
             keys: None,
             reviewer: "bench@example.com".into(),

@@ -39,6 +39,17 @@ pub struct Config {
     /// Where reminders go (`recert campaign remind`).
     #[serde(default)]
     pub notify: Notify,
+    /// `[store]`: the team's PostgreSQL store (see `Paths::choose_database`).
+    #[serde(default)]
+    pub store: StoreSettings,
+}
+
+/// `[store]`: `url = "postgres://USER@HOST:PORT/DATABASE?sslmode=require"`, never with a
+/// password in it.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreSettings {
+    pub url: Option<String>,
 }
 
 /// `[notify]`: the chat webhook reminders are posted to. The URL itself is a secret: only the
@@ -194,6 +205,8 @@ pub struct Paths {
     pub config_file: PathBuf,
     pub data_dir: PathBuf,
     pub state_dir: PathBuf,
+    /// The store: `recert.db` in `data_dir`, or the PostgreSQL database of team mode.
+    pub store: crate::store::Location,
 }
 
 impl Paths {
@@ -220,10 +233,53 @@ impl Paths {
         };
         Paths {
             config_file,
+            store: crate::store::Location::Dir(data.clone()),
             data_dir: data,
             state_dir,
         }
     }
+
+    /// Team mode: the PostgreSQL store named by `--database` (`flag`), else
+    /// `RECERT_DATABASE_URL`, else the config file's `[store] url`. A password may travel only
+    /// in the environment variable: one on a command line is seen by every user of the machine
+    /// (`ps`), and none belongs in the config file.
+    pub fn choose_database(&mut self, flag: Option<&str>) -> Result<(), String> {
+        let env = std::env::var("RECERT_DATABASE_URL")
+            .ok()
+            .filter(|u| !u.trim().is_empty());
+        let (url, origin) = match (flag, env) {
+            (Some(f), _) => (f.to_string(), "--database"),
+            (None, Some(e)) => (e, "env"),
+            (None, None) => match store_url(&self.config_file) {
+                Some(u) => (u, "config"),
+                None => return Ok(()),
+            },
+        };
+        let target = crate::store::Target::parse(&url)?;
+        if target.password_in_url() && origin != "env" {
+            let place = if origin == "config" {
+                format!(
+                    "the config file's [store] url ({})",
+                    self.config_file.display()
+                )
+            } else {
+                "--database (every user of this machine can read a command line)".to_string()
+            };
+            return Err(format!(
+                "the database address in {place} holds a password, which is refused: remove it, and set PGPASSWORD, use ~/.pgpass (mode 0600), or keep the whole address in RECERT_DATABASE_URL"
+            ));
+        }
+        self.store = crate::store::Location::Postgres(target);
+        Ok(())
+    }
+}
+
+/// The `[store] url` of the config file at `path`, if it has one (a file that does not parse
+/// has none here: the command that loads it says what is wrong).
+fn store_url(path: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let table: toml::Table = toml::from_str(&text).ok()?;
+    table.get("store")?.get("url")?.as_str().map(str::to_string)
 }
 
 impl Config {

@@ -5,7 +5,8 @@
 //! shared client, [`connectors::http`]: retries, pacing, a silence deadline, a body cap; every
 //! request path built from typed, percent-encoded segments in [`connectors::path`]) into the
 //! plain types of [`model`]. [`sync`] pulls every source at once and writes one snapshot to
-//! the [`store`] (SQLite; all SQL lives there). [`reconcile`] judges a snapshot against the
+//! the [`store`] (all SQL lives there, written once for both engines: SQLite embedded, or
+//! PostgreSQL for a team; `store::db` binds it to each, `store::pg` connects). [`reconcile`] judges a snapshot against the
 //! directory: pure functions from data to findings (`model::Archived` is the one rule for what
 //! lives in an archived container: it grants nothing, so it raises nothing and is never
 //! planned; `reconcile::accountable` is the one rule for who answers for a key: recert's

@@ -20,6 +20,11 @@ struct Cli {
     /// Where snapshots and decisions are stored (default: $RECERT_DATA_DIR, else the platform data dir).
     #[arg(long, global = true, value_name = "DIR", env = "RECERT_DATA_DIR")]
     data_dir: Option<PathBuf>,
+    /// Team mode: the PostgreSQL store, postgres://USER@HOST:PORT/DATABASE (default:
+    /// $RECERT_DATABASE_URL, else the config's `[store] url`; else SQLite in the data dir).
+    /// The password comes from PGPASSWORD, ~/.pgpass or the OS keyring, never the URL.
+    #[arg(long, global = true, value_name = "URL")]
+    database: Option<String>,
     /// A theme: `dark`, `light`, `high-contrast` or `colorblind` (built in), or a path to a theme TOML file.
     #[arg(long, global = true)]
     theme: Option<String>,
@@ -634,8 +639,12 @@ async fn main() -> std::process::ExitCode {
     if let Err(e) = recert::compute::init() {
         eprintln!("recert: background threads at normal priority ({e})");
     }
-    let paths = Paths::resolve(args.config.as_deref(), args.data_dir.as_deref());
+    let mut paths = Paths::resolve(args.config.as_deref(), args.data_dir.as_deref());
     cli::init_logging(&paths);
+    if let Err(e) = paths.choose_database(args.database.as_deref()) {
+        eprintln!("recert: {e}");
+        return std::process::ExitCode::FAILURE;
+    }
     let g = Globals {
         paths,
         config_explicit: args.config.is_some(),

@@ -16,7 +16,7 @@ use common::process::Env;
 impl Env {
     /// Revoke decisions for `n` OpenAI accounts that are not org owners; their ids.
     fn revoke_openai_accounts(&self, n: usize) -> Vec<String> {
-        let mut store = Store::open(&self.data()).unwrap();
+        let mut store = Store::open(self.data()).unwrap();
         let snap = store.latest_snapshot().unwrap().unwrap();
         let ids: Vec<String> = snap
             .data
@@ -301,7 +301,7 @@ fn revoke_a_leaked_key_by_its_whole_secret_without_ever_echoing_it() {
 #[test]
 fn revoke_a_person_removes_them_from_every_provider_in_one_plan() {
     let e = Env::new("small", &[]);
-    let store = Store::open(&e.data()).unwrap();
+    let store = Store::open(e.data()).unwrap();
     let snap = store.latest_snapshot().unwrap().unwrap();
     drop(store);
     // Someone with an account on OpenAI and on Cursor.
@@ -342,7 +342,7 @@ fn revoke_a_person_removes_them_from_every_provider_in_one_plan() {
         "{m:?}"
     );
     assert!(m.iter().all(|x| x.status < 300 || x.status == 404), "{m:?}");
-    let store = Store::open(&e.data()).unwrap();
+    let store = Store::open(e.data()).unwrap();
     let ds = store.decisions().unwrap();
     assert!(
         ds.iter()
@@ -374,7 +374,7 @@ fn owners_import_clears_unowned_service_accounts_all_or_nothing() {
     };
     let unowned = gaps("unowned-service-account");
     assert!(unowned.len() >= 2, "{unowned:?}");
-    let store = Store::open(&e.data()).unwrap();
+    let store = Store::open(e.data()).unwrap();
     let snap = store.latest_snapshot().unwrap().unwrap();
     drop(store);
     let owner = snap
@@ -489,7 +489,7 @@ fn evidence_pack_has_every_record_and_a_manifest_that_checks() {
 #[test]
 fn custom_project_roles_are_unassigned_from_the_user_and_the_group() {
     let e = Env::new("medium", &[]);
-    let mut store = Store::open(&e.data()).unwrap();
+    let mut store = Store::open(e.data()).unwrap();
     let snap = store.latest_snapshot().unwrap().unwrap();
     let d = &snap.data;
     let project_of = |role: &str| {
@@ -552,7 +552,7 @@ fn custom_project_roles_are_unassigned_from_the_user_and_the_group() {
     // The next sync no longer sees either assignment.
     let out = e.run(&["sync"]);
     assert!(out.status.success());
-    let store = Store::open(&e.data()).unwrap();
+    let store = Store::open(e.data()).unwrap();
     let after = store.latest_snapshot().unwrap().unwrap();
     for g in [user, group] {
         assert!(
@@ -583,7 +583,7 @@ fn manual_steps_are_tickets_done_only_when_marked() {
         .find(|c| c.name.as_deref() == Some("recert-admin"))
         .unwrap();
     // Before it is applied, `plan --manual` shows it as a ticket to be.
-    let mut store = Store::open(&e.data()).unwrap();
+    let mut store = Store::open(e.data()).unwrap();
     store
         .record_decisions(
             &[NewDecision {
@@ -665,7 +665,7 @@ fn manual_steps_are_tickets_done_only_when_marked() {
     let open: serde_json::Value =
         serde_json::from_str(&e.ok(&["manual", "list", "--format", "json"])).unwrap();
     assert!(open.as_array().unwrap().is_empty());
-    let store = Store::open(&e.data()).unwrap();
+    let store = Store::open(e.data()).unwrap();
     recert::audit::verify(&store.audit_entries().unwrap()).unwrap();
     drop(store);
     e.ok(&["audit", "verify"]);

@@ -108,7 +108,7 @@ fn a_whole_campaign_routes_decides_delegates_signs_off_closes_applies_and_report
 
     // Routed by manager: every item whose holder has a manager in the directory goes to that
     // manager; the rest to the fallback.
-    let store = Store::open(&e.data()).unwrap();
+    let store = Store::open(e.data()).unwrap();
     let snap = store.latest_snapshot().unwrap().unwrap();
     let people = &snap.data.people;
     let email_of = |id: &str| {
@@ -243,10 +243,7 @@ fn a_whole_campaign_routes_decides_delegates_signs_off_closes_applies_and_report
         ],
     );
     // Nothing is a decision before the submit.
-    assert_eq!(
-        Store::open(&e.data()).unwrap().decisions().unwrap().len(),
-        0
-    );
+    assert_eq!(Store::open(e.data()).unwrap().decisions().unwrap().len(), 0);
     let out = ok(&e, &["campaign", "submit", "2026-Q4", "--as", &r2, "--yes"]);
     assert!(out.contains(&format!("{} decisions", rest2.len())), "{out}");
     // r1 certifies their whole queue, delegated items included.
@@ -337,7 +334,7 @@ fn a_whole_campaign_routes_decides_delegates_signs_off_closes_applies_and_report
         .iter()
         .map(|s| (s.method.clone(), s.path.clone()))
         .collect();
-    let journal = Store::open(&e.data()).unwrap().all_journal().unwrap();
+    let journal = Store::open(e.data()).unwrap().all_journal().unwrap();
     let calls: Vec<&recert::remediate::JournalRow> =
         journal.iter().filter(|r| r.kind == "call").collect();
     assert!(!calls.is_empty());
@@ -382,7 +379,7 @@ fn a_whole_campaign_routes_decides_delegates_signs_off_closes_applies_and_report
     let lines: Vec<serde_json::Value> =
         serde_json::from_str(&std::fs::read_to_string(dir.join("items.json")).unwrap()).unwrap();
     assert_eq!(lines.len(), all.len());
-    let store = Store::open(&e.data()).unwrap();
+    let store = Store::open(e.data()).unwrap();
     let decisions = store.decisions().unwrap();
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     for l in &lines {
@@ -496,7 +493,7 @@ fn a_campaign_since_an_earlier_one_shows_exactly_what_changed() {
     // Changes in the simulator: remove a user from a project where they own a key (the key's
     // owner_project_access turns inactive: modified), and set an Anthropic key inactive
     // (gone from the population).
-    let store = Store::open(&e.data()).unwrap();
+    let store = Store::open(e.data()).unwrap();
     let snap = store.latest_snapshot().unwrap().unwrap();
     let d = &snap.data;
     let key = d
@@ -622,7 +619,7 @@ fn delegating_to_a_group_that_holds_the_item_is_refused_from_both_front_ends() {
     use recert::review::campaign::People;
     let e = Env::new("small", &[]);
     e.new_campaign("Q4", &["--route", "manager"]);
-    let mut store = Store::open(&e.data()).unwrap();
+    let mut store = Store::open(e.data()).unwrap();
     let c = store.campaign("Q4").unwrap();
     let snap = store.snapshot(c.snapshot_id).unwrap();
     let cfg = recert::config::Config::load(&e.dir.path().join("cfg.toml"), true).unwrap();
@@ -736,7 +733,7 @@ fn reviewers_the_directory_does_not_know_are_refused_with_a_suggestion() {
     let text = err(new("group:ai-admin", &[]));
     assert!(text.contains("did you mean group:ai-admins?"), "{text}");
     assert!(
-        Store::open(&e.data())
+        Store::open(e.data())
             .unwrap()
             .campaigns()
             .unwrap()
@@ -809,7 +806,7 @@ fn a_mistaken_campaign_is_cancelled_and_nothing_of_it_is_applied() {
 
     let out = ok(&e, CANCEL_OOPS);
     assert!(out.contains("1 submitted decision withdrawn"), "{out}");
-    let store = Store::open(&e.data()).unwrap();
+    let store = Store::open(e.data()).unwrap();
     assert!(
         store.decisions().unwrap().iter().all(|d| d.undone),
         "withdrawn"
@@ -927,7 +924,7 @@ fn a_group_queue_is_reviewed_and_signed_off_by_its_members() {
 fn reminders_reach_the_webhook_and_its_url_is_never_shown() {
     let e = Env::new("small", &[]);
     e.new_campaign("Q4", &["--route", "manager"]);
-    let audit = || Store::open(&e.data()).unwrap().audit_entries().unwrap();
+    let audit = || Store::open(e.data()).unwrap().audit_entries().unwrap();
     let before = audit().len();
     let dry = ok(&e, &["campaign", "remind", "Q4", "--dry-run"]);
     let lines: Vec<serde_json::Value> = dry
@@ -1020,7 +1017,7 @@ fn reminders_reach_the_webhook_and_its_url_is_never_shown() {
             "the webhook URL leaked:\n{text}"
         );
     }
-    let store = Store::open(&e.data()).unwrap();
+    let store = Store::open(e.data()).unwrap();
     let remind: Vec<_> = store
         .audit_entries()
         .unwrap()

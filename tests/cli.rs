@@ -443,7 +443,7 @@ fn person_shows_the_whole_footprint() {
             .any(|k| k["id"] == orphan["subject_id"])
     );
     // The grants are the person's accounts' grants in the snapshot, each one.
-    let snap = recert::store::Store::open(&s.dir.path().join("data"))
+    let snap = recert::store::Store::open(s.dir.path().join("data"))
         .unwrap()
         .latest_snapshot()
         .unwrap()

@@ -380,7 +380,7 @@ fn campaign_reviewer_stages_submits_and_signs_off_in_the_console() {
     }
     let e = common::process::Env::new("small", &[]);
     e.new_campaign("Q4", &["--route", "manager"]);
-    let store = recert::store::Store::open(&e.data()).unwrap();
+    let store = recert::store::Store::open(e.data()).unwrap();
     let c = store.campaign("Q4").unwrap();
     let items = store.campaign_items(c.id).unwrap();
     let who = items
@@ -428,7 +428,7 @@ fn campaign_reviewer_stages_submits_and_signs_off_in_the_console() {
     t.wait_for("Signed off: 1/", 20);
     t.keys(&["q"]);
     t.wait_for("RECERT-EXITED-0", 30);
-    let store = recert::store::Store::open(&e.data()).unwrap();
+    let store = recert::store::Store::open(e.data()).unwrap();
     let ds = store.decisions().unwrap();
     assert_eq!(ds.len(), 1, "{ds:?}");
     assert_eq!(ds[0].reviewer, who);

@@ -61,7 +61,7 @@ fn start_front(
     let (tx, rx) = channel();
     let engine = Engine::start(
         Setup {
-            data_dir: e.data(),
+            store: e.data().into(),
             config,
             keys: Some(Arc::new(|_| Ok(Secret::new(recert::sim::DEFAULT_KEY)))),
             reviewer: reviewer.into(),
@@ -131,7 +131,7 @@ fn the_engine_judges_records_undoes_and_publishes_what_it_read() {
     let snap = e.snapshot();
     let cfg_text = std::fs::read_to_string(e.dir.path().join("cfg.toml")).unwrap();
     let cfg = Config::parse(&cfg_text, std::path::Path::new("cfg.toml")).unwrap();
-    let (_, found) = recert::engine::load::judged(&cfg, &e.data(), &snap).unwrap();
+    let (_, found) = recert::engine::load::judged(&cfg, &e.data().into(), &snap).unwrap();
     let (generation, data) = engine.data.latest();
     assert!(generation >= 1);
     assert_eq!(*data.unwrap(), (snap.id, found.len(), false));
@@ -178,7 +178,7 @@ fn the_engine_judges_records_undoes_and_publishes_what_it_read() {
     assert!(review.decisions.iter().all(|d| d.undone));
     assert_eq!(review.audit.last().unwrap().event, "undo");
     // What the store holds, read by another handle.
-    let stored = Store::open(&e.data()).unwrap().decisions().unwrap();
+    let stored = Store::open(e.data()).unwrap().decisions().unwrap();
     assert!(stored.len() == 3 && stored.iter().all(|d| d.undone));
 }
 
@@ -192,7 +192,7 @@ fn the_consoles_apply_and_recert_apply_make_the_same_journal() {
     assert_eq!(items, revokes(&console, 4), "the two simulators agree");
     for e in [&cli, &console] {
         let snap = e.snapshot();
-        Store::open(&e.data())
+        Store::open(e.data())
             .unwrap()
             .record_decisions(&items, "responder@example.com", Some(snap.id), NOW)
             .unwrap();
@@ -207,7 +207,7 @@ fn the_consoles_apply_and_recert_apply_make_the_same_journal() {
 
     let (engine, rx) = start(&console, "responder@example.com");
     let snap = console.snapshot();
-    let store = Store::open(&console.data()).unwrap();
+    let store = Store::open(console.data()).unwrap();
     let own = recert::engine::apply::own_keys(
         &recert::config::Config::parse(
             &std::fs::read_to_string(console.dir.path().join("cfg.toml")).unwrap(),
@@ -250,7 +250,7 @@ fn the_consoles_apply_and_recert_apply_make_the_same_journal() {
     assert!(progress.iter().all(|p| p.plan == progress[0].plan));
 
     let journal = |e: &Env| {
-        Store::open(&e.data())
+        Store::open(e.data())
             .unwrap()
             .all_journal()
             .unwrap()
@@ -359,7 +359,7 @@ fn a_read_only_engine_refuses_every_change() {
         Some(Event::ApplyDone { ok: false, .. })
     ));
     assert!(
-        Store::open(&e.data())
+        Store::open(e.data())
             .unwrap()
             .decisions()
             .unwrap()
@@ -375,7 +375,7 @@ fn a_second_run_while_one_is_out_is_refused() {
     let e = Env::new("small", &["--latency-ms", "150"]);
     let items = revokes(&e, 6);
     let snap = e.snapshot();
-    let mut store = Store::open(&e.data()).unwrap();
+    let mut store = Store::open(e.data()).unwrap();
     store
         .record_decisions(&items, "responder@example.com", Some(snap.id), NOW)
         .unwrap();
@@ -427,7 +427,7 @@ fn the_console_and_recert_revoke_make_the_same_incident_decisions() {
     let e = Env::new("small", &[]);
     let text = std::fs::read_to_string(e.dir.path().join("cfg.toml")).unwrap();
     let config = Config::parse(&text, std::path::Path::new("cfg.toml")).unwrap();
-    let data = Arc::new(recert::tui::load(&config, &e.data(), &|_| {}).unwrap());
+    let data = Arc::new(recert::tui::load(&config, e.data(), &|_| {}).unwrap());
     let d = &data.snapshot.data;
     let email = common::process::busiest_openai_member(d, |_| true).expect("an OpenAI member");
     let person = d
@@ -466,7 +466,7 @@ fn the_console_and_recert_revoke_make_the_same_incident_decisions() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let store = Store::open(&e.data()).unwrap();
+    let store = Store::open(e.data()).unwrap();
     let cli: Vec<NewDecision> = store
         .decisions()
         .unwrap()
@@ -509,14 +509,14 @@ fn the_console_and_recert_revoke_make_the_same_incident_decisions() {
         }
     }
     assert_eq!(recorded.len(), 1, "the console recorded the key's revoke");
-    let before = Store::open(&e.data()).unwrap().decisions().unwrap().len();
+    let before = Store::open(e.data()).unwrap().decisions().unwrap().len();
     let out = e.run(&["revoke", "--key", &key.id, "--yes", "--reason", "posted"]);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let cli: Vec<NewDecision> = Store::open(&e.data())
+    let cli: Vec<NewDecision> = Store::open(e.data())
         .unwrap()
         .decisions()
         .unwrap()
@@ -539,7 +539,7 @@ fn a_sweep_never_takes_a_second_persons_access() {
     let e = Env::new("small", &[]);
     let text = std::fs::read_to_string(e.dir.path().join("cfg.toml")).unwrap();
     let config = Config::parse(&text, std::path::Path::new("cfg.toml")).unwrap();
-    let data = recert::tui::load(&config, &e.data(), &|_| {}).unwrap();
+    let data = recert::tui::load(&config, e.data(), &|_| {}).unwrap();
     let d = &data.snapshot.data;
     // The planted pair: someone whose extra address is another person's own.
     let (holder, shared) = d
@@ -579,7 +579,7 @@ fn a_sweep_never_takes_a_second_persons_access() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(err.contains("share the address"), "{err}");
-    let store = Store::open(&e.data()).unwrap();
+    let store = Store::open(e.data()).unwrap();
     assert!(
         store.decisions().unwrap().is_empty(),
         "nothing was recorded"

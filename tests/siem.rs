@@ -94,7 +94,7 @@ fn the_audit_chain_exports_as_valid_ocsf_that_still_verifies() {
         ),
         revoke("openai", "project_key", &key.id),
     ];
-    let mut store = Store::open(&e.data()).unwrap();
+    let mut store = Store::open(e.data()).unwrap();
     store
         .record_decisions(
             &items,
@@ -167,7 +167,7 @@ fn the_audit_chain_exports_as_valid_ocsf_that_still_verifies() {
     let entries = recert::audit::ocsf::entries(&events);
     assert_eq!(entries.len(), events.len());
     recert::audit::verify(&entries).unwrap();
-    let store = Store::open(&e.data()).unwrap();
+    let store = Store::open(e.data()).unwrap();
     assert_eq!(entries, store.audit_entries().unwrap());
 
     // Incremental: only what is after SEQ.

@@ -41,7 +41,7 @@ async fn an_hr_export_can_be_the_directory() {
     )
     .unwrap();
     cfg.sources.extend(hr.sources);
-    let mut store = Store::open(&dir.path().join("data")).unwrap();
+    let mut store = Store::open(dir.path().join("data")).unwrap();
     let r = sync_once(&cfg, &mut store).await;
     assert_eq!(r.failed(), 0, "{:?}", r.lines());
     assert_eq!(source(&r, "hr").items as usize, world.directory.users.len());
@@ -70,7 +70,7 @@ async fn a_broken_export_fails_only_its_source() {
     )
     .unwrap();
     cfg.sources.extend(hr.sources);
-    let mut store = Store::open(&dir.path().join("data")).unwrap();
+    let mut store = Store::open(dir.path().join("data")).unwrap();
     let r = sync_once(&cfg, &mut store).await;
     let e = error_of(&r, "hr");
     assert!(e.contains("line 2") && e.contains("perhaps"), "{e}");

@@ -149,7 +149,7 @@ fn w_archived(f: &common::Fresh, project: &str) -> bool {
 #[test]
 fn a_person_sweep_sends_each_effect_once_and_nothing_the_provider_refuses() {
     let e = Env::new("medium", &[]);
-    let store = Store::open(&e.data()).unwrap();
+    let store = Store::open(e.data()).unwrap();
     let snap = store.latest_snapshot().unwrap().unwrap();
     drop(store);
     let d = &snap.data;
@@ -202,7 +202,7 @@ fn a_person_sweep_sends_each_effect_once_and_nothing_the_provider_refuses() {
 #[test]
 fn closing_a_medium_campaign_with_revoke_applies_cleanly() {
     let e = Env::new("medium", &[]);
-    let store = Store::open(&e.data()).unwrap();
+    let store = Store::open(e.data()).unwrap();
     let snap = store.latest_snapshot().unwrap().unwrap();
     drop(store);
     let d = &snap.data;
@@ -237,7 +237,7 @@ fn closing_a_medium_campaign_with_revoke_applies_cleanly() {
 #[test]
 fn one_plan_has_one_applier() {
     let e = Env::new("medium", &["--latency-ms", "20"]);
-    let mut store = Store::open(&e.data()).unwrap();
+    let mut store = Store::open(e.data()).unwrap();
     let snap = store.latest_snapshot().unwrap().unwrap();
     let items: Vec<NewDecision> = snap
         .data
@@ -281,7 +281,7 @@ fn one_plan_has_one_applier() {
 #[test]
 fn a_dead_appliers_lock_is_recovered() {
     let e = Env::new("small", &[]);
-    let mut store = Store::open(&e.data()).unwrap();
+    let mut store = Store::open(e.data()).unwrap();
     let snap = store.latest_snapshot().unwrap().unwrap();
     let a = snap
         .data
@@ -319,7 +319,7 @@ fn a_dead_appliers_lock_is_recovered() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let store = Store::open(&e.data()).unwrap();
+    let store = Store::open(e.data()).unwrap();
     assert!(
         store
             .audit_entries()
@@ -397,7 +397,7 @@ async fn an_echoed_key_leaves_no_trace_in_any_encoding() {
 #[test]
 fn audit_verify_catches_every_kind_of_tampering() {
     let e = Env::new("small", &[]);
-    let store = Store::open(&e.data()).unwrap();
+    let store = Store::open(e.data()).unwrap();
     let snap = store.latest_snapshot().unwrap().unwrap();
     drop(store);
     let d = &snap.data;
@@ -787,7 +787,7 @@ fn a_recheck_proves_an_earlier_revocation_or_sends_it_again() {
 
 /// The id of the first usable Anthropic key in the latest snapshot.
 fn usable_anthropic_key(e: &Env) -> String {
-    let store = Store::open(&e.data()).unwrap();
+    let store = Store::open(e.data()).unwrap();
     let snap = store.latest_snapshot().unwrap().unwrap();
     snap.data
         .credentials
@@ -905,7 +905,7 @@ fn two_applies_at_once_send_each_call_once() {
 #[test]
 fn an_unsendable_call_can_be_abandoned_so_revocation_goes_on() {
     let e = Env::new("small", &["--faults", "403@api_keys/key_"]);
-    let store = Store::open(&e.data()).unwrap();
+    let store = Store::open(e.data()).unwrap();
     let snap = store.latest_snapshot().unwrap().unwrap();
     drop(store);
     let d = &snap.data;
@@ -962,7 +962,7 @@ fn a_key_typed_into_a_reason_is_never_stored() {
         );
     };
     e.new_campaign("Q", &["--route", "manager"]);
-    let store = Store::open(&e.data()).unwrap();
+    let store = Store::open(e.data()).unwrap();
     let id = store.campaign("Q").unwrap().id;
     let all = store.campaign_items(id).unwrap();
     drop(store);
@@ -1060,7 +1060,7 @@ fn a_plan_never_deletes_the_admin_key_recert_runs_with() {
 
     // A plan stored by an older recert (or before the key was known) that deletes it: the
     // applier checks again at the last moment, and abandons that call, audited.
-    let mut store = Store::open(&e.data()).unwrap();
+    let mut store = Store::open(e.data()).unwrap();
     let steps = vec![recert::remediate::PlannedStep {
         decisions: vec![],
         step: recert::remediate::Step::Call {

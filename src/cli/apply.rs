@@ -62,7 +62,7 @@ pub fn plan_cmd(
     opts: crate::remediate::PlanOptions,
     manual_only: bool,
 ) -> Result<()> {
-    let store = Store::open(&g.paths.data_dir)?;
+    let store = Store::open(&g.paths.store)?;
     let snap = store.latest_snapshot()?.ok_or_else(|| no_snapshot(g))?;
     let steps = pending_plan(&g.config()?, &store, &snap, opts)?;
     if manual_only {
@@ -114,7 +114,7 @@ pub fn abandon_cmd(g: &Globals, reason: &str) -> Result<()> {
     if reason.trim().is_empty() {
         bail!("apply --abandon: say why (--reason \"...\")");
     }
-    let mut store = Store::open(&g.paths.data_dir)?;
+    let mut store = Store::open(&g.paths.store)?;
     let Some(plan) = store.unfinished_plan()? else {
         println!("nothing to abandon: every plan is finished");
         return Ok(());
@@ -151,7 +151,7 @@ pub async fn apply_cmd(
 ) -> Result<()> {
     let cfg = g.config()?;
     refuse_read_only(g, &cfg, "apply")?;
-    let mut store = Store::open(&g.paths.data_dir)?;
+    let mut store = Store::open(&g.paths.store)?;
     let actor = reviewer(&cfg);
     let plan_id = if resume {
         match store.unfinished_plan()? {

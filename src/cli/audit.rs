@@ -5,7 +5,7 @@ use super::*;
 /// `recert audit verify [--head SEQ:HASH]`: the chain, its head and every row pointing into
 /// it; the first thing that cannot be trusted is named. Prints the head to keep elsewhere.
 pub fn audit_verify(g: &Globals, recorded: Option<&crate::audit::Head>) -> Result<()> {
-    let store = Store::open(&g.paths.data_dir)?;
+    let store = Store::open(&g.paths.store)?;
     let (entries, verdict) = store.verify_audit(recorded)?;
     match verdict {
         Ok(n) => {
@@ -30,7 +30,7 @@ pub fn audit_verify(g: &Globals, recorded: Option<&crate::audit::Head>) -> Resul
 /// `recert audit export [--format json|ocsf] [--since SEQ] [--out FILE]`: the chain as JSON
 /// lines, recert's own entries or OCSF events.
 pub fn audit_export(g: &Globals, out: Option<&Path>, ocsf: bool, since: i64) -> Result<()> {
-    let store = Store::open(&g.paths.data_dir)?;
+    let store = Store::open(&g.paths.store)?;
     let entries = store.audit_entries()?;
     let mut text = String::new();
     if ocsf {
@@ -55,7 +55,7 @@ pub fn audit_export(g: &Globals, out: Option<&Path>, ocsf: bool, since: i64) -> 
 pub fn export_evidence(g: &Globals, out: &Path) -> Result<()> {
     use crate::audit::evidence;
     let cfg = g.config()?;
-    let store = Store::open(&g.paths.data_dir)?;
+    let store = Store::open(&g.paths.store)?;
     let snap = store.latest_snapshot()?.ok_or_else(|| no_snapshot(g))?;
     if out.exists() && std::fs::read_dir(out)?.next().is_some() {
         bail!(
@@ -63,7 +63,7 @@ pub fn export_evidence(g: &Globals, out: &Path) -> Result<()> {
             out.display()
         );
     }
-    let (_, found) = judged(&cfg, &g.paths.data_dir, &snap)?;
+    let (_, found) = judged(&cfg, &g.paths.store, &snap)?;
     let decisions = store.decisions()?;
     let calls = store.all_journal()?;
     let (audit, chain) = store.verify_audit(None)?;

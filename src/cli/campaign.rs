@@ -75,7 +75,7 @@ pub fn new(g: &Globals, a: NewArgs) -> Result<()> {
         }
     }
     let routing = routing(&cfg, &a)?;
-    let mut store = Store::open(&g.paths.data_dir)?;
+    let mut store = Store::open(&g.paths.store)?;
     let snap = store.latest_snapshot()?.ok_or_else(|| no_snapshot(g))?;
     if !a.force {
         let dir = Directory::new(&snap.data.people, &cfg.rules);
@@ -97,7 +97,7 @@ pub fn new(g: &Globals, a: NewArgs) -> Result<()> {
     };
     let decisions = store.decisions()?;
     let owners = crate::review::owners(&decisions);
-    let (_, findings) = super::judged(&cfg, &g.paths.data_dir, &snap)?;
+    let (_, findings) = super::judged(&cfg, &g.paths.store, &snap)?;
     let items = camp::freeze(&Inputs {
         data: &snap.data,
         findings: &findings,
@@ -169,7 +169,7 @@ fn due_text(due: &str) -> String {
 }
 
 pub fn list(g: &Globals, format: Format) -> Result<()> {
-    let store = Store::open(&g.paths.data_dir)?;
+    let store = Store::open(&g.paths.store)?;
     let all = store.campaigns()?;
     let mut rows = Vec::new();
     for c in &all {
@@ -289,7 +289,7 @@ pub fn reminders(c: &Campaign, queues: &BTreeMap<String, Queue>) -> Vec<(String,
 /// through the chat webhook; who was reminded is audited.
 pub async fn remind(g: &Globals, name: &str, dry_run: bool) -> Result<()> {
     let cfg = g.config()?;
-    let mut store = Store::open(&g.paths.data_dir)?;
+    let mut store = Store::open(&g.paths.store)?;
     let c = store.campaign(name)?;
     c.refuse_if_final().map_err(anyhow::Error::msg)?;
     let items = store.campaign_items(c.id)?;
@@ -355,7 +355,7 @@ pub async fn remind(g: &Globals, name: &str, dry_run: bool) -> Result<()> {
 }
 
 pub fn status(g: &Globals, name: &str, format: Format) -> Result<()> {
-    let store = Store::open(&g.paths.data_dir)?;
+    let store = Store::open(&g.paths.store)?;
     let c = store.campaign(name)?;
     let items = store.campaign_items(c.id)?;
     let signs = store.sign_offs(c.id)?;
@@ -494,7 +494,7 @@ struct Reviewing {
 fn reviewing(g: &Globals, name: &str, who: Option<String>, what: &str) -> Result<Reviewing> {
     let cfg = g.config()?;
     refuse_read_only(g, &cfg, what)?;
-    let store = Store::open(&g.paths.data_dir)?;
+    let store = Store::open(&g.paths.store)?;
     let c = store.campaign(name)?;
     c.refuse_if_final()
         .map_err(anyhow::Error::msg)
@@ -559,7 +559,7 @@ pub struct ItemsArgs {
 
 pub fn items(g: &Globals, name: &str, a: ItemsArgs) -> Result<()> {
     let cfg = g.config()?;
-    let store = Store::open(&g.paths.data_dir)?;
+    let store = Store::open(&g.paths.store)?;
     let c = store.campaign(name)?;
     let all = store.campaign_items(c.id)?;
     let people = people_of(&store, &cfg, &c)?;
@@ -911,7 +911,7 @@ pub fn sign_off(g: &Globals, name: &str, who: Option<String>, incomplete: bool) 
 pub fn close(g: &Globals, name: &str, yes: bool) -> Result<()> {
     let cfg = g.config()?;
     refuse_read_only(g, &cfg, "campaign close")?;
-    let mut store = Store::open(&g.paths.data_dir)?;
+    let mut store = Store::open(&g.paths.store)?;
     let c = store.campaign(name)?;
     let all = store.campaign_items(c.id)?;
     let undecided = all.iter().filter(|i| !i.decided()).count();
@@ -976,7 +976,7 @@ pub fn close(g: &Globals, name: &str, yes: bool) -> Result<()> {
 pub fn cancel(g: &Globals, name: &str, reason: &str, yes: bool) -> Result<()> {
     let cfg = g.config()?;
     refuse_read_only(g, &cfg, "campaign cancel")?;
-    let mut store = Store::open(&g.paths.data_dir)?;
+    let mut store = Store::open(&g.paths.store)?;
     let c = store.campaign(name)?;
     c.refuse_if_final()
         .map_err(anyhow::Error::msg)
@@ -1018,7 +1018,7 @@ pub fn cancel(g: &Globals, name: &str, reason: &str, yes: bool) -> Result<()> {
 pub fn report(g: &Globals, name: &str, out: &Path) -> Result<()> {
     use crate::audit::{evidence, report};
     let cfg = g.config()?;
-    let store = Store::open(&g.paths.data_dir)?;
+    let store = Store::open(&g.paths.store)?;
     let c = store.campaign(name)?;
     if out.exists() && std::fs::read_dir(out)?.next().is_some() {
         bail!(
@@ -1069,7 +1069,7 @@ pub fn report(g: &Globals, name: &str, out: &Path) -> Result<()> {
 /// `recert review --campaign NAME [--as EMAIL]`: the console on that reviewer's queue.
 pub fn review(g: &Globals, name: &str, who: Option<String>) -> Result<()> {
     let cfg = g.config()?;
-    let store = Store::open(&g.paths.data_dir)?;
+    let store = Store::open(&g.paths.store)?;
     let c = store.campaign(name)?;
     let who = acting(&cfg, who);
     let people = people_of(&store, &cfg, &c)?;

@@ -24,7 +24,7 @@ pub(super) fn tui_options(
         .map(|s| format!("{} {}", s.source, if s.ok { "ok" } else { "FAILED" }))
         .collect::<Vec<_>>()
         .join(", ");
-    let dir = g.paths.data_dir.clone();
+    let dir = g.paths.store.clone();
     Ok(tui::Options {
         keymap,
         theme,
@@ -32,7 +32,7 @@ pub(super) fn tui_options(
         justification_required: cfg.settings.justification == config::Justification::Required,
         reviewer: reviewer(cfg),
         context: format!("snapshot #{} · {when} · {sources}", snap.id),
-        data_dir: dir,
+        store: dir,
         config: cfg.clone(),
         keys,
         campaign: None,
@@ -102,6 +102,7 @@ pub async fn demo(
         theme: g.theme.clone(),
         read_only: g.read_only,
     };
+    g2.paths.store = crate::store::Location::Dir(dir.clone());
     g2.paths.data_dir = dir;
     let keys: tui::Keys = std::sync::Arc::new(move |_: &SourceConfig| Ok(key.clone()));
     let opts = tui_options(&g2, &cfg, &snap, Some(keys))?;

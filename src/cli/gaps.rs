@@ -46,7 +46,7 @@ pub fn gaps(g: &Globals, format: Format, filter: &GapFilter) -> Result<()> {
     filter.validate()?;
     let cfg = g.config()?;
     let snap = load_latest(g)?.ok_or_else(|| no_snapshot(g))?;
-    let (cx, all) = judged(&cfg, &g.paths.data_dir, &snap)?;
+    let (cx, all) = judged(&cfg, &g.paths.store, &snap)?;
     let mut found: Vec<Finding> = match &filter.person {
         Some(email) => reconcile::footprint(&snap.data, &cx, &all, email).findings,
         None => all,
@@ -66,7 +66,7 @@ pub fn gaps(g: &Globals, format: Format, filter: &GapFilter) -> Result<()> {
 pub fn person(g: &Globals, email: &str, format: Format) -> Result<()> {
     let cfg = g.config()?;
     let snap = load_latest(g)?.ok_or_else(|| no_snapshot(g))?;
-    let (cx, all) = judged(&cfg, &g.paths.data_dir, &snap)?;
+    let (cx, all) = judged(&cfg, &g.paths.store, &snap)?;
     let fp = reconcile::footprint(&snap.data, &cx, &all, email);
     if fp.directory.is_empty() && fp.accounts.is_empty() {
         bail!(

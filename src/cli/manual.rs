@@ -175,7 +175,7 @@ fn tickets(store: &Store, all: bool) -> Result<Vec<Ticket>> {
 /// `recert manual list [--all] [--format table|json|csv]`: the open manual steps (with
 /// `--all`, the done ones too).
 pub fn list(g: &Globals, all: bool, format: Format) -> Result<()> {
-    let store = Store::open(&g.paths.data_dir)?;
+    let store = Store::open(&g.paths.store)?;
     let ts = tickets(&store, all)?;
     match format {
         Format::Json => println!("{}", crate::model::text::json_pretty(&ts)?),
@@ -222,7 +222,7 @@ pub fn done(g: &Globals, id: &str, reason: &str) -> Result<()> {
     if reason.trim().is_empty() {
         bail!("say how it was done: --reason \"removed in the admin console, ticket OPS-123\"");
     }
-    let mut store = Store::open(&g.paths.data_dir)?;
+    let mut store = Store::open(&g.paths.store)?;
     let r = row(&store, id)?;
     if r.kind != "manual" {
         bail!(
@@ -244,7 +244,7 @@ pub fn done(g: &Globals, id: &str, reason: &str) -> Result<()> {
 /// `recert`/`tickets`); what was sent is audited, so a ticket is never opened twice.
 pub async fn send(g: &Globals, dry_run: bool) -> Result<()> {
     let cfg = g.config()?;
-    let mut store = Store::open(&g.paths.data_dir)?;
+    let mut store = Store::open(&g.paths.store)?;
     let sent_before: std::collections::HashSet<String> = store
         .audit_entries()?
         .iter()

@@ -110,26 +110,34 @@ fn write_file(path: &Path, text: &str) -> Result<()> {
     std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
 }
 
+/// Whether there can be a store to read: a SQLite store is not created by a command that only
+/// reads (a PostgreSQL store always answers).
+fn store_exists(g: &Globals) -> bool {
+    g.paths
+        .store
+        .dir()
+        .is_none_or(|d| d.join("recert.db").exists())
+}
+
 fn load_latest(g: &Globals) -> Result<Option<Snapshot>> {
-    let db = g.paths.data_dir.join("recert.db");
-    if !db.exists() {
+    if !store_exists(g) {
         return Ok(None);
     }
-    Ok(Store::open(&g.paths.data_dir)?.latest_snapshot()?)
+    Ok(Store::open(&g.paths.store)?.latest_snapshot()?)
 }
 
 /// The latest snapshot's time and sources, without its data.
 pub(crate) fn latest_header(g: &Globals) -> Result<Option<Snapshot>> {
-    if !g.paths.data_dir.join("recert.db").exists() {
+    if !store_exists(g) {
         return Ok(None);
     }
-    Ok(Store::open(&g.paths.data_dir)?.latest_header()?)
+    Ok(Store::open(&g.paths.store)?.latest_header()?)
 }
 
 fn no_snapshot(g: &Globals) -> anyhow::Error {
     anyhow::anyhow!(
         "no snapshot in {} yet. Add a [[source]] to {}, check it with `recert doctor` and run `recert sync` (README: Configuration), or run `recert demo` to see recert on a simulated organisation",
-        g.paths.data_dir.display(),
+        g.paths.store,
         g.paths.config_file.display()
     )
 }

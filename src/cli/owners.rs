@@ -9,7 +9,7 @@ pub fn owners_import(g: &Globals, file: &Path, reason: Option<String>) -> Result
     use crate::review::{NewDecision, Target, Verdict};
     let cfg = g.config()?;
     refuse_read_only(g, &cfg, "owners import")?;
-    let mut store = Store::open(&g.paths.data_dir)?;
+    let mut store = Store::open(&g.paths.store)?;
     let snap = store.latest_snapshot()?.ok_or_else(|| no_snapshot(g))?;
     let d = &snap.data;
     let dir = reconcile::Directory::new(&d.people, &cfg.rules);
@@ -137,7 +137,7 @@ pub fn owners_import(g: &Globals, file: &Path, reason: Option<String>) -> Result
 
 /// `recert owners list`: recert's ownership records.
 pub fn owners_list(g: &Globals, format: Format) -> Result<()> {
-    let store = Store::open(&g.paths.data_dir)?;
+    let store = Store::open(&g.paths.store)?;
     let mut owners: Vec<(crate::review::Target, String)> =
         crate::review::owners(&store.decisions()?)
             .into_iter()

@@ -24,7 +24,7 @@ pub async fn revoke_cmd(
     use crate::review::NewDecision;
     let cfg = g.config()?;
     refuse_read_only(g, &cfg, "revoke")?;
-    let mut store = Store::open(&g.paths.data_dir)?;
+    let mut store = Store::open(&g.paths.store)?;
     engine::apply::guard(&store, "you revoke")?;
     // A key needs only the keys and resources (fast on a large organisation); a person needs all.
     let snap = match &what {

@@ -11,7 +11,7 @@ pub async fn sync_cmd(g: &Globals) -> Result<()> {
             g.paths.config_file.display()
         );
     }
-    let mut store = Store::open(&g.paths.data_dir)?;
+    let mut store = Store::open(&g.paths.store)?;
     let report = sync::sync(&cfg, &mut store, &config::resolve_key, true).await?;
     for line in report.lines() {
         println!("{line}");
@@ -91,37 +91,51 @@ pub async fn doctor(g: &Globals, format: Format) -> Result<()> {
         }
     };
     let dir = &g.paths.data_dir;
-    let store = match Store::open(dir).and_then(|s| s.health().map(|h| (s.path().to_path_buf(), h)))
-    {
-        Ok((path, (check, version, known))) => {
-            let probe = dir.join(format!(".doctor-{}", std::process::id()));
-            let writable = std::fs::write(&probe, b"").is_ok();
-            let _ = std::fs::remove_file(&probe);
-            let free = free_bytes(dir);
-            let low = free.is_some_and(|f| f < 512 * 1024 * 1024);
-            if check != "ok" || version != known || !writable {
-                problems.push("the store".to_string());
-            }
-            format!(
-                "{}: integrity {check}, schema {version} of {known}, {}, {}{}",
-                path.display(),
-                if writable {
-                    "writable"
-                } else {
-                    "NOT WRITABLE (check the directory's owner and mode)"
-                },
-                free.map(|f| format!("{:.1} GB free", f as f64 / 1e9))
-                    .unwrap_or_else(|| "free space unknown".into()),
-                if low {
-                    " (LOW: a sync of a large org needs more)"
-                } else {
-                    ""
+    let store = if let crate::store::Location::Postgres(t) = &g.paths.store {
+        match Store::open(&g.paths.store).and_then(|s| s.health()) {
+            Ok((_, version, known)) => {
+                if version != known {
+                    problems.push("the store".to_string());
                 }
-            )
+                format!("{} (PostgreSQL): schema {version} of {known}", t.shown())
+            }
+            Err(e) => {
+                problems.push("the store".to_string());
+                format!("{}: {e:#}", t.shown())
+            }
         }
-        Err(e) => {
-            problems.push("the store".to_string());
-            format!("{}: {e:#}", dir.display())
+    } else {
+        match Store::open(dir).and_then(|s| s.health().map(|h| (s.path().to_path_buf(), h))) {
+            Ok((path, (check, version, known))) => {
+                let probe = dir.join(format!(".doctor-{}", std::process::id()));
+                let writable = std::fs::write(&probe, b"").is_ok();
+                let _ = std::fs::remove_file(&probe);
+                let free = free_bytes(dir);
+                let low = free.is_some_and(|f| f < 512 * 1024 * 1024);
+                if check != "ok" || version != known || !writable {
+                    problems.push("the store".to_string());
+                }
+                format!(
+                    "{}: integrity {check}, schema {version} of {known}, {}, {}{}",
+                    path.display(),
+                    if writable {
+                        "writable"
+                    } else {
+                        "NOT WRITABLE (check the directory's owner and mode)"
+                    },
+                    free.map(|f| format!("{:.1} GB free", f as f64 / 1e9))
+                        .unwrap_or_else(|| "free space unknown".into()),
+                    if low {
+                        " (LOW: a sync of a large org needs more)"
+                    } else {
+                        ""
+                    }
+                )
+            }
+            Err(e) => {
+                problems.push("the store".to_string());
+                format!("{}: {e:#}", dir.display())
+            }
         }
     };
     let now = chrono::Utc::now().timestamp();

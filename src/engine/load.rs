@@ -2,15 +2,13 @@
 //! recert's ownership records. The console, `gaps`, `person`, campaigns and the evidence pack
 //! all judge here, so a finding means the same everywhere.
 
-use std::path::Path;
-
 use anyhow::Result;
 
 use crate::config::Config;
 use crate::model::{Finding, Snapshot, Ts};
 use crate::reconcile::{self, Context, Rules, digest::Digest};
 use crate::remediate::OwnKeys;
-use crate::store::Store;
+use crate::store::{Location, Store};
 
 /// What can be shown at once, before the snapshot is read: its header and the stored digest
 /// (the dashboard and the first findings) made in the same context.
@@ -52,7 +50,7 @@ pub fn owners(store: &Store) -> Result<reconcile::Owners> {
 }
 
 /// A snapshot judged with the ownership records in `dir`'s store: the context and the findings.
-pub fn judged(cfg: &Config, dir: &Path, snap: &Snapshot) -> Result<(Context, Vec<Finding>)> {
+pub fn judged(cfg: &Config, dir: &Location, snap: &Snapshot) -> Result<(Context, Vec<Finding>)> {
     let cx = context(cfg, snap, owners(&Store::open(dir)?)?);
     let found = reconcile::reconcile(&snap.data, &cx);
     Ok((cx, found))
@@ -64,14 +62,14 @@ pub fn judged(cfg: &Config, dir: &Path, snap: &Snapshot) -> Result<(Context, Vec
 /// next start.
 pub fn latest(
     cfg: &Config,
-    dir: &Path,
+    dir: &Location,
     key_for: super::apply::KeyFor,
     preview: &dyn Fn(Preview),
 ) -> Result<Judged> {
     let store = Store::open(dir)?;
     let id = store
         .latest_snapshot_id()?
-        .ok_or_else(|| anyhow::anyhow!("no snapshot in {}", dir.display()))?;
+        .ok_or_else(|| anyhow::anyhow!("no snapshot in {dir}"))?;
     let owners = owners(&store)?;
     let key = reconcile::digest::context(&cfg.rules, &owners);
     let stored = store.digest(id, &key)?;

@@ -6,7 +6,7 @@
 //! ([`Front`]); the engine runs those builders off the front end's thread, so a console's
 //! draw loop never waits for SQL, HTTP or a million-row table.
 
-use std::path::PathBuf;
+use crate::store::Location;
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 
@@ -179,8 +179,8 @@ impl<T> Published<T> {
 
 /// What the engine needs to start.
 pub struct Setup {
-    /// The store's directory.
-    pub data_dir: PathBuf,
+    /// The store.
+    pub store: Location,
     /// The configuration: rules for loading; sources for sync and apply.
     pub config: Config,
     /// The keys for sync and apply; `None`: this front end cannot reach the providers.
@@ -361,7 +361,7 @@ struct Inner<F: Front> {
 
 impl<F: Front> Inner<F> {
     fn run(mut self, rx: Receiver<Msg>) {
-        let mut store = match Store::open(&self.setup.data_dir) {
+        let mut store = match Store::open(&self.setup.store) {
             Ok(s) => Some(s),
             Err(e) => {
                 (self.sink)(Event::Error(format!(
@@ -532,7 +532,7 @@ impl<F: Front> Inner<F> {
     fn load(&mut self, preview: bool) {
         self.loads += 1;
         let request = self.loads;
-        let (cfg, dir) = (self.setup.config.clone(), self.setup.data_dir.clone());
+        let (cfg, dir) = (self.setup.config.clone(), self.setup.store.clone());
         let (front, sink, slot) = (self.front.clone(), self.sink.clone(), self.data.clone());
         let keys = self.setup.keys.clone();
         self.rt.spawn_blocking(move || {
@@ -582,7 +582,7 @@ impl<F: Front> Inner<F> {
             });
             return;
         };
-        let (cfg, dir) = (self.setup.config.clone(), self.setup.data_dir.clone());
+        let (cfg, dir) = (self.setup.config.clone(), self.setup.store.clone());
         let (sink, me) = (self.sink.clone(), self.me.clone());
         let progress = {
             let sink = sink.clone();
@@ -651,7 +651,7 @@ impl<F: Front> Inner<F> {
             plan,
             ..Default::default()
         }));
-        let (cfg, dir) = (self.setup.config.clone(), self.setup.data_dir.clone());
+        let (cfg, dir) = (self.setup.config.clone(), self.setup.store.clone());
         let (sink, me, actor) = (
             self.sink.clone(),
             self.me.clone(),

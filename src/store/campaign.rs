@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use rusqlite::{OptionalExtension, Transaction, params};
+use super::db::{Conn, DbError, Row, args};
 
 use super::review::{append_audit, insert_decisions};
 use super::{Store, StoreError};
@@ -15,8 +15,8 @@ use crate::review::campaign::{
 };
 use crate::review::{NewDecision, Verdict};
 
-fn row_campaign(r: &rusqlite::Row) -> rusqlite::Result<Campaign> {
-    let json = |i: usize| -> rusqlite::Result<String> { r.get(i) };
+fn row_campaign(r: &Row) -> Result<Campaign, DbError> {
+    let json = |i: usize| -> Result<String, DbError> { r.get(i) };
     Ok(Campaign {
         id: r.get(0)?,
         name: r.get(1)?,
@@ -53,12 +53,13 @@ impl Store {
         now: Ts,
     ) -> Result<i64, StoreError> {
         let err = self.sql_err();
-        let tx = self.conn.transaction().map_err(&err)?;
+        let tx = self.conn.begin().map_err(&err)?;
         let exists: Option<i64> = tx
-            .query_row("SELECT id FROM campaigns WHERE name = ?1", [c.name], |r| {
-                r.get(0)
-            })
-            .optional()
+            .row(
+                "SELECT id FROM campaigns WHERE name = ?1",
+                args![c.name],
+                |r| r.get(0),
+            )
             .map_err(&err)?;
         if exists.is_some() {
             return Err(bad(format!(
@@ -66,10 +67,10 @@ impl Store {
                 c.name
             )));
         }
-        tx.execute(
+        let id = tx.insert_id(
             "INSERT INTO campaigns (name, snapshot_id, created_at, created_by, due, scope, routing, on_close, since_id)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            params![
+            args![
                 c.name,
                 c.snapshot_id,
                 now,
@@ -82,23 +83,16 @@ impl Store {
             ],
         )
         .map_err(&err)?;
-        let id = tx.last_insert_rowid();
         let since_name: Option<String> = match c.since {
             Some(s) => tx
-                .query_row("SELECT name FROM campaigns WHERE id = ?1", [s], |r| {
+                .row("SELECT name FROM campaigns WHERE id = ?1", args![s], |r| {
                     r.get(0)
                 })
-                .optional()
                 .map_err(&err)?,
             None => None,
         };
         let mut per: std::collections::BTreeMap<&str, usize> = Default::default();
         {
-            let mut ins = tx
-                .prepare(
-                    "INSERT INTO campaign_items (campaign_id, seq, item, reviewer, staged, staged_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                )
-                .map_err(&err)?;
             for it in items {
                 *per.entry(&it.reviewer).or_default() += 1;
                 let staged = it.carried.map(|v| NewDecision {
@@ -113,14 +107,17 @@ impl Store {
                         since_name.as_deref().unwrap_or("?")
                     )),
                 });
-                ins.execute(params![
-                    id,
-                    it.seq,
-                    serde_json::to_string(it).unwrap_or_default(),
-                    it.reviewer,
-                    staged.map(|s| serde_json::to_string(&s).unwrap_or_default()),
-                    it.carried.map(|_| now)
-                ])
+                tx.exec(
+                    "INSERT INTO campaign_items (campaign_id, seq, item, reviewer, staged, staged_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    args![
+                        id,
+                        it.seq,
+                        serde_json::to_string(it).unwrap_or_default(),
+                        it.reviewer,
+                        staged.map(|s| serde_json::to_string(&s).unwrap_or_default()),
+                        it.carried.map(|_| now)
+                    ],
+                )
                 .map_err(&err)?;
             }
         }
@@ -155,14 +152,14 @@ impl Store {
     }
 
     pub fn campaigns(&self) -> Result<Vec<Campaign>, StoreError> {
-        let mut st = self
-            .conn
-            .prepare(&format!(
-                "SELECT {CAMPAIGN_COLUMNS} FROM campaigns c LEFT JOIN campaigns s ON s.id = c.since_id ORDER BY c.id"
-            ))
-            .map_err(self.sql())?;
-        st.query_map([], row_campaign)
-            .and_then(|rows| rows.collect())
+        self.conn
+            .map(
+                &format!(
+                    "SELECT {CAMPAIGN_COLUMNS} FROM campaigns c LEFT JOIN campaigns s ON s.id = c.since_id ORDER BY c.id"
+                ),
+                args![],
+                row_campaign,
+            )
             .map_err(self.sql())
     }
 
@@ -194,7 +191,8 @@ impl Store {
         if reviewers.is_empty() {
             return Ok(Vec::new());
         }
-        let marks = vec!["?"; reviewers.len()].join(", ");
+        let marks: Vec<String> = (1..=reviewers.len()).map(|i| format!("?{i}")).collect();
+        let marks = marks.join(", ");
         self.items_where(id, &format!("AND reviewer IN ({marks})"), reviewers)
     }
 
@@ -204,16 +202,19 @@ impl Store {
         filter: &str,
         reviewers: &[String],
     ) -> Result<Vec<CampaignItem>, StoreError> {
-        let mut st = self
-            .conn
-            .prepare(&format!(
-                "SELECT item, reviewer, staged, decision_id, outcome, outcome_by FROM campaign_items WHERE campaign_id = {id} {filter} ORDER BY seq"
-            ))
-            .map_err(self.sql())?;
-        let params = rusqlite::params_from_iter(reviewers.iter());
+        let params: Vec<&dyn super::db::ToParam> = reviewers
+            .iter()
+            .map(|r| r as &dyn super::db::ToParam)
+            .collect();
         // The item JSON is parsed after the query, so a bad row is named, not a SQL error.
-        let rows: Vec<(String, CampaignItem)> = st
-            .query_map(params, |r| {
+        let rows: Vec<(String, CampaignItem)> = self
+            .conn
+            .map(
+                &format!(
+                    "SELECT item, reviewer, staged, decision_id, outcome, outcome_by FROM campaign_items WHERE campaign_id = {id} {filter} ORDER BY seq"
+                ),
+                &params,
+                |r| {
                 let staged: Option<String> = r.get(2)?;
                 Ok((
                     r.get(0)?,
@@ -226,25 +227,25 @@ impl Store {
                         outcome_by: r.get(5)?,
                     },
                 ))
-            })
-            .and_then(|rows| rows.collect())
+            },
+            )
             .map_err(self.sql())?;
         // A delegated item shows who handed it on and why, not the rule that first routed it.
         let mut handed: HashMap<i64, String> = HashMap::new();
         {
-            let mut st = self
+            let rows = self
                 .conn
-                .prepare("SELECT seq, from_reviewer, reason FROM campaign_delegations WHERE campaign_id = ?1 ORDER BY id")
-                .map_err(self.sql())?;
-            let rows = st
-                .query_map([id], |r| {
-                    Ok((
-                        r.get::<_, i64>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, String>(2)?,
-                    ))
-                })
-                .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+                .map(
+                    "SELECT seq, from_reviewer, reason FROM campaign_delegations WHERE campaign_id = ?1 ORDER BY id",
+                    args![id],
+                    |r| {
+                        Ok((
+                            r.get::<i64>(0)?,
+                            r.get::<String>(1)?,
+                            r.get::<String>(2)?,
+                        ))
+                    },
+                )
                 .map_err(self.sql())?;
             for (seq, from, reason) in rows {
                 handed.insert(seq, format!("delegated by {from}: {reason}"));
@@ -276,11 +277,7 @@ impl Store {
     }
 
     pub fn sign_offs(&self, id: i64) -> Result<Vec<SignOff>, StoreError> {
-        let mut st = self
-            .conn
-            .prepare("SELECT reviewer, at, counts FROM campaign_signoffs WHERE campaign_id = ?1 ORDER BY at, reviewer")
-            .map_err(self.sql())?;
-        st.query_map([id], |r| {
+        self.conn.map("SELECT reviewer, at, counts FROM campaign_signoffs WHERE campaign_id = ?1 ORDER BY at, reviewer", args![id], |r| {
             let counts: String = r.get(2)?;
             Ok(SignOff {
                 reviewer: r.get(0)?,
@@ -288,16 +285,11 @@ impl Store {
                 counts: serde_json::from_str(&counts).unwrap_or_default(),
             })
         })
-        .and_then(|rows| rows.collect())
         .map_err(self.sql())
     }
 
     pub fn delegations(&self, id: i64) -> Result<Vec<Delegation>, StoreError> {
-        let mut st = self
-            .conn
-            .prepare("SELECT seq, from_reviewer, to_reviewer, reason, at FROM campaign_delegations WHERE campaign_id = ?1 ORDER BY id")
-            .map_err(self.sql())?;
-        st.query_map([id], |r| {
+        self.conn.map("SELECT seq, from_reviewer, to_reviewer, reason, at FROM campaign_delegations WHERE campaign_id = ?1 ORDER BY id", args![id], |r| {
             Ok(Delegation {
                 seq: r.get(0)?,
                 from: r.get(1)?,
@@ -306,7 +298,6 @@ impl Store {
                 at: r.get(4)?,
             })
         })
-        .and_then(|rows| rows.collect())
         .map_err(self.sql())
     }
 
@@ -319,18 +310,13 @@ impl Store {
         now: Ts,
     ) -> Result<usize, StoreError> {
         let err = self.sql_err();
-        let tx = self.conn.transaction().map_err(&err)?;
+        let tx = self.conn.begin().map_err(&err)?;
         open_check(&tx, id).map_err(bad)?;
         let mut n = 0;
         {
-            let mut up = tx
-                .prepare(
-                    "UPDATE campaign_items SET staged = ?3, staged_at = ?4 WHERE campaign_id = ?1 AND seq = ?2 AND outcome IS NULL",
-                )
-                .map_err(&err)?;
             for (seq, d) in staged {
-                n += up
-                    .execute(params![
+                n += tx
+                    .exec("UPDATE campaign_items SET staged = ?3, staged_at = ?4 WHERE campaign_id = ?1 AND seq = ?2 AND outcome IS NULL", args![
                         id,
                         seq,
                         d.as_ref().map(|d| super::review::scrub(
@@ -356,17 +342,13 @@ impl Store {
         now: Ts,
     ) -> Result<(i64, usize), StoreError> {
         let err = self.sql_err();
-        let tx = self.conn.transaction().map_err(&err)?;
+        let tx = self.conn.begin().map_err(&err)?;
         let name = open_check(&tx, id).map_err(bad)?;
         let mut staged = Vec::new();
         {
-            let mut get = tx
-                .prepare("SELECT staged FROM campaign_items WHERE campaign_id = ?1 AND seq = ?2 AND outcome IS NULL AND staged IS NOT NULL")
-                .map_err(&err)?;
             for &seq in seqs {
-                let s: Option<String> = get
-                    .query_row(params![id, seq], |r| r.get(0))
-                    .optional()
+                let s: Option<String> = tx
+                    .row("SELECT staged FROM campaign_items WHERE campaign_id = ?1 AND seq = ?2 AND outcome IS NULL AND staged IS NOT NULL", args![id, seq], |r| r.get(0))
                     .map_err(&err)?;
                 if let Some(d) = s.and_then(|s| serde_json::from_str::<NewDecision>(&s).ok()) {
                     staged.push((seq, d));
@@ -379,14 +361,9 @@ impl Store {
         let decisions: Vec<NewDecision> = staged.iter().map(|(_, d)| d.clone()).collect();
         let ins = insert_decisions(&tx, &decisions, reviewer, Some(snapshot_id), now, Some(id))
             .map_err(&err)?;
-        {
-            let mut up = tx
-                .prepare("UPDATE campaign_items SET staged = NULL, decision_id = ?3, outcome = ?4, outcome_by = ?5 WHERE campaign_id = ?1 AND seq = ?2")
+        for ((seq, d), did) in staged.iter().zip(&ins.ids) {
+            tx.exec("UPDATE campaign_items SET staged = NULL, decision_id = ?3, outcome = ?4, outcome_by = ?5 WHERE campaign_id = ?1 AND seq = ?2", args![id, seq, did, d.verdict.as_str(), reviewer])
                 .map_err(&err)?;
-            for ((seq, d), did) in staged.iter().zip(&ins.ids) {
-                up.execute(params![id, seq, did, d.verdict.as_str(), reviewer])
-                    .map_err(&err)?;
-            }
         }
         let mut detail = ins.detail;
         detail["campaign"] = name.into();
@@ -407,32 +384,23 @@ impl Store {
         now: Ts,
     ) -> Result<usize, StoreError> {
         let err = self.sql_err();
-        let tx = self.conn.transaction().map_err(&err)?;
+        let tx = self.conn.begin().map_err(&err)?;
         let name = open_check(&tx, id).map_err(bad)?;
         let reason = &super::review::scrub(reason);
         let mut moved = Vec::new();
-        {
-            let mut up = tx
-                .prepare("UPDATE campaign_items SET reviewer = ?3, staged = NULL, staged_at = NULL WHERE campaign_id = ?1 AND seq = ?2 AND outcome IS NULL AND reviewer = ?4")
+        for &seq in seqs {
+            let assigned: Option<String> = tx
+                .row(
+                    "SELECT reviewer FROM campaign_items WHERE campaign_id = ?1 AND seq = ?2",
+                    args![id, seq],
+                    |r| r.get(0),
+                )
                 .map_err(&err)?;
-            let mut log = tx
-                .prepare("INSERT INTO campaign_delegations (campaign_id, seq, from_reviewer, to_reviewer, reason, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
-                .map_err(&err)?;
-            for &seq in seqs {
-                let assigned: Option<String> = tx
-                    .query_row(
-                        "SELECT reviewer FROM campaign_items WHERE campaign_id = ?1 AND seq = ?2",
-                        params![id, seq],
-                        |r| r.get(0),
-                    )
-                    .optional()
+            let Some(assigned) = assigned else { continue };
+            if tx.exec("UPDATE campaign_items SET reviewer = ?3, staged = NULL, staged_at = NULL WHERE campaign_id = ?1 AND seq = ?2 AND outcome IS NULL AND reviewer = ?4", args![id, seq, to, assigned]).map_err(&err)? == 1 {
+                tx.exec("INSERT INTO campaign_delegations (campaign_id, seq, from_reviewer, to_reviewer, reason, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)", args![id, seq, assigned, to, reason, now])
                     .map_err(&err)?;
-                let Some(assigned) = assigned else { continue };
-                if up.execute(params![id, seq, to, assigned]).map_err(&err)? == 1 {
-                    log.execute(params![id, seq, assigned, to, reason, now])
-                        .map_err(&err)?;
-                    moved.push(seq);
-                }
+                moved.push(seq);
             }
         }
         if moved.is_empty() {
@@ -461,22 +429,21 @@ impl Store {
         now: Ts,
     ) -> Result<(), StoreError> {
         let err = self.sql_err();
-        let tx = self.conn.transaction().map_err(&err)?;
+        let tx = self.conn.begin().map_err(&err)?;
         let name = open_check(&tx, id).map_err(bad)?;
         let done: Option<i64> = tx
-            .query_row(
+            .row(
                 "SELECT at FROM campaign_signoffs WHERE campaign_id = ?1 AND reviewer = ?2",
-                params![id, reviewer],
+                args![id, reviewer],
                 |r| r.get(0),
             )
-            .optional()
             .map_err(&err)?;
         if done.is_some() {
             return Err(bad(format!("{reviewer} has signed off {name} already")));
         }
-        tx.execute(
+        tx.exec(
             "INSERT INTO campaign_signoffs (campaign_id, reviewer, at, counts) VALUES (?1, ?2, ?3, ?4)",
-            params![id, reviewer, now, counts.to_string()],
+            args![id, reviewer, now, counts.to_string()],
         )
         .map_err(&err)?;
         append_audit(
@@ -502,7 +469,7 @@ impl Store {
         now: Ts,
     ) -> Result<(), StoreError> {
         let err = self.sql_err();
-        let tx = self.conn.transaction().map_err(&err)?;
+        let tx = self.conn.begin().map_err(&err)?;
         let name = open_check(&tx, id).map_err(bad)?;
         append_audit(
             &tx,
@@ -531,31 +498,29 @@ impl Store {
             return Err(bad("say why the campaign is cancelled".into()));
         }
         let err = self.sql_err();
-        let tx = self.conn.transaction().map_err(&err)?;
+        let tx = self.conn.begin().map_err(&err)?;
         let name = open_check(&tx, id).map_err(bad)?;
         let staged = tx
-            .execute(
+            .exec(
                 "UPDATE campaign_items SET staged = NULL, staged_at = NULL WHERE campaign_id = ?1 AND staged IS NOT NULL",
-                [id],
+                args![id],
             )
             .map_err(&err)?;
-        let batches: Vec<i64> = {
-            let mut st = tx
-                .prepare("SELECT DISTINCT batch FROM decisions WHERE campaign_id = ?1 AND undone = 0 ORDER BY batch")
-                .map_err(&err)?;
-            st.query_map([id], |r| r.get(0))
-                .and_then(|rows| rows.collect())
-                .map_err(&err)?
-        };
+        let batches: Vec<i64> = tx
+            .column(
+                "SELECT DISTINCT batch FROM decisions WHERE campaign_id = ?1 AND undone = 0 ORDER BY batch",
+                args![id],
+            )
+            .map_err(&err)?;
         let decisions = tx
-            .execute(
+            .exec(
                 "UPDATE decisions SET undone = 1 WHERE campaign_id = ?1 AND undone = 0",
-                [id],
+                args![id],
             )
             .map_err(&err)?;
-        tx.execute(
+        tx.exec(
             "UPDATE campaigns SET cancelled_at = ?2, cancelled_by = ?3, cancel_reason = ?4 WHERE id = ?1",
-            params![id, now, actor, reason],
+            args![id, now, actor, reason],
         )
         .map_err(&err)?;
         super::review::append_audit(
@@ -588,7 +553,7 @@ impl Store {
         };
         let items = self.campaign_items(id)?;
         let err = self.sql_err();
-        let tx = self.conn.transaction().map_err(&err)?;
+        let tx = self.conn.begin().map_err(&err)?;
         open_check(&tx, id).map_err(bad)?;
         let undecided: Vec<&CampaignItem> = items.iter().filter(|i| !i.decided()).collect();
         let staged_dropped = undecided.iter().filter(|i| i.staged.is_some()).count();
@@ -620,26 +585,23 @@ impl Store {
                     .collect();
                 let ins = insert_decisions(&tx, &ds, actor, Some(snapshot_id), now, Some(id))
                     .map_err(&err)?;
-                let mut up = tx
-                    .prepare("UPDATE campaign_items SET staged = NULL, decision_id = ?3, outcome = ?4, outcome_by = 'policy' WHERE campaign_id = ?1 AND seq = ?2")
-                    .map_err(&err)?;
                 for (i, did) in undecided.iter().zip(&ins.ids) {
-                    up.execute(params![id, i.item.seq, did, v.as_str()])
+                    tx.exec("UPDATE campaign_items SET staged = NULL, decision_id = ?3, outcome = ?4, outcome_by = 'policy' WHERE campaign_id = ?1 AND seq = ?2", args![id, i.item.seq, did, v.as_str()])
                         .map_err(&err)?;
                 }
                 detail["decisions"] = ins.detail;
             }
             _ => {
-                tx.execute(
+                tx.exec(
                     "UPDATE campaign_items SET staged = NULL, outcome = 'no-change', outcome_by = 'policy' WHERE campaign_id = ?1 AND outcome IS NULL",
-                    [id],
+                    args![id],
                 )
                 .map_err(&err)?;
             }
         }
-        tx.execute(
+        tx.exec(
             "UPDATE campaigns SET closed_at = ?2, closed_by = ?3 WHERE id = ?1",
-            params![id, now, actor],
+            args![id, now, actor],
         )
         .map_err(&err)?;
         append_audit(&tx, now, actor, "campaign.close", &detail).map_err(&err)?;
@@ -685,14 +647,13 @@ fn placeholder() -> Item {
 }
 
 /// The campaign's name, or why it cannot change any more.
-fn open_check(tx: &Transaction, id: i64) -> Result<String, String> {
+fn open_check(tx: &Conn, id: i64) -> Result<String, String> {
     let row: Option<(String, Option<i64>, Option<String>)> = tx
-        .query_row(
+        .row(
             "SELECT name, closed_at, cancelled_by FROM campaigns WHERE id = ?1",
-            [id],
+            args![id],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
-        .optional()
         .map_err(|e| e.to_string())?;
     match row {
         None => Err(format!("no campaign with id {id}")),

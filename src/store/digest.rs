@@ -1,7 +1,7 @@
 //! Snapshot digests: the console's first frame (reconcile::digest), one per snapshot, replaced
 //! when the snapshot is judged again in another context.
 
-use rusqlite::{OptionalExtension, params};
+use super::db::args;
 
 use super::{Store, StoreError, source_runs};
 use crate::model::{Snapshot, Ts};
@@ -12,10 +12,11 @@ impl Store {
     pub fn save_digest(&self, id: i64, context: &str, digest: &Digest) -> Result<(), StoreError> {
         let body = serde_json::to_string(digest).expect("a digest serialises");
         self.conn
-            .execute(
-                "INSERT OR REPLACE INTO snapshot_digests (snapshot_id, context, made_at, body)
-                 VALUES (?1, ?2, ?3, ?4)",
-                params![id, context, chrono::Utc::now().timestamp(), body],
+            .exec(
+                "INSERT INTO snapshot_digests (snapshot_id, context, made_at, body)
+                 VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (snapshot_id) DO UPDATE SET context = excluded.context, made_at = excluded.made_at, body = excluded.body",
+                args![id, context, chrono::Utc::now().timestamp(), body],
             )
             .map_err(self.sql())?;
         Ok(())
@@ -27,12 +28,11 @@ impl Store {
     pub fn digest(&self, id: i64, context: &str) -> Result<Option<Digest>, StoreError> {
         let body: Option<String> = self
             .conn
-            .query_row(
+            .row(
                 "SELECT body FROM snapshot_digests WHERE snapshot_id = ?1 AND context = ?2",
-                params![id, context],
+                args![id, context],
                 |r| r.get(0),
             )
-            .optional()
             .map_err(self.sql())?;
         Ok(body.and_then(|b| match serde_json::from_str(&b) {
             Ok(d) => Some(d),
@@ -47,9 +47,7 @@ impl Store {
     pub fn snapshot_header(&self, id: i64) -> Result<Snapshot, StoreError> {
         let taken_at: Ts = self
             .conn
-            .query_row("SELECT taken_at FROM snapshots WHERE id = ?1", [id], |r| {
-                r.get(0)
-            })
+            .value("SELECT taken_at FROM snapshots WHERE id = ?1", args![id])
             .map_err(self.sql())?;
         Ok(Snapshot {
             id,

@@ -2,7 +2,7 @@
 //! an audit entry) before it goes out and `done` or `failed` after, so a killed run can be
 //! resumed without missing or silently repeating anything.
 
-use rusqlite::{OptionalExtension, params};
+use super::db::{Conn, DbError, Params, args};
 
 use super::review::append_audit;
 use super::{Store, StoreError};
@@ -83,17 +83,13 @@ impl Store {
         let err = self.sql_err();
         let host = host_name();
         let pid = std::process::id() as i64;
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(&err)?;
+        let tx = self.conn.begin().map_err(&err)?;
         let held: Option<(i64, Option<String>, String, Ts)> = tx
-            .query_row(
+            .row(
                 "SELECT pid, pid_start, host, since FROM apply_locks WHERE plan_id = ?1",
-                [plan],
+                args![plan],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
             )
-            .optional()
             .map_err(&err)?;
         if let Some((hpid, start, hhost, since)) = held {
             let holder = LockHolder {
@@ -117,9 +113,10 @@ impl Store {
                 .map_err(&err)?;
             }
         }
-        tx.execute(
-            "INSERT OR REPLACE INTO apply_locks (plan_id, pid, pid_start, host, since) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![plan, pid, process_start(pid), host, now],
+        tx.exec(
+            "INSERT INTO apply_locks (plan_id, pid, pid_start, host, since) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (plan_id) DO UPDATE SET pid = excluded.pid, pid_start = excluded.pid_start, host = excluded.host, since = excluded.since",
+            args![plan, pid, process_start(pid), host, now],
         )
         .map_err(&err)?;
         tx.commit().map_err(&err)
@@ -128,9 +125,9 @@ impl Store {
     /// Let go of `plan`'s apply lock, if this process holds it.
     pub fn unlock_plan(&mut self, plan: i64) -> Result<(), StoreError> {
         self.conn
-            .execute(
+            .exec(
                 "DELETE FROM apply_locks WHERE plan_id = ?1 AND pid = ?2 AND host = ?3",
-                params![plan, std::process::id() as i64, host_name()],
+                args![plan, std::process::id() as i64, host_name()],
             )
             .map(|_| ())
             .map_err(self.sql())
@@ -140,12 +137,11 @@ impl Store {
     pub fn plan_lock(&self, plan: i64) -> Result<Option<LockHolder>, StoreError> {
         let held: Option<(i64, Option<String>, String, Ts)> = self
             .conn
-            .query_row(
+            .row(
                 "SELECT pid, pid_start, host, since FROM apply_locks WHERE plan_id = ?1",
-                [plan],
+                args![plan],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
             )
-            .optional()
             .map_err(self.sql())?;
         Ok(held.and_then(|(pid, start, host, since)| {
             let alive = host != host_name() || holder_alive(pid, start.as_deref());
@@ -167,7 +163,7 @@ impl Store {
         now: Ts,
     ) -> Result<i64, StoreError> {
         let err = self.sql_err();
-        let tx = self.conn.transaction().map_err(&err)?;
+        let tx = self.conn.begin().map_err(&err)?;
         let id = insert_plan(&tx, steps, actor, snapshot_id, now).map_err(&err)?;
         tx.commit().map_err(&err)?;
         Ok(id)
@@ -185,18 +181,21 @@ impl Store {
         make: impl FnOnce(&Store) -> Result<Vec<PlannedStep>, String>,
     ) -> Result<i64, StoreError> {
         let err = self.sql_err();
-        self.conn.execute_batch("BEGIN IMMEDIATE").map_err(&err)?;
+        self.conn.begin_unguarded().map_err(&err)?;
         let made = match make(self) {
             Ok(steps) => insert_plan(&self.conn, &steps, actor, snapshot_id, now).map_err(&err),
             Err(why) => Err(StoreError::Refused(why)),
         };
         match made {
             Ok(id) => {
-                self.conn.execute_batch("COMMIT").map_err(&err)?;
+                if let Err(e) = self.conn.batch("COMMIT") {
+                    let _ = self.conn.batch("ROLLBACK");
+                    return Err(err(e));
+                }
                 Ok(id)
             }
             Err(e) => {
-                let _ = self.conn.execute_batch("ROLLBACK");
+                let _ = self.conn.batch("ROLLBACK");
                 Err(e)
             }
         }
@@ -238,18 +237,18 @@ impl Store {
         now: Ts,
     ) -> Result<Vec<JournalRow>, StoreError> {
         let err = self.sql_err();
-        let tx = self.conn.transaction().map_err(&err)?;
+        let tx = self.conn.begin().map_err(&err)?;
         let mut given_up = Vec::with_capacity(rows.len());
-        {
-            let mut up = tx
-                .prepare(
+        for r in rows {
+            if tx
+                .exec(
                     "UPDATE journal SET state = 'abandoned', updated_at = ?3 WHERE plan_id = ?1 AND seq = ?2 AND state IN ('pending', 'sent', 'failed')",
+                    args![plan, r.seq, now],
                 )
-                .map_err(&err)?;
-            for r in rows {
-                if up.execute(params![plan, r.seq, now]).map_err(&err)? == 1 {
-                    given_up.push(r);
-                }
+                .map_err(&err)?
+                == 1
+            {
+                given_up.push(r);
             }
         }
         let rows = given_up;
@@ -277,13 +276,10 @@ impl Store {
     /// The OpenAI admin keys of the latest snapshot (id, name and redacted form only): what an
     /// applier checks the keys recert runs with against, without loading the snapshot.
     pub fn latest_admin_keys(&self) -> Result<Vec<crate::model::Credential>, StoreError> {
-        let mut st = self
-            .conn
-            .prepare(
+        self.conn.map(
                 "SELECT source, provider, id, name, redacted FROM credentials WHERE kind = 'admin_key' AND snapshot_id = (SELECT max(id) FROM snapshots)",
-            )
-            .map_err(self.sql_err())?;
-        st.query_map([], |r| {
+                args![],
+            |r| {
             Ok(crate::model::Credential {
                 source: r.get(0)?,
                 provider: r.get(1)?,
@@ -294,39 +290,31 @@ impl Store {
                 ..Default::default()
             })
         })
-        .and_then(|rows| rows.collect())
         .map_err(self.sql_err())
     }
 
     /// The newest plan's id (0 when there is none).
     pub fn max_plan_id(&self) -> Result<i64, StoreError> {
         self.conn
-            .query_row("SELECT coalesce(max(id), 0) FROM plans", [], |r| r.get(0))
+            .value("SELECT coalesce(max(id), 0) FROM plans", args![])
             .map_err(self.sql())
     }
 }
 
 /// Insert a plan, its journal rows and its audit entry on `tx`.
 fn insert_plan(
-    tx: &rusqlite::Connection,
+    tx: &Conn,
     steps: &[PlannedStep],
     actor: &str,
     snapshot_id: Option<i64>,
     now: Ts,
-) -> rusqlite::Result<i64> {
+) -> Result<i64, DbError> {
     {
-        tx.execute(
+        let id = tx.insert_id(
             "INSERT INTO plans (created_at, actor, snapshot_id, state) VALUES (?1, ?2, ?3, 'open')",
-            params![now, actor, snapshot_id],
+            args![now, actor, snapshot_id],
         )?;
-        let id = tx.last_insert_rowid();
         {
-            let mut ins = tx
-                .prepare(
-                    "INSERT INTO journal (plan_id, seq, decisions, source, kind, method, path, body, note, state, updated_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-                )
-                ?;
             for (i, p) in steps.iter().enumerate() {
                 let decisions = serde_json::to_string(&p.decisions).unwrap_or_default();
                 let (source, kind, method, path, body, note, state) = match &p.step {
@@ -364,7 +352,8 @@ fn insert_plan(
                         RowState::Done,
                     ),
                 };
-                ins.execute(params![
+                tx.exec("INSERT INTO journal (plan_id, seq, decisions, source, kind, method, path, body, note, state, updated_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)", args![
                     id,
                     i as i64 + 1,
                     decisions,
@@ -398,23 +387,18 @@ impl Store {
     /// The newest plan that still has calls not done, if any.
     pub fn unfinished_plan(&self) -> Result<Option<i64>, StoreError> {
         self.conn
-            .query_row(
+            .value(
                 "SELECT max(plan_id) FROM journal WHERE state IN ('pending', 'sent', 'failed')",
-                [],
-                |r| r.get(0),
+                args![],
             )
             .map_err(self.sql())
     }
 
     /// Every decision id some plan already covers.
     pub fn planned_decisions(&self) -> Result<std::collections::HashSet<i64>, StoreError> {
-        let mut st = self
+        let rows: Vec<String> = self
             .conn
-            .prepare("SELECT decisions FROM journal")
-            .map_err(self.sql())?;
-        let rows: Vec<String> = st
-            .query_map([], |r| r.get(0))
-            .and_then(|r| r.collect())
+            .column("SELECT decisions FROM journal", args![])
             .map_err(self.sql())?;
         Ok(rows
             .iter()
@@ -424,31 +408,23 @@ impl Store {
 
     /// Every plan's rows, oldest plan first.
     pub fn all_journal(&self) -> Result<Vec<JournalRow>, StoreError> {
-        self.journal_rows("ORDER BY plan_id, seq", [])
+        self.journal_rows("ORDER BY plan_id, seq", args![])
     }
 
     pub fn journal(&self, plan: i64) -> Result<Vec<JournalRow>, StoreError> {
-        self.journal_rows("WHERE plan_id = ?1 ORDER BY seq", [plan])
+        self.journal_rows("WHERE plan_id = ?1 ORDER BY seq", args![plan])
     }
 
-    fn journal_rows<P: rusqlite::Params>(
-        &self,
-        tail: &str,
-        params: P,
-    ) -> Result<Vec<JournalRow>, StoreError> {
-        let mut st = self
-            .conn
-            .prepare(&format!(
+    fn journal_rows(&self, tail: &str, params: Params) -> Result<Vec<JournalRow>, StoreError> {
+        self.conn.map(&format!(
                 "SELECT plan_id, seq, decisions, source, kind, method, path, body, note, state, attempts, status, result, updated_at
                  FROM journal {tail}"
-            ))
-            .map_err(self.sql())?;
-        st.query_map(params, |r| {
+            ), params, |r| {
             let state: String = r.get(9)?;
             Ok(JournalRow {
                 plan: r.get(0)?,
                 seq: r.get(1)?,
-                decisions: serde_json::from_str(&r.get::<_, String>(2)?).unwrap_or_default(),
+                decisions: serde_json::from_str(&r.get::<String>(2)?).unwrap_or_default(),
                 source: r.get(3)?,
                 kind: r.get(4)?,
                 method: r.get(5)?,
@@ -462,7 +438,6 @@ impl Store {
                 updated_at: r.get(13)?,
             })
         })
-        .and_then(|rows| rows.collect())
         .map_err(self.sql())
     }
 
@@ -474,19 +449,23 @@ impl Store {
         now: Ts,
     ) -> Result<(), StoreError> {
         let err = self.sql_err();
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(&err)?;
+        let tx = self.conn.begin().map_err(&err)?;
         // A call whose every decision was withdrawn since the run began (an undo, a cancelled
         // campaign) is not sent: the check and the mark are one transaction with the undo's.
         if !row.decisions.is_empty() {
-            let marks = vec!["?"; row.decisions.len()].join(", ");
+            let marks: Vec<String> = (1..=row.decisions.len()).map(|i| format!("?{i}")).collect();
+            let ids: Vec<&dyn super::db::ToParam> = row
+                .decisions
+                .iter()
+                .map(|d| d as &dyn super::db::ToParam)
+                .collect();
             let standing: i64 = tx
-                .query_row(
-                    &format!("SELECT count(*) FROM decisions WHERE undone = 0 AND id IN ({marks})"),
-                    rusqlite::params_from_iter(row.decisions.iter()),
-                    |r| r.get(0),
+                .value(
+                    &format!(
+                        "SELECT count(*) FROM decisions WHERE undone = 0 AND id IN ({})",
+                        marks.join(", ")
+                    ),
+                    &ids,
                 )
                 .map_err(&err)?;
             if standing == 0 {
@@ -496,9 +475,9 @@ impl Store {
                 )));
             }
         }
-        tx.execute(
+        tx.exec(
             "UPDATE journal SET state = 'sent', attempts = attempts + 1, updated_at = ?3 WHERE plan_id = ?1 AND seq = ?2",
-            params![row.plan, row.seq, now],
+            args![row.plan, row.seq, now],
         )
         .map_err(&err)?;
         append_audit(
@@ -524,11 +503,11 @@ impl Store {
     ) -> Result<(), StoreError> {
         let err = self.sql_err();
         let how = crate::secret::redact(how, &[]);
-        let tx = self.conn.transaction().map_err(&err)?;
+        let tx = self.conn.begin().map_err(&err)?;
         let changed = tx
-            .execute(
+            .exec(
                 "UPDATE journal SET state = 'done', result = ?3, updated_at = ?4 WHERE plan_id = ?1 AND seq = ?2 AND kind = 'manual' AND state = 'manual'",
-                params![row.plan, row.seq, how, now],
+                args![row.plan, row.seq, how, now],
             )
             .map_err(&err)?;
         if changed != 1 {
@@ -552,7 +531,7 @@ impl Store {
     /// twice. Audited as `manual.ticket`.
     pub fn record_ticket(&mut self, id: &str, actor: &str, now: Ts) -> Result<(), StoreError> {
         let err = self.sql_err();
-        let tx = self.conn.transaction().map_err(&err)?;
+        let tx = self.conn.begin().map_err(&err)?;
         append_audit(
             &tx,
             now,
@@ -576,10 +555,10 @@ impl Store {
     ) -> Result<(), StoreError> {
         let err = self.sql_err();
         let result = &crate::secret::redact(result, &[]);
-        let tx = self.conn.transaction().map_err(&err)?;
-        tx.execute(
+        let tx = self.conn.begin().map_err(&err)?;
+        tx.exec(
             "UPDATE journal SET state = ?3, status = ?4, result = ?5, updated_at = ?6 WHERE plan_id = ?1 AND seq = ?2",
-            params![row.plan, row.seq, state.as_str(), status, result, now],
+            args![row.plan, row.seq, state.as_str(), status, result, now],
         )
         .map_err(&err)?;
         append_audit(

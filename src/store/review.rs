@@ -1,9 +1,9 @@
 //! Decisions and the audit chain in the store. A decision is written (with its audit entry, in
 //! the same transaction) the moment it is made, so killing the terminal loses nothing.
 
-use rusqlite::{OptionalExtension, Transaction, params};
 use sha2::{Digest, Sha256};
 
+use super::db::{Conn, DbError, Row, args};
 use super::{Store, StoreError};
 use crate::audit::{self, Entry};
 use crate::model::Ts;
@@ -11,39 +11,36 @@ use crate::review::{Decision, NewDecision, Target, Verdict};
 
 /// Append one audit entry inside `tx`, chained to the last one.
 pub(crate) fn append_audit(
-    tx: &rusqlite::Connection,
+    tx: &Conn,
     at: Ts,
     actor: &str,
     event: &str,
     detail: &serde_json::Value,
-) -> rusqlite::Result<Entry> {
+) -> Result<Entry, DbError> {
     let (seq, prev): (i64, String) = tx
-        .query_row(
+        .row(
             "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
-            [],
+            args![],
             |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .or_else(|e| match e {
-            rusqlite::Error::QueryReturnedNoRows => Ok((0, audit::GENESIS.to_string())),
-            e => Err(e),
-        })?;
+        )?
+        .unwrap_or_else(|| (0, audit::GENESIS.to_string()));
     // The one redactor runs before anything is chained: a secret in the chain could never be
     // removed without breaking `audit verify`.
     let detail = crate::secret::redact(&detail.to_string(), &[]);
     let e = Entry::new(seq + 1, at, actor, event, detail, &prev);
-    tx.execute(
+    tx.exec(
         "INSERT INTO audit (seq, at, actor, event, detail, prev, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![e.seq, e.at, e.actor, e.event, e.detail, e.prev, e.hash],
+        args![e.seq, e.at, e.actor, e.event, e.detail, e.prev, e.hash],
     )?;
-    tx.execute(
+    tx.exec(
         "INSERT INTO audit_head (one, seq, hash) VALUES (1, ?1, ?2)
          ON CONFLICT (one) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
-        params![e.seq, e.hash],
+        args![e.seq, e.hash],
     )?;
     Ok(e)
 }
 
-fn row_decision(r: &rusqlite::Row) -> rusqlite::Result<Decision> {
+fn row_decision(r: &Row) -> Result<Decision, DbError> {
     let verdict: String = r.get(5)?;
     Ok(Decision {
         id: r.get(0)?,
@@ -51,7 +48,7 @@ fn row_decision(r: &rusqlite::Row) -> rusqlite::Result<Decision> {
         made_at: r.get(2)?,
         reviewer: r.get(3)?,
         snapshot_id: r.get(4)?,
-        undone: r.get::<_, i64>(15)? != 0,
+        undone: r.get::<i64>(15)? != 0,
         d: NewDecision {
             verdict: Verdict::parse(&verdict).unwrap_or(Verdict::Defer),
             target: Target {
@@ -99,18 +96,14 @@ fn batch_digest<'a>(items: impl IntoIterator<Item = &'a NewDecision>) -> String 
 /// `detail` in it). `detail` carries the count, the verdicts and a SHA-256 over the rows, so a
 /// decision edited in the table afterwards no longer matches its entry.
 pub(crate) fn insert_decisions(
-    tx: &Transaction,
+    tx: &Conn,
     items: &[NewDecision],
     reviewer: &str,
     snapshot_id: Option<i64>,
     now: Ts,
     campaign: Option<i64>,
-) -> rusqlite::Result<Inserted> {
-    let batch: i64 = tx.query_row(
-        "SELECT coalesce(max(batch), 0) + 1 FROM decisions",
-        [],
-        |r| r.get(0),
-    )?;
+) -> Result<Inserted, DbError> {
+    let batch: i64 = tx.value("SELECT coalesce(max(batch), 0) + 1 FROM decisions", args![])?;
     // Free text a person typed is redacted before it is stored or digested.
     let stored: Vec<NewDecision> = items
         .iter()
@@ -121,13 +114,11 @@ pub(crate) fn insert_decisions(
         .collect();
     let mut ids = Vec::with_capacity(stored.len());
     {
-        let mut ins = tx.prepare(
-            "INSERT INTO decisions (batch, made_at, reviewer, snapshot_id, verdict, provider, source, kind, target_id, label, rule, owner, until, justification, campaign_id)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
-        )?;
         for d in &stored {
             let t = &d.target;
-            ins.execute(params![
+            let id = tx.insert_id(
+            "INSERT INTO decisions (batch, made_at, reviewer, snapshot_id, verdict, provider, source, kind, target_id, label, rule, owner, until, justification, campaign_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)", args![
                 batch,
                 now,
                 reviewer,
@@ -144,7 +135,7 @@ pub(crate) fn insert_decisions(
                 d.justification,
                 campaign
             ])?;
-            ids.push(tx.last_insert_rowid());
+            ids.push(id);
         }
     }
     let mut verdicts: std::collections::BTreeMap<&str, usize> = Default::default();
@@ -166,17 +157,16 @@ pub(crate) fn insert_decisions(
 /// The plan that sent (or is sending) a call carrying a decision of `batch`, if any: such a
 /// batch is carried out and cannot be withdrawn. Calls planned but not sent, failed or
 /// abandoned do not count (a resumed plan abandons the withdrawn ones).
-fn carried_out(tx: &rusqlite::Transaction, batch: i64) -> rusqlite::Result<Option<i64>> {
+fn carried_out(tx: &Conn, batch: i64) -> Result<Option<i64>, DbError> {
     let ids: std::collections::HashSet<i64> = tx
-        .prepare("SELECT id FROM decisions WHERE batch = ?1")?
-        .query_map([batch], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    let mut st = tx.prepare(
+        .column::<i64>("SELECT id FROM decisions WHERE batch = ?1", args![batch])?
+        .into_iter()
+        .collect();
+    let rows: Vec<(i64, String)> = tx.map(
         "SELECT plan_id, decisions FROM journal WHERE state IN ('done', 'sent') ORDER BY plan_id",
+        args![],
+        |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
-    let rows: Vec<(i64, String)> = st
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<rusqlite::Result<_>>()?;
     Ok(rows.into_iter().find_map(|(plan, ds)| {
         serde_json::from_str::<Vec<i64>>(&ds)
             .unwrap_or_default()
@@ -196,7 +186,7 @@ impl Store {
         now: Ts,
     ) -> Result<i64, StoreError> {
         let err = self.sql_err();
-        let tx = self.conn.transaction().map_err(&err)?;
+        let tx = self.conn.begin().map_err(&err)?;
         let ins = insert_decisions(&tx, items, reviewer, snapshot_id, now, None).map_err(&err)?;
         append_audit(&tx, now, reviewer, "decide", &ins.detail).map_err(&err)?;
         tx.commit().map_err(&err)?;
@@ -212,19 +202,16 @@ impl Store {
         now: Ts,
     ) -> Result<usize, StoreError> {
         let err = self.sql_err();
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(&err)?;
+        let tx = self.conn.begin().map_err(&err)?;
         if undone && let Some(plan) = carried_out(&tx, batch).map_err(&err)? {
             return Err(StoreError::Refused(format!(
                 "batch {batch} is not undone: plan #{plan} has sent its calls (or is sending them), so the access is gone at the provider and withdrawing the decision would not bring it back"
             )));
         }
         let n = tx
-            .execute(
+            .exec(
                 "UPDATE decisions SET undone = ?1 WHERE batch = ?2",
-                params![undone as i64, batch],
+                args![undone as i64, batch],
             )
             .map_err(&err)?;
         let event = if undone { "undo" } else { "redo" };
@@ -242,36 +229,34 @@ impl Store {
 
     /// Every decision ever recorded, oldest first (undone ones included, marked).
     pub fn decisions(&self) -> Result<Vec<Decision>, StoreError> {
-        let mut st = self
-            .conn
-            .prepare(&format!(
-                "SELECT {DECISION_COLUMNS} FROM decisions ORDER BY id"
-            ))
-            .map_err(self.sql())?;
-        st.query_map([], row_decision)
-            .and_then(|rows| rows.collect())
+        self.conn
+            .map(
+                &format!("SELECT {DECISION_COLUMNS} FROM decisions ORDER BY id"),
+                args![],
+                row_decision,
+            )
             .map_err(self.sql())
     }
 
     /// The whole audit log in stored order.
     pub fn audit_entries(&self) -> Result<Vec<Entry>, StoreError> {
-        let mut st = self
-            .conn
-            .prepare("SELECT seq, at, actor, event, detail, prev, hash FROM audit ORDER BY rowid")
-            .map_err(self.sql())?;
-        st.query_map([], |r| {
-            Ok(Entry {
-                seq: r.get(0)?,
-                at: r.get(1)?,
-                actor: r.get(2)?,
-                event: r.get(3)?,
-                detail: r.get(4)?,
-                prev: r.get(5)?,
-                hash: r.get(6)?,
-            })
-        })
-        .and_then(|rows| rows.collect())
-        .map_err(self.sql())
+        self.conn
+            .map(
+                "SELECT seq, at, actor, event, detail, prev, hash FROM audit ORDER BY seq",
+                args![],
+                |r| {
+                    Ok(Entry {
+                        seq: r.get(0)?,
+                        at: r.get(1)?,
+                        actor: r.get(2)?,
+                        event: r.get(3)?,
+                        detail: r.get(4)?,
+                        prev: r.get(5)?,
+                        hash: r.get(6)?,
+                    })
+                },
+            )
+            .map_err(self.sql())
     }
 
     /// What the rest of the store says the audit chain must hold (see [`audit::Anchors`]).
@@ -279,27 +264,21 @@ impl Store {
         let err = self.sql_err();
         let head = self
             .conn
-            .query_row("SELECT seq, hash FROM audit_head WHERE one = 1", [], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
-            .optional()
+            .row(
+                "SELECT seq, hash FROM audit_head WHERE one = 1",
+                args![],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
             .map_err(&err)?;
         let ints = |sql: &str| -> Result<Vec<i64>, StoreError> {
-            let mut st = self.conn.prepare(sql).map_err(&err)?;
-            st.query_map([], |r| r.get(0))
-                .and_then(|rows| rows.collect())
-                .map_err(&err)
+            self.conn.column(sql, args![]).map_err(&err)
         };
         let texts = |sql: &str| -> Result<Vec<String>, StoreError> {
-            let mut st = self.conn.prepare(sql).map_err(&err)?;
-            st.query_map([], |r| r.get(0))
-                .and_then(|rows| rows.collect())
-                .map_err(&err)
+            self.conn.column(sql, args![]).map_err(&err)
         };
         let pairs = |sql: &str| -> Result<Vec<(i64, i64)>, StoreError> {
-            let mut st = self.conn.prepare(sql).map_err(&err)?;
-            st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-                .and_then(|rows| rows.collect())
+            self.conn
+                .map(sql, args![], |r| Ok((r.get(0)?, r.get(1)?)))
                 .map_err(&err)
         };
         Ok(audit::Anchors {
@@ -318,28 +297,22 @@ impl Store {
             cancelled: texts(
                 "SELECT name FROM campaigns WHERE cancelled_at IS NOT NULL ORDER BY id",
             )?,
-            sign_offs: {
-                let mut st = self
-                    .conn
-                    .prepare(
-                        "SELECT c.name, s.reviewer FROM campaign_signoffs s JOIN campaigns c ON c.id = s.campaign_id",
-                    )
-                    .map_err(&err)?;
-                st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-                    .and_then(|rows| rows.collect())
-                    .map_err(&err)?
-            },
-            delegations: {
-                let mut st = self
-                    .conn
-                    .prepare(
-                        "SELECT c.name, d.seq, d.to_reviewer FROM campaign_delegations d JOIN campaigns c ON c.id = d.campaign_id",
-                    )
-                    .map_err(&err)?;
-                st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-                    .and_then(|rows| rows.collect())
-                    .map_err(&err)?
-            },
+            sign_offs: self
+                .conn
+                .map(
+                    "SELECT c.name, s.reviewer FROM campaign_signoffs s JOIN campaigns c ON c.id = s.campaign_id",
+                    args![],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .map_err(&err)?,
+            delegations: self
+                .conn
+                .map(
+                    "SELECT c.name, d.seq, d.to_reviewer FROM campaign_delegations d JOIN campaigns c ON c.id = d.campaign_id",
+                    args![],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .map_err(&err)?,
             digests: {
                 let mut all = self.decisions()?;
                 all.sort_by_key(|d| (d.batch, d.id));
@@ -347,42 +320,36 @@ impl Store {
                     .map(|batch| (batch[0].batch, batch_digest(batch.iter().map(|d| &d.d))))
                     .collect()
             },
-            calls: {
-                let mut st = self
-                    .conn
-                    .prepare(
-                        "SELECT plan_id, seq, method, path, body, state, status, result FROM journal WHERE attempts > 0 ORDER BY plan_id, seq",
-                    )
-                    .map_err(&err)?;
-                st.query_map([], |r| {
-                    Ok(audit::JournalCall {
-                        plan: r.get(0)?,
-                        seq: r.get(1)?,
-                        method: r.get(2)?,
-                        path: r.get(3)?,
-                        body: r.get(4)?,
-                        state: r.get(5)?,
-                        status: r.get(6)?,
-                        result: r.get(7)?,
-                    })
-                })
-                .and_then(|rows| rows.collect())
-                .map_err(&err)?
-            },
+            calls: self
+                .conn
+                .map(
+                    "SELECT plan_id, seq, method, path, body, state, status, result FROM journal WHERE attempts > 0 ORDER BY plan_id, seq",
+                    args![],
+                    |r| {
+                        Ok(audit::JournalCall {
+                            plan: r.get(0)?,
+                            seq: r.get(1)?,
+                            method: r.get(2)?,
+                            path: r.get(3)?,
+                            body: r.get(4)?,
+                            state: r.get(5)?,
+                            status: r.get(6)?,
+                            result: r.get(7)?,
+                        })
+                    },
+                )
+                .map_err(&err)?,
             abandoned: pairs(
                 "SELECT plan_id, seq FROM journal WHERE state = 'abandoned' ORDER BY plan_id, seq",
             )?,
-            manual_done: {
-                let mut st = self
-                    .conn
-                    .prepare(
-                        "SELECT plan_id, seq, COALESCE(result, '') FROM journal WHERE kind = 'manual' AND state = 'done' ORDER BY plan_id, seq",
-                    )
-                    .map_err(&err)?;
-                st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-                    .and_then(|rows| rows.collect())
-                    .map_err(&err)?
-            },
+            manual_done: self
+                .conn
+                .map(
+                    "SELECT plan_id, seq, COALESCE(result, '') FROM journal WHERE kind = 'manual' AND state = 'done' ORDER BY plan_id, seq",
+                    args![],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .map_err(&err)?,
         })
     }
 
@@ -398,113 +365,11 @@ impl Store {
         Ok((entries, verdict))
     }
 
-    pub(super) fn sql_err(&self) -> impl Fn(rusqlite::Error) -> StoreError + use<> {
+    pub(super) fn sql_err(&self) -> impl Fn(super::DbError) -> StoreError + use<> {
         let path = self.path.clone();
         move |source| StoreError::Sql {
             path: path.clone(),
             source,
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn nd(id: &str, v: Verdict) -> NewDecision {
-        NewDecision {
-            verdict: v,
-            target: Target::new("openai", "openai", "project_key", id),
-            label: format!("key {id}"),
-            rule: Some("dormant-key".into()),
-            owner: None,
-            until: None,
-            justification: Some("unused since March".into()),
-        }
-    }
-
-    /// A batch whose call went out cannot be withdrawn, and a call whose decisions were all
-    /// withdrawn is never marked sent (so never sent): each check in the same transaction as
-    /// the change it guards.
-    #[test]
-    fn a_sent_call_pins_its_decisions_and_a_withdrawn_call_is_not_sent() {
-        use crate::remediate::{PlannedStep, Step};
-        let dir = tempfile::tempdir().unwrap();
-        let mut s = Store::open(dir.path()).unwrap();
-        let call = |ids: Vec<i64>, path: &str| PlannedStep {
-            decisions: ids,
-            step: Step::Call {
-                source: "openai".into(),
-                method: "DELETE",
-                path: path.into(),
-                body: None,
-                note: None,
-            },
-        };
-        let b1 = s
-            .record_decisions(&[nd("k1", Verdict::Revoke)], "r", Some(1), 10)
-            .unwrap();
-        let b2 = s
-            .record_decisions(&[nd("k2", Verdict::Revoke)], "r", Some(1), 11)
-            .unwrap();
-        let ids: Vec<i64> = s.decisions().unwrap().iter().map(|d| d.id).collect();
-        let plan = s
-            .create_plan(
-                &[call(vec![ids[0]], "/a/k1"), call(vec![ids[1]], "/a/k2")],
-                "r",
-                Some(1),
-                12,
-            )
-            .unwrap();
-        let rows = s.journal(plan).unwrap();
-        // k1's call goes out: its batch is pinned.
-        s.journal_sent(&rows[0], "r", 13).unwrap();
-        let e = s.set_batch_undone(b1, true, "r", 14).unwrap_err();
-        assert!(e.to_string().contains(&format!("plan #{plan}")), "{e}");
-        assert!(!s.decisions().unwrap()[0].undone);
-        // k2's call has not gone out: its batch can be withdrawn, and then it is not sent.
-        s.set_batch_undone(b2, true, "r", 15).unwrap();
-        let e = s.journal_sent(&rows[1], "r", 16).unwrap_err();
-        assert!(e.to_string().contains("withdrawn"), "{e}");
-        assert_eq!(
-            s.journal(plan).unwrap()[1].state,
-            crate::remediate::RowState::Pending
-        );
-        // Redo is always allowed.
-        s.set_batch_undone(b2, false, "r", 17).unwrap();
-        s.journal_sent(&rows[1], "r", 18).unwrap();
-    }
-
-    #[test]
-    fn decisions_survive_reopening_and_undo_is_audited() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut s = Store::open(dir.path()).unwrap();
-        let b1 = s
-            .record_decisions(
-                &[nd("k1", Verdict::Revoke), nd("k2", Verdict::Revoke)],
-                "rev@x.com",
-                Some(1),
-                10,
-            )
-            .unwrap();
-        let b2 = s
-            .record_decisions(&[nd("k1", Verdict::Certify)], "rev@x.com", Some(1), 11)
-            .unwrap();
-        assert_eq!((b1, b2), (1, 2));
-        assert_eq!(s.set_batch_undone(b2, true, "rev@x.com", 12).unwrap(), 1);
-        drop(s);
-        let s = Store::open(dir.path()).unwrap();
-        let all = s.decisions().unwrap();
-        assert_eq!(all.len(), 3);
-        assert!(all[2].undone);
-        let eff = crate::review::effective(&all);
-        assert!(eff.iter().all(|d| d.d.verdict == Verdict::Revoke));
-        let log = s.audit_entries().unwrap();
-        assert_eq!(
-            log.iter().map(|e| e.event.as_str()).collect::<Vec<_>>(),
-            ["decide", "decide", "undo"]
-        );
-        assert_eq!(audit::verify(&log), Ok(3));
-        assert!(log[0].detail.contains("\"count\":2"));
     }
 }

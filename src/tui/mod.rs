@@ -14,7 +14,6 @@ pub mod views;
 
 use std::collections::HashMap;
 use std::io;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::time::{Duration, Instant};
@@ -49,7 +48,7 @@ pub struct Options {
     /// What the header says about the data (snapshot, time, sources).
     pub context: String,
     /// The store's directory (decisions are written there as they are made).
-    pub data_dir: PathBuf,
+    pub store: crate::store::Location,
     /// The rules the snapshot is judged under, and the sources `:sync` and `:apply` reach.
     pub config: Config,
     /// The sources' keys; `None` disables `:sync` and `:apply`.
@@ -78,8 +77,13 @@ impl Front for Console {
 
 /// The console's data from the latest snapshot in `dir` (its stored digest to `preview`
 /// first), as the engine loads it: for the benchmarks and tests that time or check a start.
-pub fn load(cfg: &Config, dir: &std::path::Path, preview: &dyn Fn(Data)) -> anyhow::Result<Data> {
-    let j = crate::engine::load::latest(cfg, dir, &crate::config::resolve_key, &|p| {
+pub fn load(
+    cfg: &Config,
+    at: impl Into<crate::store::Location>,
+    preview: &dyn Fn(Data),
+) -> anyhow::Result<Data> {
+    let at = at.into();
+    let j = crate::engine::load::latest(cfg, &at, &crate::config::resolve_key, &|p| {
         preview(Console.preview(p))
     })?;
     Ok(Console.data(j))
@@ -251,7 +255,7 @@ impl Link {
 /// Run the console until the user quits.
 pub fn run(opts: Options) -> anyhow::Result<()> {
     // Refuse a store that cannot be opened before the terminal is taken.
-    drop(crate::store::Store::open(&opts.data_dir)?);
+    drop(crate::store::Store::open(&opts.store)?);
     let prev_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         restore_terminal();
@@ -268,7 +272,7 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
             std::thread::spawn(move || worker(jobs_rx, tx));
         }
         let mut link = Link::start(crate::engine::Setup {
-            data_dir: opts.data_dir.clone(),
+            store: opts.store.clone(),
             config: opts.config.clone(),
             keys: opts.keys.clone(),
             reviewer: opts.reviewer.clone(),

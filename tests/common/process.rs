@@ -87,7 +87,7 @@ impl Env {
 
     /// The latest snapshot in the store.
     pub fn snapshot(&self) -> recert::model::Snapshot {
-        recert::store::Store::open(&self.data())
+        recert::store::Store::open(self.data())
             .unwrap()
             .latest_snapshot()
             .unwrap()

@@ -238,7 +238,7 @@ impl Harness {
         let dir = tempfile::tempdir().unwrap();
         let campaign = prepare(&mut Store::open(dir.path()).unwrap());
         let link = crate::tui::Link::start(crate::engine::Setup {
-            data_dir: dir.path().to_path_buf(),
+            store: dir.path().into(),
             config: Default::default(),
             keys: None,
             reviewer: campaign

@@ -1,0 +1,484 @@
+//! The store's one test suite, run on both engines: every use of the store (snapshots with a
+//! failed source carried, decisions and undo, campaigns from creation to close, plans and the
+//! apply journal and lock, digests, the audit chain) once on SQLite and once on PostgreSQL,
+//! with the same expectations. On PostgreSQL each test has its own database on the server
+//! `RECERT_TEST_DATABASE_URL` names (`scripts/pg-test-cluster`; `.ci/run` starts one).
+
+use recert::engines;
+use recert::model::{Account, Credential, Grant, Owner, Person, Resource, SourceData};
+use recert::remediate::{PlannedStep, RowState, Step};
+use recert::review::campaign::{Item, NewCampaign, OnClose, Routing, Scope};
+use recert::review::{NewDecision, Target, Verdict};
+use recert::store::testkit::TestDb;
+use recert::store::{SourceResult, Store};
+
+fn person(id: &str, email: &str) -> Person {
+    Person {
+        source: "dir".into(),
+        id: id.into(),
+        user_name: email.into(),
+        emails: vec![email.into(), format!("alias.{email}")],
+        display_name: Some(format!("Person {id} — ünïcode 'quoted'")),
+        active: true,
+        absent: false,
+        external_id: None,
+        department: Some("R&D".into()),
+        title: Some("Engineer".into()),
+        manager_id: None,
+        groups: vec!["ai-users".into()],
+        groups_known: true,
+        employee_type: Some("Employee".into()),
+    }
+}
+
+fn data() -> (SourceData, SourceData) {
+    let dir = SourceData {
+        people: vec![person("p1", "ann@x.com"), person("p2", "bob@x.com")],
+        ..Default::default()
+    };
+    let openai = SourceData {
+        accounts: vec![Account {
+            source: "openai".into(),
+            provider: "openai".into(),
+            id: "user-1".into(),
+            email: Some("ann@x.com".into()),
+            name: None,
+            role: Some("owner".into()),
+            added_at: Some(1_700_000_000),
+            last_active_at: None,
+            scim_managed: Some(false),
+            activity_from: None,
+        }],
+        resources: vec![Resource {
+            source: "openai".into(),
+            provider: "openai".into(),
+            kind: "project".into(),
+            id: "proj_1".into(),
+            name: Some("Prod".into()),
+            archived: false,
+            created_at: Some(1),
+            parent: None,
+        }],
+        grants: (0..3)
+            .map(|i| Grant {
+                source: "openai".into(),
+                provider: "openai".into(),
+                principal_kind: "user".into(),
+                principal_id: format!("user-{}", 3 - i),
+                resource_id: "proj_1".into(),
+                role: Some("member".into()),
+                via: "direct".into(),
+            })
+            .collect(),
+        credentials: vec![Credential {
+            source: "openai".into(),
+            provider: "openai".into(),
+            kind: "project_key".into(),
+            id: "key_1".into(),
+            name: Some("deploy".into()),
+            redacted: Some("sk-proj-abc...xyz".into()),
+            resource_id: Some("proj_1".into()),
+            owner: Some(Owner {
+                kind: "user".into(),
+                id: "user-1".into(),
+                email: Some("ann@x.com".into()),
+                name: None,
+            }),
+            created_at: Some(5),
+            last_used_at: Some(i64::MAX / 2),
+            spend_cents: Some(12_345),
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    (dir, openai)
+}
+
+fn ok(source: &str, kind: &str, d: SourceData) -> SourceResult {
+    SourceResult {
+        source: source.into(),
+        kind: kind.into(),
+        outcome: Ok(d),
+        requests: 3,
+        started_at: 10,
+        finished_at: 11,
+    }
+}
+
+fn failed(source: &str, kind: &str) -> SourceResult {
+    SourceResult {
+        source: source.into(),
+        kind: kind.into(),
+        outcome: Err("HTTP 503 from the provider".into()),
+        requests: 1,
+        started_at: 20,
+        finished_at: 21,
+    }
+}
+
+fn nd(id: &str, v: Verdict) -> NewDecision {
+    NewDecision {
+        verdict: v,
+        target: Target::new("openai", "openai", "project_key", id),
+        label: format!("key {id}"),
+        rule: Some("dormant-key".into()),
+        owner: None,
+        until: None,
+        justification: Some("unused since March".into()),
+    }
+}
+
+/// A DELETE of `path` carrying out `ids`.
+fn call(ids: Vec<i64>, path: &str) -> PlannedStep {
+    PlannedStep {
+        decisions: ids,
+        step: Step::Call {
+            source: "openai".into(),
+            method: "DELETE",
+            path: path.into(),
+            body: None,
+            note: None,
+        },
+    }
+}
+
+fn verified(s: &Store) -> usize {
+    let (_, verdict) = s.verify_audit(None).unwrap();
+    verdict.unwrap_or_else(|e| panic!("the audit chain does not verify: {e:?}"))
+}
+
+engines!(
+    a_snapshot_reads_back_as_written_and_a_failed_source_is_carried,
+    |db: &TestDb| {
+        let mut s = db.open();
+        assert_eq!(s.latest_snapshot_id().unwrap(), None);
+        let (dir, openai) = data();
+        let first = s
+            .write_snapshot(
+                100,
+                &[
+                    ok("dir", "scim", dir.clone()),
+                    ok("openai", "openai", openai.clone()),
+                ],
+            )
+            .unwrap();
+        let snap = s.latest_snapshot().unwrap().unwrap();
+        assert_eq!(snap.id, first);
+        assert_eq!(snap.taken_at, 100);
+        assert_eq!(snap.data.people, dir.people);
+        assert_eq!(snap.data.accounts, openai.accounts);
+        assert_eq!(snap.data.resources, openai.resources);
+        // Grants come back in the order written, whatever their content.
+        assert_eq!(snap.data.grants, openai.grants);
+        assert_eq!(snap.data.credentials, openai.credentials);
+        assert_eq!(snap.sources.len(), 2);
+        assert!(snap.sources.iter().all(|r| r.ok && r.requests == 3));
+
+        // Bob left the directory; the provider failed: its last good data is carried, marked.
+        let mut dir2 = dir.clone();
+        dir2.people.retain(|p| p.id != "p2");
+        let second = s
+            .write_snapshot(200, &[ok("dir", "scim", dir2), failed("openai", "openai")])
+            .unwrap();
+        drop(s);
+        let s = db.open();
+        let snap = s.snapshot(second).unwrap();
+        let run = snap.sources.iter().find(|r| r.source == "openai").unwrap();
+        assert!(!run.ok);
+        assert_eq!(run.carried_from, Some(first));
+        assert_eq!(run.error.as_deref(), Some("HTTP 503 from the provider"));
+        assert_eq!(snap.data.grants, openai.grants);
+        assert_eq!(snap.data.credentials, openai.credentials);
+        let bob = snap.data.people.iter().find(|p| p.id == "p2").unwrap();
+        assert!(
+            bob.absent,
+            "a person gone from the directory stays, marked absent"
+        );
+        assert_eq!(s.latest_keys().unwrap().unwrap().data.credentials.len(), 1);
+        assert_eq!(s.latest_admin_keys().unwrap(), vec![]);
+        assert_eq!(s.health().unwrap().0, "ok");
+    }
+);
+
+engines!(decisions_undo_and_the_audit_chain, |db: &TestDb| {
+    let mut s = db.open();
+    let b1 = s
+        .record_decisions(
+            &[nd("k1", Verdict::Revoke), nd("k2", Verdict::Revoke)],
+            "rev@x.com",
+            Some(1),
+            10,
+        )
+        .unwrap();
+    let b2 = s
+        .record_decisions(&[nd("k1", Verdict::Certify)], "rev@x.com", Some(1), 11)
+        .unwrap();
+    assert_eq!((b1, b2), (1, 2));
+    assert_eq!(s.set_batch_undone(b2, true, "rev@x.com", 12).unwrap(), 1);
+    drop(s);
+    let s = db.open();
+    let all = s.decisions().unwrap();
+    assert_eq!(all.len(), 3);
+    assert_eq!(all.iter().map(|d| d.id).collect::<Vec<_>>(), [1, 2, 3]);
+    assert!(all[2].undone);
+    let log = s.audit_entries().unwrap();
+    assert_eq!(
+        log.iter().map(|e| e.event.as_str()).collect::<Vec<_>>(),
+        ["decide", "decide", "undo"]
+    );
+    assert_eq!(verified(&s), 3);
+});
+
+fn item(seq: i64, key: &str, reviewer: &str) -> Item {
+    Item {
+        seq,
+        target: Target::new("openai", "openai", "project_key", key),
+        label: format!("key {key}"),
+        person: Some("ann@x.com".into()),
+        resource_id: Some("proj_1".into()),
+        resource: Some("Prod".into()),
+        role: None,
+        via: None,
+        rules: vec!["dormant-key".into()],
+        last_used: None,
+        created_at: Some(5),
+        fingerprint: format!("fp{seq}"),
+        reviewer: reviewer.into(),
+        routed_by: "default".into(),
+        recommendation: None,
+        change: None,
+        carried: None,
+    }
+}
+
+engines!(a_campaign_from_creation_to_close, |db: &TestDb| {
+    let mut s = db.open();
+    let (dir, openai) = data();
+    let snap = s
+        .write_snapshot(
+            100,
+            &[ok("dir", "scim", dir), ok("openai", "openai", openai)],
+        )
+        .unwrap();
+    let (scope, routing) = (Scope::default(), Routing::default());
+    let new = NewCampaign {
+        name: "q4",
+        snapshot_id: snap,
+        due: "2026-12-31",
+        scope: &scope,
+        routing: &routing,
+        on_close: OnClose::Revoke,
+        since: None,
+    };
+    let items: Vec<Item> = (1..=4)
+        .map(|i| {
+            item(
+                i,
+                &format!("k{i}"),
+                if i <= 2 { "ann@x.com" } else { "bob@x.com" },
+            )
+        })
+        .collect();
+    let id = s.create_campaign(&new, &items, "owner@x.com", 101).unwrap();
+    let e = s
+        .create_campaign(&new, &items, "owner@x.com", 101)
+        .unwrap_err();
+    assert!(e.to_string().contains("exists already"), "{e}");
+    assert_eq!(s.queue_items(id, &["ann@x.com".into()]).unwrap().len(), 2);
+    let staged = vec![
+        (1, Some(nd("k1", Verdict::Certify))),
+        (2, Some(nd("k2", Verdict::Revoke))),
+    ];
+    assert_eq!(s.stage(id, &staged, 102).unwrap(), 2);
+    let (_, n) = s.submit(id, &[1, 2], "ann@x.com", snap, 103).unwrap();
+    assert_eq!(n, 2);
+    assert_eq!(
+        s.delegate(id, &[3], "bob@x.com", "cat@x.com", "on leave", 104)
+            .unwrap(),
+        1
+    );
+    let handed = s.queue_items(id, &["cat@x.com".into()]).unwrap();
+    assert_eq!(handed.len(), 1);
+    assert!(handed[0].item.routed_by.contains("on leave"));
+    s.sign_off(id, "ann@x.com", &serde_json::json!({"certify": 1}), 105)
+        .unwrap();
+    assert!(
+        s.sign_off(id, "ann@x.com", &serde_json::json!({}), 106)
+            .is_err()
+    );
+    assert_eq!(s.close_campaign(id, "owner@x.com", snap, 107).unwrap(), 2);
+    let e = s.stage(id, &staged, 108).unwrap_err();
+    assert!(e.to_string().contains("closed"), "{e}");
+    let c = s.campaign("q4").unwrap();
+    assert_eq!(c.closed_by.as_deref(), Some("owner@x.com"));
+    assert_eq!(s.sign_offs(id).unwrap().len(), 1);
+    assert_eq!(s.delegations(id).unwrap()[0].to, "cat@x.com");
+    let items = s.campaign_items(id).unwrap();
+    assert!(items.iter().all(|i| i.decided()));
+    assert_eq!(items[3].outcome.as_deref(), Some("revoke"));
+    assert_eq!(s.decisions().unwrap().len(), 4);
+    // create, submit, delegate, sign-off, close.
+    assert_eq!(verified(&s), 5);
+});
+
+engines!(a_plan_is_journalled_locked_and_resumable, |db: &TestDb| {
+    let mut s = db.open();
+    s.record_decisions(
+        &[nd("k1", Verdict::Revoke), nd("k2", Verdict::Revoke)],
+        "r",
+        Some(1),
+        10,
+    )
+    .unwrap();
+    let ids: Vec<i64> = s.decisions().unwrap().iter().map(|d| d.id).collect();
+    let plan = s
+        .create_plan(
+            &[call(vec![ids[0]], "/a/k1"), call(vec![ids[1]], "/a/k2")],
+            "r",
+            Some(1),
+            12,
+        )
+        .unwrap();
+    assert_eq!(s.unfinished_plan().unwrap(), Some(plan));
+    s.lock_plan(plan, "r", 13).unwrap();
+    assert!(s.plan_lock(plan).unwrap().is_some());
+    let rows = s.journal(plan).unwrap();
+    s.journal_sent(&rows[0], "r", 14).unwrap();
+    s.journal_result(&rows[0], RowState::Done, Some(204), "deleted", "r", 15)
+        .unwrap();
+    let given_up = s
+        .abandon_rows(plan, vec![rows[1].clone()], "r", "not needed", 16)
+        .unwrap();
+    assert_eq!(given_up.len(), 1);
+    s.unlock_plan(plan).unwrap();
+    assert!(s.plan_lock(plan).unwrap().is_none());
+    let rows = s.journal(plan).unwrap();
+    assert_eq!(rows[0].state, RowState::Done);
+    assert_eq!(rows[0].status, Some(204));
+    assert_eq!(rows[1].state, RowState::Abandoned);
+    assert_eq!(s.unfinished_plan().unwrap(), None);
+    assert_eq!(s.planned_decisions().unwrap().len(), 2);
+    // Planning under the write lock: a guard that refuses stores nothing.
+    let e = s
+        .create_plan_exclusive("r", Some(1), 17, |_| Err("nothing to do".into()))
+        .unwrap_err();
+    assert!(e.to_string().contains("nothing to do"));
+    let next = s
+        .create_plan_exclusive("r", Some(1), 18, |store| {
+            assert_eq!(store.max_plan_id().unwrap(), plan);
+            Ok(vec![])
+        })
+        .unwrap();
+    assert_eq!(next, plan + 1);
+    assert!(verified(&s) >= 6);
+});
+
+engines!(a_digest_is_kept_per_context, |db: &TestDb| {
+    let mut s = db.open();
+    let (dir, _) = data();
+    let id = s.write_snapshot(100, &[ok("dir", "scim", dir)]).unwrap();
+    let d = recert::reconcile::digest::Digest::default();
+    s.save_digest(id, "ctx-a", &d).unwrap();
+    assert!(s.digest(id, "ctx-a").unwrap().is_some());
+    s.save_digest(id, "ctx-b", &d).unwrap();
+    assert!(s.digest(id, "ctx-a").unwrap().is_none());
+    assert!(s.digest(id, "ctx-b").unwrap().is_some());
+    assert_eq!(s.snapshot_header(id).unwrap().sources.len(), 1);
+});
+
+engines!(
+    many_writers_at_once_lose_and_double_nothing,
+    |db: &TestDb| {
+        drop(db.open());
+        std::thread::scope(|scope| {
+            for t in 0..6 {
+                scope.spawn(move || {
+                    let mut s = db.open();
+                    for i in 0..15 {
+                        s.record_decisions(
+                            &[nd(&format!("k{t}-{i}"), Verdict::Revoke)],
+                            &format!("r{t}@x.com"),
+                            Some(1),
+                            10 + i,
+                        )
+                        .unwrap();
+                    }
+                });
+            }
+        });
+        let s = db.open();
+        let all = s.decisions().unwrap();
+        assert_eq!(all.len(), 90);
+        let mut batches: Vec<i64> = all.iter().map(|d| d.batch).collect();
+        batches.sort();
+        batches.dedup();
+        assert_eq!(batches.len(), 90, "every batch number once");
+        assert_eq!(verified(&s), 90);
+    }
+);
+
+/// The two migration tracks arrive at one schema: every table, every column, in one order
+/// (a SQLite migration without its PostgreSQL twin fails here).
+#[test]
+#[cfg_attr(
+    no_postgres,
+    ignore = "no PostgreSQL test server: source scripts/pg-test-cluster (bash .ci/run does)"
+)]
+fn both_migration_tracks_arrive_at_one_schema() {
+    let (lite, pg) = (TestDb::sqlite(), TestDb::postgres());
+    let (lite, pg) = (lite.open().tables().unwrap(), pg.open().tables().unwrap());
+    assert!(lite.len() >= 20, "{lite:?}");
+    assert_eq!(lite, pg);
+}
+
+/// A PostgreSQL database that holds another program's tables is refused, not written into.
+#[test]
+#[cfg_attr(
+    no_postgres,
+    ignore = "no PostgreSQL test server: source scripts/pg-test-cluster (bash .ci/run does)"
+)]
+fn a_database_holding_other_tables_is_refused() {
+    let db = TestDb::postgres();
+    recert::store::testkit::admin_sql(&db.url().unwrap(), "CREATE TABLE theirs (x int)");
+    let e = db.try_open().err().expect("refused");
+    assert!(e.to_string().contains("did not create"), "{e}");
+}
+
+engines!(
+    /// A batch whose call went out cannot be withdrawn, and a call whose decisions were all
+    /// withdrawn is never marked sent (so never sent): each check in the same transaction as
+    /// the change it guards.
+    a_sent_call_pins_its_decisions_and_a_withdrawn_call_is_not_sent,
+    |db: &TestDb| {
+        let mut s = db.open();
+        let b1 = s
+            .record_decisions(&[nd("k1", Verdict::Revoke)], "r", Some(1), 10)
+            .unwrap();
+        let b2 = s
+            .record_decisions(&[nd("k2", Verdict::Revoke)], "r", Some(1), 11)
+            .unwrap();
+        let ids: Vec<i64> = s.decisions().unwrap().iter().map(|d| d.id).collect();
+        let plan = s
+            .create_plan(
+                &[call(vec![ids[0]], "/a/k1"), call(vec![ids[1]], "/a/k2")],
+                "r",
+                Some(1),
+                12,
+            )
+            .unwrap();
+        let rows = s.journal(plan).unwrap();
+        // k1's call goes out: its batch is pinned.
+        s.journal_sent(&rows[0], "r", 13).unwrap();
+        let e = s.set_batch_undone(b1, true, "r", 14).unwrap_err();
+        assert!(e.to_string().contains(&format!("plan #{plan}")), "{e}");
+        assert!(!s.decisions().unwrap()[0].undone);
+        // k2's call has not gone out: its batch can be withdrawn, and then it is not sent.
+        s.set_batch_undone(b2, true, "r", 15).unwrap();
+        let e = s.journal_sent(&rows[1], "r", 16).unwrap_err();
+        assert!(e.to_string().contains("withdrawn"), "{e}");
+        assert_eq!(s.journal(plan).unwrap()[1].state, RowState::Pending);
+        // Redo is always allowed.
+        s.set_batch_undone(b2, false, "r", 17).unwrap();
+        s.journal_sent(&rows[1], "r", 18).unwrap();
+    }
+);
