@@ -190,6 +190,16 @@ enum Cmd {
         #[command(subcommand)]
         cmd: ExportCmd,
     },
+    /// The store itself: copy it whole into another (SQLite to PostgreSQL and back).
+    Store {
+        #[command(subcommand)]
+        cmd: StoreCmd,
+    },
+    /// Team mode on PostgreSQL: roles, row-level security and reviewers' logins.
+    Team {
+        #[command(subcommand)]
+        cmd: TeamCmd,
+    },
     /// recert's ownership records for keys, service accounts and resources.
     Owners {
         #[command(subcommand)]
@@ -385,6 +395,54 @@ enum ExportCmd {
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
     },
+}
+
+#[derive(Subcommand)]
+enum StoreCmd {
+    /// Copy this store (every snapshot, decision, campaign, plan and the audit log, with their
+    /// ids) into an empty one: a postgres:// address or a directory for a SQLite store. Both
+    /// audit logs are verified; a non-empty target is refused.
+    Copy {
+        #[arg(long, value_name = "URL|DIR")]
+        to: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum TeamCmd {
+    /// Print the roles, grants and row-level security policies of team mode, then (confirmed)
+    /// apply them. Run once as the DBA (a role that may create roles and owns recert's tables).
+    Init {
+        /// Apply without asking.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Make a database login role for a reviewer, mapped to them (run as the DBA).
+    AddReviewer {
+        email: String,
+        /// Also a campaign owner: may create, close and cancel campaigns.
+        #[arg(long)]
+        owner: bool,
+        /// Read the new role's password from this environment variable instead of a prompt.
+        #[arg(long, value_name = "VAR")]
+        password_env: Option<String>,
+    },
+    /// Make a database login role for a process: the syncer (writes snapshots) or the
+    /// applier (plans and applies), with only what it needs (run as the DBA).
+    AddService {
+        name: String,
+        #[arg(long, value_enum)]
+        role: ServiceRole,
+        /// Read the new role's password from this environment variable instead of a prompt.
+        #[arg(long, value_name = "VAR")]
+        password_env: Option<String>,
+    },
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum ServiceRole {
+    Syncer,
+    Applier,
 }
 
 #[derive(Subcommand)]
@@ -722,6 +780,41 @@ async fn main() -> std::process::ExitCode {
         Some(Cmd::Export {
             cmd: ExportCmd::Evidence { out },
         }) => cli::export_evidence(&g, &out),
+        Some(Cmd::Store {
+            cmd: StoreCmd::Copy { to },
+        }) => cli::team::store_copy(&g, &to),
+        Some(Cmd::Team {
+            cmd: TeamCmd::Init { yes },
+        }) => cli::team::team_init(&g, yes),
+        Some(Cmd::Team {
+            cmd:
+                TeamCmd::AddReviewer {
+                    email,
+                    owner,
+                    password_env,
+                },
+        }) => cli::team::add_member(
+            &g,
+            &email,
+            recert::store::team::Member::Reviewer { owner },
+            password_env.as_deref(),
+        ),
+        Some(Cmd::Team {
+            cmd:
+                TeamCmd::AddService {
+                    name,
+                    role,
+                    password_env,
+                },
+        }) => cli::team::add_member(
+            &g,
+            &name,
+            match role {
+                ServiceRole::Syncer => recert::store::team::Member::Syncer,
+                ServiceRole::Applier => recert::store::team::Member::Applier,
+            },
+            password_env.as_deref(),
+        ),
         Some(Cmd::Owners {
             cmd: OwnersCmd::Import { file, reason },
         }) => cli::owners_import(&g, &file, reason),

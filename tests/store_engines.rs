@@ -482,3 +482,149 @@ engines!(
         s.journal_sent(&rows[1], "r", 18).unwrap();
     }
 );
+
+/// Fill a store with one of everything: two snapshots (one source carried), decisions with
+/// an undo, a campaign taken to close, a plan with a sent call.
+fn fill(s: &mut Store) {
+    let (dir, openai) = data();
+    let first = s
+        .write_snapshot(
+            100,
+            &[
+                ok("dir", "scim", dir.clone()),
+                ok("openai", "openai", openai),
+            ],
+        )
+        .unwrap();
+    let snap = s
+        .write_snapshot(200, &[ok("dir", "scim", dir), failed("openai", "openai")])
+        .unwrap();
+    assert!(snap > first);
+    s.save_digest(snap, "ctx", &Default::default()).unwrap();
+    let b = s
+        .record_decisions(
+            &[nd("k1", Verdict::Revoke), nd("k2", Verdict::Certify)],
+            "r@x.com",
+            Some(snap),
+            10,
+        )
+        .unwrap();
+    s.set_batch_undone(b, true, "r@x.com", 11).unwrap();
+    s.set_batch_undone(b, false, "r@x.com", 12).unwrap();
+    let (scope, routing) = (Scope::default(), Routing::default());
+    let id = s
+        .create_campaign(
+            &NewCampaign {
+                name: "q4",
+                snapshot_id: snap,
+                due: "2026-12-31",
+                scope: &scope,
+                routing: &routing,
+                on_close: OnClose::Revoke,
+                since: None,
+            },
+            &[item(1, "k1", "ann@x.com"), item(2, "k2", "bob@x.com")],
+            "owner@x.com",
+            13,
+        )
+        .unwrap();
+    s.stage(id, &[(1, Some(nd("k1", Verdict::Certify)))], 14)
+        .unwrap();
+    s.submit(id, &[1], "ann@x.com", snap, 15).unwrap();
+    s.delegate(id, &[2], "bob@x.com", "cat@x.com", "away", 16)
+        .unwrap();
+    s.close_campaign(id, "owner@x.com", snap, 17).unwrap();
+    let ids: Vec<i64> = s.decisions().unwrap().iter().map(|d| d.id).collect();
+    let plan = s
+        .create_plan(&[call(vec![ids[0]], "/a/k1")], "r@x.com", Some(snap), 18)
+        .unwrap();
+    let rows = s.journal(plan).unwrap();
+    s.journal_sent(&rows[0], "r@x.com", 19).unwrap();
+    s.journal_result(&rows[0], RowState::Done, Some(204), "gone", "r@x.com", 20)
+        .unwrap();
+}
+
+/// Everything a store holds, as recert reads it.
+fn everything(s: &Store) -> String {
+    let snaps: Vec<_> = (1..=s.latest_snapshot_id().unwrap().unwrap())
+        .map(|id| s.snapshot(id).unwrap())
+        .collect();
+    let id = s.campaign("q4").unwrap().id;
+    format!(
+        "{snaps:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
+        s.decisions().unwrap(),
+        s.audit_entries().unwrap(),
+        s.campaigns().unwrap(),
+        s.campaign_items(id).unwrap(),
+        s.sign_offs(id).unwrap(),
+        s.delegations(id).unwrap(),
+        s.all_journal().unwrap(),
+        s.digest(2, "ctx").unwrap(),
+    )
+}
+
+#[test]
+#[cfg_attr(
+    no_postgres,
+    ignore = "no PostgreSQL test server: source scripts/pg-test-cluster (bash .ci/run does)"
+)]
+fn a_store_copies_into_postgresql_and_back_whole() {
+    let (lite, pg, back) = (TestDb::sqlite(), TestDb::postgres(), TestDb::sqlite());
+    let mut s = lite.open();
+    fill(&mut s);
+    let want = everything(&s);
+    let copied = s.copy_to(&mut pg.open()).unwrap();
+    assert!(copied.audit_entries >= 10, "{copied:?}");
+    assert!(
+        copied.rows.iter().any(|(t, n)| t == "grants" && *n == 6),
+        "{copied:?}"
+    );
+    assert_eq!(everything(&pg.open()), want);
+    // The copy goes on where the source left off: new ids follow the copied ones.
+    let mut p = pg.open();
+    let next = p
+        .record_decisions(&[nd("k9", Verdict::Revoke)], "r@x.com", Some(2), 30)
+        .unwrap();
+    assert_eq!(
+        next,
+        s.decisions()
+            .unwrap()
+            .iter()
+            .map(|d| d.batch)
+            .max()
+            .unwrap()
+            + 1
+    );
+    assert!(
+        p.write_snapshot(300, &[ok("dir", "scim", data().0)])
+            .unwrap()
+            == 3
+    );
+    // And back into SQLite, whole.
+    let before = everything(&p);
+    p.copy_to(&mut back.open()).unwrap();
+    assert_eq!(everything(&back.open()), before);
+    // Never over a store that holds anything.
+    let e = s.copy_to(&mut pg.open()).unwrap_err();
+    assert!(e.to_string().contains("not empty"), "{e}");
+    assert_eq!(everything(&pg.open()), before);
+}
+
+#[test]
+fn a_store_whose_chain_does_not_verify_is_not_copied() {
+    let (from, to) = (TestDb::sqlite(), TestDb::sqlite());
+    let mut s = from.open();
+    fill(&mut s);
+    drop(s);
+    let db = match &from {
+        TestDb::Sqlite(d) => d.path().join("recert.db"),
+        _ => unreachable!(),
+    };
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.execute("UPDATE decisions SET verdict = 'certify' WHERE id = 1", [])
+        .unwrap();
+    drop(conn);
+    let e = from.open().copy_to(&mut to.open()).unwrap_err();
+    assert!(e.to_string().contains("does not verify"), "{e}");
+    assert_eq!(to.open().latest_snapshot_id().unwrap(), None);
+}

@@ -121,7 +121,7 @@ pub fn abandon_cmd(g: &Globals, reason: &str) -> Result<()> {
     };
     let rows = store.abandon_plan(
         plan,
-        &reviewer(&cfg),
+        &acting_as(g, &cfg, None)?,
         reason.trim(),
         chrono::Utc::now().timestamp(),
     )?;
@@ -152,7 +152,7 @@ pub async fn apply_cmd(
     let cfg = g.config()?;
     refuse_read_only(g, &cfg, "apply")?;
     let mut store = Store::open(&g.paths.store)?;
-    let actor = reviewer(&cfg);
+    let actor = acting_as(g, &cfg, None)?;
     let plan_id = if resume {
         match store.unfinished_plan()? {
             Some(p) => {

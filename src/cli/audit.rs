@@ -77,7 +77,7 @@ pub fn export_evidence(g: &Globals, out: &Path) -> Result<()> {
         chain,
         audit: &audit,
         generated_at: chrono::Utc::now().timestamp(),
-        generated_by: reviewer(&cfg),
+        generated_by: acting_as(g, &cfg, None)?,
     };
     let files = evidence::files(&e);
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 
-use super::{Format, Globals, no_snapshot, refuse_read_only, reviewer};
+use super::{Format, Globals, acting_as, no_snapshot, refuse_read_only};
 use crate::config::Config;
 use crate::model::text::{plural, sanitize};
 use crate::reconcile::{self, Directory};
@@ -115,7 +115,7 @@ pub fn new(g: &Globals, a: NewArgs) -> Result<()> {
             snap.id
         );
     }
-    let actor = reviewer(&cfg);
+    let actor = acting_as(g, &cfg, None)?;
     let id = store.create_campaign(
         &NewCampaign {
             name: &a.name,
@@ -334,7 +334,7 @@ pub async fn remind(g: &Globals, name: &str, dry_run: bool) -> Result<()> {
     }
     store.record_reminders(
         c.id,
-        &reviewer(&cfg),
+        &acting_as(g, &cfg, None)?,
         &reminded,
         &failed,
         chrono::Utc::now().timestamp(),
@@ -466,11 +466,6 @@ fn kv<K: std::fmt::Display>(m: &BTreeMap<K, usize>) -> String {
         .join(", ")
 }
 
-/// Who `--as` is: the given email, else the configured reviewer.
-fn acting(cfg: &Config, who: Option<String>) -> String {
-    crate::model::normalize_email(&who.unwrap_or_else(|| reviewer(cfg)))
-}
-
 /// The people of the campaign's snapshot: who belongs to which reviewer group.
 fn people_of(store: &Store, cfg: &Config, c: &Campaign) -> Result<People> {
     let snap = store.snapshot(c.snapshot_id)?;
@@ -501,7 +496,7 @@ fn reviewing(g: &Globals, name: &str, who: Option<String>, what: &str) -> Result
         .context(what.to_string())?;
     let all = store.campaign_items(c.id)?;
     let people = people_of(&store, &cfg, &c)?;
-    let who = acting(&cfg, who);
+    let who = acting_as(g, &cfg, who)?;
     Ok(Reviewing {
         cfg,
         store,
@@ -954,7 +949,7 @@ pub fn close(g: &Globals, name: &str, yes: bool) -> Result<()> {
     {
         bail!("not closed");
     }
-    let actor = reviewer(&cfg);
+    let actor = acting_as(g, &cfg, None)?;
     let n = store.close_campaign(c.id, &actor, c.snapshot_id, now())?;
     let next = if c.on_close == OnClose::Revoke && n > 0 {
         "; `recert plan` shows the revokes, `recert apply` sends them"
@@ -984,7 +979,7 @@ pub fn cancel(g: &Globals, name: &str, reason: &str, yes: bool) -> Result<()> {
     if reason.trim().is_empty() {
         bail!("campaign cancel: say why (--reason \"...\")");
     }
-    let actor = reviewer(&cfg);
+    let actor = acting_as(g, &cfg, None)?;
     if crate::model::normalize_email(&actor) != crate::model::normalize_email(&c.created_by) {
         bail!(
             "only {} (who created {}) can cancel it; you are {actor}",
@@ -1042,7 +1037,7 @@ pub fn report(g: &Globals, name: &str, out: &Path) -> Result<()> {
         delegations: &delegations,
         chain,
         generated_at: now(),
-        generated_by: reviewer(&cfg),
+        generated_by: acting_as(g, &cfg, None)?,
     };
     let files = report::files(&r);
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
@@ -1071,7 +1066,7 @@ pub fn review(g: &Globals, name: &str, who: Option<String>) -> Result<()> {
     let cfg = g.config()?;
     let store = Store::open(&g.paths.store)?;
     let c = store.campaign(name)?;
-    let who = acting(&cfg, who);
+    let who = acting_as(g, &cfg, who)?;
     let people = people_of(&store, &cfg, &c)?;
     if let Some(group) = who.strip_prefix("group:") {
         // Only the active ones can review.

@@ -30,7 +30,7 @@ pub(super) fn tui_options(
         theme,
         read_only: g.read_only || cfg.settings.read_only,
         justification_required: cfg.settings.justification == config::Justification::Required,
-        reviewer: reviewer(cfg),
+        reviewer: acting_as(g, cfg, None)?,
         context: format!("snapshot #{} · {when} · {sources}", snap.id),
         store: dir,
         config: cfg.clone(),

@@ -8,7 +8,7 @@ use anyhow::{Result, bail};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::{Format, Globals, refuse_read_only, reviewer};
+use super::{Format, Globals, acting_as, refuse_read_only};
 use crate::model::text::{plural, sanitize};
 use crate::remediate::{JournalRow, RowState};
 use crate::store::Store;
@@ -232,7 +232,7 @@ pub fn done(g: &Globals, id: &str, reason: &str) -> Result<()> {
     if r.state != RowState::Manual {
         bail!("{id} was marked {} already", r.state.as_str());
     }
-    let who = reviewer(&cfg);
+    let who = acting_as(g, &cfg, None)?;
     let how = format!("done by hand: {}", reason.trim());
     store.manual_done(&r, &how, &who, chrono::Utc::now().timestamp())?;
     println!("{id} marked done by {who}, audited");
@@ -272,7 +272,7 @@ pub async fn send(g: &Globals, dry_run: bool) -> Result<()> {
     }
     let hook = crate::notify::Webhook::from_env_or_keyring(TICKET_ENV, "tickets")
         .map_err(|e| anyhow::anyhow!(e))?;
-    let who = reviewer(&cfg);
+    let who = acting_as(g, &cfg, None)?;
     let mut failed = 0;
     for t in &todo {
         match hook.post(&serde_json::to_value(t)?).await {

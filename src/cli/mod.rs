@@ -12,6 +12,7 @@ pub mod owners;
 pub mod revoke;
 pub mod setup;
 pub mod simulate;
+pub mod team;
 
 pub use apply::{abandon_cmd, apply_cmd, plan_cmd};
 pub use audit::{audit_export, audit_verify, export_evidence};
@@ -186,6 +187,28 @@ pub fn load_theme(g: &Globals, cfg: &Config) -> Result<tui::theme::Theme> {
     };
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     tui::theme::Theme::load(overlay.as_deref(), no_color).map_err(|e| anyhow::anyhow!("theme: {e}"))
+}
+
+/// Who is acting. In team mode, the person the database role maps to (`--as` someone else is
+/// refused: the database would refuse their rows anyway); otherwise `who`, else
+/// [`reviewer`].
+pub fn acting_as(g: &Globals, cfg: &Config, who: Option<String>) -> Result<String> {
+    if g.paths.store.dir().is_none()
+        && let Some(me) = Store::open(&g.paths.store)?.identity()?
+    {
+        if let Some(w) = who
+            && crate::model::normalize_email(&w) != me
+        {
+            bail!(
+                "team mode: you are {me}, the database role you logged in as; --as {} is refused (log in as their role to act as them)",
+                sanitize(&w)
+            );
+        }
+        return Ok(me);
+    }
+    Ok(crate::model::normalize_email(
+        &who.unwrap_or_else(|| reviewer(cfg)),
+    ))
 }
 
 /// Who is deciding: `settings.reviewer`, `$RECERT_REVIEWER`, then `$USER`.

@@ -126,7 +126,7 @@ pub fn owners_import(g: &Globals, file: &Path, reason: Option<String>) -> Result
     let batch = engine::decide::record(
         &mut store,
         &items,
-        &reviewer(&cfg),
+        &acting_as(g, &cfg, None)?,
         Some(snap.id),
         chrono::Utc::now().timestamp(),
     )

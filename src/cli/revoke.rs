@@ -128,7 +128,7 @@ pub async fn revoke_cmd(
     if !confirm_plan(&cfg, &steps, yes)? {
         bail!("not confirmed; nothing was recorded or sent");
     }
-    let actor = reviewer(&cfg);
+    let actor = acting_as(g, &cfg, None)?;
     let now = chrono::Utc::now().timestamp();
     let batch = engine::decide::record(&mut store, &items, &actor, Some(snap.id), now)
         .map_err(anyhow::Error::msg)?;

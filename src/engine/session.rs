@@ -212,6 +212,9 @@ enum Msg {
     /// Tell the front end this once the review read model is read again (an apply's end: the
     /// console must not see "done" with a journal that still says "sent").
     After(Event),
+    /// Other sessions changed the shared store (team mode): read the review again, and say
+    /// who did what.
+    Changed(Vec<crate::store::live::Change>),
     /// The front end is gone.
     Stop,
 }
@@ -370,6 +373,9 @@ impl<F: Front> Inner<F> {
                 None
             }
         };
+        if let Some(s) = &store {
+            self.listen(s);
+        }
         let mut reviews = 0u64;
         while let Ok(first) = rx.recv() {
             // Everything that piled up, in order; reading the review once serves them all.
@@ -386,6 +392,17 @@ impl<F: Front> Inner<F> {
                     Msg::After(e) => {
                         read_review = true;
                         after.push(e);
+                        continue;
+                    }
+                    Msg::Changed(changes) => {
+                        read_review = true;
+                        // Another reviewer's decisions are news; this person's own (from
+                        // another console of theirs) and the machinery's (plans, calls) only
+                        // refresh what is shown.
+                        let me = &self.setup.reviewer;
+                        for c in changes.iter().filter(|c| &c.actor != me && c.is_review()) {
+                            after.push(Event::Notice(c.toast()));
+                        }
                         continue;
                     }
                     Msg::Stop => return,
@@ -421,6 +438,42 @@ impl<F: Front> Inner<F> {
             self.carried_out
                 .fetch_add(asked, std::sync::atomic::Ordering::SeqCst);
         }
+    }
+
+    /// Team mode: hear other sessions' changes as they commit, on a thread of its own, and
+    /// hand them to the engine's loop. Nothing for a SQLite store.
+    fn listen(&self, store: &Store) {
+        let listener = match crate::store::live::Listener::open(&self.setup.store, store) {
+            Ok(Some(l)) => l,
+            Ok(None) => return,
+            Err(e) => {
+                (self.sink)(Event::Error(format!(
+                    "other reviewers' changes will show only when you reload: cannot listen for them ({e:#})"
+                )));
+                return;
+            }
+        };
+        let (me, sink) = (self.me.clone(), self.sink.clone());
+        let _ = std::thread::Builder::new()
+            .name("recert-listen".into())
+            .spawn(move || {
+                loop {
+                    match listener.wait(std::time::Duration::from_millis(500)) {
+                        Ok(changes) if changes.is_empty() => {}
+                        Ok(changes) => {
+                            if me.send(Msg::Changed(changes)).is_err() {
+                                return;
+                            }
+                        }
+                        Err(why) => {
+                            sink(Event::Error(format!(
+                                "{why}: other reviewers' changes will show only when you reload"
+                            )));
+                            return;
+                        }
+                    }
+                }
+            });
     }
 
     /// Carry out `c`; whether the review read model must be read again.

@@ -115,12 +115,14 @@ impl ToSql for Param<'_> {
                 Type::INT4 => i32::try_from(i)?.to_sql(ty, out),
                 Type::INT2 => i16::try_from(i)?.to_sql(ty, out),
                 Type::BOOL => (i != 0).to_sql(ty, out),
-                Type::FLOAT8 => (i as f64).to_sql(ty, out),
-                _ => i.to_string().as_str().to_sql(ty, out),
+                Type::TEXT | Type::VARCHAR => i.to_string().as_str().to_sql(ty, out),
+                _ => Err(format!("an integer cannot be sent as {ty}").into()),
             },
             Param::Text(s) => match *ty {
-                Type::INT8 => s.parse::<i64>()?.to_sql(ty, out),
-                _ => s.to_sql(ty, out),
+                Type::TEXT | Type::VARCHAR | Type::NAME | Type::BPCHAR | Type::UNKNOWN => {
+                    s.to_sql(ty, out)
+                }
+                _ => Err(format!("text cannot be sent as {ty}").into()),
             },
         }
     }
@@ -473,6 +475,24 @@ impl Conn {
         self.start("BEGIN IMMEDIATE")
     }
 
+    /// Run `f` on one consistent view of the store (nothing another session commits
+    /// meanwhile is seen): for reads that must agree with each other, like the audit chain
+    /// and the rows that point into it.
+    pub fn consistent<T, E>(
+        &self,
+        err: impl Fn(DbError) -> E,
+        f: impl FnOnce() -> Result<T, E>,
+    ) -> Result<T, E> {
+        self.batch(match self {
+            Conn::Lite(_) => "BEGIN DEFERRED",
+            Conn::Pg(_) => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+        })
+        .map_err(err)?;
+        let out = f();
+        let _ = self.batch("ROLLBACK");
+        out
+    }
+
     /// Begin a transaction that holds the write lock, for a caller that must read through
     /// the store while it is open and ends it itself (`COMMIT` or `ROLLBACK`).
     pub fn begin_unguarded(&self) -> Result<(), DbError> {
@@ -491,7 +511,9 @@ impl Conn {
         match self {
             Conn::Lite(c) => c.execute_batch(lite)?,
             Conn::Pg(c) => {
-                c.batch("BEGIN")?;
+                // Read committed, whatever the server's default: each statement after the
+                // lock sees what the writer before committed.
+                c.batch("BEGIN ISOLATION LEVEL READ COMMITTED")?;
                 if let Err(e) = c.exec(
                     "SELECT pg_advisory_xact_lock(?1)",
                     args![super::pg::WRITER_LOCK],

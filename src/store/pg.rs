@@ -46,7 +46,6 @@ impl Target {
                 parsed.scheme()
             ));
         }
-        let password_in_url = parsed.password().is_some();
         let mut clean = parsed.clone();
         let _ = clean.set_password(None);
         // libpq's stricter modes: we always verify a server's certificate when TLS is used.
@@ -54,11 +53,11 @@ impl Target {
             .query_pairs()
             .map(|(k, v)| (k.into_owned(), v.into_owned()))
             .collect();
-        for (k, v) in &mut query {
-            if k == "sslmode" && matches!(v.as_str(), "verify-ca" | "verify-full") {
-                *v = "require".into();
-            }
-        }
+        let asked = query
+            .iter()
+            .find(|(k, _)| k == "sslmode")
+            .map(|(_, v)| v.clone());
+        query.retain(|(k, _)| k != "sslmode");
         let mut to_parse = clean.clone();
         to_parse.set_query(None);
         if !query.is_empty() {
@@ -68,12 +67,16 @@ impl Target {
             .as_str()
             .parse()
             .map_err(|e| format!("the database address cannot be used: {e}"))?;
+        // A password anywhere in the address (its user part or a `password=` parameter).
+        let password_in_url = parsed.password().is_some() || config.get_password().is_some();
         if let Some(p) = parsed.password() {
-            let p = url::form_urlencoded::parse(format!("p={p}").as_bytes())
-                .next()
-                .map(|(_, v)| v.into_owned())
-                .unwrap_or_default();
+            let p = percent_encoding::percent_decode_str(p)
+                .decode_utf8_lossy()
+                .into_owned();
             config.password(Secret::new(p).expose());
+        }
+        if let Some(p) = config.get_password() {
+            Secret::new(String::from_utf8_lossy(p));
         }
         if config.get_user().is_none() {
             let user = std::env::var("PGUSER")
@@ -89,11 +92,44 @@ impl Target {
             let db = config.get_user().unwrap_or_default().to_string();
             config.dbname(&db);
         }
+        // TLS unless the server is on this machine: a password (or a SCRAM exchange a
+        // man in the middle could downgrade to one) never crosses a network in clear.
+        let local = is_local(&config);
+        config.ssl_mode(match asked.as_deref() {
+            Some("disable") if local => SslMode::Disable,
+            Some("disable") => {
+                return Err(format!(
+                    "sslmode=disable is refused for {}: recert sends the password only over TLS to a server on another machine (drop sslmode, or use require / verify-full)",
+                    host_of(&config)
+                ));
+            }
+            None | Some("prefer" | "allow") if local => SslMode::Prefer,
+            None | Some("prefer" | "allow" | "require" | "verify-ca" | "verify-full") => {
+                SslMode::Require
+            }
+            Some(other) => {
+                return Err(format!(
+                    "sslmode={} is not one recert knows: use disable (this machine only), require, verify-ca or verify-full",
+                    crate::model::text::sanitize(other)
+                ));
+            }
+        });
+        // A writer that waits for the lock longer than this, or a session that holds a
+        // transaction open and silent, is given up on by the server instead of blocking the
+        // whole team; a dead peer is noticed in about half a minute.
+        let options = format!(
+            "{} -c lock_timeout=30000 -c idle_in_transaction_session_timeout=300000",
+            config.get_options().unwrap_or_default()
+        );
         config
             .application_name("recert")
+            .options(options.trim())
             .connect_timeout(Duration::from_secs(10))
+            .tcp_user_timeout(Duration::from_secs(30))
             .keepalives(true)
-            .keepalives_idle(Duration::from_secs(30));
+            .keepalives_idle(Duration::from_secs(30))
+            .keepalives_interval(Duration::from_secs(10))
+            .keepalives_retries(3);
         let shown = format!(
             "postgres://{}@{}:{}/{}",
             config.get_user().unwrap_or_default(),
@@ -149,6 +185,20 @@ impl Target {
         }
         c
     }
+}
+
+/// Is every host of `c` this machine (a loopback address, `localhost`, a Unix socket)?
+fn is_local(c: &tokio_postgres::Config) -> bool {
+    c.get_hosts().iter().all(|h| match h {
+        tokio_postgres::config::Host::Tcp(h) => {
+            h == "localhost"
+                || h.trim_matches(['[', ']'])
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+        }
+        #[cfg(unix)]
+        tokio_postgres::config::Host::Unix(_) => true,
+    })
 }
 
 fn host_of(c: &tokio_postgres::Config) -> String {
@@ -218,6 +268,8 @@ fn pgpass_fields(line: &str) -> Vec<String> {
 pub(crate) struct Pg {
     client: tokio_postgres::Client,
     prepared: Prepared,
+    /// What other sessions announced (`NOTIFY`) on the channels this one listens to.
+    notices: std::sync::Mutex<mpsc::Receiver<Notice>>,
     _driver: std::thread::JoinHandle<()>,
 }
 
@@ -225,6 +277,7 @@ impl Pg {
     pub fn connect(target: &Target) -> Result<Pg, DbError> {
         let config = target.with_password();
         let (client_tx, client_rx) = mpsc::sync_channel(1);
+        let (note_tx, note_rx) = mpsc::channel();
         let driver = std::thread::Builder::new()
             .name("recert-postgres".into())
             .spawn(move || {
@@ -238,13 +291,22 @@ impl Pg {
                         return;
                     }
                 };
-                rt.block_on(drive(config, client_tx));
+                rt.block_on(drive(config, client_tx, note_tx));
             })
             .map_err(|e| DbError::Type(0, format!("cannot start the database thread: {e}")))?;
-        let client = match client_rx.recv() {
+        // The TLS handshake and the login are bounded too: a server that accepts the
+        // connection and then says nothing is given up on.
+        let client = match client_rx.recv_timeout(Duration::from_secs(30)) {
             Ok(Ok(c)) => c,
             Ok(Err(e)) => return Err(DbError::Type(0, e)),
-            Err(_) => {
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                return Err(DbError::Type(
+                    0,
+                    "the server accepted the connection but did not finish logging in within 30 s"
+                        .into(),
+                ));
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
                 return Err(DbError::Type(
                     0,
                     "the database thread stopped before connecting".into(),
@@ -257,6 +319,7 @@ impl Pg {
                 Connected::Failed(e) => return Err(DbError::Pg(e)),
             },
             prepared: Prepared::default(),
+            notices: std::sync::Mutex::new(note_rx),
             _driver: driver,
         })
     }
@@ -298,6 +361,26 @@ impl Pg {
     }
 }
 
+/// One notification: the server process of the session that sent it, and its payload.
+#[derive(Debug, Clone)]
+pub(crate) struct Notice {
+    pub pid: i32,
+    pub payload: String,
+}
+
+impl Pg {
+    /// Wait up to `timeout` for notifications (after `LISTEN`); what came, oldest first.
+    /// `Err` when the connection has ended.
+    pub fn wait(&self, timeout: Duration) -> Result<Vec<Notice>, ()> {
+        let rx = self.notices.lock().unwrap_or_else(|e| e.into_inner());
+        match rx.recv_timeout(timeout) {
+            Ok(first) => Ok(std::iter::once(first).chain(rx.try_iter()).collect()),
+            Err(mpsc::RecvTimeoutError::Timeout) => Ok(Vec::new()),
+            Err(mpsc::RecvTimeoutError::Disconnected) => Err(()),
+        }
+    }
+}
+
 enum Connected {
     Client(tokio_postgres::Client),
     Failed(tokio_postgres::Error),
@@ -306,6 +389,7 @@ enum Connected {
 async fn drive(
     config: tokio_postgres::Config,
     client_tx: mpsc::SyncSender<Result<Connected, String>>,
+    note_tx: mpsc::Sender<Notice>,
 ) {
     let tls = config.get_ssl_mode() != SslMode::Disable;
     let connector = if tls {
@@ -329,6 +413,12 @@ async fn drive(
                     loop {
                         let msg = std::future::poll_fn(|cx| conn.poll_message(cx)).await;
                         match msg {
+                            Some(Ok(tokio_postgres::AsyncMessage::Notification(n))) => {
+                                let _ = note_tx.send(Notice {
+                                    pid: n.process_id(),
+                                    payload: n.payload().to_string(),
+                                });
+                            }
                             Some(Ok(_)) => {}
                             Some(Err(e)) => {
                                 tracing::warn!(error = %e, "database connection ended");
@@ -363,7 +453,7 @@ mod tests {
 
     #[test]
     fn an_address_is_shown_without_its_password() {
-        let t = Target::parse("postgres://alice:s3cr%3At@db.example:5433/recert?sslmode=disable")
+        let t = Target::parse("postgres://alice:s3cr%3At@db.example:5433/recert?sslmode=require")
             .unwrap();
         assert!(t.password_in_url());
         assert_eq!(t.shown(), "postgres://alice@db.example:5433/recert");
@@ -371,6 +461,40 @@ mod tests {
         let e = Target::parse("mysql://x@y/z").err().unwrap();
         assert!(e.contains("postgres://"), "{e}");
         assert!(Target::parse("postgres://a@h/d?sslmode=verify-full").is_ok());
+        // A password as a parameter is a password in the address too.
+        assert!(
+            Target::parse("postgres://a@h/d?password=x")
+                .unwrap()
+                .password_in_url()
+        );
+        assert!(!Target::parse("postgres://a@h/d").unwrap().password_in_url());
+    }
+
+    #[test]
+    fn a_password_leaves_the_machine_only_over_tls() {
+        let mode = |u: &str| Target::parse(u).map(|t| t.config.get_ssl_mode());
+        assert_eq!(mode("postgres://a@db.example/d"), Ok(SslMode::Require));
+        assert_eq!(
+            mode("postgres://a@db.example/d?sslmode=prefer"),
+            Ok(SslMode::Require)
+        );
+        assert!(
+            mode("postgres://a@db.example/d?sslmode=disable")
+                .unwrap_err()
+                .contains("refused")
+        );
+        assert_eq!(
+            mode("postgres://a@127.0.0.1/d?sslmode=disable"),
+            Ok(SslMode::Disable)
+        );
+        assert_eq!(mode("postgres://a@[::1]/d"), Ok(SslMode::Prefer));
+        assert!(mode("postgres://a@h/d?sslmode=bogus").is_err());
+    }
+
+    #[test]
+    fn a_password_with_plus_and_ampersand_is_read_whole() {
+        let t = Target::parse("postgres://a:p%2Bq%26r+s@h/d").unwrap();
+        assert_eq!(t.config.get_password(), Some("p+q&r+s".as_bytes()));
     }
 
     #[test]

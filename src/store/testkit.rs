@@ -126,3 +126,21 @@ macro_rules! engines {
         }
     };
 }
+
+/// Run `sql` on the database at `url` as whoever `url` logs in as: the rows it changed, or
+/// the server's refusal (for tests that try what a role may not do, with raw SQL).
+pub fn exec_as(url: &str, sql: &str) -> Result<usize, String> {
+    let target = Target::parse(url)?;
+    let conn = super::pg::Pg::connect(&target).map_err(|e| e.to_string())?;
+    conn.exec(sql, &[]).map_err(|e| e.to_string())
+}
+
+impl TestDb {
+    /// This test database's address logged in as `role` with `password`.
+    pub fn url_as(&self, role: &str, password: &str) -> Option<String> {
+        let mut url = url::Url::parse(&self.url()?).ok()?;
+        url.set_username(role).ok()?;
+        url.set_password(Some(password)).ok()?;
+        Some(url.to_string())
+    }
+}

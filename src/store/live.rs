@@ -1,0 +1,110 @@
+//! Changes other sessions make, as they commit (PostgreSQL's `LISTEN`/`NOTIFY`): every audit
+//! append announces its actor, event and count on the channel `recert_changes`, so an open
+//! console learns within a second that another reviewer decided, delegated or signed off,
+//! without polling the tables. A SQLite store has no other sessions to hear: no listener.
+
+use std::time::Duration;
+
+use super::db::{Conn, args};
+use super::{Location, Store, StoreError};
+
+/// Another session's change, as announced.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Change {
+    pub actor: String,
+    pub event: String,
+    /// How many things it changed (decisions in a batch, items delegated), when it says.
+    pub count: Option<u64>,
+}
+
+impl Change {
+    /// A reviewer's act (a decision, an undo, a delegation, a sign-off), not the machinery's.
+    pub fn is_review(&self) -> bool {
+        matches!(
+            self.event.as_str(),
+            "decide"
+                | "undo"
+                | "redo"
+                | "campaign.submit"
+                | "campaign.delegate"
+                | "campaign.signoff"
+        )
+    }
+
+    /// "bob@x.com: 12 decisions", for a toast.
+    pub fn toast(&self) -> String {
+        let what = match self.event.as_str() {
+            "decide" | "campaign.submit" => "decision",
+            "campaign.delegate" => "item delegated",
+            "campaign.signoff" => return format!("{} signed off", self.actor),
+            "undo" => "decision undone",
+            "redo" => "decision redone",
+            other => return format!("{}: {other}", self.actor),
+        };
+        let n = self.count.unwrap_or(1);
+        let what = if n == 1 {
+            what.to_string()
+        } else if let Some((noun, rest)) = what.split_once(' ') {
+            format!("{noun}s {rest}")
+        } else {
+            format!("{what}s")
+        };
+        format!("{}: {n} {what}", crate::model::text::sanitize(&self.actor))
+    }
+}
+
+/// A session of its own that listens for other sessions' changes.
+pub struct Listener {
+    conn: Conn,
+    /// The sessions of this process (the store it writes through): its own changes are not
+    /// news to it.
+    own: Vec<i32>,
+}
+
+impl Listener {
+    /// Listen on `at`, leaving out what `own` (this process's store) writes. `None` for a
+    /// SQLite store.
+    pub fn open(at: &Location, own: &Store) -> Result<Option<Listener>, StoreError> {
+        let Location::Postgres(target) = at else {
+            return Ok(None);
+        };
+        let err = own.sql();
+        let own_pid: Option<i32> = match &own.conn {
+            Conn::Pg(_) => Some(
+                own.conn
+                    .value::<i64>("SELECT pg_backend_pid()", args![])
+                    .map_err(&err)? as i32,
+            ),
+            Conn::Lite(_) => None,
+        };
+        let pg = super::pg::Pg::connect(target).map_err(&err)?;
+        pg.batch("LISTEN recert_changes").map_err(&err)?;
+        Ok(Some(Listener {
+            conn: Conn::Pg(pg),
+            own: own_pid.into_iter().collect(),
+        }))
+    }
+
+    /// Other sessions' changes that arrive within `timeout` (none when nothing did). `Err`
+    /// when the connection has ended.
+    pub fn wait(&self, timeout: Duration) -> Result<Vec<Change>, String> {
+        let Conn::Pg(pg) = &self.conn else {
+            return Ok(Vec::new());
+        };
+        let notices = pg
+            .wait(timeout)
+            .map_err(|()| "the database connection that listens for changes ended".to_string())?;
+        Ok(notices
+            .into_iter()
+            .filter(|n| !self.own.contains(&n.pid))
+            .filter_map(|n| {
+                let v: serde_json::Value = serde_json::from_str(&n.payload).ok()?;
+                Some(Change {
+                    actor: v.get("actor")?.as_str()?.to_string(),
+                    event: v.get("event")?.as_str()?.to_string(),
+                    count: v.get("count").and_then(|c| c.as_u64()),
+                })
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,497 @@
+//! Team mode on PostgreSQL: identities the database enforces. Each reviewer logs in as their
+//! own role; with their own credentials and raw SQL they cannot write another reviewer's
+//! items, decide as someone else, touch the audit log, or run a campaign; what they may do
+//! works through the store, and the chain the database writes verifies in recert.
+
+use recert::model::{Person, SourceData};
+use recert::review::campaign::{Item, NewCampaign, OnClose, Routing, Scope};
+use recert::review::{NewDecision, Target, Verdict};
+use recert::secret::Secret;
+use recert::store::team::Member;
+use recert::store::testkit::{TestDb, exec_as};
+use recert::store::{SourceResult, Store};
+
+const SKIP: &str = "no PostgreSQL test server: source scripts/pg-test-cluster (bash .ci/run does)";
+const PW: &str = "correct-horse-battery";
+
+fn person(id: &str, email: &str, groups: &[&str]) -> Person {
+    Person {
+        source: "dir".into(),
+        id: id.into(),
+        user_name: email.into(),
+        emails: vec![email.into()],
+        display_name: None,
+        active: true,
+        absent: false,
+        external_id: None,
+        department: None,
+        title: None,
+        manager_id: None,
+        groups: groups.iter().map(|g| g.to_string()).collect(),
+        groups_known: true,
+        employee_type: None,
+    }
+}
+
+fn item(seq: i64, reviewer: &str) -> Item {
+    Item {
+        seq,
+        target: Target::new("openai", "openai", "project_key", &format!("k{seq}")),
+        label: format!("key k{seq}"),
+        person: None,
+        resource_id: None,
+        resource: None,
+        role: None,
+        via: None,
+        rules: vec![],
+        last_used: None,
+        created_at: None,
+        fingerprint: format!("fp{seq}"),
+        reviewer: reviewer.into(),
+        routed_by: "test".into(),
+        recommendation: None,
+        change: None,
+        carried: None,
+    }
+}
+
+fn nd(seq: i64, v: Verdict) -> NewDecision {
+    NewDecision {
+        verdict: v,
+        target: Target::new("openai", "openai", "project_key", &format!("k{seq}")),
+        label: format!("key k{seq}"),
+        rule: None,
+        owner: None,
+        until: None,
+        justification: Some("reviewed".into()),
+    }
+}
+
+/// A campaign of four items (two for each reviewer, one for a group alice is in), team mode
+/// set up by the DBA, and the two reviewers' roles. Returns (alice, bob, campaign id, snapshot).
+fn team(db: &TestDb) -> (String, String, i64, i64) {
+    // Roles are the cluster's: each test database gets its own people.
+    let tag = db.url().unwrap().rsplit('/').next().unwrap().to_string();
+    let (alice, bob) = (format!("alice.{tag}@x.com"), format!("bob.{tag}@x.com"));
+    let mut admin = db.open();
+    let snap = admin
+        .write_snapshot(
+            100,
+            &[SourceResult {
+                source: "dir".into(),
+                kind: "scim".into(),
+                outcome: Ok(SourceData {
+                    people: vec![person("1", &alice, &["ai-admins"]), person("2", &bob, &[])],
+                    ..Default::default()
+                }),
+                requests: 1,
+                started_at: 1,
+                finished_at: 2,
+            }],
+        )
+        .unwrap();
+    let (scope, routing) = (Scope::default(), Routing::default());
+    let items = vec![
+        item(1, &alice),
+        item(2, &alice),
+        item(3, &bob),
+        item(4, "group:ai-admins"),
+    ];
+    let id = admin
+        .create_campaign(
+            &NewCampaign {
+                name: "q4",
+                snapshot_id: snap,
+                due: "2026-12-31",
+                scope: &scope,
+                routing: &routing,
+                on_close: OnClose::NoChange,
+                since: None,
+            },
+            &items,
+            "dba",
+            101,
+        )
+        .unwrap();
+    admin.team_init().unwrap();
+    admin.team_init().unwrap();
+    for who in [&alice, &bob] {
+        admin
+            .add_member(
+                who,
+                &Secret::new(PW),
+                Member::Reviewer { owner: false },
+                102,
+            )
+            .unwrap();
+    }
+    (alice, bob, id, snap)
+}
+
+fn login(db: &TestDb, who: &str) -> (String, Store) {
+    let url = db.url_as(who, PW).unwrap();
+    let store = Store::connect(&recert::store::Target::parse(&url).unwrap()).unwrap();
+    (url, store)
+}
+
+#[test]
+#[cfg_attr(
+    no_postgres,
+    ignore = "no PostgreSQL test server: source scripts/pg-test-cluster (bash .ci/run does)"
+)]
+fn a_reviewer_decides_only_their_own_items_as_themselves() {
+    let _ = SKIP;
+    let db = TestDb::postgres();
+    let (alice, bob, id, snap) = team(&db);
+    let (_, mut a) = login(&db, &alice);
+    assert_eq!(a.identity().unwrap().as_deref(), Some(alice.as_str()));
+    // Her own items and her group's: staged, submitted, audited as her.
+    let staged = vec![
+        (1, Some(nd(1, Verdict::Certify))),
+        (4, Some(nd(4, Verdict::Revoke))),
+    ];
+    assert_eq!(a.stage(id, &staged, 110).unwrap(), 2);
+    assert_eq!(a.submit(id, &[1, 4], &alice, snap, 111).unwrap().1, 2);
+    // Bob's item: the database shows it, and will not let her stage it.
+    assert_eq!(
+        a.stage(id, &[(3, Some(nd(3, Verdict::Revoke)))], 112)
+            .unwrap(),
+        0
+    );
+    // She cannot decide as Bob, through the store or the log.
+    let e = a
+        .record_decisions(&[nd(2, Verdict::Revoke)], &bob, Some(snap), 113)
+        .unwrap_err();
+    assert!(e.to_string().contains("refused"), "{e}");
+    // She hands her item on; Bob, logged in as himself, decides it and signs off.
+    assert_eq!(
+        a.delegate(id, &[2], &alice, &bob, "his team", 114).unwrap(),
+        1
+    );
+    let (_, mut b) = login(&db, &bob);
+    let staged = vec![
+        (2, Some(nd(2, Verdict::Revoke))),
+        (3, Some(nd(3, Verdict::Certify))),
+    ];
+    assert_eq!(b.stage(id, &staged, 115).unwrap(), 2);
+    b.submit(id, &[2, 3], &bob, snap, 116).unwrap();
+    b.sign_off(id, &bob, &serde_json::json!({"done": 2}), 117)
+        .unwrap();
+    // Neither may close the campaign: that is the owner's.
+    let e = b.close_campaign(id, &bob, snap, 118).unwrap_err();
+    assert!(e.to_string().contains("may not"), "{e}");
+    // The chain the database wrote (hashed in SQL) verifies in recert.
+    let admin = db.open();
+    let (entries, verdict) = admin.verify_audit(None).unwrap();
+    assert_eq!(verdict, Ok(entries.len()));
+    let actors: Vec<&str> = entries.iter().map(|e| e.actor.as_str()).collect();
+    assert_eq!(
+        actors,
+        [
+            "dba",
+            alice.as_str(),
+            alice.as_str(),
+            bob.as_str(),
+            bob.as_str()
+        ]
+    );
+}
+
+#[test]
+#[cfg_attr(
+    no_postgres,
+    ignore = "no PostgreSQL test server: source scripts/pg-test-cluster (bash .ci/run does)"
+)]
+fn with_raw_sql_a_reviewer_cannot_touch_what_is_not_theirs() {
+    let db = TestDb::postgres();
+    let (alice, bob, id, _) = team(&db);
+    let (url, _) = login(&db, &alice);
+    let refused = |sql: &str| {
+        let e = exec_as(&url, sql).expect_err(sql);
+        assert!(
+            e.contains("permission denied")
+                || e.contains("row-level security")
+                || e.contains("refused")
+                || e.contains("may not"),
+            "{sql}: {e}"
+        );
+    };
+    // Bob's items are invisible to an update: nothing changes.
+    assert_eq!(
+        exec_as(&url, &format!("UPDATE campaign_items SET outcome = 'revoke' WHERE campaign_id = {id} AND reviewer = '{bob}'")).unwrap(),
+        0
+    );
+    assert_eq!(
+        exec_as(
+            &url,
+            "UPDATE campaign_items SET outcome = 'revoke' WHERE seq = 3"
+        )
+        .unwrap(),
+        0
+    );
+    // Her own item she may change, but not its frozen facts.
+    refused(&format!(
+        "UPDATE campaign_items SET item = '{{}}' WHERE reviewer = '{alice}'"
+    ));
+    // The audit log: no update, delete, insert or truncate, and no append as someone else.
+    refused("UPDATE audit SET actor = 'nobody'");
+    refused("DELETE FROM audit");
+    refused("TRUNCATE audit");
+    refused(
+        "INSERT INTO audit (seq, at, actor, event, detail, prev, hash) VALUES (99, 1, 'x', 'x', '{}', 'x', 'x')",
+    );
+    refused("UPDATE audit_head SET seq = 1");
+    refused(&format!(
+        "SELECT recert_audit_append(1, '{bob}', 'decide', '{{}}')"
+    ));
+    // Decisions only as herself; campaigns are the owner's; sign-offs only her own.
+    refused(&format!(
+        "INSERT INTO decisions (batch, made_at, reviewer, verdict, provider, source, kind, target_id, label) VALUES (1, 1, '{bob}', 'revoke', 'openai', 'openai', 'project_key', 'k3', 'x')"
+    ));
+    refused(
+        "INSERT INTO campaigns (name, snapshot_id, created_at, created_by, due, scope, routing, on_close) VALUES ('x', 1, 1, 'x', 'x', '{}', '{}', 'keep')",
+    );
+    refused(&format!(
+        "UPDATE campaigns SET closed_at = 1 WHERE id = {id}"
+    ));
+    refused(&format!(
+        "INSERT INTO campaign_signoffs (campaign_id, reviewer, at, counts) VALUES ({id}, '{bob}', 1, '{{}}')"
+    ));
+    refused(&format!(
+        "INSERT INTO campaign_delegations (campaign_id, seq, from_reviewer, to_reviewer, reason, at) VALUES ({id}, 3, '{bob}', '{alice}', 'x', 1)"
+    ));
+    // Snapshots are the syncer's, plans the applier's, the role mapping the DBA's.
+    refused("INSERT INTO snapshots (taken_at) VALUES (1)");
+    refused("DELETE FROM people");
+    refused("INSERT INTO plans (created_at, actor, state) VALUES (1, 'x', 'open')");
+    refused(&format!("UPDATE recert_reviewers SET email = '{bob}'"));
+    // And nothing she tried left a trace in the chain, which still verifies.
+    let (entries, verdict) = db.open().verify_audit(None).unwrap();
+    assert_eq!(verdict, Ok(entries.len()));
+    assert_eq!(entries.len(), 1);
+}
+
+fn recert(args: &[&str], database_url: &str) -> std::process::Output {
+    let home = tempfile::tempdir().unwrap();
+    std::fs::write(home.path().join("recert.toml"), "").unwrap();
+    std::process::Command::new(env!("CARGO_BIN_EXE_recert"))
+        .args([
+            "--config",
+            &home.path().join("recert.toml").to_string_lossy(),
+        ])
+        .args(["--data-dir", &home.path().join("data").to_string_lossy()])
+        .args(args)
+        .env("RECERT_DATABASE_URL", database_url)
+        .env_remove("PGPASSWORD")
+        .env("HOME", home.path())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap()
+}
+
+#[test]
+#[cfg_attr(
+    no_postgres,
+    ignore = "no PostgreSQL test server: source scripts/pg-test-cluster (bash .ci/run does)"
+)]
+fn the_binary_takes_who_you_are_from_the_database_and_refuses_as() {
+    let db = TestDb::postgres();
+    let (alice, bob, _, _) = team(&db);
+    let url = db.url_as(&alice, PW).unwrap();
+    let out = recert(&["campaign", "submit", "q4", "--as", &bob, "--yes"], &url);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains(&format!("you are {alice}")) && err.contains("refused"),
+        "{err}"
+    );
+    assert!(!err.contains(PW), "the password is never echoed: {err}");
+    // `team init` prints what it applies; the DBA's address runs it.
+    let out = recert(&["team", "init", "--yes"], &db.url().unwrap());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let sql = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        sql.contains("CREATE POLICY recert_mine ON campaign_items"),
+        "{sql}"
+    );
+    // A password on the command line is refused before anything connects.
+    let out = recert(&["--database", &url, "gaps"], "");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("refused"), "{err}");
+    assert!(!err.contains(PW), "{err}");
+}
+
+#[test]
+#[cfg_attr(
+    no_postgres,
+    ignore = "no PostgreSQL test server: source scripts/pg-test-cluster (bash .ci/run does)"
+)]
+fn the_syncer_and_the_applier_have_only_what_they_need() {
+    let db = TestDb::postgres();
+    let (alice, _, _, snap) = team(&db);
+    let tag = db.url().unwrap().rsplit('/').next().unwrap().to_string();
+    let (syncer, applier) = (format!("sync_{tag}"), format!("apply_{tag}"));
+    let mut admin = db.open();
+    admin
+        .add_member(&syncer, &Secret::new(PW), Member::Syncer, 1)
+        .unwrap();
+    admin
+        .add_member(&applier, &Secret::new(PW), Member::Applier, 1)
+        .unwrap();
+    // A reviewer's role must be named by an address.
+    let e = admin
+        .add_member(
+            "bob",
+            &Secret::new(PW),
+            Member::Reviewer { owner: false },
+            1,
+        )
+        .unwrap_err();
+    assert!(e.to_string().contains("email"), "{e}");
+    // The syncer writes snapshots (a failed source carried) and nothing of the review.
+    let (_, mut s) = login(&db, &syncer);
+    assert_eq!(s.identity().unwrap(), None);
+    let next = s
+        .write_snapshot(
+            200,
+            &[SourceResult {
+                source: "dir".into(),
+                kind: "scim".into(),
+                outcome: Err("down".into()),
+                requests: 1,
+                started_at: 1,
+                finished_at: 2,
+            }],
+        )
+        .unwrap();
+    assert!(next > snap);
+    assert_eq!(s.snapshot(next).unwrap().data.people.len(), 2);
+    let e = s
+        .record_decisions(&[nd(1, Verdict::Revoke)], &syncer, Some(next), 3)
+        .unwrap_err();
+    assert!(e.to_string().contains("may not"), "{e}");
+    // The applier plans and journals; it cannot decide.
+    let (url, mut a) = login(&db, &applier);
+    let plan = a.create_plan(&[], &applier, Some(next), 4).unwrap();
+    a.lock_plan(plan, &applier, 5).unwrap();
+    a.unlock_plan(plan).unwrap();
+    assert!(
+        exec_as(
+            &url,
+            &format!("UPDATE decisions SET undone = 1 WHERE reviewer = '{alice}'")
+        )
+        .is_err()
+    );
+    assert!(exec_as(&url, "INSERT INTO snapshots (taken_at) VALUES (1)").is_err());
+    let (entries, verdict) = db.open().verify_audit(None).unwrap();
+    assert_eq!(verdict, Ok(entries.len()));
+}
+
+/// A front end that keeps nothing but the review read model.
+struct Reviews;
+
+impl recert::engine::Front for Reviews {
+    type Data = ();
+    type Review = recert::engine::review::ReadModel;
+    fn preview(&self, _: recert::engine::load::Preview) {}
+    fn data(&self, _: recert::engine::load::Judged) {}
+    fn review(&self, r: recert::engine::review::ReadModel) -> Self::Review {
+        r
+    }
+}
+
+#[test]
+#[cfg_attr(
+    no_postgres,
+    ignore = "no PostgreSQL test server: source scripts/pg-test-cluster (bash .ci/run does)"
+)]
+fn an_open_console_hears_another_reviewers_decisions_as_they_commit() {
+    use recert::engine::{Bulk, Command, Engine, Event, Setup};
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+    let db = TestDb::postgres();
+    let (alice, bob, id, snap) = team(&db);
+    // Alice's console: an engine on the shared store, logged in as her.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let engine = Engine::start(
+        Setup {
+            store: recert::store::Location::Postgres(
+                recert::store::Target::parse(&db.url_as(&alice, PW).unwrap()).unwrap(),
+            ),
+            config: Default::default(),
+            keys: None,
+            reviewer: alice.clone(),
+            campaign: None,
+            read_only: false,
+            clock: Arc::new(|| 200),
+        },
+        Reviews,
+        Arc::new(move |ev| {
+            let _ = tx.send(ev);
+        }),
+    )
+    .unwrap();
+    engine.send(Command::Review);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !engine.settled() {
+        assert!(Instant::now() < deadline, "the engine did not settle");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    while rx.try_recv().is_ok() {}
+    let before = engine.review.latest().1.unwrap().decisions.len();
+    // Bob, on his own machine, submits two decisions.
+    let (_, mut b) = login(&db, &bob);
+    let staged = vec![(3, Some(nd(3, Verdict::Revoke)))];
+    b.stage(id, &staged, 201).unwrap();
+    let sent = Instant::now();
+    b.submit(id, &[3], &bob, snap, 202).unwrap();
+    b.record_decisions(
+        &[nd(1, Verdict::Revoke), nd(2, Verdict::Certify)],
+        &bob,
+        Some(snap),
+        203,
+    )
+    .unwrap();
+    // Alice's console hears both within a second each, and its review shows them.
+    let mut notices = Vec::new();
+    let mut published = false;
+    while notices.len() < 2 || !published {
+        let left = Duration::from_secs(5).saturating_sub(sent.elapsed());
+        match rx.recv_timeout(left) {
+            Ok(Event::Notice(n)) => notices.push(n),
+            Ok(Event::Published(Bulk::Review, _)) => published = true,
+            Ok(_) => {}
+            Err(_) => panic!("no news of bob's decisions: {notices:?}, published {published}"),
+        }
+    }
+    assert!(
+        sent.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        sent.elapsed()
+    );
+    assert_eq!(
+        notices,
+        [format!("{bob}: 1 decision"), format!("{bob}: 2 decisions")]
+    );
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while engine.review.latest().1.unwrap().decisions.len() < before + 3 {
+        assert!(
+            Instant::now() < deadline,
+            "the review never showed bob's decisions"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Her own decision is not news to her.
+    let (_, mut a) = login(&db, &alice);
+    a.record_decisions(&[nd(4, Verdict::Certify)], &alice, Some(snap), 204)
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(
+        rx.try_iter().all(|e| !matches!(e, Event::Notice(_))),
+        "a reviewer's own decisions are no toast"
+    );
+}
