@@ -441,3 +441,108 @@ fn campaign_reviewer_stages_submits_and_signs_off_in_the_console() {
     );
     recert::audit::verify(&store.audit_entries().unwrap()).unwrap();
 }
+
+/// Team mode: two reviewers' consoles on one campaign in PostgreSQL, each logged in as their
+/// own database role. A decision submitted in one appears in the other at once, as a notice
+/// naming who decided, without a reload.
+#[test]
+#[cfg_attr(no_tmux, ignore = "tmux is not installed (bash .ci/run installs it)")]
+#[cfg_attr(
+    no_postgres,
+    ignore = "no PostgreSQL test server: source scripts/pg-test-cluster (bash .ci/run does)"
+)]
+fn two_consoles_on_one_campaign_see_each_others_decisions() {
+    use recert::store::team::Member;
+    if Demo::new("").is_none() {
+        return;
+    }
+    let e = common::process::Env::unsynced("small", &[]);
+    let db = recert::store::testkit::TestDb::postgres();
+    let dba = db.url().unwrap();
+    let as_dba = |args: &[&str]| {
+        let out = e
+            .cmd(args)
+            .env("RECERT_DATABASE_URL", &dba)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    as_dba(&["sync"]);
+    as_dba(&[
+        "campaign",
+        "new",
+        "--name",
+        "Q4",
+        "--due",
+        "+30d",
+        "--route",
+        "manager",
+        "--fallback",
+        "group:ai-admins",
+    ]);
+    let mut admin = db.open();
+    let c = admin.campaign("Q4").unwrap();
+    let mut who: Vec<String> = admin
+        .campaign_items(c.id)
+        .unwrap()
+        .into_iter()
+        .map(|i| i.assigned)
+        .filter(|a| a.contains('@'))
+        .collect();
+    who.sort();
+    who.dedup();
+    assert!(who.len() >= 2, "two managers with queues: {who:?}");
+    let (a, b) = (who[0].clone(), who[1].clone());
+    admin.team_init().unwrap();
+    let pw = "correct-horse-battery";
+    for w in [&a, &b] {
+        admin
+            .add_member(
+                w,
+                &recert::secret::Secret::new(pw),
+                Member::Reviewer { owner: false },
+                1,
+            )
+            .unwrap();
+    }
+    drop(admin);
+    let console = |w: &str| {
+        format!(
+            "RECERT_DATABASE_URL='{}' {}",
+            db.url_as(w, pw).unwrap(),
+            console_on(&e, "review --campaign Q4")
+        )
+    };
+    let (home_a, home_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let ta = Tmux::start("team-a", &console(&a), home_a.path());
+    let tb = Tmux::start("team-b", &console(&b), home_b.path());
+    ta.wait_for("Q4 · 0/", 120);
+    tb.wait_for("Q4 · 0/", 120);
+    ta.keys(&["2"]);
+    ta.wait("the whole snapshot", 120, |s| {
+        s.contains("┌ Gaps ") && !s.contains("loading the rest")
+    });
+    ta.keys(&["0"]);
+    ta.wait_for("┌ Queue", 20);
+    ta.keys(&["c"]);
+    ta.wait_for("Justification", 20);
+    ta.text("still needed");
+    ta.keys(&["Enter"]);
+    ta.wait_for("1 staged", 20);
+    ta.keys(&[":"]);
+    ta.text("submit");
+    ta.keys(&["Enter"]);
+    ta.wait_for("Type y and Enter to submit", 20);
+    ta.keys(&["y", "Enter"]);
+    ta.wait_for("Submitted batch", 20);
+    // The other console hears it, naming who.
+    tb.wait_for(&format!("{a}: 1 decision"), 10);
+    for t in [&ta, &tb] {
+        t.keys(&["q"]);
+        t.wait_for("RECERT-EXITED-0", 30);
+    }
+}

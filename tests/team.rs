@@ -71,7 +71,16 @@ fn nd(seq: i64, v: Verdict) -> NewDecision {
 /// set up by the DBA, and the two reviewers' roles. Returns (alice, bob, campaign id, snapshot).
 fn team(db: &TestDb) -> (String, String, i64, i64) {
     // Roles are the cluster's: each test database gets its own people.
-    let tag = db.url().unwrap().rsplit('/').next().unwrap().to_string();
+    let tag = db
+        .url()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap()
+        .to_string();
     let (alice, bob) = (format!("alice.{tag}@x.com"), format!("bob.{tag}@x.com"));
     let mut admin = db.open();
     let snap = admin
@@ -205,11 +214,22 @@ fn a_reviewer_decides_only_their_own_items_as_themselves() {
 fn with_raw_sql_a_reviewer_cannot_touch_what_is_not_theirs() {
     let db = TestDb::postgres();
     let (alice, bob, id, _) = team(&db);
+    let tag = db
+        .url()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap()
+        .to_string();
     let (url, _) = login(&db, &alice);
     let refused = |sql: &str| {
         let e = exec_as(&url, sql).expect_err(sql);
         assert!(
-            e.contains("permission denied")
+            e.contains("(42501)")
+                || e.contains("permission denied")
                 || e.contains("row-level security")
                 || e.contains("refused")
                 || e.contains("may not"),
@@ -260,6 +280,57 @@ fn with_raw_sql_a_reviewer_cannot_touch_what_is_not_theirs() {
     refused(&format!(
         "INSERT INTO campaign_delegations (campaign_id, seq, from_reviewer, to_reviewer, reason, at) VALUES ({id}, 3, '{bob}', '{alice}', 'x', 1)"
     ));
+    // A temporary table cannot stand in for recert's inside its functions: reviewers may
+    // make none, and even a role that may finds recert's functions reading recert's tables.
+    refused("CREATE TEMP TABLE recert_reviewers (role text, email text, added_at bigint)");
+    recert::store::testkit::admin_sql(
+        &db.url().unwrap(),
+        &format!("GRANT TEMPORARY ON DATABASE {tag} TO \"{alice}\""),
+    );
+    recert::store::testkit::batch_as(
+        &url,
+        &format!(
+            "CREATE TEMP TABLE recert_reviewers (role text, email text, added_at bigint);
+             INSERT INTO recert_reviewers VALUES (session_user, '{bob}', 1);
+             CREATE TEMP TABLE audit (LIKE public.audit);
+             CREATE TEMP TABLE campaigns (LIKE public.campaigns);
+             DO $$ BEGIN
+                IF recert_me() <> '{alice}' THEN RAISE EXCEPTION 'shadowed: %', recert_me(); END IF;
+                IF NOT recert_open({id}) THEN RAISE EXCEPTION 'shadowed campaigns'; END IF;
+             END $$;"
+        ),
+    )
+    .unwrap();
+    // No decision outside her items, none with an id she picks, none on another target.
+    refused(&format!(
+        "INSERT INTO decisions (id, batch, made_at, reviewer, verdict, provider, source, kind, target_id, label, campaign_id) VALUES (9223372036854775806, 1, 1, '{alice}', 'revoke', 'openai', 'openai', 'user', 'u-ceo', 'x', {id})"
+    ));
+    refused(&format!(
+        "INSERT INTO decisions (batch, made_at, reviewer, verdict, provider, source, kind, target_id, label) VALUES (1, 1, '{alice}', 'revoke', 'openai', 'openai', 'user', 'u-ceo', 'x')"
+    ));
+    refused(&format!(
+        "INSERT INTO decisions (batch, made_at, reviewer, verdict, provider, source, kind, target_id, label, campaign_id) VALUES (1, 1, '{alice}', 'revoke', 'openai', 'openai', 'user', 'u-ceo', 'x', {id})"
+    ));
+    // Her own item is decided only by a decision of hers on it: no outcome out of thin air.
+    refused(&format!(
+        "UPDATE campaign_items SET outcome = 'certify', outcome_by = '{alice}' WHERE campaign_id = {id} AND seq = 1"
+    ));
+    refused(&format!(
+        "UPDATE campaign_items SET outcome = 'certify', outcome_by = 'carol@x.com', decision_id = 1 WHERE campaign_id = {id} AND seq = 1"
+    ));
+    // The log: not as 'policy', not an owner's event.
+    refused("SELECT recert_audit_append(1, 'policy', 'campaign.close', '{}')");
+    refused(&format!(
+        "SELECT recert_audit_append(1, '{alice}', 'campaign.close', '{{}}')"
+    ));
+    // A delegation row for an item that is not handed to that person.
+    refused(&format!(
+        "INSERT INTO campaign_delegations (campaign_id, seq, from_reviewer, to_reviewer, reason, at) VALUES ({id}, 1, '{alice}', '{bob}', 'x', 1)"
+    ));
+    // The first frame other consoles trust.
+    refused(
+        "INSERT INTO snapshot_digests (snapshot_id, context, made_at, body) VALUES (1, 'x', 1, '{}')",
+    );
     // Snapshots are the syncer's, plans the applier's, the role mapping the DBA's.
     refused("INSERT INTO snapshots (taken_at) VALUES (1)");
     refused("DELETE FROM people");
@@ -333,7 +404,16 @@ fn the_binary_takes_who_you_are_from_the_database_and_refuses_as() {
 fn the_syncer_and_the_applier_have_only_what_they_need() {
     let db = TestDb::postgres();
     let (alice, _, _, snap) = team(&db);
-    let tag = db.url().unwrap().rsplit('/').next().unwrap().to_string();
+    let tag = db
+        .url()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap()
+        .to_string();
     let (syncer, applier) = (format!("sync_{tag}"), format!("apply_{tag}"));
     let mut admin = db.open();
     admin
@@ -354,7 +434,7 @@ fn the_syncer_and_the_applier_have_only_what_they_need() {
     assert!(e.to_string().contains("email"), "{e}");
     // The syncer writes snapshots (a failed source carried) and nothing of the review.
     let (_, mut s) = login(&db, &syncer);
-    assert_eq!(s.identity().unwrap(), None);
+    assert_eq!(s.identity().unwrap().as_deref(), Some(syncer.as_str()));
     let next = s
         .write_snapshot(
             200,
@@ -443,19 +523,19 @@ fn an_open_console_hears_another_reviewers_decisions_as_they_commit() {
     }
     while rx.try_recv().is_ok() {}
     let before = engine.review.latest().1.unwrap().decisions.len();
-    // Bob, on his own machine, submits two decisions.
-    let (_, mut b) = login(&db, &bob);
+    // Bob, on his own machine, submits a decision and signs off; someone sends a forged hint.
+    let (url, mut b) = login(&db, &bob);
     let staged = vec![(3, Some(nd(3, Verdict::Revoke)))];
     b.stage(id, &staged, 201).unwrap();
     let sent = Instant::now();
     b.submit(id, &[3], &bob, snap, 202).unwrap();
-    b.record_decisions(
-        &[nd(1, Verdict::Revoke), nd(2, Verdict::Certify)],
-        &bob,
-        Some(snap),
-        203,
+    exec_as(
+        &url,
+        "NOTIFY recert_changes, '{\"actor\":\"ceo@x.com\",\"event\":\"campaign.signoff\"}'",
     )
     .unwrap();
+    b.sign_off(id, &bob, &serde_json::json!({"decided": 1}), 203)
+        .unwrap();
     // Alice's console hears both within a second each, and its review shows them.
     let mut notices = Vec::new();
     let mut published = false;
@@ -473,22 +553,24 @@ fn an_open_console_hears_another_reviewers_decisions_as_they_commit() {
         "{:?}",
         sent.elapsed()
     );
+    // What the log says, never what a notification claims.
     assert_eq!(
         notices,
-        [format!("{bob}: 1 decision"), format!("{bob}: 2 decisions")]
+        [format!("{bob}: 1 decision"), format!("{bob} signed off")]
     );
     let deadline = Instant::now() + Duration::from_secs(5);
-    while engine.review.latest().1.unwrap().decisions.len() < before + 3 {
+    while engine.review.latest().1.unwrap().decisions.len() < before + 1 {
         assert!(
             Instant::now() < deadline,
             "the review never showed bob's decisions"
         );
         std::thread::sleep(Duration::from_millis(20));
     }
-    // Her own decision is not news to her.
+    // Her own decision, from another console of hers, is not news to her.
     let (_, mut a) = login(&db, &alice);
-    a.record_decisions(&[nd(4, Verdict::Certify)], &alice, Some(snap), 204)
+    a.stage(id, &[(1, Some(nd(1, Verdict::Certify)))], 204)
         .unwrap();
+    a.submit(id, &[1], &alice, snap, 205).unwrap();
     std::thread::sleep(Duration::from_millis(1500));
     assert!(
         rx.try_iter().all(|e| !matches!(e, Event::Notice(_))),

@@ -213,8 +213,8 @@ enum Msg {
     /// console must not see "done" with a journal that still says "sent").
     After(Event),
     /// Other sessions changed the shared store (team mode): read the review again, and say
-    /// who did what.
-    Changed(Vec<crate::store::live::Change>),
+    /// who did what (from the audit log).
+    Changed,
     /// The front end is gone.
     Stop,
 }
@@ -377,9 +377,12 @@ impl<F: Front> Inner<F> {
             self.listen(s);
         }
         let mut reviews = 0u64;
+        // The newest audit entry the front end has been shown.
+        let mut seen: Option<i64> = None;
         while let Ok(first) = rx.recv() {
             // Everything that piled up, in order; reading the review once serves them all.
             let mut read_review = false;
+            let mut news = false;
             let mut after = Vec::new();
             let mut asked = 0;
             for m in std::iter::once(first).chain(rx.try_iter()) {
@@ -394,15 +397,9 @@ impl<F: Front> Inner<F> {
                         after.push(e);
                         continue;
                     }
-                    Msg::Changed(changes) => {
+                    Msg::Changed => {
                         read_review = true;
-                        // Another reviewer's decisions are news; this person's own (from
-                        // another console of theirs) and the machinery's (plans, calls) only
-                        // refresh what is shown.
-                        let me = &self.setup.reviewer;
-                        for c in changes.iter().filter(|c| &c.actor != me && c.is_review()) {
-                            after.push(Event::Notice(c.toast()));
-                        }
+                        news = true;
                         continue;
                     }
                     Msg::Stop => return,
@@ -423,6 +420,23 @@ impl<F: Front> Inner<F> {
                 reviews += 1;
                 match super::review::read(s, self.setup.campaign.as_ref()) {
                     Ok(r) => {
+                        // Another reviewer's acts since the last read are news; this person's
+                        // own (from another console of theirs) and the machinery's (plans,
+                        // calls) only refresh what is shown.
+                        let last = r.audit.iter().map(|e| e.seq).max().unwrap_or(0);
+                        if news && let Some(seen) = seen {
+                            let me = &self.setup.reviewer;
+                            let toasts: Vec<Event> = r
+                                .audit
+                                .iter()
+                                .filter(|e| e.seq > seen)
+                                .map(crate::store::live::Change::of)
+                                .filter(|c| &c.actor != me && c.is_review())
+                                .map(|c| Event::Notice(c.toast()))
+                                .collect();
+                            after.splice(0..0, toasts);
+                        }
+                        seen = Some(last);
                         if let Some(g) = self.review.publish(reviews, self.front.review(r)) {
                             (self.sink)(Event::Published(Bulk::Review, g));
                         }
@@ -459,9 +473,9 @@ impl<F: Front> Inner<F> {
             .spawn(move || {
                 loop {
                     match listener.wait(std::time::Duration::from_millis(500)) {
-                        Ok(changes) if changes.is_empty() => {}
-                        Ok(changes) => {
-                            if me.send(Msg::Changed(changes)).is_err() {
+                        Ok(false) => {}
+                        Ok(true) => {
+                            if me.send(Msg::Changed).is_err() {
                                 return;
                             }
                         }

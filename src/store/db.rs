@@ -512,12 +512,17 @@ impl Conn {
             Conn::Lite(c) => c.execute_batch(lite)?,
             Conn::Pg(c) => {
                 // Read committed, whatever the server's default: each statement after the
-                // lock sees what the writer before committed.
-                c.batch("BEGIN ISOLATION LEVEL READ COMMITTED")?;
-                if let Err(e) = c.exec(
-                    "SELECT pg_advisory_xact_lock(?1)",
-                    args![super::pg::WRITER_LOCK],
-                ) {
+                // lock sees what the writer before committed. Many reviewers at once queue
+                // for the lock in order; a writer waits its turn up to two minutes (any other
+                // lock, the session's 10 s).
+                c.batch("BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL lock_timeout = '120s'")?;
+                let locked = c
+                    .exec(
+                        "SELECT pg_advisory_xact_lock(?1)",
+                        args![super::pg::WRITER_LOCK],
+                    )
+                    .and_then(|_| c.batch("SET LOCAL lock_timeout = '10s'"));
+                if let Err(e) = locked {
                     let _ = c.batch("ROLLBACK");
                     return Err(e);
                 }

@@ -1,14 +1,16 @@
 //! Changes other sessions make, as they commit (PostgreSQL's `LISTEN`/`NOTIFY`): every audit
-//! append announces its actor, event and count on the channel `recert_changes`, so an open
-//! console learns within a second that another reviewer decided, delegated or signed off,
-//! without polling the tables. A SQLite store has no other sessions to hear: no listener.
+//! append sends a hint on the channel `recert_changes`, so an open console learns within a
+//! second that another reviewer decided, delegated or signed off, without polling the tables.
+//! Who did what is read from the audit log itself, never from the hint (any session may send
+//! one). A SQLite store has no other sessions to hear: no listener.
 
 use std::time::Duration;
 
 use super::db::{Conn, args};
 use super::{Location, Store, StoreError};
 
-/// Another session's change, as announced.
+/// A reviewer's change, as the audit log records it (never as a notification says: anyone
+/// may send one on the channel).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Change {
     pub actor: String,
@@ -18,6 +20,18 @@ pub struct Change {
 }
 
 impl Change {
+    /// The change an audit entry records.
+    pub fn of(e: &crate::audit::Entry) -> Change {
+        let count = serde_json::from_str::<serde_json::Value>(&e.detail)
+            .ok()
+            .and_then(|d| d.get("count").and_then(|c| c.as_u64()));
+        Change {
+            actor: e.actor.clone(),
+            event: e.event.clone(),
+            count,
+        }
+    }
+
     /// A reviewer's act (a decision, an undo, a delegation, a sign-off), not the machinery's.
     pub fn is_review(&self) -> bool {
         matches!(
@@ -33,13 +47,14 @@ impl Change {
 
     /// "bob@x.com: 12 decisions", for a toast.
     pub fn toast(&self) -> String {
+        let actor = crate::model::text::sanitize(&self.actor);
         let what = match self.event.as_str() {
             "decide" | "campaign.submit" => "decision",
             "campaign.delegate" => "item delegated",
-            "campaign.signoff" => return format!("{} signed off", self.actor),
+            "campaign.signoff" => return format!("{actor} signed off"),
             "undo" => "decision undone",
             "redo" => "decision redone",
-            other => return format!("{}: {other}", self.actor),
+            other => return format!("{actor}: {}", crate::model::text::sanitize(other)),
         };
         let n = self.count.unwrap_or(1);
         let what = if n == 1 {
@@ -49,7 +64,7 @@ impl Change {
         } else {
             format!("{what}s")
         };
-        format!("{}: {n} {what}", crate::model::text::sanitize(&self.actor))
+        format!("{actor}: {n} {what}")
     }
 }
 
@@ -85,26 +100,15 @@ impl Listener {
         }))
     }
 
-    /// Other sessions' changes that arrive within `timeout` (none when nothing did). `Err`
-    /// when the connection has ended.
-    pub fn wait(&self, timeout: Duration) -> Result<Vec<Change>, String> {
+    /// Whether another session changed the store within `timeout`. `Err` when the
+    /// connection has ended.
+    pub fn wait(&self, timeout: Duration) -> Result<bool, String> {
         let Conn::Pg(pg) = &self.conn else {
-            return Ok(Vec::new());
+            return Ok(false);
         };
         let notices = pg
             .wait(timeout)
             .map_err(|()| "the database connection that listens for changes ended".to_string())?;
-        Ok(notices
-            .into_iter()
-            .filter(|n| !self.own.contains(&n.pid))
-            .filter_map(|n| {
-                let v: serde_json::Value = serde_json::from_str(&n.payload).ok()?;
-                Some(Change {
-                    actor: v.get("actor")?.as_str()?.to_string(),
-                    event: v.get("event")?.as_str()?.to_string(),
-                    count: v.get("count").and_then(|c| c.as_u64()),
-                })
-            })
-            .collect())
+        Ok(notices.iter().any(|n| !self.own.contains(&n.pid)))
     }
 }

@@ -444,6 +444,9 @@ fn pg_message(at: &str, e: &DbError) -> String {
             "database {at} refused the login ({e}): set PGPASSWORD, put the password in ~/.pgpass (mode 0600), or store it in the OS keyring"
         ),
         "3D000" => format!("database {at} does not exist: create it (createdb) or fix the address"),
+        "55P03" => format!(
+            "database {at} is busy: another session held the writer's turn for two minutes, and nothing was written. Try again; if it persists, ask the DBA which session holds it (pg_locks)"
+        ),
         "40001" | "40P01" => format!(
             "database {at} was busy with another reviewer's change and nothing was written: try again"
         ),

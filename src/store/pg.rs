@@ -118,7 +118,7 @@ impl Target {
         // transaction open and silent, is given up on by the server instead of blocking the
         // whole team; a dead peer is noticed in about half a minute.
         let options = format!(
-            "{} -c lock_timeout=30000 -c idle_in_transaction_session_timeout=300000",
+            "{} -c lock_timeout=10000 -c idle_in_transaction_session_timeout=300000",
             config.get_options().unwrap_or_default()
         );
         config
@@ -361,11 +361,11 @@ impl Pg {
     }
 }
 
-/// One notification: the server process of the session that sent it, and its payload.
+/// One notification: the server process of the session that sent it (its payload is only
+/// a hint, and not read).
 #[derive(Debug, Clone)]
 pub(crate) struct Notice {
     pub pid: i32,
-    pub payload: String,
 }
 
 impl Pg {
@@ -416,7 +416,6 @@ async fn drive(
                             Some(Ok(tokio_postgres::AsyncMessage::Notification(n))) => {
                                 let _ = note_tx.send(Notice {
                                     pid: n.process_id(),
-                                    payload: n.payload().to_string(),
                                 });
                             }
                             Some(Ok(_)) => {}

@@ -27,31 +27,70 @@ pub const ROLES: &[&str] = &[
 ];
 
 /// PostgreSQL migration 2 (every PostgreSQL store, team mode or not): the reviewer mapping,
-/// `recert_me()`, and the one audit append, which computes the chain's hash in the database
-/// exactly as `audit::hash_of` does (each part's UTF-8 length as 8 big-endian bytes, then the
-/// part).
+/// who the session is (`recert_me`, `recert_is_owner`), whether an assignee is the session's
+/// person (`recert_mine`), the one audit append (which computes the chain's hash in the
+/// database exactly as `audit::hash_of` does: each part's UTF-8 length as 8 big-endian bytes,
+/// then the part), and the triggers that hold a reviewer's writes to what the tool promises.
+/// Every function that runs with its owner's rights searches `pg_catalog`, recert's schema,
+/// then `pg_temp`, and the ones the policies call name every table with its schema, so a
+/// session's temporary table can never stand in for one of recert's.
 pub(super) const MIGRATION_2: &str = r#"
 CREATE TABLE recert_reviewers (
     role TEXT PRIMARY KEY,
     email TEXT NOT NULL UNIQUE,
     added_at BIGINT NOT NULL
 );
-CREATE FUNCTION recert_me() RETURNS text
-    LANGUAGE sql STABLE SECURITY DEFINER
-    SET search_path FROM CURRENT
-    AS $$ SELECT email FROM recert_reviewers WHERE role = session_user $$;
+-- Who the session is, and what it may touch: plain SQL the planner can inline into the
+-- policies (no owner's rights, nothing to shadow: every name qualified by the schema).
+DO $migrate$
+DECLARE s text := quote_ident(current_schema());
+BEGIN
+    EXECUTE format($f$
+CREATE FUNCTION %1$s.recert_member_of(r text) RETURNS boolean
+    LANGUAGE sql STABLE
+    AS $$ SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = r)
+              AND pg_catalog.pg_has_role(session_user, r, 'MEMBER') $$;
+-- The DBA (a superuser, or the role that owns recert's tables) and campaign owners.
+CREATE FUNCTION %1$s.recert_is_owner() RETURNS boolean
+    LANGUAGE sql STABLE
+    AS $$ SELECT coalesce((SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = session_user), false)
+              OR session_user = (SELECT pg_catalog.pg_get_userbyid(relowner) FROM pg_catalog.pg_class
+                                  WHERE oid = '%1$s.audit'::pg_catalog.regclass)
+              OR %1$s.recert_member_of('recert_owner') $$;
+-- The person (a reviewer's address) or the service role (the syncer's, the applier's) this
+-- session is; NULL for the DBA and for a store not in team mode.
+CREATE FUNCTION %1$s.recert_me() RETURNS text
+    LANGUAGE sql STABLE
+    AS $$ SELECT coalesce(
+        (SELECT email FROM %1$s.recert_reviewers WHERE role = session_user),
+        CASE WHEN NOT %1$s.recert_is_owner()
+              AND (%1$s.recert_member_of('recert_syncer') OR %1$s.recert_member_of('recert_applier'))
+             THEN session_user::text END) $$;
+-- Is `assignee` (an item's reviewer) the session's person, or a group they are in by the
+-- campaign's own snapshot (active people only)?
+CREATE FUNCTION %1$s.recert_mine(assignee text, campaign bigint) RETURNS boolean
+    LANGUAGE sql STABLE
+    AS $$ SELECT assignee = %1$s.recert_me() OR (assignee LIKE 'group:%%' AND EXISTS (
+        SELECT 1 FROM %1$s.people p WHERE p.snapshot_id = (SELECT snapshot_id FROM %1$s.campaigns WHERE id = campaign)
+          AND p.active = 1 AND p.absent = 0
+          AND p.emails::jsonb ? %1$s.recert_me() AND p.groups::jsonb ? substr(assignee, 7))) $$;
+CREATE FUNCTION %1$s.recert_open(campaign bigint) RETURNS boolean
+    LANGUAGE sql STABLE
+    AS $$ SELECT EXISTS (SELECT 1 FROM %1$s.campaigns WHERE id = campaign
+                           AND closed_at IS NULL AND cancelled_at IS NULL) $$;
+$f$, s);
+END
+$migrate$;
 CREATE FUNCTION recert_part(t text) RETURNS bytea
     LANGUAGE sql IMMUTABLE STRICT
     AS $$ SELECT int8send(octet_length(convert_to(t, 'UTF8'))::bigint) || convert_to(t, 'UTF8') $$;
 CREATE FUNCTION recert_audit_hash(seq bigint, at bigint, actor text, event text, detail text, prev text)
     RETURNS text LANGUAGE sql IMMUTABLE STRICT
-    SET search_path FROM CURRENT
     AS $$ SELECT encode(sha256(recert_part(seq::text) || recert_part(at::text) || recert_part(actor)
         || recert_part(event) || recert_part(detail) || recert_part(prev)), 'hex') $$;
 CREATE FUNCTION recert_audit_append(p_at bigint, p_actor text, p_event text, p_detail text)
     RETURNS TABLE (seq bigint, prev text, hash text)
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path FROM CURRENT
     AS $$
 DECLARE
     me text := recert_me();
@@ -59,11 +98,22 @@ DECLARE
     last_hash text;
     new_hash text;
 BEGIN
-    IF me IS NOT NULL AND p_actor <> me AND p_actor <> 'policy'
-       AND NOT (EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'recert_owner')
-                AND pg_has_role(session_user, 'recert_owner', 'MEMBER')) THEN
-        RAISE EXCEPTION 'recert: % may not write to the audit log as %', me, p_actor
-            USING ERRCODE = '42501';
+    IF NOT recert_is_owner() THEN
+        IF me IS NULL OR p_actor IS DISTINCT FROM me THEN
+            RAISE EXCEPTION 'recert: % may not write to the audit log as %', session_user, p_actor
+                USING ERRCODE = '42501';
+        END IF;
+        IF NOT ((recert_member_of('recert_reviewer') AND p_event IN
+                    ('decide', 'undo', 'redo', 'campaign.submit', 'campaign.delegate', 'campaign.signoff'))
+             OR (recert_member_of('recert_applier') AND p_event IN
+                    ('plan', 'call', 'result', 'abandon', 'lock-recovered', 'manual.done', 'manual.ticket'))) THEN
+            RAISE EXCEPTION 'recert: % may not record a % in the audit log', session_user, p_event
+                USING ERRCODE = '42501';
+        END IF;
+    END IF;
+    IF octet_length(p_detail) > 1048576 THEN
+        RAISE EXCEPTION 'recert: an audit entry of % bytes is refused (at most 1 MiB)', octet_length(p_detail)
+            USING ERRCODE = '54000';
     END IF;
     PERFORM pg_advisory_xact_lock(125771447533569);
     SELECT a.seq, a.hash INTO last_seq, last_hash FROM audit a ORDER BY a.seq DESC LIMIT 1;
@@ -76,20 +126,107 @@ BEGIN
         VALUES (last_seq + 1, p_at, p_actor, p_event, p_detail, last_hash, new_hash);
     INSERT INTO audit_head (one, seq, hash) VALUES (1, last_seq + 1, new_hash)
         ON CONFLICT (one) DO UPDATE SET seq = excluded.seq, hash = excluded.hash;
-    -- Delivered when the change commits, to every open console (`recert_changes`).
-    PERFORM pg_notify('recert_changes', json_build_object('actor', p_actor, 'event', p_event,
-        'count', p_detail::jsonb -> 'count')::text);
+    -- A hint, delivered when the change commits: consoles read the log itself for who and what.
+    PERFORM pg_notify('recert_changes', (last_seq + 1)::text);
     RETURN QUERY SELECT last_seq + 1, last_hash, new_hash;
 END
 $$;
+-- A reviewer's decision gets the next id (never one they chose), and joins only a batch
+-- that is new or their own, begun in this same transaction.
+CREATE FUNCTION recert_decision_insert() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    AS $$
+BEGIN
+    IF recert_is_owner() THEN
+        RETURN NEW;
+    END IF;
+    NEW.id := nextval(pg_get_serial_sequence('decisions', 'id'));
+    NEW.undone := 0;
+    -- Every row of a batch is written by the session that began it (by induction: one row
+    -- of it tells whose it is).
+    IF NEW.batch < (SELECT coalesce(max(batch), 0) FROM decisions)
+       OR NEW.batch > (SELECT coalesce(max(batch), 0) + 1 FROM decisions)
+       OR EXISTS (SELECT 1 FROM (SELECT d.reviewer, d.xmin FROM decisions d WHERE d.batch = NEW.batch LIMIT 1) f
+                    WHERE f.reviewer <> NEW.reviewer OR f.xmin <> pg_current_xact_id()::xid) THEN
+        RAISE EXCEPTION 'recert: decision batch % is not this reviewer''s new batch', NEW.batch
+            USING ERRCODE = '42501';
+    END IF;
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER recert_decision_insert BEFORE INSERT ON decisions
+    FOR EACH ROW EXECUTE FUNCTION recert_decision_insert();
+-- Undo and redo by a reviewer: never bring back what a cancelled campaign withdrew, never
+-- withdraw what a plan has sent.
+CREATE FUNCTION recert_decision_update() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    AS $$
+BEGIN
+    IF recert_is_owner() OR NEW.undone = OLD.undone THEN
+        RETURN NEW;
+    END IF;
+    IF NEW.undone = 0 AND OLD.campaign_id IS NOT NULL AND EXISTS (
+        SELECT 1 FROM campaigns WHERE id = OLD.campaign_id AND cancelled_at IS NOT NULL) THEN
+        RAISE EXCEPTION 'recert: decision % was withdrawn with its cancelled campaign', OLD.id
+            USING ERRCODE = '42501';
+    END IF;
+    IF NEW.undone = 1 AND EXISTS (
+        SELECT 1 FROM journal WHERE state IN ('sent', 'done')
+          AND decisions::jsonb @> jsonb_build_array(OLD.id)) THEN
+        RAISE EXCEPTION 'recert: decision % is carried out: a plan has sent its call', OLD.id
+            USING ERRCODE = '42501';
+    END IF;
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER recert_decision_update BEFORE UPDATE ON decisions
+    FOR EACH ROW EXECUTE FUNCTION recert_decision_update();
+-- A reviewer changes an undecided item of an open campaign only by staging it, handing it
+-- on, or deciding it with a decision of their own on the item's own target.
+CREATE FUNCTION recert_item_update() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    AS $$
+BEGIN
+    IF recert_is_owner() THEN
+        RETURN NEW;
+    END IF;
+    IF OLD.outcome IS NOT NULL OR NOT recert_open(OLD.campaign_id) THEN
+        RAISE EXCEPTION 'recert: item % is decided or its campaign is over', OLD.seq
+            USING ERRCODE = '42501';
+    END IF;
+    IF NEW.reviewer IS DISTINCT FROM OLD.reviewer THEN
+        IF NEW.outcome IS NOT NULL OR NEW.decision_id IS NOT NULL OR NEW.staged IS NOT NULL THEN
+            RAISE EXCEPTION 'recert: an item handed on goes undecided' USING ERRCODE = '42501';
+        END IF;
+    ELSIF NEW.outcome IS NOT NULL OR NEW.decision_id IS NOT NULL OR NEW.outcome_by IS NOT NULL THEN
+        IF NEW.outcome_by IS DISTINCT FROM recert_me() OR NOT EXISTS (
+            SELECT 1 FROM decisions d WHERE d.id = NEW.decision_id AND d.reviewer = recert_me()
+              AND d.campaign_id = OLD.campaign_id AND d.verdict = NEW.outcome AND d.undone = 0
+              AND jsonb_build_object('provider', d.provider, 'source', d.source, 'kind', d.kind, 'id', d.target_id)
+                  = OLD.item::jsonb -> 'target') THEN
+            RAISE EXCEPTION 'recert: item % is decided only by a decision of yours on it', OLD.seq
+                USING ERRCODE = '42501';
+        END IF;
+    END IF;
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER recert_item_update BEFORE UPDATE ON campaign_items
+    FOR EACH ROW EXECUTE FUNCTION recert_item_update();
+-- The policies find a decision's item by its target.
+CREATE INDEX campaign_items_target ON campaign_items (campaign_id, ((item::jsonb) -> 'target'));
+DO $$
+DECLARE f text;
+BEGIN
+    FOREACH f IN ARRAY ARRAY['recert_part(text)',
+        'recert_audit_hash(bigint, bigint, text, text, text, text)',
+        'recert_audit_append(bigint, text, text, text)', 'recert_decision_insert()',
+        'recert_decision_update()', 'recert_item_update()'] LOOP
+        EXECUTE format('ALTER FUNCTION %s SET search_path = pg_catalog, %I, pg_temp', f, current_schema());
+    END LOOP;
+END $$;
 REVOKE ALL ON FUNCTION recert_audit_append(bigint, text, text, text) FROM PUBLIC;
 "#;
-
-/// Is `reviewer` (an item's assignee: an email or `group:NAME`) the session's person, or a
-/// group the person is in (by the latest snapshot's directory)? As SQL, for the policies.
-const MINE: &str = "(reviewer = recert_me() OR (reviewer LIKE 'group:%' AND EXISTS (
-    SELECT 1 FROM people p WHERE p.snapshot_id = (SELECT max(id) FROM snapshots)
-      AND p.emails::jsonb ? recert_me() AND p.groups::jsonb ? substr(reviewer, 7))))";
 
 /// The roles, grants and row-level security of team mode, for the database recert's tables
 /// are in. Safe to apply again (after an upgrade adds tables).
@@ -102,32 +239,35 @@ pub fn init_sql() -> String {
     }
     sql.push_str("GRANT recert_reviewer TO recert_owner;\n");
     sql.push_str(
+        "\n-- No temporary tables (nothing of recert needs them), and nothing created in recert's schema.\n",
+    );
+    sql.push_str("DO $$ BEGIN EXECUTE format('REVOKE TEMPORARY ON DATABASE %I FROM PUBLIC', current_database()); EXECUTE format('REVOKE CREATE ON SCHEMA %I FROM PUBLIC', current_schema()); END $$;\n");
+    sql.push_str(
         "\n-- Everyone recert serves reads everything (there are no secrets in the store: keys live in keyrings).\n",
     );
-    sql.push_str("DO $$ BEGIN EXECUTE format('GRANT CONNECT ON DATABASE %I TO recert_reviewer, recert_syncer, recert_applier', current_database()); END $$;\n");
-    sql.push_str(
-        "GRANT USAGE ON SCHEMA public TO recert_reviewer, recert_syncer, recert_applier;\n",
-    );
+    sql.push_str("DO $$ BEGIN EXECUTE format('GRANT CONNECT ON DATABASE %I TO recert_reviewer, recert_syncer, recert_applier', current_database()); EXECUTE format('GRANT USAGE ON SCHEMA %I TO recert_reviewer, recert_syncer, recert_applier', current_schema()); END $$;\n");
     sql.push_str("GRANT SELECT ON ALL TABLES IN SCHEMA public TO recert_reviewer, recert_syncer, recert_applier;\n");
     sql.push_str("GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO recert_reviewer, recert_syncer, recert_applier;\n");
     sql.push_str("GRANT EXECUTE ON FUNCTION recert_audit_append(bigint, text, text, text) TO recert_reviewer, recert_syncer, recert_applier;\n");
-    sql.push_str("REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON audit, audit_head, recert_reviewers FROM PUBLIC;\n");
-    sql.push_str("\n-- The syncer writes snapshots; any console may cache a snapshot's digest.\n");
-    sql.push_str("GRANT INSERT ON snapshots, source_runs, people, accounts, resources, grants, service_accounts, credentials, invites TO recert_syncer;\n");
-    sql.push_str("GRANT INSERT, UPDATE ON snapshot_digests TO recert_syncer, recert_reviewer, recert_applier;\n");
+    sql.push_str("REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON audit, audit_head, recert_reviewers, snapshot_digests FROM PUBLIC;\n");
+    sql.push_str("\n-- The syncer writes snapshots (a new id, never one it chooses) and their digests, which consoles trust for a first frame.\n");
+    sql.push_str("GRANT INSERT (taken_at) ON snapshots TO recert_syncer;\n");
+    sql.push_str("GRANT INSERT ON source_runs, people, accounts, resources, grants, service_accounts, credentials, invites TO recert_syncer;\n");
+    sql.push_str("GRANT INSERT, UPDATE ON snapshot_digests TO recert_syncer;\n");
     sql.push_str("\n-- The applier plans and applies.\n");
-    sql.push_str("GRANT INSERT, UPDATE ON plans, journal TO recert_applier;\n");
-    sql.push_str("GRANT INSERT, UPDATE, DELETE ON apply_locks TO recert_applier;\n");
-    sql.push_str("\n-- Reviewers decide; owners run campaigns.\n");
     sql.push_str(
-        "GRANT INSERT ON decisions, campaign_signoffs, campaign_delegations TO recert_reviewer;\n",
+        "GRANT INSERT (created_at, actor, snapshot_id, state) ON plans TO recert_applier;\n",
     );
+    sql.push_str("GRANT INSERT, UPDATE ON journal TO recert_applier;\n");
+    sql.push_str("GRANT INSERT, UPDATE, DELETE ON apply_locks TO recert_applier;\n");
+    sql.push_str("\n-- Reviewers decide their items; owners run campaigns.\n");
+    sql.push_str("GRANT INSERT (batch, made_at, reviewer, snapshot_id, verdict, provider, source, kind, target_id, label, rule, owner, until, justification, campaign_id) ON decisions TO recert_reviewer;\n");
+    sql.push_str("GRANT INSERT ON campaign_signoffs TO recert_reviewer;\n");
+    sql.push_str("GRANT INSERT (campaign_id, seq, from_reviewer, to_reviewer, reason, at) ON campaign_delegations TO recert_reviewer;\n");
     sql.push_str("GRANT UPDATE (undone) ON decisions TO recert_reviewer;\n");
     sql.push_str("GRANT UPDATE (reviewer, staged, staged_at, decision_id, outcome, outcome_by) ON campaign_items TO recert_reviewer;\n");
-    sql.push_str("GRANT INSERT, UPDATE ON campaigns, campaign_items TO recert_owner;\n");
-    sql.push_str(
-        "GRANT SELECT ON recert_reviewers TO recert_reviewer, recert_syncer, recert_applier;\n",
-    );
+    sql.push_str("GRANT INSERT, UPDATE ON campaigns, campaign_items, decisions TO recert_owner;\n");
+    sql.push_str("GRANT INSERT ON campaign_delegations TO recert_owner;\n");
     sql.push_str("\n-- Row-level security: each row only by the person it belongs to.\n");
     for t in [
         "decisions",
@@ -147,12 +287,14 @@ pub fn init_sql() -> String {
             "CREATE POLICY recert_owner ON {t} TO recert_owner USING (true) WITH CHECK (true);\n"
         ));
     }
-    sql.push_str(&format!(
-        "CREATE POLICY recert_mine ON campaign_items FOR UPDATE TO recert_reviewer USING {MINE} WITH CHECK (true);\n"
-    ));
-    sql.push_str("CREATE POLICY recert_mine ON decisions FOR ALL TO recert_reviewer USING (reviewer = recert_me()) WITH CHECK (reviewer = recert_me());\n");
-    sql.push_str("CREATE POLICY recert_mine ON campaign_signoffs FOR INSERT TO recert_reviewer WITH CHECK (reviewer = recert_me());\n");
-    sql.push_str("CREATE POLICY recert_mine ON campaign_delegations FOR INSERT TO recert_reviewer WITH CHECK (from_reviewer = recert_me() OR (from_reviewer LIKE 'group:%' AND EXISTS (SELECT 1 FROM people p WHERE p.snapshot_id = (SELECT max(id) FROM snapshots) AND p.emails::jsonb ? recert_me() AND p.groups::jsonb ? substr(from_reviewer, 7))));\n");
+    sql.push_str("CREATE POLICY recert_mine ON campaign_items FOR UPDATE TO recert_reviewer USING (recert_mine(reviewer, campaign_id)) WITH CHECK (true);\n");
+    // A reviewer's decision is on an undecided item of theirs, in an open campaign, on the
+    // item's own target.
+    sql.push_str("CREATE POLICY recert_mine ON decisions FOR INSERT TO recert_reviewer WITH CHECK (reviewer = recert_me() AND campaign_id IS NOT NULL AND recert_open(campaign_id) AND EXISTS (SELECT 1 FROM campaign_items i WHERE i.campaign_id = decisions.campaign_id AND i.outcome IS NULL AND recert_mine(i.reviewer, i.campaign_id) AND i.item::jsonb -> 'target' = jsonb_build_object('provider', decisions.provider, 'source', decisions.source, 'kind', decisions.kind, 'id', decisions.target_id)));\n");
+    sql.push_str("DROP POLICY IF EXISTS recert_undo ON decisions;\n");
+    sql.push_str("CREATE POLICY recert_undo ON decisions FOR UPDATE TO recert_reviewer USING (reviewer = recert_me()) WITH CHECK (reviewer = recert_me());\n");
+    sql.push_str("CREATE POLICY recert_mine ON campaign_signoffs FOR INSERT TO recert_reviewer WITH CHECK (reviewer = recert_me() AND recert_open(campaign_id));\n");
+    sql.push_str("CREATE POLICY recert_mine ON campaign_delegations FOR INSERT TO recert_reviewer WITH CHECK (recert_mine(from_reviewer, campaign_id) AND recert_open(campaign_id) AND EXISTS (SELECT 1 FROM campaign_items i WHERE i.campaign_id = campaign_delegations.campaign_id AND i.seq = campaign_delegations.seq AND i.reviewer = campaign_delegations.to_reviewer AND i.outcome IS NULL));\n");
     sql
 }
 

@@ -144,3 +144,11 @@ impl TestDb {
         Some(url.to_string())
     }
 }
+
+/// Run `sql` (several statements) in one session on the database at `url`: for tests that
+/// need a session's state (a temporary table) to last from one statement to the next.
+pub fn batch_as(url: &str, sql: &str) -> Result<(), String> {
+    let target = Target::parse(url)?;
+    let conn = super::pg::Pg::connect(&target).map_err(|e| e.to_string())?;
+    conn.batch(sql).map_err(|e| e.to_string())
+}
