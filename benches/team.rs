@@ -11,30 +11,24 @@
 
 use std::time::{Duration, Instant};
 
-use recert::model::{Person, SourceData};
-use recert::review::campaign::{Item, NewCampaign, OnClose, Routing, Scope};
-use recert::review::{NewDecision, Target, Verdict};
+use recert::review::campaign::OnClose;
+use recert::review::{NewDecision, Verdict};
 use recert::secret::Secret;
-use recert::store::SourceResult;
 use recert::store::Store;
 use recert::store::team::Member;
-use recert::store::testkit::TestDb;
+use recert::store::testkit::{TestDb, campaign, directory, item, key, person};
 
 const PER_REVIEWER: usize = 200;
 const PW: &str = "correct-horse-battery";
 
-fn target(i: usize) -> Target {
-    Target::new("openai", "openai", "project_key", &format!("k{i}"))
-}
-
-fn decision(i: usize) -> NewDecision {
+fn decision(i: i64) -> NewDecision {
     NewDecision {
-        verdict: if i.is_multiple_of(2) {
+        verdict: if i % 2 == 0 {
             Verdict::Revoke
         } else {
             Verdict::Certify
         },
-        target: target(i),
+        target: key(i),
         label: format!("key k{i}"),
         rule: None,
         owner: None,
@@ -44,82 +38,17 @@ fn decision(i: usize) -> NewDecision {
 }
 
 /// A campaign of `PER_REVIEWER` items for each of `who`, in `s`: its id and snapshot.
-fn campaign(s: &mut Store, who: &[String]) -> (i64, i64) {
+fn bench_campaign(s: &mut Store, who: &[String]) -> (i64, i64) {
     let people = who
         .iter()
         .enumerate()
-        .map(|(i, e)| Person {
-            source: "dir".into(),
-            id: i.to_string(),
-            user_name: e.clone(),
-            emails: vec![e.clone()],
-            display_name: None,
-            active: true,
-            absent: false,
-            external_id: None,
-            department: None,
-            title: None,
-            manager_id: None,
-            groups: vec![],
-            groups_known: true,
-            employee_type: None,
-        })
+        .map(|(i, e)| person(&i.to_string(), e, &[]))
         .collect();
-    let snap = s
-        .write_snapshot(
-            1,
-            &[SourceResult {
-                source: "dir".into(),
-                kind: "scim".into(),
-                outcome: Ok(SourceData {
-                    people,
-                    ..Default::default()
-                }),
-                requests: 1,
-                started_at: 1,
-                finished_at: 1,
-            }],
-        )
-        .unwrap();
-    let items: Vec<Item> = (0..who.len() * PER_REVIEWER)
-        .map(|i| Item {
-            seq: i as i64 + 1,
-            target: target(i + 1),
-            label: format!("key k{}", i + 1),
-            person: None,
-            resource_id: None,
-            resource: None,
-            role: None,
-            via: None,
-            rules: vec![],
-            last_used: None,
-            created_at: None,
-            fingerprint: i.to_string(),
-            reviewer: who[i % who.len()].clone(),
-            routed_by: "bench".into(),
-            recommendation: None,
-            change: None,
-            carried: None,
-        })
+    let snap = directory(s, people);
+    let items: Vec<_> = (0..who.len() * PER_REVIEWER)
+        .map(|i| item(i as i64 + 1, &who[i % who.len()]))
         .collect();
-    let (scope, routing) = (Scope::default(), Routing::default());
-    let id = s
-        .create_campaign(
-            &NewCampaign {
-                name: "bench",
-                snapshot_id: snap,
-                due: "2026-12-31",
-                scope: &scope,
-                routing: &routing,
-                on_close: OnClose::NoChange,
-                since: None,
-            },
-            &items,
-            "owner",
-            1,
-        )
-        .unwrap();
-    (id, snap)
+    (campaign(s, "bench", snap, &items, OnClose::NoChange), snap)
 }
 
 /// Each of `stores` decides its `PER_REVIEWER` items one at a time, all at once: (decisions
@@ -140,8 +69,7 @@ fn run(stores: Vec<(String, Store)>, id: i64, snap: i64) -> (f64, Duration, Dura
                     mine.into_iter()
                         .map(|seq| {
                             let t = Instant::now();
-                            s.stage(id, &[(seq, Some(decision(seq as usize)))], 2)
-                                .unwrap();
+                            s.stage(id, &[(seq, Some(decision(seq)))], 2).unwrap();
                             s.submit(id, &[seq], &who, snap, 2).unwrap();
                             t.elapsed()
                         })
@@ -172,7 +100,7 @@ fn main() {
     let lite = TestDb::sqlite();
     let mut s = lite.open();
     let me = vec!["r0@x.com".to_string()];
-    let (id, snap) = campaign(&mut s, &me);
+    let (id, snap) = bench_campaign(&mut s, &me);
     line(
         "SQLite, 1 reviewer",
         run(vec![(me[0].clone(), s)], id, snap),
@@ -183,19 +111,10 @@ fn main() {
     }
     for n in [1, 10, 50] {
         let db = TestDb::postgres();
-        let tag = db
-            .url()
-            .unwrap()
-            .rsplit('/')
-            .next()
-            .unwrap()
-            .split('?')
-            .next()
-            .unwrap()
-            .to_string();
+        let tag = db.tag();
         let mut admin = db.open();
         let who: Vec<String> = (0..n).map(|i| format!("r{i}.{tag}@x.com")).collect();
-        let (id, snap) = campaign(&mut admin, &who);
+        let (id, snap) = bench_campaign(&mut admin, &who);
         admin.team_init().unwrap();
         for w in &who {
             admin

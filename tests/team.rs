@@ -3,62 +3,20 @@
 //! items, decide as someone else, touch the audit log, or run a campaign; what they may do
 //! works through the store, and the chain the database writes verifies in recert.
 
-use recert::model::{Person, SourceData};
-use recert::review::campaign::{Item, NewCampaign, OnClose, Routing, Scope};
-use recert::review::{NewDecision, Target, Verdict};
+use recert::review::campaign::OnClose;
+use recert::review::{NewDecision, Verdict};
 use recert::secret::Secret;
 use recert::store::team::Member;
-use recert::store::testkit::{TestDb, exec_as};
+use recert::store::testkit::{TestDb, campaign, directory, exec_as, item, key, person};
 use recert::store::{SourceResult, Store};
 
 const SKIP: &str = "no PostgreSQL test server: source scripts/pg-test-cluster (bash .ci/run does)";
 const PW: &str = "correct-horse-battery";
 
-fn person(id: &str, email: &str, groups: &[&str]) -> Person {
-    Person {
-        source: "dir".into(),
-        id: id.into(),
-        user_name: email.into(),
-        emails: vec![email.into()],
-        display_name: None,
-        active: true,
-        absent: false,
-        external_id: None,
-        department: None,
-        title: None,
-        manager_id: None,
-        groups: groups.iter().map(|g| g.to_string()).collect(),
-        groups_known: true,
-        employee_type: None,
-    }
-}
-
-fn item(seq: i64, reviewer: &str) -> Item {
-    Item {
-        seq,
-        target: Target::new("openai", "openai", "project_key", &format!("k{seq}")),
-        label: format!("key k{seq}"),
-        person: None,
-        resource_id: None,
-        resource: None,
-        role: None,
-        via: None,
-        rules: vec![],
-        last_used: None,
-        created_at: None,
-        fingerprint: format!("fp{seq}"),
-        reviewer: reviewer.into(),
-        routed_by: "test".into(),
-        recommendation: None,
-        change: None,
-        carried: None,
-    }
-}
-
 fn nd(seq: i64, v: Verdict) -> NewDecision {
     NewDecision {
         verdict: v,
-        target: Target::new("openai", "openai", "project_key", &format!("k{seq}")),
+        target: key(seq),
         label: format!("key k{seq}"),
         rule: None,
         owner: None,
@@ -71,57 +29,20 @@ fn nd(seq: i64, v: Verdict) -> NewDecision {
 /// set up by the DBA, and the two reviewers' roles. Returns (alice, bob, campaign id, snapshot).
 fn team(db: &TestDb) -> (String, String, i64, i64) {
     // Roles are the cluster's: each test database gets its own people.
-    let tag = db
-        .url()
-        .unwrap()
-        .rsplit('/')
-        .next()
-        .unwrap()
-        .split('?')
-        .next()
-        .unwrap()
-        .to_string();
+    let tag = db.tag();
     let (alice, bob) = (format!("alice.{tag}@x.com"), format!("bob.{tag}@x.com"));
     let mut admin = db.open();
-    let snap = admin
-        .write_snapshot(
-            100,
-            &[SourceResult {
-                source: "dir".into(),
-                kind: "scim".into(),
-                outcome: Ok(SourceData {
-                    people: vec![person("1", &alice, &["ai-admins"]), person("2", &bob, &[])],
-                    ..Default::default()
-                }),
-                requests: 1,
-                started_at: 1,
-                finished_at: 2,
-            }],
-        )
-        .unwrap();
-    let (scope, routing) = (Scope::default(), Routing::default());
+    let snap = directory(
+        &mut admin,
+        vec![person("1", &alice, &["ai-admins"]), person("2", &bob, &[])],
+    );
     let items = vec![
         item(1, &alice),
         item(2, &alice),
         item(3, &bob),
         item(4, "group:ai-admins"),
     ];
-    let id = admin
-        .create_campaign(
-            &NewCampaign {
-                name: "q4",
-                snapshot_id: snap,
-                due: "2026-12-31",
-                scope: &scope,
-                routing: &routing,
-                on_close: OnClose::NoChange,
-                since: None,
-            },
-            &items,
-            "dba",
-            101,
-        )
-        .unwrap();
+    let id = campaign(&mut admin, "q4", snap, &items, OnClose::NoChange);
     admin.team_init().unwrap();
     admin.team_init().unwrap();
     for who in [&alice, &bob] {
@@ -197,7 +118,7 @@ fn a_reviewer_decides_only_their_own_items_as_themselves() {
     assert_eq!(
         actors,
         [
-            "dba",
+            "owner",
             alice.as_str(),
             alice.as_str(),
             bob.as_str(),
@@ -214,16 +135,7 @@ fn a_reviewer_decides_only_their_own_items_as_themselves() {
 fn with_raw_sql_a_reviewer_cannot_touch_what_is_not_theirs() {
     let db = TestDb::postgres();
     let (alice, bob, id, _) = team(&db);
-    let tag = db
-        .url()
-        .unwrap()
-        .rsplit('/')
-        .next()
-        .unwrap()
-        .split('?')
-        .next()
-        .unwrap()
-        .to_string();
+    let tag = db.tag();
     let (url, _) = login(&db, &alice);
     let refused = |sql: &str| {
         let e = exec_as(&url, sql).expect_err(sql);
@@ -404,16 +316,7 @@ fn the_binary_takes_who_you_are_from_the_database_and_refuses_as() {
 fn the_syncer_and_the_applier_have_only_what_they_need() {
     let db = TestDb::postgres();
     let (alice, _, _, snap) = team(&db);
-    let tag = db
-        .url()
-        .unwrap()
-        .rsplit('/')
-        .next()
-        .unwrap()
-        .split('?')
-        .next()
-        .unwrap()
-        .to_string();
+    let tag = db.tag();
     let (syncer, applier) = (format!("sync_{tag}"), format!("apply_{tag}"));
     let mut admin = db.open();
     admin

@@ -2,23 +2,18 @@
 //! 100,000-item campaign at once, with delegations and sign-offs in between. Nothing is lost,
 //! nothing doubled, and the audit chain the database wrote verifies.
 
-use recert::model::{Person, SourceData};
-use recert::review::campaign::{Item, NewCampaign, OnClose, Routing, Scope};
-use recert::review::{NewDecision, Target, Verdict};
+use recert::review::campaign::{Item, OnClose};
+use recert::review::{NewDecision, Verdict};
 use recert::secret::Secret;
+use recert::store::Store;
 use recert::store::team::Member;
-use recert::store::testkit::TestDb;
-use recert::store::{SourceResult, Store};
+use recert::store::testkit::{TestDb, campaign, directory, item, key, person};
 
 const REVIEWERS: usize = 50;
 const ITEMS: usize = 100_000;
 const HANDED: usize = 20;
 const CHUNK: usize = 500;
 const PW: &str = "correct-horse-battery";
-
-fn target(seq: usize) -> Target {
-    Target::new("openai", "openai", "project_key", &format!("k{seq}"))
-}
 
 #[test]
 #[cfg_attr(
@@ -27,7 +22,7 @@ fn target(seq: usize) -> Target {
 )]
 fn fifty_reviewers_decide_a_hundred_thousand_items_at_once() {
     let db = TestDb::postgres();
-    let tag = db.url().unwrap().rsplit('/').next().unwrap().to_string();
+    let tag = db.tag();
     let who: Vec<String> = (0..REVIEWERS)
         .map(|i| format!("r{i}.{tag}@x.com"))
         .collect();
@@ -35,77 +30,13 @@ fn fifty_reviewers_decide_a_hundred_thousand_items_at_once() {
     let people = who
         .iter()
         .enumerate()
-        .map(|(i, e)| Person {
-            source: "dir".into(),
-            id: i.to_string(),
-            user_name: e.clone(),
-            emails: vec![e.clone()],
-            display_name: None,
-            active: true,
-            absent: false,
-            external_id: None,
-            department: None,
-            title: None,
-            manager_id: None,
-            groups: vec![],
-            groups_known: true,
-            employee_type: None,
-        })
+        .map(|(i, e)| person(&i.to_string(), e, &[]))
         .collect();
-    let snap = admin
-        .write_snapshot(
-            1,
-            &[SourceResult {
-                source: "dir".into(),
-                kind: "scim".into(),
-                outcome: Ok(SourceData {
-                    people,
-                    ..Default::default()
-                }),
-                requests: 1,
-                started_at: 1,
-                finished_at: 1,
-            }],
-        )
-        .unwrap();
-    let items: Vec<Item> = (1..=ITEMS)
-        .map(|seq| Item {
-            seq: seq as i64,
-            target: target(seq),
-            label: format!("key k{seq}"),
-            person: None,
-            resource_id: None,
-            resource: None,
-            role: None,
-            via: None,
-            rules: vec![],
-            last_used: None,
-            created_at: None,
-            fingerprint: seq.to_string(),
-            reviewer: who[seq % REVIEWERS].clone(),
-            routed_by: "load".into(),
-            recommendation: None,
-            change: None,
-            carried: None,
-        })
+    let snap = directory(&mut admin, people);
+    let items: Vec<Item> = (1..=ITEMS as i64)
+        .map(|seq| item(seq, &who[seq as usize % REVIEWERS]))
         .collect();
-    let (scope, routing) = (Scope::default(), Routing::default());
-    let id = admin
-        .create_campaign(
-            &NewCampaign {
-                name: "load",
-                snapshot_id: snap,
-                due: "2026-12-31",
-                scope: &scope,
-                routing: &routing,
-                on_close: OnClose::NoChange,
-                since: None,
-            },
-            &items,
-            "owner",
-            2,
-        )
-        .unwrap();
+    let id = campaign(&mut admin, "load", snap, &items, OnClose::NoChange);
     drop(items);
     admin.team_init().unwrap();
     for w in &who {
@@ -155,7 +86,7 @@ fn fifty_reviewers_decide_a_hundred_thousand_items_at_once() {
                                 seq,
                                 Some(NewDecision {
                                     verdict: v,
-                                    target: target(seq as usize),
+                                    target: key(seq),
                                     label: format!("key k{seq}"),
                                     rule: None,
                                     owner: None,

@@ -152,3 +152,106 @@ pub fn batch_as(url: &str, sql: &str) -> Result<(), String> {
     let conn = super::pg::Pg::connect(&target).map_err(|e| e.to_string())?;
     conn.batch(sql).map_err(|e| e.to_string())
 }
+
+/// A directory person (source `dir`, active, one address) in `groups`.
+pub fn person(id: &str, email: &str, groups: &[&str]) -> crate::model::Person {
+    crate::model::Person {
+        source: "dir".into(),
+        id: id.into(),
+        user_name: email.into(),
+        emails: vec![email.into()],
+        display_name: None,
+        active: true,
+        absent: false,
+        external_id: None,
+        department: None,
+        title: None,
+        manager_id: None,
+        groups: groups.iter().map(|g| g.to_string()).collect(),
+        groups_known: true,
+        employee_type: None,
+    }
+}
+
+/// The target of test key `k{n}`.
+pub fn key(n: i64) -> crate::review::Target {
+    crate::review::Target::new("openai", "openai", "project_key", &format!("k{n}"))
+}
+
+/// Campaign item `seq`: key `k{seq}`, routed to `reviewer`.
+pub fn item(seq: i64, reviewer: &str) -> crate::review::campaign::Item {
+    crate::review::campaign::Item {
+        seq,
+        target: key(seq),
+        label: format!("key k{seq}"),
+        person: None,
+        resource_id: None,
+        resource: None,
+        role: None,
+        via: None,
+        rules: vec![],
+        last_used: None,
+        created_at: None,
+        fingerprint: format!("fp{seq}"),
+        reviewer: reviewer.into(),
+        routed_by: "test".into(),
+        recommendation: None,
+        change: None,
+        carried: None,
+    }
+}
+
+/// A directory snapshot of `people` in `s`: its id.
+pub fn directory(s: &mut Store, people: Vec<crate::model::Person>) -> i64 {
+    s.write_snapshot(
+        1,
+        &[super::SourceResult {
+            source: "dir".into(),
+            kind: "scim".into(),
+            outcome: Ok(crate::model::SourceData {
+                people,
+                ..Default::default()
+            }),
+            requests: 1,
+            started_at: 1,
+            finished_at: 1,
+        }],
+    )
+    .expect("the snapshot is written")
+}
+
+/// Campaign `name` of `items` on snapshot `snap`, created by `owner`: its id.
+pub fn campaign(
+    s: &mut Store,
+    name: &str,
+    snap: i64,
+    items: &[crate::review::campaign::Item],
+    on_close: crate::review::campaign::OnClose,
+) -> i64 {
+    let (scope, routing) = Default::default();
+    s.create_campaign(
+        &crate::review::campaign::NewCampaign {
+            name,
+            snapshot_id: snap,
+            due: "2026-12-31",
+            scope: &scope,
+            routing: &routing,
+            on_close,
+            since: None,
+        },
+        items,
+        "owner",
+        2,
+    )
+    .expect("the campaign is created")
+}
+
+impl TestDb {
+    /// The test database's name (PostgreSQL), to make cluster-wide role names its own.
+    pub fn tag(&self) -> String {
+        match self {
+            TestDb::Sqlite(_) => "sqlite".into(),
+            TestDb::Postgres { name, .. } => name.clone(),
+        }
+    }
+}
