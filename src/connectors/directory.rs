@@ -27,7 +27,7 @@ pub async fn follow(
     let mut seen = HashSet::new();
     let pagination = |detail: String, pages| SourceError::Pagination {
         src: http.source.clone(),
-        path: format!("/{path}"),
+        path: super::http::shown(path),
         detail,
         pages,
     };
@@ -40,7 +40,7 @@ pub async fn follow(
         let (items, more) = split(body, link).map_err(|detail| SourceError::Malformed {
             src: http.source.clone(),
             method: "GET".into(),
-            path: format!("/{path}"),
+            path: super::http::shown(path),
             detail,
             excerpt,
         })?;

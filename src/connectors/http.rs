@@ -422,7 +422,7 @@ impl Http {
                     .ok_or_else(|| SourceError::Malformed {
                         src: self.source.clone(),
                         method: "GET".into(),
-                        path: format!("/{}", path.trim_start_matches('/')),
+                        path: shown(path),
                         detail: "its next page (`Link: rel=\"next\"`) lies outside the source's base URL; it was not followed, so the key was not sent there".into(),
                         excerpt: self.scrub(&excerpt(url, 120)),
                     })?;
@@ -471,7 +471,7 @@ impl Http {
         continuation: bool,
     ) -> Result<Reply, SourceError> {
         let url = format!("{}/{}", self.base, path.trim_start_matches('/'));
-        let shown = format!("/{}", path.trim_start_matches('/'));
+        let shown = shown(path);
         let m = method.to_string();
         let mut attempt: u32 = 0;
         let started = std::time::Instant::now();
@@ -899,6 +899,12 @@ pub fn error_message(body: &str) -> String {
 /// in part).
 fn excerpt(s: &str, max: usize) -> String {
     crate::secret::redacted_excerpt(s, max)
+}
+
+/// A request path as errors show it (`/organization/users`): for a person to read, never to
+/// send (requests are built from `connectors::path`'s encoded segments).
+pub(crate) fn shown(path: &str) -> String {
+    format!("/{}", path.trim_start_matches('/'))
 }
 
 #[cfg(test)]

@@ -68,7 +68,7 @@ pub async fn list_each<T: DeserializeOwned>(
     let mut pages = 0u32;
     let pagination = |detail: String, pages| SourceError::Pagination {
         src: http.source.clone(),
-        path: format!("/{path}"),
+        path: crate::connectors::http::shown(path),
         detail,
         pages,
     };
@@ -132,7 +132,7 @@ pub(crate) fn malformed(
     SourceError::Malformed {
         src: http.source.clone(),
         method: "GET".into(),
-        path: format!("/{path}"),
+        path: crate::connectors::http::shown(path),
         detail: http.scrub(&format!("unexpected shape ({e})")),
         excerpt: http.excerpt(body),
     }
@@ -153,7 +153,7 @@ pub async fn page_tokens(
         if pages >= http.limits.max_pages {
             return Err(SourceError::Pagination {
                 src: http.source.clone(),
-                path: format!("/{path}"),
+                path: crate::connectors::http::shown(path),
                 detail: "never reached its end".into(),
                 pages,
             });
@@ -181,7 +181,7 @@ pub async fn page_tokens(
                 if !seen.insert(n.clone()) {
                     return Err(SourceError::Pagination {
                         src: http.source.clone(),
-                        path: format!("/{path}"),
+                        path: crate::connectors::http::shown(path),
                         detail: format!("repeated the page token '{n}'"),
                         pages: pages + 1,
                     });

@@ -147,6 +147,10 @@ pub enum DbError {
     /// A value that does not fit where it is read.
     #[error("column {0}: {1}")]
     Type(usize, String),
+    /// The session could not be set up (TLS, the login never finishing, no thread to drive
+    /// it): what happened.
+    #[error("{0}")]
+    Session(String),
 }
 
 fn pg_text(e: &tokio_postgres::Error) -> String {

@@ -710,6 +710,11 @@ fn sql_message(path: &Path, e: &DbError) -> String {
         DbError::Pg(_) => return pg_message(&p.to_string(), e),
         DbError::NoRows => return format!("database {p} failed"),
         DbError::Type(..) => return format!("database {p} failed: {e}"),
+        DbError::Session(_) => {
+            return format!(
+                "cannot connect to database {p}: {e}. Check the address, that the server is up, and its TLS setup"
+            );
+        }
     };
     match e.sqlite_error_code() {
         Some(C::DatabaseCorrupt | C::NotADatabase) => format!(
@@ -1559,6 +1564,25 @@ fn load(conn: &Conn, sid: i64) -> Result<Snapshot, DbError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_session_that_cannot_be_set_up_says_so_and_what_to_check() {
+        let m = sql_message(
+            Path::new("postgres://a@h:5432/d"),
+            &DbError::Session(
+                "the server accepted the connection but did not finish logging in within 30 s"
+                    .into(),
+            ),
+        );
+        assert!(
+            m.starts_with("cannot connect to database postgres://a@h:5432/d"),
+            "{m}"
+        );
+        assert!(
+            m.contains("Check the address") && !m.contains("column"),
+            "{m}"
+        );
+    }
 
     #[test]
     fn an_immutable_uri_holds_any_path_exactly() {

@@ -293,22 +293,20 @@ impl Pg {
                 };
                 rt.block_on(drive(config, client_tx, note_tx));
             })
-            .map_err(|e| DbError::Type(0, format!("cannot start the database thread: {e}")))?;
+            .map_err(|e| DbError::Session(format!("cannot start the database thread: {e}")))?;
         // The TLS handshake and the login are bounded too: a server that accepts the
         // connection and then says nothing is given up on.
         let client = match client_rx.recv_timeout(Duration::from_secs(30)) {
             Ok(Ok(c)) => c,
-            Ok(Err(e)) => return Err(DbError::Type(0, e)),
+            Ok(Err(e)) => return Err(DbError::Session(e)),
             Err(mpsc::RecvTimeoutError::Timeout) => {
-                return Err(DbError::Type(
-                    0,
+                return Err(DbError::Session(
                     "the server accepted the connection but did not finish logging in within 30 s"
                         .into(),
                 ));
             }
             Err(mpsc::RecvTimeoutError::Disconnected) => {
-                return Err(DbError::Type(
-                    0,
+                return Err(DbError::Session(
                     "the database thread stopped before connecting".into(),
                 ));
             }

@@ -246,8 +246,7 @@ pub fn init_sql() -> String {
         "\n-- Everyone recert serves reads everything (there are no secrets in the store: keys live in keyrings).\n",
     );
     sql.push_str("DO $$ BEGIN EXECUTE format('GRANT CONNECT ON DATABASE %I TO recert_reviewer, recert_syncer, recert_applier', current_database()); EXECUTE format('GRANT USAGE ON SCHEMA %I TO recert_reviewer, recert_syncer, recert_applier', current_schema()); END $$;\n");
-    sql.push_str("GRANT SELECT ON ALL TABLES IN SCHEMA public TO recert_reviewer, recert_syncer, recert_applier;\n");
-    sql.push_str("GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO recert_reviewer, recert_syncer, recert_applier;\n");
+    sql.push_str("DO $$ BEGIN EXECUTE format('GRANT SELECT ON ALL TABLES IN SCHEMA %1$I TO recert_reviewer, recert_syncer, recert_applier; GRANT USAGE ON ALL SEQUENCES IN SCHEMA %1$I TO recert_reviewer, recert_syncer, recert_applier', current_schema()); END $$;\n");
     sql.push_str("GRANT EXECUTE ON FUNCTION recert_audit_append(bigint, text, text, text) TO recert_reviewer, recert_syncer, recert_applier;\n");
     sql.push_str("REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON audit, audit_head, recert_reviewers, snapshot_digests FROM PUBLIC;\n");
     sql.push_str("\n-- The syncer writes snapshots (a new id, never one it chooses) and their digests, which consoles trust for a first frame.\n");

@@ -89,7 +89,7 @@ async fn windows<T: serde::de::DeserializeOwned + Paged>(
             if page > http.limits.max_pages {
                 return Err(SourceError::Pagination {
                     src: http.source.clone(),
-                    path: format!("/{path}"),
+                    path: crate::connectors::http::shown(path),
                     detail: "never reached its end".into(),
                     pages: page - 1,
                 });
@@ -100,7 +100,7 @@ async fn windows<T: serde::de::DeserializeOwned + Paged>(
             let got = T::deserialize(&reply.body).map_err(|e| SourceError::Malformed {
                 src: http.source.clone(),
                 method: method.to_string(),
-                path: format!("/{path}"),
+                path: crate::connectors::http::shown(path),
                 detail: http.scrub(&format!("unexpected shape ({e})")),
                 excerpt: http.excerpt(&reply.body),
             })?;

@@ -319,7 +319,7 @@ pub async fn deactivate(http: &Http, id: &str) -> Result<(), SourceError> {
             return Err(SourceError::Malformed {
                 src: http.source.clone(),
                 method: "PATCH".into(),
-                path: format!("/{path}"),
+                path: crate::connectors::http::shown(&path),
                 detail: "the server answered 200 but the user is still active".into(),
                 excerpt: http.excerpt(&reply.body),
             });
