@@ -1,7 +1,8 @@
 //! The console on a million rows: frame time, filter keystroke time (recert's compact matcher
 //! and fuzzy-matcher's skim, in the same run), sort time, key-to-screen latency while a filter
 //! job keeps both cores busy, and time to the first frame and to the first frame with data
-//! from a stored snapshot of that size. Prints figures; it is not a test.
+//! from a stored snapshot of that size, held in SQLite and (with a test server,
+//! `RECERT_TEST_DATABASE_URL`) in PostgreSQL in the same run. Prints figures; it is not a test.
 //!
 //!   cargo bench --bench console             # RECERT_BENCH_ROWS (default 1,000,000)
 
@@ -13,6 +14,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use recert::model::{Account, Finding, Grant, Person, Severity, Snapshot, SourceData};
+use recert::store::testkit::TestDb;
 use recert::store::{SourceResult, Store};
 use recert::tui::data::{Data, ViewId};
 use recert::tui::keymap::Keymap;
@@ -109,7 +111,7 @@ fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1000.0)
 }
 
-fn stored_snapshot(dir: &std::path::Path, people: usize, grants: usize) {
+fn stored_snapshot(store: &mut Store, people: usize, grants: usize) {
     let mut d = SourceData::default();
     for i in 0..people {
         d.people.push(Person {
@@ -156,7 +158,6 @@ fn stored_snapshot(dir: &std::path::Path, people: usize, grants: usize) {
             via: "direct".into(),
         });
     }
-    let mut store = Store::open(dir).unwrap();
     let r = |source: &str, kind: &str, data: SourceData| SourceResult {
         source: source.into(),
         kind: kind.into(),
@@ -302,10 +303,28 @@ fn main() {
     for col in [1usize, 2] {
         let t = Instant::now();
         let o = table::order(&tbl, Some(table::Sort { col, desc: false }));
+        let fast = t.elapsed();
+        // The same order the way it was taken before (whole cells compared in a parallel
+        // merge sort), in the same run, for the ratio.
+        let t = Instant::now();
+        let mut before: Vec<u32> = (0..tbl.rows.len() as u32).collect();
+        {
+            use rayon::slice::ParallelSliceMut;
+            let rows = &tbl.rows;
+            before.par_sort_by(|&a, &b| {
+                rows[a as usize].cells[col]
+                    .cmp(&rows[b as usize].cells[col])
+                    .then(a.cmp(&b))
+            });
+        }
+        let whole = t.elapsed();
+        assert_eq!(o, before, "the two sorts disagree");
         println!(
-            "sort by {}: {} ({} rows)",
+            "sort by {}: {} (whole-text comparison sort, as before: {}, {:.2}x) ({} rows; target 150 ms)",
             tbl.columns[col].name,
-            ms(t.elapsed()),
+            ms(fast),
+            ms(whole),
+            whole.as_secs_f64() / fast.as_secs_f64(),
             o.len()
         );
     }
@@ -365,11 +384,36 @@ fn main() {
         );
     }
 
-    // Start from a stored snapshot of that size: 1M grants, 200k people.
-    let dir = tempfile::tempdir().unwrap();
+    // Start from a stored snapshot of that size: 1M grants, 200k people, on each engine.
     let people = env("RECERT_BENCH_PEOPLE", 200_000);
+    let lite = start_from("SQLite", &TestDb::sqlite(), n, people, &theme);
+    if recert::store::testkit::server().is_none() {
+        println!(
+            "PostgreSQL: no server (RECERT_TEST_DATABASE_URL; source scripts/pg-test-cluster), not measured"
+        );
+        return;
+    }
+    let pg = start_from("PostgreSQL", &TestDb::postgres(), n, people, &theme);
+    println!(
+        "PostgreSQL / SQLite, same run: first frame with data {:.2}x, every view complete {:.2}x, read the snapshot {:.2}x",
+        pg.0.as_secs_f64() / lite.0.as_secs_f64(),
+        pg.1.as_secs_f64() / lite.1.as_secs_f64(),
+        pg.2.as_secs_f64() / lite.2.as_secs_f64()
+    );
+}
+
+/// Store a snapshot of `n` grants and `people` people in `db`, then start the console on it as
+/// the binary does. Returns (first frame with data, every view complete, snapshot read).
+fn start_from(
+    label: &str,
+    db: &TestDb,
+    n: usize,
+    people: usize,
+    theme: &Theme,
+) -> (Duration, Duration, Duration) {
+    println!("-- {label}");
     let t = Instant::now();
-    stored_snapshot(dir.path(), people, n);
+    stored_snapshot(&mut db.open(), people, n);
     println!(
         "(setup: stored a snapshot of {n} grants and {people} people in {:.1} s)",
         t.elapsed().as_secs_f64()
@@ -378,7 +422,7 @@ fn main() {
     // What a sync does after storing: judge the snapshot once and store its digest.
     let t = Instant::now();
     {
-        let store = Store::open(dir.path()).unwrap();
+        let store = db.open();
         let id = store.latest_snapshot_id().unwrap().unwrap();
         recert::sync::store_digest(&store, &cfg.rules, id).unwrap();
     }
@@ -396,12 +440,12 @@ fn main() {
     );
     let mut term = Terminal::new(TestBackend::new(120, 40)).unwrap();
     run(&mut s, view::resized(120, 40));
-    term.draw(|f| view::draw(f, &s, &theme)).unwrap();
+    term.draw(|f| view::draw(f, &s, theme)).unwrap();
     let first = start.elapsed();
     let (tx, events) = std::sync::mpsc::channel();
     let engine = recert::engine::Engine::start(
         recert::engine::Setup {
-            store: dir.path().into(),
+            store: db.location(),
             config: cfg.clone(),
             keys: None,
             reviewer: "bench@example.com".into(),
@@ -424,7 +468,7 @@ fn main() {
                 let whole = d.partial.is_none();
                 rows = d.findings.len();
                 run(&mut s, Msg::Data(d));
-                term.draw(|f| view::draw(f, &s, &theme)).unwrap();
+                term.draw(|f| view::draw(f, &s, theme)).unwrap();
                 if whole {
                     break;
                 }
@@ -436,6 +480,7 @@ fn main() {
         }
     }
     let with_all = start.elapsed();
+    drop(engine);
     println!(
         "start from the stored snapshot: first frame {} (target 0.5 s); first frame with data (the stored digest: dashboard, first {preview_rows} of {rows} findings) {} (target 0.5 s); every view complete {}",
         ms(first),
@@ -446,11 +491,7 @@ fn main() {
     );
     // The same load without a digest: what the first start after an old recert's sync costs.
     let t = Instant::now();
-    let snap = Store::open(dir.path())
-        .unwrap()
-        .latest_snapshot()
-        .unwrap()
-        .unwrap();
+    let snap = db.open().latest_snapshot().unwrap().unwrap();
     let read = t.elapsed();
     let t = Instant::now();
     let found = recert::engine::load::findings(&cfg, &snap);
@@ -465,9 +506,10 @@ fn main() {
     let built = t.elapsed();
     drop(data);
     println!(
-        "  the whole load: read the snapshot from SQLite {}, reconcile {}, build the view tables {}",
+        "  the whole load: read the snapshot from {label} {}, reconcile {}, build the view tables {}",
         ms(read),
         ms(judged),
         ms(built)
     );
+    (previewed.unwrap_or(with_all), with_all, read)
 }

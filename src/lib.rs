@@ -37,8 +37,9 @@
 //! clients, the summary), incidents (the key a hint names, the decisions a leaked key or a
 //! person's sweep makes) and the setup check (`doctor`).
 //! [`engine::Engine`] is the engine a console talks to: commands in, events out, one thread
-//! owning the store handle and one tokio runtime; what it reads is published as `Arc` plus a
-//! generation, never sent through a channel. [`tui`] (the console) is a thin client: the
+//! owning the store handle (opened again when a PostgreSQL session is lost) and one tokio
+//! runtime; what it reads is published as `Arc` plus a generation, never sent through a
+//! channel. [`tui`] (the console) is a thin client: the
 //! terminal, the draw loop, the filter worker, and a pure `update` whose effects are engine
 //! commands. [`cli`] (the commands) parses, calls the engine's use cases and prints, one
 //! file per command group. Nothing below the front ends knows a terminal.

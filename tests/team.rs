@@ -387,44 +387,65 @@ impl recert::engine::Front for Reviews {
     }
 }
 
+/// A console (an engine) on the shared store, logged in as `who`, settled after its first
+/// review read, its events so far drained.
+fn console(
+    db: &TestDb,
+    who: &str,
+) -> (
+    recert::engine::Engine<Reviews>,
+    std::sync::mpsc::Receiver<recert::engine::Event>,
+) {
+    use recert::engine::{Command, Engine, Setup};
+    let (tx, rx) = std::sync::mpsc::channel();
+    let engine = Engine::start(
+        Setup {
+            store: recert::store::Location::Postgres(
+                recert::store::Target::parse(&db.url_as(who, PW).unwrap()).unwrap(),
+            ),
+            config: Default::default(),
+            keys: None,
+            reviewer: who.to_string(),
+            campaign: None,
+            read_only: false,
+            clock: std::sync::Arc::new(|| 200),
+        },
+        Reviews,
+        std::sync::Arc::new(move |ev| {
+            let _ = tx.send(ev);
+        }),
+    )
+    .unwrap();
+    engine.send(Command::Review);
+    settle(&engine);
+    while rx.try_recv().is_ok() {}
+    (engine, rx)
+}
+
+/// Wait until the engine has carried out every command sent to it.
+fn settle(engine: &recert::engine::Engine<Reviews>) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !engine.settled() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the engine did not settle"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
 #[test]
 #[cfg_attr(
     no_postgres,
     ignore = "no PostgreSQL test server: source scripts/pg-test-cluster (bash .ci/run does)"
 )]
 fn an_open_console_hears_another_reviewers_decisions_as_they_commit() {
-    use recert::engine::{Bulk, Command, Engine, Event, Setup};
-    use std::sync::Arc;
+    use recert::engine::{Bulk, Event};
     use std::time::{Duration, Instant};
     let db = TestDb::postgres();
     let (alice, bob, id, snap) = team(&db);
     // Alice's console: an engine on the shared store, logged in as her.
-    let (tx, rx) = std::sync::mpsc::channel();
-    let engine = Engine::start(
-        Setup {
-            store: recert::store::Location::Postgres(
-                recert::store::Target::parse(&db.url_as(&alice, PW).unwrap()).unwrap(),
-            ),
-            config: Default::default(),
-            keys: None,
-            reviewer: alice.clone(),
-            campaign: None,
-            read_only: false,
-            clock: Arc::new(|| 200),
-        },
-        Reviews,
-        Arc::new(move |ev| {
-            let _ = tx.send(ev);
-        }),
-    )
-    .unwrap();
-    engine.send(Command::Review);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !engine.settled() {
-        assert!(Instant::now() < deadline, "the engine did not settle");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    while rx.try_recv().is_ok() {}
+    let (engine, rx) = console(&db, &alice);
     let before = engine.review.latest().1.unwrap().decisions.len();
     // Bob, on his own machine, submits a decision and signs off; someone sends a forged hint.
     let (url, mut b) = login(&db, &bob);
@@ -479,4 +500,60 @@ fn an_open_console_hears_another_reviewers_decisions_as_they_commit() {
         rx.try_iter().all(|e| !matches!(e, Event::Notice(_))),
         "a reviewer's own decisions are no toast"
     );
+}
+
+#[test]
+#[cfg_attr(
+    no_postgres,
+    ignore = "no PostgreSQL test server: source scripts/pg-test-cluster (bash .ci/run does)"
+)]
+fn a_console_whose_database_connections_drop_opens_them_again() {
+    use recert::engine::{Bulk, Command, Event};
+    use std::time::{Duration, Instant};
+    let db = TestDb::postgres();
+    let (alice, bob, id, snap) = team(&db);
+    let (engine, rx) = console(&db, &alice);
+    // The server ends every session of alice's (a restart, a failover, a DBA): her console's
+    // store and its listener both lose their connection.
+    let cut = recert::store::testkit::admin_sql_value(
+        &db.url().unwrap(),
+        &format!(
+            "SELECT count(pg_terminate_backend(pid))::bigint FROM pg_stat_activity WHERE usename = '{alice}'"
+        ),
+    );
+    assert_eq!(
+        cut, 2,
+        "her console held two sessions: the store and the listener"
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    // Her next command works, on a new connection, and says the old one was lost.
+    engine.send(Command::Review);
+    settle(&engine);
+    let events: Vec<Event> = rx.try_iter().collect();
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Event::Published(Bulk::Review, _))),
+        "{events:?}"
+    );
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, Event::Error(m) if !m.contains("lost"))),
+        "{events:?}"
+    );
+    // And she hears bob again: the listener reconnected too.
+    let (_, mut b) = login(&db, &bob);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    b.stage(id, &[(3, Some(nd(3, Verdict::Revoke)))], 201)
+        .unwrap();
+    b.submit(id, &[3], &bob, snap, 202).unwrap();
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(Event::Notice(n)) if n == format!("{bob}: 1 decision") => break,
+            Ok(_) => {}
+            Err(_) => panic!("after the connections dropped, bob's decision was never heard"),
+        }
+    }
 }

@@ -215,6 +215,8 @@ enum Msg {
     /// Other sessions changed the shared store (team mode): read the review again, and say
     /// who did what (from the audit log).
     Changed,
+    /// Nothing: the listener's check that the engine still runs.
+    Ping,
     /// The front end is gone.
     Stop,
 }
@@ -373,9 +375,7 @@ impl<F: Front> Inner<F> {
                 None
             }
         };
-        if let Some(s) = &store {
-            self.listen(s);
-        }
+        let mut listening = store.as_ref().is_some_and(|s| self.listen(s));
         let mut reviews = 0u64;
         // The newest audit entry the front end has been shown.
         let mut seen: Option<i64> = None;
@@ -385,6 +385,12 @@ impl<F: Front> Inner<F> {
             let mut news = false;
             let mut after = Vec::new();
             let mut asked = 0;
+            if self.reopen_if_lost(&mut store) {
+                read_review = true;
+                if !listening && let Some(s) = &store {
+                    listening = self.listen(s);
+                }
+            }
             for m in std::iter::once(first).chain(rx.try_iter()) {
                 let c = match m {
                     Msg::Do(c) => {
@@ -402,6 +408,7 @@ impl<F: Front> Inner<F> {
                         news = true;
                         continue;
                     }
+                    Msg::Ping => continue,
                     Msg::Stop => return,
                 };
                 // A bug in one command answers that command and leaves the engine running.
@@ -455,22 +462,24 @@ impl<F: Front> Inner<F> {
     }
 
     /// Team mode: hear other sessions' changes as they commit, on a thread of its own, and
-    /// hand them to the engine's loop. Nothing for a SQLite store.
-    fn listen(&self, store: &Store) {
+    /// hand them to the engine's loop. Nothing for a SQLite store. Whether it listens.
+    fn listen(&self, store: &Store) -> bool {
         let listener = match crate::store::live::Listener::open(&self.setup.store, store) {
             Ok(Some(l)) => l,
-            Ok(None) => return,
+            Ok(None) => return true,
             Err(e) => {
                 (self.sink)(Event::Error(format!(
                     "other reviewers' changes will show only when you reload: cannot listen for them ({e:#})"
                 )));
-                return;
+                return false;
             }
         };
         let (me, sink) = (self.me.clone(), self.sink.clone());
+        let at = self.setup.store.clone();
         let _ = std::thread::Builder::new()
             .name("recert-listen".into())
             .spawn(move || {
+                let mut listener = listener;
                 loop {
                     match listener.wait(std::time::Duration::from_millis(500)) {
                         Ok(false) => {}
@@ -481,13 +490,63 @@ impl<F: Front> Inner<F> {
                         }
                         Err(why) => {
                             sink(Event::Error(format!(
-                                "{why}: other reviewers' changes will show only when you reload"
+                                "{why}: reconnecting; until then other reviewers' changes show when you reload"
                             )));
-                            return;
+                            // Try again, waiting longer each time (up to half a minute); once
+                            // back, read everything again: changes made meanwhile were missed.
+                            let mut pause = std::time::Duration::from_secs(1);
+                            listener = loop {
+                                std::thread::sleep(pause);
+                                if me.send(Msg::Ping).is_err() {
+                                    return;
+                                }
+                                match crate::store::live::Listener::reopen(&at) {
+                                    Ok(Some(l)) => break l,
+                                    Ok(None) => return,
+                                    Err(e) => tracing::warn!(error = %e, "listening again failed"),
+                                }
+                                pause = (pause * 2).min(std::time::Duration::from_secs(30));
+                            };
+                            sink(Event::Notice(
+                                "listening for other reviewers' changes again".into(),
+                            ));
+                            if me.send(Msg::Changed).is_err() {
+                                return;
+                            }
                         }
                     }
                 }
             });
+        true
+    }
+
+    /// A store whose database session ended is opened again before the next command (the
+    /// command that met the lost connection failed and said so; the review read next shows
+    /// what the database holds). A store that could not be opened at all is tried again too.
+    fn reopen_if_lost(&self, store: &mut Option<Store>) -> bool {
+        if store.as_ref().is_some_and(|s| !s.connection_lost()) {
+            return false;
+        }
+        let was_open = store.is_some();
+        match Store::open(&self.setup.store) {
+            Ok(s) => {
+                *store = Some(s);
+                if was_open {
+                    (self.sink)(Event::Notice(
+                        "the database connection was lost and is open again".into(),
+                    ));
+                }
+                true
+            }
+            Err(e) => {
+                if was_open {
+                    (self.sink)(Event::Error(format!(
+                        "the database connection was lost and cannot be opened again yet: {e:#}"
+                    )));
+                }
+                false
+            }
+        }
     }
 
     /// Carry out `c`; whether the review read model must be read again.

@@ -89,13 +89,59 @@ pub(crate) use args;
 
 pub(crate) type Params<'a> = &'a [&'a dyn ToParam];
 
+/// A parameter held by value: rows kept until a pipelined batch is sent.
+#[derive(Debug, Clone)]
+pub(crate) enum Value {
+    Null,
+    Int(i64),
+    Text(Box<str>),
+}
+
+impl Value {
+    fn of(p: &dyn ToParam) -> Value {
+        match p.param() {
+            Param::Null => Value::Null,
+            Param::Int(i) => Value::Int(i),
+            Param::Text(s) => Value::Text(s.into()),
+        }
+    }
+
+    pub(crate) fn param(&self) -> Param<'_> {
+        match self {
+            Value::Null => Param::Null,
+            Value::Int(i) => Param::Int(*i),
+            Value::Text(s) => Param::Text(s),
+        }
+    }
+}
+
+/// How many rows [`Conn::exec_many`] sends to PostgreSQL in one pipelined batch.
+const PIPELINE_ROWS: usize = 1024;
+
+/// Text as both engines store it: PostgreSQL's `text` cannot hold U+0000, so a NUL that
+/// provider text carries is written as U+FFFD on both (one hostile display name must not fail
+/// a sync on one engine, nor read back differently from the other). Everything else is
+/// stored exactly.
+fn storable(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.contains('\0') {
+        std::borrow::Cow::Owned(s.replace('\0', "\u{fffd}"))
+    } else {
+        std::borrow::Cow::Borrowed(s)
+    }
+}
+
 impl rusqlite::ToSql for Param<'_> {
     fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
         use rusqlite::types::{ToSqlOutput, Value, ValueRef};
         Ok(match *self {
             Param::Null => ToSqlOutput::Owned(Value::Null),
             Param::Int(i) => ToSqlOutput::Owned(Value::Integer(i)),
-            Param::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
+            Param::Text(s) => match storable(s) {
+                std::borrow::Cow::Borrowed(s) => {
+                    ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes()))
+                }
+                std::borrow::Cow::Owned(s) => ToSqlOutput::Owned(Value::Text(s)),
+            },
         })
     }
 }
@@ -120,7 +166,7 @@ impl ToSql for Param<'_> {
             },
             Param::Text(s) => match *ty {
                 Type::TEXT | Type::VARCHAR | Type::NAME | Type::BPCHAR | Type::UNKNOWN => {
-                    s.to_sql(ty, out)
+                    storable(s).as_ref().to_sql(ty, out)
                 }
                 _ => Err(format!("text cannot be sent as {ty}").into()),
             },
@@ -332,6 +378,15 @@ impl Conn {
         }
     }
 
+    /// Whether the connection is gone (a PostgreSQL session the server or the network ended);
+    /// a SQLite connection never is.
+    pub fn is_lost(&self) -> bool {
+        match self {
+            Conn::Lite(_) => false,
+            Conn::Pg(c) => c.is_closed(),
+        }
+    }
+
     /// The SQLite connection, for what only SQLite has (pragmas, its file).
     #[allow(dead_code)]
     pub fn lite(&self) -> Option<&rusqlite::Connection> {
@@ -348,6 +403,41 @@ impl Conn {
                 .prepare_cached(sql)?
                 .execute(rusqlite::params_from_iter(lite_params(p)))?),
             Conn::Pg(c) => c.exec(sql, p),
+        }
+    }
+
+    /// Run one statement once per row, in order: `rows` calls `push` with each row's
+    /// parameters. SQLite runs each at once; PostgreSQL gets the rows in pipelined batches (one
+    /// round trip a batch, not a row). The first failure ends it, and every row pushed before
+    /// `rows` returns is sent before this does.
+    pub fn exec_many(
+        &self,
+        sql: &str,
+        rows: impl FnOnce(&mut dyn FnMut(Params) -> Result<(), DbError>) -> Result<(), DbError>,
+    ) -> Result<(), DbError> {
+        match self {
+            Conn::Lite(c) => {
+                let mut st = c.prepare_cached(sql)?;
+                rows(&mut |p| {
+                    st.execute(rusqlite::params_from_iter(lite_params(p)))?;
+                    Ok(())
+                })
+            }
+            Conn::Pg(c) => {
+                let mut held: Vec<Vec<Value>> = Vec::with_capacity(PIPELINE_ROWS);
+                rows(&mut |p| {
+                    held.push(p.iter().map(|v| Value::of(*v)).collect());
+                    if held.len() == PIPELINE_ROWS {
+                        c.exec_pipelined(sql, &held)?;
+                        held.clear();
+                    }
+                    Ok(())
+                })?;
+                if !held.is_empty() {
+                    c.exec_pipelined(sql, &held)?;
+                }
+                Ok(())
+            }
         }
     }
 

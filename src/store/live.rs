@@ -100,15 +100,33 @@ impl Listener {
         }))
     }
 
+    /// Listen again after the connection ended (this process's own sessions are no longer
+    /// known: their changes cost a re-read, never a toast, which comes from the audit log).
+    pub fn reopen(at: &Location) -> Result<Option<Listener>, StoreError> {
+        let Location::Postgres(target) = at else {
+            return Ok(None);
+        };
+        let err = |source| StoreError::Sql {
+            path: target.shown().into(),
+            source,
+        };
+        let pg = super::pg::Pg::connect(target).map_err(err)?;
+        pg.batch("LISTEN recert_changes").map_err(err)?;
+        Ok(Some(Listener {
+            conn: Conn::Pg(pg),
+            own: Vec::new(),
+        }))
+    }
+
     /// Whether another session changed the store within `timeout`. `Err` when the
     /// connection has ended.
     pub fn wait(&self, timeout: Duration) -> Result<bool, String> {
         let Conn::Pg(pg) = &self.conn else {
             return Ok(false);
         };
-        let notices = pg
-            .wait(timeout)
-            .map_err(|()| "the database connection that listens for changes ended".to_string())?;
+        let notices = pg.wait(timeout).map_err(|()| {
+            "the database connection that listens for changes was lost".to_string()
+        })?;
         Ok(notices.iter().any(|n| !self.own.contains(&n.pid)))
     }
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use tokio_postgres::config::SslMode;
 
-use super::db::{DbError, Param, Params, Prepared};
+use super::db::{DbError, Param, Params, Prepared, Value};
 use crate::secret::Secret;
 
 /// The advisory lock every PostgreSQL write transaction takes first ("rcrt", writer).
@@ -322,6 +322,11 @@ impl Pg {
         })
     }
 
+    /// Whether the server or the network ended this session (it cannot be used again).
+    pub fn is_closed(&self) -> bool {
+        self.client.is_closed()
+    }
+
     fn statement(&self, sql: &str) -> Result<tokio_postgres::Statement, DbError> {
         self.prepared.get(sql, |s| {
             futures::executor::block_on(self.client.prepare(s)).map_err(DbError::Pg)
@@ -334,6 +339,22 @@ impl Pg {
         let refs: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
             values.iter().map(|v| v as _).collect();
         Ok(futures::executor::block_on(self.client.execute(&st, &refs))? as usize)
+    }
+
+    /// One statement for each of `rows`, sent together: tokio-postgres pipelines requests
+    /// polled at once, so the batch costs one round trip. The server runs them in order; the
+    /// first error is the one returned.
+    pub fn exec_pipelined(&self, sql: &str, rows: &[Vec<Value>]) -> Result<(), DbError> {
+        let st = self.statement(sql)?;
+        futures::executor::block_on(async {
+            let sent = rows
+                .iter()
+                .map(|r| self.client.execute_raw(&st, r.iter().map(Value::param)));
+            for done in futures::future::join_all(sent).await {
+                done?;
+            }
+            Ok(())
+        })
     }
 
     pub fn batch(&self, sql: &str) -> Result<(), DbError> {

@@ -32,6 +32,16 @@ impl TestDb {
     /// A new, empty database on the test server. Panics (failing the test) when there is no
     /// server: tests that need one are marked ignored where it is missing (`no_postgres`).
     pub fn postgres() -> TestDb {
+        TestDb::postgres_created("")
+    }
+
+    /// A new database whose text sorts as people read it (ICU, en-US), not by code point:
+    /// a DBA's database is more often this than the test cluster's C.UTF-8.
+    pub fn postgres_natural_order() -> TestDb {
+        TestDb::postgres_created(" LOCALE_PROVIDER icu ICU_LOCALE 'en-US' TEMPLATE template0")
+    }
+
+    fn postgres_created(how: &str) -> TestDb {
         let admin = server().expect(
             "RECERT_TEST_DATABASE_URL is not set: source scripts/pg-test-cluster (bash .ci/run does)",
         );
@@ -41,7 +51,7 @@ impl TestDb {
             NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst),
             chrono::Utc::now().timestamp_micros() % 1_000_000
         );
-        admin_sql(&admin, &format!("CREATE DATABASE {name}"));
+        admin_sql(&admin, &format!("CREATE DATABASE {name}{how}"));
         let mut url = url::Url::parse(&admin).expect("RECERT_TEST_DATABASE_URL is a URL");
         url.set_path(&format!("/{name}"));
         let target = Target::parse(url.as_str()).expect("a test database address");
@@ -82,6 +92,16 @@ pub fn admin_sql(admin: &str, sql: &str) {
     let target = Target::parse(admin).expect("RECERT_TEST_DATABASE_URL is a postgres:// URL");
     let conn = super::pg::Pg::connect(&target).expect("the test server answers");
     conn.batch(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
+/// The one integer `sql` answers, run as the test server's administrator on the database
+/// `admin` names.
+pub fn admin_sql_value(admin: &str, sql: &str) -> i64 {
+    let target = Target::parse(admin).expect("a postgres:// URL");
+    let conn =
+        super::db::Conn::Pg(super::pg::Pg::connect(&target).expect("the test server answers"));
+    conn.value(sql, super::db::args![])
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
 }
 
 impl Drop for TestDb {
@@ -247,6 +267,14 @@ pub fn campaign(
 }
 
 impl TestDb {
+    /// Where this test's store is, as the engine and the CLI are given it.
+    pub fn location(&self) -> super::Location {
+        match self {
+            TestDb::Sqlite(dir) => super::Location::Dir(dir.path().to_path_buf()),
+            TestDb::Postgres { target, .. } => super::Location::Postgres((**target).clone()),
+        }
+    }
+
     /// The test database's name (PostgreSQL), to make cluster-wide role names its own.
     pub fn tag(&self) -> String {
         match self {

