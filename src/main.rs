@@ -437,6 +437,17 @@ enum TeamCmd {
         #[arg(long, value_name = "VAR")]
         password_env: Option<String>,
     },
+    /// Remove a reviewer or a service from team mode: out of recert's groups, unable to log
+    /// in, unmapped, their open sessions ended (run as the DBA).
+    Remove {
+        /// The member's role: a reviewer's email address, or a service's name.
+        name: String,
+        /// Remove without asking.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// List team mode's members: each login role, its groups, and the person it is.
+    List,
 }
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -815,6 +826,10 @@ async fn main() -> std::process::ExitCode {
             },
             password_env.as_deref(),
         ),
+        Some(Cmd::Team {
+            cmd: TeamCmd::Remove { name, yes },
+        }) => cli::team::remove_member(&g, &name, yes),
+        Some(Cmd::Team { cmd: TeamCmd::List }) => cli::team::list_members(&g),
         Some(Cmd::Owners {
             cmd: OwnersCmd::Import { file, reason },
         }) => cli::owners_import(&g, &file, reason),

@@ -215,12 +215,13 @@ engines!(
         again.display_name = Some("the later copy".into());
         dir.people.push(again);
         let (_, mut openai) = data();
-        openai.grants = (0..3_000)
+        // Enough grants that PostgreSQL reads them in pieces on two sessions.
+        openai.grants = (0..25_000)
             .map(|i| Grant {
                 source: "openai".into(),
                 provider: "openai".into(),
                 principal_kind: "user".into(),
-                principal_id: format!("user-{}", 2_999 - i),
+                principal_id: format!("user-{}", 24_999 - i),
                 resource_id: format!("proj_{}", i % 7),
                 role: Some("member".into()),
                 via: "direct".into(),
@@ -257,6 +258,23 @@ engines!(
             snap.data.credentials[0].name.as_deref(),
             Some("deploy\u{fffd}key")
         );
+    }
+);
+
+engines!(
+    /// A decision's text carrying a NUL (a key's hostile name in its label) is stored as U+FFFD
+    /// and its batch's digest is taken over what is stored: `audit verify` still passes.
+    a_decision_with_a_nul_in_its_text_verifies,
+    |db: &TestDb| {
+        let mut s = db.open();
+        let mut d = nd("k\0", Verdict::Revoke);
+        d.label = "key deploy\0key".into();
+        d.justification = Some("left\0".into());
+        s.record_decisions(&[d], "r", Some(1), 10).unwrap();
+        let stored = &s.decisions().unwrap()[0];
+        assert_eq!(stored.d.label, "key deploy\u{fffd}key");
+        assert_eq!(stored.d.target.id, "k\u{fffd}");
+        assert_eq!(verified(&s), 1);
     }
 );
 

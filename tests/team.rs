@@ -557,3 +557,167 @@ fn a_console_whose_database_connections_drop_opens_them_again() {
         }
     }
 }
+
+#[test]
+#[cfg_attr(
+    no_postgres,
+    ignore = "no PostgreSQL test server: source scripts/pg-test-cluster (bash .ci/run does)"
+)]
+/// A snapshot's grants are read on a second session beside the first; a reviewer whose role
+/// may hold only one session still reads the snapshot whole, on the one.
+fn a_snapshot_reads_whole_when_a_second_session_is_refused() {
+    let db = TestDb::postgres();
+    let (alice, _, _, _) = team(&db);
+    let mut admin = db.open();
+    // Enough grants that a second session is asked for.
+    let grants: Vec<recert::model::Grant> = (0..25_000)
+        .map(|i| recert::model::Grant {
+            source: "openai".into(),
+            provider: "openai".into(),
+            principal_kind: "user".into(),
+            principal_id: format!("user-{}", 25_000 - i),
+            resource_id: "proj_1".into(),
+            role: Some("member".into()),
+            via: "direct".into(),
+        })
+        .collect();
+    admin
+        .write_snapshot(
+            300,
+            &[SourceResult {
+                source: "openai".into(),
+                kind: "openai".into(),
+                outcome: Ok(recert::model::SourceData {
+                    grants: grants.clone(),
+                    ..Default::default()
+                }),
+                requests: 1,
+                started_at: 0,
+                finished_at: 0,
+            }],
+        )
+        .unwrap();
+    recert::store::testkit::admin_sql(
+        &db.url().unwrap(),
+        &format!("ALTER ROLE \"{alice}\" CONNECTION LIMIT 1"),
+    );
+    let (url, a) = login(&db, &alice);
+    assert!(
+        exec_as(&url, "SELECT 1").is_err(),
+        "her role holds one session at most"
+    );
+    let snap = a.latest_snapshot().unwrap().unwrap();
+    assert_eq!(snap.data.grants, grants);
+    assert_eq!(snap, admin.latest_snapshot().unwrap().unwrap());
+}
+
+#[test]
+#[cfg_attr(
+    no_postgres,
+    ignore = "no PostgreSQL test server: source scripts/pg-test-cluster (bash .ci/run does)"
+)]
+/// A reviewer who leaves is removed: their open sessions end, they cannot log in again, and
+/// the database no longer maps their role to a person. A campaign owner added again as a
+/// plain reviewer is no longer an owner (adding sets the role's groups, it does not only add).
+fn a_removed_member_is_locked_out_and_a_demoted_owner_owns_nothing() {
+    let db = TestDb::postgres();
+    let (alice, bob, _, _) = team(&db);
+    let mut admin = db.open();
+    let groups = |who: &str| {
+        recert::store::testkit::admin_sql_value(
+            &db.url().unwrap(),
+            &format!(
+                "SELECT count(*) FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid \
+                 JOIN pg_roles u ON u.oid = m.member WHERE u.rolname = '{who}' AND g.rolname = 'recert_owner'"
+            ),
+        )
+    };
+    admin
+        .add_member(
+            &bob,
+            &Secret::new(PW),
+            Member::Reviewer { owner: true },
+            103,
+        )
+        .unwrap();
+    assert_eq!(groups(&bob), 1);
+    admin
+        .add_member(
+            &bob,
+            &Secret::new(PW),
+            Member::Reviewer { owner: false },
+            104,
+        )
+        .unwrap();
+    assert_eq!(
+        groups(&bob),
+        0,
+        "bob was demoted: no longer a campaign owner"
+    );
+    let listed = admin.members().unwrap();
+    // Team mode's own groups (recert_owner is in recert_reviewer) and the DBA are no members:
+    // removing one would take every owner's rights, or the DBA's own login.
+    for not in [
+        "recert_owner",
+        "recert_reviewer",
+        "recert_syncer",
+        "recert_applier",
+        "recert_admin",
+    ] {
+        assert!(
+            listed.iter().all(|m| m.role != not),
+            "{not} listed: {listed:?}"
+        );
+        assert!(!admin.remove_member(not).unwrap(), "{not} removed");
+    }
+    let b = listed.iter().find(|m| m.role == bob).unwrap();
+    assert_eq!(
+        (b.groups.clone(), b.login),
+        (vec!["recert_reviewer".to_string()], true)
+    );
+
+    // Alice is at her desk when she is removed.
+    let (url, open) = login(&db, &alice);
+    assert!(admin.remove_member(&alice).unwrap(), "she was a member");
+    assert!(
+        open.latest_snapshot_id().is_err(),
+        "her open session was ended"
+    );
+    assert!(
+        exec_as(&url, "SELECT 1").is_err(),
+        "she cannot log in again"
+    );
+    assert!(admin.members().unwrap().iter().all(|m| m.role != alice));
+    let can_login = recert::store::testkit::admin_sql_value(
+        &db.url().unwrap(),
+        &format!("SELECT count(*) FROM pg_roles WHERE rolname = '{alice}' AND rolcanlogin"),
+    );
+    assert_eq!(
+        can_login, 0,
+        "her role stays (for the DBA's records) but cannot log in"
+    );
+    assert!(!admin.remove_member("nobody@x.com").unwrap());
+
+    // The same from the command line, as the DBA: listed, removed, no longer listed.
+    let url = db.url().unwrap();
+    let list = |url: &str| {
+        let out = recert(&["team", "list"], url);
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert!(list(&url).contains(&bob), "{}", list(&url));
+    let out = recert(&["team", "remove", &bob], &url);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("nothing removed"),
+        "asks first; no answer, nothing removed: {out:?}"
+    );
+    assert!(list(&url).contains(&bob));
+    let out = recert(&["team", "remove", &bob, "--yes"], &url);
+    assert!(out.status.success(), "{out:?}");
+    assert!(!list(&url).contains(&bob), "{}", list(&url));
+    let out = recert(&["team", "remove", &bob, "--yes"], &url);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no member"),
+        "{out:?}"
+    );
+}

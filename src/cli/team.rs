@@ -80,6 +80,55 @@ pub fn add_member(
     Ok(())
 }
 
+/// `recert team remove NAME [--yes]`: a member out of team mode, at once.
+pub fn remove_member(g: &Globals, name: &str, yes: bool) -> Result<()> {
+    let mut store = postgres(g)?;
+    let shown = sanitize(name);
+    if !yes
+        && !confirm(
+            1,
+            1,
+            &format!(
+                "Remove {shown} from team mode on {}: out of recert's groups, unable to log in, their open sessions ended.",
+                g.paths.store
+            ),
+            "remove",
+        )?
+    {
+        eprintln!("recert: nothing removed");
+        return Ok(());
+    }
+    if !store.remove_member(name)? {
+        bail!("{shown} is no member of team mode here: `recert team list` shows who is");
+    }
+    eprintln!(
+        "recert: {shown} is removed: cannot log in, in no group, mapped to no one; their decisions and the audit log stay"
+    );
+    Ok(())
+}
+
+/// `recert team list`: each member's role, groups, login and person.
+pub fn list_members(g: &Globals) -> Result<()> {
+    let store = postgres(g)?;
+    let members = store.members()?;
+    println!("{:<40} {:<32} {:<5} PERSON", "ROLE", "GROUPS", "LOGIN");
+    for m in &members {
+        println!(
+            "{:<40} {:<32} {:<5} {}",
+            sanitize(&m.role),
+            if m.groups.is_empty() {
+                "-".to_string()
+            } else {
+                m.groups.join(",")
+            },
+            if m.login { "yes" } else { "no" },
+            m.email.as_deref().map(sanitize).unwrap_or("-".into())
+        );
+    }
+    println!("{} members", members.len());
+    Ok(())
+}
+
 /// `recert store copy --to URL|DIR`: this store, whole, into an empty one on the other engine
 /// (or the same), both audit chains verified.
 pub fn store_copy(g: &Globals, to: &str) -> Result<()> {

@@ -348,6 +348,16 @@ impl Drop for Answer {
     }
 }
 
+/// The least time between two tries at opening a lost store again.
+const REOPEN_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// When the engine last tried to open its store again, and whether that failed.
+#[derive(Default)]
+struct Reopen {
+    tried: Option<std::time::Instant>,
+    failed: bool,
+}
+
 struct Inner<F: Front> {
     setup: Setup,
     front: Arc<F>,
@@ -376,6 +386,10 @@ impl<F: Front> Inner<F> {
             }
         };
         let mut listening = store.as_ref().is_some_and(|s| self.listen(s));
+        let mut reopen = Reopen {
+            tried: None,
+            failed: store.is_none(),
+        };
         let mut reviews = 0u64;
         // The newest audit entry the front end has been shown.
         let mut seen: Option<i64> = None;
@@ -385,7 +399,7 @@ impl<F: Front> Inner<F> {
             let mut news = false;
             let mut after = Vec::new();
             let mut asked = 0;
-            if self.reopen_if_lost(&mut store) {
+            if !matches!(first, Msg::Ping) && self.reopen_if_lost(&mut store, &mut reopen) {
                 read_review = true;
                 if !listening && let Some(s) = &store {
                     listening = self.listen(s);
@@ -523,27 +537,42 @@ impl<F: Front> Inner<F> {
     /// A store whose database session ended is opened again before the next command (the
     /// command that met the lost connection failed and said so; the review read next shows
     /// what the database holds). A store that could not be opened at all is tried again too.
-    fn reopen_if_lost(&self, store: &mut Option<Store>) -> bool {
+    ///
+    /// Tries are at least `REOPEN_EVERY` apart (a server that is down, or a password that no
+    /// longer works, must not be asked again on every keystroke), and each failure is said once
+    /// until one succeeds, which is said too.
+    fn reopen_if_lost(&self, store: &mut Option<Store>, last: &mut Reopen) -> bool {
         if store.as_ref().is_some_and(|s| !s.connection_lost()) {
             return false;
         }
+        if last.tried.is_some_and(|t| t.elapsed() < REOPEN_EVERY) {
+            return false;
+        }
+        last.tried = Some(std::time::Instant::now());
         let was_open = store.is_some();
         match Store::open(&self.setup.store) {
             Ok(s) => {
                 *store = Some(s);
-                if was_open {
+                if was_open || last.failed {
                     (self.sink)(Event::Notice(
                         "the database connection was lost and is open again".into(),
                     ));
                 }
+                last.failed = false;
                 true
             }
             Err(e) => {
                 if was_open {
+                    // The dead session is no use: drop it, and say so once.
+                    *store = None;
+                }
+                if !last.failed {
                     (self.sink)(Event::Error(format!(
-                        "the database connection was lost and cannot be opened again yet: {e:#}"
+                        "the database cannot be reached: {e:#}; recert tries again at your next step, at most every {} s",
+                        REOPEN_EVERY.as_secs()
                     )));
                 }
+                last.failed = true;
                 false
             }
         }

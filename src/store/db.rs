@@ -121,8 +121,9 @@ const PIPELINE_ROWS: usize = 1024;
 /// Text as both engines store it: PostgreSQL's `text` cannot hold U+0000, so a NUL that
 /// provider text carries is written as U+FFFD on both (one hostile display name must not fail
 /// a sync on one engine, nor read back differently from the other). Everything else is
-/// stored exactly.
-fn storable(s: &str) -> std::borrow::Cow<'_, str> {
+/// stored exactly. What is hashed before it is stored (a decision batch's digest) is hashed in
+/// this form.
+pub(crate) fn storable(s: &str) -> std::borrow::Cow<'_, str> {
     if s.contains('\0') {
         std::borrow::Cow::Owned(s.replace('\0', "\u{fffd}"))
     } else {

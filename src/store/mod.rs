@@ -468,8 +468,11 @@ fn pg_message(at: &str, e: &DbError) -> String {
             "database {at} was busy with another reviewer's change and nothing was written: try again"
         ),
         "53100" => format!("the disk under database {at} is full: nothing was written"),
-        "57P01" | "57P02" | "57P03" => format!(
-            "database {at} ended this session (the server is restarting, or a DBA ended it): recert opens a new one at your next step, and what was saved shows then"
+        "57P01" | "57P02" => format!(
+            "database {at} ended this session (the server is restarting, or a DBA ended it): run the command again; an open console opens a new session at your next step and shows what was saved"
+        ),
+        "57P03" => format!(
+            "database {at} cannot take sessions yet (it is starting or shutting down): try again in a moment"
         ),
         "" if matches!(e, DbError::Pg(p) if p.is_closed() || std::error::Error::source(p).is_some_and(|s| s.is::<std::io::Error>())) =>
         {
@@ -505,6 +508,9 @@ pub struct SourceResult {
 pub struct Store {
     conn: Conn,
     path: PathBuf,
+    /// A PostgreSQL store's address, for a second session that reads a snapshot's grants
+    /// while this one reads the rest.
+    target: Option<Box<Target>>,
 }
 
 /// Where a store lives: `recert.db` in a directory (SQLite, the default), or a PostgreSQL
@@ -629,6 +635,7 @@ fn create(path: &Path) -> Result<(), StoreError> {
         let mut store = Store {
             conn: Conn::Lite(conn),
             path: tmp.clone(),
+            target: None,
         };
         store.init()?;
         // Leave WAL mode's side files behind: one file to link into place.
@@ -791,6 +798,7 @@ impl Store {
             let mut store = Store {
                 conn: Conn::Lite(conn),
                 path,
+                target: None,
             };
             store.init()?;
             return Ok(store);
@@ -813,18 +821,19 @@ impl Store {
         let store = Store {
             conn: Conn::Lite(conn),
             path,
+            target: None,
         };
         store.check_read_only()?;
         Ok(store)
     }
 
-    /// A read-only store can be read only if it is at this recert's schema already.
     /// Whether this store's database session has ended (the server restarted, the network
     /// dropped it, a DBA ended it): open the store again to go on.
     pub fn connection_lost(&self) -> bool {
         self.conn.is_lost()
     }
 
+    /// A read-only store can be read only if it is at this recert's schema already.
     fn check_read_only(&self) -> Result<(), StoreError> {
         let err = self.sql();
         let version: i64 = self
@@ -922,6 +931,7 @@ impl Store {
         let mut store = Store {
             conn: Conn::Pg(conn),
             path,
+            target: Some(Box::new(target.clone())),
         };
         store.init_pg()?;
         Ok(store)
@@ -1155,7 +1165,7 @@ impl Store {
     }
 
     pub fn snapshot(&self, id: i64) -> Result<Snapshot, StoreError> {
-        load(&self.conn, id).map_err(self.sql())
+        load(&self.conn, id, self.target.as_deref()).map_err(self.sql())
     }
 }
 
@@ -1477,7 +1487,169 @@ fn load_resources(conn: &Conn, sid: i64) -> Result<Vec<Resource>, DbError> {
     )
 }
 
-fn load(conn: &Conn, sid: i64) -> Result<Snapshot, DbError> {
+/// A snapshot's grants in the order written: all of them, or (PostgreSQL) those whose `ord`
+/// is in `lo..=hi`.
+fn load_grants(conn: &Conn, sid: i64, range: Option<(i64, i64)>) -> Result<Vec<Grant>, DbError> {
+    let grant = |r: &db::Row| {
+        Ok(Grant {
+            source: r.get(1)?,
+            provider: r.get(2)?,
+            principal_kind: r.get(3)?,
+            principal_id: r.get(4)?,
+            resource_id: r.get(5)?,
+            role: r.get(6)?,
+            via: r.get(7)?,
+        })
+    };
+    let order = conn.insertion_order();
+    match range {
+        None => conn.map(
+            &format!("SELECT {GRANTS} FROM grants WHERE snapshot_id = ?1 ORDER BY {order}"),
+            args![sid],
+            grant,
+        ),
+        Some((lo, hi)) => conn.map(
+            &format!(
+                "SELECT {GRANTS} FROM grants WHERE snapshot_id = ?1 AND {order} BETWEEN ?2 AND ?3 ORDER BY {order}"
+            ),
+            args![sid, lo, hi],
+            grant,
+        ),
+    }
+}
+
+/// A large snapshot's grants shared out in pieces (ranges of `ord`) between two PostgreSQL
+/// sessions: whichever is free reads the next piece, so the two finish together whatever
+/// else the first had to read. Pieces are put back together in order.
+struct Pieces {
+    ranges: Vec<(i64, i64)>,
+    next: std::sync::atomic::AtomicUsize,
+    read: std::sync::Mutex<Vec<Piece>>,
+    filled: std::sync::Condvar,
+}
+
+enum Piece {
+    /// Not read yet, or being read.
+    Waiting,
+    Read(Vec<Grant>),
+    /// The second session failed on it: the first reads it.
+    Failed,
+}
+
+impl Pieces {
+    /// How many pieces a snapshot's grants are cut into.
+    const COUNT: i64 = 16;
+    /// Below this many grants one session reads them: a second session's login costs more.
+    const FROM: i64 = 20_000;
+    /// How long the first session waits for a piece the second is reading before it reads
+    /// the piece itself.
+    const PATIENCE: std::time::Duration = std::time::Duration::from_secs(2);
+
+    /// The pieces of snapshot `sid`'s grants, or `None` when it has too few to share.
+    fn plan(conn: &Conn, sid: i64) -> Result<Option<Pieces>, DbError> {
+        let (lo, hi): (Option<i64>, Option<i64>) = conn.one(
+            "SELECT min(ord), max(ord) FROM grants WHERE snapshot_id = ?1",
+            args![sid],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        let (Some(lo), Some(hi)) = (lo, hi) else {
+            return Ok(None);
+        };
+        if hi - lo + 1 < Self::FROM {
+            return Ok(None);
+        }
+        let step = (hi - lo + Self::COUNT) / Self::COUNT;
+        let ranges: Vec<(i64, i64)> = (0..Self::COUNT)
+            .map(|i| (lo + i * step, (lo + (i + 1) * step - 1).min(hi)))
+            .filter(|(a, b)| a <= b)
+            .collect();
+        Ok(Some(Pieces {
+            read: std::sync::Mutex::new(ranges.iter().map(|_| Piece::Waiting).collect()),
+            ranges,
+            next: Default::default(),
+            filled: Default::default(),
+        }))
+    }
+
+    fn put(&self, i: usize, piece: Piece) {
+        self.read.lock().unwrap_or_else(|e| e.into_inner())[i] = piece;
+        self.filled.notify_all();
+    }
+
+    /// Read pieces on `conn` until none is left.
+    fn work(&self, conn: &Conn, sid: i64) -> Result<(), DbError> {
+        loop {
+            let i = self.next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let Some(range) = self.ranges.get(i) else {
+                return Ok(());
+            };
+            match load_grants(conn, sid, Some(*range)) {
+                Ok(grants) => self.put(i, Piece::Read(grants)),
+                Err(e) => {
+                    self.put(i, Piece::Failed);
+                    return Err(e);
+                }
+            }
+        }
+    }
+
+    /// Every piece, in order, once this session has taken all it could: one the second
+    /// session failed on, or is still reading after `PATIENCE`, is read here (the second's
+    /// copy, if it comes, is dropped).
+    fn collect(&self, conn: &Conn, sid: i64) -> Result<Vec<Grant>, DbError> {
+        let deadline = std::time::Instant::now() + Self::PATIENCE;
+        let mut out = Vec::new();
+        for (i, range) in self.ranges.iter().enumerate() {
+            let mut read = self.read.lock().unwrap_or_else(|e| e.into_inner());
+            loop {
+                match std::mem::replace(&mut read[i], Piece::Waiting) {
+                    Piece::Read(p) => {
+                        out.extend(p);
+                        break;
+                    }
+                    Piece::Waiting if std::time::Instant::now() < deadline => {
+                        let left = deadline.saturating_duration_since(std::time::Instant::now());
+                        read = self
+                            .filled
+                            .wait_timeout(read, left)
+                            .unwrap_or_else(|e| e.into_inner())
+                            .0;
+                    }
+                    Piece::Waiting | Piece::Failed => {
+                        drop(read);
+                        out.extend(load_grants(conn, sid, Some(*range))?);
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Snapshot `sid`, whole. On PostgreSQL (`second`: the store's address) a large snapshot's
+/// grants are shared out between this session and a second one, which this one helps once it
+/// has read the rest: the time goes to decoding rows, and this spreads it over two cores. A
+/// snapshot's rows never change once committed, so the two sessions' reads agree. The second
+/// session is never waited for: if it cannot log in (the role's connection limit, a slow
+/// server) it takes no piece, and a piece it is slow on is read here after a short wait.
+fn load(conn: &Conn, sid: i64, second: Option<&Target>) -> Result<Snapshot, DbError> {
+    let pieces = match second {
+        Some(t) => Pieces::plan(conn, sid)?.map(|p| {
+            let p = std::sync::Arc::new(p);
+            let (theirs, t) = (p.clone(), t.clone());
+            let _ = std::thread::Builder::new()
+                .name("recert-read".into())
+                .spawn(move || {
+                    let done = pg::Pg::connect(&t).and_then(|c| theirs.work(&Conn::Pg(c), sid));
+                    if let Err(e) = done {
+                        tracing::debug!(error = %e, "reading grants on a second session failed");
+                    }
+                });
+            p
+        }),
+        None => None,
+    };
     let taken_at: Ts = conn.value("SELECT taken_at FROM snapshots WHERE id = ?1", args![sid])?;
     let sources = source_runs(conn, sid)?;
     let people = conn.map(
@@ -1521,24 +1693,13 @@ fn load(conn: &Conn, sid: i64) -> Result<Snapshot, DbError> {
         },
     )?;
     let resources = load_resources(conn, sid)?;
-    let grants = conn.map(
-        &format!(
-            "SELECT {GRANTS} FROM grants WHERE snapshot_id = ?1 ORDER BY {}",
-            conn.insertion_order()
-        ),
-        args![sid],
-        |r| {
-            Ok(Grant {
-                source: r.get(1)?,
-                provider: r.get(2)?,
-                principal_kind: r.get(3)?,
-                principal_id: r.get(4)?,
-                resource_id: r.get(5)?,
-                role: r.get(6)?,
-                via: r.get(7)?,
-            })
-        },
-    )?;
+    let grants = match &pieces {
+        Some(p) => {
+            p.work(conn, sid)?;
+            p.collect(conn, sid)?
+        }
+        None => load_grants(conn, sid, None)?,
+    };
     let service_accounts = conn.map(
         &format!("SELECT {SERVICE_ACCOUNTS} FROM service_accounts WHERE snapshot_id = ?1 ORDER BY source, id"),
         args![sid],

@@ -124,12 +124,24 @@ pub(crate) fn insert_decisions(
     campaign: Option<i64>,
 ) -> Result<Inserted, DbError> {
     let batch: i64 = tx.value("SELECT coalesce(max(batch), 0) + 1 FROM decisions", args![])?;
-    // Free text a person typed is redacted before it is stored or digested.
+    // Free text a person typed is redacted before it is stored or digested, and every text is
+    // digested as the database stores it (a NUL as U+FFFD), or `audit verify` would not match.
+    let st = |s: &str| super::db::storable(s).into_owned();
     let stored: Vec<NewDecision> = items
         .iter()
         .map(|d| NewDecision {
-            justification: d.justification.as_deref().map(scrub),
-            ..d.clone()
+            verdict: d.verdict,
+            target: Target {
+                provider: st(&d.target.provider),
+                source: st(&d.target.source),
+                kind: st(&d.target.kind),
+                id: st(&d.target.id),
+            },
+            label: st(&d.label),
+            rule: d.rule.as_deref().map(st),
+            owner: d.owner.as_deref().map(st),
+            until: d.until.as_deref().map(st),
+            justification: d.justification.as_deref().map(|j| st(&scrub(j))),
         })
         .collect();
     let mut ids = Vec::with_capacity(stored.len());

@@ -308,6 +308,27 @@ pub enum Member {
     Applier,
 }
 
+/// The group roles team mode grants its members.
+const GROUPS: [&str; 4] = [
+    "recert_reviewer",
+    "recert_owner",
+    "recert_syncer",
+    "recert_applier",
+];
+
+/// A team member as the database holds them (`recert team list`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Listed {
+    /// The login role.
+    pub role: String,
+    /// Team mode's groups it is in (`recert_reviewer`, `recert_owner`, …).
+    pub groups: Vec<String>,
+    /// Whether it may log in.
+    pub login: bool,
+    /// The person this database maps it to (reviewers only).
+    pub email: Option<String>,
+}
+
 /// A login role's name for `email`: the address itself (PostgreSQL quotes it).
 fn quoted(ident: &str) -> String {
     format!("\"{}\"", ident.replace('"', "\"\""))
@@ -337,6 +358,114 @@ impl Store {
         let tx = self.conn.begin().map_err(&err)?;
         tx.batch(&init_sql()).map_err(&err)?;
         tx.commit().map_err(&err)
+    }
+
+    /// Every login role in team mode's groups, and every person this database maps a role
+    /// to, by role name: not the groups themselves, not superusers, not the session's own
+    /// role (the DBA running this).
+    pub fn members(&self) -> Result<Vec<Listed>, StoreError> {
+        self.team_only()?;
+        self.conn
+            .map(
+                "SELECT u.rolname::text, u.rolcanlogin,
+                        coalesce((SELECT string_agg(g.rolname::text, ',' ORDER BY g.rolname)
+                                  FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid
+                                  WHERE m.member = u.oid AND g.rolname IN ('recert_reviewer', 'recert_owner', 'recert_syncer', 'recert_applier')), ''),
+                        r.email
+                 FROM pg_roles u LEFT JOIN recert_reviewers r ON r.role = u.rolname
+                 WHERE u.rolname NOT IN ('recert_reviewer', 'recert_owner', 'recert_syncer', 'recert_applier')
+                   AND NOT u.rolsuper AND u.rolname <> current_user
+                   AND (r.role IS NOT NULL OR EXISTS (
+                     SELECT 1 FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid
+                     WHERE m.member = u.oid AND g.rolname IN ('recert_reviewer', 'recert_owner', 'recert_syncer', 'recert_applier')))
+                 ORDER BY u.rolname",
+                args![],
+                |r| {
+                    let groups: String = r.get(2)?;
+                    Ok(Listed {
+                        role: r.get(0)?,
+                        login: r.get(1)?,
+                        groups: groups
+                            .split(',')
+                            .filter(|g| !g.is_empty())
+                            .map(String::from)
+                            .collect(),
+                        email: r.get(3)?,
+                    })
+                },
+            )
+            .map_err(self.sql())
+    }
+
+    /// Remove a team member: out of team mode's groups, no longer able to log in, no longer
+    /// mapped to a person, and their open sessions ended. The role itself stays (a DBA may
+    /// drop it; its name is in the audit log). Whether there was such a member.
+    pub fn remove_member(&mut self, name: &str) -> Result<bool, StoreError> {
+        self.team_only()?;
+        let listed = self.members()?;
+        let wanted = crate::model::normalize_email(name);
+        let Some(m) = listed
+            .iter()
+            .find(|m| m.role == name.trim() || m.role == wanted)
+        else {
+            return Ok(false);
+        };
+        let role = quoted(&m.role);
+        let err = self.sql_err();
+        let tx = self.conn.begin().map_err(&err)?;
+        tx.batch(&format!(
+            "ALTER ROLE {role} NOLOGIN; REVOKE {} FROM {role};",
+            GROUPS.join(", ")
+        ))
+        .map_err(&err)?;
+        tx.exec(
+            "DELETE FROM recert_reviewers WHERE role = ?1",
+            args![m.role],
+        )
+        .map_err(&err)?;
+        tx.commit().map_err(&err)?;
+        // A REVOKE of a membership another role granted only warns: check it took.
+        let left = self.groups_of(&m.role)?;
+        if !left.is_empty() {
+            return Err(StoreError::Refused(format!(
+                "{} can no longer log in, but is still in {} (granted by another role): revoke that as the role that granted it",
+                crate::model::text::sanitize(&m.role),
+                left.join(", ")
+            )));
+        }
+        // After the commit: a session ended sooner could still have written meanwhile.
+        if let Err(e) = self.conn.value::<i64>(
+            "SELECT count(pg_terminate_backend(pid))::bigint FROM pg_stat_activity WHERE usename = ?1",
+            args![m.role],
+        ) {
+            return Err(StoreError::Refused(format!(
+                "{} is removed (cannot log in, in no group, mapped to no one: no rights left in recert's tables), but their open sessions could not be ended ({e}): a role in pg_signal_backend can end them",
+                crate::model::text::sanitize(&m.role)
+            )));
+        }
+        Ok(true)
+    }
+
+    /// Team mode's groups `role` is in.
+    fn groups_of(&self, role: &str) -> Result<Vec<String>, StoreError> {
+        self.conn
+            .column(
+                "SELECT g.rolname::text FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid
+                 JOIN pg_roles u ON u.oid = m.member
+                 WHERE u.rolname = ?1 AND g.rolname IN ('recert_reviewer', 'recert_owner', 'recert_syncer', 'recert_applier')
+                 ORDER BY 1",
+                args![role],
+            )
+            .map_err(self.sql())
+    }
+
+    fn team_only(&self) -> Result<(), StoreError> {
+        if self.engine() != Engine::Postgres {
+            return Err(StoreError::Refused(
+                "team mode needs the store on PostgreSQL".into(),
+            ));
+        }
+        Ok(())
     }
 
     /// Make (or, for one that exists, re-password) the login role of a team member, its
@@ -392,6 +521,10 @@ impl Store {
             "{verb} ROLE {role} LOGIN PASSWORD '{}';",
             verifier.replace('\'', "''")
         );
+        // Adding sets the role's groups: an owner added again as a reviewer is one no more.
+        if exists.is_some() {
+            sql.push_str(&format!(" REVOKE {} FROM {role};", GROUPS.join(", ")));
+        }
         for g in groups {
             sql.push_str(&format!(" GRANT {g} TO {role};"));
         }
@@ -405,6 +538,16 @@ impl Store {
             .map_err(&err)?;
         }
         tx.commit().map_err(&err)?;
+        let now_in = self.groups_of(&name)?;
+        let mut wanted: Vec<String> = groups.iter().map(|g| g.to_string()).collect();
+        wanted.sort();
+        if now_in != wanted {
+            return Err(StoreError::Refused(format!(
+                "{shown} is in {} rather than {} (a membership granted by another role stays until that role revokes it)",
+                now_in.join(", "),
+                wanted.join(", ")
+            )));
+        }
         Ok(name)
     }
 }
