@@ -94,7 +94,12 @@ pub struct Data {
     /// What a person calls each key and service account, by `source\0id`: a finding about
     /// one is labelled by it, not by an id or its owner's email.
     pub labels: HashMap<String, String>,
+    /// The last person's sweep asked for: People's detail pane is drawn every frame, and a
+    /// sweep reads the whole snapshot.
+    sweep_memo: std::sync::Mutex<Option<(u32, Sweep)>>,
 }
+
+type Sweep = Result<Vec<crate::review::NewDecision>, String>;
 
 pub(crate) fn label_key(source: &str, id: &str) -> String {
     format!("{source}\0{id}")
@@ -350,12 +355,21 @@ impl Data {
     /// Everything one directory person holds on every provider, as the revoke decisions
     /// `recert revoke --person` makes ([`crate::engine::incident::sweep`]); why not, when
     /// their address is shared with another person.
-    pub fn sweep(&self, person: u32) -> Result<Vec<crate::review::NewDecision>, String> {
+    /// Computed once per person and snapshot (this `Data`), however often it is drawn.
+    pub fn sweep(&self, person: u32) -> Sweep {
+        let mut memo = self.sweep_memo.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((p, swept)) = &*memo
+            && *p == person
+        {
+            return swept.clone();
+        }
         let d = &self.snapshot.data;
-        match d.people.get(person as usize).and_then(|p| p.emails.first()) {
+        let swept = match d.people.get(person as usize).and_then(|p| p.emails.first()) {
             Some(email) => crate::engine::incident::sweep(d, &self.rules, email).map(|s| s.items),
             None => Ok(Vec::new()),
-        }
+        };
+        *memo = Some((person, swept.clone()));
+        swept
     }
 
     /// Directory people for the owner picker, current people only, with what tells two people
