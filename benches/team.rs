@@ -16,25 +16,18 @@ use recert::review::{NewDecision, Verdict};
 use recert::secret::Secret;
 use recert::store::Store;
 use recert::store::team::Member;
-use recert::store::testkit::{TestDb, campaign, directory, item, key, person};
+use recert::store::testkit::{TestDb, campaign, decision, directory, item, person};
 
 const PER_REVIEWER: usize = 200;
 const PW: &str = "correct-horse-battery";
 
-fn decision(i: i64) -> NewDecision {
-    NewDecision {
-        verdict: if i % 2 == 0 {
-            Verdict::Revoke
-        } else {
-            Verdict::Certify
-        },
-        target: key(i),
-        label: format!("key k{i}"),
-        rule: None,
-        owner: None,
-        until: None,
-        justification: Some("bench".into()),
-    }
+fn bench_decision(i: i64) -> NewDecision {
+    let verdict = if i % 2 == 0 {
+        Verdict::Revoke
+    } else {
+        Verdict::Certify
+    };
+    decision(i, verdict, "bench")
 }
 
 /// A campaign of `PER_REVIEWER` items for each of `who`, in `s`: its id and snapshot.
@@ -69,7 +62,7 @@ fn run(stores: Vec<(String, Store)>, id: i64, snap: i64) -> (f64, Duration, Dura
                     mine.into_iter()
                         .map(|seq| {
                             let t = Instant::now();
-                            s.stage(id, &[(seq, Some(decision(seq)))], 2).unwrap();
+                            s.stage(id, &[(seq, Some(bench_decision(seq)))], 2).unwrap();
                             s.submit(id, &[seq], &who, snap, 2).unwrap();
                             t.elapsed()
                         })

@@ -633,23 +633,13 @@ fn fill(s: &mut Store) {
         .unwrap();
     s.set_batch_undone(b, true, "r@x.com", 11).unwrap();
     s.set_batch_undone(b, false, "r@x.com", 12).unwrap();
-    let (scope, routing) = (Scope::default(), Routing::default());
-    let id = s
-        .create_campaign(
-            &NewCampaign {
-                name: "q4",
-                snapshot_id: snap,
-                due: "2026-12-31",
-                scope: &scope,
-                routing: &routing,
-                on_close: OnClose::Revoke,
-                since: None,
-            },
-            &[item(1, "k1", "ann@x.com"), item(2, "k2", "bob@x.com")],
-            "owner@x.com",
-            13,
-        )
-        .unwrap();
+    let id = recert::store::testkit::campaign(
+        s,
+        "q4",
+        snap,
+        &[item(1, "k1", "ann@x.com"), item(2, "k2", "bob@x.com")],
+        OnClose::Revoke,
+    );
     s.stage(id, &[(1, Some(nd("k1", Verdict::Certify)))], 14)
         .unwrap();
     s.submit(id, &[1], "ann@x.com", snap, 15).unwrap();

@@ -7,22 +7,14 @@ use recert::review::campaign::OnClose;
 use recert::review::{NewDecision, Verdict};
 use recert::secret::Secret;
 use recert::store::team::Member;
-use recert::store::testkit::{TestDb, campaign, directory, exec_as, item, key, person};
+use recert::store::testkit::{TestDb, campaign, decision, directory, exec_as, item, person};
 use recert::store::{SourceResult, Store};
 
 const SKIP: &str = "no PostgreSQL test server: source scripts/pg-test-cluster (bash .ci/run does)";
 const PW: &str = "correct-horse-battery";
 
 fn nd(seq: i64, v: Verdict) -> NewDecision {
-    NewDecision {
-        verdict: v,
-        target: key(seq),
-        label: format!("key k{seq}"),
-        rule: None,
-        owner: None,
-        until: None,
-        justification: Some("reviewed".into()),
-    }
+    decision(seq, v, "reviewed")
 }
 
 /// A campaign of four items (two for each reviewer, one for a group alice is in), team mode

@@ -7,7 +7,7 @@ use recert::review::{NewDecision, Verdict};
 use recert::secret::Secret;
 use recert::store::Store;
 use recert::store::team::Member;
-use recert::store::testkit::{TestDb, campaign, directory, item, key, person};
+use recert::store::testkit::{TestDb, campaign, decision, directory, item, person};
 
 const REVIEWERS: usize = 50;
 const ITEMS: usize = 100_000;
@@ -82,18 +82,7 @@ fn fifty_reviewers_decide_a_hundred_thousand_items_at_once() {
                             } else {
                                 Verdict::Certify
                             };
-                            (
-                                seq,
-                                Some(NewDecision {
-                                    verdict: v,
-                                    target: key(seq),
-                                    label: format!("key k{seq}"),
-                                    rule: None,
-                                    owner: None,
-                                    until: None,
-                                    justification: Some("load".into()),
-                                }),
-                            )
+                            (seq, Some(decision(seq, v, "load")))
                         })
                         .collect();
                     assert_eq!(s.stage(id, &staged, 11).unwrap(), chunk.len());

@@ -80,24 +80,17 @@ impl Listener {
     /// Listen on `at`, leaving out what `own` (this process's store) writes. `None` for a
     /// SQLite store.
     pub fn open(at: &Location, own: &Store) -> Result<Option<Listener>, StoreError> {
-        let Location::Postgres(target) = at else {
+        let Some(mut listener) = Listener::reopen(at)? else {
             return Ok(None);
         };
-        let err = own.sql();
-        let own_pid: Option<i32> = match &own.conn {
-            Conn::Pg(_) => Some(
-                own.conn
-                    .value::<i64>("SELECT pg_backend_pid()", args![])
-                    .map_err(&err)? as i32,
-            ),
-            Conn::Lite(_) => None,
-        };
-        let pg = super::pg::Pg::connect(target).map_err(&err)?;
-        pg.batch("LISTEN recert_changes").map_err(&err)?;
-        Ok(Some(Listener {
-            conn: Conn::Pg(pg),
-            own: own_pid.into_iter().collect(),
-        }))
+        if let Conn::Pg(_) = &own.conn {
+            let pid = own
+                .conn
+                .value::<i64>("SELECT pg_backend_pid()", args![])
+                .map_err(own.sql())?;
+            listener.own.push(pid as i32);
+        }
+        Ok(Some(listener))
     }
 
     /// Listen again after the connection ended (this process's own sessions are no longer

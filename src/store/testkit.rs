@@ -198,6 +198,23 @@ pub fn key(n: i64) -> crate::review::Target {
     crate::review::Target::new("openai", "openai", "project_key", &format!("k{n}"))
 }
 
+/// A decision on key `k{seq}` (the target of campaign item `seq`), with `why` as its reason.
+pub fn decision(
+    seq: i64,
+    verdict: crate::review::Verdict,
+    why: &str,
+) -> crate::review::NewDecision {
+    crate::review::NewDecision {
+        verdict,
+        target: key(seq),
+        label: format!("key k{seq}"),
+        rule: None,
+        owner: None,
+        until: None,
+        justification: Some(why.into()),
+    }
+}
+
 /// Campaign item `seq`: key `k{seq}`, routed to `reviewer`.
 pub fn item(seq: i64, reviewer: &str) -> crate::review::campaign::Item {
     crate::review::campaign::Item {
