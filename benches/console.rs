@@ -129,6 +129,7 @@ fn stored_snapshot(store: &mut Store, people: usize, grants: usize) {
             groups: vec![],
             groups_known: true,
             employee_type: None,
+            signals: Default::default(),
         });
     }
     let accounts = people * 3 / 4;

@@ -51,6 +51,7 @@ fn data(people: usize, grants: usize) -> SourceData {
             groups: vec![],
             groups_known: true,
             employee_type: None,
+            signals: Default::default(),
         });
     }
     // Three in four people have an account; a few accounts belong to nobody.

@@ -126,6 +126,17 @@ pub struct SourceConfig {
     /// `entra`: the token endpoint (default
     /// `https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token`).
     pub token_url: Option<String>,
+    /// `okta`, `entra`: the AI platforms' apps in this identity provider, each standing for
+    /// one provider source: `apps = { openai = "0oa1abc…" }` (an Okta app id, an Entra
+    /// enterprise app's service principal object id). Its assignments say who should have
+    /// access; its provisioning outcomes say whether removals landed.
+    #[serde(default)]
+    pub apps: std::collections::BTreeMap<String, String>,
+    /// `okta`, `entra`: days of provisioning outcomes read (default 30; Okta keeps 90).
+    pub provisioning_days: Option<u32>,
+    /// `okta`: the profile attribute holding a person's leave date (Okta has none of its own;
+    /// e.g. `terminationDate`), as an ISO date or date-time.
+    pub leave_attribute: Option<String>,
 }
 
 impl SourceConfig {
@@ -368,6 +379,35 @@ impl Config {
                 return Err(invalid(format!(
                     "source '{}' has base_url = \"{}\", {why}",
                     s.name, s.base_url
+                )));
+            }
+            if !s.apps.is_empty() && !matches!(s.kind.as_str(), "okta" | "entra") {
+                return Err(invalid(format!(
+                    "source '{}' has apps, which only an okta or entra source reads",
+                    s.name
+                )));
+            }
+            for (provider, app) in &s.apps {
+                let target = cfg.sources.iter().find(|t| &t.name == provider);
+                if !target
+                    .is_some_and(|t| matches!(t.kind.as_str(), "openai" | "anthropic" | "cursor"))
+                {
+                    return Err(invalid(format!(
+                        "source '{}' has apps.{provider}, but no openai, anthropic or cursor source is named '{provider}'; name the provider source whose accounts the app governs",
+                        s.name
+                    )));
+                }
+                if app.trim().is_empty() {
+                    return Err(invalid(format!(
+                        "source '{}' has an empty apps.{provider}; give the app's id",
+                        s.name
+                    )));
+                }
+            }
+            if s.provisioning_days == Some(0) {
+                return Err(invalid(format!(
+                    "source '{}' has provisioning_days = 0; use 1 or more",
+                    s.name
                 )));
             }
             if s.kind == "entra" {

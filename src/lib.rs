@@ -65,7 +65,12 @@
 //!   `connectors::directory` (unreadable groups leave people with groups unknown); its kind
 //!   in `model::SourceKind` and its settings checked in `config.rs`; its API in
 //!   `sim/<kind>.rs`, served from the world's one directory, and a `sim::Directory` variant
-//!   so `recert demo|sim --directory` and the ground-truth tests can read through it.
+//!   so `recert demo|sim --directory` and the ground-truth tests can read through it. What an
+//!   identity provider says beyond the people (the AI platforms' apps and who is assigned
+//!   them, provisioning pushes, sign-ins, leave dates) is `model::Signals`, `model::IdpApp`
+//!   and `model::AppAccess`, built by `connectors::directory::app_data` from each kind's
+//!   reading, judged in `reconcile/idp.rs`, simulated in `sim/world/idp.rs` and derived
+//!   independently by `sim::truth::idp` (`sim::truth_for` a directory kind).
 //! - *A console view*: one file in `tui/views/` implementing `tui::views::View` (name,
 //!   title, whether its rows take decisions, its empty message, its detail pane, what a row is
 //!   about for a decision, where `Enter` leads) with its table beside it; a `ViewId` variant,

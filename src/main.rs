@@ -120,8 +120,9 @@ enum Cmd {
         size: Size,
         #[arg(long, default_value_t = 7)]
         seed: u64,
-        /// Which directory API the demo reads people from: the simulator's SCIM server or its
-        /// Okta org (the same people).
+        /// Which directory API the demo reads people from: the simulator's SCIM server, its
+        /// Okta org or its Entra tenant (the same people; the last two also with the AI
+        /// platforms' apps, provisioning outcomes, sign-ins and leave dates).
         #[arg(long, value_enum, default_value = "scim")]
         directory: recert::sim::Directory,
     },

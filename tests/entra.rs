@@ -120,7 +120,10 @@ async fn entra_gives_the_same_people_and_findings_as_the_scim_directory() {
                 .iter()
                 .all(|p| ids.contains(p.manager_id.as_deref().unwrap()))
         );
-        let truth = sim.state.world.read().unwrap().truth.clone();
+        let truth = recert::sim::truth_for(
+            &sim.state.world.read().unwrap(),
+            recert::sim::Directory::Entra,
+        );
         assert_eq!(
             keys(&latest_findings(&entra, &store2)),
             keys(&truth),
@@ -156,7 +159,10 @@ async fn tokens_that_expire_mid_sync_are_renewed() {
         "a token was renewed: {} issued",
         sim.state.entra_tokens_issued()
     );
-    let truth = sim.state.world.read().unwrap().truth.clone();
+    let truth = recert::sim::truth_for(
+        &sim.state.world.read().unwrap(),
+        recert::sim::Directory::Entra,
+    );
     assert_eq!(keys(&latest_findings(&cfg, &store)), keys(&truth));
 }
 
@@ -182,7 +188,10 @@ async fn a_token_refused_before_its_time_is_replaced_once() {
         "the refused token was replaced: {} issued",
         sim.state.entra_tokens_issued()
     );
-    let truth = sim.state.world.read().unwrap().truth.clone();
+    let truth = recert::sim::truth_for(
+        &sim.state.world.read().unwrap(),
+        recert::sim::Directory::Entra,
+    );
     assert_eq!(keys(&latest_findings(&cfg, &store)), keys(&truth));
 }
 
@@ -263,7 +272,10 @@ async fn throttling_and_broken_paging() {
     let cfg = entra_config(&sim, "");
     let r = sync_once(&cfg, &mut store).await;
     assert_eq!(r.failed(), 0, "{:?}", r.lines());
-    let truth = sim.state.world.read().unwrap().truth.clone();
+    let truth = recert::sim::truth_for(
+        &sim.state.world.read().unwrap(),
+        recert::sim::Directory::Entra,
+    );
     assert_eq!(keys(&latest_findings(&cfg, &store)), keys(&truth));
 
     for (fault, says) in [
@@ -358,4 +370,107 @@ async fn every_fault_on_okta_and_entra() {
             assert!(source(&r, other).ok, "{faults} hurt {other}");
         }
     }
+}
+
+/// A tenant without an Entra ID P1/P2 licence: Graph refuses the whole user list when
+/// `signInActivity` is selected, and refuses the provisioning logs. The people are still read
+/// (without sign-ins), the apps' assignments too; `dormant-sign-in` and `failed-deprovision`
+/// make no judgement, every other finding stands.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenant_without_premium_loses_sign_ins_and_provisioning_logs_not_the_sync() {
+    let sim = recert::sim::start(SimOptions {
+        entra_no_premium: true,
+        ..opts(Size::Small, 42, "")
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path()).unwrap();
+    let cfg = entra_config(&sim, "");
+    let r = sync_once(&cfg, &mut store).await;
+    assert_eq!(r.failed(), 0, "{:?}", r.lines());
+    let snap = store.latest_snapshot().unwrap().unwrap();
+    assert!(snap.data.people.iter().all(|p| !p.signals.sign_in_known));
+    assert!(
+        snap.data
+            .people
+            .iter()
+            .any(|p| p.signals.leave_at.is_some())
+    );
+    assert_eq!(snap.data.apps.len(), 3);
+    assert!(
+        snap.data
+            .apps
+            .iter()
+            .all(|a| a.assignments_known && !a.pushes_known)
+    );
+    let truth: Vec<_> = recert::sim::truth_for(&sim.state.world.read().unwrap(), Directory::Entra)
+        .into_iter()
+        .filter(|f| !matches!(&*f.rule, "dormant-sign-in" | "failed-deprovision"))
+        .collect();
+    assert!(truth.iter().any(|f| f.rule == "outside-idp"));
+    assert_eq!(keys(&latest_findings(&cfg, &store)), keys(&truth));
+}
+
+/// Graph's shapes for the apps: a service principal's `appRoleAssignedTo` (users and groups,
+/// a group's direct members), and provisioning log entries as `directories.md` B.7 shows them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn app_assignments_and_provisioning_outcomes_are_read_as_graph_serves_them() {
+    let sim = recert::sim::start(opts(Size::Medium, 5, "")).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path()).unwrap();
+    let cfg = entra_config(&sim, "");
+    let r = sync_once(&cfg, &mut store).await;
+    assert_eq!(r.failed(), 0, "{:?}", r.lines());
+    let d = store.latest_snapshot().unwrap().unwrap().data;
+    let w = sim.state.world.read().unwrap();
+    for (source, app) in &w.idp.apps {
+        let got = d.apps.iter().find(|a| &a.app_source == source).unwrap();
+        assert_eq!(got.id, app.entra_id);
+        assert_eq!(got.name.as_deref(), Some(app.name.as_str()));
+        assert!(got.assignments_known && got.pushes_known && !got.open);
+        // Everyone the world assigns, and no one else.
+        let want: std::collections::BTreeSet<&str> = w
+            .directory
+            .users
+            .keys()
+            .filter(|u| w.idp.assigned(&w, source, u))
+            .map(String::as_str)
+            .collect();
+        let read: std::collections::BTreeSet<&str> = d
+            .app_access
+            .iter()
+            .filter(|x| &x.app_source == source && x.assigned)
+            .map(|x| x.person_id.as_str())
+            .collect();
+        assert_eq!(read, want, "{source}");
+        // Group assignments name the group.
+        let via_group = d
+            .app_access
+            .iter()
+            .filter(|x| &x.app_source == source)
+            .filter_map(|x| x.via.as_deref())
+            .find(|v| v.starts_with("dept-"));
+        assert!(via_group.is_some(), "{source}");
+    }
+    let failed = d
+        .app_access
+        .iter()
+        .find(|x| x.push_result.as_deref() == Some("failure"))
+        .expect("a failed push");
+    assert_eq!(failed.push_kind.as_deref(), Some("deprovision"));
+    assert!(
+        failed
+            .push_detail
+            .as_deref()
+            .unwrap()
+            .starts_with("disable: "),
+        "{failed:?}"
+    );
+    assert!(
+        d.people
+            .iter()
+            .any(|p| p.signals.sign_in_known && p.signals.last_sign_in.is_none()),
+        "never signed in"
+    );
 }

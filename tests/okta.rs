@@ -107,7 +107,10 @@ async fn okta_gives_the_same_people_and_findings_as_the_scim_directory() {
                 p.manager_id
             );
         }
-        let truth = sim.state.world.read().unwrap().truth.clone();
+        let truth = recert::sim::truth_for(
+            &sim.state.world.read().unwrap(),
+            recert::sim::Directory::Okta,
+        );
         assert_eq!(
             keys(&latest_findings(&okta, &store2)),
             keys(&truth),
@@ -136,7 +139,10 @@ async fn small_pages_and_a_tight_rate_limit_complete_without_a_refusal() {
     let cfg = okta_config(&sim, "page_size = 7\nconcurrency = 4");
     let r = sync_once(&cfg, &mut store).await;
     assert_eq!(r.failed(), 0, "{:?}", r.lines());
-    let truth = sim.state.world.read().unwrap().truth.clone();
+    let truth = recert::sim::truth_for(
+        &sim.state.world.read().unwrap(),
+        recert::sim::Directory::Okta,
+    );
     assert_eq!(keys(&latest_findings(&cfg, &store)), keys(&truth));
     let served = served(&log);
     let okta: Vec<&recert::sim::Served> = served
@@ -170,7 +176,10 @@ async fn okta_429s_with_a_reset_time_are_outlasted() {
     let cfg = okta_config(&sim, "");
     let r = sync_once(&cfg, &mut store).await;
     assert_eq!(r.failed(), 0, "{:?}", r.lines());
-    let truth = sim.state.world.read().unwrap().truth.clone();
+    let truth = recert::sim::truth_for(
+        &sim.state.world.read().unwrap(),
+        recert::sim::Directory::Okta,
+    );
     assert_eq!(keys(&latest_findings(&cfg, &store)), keys(&truth));
 }
 
@@ -222,4 +231,108 @@ async fn broken_okta_paging_fails_clearly() {
         assert!(err.contains(says), "{fault}: {err}");
         assert!(err.contains("/api/v1/"), "{fault}: {err}");
     }
+}
+
+/// An Okta token whose role may not read the apps or the System Log: the people are read,
+/// those parts are unknown (so `outside-idp` and `failed-deprovision` make no judgement), and
+/// every other finding stands.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_app_lists_and_system_log_judge_nobody_and_fail_nothing() {
+    let sim = sim_with(
+        Size::Small,
+        42,
+        "403@/okta/api/v1/apps/,403@/okta/api/v1/logs",
+        (1000, Duration::from_secs(60)),
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path()).unwrap();
+    let cfg = okta_config(&sim, "");
+    let r = sync_once(&cfg, &mut store).await;
+    assert_eq!(r.failed(), 0, "{:?}", r.lines());
+    let d = store.latest_snapshot().unwrap().unwrap().data;
+    assert_eq!(d.apps.len(), 3);
+    assert!(
+        d.apps
+            .iter()
+            .all(|a| !a.assignments_known && !a.pushes_known && a.name.is_none())
+    );
+    let truth: Vec<_> = recert::sim::truth_for(
+        &sim.state.world.read().unwrap(),
+        recert::sim::Directory::Okta,
+    )
+    .into_iter()
+    .filter(|f| !matches!(&*f.rule, "outside-idp" | "failed-deprovision"))
+    .collect();
+    assert!(truth.iter().any(|f| f.rule == "dormant-sign-in"));
+    assert_eq!(keys(&latest_findings(&cfg, &store)), keys(&truth));
+}
+
+/// Okta's shapes for the apps: app users by `scope` (USER direct, GROUP through an assigned
+/// group, named), System Log events matched to people by target id, `lastLogin`, the leave
+/// date from the configured profile attribute; pages of the System Log and app users walked
+/// by `Link` under a tight rate limit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn app_users_system_log_and_sign_ins_are_read_as_okta_serves_them() {
+    let sim = sim_with(
+        Size::Medium,
+        5,
+        "429:0.1@/okta/api/v1/logs",
+        (200, Duration::from_secs(1)),
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path()).unwrap();
+    let cfg = okta_config(&sim, "");
+    let r = sync_once(&cfg, &mut store).await;
+    assert_eq!(r.failed(), 0, "{:?}", r.lines());
+    let d = store.latest_snapshot().unwrap().unwrap().data;
+    let w = sim.state.world.read().unwrap();
+    let okta_id = |u: &str| format!("00u{u}");
+    for (source, app) in &w.idp.apps {
+        let got = d.apps.iter().find(|a| &a.app_source == source).unwrap();
+        assert_eq!(got.id, app.okta_id);
+        assert_eq!(got.name.as_deref(), Some(app.name.as_str()));
+        let want: std::collections::BTreeSet<String> = w
+            .directory
+            .users
+            .values()
+            .filter(|u| u.active && w.idp.assigned(&w, source, &u.id))
+            .map(|u| okta_id(&u.id))
+            .collect();
+        let read: std::collections::BTreeSet<String> = d
+            .app_access
+            .iter()
+            .filter(|x| &x.app_source == source && x.assigned)
+            .map(|x| x.person_id.clone())
+            .collect();
+        assert!(want.is_subset(&read), "{source}: every current assignee");
+        assert!(
+            d.app_access
+                .iter()
+                .filter(|x| &x.app_source == source)
+                .any(|x| x.via.as_deref().is_some_and(|v| v.starts_with("dept-"))),
+            "{source}: a group named"
+        );
+        let pushes = w
+            .idp
+            .pushes
+            .iter()
+            .filter(|p| &p.app_source == source)
+            .count();
+        let read_pushes = d
+            .app_access
+            .iter()
+            .filter(|x| &x.app_source == source && x.push_kind.is_some())
+            .count();
+        assert!(pushes == 0 || read_pushes > 0, "{source}");
+    }
+    let by_id: BTreeMap<&str, &Person> = d.people.iter().map(|p| (p.id.as_str(), p)).collect();
+    for (u, t) in &w.idp.last_sign_in {
+        assert_eq!(by_id[okta_id(u).as_str()].signals.last_sign_in, Some(*t));
+    }
+    for (u, t) in &w.idp.leave_at {
+        assert_eq!(by_id[okta_id(u).as_str()].signals.leave_at, Some(*t));
+    }
+    assert!(d.people.iter().all(|p| p.signals.sign_in_known));
 }

@@ -47,6 +47,7 @@ fn person() -> impl Strategy<Value = Person> {
             },
             groups_known: true,
             employee_type: None,
+            signals: Default::default(),
         })
 }
 
@@ -185,6 +186,8 @@ fn reorder(d: &SourceData, by: usize) -> SourceData {
         service_accounts: turn(&d.service_accounts, by),
         credentials: turn(&d.credentials, by),
         invites: turn(&d.invites, by),
+        apps: turn(&d.apps, by),
+        app_access: turn(&d.app_access, by),
     }
 }
 
@@ -215,6 +218,7 @@ proptest! {
             groups: vec!["ai-admins".into()],
             groups_known: true,
             employee_type: None,
+            signals: Default::default(),
         });
         prop_assert_eq!(before, reconcile(&more, &cx()));
     }

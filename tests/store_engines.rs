@@ -28,6 +28,7 @@ fn person(id: &str, email: &str) -> Person {
         groups: vec!["ai-users".into()],
         groups_known: true,
         employee_type: Some("Employee".into()),
+        signals: Default::default(),
     }
 }
 

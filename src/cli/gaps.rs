@@ -104,23 +104,10 @@ fn footprint_table(fp: &reconcile::Footprint, snap: &Snapshot) -> String {
     if fp.directory.is_empty() {
         let _ = writeln!(o, "  (no directory person has this email)");
     }
-    for p in &fp.directory {
-        let state = if p.absent {
-            "removed"
-        } else if p.active {
-            "active"
-        } else {
-            "inactive"
-        };
-        let _ = writeln!(
-            o,
-            "  {:<10} {:<8} {}  dept {}  groups {}",
-            p.source,
-            state,
-            sanitize(p.display_name.as_deref().unwrap_or(&p.user_name)),
-            sanitize(p.department.as_deref().unwrap_or("-")),
-            sanitize(&p.groups.join(", "))
-        );
+    for said in &fp.said {
+        for (label, text) in said.facts(snap.taken_at) {
+            let _ = writeln!(o, "  {label:<10} {}", sanitize(&text));
+        }
     }
     let _ = writeln!(o, "\nACCOUNTS");
     for a in &fp.accounts {

@@ -43,7 +43,7 @@ pub async fn sim(a: SimArgs) -> Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", a.listen))?;
     if let Some(path) = &a.truth {
-        let truth = running.state.world.read().unwrap().truth.clone();
+        let truth = sim::truth_for(&running.state.world.read().unwrap(), a.directory);
         write_file(path, &crate::model::text::json_pretty(&truth)?)?;
     }
     if let Some(path) = &a.write_config {

@@ -9,7 +9,7 @@ use futures::StreamExt;
 use serde_json::Value;
 
 use super::http::{Http, SourceError};
-use crate::model::Person;
+use crate::model::{AppAccess, IdpApp, Person, Ts};
 
 /// Every item of a list whose pages name the next one by an absolute URL (Okta's `Link`
 /// header, Graph's `@odata.nextLink`), followed verbatim and only within the base URL, with
@@ -161,4 +161,124 @@ where
         }
     }
     Ok(member_of)
+}
+
+/// What a directory source reads besides its people, from its config: the AI platforms' apps
+/// (provider source → app id), how many days of provisioning outcomes, and (Okta) the profile
+/// attribute holding a leave date; `now` is the sync's present.
+#[derive(Clone, Debug, Default)]
+pub struct Reading {
+    pub apps: std::collections::BTreeMap<String, String>,
+    pub provisioning_days: u32,
+    pub leave_attribute: Option<String>,
+    pub now: Ts,
+}
+
+impl Reading {
+    pub fn of(src: &crate::config::SourceConfig, now: Ts) -> Reading {
+        Reading {
+            apps: src.apps.clone(),
+            provisioning_days: src.provisioning_days.unwrap_or(30),
+            leave_attribute: src.leave_attribute.clone(),
+            now,
+        }
+    }
+
+    /// The start of the provisioning window.
+    pub fn since(&self) -> Ts {
+        self.now - i64::from(self.provisioning_days) * 86_400
+    }
+}
+
+/// One provisioning push the identity provider recorded, already classified.
+#[derive(Clone, Debug)]
+pub struct Push {
+    pub person_id: String,
+    /// `deprovision` or `provision` (other events are not kept).
+    pub kind: &'static str,
+    /// Lower case: `success`, `failure`, `skipped`...
+    pub result: String,
+    pub at: Ts,
+    pub detail: String,
+}
+
+/// One app as read: its name, who it is assigned to (person id → how: `direct` or group
+/// names; `None` when the assignments could not be read), whether anyone may use it, and its
+/// pushes (`None` when the provisioning outcomes could not be read).
+pub struct AppRead {
+    pub app_source: String,
+    pub id: String,
+    pub name: Option<String>,
+    pub assigned: Option<HashMap<String, Vec<String>>>,
+    pub open: bool,
+    pub pushes: Option<Vec<Push>>,
+}
+
+/// The apps and each person's standing with them: assigned or not, and the last push (the
+/// latest by time; of two at one time, the later listed).
+pub fn app_data(source: &str, reads: Vec<AppRead>) -> (Vec<IdpApp>, Vec<AppAccess>) {
+    let mut apps = Vec::new();
+    let mut access = Vec::new();
+    for r in reads {
+        apps.push(IdpApp {
+            source: source.to_string(),
+            app_source: r.app_source.clone(),
+            id: r.id,
+            name: r.name,
+            assignments_known: r.assigned.is_some(),
+            open: r.open,
+            pushes_known: r.pushes.is_some(),
+        });
+        let mut rows: std::collections::BTreeMap<String, AppAccess> = Default::default();
+        let row = |person: &str| AppAccess {
+            source: source.to_string(),
+            person_id: person.to_string(),
+            app_source: r.app_source.clone(),
+            assigned: false,
+            via: None,
+            push_kind: None,
+            push_result: None,
+            push_at: None,
+            push_detail: None,
+        };
+        for (person, mut via) in r.assigned.unwrap_or_default() {
+            via.sort_by(|a, b| (a != "direct", a).cmp(&(b != "direct", b)));
+            via.dedup();
+            let mut x = row(&person);
+            x.assigned = true;
+            x.via = Some(via.join(", "));
+            rows.insert(person, x);
+        }
+        for p in r.pushes.unwrap_or_default() {
+            let x = rows
+                .entry(p.person_id.clone())
+                .or_insert_with(|| row(&p.person_id));
+            if x.push_at.is_none_or(|t| p.at >= t) {
+                x.push_kind = Some(p.kind.to_string());
+                x.push_result = Some(p.result);
+                x.push_at = Some(p.at);
+                x.push_detail = Some(p.detail);
+            }
+        }
+        access.extend(rows.into_values());
+    }
+    (apps, access)
+}
+
+/// An RFC 3339 time as seconds, if it is one.
+pub fn seconds(t: Option<&str>) -> Option<Ts> {
+    chrono::DateTime::parse_from_rfc3339(t?)
+        .ok()
+        .map(|d| d.timestamp())
+}
+
+/// A provider's reason text, at most 200 characters (a push's error can carry a whole
+/// response body).
+pub fn shorten(text: &str) -> String {
+    if text.chars().count() <= 200 {
+        return text.to_string();
+    }
+    let mut s: String = text.chars().take(199).collect();
+    s.push('…');
+    s
 }

@@ -4,7 +4,7 @@
 pub mod anthropic;
 pub mod csv;
 pub mod cursor;
-mod directory;
+pub mod directory;
 pub mod entra;
 mod gate;
 pub mod http;
@@ -72,8 +72,14 @@ pub async fn fetch(
         SourceKind::Anthropic => anthropic::fetch(http, src.page_size.unwrap_or(1000)).await,
         SourceKind::Cursor => cursor::fetch(http).await,
         SourceKind::Scim => scim::fetch(http, src.page_size.unwrap_or(1000)).await,
-        SourceKind::Okta => okta::fetch(http, src.page_size.unwrap_or(200)).await,
-        SourceKind::Entra => entra::fetch(http, chrono::Utc::now().timestamp()).await,
+        SourceKind::Okta => {
+            let reading = directory::Reading::of(src, chrono::Utc::now().timestamp());
+            okta::fetch(http, src.page_size.unwrap_or(200), &reading).await
+        }
+        SourceKind::Entra => {
+            let reading = directory::Reading::of(src, chrono::Utc::now().timestamp());
+            entra::fetch(http, &reading).await
+        }
         SourceKind::Csv => unreachable!("csv sources are files, read by `sync` without a client"),
     }
 }

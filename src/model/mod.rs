@@ -91,6 +91,24 @@ pub struct Person {
     /// `employee_type` column.
     #[serde(default)]
     pub employee_type: Option<String>,
+    /// What an identity provider says beyond who the person is: last sign-in, leave date.
+    #[serde(default)]
+    pub signals: Signals,
+}
+
+/// What an identity provider (Okta, Entra) reports about a person's presence: their last
+/// sign-in and their leave date. Empty for a SCIM or CSV directory.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Signals {
+    /// Whether the directory reports sign-ins at all (Okta's `lastLogin`; Entra's
+    /// `signInActivity`, which needs a P1/P2 licence and `AuditLog.Read.All`). Without it,
+    /// `dormant-sign-in` makes no judgement.
+    pub sign_in_known: bool,
+    /// The last successful sign-in to the identity provider; none on record when unset.
+    pub last_sign_in: Option<Ts>,
+    /// When the person leaves, or left (Entra's `employeeLeaveDateTime`; an Okta profile
+    /// attribute named by the source's `leave_attribute`).
+    pub leave_at: Option<Ts>,
 }
 
 fn known() -> bool {
@@ -250,6 +268,56 @@ pub struct SourceData {
     pub service_accounts: Vec<ServiceAccount>,
     pub credentials: Vec<Credential>,
     pub invites: Vec<Invite>,
+    /// The AI platforms' apps in an identity provider, each standing for one provider source.
+    #[serde(default)]
+    pub apps: Vec<IdpApp>,
+    /// Who an identity provider assigns each app to, and its last provisioning push to them.
+    #[serde(default)]
+    pub app_access: Vec<AppAccess>,
+}
+
+/// An AI platform's app in an identity provider (an Okta app, an Entra enterprise app's
+/// service principal), configured per directory source as standing for one provider source:
+/// "these are the people the IdP says should have access to it".
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdpApp {
+    /// The directory source.
+    pub source: String,
+    /// The provider source whose accounts the app governs.
+    pub app_source: String,
+    /// The app's id in the identity provider.
+    pub id: String,
+    pub name: Option<String>,
+    /// Whether its assignments were read: without them `outside-idp` makes no judgement.
+    pub assignments_known: bool,
+    /// Anyone in the tenant may sign in (Entra `appRoleAssignmentRequired: false`): the
+    /// assignment list is no access boundary, so `outside-idp` makes no judgement.
+    pub open: bool,
+    /// Whether its provisioning outcomes were read (Okta System Log, Entra provisioning logs).
+    pub pushes_known: bool,
+}
+
+/// One person's standing with one app: assigned (directly or through groups) or not, and the
+/// identity provider's last provisioning push for them to the app's platform.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppAccess {
+    /// The directory source.
+    pub source: String,
+    /// The directory person's id.
+    pub person_id: String,
+    /// The provider source the app stands for.
+    pub app_source: String,
+    /// The identity provider assigns the app to this person.
+    pub assigned: bool,
+    /// How: `direct`, or the names of the groups that carry the assignment.
+    pub via: Option<String>,
+    /// The last push: `deprovision` (deactivate, delete, disable) or `provision`.
+    pub push_kind: Option<String>,
+    /// Its outcome as the identity provider recorded it, lower case (`success`, `failure`...).
+    pub push_result: Option<String>,
+    pub push_at: Option<Ts>,
+    /// The event as the identity provider named it, and its reason where it gave one.
+    pub push_detail: Option<String>,
 }
 
 impl SourceData {
@@ -260,7 +328,9 @@ impl SourceData {
             + self.grants.len()
             + self.service_accounts.len()
             + self.credentials.len()
-            + self.invites.len()) as u64
+            + self.invites.len()
+            + self.apps.len()
+            + self.app_access.len()) as u64
     }
 
     /// Each resource's display name (its id when it has none), by (source, id).
@@ -284,6 +354,8 @@ impl SourceData {
         self.service_accounts.extend(other.service_accounts);
         self.credentials.extend(other.credentials);
         self.invites.extend(other.invites);
+        self.apps.extend(other.apps);
+        self.app_access.extend(other.app_access);
     }
 }
 

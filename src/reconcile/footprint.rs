@@ -4,12 +4,14 @@
 use serde::Serialize;
 
 use super::{Context, Directory};
-use crate::model::{Account, Credential, Finding, Grant, Person, SourceData};
+use crate::model::{Account, Credential, Finding, Grant, Person, SourceData, Ts};
 
 #[derive(Debug, Serialize)]
 pub struct Footprint {
     pub email: String,
     pub directory: Vec<Person>,
+    /// What each directory entry says about the person, entry by entry.
+    pub said: Vec<Said>,
     pub accounts: Vec<Account>,
     pub grants: Vec<Grant>,
     pub keys: Vec<Credential>,
@@ -58,13 +60,181 @@ pub fn footprint(d: &SourceData, cx: &Context, findings: &[Finding], email: &str
         .filter(|f| mine(f.subject_email.as_deref()))
         .cloned()
         .collect();
+    let said = said(d, &directory.iter().collect::<Vec<_>>());
     Footprint {
         email: email.to_string(),
         last_active_at: accounts.iter().filter_map(|a| a.last_active_at).max(),
+        said,
         directory,
         accounts,
         grants,
         keys,
         findings,
+    }
+}
+
+/// What one directory entry says about a person: which directory said it, and each fact, so
+/// that a person listed by several directories (Okta for employees, a CSV for contractors)
+/// shows who said what.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Said {
+    pub source: String,
+    pub id: String,
+    /// `active`, `inactive` or `removed` (no longer listed).
+    pub status: &'static str,
+    pub department: Option<String>,
+    pub title: Option<String>,
+    pub employee_type: Option<String>,
+    pub manager_id: Option<String>,
+    /// `None`: the directory's groups could not be read.
+    pub groups: Option<Vec<String>>,
+    /// Whether the directory reports sign-ins at all.
+    pub sign_in_known: bool,
+    pub last_sign_in: Option<Ts>,
+    pub leave_at: Option<Ts>,
+    /// The AI platforms' apps this directory knows (an identity provider's `apps`).
+    pub apps: Vec<AppSaid>,
+}
+
+/// One app, as one directory says it stands with the person.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AppSaid {
+    /// The provider source the app stands for.
+    pub app_source: String,
+    pub app: String,
+    /// `None`: the app's assignments could not be read (or anyone may use it).
+    pub assigned: Option<bool>,
+    pub via: Option<String>,
+    /// The last provisioning push: kind, outcome, when, what the directory called it.
+    pub push: Option<String>,
+}
+
+fn day(t: Ts) -> String {
+    chrono::DateTime::from_timestamp(t, 0)
+        .map(|d| d.format("%Y-%m-%d").to_string())
+        .unwrap_or_else(|| t.to_string())
+}
+
+/// What each of `people` (one person's directory entries) says, in their order.
+pub fn said(d: &SourceData, people: &[&Person]) -> Vec<Said> {
+    people
+        .iter()
+        .map(|p| {
+            let apps = d
+                .apps
+                .iter()
+                .filter(|a| a.source == p.source)
+                .map(|a| {
+                    let x = d.app_access.iter().find(|x| {
+                        x.source == p.source && x.person_id == p.id && x.app_source == a.app_source
+                    });
+                    let push = x.and_then(|x| {
+                        let kind = x.push_kind.as_deref()?;
+                        Some(format!(
+                            "{kind} {} {}{}",
+                            x.push_result.as_deref().unwrap_or("?"),
+                            x.push_at.map(day).unwrap_or_default(),
+                            x.push_detail
+                                .as_deref()
+                                .map(|d| format!(" ({d})"))
+                                .unwrap_or_default()
+                        ))
+                    });
+                    AppSaid {
+                        app_source: a.app_source.clone(),
+                        app: a.name.clone().unwrap_or_else(|| a.id.clone()),
+                        assigned: (a.assignments_known && !a.open)
+                            .then(|| x.is_some_and(|x| x.assigned)),
+                        via: x.and_then(|x| x.via.clone()),
+                        push,
+                    }
+                })
+                .collect();
+            Said {
+                source: p.source.clone(),
+                id: p.id.clone(),
+                status: if p.absent {
+                    "removed"
+                } else if p.active {
+                    "active"
+                } else {
+                    "inactive"
+                },
+                department: p.department.clone(),
+                title: p.title.clone(),
+                employee_type: p.employee_type.clone(),
+                manager_id: p.manager_id.clone(),
+                groups: p.groups_known.then(|| p.groups.clone()),
+                sign_in_known: p.signals.sign_in_known,
+                last_sign_in: p.signals.last_sign_in,
+                leave_at: p.signals.leave_at,
+                apps,
+            }
+        })
+        .collect()
+}
+
+impl Said {
+    /// The facts as (label, text) lines, for a table or a pane (provider text unsanitized:
+    /// the front end sanitizes as it draws).
+    pub fn facts(&self, now: Ts) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        let mut about = vec![self.status.to_string()];
+        about.extend(
+            [&self.department, &self.title, &self.employee_type]
+                .into_iter()
+                .flatten()
+                .filter(|s| !s.is_empty())
+                .cloned(),
+        );
+        out.push((
+            "directory",
+            format!("{} {} · {}", self.source, self.id, about.join(" · ")),
+        ));
+        if let Some(m) = &self.manager_id {
+            out.push(("manager", m.clone()));
+        }
+        out.push((
+            "groups",
+            match &self.groups {
+                None => "unknown (the directory's groups could not be read)".into(),
+                Some(g) if g.is_empty() => "-".into(),
+                Some(g) => g.join(", "),
+            },
+        ));
+        if self.sign_in_known {
+            out.push((
+                "signed in",
+                match self.last_sign_in {
+                    Some(t) => format!("{} ({} days ago)", day(t), (now - t).max(0) / 86_400),
+                    None => "never, on record".into(),
+                },
+            ));
+        }
+        if let Some(t) = self.leave_at {
+            let when = if t <= now {
+                "passed".to_string()
+            } else {
+                format!("in {} days", (t - now) / 86_400)
+            };
+            out.push(("leaves", format!("{} ({when})", day(t))));
+        }
+        for a in &self.apps {
+            let standing = match a.assigned {
+                None => "assignment unknown".to_string(),
+                Some(false) => "not assigned".to_string(),
+                Some(true) => format!("assigned via {}", a.via.as_deref().unwrap_or("?")),
+            };
+            let push = a
+                .push
+                .as_deref()
+                .map(|p| format!("; last push {p}"))
+                .unwrap_or_default();
+            out.push((
+                "app",
+                format!("{} ({}): {standing}{push}", a.app, a.app_source),
+            ));
+        }
+        out
     }
 }

@@ -6,6 +6,7 @@
 pub mod digest;
 mod footprint;
 mod identity;
+mod idp;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -15,7 +16,7 @@ use rustc_hash::FxHashMap as HashMap;
 use serde::Deserialize;
 
 use crate::model::{Account, Credential, Finding, Grant, Severity, SourceData, Ts};
-pub use footprint::{Footprint, footprint};
+pub use footprint::{AppSaid, Footprint, Said, footprint, said};
 pub use identity::{Directory, Standing};
 
 const DAY: i64 = 86_400;
@@ -51,6 +52,26 @@ pub const RULES: &[(&str, Severity, &str)] = &[
         "privileged-drift",
         Severity::High,
         "Owner or admin power held by someone outside the directory's admin groups.",
+    ),
+    (
+        "outside-idp",
+        Severity::High,
+        "An account the identity provider does not assign the platform's app to: access granted outside the IdP, which SCIM will never take away.",
+    ),
+    (
+        "failed-deprovision",
+        Severity::High,
+        "The identity provider's deprovisioning push to the platform failed, or succeeded while the account is still there: the push did not land.",
+    ),
+    (
+        "upcoming-leaver",
+        Severity::Medium,
+        "A person whose leave date is near still holds standing access: pre-stage the revokes.",
+    ),
+    (
+        "dormant-sign-in",
+        Severity::Medium,
+        "No sign-in to the identity provider for a long time, yet the person holds provider access.",
     ),
     (
         "dormant-key",
@@ -112,6 +133,10 @@ pub struct Rules {
     pub dormant_account_days: i64,
     /// A pending invite older than this many days is stale.
     pub stale_invite_days: i64,
+    /// A person whose leave date is at most this many days away is an upcoming leaver.
+    pub leave_notice_days: i64,
+    /// No sign-in to the identity provider for more than this many days is dormant.
+    pub dormant_sign_in_days: i64,
     /// Directory groups whose members may hold owner/admin roles. Empty: `privileged-drift` is off.
     pub admin_groups: Vec<String>,
     /// Extra company domains: `"corp.example" = "example.com"` matches alice@corp.example to
@@ -129,6 +154,8 @@ impl Default for Rules {
             unrotated_key_days: 180,
             dormant_account_days: 60,
             stale_invite_days: 14,
+            leave_notice_days: 14,
+            dormant_sign_in_days: 90,
             admin_groups: Vec::new(),
             domain_aliases: BTreeMap::new(),
             email_aliases: BTreeMap::new(),
@@ -286,6 +313,7 @@ fn grants(dir: &Directory, d: &SourceData, cx: &Context, ix: &Index) -> Vec<Vec<
 fn others(dir: &Directory, d: &SourceData, cx: &Context, ix: &Index) -> Vec<Finding> {
     let mut out = Vec::new();
     accounts(dir, d, cx, &mut out);
+    idp::rules(dir, d, cx, &mut out);
     let live = |c: &&Credential| c.usable() && !ix.inert(&c.source, c.resource_id.as_deref());
     for c in d.credentials.iter().filter(live) {
         if matches!(c.kind.as_str(), "project_key" | "api_key") {

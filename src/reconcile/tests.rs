@@ -19,6 +19,7 @@ fn person(email: &str, active: bool, absent: bool) -> Person {
         groups: vec![],
         groups_known: true,
         employee_type: None,
+        signals: Default::default(),
     }
 }
 
@@ -634,4 +635,220 @@ fn a_reassigned_orphan_says_what_is_left_and_a_departed_recorded_owner_orphans_a
         "{}",
         sa[0].detail
     );
+}
+
+fn app(source: &str, app_source: &str) -> crate::model::IdpApp {
+    crate::model::IdpApp {
+        source: source.into(),
+        app_source: app_source.into(),
+        id: format!("0oa-{app_source}"),
+        name: Some(format!("{app_source} app")),
+        assignments_known: true,
+        open: false,
+        pushes_known: true,
+    }
+}
+
+fn access(person: &str, app_source: &str, assigned: bool) -> crate::model::AppAccess {
+    crate::model::AppAccess {
+        source: "dir".into(),
+        person_id: person.into(),
+        app_source: app_source.into(),
+        assigned,
+        via: assigned.then(|| "direct".into()),
+        push_kind: None,
+        push_result: None,
+        push_at: None,
+        push_detail: None,
+    }
+}
+
+#[test]
+fn identity_provider_rules_judge_only_what_the_directory_could_say() {
+    let mut leaving = person("leaving@x.com", true, false);
+    leaving.signals.leave_at = Some(NOW + 5 * DAY);
+    let mut later = person("later@x.com", true, false);
+    later.signals.leave_at = Some(NOW + 40 * DAY);
+    let mut quiet = person("quiet@x.com", true, false);
+    quiet.signals = crate::model::Signals {
+        sign_in_known: true,
+        last_sign_in: Some(NOW - 120 * DAY),
+        leave_at: None,
+    };
+    let mut never = person("never@x.com", true, false);
+    never.signals.sign_in_known = true;
+    let mut recent = person("recent@x.com", true, false);
+    recent.signals.sign_in_known = true;
+    recent.signals.last_sign_in = Some(NOW - 3 * DAY);
+    let gone = person("gone@x.com", false, false);
+    let people = vec![
+        person("assigned@x.com", true, false),
+        person("outside@x.com", true, false),
+        leaving,
+        later,
+        quiet,
+        never,
+        recent,
+        gone,
+    ];
+    let mut accounts: Vec<Account> = people
+        .iter()
+        .map(|p| account("openai", &format!("u-{}", p.id), &p.user_name))
+        .collect();
+    // Anthropic has no app configured: nobody there is judged for assignment.
+    accounts.push(account("anthropic", "a-outside", "outside@x.com"));
+    let mut failed = access("gone@x.com", "openai", false);
+    failed.push_kind = Some("deprovision".into());
+    failed.push_result = Some("failure".into());
+    failed.push_at = Some(NOW - 2 * DAY);
+    failed.push_detail = Some("application.provision.user.deactivate: 409".into());
+    let mut landed = access("recent@x.com", "openai", true);
+    landed.push_kind = Some("deprovision".into());
+    landed.push_result = Some("success".into());
+    let mut app_access: Vec<_> = [
+        "assigned@x.com",
+        "leaving@x.com",
+        "later@x.com",
+        "quiet@x.com",
+        "never@x.com",
+    ]
+    .iter()
+    .map(|p| access(p, "openai", true))
+    .collect();
+    app_access.push(failed);
+    app_access.push(landed);
+    let d = SourceData {
+        people,
+        accounts,
+        apps: vec![app("dir", "openai")],
+        app_access,
+        ..Default::default()
+    };
+    let cx = Context::at(NOW);
+    let found: Vec<(String, String)> = rules(&d, &cx)
+        .into_iter()
+        .filter(|(r, _)| r != "leaver-with-access")
+        .collect();
+    let mut want = vec![
+        pair("failed-deprovision", "u-gone@x.com"),
+        pair("failed-deprovision", "u-recent@x.com"),
+        pair("outside-idp", "u-outside@x.com"),
+        pair("dormant-sign-in", "u-never@x.com"),
+        pair("dormant-sign-in", "u-quiet@x.com"),
+        pair("upcoming-leaver", "u-leaving@x.com"),
+    ];
+    let mut got = found.clone();
+    got.sort();
+    want.sort();
+    assert_eq!(got, want);
+    let all = reconcile(&d, &cx);
+    let detail = |rule: &str, id: &str| {
+        all.iter()
+            .find(|f| f.rule == rule && f.subject_id == id)
+            .map(|f| f.detail.clone())
+            .unwrap()
+    };
+    assert!(detail("failed-deprovision", "u-gone@x.com").contains("failed on"));
+    assert!(detail("failed-deprovision", "u-recent@x.com").contains("did not land"));
+    assert!(detail("upcoming-leaver", "u-leaving@x.com").contains("in 5 days"));
+    assert!(detail("dormant-sign-in", "u-quiet@x.com").contains("120 days"));
+    // An app anyone may use, or whose assignments could not be read, judges nobody.
+    for change in [
+        |a: &mut crate::model::IdpApp| a.open = true,
+        |a: &mut crate::model::IdpApp| a.assignments_known = false,
+    ] {
+        let mut e = d.clone();
+        change(&mut e.apps[0]);
+        assert!(
+            !rules(&e, &cx).iter().any(|(r, _)| r == "outside-idp"),
+            "no judgement"
+        );
+    }
+    // The thresholds are the config's.
+    let mut cx2 = Context::at(NOW);
+    cx2.rules.leave_notice_days = 60;
+    cx2.rules.dormant_sign_in_days = 200;
+    let found = rules(&d, &cx2);
+    assert!(found.contains(&pair("upcoming-leaver", "u-later@x.com")));
+    assert!(!found.contains(&pair("dormant-sign-in", "u-quiet@x.com")));
+    assert!(found.contains(&pair("dormant-sign-in", "u-never@x.com")));
+}
+
+/// A person listed by two directories (an identity provider for employees, an HR export for
+/// contractors) shows what each said: its status and facts, its sign-ins, leave date and apps.
+#[test]
+fn a_footprint_says_which_directory_said_what() {
+    let mut okta = person("dana@x.com", true, false);
+    okta.source = "okta".into();
+    okta.id = "00u1".into();
+    okta.department = Some("Research".into());
+    okta.signals = crate::model::Signals {
+        sign_in_known: true,
+        last_sign_in: Some(NOW - 3 * DAY),
+        leave_at: None,
+    };
+    let mut hr = person("dana@x.com", true, false);
+    hr.source = "hr".into();
+    hr.id = "E7".into();
+    hr.employee_type = Some("Contractor".into());
+    hr.signals.leave_at = Some(NOW + 10 * DAY);
+    let mut a = access("00u1", "openai", true);
+    a.source = "okta".into();
+    a.via = Some("dept-research".into());
+    a.push_kind = Some("provision".into());
+    a.push_result = Some("success".into());
+    a.push_at = Some(NOW - 30 * DAY);
+    let d = SourceData {
+        people: vec![okta, hr],
+        accounts: vec![account("openai", "u1", "dana@x.com")],
+        apps: vec![app("okta", "openai")],
+        app_access: vec![a],
+        ..Default::default()
+    };
+    let cx = Context::at(NOW);
+    let fp = footprint(&d, &cx, &reconcile(&d, &cx), "Dana@X.com");
+    let by: std::collections::HashMap<&str, Vec<(&str, String)>> = fp
+        .said
+        .iter()
+        .map(|s| (s.source.as_str(), s.facts(NOW)))
+        .collect();
+    assert_eq!(by.len(), 2, "{:?}", fp.said);
+    let text = |src: &str| {
+        by[src]
+            .iter()
+            .map(|(l, t)| format!("{l}: {t}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let okta = text("okta");
+    assert!(
+        okta.contains("directory: okta 00u1 · active · Research"),
+        "{okta}"
+    );
+    assert!(
+        okta.contains("signed in: ") && okta.contains("(3 days ago)"),
+        "{okta}"
+    );
+    assert!(
+        okta.contains(
+            "app: openai app (openai): assigned via dept-research; last push provision success"
+        ),
+        "{okta}"
+    );
+    let hr = text("hr");
+    assert!(
+        hr.contains("directory: hr E7 · active · Contractor"),
+        "{hr}"
+    );
+    assert!(
+        hr.contains("leaves: ") && hr.contains("(in 10 days)"),
+        "{hr}"
+    );
+    assert!(
+        !hr.contains("signed in"),
+        "the export says nothing of sign-ins: {hr}"
+    );
+    assert!(!hr.contains("app:"), "{hr}");
+    // The contractor export's leave date makes an upcoming leaver of the one person.
+    assert!(rules(&d, &cx).contains(&pair("upcoming-leaver", "u1")));
 }

@@ -1,7 +1,9 @@
 //! Microsoft Entra ID: the identity platform's token endpoint
 //! (`POST /entra/{tenant}/oauth2/v2.0/token`, client credentials) and the Graph v1.0 read side
 //! recert uses (`/graph/v1.0/users`, `/groups`, `/groups/{id}/transitiveMembers`,
-//! `/directory/deletedItems/microsoft.graph.user`), as `directories.md` part B describes
+//! `/directory/deletedItems/microsoft.graph.user`; for the AI platforms' enterprise apps
+//! `/servicePrincipals/{id}`, its `appRoleAssignedTo`, `/groups/{id}/members` and
+//! `/auditLogs/provisioning`), as `directories.md` part B describes
 //! them: `$select` honoured (only what is selected comes back), `$top` 1–999 (at most 100 with
 //! `$expand`), `@odata.nextLink` with a `$skiptoken`, tokens that expire, Graph's error object.
 //!
@@ -24,8 +26,14 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 
-use super::world::{ADMIN_GROUP, ScimUser};
+use super::world::{ADMIN_GROUP, Idp, IdpApp, ScimUser, World};
 use super::{Params, Shared, iso, same};
+
+/// Graph's answer where an Entra ID P1/P2 licence is needed and the tenant has none.
+const NON_PREMIUM: (&str, &str) = (
+    "Authentication_RequestFromNonPremiumTenantOrB2CTenant",
+    "Neither tenant is B2C or tenant doesn't have premium license",
+);
 
 /// The nested group only the Entra tenant has.
 pub const NESTED_GROUP: &str = "ai-everyone";
@@ -44,6 +52,13 @@ pub(super) fn graph_router() -> Router<Shared> {
         .route("/users", get(users))
         .route("/groups", get(groups))
         .route("/groups/{id}/transitiveMembers", get(transitive_members))
+        .route("/groups/{id}/members", get(members))
+        .route("/servicePrincipals/{id}", get(service_principal))
+        .route(
+            "/servicePrincipals/{id}/appRoleAssignedTo",
+            get(assigned_to),
+        )
+        .route("/auditLogs/provisioning", get(provisioning))
         .route(
             "/directory/deletedItems/microsoft.graph.user",
             get(deleted_users),
@@ -208,7 +223,7 @@ fn gone(u: &ScimUser) -> Option<Gone> {
     })
 }
 
-fn user_json(u: &ScimUser, now: i64, deleted: bool) -> Value {
+fn user_json(u: &ScimUser, now: i64, deleted: bool, idp: &Idp) -> Value {
     let how = gone(u);
     let mut v = json!({
         "@odata.type": "#microsoft.graph.user",
@@ -229,10 +244,19 @@ fn user_json(u: &ScimUser, now: i64, deleted: bool) -> Value {
         // A leaver still enabled past their leave date; some current people leave soon.
         "employeeLeaveDateTime": match how {
             Some(Gone::PastLeaveDate) => Value::String(iso(now - 86_400)),
-            None if u.id.ends_with(['0', '1']) => Value::String(iso(now + 30 * 86_400)),
+            None => idp.leave_at.get(&u.id).map(|t| Value::String(iso(*t))).unwrap_or(Value::Null),
             _ => Value::Null,
         },
     });
+    // Absent for people who never signed in.
+    if let Some(t) = idp.last_sign_in.get(&u.id) {
+        v["signInActivity"] = json!({
+            "lastSignInDateTime": iso(*t),
+            "lastSignInRequestId": format!("{:08x}-0000-4000-8000-000000000001", t & 0xffff_ffff),
+            "lastNonInteractiveSignInDateTime": iso(*t),
+            "lastSuccessfulSignInDateTime": iso(*t),
+        });
+    }
     if deleted {
         v["deletedDateTime"] = json!(iso(u.last_modified));
     }
@@ -367,16 +391,21 @@ type Reply = Result<Response, Response>;
 async fn users(State(st): State<Shared>, headers: HeaderMap, uri: Uri) -> Reply {
     authorize(&st, &headers)?;
     let params = Params::from_uri(&uri);
-    if st.entra_no_lifecycle
-        && params
-            .get("$select")
-            .is_some_and(|s| s.contains("employeeLeaveDateTime"))
-    {
-        return Err(error(
-            StatusCode::FORBIDDEN,
-            "Authorization_RequestDenied",
-            "Insufficient privileges to complete the operation.",
-        ));
+    // A field the app or tenant may not read refuses the whole list, as Graph does.
+    for (refused, field, (code, message)) in [
+        (
+            st.entra_no_lifecycle,
+            "employeeLeaveDateTime",
+            (
+                "Authorization_RequestDenied",
+                "Insufficient privileges to complete the operation.",
+            ),
+        ),
+        (st.entra_no_premium, "signInActivity", NON_PREMIUM),
+    ] {
+        if refused && params.get("$select").is_some_and(|s| s.contains(field)) {
+            return Err(error(StatusCode::FORBIDDEN, code, message));
+        }
     }
     let w = st.world.read().unwrap();
     let expand = params
@@ -386,7 +415,7 @@ async fn users(State(st): State<Shared>, headers: HeaderMap, uri: Uri) -> Reply 
     let body = picked
         .into_iter()
         .map(|u| {
-            let mut v = select(user_json(u, w.now, false), &params);
+            let mut v = select(user_json(u, w.now, false, &w.idp), &params);
             if expand
                 && let Some(m) = u
                     .manager_id
@@ -408,7 +437,7 @@ async fn deleted_users(State(st): State<Shared>, headers: HeaderMap, uri: Uri) -
     let (picked, next) = users_page(&w, &params, |u| gone(u) == Some(Gone::Deleted))?;
     let body = picked
         .into_iter()
-        .map(|u| select(user_json(u, w.now, true), &params))
+        .map(|u| select(user_json(u, w.now, true, &w.idp), &params))
         .collect();
     Ok(respond(
         &headers,
@@ -514,4 +543,177 @@ async fn transitive_members(
         &params,
         items,
     )
+}
+
+/// The enterprise app whose service principal is `id`, and the provider source it stands for.
+fn app_of<'a>(w: &'a World, id: &str) -> Result<(&'a str, &'a IdpApp), Response> {
+    w.idp.app_where(|a| a.entra_id == id).ok_or_else(|| {
+        error(
+            StatusCode::NOT_FOUND,
+            "Request_ResourceNotFound",
+            &format!("Resource '{id}' does not exist or one of its queried reference-property objects are not present."),
+        )
+    })
+}
+
+async fn service_principal(
+    State(st): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    uri: Uri,
+) -> Reply {
+    authorize(&st, &headers)?;
+    let params = Params::from_uri(&uri);
+    let w = st.world.read().unwrap();
+    let (_, a) = app_of(&w, &id)?;
+    let v = json!({
+        "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#servicePrincipals/$entity",
+        "@odata.type": "#microsoft.graph.servicePrincipal",
+        "id": a.entra_id, "appId": format!("{}-app", a.entra_id), "displayName": a.name,
+        "accountEnabled": true, "appRoleAssignmentRequired": true,
+        "preferredSingleSignOnMode": "saml", "tags": ["WindowsAzureActiveDirectoryIntegratedApp"],
+    });
+    Ok((
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        select(v, &params).to_string(),
+    )
+        .into_response())
+}
+
+/// Who the app is assigned to: its groups (whose direct members have it) and its direct users.
+async fn assigned_to(
+    State(st): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    uri: Uri,
+) -> Reply {
+    authorize(&st, &headers)?;
+    let params = Params::from_uri(&uri);
+    let w = st.world.read().unwrap();
+    let (_, a) = app_of(&w, &id)?;
+    let row = |n: usize, kind: &str, principal: &str, name: String| {
+        json!({"id": format!("asg{n:06}"), "appRoleId": "00000000-0000-0000-0000-000000000000",
+               "createdDateTime": iso(w.now - 200 * 86_400), "deletedDateTime": null,
+               "principalDisplayName": name, "principalId": principal, "principalType": kind,
+               "resourceDisplayName": a.name, "resourceId": a.entra_id})
+    };
+    let mut items = Vec::new();
+    for g in &a.groups {
+        if let Some(group) = w.directory.groups.get(g) {
+            items.push(row(
+                items.len(),
+                "Group",
+                &group.id,
+                group.display_name.clone(),
+            ));
+        }
+    }
+    for u in a.direct.iter().filter_map(|u| w.directory.users.get(u)) {
+        items.push(row(
+            items.len(),
+            "User",
+            &u.id,
+            format!("{} {}", u.given_name, u.family_name),
+        ));
+    }
+    page(
+        &headers,
+        &uri,
+        &format!("/servicePrincipals/{id}/appRoleAssignedTo"),
+        &params,
+        items,
+    )
+}
+
+/// A group's direct members (users only here; the nested and spoofed groups have none).
+async fn members(
+    State(st): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    uri: Uri,
+) -> Reply {
+    authorize(&st, &headers)?;
+    let params = Params::from_uri(&uri);
+    let w = st.world.read().unwrap();
+    let g = w.directory.groups.get(&id).ok_or_else(|| {
+        error(
+            StatusCode::NOT_FOUND,
+            "Request_ResourceNotFound",
+            &format!("Resource '{id}' does not exist or one of its queried reference-property objects are not present."),
+        )
+    })?;
+    let items = g
+        .members
+        .iter()
+        .filter(|m| w.directory.users.contains_key(*m))
+        .map(|m| {
+            select(
+                json!({"@odata.type": "#microsoft.graph.user", "id": m}),
+                &params,
+            )
+        })
+        .collect();
+    page(
+        &headers,
+        &uri,
+        &format!("/groups/{id}/members"),
+        &params,
+        items,
+    )
+}
+
+/// Provisioning logs (P1/P2 only), filtered as recert asks:
+/// `servicePrincipal/id eq '…' and activityDateTime gt …`; kept 30 days.
+async fn provisioning(State(st): State<Shared>, headers: HeaderMap, uri: Uri) -> Reply {
+    authorize(&st, &headers)?;
+    if st.entra_no_premium {
+        return Err(error(StatusCode::FORBIDDEN, NON_PREMIUM.0, NON_PREMIUM.1));
+    }
+    let params = Params::from_uri(&uri);
+    let filter = params.get("$filter").unwrap_or("");
+    let sp = filter
+        .split("servicePrincipal/id eq '")
+        .nth(1)
+        .and_then(|r| r.split('\'').next());
+    let after = filter
+        .split("activityDateTime gt ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.timestamp());
+    let w = st.world.read().unwrap();
+    let after = after.unwrap_or(i64::MIN).max(w.now - 30 * 86_400);
+    let mut entries: Vec<(i64, Value)> = Vec::new();
+    for (n, p) in w.idp.pushes.iter().enumerate() {
+        let (Some(a), Some(u)) = (
+            w.idp.apps.get(&p.app_source),
+            w.directory.users.get(&p.user_id),
+        ) else {
+            continue;
+        };
+        if p.at <= after || sp.is_some_and(|s| s != a.entra_id) {
+            continue;
+        }
+        let status = if p.ok { "success" } else { "failure" };
+        let mut info = json!({"status": status});
+        if let Some(r) = &p.reason {
+            info["errorInformation"] = json!({"errorCode": format!("{}EntryConflict", a.name), "reason": r, "errorCategory": "nonServiceFailure"});
+        }
+        entries.push((p.at, json!({
+            "id": format!("prov{n:08}"), "activityDateTime": iso(p.at),
+            "jobId": format!("sim.{}", a.entra_id), "cycleId": "cycle", "changeId": format!("chg{n}"),
+            "provisioningAction": if p.deprovision { "disable" } else { "create" },
+            "provisioningStatusInfo": info,
+            "servicePrincipal": {"id": a.entra_id, "displayName": a.name},
+            "sourceSystem": {"displayName": "Azure Active Directory"},
+            "targetSystem": {"displayName": a.name},
+            "sourceIdentity": {"id": u.id, "displayName": format!("{} {}", u.given_name, u.family_name), "identityType": "User"},
+            "targetIdentity": {"id": format!("ext-{}", u.id), "displayName": u.user_name, "identityType": "User"},
+            "provisioningSteps": [], "modifiedProperties": [], "durationInMilliseconds": 120,
+        })));
+    }
+    entries.sort_by_key(|e| e.0);
+    let items = entries.into_iter().map(|(_, v)| v).collect();
+    page(&headers, &uri, "/auditLogs/provisioning", &params, items)
 }

@@ -64,6 +64,9 @@ pub struct SimOptions {
     pub entra_token_claims: Option<Duration>,
     /// The Entra app lacks `User-LifeCycleInfo.Read.All`: selecting the leave date is refused.
     pub entra_no_lifecycle: bool,
+    /// The Entra tenant has no P1/P2 licence: selecting `signInActivity` refuses the whole
+    /// user list, and the provisioning logs are refused.
+    pub entra_no_premium: bool,
 }
 
 impl Default for SimOptions {
@@ -84,6 +87,7 @@ impl Default for SimOptions {
             entra_token_ttl: Duration::from_secs(3599),
             entra_token_claims: None,
             entra_no_lifecycle: false,
+            entra_no_premium: false,
         }
     }
 }
@@ -131,6 +135,7 @@ pub struct SimState {
     entra_token_ttl: Duration,
     entra_token_claims: Option<Duration>,
     entra_no_lifecycle: bool,
+    entra_no_premium: bool,
 }
 
 /// One request the simulator served, as the request log records it.
@@ -222,6 +227,30 @@ impl RunningSim {
         self.config_toml_with(Directory::Scim)
     }
 
+    /// An Okta or Entra source's settings for the AI platforms' apps (each provider source's
+    /// app id in that identity provider) and, for Okta, the leave-date attribute.
+    fn idp_settings(&self, directory: Directory) -> String {
+        let w = self.state.world.read().unwrap();
+        let id = |a: &world::IdpApp| match directory {
+            Directory::Entra => a.entra_id.clone(),
+            _ => a.okta_id.clone(),
+        };
+        let apps: Vec<String> = w
+            .idp
+            .apps
+            .iter()
+            .map(|(source, a)| format!("{source} = \"{}\"", id(a)))
+            .collect();
+        match directory {
+            Directory::Scim => String::new(),
+            Directory::Okta => format!(
+                "apps = {{ {} }}\nleave_attribute = \"terminationDate\"\n",
+                apps.join(", ")
+            ),
+            Directory::Entra => format!("apps = {{ {} }}\n", apps.join(", ")),
+        }
+    }
+
     /// [`RunningSim::config_toml`] with the people read from `directory`.
     pub fn config_toml_with(&self, directory: Directory) -> String {
         let (kind, url) = match directory {
@@ -242,11 +271,12 @@ impl RunningSim {
              [[source]]\nname = \"{oa}\"\nkind = \"openai\"\nbase_url = \"{ou}\"\nkey_env = \"RECERT_SIM_KEY\"\n\n\
              [[source]]\nname = \"{an}\"\nkind = \"anthropic\"\nbase_url = \"{au}\"\nkey_env = \"RECERT_SIM_KEY\"\n\n\
              [[source]]\nname = \"{cu}\"\nkind = \"cursor\"\nbase_url = \"{cuu}\"\nkey_env = \"RECERT_SIM_KEY\"\n\n\
-             [[source]]\nname = \"{dir}\"\nkind = \"{kind}\"\nbase_url = \"{url}\"\nkey_env = \"RECERT_SIM_KEY\"\n\n\
+             [[source]]\nname = \"{dir}\"\nkind = \"{kind}\"\nbase_url = \"{url}\"\n{idp}key_env = \"RECERT_SIM_KEY\"\n\n\
              [rules]\nadmin_groups = [\"{ag}\"]\n",
             addr = self.addr,
             oa = world::OPENAI_SOURCE,
             dir = world::DIRECTORY_SOURCE,
+            idp = self.idp_settings(directory),
             ag = world::ADMIN_GROUP,
             an = world::ANTHROPIC_SOURCE,
             cu = world::CURSOR_SOURCE,
@@ -264,6 +294,17 @@ impl RunningSim {
             let _ = task.await;
         }
     }
+}
+
+/// The whole ground truth of a sync of `w` whose people come from `directory`: with Okta or
+/// Entra (every app configured, as `config_toml_with` writes it), the identity-provider rules'
+/// findings too.
+pub fn truth_for(w: &World, directory: Directory) -> Vec<crate::model::Finding> {
+    let mut t = w.truth.clone();
+    if directory != Directory::Scim {
+        t.extend(truth::idp(w));
+    }
+    t
 }
 
 /// The organisation for `size` and `seed` at `now`, with its whole ground truth: the gaps the
@@ -318,6 +359,7 @@ pub async fn start_with(world: World, opts: SimOptions) -> std::io::Result<Runni
         entra_token_ttl: opts.entra_token_ttl,
         entra_token_claims: opts.entra_token_claims,
         entra_no_lifecycle: opts.entra_no_lifecycle,
+        entra_no_premium: opts.entra_no_premium,
     });
     let app = Router::new()
         .nest("/openai/v1", openai::router())

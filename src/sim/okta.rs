@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Value, json};
 
-use super::world::ScimUser;
+use super::world::{Idp, IdpApp, ScimUser, World};
 use super::{Params, Shared, iso, same};
 
 /// Largest page served.
@@ -27,6 +27,10 @@ pub(super) fn router() -> Router<Shared> {
         .route("/api/v1/users", get(list_users))
         .route("/api/v1/groups", get(list_groups))
         .route("/api/v1/groups/{id}/users", get(group_users))
+        .route("/api/v1/apps/{id}", get(app))
+        .route("/api/v1/apps/{id}/users", get(app_users))
+        .route("/api/v1/apps/{id}/groups", get(app_groups))
+        .route("/api/v1/logs", get(logs))
         .fallback(|| async { error(StatusCode::NOT_FOUND, "Not found: Resource not found") })
 }
 
@@ -70,7 +74,7 @@ fn status(u: &ScimUser) -> &'static str {
     }
 }
 
-fn user_json(base: &str, u: &ScimUser) -> Value {
+fn user_json(base: &str, u: &ScimUser, idp: &Idp) -> Value {
     let status = status(u);
     json!({
         "id": user_id(&u.id),
@@ -78,7 +82,7 @@ fn user_json(base: &str, u: &ScimUser) -> Value {
         "created": iso(u.created),
         "activated": iso(u.created),
         "statusChanged": iso(u.last_modified),
-        "lastLogin": null,
+        "lastLogin": idp.last_sign_in.get(&u.id).map(|t| iso(*t)),
         "lastUpdated": iso(u.last_modified),
         "passwordChanged": null,
         "type": {"id": "oty1simdefault0000000"},
@@ -93,6 +97,9 @@ fn user_json(base: &str, u: &ScimUser) -> Value {
             "userType": "Employee",
             "employeeNumber": u.employee_number,
             "managerId": u.manager_id.as_deref().map(user_id),
+            // A custom attribute (Okta has no leave date of its own): the simulator's config
+            // names it in `leave_attribute`.
+            "terminationDate": idp.leave_at.get(&u.id).map(|t| iso(*t)),
         },
         "credentials": {"provider": {"type": "OKTA", "name": "OKTA"}},
         "_links": {"self": {"href": format!("{base}/api/v1/users/{}", user_id(&u.id))}},
@@ -293,7 +300,7 @@ async fn list_users(State(st): State<Shared>, headers: HeaderMap, uri: Uri) -> R
     let more = picked.len() > limit;
     picked.truncate(limit);
     let next = more.then(|| user_id(&picked[picked.len() - 1].id));
-    let body = picked.iter().map(|u| user_json(&base, u)).collect();
+    let body = picked.iter().map(|u| user_json(&base, u, &w.idp)).collect();
     let keep: Vec<(&str, &str)> = filter.map(|f| ("filter", f)).into_iter().collect();
     Ok(respond(
         &base,
@@ -356,8 +363,183 @@ async fn group_users(
         .members
         .iter()
         .filter_map(|m| w.directory.users.get(m))
-        .map(|u| (user_id(&u.id), user_json(&base, u)))
+        .map(|u| (user_id(&u.id), user_json(&base, u, &w.idp)))
         .collect();
     let path = format!("/api/v1/groups/{id}/users");
     Ok(page(&base, &path, &params, &[], items, limits))
+}
+
+/// The app whose Okta id is `id`, and the provider source it stands for.
+fn app_of<'a>(w: &'a World, id: &str) -> Result<(&'a str, &'a IdpApp), Response> {
+    w.idp.app_where(|a| a.okta_id == id).ok_or_else(|| {
+        error(
+            StatusCode::NOT_FOUND,
+            &format!("Not found: Resource not found: {id} (AppInstance)"),
+        )
+    })
+}
+
+async fn app(State(st): State<Shared>, headers: HeaderMap, Path(id): Path<String>) -> Reply {
+    authorize(&st, &headers)?;
+    let limits = bucket(&st)?;
+    let w = st.world.read().unwrap();
+    let (_, a) = app_of(&w, &id)?;
+    let mut r = (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        json!({"id": a.okta_id, "name": format!("{}_sim", a.name.to_lowercase()), "label": a.name,
+               "status": "ACTIVE", "signOnMode": "SAML_2_0",
+               "features": ["PUSH_NEW_USERS", "PUSH_USER_DEACTIVATION"]})
+        .to_string(),
+    )
+        .into_response();
+    with_headers(&mut r, &limits);
+    Ok(r)
+}
+
+/// The app's users: those assigned directly (`scope: USER`) and those through its groups
+/// (`GROUP`), the deactivated left out (Okta removes them from their apps).
+async fn app_users(
+    State(st): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    uri: Uri,
+) -> Reply {
+    authorize(&st, &headers)?;
+    let limits = bucket(&st)?;
+    let params = Params::from_uri(&uri);
+    let base = base_of(&headers);
+    let w = st.world.read().unwrap();
+    let (source, a) = app_of(&w, &id)?;
+    let items = w
+        .directory
+        .users
+        .values()
+        .filter(|u| status(u) != "DEPROVISIONED" && w.idp.assigned(&w, source, &u.id))
+        .map(|u| {
+            let scope = if a.direct.contains(&u.id) {
+                "USER"
+            } else {
+                "GROUP"
+            };
+            let uid = user_id(&u.id);
+            let v = json!({
+                "id": uid, "externalId": format!("ext-{}", u.id), "scope": scope,
+                "status": "PROVISIONED", "syncState": "SYNCHRONIZED",
+                "created": iso(u.created), "lastUpdated": iso(u.last_modified),
+                "statusChanged": iso(u.last_modified), "lastSync": iso(w.now),
+                "credentials": {"userName": u.user_name},
+                "profile": {"email": u.user_name},
+                "_links": {"app": {"href": format!("{base}/api/v1/apps/{id}")},
+                           "user": {"href": format!("{base}/api/v1/users/{uid}")}},
+            });
+            (uid, v)
+        })
+        .collect();
+    let path = format!("/api/v1/apps/{id}/users");
+    Ok(page(&base, &path, &params, &[], items, limits))
+}
+
+async fn app_groups(
+    State(st): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    uri: Uri,
+) -> Reply {
+    authorize(&st, &headers)?;
+    let limits = bucket(&st)?;
+    let params = Params::from_uri(&uri);
+    let base = base_of(&headers);
+    let w = st.world.read().unwrap();
+    let (_, a) = app_of(&w, &id)?;
+    let items = a
+        .groups
+        .iter()
+        .map(|g| {
+            let gid = group_id(g);
+            let v = json!({"id": gid, "priority": 0, "lastUpdated": iso(w.now), "profile": {},
+                           "_links": {"group": {"href": format!("{base}/api/v1/groups/{gid}")}}});
+            (gid, v)
+        })
+        .collect();
+    let path = format!("/api/v1/apps/{id}/groups");
+    Ok(page(&base, &path, &params, &[], items, limits))
+}
+
+/// The System Log, bounded by `since` and `until` (`since` at most 180 days back; events
+/// older than 90 days are gone), filtered to one app's events (`target.id eq "…"`, the only
+/// filter simulated), oldest first.
+async fn logs(State(st): State<Shared>, headers: HeaderMap, uri: Uri) -> Reply {
+    authorize(&st, &headers)?;
+    let limits = bucket(&st)?;
+    let params = Params::from_uri(&uri);
+    let base = base_of(&headers);
+    let w = st.world.read().unwrap();
+    let time = |k: &str| {
+        params
+            .get(k)
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.timestamp())
+    };
+    let until = time("until").unwrap_or(w.now);
+    let since = time("since").unwrap_or(until - 7 * 86_400);
+    if since < w.now - 180 * 86_400 {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            "Api validation failed: The since parameter is over 180 days prior to the current day.",
+        ));
+    }
+    let target = match params.get("filter") {
+        None => None,
+        Some(f) => Some(
+            f.trim()
+                .strip_prefix("target.id eq ")
+                .map(|s| s.trim().trim_matches('"').to_string())
+                .ok_or_else(|| {
+                    error(
+                        StatusCode::BAD_REQUEST,
+                        "Api validation failed: filter (only `target.id eq \"…\"` is simulated)",
+                    )
+                })?,
+        ),
+    };
+    let since = since.max(w.now - 90 * 86_400);
+    let mut events: Vec<(i64, String, Value)> = Vec::new();
+    for (n, p) in w.idp.pushes.iter().enumerate() {
+        let Some(a) = w.idp.apps.get(&p.app_source) else {
+            continue;
+        };
+        let Some(u) = w.directory.users.get(&p.user_id) else {
+            continue;
+        };
+        if p.at < since || p.at >= until || target.as_ref().is_some_and(|t| *t != a.okta_id) {
+            continue;
+        }
+        let event = if p.deprovision {
+            "application.provision.user.deactivate"
+        } else {
+            "application.provision.user.push"
+        };
+        let uuid = format!("sim{n:08}-{}", p.at);
+        let v = json!({
+            "uuid": uuid, "published": iso(p.at), "eventType": event, "version": "0",
+            "severity": if p.ok { "INFO" } else { "ERROR" },
+            "displayMessage": if p.deprovision { "Push user deactivation to external application" } else { "Push new user to external application" },
+            "actor": {"id": "0oasimprovisioning", "type": "PublicClientApp", "alternateId": "provisioning", "displayName": "Okta Provisioning"},
+            "outcome": {"result": if p.ok { "SUCCESS" } else { "FAILURE" }, "reason": p.reason},
+            "target": [
+                {"id": user_id(&u.id), "type": "User", "alternateId": u.user_name, "displayName": format!("{} {}", u.given_name, u.family_name)},
+                {"id": a.okta_id, "type": "AppInstance", "alternateId": a.name, "displayName": a.name},
+            ],
+            "transaction": {"type": "JOB", "id": format!("job{n}")},
+        });
+        events.push((p.at, uuid, v));
+    }
+    events.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+    let items = events.into_iter().map(|(_, id, v)| (id, v)).collect();
+    let keep: Vec<(&str, &str)> = ["since", "until", "filter"]
+        .into_iter()
+        .filter_map(|k| params.get(k).map(|v| (k, v)))
+        .collect();
+    Ok(page(&base, "/api/v1/logs", &params, &keep, items, limits))
 }

@@ -593,3 +593,82 @@ fn through_unmanaged<'a>(
                 .is_some_and(|x| !x.is_scim_managed && x.members.contains(u))
     })
 }
+
+/// The findings of the rules that read an identity provider (`outside-idp`,
+/// `failed-deprovision`, `upcoming-leaver`, `dormant-sign-in`), for a sync whose directory is
+/// the simulator's Okta org or Entra tenant with every app configured: from the world's
+/// identity-provider facts, at the default thresholds (14 days' notice, 90 days' sign-in).
+pub fn idp(w: &World) -> Vec<Finding> {
+    let now = w.now;
+    let dir = directory_index(w);
+    let mut out = Out(Vec::new());
+    let accounts = w
+        .openai
+        .users
+        .values()
+        .map(|u| ("openai", OPENAI_SOURCE, u.id.clone(), &u.email))
+        .chain(
+            w.anthropic
+                .users
+                .values()
+                .map(|u| ("anthropic", ANTHROPIC_SOURCE, u.id.clone(), &u.email)),
+        )
+        .chain(
+            w.cursor
+                .members
+                .iter()
+                .filter(|m| !m.is_removed)
+                .map(|m| ("cursor", CURSOR_SOURCE, m.id.as_string(), &m.email)),
+        );
+    for (provider, source, id, email) in accounts {
+        let Some(ids) = dir.get(&email.to_lowercase()).filter(|s| s.len() == 1) else {
+            continue;
+        };
+        let uid = ids.iter().next().expect("one");
+        let Some(u) = w.directory.users.get(uid) else {
+            continue;
+        };
+        let mut f = |rule: &str, sev: Severity| {
+            out.push(
+                rule,
+                sev,
+                provider,
+                source,
+                "account",
+                id.clone(),
+                Some(email),
+                rule,
+            )
+        };
+        let last_push = w
+            .idp
+            .pushes
+            .iter()
+            .filter(|p| p.user_id == *uid && p.app_source == source)
+            .max_by_key(|p| p.at);
+        if last_push.is_some_and(|p| p.deprovision) {
+            f("failed-deprovision", Severity::High);
+        }
+        if !u.active {
+            continue;
+        }
+        if !w.idp.assigned(w, source, uid) {
+            f("outside-idp", Severity::High);
+        }
+        if w.idp
+            .leave_at
+            .get(uid)
+            .is_some_and(|t| *t - now <= 14 * DAY)
+        {
+            f("upcoming-leaver", Severity::Medium);
+        }
+        if w.idp
+            .last_sign_in
+            .get(uid)
+            .is_none_or(|t| now - *t > 90 * DAY)
+        {
+            f("dormant-sign-in", Severity::Medium);
+        }
+    }
+    out.0
+}

@@ -18,6 +18,8 @@ pub const COPIED: &[&str] = &[
     "service_accounts",
     "credentials",
     "invites",
+    "idp_apps",
+    "app_access",
     "snapshot_digests",
     "decisions",
     "audit",

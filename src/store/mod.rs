@@ -25,8 +25,8 @@ use db::{Conn, DbError, args};
 pub use pg::Target;
 
 use crate::model::{
-    Account, Credential, Grant, Invite, Owner, Person, Resource, ServiceAccount, Snapshot,
-    SourceData, SourceStatus, Ts,
+    Account, AppAccess, Credential, Grant, IdpApp, Invite, Owner, Person, Resource, ServiceAccount,
+    Signals, Snapshot, SourceData, SourceStatus, Ts,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -301,6 +301,26 @@ ALTER TABLE campaigns ADD COLUMN cancel_reason TEXT;
     "ALTER TABLE people ADD COLUMN groups_known INTEGER NOT NULL DEFAULT 1;",
     // 14: the person's employee type, for campaign scoping.
     "ALTER TABLE people ADD COLUMN employee_type TEXT;",
+    // 15: what an identity provider says: a person's last sign-in and leave date, the AI
+    // platforms' apps, who each is assigned to and the last provisioning push.
+    r#"
+ALTER TABLE people ADD COLUMN sign_in_known INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE people ADD COLUMN last_sign_in INTEGER;
+ALTER TABLE people ADD COLUMN leave_at INTEGER;
+CREATE TABLE idp_apps (
+    snapshot_id INTEGER NOT NULL REFERENCES snapshots(id) ON DELETE CASCADE,
+    source TEXT NOT NULL, app_source TEXT NOT NULL, id TEXT NOT NULL, name TEXT,
+    assignments_known INTEGER NOT NULL, open INTEGER NOT NULL, pushes_known INTEGER NOT NULL,
+    PRIMARY KEY (snapshot_id, source, app_source)
+);
+CREATE TABLE app_access (
+    snapshot_id INTEGER NOT NULL REFERENCES snapshots(id) ON DELETE CASCADE,
+    source TEXT NOT NULL, person_id TEXT NOT NULL, app_source TEXT NOT NULL,
+    assigned INTEGER NOT NULL, via TEXT, push_kind TEXT, push_result TEXT, push_at INTEGER,
+    push_detail TEXT,
+    PRIMARY KEY (snapshot_id, source, person_id, app_source)
+);
+"#,
 ];
 
 /// The PostgreSQL schema's migrations, applied in order; `recert_schema.version` records how
@@ -432,7 +452,29 @@ CREATE TABLE audit_head (
 "#,
     team::MIGRATION_2,
     MIGRATION_3,
+    MIGRATION_4,
 ];
+
+/// PostgreSQL 4: SQLite's 15 (what an identity provider says), text keys by code point.
+const MIGRATION_4: &str = r#"
+ALTER TABLE people ADD COLUMN sign_in_known BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE people ADD COLUMN last_sign_in BIGINT;
+ALTER TABLE people ADD COLUMN leave_at BIGINT;
+CREATE TABLE idp_apps (
+    snapshot_id BIGINT NOT NULL REFERENCES snapshots(id) ON DELETE CASCADE,
+    source TEXT COLLATE "C" NOT NULL, app_source TEXT COLLATE "C" NOT NULL, id TEXT NOT NULL,
+    name TEXT, assignments_known BIGINT NOT NULL, open BIGINT NOT NULL,
+    pushes_known BIGINT NOT NULL,
+    PRIMARY KEY (snapshot_id, source, app_source)
+);
+CREATE TABLE app_access (
+    snapshot_id BIGINT NOT NULL REFERENCES snapshots(id) ON DELETE CASCADE,
+    source TEXT COLLATE "C" NOT NULL, person_id TEXT COLLATE "C" NOT NULL,
+    app_source TEXT COLLATE "C" NOT NULL, assigned BIGINT NOT NULL, via TEXT, push_kind TEXT,
+    push_result TEXT, push_at BIGINT, push_detail TEXT,
+    PRIMARY KEY (snapshot_id, source, person_id, app_source)
+);
+"#;
 
 /// PostgreSQL 3: the snapshot's text keys compare by code point, as SQLite's do, whatever the
 /// database's locale (in an ICU or glibc natural-language locale `a` sorted before `B`, so a
@@ -493,6 +535,8 @@ const DATA_TABLES: &[(&str, &str)] = &[
     ("service_accounts", SERVICE_ACCOUNTS),
     ("credentials", CREDENTIALS),
     ("invites", INVITES),
+    ("idp_apps", IDP_APPS),
+    ("app_access", APP_ACCESS),
 ];
 
 /// What one source produced in a sync: its data, or the error that stopped it.
@@ -1170,7 +1214,7 @@ impl Store {
 }
 
 /// The columns of each data table, in order (both engines hold them in this order).
-const PEOPLE: &str = "snapshot_id, source, id, user_name, emails, display_name, active, absent, external_id, department, manager_id, groups, title, groups_known, employee_type";
+const PEOPLE: &str = "snapshot_id, source, id, user_name, emails, display_name, active, absent, external_id, department, manager_id, groups, title, groups_known, employee_type, sign_in_known, last_sign_in, leave_at";
 const ACCOUNTS: &str = "snapshot_id, source, provider, id, email, name, role, added_at, last_active_at, scim_managed, activity_from";
 const RESOURCES: &str =
     "snapshot_id, source, provider, kind, id, name, archived, created_at, parent";
@@ -1181,6 +1225,9 @@ const SERVICE_ACCOUNTS: &str =
 const CREDENTIALS: &str = "snapshot_id, source, provider, kind, id, name, redacted, resource_id, owner_kind, owner_id, owner_email, owner_name, owner_access, created_at, last_used_at, expires_at, status, spend_cents";
 const INVITES: &str =
     "snapshot_id, source, provider, id, email, role, status, created_at, expires_at";
+const IDP_APPS: &str =
+    "snapshot_id, source, app_source, id, name, assignments_known, open, pushes_known";
+const APP_ACCESS: &str = "snapshot_id, source, person_id, app_source, assigned, via, push_kind, push_result, push_at, push_detail";
 
 /// `INSERT INTO table (cols) VALUES (?1, …)`, a later row with the same key replacing the
 /// earlier one (as a provider listing one object twice would have it).
@@ -1219,7 +1266,10 @@ fn insert_data(tx: &Conn, sid: i64, d: &SourceData) -> Result<(), DbError> {
                 serde_json::to_string(&p.groups).unwrap(),
                 p.title,
                 p.groups_known,
-                p.employee_type
+                p.employee_type,
+                p.signals.sign_in_known,
+                p.signals.last_sign_in,
+                p.signals.leave_at
             ])?;
         }
         Ok(())
@@ -1348,6 +1398,48 @@ fn insert_data(tx: &Conn, sid: i64, d: &SourceData) -> Result<(), DbError> {
         }
         Ok(())
     })?;
+    let sql = upsert(
+        "idp_apps",
+        IDP_APPS,
+        &["snapshot_id", "source", "app_source"],
+    );
+    tx.exec_many(&sql, |push| {
+        for a in &d.apps {
+            push(args![
+                sid,
+                a.source,
+                a.app_source,
+                a.id,
+                a.name,
+                a.assignments_known,
+                a.open,
+                a.pushes_known
+            ])?;
+        }
+        Ok(())
+    })?;
+    let sql = upsert(
+        "app_access",
+        APP_ACCESS,
+        &["snapshot_id", "source", "person_id", "app_source"],
+    );
+    tx.exec_many(&sql, |push| {
+        for a in &d.app_access {
+            push(args![
+                sid,
+                a.source,
+                a.person_id,
+                a.app_source,
+                a.assigned,
+                a.via,
+                a.push_kind,
+                a.push_result,
+                a.push_at,
+                a.push_detail
+            ])?;
+        }
+        Ok(())
+    })?;
     Ok(())
 }
 
@@ -1384,7 +1476,7 @@ fn carry_absent_people(tx: &Conn, sid: i64, prev: i64, source: &str) -> Result<(
     tx.exec(
         &format!(
             "INSERT INTO people ({PEOPLE})
-         SELECT CAST(?1 AS BIGINT), source, id, user_name, emails, display_name, active, 1, external_id, department, manager_id, groups, title, groups_known, employee_type
+         SELECT CAST(?1 AS BIGINT), source, id, user_name, emails, display_name, active, 1, external_id, department, manager_id, groups, title, groups_known, employee_type, sign_in_known, last_sign_in, leave_at
          FROM people p WHERE p.snapshot_id = ?2 AND p.source = ?3
            AND NOT EXISTS (SELECT 1 FROM people q WHERE q.snapshot_id = ?1 AND q.source = ?3 AND q.id = p.id)"
         ),
@@ -1671,6 +1763,11 @@ fn load(conn: &Conn, sid: i64, second: Option<&Target>) -> Result<Snapshot, DbEr
                 title: r.get(12)?,
                 groups_known: r.get(13)?,
                 employee_type: r.get(14)?,
+                signals: Signals {
+                    sign_in_known: r.get(15)?,
+                    last_sign_in: r.get(16)?,
+                    leave_at: r.get(17)?,
+                },
             })
         },
     )?;
@@ -1732,6 +1829,40 @@ fn load(conn: &Conn, sid: i64, second: Option<&Target>) -> Result<Snapshot, DbEr
             })
         },
     )?;
+    let apps = conn.map(
+        &format!(
+            "SELECT {IDP_APPS} FROM idp_apps WHERE snapshot_id = ?1 ORDER BY source, app_source"
+        ),
+        args![sid],
+        |r| {
+            Ok(IdpApp {
+                source: r.get(1)?,
+                app_source: r.get(2)?,
+                id: r.get(3)?,
+                name: r.get(4)?,
+                assignments_known: r.get(5)?,
+                open: r.get(6)?,
+                pushes_known: r.get(7)?,
+            })
+        },
+    )?;
+    let app_access = conn.map(
+        &format!("SELECT {APP_ACCESS} FROM app_access WHERE snapshot_id = ?1 ORDER BY source, person_id, app_source"),
+        args![sid],
+        |r| {
+            Ok(AppAccess {
+                source: r.get(1)?,
+                person_id: r.get(2)?,
+                app_source: r.get(3)?,
+                assigned: r.get(4)?,
+                via: r.get(5)?,
+                push_kind: r.get(6)?,
+                push_result: r.get(7)?,
+                push_at: r.get(8)?,
+                push_detail: r.get(9)?,
+            })
+        },
+    )?;
     Ok(Snapshot {
         id: sid,
         taken_at,
@@ -1744,6 +1875,8 @@ fn load(conn: &Conn, sid: i64, second: Option<&Target>) -> Result<Snapshot, DbEr
             service_accounts,
             credentials,
             invites,
+            apps,
+            app_access,
         },
     })
 }

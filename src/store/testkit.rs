@@ -190,6 +190,7 @@ pub fn person(id: &str, email: &str, groups: &[&str]) -> crate::model::Person {
         groups: groups.iter().map(|g| g.to_string()).collect(),
         groups_known: true,
         employee_type: None,
+        signals: Default::default(),
     }
 }
 

@@ -97,6 +97,8 @@ pub struct Data {
     /// The last person's sweep asked for: People's detail pane is drawn every frame, and a
     /// sweep reads the whole snapshot.
     sweep_memo: std::sync::Mutex<Option<(u32, Sweep)>>,
+    /// The last person's directory entries asked for, with what each says (alike).
+    said_memo: std::sync::Mutex<Option<(u32, Vec<crate::reconcile::Said>)>>,
 }
 
 type Sweep = Result<Vec<crate::review::NewDecision>, String>;
@@ -370,6 +372,40 @@ impl Data {
         };
         *memo = Some((person, swept.clone()));
         swept
+    }
+
+    /// What every directory entry of this person says (`reconcile::said`, as `recert person`
+    /// shows it): the row's own entry and those of other directories naming the same person.
+    /// Computed once per person and snapshot, however often it is drawn.
+    pub fn said(&self, person: u32) -> Vec<crate::reconcile::Said> {
+        let mut memo = self.said_memo.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((p, said)) = &*memo
+            && *p == person
+        {
+            return said.clone();
+        }
+        let d = &self.snapshot.data;
+        let said = match d.people.get(person as usize) {
+            Some(me) => {
+                let dir = self.directory();
+                let mut entries: Vec<&crate::model::Person> = vec![me];
+                if let Some(email) = me.emails.first() {
+                    let key = dir.person_key(Some(email));
+                    entries.extend(dir.people(email).iter().copied().filter(|p| {
+                        !(p.source == me.source && p.id == me.id)
+                            && key.is_some()
+                            && p.emails
+                                .first()
+                                .is_some_and(|e| dir.person_key(Some(e)) == key)
+                    }));
+                }
+                entries.dedup_by(|a, b| a.source == b.source && a.id == b.id);
+                crate::reconcile::said(d, &entries)
+            }
+            None => Vec::new(),
+        };
+        *memo = Some((person, said.clone()));
+        said
     }
 
     /// Directory people for the owner picker, current people only, with what tells two people

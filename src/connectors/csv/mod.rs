@@ -1,6 +1,6 @@
 //! A directory read from an HR export (CSV) for directories that cannot be read over SCIM.
 //! Columns, matched case-insensitively: `email` (required), `active`, `manager`, `department`,
-//! `termination_date` (YYYY-MM-DD; on or before today means inactive), `name`, `employee_id`,
+//! `termination_date` (YYYY-MM-DD; on or before today means inactive, a later date is a leave date), `name`, `employee_id`,
 //! `employee_type` (`Employee`, `Contractor`...).
 //! Other columns are ignored. A bad row is an error naming its line.
 
@@ -109,12 +109,14 @@ pub fn load(src: &str, path: &Path, today: NaiveDate) -> Result<SourceData, CsvE
             })?,
             None => true,
         };
+        let mut leave_at = None;
         if let Some(d) = get(term_col) {
             let date = NaiveDate::parse_from_str(d, "%Y-%m-%d")
                 .map_err(|_| bad(format!("termination_date = '{d}' is not a YYYY-MM-DD date")))?;
             if date <= today {
                 active = false;
             }
+            leave_at = date.and_hms_opt(0, 0, 0).map(|t| t.and_utc().timestamp());
         }
         people.push(Person {
             source: src.to_string(),
@@ -133,6 +135,10 @@ pub fn load(src: &str, path: &Path, today: NaiveDate) -> Result<SourceData, CsvE
             groups: Vec::new(),
             groups_known: true,
             employee_type: get(type_col).map(str::to_string),
+            signals: crate::model::Signals {
+                leave_at,
+                ..Default::default()
+            },
         });
     }
     Ok(SourceData {

@@ -33,6 +33,8 @@ pub const SCOPE: &str = "https://graph.microsoft.com/.default";
 const USER_FIELDS: &str = "id,accountEnabled,userPrincipalName,mail,otherMails,proxyAddresses,displayName,givenName,surname,department,jobTitle,employeeType,employeeId";
 /// Read only where the app may: `User-LifeCycleInfo.Read.All`.
 const LEAVE_FIELD: &str = "employeeLeaveDateTime";
+/// Read only where the tenant and app may: an Entra ID P1/P2 licence and `AuditLog.Read.All`.
+const SIGN_IN_FIELD: &str = "signInActivity";
 
 /// Every item of a Graph collection (`value`), following `@odata.nextLink`.
 pub async fn list_all(
@@ -52,6 +54,13 @@ pub async fn list_all(
         }
     })
     .await
+}
+
+#[derive(Deserialize)]
+struct WSignIns {
+    /// Any successful sign-in (recorded from December 2023): failed attempts do not count.
+    #[serde(default, rename = "lastSuccessfulSignInDateTime")]
+    last_success: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -91,11 +100,21 @@ struct WUser {
     leave: Option<String>,
     #[serde(default)]
     manager: Option<WManager>,
+    #[serde(default, rename = "signInActivity")]
+    sign_ins: Option<WSignIns>,
 }
 
 /// One Graph user as a person, judged at `now`: every address Graph holds for them (user
-/// principal name, mail, other mails, SMTP proxy addresses without their `smtp:` prefix).
-pub fn person(source: &str, v: &Value, now: i64, deleted: bool) -> Result<Person, String> {
+/// principal name, mail, other mails, SMTP proxy addresses without their `smtp:` prefix); their
+/// leave date; and, when `sign_ins` (the tenant reports them), their last successful sign-in
+/// (absent: none on record).
+pub fn person(
+    source: &str,
+    v: &Value,
+    now: i64,
+    deleted: bool,
+    sign_ins: bool,
+) -> Result<Person, String> {
     let u = WUser::deserialize(v).map_err(|e| e.to_string())?;
     let mut emails: Vec<String> = Vec::new();
     let proxies = u.proxy_addresses.iter().filter_map(|p| {
@@ -119,11 +138,8 @@ pub fn person(source: &str, v: &Value, now: i64, deleted: bool) -> Result<Person
             emails.push(e.to_string());
         }
     }
-    let left = u
-        .leave
-        .as_deref()
-        .and_then(|d| chrono::DateTime::parse_from_rfc3339(d).ok())
-        .is_some_and(|d| d.timestamp() <= now);
+    let leave_at = directory::seconds(u.leave.as_deref());
+    let left = leave_at.is_some_and(|t| t <= now);
     let display_name =
         u.display_name
             .filter(|n| !n.trim().is_empty())
@@ -146,11 +162,21 @@ pub fn person(source: &str, v: &Value, now: i64, deleted: bool) -> Result<Person
         groups: Vec::new(),
         groups_known: true,
         employee_type: u.employee_type,
+        signals: crate::model::Signals {
+            sign_in_known: sign_ins,
+            last_sign_in: u
+                .sign_ins
+                .and_then(|s| directory::seconds(s.last_success.as_deref())),
+            leave_at,
+        },
     })
 }
 
-/// The users, with their managers and (where the app may read it) their leave date.
-async fn users(http: &Http) -> Result<Vec<Value>, SourceError> {
+/// The users, with their managers and, where the tenant and app may read them, their leave
+/// date and sign-ins; and whether sign-ins were read. A refusal (403) drops the optional
+/// fields one at a time: without a P1/P2 licence Graph refuses the whole list when
+/// `signInActivity` is selected; without `User-LifeCycleInfo.Read.All`, the leave date.
+async fn users(http: &Http) -> Result<(Vec<Value>, bool), SourceError> {
     // With `$expand`, Graph serves at most 100 objects a page.
     let query = |fields: String| {
         vec![
@@ -159,26 +185,43 @@ async fn users(http: &Http) -> Result<Vec<Value>, SourceError> {
             ("$top", "100".to_string()),
         ]
     };
-    match list_all(
-        http,
-        "users",
-        &query(format!("{USER_FIELDS},{LEAVE_FIELD}")),
-    )
-    .await
-    {
-        Err(SourceError::Auth { status: 403, .. }) => {
-            tracing::warn!(
-                source = %http.source,
-                "Graph refused {LEAVE_FIELD} (the app lacks User-LifeCycleInfo.Read.All): leave dates are not read"
-            );
-            list_all(http, "users", &query(USER_FIELDS.to_string())).await
+    let tries = [(true, true), (false, true), (true, false), (false, false)];
+    let mut refused = None;
+    for (sign_ins, leave) in tries {
+        let mut fields = USER_FIELDS.to_string();
+        if leave {
+            fields = format!("{fields},{LEAVE_FIELD}");
         }
-        other => other,
+        if sign_ins {
+            fields = format!("{fields},{SIGN_IN_FIELD}");
+        }
+        match list_all(http, "users", &query(fields)).await {
+            Err(e @ SourceError::Auth { status: 403, .. }) => refused = Some(e),
+            Err(e) => return Err(e),
+            Ok(users) => {
+                if !sign_ins {
+                    tracing::warn!(
+                        source = %http.source,
+                        "Graph refused {SIGN_IN_FIELD} (it needs an Entra ID P1/P2 licence and AuditLog.Read.All): last sign-ins are unknown, and dormant-sign-in makes no judgement"
+                    );
+                }
+                if !leave {
+                    tracing::warn!(
+                        source = %http.source,
+                        "Graph refused {LEAVE_FIELD} (the app lacks User-LifeCycleInfo.Read.All): leave dates are not read"
+                    );
+                }
+                return Ok((users, sign_ins));
+            }
+        }
     }
+    Err(refused.expect("four refusals"))
 }
 
-/// The directory at `now`: people, deleted people, groups with their (transitive) members.
-pub async fn fetch(http: &Http, now: i64) -> Result<SourceData, SourceError> {
+/// The directory at `reading.now`: people, deleted people, groups with their (transitive)
+/// members, and for each configured app who is assigned it and its provisioning outcomes.
+pub async fn fetch(http: &Http, reading: &directory::Reading) -> Result<SourceData, SourceError> {
+    let now = reading.now;
     let deleted_query = [
         ("$select", USER_FIELDS.to_string()),
         ("$top", "999".to_string()),
@@ -196,10 +239,11 @@ pub async fn fetch(http: &Http, now: i64) -> Result<SourceData, SourceError> {
         )),
         list_all(http, "groups", &groups_query),
     );
-    let listed = users?.into_iter().map(|u| (u, false));
+    let (users, sign_ins) = users?;
+    let listed = users.into_iter().map(|u| (u, false));
     let gone = deleted?.unwrap_or_default().into_iter().map(|u| (u, true));
     let mut people = directory::people(http, "/users", listed.chain(gone), |u, deleted| {
-        person(&http.source, u, now, deleted)
+        person(&http.source, u, now, deleted, sign_ins && !deleted)
     })?;
     // Microsoft 365 groups are left out: by default any user may create one, with any
     // name, so one named like an admin group would stand in for it. Admin groups must be
@@ -224,21 +268,177 @@ pub async fn fetch(http: &Http, now: i64) -> Result<SourceData, SourceError> {
                 .map(|p| p.lit("transitiveMembers")),
         )?;
         let members = list_all(http, &path, members_query).await?;
-        // Nested groups come back too (and devices, contacts, service principals): users only.
-        Ok(members
-            .iter()
-            .filter(|m| {
-                m.get("@odata.type")
-                    .and_then(Value::as_str)
-                    .is_none_or(|t| t == "#microsoft.graph.user")
-            })
-            .filter_map(|m| m.get("id").and_then(Value::as_str).map(str::to_string))
-            .collect())
+        Ok(user_ids(&members))
     })
     .await?;
+    let mut reads = Vec::new();
+    for (app_source, sp) in &reading.apps {
+        reads.push(app(http, app_source, sp, reading).await?);
+    }
+    let (apps, app_access) = directory::app_data(&http.source, reads);
     Ok(SourceData {
         people,
+        apps,
+        app_access,
         ..Default::default()
+    })
+}
+
+/// The users among directory objects (nested groups, devices, contacts and service
+/// principals come back too).
+fn user_ids(members: &[Value]) -> Vec<String> {
+    members
+        .iter()
+        .filter(|m| {
+            m.get("@odata.type")
+                .and_then(Value::as_str)
+                .is_none_or(|t| t == "#microsoft.graph.user")
+        })
+        .filter_map(|m| m.get("id").and_then(Value::as_str).map(str::to_string))
+        .collect()
+}
+
+/// A Graph `provisioningAction` as a push recert judges.
+pub fn push_kind(action: &str) -> Option<&'static str> {
+    match action {
+        "delete" | "disable" | "stagedDelete" => Some("deprovision"),
+        "create" => Some("provision"),
+        _ => None,
+    }
+}
+
+/// One enterprise app (its service principal `sp`): its name and whether assignment is
+/// required (`appRoleAssignmentRequired: false` lets anyone in the tenant sign in, so its
+/// assignments are no boundary); who is assigned, directly or through a group (the group's
+/// direct members, as Graph counts them); and its provisioning outcomes of the window. A
+/// refused or missing part is unknown, not the sync failed.
+async fn app(
+    http: &Http,
+    app_source: &str,
+    sp: &str,
+    reading: &directory::Reading,
+) -> Result<directory::AppRead, SourceError> {
+    let base = ApiPath::new("servicePrincipals").id(sp);
+    let since = chrono::DateTime::from_timestamp(reading.since(), 0)
+        .unwrap_or_default()
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    let logs_query = [
+        (
+            "$filter",
+            format!(
+                "servicePrincipal/id eq '{}' and activityDateTime gt {since}",
+                sp.replace('\'', "''")
+            ),
+        ),
+        ("$top", "999".to_string()),
+    ];
+    let (this, assignments, logs) = futures::join!(
+        super::optional(async {
+            http.get(
+                &http.path(base.clone())?,
+                &[(
+                    "$select",
+                    "id,appId,displayName,appRoleAssignmentRequired,accountEnabled".to_string(),
+                )],
+            )
+            .await
+        }),
+        super::optional(async {
+            let path = http.path(base.clone().map(|p| p.lit("appRoleAssignedTo")))?;
+            list_all(http, &path, &[("$top", "999".to_string())]).await
+        }),
+        super::optional(list_all(http, "auditLogs/provisioning", &logs_query)),
+    );
+    let this = this?;
+    let name = this
+        .as_ref()
+        .and_then(|a| a.get("displayName"))
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let open = this
+        .as_ref()
+        .and_then(|a| a.get("appRoleAssignmentRequired"))
+        .and_then(Value::as_bool)
+        == Some(false);
+    let assigned = match assignments? {
+        None => None,
+        Some(rows) => {
+            let mut out: std::collections::HashMap<String, Vec<String>> = Default::default();
+            let members_query = [("$select", "id".to_string()), ("$top", "999".to_string())];
+            let mut unknown = false;
+            for r in &rows {
+                if r.get("deletedDateTime").is_some_and(|d| !d.is_null()) {
+                    continue;
+                }
+                let Some(id) = r.get("principalId").and_then(Value::as_str) else {
+                    continue;
+                };
+                match r.get("principalType").and_then(Value::as_str) {
+                    Some("User") => out.entry(id.to_string()).or_default().push("direct".into()),
+                    Some("Group") => {
+                        let group = r
+                            .get("principalDisplayName")
+                            .and_then(Value::as_str)
+                            .unwrap_or(id)
+                            .to_string();
+                        let path =
+                            http.path(ApiPath::new("groups").id(id).map(|p| p.lit("members")))?;
+                        match super::optional(list_all(http, &path, &members_query)).await? {
+                            Some(members) => {
+                                for m in user_ids(&members) {
+                                    out.entry(m).or_default().push(group.clone());
+                                }
+                            }
+                            None => unknown = true,
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            // A group whose members could not be read: who it assigns is unknown.
+            (!unknown).then_some(out)
+        }
+    };
+    let pushes = logs?.map(|entries| {
+        entries
+            .iter()
+            .filter_map(|e| {
+                let action = e.get("provisioningAction")?.as_str()?;
+                let kind = push_kind(action)?;
+                let status = e.pointer("/provisioningStatusInfo/status")?.as_str()?;
+                let person = e.pointer("/sourceIdentity/id")?.as_str()?;
+                let why = [
+                    "/provisioningStatusInfo/errorInformation/errorCode",
+                    "/provisioningStatusInfo/errorInformation/reason",
+                ]
+                .iter()
+                .filter_map(|p| e.pointer(p).and_then(Value::as_str))
+                .filter(|s| !s.is_empty())
+                .collect::<Vec<_>>()
+                .join(": ");
+                let detail = if why.is_empty() {
+                    action.to_string()
+                } else {
+                    format!("{action}: {why}")
+                };
+                Some(directory::Push {
+                    person_id: person.to_string(),
+                    kind,
+                    result: status.to_ascii_lowercase(),
+                    at: directory::seconds(e.get("activityDateTime")?.as_str())?,
+                    detail: crate::model::text::sanitize(&directory::shorten(&detail)).into_owned(),
+                })
+            })
+            .collect()
+    });
+    Ok(directory::AppRead {
+        app_source: app_source.to_string(),
+        id: sp.to_string(),
+        name,
+        assigned,
+        open,
+        pushes,
     })
 }
 
@@ -260,6 +460,7 @@ mod tests {
               "manager":{"@odata.type":"#microsoft.graph.user","id":"m-1"}}),
             now,
             false,
+            false,
         )
         .unwrap();
         assert!(p.active);
@@ -275,21 +476,25 @@ mod tests {
         assert_eq!(p.manager_id.as_deref(), Some("m-1"));
         assert_eq!(p.title.as_deref(), Some("Retail Manager"));
         let disabled = json!({"id":"x","accountEnabled":false,"userPrincipalName":"x@e.example"});
-        assert!(!person("entra", &disabled, now, false).unwrap().active);
+        assert!(
+            !person("entra", &disabled, now, false, false)
+                .unwrap()
+                .active
+        );
         let left = json!({"id":"y","accountEnabled":true,"userPrincipalName":"y@e.example",
                           "employeeLeaveDateTime":"2026-01-01T00:00:00Z"});
         assert!(
-            !person("entra", &left, now, false).unwrap().active,
+            !person("entra", &left, now, false, false).unwrap().active,
             "past the leave date"
         );
         let leaving = json!({"id":"z","userPrincipalName":"z@e.example",
                              "employeeLeaveDateTime":"2030-01-01T00:00:00Z"});
         assert!(
-            person("entra", &leaving, now, false).unwrap().active,
+            person("entra", &leaving, now, false, false).unwrap().active,
             "not yet"
         );
         assert!(
-            !person("entra", &leaving, now, true).unwrap().active,
+            !person("entra", &leaving, now, true, false).unwrap().active,
             "deleted"
         );
     }

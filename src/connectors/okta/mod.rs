@@ -71,6 +71,9 @@ struct WUser {
     id: String,
     #[serde(default)]
     status: Option<String>,
+    /// Okta's only last-activity signal; null when the person never signed in.
+    #[serde(default, rename = "lastLogin")]
+    last_login: Option<String>,
     #[serde(default)]
     profile: WProfile,
 }
@@ -83,10 +86,27 @@ pub fn current(status: &str) -> bool {
     )
 }
 
-/// One Okta User as a person: every address Okta holds for them (login, email, second email),
-/// the login first.
-pub fn person(source: &str, v: &Value) -> Result<Person, String> {
+/// A leave date as an Okta profile attribute may hold it: an RFC 3339 date-time or a
+/// `YYYY-MM-DD` date (midnight UTC).
+fn leave_date(v: &Value) -> Option<i64> {
+    let s = v.as_str()?.trim();
+    directory::seconds(Some(s)).or_else(|| {
+        chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+            .ok()
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .map(|t| t.and_utc().timestamp())
+    })
+}
+
+/// One Okta User as a person at `now`: every address Okta holds for them (login, email,
+/// second email), the login first; their last sign-in (`lastLogin`); and their leave date from
+/// the profile attribute `leave` names, where one is configured (a date passed means gone,
+/// as Entra's leave date does).
+pub fn person(source: &str, v: &Value, leave: Option<&str>, now: i64) -> Result<Person, String> {
     let u = WUser::deserialize(v).map_err(|e| e.to_string())?;
+    let leave_at = leave
+        .and_then(|attr| v.get("profile")?.get(attr))
+        .and_then(leave_date);
     let p = u.profile;
     let mut emails: Vec<String> = Vec::new();
     for e in [&p.login, &p.email, &p.second_email].into_iter().flatten() {
@@ -112,7 +132,7 @@ pub fn person(source: &str, v: &Value) -> Result<Person, String> {
         user_name: p.login.unwrap_or_default(),
         emails,
         display_name,
-        active: u.status.as_deref().is_none_or(current),
+        active: u.status.as_deref().is_none_or(current) && leave_at.is_none_or(|t| t > now),
         absent: false,
         external_id: p.employee_number,
         department: p.department,
@@ -121,12 +141,22 @@ pub fn person(source: &str, v: &Value) -> Result<Person, String> {
         groups: Vec::new(),
         groups_known: true,
         employee_type: p.user_type,
+        signals: crate::model::Signals {
+            sign_in_known: true,
+            last_sign_in: directory::seconds(u.last_login.as_deref()),
+            leave_at,
+        },
     })
 }
 
 /// The directory: every user (the deactivated ones asked for apart, as a bare list omits
-/// them), every group and its members (a few groups at a time).
-pub async fn fetch(http: &Http, page_size: u32) -> Result<SourceData, SourceError> {
+/// them), every group and its members (a few groups at a time), and for each configured app
+/// who is assigned it and the provisioning outcomes of the window.
+pub async fn fetch(
+    http: &Http,
+    page_size: u32,
+    reading: &directory::Reading,
+) -> Result<SourceData, SourceError> {
     let limit = page_size.clamp(1, 200).to_string();
     let listed = [("limit", limit.clone())];
     let gone = [
@@ -139,9 +169,15 @@ pub async fn fetch(http: &Http, page_size: u32) -> Result<SourceData, SourceErro
         list_all(http, "api/v1/groups", &listed),
     );
     let all = users?.into_iter().chain(deprovisioned?).map(|u| (u, ()));
-    let mut people =
-        directory::people(http, "/api/v1/users", all, |u, ()| person(&http.source, u))?;
+    let leave = reading.leave_attribute.as_deref();
+    let mut people = directory::people(http, "/api/v1/users", all, |u, ()| {
+        person(&http.source, u, leave, reading.now)
+    })?;
     let groups = groups.map(|g| directory::groups(&g, "/profile/name"));
+    let group_names: HashMap<String, String> = groups
+        .as_ref()
+        .map(|g| g.iter().cloned().collect())
+        .unwrap_or_default();
     let limit = &limit;
     directory::memberships(http, groups, &mut people, |id| async move {
         let path = http.path(
@@ -174,9 +210,163 @@ pub async fn fetch(http: &Http, page_size: u32) -> Result<SourceData, SourceErro
             p.manager_id = Some(id.clone());
         }
     }
+    let mut reads = Vec::new();
+    for (app_source, app_id) in &reading.apps {
+        reads.push(app(http, app_source, app_id, &people, &group_names, reading).await?);
+    }
+    let (apps, app_access) = directory::app_data(&http.source, reads);
     Ok(SourceData {
         people,
+        apps,
+        app_access,
         ..Default::default()
+    })
+}
+
+/// An Okta System Log event type as a push recert judges: `deprovision` (the user's
+/// deactivation or removal pushed to the app) or `provision` (a push that gives access).
+pub fn push_kind(event_type: &str) -> Option<&'static str> {
+    match event_type {
+        "application.provision.user.deactivate"
+        | "application.provision.user.deprovision"
+        | "application.provision.user.delete" => Some("deprovision"),
+        "application.provision.user.push" | "application.provision.user.reactivate" => {
+            Some("provision")
+        }
+        _ => None,
+    }
+}
+
+/// One app: its label, its users (`scope` USER is a direct assignment, GROUP one through the
+/// app's assigned groups, named by the person's memberships), and its System Log events of
+/// the window (bounded by `since` and `until`; the targets matched on id, their types being
+/// unverified). A refused or missing list leaves that part unknown, not the sync failed.
+async fn app(
+    http: &Http,
+    app_source: &str,
+    app_id: &str,
+    people: &[Person],
+    group_names: &HashMap<String, String>,
+    reading: &directory::Reading,
+) -> Result<directory::AppRead, SourceError> {
+    let base = ApiPath::new("api/v1/apps").id(app_id);
+    let (this, users, groups) = futures::join!(
+        super::optional(async { http.get(&http.path(base.clone())?, &[]).await }),
+        super::optional(async {
+            let path = http.path(base.clone().map(|p| p.lit("users")))?;
+            list_all(http, &path, &[("limit", "500".to_string())]).await
+        }),
+        super::optional(async {
+            let path = http.path(base.clone().map(|p| p.lit("groups")))?;
+            list_all(http, &path, &[("limit", "200".to_string())]).await
+        }),
+    );
+    let name = this?.and_then(|a| {
+        a.get("label")
+            .or_else(|| a.get("name"))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    });
+    let assigned_groups: Option<HashSet<String>> = groups?.map(|g| {
+        g.iter()
+            .filter_map(|x| x.get("id").and_then(Value::as_str))
+            .filter_map(|id| group_names.get(id).cloned())
+            .collect()
+    });
+    let groups_of: HashMap<&str, &Vec<String>> =
+        people.iter().map(|p| (p.id.as_str(), &p.groups)).collect();
+    let assigned = users?.map(|users| {
+        let mut out: HashMap<String, Vec<String>> = HashMap::new();
+        for u in &users {
+            let Some(id) = u.get("id").and_then(Value::as_str) else {
+                continue;
+            };
+            let status = u.get("status").and_then(Value::as_str).unwrap_or("");
+            if matches!(status, "DEPROVISIONED" | "REVOKED" | "UNASSIGNED") {
+                continue;
+            }
+            let via = match u.get("scope").and_then(Value::as_str) {
+                Some("GROUP") => {
+                    let names: Vec<String> = groups_of
+                        .get(id)
+                        .into_iter()
+                        .flat_map(|g| g.iter())
+                        .filter(|g| assigned_groups.as_ref().is_some_and(|a| a.contains(*g)))
+                        .cloned()
+                        .collect();
+                    if names.is_empty() {
+                        vec!["a group".to_string()]
+                    } else {
+                        names
+                    }
+                }
+                _ => vec!["direct".to_string()],
+            };
+            out.entry(id.to_string()).or_default().extend(via);
+        }
+        out
+    });
+    let since = chrono::DateTime::from_timestamp(reading.since(), 0)
+        .unwrap_or_default()
+        .format("%Y-%m-%dT%H:%M:%S.000Z")
+        .to_string();
+    let until = chrono::DateTime::from_timestamp(reading.now, 0)
+        .unwrap_or_default()
+        .format("%Y-%m-%dT%H:%M:%S.000Z")
+        .to_string();
+    let query = [
+        ("since", since),
+        ("until", until),
+        (
+            "filter",
+            format!("target.id eq \"{}\"", app_id.replace('"', "")),
+        ),
+        ("limit", "1000".to_string()),
+    ];
+    let ids: HashSet<&str> = people.iter().map(|p| p.id.as_str()).collect();
+    let pushes = super::optional(list_all(http, "api/v1/logs", &query))
+        .await?
+        .map(|events| {
+            events
+                .iter()
+                .filter_map(|e| {
+                    let kind = push_kind(e.get("eventType")?.as_str()?)?;
+                    let person = e
+                        .get("target")?
+                        .as_array()?
+                        .iter()
+                        .filter_map(|t| t.get("id")?.as_str())
+                        .find(|id| ids.contains(id))?;
+                    let outcome = e.get("outcome");
+                    let text = |k: &str| {
+                        outcome
+                            .and_then(|o| o.get(k))
+                            .and_then(Value::as_str)
+                            .unwrap_or("")
+                    };
+                    let event = e.get("eventType")?.as_str()?;
+                    let detail = match text("reason") {
+                        "" => event.to_string(),
+                        r => format!("{event}: {r}"),
+                    };
+                    Some(directory::Push {
+                        person_id: person.to_string(),
+                        kind,
+                        result: text("result").to_ascii_lowercase(),
+                        at: directory::seconds(e.get("published")?.as_str())?,
+                        detail: crate::model::text::sanitize(&directory::shorten(&detail))
+                            .into_owned(),
+                    })
+                })
+                .collect()
+        });
+    Ok(directory::AppRead {
+        app_source: app_source.to_string(),
+        id: app_id.to_string(),
+        name,
+        assigned,
+        open: false,
+        pushes,
     })
 }
 
@@ -197,6 +387,8 @@ mod tests {
                 "employeeNumber":"1001","manager":"Janice Benson","managerId":"00u269cmneNMFHCH51d7"},
               "credentials":{"password":{},"provider":{"type":"OKTA","name":"OKTA"}},
               "_links":{"self":{"href":"https://example.okta.com/api/v1/users/00u1xke1apZnmHgpB1d7"}}}),
+            None,
+            0,
         )
         .unwrap();
         assert_eq!(p.id, "00u1xke1apZnmHgpB1d7");
@@ -212,6 +404,8 @@ mod tests {
             &json!({"id":"00u2","status":"ACTIVATING",
               "profile":{"login":"dana@corp.example","email":"Dana.Lee@example.com",
                 "secondEmail":"dana@home.example"}}),
+            None,
+            0,
         )
         .unwrap();
         assert!(q.active, "an unknown status is a current person's");
@@ -231,11 +425,17 @@ mod tests {
             ("RECOVERY", true),
             ("STAGED", true),
         ] {
-            let p = person("okta", &json!({"id":"x","status":status,"profile":{}})).unwrap();
+            let p = person(
+                "okta",
+                &json!({"id":"x","status":status,"profile":{}}),
+                None,
+                0,
+            )
+            .unwrap();
             assert_eq!(p.active, active, "{status}");
         }
         assert!(
-            person("okta", &json!({"status":"ACTIVE"})).is_err(),
+            person("okta", &json!({"status":"ACTIVE"}), None, 0).is_err(),
             "no id"
         );
     }

@@ -216,6 +216,7 @@ pub fn person(source: &str, v: &Value) -> Result<Person, String> {
         groups: Vec::new(),
         groups_known: true,
         employee_type: u.user_type,
+        signals: Default::default(),
     })
 }
 

@@ -21,6 +21,7 @@ fn person(id: &str, email: &str, dept: &str, manager: Option<&str>, active: bool
         },
         groups_known: true,
         employee_type: None,
+        signals: Default::default(),
     }
 }
 

@@ -16,11 +16,13 @@ const DAY: i64 = 86_400;
 mod anthropic;
 mod cursor;
 mod directory;
+mod idp;
 mod openai;
 
 pub use anthropic::{AInvite, AKey, AUser, AWorkspace, AnthropicOrg};
 pub use cursor::{CEvent, CMember, CursorId, CursorTeam};
 pub use directory::{Directory, ScimGroup, ScimUser};
+pub use idp::{Idp, IdpApp, IdpPush};
 pub use openai::{
     KeyOwner, OaiAdminKey, OaiGroup, OaiInvite, OaiKey, OaiProject, OaiProjectUser, OaiRole,
     OaiServiceAccount, OaiUser, OpenAiOrg, key_spend_cents,
@@ -59,6 +61,8 @@ pub struct World {
     pub anthropic: AnthropicOrg,
     pub cursor: CursorTeam,
     pub directory: Directory,
+    /// What the identity providers know beyond the people (apps, pushes, sign-ins, leave dates).
+    pub idp: Idp,
     /// The findings the generator planted, in the `recert gaps --format json` shape.
     pub truth: Vec<Finding>,
 }
@@ -717,12 +721,14 @@ pub fn build(size: Size, seed: u64, now: Ts) -> World {
         anthropic,
         cursor,
         directory: dir,
+        idp: Idp::default(),
         truth: truth.0,
     };
     let mut extra = Rng::new(seed ^ 0x5EED);
     plant_ambiguous(&mut world, &people);
     plant_admin_group(&mut world, &mut extra);
     settle_times(&mut world);
+    world.idp = idp::idp(&mut Rng::new(seed ^ 0x1D9), &world);
     world
 }
 

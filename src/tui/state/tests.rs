@@ -49,6 +49,7 @@ fn person(email: &str, name: &str, active: bool) -> Person {
         groups: vec!["staff".into()],
         groups_known: true,
         employee_type: None,
+        signals: Default::default(),
     }
 }
 
@@ -106,11 +107,38 @@ pub fn sample_data(n: usize) -> Data {
         ..Default::default()
     };
     let d = &mut snap.data;
+    let mut alice = person("alice@example.com", "Alice Smith", true);
+    // What an identity provider says of her: sign-ins, a leave date, the OpenAI app.
+    alice.signals = crate::model::Signals {
+        sign_in_known: true,
+        last_sign_in: Some(NOW - 3 * DAY),
+        leave_at: Some(NOW + 10 * DAY),
+    };
     d.people = vec![
-        person("alice@example.com", "Alice Smith", true),
+        alice,
         person("bob@example.com", "Bob Jones", false),
         person("carol@example.com", "Carol \u{1b}]52;c;aGk=\u{7}Evil", true),
     ];
+    d.apps = vec![crate::model::IdpApp {
+        source: "directory".into(),
+        app_source: "openai".into(),
+        id: "0oa1".into(),
+        name: Some("OpenAI".into()),
+        assignments_known: true,
+        open: false,
+        pushes_known: true,
+    }];
+    d.app_access = vec![crate::model::AppAccess {
+        source: "directory".into(),
+        person_id: "u-alice@example.com".into(),
+        app_source: "openai".into(),
+        assigned: true,
+        via: Some("staff".into()),
+        push_kind: Some("provision".into()),
+        push_result: Some("success".into()),
+        push_at: Some(NOW - 40 * DAY),
+        push_detail: None,
+    }];
     d.accounts = vec![
         account("openai", "user-alice", "alice@example.com"),
         account("openai", "user-bob", "bob@example.com"),

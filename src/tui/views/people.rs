@@ -39,49 +39,32 @@ impl View for People {
                 p.display_name.as_deref().unwrap_or("-")
             ),
         ));
-        out.push(field(
-            t,
-            "directory",
-            format!(
-                "{} {} · {}",
-                p.source,
-                p.id,
-                if p.absent {
-                    "absent"
-                } else if p.active {
-                    "active"
-                } else {
-                    "inactive"
-                }
-            ),
-        ));
-        out.push(field(
-            t,
-            "groups",
-            if !p.groups_known {
-                "unknown (the directory's groups could not be read)".into()
-            } else if p.groups.is_empty() {
-                "-".into()
-            } else {
-                p.groups.join(", ")
-            },
-        ));
-        let holds = match d.sweep(item) {
-            Ok(h) => h,
-            Err(why) => {
-                out.push(field(t, "holds", why));
-                return out;
-            }
-        };
-        out.push(field(
-            t,
-            "holds",
-            format!(
-                "{} on providers (x revokes them all)",
-                crate::model::text::plural(holds.len(), "item")
-            ),
-        ));
-        for d in holds.iter().take(6) {
+        // Every directory that lists this person, and what each says: who says they are
+        // here first, then what they hold, then the rest of what each directory says.
+        let facts: Vec<Vec<(&str, String)>> = d
+            .said(item)
+            .iter()
+            .map(|said| said.facts(d.snapshot.taken_at))
+            .collect();
+        for f in &facts {
+            out.extend(f.iter().take(1).map(|(l, x)| field(t, l, x)));
+        }
+        let holds = d.sweep(item);
+        match &holds {
+            Ok(h) => out.push(field(
+                t,
+                "holds",
+                format!(
+                    "{} on providers (x revokes them all)",
+                    crate::model::text::plural(h.len(), "item")
+                ),
+            )),
+            Err(why) => out.push(field(t, "holds", why)),
+        }
+        for f in &facts {
+            out.extend(f.iter().skip(1).map(|(l, x)| field(t, l, x)));
+        }
+        for d in holds.iter().flatten().take(6) {
             out.push(Line::from(Span::styled(
                 format!("{:>9} {}", "", sanitize(&d.label)),
                 t.text,
