@@ -474,3 +474,40 @@ async fn app_assignments_and_provisioning_outcomes_are_read_as_graph_serves_them
         "never signed in"
     );
 }
+
+/// The token endpoint throttles (429 with `Retry-After: 2`): the token request waits as long
+/// as it is told before asking again, never sooner, and the sync completes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_throttled_token_endpoint_is_waited_for_as_long_as_it_says() {
+    let logdir = tempfile::tempdir().unwrap();
+    let log = logdir.path().join("requests.jsonl");
+    let sim = recert::sim::start(SimOptions {
+        entra_token_throttled: 2,
+        request_log: Some(log.clone()),
+        ..opts(Size::Small, 5, "")
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path()).unwrap();
+    let cfg = entra_config(&sim, "");
+    let r = sync_once(&cfg, &mut store).await;
+    assert_eq!(r.failed(), 0, "{:?}", r.lines());
+    let tokens: Vec<_> = served(&log)
+        .into_iter()
+        .filter(|s| s.path.contains("/oauth2/v2.0/token"))
+        .collect();
+    assert_eq!(
+        tokens.iter().map(|s| s.status).collect::<Vec<_>>(),
+        vec![429, 429, 200]
+    );
+    let at = |s: &recert::sim::Served| {
+        chrono::DateTime::parse_from_rfc3339(&s.time)
+            .unwrap()
+            .timestamp_millis()
+    };
+    for pair in tokens.windows(2) {
+        let waited = at(&pair[1]) - at(&pair[0]);
+        assert!(waited >= 2_000, "asked again after {waited} ms, told 2 s");
+    }
+}

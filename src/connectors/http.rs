@@ -778,7 +778,7 @@ impl Http {
 
 /// How long a 429 asks to wait: `Retry-After`, else the time until the rate-limit window resets
 /// (`X-Rate-Limit-Reset`, Okta's).
-fn wait_hint(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+pub(crate) fn wait_hint(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     retry_after(headers).or_else(|| window_reset(headers))
 }
 

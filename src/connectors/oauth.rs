@@ -13,6 +13,9 @@ use super::http::{SourceError, error_message};
 use crate::model::text::sanitize;
 use crate::secret::{Secret, redact};
 
+/// The longest a `Retry-After` from the token endpoint is honoured.
+const MAX_WAIT: Duration = Duration::from_secs(60);
+
 pub struct ClientCredentials {
     pub token_url: String,
     pub client_id: String,
@@ -139,6 +142,7 @@ impl ClientCredentials {
                 }
             };
             let status = resp.status().as_u16();
+            let asked = super::http::wait_hint(resp.headers());
             // A token answer is small: a longer one is cut, never read whole.
             let mut body = Vec::new();
             let mut resp = resp;
@@ -150,7 +154,18 @@ impl ClientCredentials {
             }
             let text = String::from_utf8_lossy(&body).into_owned();
             if (status == 429 || status >= 500) && attempt < 4 {
-                tokio::time::sleep(Duration::from_millis(500 * u64::from(attempt))).await;
+                // Throttled: as long as the endpoint says (up to a minute, as for every API), never sooner;
+                // asking early only counts against the client again.
+                let wait = asked
+                    .map(|d| d.min(MAX_WAIT))
+                    .unwrap_or(Duration::from_millis(500 * u64::from(attempt)));
+                tracing::debug!(
+                    source,
+                    status,
+                    wait_ms = wait.as_millis() as u64,
+                    "token endpoint busy; waiting"
+                );
+                tokio::time::sleep(wait).await;
                 continue;
             }
             let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);

@@ -118,6 +118,25 @@ fn oauth_error(status: StatusCode, error: &str, code: u64, description: &str) ->
 }
 
 async fn token(State(st): State<Shared>, body: String) -> Response {
+    let throttled = st
+        .entra_token_throttled
+        .fetch_update(
+            std::sync::atomic::Ordering::Relaxed,
+            std::sync::atomic::Ordering::Relaxed,
+            |n| n.checked_sub(1),
+        )
+        .is_ok();
+    if throttled {
+        let mut r = oauth_error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "temporarily_unavailable",
+            50196,
+            "The server is temporarily unavailable because of too many requests. Retry after the time the Retry-After header gives.",
+        );
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from_static("2"));
+        return r;
+    }
     let form: Vec<(String, String)> = url::form_urlencoded::parse(body.as_bytes())
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();

@@ -67,6 +67,9 @@ pub struct SimOptions {
     /// The Entra tenant has no P1/P2 licence: selecting `signInActivity` refuses the whole
     /// user list, and the provisioning logs are refused.
     pub entra_no_premium: bool,
+    /// The first this many token requests are throttled: 429 with `Retry-After: 2`, as
+    /// Microsoft's identity platform answers a burst.
+    pub entra_token_throttled: u32,
 }
 
 impl Default for SimOptions {
@@ -88,6 +91,7 @@ impl Default for SimOptions {
             entra_token_claims: None,
             entra_no_lifecycle: false,
             entra_no_premium: false,
+            entra_token_throttled: 0,
         }
     }
 }
@@ -136,6 +140,8 @@ pub struct SimState {
     entra_token_claims: Option<Duration>,
     entra_no_lifecycle: bool,
     entra_no_premium: bool,
+    /// Token requests still to throttle.
+    entra_token_throttled: AtomicU64,
 }
 
 /// One request the simulator served, as the request log records it.
@@ -360,6 +366,7 @@ pub async fn start_with(world: World, opts: SimOptions) -> std::io::Result<Runni
         entra_token_claims: opts.entra_token_claims,
         entra_no_lifecycle: opts.entra_no_lifecycle,
         entra_no_premium: opts.entra_no_premium,
+        entra_token_throttled: AtomicU64::new(u64::from(opts.entra_token_throttled)),
     });
     let app = Router::new()
         .nest("/openai/v1", openai::router())
