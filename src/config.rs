@@ -121,11 +121,20 @@ pub struct SourceConfig {
     pub rate_per_minute: Option<u32>,
     /// `entra`: the tenant (its GUID or a verified domain).
     pub tenant: Option<String>,
-    /// `entra`: the app registration's application (client) id; its client secret is the key.
+    /// `entra`: the app registration's application (client) id; its client secret (or, with
+    /// `certificate_thumbprint`, its certificate's private key) is the key. `okta`: an API
+    /// Services app's client id: recert signs in with `private_key_jwt`, the key being the
+    /// app's private key (instead of an API token).
     pub client_id: Option<String>,
-    /// `entra`: the token endpoint (default
-    /// `https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token`).
+    /// The token endpoint (`entra` default
+    /// `https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token`; `okta` default
+    /// `{base_url}/oauth2/v1/token`, the org authorization server).
     pub token_url: Option<String>,
+    /// `okta` with `client_id`: the `kid` of the app's public key in its JWKS.
+    pub key_id: Option<String>,
+    /// `entra`: the thumbprint of the certificate registered for the app (hex, SHA-256 or
+    /// SHA-1, as the portal shows it): the key is then that certificate's private key.
+    pub certificate_thumbprint: Option<String>,
     /// `okta`, `entra`: the AI platforms' apps in this identity provider, each standing for
     /// one provider source: `apps = { openai = "0oa1abc…" }` (an Okta app id, an Entra
     /// enterprise app's service principal object id). Its assignments say who should have
@@ -144,9 +153,12 @@ impl SourceConfig {
         SourceKind::parse(&self.kind).expect("validated on load")
     }
 
-    /// The OAuth token endpoint of an `entra` source.
+    /// The OAuth token endpoint of an `entra` source, or of an `okta` one with a `client_id`.
     pub fn token_endpoint(&self) -> String {
         self.token_url.clone().unwrap_or_else(|| {
+            if self.kind == "okta" {
+                return format!("{}/oauth2/v1/token", self.base_url.trim_end_matches('/'));
+            }
             format!(
                 "https://login.microsoftonline.com/{}/oauth2/v2.0/token",
                 crate::connectors::path::segment(self.tenant.as_deref().unwrap_or_default())
@@ -403,6 +415,32 @@ impl Config {
                         s.name
                     )));
                 }
+            }
+            if let Some(t) = &s.certificate_thumbprint {
+                if s.kind != "entra" {
+                    return Err(invalid(format!(
+                        "source '{}' has certificate_thumbprint, which only an entra source uses",
+                        s.name
+                    )));
+                }
+                if let Err(why) = crate::connectors::assertion::thumbprint(t) {
+                    return Err(invalid(format!("source '{}': {why}", s.name)));
+                }
+            }
+            if s.key_id.is_some() && !(s.kind == "okta" && s.client_id.is_some()) {
+                return Err(invalid(format!(
+                    "source '{}' has key_id, which only an okta source with a client_id uses",
+                    s.name
+                )));
+            }
+            if s.kind == "okta"
+                && let Some(t) = &s.token_url
+                && let Err(why) = key_safe_url(t)
+            {
+                return Err(invalid(format!(
+                    "source '{}' has token_url = \"{t}\", {why}",
+                    s.name
+                )));
             }
             if s.provisioning_days == Some(0) {
                 return Err(invalid(format!(

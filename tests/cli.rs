@@ -268,9 +268,14 @@ fn unknown_settings_and_broken_files_are_named() {
 fn the_valid_fixture_loads() {
     let cfg = recert::config::Config::load(&fixture("valid.toml"), true).unwrap();
     assert!(cfg.settings.read_only);
-    assert_eq!(cfg.sources.len(), 2);
+    assert_eq!(cfg.sources.len(), 4);
     assert_eq!(cfg.sources[0].concurrency, Some(8));
     assert!(cfg.sources[1].key_hint().contains("recert login okta"));
+    assert_eq!(
+        cfg.sources[2].token_endpoint(),
+        "https://example.okta.com/oauth2/v1/token"
+    );
+    assert_eq!(cfg.sources[3].apps.len(), 1);
     assert_eq!(cfg.review.routes.len(), 2);
     assert_eq!(cfg.review.routes[0].department.as_deref(), Some("Platform"));
     assert_eq!(cfg.review.check(), Ok(()));

@@ -511,3 +511,42 @@ async fn a_throttled_token_endpoint_is_waited_for_as_long_as_it_says() {
         assert!(waited >= 2_000, "asked again after {waited} ms, told 2 s");
     }
 }
+
+/// A certificate credential instead of a client secret: an assertion signed with the
+/// certificate's private key, PS256 with its SHA-256 thumbprint (or RS256 with SHA-1, the
+/// older form); a thumbprint of another certificate is refused with what to check.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_certificate_credential_signs_in_instead_of_a_secret() {
+    let sim = recert::sim::start(opts(Size::Small, 8, "")).await.unwrap();
+    let sha256 = recert::sim::assertion::thumbprint_hex();
+    let sha1: String = {
+        use base64::Engine as _;
+        let (_, b64) = &recert::sim::assertion::thumbprints()[0];
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(b64)
+            .unwrap()
+            .iter()
+            .map(|b| format!("{b:02X}"))
+            .collect()
+    };
+    for print in [sha256.clone(), sha1] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        let cfg = entra_config(&sim, &format!("certificate_thumbprint = \"{print}\""));
+        let r = sync_with_directory_key(&cfg, &mut store, SIM_CLIENT_KEY).await;
+        assert_eq!(r.failed(), 0, "{print}: {:?}", r.lines());
+        let truth = recert::sim::truth_for(&sim.state.world.read().unwrap(), Directory::Entra);
+        assert_eq!(keys(&latest_findings(&cfg, &store)), keys(&truth));
+    }
+    let other = sha256.replace(&sha256[..2], "00");
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path()).unwrap();
+    let cfg = entra_config(&sim, &format!("certificate_thumbprint = \"{other}\""));
+    let r = sync_with_directory_key(&cfg, &mut store, SIM_CLIENT_KEY).await;
+    let e = error_of(&r, DIRECTORY_SOURCE);
+    assert!(
+        e.contains("AADSTS700027") && e.contains("certificate"),
+        "{e}"
+    );
+    assert!(!e.contains("MII"), "never the key: {e}");
+}

@@ -336,3 +336,65 @@ async fn app_users_system_log_and_sign_ins_are_read_as_okta_serves_them() {
     }
     assert!(d.people.iter().all(|p| p.signals.sign_in_known));
 }
+
+/// An API Services app signs in with its private key (`private_key_jwt`, RS256, its `kid`) at
+/// the org authorization server, for the read scopes, and reads what an API token reads. A
+/// wrong key id, a key that is not a key, and an app that demands DPoP each say what to do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_service_app_signs_in_with_its_private_key() {
+    let sim = sim_with(Size::Small, 9, "", (1000, Duration::from_secs(60))).await;
+    let app = format!(
+        "client_id = \"{}\"\nkey_id = \"{}\"",
+        recert::sim::assertion::OKTA_CLIENT_ID,
+        recert::sim::assertion::OKTA_KEY_ID
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path()).unwrap();
+    let cfg = okta_config(&sim, &app);
+    let r = sync_with_directory_key(&cfg, &mut store, SIM_CLIENT_KEY).await;
+    assert_eq!(r.failed(), 0, "{:?}", r.lines());
+    let truth = recert::sim::truth_for(
+        &sim.state.world.read().unwrap(),
+        recert::sim::Directory::Okta,
+    );
+    assert_eq!(keys(&latest_findings(&cfg, &store)), keys(&truth));
+
+    for (extra, key, says) in [
+        (
+            app.replace("sim-key-1", "another-key"),
+            SIM_CLIENT_KEY.to_string(),
+            "the app's JWKS",
+        ),
+        (
+            app.clone(),
+            "00QCjAl4MlV-an-api-token-not-a-key".to_string(),
+            "its key cannot be used",
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        let cfg = okta_config(&sim, &extra);
+        let r = sync_with_directory_key(&cfg, &mut store, &key).await;
+        let e = error_of(&r, recert::sim::world::DIRECTORY_SOURCE);
+        assert!(e.contains(says), "{e}");
+        assert!(
+            !e.contains("MII") && !e.contains("an-api-token"),
+            "never the key: {e}"
+        );
+    }
+    let dpop = recert::sim::start(SimOptions {
+        okta_dpop: true,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path()).unwrap();
+    let cfg = okta_config(&dpop, &app);
+    let r = sync_with_directory_key(&cfg, &mut store, SIM_CLIENT_KEY).await;
+    let e = error_of(&r, recert::sim::world::DIRECTORY_SOURCE);
+    assert!(
+        e.contains("invalid_dpop_proof") && e.contains("turn off"),
+        "{e}"
+    );
+}

@@ -178,6 +178,8 @@ pub enum SourceError {
         "source '{src}': the provider served an unsafe id, so no request was built with it: {detail}"
     )]
     UnsafeId { src: String, detail: String },
+    #[error("source '{src}': its key cannot be used: {detail}")]
+    BadKey { src: String, detail: String },
     #[error(
         "source '{src}': listing {path} {detail}; stopped after {pages} pages so the sync cannot loop forever. The provider's pagination is broken; raise `max_pages` only if the list is really that long"
     )]

@@ -2,6 +2,7 @@
 //! issue on, model actions into wire calls). `http` is the client they share.
 
 pub mod anthropic;
+pub mod assertion;
 pub mod csv;
 pub mod cursor;
 pub mod directory;
@@ -49,14 +50,45 @@ pub fn client(src: &SourceConfig, key: Secret) -> Http {
         SourceKind::Anthropic => Auth::XApiKey(key),
         SourceKind::Cursor => Auth::BasicUser(key),
         SourceKind::OpenAi | SourceKind::Scim | SourceKind::Csv => Auth::Bearer(key),
-        SourceKind::Okta => Auth::Ssws(key),
+        SourceKind::Okta => match &src.client_id {
+            // An API Services app: `private_key_jwt` at the org authorization server.
+            Some(id) => {
+                Auth::ClientCredentials(std::sync::Arc::new(oauth::ClientCredentials::with_key(
+                    &src.token_endpoint(),
+                    id,
+                    key,
+                    okta::SCOPES,
+                    assertion::Alg::Rs256,
+                    src.key_id.iter().map(|k| ("kid", k.clone())).collect(),
+                )))
+            }
+            None => Auth::Ssws(key),
+        },
         SourceKind::Entra => {
-            Auth::ClientCredentials(std::sync::Arc::new(oauth::ClientCredentials::new(
-                &src.token_endpoint(),
-                src.client_id.as_deref().unwrap_or_default(),
-                key,
-                entra::SCOPE,
-            )))
+            let (url, id) = (
+                src.token_endpoint(),
+                src.client_id.clone().unwrap_or_default(),
+            );
+            let thumbprint = src
+                .certificate_thumbprint
+                .as_deref()
+                .and_then(|t| assertion::thumbprint(t).ok());
+            Auth::ClientCredentials(std::sync::Arc::new(match thumbprint {
+                // A certificate: PS256 with its SHA-256 thumbprint, RS256 with its SHA-1.
+                Some((name, value)) => oauth::ClientCredentials::with_key(
+                    &url,
+                    &id,
+                    key,
+                    entra::SCOPE,
+                    if name == "x5t" {
+                        assertion::Alg::Rs256
+                    } else {
+                        assertion::Alg::Ps256
+                    },
+                    vec![(name, value)],
+                ),
+                None => oauth::ClientCredentials::new(&url, &id, key, entra::SCOPE),
+            }))
         }
     };
     Http::new(&src.name, &src.base_url, auth, src.key_hint(), limits)

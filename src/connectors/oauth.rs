@@ -1,9 +1,10 @@
 //! OAuth 2.0 client credentials (RFC 6749 §4.4), as Microsoft's identity platform issues
-//! tokens for Graph (`directories.md`, B.2): a form POST of the client id and secret for
-//! `scope=https://graph.microsoft.com/.default`, a bearer token with `expires_in` and no
-//! refresh token. The token is kept until shortly before it expires and fetched again then,
-//! or at once when the API says it has expired. The secret goes only in the form body; the
-//! token is a secret too (the redactor learns it as it arrives).
+//! tokens for Graph (`directories.md`, B.2) and Okta's org authorization server for its
+//! service apps (A.2.2): a form POST of the client id and either its secret or an assertion
+//! signed with its private key (`connectors::assertion`), for the scopes asked; a bearer token
+//! with `expires_in` and no refresh token. The token is kept until shortly before it expires
+//! and fetched again then, or at once when the API says it has expired. The secret goes only
+//! in the form body; the token is a secret too (the redactor learns it as it arrives).
 
 use std::time::{Duration, Instant};
 
@@ -19,7 +20,11 @@ const MAX_WAIT: Duration = Duration::from_secs(60);
 pub struct ClientCredentials {
     pub token_url: String,
     pub client_id: String,
+    /// The client secret, or the private key an assertion is signed with: redacted from
+    /// everything shown either way.
     pub secret: Secret,
+    /// With a private key: its signer, or why the key cannot sign.
+    signer: Option<Result<super::assertion::Signer, String>>,
     pub scope: String,
     /// The token and when to fetch the next one.
     cached: tokio::sync::Mutex<Option<(Secret, Instant)>>,
@@ -43,10 +48,28 @@ impl ClientCredentials {
             token_url: token_url.to_string(),
             client_id: client_id.to_string(),
             secret,
+            signer: None,
             scope: scope.to_string(),
             cached: tokio::sync::Mutex::new(None),
             broken: tokio::sync::Mutex::new(None),
             fetched: Default::default(),
+        }
+    }
+
+    /// A client that proves itself with an assertion signed by `key` (its private key).
+    pub fn with_key(
+        token_url: &str,
+        client_id: &str,
+        key: Secret,
+        scope: &str,
+        alg: super::assertion::Alg,
+        names: Vec<(&'static str, String)>,
+    ) -> ClientCredentials {
+        // Okta allows an hour; Entra wants five to ten minutes. Five is enough for one POST.
+        let signer = super::assertion::Signer::new(&key, alg, names, 300);
+        ClientCredentials {
+            signer: Some(signer),
+            ..ClientCredentials::new(token_url, client_id, key, scope)
         }
     }
 
@@ -93,14 +116,29 @@ impl ClientCredentials {
         }
     }
 
-    /// The token request's form body (it holds the secret: built here, sent, dropped).
-    fn form(&self) -> String {
-        url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("client_id", &self.client_id)
-            .append_pair("client_secret", self.secret.expose())
-            .append_pair("scope", &self.scope)
+    /// The token request's form body (it holds the secret or a fresh assertion: built here,
+    /// sent, dropped); why not, when the private key cannot sign.
+    fn form(&self) -> Result<String, String> {
+        let mut f = url::form_urlencoded::Serializer::new(String::new());
+        f.append_pair("client_id", &self.client_id);
+        match &self.signer {
+            None => {
+                f.append_pair("client_secret", self.secret.expose());
+            }
+            Some(Err(why)) => return Err(why.clone()),
+            Some(Ok(signer)) => {
+                let now = chrono::Utc::now().timestamp();
+                let jwt = signer.assertion(&self.client_id, &self.token_url, now)?;
+                f.append_pair(
+                    "client_assertion_type",
+                    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                );
+                f.append_pair("client_assertion", &jwt);
+            }
+        }
+        Ok(f.append_pair("scope", &self.scope)
             .append_pair("grant_type", "client_credentials")
-            .finish()
+            .finish())
     }
 
     async fn fetch(
@@ -114,6 +152,12 @@ impl ClientCredentials {
         let mut attempt = 0u32;
         loop {
             attempt += 1;
+            let form = self.form().map_err(|why| SourceError::BadKey {
+                src: source.to_string(),
+                detail: format!(
+                    "the private key cannot sign: {why}. Store the key again (`recert login {source}`, or its environment variable)"
+                ),
+            })?;
             self.fetched
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let sent = client
@@ -121,7 +165,7 @@ impl ClientCredentials {
                 .timeout(timeout)
                 .header("accept", "application/json")
                 .header("content-type", "application/x-www-form-urlencoded")
-                .body(self.form())
+                .body(form)
                 .send()
                 .await;
             let resp = match sent {
@@ -206,15 +250,21 @@ impl ClientCredentials {
                 _ => error_message(&text),
             };
             let what = scrub(&what);
+            let code = v.get("error").and_then(Value::as_str).unwrap_or("");
+            let fix = if matches!(code, "invalid_dpop_proof" | "use_dpop_nonce") {
+                "this Okta service app requires DPoP-bound tokens, which recert does not send: in the app's General settings, turn off \"Require Demonstrating Proof of Possession (DPoP) header in token requests\"".to_string()
+            } else if self.signer.is_some() {
+                "check client_id and the key id or certificate thumbprint in the config, and that the app holds this private key's public key or certificate (Okta: the app's JWKS and its granted okta.*.read scopes; Entra: AADSTS700027 is a signature the app's certificate does not verify)".to_string()
+            } else {
+                "check tenant and client_id in the config, and that the client secret (the key) is current; AADSTS7000215 is a wrong secret, 7000222 an expired one, 700016 an app not in this tenant".to_string()
+            };
             return Err(match status {
                 400 | 401 | 403 => SourceError::Auth {
                     src: source.to_string(),
                     method: "POST".into(),
                     path: shown,
                     status,
-                    hint: format!(
-                        "{what}. To fix: check tenant and client_id in the config, and that the client secret (the key) is current; AADSTS7000215 is a wrong secret, 7000222 an expired one, 700016 an app not in this tenant"
-                    ),
+                    hint: format!("{what}. To fix: {fix}"),
                 },
                 _ => SourceError::Transient {
                     src: source.to_string(),

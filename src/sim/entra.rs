@@ -117,7 +117,17 @@ fn oauth_error(status: StatusCode, error: &str, code: u64, description: &str) ->
         .into_response()
 }
 
-async fn token(State(st): State<Shared>, body: String) -> Response {
+async fn token(
+    State(st): State<Shared>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("127.0.0.1")
+        .to_string();
     let throttled = st
         .entra_token_throttled
         .fetch_update(
@@ -137,15 +147,8 @@ async fn token(State(st): State<Shared>, body: String) -> Response {
             .insert(header::RETRY_AFTER, header::HeaderValue::from_static("2"));
         return r;
     }
-    let form: Vec<(String, String)> = url::form_urlencoded::parse(body.as_bytes())
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect();
-    let field = |k: &str| {
-        form.iter()
-            .find(|(x, _)| x == k)
-            .map(|(_, v)| v.as_str())
-            .unwrap_or("")
-    };
+    let form = super::Form::parse(&body);
+    let field = |k: &str| form.get(k);
     if field("grant_type") != "client_credentials" {
         return oauth_error(
             StatusCode::BAD_REQUEST,
@@ -170,13 +173,39 @@ async fn token(State(st): State<Shared>, body: String) -> Response {
             "The request body must contain the following parameter: 'client_id'.",
         );
     }
-    if !same(field("client_secret"), &st.key) {
-        return oauth_error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            7000215,
-            "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID.",
+    if field("client_assertion_type").is_empty() {
+        if !same(field("client_secret"), &st.key) {
+            return oauth_error(
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                7000215,
+                "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID.",
+            );
+        }
+    } else {
+        // A certificate credential: PS256 with `x5t#S256`, or RS256 with `x5t`.
+        let aud = format!("http://{host}/entra/{tenant}/oauth2/v2.0/token");
+        let prints = super::assertion::thumbprints();
+        let checked = super::assertion::verify(
+            field("client_assertion"),
+            &["PS256", "RS256"],
+            |h| {
+                prints
+                    .iter()
+                    .any(|(name, value)| h[*name].as_str() == Some(value.as_str()))
+            },
+            field("client_id"),
+            &aud,
+            600,
         );
+        if let Err(why) = checked {
+            return oauth_error(
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                700027,
+                &format!("Client assertion failed signature validation: {why}."),
+            );
+        }
     }
     let n = st
         .entra_issued

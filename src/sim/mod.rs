@@ -5,6 +5,7 @@
 #![allow(clippy::result_large_err)]
 
 mod anthropic;
+pub mod assertion;
 mod cursor;
 mod entra;
 pub mod faults;
@@ -70,6 +71,8 @@ pub struct SimOptions {
     /// The first this many token requests are throttled: 429 with `Retry-After: 2`, as
     /// Microsoft's identity platform answers a burst.
     pub entra_token_throttled: u32,
+    /// The Okta service app requires DPoP-bound tokens (recert does not send DPoP proofs).
+    pub okta_dpop: bool,
 }
 
 impl Default for SimOptions {
@@ -92,6 +95,7 @@ impl Default for SimOptions {
             entra_no_lifecycle: false,
             entra_no_premium: false,
             entra_token_throttled: 0,
+            okta_dpop: false,
         }
     }
 }
@@ -142,6 +146,7 @@ pub struct SimState {
     entra_no_premium: bool,
     /// Token requests still to throttle.
     entra_token_throttled: AtomicU64,
+    okta_dpop: bool,
 }
 
 /// One request the simulator served, as the request log records it.
@@ -367,6 +372,7 @@ pub async fn start_with(world: World, opts: SimOptions) -> std::io::Result<Runni
         entra_no_lifecycle: opts.entra_no_lifecycle,
         entra_no_premium: opts.entra_no_premium,
         entra_token_throttled: AtomicU64::new(u64::from(opts.entra_token_throttled)),
+        okta_dpop: opts.okta_dpop,
     });
     let app = Router::new()
         .nest("/openai/v1", openai::router())
@@ -756,4 +762,26 @@ pub(crate) fn iso(ts: i64) -> String {
     chrono::DateTime::from_timestamp(ts, 0)
         .unwrap_or_default()
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// An `application/x-www-form-urlencoded` body (a token request's).
+pub(crate) struct Form(Vec<(String, String)>);
+
+impl Form {
+    pub(crate) fn parse(body: &str) -> Form {
+        Form(
+            url::form_urlencoded::parse(body.as_bytes())
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect(),
+        )
+    }
+
+    /// The first value of `k`, or empty.
+    pub(crate) fn get(&self, k: &str) -> &str {
+        self.0
+            .iter()
+            .find(|(x, _)| x == k)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("")
+    }
 }

@@ -31,6 +31,7 @@ pub(super) fn router() -> Router<Shared> {
         .route("/api/v1/apps/{id}/users", get(app_users))
         .route("/api/v1/apps/{id}/groups", get(app_groups))
         .route("/api/v1/logs", get(logs))
+        .route("/oauth2/v1/token", axum::routing::post(token))
         .fallback(|| async { error(StatusCode::NOT_FOUND, "Not found: Resource not found") })
 }
 
@@ -116,12 +117,23 @@ fn base_of(headers: &HeaderMap) -> String {
     format!("http://{host}/okta")
 }
 
+/// An API token (`SSWS`), or a bearer token the org authorization server issued and that has
+/// not expired.
 fn authorize(st: &Shared, headers: &HeaderMap) -> Result<(), Response> {
-    let ok = headers
+    let given = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("SSWS "))
-        .is_some_and(|t| same(t, &st.key));
+        .unwrap_or("");
+    let ok = match (given.strip_prefix("SSWS "), given.strip_prefix("Bearer ")) {
+        (Some(t), _) => same(t, &st.key),
+        (_, Some(t)) => st
+            .entra_tokens
+            .lock()
+            .unwrap()
+            .get(t)
+            .is_some_and(|until| std::time::Instant::now() < *until),
+        _ => false,
+    };
     if ok {
         Ok(())
     } else {
@@ -542,4 +554,80 @@ async fn logs(State(st): State<Shared>, headers: HeaderMap, uri: Uri) -> Reply {
         .filter_map(|k| params.get(k).map(|v| (k, v)))
         .collect();
     Ok(page(&base, "/api/v1/logs", &params, &keep, items, limits))
+}
+
+/// Okta's `OAuthError`.
+fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        json!({"error": error, "error_description": description}).to_string(),
+    )
+        .into_response()
+}
+
+/// The org authorization server's token endpoint for the simulated API Services app:
+/// client credentials with `private_key_jwt` only (RS256, the key's `kid`), the scopes asked
+/// for, a bearer token for an hour (or DPoP required, where the app demands it).
+async fn token(State(st): State<Shared>, headers: HeaderMap, body: String) -> Response {
+    let form = super::Form::parse(&body);
+    let field = |k: &str| form.get(k);
+    if field("grant_type") != "client_credentials" {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            "The authorization grant type is not supported by the authorization server.",
+        );
+    }
+    if field("scope").trim().is_empty() {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_scope",
+            "No scopes were requested.",
+        );
+    }
+    if field("client_assertion_type") != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer" {
+        return oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "Client authentication failed: this client must use private_key_jwt.",
+        );
+    }
+    if st.okta_dpop {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_dpop_proof",
+            "The DPoP proof JWT header is missing.",
+        );
+    }
+    let aud = format!("{}/oauth2/v1/token", base_of(&headers));
+    let checked = super::assertion::verify(
+        field("client_assertion"),
+        &["RS256"],
+        |h| h["kid"].as_str() == Some(super::assertion::OKTA_KEY_ID),
+        super::assertion::OKTA_CLIENT_ID,
+        &aud,
+        3600,
+    );
+    if let Err(why) = checked {
+        return oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            &format!("The client_assertion token is invalid: {why}."),
+        );
+    }
+    let token = format!(
+        "eyJraWQiOiJzaW0ifQ.b2t0YS1zaW0{:016x}.c2ln",
+        st.rng.lock().unwrap().next_u64()
+    );
+    st.entra_tokens.lock().unwrap().insert(
+        token.clone(),
+        std::time::Instant::now() + std::time::Duration::from_secs(3600),
+    );
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        json!({"token_type": "Bearer", "expires_in": 3600, "access_token": token, "scope": field("scope")}).to_string(),
+    )
+        .into_response()
 }

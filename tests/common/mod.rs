@@ -42,6 +42,27 @@ pub async fn sync_with_key(cfg: &Config, store: &mut Store, key: &str) -> SyncRe
     sync::sync(cfg, store, &resolve, false).await.unwrap()
 }
 
+/// A sync in which the directory source's key is `directory_key` (a private key, say) and
+/// every other source's the simulator's.
+pub async fn sync_with_directory_key(
+    cfg: &Config,
+    store: &mut Store,
+    directory_key: &str,
+) -> SyncReport {
+    let (dir, other) = (Secret::new(directory_key), Secret::new(sim::DEFAULT_KEY));
+    let resolve = move |s: &SourceConfig| {
+        Ok(if s.name == sim::world::DIRECTORY_SOURCE {
+            dir.clone()
+        } else {
+            other.clone()
+        })
+    };
+    sync::sync(cfg, store, &resolve, false).await.unwrap()
+}
+
+/// The simulator's service-app private key (a public test key: never trust it).
+pub const SIM_CLIENT_KEY: &str = include_str!("../fixtures/sim-client.key.pem");
+
 pub async fn sync_once(cfg: &Config, store: &mut Store) -> SyncReport {
     sync_with_key(cfg, store, sim::DEFAULT_KEY).await
 }

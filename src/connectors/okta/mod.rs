@@ -25,6 +25,9 @@ use super::http::{Http, SourceError};
 use super::path::ApiPath;
 use crate::model::{Person, SourceData, normalize_email};
 
+/// The scopes an API Services app asks for: read-only, what recert reads.
+pub const SCOPES: &str = "okta.users.read okta.groups.read okta.apps.read okta.logs.read";
+
 /// Every item of a list that pages by `Link` headers (a JSON array a page).
 pub async fn list_all(
     http: &Http,
