@@ -398,3 +398,52 @@ async fn a_service_app_signs_in_with_its_private_key() {
         "{e}"
     );
 }
+
+/// An app id Okta does not know (a typo) leaves that app unknown whole, and a System Log whose
+/// pages never end leaves the provisioning outcomes unknown: each said in the log, the rules
+/// that need them make no judgement, and the sync, people and every other finding stand.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_app_and_an_endless_system_log_leave_parts_unknown_not_the_sync() {
+    let sim = sim_with(
+        Size::Small,
+        42,
+        "endless@/okta/api/v1/logs",
+        (1000, Duration::from_secs(60)),
+    )
+    .await;
+    let openai_app = sim.state.world.read().unwrap().idp.apps["openai"]
+        .okta_id
+        .clone();
+    let text = sim
+        .config_toml_with(recert::sim::Directory::Okta)
+        .replace(&openai_app, "0oaTypo0000000000000")
+        .replace(
+            &format!("base_url = \"{}\"\n", sim.okta_url()),
+            &format!("base_url = \"{}\"\nmax_pages = 20\n", sim.okta_url()),
+        );
+    let cfg = Config::parse(&text, std::path::Path::new("test")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path()).unwrap();
+    let r = sync_once(&cfg, &mut store).await;
+    assert_eq!(r.failed(), 0, "{:?}", r.lines());
+    let d = store.latest_snapshot().unwrap().unwrap().data;
+    let typo = d.apps.iter().find(|a| a.app_source == "openai").unwrap();
+    assert!(!typo.assignments_known && !typo.pushes_known && typo.name.is_none());
+    assert!(
+        d.apps
+            .iter()
+            .filter(|a| a.app_source != "openai")
+            .all(|a| a.assignments_known && !a.pushes_known)
+    );
+    let truth: Vec<_> = recert::sim::truth_for(
+        &sim.state.world.read().unwrap(),
+        recert::sim::Directory::Okta,
+    )
+    .into_iter()
+    .filter(|f| {
+        f.rule != "failed-deprovision" && !(f.rule == "outside-idp" && f.source == "openai")
+    })
+    .collect();
+    assert!(truth.iter().any(|f| f.rule == "outside-idp"));
+    assert_eq!(keys(&latest_findings(&cfg, &store)), keys(&truth));
+}

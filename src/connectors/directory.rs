@@ -199,6 +199,8 @@ pub struct Push {
     /// Lower case: `success`, `failure`, `skipped`...
     pub result: String,
     pub at: Ts,
+    /// Its time in milliseconds: which of two pushes in one second came last.
+    pub order: i64,
     pub detail: String,
 }
 
@@ -215,7 +217,8 @@ pub struct AppRead {
 }
 
 /// The apps and each person's standing with them: assigned or not, and the last push (the
-/// latest by time; of two at one time, the later listed).
+/// latest by time to the millisecond, whatever order the directory listed them in; of two at
+/// one instant, the later listed).
 pub fn app_data(source: &str, reads: Vec<AppRead>) -> (Vec<IdpApp>, Vec<AppAccess>) {
     let mut apps = Vec::new();
     let mut access = Vec::new();
@@ -249,11 +252,13 @@ pub fn app_data(source: &str, reads: Vec<AppRead>) -> (Vec<IdpApp>, Vec<AppAcces
             x.via = Some(via.join(", "));
             rows.insert(person, x);
         }
-        for p in r.pushes.unwrap_or_default() {
+        let mut pushes = r.pushes.unwrap_or_default();
+        pushes.sort_by_key(|p| p.order);
+        for p in pushes {
             let x = rows
                 .entry(p.person_id.clone())
                 .or_insert_with(|| row(&p.person_id));
-            if x.push_at.is_none_or(|t| p.at >= t) {
+            {
                 x.push_kind = Some(p.kind.to_string());
                 x.push_result = Some(p.result);
                 x.push_at = Some(p.at);
@@ -263,6 +268,33 @@ pub fn app_data(source: &str, reads: Vec<AppRead>) -> (Vec<IdpApp>, Vec<AppAcces
         access.extend(rows.into_values());
     }
     (apps, access)
+}
+
+/// One part of what a directory says (an app, its assignments, its provisioning outcomes):
+/// what it answered, or, on any error, unknown, said in the log. The rules that need the part
+/// make no judgement; the people and everything else are still read.
+pub async fn part<T>(
+    http: &Http,
+    what: String,
+    read: impl std::future::Future<Output = Result<T, SourceError>>,
+) -> Option<T> {
+    match read.await {
+        Ok(v) => Some(v),
+        Err(e) => {
+            tracing::warn!(
+                source = %http.source,
+                error = %e,
+                "{what} could not be read: unknown, and the rules that need it make no judgement"
+            );
+            None
+        }
+    }
+}
+
+/// An RFC 3339 time as (seconds, milliseconds), if it is one.
+pub fn instant(t: Option<&str>) -> Option<(Ts, i64)> {
+    let d = chrono::DateTime::parse_from_rfc3339(t?).ok()?;
+    Some((d.timestamp(), d.timestamp_millis()))
 }
 
 /// An RFC 3339 time as seconds, if it is one.

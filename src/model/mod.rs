@@ -109,6 +109,10 @@ pub struct Signals {
     /// When the person leaves, or left (Entra's `employeeLeaveDateTime`; an Okta profile
     /// attribute named by the source's `leave_attribute`).
     pub leave_at: Option<Ts>,
+    /// When the directory made the person: someone newer than the sign-in threshold who has
+    /// not signed in yet is a new hire, not dormant.
+    #[serde(default)]
+    pub created_at: Option<Ts>,
 }
 
 fn known() -> bool {

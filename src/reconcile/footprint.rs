@@ -107,6 +107,8 @@ pub struct AppSaid {
     pub via: Option<String>,
     /// The last provisioning push: kind, outcome, when, what the directory called it.
     pub push: Option<String>,
+    /// Whether the provisioning outcomes could be read.
+    pub pushes_known: bool,
 }
 
 fn day(t: Ts) -> String {
@@ -147,6 +149,7 @@ pub fn said(d: &SourceData, people: &[&Person]) -> Vec<Said> {
                             .then(|| x.is_some_and(|x| x.assigned)),
                         via: x.and_then(|x| x.via.clone()),
                         push,
+                        pushes_known: a.pushes_known,
                     }
                 })
                 .collect();
@@ -225,11 +228,11 @@ impl Said {
                 Some(false) => "not assigned".to_string(),
                 Some(true) => format!("assigned via {}", a.via.as_deref().unwrap_or("?")),
             };
-            let push = a
-                .push
-                .as_deref()
-                .map(|p| format!("; last push {p}"))
-                .unwrap_or_default();
+            let push = match (&a.push, a.pushes_known) {
+                (Some(p), _) => format!("; last push {p}"),
+                (None, true) => String::new(),
+                (None, false) => "; provisioning outcomes unknown".into(),
+            };
             out.push((
                 "app",
                 format!("{} ({}): {standing}{push}", a.app, a.app_source),

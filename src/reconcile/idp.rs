@@ -55,7 +55,7 @@ pub(super) fn rules(dir: &Directory, d: &SourceData, cx: &Context, out: &mut Vec
             )
         };
         let on = on_provider(a);
-        if let Some(detail) = pushed(people, a, &apps, &access) {
+        if let Some(detail) = pushed(people, a, &apps, &access, cx.now) {
             out.push(f("failed-deprovision", format!("{detail}; {on}")));
         }
         if standing != Standing::Current {
@@ -124,17 +124,41 @@ fn unassigned(
     })
 }
 
+/// A removal the identity provider says worked, younger than this, may still be on its way
+/// through the platform: not yet "did not land".
+const LANDING: i64 = 3_600;
+
 /// `failed-deprovision`: the identity provider's last push to this provider source for the
-/// person was a deprovision, and it failed, or it succeeded and the account is still here.
+/// person was a deprovision, and it failed, or it succeeded (an hour or more before the
+/// snapshot) and the account is still here. Not when the person is current and assigned the
+/// app again (a re-hire, a move back: the removal is history), nor for an account made after
+/// the push (made again since).
 fn pushed(
     people: &[&Person],
     a: &Account,
     apps: &HashMap<(&str, &str), &IdpApp>,
     access: &HashMap<(&str, &str, &str), &AppAccess>,
+    now: Ts,
 ) -> Option<String> {
+    let row = |p: &Person| {
+        access
+            .get(&(p.source.as_str(), p.id.as_str(), a.source.as_str()))
+            .copied()
+    };
+    if people
+        .iter()
+        .any(|p| p.is_current() && row(p).is_some_and(|x| x.assigned))
+    {
+        return None;
+    }
     people.iter().find_map(|p| {
-        let x = access.get(&(p.source.as_str(), p.id.as_str(), a.source.as_str()))?;
+        let x = row(p)?;
         if x.push_kind.as_deref() != Some("deprovision") {
+            return None;
+        }
+        if let (Some(made), Some(pushed)) = (a.added_at, x.push_at)
+            && made > pushed
+        {
             return None;
         }
         let app = apps
@@ -152,7 +176,7 @@ fn pushed(
                 "{}'s deprovisioning push through '{app}' failed{when}{what}",
                 p.source
             )),
-            Some("success") => Some(format!(
+            Some("success") if x.push_at.is_none_or(|t| now - t >= LANDING) => Some(format!(
                 "{} deprovisioned this person through '{app}'{when}{what}, but the account is still there: the push did not land",
                 p.source
             )),
@@ -180,7 +204,8 @@ fn leaving(people: &[&Person], cx: &Context) -> Option<String> {
 }
 
 /// `dormant-sign-in`: every directory that reports this person's sign-ins has none for more
-/// than `dormant_sign_in_days`, or none on record.
+/// than `dormant_sign_in_days`, or none on record (unless the person is newer than that: a new
+/// hire who has not signed in yet).
 fn quiet(people: &[&Person], cx: &Context) -> Option<String> {
     let reporting: Vec<&&Person> = people
         .iter()
@@ -189,18 +214,23 @@ fn quiet(people: &[&Person], cx: &Context) -> Option<String> {
     if reporting.is_empty() {
         return None;
     }
+    let limit = cx.rules.dormant_sign_in_days * DAY;
     let last = reporting
         .iter()
-        .filter_map(|p| p.signals.last_sign_in)
+        .filter_map(|p| Some((p.signals.last_sign_in?, &p.source)))
         .max();
-    let source = &reporting[0].source;
     match last {
-        Some(t) if cx.now - t > cx.rules.dormant_sign_in_days * DAY => Some(format!(
+        Some((t, source)) if cx.now - t > limit => Some(format!(
             "no sign-in to {source} for {} days (last {})",
             (cx.now - t) / DAY,
             day(t)
         )),
         Some(_) => None,
-        None => Some(format!("no sign-in to {source} on record")),
+        None => {
+            let new = reporting
+                .iter()
+                .any(|p| p.signals.created_at.is_some_and(|c| cx.now - c <= limit));
+            (!new).then(|| format!("no sign-in to {} on record", reporting[0].source))
+        }
     }
 }

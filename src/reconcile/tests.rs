@@ -674,6 +674,7 @@ fn identity_provider_rules_judge_only_what_the_directory_could_say() {
         sign_in_known: true,
         last_sign_in: Some(NOW - 120 * DAY),
         leave_at: None,
+        created_at: None,
     };
     let mut never = person("never@x.com", true, false);
     never.signals.sign_in_known = true;
@@ -702,7 +703,7 @@ fn identity_provider_rules_judge_only_what_the_directory_could_say() {
     failed.push_result = Some("failure".into());
     failed.push_at = Some(NOW - 2 * DAY);
     failed.push_detail = Some("application.provision.user.deactivate: 409".into());
-    let mut landed = access("recent@x.com", "openai", true);
+    let mut landed = access("recent@x.com", "openai", false);
     landed.push_kind = Some("deprovision".into());
     landed.push_result = Some("success".into());
     let mut app_access: Vec<_> = [
@@ -733,6 +734,7 @@ fn identity_provider_rules_judge_only_what_the_directory_could_say() {
         pair("failed-deprovision", "u-gone@x.com"),
         pair("failed-deprovision", "u-recent@x.com"),
         pair("outside-idp", "u-outside@x.com"),
+        pair("outside-idp", "u-recent@x.com"),
         pair("dormant-sign-in", "u-never@x.com"),
         pair("dormant-sign-in", "u-quiet@x.com"),
         pair("upcoming-leaver", "u-leaving@x.com"),
@@ -786,6 +788,7 @@ fn a_footprint_says_which_directory_said_what() {
         sign_in_known: true,
         last_sign_in: Some(NOW - 3 * DAY),
         leave_at: None,
+        created_at: None,
     };
     let mut hr = person("dana@x.com", true, false);
     hr.source = "hr".into();
@@ -851,4 +854,63 @@ fn a_footprint_says_which_directory_said_what() {
     assert!(!hr.contains("app:"), "{hr}");
     // The contractor export's leave date makes an upcoming leaver of the one person.
     assert!(rules(&d, &cx).contains(&pair("upcoming-leaver", "u1")));
+}
+
+/// What is not a failed removal or a dormant sign-in: a person assigned the app again after a
+/// failed removal; a removal that worked minutes ago (still on its way); an account made after
+/// the removal; a new hire who has not signed in yet.
+#[test]
+fn identity_provider_rules_leave_history_and_new_hires_alone() {
+    let mut people = vec![
+        person("back@x.com", true, false),
+        person("fresh@x.com", true, false),
+        person("again@x.com", false, false),
+        person("new@x.com", true, false),
+        person("old@x.com", true, false),
+    ];
+    for p in &mut people[3..] {
+        p.signals.sign_in_known = true;
+    }
+    people[3].signals.created_at = Some(NOW - 10 * DAY);
+    people[4].signals.created_at = Some(NOW - 400 * DAY);
+    let mut accounts: Vec<Account> = people
+        .iter()
+        .map(|p| account("openai", &format!("u-{}", p.id), &p.user_name))
+        .collect();
+    accounts[2].added_at = Some(NOW - DAY);
+    let removal = |who: &str, assigned: bool, result: &str, at: Ts| {
+        let mut a = access(who, "openai", assigned);
+        a.push_kind = Some("deprovision".into());
+        a.push_result = Some(result.into());
+        a.push_at = Some(at);
+        a
+    };
+    let mut app_access = vec![
+        removal("back@x.com", true, "failure", NOW - 12 * DAY),
+        removal("fresh@x.com", false, "success", NOW - 600),
+        removal("again@x.com", false, "success", NOW - 5 * DAY),
+    ];
+    for p in ["fresh@x.com", "new@x.com", "old@x.com"] {
+        if p != "fresh@x.com" {
+            app_access.push(access(p, "openai", true));
+        }
+    }
+    let d = SourceData {
+        people,
+        accounts,
+        apps: vec![app("dir", "openai")],
+        app_access,
+        ..Default::default()
+    };
+    let found: Vec<(String, String)> = rules(&d, &Context::at(NOW))
+        .into_iter()
+        .filter(|(r, _)| r != "leaver-with-access")
+        .collect();
+    assert_eq!(
+        found,
+        vec![
+            pair("outside-idp", "u-fresh@x.com"),
+            pair("dormant-sign-in", "u-old@x.com"),
+        ]
+    );
 }

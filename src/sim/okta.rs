@@ -501,20 +501,38 @@ async fn logs(State(st): State<Shared>, headers: HeaderMap, uri: Uri) -> Reply {
             "Api validation failed: The since parameter is over 180 days prior to the current day.",
         ));
     }
-    let target = match params.get("filter") {
-        None => None,
-        Some(f) => Some(
-            f.trim()
-                .strip_prefix("target.id eq ")
-                .map(|s| s.trim().trim_matches('"').to_string())
-                .ok_or_else(|| {
-                    error(
-                        StatusCode::BAD_REQUEST,
-                        "Api validation failed: filter (only `target.id eq \"…\"` is simulated)",
-                    )
-                })?,
-        ),
-    };
+    // The filter clauses simulated: `target.id eq "…"` and `eventType eq|sw "…"`, joined by
+    // `and`; anything else is refused as Okta refuses what it cannot parse.
+    let mut target: Option<String> = None;
+    let mut event_prefix: Option<(bool, String)> = None;
+    for clause in params
+        .get("filter")
+        .into_iter()
+        .flat_map(|f| f.split(" and "))
+    {
+        let mut words = clause.trim().splitn(3, ' ');
+        let (field, op, value) = (
+            words.next().unwrap_or(""),
+            words.next().unwrap_or(""),
+            words
+                .next()
+                .unwrap_or("")
+                .trim()
+                .trim_matches('"')
+                .to_string(),
+        );
+        match (field, op) {
+            ("target.id", "eq") => target = Some(value),
+            ("eventType", "eq") => event_prefix = Some((true, value)),
+            ("eventType", "sw") => event_prefix = Some((false, value)),
+            _ => {
+                return Err(error(
+                    StatusCode::BAD_REQUEST,
+                    "Api validation failed: filter (only `target.id eq` and `eventType eq|sw` are simulated)",
+                ));
+            }
+        }
+    }
     let since = since.max(w.now - 90 * 86_400);
     let mut events: Vec<(i64, String, Value)> = Vec::new();
     for (n, p) in w.idp.pushes.iter().enumerate() {
@@ -532,6 +550,15 @@ async fn logs(State(st): State<Shared>, headers: HeaderMap, uri: Uri) -> Reply {
         } else {
             "application.provision.user.push"
         };
+        if let Some((exact, v)) = &event_prefix
+            && !(if *exact {
+                event == v
+            } else {
+                event.starts_with(v.as_str())
+            })
+        {
+            continue;
+        }
         let uuid = format!("sim{n:08}-{}", p.at);
         let v = json!({
             "uuid": uuid, "published": iso(p.at), "eventType": event, "version": "0",

@@ -646,13 +646,15 @@ pub fn idp(w: &World) -> Vec<Finding> {
             .iter()
             .filter(|p| p.user_id == *uid && p.app_source == source)
             .max_by_key(|p| p.at);
-        if last_push.is_some_and(|p| p.deprovision) {
+        let assigned = w.idp.assigned(w, source, uid);
+        // A removal that failed or did not land; not for someone assigned the app again.
+        if last_push.is_some_and(|p| p.deprovision) && !(u.active && assigned) {
             f("failed-deprovision", Severity::High);
         }
         if !u.active {
             continue;
         }
-        if !w.idp.assigned(w, source, uid) {
+        if !assigned {
             f("outside-idp", Severity::High);
         }
         if w.idp
@@ -662,11 +664,12 @@ pub fn idp(w: &World) -> Vec<Finding> {
         {
             f("upcoming-leaver", Severity::Medium);
         }
-        if w.idp
-            .last_sign_in
-            .get(uid)
-            .is_none_or(|t| now - *t > 90 * DAY)
-        {
+        // No sign-in for 90 days, or none at all from someone here longer than that.
+        let quiet = match w.idp.last_sign_in.get(uid) {
+            Some(t) => now - *t > 90 * DAY,
+            None => now - u.created > 90 * DAY,
+        };
+        if quiet {
             f("dormant-sign-in", Severity::Medium);
         }
     }

@@ -307,6 +307,7 @@ ALTER TABLE campaigns ADD COLUMN cancel_reason TEXT;
 ALTER TABLE people ADD COLUMN sign_in_known INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE people ADD COLUMN last_sign_in INTEGER;
 ALTER TABLE people ADD COLUMN leave_at INTEGER;
+ALTER TABLE people ADD COLUMN created_at INTEGER;
 CREATE TABLE idp_apps (
     snapshot_id INTEGER NOT NULL REFERENCES snapshots(id) ON DELETE CASCADE,
     source TEXT NOT NULL, app_source TEXT NOT NULL, id TEXT NOT NULL, name TEXT,
@@ -460,6 +461,7 @@ const MIGRATION_4: &str = r#"
 ALTER TABLE people ADD COLUMN sign_in_known BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE people ADD COLUMN last_sign_in BIGINT;
 ALTER TABLE people ADD COLUMN leave_at BIGINT;
+ALTER TABLE people ADD COLUMN created_at BIGINT;
 CREATE TABLE idp_apps (
     snapshot_id BIGINT NOT NULL REFERENCES snapshots(id) ON DELETE CASCADE,
     source TEXT COLLATE "C" NOT NULL, app_source TEXT COLLATE "C" NOT NULL, id TEXT NOT NULL,
@@ -1214,7 +1216,7 @@ impl Store {
 }
 
 /// The columns of each data table, in order (both engines hold them in this order).
-const PEOPLE: &str = "snapshot_id, source, id, user_name, emails, display_name, active, absent, external_id, department, manager_id, groups, title, groups_known, employee_type, sign_in_known, last_sign_in, leave_at";
+const PEOPLE: &str = "snapshot_id, source, id, user_name, emails, display_name, active, absent, external_id, department, manager_id, groups, title, groups_known, employee_type, sign_in_known, last_sign_in, leave_at, created_at";
 const ACCOUNTS: &str = "snapshot_id, source, provider, id, email, name, role, added_at, last_active_at, scim_managed, activity_from";
 const RESOURCES: &str =
     "snapshot_id, source, provider, kind, id, name, archived, created_at, parent";
@@ -1269,7 +1271,8 @@ fn insert_data(tx: &Conn, sid: i64, d: &SourceData) -> Result<(), DbError> {
                 p.employee_type,
                 p.signals.sign_in_known,
                 p.signals.last_sign_in,
-                p.signals.leave_at
+                p.signals.leave_at,
+                p.signals.created_at
             ])?;
         }
         Ok(())
@@ -1476,7 +1479,7 @@ fn carry_absent_people(tx: &Conn, sid: i64, prev: i64, source: &str) -> Result<(
     tx.exec(
         &format!(
             "INSERT INTO people ({PEOPLE})
-         SELECT CAST(?1 AS BIGINT), source, id, user_name, emails, display_name, active, 1, external_id, department, manager_id, groups, title, groups_known, employee_type, sign_in_known, last_sign_in, leave_at
+         SELECT CAST(?1 AS BIGINT), source, id, user_name, emails, display_name, active, 1, external_id, department, manager_id, groups, title, groups_known, employee_type, sign_in_known, last_sign_in, leave_at, created_at
          FROM people p WHERE p.snapshot_id = ?2 AND p.source = ?3
            AND NOT EXISTS (SELECT 1 FROM people q WHERE q.snapshot_id = ?1 AND q.source = ?3 AND q.id = p.id)"
         ),
@@ -1767,6 +1770,7 @@ fn load(conn: &Conn, sid: i64, second: Option<&Target>) -> Result<Snapshot, DbEr
                     sign_in_known: r.get(15)?,
                     last_sign_in: r.get(16)?,
                     leave_at: r.get(17)?,
+                    created_at: r.get(18)?,
                 },
             })
         },

@@ -30,7 +30,7 @@ use crate::model::{Person, SourceData, normalize_email};
 pub const SCOPE: &str = "https://graph.microsoft.com/.default";
 
 /// The user fields read (Graph returns only what is selected).
-const USER_FIELDS: &str = "id,accountEnabled,userPrincipalName,mail,otherMails,proxyAddresses,displayName,givenName,surname,department,jobTitle,employeeType,employeeId";
+const USER_FIELDS: &str = "id,accountEnabled,userPrincipalName,mail,otherMails,proxyAddresses,displayName,givenName,surname,department,jobTitle,employeeType,employeeId,createdDateTime";
 /// Read only where the app may: `User-LifeCycleInfo.Read.All`.
 const LEAVE_FIELD: &str = "employeeLeaveDateTime";
 /// Read only where the tenant and app may: an Entra ID P1/P2 licence and `AuditLog.Read.All`.
@@ -102,6 +102,8 @@ struct WUser {
     manager: Option<WManager>,
     #[serde(default, rename = "signInActivity")]
     sign_ins: Option<WSignIns>,
+    #[serde(default, rename = "createdDateTime")]
+    created: Option<String>,
 }
 
 /// One Graph user as a person, judged at `now`: every address Graph holds for them (user
@@ -168,6 +170,7 @@ pub fn person(
                 .sign_ins
                 .and_then(|s| directory::seconds(s.last_success.as_deref())),
             leave_at,
+            created_at: directory::seconds(u.created.as_deref()),
         },
     })
 }
@@ -273,7 +276,7 @@ pub async fn fetch(http: &Http, reading: &directory::Reading) -> Result<SourceDa
     .await?;
     let mut reads = Vec::new();
     for (app_source, sp) in &reading.apps {
-        reads.push(app(http, app_source, sp, reading).await?);
+        reads.push(app(http, app_source, sp, reading).await);
     }
     let (apps, app_access) = directory::app_data(&http.source, reads);
     Ok(SourceData {
@@ -310,15 +313,53 @@ pub fn push_kind(action: &str) -> Option<&'static str> {
 /// One enterprise app (its service principal `sp`): its name and whether assignment is
 /// required (`appRoleAssignmentRequired: false` lets anyone in the tenant sign in, so its
 /// assignments are no boundary); who is assigned, directly or through a group (the group's
-/// direct members, as Graph counts them); and its provisioning outcomes of the window. A
-/// refused or missing part is unknown, not the sync failed.
+/// direct members, as Graph counts them); and its provisioning outcomes of the window (users'
+/// only). A service principal Graph does not know (often the application's client id given
+/// for the object id) is unknown whole; any part that cannot be read is unknown, said in the
+/// log, never the sync failed.
 async fn app(
     http: &Http,
     app_source: &str,
     sp: &str,
     reading: &directory::Reading,
-) -> Result<directory::AppRead, SourceError> {
+) -> directory::AppRead {
     let base = ApiPath::new("servicePrincipals").id(sp);
+    let what = |part: &str| format!("enterprise app '{sp}' ({app_source}): {part}");
+    let unknown = directory::AppRead {
+        app_source: app_source.to_string(),
+        id: sp.to_string(),
+        name: None,
+        assigned: None,
+        open: false,
+        pushes: None,
+    };
+    let this = directory::part(
+        http,
+        what("the service principal (give its object id, not the application's client id)"),
+        async {
+            http.get(
+                &http.path(base.clone())?,
+                &[(
+                    "$select",
+                    "id,appId,displayName,appRoleAssignmentRequired,accountEnabled".to_string(),
+                )],
+            )
+            .await
+        },
+    )
+    .await;
+    let Some(this) = this else {
+        return unknown;
+    };
+    let name = this
+        .get("displayName")
+        .and_then(Value::as_str)
+        .map(directory::shorten);
+    // Unknown whether assignment is required: no boundary to judge against.
+    let open = this
+        .get("appRoleAssignmentRequired")
+        .and_then(Value::as_bool)
+        != Some(true);
     let since = chrono::DateTime::from_timestamp(reading.since(), 0)
         .unwrap_or_default()
         .format("%Y-%m-%dT%H:%M:%SZ")
@@ -333,40 +374,23 @@ async fn app(
         ),
         ("$top", "999".to_string()),
     ];
-    let (this, assignments, logs) = futures::join!(
-        super::optional(async {
-            http.get(
-                &http.path(base.clone())?,
-                &[(
-                    "$select",
-                    "id,appId,displayName,appRoleAssignmentRequired,accountEnabled".to_string(),
-                )],
-            )
-            .await
-        }),
-        super::optional(async {
+    let (assignments, logs) = futures::join!(
+        directory::part(http, what("its assignments"), async {
             let path = http.path(base.clone().map(|p| p.lit("appRoleAssignedTo")))?;
             list_all(http, &path, &[("$top", "999".to_string())]).await
         }),
-        super::optional(list_all(http, "auditLogs/provisioning", &logs_query)),
+        directory::part(
+            http,
+            what("its provisioning outcomes"),
+            list_all(http, "auditLogs/provisioning", &logs_query)
+        ),
     );
-    let this = this?;
-    let name = this
-        .as_ref()
-        .and_then(|a| a.get("displayName"))
-        .and_then(Value::as_str)
-        .map(str::to_string);
-    let open = this
-        .as_ref()
-        .and_then(|a| a.get("appRoleAssignmentRequired"))
-        .and_then(Value::as_bool)
-        == Some(false);
-    let assigned = match assignments? {
+    let assigned = match assignments {
         None => None,
         Some(rows) => {
             let mut out: std::collections::HashMap<String, Vec<String>> = Default::default();
             let members_query = [("$select", "id".to_string()), ("$top", "999".to_string())];
-            let mut unknown = false;
+            let mut unreadable = false;
             for r in &rows {
                 if r.get("deletedDateTime").is_some_and(|d| !d.is_null()) {
                     continue;
@@ -377,36 +401,55 @@ async fn app(
                 match r.get("principalType").and_then(Value::as_str) {
                     Some("User") => out.entry(id.to_string()).or_default().push("direct".into()),
                     Some("Group") => {
-                        let group = r
-                            .get("principalDisplayName")
-                            .and_then(Value::as_str)
-                            .unwrap_or(id)
-                            .to_string();
-                        let path =
-                            http.path(ApiPath::new("groups").id(id).map(|p| p.lit("members")))?;
-                        match super::optional(list_all(http, &path, &members_query)).await? {
+                        let group = directory::shorten(
+                            r.get("principalDisplayName")
+                                .and_then(Value::as_str)
+                                .unwrap_or(id),
+                        );
+                        let members = directory::part(
+                            http,
+                            what(&format!(
+                                "the members of its group '{}'",
+                                crate::model::text::sanitize(&group)
+                            )),
+                            async {
+                                let path = http.path(
+                                    ApiPath::new("groups").id(id).map(|p| p.lit("members")),
+                                )?;
+                                list_all(http, &path, &members_query).await
+                            },
+                        )
+                        .await;
+                        match members {
                             Some(members) => {
                                 for m in user_ids(&members) {
                                     out.entry(m).or_default().push(group.clone());
                                 }
                             }
-                            None => unknown = true,
+                            None => unreadable = true,
                         }
                     }
                     _ => {}
                 }
             }
-            // A group whose members could not be read: who it assigns is unknown.
-            (!unknown).then_some(out)
+            // A group whose members could not be read: who the app reaches is unknown.
+            (!unreadable).then_some(out)
         }
     };
-    let pushes = logs?.map(|entries| {
+    let pushes = logs.map(|entries| {
         entries
             .iter()
             .filter_map(|e| {
                 let action = e.get("provisioningAction")?.as_str()?;
                 let kind = push_kind(action)?;
                 let status = e.pointer("/provisioningStatusInfo/status")?.as_str()?;
+                // A group's provisioning is not a person's.
+                let identity = e
+                    .pointer("/sourceIdentity/identityType")
+                    .and_then(Value::as_str);
+                if identity.is_some_and(|t| !t.eq_ignore_ascii_case("user")) {
+                    return None;
+                }
                 let person = e.pointer("/sourceIdentity/id")?.as_str()?;
                 let why = [
                     "/provisioningStatusInfo/errorInformation/errorCode",
@@ -422,24 +465,25 @@ async fn app(
                 } else {
                     format!("{action}: {why}")
                 };
+                let (at, order) = directory::instant(e.get("activityDateTime")?.as_str())?;
                 Some(directory::Push {
                     person_id: person.to_string(),
                     kind,
                     result: status.to_ascii_lowercase(),
-                    at: directory::seconds(e.get("activityDateTime")?.as_str())?,
+                    at,
+                    order,
                     detail: crate::model::text::sanitize(&directory::shorten(&detail)).into_owned(),
                 })
             })
             .collect()
     });
-    Ok(directory::AppRead {
-        app_source: app_source.to_string(),
-        id: sp.to_string(),
+    directory::AppRead {
         name,
         assigned,
         open,
         pushes,
-    })
+        ..unknown
+    }
 }
 
 #[cfg(test)]

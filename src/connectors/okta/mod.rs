@@ -1,6 +1,8 @@
 //! Okta's management API, read-only (`../shared/reference/directories.md`, part A): people
-//! (`/api/v1/users`, and the deactivated ones a bare list omits), groups and their members.
-//! An API token (`Authorization: SSWS …`); pages by `Link: <…>; rel="next"`, followed
+//! (`/api/v1/users`, and the deactivated ones a bare list omits), groups and their members,
+//! and for each AI platform's app its users, its groups and its provisioning pushes in the
+//! System Log. An API token (`Authorization: SSWS …`) or an API Services app's
+//! `private_key_jwt` token (`connectors::oauth`); pages by `Link: <…>; rel="next"`, followed
 //! verbatim and only within the org's base URL; `X-Rate-Limit-*` honoured by the shared client
 //! (a spent window holds requests until it resets; a 429 waits for the reset, never blind).
 //!
@@ -34,8 +36,19 @@ pub async fn list_all(
     path: &str,
     query: &[(&str, String)],
 ) -> Result<Vec<Value>, SourceError> {
+    list_with(http, path, query, Some).await
+}
+
+/// What `keep` makes of each item of such a list, page by page (a long list is never held
+/// whole: only what `keep` returns).
+pub async fn list_with(
+    http: &Http,
+    path: &str,
+    query: &[(&str, String)],
+    keep: impl Fn(Value) -> Option<Value>,
+) -> Result<Vec<Value>, SourceError> {
     directory::follow(http, path, query, |body, next| match body {
-        Value::Array(items) => Ok((items, next)),
+        Value::Array(items) => Ok((items.into_iter().filter_map(&keep).collect(), next)),
         Value::Null => Ok((Vec::new(), next)),
         _ => Err("expected a JSON array".into()),
     })
@@ -78,6 +91,8 @@ struct WUser {
     #[serde(default, rename = "lastLogin")]
     last_login: Option<String>,
     #[serde(default)]
+    created: Option<String>,
+    #[serde(default)]
     profile: WProfile,
 }
 
@@ -101,11 +116,12 @@ fn leave_date(v: &Value) -> Option<i64> {
     })
 }
 
-/// One Okta User as a person at `now`: every address Okta holds for them (login, email,
-/// second email), the login first; their last sign-in (`lastLogin`); and their leave date from
-/// the profile attribute `leave` names, where one is configured (a date passed means gone,
-/// as Entra's leave date does).
-pub fn person(source: &str, v: &Value, leave: Option<&str>, now: i64) -> Result<Person, String> {
+/// One Okta User as a person: every address Okta holds for them (login, email, second email),
+/// the login first; when Okta made them and their last sign-in (`lastLogin`); and their leave
+/// date from the profile attribute `leave` names, where one is configured. Okta's status is
+/// the authority on whether they are here: a passed leave date on someone still `ACTIVE` (a
+/// stale attribute, a rehire) is `upcoming-leaver`'s to say, not a leaver made.
+pub fn person(source: &str, v: &Value, leave: Option<&str>) -> Result<Person, String> {
     let u = WUser::deserialize(v).map_err(|e| e.to_string())?;
     let leave_at = leave
         .and_then(|attr| v.get("profile")?.get(attr))
@@ -135,7 +151,7 @@ pub fn person(source: &str, v: &Value, leave: Option<&str>, now: i64) -> Result<
         user_name: p.login.unwrap_or_default(),
         emails,
         display_name,
-        active: u.status.as_deref().is_none_or(current) && leave_at.is_none_or(|t| t > now),
+        active: u.status.as_deref().is_none_or(current),
         absent: false,
         external_id: p.employee_number,
         department: p.department,
@@ -148,6 +164,7 @@ pub fn person(source: &str, v: &Value, leave: Option<&str>, now: i64) -> Result<
             sign_in_known: true,
             last_sign_in: directory::seconds(u.last_login.as_deref()),
             leave_at,
+            created_at: directory::seconds(u.created.as_deref()),
         },
     })
 }
@@ -174,7 +191,7 @@ pub async fn fetch(
     let all = users?.into_iter().chain(deprovisioned?).map(|u| (u, ()));
     let leave = reading.leave_attribute.as_deref();
     let mut people = directory::people(http, "/api/v1/users", all, |u, ()| {
-        person(&http.source, u, leave, reading.now)
+        person(&http.source, u, leave)
     })?;
     let groups = groups.map(|g| directory::groups(&g, "/profile/name"));
     let group_names: HashMap<String, String> = groups
@@ -215,7 +232,7 @@ pub async fn fetch(
     }
     let mut reads = Vec::new();
     for (app_source, app_id) in &reading.apps {
-        reads.push(app(http, app_source, app_id, &people, &group_names, reading).await?);
+        reads.push(app(http, app_source, app_id, &mut people, &group_names, reading).await);
     }
     let (apps, app_access) = directory::app_data(&http.source, reads);
     Ok(SourceData {
@@ -240,45 +257,105 @@ pub fn push_kind(event_type: &str) -> Option<&'static str> {
     }
 }
 
+/// The System Log events recert reads for an app: its users' provisioning pushes.
+const PUSH_EVENTS: &str = "application.provision.user.";
+
 /// One app: its label, its users (`scope` USER is a direct assignment, GROUP one through the
-/// app's assigned groups, named by the person's memberships), and its System Log events of
-/// the window (bounded by `since` and `until`; the targets matched on id, their types being
-/// unverified). A refused or missing list leaves that part unknown, not the sync failed.
+/// app's assigned groups, named by the person's memberships; `credentials.userName`, the
+/// person's name at the platform, added to their addresses), and the provisioning pushes of
+/// the window in the System Log (a bounded query, `since` within Okta's 90 days, filtered to
+/// the app and to provisioning events; the targets matched on id, their types being
+/// unverified). An app Okta does not know is unknown whole; any part that cannot be read is
+/// unknown, said in the log, never the sync failed.
 async fn app(
     http: &Http,
     app_source: &str,
     app_id: &str,
-    people: &[Person],
+    people: &mut [Person],
     group_names: &HashMap<String, String>,
     reading: &directory::Reading,
-) -> Result<directory::AppRead, SourceError> {
+) -> directory::AppRead {
     let base = ApiPath::new("api/v1/apps").id(app_id);
-    let (this, users, groups) = futures::join!(
-        super::optional(async { http.get(&http.path(base.clone())?, &[]).await }),
-        super::optional(async {
+    let what = |part: &str| format!("app '{app_id}' ({app_source}): {part}");
+    let unknown = directory::AppRead {
+        app_source: app_source.to_string(),
+        id: app_id.to_string(),
+        name: None,
+        assigned: None,
+        open: false,
+        pushes: None,
+    };
+    let Some(this) = directory::part(http, what("the app"), async {
+        http.get(&http.path(base.clone())?, &[]).await
+    })
+    .await
+    else {
+        return unknown;
+    };
+    let name = this
+        .get("label")
+        .or_else(|| this.get("name"))
+        .and_then(Value::as_str)
+        .map(directory::shorten);
+    let since = reading.since().max(reading.now - 90 * 86_400);
+    let okta_time = |t: i64| {
+        chrono::DateTime::from_timestamp(t, 0)
+            .unwrap_or_default()
+            .format("%Y-%m-%dT%H:%M:%S.000Z")
+            .to_string()
+    };
+    let log_query = [
+        ("since", okta_time(since)),
+        ("until", okta_time(reading.now)),
+        (
+            "filter",
+            format!("target.id eq \"{app_id}\" and eventType sw \"{PUSH_EVENTS}\""),
+        ),
+        ("limit", "1000".to_string()),
+    ];
+    let (users, groups, events) = futures::join!(
+        directory::part(http, what("its users"), async {
             let path = http.path(base.clone().map(|p| p.lit("users")))?;
-            list_all(http, &path, &[("limit", "500".to_string())]).await
+            // Only what is used of each app user, page by page.
+            list_with(http, &path, &[("limit", "500".to_string())], |u| {
+                Some(serde_json::json!({
+                    "id": u.get("id")?.as_str()?,
+                    "status": u.get("status"),
+                    "scope": u.get("scope"),
+                    "userName": u.pointer("/credentials/userName"),
+                }))
+            })
+            .await
         }),
-        super::optional(async {
+        directory::part(http, what("its groups"), async {
             let path = http.path(base.clone().map(|p| p.lit("groups")))?;
             list_all(http, &path, &[("limit", "200".to_string())]).await
         }),
+        directory::part(
+            http,
+            what("its provisioning outcomes (System Log)"),
+            async {
+                list_with(http, "api/v1/logs", &log_query, |e| {
+                    let kind = e.get("eventType")?.as_str()?;
+                    push_kind(kind)?;
+                    Some(e)
+                })
+                .await
+            }
+        ),
     );
-    let name = this?.and_then(|a| {
-        a.get("label")
-            .or_else(|| a.get("name"))
-            .and_then(Value::as_str)
-            .map(str::to_string)
-    });
-    let assigned_groups: Option<HashSet<String>> = groups?.map(|g| {
+    let assigned_groups: Option<HashSet<String>> = groups.map(|g| {
         g.iter()
             .filter_map(|x| x.get("id").and_then(Value::as_str))
             .filter_map(|id| group_names.get(id).cloned())
             .collect()
     });
-    let groups_of: HashMap<&str, &Vec<String>> =
-        people.iter().map(|p| (p.id.as_str(), &p.groups)).collect();
-    let assigned = users?.map(|users| {
+    let index: HashMap<String, usize> = people
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.id.clone(), i))
+        .collect();
+    let assigned = users.map(|users| {
         let mut out: HashMap<String, Vec<String>> = HashMap::new();
         for u in &users {
             let Some(id) = u.get("id").and_then(Value::as_str) else {
@@ -288,12 +365,14 @@ async fn app(
             if matches!(status, "DEPROVISIONED" | "REVOKED" | "UNASSIGNED") {
                 continue;
             }
+            let person = index.get(id).map(|&i| &mut people[i]);
             let via = match u.get("scope").and_then(Value::as_str) {
                 Some("GROUP") => {
-                    let names: Vec<String> = groups_of
-                        .get(id)
-                        .into_iter()
-                        .flat_map(|g| g.iter())
+                    let names: Vec<String> = person
+                        .as_ref()
+                        .map(|p| p.groups.as_slice())
+                        .unwrap_or_default()
+                        .iter()
                         .filter(|g| assigned_groups.as_ref().is_some_and(|a| a.contains(*g)))
                         .cloned()
                         .collect();
@@ -305,72 +384,63 @@ async fn app(
                 }
                 _ => vec!["direct".to_string()],
             };
+            // Their name at the platform is an address of theirs (`directories.md` D).
+            if let (Some(p), Some(name)) = (person, u.get("userName").and_then(Value::as_str)) {
+                let name = name.trim();
+                if name.contains('@')
+                    && !p
+                        .emails
+                        .iter()
+                        .any(|e| normalize_email(e) == normalize_email(name))
+                {
+                    p.emails.push(name.to_string());
+                }
+            }
             out.entry(id.to_string()).or_default().extend(via);
         }
         out
     });
-    let since = chrono::DateTime::from_timestamp(reading.since(), 0)
-        .unwrap_or_default()
-        .format("%Y-%m-%dT%H:%M:%S.000Z")
-        .to_string();
-    let until = chrono::DateTime::from_timestamp(reading.now, 0)
-        .unwrap_or_default()
-        .format("%Y-%m-%dT%H:%M:%S.000Z")
-        .to_string();
-    let query = [
-        ("since", since),
-        ("until", until),
-        (
-            "filter",
-            format!("target.id eq \"{}\"", app_id.replace('"', "")),
-        ),
-        ("limit", "1000".to_string()),
-    ];
-    let ids: HashSet<&str> = people.iter().map(|p| p.id.as_str()).collect();
-    let pushes = super::optional(list_all(http, "api/v1/logs", &query))
-        .await?
-        .map(|events| {
-            events
-                .iter()
-                .filter_map(|e| {
-                    let kind = push_kind(e.get("eventType")?.as_str()?)?;
-                    let person = e
-                        .get("target")?
-                        .as_array()?
-                        .iter()
-                        .filter_map(|t| t.get("id")?.as_str())
-                        .find(|id| ids.contains(id))?;
-                    let outcome = e.get("outcome");
-                    let text = |k: &str| {
-                        outcome
-                            .and_then(|o| o.get(k))
-                            .and_then(Value::as_str)
-                            .unwrap_or("")
-                    };
-                    let event = e.get("eventType")?.as_str()?;
-                    let detail = match text("reason") {
-                        "" => event.to_string(),
-                        r => format!("{event}: {r}"),
-                    };
-                    Some(directory::Push {
-                        person_id: person.to_string(),
-                        kind,
-                        result: text("result").to_ascii_lowercase(),
-                        at: directory::seconds(e.get("published")?.as_str())?,
-                        detail: crate::model::text::sanitize(&directory::shorten(&detail))
-                            .into_owned(),
-                    })
+    let pushes = events.map(|events| {
+        events
+            .iter()
+            .filter_map(|e| {
+                let event = e.get("eventType")?.as_str()?;
+                let kind = push_kind(event)?;
+                let person = e
+                    .get("target")?
+                    .as_array()?
+                    .iter()
+                    .filter_map(|t| t.get("id")?.as_str())
+                    .find(|id| index.contains_key(*id))?;
+                let outcome = e.get("outcome");
+                let text = |k: &str| {
+                    outcome
+                        .and_then(|o| o.get(k))
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                };
+                let detail = match text("reason") {
+                    "" => event.to_string(),
+                    r => format!("{event}: {r}"),
+                };
+                let (at, order) = directory::instant(e.get("published")?.as_str())?;
+                Some(directory::Push {
+                    person_id: person.to_string(),
+                    kind,
+                    result: text("result").to_ascii_lowercase(),
+                    at,
+                    order,
+                    detail: crate::model::text::sanitize(&directory::shorten(&detail)).into_owned(),
                 })
-                .collect()
-        });
-    Ok(directory::AppRead {
-        app_source: app_source.to_string(),
-        id: app_id.to_string(),
+            })
+            .collect()
+    });
+    directory::AppRead {
         name,
         assigned,
-        open: false,
         pushes,
-    })
+        ..unknown
+    }
 }
 
 #[cfg(test)]
@@ -391,7 +461,6 @@ mod tests {
               "credentials":{"password":{},"provider":{"type":"OKTA","name":"OKTA"}},
               "_links":{"self":{"href":"https://example.okta.com/api/v1/users/00u1xke1apZnmHgpB1d7"}}}),
             None,
-            0,
         )
         .unwrap();
         assert_eq!(p.id, "00u1xke1apZnmHgpB1d7");
@@ -408,7 +477,6 @@ mod tests {
               "profile":{"login":"dana@corp.example","email":"Dana.Lee@example.com",
                 "secondEmail":"dana@home.example"}}),
             None,
-            0,
         )
         .unwrap();
         assert!(q.active, "an unknown status is a current person's");
@@ -432,13 +500,12 @@ mod tests {
                 "okta",
                 &json!({"id":"x","status":status,"profile":{}}),
                 None,
-                0,
             )
             .unwrap();
             assert_eq!(p.active, active, "{status}");
         }
         assert!(
-            person("okta", &json!({"status":"ACTIVE"}), None, 0).is_err(),
+            person("okta", &json!({"status":"ACTIVE"}), None).is_err(),
             "no id"
         );
     }

@@ -98,6 +98,42 @@ pub(crate) fn accounts(w: &World) -> Vec<(&'static str, String)> {
     out
 }
 
+/// When the account `source` holds for `email` was made, as the provider tells it (OpenAI and
+/// Anthropic: its `added_at`; Cursor: its `add_user` in the audit log), or long ago.
+fn added(w: &World, source: &str, email: &str) -> Ts {
+    let same = |e: &str| e.eq_ignore_ascii_case(email);
+    let t = match source {
+        OPENAI_SOURCE => w
+            .openai
+            .users
+            .values()
+            .filter(|u| same(&u.email))
+            .map(|u| u.added_at)
+            .max(),
+        ANTHROPIC_SOURCE => w
+            .anthropic
+            .users
+            .values()
+            .filter(|u| same(&u.email))
+            .map(|u| u.added_at)
+            .max(),
+        _ => w
+            .cursor
+            .audit
+            .iter()
+            .filter(|e| e.kind == "add_user")
+            .filter(|e| {
+                e.data
+                    .get("email")
+                    .and_then(|v| v.as_str())
+                    .is_some_and(same)
+            })
+            .map(|e| e.at)
+            .max(),
+    };
+    t.unwrap_or(0)
+}
+
 /// A time at least two days from the sign-in threshold (90 days) and the leave notice (14).
 fn clear(now: Ts, t: Ts) -> Ts {
     let mut t = t;
@@ -152,12 +188,14 @@ pub(super) fn idp(rng: &mut Rng, w: &World) -> Idp {
             app.groups.insert(rng.pick(&departments).to_string());
         }
         idp.apps.insert(source.into(), app);
-        let holders: BTreeSet<&str> = accounts
-            .iter()
-            .filter(|(s, _)| *s == source)
-            .filter_map(|(_, e)| owner(e))
-            .collect();
-        for uid in holders {
+        // Each holder and the addresses of their accounts here.
+        let mut holders: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for (_, e) in accounts.iter().filter(|(s, _)| *s == source) {
+            if let Some(uid) = owner(e) {
+                holders.entry(uid).or_default().push(e);
+            }
+        }
+        for (uid, emails) in holders {
             let Some(u) = w.directory.users.get(uid) else {
                 continue;
             };
@@ -173,8 +211,17 @@ pub(super) fn idp(rng: &mut Rng, w: &World) -> Idp {
             };
             if !u.active {
                 // A leaver: the identity provider pushed their removal; it failed, or it said
-                // it worked and did not, or nothing was pushed at all.
-                let at = now - rng.range(1, 25) * DAY;
+                // it worked and did not, or nothing was pushed at all. Always after their
+                // account was made (an account made after a removal is another story).
+                let made = emails
+                    .iter()
+                    .map(|e| added(w, source, e))
+                    .max()
+                    .unwrap_or(0);
+                let at = (now - rng.range(1, 25) * DAY).max(made + DAY);
+                if at > now - DAY {
+                    continue;
+                }
                 if rng.chance(0.35) {
                     idp.pushes.push(push(true, false, at));
                 } else if rng.chance(0.4) {
@@ -185,10 +232,16 @@ pub(super) fn idp(rng: &mut Rng, w: &World) -> Idp {
             let assigned = idp.assigned(w, source, uid);
             if !assigned {
                 if rng.chance(0.07) {
-                    // Access granted outside the IdP; for some, a removal that never landed.
-                    if rng.chance(0.3) {
-                        idp.pushes
-                            .push(push(true, true, now - rng.range(2, 20) * DAY));
+                    // Access granted outside the IdP; for some, a removal that never landed
+                    // (after the account was made).
+                    let made = emails
+                        .iter()
+                        .map(|e| added(w, source, e))
+                        .max()
+                        .unwrap_or(0);
+                    let at = (now - rng.range(2, 20) * DAY).max(made + DAY);
+                    if rng.chance(0.3) && at <= now - DAY {
+                        idp.pushes.push(push(true, true, at));
                     }
                     continue;
                 }
@@ -198,16 +251,27 @@ pub(super) fn idp(rng: &mut Rng, w: &World) -> Idp {
                     .direct
                     .insert(uid.to_string());
             }
-            // Re-hired or moved back: a failed removal long ago, then a provisioning push.
+            // Re-hired or moved back: a failed removal long ago, then a provisioning push; or
+            // assigned again with no push since. Neither is a finding: they are assigned.
             if rng.chance(0.03) {
                 idp.pushes.push(push(true, false, now - 20 * DAY));
                 idp.pushes.push(push(false, true, now - 5 * DAY));
+            } else if rng.chance(0.02) {
+                idp.pushes.push(push(true, false, now - 12 * DAY));
             }
         }
     }
-    // People who left and hold nothing: their removal pushes are history, not findings.
+    // Some who left and hold nothing at OpenAI: a removal pushed there that worked (history,
+    // not a finding).
+    let openai_holders: BTreeSet<&str> = accounts
+        .iter()
+        .filter(|(s, _)| *s == OPENAI_SOURCE)
+        .filter_map(|(_, e)| by_email.get(&e.to_lowercase()))
+        .flatten()
+        .copied()
+        .collect();
     for u in w.directory.users.values().filter(|u| !u.active) {
-        if rng.chance(0.3) {
+        if rng.chance(0.3) && !openai_holders.contains(u.id.as_str()) {
             idp.pushes.push(IdpPush {
                 user_id: u.id.clone(),
                 app_source: OPENAI_SOURCE.into(),
@@ -224,6 +288,12 @@ pub(super) fn idp(rng: &mut Rng, w: &World) -> Idp {
             0..=84 => Some(now - rng.range(0, 30) * DAY - rng.range(60, 80_000)),
             85..=94 => Some(now - rng.range(100, 300) * DAY),
             _ => None,
+        };
+        // Never signed in, and made near the sign-in threshold: a sign-in instead, so that a
+        // sync a moment later judges the new hire as the truth does.
+        let signed_in = match signed_in {
+            None if ((now - u.created) - 90 * DAY).abs() < 2 * DAY => Some(now - DAY),
+            s => s,
         };
         if let Some(t) = signed_in {
             idp.last_sign_in.insert(u.id.clone(), clear(now, t));

@@ -113,6 +113,7 @@ pub fn sample_data(n: usize) -> Data {
         sign_in_known: true,
         last_sign_in: Some(NOW - 3 * DAY),
         leave_at: Some(NOW + 10 * DAY),
+        created_at: None,
     };
     d.people = vec![
         alice,
