@@ -1193,3 +1193,74 @@ async fn unreadable_groups_leave_the_people_and_no_judgement_on_admin_groups() {
         );
     }
 }
+
+/// Real SCIM servers' quirks, on every resource type alike: one that answers paging
+/// parameters (`count`, `startIndex`) with a server error, one that ignores `startIndex` and
+/// serves its first page again (a broken one that also claims pages forever stays an error:
+/// `a_scim_server_that_ignores_start_index_is_caught`). Each list is asked for whole once more, and the directory
+/// reads exactly as from a well-behaved server: every person, their groups, the same findings.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scim_servers_that_refuse_or_ignore_paging_are_read_whole() {
+    for faults in [
+        "nopaging@/scim/v2/",
+        "nopaging@/scim/v2/Groups",
+        "nostart@/scim/v2/Users,nostart@/scim/v2/Groups",
+    ] {
+        let sim = start(Size::Small, 71, faults).await;
+        // Pages of 20: the 50 people take three, so paging is needed.
+        let cfg = config(&sim, "max_retries = 1\npage_size = 20");
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        let r = sync_once(&cfg, &mut store).await;
+        assert_eq!(r.failed(), 0, "{faults}: {:?}", r.lines());
+        let snap = store.latest_snapshot().unwrap().unwrap();
+        let w = sim.state.world.read().unwrap();
+        assert_eq!(snap.data.people.len(), w.directory.users.len(), "{faults}");
+        assert!(
+            snap.data.people.iter().all(|p| p.groups_known),
+            "{faults}: groups read"
+        );
+        assert!(
+            snap.data.people.iter().any(|p| !p.groups.is_empty()),
+            "{faults}"
+        );
+        assert_eq!(
+            keys(&latest_findings(&cfg, &store)),
+            keys(&w.truth),
+            "{faults}"
+        );
+    }
+}
+
+/// A SCIM server that refuses `filter` (a server error on it): finding one user by user name
+/// reads every user and picks the one, never another.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scim_server_that_refuses_filters_still_finds_a_user() {
+    let sim = start(Size::Small, 71, "nofilter@/scim/v2/Users").await;
+    let cfg = config(&sim, "max_retries = 1");
+    let src = cfg.sources.iter().find(|s| s.kind == "scim").unwrap();
+    let http =
+        recert::connectors::client(src, recert::secret::Secret::new(recert::sim::DEFAULT_KEY));
+    let want = sim
+        .state
+        .world
+        .read()
+        .unwrap()
+        .directory
+        .users
+        .values()
+        .nth(7)
+        .unwrap()
+        .clone();
+    let found = recert::connectors::scim::find_by_user_name(&http, &want.user_name)
+        .await
+        .unwrap()
+        .expect("found");
+    assert_eq!(found.id, want.id);
+    assert!(
+        recert::connectors::scim::find_by_user_name(&http, "nobody@example.com")
+            .await
+            .unwrap()
+            .is_none()
+    );
+}

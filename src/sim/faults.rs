@@ -11,7 +11,10 @@
 //!   `startIndex`, Cursor's numbered pages `page` in the query), `timeout` (the response is held
 //!   for 120 s), `echo` (a 401 whose message quotes the request's `Authorization` or
 //!   `x-api-key` header back, in the provider's own envelope and auth scheme), `flood` (a 200
-//!   whose body never ends).
+//!   whose body never ends), `nopaging` (a request carrying paging parameters, `count` or
+//!   `startIndex`, is answered 500, as servers that do not support them do; without them,
+//!   the whole list), `nofilter` (a request carrying `filter` is answered 500), `nostart`
+//!   (`startIndex` ignored: every page from the first, `count` and the totals honest).
 //! - `RATE` is the probability per matching request, 0–1 (default 1).
 //! - `PATH` limits the fault to request paths containing that text (default: every path).
 //! - When a `429` and a `500` both fire on one request, the one listed first answers.
@@ -36,6 +39,12 @@ pub enum FaultKind {
     Flood,
     /// A 200 whose body comes one byte a second, forever: never silent, never done.
     Drip,
+    /// Paging parameters (`count`, `startIndex`) answered with a server error.
+    NoPaging,
+    /// A `filter` parameter answered with a server error.
+    NoFilter,
+    /// `startIndex` ignored (SCIM): every page is the first, honestly counted.
+    NoStart,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -55,7 +64,7 @@ impl fmt::Display for FaultSpecError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{}; expected KIND[:RATE][@PATH] with KIND one of 429, 500, 403, 404, truncate, endless, repeat, timeout, echo, flood",
+            "{}; expected KIND[:RATE][@PATH] with KIND one of 429, 500, 403, 404, truncate, endless, repeat, timeout, echo, flood, drip, nopaging, nofilter, nostart",
             self.0
         )
     }
@@ -98,6 +107,9 @@ impl Faults {
                 "echo" => FaultKind::Echo,
                 "flood" => FaultKind::Flood,
                 "drip" => FaultKind::Drip,
+                "nopaging" => FaultKind::NoPaging,
+                "nofilter" => FaultKind::NoFilter,
+                "nostart" => FaultKind::NoStart,
                 other => return Err(FaultSpecError(format!("unknown fault `{other}`"))),
             };
             out.push(Fault { kind, rate, path });

@@ -521,6 +521,21 @@ async fn inject(State(st): State<Shared>, mut req: Request, next: Next) -> Respo
         })
     };
     let has = |k| picked.contains(&k);
+    {
+        // A server that supports neither paging nor filtering parameters fails on them.
+        let params = Params::from_uri(req.uri());
+        let paging = params.get("count").is_some() || params.get("startIndex").is_some();
+        if (has(FaultKind::NoPaging) && paging)
+            || (has(FaultKind::NoFilter) && params.get("filter").is_some())
+        {
+            return provider_error(
+                &path,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Internal error: unsupported query parameter",
+                "server_error",
+            );
+        }
+    }
     if has(FaultKind::Timeout) {
         tokio::time::sleep(Duration::from_secs(120)).await;
     }
@@ -646,7 +661,9 @@ async fn inject(State(st): State<Shared>, mut req: Request, next: Next) -> Respo
     }
     let endless = has(FaultKind::Endless);
     let repeat = has(FaultKind::Repeat);
-    if (endless || repeat) && (is_scim(&path) || path.starts_with("/cursor/")) {
+    if (endless || repeat || has(FaultKind::NoStart))
+        && (is_scim(&path) || path.starts_with("/cursor/"))
+    {
         // A server that ignores startIndex (SCIM) or page (Cursor's numbered pages, in the
         // query) and serves its first page forever.
         let skip = if is_scim(&path) { "startIndex" } else { "page" };

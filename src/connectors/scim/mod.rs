@@ -17,8 +17,97 @@ pub const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:
 const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 const SCIM_JSON: &str = "application/scim+json";
 
-/// Every resource at `endpoint` (`Users`, `Groups`), de-duplicated by `id`.
+/// Every resource at `endpoint` (`Users`, `Groups`, any resource type alike), de-duplicated by
+/// `id`. Paged by `count` and `startIndex` (or the server's cursor); a server that refuses the
+/// paging parameters (a 400 or a server error on them) or ignores `startIndex` is asked once
+/// more for the whole list without them, and what it answers stands if it is whole.
 pub async fn list_all(
+    http: &Http,
+    endpoint: &str,
+    filter: Option<&str>,
+    count: u32,
+) -> Result<Vec<Value>, SourceError> {
+    match list_paged(http, endpoint, filter, count).await {
+        Ok(v) => Ok(v),
+        Err(e) if paging_refused(&e) => {
+            tracing::warn!(source = %http.source, error = %e, "/{endpoint} refused or ignored paging; asking for the whole list in one request");
+            match list_unpaged(http, endpoint, filter).await {
+                Ok(Some(v)) => Ok(v),
+                // Not whole, or failing too: the first answer says what went wrong.
+                Ok(None) | Err(_) => Err(e),
+            }
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Whether an error is a server's way of refusing parameters it does not support: a 400, a
+/// 501 or a 500 (after retries), or a page that ignored `startIndex`.
+fn paging_refused(e: &SourceError) -> bool {
+    match e {
+        SourceError::Rejected { status, .. } => matches!(status, 400 | 422 | 501),
+        SourceError::Transient { status, .. } => matches!(status, 500 | 501),
+        SourceError::Pagination { detail, .. } => detail.contains("startIndex"),
+        _ => false,
+    }
+}
+
+/// The whole list without paging parameters, when the answer is whole (no `totalResults`
+/// beyond what came, no cursor to follow); a server that then serves only its default page
+/// size is asked once more for `count` = its total, still without `startIndex`.
+async fn list_unpaged(
+    http: &Http,
+    endpoint: &str,
+    filter: Option<&str>,
+) -> Result<Option<Vec<Value>>, SourceError> {
+    let mut count: Option<u64> = None;
+    for _ in 0..2 {
+        let mut q: Vec<(&str, String)> = filter
+            .map(|f| ("filter", f.to_string()))
+            .into_iter()
+            .collect();
+        if let Some(n) = count {
+            q.push(("count", n.to_string()));
+        }
+        let page = http.get(endpoint, &q).await?;
+        let resources = match page.get("Resources") {
+            Some(Value::Array(a)) => a.clone(),
+            None | Some(Value::Null) => Vec::new(),
+            Some(_) => return Ok(None),
+        };
+        if page
+            .get("nextCursor")
+            .and_then(Value::as_str)
+            .is_some_and(|c| !c.is_empty())
+        {
+            return Ok(None);
+        }
+        match page.get("totalResults").and_then(Value::as_u64) {
+            Some(total) if total > resources.len() as u64 => {
+                if count.is_some() || total > u64::from(http.limits.max_pages) * 1000 {
+                    return Ok(None);
+                }
+                count = Some(total);
+                continue;
+            }
+            _ => {}
+        }
+        let mut seen: HashSet<String> = HashSet::new();
+        return Ok(Some(
+            resources
+                .into_iter()
+                .filter(|r| match r.get("id") {
+                    Some(Value::String(s)) => seen.insert(s.clone()),
+                    Some(Value::Number(n)) => seen.insert(n.to_string()),
+                    _ => false,
+                })
+                .collect(),
+        ));
+    }
+    Ok(None)
+}
+
+async fn list_paged(
     http: &Http,
     endpoint: &str,
     filter: Option<&str>,
@@ -287,13 +376,22 @@ pub async fn find_by_user_name(
     user_name: &str,
 ) -> Result<Option<Person>, SourceError> {
     let escaped = user_name.replace('\\', "\\\\").replace('"', "\\\"");
-    let found = list_all(
+    let found = match list_all(
         http,
         "Users",
         Some(&format!("userName eq \"{escaped}\"")),
         10,
     )
-    .await?;
+    .await
+    {
+        Ok(found) => found,
+        // A server that refuses `filter`: every user, matched here.
+        Err(e) if paging_refused(&e) => {
+            tracing::warn!(source = %http.source, error = %e, "/Users refused the filter; reading every user to find one");
+            list_all(http, "Users", None, 1000).await?
+        }
+        Err(e) => return Err(e),
+    };
     let wanted = normalize_email(user_name);
     let mut matches = found
         .iter()
