@@ -1,5 +1,7 @@
 //! Directory read benchmark (issue: Okta and Entra): a directory of RECERT_BENCH_PEOPLE
 //! people (default 200,000) in RECERT_BENCH_GROUPS groups (default 400, each person in two),
+//! with three AI platforms' apps (each assigned to two groups and a quarter of the people
+//! directly) and a push for every fiftieth person and app in the last 25 days (read over 30),
 //! served by the simulator with RECERT_BENCH_LATENCY_MS added per request (default 20), read
 //! through each directory connector (SCIM, Okta, Entra) over loopback HTTP at the default
 //! concurrency. Prints requests, wall time, the floors and peak memory. Not a test.
@@ -17,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use recert::config::Config;
 use recert::secret::Secret;
-use recert::sim::world::{Directory, ScimGroup, ScimUser, World};
+use recert::sim::world::{Directory, Idp, IdpApp, IdpPush, ScimGroup, ScimUser, World};
 use recert::sim::{self, SimOptions};
 
 fn env(name: &str, default: u64) -> u64 {
@@ -88,9 +90,40 @@ fn world(people: u64, groups: u64, now: i64) -> World {
             },
         );
     }
+    // Each AI platform's app: two groups and every fourth person directly; a push for every
+    // fiftieth person in the last 25 days; everyone's last sign-in; a few leave dates.
+    let mut idp = Idp::default();
+    for (n, source) in ["openai", "anthropic", "cursor"].into_iter().enumerate() {
+        let app = IdpApp {
+            okta_id: format!("0oabench{n}"),
+            entra_id: format!("5e7c0a11-0000-4000-8000-{n:012x}"),
+            name: source.to_string(),
+            groups: [format!("g{:06}", n), format!("g{:06}", n + 3)].into(),
+            direct: ids.iter().skip(n).step_by(4).cloned().collect(),
+        };
+        idp.apps.insert(source.to_string(), app);
+        for (i, id) in ids.iter().enumerate().skip(n).step_by(50) {
+            idp.pushes.push(IdpPush {
+                user_id: id.clone(),
+                app_source: source.to_string(),
+                at: now - 86_400 * (1 + (i as i64 % 25)),
+                deprovision: i % 3 == 0,
+                ok: i % 7 != 0,
+                reason: None,
+            });
+        }
+    }
+    for (i, id) in ids.iter().enumerate() {
+        idp.last_sign_in
+            .insert(id.clone(), now - 86_400 * (i as i64 % 200));
+        if i % 100 == 5 {
+            idp.leave_at.insert(id.clone(), now + 86_400 * 10);
+        }
+    }
     World {
         now,
         directory: Directory { users, groups: gs },
+        idp,
         ..Default::default()
     }
 }
@@ -137,9 +170,17 @@ async fn main() {
         let wall = t.elapsed();
         let peak = peak_mib();
         assert_eq!(d.people.len() as u64, people, "{directory:?}");
+        if directory != sim::Directory::Scim {
+            assert_eq!(d.apps.len(), 3, "{directory:?}");
+            assert!(
+                d.apps.iter().all(|a| a.assignments_known && a.pushes_known),
+                "{directory:?}: every app read"
+            );
+        }
         let requests = http.requests();
         let spread = latency * requests as u32 / concurrency as u32;
-        // The users list, page after page (the group member lists run beside it).
+        // The users list, page after page (the group member lists and the apps' lists run
+        // beside it, each a shorter chain).
         let chain = latency * people.div_ceil(chain_page) as u32;
         let floor = spread.max(chain);
         println!(

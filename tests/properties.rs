@@ -254,3 +254,142 @@ proptest! {
         prop_assert_eq!(fast, slow);
     }
 }
+
+/// Addresses an identity resolver must see through: case and spaces, a company alias domain
+/// (`corp.x.com` is `x.com`), an individual alias (`robert@` is `bob@`).
+const ADDRESSES: [&str; 8] = [
+    "a@x.com",
+    " A@corp.x.com",
+    "bob@x.com",
+    "robert@x.com",
+    "c@x.com",
+    "C@X.COM ",
+    "shared@x.com",
+    "nobody@z.com",
+];
+
+/// The test's own reading of an address: lower case, trimmed, the individual alias, then the
+/// alias domain (written apart from recert's resolver).
+fn canonical(e: &str) -> String {
+    let mut e = e.trim().to_lowercase();
+    if e == "robert@x.com" {
+        e = "bob@x.com".into();
+    }
+    if let Some(local) = e.strip_suffix("@corp.x.com") {
+        e = format!("{local}@x.com");
+    }
+    e
+}
+
+proptest! {
+    /// Identity resolution with every address the directories give (login, aliases, several
+    /// directories) and the configured aliases never links one account to two people
+    /// silently: an account whose address leads to two people is `ambiguous-identity` and
+    /// nothing that would speak for either of them; one that leads to nobody is
+    /// `unmanaged-account`; one that leads to exactly one person is neither.
+    #[test]
+    fn an_account_is_never_silently_linked_to_two_people(
+        people in prop::collection::vec(
+            (prop::collection::vec(0..ADDRESSES.len(), 0..3), any::<bool>(), 0..2usize),
+            1..6,
+        ),
+        accounts in prop::collection::vec((0..ADDRESSES.len(), 0..3usize), 1..8),
+    ) {
+        let mut d = SourceData::default();
+        for (i, (addresses, active, dir)) in people.iter().enumerate() {
+            let login = format!("person{i}@people.example");
+            let source = ["okta", "hr"][*dir];
+            d.people.push(Person {
+                source: source.into(),
+                id: format!("p{i}"),
+                user_name: login.clone(),
+                emails: std::iter::once(login)
+                    .chain(addresses.iter().map(|a| ADDRESSES[*a].to_string()))
+                    .collect(),
+                display_name: None,
+                active: *active,
+                absent: false,
+                external_id: None,
+                department: None,
+                manager_id: None,
+                title: None,
+                groups: vec![],
+                groups_known: true,
+                employee_type: None,
+                signals: recert::model::Signals {
+                    sign_in_known: true,
+                    last_sign_in: None,
+                    leave_at: Some(NOW + DAY),
+                    created_at: Some(NOW - 400 * DAY),
+                },
+            });
+        }
+        d.apps.push(recert::model::IdpApp {
+            source: "okta".into(),
+            app_source: "openai".into(),
+            id: "0oa1".into(),
+            name: None,
+            assignments_known: true,
+            open: false,
+            pushes_known: true,
+        });
+        for (n, (a, p)) in accounts.iter().enumerate() {
+            let provider = PROVIDERS[*p];
+            d.accounts.push(Account {
+                source: provider.into(),
+                provider: provider.into(),
+                id: format!("acct-{n}"),
+                email: Some(ADDRESSES[*a].into()),
+                name: None,
+                role: None,
+                added_at: None,
+                last_active_at: None,
+                scim_managed: None,
+                activity_from: None,
+            });
+        }
+        let mut cx = Context::at(NOW);
+        cx.rules.domain_aliases = [("corp.x.com".to_string(), "x.com".to_string())].into();
+        cx.rules.email_aliases = [("robert@x.com".to_string(), "bob@x.com".to_string())].into();
+        let found = reconcile(&d, &cx);
+        let speaks_for_a_person = [
+            "leaver-with-access",
+            "outside-idp",
+            "failed-deprovision",
+            "upcoming-leaver",
+            "dormant-sign-in",
+            "privileged-drift",
+        ];
+        for a in &d.accounts {
+            let want = canonical(a.email.as_deref().unwrap());
+            let owners: std::collections::BTreeSet<&str> = d
+                .people
+                .iter()
+                .filter(|p| p.emails.iter().any(|e| canonical(e) == want))
+                .map(|p| p.user_name.as_str())
+                .collect();
+            let rules: Vec<&str> = found
+                .iter()
+                .filter(|f| f.subject_kind == "account" && f.subject_id == a.id.as_str() && f.source == a.source.as_str())
+                .map(|f| &*f.rule)
+                .collect();
+            match owners.len() {
+                0 => {
+                    prop_assert!(rules.contains(&"unmanaged-account"), "{:?}: {rules:?}", a.email);
+                    prop_assert!(!rules.iter().any(|r| speaks_for_a_person.contains(r)), "{rules:?}");
+                }
+                1 => prop_assert!(
+                    !rules.contains(&"ambiguous-identity") && !rules.contains(&"unmanaged-account"),
+                    "{:?} is one person's: {rules:?}", a.email
+                ),
+                _ => {
+                    prop_assert!(rules.contains(&"ambiguous-identity"), "{:?} ({owners:?}): {rules:?}", a.email);
+                    prop_assert!(
+                        !rules.iter().any(|r| speaks_for_a_person.contains(r)),
+                        "{:?} belongs to {owners:?}, yet: {rules:?}", a.email
+                    );
+                }
+            }
+        }
+    }
+}

@@ -355,6 +355,18 @@ fn page(
     params: &Params,
     items: Vec<Value>,
 ) -> Result<Response, Response> {
+    page_of(headers, uri, path, params, items, |v| v)
+}
+
+/// [`page`] of items rendered only for the page served.
+fn page_of<T>(
+    headers: &HeaderMap,
+    uri: &Uri,
+    path: &str,
+    params: &Params,
+    items: Vec<T>,
+    render: impl Fn(T) -> Value,
+) -> Result<Response, Response> {
     let top = top_of(params)?;
     let start = params
         .get("$skiptoken")
@@ -365,7 +377,12 @@ fn page(
         .min(items.len());
     let end = (start + top).min(items.len());
     let next = (end < items.len()).then(|| format!("X'{end:x}'"));
-    let body = items.into_iter().skip(start).take(end - start).collect();
+    let body = items
+        .into_iter()
+        .skip(start)
+        .take(end - start)
+        .map(render)
+        .collect();
     Ok(respond(headers, uri, path, body, next))
 }
 
@@ -640,37 +657,34 @@ async fn assigned_to(
     let params = Params::from_uri(&uri);
     let w = st.world.read().unwrap();
     let (_, a) = app_of(&w, &id)?;
-    let row = |n: usize, kind: &str, principal: &str, name: String| {
+    let row = |(n, kind, principal, name): (usize, &str, &str, String)| {
         json!({"id": format!("asg{n:06}"), "appRoleId": "00000000-0000-0000-0000-000000000000",
                "createdDateTime": iso(w.now - 200 * 86_400), "deletedDateTime": null,
                "principalDisplayName": name, "principalId": principal, "principalType": kind,
                "resourceDisplayName": a.name, "resourceId": a.entra_id})
     };
-    let mut items = Vec::new();
-    for g in &a.groups {
-        if let Some(group) = w.directory.groups.get(g) {
-            items.push(row(
-                items.len(),
-                "Group",
-                &group.id,
-                group.display_name.clone(),
-            ));
-        }
+    // Who, cheaply; each row rendered only on its page.
+    let mut items: Vec<(usize, &str, &str, String)> = Vec::new();
+    for g in a.groups.iter().filter_map(|g| w.directory.groups.get(g)) {
+        items.push((items.len(), "Group", &g.id, g.display_name.clone()));
     }
     for u in a.direct.iter().filter_map(|u| w.directory.users.get(u)) {
-        items.push(row(
-            items.len(),
-            "User",
-            &u.id,
-            format!("{} {}", u.given_name, u.family_name),
-        ));
+        items.push((items.len(), "User", &u.id, String::new()));
     }
-    page(
+    let names = |(n, kind, principal, name): (usize, &str, &str, String)| {
+        let name = match w.directory.users.get(principal) {
+            Some(u) if kind == "User" => format!("{} {}", u.given_name, u.family_name),
+            _ => name,
+        };
+        row((n, kind, principal, name))
+    };
+    page_of(
         &headers,
         &uri,
         &format!("/servicePrincipals/{id}/appRoleAssignedTo"),
         &params,
         items,
+        names,
     )
 }
 

@@ -19,7 +19,8 @@ use serde_json::{Value, json};
 use super::world::{Idp, IdpApp, ScimUser, World};
 use super::{Params, Shared, iso, same};
 
-/// Largest page served.
+/// Largest page served by default (users, groups); each list's own maximum as the reference
+/// gives it (A.8): a group's users 1,000, an app's users 500, the System Log 1,000.
 const MAX_LIMIT: usize = 200;
 
 pub(super) fn router() -> Router<Shared> {
@@ -182,17 +183,18 @@ fn with_headers(r: &mut Response, headers: &[(&'static str, String)]) {
     }
 }
 
-fn limit_of(params: &Params) -> usize {
+fn limit_of(params: &Params, max: usize) -> usize {
     params
         .get("limit")
         .and_then(|l| l.parse::<usize>().ok())
-        .unwrap_or(MAX_LIMIT)
-        .clamp(1, MAX_LIMIT)
+        .unwrap_or(max)
+        .clamp(1, max)
 }
 
 /// One page of `items` (each with its id) after the cursor `after`: for the short lists
 /// (groups, a group's members). An unknown cursor starts again from the top (the faults
 /// that break paging use it).
+#[allow(clippy::too_many_arguments)]
 fn page(
     base: &str,
     path: &str,
@@ -200,8 +202,9 @@ fn page(
     keep: &[(&str, &str)],
     items: Vec<(String, Value)>,
     limits: [(&'static str, String); 3],
+    max: usize,
 ) -> Response {
-    let limit = limit_of(params);
+    let limit = limit_of(params, max);
     let start = params
         .get("after")
         .and_then(|a| items.iter().position(|(id, _)| id == a).map(|i| i + 1))
@@ -214,11 +217,12 @@ fn page(
         .take(end.saturating_sub(start))
         .map(|(_, v)| v)
         .collect();
-    respond(base, path, params, keep, body, next, limits)
+    respond(base, path, params, keep, body, next, limits, max)
 }
 
 /// A page's answer: its items, a `self` link, and a `next` link after `next` when more
 /// remain (each its own `Link` line, as Okta sends them).
+#[allow(clippy::too_many_arguments)]
 fn respond(
     base: &str,
     path: &str,
@@ -227,8 +231,9 @@ fn respond(
     body: Vec<Value>,
     next: Option<String>,
     limits: [(&'static str, String); 3],
+    max: usize,
 ) -> Response {
-    let limit = limit_of(params);
+    let limit = limit_of(params, max);
     let link = |after: Option<&str>| {
         let mut q = url::form_urlencoded::Serializer::new(String::new());
         for (k, v) in keep {
@@ -300,7 +305,7 @@ async fn list_users(State(st): State<Shared>, headers: HeaderMap, uri: Uri) -> R
         ),
         None => Box::new(w.directory.users.values()),
     };
-    let limit = limit_of(&params);
+    let limit = limit_of(&params, MAX_LIMIT);
     let mut picked: Vec<&ScimUser> = rest
         .filter(|u| match &only {
             Some(s) => status(u) == s,
@@ -322,6 +327,7 @@ async fn list_users(State(st): State<Shared>, headers: HeaderMap, uri: Uri) -> R
         body,
         next,
         limits,
+        MAX_LIMIT,
     ))
 }
 
@@ -346,7 +352,15 @@ async fn list_groups(State(st): State<Shared>, headers: HeaderMap, uri: Uri) -> 
             (id, v)
         })
         .collect();
-    Ok(page(&base, "/api/v1/groups", &params, &[], items, limits))
+    Ok(page(
+        &base,
+        "/api/v1/groups",
+        &params,
+        &[],
+        items,
+        limits,
+        MAX_LIMIT,
+    ))
 }
 
 async fn group_users(
@@ -378,7 +392,7 @@ async fn group_users(
         .map(|u| (user_id(&u.id), user_json(&base, u, &w.idp)))
         .collect();
     let path = format!("/api/v1/groups/{id}/users");
-    Ok(page(&base, &path, &params, &[], items, limits))
+    Ok(page(&base, &path, &params, &[], items, limits, 1000))
 }
 
 /// The app whose Okta id is `id`, and the provider source it stands for.
@@ -410,7 +424,8 @@ async fn app(State(st): State<Shared>, headers: HeaderMap, Path(id): Path<String
 }
 
 /// The app's users: those assigned directly (`scope: USER`) and those through its groups
-/// (`GROUP`), the deactivated left out (Okta removes them from their apps).
+/// (`GROUP`), the deactivated left out (Okta removes them from their apps). Only the page is
+/// read and rendered: the cursor is the last user's Okta id.
 async fn app_users(
     State(st): State<Shared>,
     headers: HeaderMap,
@@ -423,11 +438,30 @@ async fn app_users(
     let base = base_of(&headers);
     let w = st.world.read().unwrap();
     let (source, a) = app_of(&w, &id)?;
-    let items = w
-        .directory
-        .users
-        .values()
-        .filter(|u| status(u) != "DEPROVISIONED" && w.idp.assigned(&w, source, &u.id))
+    let assignees = w.idp.assignees(&w, source);
+    let from = params
+        .get("after")
+        .and_then(|a| a.strip_prefix("00u"))
+        .filter(|a| w.directory.users.contains_key(*a));
+    let rest: Box<dyn Iterator<Item = &ScimUser>> = match from {
+        Some(a) => Box::new(
+            w.directory
+                .users
+                .range::<str, _>((std::ops::Bound::Excluded(a), std::ops::Bound::Unbounded))
+                .map(|(_, u)| u),
+        ),
+        None => Box::new(w.directory.users.values()),
+    };
+    let limit = limit_of(&params, 500);
+    let mut picked: Vec<&ScimUser> = rest
+        .filter(|u| status(u) != "DEPROVISIONED" && assignees.contains(u.id.as_str()))
+        .take(limit + 1)
+        .collect();
+    let more = picked.len() > limit;
+    picked.truncate(limit);
+    let next = more.then(|| user_id(&picked[picked.len() - 1].id));
+    let body = picked
+        .iter()
         .map(|u| {
             let scope = if a.direct.contains(&u.id) {
                 "USER"
@@ -435,7 +469,7 @@ async fn app_users(
                 "GROUP"
             };
             let uid = user_id(&u.id);
-            let v = json!({
+            json!({
                 "id": uid, "externalId": format!("ext-{}", u.id), "scope": scope,
                 "status": "PROVISIONED", "syncState": "SYNCHRONIZED",
                 "created": iso(u.created), "lastUpdated": iso(u.last_modified),
@@ -444,12 +478,11 @@ async fn app_users(
                 "profile": {"email": u.user_name},
                 "_links": {"app": {"href": format!("{base}/api/v1/apps/{id}")},
                            "user": {"href": format!("{base}/api/v1/users/{uid}")}},
-            });
-            (uid, v)
+            })
         })
         .collect();
     let path = format!("/api/v1/apps/{id}/users");
-    Ok(page(&base, &path, &params, &[], items, limits))
+    Ok(respond(&base, &path, &params, &[], body, next, limits, 500))
 }
 
 async fn app_groups(
@@ -475,7 +508,7 @@ async fn app_groups(
         })
         .collect();
     let path = format!("/api/v1/apps/{id}/groups");
-    Ok(page(&base, &path, &params, &[], items, limits))
+    Ok(page(&base, &path, &params, &[], items, limits, MAX_LIMIT))
 }
 
 /// The System Log, bounded by `since` and `until` (`since` at most 180 days back; events
@@ -580,7 +613,15 @@ async fn logs(State(st): State<Shared>, headers: HeaderMap, uri: Uri) -> Reply {
         .into_iter()
         .filter_map(|k| params.get(k).map(|v| (k, v)))
         .collect();
-    Ok(page(&base, "/api/v1/logs", &params, &keep, items, limits))
+    Ok(page(
+        &base,
+        "/api/v1/logs",
+        &params,
+        &keep,
+        items,
+        limits,
+        1000,
+    ))
 }
 
 /// Okta's `OAuthError`.

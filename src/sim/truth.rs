@@ -620,6 +620,22 @@ pub fn idp(w: &World) -> Vec<Finding> {
                 .filter(|m| !m.is_removed)
                 .map(|m| ("cursor", CURSOR_SOURCE, m.id.as_string(), &m.email)),
         );
+    // Each app's assignees, and each person's last push per app: once, not per account.
+    let assignees: HashMap<&str, std::collections::HashSet<&str>> = w
+        .idp
+        .apps
+        .keys()
+        .map(|s| (s.as_str(), w.idp.assignees(w, s)))
+        .collect();
+    let mut last: HashMap<(&str, &str), &super::world::IdpPush> = HashMap::new();
+    for p in &w.idp.pushes {
+        let e = last
+            .entry((p.user_id.as_str(), p.app_source.as_str()))
+            .or_insert(p);
+        if p.at >= e.at {
+            *e = p;
+        }
+    }
     for (provider, source, id, email) in accounts {
         let Some(ids) = dir.get(&email.to_lowercase()).filter(|s| s.len() == 1) else {
             continue;
@@ -640,13 +656,10 @@ pub fn idp(w: &World) -> Vec<Finding> {
                 rule,
             )
         };
-        let last_push = w
-            .idp
-            .pushes
-            .iter()
-            .filter(|p| p.user_id == *uid && p.app_source == source)
-            .max_by_key(|p| p.at);
-        let assigned = w.idp.assigned(w, source, uid);
+        let last_push = last.get(&(uid.as_str(), source));
+        let assigned = assignees
+            .get(source)
+            .is_some_and(|a| a.contains(uid.as_str()));
         // A removal that failed or did not land; not for someone assigned the app again.
         if last_push.is_some_and(|p| p.deprovision) && !(u.active && assigned) {
             f("failed-deprovision", Severity::High);

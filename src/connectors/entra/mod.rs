@@ -224,60 +224,68 @@ async fn users(http: &Http) -> Result<(Vec<Value>, bool), SourceError> {
 /// The directory at `reading.now`: people, deleted people, groups with their (transitive)
 /// members, and for each configured app who is assigned it and its provisioning outcomes.
 pub async fn fetch(http: &Http, reading: &directory::Reading) -> Result<SourceData, SourceError> {
-    let now = reading.now;
-    let deleted_query = [
-        ("$select", USER_FIELDS.to_string()),
-        ("$top", "999".to_string()),
-    ];
-    let groups_query = [
-        ("$select", "id,displayName,groupTypes".to_string()),
-        ("$top", "999".to_string()),
-    ];
-    let (users, deleted, groups) = futures::join!(
-        users(http),
-        super::optional(list_all(
-            http,
-            "directory/deletedItems/microsoft.graph.user",
-            &deleted_query
-        )),
-        list_all(http, "groups", &groups_query),
+    // The apps are read beside the people: nothing of theirs waits on the other.
+    let apps = futures::future::join_all(
+        reading
+            .apps
+            .iter()
+            .map(|(app_source, sp)| app(http, app_source, sp, reading)),
     );
-    let (users, sign_ins) = users?;
-    let listed = users.into_iter().map(|u| (u, false));
-    let gone = deleted?.unwrap_or_default().into_iter().map(|u| (u, true));
-    let mut people = directory::people(http, "/users", listed.chain(gone), |u, deleted| {
-        person(&http.source, u, now, deleted, sign_ins && !deleted)
-    })?;
-    // Microsoft 365 groups are left out: by default any user may create one, with any
-    // name, so one named like an admin group would stand in for it. Admin groups must be
-    // security groups, which only admins create.
-    let groups = groups.map(|groups| {
-        let security: Vec<Value> = groups
-            .into_iter()
-            .filter(|g| {
-                !g.get("groupTypes")
-                    .and_then(Value::as_array)
-                    .is_some_and(|t| t.iter().any(|x| x.as_str() == Some("Unified")))
-            })
-            .collect();
-        directory::groups(&security, "/displayName")
-    });
-    let members_query = [("$select", "id".to_string()), ("$top", "999".to_string())];
-    let members_query = &members_query;
-    directory::memberships(http, groups, &mut people, |id| async move {
-        let path = http.path(
-            ApiPath::new("groups")
-                .id(&id)
-                .map(|p| p.lit("transitiveMembers")),
-        )?;
-        let members = list_all(http, &path, members_query).await?;
-        Ok(user_ids(&members))
-    })
-    .await?;
-    let mut reads = Vec::new();
-    for (app_source, sp) in &reading.apps {
-        reads.push(app(http, app_source, sp, reading).await);
-    }
+    let people = async {
+        let now = reading.now;
+        let deleted_query = [
+            ("$select", USER_FIELDS.to_string()),
+            ("$top", "999".to_string()),
+        ];
+        let groups_query = [
+            ("$select", "id,displayName,groupTypes".to_string()),
+            ("$top", "999".to_string()),
+        ];
+        let (users, deleted, groups) = futures::join!(
+            users(http),
+            super::optional(list_all(
+                http,
+                "directory/deletedItems/microsoft.graph.user",
+                &deleted_query
+            )),
+            list_all(http, "groups", &groups_query),
+        );
+        let (users, sign_ins) = users?;
+        let listed = users.into_iter().map(|u| (u, false));
+        let gone = deleted?.unwrap_or_default().into_iter().map(|u| (u, true));
+        let mut people = directory::people(http, "/users", listed.chain(gone), |u, deleted| {
+            person(&http.source, u, now, deleted, sign_ins && !deleted)
+        })?;
+        // Microsoft 365 groups are left out: by default any user may create one, with any
+        // name, so one named like an admin group would stand in for it. Admin groups must be
+        // security groups, which only admins create.
+        let groups = groups.map(|groups| {
+            let security: Vec<Value> = groups
+                .into_iter()
+                .filter(|g| {
+                    !g.get("groupTypes")
+                        .and_then(Value::as_array)
+                        .is_some_and(|t| t.iter().any(|x| x.as_str() == Some("Unified")))
+                })
+                .collect();
+            directory::groups(&security, "/displayName")
+        });
+        let members_query = [("$select", "id".to_string()), ("$top", "999".to_string())];
+        let members_query = &members_query;
+        directory::memberships(http, groups, &mut people, |id| async move {
+            let path = http.path(
+                ApiPath::new("groups")
+                    .id(&id)
+                    .map(|p| p.lit("transitiveMembers")),
+            )?;
+            let members = list_all(http, &path, members_query).await?;
+            Ok(user_ids(&members))
+        })
+        .await?;
+        Ok::<_, SourceError>(people)
+    };
+    let (people, reads) = futures::join!(people, apps);
+    let people = people?;
     let (apps, app_access) = directory::app_data(&http.source, reads);
     Ok(SourceData {
         people,

@@ -177,63 +177,76 @@ pub async fn fetch(
     page_size: u32,
     reading: &directory::Reading,
 ) -> Result<SourceData, SourceError> {
-    let limit = page_size.clamp(1, 200).to_string();
-    let listed = [("limit", limit.clone())];
-    let gone = [
-        ("filter", "status eq \"DEPROVISIONED\"".to_string()),
-        ("limit", limit.clone()),
-    ];
-    let (users, deprovisioned, groups) = futures::join!(
-        list_all(http, "api/v1/users", &listed),
-        list_all(http, "api/v1/users", &gone),
-        list_all(http, "api/v1/groups", &listed),
-    );
-    let all = users?.into_iter().chain(deprovisioned?).map(|u| (u, ()));
-    let leave = reading.leave_attribute.as_deref();
-    let mut people = directory::people(http, "/api/v1/users", all, |u, ()| {
-        person(&http.source, u, leave)
-    })?;
-    let groups = groups.map(|g| directory::groups(&g, "/profile/name"));
-    let group_names: HashMap<String, String> = groups
-        .as_ref()
-        .map(|g| g.iter().cloned().collect())
-        .unwrap_or_default();
-    let limit = &limit;
-    directory::memberships(http, groups, &mut people, |id| async move {
-        let path = http.path(
-            ApiPath::new("api/v1/groups")
-                .id(&id)
-                .map(|p| p.lit("users")),
-        )?;
-        let users = list_all(http, &path, &[("limit", limit.clone())]).await?;
-        Ok(users
+    // The apps are read beside the people (each its own chain of pages), and judged once
+    // both are in.
+    let apps = futures::future::join_all(
+        reading
+            .apps
             .iter()
-            .filter_map(|u| u.get("id").and_then(Value::as_str).map(str::to_string))
-            .collect())
-    })
-    .await?;
-    // `managerId` is free text from HR: an Okta id, else a login or email of someone here.
-    let by_address: HashMap<String, String> = people
-        .iter()
-        .flat_map(|p| {
-            p.emails
+            .map(|(app_source, app_id)| read_app(http, app_source, app_id, reading)),
+    );
+    let people = async {
+        let limit = page_size.clamp(1, 200).to_string();
+        let listed = [("limit", limit.clone())];
+        let gone = [
+            ("filter", "status eq \"DEPROVISIONED\"".to_string()),
+            ("limit", limit.clone()),
+        ];
+        let (users, deprovisioned, groups) = futures::join!(
+            list_all(http, "api/v1/users", &listed),
+            list_all(http, "api/v1/users", &gone),
+            list_all(http, "api/v1/groups", &listed),
+        );
+        let all = users?.into_iter().chain(deprovisioned?).map(|u| (u, ()));
+        let leave = reading.leave_attribute.as_deref();
+        let mut people = directory::people(http, "/api/v1/users", all, |u, ()| {
+            person(&http.source, u, leave)
+        })?;
+        let groups = groups.map(|g| directory::groups(&g, "/profile/name"));
+        let group_names: HashMap<String, String> = groups
+            .as_ref()
+            .map(|g| g.iter().cloned().collect())
+            .unwrap_or_default();
+        let limit = &limit;
+        directory::memberships(http, groups, &mut people, |id| async move {
+            let path = http.path(
+                ApiPath::new("api/v1/groups")
+                    .id(&id)
+                    .map(|p| p.lit("users")),
+            )?;
+            let users = list_all(http, &path, &[("limit", limit.clone())]).await?;
+            Ok(users
                 .iter()
-                .map(move |e| (normalize_email(e), p.id.clone()))
+                .filter_map(|u| u.get("id").and_then(Value::as_str).map(str::to_string))
+                .collect())
         })
-        .collect();
-    let ids: HashSet<String> = people.iter().map(|p| p.id.clone()).collect();
-    for p in &mut people {
-        if let Some(m) = &p.manager_id
-            && !ids.contains(m)
-            && let Some(id) = by_address.get(&normalize_email(m))
-        {
-            p.manager_id = Some(id.clone());
+        .await?;
+        // `managerId` is free text from HR: an Okta id, else a login or email of someone here.
+        let by_address: HashMap<String, String> = people
+            .iter()
+            .flat_map(|p| {
+                p.emails
+                    .iter()
+                    .map(move |e| (normalize_email(e), p.id.clone()))
+            })
+            .collect();
+        let ids: HashSet<String> = people.iter().map(|p| p.id.clone()).collect();
+        for p in &mut people {
+            if let Some(m) = &p.manager_id
+                && !ids.contains(m)
+                && let Some(id) = by_address.get(&normalize_email(m))
+            {
+                p.manager_id = Some(id.clone());
+            }
         }
-    }
-    let mut reads = Vec::new();
-    for (app_source, app_id) in &reading.apps {
-        reads.push(app(http, app_source, app_id, &mut people, &group_names, reading).await);
-    }
+        Ok::<_, SourceError>((people, group_names))
+    };
+    let (people, raws) = futures::join!(people, apps);
+    let (mut people, group_names) = people?;
+    let reads: Vec<directory::AppRead> = raws
+        .into_iter()
+        .map(|raw| judge_app(raw, &mut people, &group_names))
+        .collect();
     let (apps, app_access) = directory::app_data(&http.source, reads);
     Ok(SourceData {
         people,
@@ -260,43 +273,45 @@ pub fn push_kind(event_type: &str) -> Option<&'static str> {
 /// The System Log events recert reads for an app: its users' provisioning pushes.
 const PUSH_EVENTS: &str = "application.provision.user.";
 
-/// One app: its label, its users (`scope` USER is a direct assignment, GROUP one through the
-/// app's assigned groups, named by the person's memberships; `credentials.userName`, the
-/// person's name at the platform, added to their addresses), and the provisioning pushes of
-/// the window in the System Log (a bounded query, `since` within Okta's 90 days, filtered to
-/// the app and to provisioning events; the targets matched on id, their types being
-/// unverified). An app Okta does not know is unknown whole; any part that cannot be read is
-/// unknown, said in the log, never the sync failed.
-async fn app(
+/// One app as Okta answered: the app itself, its users (only what is used of each), its
+/// assigned groups, and its provisioning events; `None` for a part that could not be read.
+struct RawApp {
+    app_source: String,
+    id: String,
+    this: Option<Value>,
+    users: Option<Vec<Value>>,
+    groups: Option<Vec<Value>>,
+    events: Option<Vec<Value>>,
+}
+
+/// One app's reading: the app (an id Okta does not know leaves the app unknown whole, its
+/// other parts not asked for), its users (`scope`, `status`, `credentials.userName`, page by
+/// page), its groups, and the System Log's provisioning pushes of the window (a bounded
+/// query, `since` within Okta's 90 days, filtered to the app and to provisioning events). A
+/// part that cannot be read is unknown, said in the log, never the sync failed.
+async fn read_app(
     http: &Http,
     app_source: &str,
     app_id: &str,
-    people: &mut [Person],
-    group_names: &HashMap<String, String>,
     reading: &directory::Reading,
-) -> directory::AppRead {
+) -> RawApp {
     let base = ApiPath::new("api/v1/apps").id(app_id);
     let what = |part: &str| format!("app '{app_id}' ({app_source}): {part}");
-    let unknown = directory::AppRead {
+    let mut raw = RawApp {
         app_source: app_source.to_string(),
         id: app_id.to_string(),
-        name: None,
-        assigned: None,
-        open: false,
-        pushes: None,
+        this: None,
+        users: None,
+        groups: None,
+        events: None,
     };
-    let Some(this) = directory::part(http, what("the app"), async {
+    raw.this = directory::part(http, what("the app"), async {
         http.get(&http.path(base.clone())?, &[]).await
     })
-    .await
-    else {
-        return unknown;
-    };
-    let name = this
-        .get("label")
-        .or_else(|| this.get("name"))
-        .and_then(Value::as_str)
-        .map(directory::shorten);
+    .await;
+    if raw.this.is_none() {
+        return raw;
+    }
     let since = reading.since().max(reading.now - 90 * 86_400);
     let okta_time = |t: i64| {
         chrono::DateTime::from_timestamp(t, 0)
@@ -316,7 +331,6 @@ async fn app(
     let (users, groups, events) = futures::join!(
         directory::part(http, what("its users"), async {
             let path = http.path(base.clone().map(|p| p.lit("users")))?;
-            // Only what is used of each app user, page by page.
             list_with(http, &path, &[("limit", "500".to_string())], |u| {
                 Some(serde_json::json!({
                     "id": u.get("id")?.as_str()?,
@@ -334,17 +348,36 @@ async fn app(
         directory::part(
             http,
             what("its provisioning outcomes (System Log)"),
-            async {
-                list_with(http, "api/v1/logs", &log_query, |e| {
-                    let kind = e.get("eventType")?.as_str()?;
-                    push_kind(kind)?;
-                    Some(e)
-                })
-                .await
-            }
+            list_with(http, "api/v1/logs", &log_query, |e| {
+                push_kind(e.get("eventType")?.as_str()?)?;
+                Some(e)
+            })
         ),
     );
-    let assigned_groups: Option<HashSet<String>> = groups.map(|g| {
+    RawApp {
+        users,
+        groups,
+        events,
+        ..raw
+    }
+}
+
+/// What an app's reading says of the people: who is assigned (`scope` USER directly, GROUP
+/// through the app's groups, named by the person's memberships; `credentials.userName` one
+/// more address of theirs) and each one's pushes (targets matched on id, their types being
+/// unverified).
+fn judge_app(
+    raw: RawApp,
+    people: &mut [Person],
+    group_names: &HashMap<String, String>,
+) -> directory::AppRead {
+    let name = raw
+        .this
+        .as_ref()
+        .and_then(|a| a.get("label").or_else(|| a.get("name")))
+        .and_then(Value::as_str)
+        .map(directory::shorten);
+    let assigned_groups: Option<HashSet<String>> = raw.groups.map(|g| {
         g.iter()
             .filter_map(|x| x.get("id").and_then(Value::as_str))
             .filter_map(|id| group_names.get(id).cloned())
@@ -355,7 +388,7 @@ async fn app(
         .enumerate()
         .map(|(i, p)| (p.id.clone(), i))
         .collect();
-    let assigned = users.map(|users| {
+    let assigned = raw.users.map(|users| {
         let mut out: HashMap<String, Vec<String>> = HashMap::new();
         for u in &users {
             let Some(id) = u.get("id").and_then(Value::as_str) else {
@@ -400,7 +433,7 @@ async fn app(
         }
         out
     });
-    let pushes = events.map(|events| {
+    let pushes = raw.events.map(|events| {
         events
             .iter()
             .filter_map(|e| {
@@ -436,10 +469,12 @@ async fn app(
             .collect()
     });
     directory::AppRead {
+        app_source: raw.app_source,
+        id: raw.id,
         name,
         assigned,
+        open: false,
         pushes,
-        ..unknown
     }
 }
 

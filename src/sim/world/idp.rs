@@ -51,6 +51,23 @@ pub struct Idp {
 }
 
 impl Idp {
+    /// Everyone `source`'s app is assigned to, directly or through its groups: computed once,
+    /// for a whole list (checking each person with `assigned` walks the groups each time).
+    pub fn assignees<'a>(
+        &'a self,
+        w: &'a World,
+        source: &str,
+    ) -> std::collections::HashSet<&'a str> {
+        let mut out = std::collections::HashSet::new();
+        if let Some(app) = self.apps.get(source) {
+            out.extend(app.direct.iter().map(String::as_str));
+            for g in app.groups.iter().filter_map(|g| w.directory.groups.get(g)) {
+                out.extend(g.members.iter().map(String::as_str));
+            }
+        }
+        out
+    }
+
     /// The first app `f` admits, with the provider source it stands for.
     pub fn app_where(&self, f: impl Fn(&IdpApp) -> bool) -> Option<(&str, &IdpApp)> {
         self.apps
@@ -98,40 +115,37 @@ pub(crate) fn accounts(w: &World) -> Vec<(&'static str, String)> {
     out
 }
 
-/// When the account `source` holds for `email` was made, as the provider tells it (OpenAI and
-/// Anthropic: its `added_at`; Cursor: its `add_user` in the audit log), or long ago.
-fn added(w: &World, source: &str, email: &str) -> Ts {
-    let same = |e: &str| e.eq_ignore_ascii_case(email);
-    let t = match source {
+/// When each account `source` holds was made, by lower-cased address, as the provider tells
+/// it (OpenAI and Anthropic: its `added_at`; Cursor: its `add_user` in the audit log).
+fn made_at(w: &World, source: &str) -> HashMap<String, Ts> {
+    let mut out: HashMap<String, Ts> = HashMap::new();
+    let mut put = |e: &str, t: Ts| {
+        let x = out.entry(e.to_lowercase()).or_insert(t);
+        *x = (*x).max(t);
+    };
+    match source {
         OPENAI_SOURCE => w
             .openai
             .users
             .values()
-            .filter(|u| same(&u.email))
-            .map(|u| u.added_at)
-            .max(),
+            .for_each(|u| put(&u.email, u.added_at)),
         ANTHROPIC_SOURCE => w
             .anthropic
             .users
             .values()
-            .filter(|u| same(&u.email))
-            .map(|u| u.added_at)
-            .max(),
+            .for_each(|u| put(&u.email, u.added_at)),
         _ => w
             .cursor
             .audit
             .iter()
             .filter(|e| e.kind == "add_user")
-            .filter(|e| {
-                e.data
-                    .get("email")
-                    .and_then(|v| v.as_str())
-                    .is_some_and(same)
-            })
-            .map(|e| e.at)
-            .max(),
-    };
-    t.unwrap_or(0)
+            .for_each(|e| {
+                if let Some(m) = e.data.get("email").and_then(|v| v.as_str()) {
+                    put(m, e.at)
+                }
+            }),
+    }
+    out
 }
 
 /// A time at least two days from the sign-in threshold (90 days) and the leave notice (14).
@@ -187,7 +201,16 @@ pub(super) fn idp(rng: &mut Rng, w: &World) -> Idp {
         for _ in 0..2.min(departments.len()) {
             app.groups.insert(rng.pick(&departments).to_string());
         }
+        // Who the app's groups reach, and when each account here was made: once, not per person.
+        let in_groups: BTreeSet<&str> = app
+            .groups
+            .iter()
+            .filter_map(|g| w.directory.groups.get(g))
+            .flat_map(|g| g.members.iter().map(String::as_str))
+            .collect();
         idp.apps.insert(source.into(), app);
+        let made_here = made_at(w, source);
+        let added = |e: &str| made_here.get(&e.to_lowercase()).copied().unwrap_or(0);
         // Each holder and the addresses of their accounts here.
         let mut holders: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
         for (_, e) in accounts.iter().filter(|(s, _)| *s == source) {
@@ -213,11 +236,7 @@ pub(super) fn idp(rng: &mut Rng, w: &World) -> Idp {
                 // A leaver: the identity provider pushed their removal; it failed, or it said
                 // it worked and did not, or nothing was pushed at all. Always after their
                 // account was made (an account made after a removal is another story).
-                let made = emails
-                    .iter()
-                    .map(|e| added(w, source, e))
-                    .max()
-                    .unwrap_or(0);
+                let made = emails.iter().map(|e| added(e)).max().unwrap_or(0);
                 let at = (now - rng.range(1, 25) * DAY).max(made + DAY);
                 if at > now - DAY {
                     continue;
@@ -229,16 +248,12 @@ pub(super) fn idp(rng: &mut Rng, w: &World) -> Idp {
                 }
                 continue;
             }
-            let assigned = idp.assigned(w, source, uid);
+            let assigned = in_groups.contains(uid);
             if !assigned {
                 if rng.chance(0.07) {
                     // Access granted outside the IdP; for some, a removal that never landed
                     // (after the account was made).
-                    let made = emails
-                        .iter()
-                        .map(|e| added(w, source, e))
-                        .max()
-                        .unwrap_or(0);
+                    let made = emails.iter().map(|e| added(e)).max().unwrap_or(0);
                     let at = (now - rng.range(2, 20) * DAY).max(made + DAY);
                     if rng.chance(0.3) && at <= now - DAY {
                         idp.pushes.push(push(true, true, at));
