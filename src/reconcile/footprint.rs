@@ -218,7 +218,7 @@ impl Said {
             let when = if t <= now {
                 "passed".to_string()
             } else {
-                format!("in {} days", (t - now) / 86_400)
+                format!("in {} days", (t - now + 86_399) / 86_400)
             };
             out.push(("leaves", format!("{} ({when})", day(t))));
         }
@@ -226,7 +226,15 @@ impl Said {
             let standing = match a.assigned {
                 None => "assignment unknown".to_string(),
                 Some(false) => "not assigned".to_string(),
-                Some(true) => format!("assigned via {}", a.via.as_deref().unwrap_or("?")),
+                Some(true) => match a.via.as_deref() {
+                    Some("direct") | None => "assigned directly".to_string(),
+                    Some(via) => format!(
+                        "assigned via {}",
+                        via.strip_prefix("direct, ")
+                            .map(|g| format!("{g} and directly"))
+                            .unwrap_or_else(|| via.to_string())
+                    ),
+                },
             };
             let push = match (&a.push, a.pushes_known) {
                 (Some(p), _) => format!("; last push {p}"),

@@ -192,7 +192,8 @@ fn leaving(people: &[&Person], cx: &Context) -> Option<String> {
         .filter(|p| p.is_current())
         .filter_map(|p| p.signals.leave_at)
         .min()?;
-    let days = (at - cx.now).div_euclid(DAY);
+    // Days to go, counting a part day as one: 10.5 days away is "in 11 days".
+    let days = (at - cx.now + DAY - 1).div_euclid(DAY);
     if at - cx.now > cx.rules.leave_notice_days * DAY {
         return None;
     }

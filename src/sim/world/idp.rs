@@ -300,6 +300,8 @@ pub(super) fn idp(rng: &mut Rng, w: &World) -> Idp {
     for u in w.directory.users.values() {
         let r = rng.below(100);
         let signed_in = match r {
+            // Someone who left last signed in before they did (before any removal pushed).
+            0..=84 if !u.active => Some(now - rng.range(30, 80) * DAY),
             0..=84 => Some(now - rng.range(0, 30) * DAY - rng.range(60, 80_000)),
             85..=94 => Some(now - rng.range(100, 300) * DAY),
             _ => None,

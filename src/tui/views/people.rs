@@ -51,6 +51,7 @@ impl View for People {
         }
         let holds = d.sweep(item);
         match &holds {
+            Ok(h) if h.is_empty() => out.push(field(t, "holds", "nothing on any provider")),
             Ok(h) => out.push(field(
                 t,
                 "holds",
