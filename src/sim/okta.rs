@@ -385,14 +385,39 @@ async fn group_users(
                 &format!("Not found: Resource not found: {id} (UserGroup)"),
             )
         })?;
-    let items = g
+    // Only the page is rendered: the cursor is the last member's Okta id.
+    let limit = limit_of(&params, 1000);
+    let members: Vec<&ScimUser> = g
         .members
         .iter()
         .filter_map(|m| w.directory.users.get(m))
-        .map(|u| (user_id(&u.id), user_json(&base, u, &w.idp)))
+        .collect();
+    let start = params
+        .get("after")
+        .and_then(|a| {
+            members
+                .iter()
+                .position(|u| user_id(&u.id) == a)
+                .map(|i| i + 1)
+        })
+        .unwrap_or(0);
+    let end = (start + limit).min(members.len());
+    let next = (end < members.len()).then(|| user_id(&members[end - 1].id));
+    let body = members[start..end]
+        .iter()
+        .map(|u| user_json(&base, u, &w.idp))
         .collect();
     let path = format!("/api/v1/groups/{id}/users");
-    Ok(page(&base, &path, &params, &[], items, limits, 1000))
+    Ok(respond(
+        &base,
+        &path,
+        &params,
+        &[],
+        body,
+        next,
+        limits,
+        1000,
+    ))
 }
 
 /// The app whose Okta id is `id`, and the provider source it stands for.

@@ -119,6 +119,17 @@ fn base_of(uri: &Uri) -> String {
 /// negative treated as 0.
 /// Only the requested page is rendered.
 fn list<T>(params: &Params, matched: Vec<T>, render: impl Fn(T) -> Value) -> Reply {
+    list_page(params, matched, |page| {
+        page.into_iter().map(render).collect()
+    })
+}
+
+/// [`list`], the page rendered whole by `render` (which may look up what only its items need).
+fn list_page<T>(
+    params: &Params,
+    matched: Vec<T>,
+    render: impl FnOnce(Vec<T>) -> Vec<Value>,
+) -> Reply {
     let start = params
         .get("startIndex")
         .and_then(|s| s.parse::<i64>().ok())
@@ -138,12 +149,7 @@ fn list<T>(params: &Params, matched: Vec<T>, render: impl Fn(T) -> Value) -> Rep
         },
     };
     let total = matched.len();
-    let resources: Vec<Value> = matched
-        .into_iter()
-        .skip(start - 1)
-        .take(count)
-        .map(render)
-        .collect();
+    let resources: Vec<Value> = render(matched.into_iter().skip(start - 1).take(count).collect());
     Ok(scim_json(
         StatusCode::OK,
         json!({"schemas": [LIST], "totalResults": total, "startIndex": start,
@@ -163,12 +169,6 @@ async fn list_users(State(st): State<Shared>, headers: HeaderMap, uri: Uri) -> R
     };
     let base = base_of(&uri);
     let w = st.world.read().unwrap();
-    let mut memberships: std::collections::HashMap<&str, Vec<&ScimGroup>> = Default::default();
-    for g in w.directory.groups.values() {
-        for m in &g.members {
-            memberships.entry(m.as_str()).or_default().push(g);
-        }
-    }
     let matched: Vec<&ScimUser> = w
         .directory
         .users
@@ -179,15 +179,28 @@ async fn list_users(State(st): State<Shared>, headers: HeaderMap, uri: Uri) -> R
                 .is_none_or(|f| f.matches(&|a| user_attr(u, a)))
         })
         .collect();
-    list(&params, matched, |u| {
-        user_json(
-            &base,
-            u,
-            memberships
-                .get(u.id.as_str())
-                .map(Vec::as_slice)
-                .unwrap_or(&[]),
-        )
+    list_page(&params, matched, |page| {
+        // The groups of this page's users only (a directory of 200,000 has 400,000 memberships:
+        // indexing them all for every page cost more than the page).
+        let ids: std::collections::HashSet<&str> = page.iter().map(|u| u.id.as_str()).collect();
+        let mut memberships: std::collections::HashMap<&str, Vec<&ScimGroup>> = Default::default();
+        for g in w.directory.groups.values() {
+            for m in g.members.iter().filter(|m| ids.contains(m.as_str())) {
+                memberships.entry(m.as_str()).or_default().push(g);
+            }
+        }
+        page.into_iter()
+            .map(|u| {
+                user_json(
+                    &base,
+                    u,
+                    memberships
+                        .get(u.id.as_str())
+                        .map(Vec::as_slice)
+                        .unwrap_or(&[]),
+                )
+            })
+            .collect()
     })
 }
 
