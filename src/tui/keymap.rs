@@ -57,6 +57,8 @@ pub enum Action {
     ScrollRight,
     /// In the audit view: reverse a call where the provider allows it.
     Reverse,
+    /// The selected row's whole detail, scrolling (`z`, as in a pane zoom).
+    Detail,
     View(ViewId),
 }
 
@@ -100,6 +102,7 @@ impl Action {
             "reassign" => Action::Reassign,
             "defer" => Action::Defer,
             "sweep" => Action::Sweep,
+            "detail" => Action::Detail,
             "undo" => Action::Undo,
             "redo" => Action::Redo,
             "sort_next" => Action::SortNext,

@@ -27,6 +27,9 @@ pub enum Mode {
     Picker,
     Help,
     Log,
+    /// The selected row's whole detail, over the screen, scrolling (the pane beside the table
+    /// shows what fits).
+    Detail,
     /// A plan is shown; applying it needs a confirmation.
     Confirm,
 }
@@ -582,7 +585,7 @@ impl State {
             Mode::Command => Layer::Command,
             Mode::Prompt => Layer::Prompt,
             Mode::Picker => Layer::Picker,
-            Mode::Help | Mode::Log => Layer::Help,
+            Mode::Help | Mode::Log | Mode::Detail => Layer::Help,
             Mode::Confirm => Layer::Prompt,
         }
     }
@@ -2141,9 +2144,11 @@ impl State {
         }
         match (self.mode, action) {
             (_, Action::Quit) => return self.quit(),
-            (Mode::Help | Mode::Log, Action::Close) => self.mode = Mode::Normal,
-            (Mode::Help | Mode::Log, Action::Down) => self.help_scroll += 1,
-            (Mode::Help | Mode::Log, Action::Up) => {
+            (Mode::Help | Mode::Log | Mode::Detail, Action::Close | Action::Detail) => {
+                self.mode = Mode::Normal
+            }
+            (Mode::Help | Mode::Log | Mode::Detail, Action::Down) => self.help_scroll += 1,
+            (Mode::Help | Mode::Log | Mode::Detail, Action::Up) => {
                 self.help_scroll = self.help_scroll.saturating_sub(1)
             }
             // A plan waiting for confirmation.
@@ -2361,6 +2366,10 @@ impl State {
             Action::Reassign => return self.start_decision(Verdict::Reassign),
             Action::Defer => return self.start_decision(Verdict::Defer),
             Action::Sweep => return self.sweep(),
+            Action::Detail if self.view != ViewId::Dash && self.current().is_some() => {
+                self.help_scroll = 0;
+                self.mode = Mode::Detail;
+            }
             Action::Undo if self.view == ViewId::Queue => return self.unstage(),
             Action::Undo => return self.undo_last(),
             Action::Redo => match self.redo.pop() {

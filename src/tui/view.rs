@@ -128,6 +128,18 @@ pub fn draw(f: &mut Frame, s: &State, t: &Theme) {
     match s.mode {
         Mode::Help => help(f, s, t, area),
         Mode::Log => log(f, s, t, area),
+        Mode::Detail => {
+            let r = centered(area, 100, area.height);
+            overlay(
+                f,
+                t,
+                r,
+                " Detail · j/k scroll · Esc or z closes ".into(),
+                current_detail(s, t),
+                s.help_scroll,
+                t.accent,
+            );
+        }
         Mode::Command => palette(f, s, t, area),
         Mode::Prompt => prompt(f, s, t, area),
         Mode::Picker => picker(f, s, t, area),
@@ -404,16 +416,32 @@ pub(crate) fn date(ts: Option<i64>) -> String {
         .unwrap_or_else(|| "-".into())
 }
 
+/// The selected row's detail lines.
+fn current_detail<'a>(s: &State, t: &Theme) -> Vec<Line<'a>> {
+    s.current()
+        .and_then(|id| s.vs().table.rows.get(id as usize))
+        .map(|r| detail_lines(s, t, r.item))
+        .unwrap_or_default()
+}
+
+/// How many rows `lines` take wrapped at `width`.
+fn wrapped_rows(lines: &[Line], width: u16) -> usize {
+    let w = usize::from(width.max(1));
+    lines.iter().map(|l| l.width().max(1).div_ceil(w)).sum()
+}
+
 fn detail(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
-    let block = Block::default()
+    let lines = current_detail(s, t);
+    let mut block = Block::default()
         .borders(Borders::ALL)
         .border_style(t.border)
         .title(Span::styled(" Detail ", t.accent));
-    let lines = s
-        .current()
-        .and_then(|id| s.vs().table.rows.get(id as usize))
-        .map(|r| detail_lines(s, t, r.item))
-        .unwrap_or_default();
+    // More than fits: say so, and how to see it all.
+    if wrapped_rows(&lines, area.width.saturating_sub(2))
+        > usize::from(area.height.saturating_sub(2))
+    {
+        block = block.title_bottom(Span::styled(" more: z shows all ", t.muted));
+    }
     f.render_widget(
         Paragraph::new(lines)
             .block(block)
@@ -685,6 +713,7 @@ fn status(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
         Mode::Command => "Enter run · Tab complete · Esc close",
         Mode::Prompt | Mode::Picker | Mode::Confirm => "Enter ok · Esc cancel",
         Mode::Help | Mode::Log => "Esc close",
+        Mode::Detail => "j/k scroll · Esc close",
         Mode::Normal => "? help · : cmd · / filter",
     };
     let sep = if pos.is_empty() { "" } else { " · " };

@@ -692,3 +692,33 @@ fn a_carried_out_decision_shows_what_its_plan_did() {
         "{screen}"
     );
 }
+
+/// At 80×24 a person's detail does not fit its pane: the pane says so, and `z` shows the whole
+/// of it over the screen (their sign-ins, leave date and apps), `Esc` back.
+#[test]
+fn the_whole_detail_at_80x24_with_z() {
+    let t = theme();
+    let mut h = harness();
+    h.key('3');
+    let screen = text(&render(&mut h, 80, 24, &t));
+    assert!(screen.contains("more: z shows all"), "{screen}");
+    assert!(!screen.contains("app OpenAI"), "{screen}");
+    h.key('z');
+    let screen = text(&render(&mut h, 80, 24, &t));
+    assert!(screen.contains("Esc or z closes"), "{screen}");
+    for says in [
+        "signed in",
+        "leaves",
+        "app OpenAI (openai): assigned via staff",
+    ] {
+        assert!(screen.contains(says), "{says}: {screen}");
+    }
+    h.code(KeyCode::Esc);
+    let screen = text(&render(&mut h, 80, 24, &t));
+    assert!(!screen.contains("Esc or z closes"), "{screen}");
+    // Nothing to zoom on the dashboard.
+    h.key('1');
+    h.key('z');
+    let screen = text(&render(&mut h, 80, 24, &t));
+    assert!(!screen.contains("Esc or z closes"), "{screen}");
+}
