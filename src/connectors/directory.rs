@@ -299,9 +299,7 @@ pub fn instant(t: Option<&str>) -> Option<(Ts, i64)> {
 
 /// An RFC 3339 time as seconds, if it is one.
 pub fn seconds(t: Option<&str>) -> Option<Ts> {
-    chrono::DateTime::parse_from_rfc3339(t?)
-        .ok()
-        .map(|d| d.timestamp())
+    instant(t).map(|(s, _)| s)
 }
 
 /// A provider's reason text, at most 200 characters (a push's error can carry a whole

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::{Context, Directory};
+use super::{Context, Directory, day};
 use crate::model::{Account, Credential, Finding, Grant, Person, SourceData, Ts};
 
 #[derive(Debug, Serialize)]
@@ -109,12 +109,6 @@ pub struct AppSaid {
     pub push: Option<String>,
     /// Whether the provisioning outcomes could be read.
     pub pushes_known: bool,
-}
-
-fn day(t: Ts) -> String {
-    chrono::DateTime::from_timestamp(t, 0)
-        .map(|d| d.format("%Y-%m-%d").to_string())
-        .unwrap_or_else(|| t.to_string())
 }
 
 /// What each of `people` (one person's directory entries) says, in their order.

@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use super::{Context, DAY, Directory, Standing, arc, finding, provider_label};
+use super::{Context, DAY, Directory, Standing, arc, day, finding, provider_label};
 use crate::model::{Account, AppAccess, Finding, IdpApp, Person, SourceData, Ts};
 
 /// `outside-idp`, `failed-deprovision`, `upcoming-leaver` and `dormant-sign-in`, per account.
@@ -85,12 +85,6 @@ fn on_provider(a: &Account) -> String {
         .map(|r| format!(", role {r}"))
         .unwrap_or_default();
     format!("holds an account on {}{role}", provider_label(&a.provider))
-}
-
-fn day(t: Ts) -> String {
-    chrono::DateTime::from_timestamp(t, 0)
-        .map(|d| d.format("%Y-%m-%d").to_string())
-        .unwrap_or_else(|| t.to_string())
 }
 
 fn app_name(app: &IdpApp) -> &str {

@@ -647,6 +647,13 @@ fn provider_email(c: &Credential, ix: &Index) -> Option<Arc<str>> {
     arc(&o.email).or_else(|| ix.email(&c.source, &o.id))
 }
 
+/// A time as the day it falls on (UTC), as evidence says dates.
+fn day(t: Ts) -> String {
+    chrono::DateTime::from_timestamp(t, 0)
+        .map(|d| d.format("%Y-%m-%d").to_string())
+        .unwrap_or_else(|| t.to_string())
+}
+
 /// An email as findings hold it.
 fn arc(email: &Option<String>) -> Option<Arc<str>> {
     email.as_deref().map(Arc::from)

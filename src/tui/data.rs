@@ -96,12 +96,36 @@ pub struct Data {
     pub labels: HashMap<String, String>,
     /// The last person's sweep asked for: People's detail pane is drawn every frame, and a
     /// sweep reads the whole snapshot.
-    sweep_memo: std::sync::Mutex<Option<(u32, Sweep)>>,
+    sweep_memo: Memo<Sweep>,
     /// The last person's directory entries asked for, with what each says (alike).
-    said_memo: std::sync::Mutex<Option<(u32, Vec<crate::reconcile::Said>)>>,
+    said_memo: Memo<Vec<crate::reconcile::Said>>,
 }
 
 type Sweep = Result<Vec<crate::review::NewDecision>, String>;
+
+/// The last person's answer asked for (the People pane is drawn every frame; what it shows of
+/// a person reads the whole snapshot once).
+struct Memo<T>(std::sync::Mutex<Option<(u32, T)>>);
+
+impl<T> Default for Memo<T> {
+    fn default() -> Self {
+        Memo(std::sync::Mutex::new(None))
+    }
+}
+
+impl<T: Clone> Memo<T> {
+    fn get(&self, person: u32, make: impl FnOnce() -> T) -> T {
+        let mut memo = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((p, v)) = &*memo
+            && *p == person
+        {
+            return v.clone();
+        }
+        let v = make();
+        *memo = Some((person, v.clone()));
+        v
+    }
+}
 
 pub(crate) fn label_key(source: &str, id: &str) -> String {
     format!("{source}\0{id}")
@@ -359,53 +383,38 @@ impl Data {
     /// their address is shared with another person.
     /// Computed once per person and snapshot (this `Data`), however often it is drawn.
     pub fn sweep(&self, person: u32) -> Sweep {
-        let mut memo = self.sweep_memo.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((p, swept)) = &*memo
-            && *p == person
-        {
-            return swept.clone();
-        }
-        let d = &self.snapshot.data;
-        let swept = match d.people.get(person as usize).and_then(|p| p.emails.first()) {
-            Some(email) => crate::engine::incident::sweep(d, &self.rules, email).map(|s| s.items),
-            None => Ok(Vec::new()),
-        };
-        *memo = Some((person, swept.clone()));
-        swept
+        self.sweep_memo.get(person, || {
+            let d = &self.snapshot.data;
+            match d.people.get(person as usize).and_then(|p| p.emails.first()) {
+                Some(email) => {
+                    crate::engine::incident::sweep(d, &self.rules, email).map(|s| s.items)
+                }
+                None => Ok(Vec::new()),
+            }
+        })
     }
 
-    /// What every directory entry of this person says (`reconcile::said`, as `recert person`
-    /// shows it): the row's own entry and those of other directories naming the same person.
+    /// What every directory entry of this person says (`reconcile::said`, the entries
+    /// `recert person` shows for their address), the row's own entry first.
     /// Computed once per person and snapshot, however often it is drawn.
     pub fn said(&self, person: u32) -> Vec<crate::reconcile::Said> {
-        let mut memo = self.said_memo.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((p, said)) = &*memo
-            && *p == person
-        {
-            return said.clone();
-        }
-        let d = &self.snapshot.data;
-        let said = match d.people.get(person as usize) {
-            Some(me) => {
-                let dir = self.directory();
-                let mut entries: Vec<&crate::model::Person> = vec![me];
-                if let Some(email) = me.emails.first() {
-                    let key = dir.person_key(Some(email));
-                    entries.extend(dir.people(email).iter().copied().filter(|p| {
-                        !(p.source == me.source && p.id == me.id)
-                            && key.is_some()
-                            && p.emails
-                                .first()
-                                .is_some_and(|e| dir.person_key(Some(e)) == key)
-                    }));
-                }
-                entries.dedup_by(|a, b| a.source == b.source && a.id == b.id);
-                crate::reconcile::said(d, &entries)
+        self.said_memo.get(person, || {
+            let d = &self.snapshot.data;
+            let Some(me) = d.people.get(person as usize) else {
+                return Vec::new();
+            };
+            let dir = self.directory();
+            let mut entries: Vec<&crate::model::Person> = vec![me];
+            if let Some(email) = me.emails.first() {
+                entries.extend(
+                    dir.people(email)
+                        .iter()
+                        .copied()
+                        .filter(|p| !(p.source == me.source && p.id == me.id)),
+                );
             }
-            None => Vec::new(),
-        };
-        *memo = Some((person, said.clone()));
-        said
+            crate::reconcile::said(d, &entries)
+        })
     }
 
     /// Directory people for the owner picker, current people only, with what tells two people
