@@ -71,6 +71,12 @@
 //!   and `model::AppAccess`, built by `connectors::directory::app_data` from each kind's
 //!   reading, judged in `reconcile/idp.rs`, simulated in `sim/world/idp.rs` and derived
 //!   independently by `sim::truth::idp` (`sim::truth_for` a directory kind).
+//! - *A provenance feed* (what a provider's own records say: who created a key, a user's last
+//!   login): its reading in `connectors/<provider>/` into `model::Provenance` facts and a
+//!   `model::Feed` saying how far it was read (or why not: never a failed sync), looked up by
+//!   `reconcile::provenance::Facts` for the rules and by `provenance::about` for the panes;
+//!   OpenAI's audit log is `connectors/openai/audit.rs`, simulated from the world's own events
+//!   (`OpenAiOrg::audit`, made in `sim/world/openai.rs`).
 //! - *A console view*: one file in `tui/views/` implementing `tui::views::View` (name,
 //!   title, whether its rows take decisions, its empty message, its detail pane, what a row is
 //!   about for a decision, where `Enter` leads) with its table beside it; a `ViewId` variant,

@@ -234,6 +234,8 @@ fn only(d: &recert::model::SourceData, source: &str) -> recert::model::SourceDat
         invites: keep(&d.invites, |x| x.source == source),
         apps: keep(&d.apps, |x| x.source == source),
         app_access: keep(&d.app_access, |x| x.source == source),
+        provenance: keep(&d.provenance, |x| x.source == source),
+        feeds: keep(&d.feeds, |x| x.source == source),
     }
 }
 

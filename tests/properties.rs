@@ -188,6 +188,8 @@ fn reorder(d: &SourceData, by: usize) -> SourceData {
         invites: turn(&d.invites, by),
         apps: turn(&d.apps, by),
         app_access: turn(&d.app_access, by),
+        provenance: turn(&d.provenance, by),
+        feeds: turn(&d.feeds, by),
     }
 }
 

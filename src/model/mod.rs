@@ -278,6 +278,69 @@ pub struct SourceData {
     /// Who an identity provider assigns each app to, and its last provisioning push to them.
     #[serde(default)]
     pub app_access: Vec<AppAccess>,
+    /// What a provider's own records say about its objects: who created a key or a service
+    /// account, who added a user, a user's last login.
+    #[serde(default)]
+    pub provenance: Vec<Provenance>,
+    /// The feeds those facts were read from, and how far: an unread feed leaves its facts
+    /// unknown, and the rules that need them make no judgement.
+    #[serde(default)]
+    pub feeds: Vec<Feed>,
+}
+
+/// A fact a provider's own records state about one of its objects, with where it came from
+/// (OpenAI's audit log). One per subject and fact: the latest the feed holds.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Provenance {
+    pub source: String,
+    /// What it is about: `api_key` (a credential's id), `service_account`, `account`,
+    /// `invite` or `project`.
+    pub subject_kind: String,
+    pub subject_id: String,
+    /// `created_by`, `added_by`, `removed_by`, `invited_by`, `archived_by`, `last_login` or
+    /// `last_failed_login`.
+    pub fact: String,
+    /// Who acted: the provider's user (for a login, the user who signed in) or, for an act
+    /// done with a service account's key, the service account.
+    pub actor_kind: Option<String>,
+    pub actor_id: Option<String>,
+    pub actor_email: Option<String>,
+    /// How they acted: `console` (a signed-in session) or `api_key` (the API, with a key).
+    pub via: Option<String>,
+    pub at: Ts,
+    /// The feed that said it (a [`Feed`]'s `feed`).
+    pub feed: String,
+}
+
+impl Provenance {
+    /// A person acted (not a service account's key).
+    pub fn by_person(&self) -> bool {
+        self.actor_kind.as_deref() == Some("user")
+    }
+}
+
+/// The feeds provenance is read from.
+pub mod feed {
+    /// OpenAI's audit log: creations, additions, removals, archivals.
+    pub const CHANGES: &str = "audit_log";
+    /// OpenAI's audit log: logins.
+    pub const LOGINS: &str = "audit_log_logins";
+}
+
+/// A provider feed one source's facts were read from, and the span it was read over.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Feed {
+    pub source: String,
+    /// `audit_log` (OpenAI's changes: creations, additions, removals) or `audit_log_logins`.
+    pub feed: String,
+    /// Whether it was read: without it a missing fact says nothing.
+    pub known: bool,
+    /// The start of the span read: a fact the feed does not hold did not happen since then.
+    pub from: Option<Ts>,
+    /// The newest event read.
+    pub to: Option<Ts>,
+    /// What a reviewer should know: why it could not be read, or that it looks switched off.
+    pub note: Option<String>,
 }
 
 /// An AI platform's app in an identity provider (an Okta app, an Entra enterprise app's
@@ -334,7 +397,8 @@ impl SourceData {
             + self.credentials.len()
             + self.invites.len()
             + self.apps.len()
-            + self.app_access.len()) as u64
+            + self.app_access.len()
+            + self.provenance.len()) as u64
     }
 
     /// Each resource's display name (its id when it has none), by (source, id).
@@ -360,6 +424,8 @@ impl SourceData {
         self.invites.extend(other.invites);
         self.apps.extend(other.apps);
         self.app_access.extend(other.app_access);
+        self.provenance.extend(other.provenance);
+        self.feeds.extend(other.feeds);
     }
 }
 

@@ -7,6 +7,7 @@ pub mod digest;
 mod footprint;
 mod identity;
 mod idp;
+pub mod provenance;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -312,7 +313,7 @@ fn grants(dir: &Directory, d: &SourceData, cx: &Context, ix: &Index) -> Vec<Vec<
 /// Every rule but the grants': accounts, keys, service accounts, invites.
 fn others(dir: &Directory, d: &SourceData, cx: &Context, ix: &Index) -> Vec<Finding> {
     let mut out = Vec::new();
-    accounts(dir, d, cx, &mut out);
+    accounts(dir, d, cx, &ix.facts, &mut out);
     idp::rules(dir, d, cx, &mut out);
     let live = |c: &&Credential| c.usable() && !ix.inert(&c.source, c.resource_id.as_deref());
     for c in d.credentials.iter().filter(live) {
@@ -352,6 +353,15 @@ fn others(dir: &Directory, d: &SourceData, cx: &Context, ix: &Index) -> Vec<Find
                 .as_deref()
                 .map(|r| ix.name(&s.source, r))
                 .unwrap_or("the org");
+            let suggested = match provenance::suggested_owner(&ix.facts, dir, &s.source, &s.id) {
+                Some(x) => format!(
+                    "; suggested owner {}, who created it on {} ({} audit log)",
+                    x.email,
+                    day(x.created_at),
+                    provider_label(&s.provider)
+                ),
+                None => String::new(),
+            };
             out.push(finding(
                 "unowned-service-account",
                 &s.provider,
@@ -359,7 +369,7 @@ fn others(dir: &Directory, d: &SourceData, cx: &Context, ix: &Index) -> Vec<Find
                 "service_account",
                 s.id.clone(),
                 None,
-                format!("'{name}' in {project} has no recorded owner"),
+                format!("'{name}' in {project} has no recorded owner{suggested}"),
             ));
         }
     }
@@ -557,6 +567,7 @@ struct Index<'a> {
     accounts: HashMap<(&'a str, &'a str), Indexed<'a>>,
     names: HashMap<(&'a str, &'a str), &'a str>,
     archived: crate::model::Archived<'a>,
+    facts: provenance::Facts<'a>,
 }
 
 impl<'a> Index<'a> {
@@ -578,6 +589,7 @@ impl<'a> Index<'a> {
                 })
                 .collect(),
             archived: crate::model::Archived::new(d),
+            facts: provenance::Facts::new(d),
         }
     }
 
@@ -661,7 +673,13 @@ fn arc(email: &Option<String>) -> Option<Arc<str>> {
 
 /// `leaver-with-access` (one per person and provider source), `unmanaged-account`,
 /// `ambiguous-identity`, `dormant-account`, and `privileged-drift` for org roles.
-fn accounts(dir: &Directory, d: &SourceData, cx: &Context, out: &mut Vec<Finding>) {
+fn accounts(
+    dir: &Directory,
+    d: &SourceData,
+    cx: &Context,
+    facts: &provenance::Facts,
+    out: &mut Vec<Finding>,
+) {
     let mut leavers: BTreeMap<(String, String), Vec<(&Account, Standing)>> = BTreeMap::new();
     for a in &d.accounts {
         let p = provider_label(&a.provider);
@@ -702,26 +720,18 @@ fn accounts(dir: &Directory, d: &SourceData, cx: &Context, out: &mut Vec<Finding
                 format!("{n} directory people have this email; account on {p}{role}"),
             )),
         }
-        // The last reported activity, or, where the provider reports activity over a window
-        // and the account had none in it, the window's start.
-        if let Some(last) = a.last_active_at.or(a.activity_from) {
-            let days = (cx.now - last) / DAY;
-            if cx.now - last > cx.rules.dormant_account_days * DAY {
-                let what = if a.last_active_at.is_some() {
-                    format!("no activity for {days} days")
-                } else {
-                    format!("no activity reported in the last {days} days")
-                };
-                out.push(finding(
-                    "dormant-account",
-                    &a.provider,
-                    &a.source,
-                    "account",
-                    a.id.clone(),
-                    arc(&a.email),
-                    format!("{what}; account on {p}{role}"),
-                ));
-            }
+        if let Some((quiet, what)) = quiet(a, cx, facts)
+            && quiet > cx.rules.dormant_account_days * DAY
+        {
+            out.push(finding(
+                "dormant-account",
+                &a.provider,
+                &a.source,
+                "account",
+                a.id.clone(),
+                arc(&a.email),
+                format!("{what}; account on {p}{role}"),
+            ));
         }
         if privileged_org_role(&a.provider, a.role.as_deref())
             && let Some(f) = drift(
@@ -770,6 +780,46 @@ fn accounts(dir: &Directory, d: &SourceData, cx: &Context, out: &mut Vec<Finding
             detail,
         ));
     }
+}
+
+/// How many days a seat has been quiet, and the evidence: its last reported activity (key
+/// use; or, where the provider reports activity over a window and the account had none in it,
+/// the window's start), and, where logins were read, its last login, or none since the logins'
+/// span began (or since the account was added, if later).
+fn quiet(a: &Account, cx: &Context, facts: &provenance::Facts) -> Option<(Ts, String)> {
+    let days = |t: Ts| (cx.now - t) / DAY;
+    let Some(from) = facts.logins_from(&a.source) else {
+        let last = a.last_active_at.or(a.activity_from)?;
+        let what = if a.last_active_at.is_some() {
+            format!("no activity for {} days", days(last))
+        } else {
+            format!("no activity reported in the last {} days", days(last))
+        };
+        return Some((cx.now - last, what));
+    };
+    let login = facts
+        .get(&a.source, "account", &a.id, "last_login")
+        .map(|p| p.at);
+    let key = a.last_active_at.or(a.activity_from);
+    let last = [Some(from), login, key, a.added_at]
+        .into_iter()
+        .flatten()
+        .max()?;
+    let login = match login {
+        Some(t) => format!("last login {}", day(t)),
+        None if a.added_at.is_some_and(|t| t > from) => "no login since added".to_string(),
+        None => format!("no login in the last {} days", days(from)),
+    };
+    let key = match a.last_active_at {
+        Some(t) => format!("last key use {}", day(t)),
+        None => "no key use on record".to_string(),
+    };
+    let span = if last == from {
+        format!("no activity in at least the last {} days", days(last))
+    } else {
+        format!("no activity for {} days", days(last))
+    };
+    Some((cx.now - last, format!("{span} ({login}, {key})")))
 }
 
 fn privileged_org_role(provider: &str, role: Option<&str>) -> bool {
@@ -929,6 +979,30 @@ fn orphaned_key(dir: &Directory, c: &Credential, ix: &Index, cx: &Context) -> Op
     }
     let recorded =
         accountable(c, &cx.owners, |s, id| ix.email(s, id)).filter(|a| a.via != Via::Provider);
+    // A service account's key nobody is recorded as owning: the person who created it answers
+    // for it, as the provider's audit log names them; one who has left leaves it an orphan.
+    let runs_as_service = c
+        .owner
+        .as_ref()
+        .is_some_and(|o| o.kind == "service_account");
+    if runs_as_service
+        && recorded.is_none()
+        && let Some(p) = ix.facts.creator(&c.source, "api_key", &c.id)
+    {
+        let gone = match dir.standing(p.actor_email.as_deref()) {
+            Standing::Inactive => Some("is inactive in the directory"),
+            Standing::Absent => Some("was removed from the directory"),
+            _ => None,
+        };
+        if let Some(g) = gone {
+            reasons.push(format!(
+                "no recorded owner, and its creator {} {g} ({} audit log, {})",
+                p.actor_email.as_deref().unwrap_or_default(),
+                provider_label(&c.provider),
+                day(p.at)
+            ));
+        }
+    }
     let place = format!("{} in {}", key_label(c), ix.resource_name(c));
     let detail = match &recorded {
         None if reasons.is_empty() => return None,

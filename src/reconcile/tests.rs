@@ -914,3 +914,171 @@ fn identity_provider_rules_leave_history_and_new_hires_alone() {
         ]
     );
 }
+
+fn fact(kind: &str, id: &str, fact: &str, by: Option<&str>, at: Ts) -> crate::model::Provenance {
+    crate::model::Provenance {
+        source: "openai".into(),
+        subject_kind: kind.into(),
+        subject_id: id.into(),
+        fact: fact.into(),
+        actor_kind: Some(
+            if by.is_some() {
+                "user"
+            } else {
+                "service_account"
+            }
+            .into(),
+        ),
+        actor_id: Some("user-1".into()),
+        actor_email: by.map(str::to_string),
+        via: Some("console".into()),
+        at,
+        feed: "audit_log".into(),
+    }
+}
+
+fn feed(name: &str, known: bool) -> crate::model::Feed {
+    crate::model::Feed {
+        source: "openai".into(),
+        feed: name.into(),
+        known,
+        from: Some(NOW - 90 * DAY),
+        to: None,
+        note: None,
+    }
+}
+
+#[test]
+fn a_service_keys_creator_answers_for_it_until_someone_is_recorded() {
+    let sa_key = |id: &str| Credential {
+        owner: Some(Owner {
+            kind: "service_account".into(),
+            id: "svc_1".into(),
+            email: None,
+            name: None,
+        }),
+        ..key(id, "", "", "active")
+    };
+    let d = SourceData {
+        people: vec![
+            person("gone@x.com", false, false),
+            person("here@x.com", true, false),
+        ],
+        credentials: vec![
+            sa_key("k_gone"),
+            sa_key("k_here"),
+            sa_key("k_unknown"),
+            sa_key("k_bot"),
+        ],
+        provenance: vec![
+            fact(
+                "api_key",
+                "k_gone",
+                "created_by",
+                Some("gone@x.com"),
+                NOW - DAY,
+            ),
+            fact(
+                "api_key",
+                "k_here",
+                "created_by",
+                Some("here@x.com"),
+                NOW - DAY,
+            ),
+            // Made by a service account's key: no person to judge.
+            fact("api_key", "k_bot", "created_by", None, NOW - DAY),
+            // A suggested owner only for a creator who is current.
+            fact(
+                "service_account",
+                "svc_1",
+                "created_by",
+                Some("here@x.com"),
+                NOW - DAY,
+            ),
+            fact(
+                "service_account",
+                "svc_2",
+                "created_by",
+                Some("gone@x.com"),
+                NOW - DAY,
+            ),
+        ],
+        service_accounts: ["svc_1", "svc_2"]
+            .iter()
+            .map(|id| ServiceAccount {
+                source: "openai".into(),
+                provider: "openai".into(),
+                id: id.to_string(),
+                resource_id: Some("proj_1".into()),
+                name: None,
+                role: None,
+                created_at: None,
+            })
+            .collect(),
+        ..Default::default()
+    };
+    let found = run(&d);
+    let orphans: Vec<&str> = found
+        .iter()
+        .filter(|f| f.rule == "orphaned-key")
+        .map(|f| &*f.subject_id)
+        .collect();
+    assert_eq!(orphans, ["k_gone"]);
+    let unowned = |id: &str| {
+        found
+            .iter()
+            .find(|f| f.rule == "unowned-service-account" && f.subject_id == id)
+            .unwrap()
+            .detail
+            .clone()
+    };
+    assert!(unowned("svc_1").contains("suggested owner here@x.com"));
+    assert!(!unowned("svc_2").contains("suggested"));
+    // Once someone is recorded as owning the service account, its creator's leaving is moot.
+    let mut cx = Context::at(NOW);
+    cx.owners
+        .insert(("openai".into(), "svc_1".into()), "here@x.com".into());
+    assert!(!rules(&d, &cx).contains(&pair("orphaned-key", "k_gone")));
+}
+
+#[test]
+fn a_seat_is_quiet_only_without_logins_or_key_use_and_new_seats_are_not() {
+    let seat = |id: &str, key: Option<i64>, added: Option<i64>| Account {
+        last_active_at: key.map(|d| NOW - d * DAY),
+        added_at: added.map(|d| NOW - d * DAY),
+        ..account("openai", id, &format!("{id}@x.com"))
+    };
+    let mut d = SourceData {
+        people: ["old", "login", "new", "key", "never"]
+            .iter()
+            .map(|id| person(&format!("{id}@x.com"), true, false))
+            .collect(),
+        accounts: vec![
+            seat("old", Some(200), Some(400)),
+            seat("login", Some(200), Some(400)),
+            seat("new", None, Some(20)),
+            seat("key", Some(5), Some(400)),
+            seat("never", None, None),
+        ],
+        provenance: vec![fact(
+            "account",
+            "login",
+            "last_login",
+            Some("login@x.com"),
+            NOW - 3 * DAY,
+        )],
+        feeds: vec![feed("audit_log_logins", true)],
+        ..Default::default()
+    };
+    let dormant = |d: &SourceData| -> Vec<String> {
+        run(d)
+            .into_iter()
+            .filter(|f| f.rule == "dormant-account")
+            .map(|f| f.subject_id.to_string())
+            .collect()
+    };
+    assert_eq!(dormant(&d), ["never", "old"]);
+    // Logins not read: key use alone, as ever (a login on record is not trusted either).
+    d.feeds = vec![feed("audit_log_logins", false)];
+    assert_eq!(dormant(&d), ["login", "old"]);
+}

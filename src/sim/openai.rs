@@ -10,7 +10,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
-use super::world::{KeyOwner, OaiKey, OpenAiOrg};
+use super::world::{KeyOwner, OaiActor, OaiAudit, OaiKey, OpenAiOrg};
 use super::{Params, Shared, bearer_ok, presented_key};
 
 pub(super) fn router() -> Router<Shared> {
@@ -89,6 +89,7 @@ pub(super) fn router() -> Router<Shared> {
             axum::routing::delete(delete_project_group_role),
         )
         .route("/organization/costs", get(costs))
+        .route("/organization/audit_logs", get(list_audit_logs))
         .route("/organization/admin_api_keys", get(list_admin_keys))
         .route(
             "/organization/admin_api_keys/{k}",
@@ -244,6 +245,7 @@ async fn delete_user(
     if org.users.remove(&id).is_none() {
         return Err(not_found("user", &id));
     }
+    record(org, "user.deleted", None, &id);
     for users in org.project_users.values_mut() {
         users.remove(&id);
     }
@@ -514,6 +516,7 @@ async fn delete_service_account(
     if let Some(keys) = org.api_keys.get_mut(&p) {
         keys.retain(|_, k| !matches!(&k.owner, KeyOwner::ServiceAccount { id } if *id == s));
     }
+    record(org, "service_account.deleted", Some(&p), &s);
     Ok(Json(
         json!({"object": "organization.project.service_account.deleted", "id": s, "deleted": true}),
     )
@@ -613,7 +616,7 @@ async fn delete_key(
     authorize(&st, &headers)?;
     let mut w = st.world.write().unwrap();
     project(&w.openai, &p)?;
-    let keys = w.openai.api_keys.entry(p).or_default();
+    let keys = w.openai.api_keys.entry(p.clone()).or_default();
     match keys.get(&k) {
         None => Err(not_found("API key", &k)),
         Some(key) if matches!(key.owner, KeyOwner::ServiceAccount { .. }) => Err(error(
@@ -625,6 +628,7 @@ async fn delete_key(
         )),
         Some(_) => {
             keys.remove(&k);
+            record(&mut w.openai, "api_key.deleted", Some(&p), &k);
             Ok(Json(
                 json!({"object": "organization.project.api_key.deleted", "id": k, "deleted": true}),
             )
@@ -1369,4 +1373,193 @@ fn deleted(removed: bool, what: &str, id: &str, object: &str) -> Reply {
         return Err(not_found(what, id));
     }
     Ok(Json(json!({"object": object, "deleted": true})).into_response())
+}
+
+/// Append what an admin-key call did to the audit log (unless logging is off), as the org's
+/// first admin key acting through the API: the log follows the world's changes.
+fn record(org: &mut OpenAiOrg, kind: &str, project: Option<&str>, object: &str) {
+    if org.audit_off {
+        return;
+    }
+    let Some(k) = org.admin_keys.values().next() else {
+        return;
+    };
+    let email = org
+        .users
+        .get(&k.owner_user_id)
+        .map(|u| u.email.clone())
+        .unwrap_or_default();
+    let actor = OaiActor::UserKey {
+        key_id: k.id.clone(),
+        user_id: k.owner_user_id.clone(),
+        email,
+    };
+    let n = org.audit.len();
+    let last = org.audit.last().map(|e| e.effective_at).unwrap_or(0);
+    org.audit.push(OaiAudit {
+        id: format!("audit_log-recert_{n:08}"),
+        kind: kind.into(),
+        effective_at: chrono::Utc::now().timestamp().max(last),
+        actor,
+        project: project.map(str::to_string),
+        object: Some(object.to_string()),
+    });
+}
+
+/// An audit log entry on the wire: the payload under a key named by its type.
+fn audit_json(org: &OpenAiOrg, e: &OaiAudit) -> Value {
+    let user = |id: &str, email: &str| json!({"id": id, "email": email});
+    let actor = match &e.actor {
+        OaiActor::Session { user_id, email } => json!({"type": "session",
+            "session": {"user": user(user_id, email), "ip_address": "203.0.113.7"}}),
+        OaiActor::UserKey {
+            key_id,
+            user_id,
+            email,
+        } => json!({"type": "api_key",
+            "api_key": {"id": key_id, "type": "user", "user": user(user_id, email)}}),
+        OaiActor::ServiceAccountKey { key_id, sa_id } => json!({"type": "api_key",
+            "api_key": {"id": key_id, "type": "service_account", "service_account": {"id": sa_id}}}),
+    };
+    let mut v = json!({"id": e.id, "type": e.kind, "effective_at": e.effective_at, "actor": actor});
+    if let Some(p) = &e.project {
+        let name = org.projects.get(p).map(|x| x.name.clone());
+        v["project"] = json!({"id": p, "name": name});
+    }
+    let id = e.object.clone();
+    let payload = match e.kind.as_str() {
+        "api_key.created" => Some(json!({"id": id, "data": {"scopes": ["api.model.request"]}})),
+        "service_account.created" | "user.added" => {
+            Some(json!({"id": id, "data": {"role": "member"}}))
+        }
+        "invite.sent" => {
+            let email = id
+                .as_deref()
+                .and_then(|i| org.invites.get(i))
+                .map(|i| i.email.clone());
+            Some(json!({"id": id, "data": {"email": email, "role": "reader"}}))
+        }
+        "login.failed" => Some(json!({"error_code": "invalid_credentials",
+            "error_message": "Wrong email or password."})),
+        // `login.succeeded` has no fields beyond the standard ones.
+        "login.succeeded" => None,
+        _ => Some(json!({"id": id})),
+    };
+    if let Some(p) = payload {
+        v[e.kind.as_str()] = p;
+    }
+    v
+}
+
+/// `/organization/audit_logs`: newest first; `effective_at[gt|gte|lt|lte]`, `event_types[]`,
+/// `project_ids[]`, `actor_ids[]`, `actor_emails[]`, `resource_ids[]`; `limit` 1–100 (default
+/// 20), `after` (older than that entry), `before` (newer). With logging off: an empty list.
+async fn list_audit_logs(State(st): State<Shared>, headers: HeaderMap, uri: Uri) -> Reply {
+    authorize(&st, &headers)?;
+    let params = Params::from_uri(&uri);
+    let bad = |message: String, param: &str| {
+        error(
+            StatusCode::BAD_REQUEST,
+            &message,
+            "invalid_request_error",
+            Some(param),
+            Some("invalid_value"),
+        )
+    };
+    let mut bounds = Vec::new();
+    for op in ["gt", "gte", "lt", "lte"] {
+        let name = format!("effective_at[{op}]");
+        if let Some(v) = params.get(&name) {
+            let t: i64 = v
+                .parse()
+                .map_err(|_| bad(format!("Invalid value for '{name}': {v}."), &name))?;
+            bounds.push((op, t));
+        }
+    }
+    let limit = match params.get("limit") {
+        None => 20,
+        Some(v) => match v.parse::<usize>() {
+            Ok(n) if (1..=100).contains(&n) => n,
+            _ => {
+                return Err(bad(
+                    format!(
+                        "Invalid value for 'limit': {v}. Expected an integer between 1 and 100."
+                    ),
+                    "limit",
+                ));
+            }
+        },
+    };
+    let w = st.world.read().unwrap();
+    let org = &w.openai;
+    let any = |name: &str, value: Option<&str>| {
+        let wanted = params.all(name);
+        wanted.is_empty() || value.is_some_and(|v| wanted.contains(&v))
+    };
+    fn actor(e: &OaiAudit) -> (&str, Option<&str>) {
+        match &e.actor {
+            OaiActor::Session { user_id, email } | OaiActor::UserKey { user_id, email, .. } => {
+                (user_id.as_str(), Some(email.as_str()))
+            }
+            OaiActor::ServiceAccountKey { sa_id, .. } => (sa_id.as_str(), None),
+        }
+    }
+    let keep = |e: &OaiAudit| {
+        bounds.iter().all(|&(op, t)| match op {
+            "gt" => e.effective_at > t,
+            "gte" => e.effective_at >= t,
+            "lt" => e.effective_at < t,
+            _ => e.effective_at <= t,
+        }) && any("event_types", Some(&e.kind))
+            && any("project_ids", e.project.as_deref())
+            && any("actor_ids", Some(actor(e).0))
+            && any("actor_emails", actor(e).1)
+            && any("resource_ids", e.object.as_deref())
+    };
+    // The position an entry's id names (its trailing number), checked against the log.
+    let position = |id: &str| -> Option<usize> {
+        let n: usize = id.rsplit('_').next()?.parse().ok()?;
+        (org.audit.get(n)?.id == id).then_some(n)
+    };
+    let log: &[OaiAudit] = if org.audit_off { &[] } else { &org.audit };
+    // Newest first: `after` pages towards older entries, `before` towards newer ones.
+    let data: Vec<&OaiAudit> = match (params.get("after"), params.get("before")) {
+        // A cursor that names no entry has nothing after it.
+        (Some(a), _) => {
+            let end = position(a).unwrap_or(0);
+            log[..end]
+                .iter()
+                .rev()
+                .filter(|e| keep(e))
+                .take(limit + 1)
+                .collect()
+        }
+        (None, Some(b)) => {
+            let start =
+                position(b).ok_or_else(|| bad(format!("Invalid cursor: {b}."), "before"))?;
+            let mut newer: Vec<&OaiAudit> = log[start + 1..]
+                .iter()
+                .filter(|e| keep(e))
+                .take(limit + 1)
+                .collect();
+            newer.reverse();
+            newer
+        }
+        (None, None) => log
+            .iter()
+            .rev()
+            .filter(|e| keep(e))
+            .take(limit + 1)
+            .collect(),
+    };
+    let has_more = data.len() > limit;
+    let data = &data[..data.len().min(limit)];
+    Ok(Json(json!({
+        "object": "list",
+        "data": data.iter().map(|e| audit_json(org, e)).collect::<Vec<_>>(),
+        "first_id": data.first().map(|e| e.id.clone()),
+        "last_id": data.last().map(|e| e.id.clone()),
+        "has_more": has_more,
+    }))
+    .into_response())
 }

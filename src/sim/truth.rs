@@ -6,10 +6,14 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use super::world::{ADMIN_GROUP, ANTHROPIC_SOURCE, CURSOR_SOURCE, OPENAI_SOURCE, World};
+use super::world::{
+    ADMIN_GROUP, ANTHROPIC_SOURCE, CURSOR_SOURCE, KeyOwner, OPENAI_SOURCE, OaiActor, World,
+};
 use crate::model::{Finding, Severity};
 
 const DAY: i64 = 86_400;
+/// How far back recert reads OpenAI's logins (the README's provenance section).
+const LOGIN_WINDOW_DAYS: i64 = 90;
 
 struct Out(Vec<Finding>);
 
@@ -229,6 +233,49 @@ pub(super) fn derive(w: &World) -> Vec<Finding> {
             );
         }
     }
+    // A service account's key (nobody records owners in the simulator) whose creator, as the
+    // audit log names them, is a directory person who has left: nobody answers for it.
+    if !w.openai.audit_off {
+        let sa_keys: HashMap<&str, &str> = w
+            .openai
+            .api_keys
+            .iter()
+            .filter(|(p, _)| live_p(p))
+            .flat_map(|(p, keys)| keys.values().map(move |k| (k, p)))
+            .filter(|(k, _)| matches!(k.owner, KeyOwner::ServiceAccount { .. }))
+            .map(|(k, p)| (k.id.as_str(), p.as_str()))
+            .collect();
+        let left = |email: &str| {
+            let ids = dir.get(&email.to_lowercase());
+            ids.is_some_and(|ids| {
+                ids.len() == 1 && ids.iter().all(|id| !w.directory.users[id].active)
+            })
+        };
+        for e in w
+            .openai
+            .audit
+            .iter()
+            .filter(|e| e.kind == "api_key.created")
+        {
+            let (Some(k), OaiActor::Session { email, .. } | OaiActor::UserKey { email, .. }) =
+                (e.object.as_deref(), &e.actor)
+            else {
+                continue;
+            };
+            if sa_keys.contains_key(k) && left(email) {
+                out.push(
+                    "orphaned-key",
+                    Severity::Critical,
+                    "openai",
+                    oa,
+                    "api_key",
+                    k.to_string(),
+                    None,
+                    "creator left",
+                );
+            }
+        }
+    }
     // Group memberships SCIM does not manage, and every group's project access.
     for g in w.openai.groups.values().filter(|g| !g.is_scim_managed) {
         for u in &g.members {
@@ -369,8 +416,36 @@ pub(super) fn derive(w: &World) -> Vec<Finding> {
             k.last_used_at,
         );
     }
+    // A seat is quiet since its last key use or login; recert reads the audit log's logins for
+    // the last 90 days (none there: none since then, or since the user was added). With
+    // logging off, only key use counts.
+    let logins = (!w.openai.audit_off).then(|| {
+        let mut last: HashMap<&str, i64> = HashMap::new();
+        for e in w.openai.audit.iter().filter(|e| {
+            e.kind == "login.succeeded" && e.effective_at >= now - LOGIN_WINDOW_DAYS * DAY
+        }) {
+            if let OaiActor::Session { user_id, .. } | OaiActor::UserKey { user_id, .. } = &e.actor
+            {
+                let t = last.entry(user_id.as_str()).or_insert(e.effective_at);
+                *t = (*t).max(e.effective_at);
+            }
+        }
+        last
+    });
     for u in w.openai.users.values() {
-        if u.api_key_last_used_at.is_some_and(|t| older(t, 60)) {
+        let quiet_since = match &logins {
+            None => u.api_key_last_used_at,
+            Some(last) => [
+                Some(now - LOGIN_WINDOW_DAYS * DAY),
+                last.get(u.id.as_str()).copied(),
+                u.api_key_last_used_at,
+                Some(u.added_at),
+            ]
+            .into_iter()
+            .flatten()
+            .max(),
+        };
+        if quiet_since.is_some_and(|t| older(t, 60)) {
             out.push(
                 "dormant-account",
                 Severity::Low,

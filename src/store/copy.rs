@@ -20,6 +20,8 @@ pub const COPIED: &[&str] = &[
     "invites",
     "idp_apps",
     "app_access",
+    "provenance",
+    "feeds",
     "snapshot_digests",
     "decisions",
     "audit",

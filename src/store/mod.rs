@@ -25,8 +25,8 @@ use db::{Conn, DbError, args};
 pub use pg::Target;
 
 use crate::model::{
-    Account, AppAccess, Credential, Grant, IdpApp, Invite, Owner, Person, Resource, ServiceAccount,
-    Signals, Snapshot, SourceData, SourceStatus, Ts,
+    Account, AppAccess, Credential, Feed, Grant, IdpApp, Invite, Owner, Person, Provenance,
+    Resource, ServiceAccount, Signals, Snapshot, SourceData, SourceStatus, Ts,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -322,6 +322,23 @@ CREATE TABLE app_access (
     PRIMARY KEY (snapshot_id, source, person_id, app_source)
 );
 "#,
+    // 16: what a provider's audit feed says about its objects (who created a key, a user's
+    // last login), and how far each feed was read.
+    r#"
+CREATE TABLE provenance (
+    snapshot_id INTEGER NOT NULL REFERENCES snapshots(id) ON DELETE CASCADE,
+    source TEXT NOT NULL, subject_kind TEXT NOT NULL, subject_id TEXT NOT NULL,
+    fact TEXT NOT NULL, actor_kind TEXT, actor_id TEXT, actor_email TEXT, via TEXT,
+    at INTEGER NOT NULL, feed TEXT NOT NULL,
+    PRIMARY KEY (snapshot_id, source, subject_kind, subject_id, fact)
+);
+CREATE TABLE feeds (
+    snapshot_id INTEGER NOT NULL REFERENCES snapshots(id) ON DELETE CASCADE,
+    source TEXT NOT NULL, feed TEXT NOT NULL, known INTEGER NOT NULL,
+    read_from INTEGER, read_to INTEGER, note TEXT,
+    PRIMARY KEY (snapshot_id, source, feed)
+);
+"#,
 ];
 
 /// The PostgreSQL schema's migrations, applied in order; `recert_schema.version` records how
@@ -454,7 +471,25 @@ CREATE TABLE audit_head (
     team::MIGRATION_2,
     MIGRATION_3,
     MIGRATION_4,
+    MIGRATION_5,
 ];
+
+/// PostgreSQL 5: SQLite's 16 (provenance and the feeds it was read from).
+const MIGRATION_5: &str = r#"
+CREATE TABLE provenance (
+    snapshot_id BIGINT NOT NULL REFERENCES snapshots(id) ON DELETE CASCADE,
+    source TEXT COLLATE "C" NOT NULL, subject_kind TEXT COLLATE "C" NOT NULL,
+    subject_id TEXT COLLATE "C" NOT NULL, fact TEXT COLLATE "C" NOT NULL, actor_kind TEXT,
+    actor_id TEXT, actor_email TEXT, via TEXT, at BIGINT NOT NULL, feed TEXT NOT NULL,
+    PRIMARY KEY (snapshot_id, source, subject_kind, subject_id, fact)
+);
+CREATE TABLE feeds (
+    snapshot_id BIGINT NOT NULL REFERENCES snapshots(id) ON DELETE CASCADE,
+    source TEXT COLLATE "C" NOT NULL, feed TEXT COLLATE "C" NOT NULL, known BIGINT NOT NULL,
+    read_from BIGINT, read_to BIGINT, note TEXT,
+    PRIMARY KEY (snapshot_id, source, feed)
+);
+"#;
 
 /// PostgreSQL 4: SQLite's 15 (what an identity provider says), text keys by code point.
 const MIGRATION_4: &str = r#"
@@ -539,6 +574,8 @@ const DATA_TABLES: &[(&str, &str)] = &[
     ("invites", INVITES),
     ("idp_apps", IDP_APPS),
     ("app_access", APP_ACCESS),
+    ("provenance", PROVENANCE),
+    ("feeds", FEEDS),
 ];
 
 /// What one source produced in a sync: its data, or the error that stopped it.
@@ -1230,6 +1267,8 @@ const INVITES: &str =
 const IDP_APPS: &str =
     "snapshot_id, source, app_source, id, name, assignments_known, open, pushes_known";
 const APP_ACCESS: &str = "snapshot_id, source, person_id, app_source, assigned, via, push_kind, push_result, push_at, push_detail";
+const PROVENANCE: &str = "snapshot_id, source, subject_kind, subject_id, fact, actor_kind, actor_id, actor_email, via, at, feed";
+const FEEDS: &str = "snapshot_id, source, feed, known, read_from, read_to, note";
 
 /// `INSERT INTO table (cols) VALUES (?1, …)`, a later row with the same key replacing the
 /// earlier one (as a provider listing one object twice would have it).
@@ -1440,6 +1479,42 @@ fn insert_data(tx: &Conn, sid: i64, d: &SourceData) -> Result<(), DbError> {
                 a.push_at,
                 a.push_detail
             ])?;
+        }
+        Ok(())
+    })?;
+    let sql = upsert(
+        "provenance",
+        PROVENANCE,
+        &[
+            "snapshot_id",
+            "source",
+            "subject_kind",
+            "subject_id",
+            "fact",
+        ],
+    );
+    tx.exec_many(&sql, |push| {
+        for p in &d.provenance {
+            push(args![
+                sid,
+                p.source,
+                p.subject_kind,
+                p.subject_id,
+                p.fact,
+                p.actor_kind,
+                p.actor_id,
+                p.actor_email,
+                p.via,
+                p.at,
+                p.feed
+            ])?;
+        }
+        Ok(())
+    })?;
+    let sql = upsert("feeds", FEEDS, &["snapshot_id", "source", "feed"]);
+    tx.exec_many(&sql, |push| {
+        for f in &d.feeds {
+            push(args![sid, f.source, f.feed, f.known, f.from, f.to, f.note])?;
         }
         Ok(())
     })?;
@@ -1867,6 +1942,38 @@ fn load(conn: &Conn, sid: i64, second: Option<&Target>) -> Result<Snapshot, DbEr
             })
         },
     )?;
+    let provenance = conn.map(
+        &format!("SELECT {PROVENANCE} FROM provenance WHERE snapshot_id = ?1 ORDER BY source, subject_kind, subject_id, fact"),
+        args![sid],
+        |r| {
+            Ok(Provenance {
+                source: r.get(1)?,
+                subject_kind: r.get(2)?,
+                subject_id: r.get(3)?,
+                fact: r.get(4)?,
+                actor_kind: r.get(5)?,
+                actor_id: r.get(6)?,
+                actor_email: r.get(7)?,
+                via: r.get(8)?,
+                at: r.get(9)?,
+                feed: r.get(10)?,
+            })
+        },
+    )?;
+    let feeds = conn.map(
+        &format!("SELECT {FEEDS} FROM feeds WHERE snapshot_id = ?1 ORDER BY source, feed"),
+        args![sid],
+        |r| {
+            Ok(Feed {
+                source: r.get(1)?,
+                feed: r.get(2)?,
+                known: r.get(3)?,
+                from: r.get(4)?,
+                to: r.get(5)?,
+                note: r.get(6)?,
+            })
+        },
+    )?;
     Ok(Snapshot {
         id: sid,
         taken_at,
@@ -1881,6 +1988,8 @@ fn load(conn: &Conn, sid: i64, second: Option<&Target>) -> Result<Snapshot, DbEr
             invites,
             apps,
             app_access,
+            provenance,
+            feeds,
         },
     })
 }

@@ -251,7 +251,7 @@ pub fn init_sql() -> String {
     sql.push_str("REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON audit, audit_head, recert_reviewers, snapshot_digests FROM PUBLIC;\n");
     sql.push_str("\n-- The syncer writes snapshots (a new id, never one it chooses) and their digests, which consoles trust for a first frame.\n");
     sql.push_str("GRANT INSERT (taken_at) ON snapshots TO recert_syncer;\n");
-    sql.push_str("GRANT INSERT ON source_runs, people, accounts, resources, grants, service_accounts, credentials, invites, idp_apps, app_access TO recert_syncer;\n");
+    sql.push_str("GRANT INSERT ON source_runs, people, accounts, resources, grants, service_accounts, credentials, invites, idp_apps, app_access, provenance, feeds TO recert_syncer;\n");
     sql.push_str("GRANT INSERT, UPDATE ON snapshot_digests TO recert_syncer;\n");
     sql.push_str("\n-- The applier plans and applies.\n");
     sql.push_str(

@@ -99,6 +99,9 @@ pub struct Data {
     sweep_memo: Memo<Sweep>,
     /// The last person's directory entries asked for, with what each says (alike).
     said_memo: Memo<Vec<crate::reconcile::Said>>,
+    /// The last subject's provenance asked for, by `source\0kind\0id` (a detail pane is
+    /// drawn every frame; the facts are a scan of the snapshot).
+    facts_memo: std::sync::Mutex<Option<(String, Vec<String>)>>,
 }
 
 type Sweep = Result<Vec<crate::review::NewDecision>, String>;
@@ -392,6 +395,37 @@ impl Data {
                 None => Ok(Vec::new()),
             }
         })
+    }
+
+    /// What the provider's audit log says about one subject (`reconcile::provenance::about`):
+    /// who created it, who added it, its last login. Computed once per subject, however often
+    /// it is drawn.
+    pub fn provenance(&self, source: &str, kind: &str, id: &str) -> Vec<String> {
+        // A finding names an admin key `admin_key`; the log names every key `api_key`.
+        let kind = if kind == "admin_key" { "api_key" } else { kind };
+        let key = format!("{source}\0{kind}\0{id}");
+        let mut memo = self.facts_memo.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((k, v)) = &*memo
+            && *k == key
+        {
+            return v.clone();
+        }
+        let v = crate::reconcile::provenance::about(&self.snapshot.data, source, kind, id);
+        *memo = Some((key, v.clone()));
+        v
+    }
+
+    /// The owner recert suggests for a service account nobody owns: its creator, if current
+    /// (`reconcile::provenance::suggested_owner`, as the finding says it).
+    pub fn suggested_owner(&self, source: &str, service_account: &str) -> Option<String> {
+        let facts = crate::reconcile::provenance::Facts::new(&self.snapshot.data);
+        crate::reconcile::provenance::suggested_owner(
+            &facts,
+            &self.directory(),
+            source,
+            service_account,
+        )
+        .map(|s| s.email)
     }
 
     /// What every directory entry of this person says (`reconcile::said`, the entries

@@ -40,6 +40,8 @@ pub enum Action {
     Certify,
     Revoke,
     Reassign,
+    /// Reassign to the owner recert suggests (a service account's creator).
+    AcceptSuggested,
     Defer,
     Sweep,
     Undo,
@@ -100,6 +102,7 @@ impl Action {
             "certify" => Action::Certify,
             "revoke" => Action::Revoke,
             "reassign" => Action::Reassign,
+            "accept_suggested" => Action::AcceptSuggested,
             "defer" => Action::Defer,
             "sweep" => Action::Sweep,
             "detail" => Action::Detail,
@@ -125,6 +128,7 @@ impl Action {
             Action::Certify
                 | Action::Revoke
                 | Action::Reassign
+                | Action::AcceptSuggested
                 | Action::Defer
                 | Action::Sweep
                 | Action::Undo

@@ -1310,6 +1310,12 @@ impl State {
     }
 
     fn start_decision(&mut self, verdict: Verdict) -> Vec<Effect> {
+        self.decide(verdict, false)
+    }
+
+    /// `start_decision`; with `suggested`, a reassign to the owner recert suggests (a service
+    /// account's creator, from the provider's audit log) instead of the person picker.
+    fn decide(&mut self, verdict: Verdict, suggested: bool) -> Vec<Effect> {
         // Every decision key comes here (`:leak` and a sweep build their own: the incident's).
         if self.read_only {
             self.notify(
@@ -1364,13 +1370,47 @@ impl State {
                 return Vec::new();
             }
         }
+        let mut owner = None;
+        if suggested {
+            let mut each: Vec<Option<String>> = items
+                .iter()
+                .map(|(t, _, _)| {
+                    (t.kind == "service_account")
+                        .then(|| self.data.suggested_owner(&t.source, &t.id))
+                        .flatten()
+                })
+                .collect();
+            each.sort();
+            each.dedup();
+            match each.as_slice() {
+                [Some(email)] => owner = Some(email.clone()),
+                [None] => {
+                    self.notify(
+                        "No suggested owner here: recert suggests a service account's creator (from the provider's audit log) when the directory has them, current. o picks an owner",
+                        Level::Warn,
+                    );
+                    return Vec::new();
+                }
+                _ => {
+                    self.notify(
+                        "The marked rows have different suggested owners, or none: accept them one at a time (O), or pick one owner for all (o)",
+                        Level::Warn,
+                    );
+                    return Vec::new();
+                }
+            }
+        }
         self.pending = Some(Pending {
             verdict,
             items,
-            owner: None,
+            owner: owner.clone(),
             until: None,
             skipped,
         });
+        if owner.is_some() {
+            self.ask(PromptKind::Justification);
+            return Vec::new();
+        }
         match verdict {
             Verdict::Defer => self.ask(PromptKind::Until),
             Verdict::Reassign => {
@@ -2364,6 +2404,7 @@ impl State {
             Action::Certify => return self.start_decision(Verdict::Certify),
             Action::Revoke => return self.start_decision(Verdict::Revoke),
             Action::Reassign => return self.start_decision(Verdict::Reassign),
+            Action::AcceptSuggested => return self.decide(Verdict::Reassign, true),
             Action::Defer => return self.start_decision(Verdict::Defer),
             Action::Sweep => return self.sweep(),
             Action::Detail if self.view != ViewId::Dash && self.current().is_some() => {

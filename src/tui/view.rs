@@ -645,6 +645,22 @@ fn dashboard(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
             Span::styled(w.to_string(), style),
             Span::styled(tail.to_string(), t.muted),
         ]));
+        // A feed the source could not read (the audit log): said once, under the source.
+        let mut notes: Vec<&str> = d
+            .snapshot
+            .data
+            .feeds
+            .iter()
+            .filter(|f| f.source == src.source)
+            .filter_map(|f| f.note.as_deref())
+            .collect();
+        notes.dedup();
+        for n in notes {
+            r.push(Line::from(Span::styled(
+                format!("  {}", sanitize(n)),
+                t.warn,
+            )));
+        }
     }
     let block = |title: &str| {
         Block::default()

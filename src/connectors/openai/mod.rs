@@ -17,6 +17,8 @@ use crate::model::{
     Account, Credential, Grant, Invite, Owner, Resource, ServiceAccount, SourceData,
 };
 
+pub mod audit;
+
 const PROVIDER: &str = "openai";
 
 /// Every item of an OpenAI classic list (`limit`/`after`).
@@ -578,6 +580,21 @@ pub async fn fetch(http: &Arc<Http>, page: u32) -> Result<SourceData, SourceErro
             .try_collect::<Vec<(String, ProjectParts)>>();
         futures::try_join!(lister, fan_out)
     };
+    let now = chrono::Utc::now().timestamp();
+    // The audit log is read beside the rest; what it cannot say is unknown, never a failure.
+    let (listed, (provenance, feeds)) = futures::join!(
+        async {
+            futures::try_join!(
+                list_all(http, "organization/users", &[], page),
+                projects_and_parts,
+                list_all(http, "organization/invites", &[], page),
+                list_all(http, "organization/admin_api_keys", &[], page),
+                super::optional(spend_by_key(http, now)),
+                groups(http, page),
+            )
+        },
+        audit::provenance(http, now, page),
+    );
     let (users, (projects, parts), invites, admin_keys, spend, groups): (
         Vec<WUser>,
         _,
@@ -585,14 +602,7 @@ pub async fn fetch(http: &Arc<Http>, page: u32) -> Result<SourceData, SourceErro
         Vec<WKey>,
         _,
         _,
-    ) = futures::try_join!(
-        list_all(http, "organization/users", &[], page),
-        projects_and_parts,
-        list_all(http, "organization/invites", &[], page),
-        list_all(http, "organization/admin_api_keys", &[], page),
-        super::optional(spend_by_key(http, chrono::Utc::now().timestamp())),
-        groups(http, page),
-    )?;
+    ) = listed?;
 
     let user_ids: Vec<String> = users.iter().map(|u| u.id.clone()).collect();
     let group_ids: Vec<String> = groups.iter().flatten().map(|(g, _)| g.id.clone()).collect();
@@ -777,6 +787,9 @@ pub async fn fetch(http: &Arc<Http>, page: u32) -> Result<SourceData, SourceErro
             expires_at: i.expires_at,
         });
     }
+    d.provenance = provenance;
+    d.feeds = feeds;
+    audit::silence(&mut d, now);
     Ok(d)
 }
 

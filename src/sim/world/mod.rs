@@ -24,8 +24,8 @@ pub use cursor::{CEvent, CMember, CursorId, CursorTeam};
 pub use directory::{Directory, ScimGroup, ScimUser};
 pub use idp::{Idp, IdpApp, IdpPush};
 pub use openai::{
-    KeyOwner, OaiAdminKey, OaiGroup, OaiInvite, OaiKey, OaiProject, OaiProjectUser, OaiRole,
-    OaiServiceAccount, OaiUser, OpenAiOrg, key_spend_cents,
+    AUDIT_REACH_DAYS, KeyOwner, OaiActor, OaiAdminKey, OaiAudit, OaiGroup, OaiInvite, OaiKey,
+    OaiProject, OaiProjectUser, OaiRole, OaiServiceAccount, OaiUser, OpenAiOrg, key_spend_cents,
 };
 
 /// Source names used by `recert sim --write-config` and by the ground truth.
@@ -728,6 +728,7 @@ pub fn build(size: Size, seed: u64, now: Ts) -> World {
     plant_ambiguous(&mut world, &people);
     plant_admin_group(&mut world, &mut extra);
     settle_times(&mut world);
+    openai::openai_audit(&mut Rng::new(seed ^ 0xA0D1), &mut world);
     world.idp = idp::idp(&mut Rng::new(seed ^ 0x1D9), &world);
     world
 }
@@ -754,6 +755,7 @@ fn settle_times(w: &mut World) {
     let s = |t: &mut Ts| *t = settle(now, *t);
     for u in w.openai.users.values_mut() {
         u.api_key_last_used_at.iter_mut().for_each(s);
+        s(&mut u.added_at);
     }
     for k in w.openai.api_keys.values_mut().flat_map(|m| m.values_mut()) {
         s(&mut k.created_at);

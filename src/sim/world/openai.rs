@@ -128,6 +128,222 @@ pub struct OpenAiOrg {
     pub project_user_roles: BTreeMap<String, BTreeMap<String, std::collections::BTreeSet<String>>>,
     /// Custom project roles assigned to a project's groups: project → group → role ids.
     pub project_group_roles: BTreeMap<String, BTreeMap<String, std::collections::BTreeSet<String>>>,
+    /// The audit log, oldest first (`/organization/audit_logs` serves it newest first).
+    pub audit: Vec<OaiAudit>,
+    /// Audit logging was never switched on in the org settings: the log answers an empty list.
+    pub audit_off: bool,
+}
+
+/// One audit log entry: what happened, to what, and who did it.
+#[derive(Clone, Debug)]
+pub struct OaiAudit {
+    pub id: String,
+    /// The event type (`api_key.created`, `login.succeeded`...).
+    pub kind: String,
+    pub effective_at: Ts,
+    pub actor: OaiActor,
+    /// The project it happened in, if any.
+    pub project: Option<String>,
+    /// The payload's `id`: the key, service account, user, invite or project acted on.
+    pub object: Option<String>,
+}
+
+/// Who did it: a person signed in to the dashboard, or the API with a user's or a service
+/// account's key.
+#[derive(Clone, Debug)]
+pub enum OaiActor {
+    Session {
+        user_id: String,
+        email: String,
+    },
+    UserKey {
+        key_id: String,
+        user_id: String,
+        email: String,
+    },
+    ServiceAccountKey {
+        key_id: String,
+        sa_id: String,
+    },
+}
+
+/// How far back the simulated org's audit log reaches (logging was switched on then).
+pub const AUDIT_REACH_DAYS: i64 = 360;
+
+/// The org's audit log from the world as generated: who created each key and service account
+/// (a user's own key by its user; a service account and its key by a person of the directory,
+/// now and then one who has since left), who added each user and sent each invite, who archived
+/// each archived project, and each user's last login (most users) and last failed one (a few).
+/// Only what happened within `AUDIT_REACH_DAYS`; drawn from its own stream.
+pub(super) fn openai_audit(rng: &mut Rng, w: &mut World) {
+    let now = w.now;
+    let day = 86_400;
+    let reach = now - AUDIT_REACH_DAYS * day;
+    // The people who make service accounts: directory people, current and departed, each
+    // with one address no one else has (an address two people share decides nothing).
+    let mut count: std::collections::HashMap<String, usize> = Default::default();
+    for u in w.directory.users.values() {
+        for e in std::iter::once(&u.user_name).chain(u.extra_emails.iter()) {
+            *count.entry(e.to_lowercase()).or_default() += 1;
+        }
+    }
+    let makers: Vec<(String, bool)> = w
+        .directory
+        .users
+        .values()
+        .filter(|u| count.get(&u.user_name.to_lowercase()) == Some(&1))
+        .map(|u| (u.user_name.clone(), u.active))
+        .collect();
+    let (current, departed): (Vec<_>, Vec<_>) = makers.into_iter().partition(|m| m.1);
+    let ids: std::collections::HashMap<String, String> = w
+        .openai
+        .users
+        .values()
+        .map(|u| (u.email.to_lowercase(), u.id.clone()))
+        .collect();
+    let maker = |rng: &mut Rng| -> (String, String) {
+        let pool = if !departed.is_empty() && rng.chance(0.25) {
+            &departed
+        } else {
+            &current
+        };
+        let email = if pool.is_empty() {
+            format!("nobody@{COMPANY_DOMAIN}")
+        } else {
+            rng.pick(pool).0.clone()
+        };
+        // Their org user id; one who has left the org keeps the id the log recorded.
+        let id = ids.get(&email.to_lowercase()).cloned().unwrap_or_else(|| {
+            let local = email.split('@').next().unwrap_or_default().replace('.', "");
+            format!("user-former{local}")
+        });
+        (id, email)
+    };
+    let owner = w
+        .openai
+        .users
+        .values()
+        .find(|u| u.role == "owner")
+        .map(|u| (u.id.clone(), u.email.clone()));
+    let session = |(user_id, email): (String, String)| OaiActor::Session { user_id, email };
+    let mut log = Vec::new();
+    let mut push =
+        |kind: &str, at: Ts, actor: OaiActor, project: Option<&String>, object: Option<&String>| {
+            if at >= reach && at <= now {
+                log.push(OaiAudit {
+                    id: String::new(),
+                    kind: kind.into(),
+                    effective_at: at,
+                    actor,
+                    project: project.cloned(),
+                    object: object.cloned(),
+                });
+            }
+        };
+    let org = &w.openai;
+    for (p, keys) in &org.api_keys {
+        let sas = org.service_accounts.get(p);
+        for k in keys.values() {
+            match &k.owner {
+                KeyOwner::User { id, email, .. } => push(
+                    "api_key.created",
+                    k.created_at,
+                    session((id.clone(), email.clone())),
+                    Some(p),
+                    Some(&k.id),
+                ),
+                KeyOwner::ServiceAccount { id } => {
+                    let by = maker(rng);
+                    let sa_at = sas.and_then(|m| m.get(id)).map(|s| s.created_at);
+                    if let Some(at) = sa_at {
+                        let sa_by = if rng.chance(0.7) {
+                            by.clone()
+                        } else {
+                            maker(rng)
+                        };
+                        push(
+                            "service_account.created",
+                            at,
+                            session(sa_by),
+                            Some(p),
+                            Some(id),
+                        );
+                    }
+                    // Now and then made with an admin key, through the API.
+                    let actor = if rng.chance(0.2) {
+                        OaiActor::UserKey {
+                            key_id: format!("key_{}", rng.alnum(16)),
+                            user_id: by.0,
+                            email: by.1,
+                        }
+                    } else {
+                        session(by)
+                    };
+                    push("api_key.created", k.created_at, actor, Some(p), Some(&k.id));
+                }
+            }
+        }
+    }
+    for u in org.users.values() {
+        if let Some(o) = &owner {
+            push(
+                "user.added",
+                u.added_at,
+                session(o.clone()),
+                None,
+                Some(&u.id),
+            );
+        }
+        if rng.chance(0.75) {
+            let at = settle(now, now - rng.range(0, 120) * day);
+            push(
+                "login.succeeded",
+                at,
+                session((u.id.clone(), u.email.clone())),
+                None,
+                None,
+            );
+        }
+        if rng.chance(0.1) {
+            let at = settle(now, now - rng.range(0, 60) * day);
+            push(
+                "login.failed",
+                at,
+                session((u.id.clone(), u.email.clone())),
+                None,
+                None,
+            );
+        }
+    }
+    for i in org.invites.values() {
+        if let Some(o) = &owner {
+            push(
+                "invite.sent",
+                i.created_at,
+                session(o.clone()),
+                None,
+                Some(&i.id),
+            );
+        }
+    }
+    for p in org.projects.values() {
+        if let (Some(at), Some(o)) = (p.archived_at, &owner) {
+            push(
+                "project.archived",
+                at,
+                session(o.clone()),
+                Some(&p.id),
+                Some(&p.id),
+            );
+        }
+    }
+    log.sort_by(|a, b| {
+        (a.effective_at, &a.kind, &a.object).cmp(&(b.effective_at, &b.kind, &b.object))
+    });
+    for (n, e) in log.iter_mut().enumerate() {
+        e.id = format!("audit_log-{}_{n:08}", rng.alnum(10));
+    }
+    w.openai.audit = log;
 }
 
 /// A custom OpenAI organisation role.

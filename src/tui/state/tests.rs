@@ -2389,3 +2389,85 @@ fn every_decidable_view_says_what_each_row_is_about() {
         }
     }
 }
+
+#[test]
+fn o_capital_accepts_the_owner_recert_suggests_and_shows_the_audit_log() {
+    let mut h = Harness::new(0);
+    let mut snap = sample_data(0).snapshot.clone();
+    snap.data.service_accounts = ["svc_1", "svc_2"]
+        .iter()
+        .map(|id| crate::model::ServiceAccount {
+            source: "openai".into(),
+            provider: "openai".into(),
+            id: id.to_string(),
+            resource_id: Some("proj_1".into()),
+            name: Some(format!("{id}-bot")),
+            role: None,
+            created_at: None,
+        })
+        .collect();
+    let made = |id: &str, by: &str| crate::model::Provenance {
+        source: "openai".into(),
+        subject_kind: "service_account".into(),
+        subject_id: id.into(),
+        fact: "created_by".into(),
+        actor_kind: Some("user".into()),
+        actor_id: Some("user-x".into()),
+        actor_email: Some(by.into()),
+        via: Some("console".into()),
+        at: NOW - 30 * DAY,
+        feed: "audit_log".into(),
+    };
+    // Alice is current; Bob has left, so nobody is suggested for svc_2.
+    snap.data.provenance = vec![
+        made("svc_1", "alice@example.com"),
+        made("svc_2", "bob@example.com"),
+    ];
+    let cx = crate::reconcile::Context::at(NOW);
+    let findings = crate::reconcile::reconcile(&snap.data, &cx);
+    h.send(Msg::Data(Arc::new(Data::new(snap, findings, cx))));
+    h.key('2');
+    h.key('/');
+    h.typ("svc_2");
+    h.code(KeyCode::Enter);
+    h.key('O');
+    assert_eq!(h.s.mode, Mode::Normal);
+    let toast = h.s.toast.as_ref().map(|t| t.0.clone());
+    assert!(
+        toast
+            .as_deref()
+            .is_some_and(|t| t.contains("No suggested owner")),
+        "{toast:?} {:?}",
+        h.subjects()
+    );
+    h.key('/');
+    h.code(KeyCode::Esc);
+    h.key('/');
+    h.typ("svc_1");
+    h.code(KeyCode::Enter);
+    let detail: Vec<String> = super::super::views::of(ViewId::Gaps)
+        .detail(
+            &h.s,
+            &crate::tui::theme::Theme::load(None, false).unwrap(),
+            h.s.vs().table.rows[h.s.current().unwrap() as usize].item,
+        )
+        .iter()
+        .map(|l| l.to_string())
+        .collect();
+    assert!(
+        detail
+            .iter()
+            .any(|l| l.contains("created by alice@example.com (in the dashboard)")),
+        "{detail:?}"
+    );
+    h.key('O');
+    assert_eq!(h.s.mode, Mode::Prompt);
+    let title = h.s.prompt.as_ref().unwrap().title.clone();
+    assert!(title.contains("Reassign to alice@example.com"), "{title}");
+    h.typ("she made it");
+    h.code(KeyCode::Enter);
+    let ds = h.recorded();
+    assert_eq!(ds.len(), 1);
+    assert_eq!(ds[0].owner.as_deref(), Some("alice@example.com"));
+    assert_eq!(ds[0].target.id, "svc_1");
+}

@@ -48,6 +48,9 @@ impl View for Gaps {
         ));
         out.push(field(t, "source", format!("{} ({})", x.source, x.provider)));
         out.push(field(t, "why", &x.detail));
+        for line in d.provenance(&x.source, &x.subject_kind, &x.subject_id) {
+            out.push(field(t, "audit", line));
+        }
         out.push(Line::from(Span::styled(rule_explanation(&x.rule), t.muted)));
         out
     }

@@ -89,6 +89,9 @@ impl View for Keys {
         ));
         out.push(field(t, "expires", date(c.expires_at)));
         out.push(field(t, "status", c.status.as_deref().unwrap_or("active")));
+        for line in d.provenance(&c.source, "api_key", &c.id) {
+            out.push(field(t, "audit", line));
+        }
         out
     }
     fn target(&self, d: &Data, item: u32) -> Option<(Target, String, Option<String>)> {

@@ -1,0 +1,183 @@
+//! What a provider's own records say about its objects (model::Provenance), looked up once per
+//! snapshot: who created a key or a service account, a user's last login, and whether the feed
+//! that would say it was read. The rules use it (`orphaned-key`, `unowned-service-account`'s
+//! suggested owner, `dormant-account`), and the console and the CLI show it from the same
+//! lookup, so a fact reads the same everywhere. Pure.
+
+use rustc_hash::FxHashMap as HashMap;
+
+use super::{Directory, Standing, day, provider_label};
+use crate::model::{Feed, Provenance, SourceData, Ts};
+
+use crate::model::feed::LOGINS;
+
+/// A snapshot's provenance, by subject and fact, and its feeds.
+pub struct Facts<'a> {
+    facts: HashMap<(&'a str, &'a str, &'a str, &'a str), &'a Provenance>,
+    feeds: HashMap<(&'a str, &'a str), &'a Feed>,
+    provider: HashMap<&'a str, &'a str>,
+}
+
+impl<'a> Facts<'a> {
+    pub fn new(d: &'a SourceData) -> Facts<'a> {
+        let provider = d
+            .accounts
+            .iter()
+            .map(|a| (a.source.as_str(), a.provider.as_str()))
+            .chain(
+                d.credentials
+                    .iter()
+                    .map(|c| (c.source.as_str(), c.provider.as_str())),
+            )
+            .collect();
+        Facts {
+            facts: d
+                .provenance
+                .iter()
+                .map(|p| {
+                    let key = (
+                        p.source.as_str(),
+                        p.subject_kind.as_str(),
+                        p.subject_id.as_str(),
+                        p.fact.as_str(),
+                    );
+                    (key, p)
+                })
+                .collect(),
+            feeds: d
+                .feeds
+                .iter()
+                .map(|f| ((f.source.as_str(), f.feed.as_str()), f))
+                .collect(),
+            provider,
+        }
+    }
+
+    /// The fact `fact` about subject `(kind, id)` of `source`, if its feed holds one.
+    pub fn get(&self, source: &str, kind: &str, id: &str, fact: &str) -> Option<&'a Provenance> {
+        self.facts.get(&(source, kind, id, fact)).copied()
+    }
+
+    /// The person (never a service account's key) who created the subject, with an email.
+    pub fn creator(&self, source: &str, kind: &str, id: &str) -> Option<&'a Provenance> {
+        self.get(source, kind, id, "created_by")
+            .filter(|p| p.by_person() && p.actor_email.is_some())
+    }
+
+    /// Where logins were read for `source`: the start of the span (no login on record means
+    /// none since then). None when they were not read.
+    pub fn logins_from(&self, source: &str) -> Option<Ts> {
+        self.feeds
+            .get(&(source, LOGINS))
+            .filter(|f| f.known)
+            .and_then(|f| f.from)
+    }
+
+    /// Every fact about one subject, as lines a person reads (see [`lines`]).
+    pub fn lines(&self, source: &str, kind: &str, id: &str) -> Vec<String> {
+        let by = self.provider.get(source).copied().unwrap_or(source);
+        lines(
+            FACTS.iter().filter_map(|f| self.get(source, kind, id, f)),
+            by,
+        )
+    }
+
+    /// What is unknown about `source` because a feed could not be read, as the feed says it.
+    pub fn notes(&self, source: &str) -> Vec<&'a str> {
+        let mut notes: Vec<&str> = self
+            .feeds
+            .values()
+            .filter(|f| f.source == source)
+            .filter_map(|f| f.note.as_deref())
+            .collect();
+        notes.sort();
+        notes.dedup();
+        notes
+    }
+}
+
+/// The facts a subject can have, in the order they are shown when two fall on one instant.
+const FACTS: [&str; 7] = [
+    "created_by",
+    "added_by",
+    "invited_by",
+    "archived_by",
+    "removed_by",
+    "last_login",
+    "last_failed_login",
+];
+
+/// Facts as lines a person reads, oldest first: what, who, how, when, and which provider's
+/// record says it (`by`: the provider, or the source where it is not known).
+pub fn lines<'a>(facts: impl Iterator<Item = &'a Provenance>, by: &str) -> Vec<String> {
+    let by = provider_label(by);
+    let mut out: Vec<&Provenance> = facts.collect();
+    out.sort_by_key(|p| (p.at, FACTS.iter().position(|f| *f == p.fact)));
+    out.iter()
+        .map(|p| {
+            let what = p.fact.replace('_', " ");
+            let who = p
+                .actor_email
+                .as_deref()
+                .or(p.actor_id.as_deref())
+                .unwrap_or("someone unnamed");
+            let how = match (p.actor_kind.as_deref(), p.via.as_deref()) {
+                (Some("service_account"), _) => " (a service account's key)",
+                (_, Some("api_key")) => " (through the API)",
+                (_, Some("console")) => " (in the dashboard)",
+                _ => "",
+            };
+            if p.fact.starts_with("last_") {
+                format!("{what} {} ({by} audit log)", day(p.at))
+            } else {
+                format!("{what} {who}{how} on {} ({by} audit log)", day(p.at))
+            }
+        })
+        .collect()
+}
+
+/// Every fact about one subject in `d`, as [`lines`]: for a pane that shows one subject (a
+/// scan, not an index).
+pub fn about(d: &SourceData, source: &str, kind: &str, id: &str) -> Vec<String> {
+    let by = d
+        .accounts
+        .iter()
+        .find(|a| a.source == source)
+        .map(|a| a.provider.as_str())
+        .or_else(|| {
+            d.credentials
+                .iter()
+                .find(|c| c.source == source)
+                .map(|c| c.provider.as_str())
+        })
+        .unwrap_or(source);
+    lines(
+        d.provenance
+            .iter()
+            .filter(|p| p.source == source && p.subject_kind == kind && p.subject_id == id),
+        by,
+    )
+}
+
+/// The owner recert suggests for a service account nobody owns: the person who created it,
+/// if the directory has them, current. A reviewer accepts it with one key; recert never
+/// records it on its own.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Suggested {
+    pub email: String,
+    pub created_at: Ts,
+}
+
+pub fn suggested_owner(
+    facts: &Facts,
+    dir: &Directory,
+    source: &str,
+    service_account: &str,
+) -> Option<Suggested> {
+    let p = facts.creator(source, "service_account", service_account)?;
+    let email = p.actor_email.as_deref()?;
+    (dir.standing(Some(email)) == Standing::Current).then(|| Suggested {
+        email: email.to_string(),
+        created_at: p.at,
+    })
+}

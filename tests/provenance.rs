@@ -1,0 +1,223 @@
+//! Provenance from OpenAI's audit log, over real HTTP against the simulator: who created each
+//! key and service account, logins, and what happens when the log cannot be read.
+
+mod common;
+
+use common::*;
+use recert::model::Provenance;
+use recert::sim::world::{OaiActor, Size};
+
+fn facts(store: &recert::store::Store) -> Vec<Provenance> {
+    store.latest_snapshot().unwrap().unwrap().data.provenance
+}
+
+/// The id of a service account's key in a live project, and its project.
+fn service_key(w: &recert::sim::world::World) -> (String, String) {
+    w.openai
+        .api_keys
+        .iter()
+        .filter(|(p, _)| w.openai.projects[*p].archived_at.is_none())
+        .flat_map(|(p, keys)| keys.values().map(move |k| (p, k)))
+        .filter(|(_, k)| matches!(k.owner, recert::sim::world::KeyOwner::ServiceAccount { .. }))
+        .find(|(_, k)| {
+            w.openai
+                .audit
+                .iter()
+                .any(|e| e.kind == "api_key.created" && e.object.as_deref() == Some(k.id.as_str()))
+        })
+        .map(|(p, k)| (k.id.clone(), p.clone()))
+        .expect("a service account's key")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_audit_log_names_creators_and_a_leavers_service_key_is_an_orphan() {
+    let sim = start(Size::Small, 3, "").await;
+    let (key, sa, leaver, current) = {
+        let mut w = sim.state.world.write().unwrap();
+        let (key, project) = service_key(&w);
+        let sa = w.openai.service_accounts[&project]
+            .keys()
+            .next()
+            .unwrap()
+            .clone();
+        let leaver = w
+            .directory
+            .users
+            .values()
+            .find(|u| !u.active)
+            .unwrap()
+            .user_name
+            .clone();
+        let current = w
+            .directory
+            .users
+            .values()
+            .find(|u| u.active && u.extra_emails.is_empty())
+            .unwrap()
+            .user_name
+            .clone();
+        let who = |email: &str| OaiActor::Session {
+            user_id: "user-x".into(),
+            email: email.into(),
+        };
+        for e in &mut w.openai.audit {
+            if e.object.as_deref() == Some(key.as_str()) && e.kind == "api_key.created" {
+                e.actor = who(&leaver);
+            }
+            if e.object.as_deref() == Some(sa.as_str()) && e.kind == "service_account.created" {
+                e.actor = who(&current);
+            }
+        }
+        (key, sa, leaver, current)
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = recert::store::Store::open(dir.path()).unwrap();
+    let cfg = config(&sim, "");
+    let report = sync_once(&cfg, &mut store).await;
+    assert!(source(&report, "openai").ok, "{:?}", report.lines());
+    let snap = store.latest_snapshot().unwrap().unwrap();
+    assert!(
+        snap.data.feeds.iter().all(|f| f.known && f.note.is_none()),
+        "{:?}",
+        snap.data.feeds
+    );
+    let made = facts(&store)
+        .into_iter()
+        .find(|p| p.subject_id == key && p.fact == "created_by")
+        .expect("the key's creator");
+    assert_eq!(made.actor_email.as_deref(), Some(leaver.as_str()));
+    // Every key the log saw made is known by its creator, and nothing else is.
+    let w = sim.state.world.read().unwrap();
+    let mut logged: Vec<&str> = w
+        .openai
+        .audit
+        .iter()
+        .filter(|e| e.kind == "api_key.created")
+        .filter_map(|e| e.object.as_deref())
+        .collect();
+    logged.sort();
+    let stored = facts(&store);
+    let mut known: Vec<&str> = stored
+        .iter()
+        .filter(|p| p.subject_kind == "api_key" && p.fact == "created_by")
+        .map(|p| p.subject_id.as_str())
+        .collect();
+    known.sort();
+    assert_eq!(known, logged);
+    drop(w);
+    let findings = latest_findings(&cfg, &store);
+    let orphan = findings
+        .iter()
+        .find(|f| f.rule == "orphaned-key" && f.subject_id == key.as_str())
+        .expect("an orphan");
+    assert!(
+        orphan
+            .detail
+            .contains(&format!("its creator {leaver} is inactive")),
+        "{}",
+        orphan.detail
+    );
+    let unowned = findings
+        .iter()
+        .find(|f| f.rule == "unowned-service-account" && f.subject_id == sa.as_str())
+        .unwrap();
+    assert!(
+        unowned
+            .detail
+            .contains(&format!("suggested owner {current}")),
+        "{}",
+        unowned.detail
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logging_never_switched_on_is_said_once_and_judges_nothing() {
+    let sim = start(Size::Small, 3, "").await;
+    sim.state.world.write().unwrap().openai.audit_off = true;
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = recert::store::Store::open(dir.path()).unwrap();
+    let cfg = config(&sim, "");
+    let report = sync_once(&cfg, &mut store).await;
+    assert!(source(&report, "openai").ok);
+    let snap = store.latest_snapshot().unwrap().unwrap();
+    assert!(snap.data.provenance.is_empty());
+    assert_eq!(snap.data.feeds.len(), 2);
+    for f in &snap.data.feeds {
+        assert!(!f.known);
+        assert!(
+            f.note
+                .as_deref()
+                .unwrap()
+                .contains("audit logging looks switched off"),
+            "{f:?}"
+        );
+    }
+    // Quiet seats are judged by key use alone, as before there was a log.
+    let findings = latest_findings(&cfg, &store);
+    assert!(
+        findings
+            .iter()
+            .filter(|f| f.rule == "dormant-account")
+            .all(|f| !f.detail.contains("login"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_log_that_cannot_be_read_leaves_it_unknown_and_says_why() {
+    for (fault, says) in [
+        ("403@audit_logs", "may not read the audit log"),
+        ("404@audit_logs", "may not be switched on"),
+        ("endless@audit_logs", "pagination is broken"),
+        ("truncate@audit_logs", "none of it was used"),
+    ] {
+        let f = fresh(Size::Small, 2, fault, "").await;
+        assert!(
+            source(&f.report, "openai").ok,
+            "{fault}: {:?}",
+            f.report.lines()
+        );
+        let snap = f.store.latest_snapshot().unwrap().unwrap();
+        assert!(snap.data.provenance.is_empty(), "{fault}");
+        for feed in &snap.data.feeds {
+            assert!(!feed.known, "{fault}");
+            let note = feed.note.as_deref().unwrap();
+            assert!(note.contains(says), "{fault}: {note}");
+            assert!(!note.contains(recert::sim::DEFAULT_KEY), "{fault}: {note}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoke_appears_in_the_log() {
+    let f = fresh(Size::Small, 4, "", "").await;
+    let before = f.sim.state.world.read().unwrap().openai.audit.len();
+    let (key, project) = {
+        let w = f.sim.state.world.read().unwrap();
+        let (p, k) = w
+            .openai
+            .api_keys
+            .iter()
+            .flat_map(|(p, ks)| ks.values().map(move |k| (p, k)))
+            .find(|(_, k)| matches!(k.owner, recert::sim::world::KeyOwner::User { .. }))
+            .unwrap();
+        (k.id.clone(), p.clone())
+    };
+    let url = format!(
+        "{}/organization/projects/{project}/api_keys/{key}",
+        f.sim.openai_url()
+    );
+    let r = reqwest::Client::new()
+        .delete(&url)
+        .bearer_auth(recert::sim::DEFAULT_KEY)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    let w = f.sim.state.world.read().unwrap();
+    assert_eq!(w.openai.audit.len(), before + 1);
+    let e = w.openai.audit.last().unwrap();
+    assert_eq!(
+        (e.kind.as_str(), e.object.as_deref()),
+        ("api_key.deleted", Some(key.as_str()))
+    );
+}
