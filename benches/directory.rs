@@ -166,7 +166,9 @@ async fn main() {
         reset_peak();
         let before = peak_mib();
         let t = Instant::now();
-        let d = recert::connectors::fetch(src, &http).await.unwrap();
+        let d = recert::connectors::fetch(src, &http, &Default::default())
+            .await
+            .unwrap();
         let wall = t.elapsed();
         let peak = peak_mib();
         assert_eq!(d.people.len() as u64, people, "{directory:?}");

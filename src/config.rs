@@ -79,6 +79,9 @@ pub struct Settings {
     pub confirm_threshold: Option<usize>,
     /// Calls in flight while applying (default 8; each source's own limits still hold).
     pub apply_concurrency: Option<usize>,
+    /// A sync reads audit logs and usage reports on from the last snapshot; one whose feeds
+    /// were last read whole longer ago than this many days reads them whole (default 7).
+    pub full_sync_days: Option<i64>,
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]

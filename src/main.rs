@@ -82,8 +82,13 @@ enum Cmd {
         #[arg(long, value_name = "N")]
         write_limit: Option<u32>,
     },
-    /// Pull every configured source into a new snapshot.
-    Sync,
+    /// Pull every configured source into a new snapshot (audit logs and usage reports on from
+    /// the last one: only the days since are read)
+    Sync {
+        /// Read every audit log and usage report whole, not on from the last snapshot.
+        #[arg(long)]
+        full: bool,
+    },
     /// Check the setup: what each source's key can and cannot read (one read-only request per
     /// endpoint the sync uses, with the fix for each refusal), the config and the store.
     /// Exits non-zero when a source cannot be synced or the store is unusable.
@@ -754,7 +759,7 @@ async fn main() -> std::process::ExitCode {
             })
             .await
         }
-        Some(Cmd::Sync) => cli::sync_cmd(&g).await,
+        Some(Cmd::Sync { full }) => cli::sync_cmd(&g, full).await,
         Some(Cmd::Doctor { format }) => cli::doctor(&g, format).await,
         Some(Cmd::Manual { cmd }) => match cmd {
             ManualCmd::List { all, format } => cli::manual::list(&g, all, format),

@@ -113,7 +113,42 @@ pub async fn sync_with(
     keys: KeyResolver<'_>,
     progress: Progress,
 ) -> Result<SyncReport, StoreError> {
+    sync_full(config, store, keys, progress, false).await
+}
+
+/// `sync_with`; with `full`, every windowed feed (audit logs, usage reports) is read whole
+/// instead of on from the last snapshot (`recert sync --full`).
+pub async fn sync_full(
+    config: &Config,
+    store: &mut Store,
+    keys: KeyResolver<'_>,
+    progress: Progress,
+    full: bool,
+) -> Result<SyncReport, StoreError> {
     let started = Instant::now();
+    // Where each source's feeds read on from: the latest snapshot, if it read the source itself.
+    let max_age = config.settings.full_sync_days.unwrap_or(7) * 86_400;
+    let mut priors: HashMap<String, connectors::feed::Prior> = HashMap::new();
+    if !full {
+        for s in config
+            .sources
+            .iter()
+            .filter(|s| s.source_kind() != SourceKind::Csv)
+        {
+            if let Some((feeds, facts)) = store.prior(&s.name)? {
+                priors.insert(
+                    s.name.clone(),
+                    connectors::feed::Prior {
+                        feeds,
+                        facts,
+                        max_age,
+                    },
+                );
+            }
+        }
+    }
+    let none = connectors::feed::Prior::none();
+    let priors = &priors;
     // Files need no key; APIs get a client once their key is found.
     let clients: Vec<(SourceConfig, Result<Arc<connectors::http::Http>, String>)> = config
         .sources
@@ -177,12 +212,13 @@ pub async fn sync_with(
             }
         })
     });
-    let (finished_ref, report_ref, ticks_ref) = (&finished, &report, &ticks);
+    let (finished_ref, report_ref, ticks_ref, none) = (&finished, &report, &ticks, &none);
     let results = futures::future::join_all(clients.iter().map(|(src, client)| async move {
         let started_at = chrono::Utc::now().timestamp();
         let (outcome, requests) = match client {
             Ok(http) => {
-                let r = connectors::fetch(src, http)
+                let prior = priors.get(&src.name).unwrap_or(none);
+                let r = connectors::fetch(src, http, prior)
                     .await
                     .map_err(|e| e.to_string());
                 if let Err(e) = &r {

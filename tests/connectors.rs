@@ -388,7 +388,8 @@ async fn cursor_rate_limits_without_retry_after_are_outlasted() {
         cfg.source("cursor").unwrap(),
         recert::secret::Secret::new(recert::sim::DEFAULT_KEY),
     ));
-    let calls = (0..16).map(|_| recert::connectors::cursor::fetch(&http));
+    let none = recert::connectors::feed::Prior::none();
+    let calls = (0..16).map(|_| recert::connectors::cursor::fetch(&http, &none));
     let results = futures::future::join_all(calls).await;
     let expected = sim
         .state
@@ -675,7 +676,8 @@ async fn a_per_minute_limit_is_outlasted_even_past_max_retries() {
         cfg.source("cursor").unwrap(),
         recert::secret::Secret::new(recert::sim::DEFAULT_KEY),
     ));
-    let calls = (0..12).map(|_| recert::connectors::cursor::fetch(&http));
+    let none = recert::connectors::feed::Prior::none();
+    let calls = (0..12).map(|_| recert::connectors::cursor::fetch(&http, &none));
     let results = futures::future::join_all(calls).await;
     for r in &results {
         assert!(r.is_ok(), "{:?}", r.as_ref().err());

@@ -3,7 +3,7 @@
 use super::*;
 
 /// `recert sync`: pull every source; one summary line each; an error when any failed.
-pub async fn sync_cmd(g: &Globals) -> Result<()> {
+pub async fn sync_cmd(g: &Globals, full: bool) -> Result<()> {
     let cfg = g.config()?;
     if cfg.sources.is_empty() {
         bail!(
@@ -12,7 +12,12 @@ pub async fn sync_cmd(g: &Globals) -> Result<()> {
         );
     }
     let mut store = Store::open(&g.paths.store)?;
-    let report = sync::sync(&cfg, &mut store, &config::resolve_key, true).await?;
+    let progress = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        sync::Progress::Stderr
+    } else {
+        sync::Progress::Quiet
+    };
+    let report = sync::sync_full(&cfg, &mut store, &config::resolve_key, progress, full).await?;
     for line in report.lines() {
         println!("{line}");
     }

@@ -7,6 +7,7 @@ pub mod csv;
 pub mod cursor;
 pub mod directory;
 pub mod entra;
+pub mod feed;
 mod gate;
 pub mod http;
 pub mod oauth;
@@ -94,15 +95,16 @@ pub fn client(src: &SourceConfig, key: Secret) -> Http {
     Http::new(&src.name, &src.base_url, auth, src.key_hint(), limits)
 }
 
-/// Pull everything a source holds.
+/// Pull everything a source holds; its windowed feeds on from `prior` where they can be.
 pub async fn fetch(
     src: &SourceConfig,
     http: &std::sync::Arc<Http>,
+    prior: &feed::Prior,
 ) -> Result<SourceData, SourceError> {
     match src.source_kind() {
-        SourceKind::OpenAi => openai::fetch(http, src.page_size.unwrap_or(100)).await,
+        SourceKind::OpenAi => openai::fetch(http, src.page_size.unwrap_or(100), prior).await,
         SourceKind::Anthropic => anthropic::fetch(http, src.page_size.unwrap_or(1000)).await,
-        SourceKind::Cursor => cursor::fetch(http).await,
+        SourceKind::Cursor => cursor::fetch(http, prior).await,
         SourceKind::Scim => scim::fetch(http, src.page_size.unwrap_or(1000)).await,
         SourceKind::Okta => {
             let reading = directory::Reading::of(src, chrono::Utc::now().timestamp());

@@ -63,6 +63,25 @@ pub async fn list_each<T: DeserializeOwned>(
     mut seen_item: impl FnMut(&T),
 ) -> Result<Vec<T>, SourceError> {
     let mut out = Vec::new();
+    each(http, style, path, params, page_size, |item: T| {
+        seen_item(&item);
+        out.push(item);
+    })
+    .await?;
+    Ok(out)
+}
+
+/// Each item of a classic list handed to `take` as its page arrives, none kept here (a long
+/// list is reduced as it is read); the guards of [`list_all`]. On an error, `take` has seen
+/// part of the list: its caller drops what it made of it.
+pub async fn each<T: DeserializeOwned>(
+    http: &Http,
+    style: Style,
+    path: &str,
+    params: &[(&str, String)],
+    page_size: u32,
+    mut take: impl FnMut(T),
+) -> Result<(), SourceError> {
     let mut after: Option<String> = None;
     let mut seen = HashSet::new();
     let mut pages = 0u32;
@@ -99,11 +118,10 @@ pub async fn list_each<T: DeserializeOwned>(
         let empty = page.data.is_empty();
         for item in page.data {
             let parsed = T::deserialize(&item).map_err(|e| malformed(http, path, &e, &item))?;
-            seen_item(&parsed);
-            out.push(parsed);
+            take(parsed);
         }
         if !has_more {
-            return Ok(out);
+            return Ok(());
         }
         if empty {
             return Err(pagination(

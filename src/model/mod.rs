@@ -325,6 +325,10 @@ pub mod feed {
     pub const CHANGES: &str = "audit_log";
     /// OpenAI's audit log: logins.
     pub const LOGINS: &str = "audit_log_logins";
+    /// Cursor's daily usage report: each member's last active day.
+    pub const USAGE: &str = "daily_usage";
+    /// Cursor's audit log: when and how each member was added.
+    pub const JOINS: &str = "audit_log_joins";
 }
 
 /// A provider feed one source's facts were read from, and the span it was read over.
@@ -337,8 +341,12 @@ pub struct Feed {
     pub known: bool,
     /// The start of the span read: a fact the feed does not hold did not happen since then.
     pub from: Option<Ts>,
-    /// The newest event read.
+    /// The end of the span read (the time of the read): the next sync reads on from here.
     pub to: Option<Ts>,
+    /// When the whole span was last read (a full read); an incremental read keeps it, and
+    /// one older than `full_sync_days` makes the next read a full one.
+    #[serde(default)]
+    pub full_at: Option<Ts>,
     /// What a reviewer should know: why it could not be read, or that it looks switched off.
     pub note: Option<String>,
 }

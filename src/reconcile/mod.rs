@@ -355,8 +355,9 @@ fn others(dir: &Directory, d: &SourceData, cx: &Context, ix: &Index) -> Vec<Find
                 .unwrap_or("the org");
             let suggested = match provenance::suggested_owner(&ix.facts, dir, &s.source, &s.id) {
                 Some(x) => format!(
-                    "; suggested owner {}, who created it on {} ({} audit log)",
+                    "; suggested owner {}, who created it {} on {} ({} audit log)",
                     x.email,
+                    x.how,
                     day(x.created_at),
                     provider_label(&s.provider)
                 ),
@@ -660,7 +661,7 @@ fn provider_email(c: &Credential, ix: &Index) -> Option<Arc<str>> {
 }
 
 /// A time as the day it falls on (UTC), as evidence says dates.
-fn day(t: Ts) -> String {
+pub fn day(t: Ts) -> String {
     chrono::DateTime::from_timestamp(t, 0)
         .map(|d| d.format("%Y-%m-%d").to_string())
         .unwrap_or_else(|| t.to_string())
@@ -981,13 +982,10 @@ fn orphaned_key(dir: &Directory, c: &Credential, ix: &Index, cx: &Context) -> Op
         accountable(c, &cx.owners, |s, id| ix.email(s, id)).filter(|a| a.via != Via::Provider);
     // A service account's key nobody is recorded as owning: the person who created it answers
     // for it, as the provider's audit log names them; one who has left leaves it an orphan.
-    let runs_as_service = c
-        .owner
-        .as_ref()
-        .is_some_and(|o| o.kind == "service_account");
-    if runs_as_service
+    let service = c.owner.as_ref().filter(|o| o.kind == "service_account");
+    if let Some(sa) = service
         && recorded.is_none()
-        && let Some(p) = ix.facts.creator(&c.source, "api_key", &c.id)
+        && let Some(p) = ix.facts.key_creator(&c.source, &c.id, &sa.id)
     {
         let gone = match dir.standing(p.actor_email.as_deref()) {
             Standing::Inactive => Some("is inactive in the directory"),
@@ -995,10 +993,15 @@ fn orphaned_key(dir: &Directory, c: &Credential, ix: &Index, cx: &Context) -> Op
             _ => None,
         };
         if let Some(g) = gone {
+            let what = if p.subject_kind == "api_key" {
+                "it"
+            } else {
+                "its service account"
+            };
             reasons.push(format!(
-                "no recorded owner, and its creator {} {g} ({} audit log, {})",
+                "no recorded owner, and {} who made {what} ({}, {}) {g}",
                 p.actor_email.as_deref().unwrap_or_default(),
-                provider_label(&c.provider),
+                provenance::how(p),
                 day(p.at)
             ));
         }

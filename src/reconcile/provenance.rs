@@ -1,12 +1,13 @@
 //! What a provider's own records say about its objects (model::Provenance), looked up once per
 //! snapshot: who created a key or a service account, a user's last login, and whether the feed
 //! that would say it was read. The rules use it (`orphaned-key`, `unowned-service-account`'s
-//! suggested owner, `dormant-account`), and the console and the CLI show it from the same
-//! lookup, so a fact reads the same everywhere. Pure.
+//! suggested owner, `dormant-account`), and the console's panes show the facts ([`about`]) in
+//! the words of [`lines`]. Pure.
 
 use rustc_hash::FxHashMap as HashMap;
 
 use super::{Directory, Standing, day, provider_label};
+use crate::model::feed::CHANGES;
 use crate::model::{Feed, Provenance, SourceData, Ts};
 
 use crate::model::feed::LOGINS;
@@ -15,21 +16,21 @@ use crate::model::feed::LOGINS;
 pub struct Facts<'a> {
     facts: HashMap<(&'a str, &'a str, &'a str, &'a str), &'a Provenance>,
     feeds: HashMap<(&'a str, &'a str), &'a Feed>,
-    provider: HashMap<&'a str, &'a str>,
+    /// Per source, the oldest fact its audit log holds: the log reaches back at least that far.
+    oldest: HashMap<&'a str, Ts>,
 }
 
 impl<'a> Facts<'a> {
     pub fn new(d: &'a SourceData) -> Facts<'a> {
-        let provider = d
-            .accounts
+        let mut oldest: HashMap<&str, Ts> = HashMap::default();
+        for p in d
+            .provenance
             .iter()
-            .map(|a| (a.source.as_str(), a.provider.as_str()))
-            .chain(
-                d.credentials
-                    .iter()
-                    .map(|c| (c.source.as_str(), c.provider.as_str())),
-            )
-            .collect();
+            .filter(|p| p.feed == CHANGES || p.feed == LOGINS)
+        {
+            let t = oldest.entry(p.source.as_str()).or_insert(p.at);
+            *t = (*t).min(p.at);
+        }
         Facts {
             facts: d
                 .provenance
@@ -49,7 +50,7 @@ impl<'a> Facts<'a> {
                 .iter()
                 .map(|f| ((f.source.as_str(), f.feed.as_str()), f))
                 .collect(),
-            provider,
+            oldest,
         }
     }
 
@@ -64,35 +65,33 @@ impl<'a> Facts<'a> {
             .filter(|p| p.by_person() && p.actor_email.is_some())
     }
 
-    /// Where logins were read for `source`: the start of the span (no login on record means
-    /// none since then). None when they were not read.
+    /// The person who made a service account's key: its own `api_key.created` entry, else
+    /// (made by no person the log names, or not found under the key's id: that the entry's
+    /// id is the key's is the spec example's, not a verified fact) the person who made the
+    /// service account, whose first key OpenAI makes with it.
+    pub fn key_creator(
+        &self,
+        source: &str,
+        key: &str,
+        service_account: &str,
+    ) -> Option<&'a Provenance> {
+        self.creator(source, "api_key", key)
+            .or_else(|| self.creator(source, "service_account", service_account))
+    }
+
+    /// Where logins were read for `source`: the start of the span, or the oldest entry the
+    /// log holds if later (a log switched on 40 days ago cannot say "no login in 90 days"): no
+    /// login on record means none since then. None when they were not read.
     pub fn logins_from(&self, source: &str) -> Option<Ts> {
-        self.feeds
+        let from = self
+            .feeds
             .get(&(source, LOGINS))
             .filter(|f| f.known)
-            .and_then(|f| f.from)
-    }
-
-    /// Every fact about one subject, as lines a person reads (see [`lines`]).
-    pub fn lines(&self, source: &str, kind: &str, id: &str) -> Vec<String> {
-        let by = self.provider.get(source).copied().unwrap_or(source);
-        lines(
-            FACTS.iter().filter_map(|f| self.get(source, kind, id, f)),
-            by,
-        )
-    }
-
-    /// What is unknown about `source` because a feed could not be read, as the feed says it.
-    pub fn notes(&self, source: &str) -> Vec<&'a str> {
-        let mut notes: Vec<&str> = self
-            .feeds
-            .values()
-            .filter(|f| f.source == source)
-            .filter_map(|f| f.note.as_deref())
-            .collect();
-        notes.sort();
-        notes.dedup();
-        notes
+            .and_then(|f| f.from)?;
+        Some(match self.oldest.get(source) {
+            Some(&t) => from.max(t),
+            None => from,
+        })
     }
 }
 
@@ -121,11 +120,9 @@ pub fn lines<'a>(facts: impl Iterator<Item = &'a Provenance>, by: &str) -> Vec<S
                 .as_deref()
                 .or(p.actor_id.as_deref())
                 .unwrap_or("someone unnamed");
-            let how = match (p.actor_kind.as_deref(), p.via.as_deref()) {
-                (Some("service_account"), _) => " (a service account's key)",
-                (_, Some("api_key")) => " (through the API)",
-                (_, Some("console")) => " (in the dashboard)",
-                _ => "",
+            let how = match how(p) {
+                "" => String::new(),
+                h => format!(" ({h})"),
             };
             if p.fact.starts_with("last_") {
                 format!("{what} {} ({by} audit log)", day(p.at))
@@ -164,8 +161,22 @@ pub fn about(d: &SourceData, source: &str, kind: &str, id: &str) -> Vec<String> 
 /// records it on its own.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Suggested {
+    /// The directory person's own address (the log may spell it otherwise).
     pub email: String,
     pub created_at: Ts,
+    /// How they made it: `in the dashboard`, or `through the API` (with an admin key of theirs,
+    /// perhaps from a pipeline they run).
+    pub how: &'static str,
+}
+
+/// How a person acted, as words.
+pub fn how(p: &Provenance) -> &'static str {
+    match (p.actor_kind.as_deref(), p.via.as_deref()) {
+        (Some("service_account"), _) => "with a service account's key",
+        (_, Some("api_key")) => "through the API",
+        (_, Some("console")) => "in the dashboard",
+        _ => "",
+    }
 }
 
 pub fn suggested_owner(
@@ -176,8 +187,17 @@ pub fn suggested_owner(
 ) -> Option<Suggested> {
     let p = facts.creator(source, "service_account", service_account)?;
     let email = p.actor_email.as_deref()?;
-    (dir.standing(Some(email)) == Standing::Current).then(|| Suggested {
-        email: email.to_string(),
+    if dir.standing(Some(email)) != Standing::Current {
+        return None;
+    }
+    let person = dir.people(email).first()?;
+    Some(Suggested {
+        email: person
+            .emails
+            .first()
+            .cloned()
+            .unwrap_or_else(|| person.user_name.clone()),
         created_at: p.at,
+        how: how(p),
     })
 }

@@ -944,6 +944,7 @@ fn feed(name: &str, known: bool) -> crate::model::Feed {
         known,
         from: Some(NOW - 90 * DAY),
         to: None,
+        full_at: None,
         note: None,
     }
 }
@@ -1060,13 +1061,23 @@ fn a_seat_is_quiet_only_without_logins_or_key_use_and_new_seats_are_not() {
             seat("key", Some(5), Some(400)),
             seat("never", None, None),
         ],
-        provenance: vec![fact(
-            "account",
-            "login",
-            "last_login",
-            Some("login@x.com"),
-            NOW - 3 * DAY,
-        )],
+        provenance: vec![
+            fact(
+                "account",
+                "login",
+                "last_login",
+                Some("login@x.com"),
+                NOW - 3 * DAY,
+            ),
+            // The log reaches back at least this far.
+            fact(
+                "api_key",
+                "k",
+                "created_by",
+                Some("old@x.com"),
+                NOW - 200 * DAY,
+            ),
+        ],
         feeds: vec![feed("audit_log_logins", true)],
         ..Default::default()
     };
@@ -1078,6 +1089,11 @@ fn a_seat_is_quiet_only_without_logins_or_key_use_and_new_seats_are_not() {
             .collect()
     };
     assert_eq!(dormant(&d), ["never", "old"]);
+    // A log whose oldest entry is three days old (switched on since) cannot say "no login in
+    // 90 days": nobody is quiet by it.
+    let reach = d.provenance.pop();
+    assert_eq!(dormant(&d), Vec::<String>::new());
+    d.provenance.extend(reach);
     // Logins not read: key use alone, as ever (a login on record is not trusted either).
     d.feeds = vec![feed("audit_log_logins", false)];
     assert_eq!(dormant(&d), ["login", "old"]);

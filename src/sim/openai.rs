@@ -1378,9 +1378,6 @@ fn deleted(removed: bool, what: &str, id: &str, object: &str) -> Reply {
 /// Append what an admin-key call did to the audit log (unless logging is off), as the org's
 /// first admin key acting through the API: the log follows the world's changes.
 fn record(org: &mut OpenAiOrg, kind: &str, project: Option<&str>, object: &str) {
-    if org.audit_off {
-        return;
-    }
     let Some(k) = org.admin_keys.values().next() else {
         return;
     };
@@ -1394,16 +1391,13 @@ fn record(org: &mut OpenAiOrg, kind: &str, project: Option<&str>, object: &str) 
         user_id: k.owner_user_id.clone(),
         email,
     };
-    let n = org.audit.len();
-    let last = org.audit.last().map(|e| e.effective_at).unwrap_or(0);
-    org.audit.push(OaiAudit {
-        id: format!("audit_log-recert_{n:08}"),
-        kind: kind.into(),
-        effective_at: chrono::Utc::now().timestamp().max(last),
+    org.log(
+        kind,
         actor,
-        project: project.map(str::to_string),
-        object: Some(object.to_string()),
-    });
+        project,
+        Some(object),
+        chrono::Utc::now().timestamp(),
+    );
 }
 
 /// An audit log entry on the wire: the payload under a key named by its type.
@@ -1437,7 +1431,7 @@ fn audit_json(org: &OpenAiOrg, e: &OaiAudit) -> Value {
                 .as_deref()
                 .and_then(|i| org.invites.get(i))
                 .map(|i| i.email.clone());
-            Some(json!({"id": id, "data": {"email": email, "role": "reader"}}))
+            Some(json!({"id": id, "data": {"email": email, "role": "member"}}))
         }
         "login.failed" => Some(json!({"error_code": "invalid_credentials",
             "error_message": "Wrong email or password."})),

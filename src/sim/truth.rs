@@ -233,46 +233,53 @@ pub(super) fn derive(w: &World) -> Vec<Finding> {
             );
         }
     }
-    // A service account's key (nobody records owners in the simulator) whose creator, as the
-    // audit log names them, is a directory person who has left: nobody answers for it.
+    // A service account's key (nobody records owners in the simulator) whose maker, as the
+    // audit log names them, is a directory person who has left: nobody answers for it. Its
+    // maker is the person who made the key, else (made with a service account's key, or not in
+    // the log) the person who made its service account.
     if !w.openai.audit_off {
-        let sa_keys: HashMap<&str, &str> = w
-            .openai
-            .api_keys
-            .iter()
-            .filter(|(p, _)| live_p(p))
-            .flat_map(|(p, keys)| keys.values().map(move |k| (k, p)))
-            .filter(|(k, _)| matches!(k.owner, KeyOwner::ServiceAccount { .. }))
-            .map(|(k, p)| (k.id.as_str(), p.as_str()))
-            .collect();
+        let person = |e: &&super::world::OaiAudit| match &e.actor {
+            OaiActor::Session { email, .. } | OaiActor::UserKey { email, .. } => {
+                Some((e.object.clone()?, email.clone()))
+            }
+            OaiActor::ServiceAccountKey { .. } => None,
+        };
+        let made_by = |kind: &str| -> HashMap<String, String> {
+            w.openai
+                .audit
+                .iter()
+                .filter(|e| e.kind == kind)
+                .filter_map(|e| person(&e))
+                .collect()
+        };
+        let (keys_by, accounts_by) = (
+            made_by("api_key.created"),
+            made_by("service_account.created"),
+        );
         let left = |email: &str| {
             let ids = dir.get(&email.to_lowercase());
             ids.is_some_and(|ids| {
                 ids.len() == 1 && ids.iter().all(|id| !w.directory.users[id].active)
             })
         };
-        for e in w
-            .openai
-            .audit
-            .iter()
-            .filter(|e| e.kind == "api_key.created")
-        {
-            let (Some(k), OaiActor::Session { email, .. } | OaiActor::UserKey { email, .. }) =
-                (e.object.as_deref(), &e.actor)
-            else {
-                continue;
-            };
-            if sa_keys.contains_key(k) && left(email) {
-                out.push(
-                    "orphaned-key",
-                    Severity::Critical,
-                    "openai",
-                    oa,
-                    "api_key",
-                    k.to_string(),
-                    None,
-                    "creator left",
-                );
+        for (_, keys) in w.openai.api_keys.iter().filter(|(p, _)| live_p(p)) {
+            for k in keys.values() {
+                let KeyOwner::ServiceAccount { id: sa } = &k.owner else {
+                    continue;
+                };
+                let maker = keys_by.get(&k.id).or_else(|| accounts_by.get(sa));
+                if maker.is_some_and(|m| left(m)) {
+                    out.push(
+                        "orphaned-key",
+                        Severity::Critical,
+                        "openai",
+                        oa,
+                        "api_key",
+                        k.id.clone(),
+                        None,
+                        "maker left",
+                    );
+                }
             }
         }
     }
@@ -432,11 +439,22 @@ pub(super) fn derive(w: &World) -> Vec<Finding> {
         }
         last
     });
+    // "No login since" reaches back no further than the oldest entry recert reads (changes
+    // over 365 days): a log switched on lately says nothing older.
+    let reach = w
+        .openai
+        .audit
+        .iter()
+        .filter(|e| e.effective_at >= now - 365 * DAY)
+        .map(|e| e.effective_at)
+        .min()
+        .unwrap_or(now)
+        .max(now - LOGIN_WINDOW_DAYS * DAY);
     for u in w.openai.users.values() {
         let quiet_since = match &logins {
             None => u.api_key_last_used_at,
             Some(last) => [
-                Some(now - LOGIN_WINDOW_DAYS * DAY),
+                Some(reach),
                 last.get(u.id.as_str()).copied(),
                 u.api_key_last_used_at,
                 Some(u.added_at),

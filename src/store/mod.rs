@@ -339,6 +339,8 @@ CREATE TABLE feeds (
     PRIMARY KEY (snapshot_id, source, feed)
 );
 "#,
+    // 17: when each feed was last read whole (incremental syncs read on from `read_to`).
+    "ALTER TABLE feeds ADD COLUMN full_at INTEGER;",
 ];
 
 /// The PostgreSQL schema's migrations, applied in order; `recert_schema.version` records how
@@ -472,6 +474,7 @@ CREATE TABLE audit_head (
     MIGRATION_3,
     MIGRATION_4,
     MIGRATION_5,
+    "ALTER TABLE feeds ADD COLUMN full_at BIGINT;",
 ];
 
 /// PostgreSQL 5: SQLite's 16 (provenance and the feeds it was read from).
@@ -1250,7 +1253,32 @@ impl Store {
     pub fn snapshot(&self, id: i64) -> Result<Snapshot, StoreError> {
         load(&self.conn, id, self.target.as_deref()).map_err(self.sql())
     }
+
+    /// What the latest snapshot read from `source`'s feeds, and the facts it kept, when that
+    /// snapshot read the source itself (not carried from an earlier one): where an
+    /// incremental sync reads on from. None otherwise.
+    pub fn prior(&self, source: &str) -> Result<Option<Prior>, StoreError> {
+        let Some(sid) = self.latest_snapshot_id()? else {
+            return Ok(None);
+        };
+        let fresh: Option<i64> = self
+            .conn
+            .value(
+                "SELECT count(*) FROM source_runs WHERE snapshot_id = ?1 AND source = ?2 AND ok = 1 AND carried_from IS NULL",
+                args![sid, source],
+            )
+            .map_err(self.sql())?;
+        if fresh.unwrap_or(0) == 0 {
+            return Ok(None);
+        }
+        let feeds = load_feeds(&self.conn, sid, Some(source)).map_err(self.sql())?;
+        let facts = load_provenance(&self.conn, sid, Some(source)).map_err(self.sql())?;
+        Ok(Some((feeds, facts)))
+    }
 }
+
+/// A source's feeds and facts as the latest snapshot read them (`Store::prior`).
+pub type Prior = (Vec<Feed>, Vec<Provenance>);
 
 /// The columns of each data table, in order (both engines hold them in this order).
 const PEOPLE: &str = "snapshot_id, source, id, user_name, emails, display_name, active, absent, external_id, department, manager_id, groups, title, groups_known, employee_type, sign_in_known, last_sign_in, leave_at, created_at";
@@ -1268,7 +1296,7 @@ const IDP_APPS: &str =
     "snapshot_id, source, app_source, id, name, assignments_known, open, pushes_known";
 const APP_ACCESS: &str = "snapshot_id, source, person_id, app_source, assigned, via, push_kind, push_result, push_at, push_detail";
 const PROVENANCE: &str = "snapshot_id, source, subject_kind, subject_id, fact, actor_kind, actor_id, actor_email, via, at, feed";
-const FEEDS: &str = "snapshot_id, source, feed, known, read_from, read_to, note";
+const FEEDS: &str = "snapshot_id, source, feed, known, read_from, read_to, note, full_at";
 
 /// `INSERT INTO table (cols) VALUES (?1, …)`, a later row with the same key replacing the
 /// earlier one (as a provider listing one object twice would have it).
@@ -1514,7 +1542,9 @@ fn insert_data(tx: &Conn, sid: i64, d: &SourceData) -> Result<(), DbError> {
     let sql = upsert("feeds", FEEDS, &["snapshot_id", "source", "feed"]);
     tx.exec_many(&sql, |push| {
         for f in &d.feeds {
-            push(args![sid, f.source, f.feed, f.known, f.from, f.to, f.note])?;
+            push(args![
+                sid, f.source, f.feed, f.known, f.from, f.to, f.note, f.full_at
+            ])?;
         }
         Ok(())
     })?;
@@ -1595,6 +1625,55 @@ fn source_runs(conn: &Conn, sid: i64) -> Result<Vec<SourceStatus>, DbError> {
                 requests: r.get::<i64>(6)? as u64,
                 started_at: r.get(7)?,
                 finished_at: r.get(8)?,
+            })
+        },
+    )
+}
+
+/// A snapshot's provenance, of one source or all.
+fn load_provenance(
+    conn: &Conn,
+    sid: i64,
+    source: Option<&str>,
+) -> Result<Vec<Provenance>, DbError> {
+    conn.map(
+        &format!(
+            "SELECT {PROVENANCE} FROM provenance WHERE snapshot_id = ?1 AND (CAST(?2 AS TEXT) IS NULL OR source = ?2) ORDER BY source, subject_kind, subject_id, fact"
+        ),
+        args![sid, source],
+        |r| {
+            Ok(Provenance {
+                source: r.get(1)?,
+                subject_kind: r.get(2)?,
+                subject_id: r.get(3)?,
+                fact: r.get(4)?,
+                actor_kind: r.get(5)?,
+                actor_id: r.get(6)?,
+                actor_email: r.get(7)?,
+                via: r.get(8)?,
+                at: r.get(9)?,
+                feed: r.get(10)?,
+            })
+        },
+    )
+}
+
+/// A snapshot's feeds, of one source or all.
+fn load_feeds(conn: &Conn, sid: i64, source: Option<&str>) -> Result<Vec<Feed>, DbError> {
+    conn.map(
+        &format!(
+            "SELECT {FEEDS} FROM feeds WHERE snapshot_id = ?1 AND (CAST(?2 AS TEXT) IS NULL OR source = ?2) ORDER BY source, feed"
+        ),
+        args![sid, source],
+        |r| {
+            Ok(Feed {
+                source: r.get(1)?,
+                feed: r.get(2)?,
+                known: r.get(3)?,
+                from: r.get(4)?,
+                to: r.get(5)?,
+                note: r.get(6)?,
+                full_at: r.get(7)?,
             })
         },
     )
@@ -1942,38 +2021,8 @@ fn load(conn: &Conn, sid: i64, second: Option<&Target>) -> Result<Snapshot, DbEr
             })
         },
     )?;
-    let provenance = conn.map(
-        &format!("SELECT {PROVENANCE} FROM provenance WHERE snapshot_id = ?1 ORDER BY source, subject_kind, subject_id, fact"),
-        args![sid],
-        |r| {
-            Ok(Provenance {
-                source: r.get(1)?,
-                subject_kind: r.get(2)?,
-                subject_id: r.get(3)?,
-                fact: r.get(4)?,
-                actor_kind: r.get(5)?,
-                actor_id: r.get(6)?,
-                actor_email: r.get(7)?,
-                via: r.get(8)?,
-                at: r.get(9)?,
-                feed: r.get(10)?,
-            })
-        },
-    )?;
-    let feeds = conn.map(
-        &format!("SELECT {FEEDS} FROM feeds WHERE snapshot_id = ?1 ORDER BY source, feed"),
-        args![sid],
-        |r| {
-            Ok(Feed {
-                source: r.get(1)?,
-                feed: r.get(2)?,
-                known: r.get(3)?,
-                from: r.get(4)?,
-                to: r.get(5)?,
-                note: r.get(6)?,
-            })
-        },
-    )?;
+    let provenance = load_provenance(conn, sid, None)?;
+    let feeds = load_feeds(conn, sid, None)?;
     Ok(Snapshot {
         id: sid,
         taken_at,

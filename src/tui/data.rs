@@ -417,7 +417,11 @@ impl Data {
 
     /// The owner recert suggests for a service account nobody owns: its creator, if current
     /// (`reconcile::provenance::suggested_owner`, as the finding says it).
-    pub fn suggested_owner(&self, source: &str, service_account: &str) -> Option<String> {
+    pub fn suggested_owner(
+        &self,
+        source: &str,
+        service_account: &str,
+    ) -> Option<crate::reconcile::provenance::Suggested> {
         let facts = crate::reconcile::provenance::Facts::new(&self.snapshot.data);
         crate::reconcile::provenance::suggested_owner(
             &facts,
@@ -425,7 +429,6 @@ impl Data {
             source,
             service_account,
         )
-        .map(|s| s.email)
     }
 
     /// What every directory entry of this person says (`reconcile::said`, the entries

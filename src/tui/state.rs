@@ -344,6 +344,8 @@ pub struct Pending {
     pub until: Option<String>,
     /// Rows the verdict does not apply to (a reassign on something without an owner).
     pub skipped: usize,
+    /// Why this owner: the evidence behind a suggested one, shown in the prompt.
+    pub why: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -1371,22 +1373,40 @@ impl State {
             }
         }
         let mut owner = None;
+        let mut why = None;
         if suggested {
-            let mut each: Vec<Option<String>> = items
+            // Only a finding that nobody owns the service account: a recorded owner is never
+            // replaced by a suggestion.
+            let mut each: Vec<Option<crate::reconcile::provenance::Suggested>> = items
                 .iter()
-                .map(|(t, _, _)| {
-                    (t.kind == "service_account")
-                        .then(|| self.data.suggested_owner(&t.source, &t.id))
-                        .flatten()
+                .map(|(t, _, rule)| {
+                    (t.kind == "service_account"
+                        && rule.as_deref() == Some("unowned-service-account"))
+                    .then(|| self.data.suggested_owner(&t.source, &t.id))
+                    .flatten()
                 })
                 .collect();
-            each.sort();
-            each.dedup();
+            each.sort_by(|a, b| {
+                let key = |x: &Option<crate::reconcile::provenance::Suggested>| {
+                    x.as_ref().map(|s| s.email.clone())
+                };
+                key(a).cmp(&key(b))
+            });
+            each.dedup_by(|a, b| a.as_ref().map(|s| &s.email) == b.as_ref().map(|s| &s.email));
             match each.as_slice() {
-                [Some(email)] => owner = Some(email.clone()),
+                [Some(x)] => {
+                    owner = Some(x.email.clone());
+                    if items.len() == 1 {
+                        why = Some(format!(
+                            " (created it {} on {}, audit log)",
+                            x.how,
+                            crate::reconcile::day(x.created_at)
+                        ));
+                    }
+                }
                 [None] => {
                     self.notify(
-                        "No suggested owner here: recert suggests a service account's creator (from the provider's audit log) when the directory has them, current. o picks an owner",
+                        "No suggested owner here: O works on an unowned-service-account gap whose creator (from the provider's audit log) the directory has, current. o picks an owner",
                         Level::Warn,
                     );
                     return Vec::new();
@@ -1406,6 +1426,7 @@ impl State {
             owner: owner.clone(),
             until: None,
             skipped,
+            why,
         });
         if owner.is_some() {
             self.ask(PromptKind::Justification);
@@ -1447,9 +1468,11 @@ impl State {
                 let verb = match v {
                     Verdict::Certify => "Certify".to_string(),
                     Verdict::Revoke => "Revoke".to_string(),
-                    Verdict::Reassign => {
-                        format!("Reassign to {}:", p.owner.as_deref().unwrap_or("?"))
-                    }
+                    Verdict::Reassign => format!(
+                        "Reassign to {}{}:",
+                        p.owner.as_deref().unwrap_or("?"),
+                        p.why.as_deref().unwrap_or("")
+                    ),
                     Verdict::Defer => format!("Defer until {}:", p.until.as_deref().unwrap_or("?")),
                 };
                 let need = if self.justification_required {
@@ -1505,6 +1528,7 @@ impl State {
             owner: None,
             until: None,
             skipped: 0,
+            why: None,
         });
         self.ask(PromptKind::Justification);
         if let Some(p) = &mut self.prompt {
@@ -2015,6 +2039,7 @@ impl State {
                     owner: None,
                     until: None,
                     skipped: 0,
+                    why: None,
                 });
                 self.ask(PromptKind::Justification);
                 self.notify(facts.lines().join(" · "), Level::Info);

@@ -3,7 +3,9 @@
 //! are omitted or flagged `isRemoved`). Basic auth with the key as user name. Cursor sends no
 //! `Retry-After` on 429: the shared client backs off exponentially. Last activity comes from
 //! `/teams/daily-usage-data`; when and how each member joined (by SCIM or by hand) from the
-//! `add_user` events of `/teams/audit-logs`, both over the last `ACTIVITY_DAYS`.
+//! `add_user` events of `/teams/audit-logs`, both over the last `ACTIVITY_DAYS`, kept as
+//! facts (each member's last active day, each join) so a later sync reads only the days since
+//! (`connectors::feed`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -12,9 +14,11 @@ use reqwest::Method;
 use serde::Deserialize;
 use serde_json::json;
 
+use super::feed::{Prior, Window};
 use super::http::{Http, SourceError};
 use super::wire;
-use crate::model::{Account, SourceData};
+use crate::model::feed::{JOINS, USAGE};
+use crate::model::{Account, Provenance, SourceData};
 
 #[derive(Deserialize)]
 struct WMember {
@@ -69,19 +73,20 @@ struct WUsage {
 /// One page's request: its query and its JSON body, if any.
 type PageRequest = (Vec<(&'static str, String)>, Option<serde_json::Value>);
 
-/// Walk a paginated Cursor report (`page` from 1, `pagination.hasNextPage`) over the last
-/// `ACTIVITY_DAYS` in windows of at most 30 days, newest first, handing each page to `each`.
+/// Walk a paginated Cursor report (`page` from 1, `pagination.hasNextPage`) over `win` (the
+/// last `ACTIVITY_DAYS`, or since the last read) in windows of at most 30 days, newest first,
+/// handing each page to `each`.
 /// `request(start_ms, end_ms, page)` says what to send for one page.
 async fn windows<T: serde::de::DeserializeOwned + Paged>(
     http: &Http,
     method: Method,
     path: &str,
-    now_ms: i64,
+    win: &Window,
     request: impl Fn(i64, i64, u32) -> PageRequest,
     mut each: impl FnMut(T),
 ) -> Result<(), SourceError> {
-    let mut end = now_ms;
-    let start_all = now_ms - ACTIVITY_DAYS * DAY_MS;
+    let mut end = win.to * 1000;
+    let start_all = win.read_from * 1000;
     while end > start_all {
         let start = (end - 30 * DAY_MS).max(start_all);
         let mut page = 1u32;
@@ -134,8 +139,8 @@ impl Paged for WEvents {
 }
 
 /// The last active day (epoch ms) per user id and per lower-cased email, from
-/// `/teams/daily-usage-data` over the last `ACTIVITY_DAYS`.
-async fn last_activity(http: &Http, now_ms: i64) -> Result<HashMap<String, i64>, SourceError> {
+/// `/teams/daily-usage-data` over `win`.
+async fn last_activity(http: &Http, win: &Window) -> Result<HashMap<String, i64>, SourceError> {
     let mut last: HashMap<String, i64> = HashMap::new();
     let request = |start: i64, end: i64, page: u32| {
         let body = json!({"startDate": start, "endDate": end, "page": page, "pageSize": 500});
@@ -145,7 +150,7 @@ async fn last_activity(http: &Http, now_ms: i64) -> Result<HashMap<String, i64>,
         http,
         Method::POST,
         "teams/daily-usage-data",
-        now_ms,
+        win,
         request,
         |usage: WUsage| {
             for row in usage.data.iter().filter(|r| r.is_active == Some(true)) {
@@ -198,8 +203,8 @@ struct Joined {
 }
 
 /// When and how each member (by lower-cased email) joined, from the `add_user` events of the
-/// audit log over the last `ACTIVITY_DAYS`. Members who joined earlier are not in it.
-async fn joined(http: &Http, now_ms: i64) -> Result<HashMap<String, Joined>, SourceError> {
+/// audit log over `win`. Members who joined earlier are not in it.
+async fn joined(http: &Http, win: &Window) -> Result<HashMap<String, Joined>, SourceError> {
     let mut out: HashMap<String, Joined> = HashMap::new();
     let iso = |ms: i64| {
         chrono::DateTime::from_timestamp_millis(ms)
@@ -220,7 +225,7 @@ async fn joined(http: &Http, now_ms: i64) -> Result<HashMap<String, Joined>, Sou
         http,
         Method::GET,
         "teams/audit-logs",
-        now_ms,
+        win,
         request,
         |page: WEvents| {
             for e in page.events {
@@ -252,7 +257,7 @@ async fn joined(http: &Http, now_ms: i64) -> Result<HashMap<String, Joined>, Sou
 }
 
 /// Pull a Cursor team.
-pub async fn fetch(http: &Arc<Http>) -> Result<SourceData, SourceError> {
+pub async fn fetch(http: &Arc<Http>, prior: &Prior) -> Result<SourceData, SourceError> {
     let body = http.get("teams/members", &[]).await?;
     let list = WMembers::deserialize(&body).map_err(|e| SourceError::Malformed {
         src: http.source.clone(),
@@ -261,14 +266,64 @@ pub async fn fetch(http: &Arc<Http>) -> Result<SourceData, SourceError> {
         detail: http.scrub(&format!("unexpected shape ({e})")),
         excerpt: http.excerpt(&body),
     })?;
-    let now_ms = chrono::Utc::now().timestamp_millis();
+    let now = chrono::Utc::now().timestamp();
+    let (uwin, jwin) = (
+        Window::plan(prior, USAGE, now, ACTIVITY_DAYS),
+        Window::plan(prior, JOINS, now, ACTIVITY_DAYS),
+    );
     // The usage report and the audit log have their own per-minute limits: read side by side.
     // A key without audit access still reads the rest.
     let (activity, joined) = futures::try_join!(
-        last_activity(http, now_ms),
-        super::optional(joined(http, now_ms)),
+        last_activity(http, &uwin),
+        super::optional(joined(http, &jwin)),
     )?;
-    let joined = joined.unwrap_or_default();
+    let src = http.source.as_str();
+    let fact = |feed: &str, id: String, fact: &str, at: i64, via: Option<&str>| Provenance {
+        source: src.to_string(),
+        subject_kind: "member".into(),
+        subject_id: id,
+        fact: fact.into(),
+        actor_kind: None,
+        actor_id: None,
+        actor_email: None,
+        via: via.map(str::to_string),
+        at,
+        feed: feed.into(),
+    };
+    // What this read saw, with what the last read saw that is still in the window.
+    let mut feeds = vec![uwin.read(src)];
+    let activity_from = uwin.from;
+    let mut facts = uwin.merge(
+        activity
+            .into_iter()
+            .map(|(k, ms)| fact(USAGE, k, "last_active", ms / 1000, None))
+            .collect(),
+    );
+    match joined {
+        Some(j) => {
+            feeds.push(jwin.read(src));
+            facts.extend(jwin.merge(
+                j.into_iter()
+                    .map(|(email, j)| {
+                        let via = if j.scim { "scim" } else { "manual" };
+                        fact(JOINS, email, "joined", j.at, Some(via))
+                    })
+                    .collect(),
+            ));
+        }
+        None => feeds.push(jwin.failed(
+            src,
+            "the audit log could not be read with this key: when and how members joined is unknown".into(),
+        )),
+    }
+    let of = |feed: &str, f: &str| -> HashMap<&str, &Provenance> {
+        facts
+            .iter()
+            .filter(|p| p.feed == feed && p.fact == f)
+            .map(|p| (p.subject_id.as_str(), p))
+            .collect()
+    };
+    let (activity, joined) = (of(USAGE, "last_active"), of(JOINS, "joined"));
     let mut d = SourceData::default();
     for m in list.team_members {
         if m.is_removed == Some(true) {
@@ -279,17 +334,17 @@ pub async fn fetch(http: &Arc<Http>) -> Result<SourceData, SourceError> {
             continue;
         };
         let seen = activity
-            .get(&id)
+            .get(id.as_str())
             .or_else(|| {
                 m.email
                     .as_deref()
-                    .and_then(|e| activity.get(&e.to_lowercase()))
+                    .and_then(|e| activity.get(e.to_lowercase().as_str()))
             })
-            .map(|ms| ms / 1000);
+            .map(|p| p.at);
         let join = m
             .email
             .as_deref()
-            .and_then(|e| joined.get(&e.to_lowercase()));
+            .and_then(|e| joined.get(e.to_lowercase().as_str()));
         d.accounts.push(Account {
             source: http.source.clone(),
             provider: "cursor".into(),
@@ -299,10 +354,12 @@ pub async fn fetch(http: &Arc<Http>) -> Result<SourceData, SourceError> {
             role: m.role,
             added_at: join.map(|j| j.at),
             last_active_at: seen,
-            scim_managed: join.map(|j| j.scim),
-            activity_from: Some(now_ms / 1000 - ACTIVITY_DAYS * 86_400),
+            scim_managed: join.map(|j| j.via.as_deref() == Some("scim")),
+            activity_from: Some(activity_from),
         });
     }
+    d.provenance = facts;
+    d.feeds = feeds;
     Ok(d)
 }
 

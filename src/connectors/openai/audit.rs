@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::super::feed::{Prior, Window};
 use super::super::http::{Http, SourceError};
 use super::super::wire;
 use crate::model::{Feed, Provenance, SourceData, Ts};
@@ -33,8 +34,6 @@ const CHANGE_TYPES: &[&str] = &[
 ];
 /// The event types the feed of logins reads.
 const LOGIN_TYPES: &[&str] = &["login.succeeded", "login.failed"];
-
-const DAY: i64 = 86_400;
 
 /// One entry, as much of it as provenance needs; anything else is ignored.
 #[derive(Deserialize)]
@@ -160,129 +159,140 @@ fn fact(src: &str, feed: &str, e: WEntry) -> Option<(String, Provenance)> {
     ))
 }
 
-/// One feed: every entry of `types` since `days` ago, reduced to the latest fact per subject.
-async fn read(
-    http: &Http,
-    now: Ts,
-    feed: &str,
-    types: &[&str],
-    days: i64,
-    page: u32,
-) -> (Vec<Provenance>, Feed) {
+/// One feed: every entry of `types` in its window (on from the last read where it can be),
+/// reduced to the latest fact per subject, with the last read's facts still in the span.
+async fn read(http: &Http, win: Window, types: &[&str], page: u32) -> (Vec<Provenance>, Feed) {
     let src = http.source.as_str();
-    let from = now - days * DAY;
-    let mut params: Vec<(&str, String)> = vec![("effective_at[gte]", from.to_string())];
+    let feed = win.feed;
+    let mut params: Vec<(&str, String)> = vec![("effective_at[gte]", win.read_from.to_string())];
     params.extend(types.iter().map(|t| ("event_types[]", t.to_string())));
     let mut latest: HashMap<(String, String, String), (String, Provenance)> = HashMap::new();
-    let mut newest: Option<Ts> = None;
-    let mut entries = 0u64;
-    let read = super::super::paging::list_each(
+    // Each entry is reduced as its page arrives: a long log is never held whole.
+    let read = super::super::paging::each(
         http,
         super::super::paging::OPENAI,
         "organization/audit_logs",
         &params,
-        page.max(100),
-        |e: &WEntry| {
-            entries += 1;
-            newest = newest.max(e.effective_at);
+        page,
+        |e: WEntry| {
+            let Some((id, p)) = fact(src, feed, e) else {
+                return;
+            };
+            let key = (p.subject_kind.clone(), p.subject_id.clone(), p.fact.clone());
+            match latest.get(&key) {
+                Some((old_id, old)) if (old.at, old_id) >= (p.at, &id) => {}
+                _ => {
+                    latest.insert(key, (id, p));
+                }
+            }
         },
     )
     .await;
-    let mut out_feed = Feed {
-        source: src.to_string(),
-        feed: feed.to_string(),
-        known: false,
-        from: Some(from),
-        to: None,
-        note: None,
-    };
     match read {
-        Ok(list) => {
-            for e in list {
-                let Some((id, p)) = fact(src, feed, e) else {
-                    continue;
-                };
-                let key = (p.subject_kind.clone(), p.subject_id.clone(), p.fact.clone());
-                match latest.get(&key) {
-                    Some((old_id, old)) if (old.at, old_id) >= (p.at, &id) => {}
-                    _ => {
-                        latest.insert(key, (id, p));
-                    }
-                }
-            }
-            out_feed.known = true;
-            out_feed.to = newest;
+        Ok(()) => {
+            let out_feed = win.read(src);
+            (
+                win.merge(latest.into_values().map(|(_, p)| p).collect()),
+                out_feed,
+            )
         }
         Err(e) => {
-            let why = match &e {
-                SourceError::Auth { status: 403, .. } => {
-                    "the admin key may not read the audit log (it needs an org owner's admin key)"
-                }
-                SourceError::NotFound { .. } | SourceError::Rejected { status: 400, .. } => {
-                    "audit logging may not be switched on (Organization settings → Data controls → Audit logging)"
-                }
-                SourceError::Pagination { .. } | SourceError::Malformed { .. } => {
-                    "its answer was broken, so none of it was used"
-                }
-                _ => "the next sync tries again",
+            tracing::warn!(source = %src, error = %e, "the audit log ({feed}) could not be read: what it says is unknown");
+            let unknown = if feed == CHANGES {
+                "who created keys and service accounts is unknown this sync"
+            } else {
+                "last logins are unknown this sync"
             };
-            tracing::warn!(source = %src, error = %e, "the audit log ({feed}) could not be read: creators and logins unknown");
-            out_feed.note = Some(http.scrub(&format!(
-                "the audit log could not be read ({e}): {why}; who created keys and service accounts, and logins, are unknown this sync"
-            )));
+            (
+                Vec::new(),
+                win.failed(
+                    src,
+                    format!(
+                        "the audit log could not be read: {}; {unknown}",
+                        failure(&e)
+                    ),
+                ),
+            )
         }
     }
-    let mut facts: Vec<Provenance> = latest.into_values().map(|(_, p)| p).collect();
-    facts.sort_by(|a, b| {
-        (&a.subject_kind, &a.subject_id, &a.fact).cmp(&(&b.subject_kind, &b.subject_id, &b.fact))
-    });
-    (facts, out_feed)
+}
+
+/// Why the log could not be read, and what to do, in words of recert's own: never the
+/// provider's text (an error excerpt can quote an entry, with its actor's address).
+fn failure(e: &SourceError) -> String {
+    match e {
+        SourceError::Auth { status: 403, .. } => {
+            "refused (403): the admin key may not read it (it needs an org owner's admin key)".into()
+        }
+        SourceError::Auth { status, .. } => format!("refused ({status}): check the admin key"),
+        SourceError::NotFound { .. } => {
+            "not found (404): audit logging may not be switched on (Organization settings → Data controls → Audit logging)".into()
+        }
+        SourceError::Rejected { status, .. } => format!(
+            "rejected ({status}): audit logging may not be switched on (Organization settings → Data controls → Audit logging)"
+        ),
+        SourceError::Pagination { pages, .. } => format!(
+            "its pages did not end after {pages}: its pagination is broken, so none of it was used"
+        ),
+        SourceError::Malformed { .. } => {
+            "an entry was not in the documented shape, so none of it was used".into()
+        }
+        _ => "the provider did not answer in time, or refused for now; the next sync tries again"
+            .into(),
+    }
 }
 
 /// Both feeds, read at once.
-pub async fn provenance(http: &Http, now: Ts, page: u32) -> (Vec<Provenance>, Vec<Feed>) {
+pub async fn provenance(
+    http: &Http,
+    now: Ts,
+    page: u32,
+    prior: &Prior,
+) -> (Vec<Provenance>, Vec<Feed>) {
     let ((mut changes, cfeed), (logins, lfeed)) = futures::join!(
-        read(http, now, CHANGES, CHANGE_TYPES, CHANGE_DAYS, page),
-        read(http, now, LOGINS, LOGIN_TYPES, LOGIN_DAYS, page),
+        read(
+            http,
+            Window::plan(prior, CHANGES, now, CHANGE_DAYS),
+            CHANGE_TYPES,
+            page
+        ),
+        read(
+            http,
+            Window::plan(prior, LOGINS, now, LOGIN_DAYS),
+            LOGIN_TYPES,
+            page
+        ),
     );
     changes.extend(logins);
     (changes, vec![cfeed, lfeed])
 }
 
-/// A log with no change at all over the changes' span, in an org that made a key, a service
-/// account or a user inside it, is one never switched on (the API's answer while logging is off
-/// is not documented: an empty list is one of the two it may be). It says nothing, so both
-/// feeds are unknown, and said so once.
-pub fn silence(d: &mut SourceData, now: Ts) {
-    let since = now - CHANGE_DAYS * DAY;
-    let silent = d
-        .feeds
-        .iter()
-        .any(|f| f.feed == CHANGES && f.known && f.to.is_none());
-    let made = d
-        .credentials
-        .iter()
-        .any(|c| c.created_at.is_some_and(|t| t >= since))
-        || d.service_accounts
-            .iter()
-            .any(|s| s.created_at.is_some_and(|t| t >= since))
-        || d.accounts
-            .iter()
-            .any(|a| a.added_at.is_some_and(|t| t >= since));
-    if !(silent && made) {
-        return;
+/// What the two feeds say together. An entry in either shows logging is on. A log with none
+/// at all in an org that has users is one never switched on (what the API answers while logging
+/// is off is not documented: an empty list is one of the two it may be), or one that says
+/// nothing: both feeds are unknown, and said so once.
+pub fn silence(d: &mut SourceData) {
+    let ours = |p: &&Provenance| p.feed == CHANGES || p.feed == LOGINS;
+    let oldest = d.provenance.iter().filter(ours).map(|p| p.at).min();
+    let read = d.feeds.iter().any(|f| f.known);
+    if oldest.is_none() && read && !d.accounts.is_empty() {
+        let note = format!(
+            "the audit log holds no entry in the last {CHANGE_DAYS} days, not even a login, in an org with users: audit logging looks switched off (Organization settings → Data controls → Audit logging; once on it cannot be switched off). Who created keys and service accounts, and logins, are unknown"
+        );
+        if let Some(f) = d.feeds.first() {
+            tracing::warn!(source = %f.source, "{note}");
+        }
+        for f in d
+            .feeds
+            .iter_mut()
+            .filter(|f| f.feed == CHANGES || f.feed == LOGINS)
+        {
+            f.known = false;
+            f.to = None;
+            f.full_at = None;
+            f.note = Some(note.clone());
+        }
     }
-    let note = format!(
-        "the audit log holds nothing for the last {CHANGE_DAYS} days although keys or users were made since: audit logging looks switched off (Organization settings → Data controls → Audit logging; once on it cannot be switched off). Who created keys and service accounts, and logins, are unknown"
-    );
-    if let Some(f) = d.feeds.first() {
-        tracing::warn!(source = %f.source, "{note}");
-    }
-    for f in &mut d.feeds {
-        f.known = false;
-        f.note = Some(note.clone());
-    }
-    d.provenance.clear();
 }
 
 #[cfg(test)]
@@ -366,5 +376,58 @@ mod tests {
         )
         .unwrap();
         assert_eq!((p.actor_kind, p.at), (None, 5));
+    }
+
+    #[test]
+    fn a_log_with_any_entry_is_on_and_one_with_none_in_an_org_with_users_is_off() {
+        let feed = |name: &str| Feed {
+            source: "oa".into(),
+            feed: name.into(),
+            known: true,
+            from: Some(0),
+            to: Some(10),
+            full_at: Some(10),
+            note: None,
+        };
+        let login = entry(serde_json::json!({"id": "a", "type": "login.succeeded", "effective_at": 5,
+            "actor": {"type": "session", "session": {"user": {"id": "user-1", "email": "a@x.com"}}}}))
+        .map(|p| Provenance { feed: LOGINS.into(), ..p })
+        .unwrap();
+        let user = crate::model::Account {
+            source: "oa".into(),
+            provider: "openai".into(),
+            id: "user-1".into(),
+            email: None,
+            name: None,
+            role: None,
+            added_at: None,
+            last_active_at: None,
+            scim_managed: None,
+            activity_from: None,
+        };
+        // Logins but no change in a year: logging is on.
+        let mut d = SourceData {
+            accounts: vec![user.clone()],
+            feeds: vec![feed(CHANGES), feed(LOGINS)],
+            provenance: vec![login],
+            ..Default::default()
+        };
+        silence(&mut d);
+        assert!(d.feeds.iter().all(|f| f.known && f.note.is_none()));
+        // No entry at all, with users: off, both feeds.
+        d.provenance.clear();
+        silence(&mut d);
+        assert!(
+            d.feeds
+                .iter()
+                .all(|f| !f.known && f.note.as_deref().unwrap().contains("switched off"))
+        );
+        // No users at all: an empty log says nothing wrong.
+        let mut empty = SourceData {
+            feeds: vec![feed(CHANGES), feed(LOGINS)],
+            ..Default::default()
+        };
+        silence(&mut empty);
+        assert!(empty.feeds.iter().all(|f| f.known));
     }
 }

@@ -538,7 +538,11 @@ impl<T> Drop for AbortOnDrop<T> {
 }
 
 /// Pull an OpenAI organisation.
-pub async fn fetch(http: &Arc<Http>, page: u32) -> Result<SourceData, SourceError> {
+pub async fn fetch(
+    http: &Arc<Http>,
+    page: u32,
+    prior: &super::feed::Prior,
+) -> Result<SourceData, SourceError> {
     let src = http.source.as_str();
     let archived = [("include_archived", "true".to_string())];
     // The project fan-out needs only the project list: it starts as soon as that is in, while
@@ -593,7 +597,7 @@ pub async fn fetch(http: &Arc<Http>, page: u32) -> Result<SourceData, SourceErro
                 groups(http, page),
             )
         },
-        audit::provenance(http, now, page),
+        audit::provenance(http, now, page, prior),
     );
     let (users, (projects, parts), invites, admin_keys, spend, groups): (
         Vec<WUser>,
@@ -789,7 +793,7 @@ pub async fn fetch(http: &Arc<Http>, page: u32) -> Result<SourceData, SourceErro
     }
     d.provenance = provenance;
     d.feeds = feeds;
-    audit::silence(&mut d, now);
+    audit::silence(&mut d);
     Ok(d)
 }
 

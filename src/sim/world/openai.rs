@@ -134,6 +134,33 @@ pub struct OpenAiOrg {
     pub audit_off: bool,
 }
 
+impl OpenAiOrg {
+    /// Append an entry to the audit log (unless logging is off), never before the last one:
+    /// what a change to the org since it was generated leaves in the log.
+    pub fn log(
+        &mut self,
+        kind: &str,
+        actor: OaiActor,
+        project: Option<&str>,
+        object: Option<&str>,
+        at: Ts,
+    ) {
+        if self.audit_off {
+            return;
+        }
+        let n = self.audit.len();
+        let last = self.audit.last().map(|e| e.effective_at).unwrap_or(0);
+        self.audit.push(OaiAudit {
+            id: format!("audit_log-later_{n:08}"),
+            kind: kind.into(),
+            effective_at: at.max(last),
+            actor,
+            project: project.map(str::to_string),
+            object: object.map(str::to_string),
+        });
+    }
+}
+
 /// One audit log entry: what happened, to what, and who did it.
 #[derive(Clone, Debug)]
 pub struct OaiAudit {
@@ -269,8 +296,14 @@ pub(super) fn openai_audit(rng: &mut Rng, w: &mut World) {
                             Some(id),
                         );
                     }
-                    // Now and then made with an admin key, through the API.
-                    let actor = if rng.chance(0.2) {
+                    // Now and then made with an admin key, through the API; now and then by
+                    // another service account's key (no person: its account's maker answers).
+                    let actor = if rng.chance(0.05) {
+                        OaiActor::ServiceAccountKey {
+                            key_id: format!("key_{}", rng.alnum(16)),
+                            sa_id: id.clone(),
+                        }
+                    } else if rng.chance(0.2) {
                         OaiActor::UserKey {
                             key_id: format!("key_{}", rng.alnum(16)),
                             user_id: by.0,

@@ -1,0 +1,262 @@
+//! Incremental sync: a re-sync reads the windowed feeds (OpenAI's audit log, Cursor's usage
+//! report and joins) only since the last good read, and judges exactly as a whole read would.
+
+mod common;
+
+use common::*;
+use proptest::prelude::*;
+use recert::model::{Finding, Provenance};
+use recert::reconcile::{Context, reconcile};
+use recert::sim::faults::Faults;
+use recert::sim::world::{KeyOwner, OaiActor, OaiKey, OaiServiceAccount, Size};
+use recert::store::Store;
+use recert::sync::{self, Progress};
+
+/// One change to the world between two syncs.
+#[derive(Clone, Debug)]
+enum Change {
+    /// An OpenAI user signs in.
+    Login(usize),
+    /// An OpenAI project key is used.
+    KeyUse(usize),
+    /// A Cursor member is active today.
+    Active(usize),
+    /// An OpenAI user leaves the org.
+    Remove(usize),
+    /// An OpenAI user's role changes.
+    Role(usize),
+    /// A directory person (current or departed) makes a service account and its key.
+    NewBot(usize, usize),
+}
+
+fn change() -> impl Strategy<Value = Change> {
+    prop_oneof![
+        (0usize..500).prop_map(Change::Login),
+        (0usize..500).prop_map(Change::KeyUse),
+        (0usize..500).prop_map(Change::Active),
+        (0usize..500).prop_map(Change::Remove),
+        (0usize..500).prop_map(Change::Role),
+        ((0usize..500), (0usize..500)).prop_map(|(p, m)| Change::NewBot(p, m)),
+    ]
+}
+
+fn apply(w: &mut recert::sim::world::World, c: &Change, now: i64) {
+    let pick = |n: usize, len: usize| n % len.max(1);
+    match c {
+        Change::Login(i) => {
+            let Some(u) = w.openai.users.values().nth(pick(*i, w.openai.users.len())) else {
+                return;
+            };
+            let actor = OaiActor::Session {
+                user_id: u.id.clone(),
+                email: u.email.clone(),
+            };
+            w.openai.log("login.succeeded", actor, None, None, now);
+        }
+        Change::KeyUse(i) => {
+            let n = w.openai.api_keys.values().map(|m| m.len()).sum();
+            if let Some(k) = w
+                .openai
+                .api_keys
+                .values_mut()
+                .flat_map(|m| m.values_mut())
+                .nth(pick(*i, n))
+            {
+                k.last_used_at = Some(now);
+            }
+        }
+        Change::Active(i) => {
+            let n = w.cursor.members.len();
+            if let Some(m) = w.cursor.members.get_mut(pick(*i, n)) {
+                m.last_active = Some(now);
+            }
+        }
+        Change::Remove(i) => {
+            let n = w.openai.users.len();
+            if let Some(id) = w.openai.users.keys().nth(pick(*i, n)).cloned() {
+                w.openai.users.remove(&id);
+                for users in w.openai.project_users.values_mut() {
+                    users.remove(&id);
+                }
+            }
+        }
+        Change::Role(i) => {
+            let n = w.openai.users.len();
+            if let Some(u) = w.openai.users.values_mut().nth(pick(*i, n)) {
+                u.role = if u.role == "owner" { "reader" } else { "owner" }.into();
+            }
+        }
+        Change::NewBot(p, m) => {
+            let np = w.openai.projects.len();
+            let Some(project) = w.openai.projects.keys().nth(pick(*p, np)).cloned() else {
+                return;
+            };
+            let nd = w.directory.users.len();
+            let Some(maker) = w
+                .directory
+                .users
+                .values()
+                .nth(pick(*m, nd))
+                .map(|u| u.user_name.clone())
+            else {
+                return;
+            };
+            let sa = format!("svc_acct_new{p}x{m}");
+            let key = format!("key_new{p}x{m}");
+            w.openai
+                .service_accounts
+                .entry(project.clone())
+                .or_default()
+                .insert(
+                    sa.clone(),
+                    OaiServiceAccount {
+                        id: sa.clone(),
+                        name: "new-bot".into(),
+                        role: "member".into(),
+                        created_at: now,
+                    },
+                );
+            w.openai
+                .api_keys
+                .entry(project.clone())
+                .or_default()
+                .insert(
+                    key.clone(),
+                    OaiKey {
+                        id: key.clone(),
+                        name: "Secret Key".into(),
+                        redacted_value: "sk-svcacct-ab...cd".into(),
+                        created_at: now,
+                        last_used_at: None,
+                        owner: KeyOwner::ServiceAccount { id: sa.clone() },
+                        owner_project_access: "active".into(),
+                    },
+                );
+            let by = OaiActor::Session {
+                user_id: "user-maker".into(),
+                email: maker,
+            };
+            w.openai.log(
+                "service_account.created",
+                by.clone(),
+                Some(&project),
+                Some(&sa),
+                now,
+            );
+            w.openai
+                .log("api_key.created", by, Some(&project), Some(&key), now);
+        }
+    }
+}
+
+async fn sync_as(cfg: &recert::config::Config, store: &mut Store, full: bool) -> sync::SyncReport {
+    let key = recert::secret::Secret::new(recert::sim::DEFAULT_KEY);
+    let resolve = move |_: &recert::config::SourceConfig| Ok(key.clone());
+    sync::sync_full(cfg, store, &resolve, Progress::Quiet, full)
+        .await
+        .unwrap()
+}
+
+/// The findings and the facts of a store's latest snapshot, judged at `now`.
+fn judged(store: &Store, now: i64) -> (Vec<Finding>, Vec<Provenance>) {
+    let snap = store.latest_snapshot().unwrap().unwrap();
+    let mut facts = snap.data.provenance.clone();
+    facts.sort_by(|a, b| {
+        (&a.source, &a.subject_kind, &a.subject_id, &a.fact).cmp(&(
+            &b.source,
+            &b.subject_kind,
+            &b.subject_id,
+            &b.fact,
+        ))
+    });
+    (reconcile(&snap.data, &Context::at(now)), facts)
+}
+
+fn requests(r: &sync::SyncReport, source: &str) -> u64 {
+    source_of(r, source).requests
+}
+
+fn source_of<'a>(r: &'a sync::SyncReport, name: &str) -> &'a recert::model::SourceStatus {
+    r.sources.iter().find(|s| s.source == name).unwrap()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 6, ..ProptestConfig::default() })]
+
+    #[test]
+    fn an_incremental_resync_judges_as_a_full_sync(seed in 1u64..1000, changes in proptest::collection::vec(change(), 1..12)) {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async {
+            let sim = start(Size::Small, seed, "").await;
+            let cfg = config(&sim, "");
+            let (a_dir, b_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+            let mut a = Store::open(a_dir.path()).unwrap();
+            let first = sync_as(&cfg, &mut a, false).await;
+            {
+                let now = chrono::Utc::now().timestamp();
+                let mut w = sim.state.world.write().unwrap();
+                for c in &changes {
+                    apply(&mut w, c, now);
+                }
+            }
+            let again = sync_as(&cfg, &mut a, false).await;
+            // It read on from the last sync: fewer report windows than a whole read.
+            assert!(requests(&again, "cursor") < requests(&first, "cursor"), "{:?}", again.lines());
+            let mut b = Store::open(b_dir.path()).unwrap();
+            let whole = sync_as(&cfg, &mut b, false).await;
+            assert_eq!(requests(&whole, "cursor"), requests(&first, "cursor"));
+            let now = chrono::Utc::now().timestamp();
+            let (inc, inc_facts) = judged(&a, now);
+            let (full, full_facts) = judged(&b, now);
+            assert_eq!(inc_facts, full_facts, "{changes:?}");
+            assert_eq!(inc, full, "{changes:?}");
+        });
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_failed_source_and_with_full_the_feeds_are_read_whole() {
+    let sim = start(Size::Small, 5, "").await;
+    let cfg = config(&sim, "");
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path()).unwrap();
+    let whole = requests(&sync_as(&cfg, &mut store, false).await, "cursor");
+    let on = requests(&sync_as(&cfg, &mut store, false).await, "cursor");
+    assert!(on < whole, "{on} {whole}");
+    // Cursor fails: its data is carried, and the next sync reads its reports whole.
+    sim.state
+        .set_faults(Faults::parse("500@daily-usage-data").unwrap());
+    let failed = sync_as(&cfg, &mut store, false).await;
+    assert!(!source_of(&failed, "cursor").ok);
+    sim.state.set_faults(Faults::default());
+    let after = sync_as(&cfg, &mut store, false).await;
+    assert_eq!(requests(&after, "cursor"), whole, "{:?}", after.lines());
+    // On from there; then `--full` reads whole whatever the last read was.
+    assert!(requests(&sync_as(&cfg, &mut store, false).await, "cursor") < whole);
+    assert_eq!(
+        requests(&sync_as(&cfg, &mut store, true).await, "cursor"),
+        whole
+    );
+    // The OpenAI audit log alike: a read on from the last keeps the time of the last whole
+    // read, and a whole read is its own.
+    let feeds = |store: &Store| store.latest_snapshot().unwrap().unwrap().data.feeds;
+    let openai = |store: &Store| -> Vec<(Option<i64>, Option<i64>)> {
+        feeds(store)
+            .into_iter()
+            .filter(|f| f.source == "openai")
+            .map(|f| (f.full_at, f.to))
+            .collect()
+    };
+    let last = openai(&store);
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    sync_as(&cfg, &mut store, false).await;
+    let now = openai(&store);
+    assert_eq!(now.len(), 2);
+    for ((full_then, _), (full_now, to_now)) in last.iter().zip(&now) {
+        assert_eq!(full_then, full_now, "read on from the last whole read");
+        assert!(to_now > full_now);
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    sync_as(&cfg, &mut store, true).await;
+    assert!(openai(&store).iter().all(|(full, to)| full == to));
+}
