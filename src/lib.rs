@@ -76,7 +76,9 @@
 //!   `model::Feed` saying how far it was read (or why not: never a failed sync), looked up by
 //!   `reconcile::provenance::Facts` for the rules and by `provenance::about` for the panes;
 //!   OpenAI's audit log is `connectors/openai/audit.rs`, simulated from the world's own events
-//!   (`OpenAiOrg::audit`, made in `sim/world/openai.rs`).
+//!   (`OpenAiOrg::audit`, made in `sim/world/openai.rs`). A feed read over a window (audit
+//!   logs, usage reports) goes through `connectors::feed::Window`: read whole once, then on
+//!   from the last good read (`Store::prior`), keeping the last read's facts still inside it.
 //! - *A console view*: one file in `tui/views/` implementing `tui::views::View` (name,
 //!   title, whether its rows take decisions, its empty message, its detail pane, what a row is
 //!   about for a decision, where `Enter` leads) with its table beside it; a `ViewId` variant,

@@ -64,8 +64,7 @@ fn a_healthy_setup_is_all_ok() {
 
 #[test]
 fn missing_permissions_and_features_are_named_with_their_fix() {
-    let faults =
-        "403@organization/admin_api_keys,404@organization/groups,403@usage_report/messages";
+    let faults = "403@organization/admin_api_keys,404@organization/groups,403@usage_report/messages,403@audit_logs";
     let e = Env::unsynced("small", &["--faults", faults]);
     let (ok, v, err) = doctor(&e, true);
     assert!(!ok, "an admin-key list the key cannot read stops the sync");
@@ -86,6 +85,16 @@ fn missing_permissions_and_features_are_named_with_their_fix() {
     assert!(
         groups["fix"].as_str().unwrap().contains("does not have it"),
         "{groups:#}"
+    );
+    let audit = check(&v, "openai", "audit log");
+    assert_eq!(audit["outcome"], "missing_permission");
+    assert_eq!(audit["required"], false);
+    assert!(
+        audit["fix"]
+            .as_str()
+            .unwrap()
+            .contains("audit logging switched on"),
+        "{audit:#}"
     );
     // An optional endpoint refused: the source can still be synced, said so.
     let usage = check(&v, "anthropic", "usage report (key last use)");

@@ -145,6 +145,13 @@ fn probes(kind: SourceKind, now: i64) -> Vec<Probe> {
             )
             .q("start_time", (now - 86_400).to_string())
             .q("limit", "1"),
+            get(
+                "audit log",
+                "organization/audit_logs",
+                false,
+                "the audit log (an org owner's admin key, and audit logging switched on under Organization settings → Data controls); without it keys and service accounts have no known creator and logins are unknown",
+            )
+            .q("limit", "1"),
         ],
         SourceKind::Anthropic => vec![
             get("org users", "v1/organizations/users", true, ANTHROPIC_ADMIN).q("limit", "1"),
