@@ -21,6 +21,10 @@ enum Change {
     KeyUse(usize),
     /// A Cursor member is active today.
     Active(usize),
+    /// An Anthropic member uses Claude Code today.
+    Code(usize),
+    /// An Anthropic key is used today.
+    AnthropicKey(usize),
     /// An OpenAI user leaves the org.
     Remove(usize),
     /// An OpenAI user's role changes.
@@ -34,6 +38,8 @@ fn change() -> impl Strategy<Value = Change> {
         (0usize..500).prop_map(Change::Login),
         (0usize..500).prop_map(Change::KeyUse),
         (0usize..500).prop_map(Change::Active),
+        (0usize..500).prop_map(Change::Code),
+        (0usize..500).prop_map(Change::AnthropicKey),
         (0usize..500).prop_map(Change::Remove),
         (0usize..500).prop_map(Change::Role),
         ((0usize..500), (0usize..500)).prop_map(|(p, m)| Change::NewBot(p, m)),
@@ -69,6 +75,18 @@ fn apply(w: &mut recert::sim::world::World, c: &Change, now: i64) {
             let n = w.cursor.members.len();
             if let Some(m) = w.cursor.members.get_mut(pick(*i, n)) {
                 m.last_active = Some(now);
+            }
+        }
+        Change::Code(i) => {
+            let n = w.anthropic.users.len();
+            if let Some(u) = w.anthropic.users.values_mut().nth(pick(*i, n)) {
+                u.code_active = Some(now);
+            }
+        }
+        Change::AnthropicKey(i) => {
+            let n = w.anthropic.api_keys.len();
+            if let Some(k) = w.anthropic.api_keys.values_mut().nth(pick(*i, n)) {
+                k.last_used = Some(now);
             }
         }
         Change::Remove(i) => {
@@ -202,6 +220,8 @@ proptest! {
             let again = sync_as(&cfg, &mut a, false).await;
             // It read on from the last sync: fewer report windows than a whole read.
             assert!(requests(&again, "cursor") < requests(&first, "cursor"), "{:?}", again.lines());
+            // Anthropic's Claude Code report is a request a day: two days, not ninety.
+            assert!(requests(&again, "anthropic") + 80 < requests(&first, "anthropic"), "{:?}", again.lines());
             let mut b = Store::open(b_dir.path()).unwrap();
             let whole = sync_as(&cfg, &mut b, false).await;
             assert_eq!(requests(&whole, "cursor"), requests(&first, "cursor"));

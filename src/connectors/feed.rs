@@ -52,7 +52,11 @@ pub struct Window {
 impl Window {
     /// The window of `feed` over the last `days` at `now`, on from `prior` where it can be.
     pub fn plan(prior: &Prior, feed: &'static str, now: Ts, days: i64) -> Window {
-        let from = now - days * DAY;
+        Window::plan_from(prior, feed, now, now - days * DAY)
+    }
+
+    /// The window of `feed` from `from` to `now`, on from `prior` where it can be.
+    fn plan_from(prior: &Prior, feed: &'static str, now: Ts, from: Ts) -> Window {
         let whole = Window {
             feed,
             from,
@@ -82,6 +86,12 @@ impl Window {
                 .collect(),
             ..whole
         }
+    }
+
+    /// `plan` for a report in whole UTC days: the span starts at the start of its first day.
+    pub fn plan_days(prior: &Prior, feed: &'static str, now: Ts, days: i64) -> Window {
+        let start = now - days * DAY;
+        Window::plan_from(prior, feed, now, start - start.rem_euclid(DAY))
     }
 
     /// Whether this read starts after the span's start.

@@ -103,7 +103,7 @@ pub async fn fetch(
 ) -> Result<SourceData, SourceError> {
     match src.source_kind() {
         SourceKind::OpenAi => openai::fetch(http, src.page_size.unwrap_or(100), prior).await,
-        SourceKind::Anthropic => anthropic::fetch(http, src.page_size.unwrap_or(1000)).await,
+        SourceKind::Anthropic => anthropic::fetch(http, src.page_size.unwrap_or(1000), prior).await,
         SourceKind::Cursor => cursor::fetch(http, prior).await,
         SourceKind::Scim => scim::fetch(http, src.page_size.unwrap_or(1000)).await,
         SourceKind::Okta => {

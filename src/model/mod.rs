@@ -329,6 +329,10 @@ pub mod feed {
     pub const USAGE: &str = "daily_usage";
     /// Cursor's audit log: when and how each member was added.
     pub const JOINS: &str = "audit_log_joins";
+    /// Anthropic's messages usage report by key: each key's last day of use.
+    pub const KEY_USE: &str = "usage_keys";
+    /// Anthropic's Claude Code usage report: each member's last active day.
+    pub const CODE_USE: &str = "usage_claude_code";
 }
 
 /// A provider feed one source's facts were read from, and the span it was read over.

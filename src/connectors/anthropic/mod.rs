@@ -9,11 +9,13 @@ use futures::{StreamExt, TryStreamExt};
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::feed::{Prior, Window};
 use super::http::{Http, SourceError};
 use super::paging::{self, ANTHROPIC};
 use super::path::ApiPath;
 use super::wire;
-use crate::model::{Account, Credential, Grant, Invite, Owner, Resource, SourceData};
+use crate::model::feed::{CODE_USE, KEY_USE};
+use crate::model::{Account, Credential, Grant, Invite, Owner, Provenance, Resource, SourceData};
 
 const PROVIDER: &str = "anthropic";
 
@@ -142,16 +144,16 @@ fn rfc3339(t: i64) -> String {
 }
 
 /// Last use per API key id: the messages usage report grouped by `api_key_id`, daily buckets
-/// over the last `ACTIVITY_DAYS`.
+/// over `win` (the last `ACTIVITY_DAYS`, or the days since the last read).
 async fn key_usage(
     http: &Http,
-    now: i64,
+    win: &Window,
 ) -> Result<std::collections::HashMap<String, i64>, SourceError> {
     let mut last = std::collections::HashMap::new();
-    let start = now - ACTIVITY_DAYS * DAY;
+    let start = win.read_from;
     let first = vec![
         ("starting_at", rfc3339(start - start.rem_euclid(DAY))),
-        ("ending_at", rfc3339(now + DAY)),
+        ("ending_at", rfc3339(win.to + DAY)),
         ("bucket_width", "1d".to_string()),
         ("group_by[]", "api_key_id".to_string()),
         ("limit", "31".to_string()),
@@ -192,12 +194,17 @@ async fn key_usage(
     Ok(last)
 }
 
-/// Last Claude Code activity per lower-cased email: the report is one UTC day per request.
+/// Last Claude Code activity per lower-cased email: the report is one UTC day per request,
+/// each day of `win` (the last `ACTIVITY_DAYS`, or the days since the last read).
 async fn claude_code_activity(
     http: &Http,
-    now: i64,
+    win: &Window,
 ) -> Result<std::collections::HashMap<String, i64>, SourceError> {
-    let days: Vec<i64> = (0..ACTIVITY_DAYS).map(|d| now - d * DAY).collect();
+    let now = win.to;
+    // Every day from the window's first (its start is a day's start) to today.
+    let day_of = |t: i64| t - t.rem_euclid(DAY);
+    let span = (day_of(now) - day_of(win.read_from)) / DAY + 1;
+    let days: Vec<i64> = (0..span).map(|d| now - d * DAY).collect();
     let per_day: Vec<Vec<(String, i64)>> = futures::stream::iter(days)
         .map(|t| async move {
             let date = chrono::DateTime::from_timestamp(t, 0)
@@ -241,7 +248,7 @@ async fn claude_code_activity(
 }
 
 /// Pull an Anthropic organisation.
-pub async fn fetch(http: &Arc<Http>, page: u32) -> Result<SourceData, SourceError> {
+pub async fn fetch(http: &Arc<Http>, page: u32, prior: &Prior) -> Result<SourceData, SourceError> {
     let src = http.source.as_str();
     let list = |path: &'static str, params: Vec<(&'static str, String)>| async move {
         paging::list_all::<Value>(http, ANTHROPIC, path, &params, page).await
@@ -272,15 +279,65 @@ pub async fn fetch(http: &Arc<Http>, page: u32) -> Result<SourceData, SourceErro
         Ok::<_, SourceError>((workspaces, members))
     };
     let now = chrono::Utc::now().timestamp();
+    let (kwin, cwin) = (
+        Window::plan_days(prior, KEY_USE, now, ACTIVITY_DAYS),
+        Window::plan_days(prior, CODE_USE, now, ACTIVITY_DAYS),
+    );
     let (users, (workspaces, members), keys, invites, key_use, code_use) = futures::try_join!(
         list("v1/organizations/users", vec![]),
         workspaces_and_members,
         list("v1/organizations/api_keys", vec![]),
         list("v1/organizations/invites", vec![]),
-        super::optional(key_usage(http, now)),
-        super::optional(claude_code_activity(http, now)),
+        super::optional(key_usage(http, &kwin)),
+        super::optional(claude_code_activity(http, &cwin)),
     )?;
-    let window_start = now - ACTIVITY_DAYS * DAY;
+    // Each report's facts: what this read saw, with what the last read saw still in the window.
+    let mut feeds = Vec::new();
+    let mut facts = Vec::new();
+    let window_start = cwin.from;
+    let mut report = |win: Window,
+                      seen: Option<std::collections::HashMap<String, i64>>,
+                      kind: &str,
+                      what: &str| {
+        let Some(seen) = seen else {
+            feeds.push(win.failed(
+                src,
+                format!("the {what} could not be read with this key (the Usage & Cost Admin API): unknown this sync"),
+            ));
+            return None;
+        };
+        feeds.push(win.read(src));
+        let feed = win.feed;
+        let merged = win.merge(
+            seen.into_iter()
+                .map(|(id, at)| Provenance {
+                    source: src.to_string(),
+                    subject_kind: kind.into(),
+                    subject_id: id,
+                    fact: "last_active".into(),
+                    actor_kind: None,
+                    actor_id: None,
+                    actor_email: None,
+                    via: None,
+                    at,
+                    feed: feed.into(),
+                })
+                .collect(),
+        );
+        let map: std::collections::HashMap<String, i64> = merged
+            .iter()
+            .map(|p| (p.subject_id.clone(), p.at))
+            .collect();
+        facts.extend(merged);
+        Some(map)
+    };
+    let key_use = report(
+        kwin,
+        key_use,
+        "api_key",
+        "messages usage report (key last use)",
+    );
+    let code_use = report(cwin, code_use, "member", "Claude Code usage report");
     let bad = |path: &str, v: &Value, e: serde_json::Error| paging::malformed(http, path, &e, v);
     let s = |x: &str| x.to_string();
     let mut d = SourceData::default();
@@ -387,6 +444,8 @@ pub async fn fetch(http: &Arc<Http>, page: u32) -> Result<SourceData, SourceErro
         }
     }
     d.credentials = credentials;
+    d.provenance = facts;
+    d.feeds = feeds;
     Ok(d)
 }
 
