@@ -503,6 +503,39 @@ fn person_shows_the_whole_footprint() {
     ] {
         assert!(text.contains(section), "{text}");
     }
+    // What the providers' records say of an account: someone who logged in shows it, in the
+    // JSON and under the account's line in the table.
+    let login = snap
+        .data
+        .provenance
+        .iter()
+        .find(|p| p.fact == "last_login")
+        .expect("a login in the audit log");
+    let who = snap
+        .data
+        .accounts
+        .iter()
+        .find(|a| a.source == login.source && a.id == login.subject_id)
+        .and_then(|a| a.email.clone())
+        .unwrap();
+    let fp = s.json(&["person", &who, "--format", "json"]);
+    let lines: Vec<&str> = fp["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|h| h["lines"].as_array().unwrap())
+        .map(|l| l.as_str().unwrap())
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("last login") && l.ends_with("(OpenAI audit log)")),
+        "{lines:?}"
+    );
+    let text = String::from_utf8_lossy(&s.run(&["person", &who]).stdout).into_owned();
+    for l in &lines {
+        assert!(text.contains(l), "{l} in {text}");
+    }
     let nobody = s.run(&["person", "nobody@nowhere.example"]);
     assert!(!nobody.status.success());
     assert!(String::from_utf8_lossy(&nobody.stderr).contains("nobody in snapshot"));

@@ -89,6 +89,18 @@ fn date(ts: Option<i64>) -> String {
         .unwrap_or_else(|| "-".into())
 }
 
+/// What the provider's records say about one account or key, under its line.
+fn history(o: &mut String, fp: &reconcile::Footprint, kind: &str, source: &str, id: &str) {
+    use std::fmt::Write as _;
+    let found = fp
+        .history
+        .iter()
+        .find(|h| h.subject_kind == kind && h.source == source && h.subject_id == id);
+    for line in found.into_iter().flat_map(|h| &h.lines) {
+        let _ = writeln!(o, "{:>14}{}", "", crate::model::text::sanitize(line));
+    }
+}
+
 fn footprint_table(fp: &reconcile::Footprint, snap: &Snapshot) -> String {
     use crate::model::text::sanitize;
     use std::fmt::Write as _;
@@ -120,6 +132,7 @@ fn footprint_table(fp: &reconcile::Footprint, snap: &Snapshot) -> String {
             date(a.added_at),
             date(a.last_active_at)
         );
+        history(&mut o, fp, "account", &a.source, &a.id);
     }
     let _ = writeln!(o, "\nMEMBERSHIPS AND ROLES");
     for g in &fp.grants {
@@ -152,6 +165,7 @@ fn footprint_table(fp: &reconcile::Footprint, snap: &Snapshot) -> String {
                 .map(|c| format!("${}.{:02} (30 days)", c / 100, c % 100))
                 .unwrap_or_else(|| "-".into())
         );
+        history(&mut o, fp, "api_key", &k.source, &k.id);
     }
     let _ = writeln!(o, "\nFINDINGS");
     o.push_str(

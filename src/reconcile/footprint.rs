@@ -18,6 +18,19 @@ pub struct Footprint {
     /// The latest activity any provider reports for the person's accounts.
     pub last_active_at: Option<i64>,
     pub findings: Vec<Finding>,
+    /// What the providers' own records say about each account and key (who added or made
+    /// it, the last login, the last activity), where they say anything.
+    pub history: Vec<History>,
+}
+
+/// What a provider's records say about one account or key, as lines a person reads.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct History {
+    pub source: String,
+    /// `account` or `api_key`.
+    pub subject_kind: String,
+    pub subject_id: String,
+    pub lines: Vec<String>,
 }
 
 /// Everything `email` (or any other address of the directory person it names) holds.
@@ -45,7 +58,7 @@ pub fn footprint(d: &SourceData, cx: &Context, findings: &[Finding], email: &str
         .filter(|g| g.principal_kind == "user" && held(&g.source, &g.principal_id))
         .cloned()
         .collect();
-    let keys = d
+    let keys: Vec<Credential> = d
         .credentials
         .iter()
         .filter(|c| {
@@ -61,7 +74,26 @@ pub fn footprint(d: &SourceData, cx: &Context, findings: &[Finding], email: &str
         .cloned()
         .collect();
     let said = said(d, &directory.iter().collect::<Vec<_>>());
+    let subjects = accounts
+        .iter()
+        .map(|a| ("account", &a.source, &a.id))
+        .chain(
+            keys.iter()
+                .map(|k: &Credential| ("api_key", &k.source, &k.id)),
+        );
+    let history = subjects
+        .filter_map(|(kind, source, id)| {
+            let lines = super::provenance::about(d, source, kind, id);
+            (!lines.is_empty()).then(|| History {
+                source: source.to_string(),
+                subject_kind: kind.to_string(),
+                subject_id: id.to_string(),
+                lines,
+            })
+        })
+        .collect();
     Footprint {
+        history,
         email: email.to_string(),
         last_active_at: accounts.iter().filter_map(|a| a.last_active_at).max(),
         said,

@@ -17,7 +17,7 @@ use rustc_hash::FxHashMap as HashMap;
 use serde::Deserialize;
 
 use crate::model::{Account, Credential, Finding, Grant, Severity, SourceData, Ts};
-pub use footprint::{AppSaid, Footprint, Said, footprint, said};
+pub use footprint::{AppSaid, Footprint, History, Said, footprint, said};
 pub use identity::{Directory, Standing};
 
 const DAY: i64 = 86_400;

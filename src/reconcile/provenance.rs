@@ -7,7 +7,7 @@
 use rustc_hash::FxHashMap as HashMap;
 
 use super::{Directory, Standing, day, provider_label};
-use crate::model::feed::CHANGES;
+use crate::model::feed::{self, CHANGES};
 use crate::model::{Feed, Provenance, SourceData, Ts};
 
 use crate::model::feed::LOGINS;
@@ -124,10 +124,16 @@ pub fn lines<'a>(facts: impl Iterator<Item = &'a Provenance>, by: &str) -> Vec<S
                 "" => String::new(),
                 h => format!(" ({h})"),
             };
-            if p.fact.starts_with("last_") {
-                format!("{what} {} ({by} audit log)", day(p.at))
-            } else {
-                format!("{what} {who}{how} on {} ({by} audit log)", day(p.at))
+            let record = match p.feed.as_str() {
+                feed::CHANGES | feed::LOGINS | feed::JOINS => "audit log",
+                _ => "usage report",
+            };
+            match (p.fact.as_str(), p.via.as_deref()) {
+                (f, _) if f.starts_with("last_") => {
+                    format!("{what} {} ({by} {record})", day(p.at))
+                }
+                ("joined", Some(via)) => format!("joined on {} ({via}; {by} {record})", day(p.at)),
+                _ => format!("{what} {who}{how} on {} ({by} {record})", day(p.at)),
             }
         })
         .collect()
