@@ -228,7 +228,15 @@ proptest! {
             let now = chrono::Utc::now().timestamp();
             let (inc, inc_facts) = judged(&a, now);
             let (full, full_facts) = judged(&b, now);
-            assert_eq!(inc_facts, full_facts, "{changes:?}");
+            let only = |x: &[Provenance], y: &[Provenance]| -> Vec<Provenance> {
+                x.iter().filter(|p| !y.contains(p)).cloned().collect()
+            };
+            assert!(
+                inc_facts == full_facts,
+                "{changes:?}: only in the incremental {:#?}, only in the full {:#?}",
+                only(&inc_facts, &full_facts),
+                only(&full_facts, &inc_facts)
+            );
             assert_eq!(inc, full, "{changes:?}");
         });
     }

@@ -230,3 +230,61 @@ async fn a_revoke_appears_in_the_log() {
         ("api_key.deleted", Some(key.as_str()))
     );
 }
+
+/// The feed row of `feed` from `source` in the latest snapshot.
+fn feed_of(store: &recert::store::Store, source: &str, feed: &str) -> recert::model::Feed {
+    store
+        .latest_snapshot()
+        .unwrap()
+        .unwrap()
+        .data
+        .feeds
+        .into_iter()
+        .find(|f| f.source == source && f.feed == feed)
+        .unwrap_or_else(|| panic!("no feed {feed} of {source}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn anthropic_activity_comes_from_the_analytics_api_where_the_key_may_read_it() {
+    use recert::model::feed::{ANALYTICS, CODE_USE};
+    // The Claude Code report refused: the Analytics API still says who was active when.
+    let f = fresh(Size::Small, 2, "403@usage_report/claude_code", "").await;
+    assert!(source(&f.report, "anthropic").ok);
+    assert!(!feed_of(&f.store, "anthropic", CODE_USE).known);
+    assert!(feed_of(&f.store, "anthropic", ANALYTICS).known);
+    let snap = f.store.latest_snapshot().unwrap().unwrap();
+    let w = f.sim.state.world.read().unwrap();
+    let day = |t: i64| t - t.rem_euclid(86_400);
+    let mut active = 0;
+    for a in snap
+        .data
+        .accounts
+        .iter()
+        .filter(|a| a.source == "anthropic")
+    {
+        let u = &w.anthropic.users[&a.id];
+        let since = day(chrono::Utc::now().timestamp() - 90 * 86_400);
+        let want = u.code_active.map(day).filter(|&d| d >= since);
+        assert_eq!(a.last_active_at, want, "{}", a.id);
+        assert!(a.activity_from.is_some());
+        active += usize::from(want.is_some());
+    }
+    assert!(active > 0, "someone was active");
+    drop(w);
+    // Reporting off: rows without a date say nothing, and that is said.
+    let sim = start(Size::Small, 2, "").await;
+    sim.state.world.write().unwrap().anthropic.last_activity_off = true;
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = recert::store::Store::open(dir.path()).unwrap();
+    let cfg = config(&sim, "");
+    sync_once(&cfg, &mut store).await;
+    let a = feed_of(&store, "anthropic", ANALYTICS);
+    assert!(!a.known);
+    assert!(a.note.unwrap().contains("not enabled"));
+    assert!(feed_of(&store, "anthropic", CODE_USE).known);
+    // A key that may not read it (a Console admin key): said, the rest read.
+    let f = fresh(Size::Small, 2, "404@analytics/users", "").await;
+    assert!(source(&f.report, "anthropic").ok);
+    let a = feed_of(&f.store, "anthropic", ANALYTICS);
+    assert!(!a.known && a.note.unwrap().contains("read:analytics"));
+}

@@ -333,6 +333,8 @@ pub mod feed {
     pub const KEY_USE: &str = "usage_keys";
     /// Anthropic's Claude Code usage report: each member's last active day.
     pub const CODE_USE: &str = "usage_claude_code";
+    /// Anthropic's Enterprise Analytics API: each user's last active day on any product.
+    pub const ANALYTICS: &str = "analytics_users";
 }
 
 /// A provider feed one source's facts were read from, and the span it was read over.

@@ -50,6 +50,7 @@ pub(super) fn router() -> Router<Shared> {
             "/v1/organizations/usage_report/claude_code",
             get(usage_claude_code),
         )
+        .route("/v1/organizations/analytics/users", get(analytics_users))
         .fallback(|| async {
             error(
                 StatusCode::NOT_FOUND,
@@ -538,6 +539,81 @@ async fn usage_claude_code(State(st): State<Shared>, headers: HeaderMap, uri: Ur
                    "core_metrics": {"num_sessions": 3, "lines_of_code": {"added": 120, "removed": 30},
                                     "commits_by_claude_code": 1, "pull_requests_by_claude_code": 0},
                    "model_breakdown": [], "tool_actions": {}})
+        })
+        .collect();
+    let page: Vec<Value> = rows.iter().skip(offset).take(limit).cloned().collect();
+    let next = offset + page.len();
+    let more = next < rows.len();
+    Ok(Json(
+        json!({"data": page, "has_more": more, "next_page": more.then(|| format!("page_{next}"))}),
+    )
+    .into_response())
+}
+
+/// `GET /v1/organizations/analytics/users` (Enterprise Analytics API): one row per user over a
+/// single `date`, or rolled up over `starting_date` to `ending_date` (exclusive, at most 366
+/// days); `last_activity_date` is the user's latest active day in the span (here, their last
+/// Claude Code day), omitted while last-activity reporting is off. `limit` 1–1000 (default
+/// 100), `page` a token.
+async fn analytics_users(State(st): State<Shared>, headers: HeaderMap, uri: Uri) -> Reply {
+    authorize(&st, &headers)?;
+    let q = Params::from_uri(&uri);
+    let bad = |m: &str| error(StatusCode::BAD_REQUEST, "invalid_request_error", m);
+    let date = |k: &str| -> Result<Option<i64>, Response> {
+        match q.get(k) {
+            None => Ok(None),
+            Some(d) => chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+                .ok()
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .map(|t| Some(t.and_utc().timestamp()))
+                .ok_or_else(|| bad(&format!("{k}: a UTC date YYYY-MM-DD is required"))),
+        }
+    };
+    let (start, end) = match (date("date")?, date("starting_date")?, date("ending_date")?) {
+        (Some(d), None, None) => (d, d + 86_400),
+        (None, Some(s), e) => {
+            let e = e.unwrap_or(s + 86_400);
+            if e <= s || e - s > 366 * 86_400 {
+                return Err(bad(
+                    "ending_date: must be after starting_date, at most 366 days",
+                ));
+            }
+            (s, e)
+        }
+        _ => return Err(bad("give either date, or starting_date (and ending_date)")),
+    };
+    let limit: usize = match q.get("limit").map(str::parse::<usize>) {
+        None => 100,
+        Some(Ok(n)) if (1..=1000).contains(&n) => n,
+        Some(_) => return Err(bad("limit: must be between 1 and 1000")),
+    };
+    let offset: usize = match q.get("page") {
+        Some(p) => p
+            .strip_prefix("page_")
+            .and_then(|x| x.parse().ok())
+            .ok_or_else(|| bad("page: invalid"))?,
+        None => 0,
+    };
+    let w = st.world.read().unwrap();
+    let off = w.anthropic.last_activity_off;
+    let rows: Vec<Value> = w
+        .anthropic
+        .users
+        .values()
+        .map(|u| {
+            let mut row = json!({"user": {"id": u.id, "email_address": u.email, "type": "user"},
+                "chat_metrics": {}, "claude_code_metrics": {}, "web_search_count": 0});
+            let active = u
+                .code_active
+                .map(day_start)
+                .filter(|d| (start..end).contains(d));
+            if let (Some(d), false) = (active, off) {
+                row["last_activity_date"] = json!(
+                    chrono::DateTime::from_timestamp(d, 0)
+                        .map(|t| t.format("%Y-%m-%d").to_string())
+                );
+            }
+            row
         })
         .collect();
     let page: Vec<Value> = rows.iter().skip(offset).take(limit).cloned().collect();

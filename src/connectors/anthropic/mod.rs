@@ -14,7 +14,7 @@ use super::http::{Http, SourceError};
 use super::paging::{self, ANTHROPIC};
 use super::path::ApiPath;
 use super::wire;
-use crate::model::feed::{CODE_USE, KEY_USE};
+use crate::model::feed::{ANALYTICS, CODE_USE, KEY_USE};
 use crate::model::{Account, Credential, Grant, Invite, Owner, Provenance, Resource, SourceData};
 
 const PROVIDER: &str = "anthropic";
@@ -247,6 +247,58 @@ async fn claude_code_activity(
     Ok(last)
 }
 
+/// The first day the Enterprise Analytics API has data for.
+const ANALYTICS_FIRST_DAY: i64 = 1_767_225_600; // 2026-01-01
+
+/// Each user's last active day (any product) from the Enterprise Analytics API
+/// (`/v1/organizations/analytics/users`, rolled up over `win`), by user id. None when the org
+/// does not report last activity (a whole window's rows all come without `last_activity_date`).
+async fn analytics_activity(
+    http: &Http,
+    win: &Window,
+) -> Result<Option<std::collections::HashMap<String, i64>>, SourceError> {
+    let day = |t: i64| {
+        chrono::DateTime::from_timestamp(t, 0)
+            .unwrap_or_default()
+            .format("%Y-%m-%d")
+            .to_string()
+    };
+    let first = vec![
+        ("starting_date", day(win.read_from.max(ANALYTICS_FIRST_DAY))),
+        ("ending_date", day(win.to + DAY)),
+        ("limit", "1000".to_string()),
+    ];
+    let mut last = std::collections::HashMap::new();
+    let (mut rows, mut dated) = (0u64, 0u64);
+    paging::page_tokens(http, "v1/organizations/analytics/users", first, |body| {
+        for row in body
+            .get("data")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            rows += 1;
+            let (Some(id), Some(at)) = (
+                row.pointer("/user/id").and_then(Value::as_str),
+                row.get("last_activity_date")
+                    .and_then(Value::as_str)
+                    .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+                    .and_then(|d| d.and_hms_opt(0, 0, 0)),
+            ) else {
+                continue;
+            };
+            dated += 1;
+            let t = at.and_utc().timestamp();
+            let e = last.entry(id.to_string()).or_insert(t);
+            *e = (*e).max(t);
+        }
+    })
+    .await?;
+    // Rows over the whole window, none dated: last-activity reporting is off for the org, and
+    // the rows say nothing. (Over the days since the last read, nobody active is no news.)
+    Ok((rows == 0 || dated > 0 || win.incremental()).then_some(last))
+}
+
 /// Pull an Anthropic organisation.
 pub async fn fetch(http: &Arc<Http>, page: u32, prior: &Prior) -> Result<SourceData, SourceError> {
     let src = http.source.as_str();
@@ -279,17 +331,19 @@ pub async fn fetch(http: &Arc<Http>, page: u32, prior: &Prior) -> Result<SourceD
         Ok::<_, SourceError>((workspaces, members))
     };
     let now = chrono::Utc::now().timestamp();
-    let (kwin, cwin) = (
+    let (kwin, cwin, awin) = (
         Window::plan_days(prior, KEY_USE, now, ACTIVITY_DAYS),
         Window::plan_days(prior, CODE_USE, now, ACTIVITY_DAYS),
+        Window::plan_days(prior, ANALYTICS, now, ACTIVITY_DAYS),
     );
-    let (users, (workspaces, members), keys, invites, key_use, code_use) = futures::try_join!(
+    let (users, (workspaces, members), keys, invites, key_use, code_use, analytics) = futures::try_join!(
         list("v1/organizations/users", vec![]),
         workspaces_and_members,
         list("v1/organizations/api_keys", vec![]),
         list("v1/organizations/invites", vec![]),
         super::optional(key_usage(http, &kwin)),
         super::optional(claude_code_activity(http, &cwin)),
+        super::optional(analytics_activity(http, &awin)),
     )?;
     // Each report's facts: what this read saw, with what the last read saw still in the window.
     let mut feeds = Vec::new();
@@ -338,17 +392,37 @@ pub async fn fetch(http: &Arc<Http>, page: u32, prior: &Prior) -> Result<SourceD
         "messages usage report (key last use)",
     );
     let code_use = report(cwin, code_use, "member", "Claude Code usage report");
+    // The Analytics API needs an Enterprise key with `read:analytics`: a Console admin key is
+    // refused, and the Claude Code report stands alone.
+    let analytics = match analytics {
+        Some(Some(seen)) => report(awin, Some(seen), "user", ""),
+        Some(None) => {
+            feeds.push(awin.failed(
+                src,
+                "the Analytics API reports no last activity: last-activity reporting is not enabled for the org (claude.ai admin settings); activity beyond Claude Code is unknown".into(),
+            ));
+            None
+        }
+        None => report(
+            awin,
+            None,
+            "user",
+            "the Analytics API could not be read: it needs a Claude Enterprise key with read:analytics (a Console admin key is refused); activity beyond Claude Code is unknown",
+        ),
+    };
     let bad = |path: &str, v: &Value, e: serde_json::Error| paging::malformed(http, path, &e, v);
     let s = |x: &str| x.to_string();
     let mut d = SourceData::default();
     for v in &users {
         let u = WUser::deserialize(v).map_err(|e| bad("v1/organizations/users", v, e))?;
-        let active = code_use.as_ref().and_then(|m| {
+        let code = code_use.as_ref().and_then(|m| {
             u.email
                 .as_deref()
                 .and_then(|e| m.get(&e.to_lowercase()))
                 .copied()
         });
+        let any = analytics.as_ref().and_then(|m| m.get(&u.id).copied());
+        let active = code.max(any);
         d.accounts.push(Account {
             source: s(src),
             provider: s(PROVIDER),
@@ -359,7 +433,7 @@ pub async fn fetch(http: &Arc<Http>, page: u32, prior: &Prior) -> Result<SourceD
             added_at: u.added_at,
             last_active_at: active,
             scim_managed: None,
-            activity_from: code_use.as_ref().map(|_| window_start),
+            activity_from: (code_use.is_some() || analytics.is_some()).then_some(window_start),
         });
     }
     for w in workspaces {

@@ -57,6 +57,9 @@ pub struct AnthropicOrg {
     /// workspace id → user id → workspace role.
     pub members: BTreeMap<String, BTreeMap<String, String>>,
     pub api_keys: BTreeMap<String, AKey>,
+    /// Last-activity reporting is not enabled for the org: the Analytics API omits
+    /// `last_activity_date`.
+    pub last_activity_off: bool,
 }
 
 pub(super) fn anthropic(
