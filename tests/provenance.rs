@@ -253,24 +253,25 @@ async fn anthropic_activity_comes_from_the_analytics_api_where_the_key_may_read_
     assert!(!feed_of(&f.store, "anthropic", CODE_USE).known);
     assert!(feed_of(&f.store, "anthropic", ANALYTICS).known);
     let snap = f.store.latest_snapshot().unwrap().unwrap();
-    let w = f.sim.state.world.read().unwrap();
-    let day = |t: i64| t - t.rem_euclid(86_400);
-    let mut active = 0;
-    for a in snap
-        .data
-        .accounts
-        .iter()
-        .filter(|a| a.source == "anthropic")
     {
-        let u = &w.anthropic.users[&a.id];
-        let since = day(chrono::Utc::now().timestamp() - 90 * 86_400);
-        let want = u.code_active.map(day).filter(|&d| d >= since);
-        assert_eq!(a.last_active_at, want, "{}", a.id);
-        assert!(a.activity_from.is_some());
-        active += usize::from(want.is_some());
+        let w = f.sim.state.world.read().unwrap();
+        let day = |t: i64| t - t.rem_euclid(86_400);
+        let mut active = 0;
+        for a in snap
+            .data
+            .accounts
+            .iter()
+            .filter(|a| a.source == "anthropic")
+        {
+            let u = &w.anthropic.users[&a.id];
+            let since = day(chrono::Utc::now().timestamp() - 90 * 86_400);
+            let want = u.code_active.map(day).filter(|&d| d >= since);
+            assert_eq!(a.last_active_at, want, "{}", a.id);
+            assert!(a.activity_from.is_some());
+            active += usize::from(want.is_some());
+        }
+        assert!(active > 0, "someone was active");
     }
-    assert!(active > 0, "someone was active");
-    drop(w);
     // Reporting off: rows without a date say nothing, and that is said.
     let sim = start(Size::Small, 2, "").await;
     sim.state.world.write().unwrap().anthropic.last_activity_off = true;
