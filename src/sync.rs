@@ -126,41 +126,53 @@ pub async fn sync_full(
     full: bool,
 ) -> Result<SyncReport, StoreError> {
     let started = Instant::now();
-    // Where each source's feeds read on from: the latest snapshot, if it read the source itself.
-    let max_age = config.settings.full_sync_days.unwrap_or(7) * 86_400;
-    let mut priors: HashMap<String, connectors::feed::Prior> = HashMap::new();
-    if !full {
-        for s in config
-            .sources
-            .iter()
-            .filter(|s| s.source_kind() != SourceKind::Csv)
-        {
-            if let Some((feeds, facts)) = store.prior(&s.name)? {
-                priors.insert(
-                    s.name.clone(),
-                    connectors::feed::Prior {
-                        feeds,
-                        facts,
-                        max_age,
-                    },
-                );
-            }
-        }
-    }
-    let none = connectors::feed::Prior::none();
-    let priors = &priors;
     // Files need no key; APIs get a client once their key is found.
+    let mut origins: HashMap<String, String> = HashMap::new();
     let clients: Vec<(SourceConfig, Result<Arc<connectors::http::Http>, String>)> = config
         .sources
         .iter()
         .filter(|s| s.source_kind() != SourceKind::Csv)
         .map(|s| {
-            let c = keys(s)
+            let key = keys(s);
+            let origin = key
+                .as_ref()
+                .map(|k| connectors::feed::origin(&s.kind, &s.base_url, k))
+                .unwrap_or_default();
+            origins.insert(s.name.clone(), origin);
+            let c = key
                 .map(|k| Arc::new(connectors::client(s, k)))
                 .map_err(|e| e.to_string());
             (s.clone(), c)
         })
         .collect();
+    // Where each source's feeds read on from: the latest snapshot, if it read the source itself
+    // from where this sync reads it. A store that cannot say reads them whole, and says so.
+    let max_age = config.settings.full_sync_days.unwrap_or(7) * 86_400;
+    let mut priors: HashMap<String, connectors::feed::Prior> = HashMap::new();
+    for (name, origin) in origins {
+        let (feeds, facts) = if full {
+            Default::default()
+        } else {
+            match store.prior(&name) {
+                Ok(p) => p.unwrap_or_default(),
+                Err(e) => {
+                    tracing::warn!(source = %name, error = %e, "the last snapshot's feeds could not be read: reading them whole");
+                    Default::default()
+                }
+            }
+        };
+        priors.insert(
+            name,
+            connectors::feed::Prior {
+                feeds,
+                facts,
+                max_age,
+                origin,
+            },
+        );
+    }
+    let none = connectors::feed::Prior::none();
+    let priors = &priors;
     let files: Vec<&SourceConfig> = config
         .sources
         .iter()

@@ -288,3 +288,24 @@ async fn after_a_failed_source_and_with_full_the_feeds_are_read_whole() {
     sync_as(&cfg, &mut store, true).await;
     assert!(openai(&store).iter().all(|(full, to)| full == to));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_source_pointed_at_another_org_reads_it_whole() {
+    // One store, one source name, two organisations: nothing of the first is kept.
+    let (first, second) = (
+        start(Size::Small, 7, "").await,
+        start(Size::Small, 8, "").await,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path()).unwrap();
+    sync_as(&config(&first, ""), &mut store, false).await;
+    let moved = sync_as(&config(&second, ""), &mut store, false).await;
+    let other = tempfile::tempdir().unwrap();
+    let mut fresh = Store::open(other.path()).unwrap();
+    let whole = sync_as(&config(&second, ""), &mut fresh, false).await;
+    for s in ["cursor", "anthropic"] {
+        assert_eq!(requests(&moved, s), requests(&whole, s), "{s}");
+    }
+    let now = chrono::Utc::now().timestamp();
+    assert_eq!(judged(&store, now), judged(&fresh, now));
+}

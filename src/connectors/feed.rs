@@ -5,7 +5,10 @@
 //! span. Latest-per-subject over the span is the same either way, so an incremental snapshot
 //! judges as a full one would. A feed is read whole again when asked (`recert sync --full`),
 //! when its last whole read is older than `full_sync_days`, or when the last snapshot did not
-//! read the source itself (it failed, and its data was carried).
+//! read the source itself (it failed, and its data was carried), when the source now reads
+//! another org or key, or a newer recert reads the feed otherwise (the feed's `origin`).
+//! "The same as a whole read" holds while a provider publishes each entry within a day of its
+//! time ([`OVERLAP`]); an entry published later is read by the next whole read.
 
 use std::collections::HashMap;
 
@@ -17,6 +20,36 @@ const DAY: i64 = 86_400;
 /// late (the providers' reports are revised for about a day) are read again.
 pub const OVERLAP: i64 = DAY;
 
+/// How recert reads the feeds: raised when a change to what a feed reads or how it reduces
+/// its entries makes earlier reads unfit to read on from.
+const FEEDS_VERSION: u32 = 1;
+
+/// How far ahead of this machine's clock another machine's read may be (team mode) before it
+/// is taken for a clock gone wrong and the feed is read whole.
+const SKEW: Ts = 300;
+
+/// A fingerprint of where a source's feeds are read from: its kind, address and key, and
+/// `FEEDS_VERSION`. Sixteen hex digits of a SHA-256: it tells two keys apart and says nothing
+/// of either.
+pub fn origin(kind: &str, base_url: &str, key: &crate::secret::Secret) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for part in [
+        "recert feed origin",
+        &FEEDS_VERSION.to_string(),
+        kind,
+        base_url,
+        key.expose(),
+    ] {
+        h.update(part.as_bytes());
+        h.update([0]);
+    }
+    h.finalize()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// What the last good snapshot read from one source's feeds.
 #[derive(Clone, Debug, Default)]
 pub struct Prior {
@@ -24,6 +57,8 @@ pub struct Prior {
     pub facts: Vec<Provenance>,
     /// Read whole when the last whole read is older than this (seconds).
     pub max_age: Ts,
+    /// Where this sync reads the source from ([`origin`]).
+    pub origin: String,
 }
 
 impl Prior {
@@ -46,6 +81,7 @@ pub struct Window {
     pub to: Ts,
     /// When the span was last read whole (now, for a whole read).
     pub full_at: Ts,
+    origin: Option<String>,
     kept: Vec<Provenance>,
 }
 
@@ -63,6 +99,7 @@ impl Window {
             read_from: from,
             to: now,
             full_at: now,
+            origin: (!prior.origin.is_empty()).then(|| prior.origin.clone()),
             kept: Vec::new(),
         };
         let Some(last) = prior.feeds.iter().find(|f| f.feed == feed) else {
@@ -71,10 +108,18 @@ impl Window {
         let (Some(to), Some(full_at), true) = (last.to, last.full_at, last.known) else {
             return whole;
         };
-        if now - full_at > prior.max_age || to > now || last.from.is_none_or(|f| f > from) {
+        if last.origin.is_none() || last.origin != whole.origin {
             return whole;
         }
-        let read_from = (to - OVERLAP).max(from);
+        // The span grew (a longer window), or a clock went wrong: whole.
+        if now - full_at > prior.max_age
+            || to > now + SKEW
+            || last.from.is_none_or(|f| f > from + SKEW)
+        {
+            return whole;
+        }
+        // Another machine's clock a little ahead: read on from this one's now at the latest.
+        let read_from = (to.min(now) - OVERLAP).max(from);
         Window {
             read_from,
             full_at,
@@ -109,6 +154,7 @@ impl Window {
             to: Some(self.to),
             full_at: Some(self.full_at),
             note: None,
+            origin: self.origin.clone(),
         }
     }
 
@@ -181,9 +227,11 @@ mod tests {
                 to: Some(to),
                 full_at: Some(full_at),
                 note: None,
+                origin: Some("o".into()),
             }],
             facts,
             max_age: 7 * DAY,
+            origin: "o".into(),
         }
     }
 
@@ -233,6 +281,16 @@ mod tests {
             assert!(!w.incremental(), "{p:?}");
             assert_eq!(w.full_at, now);
         }
+        // A little ahead (another machine's clock): on from now.
+        let w = Window::plan(&prior(now + 10, now - DAY, vec![]), "f", now, 90);
+        assert_eq!(w.read_from, now - OVERLAP);
+        // Two keys, two origins; the fingerprint holds nothing of the key.
+        let (a, b) = (
+            origin("openai", "u", &crate::secret::Secret::new("sk-admin-one")),
+            origin("openai", "u", &crate::secret::Secret::new("sk-admin-two")),
+        );
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 16);
         // A span now longer than the last one's (the setting grew): whole.
         assert!(!Window::plan(&prior(now - DAY, now - DAY, vec![]), "f", now, 120).incremental());
     }

@@ -353,6 +353,11 @@ pub struct Feed {
     /// one older than `full_sync_days` makes the next read a full one.
     #[serde(default)]
     pub full_at: Option<Ts>,
+    /// Where it was read from: a fingerprint of the source's kind, address and key, and of how
+    /// recert reads the feed. A later sync reads on from this read only when its own matches
+    /// (a source pointed at another org, or a newer recert, reads whole).
+    #[serde(default)]
+    pub origin: Option<String>,
     /// What a reviewer should know: why it could not be read, or that it looks switched off.
     pub note: Option<String>,
 }

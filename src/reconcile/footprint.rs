@@ -74,16 +74,39 @@ pub fn footprint(d: &SourceData, cx: &Context, findings: &[Finding], email: &str
         .cloned()
         .collect();
     let said = said(d, &directory.iter().collect::<Vec<_>>());
+    // An account's facts are filed as the feed names it: an OpenAI `account`, a Cursor
+    // `member` (by id, or by address), an Anthropic `member` (Claude Code, by address) or
+    // `user` (Analytics, by id).
     let subjects = accounts
         .iter()
-        .map(|a| ("account", &a.source, &a.id))
+        .map(|a| {
+            (
+                "account",
+                a.source.as_str(),
+                a.id.as_str(),
+                a.email.as_deref(),
+            )
+        })
         .chain(
             keys.iter()
-                .map(|k: &Credential| ("api_key", &k.source, &k.id)),
+                .map(|k| ("api_key", k.source.as_str(), k.id.as_str(), None)),
         );
     let history = subjects
-        .filter_map(|(kind, source, id)| {
-            let lines = super::provenance::about(d, source, kind, id);
+        .filter_map(|(kind, source, id, email)| {
+            let mut lines = super::provenance::about(d, source, kind, id);
+            if kind == "account" {
+                let email = email.map(str::to_lowercase);
+                for (k, i) in [
+                    ("member", Some(id)),
+                    ("member", email.as_deref()),
+                    ("user", Some(id)),
+                ] {
+                    if let Some(i) = i {
+                        lines.extend(super::provenance::about(d, source, k, i));
+                    }
+                }
+                lines.dedup();
+            }
             (!lines.is_empty()).then(|| History {
                 source: source.to_string(),
                 subject_kind: kind.to_string(),

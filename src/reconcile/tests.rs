@@ -946,6 +946,7 @@ fn feed(name: &str, known: bool) -> crate::model::Feed {
         to: None,
         full_at: None,
         note: None,
+        origin: None,
     }
 }
 

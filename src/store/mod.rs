@@ -341,6 +341,8 @@ CREATE TABLE feeds (
 "#,
     // 17: when each feed was last read whole (incremental syncs read on from `read_to`).
     "ALTER TABLE feeds ADD COLUMN full_at INTEGER;",
+    // 18: where each feed was read from (a fingerprint, never the key).
+    "ALTER TABLE feeds ADD COLUMN origin TEXT;",
 ];
 
 /// The PostgreSQL schema's migrations, applied in order; `recert_schema.version` records how
@@ -475,6 +477,7 @@ CREATE TABLE audit_head (
     MIGRATION_4,
     MIGRATION_5,
     "ALTER TABLE feeds ADD COLUMN full_at BIGINT;",
+    "ALTER TABLE feeds ADD COLUMN origin TEXT;",
 ];
 
 /// PostgreSQL 5: SQLite's 16 (provenance and the feeds it was read from).
@@ -1296,7 +1299,7 @@ const IDP_APPS: &str =
     "snapshot_id, source, app_source, id, name, assignments_known, open, pushes_known";
 const APP_ACCESS: &str = "snapshot_id, source, person_id, app_source, assigned, via, push_kind, push_result, push_at, push_detail";
 const PROVENANCE: &str = "snapshot_id, source, subject_kind, subject_id, fact, actor_kind, actor_id, actor_email, via, at, feed";
-const FEEDS: &str = "snapshot_id, source, feed, known, read_from, read_to, note, full_at";
+const FEEDS: &str = "snapshot_id, source, feed, known, read_from, read_to, note, full_at, origin";
 
 /// `INSERT INTO table (cols) VALUES (?1, …)`, a later row with the same key replacing the
 /// earlier one (as a provider listing one object twice would have it).
@@ -1543,7 +1546,7 @@ fn insert_data(tx: &Conn, sid: i64, d: &SourceData) -> Result<(), DbError> {
     tx.exec_many(&sql, |push| {
         for f in &d.feeds {
             push(args![
-                sid, f.source, f.feed, f.known, f.from, f.to, f.note, f.full_at
+                sid, f.source, f.feed, f.known, f.from, f.to, f.note, f.full_at, f.origin
             ])?;
         }
         Ok(())
@@ -1674,6 +1677,7 @@ fn load_feeds(conn: &Conn, sid: i64, source: Option<&str>) -> Result<Vec<Feed>, 
                 to: r.get(5)?,
                 note: r.get(6)?,
                 full_at: r.get(7)?,
+                origin: r.get(8)?,
             })
         },
     )

@@ -138,7 +138,7 @@ impl Paged for WEvents {
     }
 }
 
-/// The last active day (epoch ms) per user id and per lower-cased email, from
+/// The last active day (epoch ms) per user id (per lower-cased email where a row has no id), from
 /// `/teams/daily-usage-data` over `win`.
 async fn last_activity(http: &Http, win: &Window) -> Result<HashMap<String, i64>, SourceError> {
     let mut last: HashMap<String, i64> = HashMap::new();
@@ -156,16 +156,16 @@ async fn last_activity(http: &Http, win: &Window) -> Result<HashMap<String, i64>
             for row in usage.data.iter().filter(|r| r.is_active == Some(true)) {
                 // `date` is epoch ms (a number or a numeric string).
                 let Some(ms) = row.date else { continue };
-                for k in [
-                    row.user_id.clone(),
-                    row.email.as_deref().map(str::to_lowercase),
-                ]
-                .into_iter()
-                .flatten()
-                {
-                    let e = last.entry(k).or_insert(ms);
-                    *e = (*e).max(ms);
-                }
+                // One fact per member: by id, else (the oldest responses) by email.
+                let Some(k) = row
+                    .user_id
+                    .clone()
+                    .or_else(|| row.email.as_deref().map(str::to_lowercase))
+                else {
+                    continue;
+                };
+                let e = last.entry(k).or_insert(ms);
+                *e = (*e).max(ms);
             }
         },
     )
@@ -268,7 +268,7 @@ pub async fn fetch(http: &Arc<Http>, prior: &Prior) -> Result<SourceData, Source
     })?;
     let now = chrono::Utc::now().timestamp();
     let (uwin, jwin) = (
-        Window::plan(prior, USAGE, now, ACTIVITY_DAYS),
+        Window::plan_days(prior, USAGE, now, ACTIVITY_DAYS),
         Window::plan(prior, JOINS, now, ACTIVITY_DAYS),
     );
     // The usage report and the audit log have their own per-minute limits: read side by side.

@@ -388,6 +388,7 @@ mod tests {
             to: Some(10),
             full_at: Some(10),
             note: None,
+            origin: None,
         };
         let login = entry(serde_json::json!({"id": "a", "type": "login.succeeded", "effective_at": 5,
             "actor": {"type": "session", "session": {"user": {"id": "user-1", "email": "a@x.com"}}}}))
