@@ -25,6 +25,10 @@ enum Change {
     Code(usize),
     /// An Anthropic key is used today.
     AnthropicKey(usize),
+    /// A Cursor member is removed from the team.
+    CursorRemove(usize),
+    /// An Anthropic member leaves the org.
+    AnthropicRemove(usize),
     /// An OpenAI user leaves the org.
     Remove(usize),
     /// An OpenAI user's role changes.
@@ -40,6 +44,8 @@ fn change() -> impl Strategy<Value = Change> {
         (0usize..500).prop_map(Change::Active),
         (0usize..500).prop_map(Change::Code),
         (0usize..500).prop_map(Change::AnthropicKey),
+        (0usize..500).prop_map(Change::CursorRemove),
+        (0usize..500).prop_map(Change::AnthropicRemove),
         (0usize..500).prop_map(Change::Remove),
         (0usize..500).prop_map(Change::Role),
         ((0usize..500), (0usize..500)).prop_map(|(p, m)| Change::NewBot(p, m)),
@@ -87,6 +93,21 @@ fn apply(w: &mut recert::sim::world::World, c: &Change, now: i64) {
             let n = w.anthropic.api_keys.len();
             if let Some(k) = w.anthropic.api_keys.values_mut().nth(pick(*i, n)) {
                 k.last_used = Some(now);
+            }
+        }
+        Change::CursorRemove(i) => {
+            let n = w.cursor.members.len();
+            if let Some(m) = w.cursor.members.get_mut(pick(*i, n)) {
+                m.is_removed = true;
+            }
+        }
+        Change::AnthropicRemove(i) => {
+            let n = w.anthropic.users.len();
+            if let Some(id) = w.anthropic.users.keys().nth(pick(*i, n)).cloned() {
+                w.anthropic.users.remove(&id);
+                for m in w.anthropic.members.values_mut() {
+                    m.remove(&id);
+                }
             }
         }
         Change::Remove(i) => {
