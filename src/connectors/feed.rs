@@ -198,6 +198,22 @@ impl Window {
     }
 }
 
+/// Every id and lower-cased address of a source's accounts: the members a feed's facts may be
+/// about. Facts of anyone else (a member since removed) are not kept: a whole read of the
+/// provider's reports does not list them, and they would only grow the store.
+pub fn listed(d: &crate::model::SourceData) -> std::collections::HashSet<String> {
+    d.accounts
+        .iter()
+        .flat_map(|a| {
+            [
+                Some(a.id.clone()),
+                a.email.as_deref().map(str::to_lowercase),
+            ]
+        })
+        .flatten()
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

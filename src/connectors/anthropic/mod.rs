@@ -520,12 +520,7 @@ pub async fn fetch(http: &Arc<Http>, page: u32, prior: &Prior) -> Result<SourceD
     d.credentials = credentials;
     // A member's facts (Claude Code by address, Analytics by id) only while they are listed:
     // the reports say nothing of those who left, and kept facts would only grow the store.
-    let listed: std::collections::HashSet<String> = d
-        .accounts
-        .iter()
-        .flat_map(|a| [Some(a.id.clone()), a.email.as_deref().map(str::to_lowercase)])
-        .flatten()
-        .collect();
+    let listed = super::feed::listed(&d);
     facts.retain(|p| p.subject_kind == "api_key" || listed.contains(&p.subject_id));
     d.provenance = facts;
     d.feeds = feeds;

@@ -360,12 +360,7 @@ pub async fn fetch(http: &Arc<Http>, prior: &Prior) -> Result<SourceData, Source
     }
     // Facts of members no longer listed say nothing a review needs, and a whole read of the
     // reports does not list them: kept from an earlier read, they would only grow the store.
-    let listed: std::collections::HashSet<String> = d
-        .accounts
-        .iter()
-        .flat_map(|a| [Some(a.id.clone()), a.email.as_deref().map(str::to_lowercase)])
-        .flatten()
-        .collect();
+    let listed = super::feed::listed(&d);
     facts.retain(|p| listed.contains(&p.subject_id));
     d.provenance = facts;
     d.feeds = feeds;
