@@ -82,8 +82,8 @@ enum Cmd {
         #[arg(long, value_name = "N")]
         write_limit: Option<u32>,
     },
-    /// Pull every configured source into a new snapshot (audit logs and usage reports on from
-    /// the last one: only the days since are read)
+    /// Pull every configured source into a new snapshot (of audit logs and usage reports, only
+    /// the days since the last sync are read)
     Sync {
         /// Read every audit log and usage report whole, not on from the last snapshot.
         #[arg(long)]

@@ -1406,7 +1406,7 @@ impl State {
                 }
                 [None] => {
                     self.notify(
-                        "No suggested owner here: O works on an unowned-service-account gap whose creator (from the provider's audit log) the directory has, current. o picks an owner",
+                        "No suggested owner here: O takes an unowned service account's creator, if current in the directory. o picks one",
                         Level::Warn,
                     );
                     return Vec::new();
