@@ -515,18 +515,6 @@ async fn usage_claude_code(State(st): State<Shared>, headers: HeaderMap, uri: Ur
         .and_then(|d| d.and_hms_opt(0, 0, 0))
         .map(|t| t.and_utc().timestamp())
         .ok_or_else(|| bad("starting_at: a UTC date YYYY-MM-DD is required"))?;
-    let limit: usize = match q.get("limit").map(str::parse::<usize>) {
-        None => 20,
-        Some(Ok(n)) if (1..=1000).contains(&n) => n,
-        Some(_) => return Err(bad("limit: must be between 1 and 1000")),
-    };
-    let offset: usize = match q.get("page") {
-        Some(p) => p
-            .strip_prefix("page_")
-            .and_then(|x| x.parse().ok())
-            .ok_or_else(|| bad("page: invalid"))?,
-        None => 0,
-    };
     let w = st.world.read().unwrap();
     let rows: Vec<Value> = w
         .anthropic
@@ -541,13 +529,7 @@ async fn usage_claude_code(State(st): State<Shared>, headers: HeaderMap, uri: Ur
                    "model_breakdown": [], "tool_actions": {}})
         })
         .collect();
-    let page: Vec<Value> = rows.iter().skip(offset).take(limit).cloned().collect();
-    let next = offset + page.len();
-    let more = next < rows.len();
-    Ok(Json(
-        json!({"data": page, "has_more": more, "next_page": more.then(|| format!("page_{next}"))}),
-    )
-    .into_response())
+    report_page(&q, 20, rows)
 }
 
 /// `GET /v1/organizations/analytics/users` (Enterprise Analytics API): one row per user over a
@@ -582,18 +564,6 @@ async fn analytics_users(State(st): State<Shared>, headers: HeaderMap, uri: Uri)
         }
         _ => return Err(bad("give either date, or starting_date (and ending_date)")),
     };
-    let limit: usize = match q.get("limit").map(str::parse::<usize>) {
-        None => 100,
-        Some(Ok(n)) if (1..=1000).contains(&n) => n,
-        Some(_) => return Err(bad("limit: must be between 1 and 1000")),
-    };
-    let offset: usize = match q.get("page") {
-        Some(p) => p
-            .strip_prefix("page_")
-            .and_then(|x| x.parse().ok())
-            .ok_or_else(|| bad("page: invalid"))?,
-        None => 0,
-    };
     let w = st.world.read().unwrap();
     let off = w.anthropic.last_activity_off;
     let rows: Vec<Value> = w
@@ -616,6 +586,25 @@ async fn analytics_users(State(st): State<Shared>, headers: HeaderMap, uri: Uri)
             row
         })
         .collect();
+    report_page(&q, 100, rows)
+}
+
+/// One page of a usage or analytics report's `rows`: `limit` 1–1000 (`default` without one),
+/// `page` a token from the last page's `next_page`.
+fn report_page(q: &Params, default: usize, rows: Vec<Value>) -> Reply {
+    let bad = |m: &str| error(StatusCode::BAD_REQUEST, "invalid_request_error", m);
+    let limit: usize = match q.get("limit").map(str::parse::<usize>) {
+        None => default,
+        Some(Ok(n)) if (1..=1000).contains(&n) => n,
+        Some(_) => return Err(bad("limit: must be between 1 and 1000")),
+    };
+    let offset: usize = match q.get("page") {
+        Some(p) => p
+            .strip_prefix("page_")
+            .and_then(|x| x.parse().ok())
+            .ok_or_else(|| bad("page: invalid"))?,
+        None => 0,
+    };
     let page: Vec<Value> = rows.iter().skip(offset).take(limit).cloned().collect();
     let next = offset + page.len();
     let more = next < rows.len();

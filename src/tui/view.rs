@@ -654,6 +654,7 @@ fn dashboard(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
             .filter(|f| f.source == src.source)
             .filter_map(|f| f.note.as_deref())
             .collect();
+        notes.sort_unstable();
         notes.dedup();
         for n in notes {
             r.push(Line::from(Span::styled(
