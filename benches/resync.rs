@@ -2,7 +2,7 @@
 //! day of new logins and usage, 1% of keys used, 1% of Cursor members active), a re-sync that
 //! reads the windowed feeds only since the first. Prints both walls, their ratio, the re-sync's
 //! floor (requests × latency ÷ concurrency, or Cursor's 20 a minute over the pages it read),
-//! and the store's bytes after each. Not a test: figures for BENCHMARKS.md.
+//! the store's bytes in use after each, and the snapshot rows each stored. Not a test: figures for BENCHMARKS.md.
 //!
 //!   cargo bench --bench resync                     # large, 20 ms
 //!   RECERT_BENCH_SIZE=xl cargo bench --bench resync
@@ -18,12 +18,19 @@ use recert::store::Store;
 
 const LATENCY: Duration = Duration::from_millis(20);
 
-fn bytes(dir: &Path) -> u64 {
-    std::fs::read_dir(dir)
-        .unwrap()
-        .filter_map(|e| e.ok()?.metadata().ok())
-        .map(|m| m.len())
-        .sum()
+/// The store's bytes in use, and those of its digests: the write-ahead log checkpointed
+/// into the file first, then its pages less the free ones (a file's length counts pages
+/// freed and a log not yet folded in).
+fn bytes(dir: &Path) -> (u64, u64) {
+    let c = rusqlite::Connection::open(dir.join("recert.db")).unwrap();
+    c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+        .unwrap();
+    let get = |sql: &str| c.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap() as u64;
+    let used = (get("PRAGMA page_count") - get("PRAGMA freelist_count")) * get("PRAGMA page_size");
+    (
+        used,
+        get("SELECT coalesce(sum(length(body)), 0) FROM snapshot_digests"),
+    )
 }
 
 fn main() {
@@ -79,7 +86,8 @@ fn main() {
             .unwrap();
         let full_wall = t.elapsed();
         assert_eq!(full.failed(), 0, "{:?}", full.lines());
-        let full_bytes = bytes(store_dir.path());
+        let (full_bytes, full_digest) = bytes(store_dir.path());
+        let full_rows = store.stored_rows().unwrap();
         let (seen, _, _) = pages(0);
         // A day's changes: logins, key use, Cursor activity, 1% of each.
         {
@@ -117,7 +125,9 @@ fn main() {
             .unwrap();
         let again_wall = t.elapsed();
         assert_eq!(again.failed(), 0, "{:?}", again.lines());
-        let growth = bytes(store_dir.path()).saturating_sub(full_bytes);
+        let (now_bytes, now_digest) = bytes(store_dir.path());
+        let growth = now_bytes.saturating_sub(full_bytes);
+        let new_rows = store.stored_rows().unwrap() - full_rows;
         let (_, usage, audit) = pages(seen);
         let requests: u64 = again.sources.iter().map(|s| s.requests).sum();
         let concurrency = recert::connectors::http::Limits::default().concurrency as u32;
@@ -125,17 +135,26 @@ fn main() {
         let per_minute = |pages: u32| Duration::from_secs(60) * (pages.saturating_sub(1) / 20);
         let floor = by_requests.max(per_minute(usage)).max(per_minute(audit));
         let full_requests: u64 = full.sources.iter().map(|s| s.requests).sum();
+        for (what, run) in [("full sync", &full), ("re-sync", &again)] {
+            println!("{what}, per source: {}", run.lines().join("; "));
+        }
         println!(
-            "full sync: {full_requests} requests, wall {:.2} s; store {} bytes",
+            "full sync: {full_requests} requests, wall {:.2} s; store {} bytes in use ({} of them its digest)",
             full_wall.as_secs_f64(),
-            full_bytes
+            full_bytes,
+            full_digest
         );
         println!(
-            "re-sync:   {requests} requests ({usage} usage pages, {audit} audit pages), wall {:.2} s, floor {:.2} s, wall/floor {:.2}; store grew {} bytes",
+            "re-sync:   {requests} requests ({usage} usage pages, {audit} audit pages), wall {:.2} s, floor {:.2} s, wall/floor {:.2}; store grew {} bytes ({} of them its digest)",
             again_wall.as_secs_f64(),
             floor.as_secs_f64(),
             again_wall.as_secs_f64() / floor.as_secs_f64(),
-            growth
+            growth,
+            now_digest - full_digest
+        );
+        println!(
+            "snapshot rows stored: full sync {full_rows}, re-sync {new_rows} more ({:.4} of the full sync's)",
+            new_rows as f64 / full_rows as f64
         );
         println!(
             "re-sync / full: wall {:.3} (target ≤ 0.10), store growth {:.3} of the full snapshot (target ≤ 0.05)",

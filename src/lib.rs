@@ -6,7 +6,9 @@
 //! request path built from typed, percent-encoded segments in [`connectors::path`]) into the
 //! plain types of [`model`]. [`sync`] pulls every source at once and writes one snapshot to
 //! the [`store`] (all SQL lives there, written once for both engines: SQLite embedded, or
-//! PostgreSQL for a team; `store::db` binds it to each, `store::pg` connects; team mode's
+//! PostgreSQL for a team; snapshots share unchanged rows, each row in `<table>_rows` valid
+//! from one snapshot to another and read through a view named for the table;
+//! `store::db` binds it to each, `store::pg` connects; team mode's
 //! roles and row-level security are `store::team`, other sessions' changes `store::live`,
 //! moving a store between engines `store::copy`). [`reconcile`] judges a snapshot against the
 //! directory: pure functions from data to findings (`model::Archived` is the one rule for what

@@ -347,5 +347,11 @@ pub fn store_digest(
     };
     let found = crate::reconcile::reconcile(&snap.data, &cx);
     let digest = crate::reconcile::digest::Digest::new(&snap.data, &found, snap.taken_at);
-    store.save_digest(id, &key, &digest)
+    store.save_digest(id, &key, &digest)?;
+    // Older snapshots' digests are a cache nobody needs first: dropped, or kept if this
+    // store's role may not (a team store whose `recert team init` predates this).
+    if let Err(e) = store.drop_older_digests(id) {
+        tracing::warn!(error = %e, "older snapshots' digests kept");
+    }
+    Ok(())
 }

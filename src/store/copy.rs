@@ -3,25 +3,26 @@
 //! source's audit chain must verify before anything is written, the target must be empty, and
 //! the target's chain must verify, with the same head, before the copy commits.
 
-use super::db::{Cell, Conn, DbError, Param, ToParam, args};
-use super::{Engine, Store, StoreError};
+use super::db::{Conn, DbError, ToParam, Value, args};
+use super::{Engine, SNAPSHOT_ROWS, Store, StoreError};
 
-/// The tables copied, parents before children. `apply_locks` is not: a lock belongs to a
+/// The tables copied, parents before children (a snapshot's data is in its tables' `_rows`:
+/// the views named for them are not copied). `apply_locks` is not: a lock belongs to a
 /// process on the source's machine.
 pub const COPIED: &[&str] = &[
     "snapshots",
     "source_runs",
-    "people",
-    "accounts",
-    "resources",
-    "grants",
-    "service_accounts",
-    "credentials",
-    "invites",
-    "idp_apps",
-    "app_access",
-    "provenance",
-    "feeds",
+    "people_rows",
+    "accounts_rows",
+    "resources_rows",
+    "grants_rows",
+    "service_accounts_rows",
+    "credentials_rows",
+    "invites_rows",
+    "idp_apps_rows",
+    "app_access_rows",
+    "provenance_rows",
+    "feeds_rows",
     "snapshot_digests",
     "decisions",
     "audit",
@@ -45,46 +46,6 @@ const GENERATED: &[&str] = &[
     "campaigns",
     "campaign_delegations",
 ];
-
-/// One value of any column.
-#[derive(Clone, Debug, PartialEq)]
-enum Value {
-    Null,
-    Int(i64),
-    Text(String),
-}
-
-impl Cell for Value {
-    fn lite(r: &rusqlite::Row, i: usize) -> rusqlite::Result<Self> {
-        use rusqlite::types::ValueRef;
-        Ok(match r.get_ref(i)? {
-            ValueRef::Null => Value::Null,
-            ValueRef::Integer(n) => Value::Int(n),
-            ValueRef::Real(f) => Value::Text(f.to_string()),
-            ValueRef::Text(t) | ValueRef::Blob(t) => {
-                Value::Text(String::from_utf8_lossy(t).into_owned())
-            }
-        })
-    }
-    fn pg(r: &tokio_postgres::Row, i: usize) -> Result<Self, DbError> {
-        let ty = r.columns()[i].type_().clone();
-        Ok(if ty == tokio_postgres::types::Type::TEXT {
-            Option::<String>::pg(r, i)?.map_or(Value::Null, Value::Text)
-        } else {
-            Option::<i64>::pg(r, i)?.map_or(Value::Null, Value::Int)
-        })
-    }
-}
-
-impl ToParam for Value {
-    fn param(&self) -> Param<'_> {
-        match self {
-            Value::Null => Param::Null,
-            Value::Int(i) => Param::Int(*i),
-            Value::Text(t) => Param::Text(t),
-        }
-    }
-}
 
 /// What a copy moved: rows per table, and the audit head both ends agree on.
 #[derive(Debug, Clone, PartialEq)]
@@ -182,9 +143,10 @@ impl Store {
             let list = cols.join(", ");
             let marks: Vec<String> = (1..=cols.len()).map(|i| format!("?{i}")).collect();
             let insert = format!("INSERT INTO {t} ({list}) VALUES ({})", marks.join(", "));
-            // Grants come back in the order written; the rest by their key.
-            let order = if *t == "grants" {
-                self.conn.insertion_order()
+            // A snapshot table's rows go in the order written (a snapshot's grants are a
+            // list in that order, and the copy's `ord` counts afresh); the rest by their key.
+            let order = if t.ends_with(SNAPSHOT_ROWS) {
+                "ord"
             } else {
                 "1"
             };

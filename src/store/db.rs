@@ -89,16 +89,42 @@ pub(crate) use args;
 
 pub(crate) type Params<'a> = &'a [&'a dyn ToParam];
 
-/// A parameter held by value: rows kept until a pipelined batch is sent.
-#[derive(Debug, Clone)]
+/// A value of any column, held: rows kept until a pipelined batch is sent, a snapshot row
+/// compared with the one stored, a row copied between engines.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) enum Value {
     Null,
     Int(i64),
     Text(Box<str>),
 }
 
+impl ToParam for Value {
+    fn param(&self) -> Param<'_> {
+        Value::param(self)
+    }
+}
+
+impl Cell for Value {
+    fn lite(r: &rusqlite::Row, i: usize) -> rusqlite::Result<Self> {
+        use rusqlite::types::ValueRef;
+        Ok(match r.get_ref(i)? {
+            ValueRef::Null => Value::Null,
+            ValueRef::Integer(n) => Value::Int(n),
+            ValueRef::Real(f) => Value::Text(f.to_string().into()),
+            ValueRef::Text(t) | ValueRef::Blob(t) => Value::Text(String::from_utf8_lossy(t).into()),
+        })
+    }
+    fn pg(r: &tokio_postgres::Row, i: usize) -> Result<Self, DbError> {
+        Ok(if *r.columns()[i].type_() == Type::TEXT {
+            Option::<String>::pg(r, i)?.map_or(Value::Null, |t| Value::Text(t.into()))
+        } else {
+            Option::<i64>::pg(r, i)?.map_or(Value::Null, Value::Int)
+        })
+    }
+}
+
 impl Value {
-    fn of(p: &dyn ToParam) -> Value {
+    pub(crate) fn of(p: &dyn ToParam) -> Value {
         match p.param() {
             Param::Null => Value::Null,
             Param::Int(i) => Value::Int(i),
@@ -550,14 +576,6 @@ impl Conn {
                  WHERE table_schema = current_schema() AND table_name = ?1 ORDER BY ordinal_position",
                 args![table],
             ),
-        }
-    }
-
-    /// How rows of an append-only table without a key come back in the order written.
-    pub fn insertion_order(&self) -> &'static str {
-        match self {
-            Conn::Lite(_) => "rowid",
-            Conn::Pg(_) => "ord",
         }
     }
 

@@ -22,6 +22,20 @@ impl Store {
         Ok(())
     }
 
+    /// Drop the digests of snapshots older than `newest`, but those an open campaign is on:
+    /// a digest is a cache for a first frame, and a console opening an older snapshot judges
+    /// it again (and keeps its digest until the next sync). Each snapshot's digest is about a
+    /// tenth of what a re-sync of an unchanged organisation stores otherwise.
+    pub fn drop_older_digests(&self, newest: i64) -> Result<usize, StoreError> {
+        self.conn
+            .exec(
+                "DELETE FROM snapshot_digests WHERE snapshot_id < ?1 AND snapshot_id NOT IN
+                   (SELECT snapshot_id FROM campaigns WHERE closed_at IS NULL AND cancelled_at IS NULL)",
+                args![newest],
+            )
+            .map_err(self.sql())
+    }
+
     /// Snapshot `id`'s digest if one was made in `context`. A digest made in another context
     /// (other rules, other owners, another recert) or one that no longer parses is `None`: the
     /// caller judges the snapshot again.

@@ -4,6 +4,7 @@
 //! SQL and rusqlite types stay inside this module (a PostgreSQL backend will sit behind the same
 //! interface).
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use rusqlite::Connection;
@@ -21,7 +22,7 @@ pub mod team;
 pub mod testkit;
 
 pub use db::Engine;
-use db::{Conn, DbError, args};
+use db::{Conn, DbError, Param, Params, ToParam, Value, args};
 pub use pg::Target;
 
 use crate::model::{
@@ -343,7 +344,168 @@ CREATE TABLE feeds (
     "ALTER TABLE feeds ADD COLUMN full_at INTEGER;",
     // 18: where each feed was read from (a fingerprint, never the key).
     "ALTER TABLE feeds ADD COLUMN origin TEXT;",
+    // 19: snapshots share their unchanged rows. Each data table's rows move to `<table>_rows`,
+    // each row valid from one snapshot until another (`valid_to`, or `OPEN` while it is in the
+    // newest); a view under the table's old name gives every snapshot its rows as before.
+    // The rest of this migration (copying the rows, the views) is [`temporal_migration`].
+    r#"
+CREATE TABLE people_rows (
+    source TEXT NOT NULL, id TEXT NOT NULL, user_name TEXT NOT NULL, emails TEXT NOT NULL,
+    display_name TEXT, active INTEGER NOT NULL, absent INTEGER NOT NULL, external_id TEXT,
+    department TEXT, manager_id TEXT, groups TEXT NOT NULL, title TEXT,
+    groups_known INTEGER NOT NULL DEFAULT 1, employee_type TEXT,
+    sign_in_known INTEGER NOT NULL DEFAULT 0, last_sign_in INTEGER, leave_at INTEGER,
+    created_at INTEGER,
+    valid_from INTEGER NOT NULL, valid_to INTEGER NOT NULL, ord INTEGER PRIMARY KEY
+);
+CREATE TABLE accounts_rows (
+    source TEXT NOT NULL, provider TEXT NOT NULL, id TEXT NOT NULL, email TEXT, name TEXT,
+    role TEXT, added_at INTEGER, last_active_at INTEGER, scim_managed INTEGER,
+    activity_from INTEGER,
+    valid_from INTEGER NOT NULL, valid_to INTEGER NOT NULL, ord INTEGER PRIMARY KEY
+);
+CREATE TABLE resources_rows (
+    source TEXT NOT NULL, provider TEXT NOT NULL, kind TEXT NOT NULL, id TEXT NOT NULL,
+    name TEXT, archived INTEGER NOT NULL, created_at INTEGER, parent TEXT,
+    valid_from INTEGER NOT NULL, valid_to INTEGER NOT NULL, ord INTEGER PRIMARY KEY
+);
+CREATE TABLE grants_rows (
+    source TEXT NOT NULL, provider TEXT NOT NULL, principal_kind TEXT NOT NULL,
+    principal_id TEXT NOT NULL, resource_id TEXT NOT NULL, role TEXT, via TEXT NOT NULL,
+    ord INTEGER PRIMARY KEY, valid_from INTEGER NOT NULL, valid_to INTEGER NOT NULL
+);
+CREATE TABLE service_accounts_rows (
+    source TEXT NOT NULL, provider TEXT NOT NULL, id TEXT NOT NULL, resource_id TEXT,
+    name TEXT, role TEXT, created_at INTEGER,
+    valid_from INTEGER NOT NULL, valid_to INTEGER NOT NULL, ord INTEGER PRIMARY KEY
+);
+CREATE TABLE credentials_rows (
+    source TEXT NOT NULL, provider TEXT NOT NULL, kind TEXT NOT NULL, id TEXT NOT NULL,
+    name TEXT, redacted TEXT, resource_id TEXT, owner_kind TEXT, owner_id TEXT, owner_email TEXT,
+    owner_name TEXT, owner_access TEXT, created_at INTEGER, last_used_at INTEGER,
+    expires_at INTEGER, status TEXT, spend_cents INTEGER,
+    valid_from INTEGER NOT NULL, valid_to INTEGER NOT NULL, ord INTEGER PRIMARY KEY
+);
+CREATE TABLE invites_rows (
+    source TEXT NOT NULL, provider TEXT NOT NULL, id TEXT NOT NULL, email TEXT, role TEXT,
+    status TEXT, created_at INTEGER, expires_at INTEGER,
+    valid_from INTEGER NOT NULL, valid_to INTEGER NOT NULL, ord INTEGER PRIMARY KEY
+);
+CREATE TABLE idp_apps_rows (
+    source TEXT NOT NULL, app_source TEXT NOT NULL, id TEXT NOT NULL, name TEXT,
+    assignments_known INTEGER NOT NULL, open INTEGER NOT NULL, pushes_known INTEGER NOT NULL,
+    valid_from INTEGER NOT NULL, valid_to INTEGER NOT NULL, ord INTEGER PRIMARY KEY
+);
+CREATE TABLE app_access_rows (
+    source TEXT NOT NULL, person_id TEXT NOT NULL, app_source TEXT NOT NULL,
+    assigned INTEGER NOT NULL, via TEXT, push_kind TEXT, push_result TEXT, push_at INTEGER,
+    push_detail TEXT,
+    valid_from INTEGER NOT NULL, valid_to INTEGER NOT NULL, ord INTEGER PRIMARY KEY
+);
+CREATE TABLE provenance_rows (
+    source TEXT NOT NULL, subject_kind TEXT NOT NULL, subject_id TEXT NOT NULL,
+    fact TEXT NOT NULL, actor_kind TEXT, actor_id TEXT, actor_email TEXT, via TEXT,
+    at INTEGER NOT NULL, feed TEXT NOT NULL,
+    valid_from INTEGER NOT NULL, valid_to INTEGER NOT NULL, ord INTEGER PRIMARY KEY
+);
+CREATE TABLE feeds_rows (
+    source TEXT NOT NULL, feed TEXT NOT NULL, known INTEGER NOT NULL,
+    read_from INTEGER, read_to INTEGER, note TEXT, full_at INTEGER, origin TEXT,
+    valid_from INTEGER NOT NULL, valid_to INTEGER NOT NULL, ord INTEGER PRIMARY KEY
+);
+"#,
 ];
+
+/// The migration (SQLite's 19, PostgreSQL's 8) after which snapshots share unchanged rows.
+const TEMPORAL: (usize, usize) = (19, 8);
+
+/// The `valid_to` of a row still in the newest snapshot.
+const OPEN: i64 = i64::MAX;
+
+/// What a data table's rows are held in, after its name.
+pub(crate) const SNAPSHOT_ROWS: &str = "_rows";
+
+/// The rest of the temporal migration, made from [`DATA_TABLES`]: every row of every snapshot
+/// moves into its table's `_rows`, valid for its own snapshot only (those of the newest
+/// snapshot stay open, so the next sync keeps what has not changed and a failed source's
+/// rows carry on); then the view, and the index that finds a source's open rows (unique by
+/// the table's key, which the old primary key held per snapshot). On PostgreSQL a trigger
+/// lets an open row be closed only at the newest snapshot, never reopened or moved: what a
+/// past snapshot held stays as it was.
+fn temporal_migration(engine: Engine) -> String {
+    let mut sql = String::new();
+    let valid_to = format!(
+        "CASE WHEN snapshot_id = (SELECT max(id) FROM snapshots) THEN {OPEN} ELSE snapshot_id + 1 END"
+    );
+    if engine == Engine::Postgres {
+        sql.push_str(&format!(
+            "CREATE FUNCTION recert_close_row() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF OLD.valid_to <> {OPEN} OR NEW.valid_from <> OLD.valid_from
+       OR NEW.valid_to IS DISTINCT FROM (SELECT max(id) FROM snapshots) THEN
+        RAISE EXCEPTION 'a snapshot row is closed once, at the newest snapshot, and never changed'
+            USING ERRCODE = '42501';
+    END IF;
+    RETURN NEW;
+END $$;
+DO $$ BEGIN EXECUTE format('ALTER FUNCTION recert_close_row() SET search_path = pg_catalog, %I, pg_temp', current_schema()); END $$;
+"
+        ));
+    }
+    for t in DATA_TABLES {
+        let (name, cols) = (t.name, t.columns());
+        let rows = format!("{name}{SNAPSHOT_ROWS}");
+        match engine {
+            Engine::Sqlite => sql.push_str(&format!(
+                "INSERT INTO {rows} ({cols}, valid_from, valid_to) SELECT {cols}, snapshot_id, {valid_to} FROM {name} ORDER BY snapshot_id, rowid;
+DROP TABLE {name};
+"
+            )),
+            Engine::Postgres => {
+                sql.push_str(&format!(
+                    "ALTER TABLE {name} RENAME TO {rows};
+ALTER TABLE {rows} ADD COLUMN valid_from BIGINT, ADD COLUMN valid_to BIGINT;
+UPDATE {rows} SET valid_from = snapshot_id, valid_to = {valid_to};
+ALTER TABLE {rows} ALTER COLUMN valid_from SET NOT NULL, ALTER COLUMN valid_to SET NOT NULL, DROP COLUMN snapshot_id;
+"
+                ));
+                sql.push_str(&if t.key.is_empty() {
+                    format!("ALTER TABLE {rows} ADD PRIMARY KEY (ord);
+")
+                } else {
+                    format!(
+                        "ALTER TABLE {rows} ADD COLUMN ord BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY;
+"
+                    )
+                });
+                sql.push_str(&format!(
+                    "CREATE TRIGGER recert_close BEFORE UPDATE ON {rows} FOR EACH ROW EXECUTE FUNCTION recert_close_row();
+"
+                ));
+            }
+        }
+        let picked: Vec<String> = cols.split(", ").map(|c| format!("r.{c}")).collect();
+        sql.push_str(&format!(
+            "CREATE VIEW {name} AS SELECT s.id AS snapshot_id, {}{} FROM snapshots s JOIN {rows} r ON r.valid_from <= s.id AND s.id < r.valid_to;
+",
+            picked.join(", "),
+            if t.key.is_empty() { ", r.ord" } else { "" }
+        ));
+        sql.push_str(&if t.key.is_empty() {
+            format!(
+                "CREATE INDEX {rows}_open ON {rows} (valid_to, source);
+"
+            )
+        } else {
+            format!(
+                "CREATE UNIQUE INDEX {rows}_open ON {rows} (valid_to, {});
+",
+                t.key.join(", ")
+            )
+        });
+    }
+    sql
+}
 
 /// The PostgreSQL schema's migrations, applied in order; `recert_schema.version` records how
 /// many ran. The first is SQLite's schema as its fourteen migrations left it, column for
@@ -478,6 +640,8 @@ CREATE TABLE audit_head (
     MIGRATION_5,
     "ALTER TABLE feeds ADD COLUMN full_at BIGINT;",
     "ALTER TABLE feeds ADD COLUMN origin TEXT;",
+    // 8: SQLite's 19, all of it in [`temporal_migration`].
+    "",
 ];
 
 /// PostgreSQL 5: SQLite's 16 (provenance and the feeds it was read from).
@@ -570,18 +734,80 @@ fn pg_message(at: &str, e: &DbError) -> String {
 }
 
 /// Tables that hold one source's data within a snapshot.
-const DATA_TABLES: &[(&str, &str)] = &[
-    ("people", PEOPLE),
-    ("accounts", ACCOUNTS),
-    ("resources", RESOURCES),
-    ("grants", GRANTS),
-    ("service_accounts", SERVICE_ACCOUNTS),
-    ("credentials", CREDENTIALS),
-    ("invites", INVITES),
-    ("idp_apps", IDP_APPS),
-    ("app_access", APP_ACCESS),
-    ("provenance", PROVENANCE),
-    ("feeds", FEEDS),
+/// A snapshot's data table: its name (a view, over `<name>_rows`), its columns as the view
+/// has them (`snapshot_id` first), and the columns that name one row in a snapshot (none for
+/// grants: a list, kept in the order written).
+struct DataTable {
+    name: &'static str,
+    cols: &'static str,
+    key: &'static [&'static str],
+}
+
+impl DataTable {
+    /// The columns a row holds (without `snapshot_id`).
+    fn columns(&self) -> &'static str {
+        self.cols
+            .strip_prefix("snapshot_id, ")
+            .expect("every data table's columns start with snapshot_id")
+    }
+}
+
+const DATA_TABLES: &[DataTable] = &[
+    DataTable {
+        name: "people",
+        cols: PEOPLE,
+        key: &["source", "id"],
+    },
+    DataTable {
+        name: "accounts",
+        cols: ACCOUNTS,
+        key: &["source", "id"],
+    },
+    DataTable {
+        name: "resources",
+        cols: RESOURCES,
+        key: &["source", "kind", "id"],
+    },
+    DataTable {
+        name: "grants",
+        cols: GRANTS,
+        key: &[],
+    },
+    DataTable {
+        name: "service_accounts",
+        cols: SERVICE_ACCOUNTS,
+        key: &["source", "id"],
+    },
+    DataTable {
+        name: "credentials",
+        cols: CREDENTIALS,
+        key: &["source", "kind", "id"],
+    },
+    DataTable {
+        name: "invites",
+        cols: INVITES,
+        key: &["source", "id"],
+    },
+    DataTable {
+        name: "idp_apps",
+        cols: IDP_APPS,
+        key: &["source", "app_source"],
+    },
+    DataTable {
+        name: "app_access",
+        cols: APP_ACCESS,
+        key: &["source", "person_id", "app_source"],
+    },
+    DataTable {
+        name: "provenance",
+        cols: PROVENANCE,
+        key: &["source", "subject_kind", "subject_id", "fact"],
+    },
+    DataTable {
+        name: "feeds",
+        cols: FEEDS,
+        key: &["source", "feed"],
+    },
 ];
 
 /// What one source produced in a sync: its data, or the error that stopped it.
@@ -977,8 +1203,8 @@ impl Store {
     }
 
     /// recert's tables and their columns, in order, as this engine holds them (without the
-    /// engine's own bookkeeping: SQLite's `sqlite_*`, PostgreSQL's `recert_schema` and the
-    /// grants' insertion order `ord`).
+    /// engine's own bookkeeping: SQLite's `sqlite_*`, PostgreSQL's `recert_schema`, and the
+    /// order `ord` of a snapshot table's rows), not the views over them.
     pub fn tables(&self) -> Result<Vec<(String, Vec<String>)>, StoreError> {
         let err = self.sql();
         let names: Vec<String> = match self.conn.engine() {
@@ -987,7 +1213,7 @@ impl Store {
                 args![],
             ),
             Engine::Postgres => self.conn.column(
-                "SELECT table_name::text FROM information_schema.tables WHERE table_schema = current_schema() AND table_name NOT LIKE 'recert\\_%' ORDER BY table_name",
+                "SELECT table_name::text FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' AND table_name NOT LIKE 'recert\\_%' ORDER BY table_name",
                 args![],
             ),
         }
@@ -996,7 +1222,8 @@ impl Store {
             .into_iter()
             .map(|t| {
                 let mut cols = self.conn.columns(&t).map_err(&err)?;
-                cols.retain(|c| !(t == "grants" && c == "ord"));
+                // A row's place among a table's rows is the engine's to number.
+                cols.retain(|c| !(t.ends_with(SNAPSHOT_ROWS) && c == "ord"));
                 Ok((t, cols))
             })
             .collect()
@@ -1090,6 +1317,10 @@ impl Store {
         for (i, m) in PG_MIGRATIONS.iter().enumerate().skip(version as usize) {
             let tx = self.conn.begin().map_err(&err)?;
             tx.batch(m).map_err(&err)?;
+            if i + 1 == TEMPORAL.1 {
+                tx.batch(&temporal_migration(Engine::Postgres))
+                    .map_err(&err)?;
+            }
             tx.exec(
                 "UPDATE recert_schema SET version = ?1 WHERE one = 1",
                 args![i as i64 + 1],
@@ -1160,6 +1391,10 @@ impl Store {
         for (i, m) in MIGRATIONS.iter().enumerate().skip(version as usize) {
             let tx = self.conn.begin().map_err(&err)?;
             tx.batch(m).map_err(&err)?;
+            if i + 1 == TEMPORAL.0 {
+                tx.batch(&temporal_migration(Engine::Sqlite))
+                    .map_err(&err)?;
+            }
             tx.batch(&format!("PRAGMA user_version = {}", i + 1))
                 .map_err(&err)?;
             tx.commit().map_err(&err)?;
@@ -1179,9 +1414,11 @@ impl Store {
             .map_err(self.sql())
     }
 
-    /// Write one sync as a new snapshot, in one transaction. A failed source's rows are copied
-    /// from the previous snapshot (its last good data), and a directory's people who vanished
-    /// since are kept, marked absent.
+    /// Write one sync as a new snapshot, in one transaction. Rows that have not changed since
+    /// the newest snapshot are not written again: they stay valid into this one (see
+    /// [`write_source`]). A failed source keeps its rows of the previous snapshot (its last
+    /// good data), a directory's people who vanished since are kept, marked absent, and a
+    /// source this sync did not read (no longer configured) has no rows in it.
     pub fn write_snapshot(
         &mut self,
         taken_at: Ts,
@@ -1199,18 +1436,18 @@ impl Store {
                 args![taken_at],
             )
             .map_err(&err)?;
+        let read: Vec<&str> = results.iter().map(|r| r.source.as_str()).collect();
+        close_unread(&tx, id, &read).map_err(&err)?;
         for r in results {
             let (ok, error, carried_from, items) = match &r.outcome {
                 Ok(data) => {
-                    insert_data(&tx, id, data).map_err(&err)?;
-                    if let Some(prev) = prev {
-                        carry_absent_people(&tx, id, prev, &r.source).map_err(&err)?;
-                    }
+                    write_source(&tx, id, &r.source, data).map_err(&err)?;
                     (true, None, None, data.items())
                 }
                 Err(e) => {
+                    // Its open rows stay open: the previous snapshot's, carried on.
                     let from = match prev {
-                        Some(prev) => carry_source(&tx, id, prev, &r.source).map_err(&err)?,
+                        Some(prev) => carried_from(&tx, prev, &r.source).map_err(&err)?,
                         None => None,
                     };
                     let items = count_source(&tx, id, &r.source).map_err(&err)?;
@@ -1226,6 +1463,23 @@ impl Store {
         }
         tx.commit().map_err(&err)?;
         Ok(id)
+    }
+
+    /// How many snapshot rows the store holds, all snapshots together: a row unchanged
+    /// between snapshots counts once.
+    pub fn stored_rows(&self) -> Result<u64, StoreError> {
+        let mut n = 0u64;
+        for t in DATA_TABLES {
+            let c: i64 = self
+                .conn
+                .value(
+                    &format!("SELECT count(*) FROM {}{SNAPSHOT_ROWS}", t.name),
+                    args![],
+                )
+                .map_err(self.sql())?;
+            n += c as u64;
+        }
+        Ok(n)
     }
 
     /// Only the keys and resources of the latest snapshot, with its header: what incident mode
@@ -1301,306 +1555,375 @@ const APP_ACCESS: &str = "snapshot_id, source, person_id, app_source, assigned, 
 const PROVENANCE: &str = "snapshot_id, source, subject_kind, subject_id, fact, actor_kind, actor_id, actor_email, via, at, feed";
 const FEEDS: &str = "snapshot_id, source, feed, known, read_from, read_to, note, full_at, origin";
 
-/// `INSERT INTO table (cols) VALUES (?1, …)`, a later row with the same key replacing the
-/// earlier one (as a provider listing one object twice would have it).
-fn upsert(table: &str, cols: &str, key: &[&str]) -> String {
-    let names: Vec<&str> = cols.split(", ").collect();
-    let marks: Vec<String> = (1..=names.len()).map(|i| format!("?{i}")).collect();
-    let set: Vec<String> = names
-        .iter()
-        .filter(|c| !key.contains(c))
-        .map(|c| format!("{c} = excluded.{c}"))
-        .collect();
-    format!(
-        "INSERT INTO {table} ({cols}) VALUES ({}) ON CONFLICT ({}) DO UPDATE SET {}",
-        marks.join(", "),
-        key.join(", "),
-        set.join(", ")
-    )
-}
-
-fn insert_data(tx: &Conn, sid: i64, d: &SourceData) -> Result<(), DbError> {
-    let sql = upsert("people", PEOPLE, &["snapshot_id", "source", "id"]);
-    tx.exec_many(&sql, |push| {
-        for p in &d.people {
-            push(args![
-                sid,
-                p.source,
-                p.id,
-                p.user_name,
-                serde_json::to_string(&p.emails).unwrap(),
-                p.display_name,
-                p.active,
-                p.absent,
-                p.external_id,
-                p.department,
-                p.manager_id,
-                serde_json::to_string(&p.groups).unwrap(),
-                p.title,
-                p.groups_known,
-                p.employee_type,
-                p.signals.sign_in_known,
-                p.signals.last_sign_in,
-                p.signals.leave_at,
-                p.signals.created_at
-            ])?;
+/// Push each row `d` holds for `table`, its columns in the table's order (without
+/// `snapshot_id`).
+fn each_row(
+    d: &SourceData,
+    table: &str,
+    push: &mut dyn FnMut(Params) -> Result<(), DbError>,
+) -> Result<(), DbError> {
+    match table {
+        "people" => {
+            for p in &d.people {
+                push(args![
+                    p.source,
+                    p.id,
+                    p.user_name,
+                    serde_json::to_string(&p.emails).unwrap(),
+                    p.display_name,
+                    p.active,
+                    p.absent,
+                    p.external_id,
+                    p.department,
+                    p.manager_id,
+                    serde_json::to_string(&p.groups).unwrap(),
+                    p.title,
+                    p.groups_known,
+                    p.employee_type,
+                    p.signals.sign_in_known,
+                    p.signals.last_sign_in,
+                    p.signals.leave_at,
+                    p.signals.created_at
+                ])?;
+            }
         }
-        Ok(())
-    })?;
-    let sql = upsert("accounts", ACCOUNTS, &["snapshot_id", "source", "id"]);
-    tx.exec_many(&sql, |push| {
-        for a in &d.accounts {
-            push(args![
-                sid,
-                a.source,
-                a.provider,
-                a.id,
-                a.email,
-                a.name,
-                a.role,
-                a.added_at,
-                a.last_active_at,
-                a.scim_managed,
-                a.activity_from
-            ])?;
+        "accounts" => {
+            for a in &d.accounts {
+                push(args![
+                    a.source,
+                    a.provider,
+                    a.id,
+                    a.email,
+                    a.name,
+                    a.role,
+                    a.added_at,
+                    a.last_active_at,
+                    a.scim_managed,
+                    a.activity_from
+                ])?;
+            }
         }
-        Ok(())
-    })?;
-    let sql = upsert(
-        "resources",
-        RESOURCES,
-        &["snapshot_id", "source", "kind", "id"],
-    );
-    tx.exec_many(&sql, |push| {
-        for r in &d.resources {
-            push(args![
-                sid,
-                r.source,
-                r.provider,
-                r.kind,
-                r.id,
-                r.name,
-                r.archived,
-                r.created_at,
-                r.parent
-            ])?;
+        "resources" => {
+            for r in &d.resources {
+                push(args![
+                    r.source,
+                    r.provider,
+                    r.kind,
+                    r.id,
+                    r.name,
+                    r.archived,
+                    r.created_at,
+                    r.parent
+                ])?;
+            }
         }
-        Ok(())
-    })?;
-    let sql = format!("INSERT INTO grants ({GRANTS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)");
-    tx.exec_many(&sql, |push| {
-        for g in &d.grants {
-            push(args![
-                sid,
-                g.source,
-                g.provider,
-                g.principal_kind,
-                g.principal_id,
-                g.resource_id,
-                g.role,
-                g.via
-            ])?;
+        "grants" => {
+            for g in &d.grants {
+                push(args![
+                    g.source,
+                    g.provider,
+                    g.principal_kind,
+                    g.principal_id,
+                    g.resource_id,
+                    g.role,
+                    g.via
+                ])?;
+            }
         }
-        Ok(())
-    })?;
-    let sql = upsert(
-        "service_accounts",
-        SERVICE_ACCOUNTS,
-        &["snapshot_id", "source", "id"],
-    );
-    tx.exec_many(&sql, |push| {
-        for s in &d.service_accounts {
-            push(args![
-                sid,
-                s.source,
-                s.provider,
-                s.id,
-                s.resource_id,
-                s.name,
-                s.role,
-                s.created_at
-            ])?;
+        "service_accounts" => {
+            for s in &d.service_accounts {
+                push(args![
+                    s.source,
+                    s.provider,
+                    s.id,
+                    s.resource_id,
+                    s.name,
+                    s.role,
+                    s.created_at
+                ])?;
+            }
         }
-        Ok(())
-    })?;
-    let sql = upsert(
-        "credentials",
-        CREDENTIALS,
-        &["snapshot_id", "source", "kind", "id"],
-    );
-    tx.exec_many(&sql, |push| {
-        for c in &d.credentials {
-            let o = c.owner.as_ref();
-            push(args![
-                sid,
-                c.source,
-                c.provider,
-                c.kind,
-                c.id,
-                c.name,
-                c.redacted,
-                c.resource_id,
-                o.map(|o| &o.kind),
-                o.map(|o| &o.id),
-                o.and_then(|o| o.email.as_ref()),
-                o.and_then(|o| o.name.as_ref()),
-                c.owner_access,
-                c.created_at,
-                c.last_used_at,
-                c.expires_at,
-                c.status,
-                c.spend_cents
-            ])?;
+        "credentials" => {
+            for c in &d.credentials {
+                let o = c.owner.as_ref();
+                push(args![
+                    c.source,
+                    c.provider,
+                    c.kind,
+                    c.id,
+                    c.name,
+                    c.redacted,
+                    c.resource_id,
+                    o.map(|o| &o.kind),
+                    o.map(|o| &o.id),
+                    o.and_then(|o| o.email.as_ref()),
+                    o.and_then(|o| o.name.as_ref()),
+                    c.owner_access,
+                    c.created_at,
+                    c.last_used_at,
+                    c.expires_at,
+                    c.status,
+                    c.spend_cents
+                ])?;
+            }
         }
-        Ok(())
-    })?;
-    let sql = upsert("invites", INVITES, &["snapshot_id", "source", "id"]);
-    tx.exec_many(&sql, |push| {
-        for i in &d.invites {
-            push(args![
-                sid,
-                i.source,
-                i.provider,
-                i.id,
-                i.email,
-                i.role,
-                i.status,
-                i.created_at,
-                i.expires_at
-            ])?;
+        "invites" => {
+            for i in &d.invites {
+                push(args![
+                    i.source,
+                    i.provider,
+                    i.id,
+                    i.email,
+                    i.role,
+                    i.status,
+                    i.created_at,
+                    i.expires_at
+                ])?;
+            }
         }
-        Ok(())
-    })?;
-    let sql = upsert(
-        "idp_apps",
-        IDP_APPS,
-        &["snapshot_id", "source", "app_source"],
-    );
-    tx.exec_many(&sql, |push| {
-        for a in &d.apps {
-            push(args![
-                sid,
-                a.source,
-                a.app_source,
-                a.id,
-                a.name,
-                a.assignments_known,
-                a.open,
-                a.pushes_known
-            ])?;
+        "idp_apps" => {
+            for a in &d.apps {
+                push(args![
+                    a.source,
+                    a.app_source,
+                    a.id,
+                    a.name,
+                    a.assignments_known,
+                    a.open,
+                    a.pushes_known
+                ])?;
+            }
         }
-        Ok(())
-    })?;
-    let sql = upsert(
-        "app_access",
-        APP_ACCESS,
-        &["snapshot_id", "source", "person_id", "app_source"],
-    );
-    tx.exec_many(&sql, |push| {
-        for a in &d.app_access {
-            push(args![
-                sid,
-                a.source,
-                a.person_id,
-                a.app_source,
-                a.assigned,
-                a.via,
-                a.push_kind,
-                a.push_result,
-                a.push_at,
-                a.push_detail
-            ])?;
+        "app_access" => {
+            for a in &d.app_access {
+                push(args![
+                    a.source,
+                    a.person_id,
+                    a.app_source,
+                    a.assigned,
+                    a.via,
+                    a.push_kind,
+                    a.push_result,
+                    a.push_at,
+                    a.push_detail
+                ])?;
+            }
         }
-        Ok(())
-    })?;
-    let sql = upsert(
-        "provenance",
-        PROVENANCE,
-        &[
-            "snapshot_id",
-            "source",
-            "subject_kind",
-            "subject_id",
-            "fact",
-        ],
-    );
-    tx.exec_many(&sql, |push| {
-        for p in &d.provenance {
-            push(args![
-                sid,
-                p.source,
-                p.subject_kind,
-                p.subject_id,
-                p.fact,
-                p.actor_kind,
-                p.actor_id,
-                p.actor_email,
-                p.via,
-                p.at,
-                p.feed
-            ])?;
+        "provenance" => {
+            for p in &d.provenance {
+                push(args![
+                    p.source,
+                    p.subject_kind,
+                    p.subject_id,
+                    p.fact,
+                    p.actor_kind,
+                    p.actor_id,
+                    p.actor_email,
+                    p.via,
+                    p.at,
+                    p.feed
+                ])?;
+            }
         }
-        Ok(())
-    })?;
-    let sql = upsert("feeds", FEEDS, &["snapshot_id", "source", "feed"]);
-    tx.exec_many(&sql, |push| {
-        for f in &d.feeds {
-            push(args![
-                sid, f.source, f.feed, f.known, f.from, f.to, f.note, f.full_at, f.origin
-            ])?;
+        "feeds" => {
+            for f in &d.feeds {
+                push(args![
+                    f.source, f.feed, f.known, f.from, f.to, f.note, f.full_at, f.origin
+                ])?;
+            }
         }
-        Ok(())
-    })?;
+        other => unreachable!("no data table {other}"),
+    }
     Ok(())
 }
 
-/// Copy a failed source's rows from `prev`; returns the snapshot its data was really fetched in.
-fn carry_source(tx: &Conn, sid: i64, prev: i64, source: &str) -> Result<Option<i64>, DbError> {
+/// A digest of one row's values, as both engines store them: rows are told apart by it, so a
+/// change in any column is a new row.
+fn row_digest<'a>(values: impl Iterator<Item = Param<'a>>) -> [u8; 16] {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    for v in values {
+        match v {
+            Param::Null => h.update([0]),
+            Param::Int(i) => {
+                h.update([1]);
+                h.update(i.to_le_bytes());
+            }
+            Param::Text(t) => {
+                let t = db::storable(t);
+                h.update([2]);
+                h.update((t.len() as u64).to_le_bytes());
+                h.update(t.as_bytes());
+            }
+        }
+    }
+    let mut out = [0; 16];
+    out.copy_from_slice(&h.finalize()[..16]);
+    out
+}
+
+/// One of the open rows with this digest, taken (it stays valid into the new snapshot).
+fn take_open(open: &mut HashMap<[u8; 16], Vec<i64>>, digest: &[u8; 16]) -> bool {
+    open.get_mut(digest).and_then(Vec::pop).is_some()
+}
+
+/// Close the rows `ords` of `rows` at snapshot `sid`: they were valid until it.
+fn close_rows(
+    tx: &Conn,
+    rows: &str,
+    sid: i64,
+    ords: impl Iterator<Item = i64>,
+) -> Result<(), DbError> {
+    tx.exec_many(
+        &format!("UPDATE {rows} SET valid_to = ?1 WHERE ord = ?2"),
+        |push| {
+            for ord in ords {
+                push(args![sid, ord])?;
+            }
+            Ok(())
+        },
+    )
+}
+
+/// One source's data into snapshot `sid`, table by table. A row the newest snapshot already
+/// holds, identical in every column, is not written again: it stays valid into this one. A
+/// row it held that this read did not return is closed at `sid`. The rest are written, valid
+/// from `sid`. A table with a key keeps one row per key, a later row replacing an earlier one
+/// (as a provider listing one object twice would have it); grants are a list, kept in the
+/// order written. A directory's people who were there and are not in this read stay, marked
+/// absent: a person deleted from the directory is a leaver, not a stranger.
+fn write_source(tx: &Conn, sid: i64, source: &str, d: &SourceData) -> Result<(), DbError> {
+    for t in DATA_TABLES {
+        let rows = format!("{}{SNAPSHOT_ROWS}", t.name);
+        let cols = t.columns();
+        let names: Vec<&str> = cols.split(", ").collect();
+        let mut open: HashMap<[u8; 16], Vec<i64>> = HashMap::new();
+        // People's open rows, whole: those this read lacks stay, marked absent.
+        let mut were: Vec<Vec<Value>> = Vec::new();
+        tx.each(
+            &format!("SELECT ord, {cols} FROM {rows} WHERE valid_to = ?1 AND source = ?2"),
+            args![OPEN, source],
+            |r| {
+                let values: Vec<Value> = (1..=names.len())
+                    .map(|i| r.get::<Value>(i))
+                    .collect::<Result<_, _>>()?;
+                let digest = row_digest(values.iter().map(Value::param));
+                open.entry(digest).or_default().push(r.get(0)?);
+                if t.name == "people" {
+                    were.push(values);
+                }
+                Ok(())
+            },
+        )?;
+        let marks: Vec<String> = (1..=names.len() + 2).map(|i| format!("?{i}")).collect();
+        let insert = format!(
+            "INSERT INTO {rows} ({cols}, valid_from, valid_to) VALUES ({})",
+            marks.join(", ")
+        );
+        if t.key.is_empty() {
+            // A list, streamed in the order written.
+            tx.exec_many(&insert, |ins| {
+                each_row(d, t.name, &mut |p| {
+                    if take_open(&mut open, &row_digest(p.iter().map(|v| v.param()))) {
+                        return Ok(());
+                    }
+                    let mut full: Vec<&dyn ToParam> = p.to_vec();
+                    full.extend([&sid as &dyn ToParam, &OPEN]);
+                    ins(&full)
+                })
+            })?;
+            close_rows(tx, &rows, sid, open.into_values().flatten())?;
+            continue;
+        }
+        let key_at: Vec<usize> = t
+            .key
+            .iter()
+            .map(|k| {
+                names
+                    .iter()
+                    .position(|n| n == k)
+                    .expect("a key is a column")
+            })
+            .collect();
+        let key = |v: &[Value]| -> Vec<Value> { key_at.iter().map(|&i| v[i].clone()).collect() };
+        let mut fresh: Vec<Vec<Value>> = Vec::new();
+        let mut at: HashMap<Vec<Value>, usize> = HashMap::new();
+        each_row(d, t.name, &mut |p| {
+            let v: Vec<Value> = p.iter().map(|x| Value::of(*x)).collect();
+            match at.entry(key(&v)) {
+                std::collections::hash_map::Entry::Occupied(e) => fresh[*e.get()] = v,
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(fresh.len());
+                    fresh.push(v);
+                }
+            }
+            Ok(())
+        })?;
+        let absent = names.iter().position(|n| *n == "absent");
+        for mut v in were {
+            if let Some(absent) = absent
+                && !at.contains_key(&key(&v))
+            {
+                v[absent] = Value::Int(1);
+                fresh.push(v);
+            }
+        }
+        let new: Vec<Vec<Value>> = fresh
+            .into_iter()
+            .filter(|v| !take_open(&mut open, &row_digest(v.iter().map(Value::param))))
+            .collect();
+        // Closed first: a key has one open row.
+        close_rows(tx, &rows, sid, open.into_values().flatten())?;
+        tx.exec_many(&insert, |ins| {
+            for v in &new {
+                let mut full: Vec<&dyn ToParam> = v.iter().map(|x| x as &dyn ToParam).collect();
+                full.extend([&sid as &dyn ToParam, &OPEN]);
+                ins(&full)?;
+            }
+            Ok(())
+        })?;
+    }
+    Ok(())
+}
+
+/// Close the open rows of every source this sync did not read (one no longer configured):
+/// the new snapshot has none of them.
+fn close_unread(tx: &Conn, sid: i64, read: &[&str]) -> Result<(), DbError> {
+    for t in DATA_TABLES {
+        let rows = format!("{}{SNAPSHOT_ROWS}", t.name);
+        let sources: Vec<String> = tx.column(
+            &format!("SELECT DISTINCT source FROM {rows} WHERE valid_to = ?1"),
+            args![OPEN],
+        )?;
+        for s in sources.iter().filter(|s| !read.contains(&s.as_str())) {
+            tx.exec(
+                &format!("UPDATE {rows} SET valid_to = ?1 WHERE valid_to = ?2 AND source = ?3"),
+                args![sid, OPEN, s],
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// The snapshot a failed source's carried rows were really fetched in, by how it fared in
+/// `prev`.
+fn carried_from(tx: &Conn, prev: i64, source: &str) -> Result<Option<i64>, DbError> {
     let prev_run: Option<(bool, Option<i64>)> = tx.row(
         "SELECT ok, carried_from FROM source_runs WHERE snapshot_id = ?1 AND source = ?2",
         args![prev, source],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
-    let Some((ok, carried)) = prev_run else {
-        return Ok(None);
-    };
-    for (t, cols) in DATA_TABLES {
-        let rest = cols
-            .split_once(", ")
-            .map(|(_, rest)| rest)
-            .unwrap_or_default();
-        tx.exec(
-            &format!(
-                "INSERT INTO {t} ({cols}) SELECT CAST(?1 AS BIGINT), {rest} FROM {t} WHERE snapshot_id = ?2 AND source = ?3 ORDER BY {}",
-                // Carried grants keep the order they were written in.
-                if *t == "grants" { tx.insertion_order() } else { "1" }
-            ),
-            args![sid, prev, source],
-        )?;
-    }
-    Ok(if ok { Some(prev) } else { carried })
-}
-
-/// People the directory listed before but not now stay, marked absent: a person deleted from
-/// the directory is a leaver, not a stranger.
-fn carry_absent_people(tx: &Conn, sid: i64, prev: i64, source: &str) -> Result<(), DbError> {
-    tx.exec(
-        &format!(
-            "INSERT INTO people ({PEOPLE})
-         SELECT CAST(?1 AS BIGINT), source, id, user_name, emails, display_name, active, 1, external_id, department, manager_id, groups, title, groups_known, employee_type, sign_in_known, last_sign_in, leave_at, created_at
-         FROM people p WHERE p.snapshot_id = ?2 AND p.source = ?3
-           AND NOT EXISTS (SELECT 1 FROM people q WHERE q.snapshot_id = ?1 AND q.source = ?3 AND q.id = p.id)"
-        ),
-        args![sid, prev, source],
-    )?;
-    Ok(())
+    Ok(prev_run.and_then(|(ok, carried)| if ok { Some(prev) } else { carried }))
 }
 
 fn count_source(tx: &Conn, sid: i64, source: &str) -> Result<u64, DbError> {
     let mut n = 0u64;
-    for (t, _) in DATA_TABLES {
+    for t in DATA_TABLES {
         let c: i64 = tx.value(
-            &format!("SELECT count(*) FROM {t} WHERE snapshot_id = ?1 AND source = ?2"),
+            &format!(
+                "SELECT count(*) FROM {} WHERE snapshot_id = ?1 AND source = ?2",
+                t.name
+            ),
             args![sid, source],
         )?;
         n += c as u64;
@@ -1754,7 +2077,7 @@ fn load_grants(conn: &Conn, sid: i64, range: Option<(i64, i64)>) -> Result<Vec<G
             via: r.get(7)?,
         })
     };
-    let order = conn.insertion_order();
+    let order = "ord";
     match range {
         None => conn.map(
             &format!("SELECT {GRANTS} FROM grants WHERE snapshot_id = ?1 ORDER BY {order}"),
@@ -2087,6 +2410,74 @@ mod tests {
                 "file:///tmp/%FF/recert.db?immutable=1"
             );
         }
+    }
+
+    /// A store written before snapshots shared their rows (schema 18) upgrades in place:
+    /// every snapshot reads back as it was, grants in the order written, and the newest
+    /// snapshot's rows carry on into the next sync (a failed source keeps them, stored once).
+    #[test]
+    fn a_store_from_before_shared_rows_reads_back_the_same_and_carries_on() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let c = Connection::open(dir.path().join("recert.db")).unwrap();
+            for (i, m) in MIGRATIONS[..TEMPORAL.0 - 1].iter().enumerate() {
+                c.execute_batch(m).unwrap();
+                c.execute_batch(&format!("PRAGMA user_version = {}", i + 1))
+                    .unwrap();
+            }
+            c.execute_batch(&format!("PRAGMA application_id = {APPLICATION_ID}"))
+                .unwrap();
+            c.execute_batch(
+                "INSERT INTO snapshots (id, taken_at) VALUES (1, 100), (2, 200);
+                 INSERT INTO source_runs VALUES (1, 'openai', 'openai', 1, NULL, NULL, 3, 1, 1, 2),
+                                                (2, 'openai', 'openai', 1, NULL, NULL, 3, 1, 1, 2);
+                 INSERT INTO grants (snapshot_id, source, provider, principal_kind, principal_id, resource_id, role, via) VALUES
+                    (1, 'openai', 'openai', 'user', 'u-2', 'p', 'member', 'direct'),
+                    (1, 'openai', 'openai', 'user', 'u-1', 'p', 'member', 'direct'),
+                    (2, 'openai', 'openai', 'user', 'u-3', 'p', NULL, 'direct'),
+                    (2, 'openai', 'openai', 'user', 'u-1', 'p', 'member', 'direct');
+                 INSERT INTO credentials (snapshot_id, source, provider, kind, id, name) VALUES
+                    (1, 'openai', 'openai', 'project_key', 'k1', 'a'),
+                    (2, 'openai', 'openai', 'project_key', 'k1', 'b');",
+            )
+            .unwrap();
+        }
+        let mut s = Store::open(dir.path()).unwrap();
+        let ids = |s: &Store, id: i64| -> (Vec<String>, Vec<Option<String>>) {
+            let d = s.snapshot(id).unwrap().data;
+            (
+                d.grants.into_iter().map(|g| g.principal_id).collect(),
+                d.credentials.into_iter().map(|c| c.name).collect(),
+            )
+        };
+        let one = (
+            vec!["u-2".to_string(), "u-1".into()],
+            vec![Some("a".to_string())],
+        );
+        let two = (
+            vec!["u-3".to_string(), "u-1".into()],
+            vec![Some("b".to_string())],
+        );
+        assert_eq!(ids(&s, 1), one);
+        assert_eq!(ids(&s, 2), two);
+        let stored = s.stored_rows().unwrap();
+        assert_eq!(stored, 6);
+        let three = s
+            .write_snapshot(
+                300,
+                &[SourceResult {
+                    source: "openai".into(),
+                    kind: "openai".into(),
+                    outcome: Err("HTTP 503".into()),
+                    requests: 1,
+                    started_at: 1,
+                    finished_at: 2,
+                }],
+            )
+            .unwrap();
+        assert_eq!(ids(&s, three), two);
+        assert_eq!(ids(&s, 1), one);
+        assert_eq!(s.stored_rows().unwrap(), stored);
     }
 
     #[test]

@@ -251,8 +251,21 @@ pub fn init_sql() -> String {
     sql.push_str("REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON audit, audit_head, recert_reviewers, snapshot_digests FROM PUBLIC;\n");
     sql.push_str("\n-- The syncer writes snapshots (a new id, never one it chooses) and their digests, which consoles trust for a first frame.\n");
     sql.push_str("GRANT INSERT (taken_at) ON snapshots TO recert_syncer;\n");
-    sql.push_str("GRANT INSERT ON source_runs, people, accounts, resources, grants, service_accounts, credentials, invites, idp_apps, app_access, provenance, feeds TO recert_syncer;\n");
-    sql.push_str("GRANT INSERT, UPDATE ON snapshot_digests TO recert_syncer;\n");
+    // A snapshot's rows: new ones written, and an open one closed at the newest snapshot (a
+    // trigger refuses any other change: what a past snapshot held stays as it was).
+    let rows: Vec<String> = super::DATA_TABLES
+        .iter()
+        .map(|t| format!("{}{}", t.name, super::SNAPSHOT_ROWS))
+        .collect();
+    sql.push_str(&format!(
+        "GRANT INSERT ON source_runs, {} TO recert_syncer;\n",
+        rows.join(", ")
+    ));
+    sql.push_str(&format!(
+        "GRANT UPDATE (valid_to) ON {} TO recert_syncer;\n",
+        rows.join(", ")
+    ));
+    sql.push_str("GRANT INSERT, UPDATE, DELETE ON snapshot_digests TO recert_syncer;\n");
     sql.push_str("\n-- The applier plans and applies.\n");
     sql.push_str(
         "GRANT INSERT (created_at, actor, snapshot_id, state) ON plans TO recert_applier;\n",
