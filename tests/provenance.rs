@@ -289,3 +289,67 @@ async fn anthropic_activity_comes_from_the_analytics_api_where_the_key_may_read_
     let a = feed_of(&f.store, "anthropic", ANALYTICS);
     assert!(!a.known && a.note.unwrap().contains("read:analytics"));
 }
+
+/// A large org's log: more entries over the 90 days of logins than one chain of pages may
+/// hold (`max_pages`), a few hundred a week. Read as one chain, every login was unknown; read
+/// in weeks, each under its own limit, every user's last login is known, as an uncapped read
+/// finds it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_log_longer_than_the_page_limit_is_read_in_weeks_whole() {
+    let sim = start(Size::Small, 5, "").await;
+    let now = chrono::Utc::now().timestamp();
+    {
+        let mut w = sim.state.world.write().unwrap();
+        let users: Vec<(String, String)> = w
+            .openai
+            .users
+            .values()
+            .map(|u| (u.id.clone(), u.email.clone()))
+            .collect();
+        // 3,000 logins spread evenly over the last 89 days: 30 pages of 100 as one chain,
+        // about 240 entries (3 pages) a week.
+        for i in 0..3_000i64 {
+            let (user_id, email) = users[i as usize % users.len()].clone();
+            w.openai.audit.push(recert::sim::world::OaiAudit {
+                id: String::new(),
+                kind: "login.succeeded".into(),
+                effective_at: now - 89 * 86_400 + i * (89 * 86_400 / 3_000),
+                actor: OaiActor::Session { user_id, email },
+                project: None,
+                object: None,
+            });
+        }
+        w.openai.audit.sort_by_key(|e| e.effective_at);
+        for (n, e) in w.openai.audit.iter_mut().enumerate() {
+            e.id = format!("audit_log-t_{n:08}");
+        }
+    }
+    let logins = |store: &recert::store::Store| {
+        let mut l: Vec<(String, i64)> = facts(store)
+            .into_iter()
+            .filter(|p| p.feed == recert::model::feed::LOGINS)
+            .map(|p| (p.subject_id, p.at))
+            .collect();
+        l.sort();
+        l
+    };
+    let read = |extra: &'static str| {
+        let text = sim.config_toml().replacen(
+            "kind = \"openai\"\n",
+            &format!("kind = \"openai\"\n{extra}"),
+            1,
+        );
+        recert::config::Config::parse(&text, std::path::Path::new("test")).unwrap()
+    };
+    let (capped, whole) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut capped = recert::store::Store::open(capped.path()).unwrap();
+    let mut whole_store = recert::store::Store::open(whole.path()).unwrap();
+    let report = sync_once(&read("max_pages = 20\n"), &mut capped).await;
+    assert!(source(&report, "openai").ok, "{:?}", report.lines());
+    sync_once(&read(""), &mut whole_store).await;
+    let feed = feed_of(&capped, "openai", recert::model::feed::LOGINS);
+    assert!(feed.known, "{:?}", feed.note);
+    let (got, want) = (logins(&capped), logins(&whole_store));
+    assert!(want.len() >= 40, "{want:?}");
+    assert_eq!(got, want);
+}

@@ -365,6 +365,32 @@ engines!(
 );
 
 engines!(
+    /// A key carrying a NUL (a hostile person or key id) is stored as U+FFFD: the next sync
+    /// reading the same object must find it as the row it already holds, not as a person gone
+    /// from the directory whose absent copy then collides with the row kept.
+    an_id_with_a_nul_character_syncs_again_and_again,
+    |db: &TestDb| {
+        let mut s = db.open();
+        let (mut dir, mut openai) = data();
+        dir.people[0].id = "p\0x".into();
+        openai.credentials[0].id = "key\0x".into();
+        for t in 1..=3 {
+            s.write_snapshot(
+                t,
+                &[ok("dir", "scim", dir.clone()), ok("openai", "openai", openai.clone())],
+            )
+            .unwrap();
+        }
+        let snap = s.latest_snapshot().unwrap().unwrap();
+        assert_eq!(snap.data.people.len(), 2);
+        assert!(snap.data.people.iter().all(|p| !p.absent));
+        assert!(snap.data.people.iter().any(|p| p.id == "p\u{fffd}x"));
+        assert_eq!(snap.data.credentials[0].id, "key\u{fffd}x");
+        assert_eq!(s.stored_rows().unwrap(), 8);
+    }
+);
+
+engines!(
     /// A decision's text carrying a NUL (a key's hostile name in its label) is stored as U+FFFD
     /// and its batch's digest is taken over what is stored: `audit verify` still passes.
     a_decision_with_a_nul_in_its_text_verifies,

@@ -357,6 +357,16 @@ fn the_syncer_and_the_applier_have_only_what_they_need() {
     let before = format!("{:?}", s.snapshot(snap).unwrap().data);
     for sql in [
         format!("UPDATE people_rows SET valid_to = {snap}"),
+        // The newest snapshot's id, but not by the sync writing it: a row taken out of a
+        // snapshot already committed.
+        format!("UPDATE people_rows SET valid_to = {next}"),
+        // A row slipped into a past snapshot, or one not open.
+        format!(
+            "INSERT INTO people_rows (source, id, user_name, emails, active, absent, groups, valid_from, valid_to) VALUES ('dir', 'forged', 'f', '[]', 1, 0, '[]', {snap}, 9223372036854775807)"
+        ),
+        format!(
+            "INSERT INTO people_rows (source, id, user_name, emails, active, absent, groups, valid_from, valid_to) VALUES ('dir', 'forged', 'f', '[]', 1, 0, '[]', {next}, {next})"
+        ),
         "UPDATE people_rows SET valid_to = valid_to - 1".into(),
         format!("UPDATE people_rows SET valid_from = {next}"),
         "UPDATE people_rows SET user_name = 'someone else'".into(),

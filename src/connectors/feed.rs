@@ -14,7 +14,7 @@ use std::collections::HashMap;
 
 use crate::model::{Feed, Provenance, Ts};
 
-const DAY: i64 = 86_400;
+pub(crate) const DAY: i64 = 86_400;
 
 /// How far back an incremental read reaches before the last read's end: entries that land
 /// late (the providers' reports are revised for about a day) are read again.

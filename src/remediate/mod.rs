@@ -202,17 +202,29 @@ fn revoke_steps(t: &Target, d: &SourceData, key_status: &str) -> Result<Vec<Step
                         note: Some("every member of the group loses this role".into()),
                     }]);
                 }
-                let via = d
+                // Every way the user holds it, whatever the order the snapshot lists them
+                // in: a direct assignment is removed, each group's is left to a person.
+                let mut vias: Vec<&str> = d
                     .grants
                     .iter()
-                    .find(|g| {
+                    .filter(|g| {
                         g.source == t.source && g.resource_id == role && g.principal_id == principal
                     })
                     .map(|g| g.via.as_str())
-                    .unwrap_or("direct");
-                if let Some(group) = via.strip_prefix("group:") {
+                    .collect();
+                vias.sort_unstable();
+                vias.dedup();
+                let mut out = Vec::new();
+                if vias.is_empty() || vias.iter().any(|v| !v.starts_with("group:")) {
+                    out.push(call(
+                        "DELETE",
+                        base("users")?.id(principal)?.lit("roles").id(role)?,
+                        None,
+                    ));
+                }
+                for group in vias.iter().filter_map(|v| v.strip_prefix("group:")) {
                     let on_group = base("groups")?.id(group)?.lit("roles").id(role)?;
-                    return Ok(vec![Step::Manual {
+                    out.push(Step::Manual {
                         source: t.source.clone(),
                         what: format!(
                             "{} holds role {} through group {}: remove them from the group, or the role from the group (DELETE {on_group})",
@@ -220,13 +232,9 @@ fn revoke_steps(t: &Target, d: &SourceData, key_status: &str) -> Result<Vec<Step
                             sanitize(role),
                             sanitize(group)
                         ),
-                    }]);
+                    });
                 }
-                return Ok(vec![call(
-                    "DELETE",
-                    base("users")?.id(principal)?.lit("roles").id(role)?,
-                    None,
-                )]);
+                return Ok(out);
             }
             // `GROUP/USER`: a group membership; `PROJECT/GROUP`: a group's project access.
             if is_group(project) {
@@ -1186,6 +1194,36 @@ mod tests {
         let inherited = step("role_1/user-b");
         assert!(matches!(inherited, Step::Manual { .. }), "{inherited:?}");
         assert!(inherited.line().contains("through group group_1"));
+        // Held both ways, in whichever order the snapshot lists them: the direct assignment is
+        // removed and the group's is left to a person, so the plan does not depend on the
+        // order (a snapshot's rows shared with earlier ones keep their earlier place).
+        for first in ["direct", "group:group_1"] {
+            let mut both = d.clone();
+            let mut g = both.grants[0].clone();
+            g.principal_id = "user-c".into();
+            let mut h = g.clone();
+            g.via = first.into();
+            h.via = if first == "direct" {
+                "group:group_1"
+            } else {
+                "direct"
+            }
+            .into();
+            both.grants.extend([g, h]);
+            let all = steps(
+                Verdict::Revoke,
+                None,
+                &Target::new("openai", "oa", "grant", "role_1/user-c"),
+                &both,
+            );
+            let lines: Vec<String> = all.iter().map(Step::line).collect();
+            assert_eq!(lines.len(), 2, "{lines:?}");
+            assert_eq!(
+                lines[0],
+                "DELETE /organization/users/user-c/roles/role_1 on oa"
+            );
+            assert!(lines[1].contains("through group group_1"), "{lines:?}");
+        }
 
         // A custom project role: the same calls under `/projects/{p}`.
         let mut d = d.clone();

@@ -541,19 +541,22 @@ fn hash16(parts: &[&str]) -> String {
 /// The population of the latest snapshot within `scope`, unrouted (reviewer empty).
 pub fn population(i: &Inputs, dir: &Directory, people: &People) -> Vec<Item> {
     let d = i.data;
-    let grants: HashMap<(&str, String), &crate::model::Grant> = d
-        .grants
-        .iter()
-        .map(|g| {
-            (
-                (
-                    g.source.as_str(),
-                    format!("{}/{}", g.resource_id, g.principal_id),
-                ),
-                g,
-            )
-        })
-        .collect();
+    // One grant per target: held both directly and through a group, the direct one, so the
+    // item does not depend on the order the snapshot lists its grants in.
+    let mut grants: HashMap<(&str, String), &crate::model::Grant> = HashMap::new();
+    let rank = |g: &crate::model::Grant| (g.via != "direct", g.via.clone(), g.role.clone());
+    for g in &d.grants {
+        let key = (
+            g.source.as_str(),
+            format!("{}/{}", g.resource_id, g.principal_id),
+        );
+        match grants.get(&key) {
+            Some(kept) if rank(kept) <= rank(g) => {}
+            _ => {
+                grants.insert(key, g);
+            }
+        }
+    }
     let keys: HashMap<(&str, &str), &crate::model::Credential> = d
         .credentials
         .iter()

@@ -124,11 +124,13 @@ impl Cell for Value {
 }
 
 impl Value {
+    /// The value as both engines store it (text through [`storable`]), so a value held
+    /// compares equal to the same value read back.
     pub(crate) fn of(p: &dyn ToParam) -> Value {
         match p.param() {
             Param::Null => Value::Null,
             Param::Int(i) => Value::Int(i),
-            Param::Text(s) => Value::Text(s.into()),
+            Param::Text(s) => Value::Text(storable(s).into()),
         }
     }
 

@@ -1,8 +1,8 @@
 //! OpenAI's audit log (`/organization/audit_logs`) as provenance: who created each key and
 //! service account, who added or removed each user, sent each invite and archived each
 //! project, and each user's last login. Read as two feeds over their own spans (changes over a
-//! year, logins over 90 days), newest first, each entry reduced as its page arrives to the one
-//! latest fact per subject. A feed that cannot be read (no permission, logging never switched
+//! year, logins over 90 days), each window in stretches of a week read at once, each entry
+//! reduced as its page arrives to the one latest fact per subject. A feed that cannot be read (no permission, logging never switched
 //! on, a broken page) is unknown, said on the feed, and never fails the sync.
 
 use std::collections::HashMap;
@@ -159,37 +159,90 @@ fn fact(src: &str, feed: &str, e: WEntry) -> Option<(String, Provenance)> {
     ))
 }
 
-/// One feed: every entry of `types` in its window (on from the last read where it can be),
-/// reduced to the latest fact per subject, with the last read's facts still in the span.
-async fn read(http: &Http, win: Window, types: &[&str], page: u32) -> (Vec<Provenance>, Feed) {
+/// How long a stretch of the log one chain of pages reads. A window is read as stretches this
+/// long, all at once (the client's concurrency bounds them), each under its own page limit:
+/// a large org's 90 days of logins is neither one chain past `max_pages` (which would leave
+/// every login unknown) nor thousands of pages read one after another.
+const STRETCH: i64 = 7 * super::super::feed::DAY;
+
+/// The stretches `from..to` is read as, oldest first: each `[start, end)`, the newest open at
+/// its end (whatever the log holds by the time it is read).
+fn stretches(from: Ts, to: Ts) -> Vec<(Ts, Option<Ts>)> {
+    let mut out = Vec::new();
+    let mut start = from;
+    while start + STRETCH < to {
+        out.push((start, Some(start + STRETCH)));
+        start += STRETCH;
+    }
+    out.push((start, None));
+    out
+}
+
+/// The latest fact per subject (and fact), ties broken by entry id so any order of reading
+/// keeps the same one.
+type Latest = HashMap<(String, String, String), (String, Provenance)>;
+
+fn keep_latest(latest: &mut Latest, id: String, p: Provenance) {
+    let key = (p.subject_kind.clone(), p.subject_id.clone(), p.fact.clone());
+    match latest.get(&key) {
+        Some((old_id, old)) if (old.at, old_id) >= (p.at, &id) => {}
+        _ => {
+            latest.insert(key, (id, p));
+        }
+    }
+}
+
+/// One stretch of one feed, each entry reduced as its page arrives: a long log is never held
+/// whole.
+async fn read_stretch(
+    http: &Http,
+    feed: &'static str,
+    types: &[&str],
+    (start, end): (Ts, Option<Ts>),
+    page: u32,
+) -> Result<Latest, SourceError> {
     let src = http.source.as_str();
-    let feed = win.feed;
-    let mut params: Vec<(&str, String)> = vec![("effective_at[gte]", win.read_from.to_string())];
+    let mut params: Vec<(&str, String)> = vec![("effective_at[gte]", start.to_string())];
+    if let Some(end) = end {
+        params.push(("effective_at[lt]", end.to_string()));
+    }
     params.extend(types.iter().map(|t| ("event_types[]", t.to_string())));
-    let mut latest: HashMap<(String, String, String), (String, Provenance)> = HashMap::new();
-    // Each entry is reduced as its page arrives: a long log is never held whole.
-    let read = super::super::paging::each(
+    let mut latest = Latest::new();
+    super::super::paging::each(
         http,
         super::super::paging::OPENAI,
         "organization/audit_logs",
         &params,
         page,
         |e: WEntry| {
-            let Some((id, p)) = fact(src, feed, e) else {
-                return;
-            };
-            let key = (p.subject_kind.clone(), p.subject_id.clone(), p.fact.clone());
-            match latest.get(&key) {
-                Some((old_id, old)) if (old.at, old_id) >= (p.at, &id) => {}
-                _ => {
-                    latest.insert(key, (id, p));
-                }
+            if let Some((id, p)) = fact(src, feed, e) {
+                keep_latest(&mut latest, id, p);
             }
         },
     )
+    .await?;
+    Ok(latest)
+}
+
+/// One feed: every entry of `types` in its window (on from the last read where it can be),
+/// reduced to the latest fact per subject, with the last read's facts still in the span.
+async fn read(http: &Http, win: Window, types: &[&str], page: u32) -> (Vec<Provenance>, Feed) {
+    let src = http.source.as_str();
+    let feed = win.feed;
+    let parts = futures::future::join_all(
+        stretches(win.read_from, win.to)
+            .into_iter()
+            .map(|s| read_stretch(http, feed, types, s, page)),
+    )
     .await;
+    let read = parts.into_iter().try_fold(Latest::new(), |mut all, part| {
+        for (id, p) in part?.into_values() {
+            keep_latest(&mut all, id, p);
+        }
+        Ok::<_, SourceError>(all)
+    });
     match read {
-        Ok(()) => {
+        Ok(latest) => {
             let out_feed = win.read(src);
             (
                 win.merge(latest.into_values().map(|(_, p)| p).collect()),
@@ -232,7 +285,7 @@ fn failure(e: &SourceError) -> String {
             "rejected ({status}): audit logging may not be switched on (Organization settings → Data controls → Audit logging)"
         ),
         SourceError::Pagination { pages, .. } => format!(
-            "its pages did not end after {pages}: its pagination is broken, so none of it was used"
+            "its pages did not end after {pages} in one week of it: its pagination is broken, or the log is longer than the source's `max_pages` allows; none of it was used"
         ),
         SourceError::Malformed { .. } => {
             "an entry was not in the documented shape, so none of it was used".into()
@@ -301,6 +354,28 @@ mod tests {
 
     fn entry(v: Value) -> Option<Provenance> {
         fact("oa", CHANGES, serde_json::from_value(v).unwrap()).map(|(_, p)| p)
+    }
+
+    #[test]
+    fn a_window_is_read_in_weeks_that_cover_it_once() {
+        let day = super::super::super::feed::DAY;
+        assert_eq!(stretches(0, 3 * day), vec![(0, None)]);
+        assert_eq!(stretches(0, 7 * day), vec![(0, None)]);
+        let s = stretches(0, 20 * day);
+        assert_eq!(
+            s,
+            vec![
+                (0, Some(7 * day)),
+                (7 * day, Some(14 * day)),
+                (14 * day, None)
+            ]
+        );
+        // Each starts where the one before ends: no second missed, none read twice.
+        let s = stretches(5, 365 * day + 5);
+        assert_eq!(s.len(), 53);
+        assert!(s.windows(2).all(|w| w[0].1 == Some(w[1].0)));
+        assert_eq!(s[0].0, 5);
+        assert_eq!(s.last().unwrap().1, None);
     }
 
     #[test]
