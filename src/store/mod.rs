@@ -469,7 +469,7 @@ DO $$ BEGIN EXECUTE format('ALTER FUNCTION recert_close_row() SET search_path = 
     }
     for t in DATA_TABLES {
         let (name, cols) = (t.name, t.columns());
-        let rows = format!("{name}{SNAPSHOT_ROWS}");
+        let rows = t.rows();
         match engine {
             Engine::Sqlite => sql.push_str(&format!(
                 "INSERT INTO {rows} ({cols}, valid_from, valid_to) SELECT {cols}, snapshot_id, {valid_to} FROM {name} ORDER BY snapshot_id, rowid;
@@ -523,22 +523,20 @@ CREATE TRIGGER recert_new BEFORE INSERT ON {rows} FOR EACH ROW EXECUTE FUNCTION 
     if engine == Engine::Postgres {
         // A team database (its roles exist) keeps working before `recert team init` runs
         // again: the views are read by everyone, the syncer writes and closes rows.
-        let all = |suffix: &str| -> String {
-            DATA_TABLES
-                .iter()
-                .map(|t| format!("{}{suffix}", t.name))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        let (views, rows) = (all(""), all(SNAPSHOT_ROWS));
+        let views: Vec<&str> = DATA_TABLES.iter().map(|t| t.name).collect();
+        let rows: Vec<String> = DATA_TABLES.iter().map(DataTable::rows).collect();
         sql.push_str(&format!(
             "DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'recert_syncer') THEN
-    GRANT SELECT ON {views}, {rows} TO recert_reviewer, recert_syncer, recert_applier;
-    GRANT INSERT ON {rows} TO recert_syncer;
-    GRANT UPDATE (valid_to) ON {rows} TO recert_syncer;
-END IF; END $$;
-"
+    GRANT SELECT ON {}, {} TO recert_reviewer, recert_syncer, recert_applier;
+{}",
+            views.join(", "),
+            rows.join(", "),
+            team::syncer_row_grants()
         ));
+        sql.push_str(
+            "END IF; END $$;
+",
+        );
     }
     sql
 }
@@ -780,6 +778,11 @@ struct DataTable {
 }
 
 impl DataTable {
+    /// The table its rows are held in.
+    fn rows(&self) -> String {
+        format!("{}{SNAPSHOT_ROWS}", self.name)
+    }
+
     /// The columns a row holds (without `snapshot_id`).
     fn columns(&self) -> &'static str {
         self.cols
@@ -1508,10 +1511,7 @@ impl Store {
         for t in DATA_TABLES {
             let c: i64 = self
                 .conn
-                .value(
-                    &format!("SELECT count(*) FROM {}{SNAPSHOT_ROWS}", t.name),
-                    args![],
-                )
+                .value(&format!("SELECT count(*) FROM {}", t.rows()), args![])
                 .map_err(self.sql())?;
             n += c as u64;
         }
@@ -1830,7 +1830,7 @@ fn close_rows(
 /// absent: a person deleted from the directory is a leaver, not a stranger.
 fn write_source(tx: &Conn, sid: i64, source: &str, d: &SourceData) -> Result<(), DbError> {
     for t in DATA_TABLES {
-        let rows = format!("{}{SNAPSHOT_ROWS}", t.name);
+        let rows = t.rows();
         let cols = t.columns();
         let names: Vec<&str> = cols.split(", ").collect();
         let mut open: HashMap<[u8; 16], Vec<i64>> = HashMap::new();
@@ -1926,7 +1926,7 @@ fn write_source(tx: &Conn, sid: i64, source: &str, d: &SourceData) -> Result<(),
 /// the new snapshot has none of them.
 fn close_unread(tx: &Conn, sid: i64, read: &[&str]) -> Result<(), DbError> {
     for t in DATA_TABLES {
-        let rows = format!("{}{SNAPSHOT_ROWS}", t.name);
+        let rows = t.rows();
         let sources: Vec<String> = tx.column(
             &format!("SELECT DISTINCT source FROM {rows} WHERE valid_to = ?1"),
             args![OPEN],

@@ -228,6 +228,17 @@ END $$;
 REVOKE ALL ON FUNCTION recert_audit_append(bigint, text, text, text) FROM PUBLIC;
 "#;
 
+/// What the syncer may do to a snapshot's rows: write new ones, and close an open one at the
+/// newest snapshot (triggers refuse any other change: what a past snapshot held stays as it
+/// was). Given by `init_sql` and by the migration that made the tables.
+pub(super) fn syncer_row_grants() -> String {
+    let rows: Vec<String> = super::DATA_TABLES.iter().map(|t| t.rows()).collect();
+    format!(
+        "GRANT INSERT ON {rows} TO recert_syncer;\nGRANT UPDATE (valid_to) ON {rows} TO recert_syncer;\n",
+        rows = rows.join(", ")
+    )
+}
+
 /// The roles, grants and row-level security of team mode, for the database recert's tables
 /// are in. Safe to apply again (after an upgrade adds tables).
 pub fn init_sql() -> String {
@@ -251,20 +262,8 @@ pub fn init_sql() -> String {
     sql.push_str("REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON audit, audit_head, recert_reviewers, snapshot_digests FROM PUBLIC;\n");
     sql.push_str("\n-- The syncer writes snapshots (a new id, never one it chooses) and their digests, which consoles trust for a first frame.\n");
     sql.push_str("GRANT INSERT (taken_at) ON snapshots TO recert_syncer;\n");
-    // A snapshot's rows: new ones written, and an open one closed at the newest snapshot (a
-    // trigger refuses any other change: what a past snapshot held stays as it was).
-    let rows: Vec<String> = super::DATA_TABLES
-        .iter()
-        .map(|t| format!("{}{}", t.name, super::SNAPSHOT_ROWS))
-        .collect();
-    sql.push_str(&format!(
-        "GRANT INSERT ON source_runs, {} TO recert_syncer;\n",
-        rows.join(", ")
-    ));
-    sql.push_str(&format!(
-        "GRANT UPDATE (valid_to) ON {} TO recert_syncer;\n",
-        rows.join(", ")
-    ));
+    sql.push_str("GRANT INSERT ON source_runs TO recert_syncer;\n");
+    sql.push_str(&syncer_row_grants());
     sql.push_str("GRANT INSERT, UPDATE, DELETE ON snapshot_digests TO recert_syncer;\n");
     sql.push_str("\n-- The applier plans and applies.\n");
     sql.push_str(
