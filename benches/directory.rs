@@ -157,7 +157,7 @@ async fn main() {
         (sim::Directory::Entra, 100),
     ] {
         let cfg = Config::parse(&running.config_toml_with(directory), Path::new("bench")).unwrap();
-        let src = cfg.source(sim::world::DIRECTORY_SOURCE).unwrap();
+        let src = cfg.source(directory.source_name()).unwrap();
         let concurrency = src.concurrency.unwrap_or(16) as u64;
         let http = std::sync::Arc::new(recert::connectors::client(
             src,

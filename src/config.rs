@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::model::SourceKind;
 use crate::secret::Secret;
@@ -62,29 +62,34 @@ pub struct Notify {
     pub webhook_env: Option<String>,
 }
 
-#[derive(Debug, Default, Clone, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
     /// Refuse every destructive action.
     #[serde(default)]
     pub read_only: bool,
     /// A built-in theme name or a path to a theme file.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub theme: Option<String>,
     /// Who is reviewing: recorded with every decision (default: $RECERT_REVIEWER, then $USER).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reviewer: Option<String>,
     /// Whether a decision needs a justification: `required` (default) or `optional`.
     #[serde(default)]
     pub justification: Justification,
     /// Plans with more calls than this ask to type the number of calls (default 25).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub confirm_threshold: Option<usize>,
     /// Calls in flight while applying (default 8; each source's own limits still hold).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub apply_concurrency: Option<usize>,
     /// A sync reads audit logs and usage reports on from the last snapshot; one whose feeds
     /// were last read whole longer ago than this many days reads them whole (default 7).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub full_sync_days: Option<i64>,
 }
 
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Justification {
     #[default]
@@ -225,6 +230,9 @@ fn key_safe_url(text: &str) -> Result<(), String> {
     }
 }
 
+/// A data dir's own config, read when `--config` is not given (see [`Paths::resolve`]).
+pub const DATA_DIR_CONFIG: &str = "config.toml";
+
 /// Where recert keeps its files.
 #[derive(Debug, Clone)]
 pub struct Paths {
@@ -236,14 +244,18 @@ pub struct Paths {
 }
 
 impl Paths {
-    /// Platform defaults, overridden by `--config` and `--data-dir`.
+    /// Platform defaults, overridden by `--config` and `--data-dir`. A data dir given without
+    /// `--config` that holds its own `config.toml` (as `recert demo --data-dir` writes) is read
+    /// with that file: its snapshots are judged by the rules they were synced with, not by
+    /// whatever the platform config says.
     pub fn resolve(config: Option<&Path>, data_dir: Option<&Path>) -> Paths {
         let dirs = directories::ProjectDirs::from("dev", "recert", "recert");
         let fallback = || PathBuf::from(".recert");
-        let config_file = config.map(Path::to_path_buf).unwrap_or_else(|| {
-            dirs.as_ref()
-                .map(|d| d.config_dir().join("config.toml"))
-                .unwrap_or_else(|| fallback().join("config.toml"))
+        let own = data_dir
+            .map(|d| d.join(DATA_DIR_CONFIG))
+            .filter(|f| f.is_file());
+        let config_file = config.map(Path::to_path_buf).or(own).unwrap_or_else(|| {
+            Paths::platform_config(dirs.as_ref()).unwrap_or_else(|| fallback().join("config.toml"))
         });
         let data = data_dir.map(Path::to_path_buf).unwrap_or_else(|| {
             dirs.as_ref()
@@ -263,6 +275,21 @@ impl Paths {
             data_dir: data,
             state_dir,
         }
+    }
+
+    /// The platform's config file (e.g. `~/.config/recert/config.toml`).
+    fn platform_config(dirs: Option<&directories::ProjectDirs>) -> Option<PathBuf> {
+        dirs.map(|d| d.config_dir().join("config.toml"))
+    }
+
+    /// The config a person keeps for every store: `--config` when given, else the platform's,
+    /// never a data dir's own (which `recert demo` writes and must not read its settings from).
+    pub fn user_config(explicit: Option<&Path>) -> Option<PathBuf> {
+        explicit.map(Path::to_path_buf).or_else(|| {
+            Paths::platform_config(
+                directories::ProjectDirs::from("dev", "recert", "recert").as_ref(),
+            )
+        })
     }
 
     /// Team mode: the PostgreSQL store named by `--database` (`flag`), else
@@ -611,6 +638,27 @@ pub fn store_key(source: &str, key: &Secret) -> Result<(), ConfigError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A data dir holding its own config is read with it unless `--config` names another; a
+    /// data dir without one, or no data dir, reads the platform's.
+    #[test]
+    fn a_data_dirs_own_config_is_read_unless_config_is_given() {
+        let d = tempfile::tempdir().unwrap();
+        let plain = Paths::resolve(None, Some(d.path())).config_file;
+        assert_ne!(plain, d.path().join(DATA_DIR_CONFIG));
+        std::fs::write(d.path().join(DATA_DIR_CONFIG), "").unwrap();
+        assert_eq!(
+            Paths::resolve(None, Some(d.path())).config_file,
+            d.path().join(DATA_DIR_CONFIG)
+        );
+        let given = d.path().join("other.toml");
+        assert_eq!(
+            Paths::resolve(Some(&given), Some(d.path())).config_file,
+            given
+        );
+        assert_eq!(Paths::resolve(None, None).config_file, plain);
+        assert_eq!(Paths::user_config(None), Some(plain));
+    }
 
     /// A demo's store has no configured sources: the error says how to apply it instead of
     /// ending in an empty list.

@@ -187,6 +187,24 @@ fn decide_quit_and_the_decisions_are_there_next_time() {
     recert::audit::verify(&store.audit_entries().unwrap()).unwrap();
     drop(store);
 
+    // A command on the demo's data dir, with no --config, judges its snapshots with the
+    // demo's rules (its admin groups: privileged-drift on), as the console did.
+    let h = demo.home.path();
+    let gaps = std::process::Command::new(env!("CARGO_BIN_EXE_recert"))
+        .env("HOME", h)
+        .env("XDG_CONFIG_HOME", h.join("config"))
+        .env("XDG_DATA_HOME", h.join("data"))
+        .env("XDG_STATE_HOME", h.join("state"))
+        .env_remove("RECERT_DATA_DIR")
+        .arg("--data-dir")
+        .arg(dir)
+        .args(["gaps", "--format", "json", "--rule", "privileged-drift"])
+        .output()
+        .unwrap();
+    assert!(gaps.status.success(), "{gaps:?}");
+    let drift: Vec<serde_json::Value> = serde_json::from_slice(&gaps.stdout).unwrap();
+    assert!(!drift.is_empty(), "the demo's rules judge its snapshots");
+
     // Start again on the same directory: the decisions are there.
     let t = demo.open("b");
     t.keys(&["6"]);

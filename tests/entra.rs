@@ -12,7 +12,7 @@ use common::*;
 use recert::config::Config;
 use recert::model::Person;
 use recert::sim::faults::Faults;
-use recert::sim::world::{DIRECTORY_SOURCE, Size};
+use recert::sim::world::Size;
 use recert::sim::{Directory, RunningSim, SimOptions};
 use recert::store::Store;
 
@@ -242,7 +242,7 @@ async fn errors_say_what_entra_said_and_what_to_do() {
     let cfg = entra_config(&sim, "");
     let wrong = "Wq~8Q~wrongsecretwrongsecretwrongsecret";
     let r = sync_with_key(&cfg, &mut store, wrong).await;
-    let err = error_of(&r, DIRECTORY_SOURCE);
+    let err = error_of(&r, Directory::Entra.source_name());
     assert!(err.contains("invalid_client: AADSTS7000215"), "{err}");
     assert!(err.contains("client_id"), "{err}");
     assert!(
@@ -255,7 +255,7 @@ async fn errors_say_what_entra_said_and_what_to_do() {
         .unwrap();
     let cfg = entra_config(&sim, "");
     let r = sync_once(&cfg, &mut store).await;
-    let err = error_of(&r, DIRECTORY_SOURCE);
+    let err = error_of(&r, Directory::Entra.source_name());
     assert!(err.contains("Authorization_RequestDenied"), "{err}");
     assert!(err.contains("/users"), "{err}");
 }
@@ -289,7 +289,7 @@ async fn throttling_and_broken_paging() {
         let mut store = Store::open(dir.path()).unwrap();
         let cfg = entra_config(&sim, "max_pages = 40");
         let r = sync_once(&cfg, &mut store).await;
-        let err = error_of(&r, DIRECTORY_SOURCE);
+        let err = error_of(&r, Directory::Entra.source_name());
         assert!(err.contains(says), "{fault}: {err}");
     }
 }
@@ -352,13 +352,14 @@ async fn every_fault_on_okta_and_entra() {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(dir.path()).unwrap();
         let r = sync_once(&cfg, &mut store).await;
-        let s = source(&r, DIRECTORY_SOURCE);
+        let name = directory.source_name();
+        let s = source(&r, name);
         match expect {
             None => assert!(s.ok, "{faults}: {:?}", s.error),
             Some(says) => {
-                let e = error_of(&r, DIRECTORY_SOURCE);
+                let e = error_of(&r, name);
                 assert!(
-                    e.starts_with("source 'directory'") && e.contains(says),
+                    e.starts_with(&format!("source '{name}'")) && e.contains(says),
                     "{faults}: {e}"
                 );
                 for secret in [recert::sim::DEFAULT_KEY, "eyJ0eXAi", "c2ltLXRva2Vu"] {
@@ -543,7 +544,7 @@ async fn a_certificate_credential_signs_in_instead_of_a_secret() {
     let mut store = Store::open(dir.path()).unwrap();
     let cfg = entra_config(&sim, &format!("certificate_thumbprint = \"{other}\""));
     let r = sync_with_directory_key(&cfg, &mut store, SIM_CLIENT_KEY).await;
-    let e = error_of(&r, DIRECTORY_SOURCE);
+    let e = error_of(&r, Directory::Entra.source_name());
     assert!(
         e.contains("AADSTS700027") && e.contains("certificate"),
         "{e}"

@@ -193,7 +193,7 @@ async fn a_wrong_okta_token_says_what_okta_said_and_what_to_do() {
     let cfg = okta_config(&sim, "");
     let wrong = "00QCjAl4MlV-WPXMwrongtokenwrongtoken0HmjFx";
     let r = sync_with_key(&cfg, &mut store, wrong).await;
-    let err = error_of(&r, recert::sim::world::DIRECTORY_SOURCE);
+    let err = error_of(&r, recert::sim::Directory::Okta.source_name());
     assert!(err.contains("E0000011 Invalid token provided"), "{err}");
     assert!(err.contains("/api/v1/"), "{err}");
     assert!(err.contains("RECERT_SIM_KEY"), "{err}");
@@ -209,7 +209,7 @@ async fn a_wrong_okta_token_says_what_okta_said_and_what_to_do() {
     .await;
     let cfg = okta_config(&sim, "");
     let r = sync_with_key(&cfg, &mut store, wrong).await;
-    let err = error_of(&r, recert::sim::world::DIRECTORY_SOURCE);
+    let err = error_of(&r, recert::sim::Directory::Okta.source_name());
     assert!(!err.contains(wrong), "{err}");
     assert!(!err.contains("wrongtoken"), "{err}");
 }
@@ -227,7 +227,7 @@ async fn broken_okta_paging_fails_clearly() {
         let mut store = Store::open(dir.path()).unwrap();
         let cfg = okta_config(&sim, "max_pages = 50");
         let r = sync_once(&cfg, &mut store).await;
-        let err = error_of(&r, recert::sim::world::DIRECTORY_SOURCE);
+        let err = error_of(&r, recert::sim::Directory::Okta.source_name());
         assert!(err.contains(says), "{fault}: {err}");
         assert!(err.contains("/api/v1/"), "{fault}: {err}");
     }
@@ -375,7 +375,7 @@ async fn a_service_app_signs_in_with_its_private_key() {
         let mut store = Store::open(dir.path()).unwrap();
         let cfg = okta_config(&sim, &extra);
         let r = sync_with_directory_key(&cfg, &mut store, &key).await;
-        let e = error_of(&r, recert::sim::world::DIRECTORY_SOURCE);
+        let e = error_of(&r, recert::sim::Directory::Okta.source_name());
         assert!(e.contains(says), "{e}");
         assert!(
             !e.contains("MII") && !e.contains("an-api-token"),
@@ -392,7 +392,7 @@ async fn a_service_app_signs_in_with_its_private_key() {
     let mut store = Store::open(dir.path()).unwrap();
     let cfg = okta_config(&dpop, &app);
     let r = sync_with_directory_key(&cfg, &mut store, SIM_CLIENT_KEY).await;
-    let e = error_of(&r, recert::sim::world::DIRECTORY_SOURCE);
+    let e = error_of(&r, recert::sim::Directory::Okta.source_name());
     assert!(
         e.contains("invalid_dpop_proof") && e.contains("turn off"),
         "{e}"

@@ -9,11 +9,16 @@ pub(super) fn tui_options(
     keys: Option<tui::Keys>,
 ) -> Result<tui::Options> {
     let theme = load_theme(g, cfg)?;
-    let keymap_file = g.paths.config_file.with_file_name("keymap.toml");
-    let keymap = match std::fs::read_to_string(&keymap_file) {
-        Ok(text) => tui::keymap::Keymap::with_overrides(&text)
-            .map_err(|e| anyhow::anyhow!("keymap {}: {e}", keymap_file.display()))?,
-        Err(_) => tui::keymap::Keymap::default_map(),
+    let keymap_file = g
+        .user_config_file()
+        .map(|f| f.with_file_name("keymap.toml"));
+    let keymap = match keymap_file
+        .as_ref()
+        .map(|f| (f, std::fs::read_to_string(f)))
+    {
+        Some((f, Ok(text))) => tui::keymap::Keymap::with_overrides(&text)
+            .map_err(|e| anyhow::anyhow!("keymap {}: {e}", f.display()))?,
+        _ => tui::keymap::Keymap::default_map(),
     };
     let when = chrono::DateTime::from_timestamp(snap.taken_at, 0)
         .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
@@ -50,6 +55,48 @@ pub fn console(g: &Globals) -> Result<()> {
     tui::run(opts)
 }
 
+/// The first line of the config `recert demo` writes into its data dir: a file that starts
+/// otherwise is a person's own and is never overwritten.
+const DEMO_CONFIG_MARK: &str = "# Written by `recert demo`";
+
+/// The demo's config: its simulator's sources and rules, with the person's own console
+/// settings (theme, reviewer, justification, read-only) from `--config` or the platform
+/// config. Written into the data dir as `config.toml`, so a later command on that data dir
+/// (`recert --data-dir DIR gaps`) judges the demo's snapshots with the demo's rules, as the
+/// console did, and cannot reach a real provider with the demo's store.
+fn demo_config(
+    g: &Globals,
+    running: &sim::RunningSim,
+    directory: sim::Directory,
+    dir: &Path,
+) -> Result<Config> {
+    let settings = match g.user_config_file() {
+        Some(path) => Config::load(&path, g.config_explicit)?.settings,
+        None => Default::default(),
+    };
+    let text = format!(
+        "{DEMO_CONFIG_MARK} for the snapshots in this data dir, and rewritten by each demo run on\n\
+         # it. Its sources point at the demo's simulator, which stops with the demo.\n\
+         {}\n[settings]\n{}",
+        running.config_toml_with(directory),
+        toml::to_string(&settings).context("cannot write the console settings")?
+    );
+    let cfg = Config::parse(&text, Path::new("(demo)"))?;
+    let path = dir.join(config::DATA_DIR_CONFIG);
+    match std::fs::read_to_string(&path) {
+        Ok(old) if !old.starts_with(DEMO_CONFIG_MARK) => eprintln!(
+            "recert demo: {} is not the demo's own and is left as it is; commands on this data dir read it, not the demo's rules",
+            path.display()
+        ),
+        _ => {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+            super::write_file(&path, &text)?;
+        }
+    }
+    Ok(cfg)
+}
+
 /// `recert demo`: a simulated organisation, synced over real HTTP, then the console.
 pub async fn demo(
     g: &Globals,
@@ -73,11 +120,7 @@ pub async fn demo(
             tmp.path().to_path_buf()
         }
     };
-    let mut cfg = Config::parse(&running.config_toml_with(directory), Path::new("(demo)"))?;
-    // The demo keeps the user's console settings (theme, reviewer, justification, read-only).
-    if let Ok(user) = g.config() {
-        cfg.settings = user.settings;
-    }
+    let cfg = demo_config(g, &running, directory, &dir)?;
     let mut store = Store::open(&dir)?;
     eprintln!(
         "recert demo: simulating a {size:?} organisation on {} ...",

@@ -57,6 +57,15 @@ impl Globals {
     pub fn config(&self) -> Result<Config> {
         Ok(Config::load(&self.paths.config_file, self.config_explicit)?)
     }
+
+    /// The person's own config file (`--config`, else the platform's), beside which their
+    /// keymap lives; not a data dir's own config (see `Paths::resolve`).
+    pub fn user_config_file(&self) -> Option<std::path::PathBuf> {
+        Paths::user_config(
+            self.config_explicit
+                .then_some(self.paths.config_file.as_path()),
+        )
+    }
 }
 
 /// The log file, through the one redactor: each event is written whole, redacted.

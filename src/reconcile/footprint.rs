@@ -141,6 +141,10 @@ pub struct Said {
     pub title: Option<String>,
     pub employee_type: Option<String>,
     pub manager_id: Option<String>,
+    /// The manager as a person reads them: `Name <email>` of the entry `manager_id` names in
+    /// the same directory, the address itself where the directory gives one (an HR export),
+    /// else `None` (shown as the raw id, marked as not listed).
+    pub manager: Option<String>,
     /// `None`: the directory's groups could not be read.
     pub groups: Option<Vec<String>>,
     /// Whether the directory reports sign-ins at all.
@@ -164,6 +168,21 @@ pub struct AppSaid {
     pub push: Option<String>,
     /// Whether the provisioning outcomes could be read.
     pub pushes_known: bool,
+}
+
+/// The person `id` names in directory `source`, as `Name <email>` (or the email alone), else
+/// `id` itself when it is an address.
+fn manager(d: &SourceData, source: &str, id: &str) -> Option<String> {
+    match d.people.iter().find(|p| p.source == source && p.id == id) {
+        Some(m) => {
+            let email = m.emails.first().unwrap_or(&m.user_name);
+            Some(match m.display_name.as_deref().filter(|n| !n.is_empty()) {
+                Some(name) => format!("{name} <{email}>"),
+                None => email.clone(),
+            })
+        }
+        None => id.contains('@').then(|| id.to_string()),
+    }
 }
 
 /// What each of `people` (one person's directory entries) says, in their order.
@@ -216,6 +235,10 @@ pub fn said(d: &SourceData, people: &[&Person]) -> Vec<Said> {
                 title: p.title.clone(),
                 employee_type: p.employee_type.clone(),
                 manager_id: p.manager_id.clone(),
+                manager: p
+                    .manager_id
+                    .as_deref()
+                    .and_then(|m| manager(d, &p.source, m)),
                 groups: p.groups_known.then(|| p.groups.clone()),
                 sign_in_known: p.signals.sign_in_known,
                 last_sign_in: p.signals.last_sign_in,
@@ -243,8 +266,12 @@ impl Said {
             "directory",
             format!("{} {} · {}", self.source, self.id, about.join(" · ")),
         ));
-        if let Some(m) = &self.manager_id {
-            out.push(("manager", m.clone()));
+        match (&self.manager, &self.manager_id) {
+            (Some(m), _) => out.push(("manager", m.clone())),
+            (None, Some(id)) => {
+                out.push(("manager", format!("{id} (not listed in {})", self.source)))
+            }
+            (None, None) => {}
         }
         out.push((
             "groups",

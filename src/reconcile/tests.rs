@@ -784,6 +784,11 @@ fn a_footprint_says_which_directory_said_what() {
     okta.source = "okta".into();
     okta.id = "00u1".into();
     okta.department = Some("Research".into());
+    okta.manager_id = Some("00u9".into());
+    let mut boss = person("lee@x.com", true, false);
+    boss.source = "okta".into();
+    boss.id = "00u9".into();
+    boss.display_name = Some("Lee Park".into());
     okta.signals = crate::model::Signals {
         sign_in_known: true,
         last_sign_in: Some(NOW - 3 * DAY),
@@ -794,6 +799,7 @@ fn a_footprint_says_which_directory_said_what() {
     hr.source = "hr".into();
     hr.id = "E7".into();
     hr.employee_type = Some("Contractor".into());
+    hr.manager_id = Some("E9".into());
     hr.signals.leave_at = Some(NOW + 10 * DAY);
     let mut a = access("00u1", "openai", true);
     a.source = "okta".into();
@@ -802,7 +808,7 @@ fn a_footprint_says_which_directory_said_what() {
     a.push_result = Some("success".into());
     a.push_at = Some(NOW - 30 * DAY);
     let d = SourceData {
-        people: vec![okta, hr],
+        people: vec![okta, hr, boss],
         accounts: vec![account("openai", "u1", "dana@x.com")],
         apps: vec![app("okta", "openai")],
         app_access: vec![a],
@@ -828,6 +834,9 @@ fn a_footprint_says_which_directory_said_what() {
         okta.contains("directory: okta 00u1 · active · Research"),
         "{okta}"
     );
+    // The manager by name and address, not the directory's id; one the directory does not
+    // list, by its id, saying so.
+    assert!(okta.contains("manager: Lee Park <lee@x.com>"), "{okta}");
     assert!(
         okta.contains("signed in: ") && okta.contains("(3 days ago)"),
         "{okta}"
@@ -843,6 +852,7 @@ fn a_footprint_says_which_directory_said_what() {
         hr.contains("directory: hr E7 · active · Contractor"),
         "{hr}"
     );
+    assert!(hr.contains("manager: E9 (not listed in hr)"), "{hr}");
     assert!(
         hr.contains("leaves: ") && hr.contains("(in 10 days)"),
         "{hr}"

@@ -118,6 +118,19 @@ pub enum Directory {
     Entra,
 }
 
+impl Directory {
+    /// The name of the directory source in a config written for this simulator: what every
+    /// finding and note calls it (`directory` for the SCIM server, else the identity provider's
+    /// own name).
+    pub fn source_name(self) -> &'static str {
+        match self {
+            Directory::Scim => world::DIRECTORY_SOURCE,
+            Directory::Okta => "okta",
+            Directory::Entra => "entra",
+        }
+    }
+}
+
 /// Shared state of a running simulator. Tests may read and change the world directly.
 pub struct SimState {
     pub world: RwLock<World>,
@@ -286,7 +299,7 @@ impl RunningSim {
              [rules]\nadmin_groups = [\"{ag}\"]\n",
             addr = self.addr,
             oa = world::OPENAI_SOURCE,
-            dir = world::DIRECTORY_SOURCE,
+            dir = directory.source_name(),
             idp = self.idp_settings(directory),
             ag = world::ADMIN_GROUP,
             an = world::ANTHROPIC_SOURCE,

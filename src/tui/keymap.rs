@@ -59,6 +59,8 @@ pub enum Action {
     ScrollRight,
     /// In the audit view: reverse a call where the provider allows it.
     Reverse,
+    /// `→`/`End` in the filter bar: keep the kept filter (shown selected) and type after it.
+    Extend,
     /// The selected row's whole detail, scrolling (`z`, as in a pane zoom).
     Detail,
     View(ViewId),
@@ -117,6 +119,7 @@ impl Action {
             "history_next" => Action::HistoryNext,
             "scroll_right" => Action::ScrollRight,
             "reverse" => Action::Reverse,
+            "extend" => Action::Extend,
             _ => return None,
         })
     }

@@ -457,6 +457,9 @@ pub struct State {
     pub filter_history: Vec<String>,
     history_at: Option<usize>,
     history_draft: String,
+    /// `/` opened on a kept filter: it is shown selected, and the first key typed replaces it
+    /// (Backspace deletes it; `→`/`End` keep it for editing).
+    pub filter_selected: bool,
     pub data: Arc<Data>,
     pub review: Arc<Review>,
     pub view: ViewId,
@@ -522,6 +525,7 @@ impl State {
             filter_history: Vec::new(),
             history_at: None,
             history_draft: String::new(),
+            filter_selected: false,
             data: Arc::new(Data::default()),
             review: Arc::new(Review::default()),
             view: ViewId::Gaps,
@@ -2255,6 +2259,9 @@ impl State {
                 }
             }
             (Mode::Filter, Action::DeleteWord) => {
+                if std::mem::take(&mut self.filter_selected) {
+                    self.vs_mut().filter.clear();
+                }
                 delete_word(&mut self.vs_mut().filter);
                 let v = self.view;
                 return self.refine(v);
@@ -2343,6 +2350,7 @@ impl State {
             (Mode::Filter, Action::Accept) => {
                 self.mode = Mode::Normal;
                 self.history_at = None;
+                self.filter_selected = false;
                 let f = self.vs().filter.trim().to_string();
                 if !f.is_empty() {
                     self.filter_history.retain(|h| *h != f);
@@ -2351,10 +2359,23 @@ impl State {
                     self.filter_history.drain(..over);
                 }
             }
-            (Mode::Filter, Action::HistoryPrev) => return self.recall(true),
-            (Mode::Filter, Action::HistoryNext) => return self.recall(false),
+            (Mode::Filter, Action::HistoryPrev) => {
+                self.filter_selected = false;
+                return self.recall(true);
+            }
+            (Mode::Filter, Action::HistoryNext) => {
+                self.filter_selected = false;
+                return self.recall(false);
+            }
+            (Mode::Filter, Action::Extend) => self.filter_selected = false,
+            (Mode::Filter, Action::DeleteChar) if std::mem::take(&mut self.filter_selected) => {
+                self.vs_mut().filter.clear();
+                let v = self.view;
+                return self.refine(v);
+            }
             (Mode::Filter, Action::Cancel) => {
                 self.mode = Mode::Normal;
+                self.filter_selected = false;
                 if !self.vs().filter.is_empty() {
                     self.vs_mut().filter.clear();
                     let v = self.view;
@@ -2366,6 +2387,7 @@ impl State {
                 return self.refine(v);
             }
             (Mode::Filter, Action::ClearInput) => {
+                self.filter_selected = false;
                 self.vs_mut().filter.clear();
                 let v = self.view;
                 return self.refine(v);
@@ -2389,6 +2411,7 @@ impl State {
             Action::Bottom => self.move_to(usize::MAX),
             Action::Filter if self.view != ViewId::Dash => {
                 self.history_at = None;
+                self.filter_selected = !self.vs().filter.is_empty();
                 self.mode = Mode::Filter;
             }
             Action::Command => {
@@ -2532,6 +2555,9 @@ impl State {
     fn typed(&mut self, c: char) -> Vec<Effect> {
         match self.mode {
             Mode::Filter => {
+                if std::mem::take(&mut self.filter_selected) {
+                    self.vs_mut().filter.clear();
+                }
                 self.vs_mut().filter.push(c);
                 let v = self.view;
                 self.refine(v)

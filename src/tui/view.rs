@@ -726,6 +726,7 @@ fn status(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
         format!("{} marked · ", thousands(vs.marks.count()))
     };
     let hints = match s.mode {
+        Mode::Filter if s.filter_selected => "type to replace · → edit · Enter keep · Esc clear",
         Mode::Filter => "Enter keep · Esc clear",
         Mode::Command => "Enter run · Tab complete · Esc close",
         Mode::Prompt | Mode::Picker | Mode::Confirm => "Enter ok · Esc cancel",
@@ -746,11 +747,25 @@ fn status(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
     let left =
         super::table::ellipsize(&left, width.saturating_sub(right_w + 1) as u16).into_owned();
     let pad = width.saturating_sub(left.width() + right_w);
-    let line = Line::from(vec![
-        Span::styled(left, left_style.add_modifier(Modifier::BOLD)),
-        Span::styled(" ".repeat(pad), t.status),
-        Span::styled(right, t.status),
-    ]);
+    let bold = left_style.add_modifier(Modifier::BOLD);
+    let mut spans = match left.strip_prefix(" /") {
+        // The kept filter, selected: drawn reversed, as a text field shows a selection.
+        Some(rest) if s.mode == Mode::Filter && s.filter_selected => {
+            let (text, tail) = match rest.strip_suffix('▏') {
+                Some(t) => (t, "▏"),
+                None => (rest, ""),
+            };
+            vec![
+                Span::styled(" /", bold),
+                Span::styled(text.to_string(), bold.add_modifier(Modifier::REVERSED)),
+                Span::styled(tail, bold),
+            ]
+        }
+        _ => vec![Span::styled(left, bold)],
+    };
+    spans.push(Span::styled(" ".repeat(pad), t.status));
+    spans.push(Span::styled(right, t.status));
+    let line = Line::from(spans);
     f.render_widget(Paragraph::new(line).style(t.status), area);
 }
 

@@ -51,7 +51,7 @@ pub async fn sync_with_directory_key(
 ) -> SyncReport {
     let (dir, other) = (Secret::new(directory_key), Secret::new(sim::DEFAULT_KEY));
     let resolve = move |s: &SourceConfig| {
-        Ok(if s.name == sim::world::DIRECTORY_SOURCE {
+        Ok(if matches!(s.kind.as_str(), "scim" | "okta" | "entra") {
             dir.clone()
         } else {
             other.clone()

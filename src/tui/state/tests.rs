@@ -2211,6 +2211,49 @@ fn up_and_down_in_the_filter_bar_recall_earlier_filters() {
     assert_eq!(h.s.filter_history, ["owner:none", "provider:openai"]);
 }
 
+/// `/` on a view that keeps a filter shows it selected: typing replaces it (a new search, as
+/// in any text field), Backspace deletes it, `→`/`End` keep it to type after it; once edited,
+/// keys edit as usual. Esc still clears, Enter still keeps.
+#[test]
+fn slash_on_a_kept_filter_selects_it_and_typing_replaces_it() {
+    let mut h = Harness::new(5);
+    h.key('4');
+    h.key('/');
+    h.typ("owner:none");
+    h.code(KeyCode::Enter);
+    h.key('/');
+    assert!(h.s.filter_selected, "the kept filter is selected");
+    h.typ("ali");
+    assert_eq!(h.s.vs().filter, "ali", "typing replaced it");
+    h.typ("ce");
+    assert_eq!(h.s.vs().filter, "alice", "then typing adds");
+    h.code(KeyCode::Enter);
+    h.key('/');
+    h.code(KeyCode::End);
+    assert!(!h.s.filter_selected);
+    h.typ(" provider:openai");
+    assert_eq!(h.s.vs().filter, "alice provider:openai", "End keeps it");
+    h.code(KeyCode::Enter);
+    h.key('/');
+    h.code(KeyCode::Backspace);
+    assert_eq!(h.s.vs().filter, "", "Backspace deletes the selection");
+    h.typ("bob");
+    h.code(KeyCode::Backspace);
+    assert_eq!(h.s.vs().filter, "bo", "then deletes a character");
+    h.code(KeyCode::Enter);
+    h.key('/');
+    h.code(KeyCode::Right);
+    h.code(KeyCode::Backspace);
+    assert_eq!(
+        h.s.vs().filter,
+        "b",
+        "→ then Backspace edits the kept filter"
+    );
+    h.code(KeyCode::Esc);
+    h.key('/');
+    assert!(!h.s.filter_selected, "nothing kept: nothing selected");
+}
+
 /// `Tab` in the `:` bar completes the command, then its argument, and never wipes the input.
 #[test]
 fn tab_in_the_command_bar_completes_commands_columns_and_emails() {
