@@ -11,6 +11,7 @@ pub mod table;
 pub mod theme;
 pub mod view;
 pub mod views;
+pub mod wrap;
 
 use std::collections::HashMap;
 use std::io;

@@ -135,7 +135,7 @@ pub fn draw(f: &mut Frame, s: &State, t: &Theme) {
                 t,
                 r,
                 " Detail · j/k scroll · Esc or z closes ".into(),
-                current_detail(s, t),
+                super::wrap::hang(current_detail(s, t), r.width.saturating_sub(2)),
                 s.help_scroll,
                 t.accent,
             );
@@ -424,30 +424,18 @@ fn current_detail<'a>(s: &State, t: &Theme) -> Vec<Line<'a>> {
         .unwrap_or_default()
 }
 
-/// How many rows `lines` take wrapped at `width`.
-fn wrapped_rows(lines: &[Line], width: u16) -> usize {
-    let w = usize::from(width.max(1));
-    lines.iter().map(|l| l.width().max(1).div_ceil(w)).sum()
-}
-
 fn detail(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
-    let lines = current_detail(s, t);
+    // Wrapped here, each line going on under its text (not its label).
+    let lines = super::wrap::hang(current_detail(s, t), area.width.saturating_sub(2));
     let mut block = Block::default()
         .borders(Borders::ALL)
         .border_style(t.border)
         .title(Span::styled(" Detail ", t.accent));
     // More than fits: say so, and how to see it all.
-    if wrapped_rows(&lines, area.width.saturating_sub(2))
-        > usize::from(area.height.saturating_sub(2))
-    {
+    if lines.len() > usize::from(area.height.saturating_sub(2)) {
         block = block.title_bottom(Span::styled(" more: z shows all ", t.muted));
     }
-    f.render_widget(
-        Paragraph::new(lines)
-            .block(block)
-            .wrap(Wrap { trim: false }),
-        area,
-    );
+    f.render_widget(Paragraph::new(lines).block(block), area);
 }
 
 pub(crate) fn decision_line<'a>(

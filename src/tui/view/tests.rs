@@ -96,7 +96,48 @@ fn redact_audit(s: &str) -> String {
         }
         out
     };
-    s.lines().map(re_hex).collect::<Vec<_>>().join("\n")
+    let mut lines: Vec<Vec<String>> = s
+        .lines()
+        .map(|l| re_hex(l).split('│').map(str::to_string).collect())
+        .collect();
+    // A hash wrapped in the detail pane goes on on the next row: the piece on either side of
+    // the break is part of it, however short.
+    let hex_run = |t: &str, from_end: bool| -> usize {
+        let it: Box<dyn Iterator<Item = char>> = if from_end {
+            Box::new(t.chars().rev())
+        } else {
+            Box::new(t.trim_start().chars())
+        };
+        it.take_while(char::is_ascii_hexdigit).count()
+    };
+    loop {
+        let mut changed = false;
+        for i in 0..lines.len().saturating_sub(1) {
+            for k in 0..lines[i].len().min(lines[i + 1].len()) {
+                let (a, b) = (lines[i][k].clone(), lines[i + 1][k].clone());
+                let (tail, head) = (hex_run(&a, true), hex_run(&b, false));
+                if tail > 0 && b.trim_start().starts_with('#') {
+                    let keep = a.len() - tail;
+                    lines[i][k] = format!("{}{}", &a[..keep], "#".repeat(tail));
+                    changed = true;
+                }
+                if head > 0 && a.ends_with('#') {
+                    let pad = b.len() - b.trim_start().len();
+                    lines[i + 1][k] =
+                        format!("{}{}{}", &b[..pad], "#".repeat(head), &b[pad + head..]);
+                    changed = true;
+                }
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    lines
+        .iter()
+        .map(|l| l.join("│"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[test]
