@@ -230,6 +230,30 @@ fn key_safe_url(text: &str) -> Result<(), String> {
     }
 }
 
+/// Whether `file` and its directory belong to this user and nobody else may write them: a
+/// data dir's own config is trusted only then (it says where keys are sent).
+fn private_to_me(file: &Path) -> Result<(), String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        // SAFETY: geteuid cannot fail and touches no memory.
+        let me = unsafe { libc::geteuid() };
+        let dir = file.parent().unwrap_or(Path::new("."));
+        for (what, p) in [("its directory", dir), ("the file", file)] {
+            let m = std::fs::metadata(p).map_err(|e| format!("{what}: {e}"))?;
+            if m.uid() != me {
+                return Err(format!("{what} belongs to another user"));
+            }
+            if m.mode() & 0o022 != 0 {
+                return Err(format!("{what} is writable by other users"));
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = file;
+    Ok(())
+}
+
 /// A data dir's own config, read when `--config` is not given (see [`Paths::resolve`]).
 pub const DATA_DIR_CONFIG: &str = "config.toml";
 
@@ -253,7 +277,17 @@ impl Paths {
         let fallback = || PathBuf::from(".recert");
         let own = data_dir
             .map(|d| d.join(DATA_DIR_CONFIG))
-            .filter(|f| f.is_file());
+            .filter(|f| f.is_file())
+            .filter(|f| match private_to_me(f) {
+                Ok(()) => true,
+                Err(why) => {
+                    eprintln!(
+                        "recert: {} is not read ({why}): a config names where keys are sent, so one that another user could have written is ignored",
+                        f.display()
+                    );
+                    false
+                }
+            });
         let config_file = config.map(Path::to_path_buf).or(own).unwrap_or_else(|| {
             Paths::platform_config(dirs.as_ref()).unwrap_or_else(|| fallback().join("config.toml"))
         });
@@ -646,11 +680,23 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let plain = Paths::resolve(None, Some(d.path())).config_file;
         assert_ne!(plain, d.path().join(DATA_DIR_CONFIG));
-        std::fs::write(d.path().join(DATA_DIR_CONFIG), "").unwrap();
-        assert_eq!(
-            Paths::resolve(None, Some(d.path())).config_file,
-            d.path().join(DATA_DIR_CONFIG)
-        );
+        let own = d.path().join(DATA_DIR_CONFIG);
+        std::fs::write(&own, "").unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = |p: &Path, m: u32| {
+                std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap()
+            };
+            // One another user could have written is never read: it says where keys go.
+            mode(&own, 0o666);
+            assert_eq!(Paths::resolve(None, Some(d.path())).config_file, plain);
+            mode(&own, 0o600);
+            mode(d.path(), 0o777);
+            assert_eq!(Paths::resolve(None, Some(d.path())).config_file, plain);
+            mode(d.path(), 0o700);
+        }
+        assert_eq!(Paths::resolve(None, Some(d.path())).config_file, own);
         let given = d.path().join("other.toml");
         assert_eq!(
             Paths::resolve(Some(&given), Some(d.path())).config_file,

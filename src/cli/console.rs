@@ -92,6 +92,8 @@ fn demo_config(
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("cannot create {}", dir.display()))?;
             super::write_file(&path, &text)?;
+            // Private, as the store is: a config another user could write is never read.
+            crate::store::private_file(&path)?;
         }
     }
     Ok(cfg)

@@ -211,13 +211,30 @@ impl Data {
         let now = d.now;
         d.people = (0..d.snapshot.data.people.len() as u32).collect();
         let sd = &d.snapshot.data;
+        // A service account by its name and project: several projects often have their own
+        // `search-bot`, and the rows must tell them apart.
+        let project: HashMap<(&str, &str), &str> = sd
+            .resources
+            .iter()
+            .map(|r| {
+                let name = r.name.as_deref().unwrap_or(&r.id);
+                ((r.source.as_str(), r.id.as_str()), name)
+            })
+            .collect();
         d.labels = sd
             .credentials
             .iter()
             .map(|c| (label_key(&c.source, &c.id), clean(&c.label())))
             .chain(sd.service_accounts.iter().map(|s| {
                 let name = s.name.as_deref().unwrap_or(&s.id);
-                (label_key(&s.source, &s.id), clean(name))
+                let label = match s.resource_id.as_deref() {
+                    Some(r) => {
+                        let p = project.get(&(s.source.as_str(), r)).copied().unwrap_or(r);
+                        format!("{name} in {p}")
+                    }
+                    None => name.to_string(),
+                };
+                (label_key(&s.source, &s.id), clean(&label))
             }))
             .collect();
         d.resources = resources(&d);

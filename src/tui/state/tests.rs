@@ -2503,6 +2503,23 @@ fn o_capital_accepts_the_owner_recert_suggests_and_shows_the_audit_log() {
             .any(|l| l.contains("created by alice@example.com (in the dashboard)")),
         "{detail:?}"
     );
+    // A service account has no address of its own: no `email (unknown)` line; its row names
+    // its project, so two of one name in two projects are told apart.
+    assert!(!detail.iter().any(|l| l.contains("email")), "{detail:?}");
+    let project =
+        h.s.data
+            .snapshot
+            .data
+            .resources
+            .iter()
+            .find(|r| r.id == "proj_1")
+            .and_then(|r| r.name.clone())
+            .unwrap_or_else(|| "proj_1".into());
+    assert!(
+        h.subjects().contains(&format!("svc_1-bot in {project}")),
+        "{:?}",
+        h.subjects()
+    );
     h.key('O');
     assert_eq!(h.s.mode, Mode::Prompt);
     let title = h.s.prompt.as_ref().unwrap().title.clone();

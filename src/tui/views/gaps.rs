@@ -41,11 +41,15 @@ impl View for Gaps {
             "subject",
             format!("{} {}", x.subject_kind.replace('_', " "), x.subject_id),
         ));
-        out.push(field(
-            t,
-            "email",
-            x.subject_email.as_deref().unwrap_or("(unknown)"),
-        ));
+        // A person's account, membership or invite has an address, known or not; a key, a
+        // service account or a project has none of its own (its owner is another line).
+        match x.subject_email.as_deref() {
+            Some(e) => out.push(field(t, "email", e)),
+            None if matches!(x.subject_kind.as_str(), "account" | "grant" | "invite") => {
+                out.push(field(t, "email", "(unknown)"))
+            }
+            None => {}
+        }
         out.push(field(t, "source", format!("{} ({})", x.source, x.provider)));
         out.push(field(t, "why", &x.detail));
         for line in d.provenance(&x.source, &x.subject_kind, &x.subject_id) {
