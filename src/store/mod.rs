@@ -414,6 +414,10 @@ CREATE TABLE feeds_rows (
     valid_from INTEGER NOT NULL, valid_to INTEGER NOT NULL, ord INTEGER PRIMARY KEY
 );
 "#,
+    // 20: a snapshot's grants in listing order without walking every stored version.
+    r#"
+CREATE INDEX grants_rows_live ON grants_rows (valid_to, ord);
+"#,
 ];
 
 /// The migration (SQLite's 19, PostgreSQL's 8) after which snapshots share unchanged rows.
@@ -676,6 +680,11 @@ CREATE TABLE audit_head (
     "ALTER TABLE feeds ADD COLUMN origin TEXT;",
     // 8: SQLite's 19, all of it in [`temporal_migration`].
     "",
+    // 9 (SQLite's 20): a snapshot's grants in listing order without walking every stored
+    // version.
+    r#"
+CREATE INDEX grants_rows_live ON grants_rows (valid_to, ord);
+"#,
 ];
 
 /// PostgreSQL 5: SQLite's 16 (provenance and the feeds it was read from).
@@ -2113,21 +2122,42 @@ fn load_grants(conn: &Conn, sid: i64, range: Option<(i64, i64)>) -> Result<Vec<G
             via: r.get(7)?,
         })
     };
-    let order = "ord";
+    // Which statement is only a matter of speed: each reads any snapshot right, even one a
+    // sync made older since this was asked.
+    let newest = conn.value::<Option<i64>>("SELECT max(id) FROM snapshots", args![])? == Some(sid);
     match range {
-        None => conn.map(
-            &format!("SELECT {GRANTS} FROM grants WHERE snapshot_id = ?1 ORDER BY {order}"),
-            args![sid],
-            grant,
-        ),
-        Some((lo, hi)) => conn.map(
-            &format!(
-                "SELECT {GRANTS} FROM grants WHERE snapshot_id = ?1 AND {order} BETWEEN ?2 AND ?3 ORDER BY {order}"
-            ),
-            args![sid, lo, hi],
-            grant,
-        ),
+        None => conn.map(&grants_sql(false, newest), args![sid], grant),
+        Some((lo, hi)) => conn.map(&grants_sql(true, newest), args![sid, lo, hi], grant),
     }
+}
+
+/// Snapshot `?1`'s grants in listing order (`ord`; with `range`, those with `ord` between `?2`
+/// and `?3`), in one statement, so one consistent read. For the `newest` snapshot (the
+/// console's start), not through the `grants` view, whose join walks every grant version ever
+/// stored, a walk that grows with each sync that changes anything: its rows, all still open,
+/// come in `ord` order from `grants_rows_live`, and rows closed after it (none, unless a sync
+/// has committed since) are sorted and merged in. An older snapshot reads through the view:
+/// many of its rows are closed, and sorting them costs more than the walk
+/// (`cargo bench --bench history`, BENCHMARKS.md).
+pub fn grants_sql(range: bool, newest: bool) -> String {
+    let within = if range {
+        " AND ord BETWEEN ?2 AND ?3"
+    } else {
+        ""
+    };
+    if !newest {
+        return format!(
+            "SELECT {GRANTS}, ord FROM grants WHERE snapshot_id = ?1{within} ORDER BY ord"
+        );
+    }
+    let cols = "0 AS snapshot_id, source, provider, principal_kind, principal_id, resource_id, role, via, ord";
+    let rows = format!("grants{SNAPSHOT_ROWS}");
+    format!(
+        "SELECT {cols} FROM {rows} WHERE valid_to = {OPEN} AND valid_from <= ?1{within} \
+         UNION ALL \
+         SELECT {cols} FROM {rows} WHERE valid_to > ?1 AND valid_to < {OPEN} AND valid_from <= ?1{within} \
+         ORDER BY ord"
+    )
 }
 
 /// A large snapshot's grants shared out in pieces (ranges of `ord`) between two PostgreSQL
@@ -2514,6 +2544,93 @@ mod tests {
         assert_eq!(ids(&s, three), two);
         assert_eq!(ids(&s, 1), one);
         assert_eq!(s.stored_rows().unwrap(), stored);
+    }
+
+    /// The newest snapshot's grants are read in the order they were listed through an index
+    /// that holds the open rows in that order: never a walk over every version ever stored
+    /// (which grows with every sync that changes anything). The statement reads an older
+    /// snapshot right too (a sync may commit between choosing it and running it).
+    #[test]
+    fn the_newest_snapshots_grants_are_read_without_walking_the_whole_history() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(dir.path()).unwrap();
+        let grant = |id: &str, role: &str| Grant {
+            source: "openai".into(),
+            provider: "openai".into(),
+            principal_kind: "user".into(),
+            principal_id: id.into(),
+            resource_id: "p".into(),
+            role: Some(role.into()),
+            via: "direct".into(),
+        };
+        let sync = |s: &mut Store, gs: Vec<Grant>| {
+            let data = SourceData {
+                grants: gs,
+                ..Default::default()
+            };
+            s.write_snapshot(
+                1,
+                &[SourceResult {
+                    source: "openai".into(),
+                    kind: "openai".into(),
+                    outcome: Ok(data),
+                    requests: 1,
+                    started_at: 1,
+                    finished_at: 2,
+                }],
+            )
+            .unwrap()
+        };
+        let first = vec![grant("u3", "a"), grant("u1", "a"), grant("u2", "a")];
+        let second = vec![grant("u3", "a"), grant("u1", "b"), grant("u4", "a")];
+        let one = sync(&mut s, first.clone());
+        let two = sync(&mut s, second.clone());
+        let read = |sql: &str, sid: i64| {
+            s.conn
+                .map(sql, args![sid], |r| {
+                    Ok((r.get::<String>(4)?, r.get::<Option<String>>(6)?))
+                })
+                .unwrap()
+        };
+        let want = |gs: &[Grant]| -> Vec<(String, Option<String>)> {
+            gs.iter()
+                .map(|g| (g.principal_id.clone(), g.role.clone()))
+                .collect()
+        };
+        for sid in [one, two] {
+            let expect = want(if sid == one { &first } else { &second });
+            assert_eq!(
+                read(&grants_sql(false, true), sid),
+                expect,
+                "snapshot {sid}"
+            );
+            assert_eq!(
+                read(&grants_sql(false, false), sid),
+                expect,
+                "snapshot {sid}"
+            );
+        }
+        assert_eq!(
+            s.snapshot(two).unwrap().data.grants,
+            second,
+            "the store's own read"
+        );
+        for range in [false, true] {
+            let sql = grants_sql(range, true)
+                .replace("?1", "1")
+                .replace("?2", "0")
+                .replace("?3", "9");
+            let plan: Vec<String> = s
+                .conn
+                .map(&format!("EXPLAIN QUERY PLAN {sql}"), args![], |r| r.get(3))
+                .unwrap();
+            assert!(plan.iter().all(|l| !l.starts_with("SCAN")), "{plan:?}");
+            assert!(
+                plan.iter()
+                    .any(|l| l.contains("USING INDEX grants_rows_live (valid_to=?")),
+                "{plan:?}"
+            );
+        }
     }
 
     #[test]
