@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::model::SourceKind;
 use crate::secret::Secret;
@@ -62,34 +62,29 @@ pub struct Notify {
     pub webhook_env: Option<String>,
 }
 
-#[derive(Debug, Default, Clone, Deserialize, Serialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
     /// Refuse every destructive action.
     #[serde(default)]
     pub read_only: bool,
     /// A built-in theme name or a path to a theme file.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub theme: Option<String>,
     /// Who is reviewing: recorded with every decision (default: $RECERT_REVIEWER, then $USER).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reviewer: Option<String>,
     /// Whether a decision needs a justification: `required` (default) or `optional`.
     #[serde(default)]
     pub justification: Justification,
     /// Plans with more calls than this ask to type the number of calls (default 25).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub confirm_threshold: Option<usize>,
     /// Calls in flight while applying (default 8; each source's own limits still hold).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub apply_concurrency: Option<usize>,
     /// A sync reads audit logs and usage reports on from the last snapshot; one whose feeds
     /// were last read whole longer ago than this many days reads them whole (default 7).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub full_sync_days: Option<i64>,
 }
 
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Justification {
     #[default]
@@ -230,37 +225,94 @@ fn key_safe_url(text: &str) -> Result<(), String> {
     }
 }
 
-/// Whether `file` and its directory belong to this user and nobody else may write them: a
-/// data dir's own config is trusted only then (it says where keys are sent).
-fn private_to_me(file: &Path) -> Result<(), String> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt;
-        // SAFETY: geteuid cannot fail and touches no memory.
-        let me = unsafe { libc::geteuid() };
-        let dir = file.parent().unwrap_or(Path::new("."));
-        for (what, p) in [("its directory", dir), ("the file", file)] {
-            let m = std::fs::metadata(p).map_err(|e| format!("{what}: {e}"))?;
-            if m.uid() != me {
-                return Err(format!("{what} belongs to another user"));
-            }
-            if m.mode() & 0o022 != 0 {
-                return Err(format!("{what} is writable by other users"));
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = file;
-    Ok(())
+/// A data dir's own file of rules (see [`Paths::rules_file`]).
+pub const DATA_DIR_RULES: &str = "rules.toml";
+
+/// What a data dir's own `rules.toml` may hold: the rules its snapshots are judged by. Never
+/// a source, a store or a webhook: those say where keys and data are sent, and a data dir
+/// travels (an archive, a shared disk, a demo whose simulator has stopped).
+#[derive(Debug, Default, Clone, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataDirRules {
+    #[serde(default)]
+    pub rules: crate::reconcile::Rules,
 }
 
-/// A data dir's own config, read when `--config` is not given (see [`Paths::resolve`]).
-pub const DATA_DIR_CONFIG: &str = "config.toml";
+impl DataDirRules {
+    /// Read `path`, which must be this user's own and writable by nobody else (on Unix: opened
+    /// without following a link, checked on the handle it is read from, in a directory that is
+    /// likewise private); on other systems it is not read at all.
+    pub fn load(path: &Path) -> Result<DataDirRules, ConfigError> {
+        let invalid = |message: String| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            message,
+        };
+        let text = read_private(path).map_err(|why| {
+            invalid(format!(
+                "not read: {why}. It sets the rules this data dir's snapshots are judged by, so only a file of your own that nobody else can write is read: `chmod 600` it (and `chmod 700` its directory), or remove it"
+            ))
+        })?;
+        refuse_secrets(&text).map_err(invalid)?;
+        toml::from_str(&text).map_err(|e| {
+            invalid(crate::secret::redact(
+                &format!(
+                    "{}; a data dir's rules.toml holds only a [rules] table (sources, the store and webhooks belong in your own config)",
+                    e.message().trim_end()
+                ),
+                &[],
+            ))
+        })
+    }
+}
+
+/// `path`'s text, when it and its directory belong to this user and nobody else may write
+/// them.
+fn read_private(path: &Path) -> Result<String, String> {
+    #[cfg(unix)]
+    {
+        use std::io::Read;
+        use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+        // SAFETY: geteuid cannot fail and touches no memory.
+        let me = unsafe { libc::geteuid() };
+        let mine = |what: &str, m: &std::fs::Metadata| {
+            if m.uid() != me {
+                Err(format!("{what} belongs to another user"))
+            } else if m.mode() & 0o022 != 0 {
+                Err(format!("{what} is writable by other users"))
+            } else {
+                Ok(())
+            }
+        };
+        let dir = path.parent().unwrap_or(Path::new("."));
+        mine(
+            "its directory",
+            &std::fs::metadata(dir).map_err(|e| e.to_string())?,
+        )?;
+        let mut f = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(path)
+            .map_err(|e| format!("cannot open it ({e}; a link is never followed)"))?;
+        mine("the file", &f.metadata().map_err(|e| e.to_string())?)?;
+        let mut text = String::new();
+        f.read_to_string(&mut text).map_err(|e| e.to_string())?;
+        Ok(text)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        Err("a data dir's own rules are read only on Unix, where recert can check who may write them".into())
+    }
+}
 
 /// Where recert keeps its files.
 #[derive(Debug, Clone)]
 pub struct Paths {
     pub config_file: PathBuf,
+    /// The data dir's own `rules.toml`, when there is one: the `[rules]` its snapshots are
+    /// judged by, in place of the config's (`recert demo --data-dir` writes it, so a later
+    /// `recert --data-dir DIR gaps` judges as the demo's console did).
+    pub rules_file: Option<PathBuf>,
     pub data_dir: PathBuf,
     pub state_dir: PathBuf,
     /// The store: `recert.db` in `data_dir`, or the PostgreSQL database of team mode.
@@ -268,28 +320,14 @@ pub struct Paths {
 }
 
 impl Paths {
-    /// Platform defaults, overridden by `--config` and `--data-dir`. A data dir given without
-    /// `--config` that holds its own `config.toml` (as `recert demo --data-dir` writes) is read
-    /// with that file: its snapshots are judged by the rules they were synced with, not by
-    /// whatever the platform config says.
+    /// Platform defaults, overridden by `--config` and `--data-dir`.
     pub fn resolve(config: Option<&Path>, data_dir: Option<&Path>) -> Paths {
         let dirs = directories::ProjectDirs::from("dev", "recert", "recert");
         let fallback = || PathBuf::from(".recert");
-        let own = data_dir
-            .map(|d| d.join(DATA_DIR_CONFIG))
-            .filter(|f| f.is_file())
-            .filter(|f| match private_to_me(f) {
-                Ok(()) => true,
-                Err(why) => {
-                    eprintln!(
-                        "recert: {} is not read ({why}): a config names where keys are sent, so one that another user could have written is ignored",
-                        f.display()
-                    );
-                    false
-                }
-            });
-        let config_file = config.map(Path::to_path_buf).or(own).unwrap_or_else(|| {
-            Paths::platform_config(dirs.as_ref()).unwrap_or_else(|| fallback().join("config.toml"))
+        let config_file = config.map(Path::to_path_buf).unwrap_or_else(|| {
+            dirs.as_ref()
+                .map(|d| d.config_dir().join("config.toml"))
+                .unwrap_or_else(|| fallback().join("config.toml"))
         });
         let data = data_dir.map(Path::to_path_buf).unwrap_or_else(|| {
             dirs.as_ref()
@@ -305,25 +343,11 @@ impl Paths {
         };
         Paths {
             config_file,
+            rules_file: Some(data.join(DATA_DIR_RULES)).filter(|f| f.symlink_metadata().is_ok()),
             store: crate::store::Location::Dir(data.clone()),
             data_dir: data,
             state_dir,
         }
-    }
-
-    /// The platform's config file (e.g. `~/.config/recert/config.toml`).
-    fn platform_config(dirs: Option<&directories::ProjectDirs>) -> Option<PathBuf> {
-        dirs.map(|d| d.config_dir().join("config.toml"))
-    }
-
-    /// The config a person keeps for every store: `--config` when given, else the platform's,
-    /// never a data dir's own (which `recert demo` writes and must not read its settings from).
-    pub fn user_config(explicit: Option<&Path>) -> Option<PathBuf> {
-        explicit.map(Path::to_path_buf).or_else(|| {
-            Paths::platform_config(
-                directories::ProjectDirs::from("dev", "recert", "recert").as_ref(),
-            )
-        })
     }
 
     /// Team mode: the PostgreSQL store named by `--database` (`flag`), else
@@ -673,37 +697,62 @@ pub fn store_key(source: &str, key: &Secret) -> Result<(), ConfigError> {
 mod tests {
     use super::*;
 
-    /// A data dir holding its own config is read with it unless `--config` names another; a
-    /// data dir without one, or no data dir, reads the platform's.
+    /// A data dir's `rules.toml` is read for its `[rules]` only, and only when nobody but its
+    /// owner could have written it; anything else is an error that says so, never a quiet
+    /// fallback to other rules.
+    #[cfg(unix)]
     #[test]
-    fn a_data_dirs_own_config_is_read_unless_config_is_given() {
+    fn a_data_dirs_own_rules_are_read_only_when_private_and_only_rules() {
+        use std::os::unix::fs::PermissionsExt;
         let d = tempfile::tempdir().unwrap();
-        let plain = Paths::resolve(None, Some(d.path())).config_file;
-        assert_ne!(plain, d.path().join(DATA_DIR_CONFIG));
-        let own = d.path().join(DATA_DIR_CONFIG);
-        std::fs::write(&own, "").unwrap();
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = |p: &Path, m: u32| {
-                std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap()
-            };
-            // One another user could have written is never read: it says where keys go.
-            mode(&own, 0o666);
-            assert_eq!(Paths::resolve(None, Some(d.path())).config_file, plain);
-            mode(&own, 0o600);
-            mode(d.path(), 0o777);
-            assert_eq!(Paths::resolve(None, Some(d.path())).config_file, plain);
-            mode(d.path(), 0o700);
-        }
-        assert_eq!(Paths::resolve(None, Some(d.path())).config_file, own);
-        let given = d.path().join("other.toml");
+        let mode = |p: &Path, m: u32| {
+            std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap()
+        };
+        mode(d.path(), 0o700);
+        assert_eq!(Paths::resolve(None, Some(d.path())).rules_file, None);
+        let f = d.path().join(DATA_DIR_RULES);
+        std::fs::write(&f, "# mine\n[rules]\nadmin_groups = [\"ai-admins\"]\n").unwrap();
+        mode(&f, 0o600);
         assert_eq!(
-            Paths::resolve(Some(&given), Some(d.path())).config_file,
-            given
+            Paths::resolve(None, Some(d.path())).rules_file.as_ref(),
+            Some(&f)
         );
-        assert_eq!(Paths::resolve(None, None).config_file, plain);
-        assert_eq!(Paths::user_config(None), Some(plain));
+        assert_eq!(
+            DataDirRules::load(&f).unwrap().rules.admin_groups,
+            ["ai-admins"]
+        );
+        let err = |f: &Path| DataDirRules::load(f).unwrap_err().to_string();
+        mode(&f, 0o664);
+        assert!(
+            err(&f).contains("the file is writable by other users"),
+            "{}",
+            err(&f)
+        );
+        mode(&f, 0o600);
+        mode(d.path(), 0o777);
+        assert!(err(&f).contains("its directory is writable"), "{}", err(&f));
+        mode(d.path(), 0o700);
+        // A source (where a key would go) is refused, whatever else the file holds.
+        std::fs::write(
+            &f,
+            "[rules]\n[[source]]\nname = \"openai\"\nkind = \"openai\"\nbase_url = \"http://127.0.0.1:9\"\n",
+        )
+        .unwrap();
+        assert!(
+            err(&f).contains("holds only a [rules] table"),
+            "{}",
+            err(&f)
+        );
+        // A link is never followed.
+        let other = d.path().join("elsewhere.toml");
+        std::fs::write(&other, "[rules]\n").unwrap();
+        std::fs::remove_file(&f).unwrap();
+        std::os::unix::fs::symlink(&other, &f).unwrap();
+        assert_eq!(
+            Paths::resolve(None, Some(d.path())).rules_file.as_ref(),
+            Some(&f)
+        );
+        assert!(err(&f).contains("a link is never followed"), "{}", err(&f));
     }
 
     /// A demo's store has no configured sources: the error says how to apply it instead of

@@ -188,7 +188,8 @@ fn decide_quit_and_the_decisions_are_there_next_time() {
     drop(store);
 
     // A command on the demo's data dir, with no --config, judges its snapshots with the
-    // demo's rules (its admin groups: privileged-drift on), as the console did.
+    // demo's rules (its admin groups: privileged-drift on), as the console did; the data dir
+    // holds those rules and nothing that says where a key goes.
     let h = demo.home.path();
     let gaps = std::process::Command::new(env!("CARGO_BIN_EXE_recert"))
         .env("HOME", h)
@@ -204,6 +205,14 @@ fn decide_quit_and_the_decisions_are_there_next_time() {
     assert!(gaps.status.success(), "{gaps:?}");
     let drift: Vec<serde_json::Value> = serde_json::from_slice(&gaps.stdout).unwrap();
     assert!(!drift.is_empty(), "the demo's rules judge its snapshots");
+    let rules = std::fs::read_to_string(dir.join(recert::config::DATA_DIR_RULES)).unwrap();
+    assert!(
+        rules.contains("admin_groups")
+            && !rules.contains("[[source]]")
+            && !rules.contains("key_env")
+            && !rules.contains("base_url"),
+        "rules only: {rules}"
+    );
 
     // Start again on the same directory: the decisions are there.
     let t = demo.open("b");

@@ -9,16 +9,11 @@ pub(super) fn tui_options(
     keys: Option<tui::Keys>,
 ) -> Result<tui::Options> {
     let theme = load_theme(g, cfg)?;
-    let keymap_file = g
-        .user_config_file()
-        .map(|f| f.with_file_name("keymap.toml"));
-    let keymap = match keymap_file
-        .as_ref()
-        .map(|f| (f, std::fs::read_to_string(f)))
-    {
-        Some((f, Ok(text))) => tui::keymap::Keymap::with_overrides(&text)
-            .map_err(|e| anyhow::anyhow!("keymap {}: {e}", f.display()))?,
-        _ => tui::keymap::Keymap::default_map(),
+    let keymap_file = g.paths.config_file.with_file_name("keymap.toml");
+    let keymap = match std::fs::read_to_string(&keymap_file) {
+        Ok(text) => tui::keymap::Keymap::with_overrides(&text)
+            .map_err(|e| anyhow::anyhow!("keymap {}: {e}", keymap_file.display()))?,
+        Err(_) => tui::keymap::Keymap::default_map(),
     };
     let when = chrono::DateTime::from_timestamp(snap.taken_at, 0)
         .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
@@ -55,48 +50,37 @@ pub fn console(g: &Globals) -> Result<()> {
     tui::run(opts)
 }
 
-/// The first line of the config `recert demo` writes into its data dir: a file that starts
+/// The first line of the rules `recert demo` writes into its data dir: a file that starts
 /// otherwise is a person's own and is never overwritten.
-const DEMO_CONFIG_MARK: &str = "# Written by `recert demo`";
+const DEMO_RULES_MARK: &str = "# Written by `recert demo`";
 
-/// The demo's config: its simulator's sources and rules, with the person's own console
-/// settings (theme, reviewer, justification, read-only) from `--config` or the platform
-/// config. Written into the data dir as `config.toml`, so a later command on that data dir
-/// (`recert --data-dir DIR gaps`) judges the demo's snapshots with the demo's rules, as the
-/// console did, and cannot reach a real provider with the demo's store.
-fn demo_config(
-    g: &Globals,
-    running: &sim::RunningSim,
-    directory: sim::Directory,
-    dir: &Path,
-) -> Result<Config> {
-    let settings = match g.user_config_file() {
-        Some(path) => Config::load(&path, g.config_explicit)?.settings,
-        None => Default::default(),
+/// The demo's rules (its admin groups) into the data dir's `rules.toml`, private to this
+/// user, so a later command on the data dir (`recert --data-dir DIR gaps`) judges the demo's
+/// snapshots as its console does. Rules only: the demo's sources, which point at a simulator
+/// that stops with the demo, never outlive it.
+fn write_demo_rules(dir: &Path, cfg: &Config) -> Result<()> {
+    let path = dir.join(config::DATA_DIR_RULES);
+    if let Ok(old) = std::fs::read_to_string(&path)
+        && !old.starts_with(DEMO_RULES_MARK)
+    {
+        eprintln!(
+            "recert demo: {} is not the demo's own and is left as it is; commands on this data dir judge by it",
+            path.display()
+        );
+        return Ok(());
+    }
+    let rules = config::DataDirRules {
+        rules: cfg.rules.clone(),
     };
     let text = format!(
-        "{DEMO_CONFIG_MARK} for the snapshots in this data dir, and rewritten by each demo run on\n\
-         # it. Its sources point at the demo's simulator, which stops with the demo.\n\
-         {}\n[settings]\n{}",
-        running.config_toml_with(directory),
-        toml::to_string(&settings).context("cannot write the console settings")?
+        "{DEMO_RULES_MARK}: the rules this data dir's snapshots are judged by.\n{}",
+        toml::to_string(&rules).context("cannot write the demo's rules")?
     );
-    let cfg = Config::parse(&text, Path::new("(demo)"))?;
-    let path = dir.join(config::DATA_DIR_CONFIG);
-    match std::fs::read_to_string(&path) {
-        Ok(old) if !old.starts_with(DEMO_CONFIG_MARK) => eprintln!(
-            "recert demo: {} is not the demo's own and is left as it is; commands on this data dir read it, not the demo's rules",
-            path.display()
-        ),
-        _ => {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("cannot create {}", dir.display()))?;
-            super::write_file(&path, &text)?;
-            // Private, as the store is: a config another user could write is never read.
-            crate::store::private_file(&path)?;
-        }
+    if !dir.exists() {
+        crate::store::private_dir(dir)?;
     }
-    Ok(cfg)
+    crate::store::private_file(&path)?;
+    write_file(&path, &text)
 }
 
 /// `recert demo`: a simulated organisation, synced over real HTTP, then the console.
@@ -122,7 +106,12 @@ pub async fn demo(
             tmp.path().to_path_buf()
         }
     };
-    let cfg = demo_config(g, &running, directory, &dir)?;
+    let mut cfg = Config::parse(&running.config_toml_with(directory), Path::new("(demo)"))?;
+    // The demo keeps the user's console settings (theme, reviewer, justification, read-only).
+    if let Ok(user) = Config::load(&g.paths.config_file, g.config_explicit) {
+        cfg.settings = user.settings;
+    }
+    write_demo_rules(&dir, &cfg)?;
     let mut store = Store::open(&dir)?;
     eprintln!(
         "recert demo: simulating a {size:?} organisation on {} ...",

@@ -54,17 +54,14 @@ pub struct Globals {
 }
 
 impl Globals {
+    /// The config, with the data dir's own rules in place of its `[rules]` where the data dir
+    /// has a `rules.toml` (an error, not a silent fallback, when that file cannot be trusted).
     pub fn config(&self) -> Result<Config> {
-        Ok(Config::load(&self.paths.config_file, self.config_explicit)?)
-    }
-
-    /// The person's own config file (`--config`, else the platform's), beside which their
-    /// keymap lives; not a data dir's own config (see `Paths::resolve`).
-    pub fn user_config_file(&self) -> Option<std::path::PathBuf> {
-        Paths::user_config(
-            self.config_explicit
-                .then_some(self.paths.config_file.as_path()),
-        )
+        let mut cfg = Config::load(&self.paths.config_file, self.config_explicit)?;
+        if let Some(path) = &self.paths.rules_file {
+            cfg.rules = config::DataDirRules::load(path)?.rules;
+        }
+        Ok(cfg)
     }
 }
 

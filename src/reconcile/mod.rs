@@ -121,7 +121,7 @@ pub fn explain(rule: &str) -> &'static str {
 }
 
 /// Thresholds and identity settings (`[rules]` in the config). Defaults as documented.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize, serde::Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct Rules {
     /// A key unused for more than this many days is dormant.

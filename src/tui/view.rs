@@ -738,7 +738,12 @@ fn status(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
     let bold = left_style.add_modifier(Modifier::BOLD);
     let mut spans = match left.strip_prefix(" /") {
         // The kept filter, selected: drawn reversed, as a text field shows a selection.
-        Some(rest) if s.mode == Mode::Filter && s.filter_selected => {
+        // Only the whole filter, shown as typed (not cut with `…`, no error beside it).
+        Some(rest)
+            if s.mode == Mode::Filter
+                && s.filter_selected
+                && rest == format!("{}▏", sanitize(&vs.filter)) =>
+        {
             let (text, tail) = match rest.strip_suffix('▏') {
                 Some(t) => (t, "▏"),
                 None => (rest, ""),
