@@ -65,14 +65,8 @@ pub fn sweep(d: &SourceData, rules: &Rules, email: &str) -> Result<Sweep, String
     }
     // An account is theirs when its address resolves to them alone: an address they share
     // with someone else (an `ambiguous-identity` finding) is nobody's to sweep.
-    let me = dir.person_key(Some(email));
     let wanted = dir.canonical(email);
-    let mine = |e: Option<&str>| {
-        e.is_some_and(|e| match &me {
-            Some(id) => dir.person_key(Some(e)).as_ref() == Some(id),
-            None => dir.canonical(e) == wanted,
-        })
-    };
+    let mine = dir.owned_by(email);
     let first = people
         .first()
         .and_then(|p| p.emails.first())

@@ -33,18 +33,13 @@ pub struct History {
     pub lines: Vec<String>,
 }
 
-/// Everything `email` (or any other address of the directory person it names) holds.
+/// Everything `email` (or any other address of the directory person it names) holds: what a
+/// sweep of them would revoke, by the same test (`Directory::owned_by`), so an address they
+/// share with another person is nobody's here either.
 pub fn footprint(d: &SourceData, cx: &Context, findings: &[Finding], email: &str) -> Footprint {
     let dir = Directory::new(&d.people, &cx.rules);
-    let mut addresses = vec![dir.canonical(email)];
     let directory: Vec<Person> = dir.people(email).iter().map(|p| (*p).clone()).collect();
-    for p in &directory {
-        addresses.extend(p.emails.iter().map(|e| dir.canonical(e)));
-    }
-    addresses.sort();
-    addresses.dedup();
-    let mine =
-        |e: Option<&str>| e.is_some_and(|e| addresses.binary_search(&dir.canonical(e)).is_ok());
+    let mine = dir.owned_by(email);
     let accounts: Vec<Account> = d
         .accounts
         .iter()

@@ -95,6 +95,22 @@ impl<'a> Directory<'a> {
         (ids.len() == 1).then(|| ids.into_iter().next().expect("one"))
     }
 
+    /// Whose is an address, asked for the person `email` names: an address is theirs when it
+    /// resolves to them alone; one they share with another directory person (an
+    /// `ambiguous-identity`) names nobody, so what it holds is not theirs. With no single
+    /// person behind `email`, the address itself. The one test of "is this account theirs"
+    /// for a person's footprint (`recert person`) and their sweep (`x`, `revoke --person`).
+    pub fn owned_by<'s>(&'s self, email: &str) -> impl Fn(Option<&str>) -> bool + 's {
+        let me = self.person_key(Some(email));
+        let wanted = self.canonical(email);
+        move |e: Option<&str>| {
+            e.is_some_and(|e| match &me {
+                Some(id) => self.person_key(Some(e)).as_ref() == Some(id),
+                None => self.canonical(e) == wanted,
+            })
+        }
+    }
+
     pub fn standing(&self, email: Option<&str>) -> Standing {
         let people = email.map(|e| self.people(e)).unwrap_or(&[]);
         if people.is_empty() {

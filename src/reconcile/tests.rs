@@ -1109,3 +1109,45 @@ fn a_seat_is_quiet_only_without_logins_or_key_use_and_new_seats_are_not() {
     d.feeds = vec![feed("audit_log_logins", false)];
     assert_eq!(dormant(&d), ["login", "old"]);
 }
+
+/// A person whose second address is another person's own: what that address holds is
+/// neither's to claim. `recert person` (the footprint) and a sweep (`x`, `revoke --person`)
+/// answer by one test, so the person view never shows access a sweep would not take.
+#[test]
+fn a_footprint_and_a_sweep_agree_on_an_address_two_people_share() {
+    let mut dmitri = person("dmitri@x.com", true, false);
+    dmitri.id = "00u1".into();
+    dmitri.emails.push("sven@x.com".into());
+    let mut sven = person("sven@x.com", true, false);
+    sven.id = "00u2".into();
+    let d = SourceData {
+        people: vec![dmitri, sven],
+        accounts: vec![
+            account("openai", "u-d", "dmitri@x.com"),
+            account("openai", "u-s", "sven@x.com"),
+            account("cursor", "c-d", "Dmitri@X.com"),
+        ],
+        ..Default::default()
+    };
+    let cx = Context::at(NOW);
+    let findings = reconcile(&d, &cx);
+    let fp = footprint(&d, &cx, &findings, "dmitri@x.com");
+    let mut held: Vec<&str> = fp.accounts.iter().map(|a| a.id.as_str()).collect();
+    held.sort();
+    assert_eq!(held, ["c-d", "u-d"], "not the shared address's account");
+    assert!(
+        fp.findings
+            .iter()
+            .all(|f| f.subject_email.as_deref() != Some("sven@x.com")),
+        "{:?}",
+        fp.findings
+    );
+    let sweep = crate::engine::incident::sweep(&d, &cx.rules, "dmitri@x.com").unwrap();
+    assert_eq!(
+        sweep.accounts,
+        held.len(),
+        "the sweep takes what the footprint shows"
+    );
+    // The shared address names two people: a sweep by it is refused.
+    assert!(crate::engine::incident::sweep(&d, &cx.rules, "sven@x.com").is_err());
+}
