@@ -2109,8 +2109,15 @@ fn load_resources(conn: &Conn, sid: i64) -> Result<Vec<Resource>, DbError> {
 }
 
 /// A snapshot's grants in the order written: all of them, or (PostgreSQL) those whose `ord`
-/// is in `lo..=hi`.
-fn load_grants(conn: &Conn, sid: i64, range: Option<(i64, i64)>) -> Result<Vec<Grant>, DbError> {
+/// is in `lo..=hi`. `newest` (whether `sid` was the newest snapshot when the load began)
+/// only picks the faster statement: each reads any snapshot right, even one a sync made
+/// older since.
+fn load_grants(
+    conn: &Conn,
+    sid: i64,
+    newest: bool,
+    range: Option<(i64, i64)>,
+) -> Result<Vec<Grant>, DbError> {
     let grant = |r: &db::Row| {
         Ok(Grant {
             source: r.get(1)?,
@@ -2122,9 +2129,6 @@ fn load_grants(conn: &Conn, sid: i64, range: Option<(i64, i64)>) -> Result<Vec<G
             via: r.get(7)?,
         })
     };
-    // Which statement is only a matter of speed: each reads any snapshot right, even one a
-    // sync made older since this was asked.
-    let newest = conn.value::<Option<i64>>("SELECT max(id) FROM snapshots", args![])? == Some(sid);
     match range {
         None => conn.map(&grants_sql(false, newest), args![sid], grant),
         Some((lo, hi)) => conn.map(&grants_sql(true, newest), args![sid, lo, hi], grant),
@@ -2165,6 +2169,8 @@ pub fn grants_sql(range: bool, newest: bool) -> String {
 /// else the first had to read. Pieces are put back together in order.
 struct Pieces {
     ranges: Vec<(i64, i64)>,
+    /// Whether the snapshot was the newest when the load began (see [`load_grants`]).
+    newest: bool,
     next: std::sync::atomic::AtomicUsize,
     read: std::sync::Mutex<Vec<Piece>>,
     filled: std::sync::Condvar,
@@ -2187,10 +2193,14 @@ impl Pieces {
     /// the piece itself.
     const PATIENCE: std::time::Duration = std::time::Duration::from_secs(2);
 
-    /// The pieces of snapshot `sid`'s grants, or `None` when it has too few to share.
-    fn plan(conn: &Conn, sid: i64) -> Result<Option<Pieces>, DbError> {
+    /// The pieces of snapshot `sid`'s grants, or `None` when it has too few to share: its
+    /// `ord` span, from the statement that reads them (see [`load_grants`]).
+    fn plan(conn: &Conn, sid: i64, newest: bool) -> Result<Option<Pieces>, DbError> {
         let (lo, hi): (Option<i64>, Option<i64>) = conn.one(
-            "SELECT min(ord), max(ord) FROM grants WHERE snapshot_id = ?1",
+            &format!(
+                "SELECT min(ord), max(ord) FROM ({}) g",
+                grants_sql(false, newest)
+            ),
             args![sid],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
@@ -2206,6 +2216,7 @@ impl Pieces {
             .filter(|(a, b)| a <= b)
             .collect();
         Ok(Some(Pieces {
+            newest,
             read: std::sync::Mutex::new(ranges.iter().map(|_| Piece::Waiting).collect()),
             ranges,
             next: Default::default(),
@@ -2225,7 +2236,7 @@ impl Pieces {
             let Some(range) = self.ranges.get(i) else {
                 return Ok(());
             };
-            match load_grants(conn, sid, Some(*range)) {
+            match load_grants(conn, sid, self.newest, Some(*range)) {
                 Ok(grants) => self.put(i, Piece::Read(grants)),
                 Err(e) => {
                     self.put(i, Piece::Failed);
@@ -2259,7 +2270,7 @@ impl Pieces {
                     }
                     Piece::Waiting | Piece::Failed => {
                         drop(read);
-                        out.extend(load_grants(conn, sid, Some(*range))?);
+                        out.extend(load_grants(conn, sid, self.newest, Some(*range))?);
                         break;
                     }
                 }
@@ -2276,8 +2287,9 @@ impl Pieces {
 /// session is never waited for: if it cannot log in (the role's connection limit, a slow
 /// server) it takes no piece, and a piece it is slow on is read here after a short wait.
 fn load(conn: &Conn, sid: i64, second: Option<&Target>) -> Result<Snapshot, DbError> {
+    let newest = conn.value::<Option<i64>>("SELECT max(id) FROM snapshots", args![])? == Some(sid);
     let pieces = match second {
-        Some(t) => Pieces::plan(conn, sid)?.map(|p| {
+        Some(t) => Pieces::plan(conn, sid, newest)?.map(|p| {
             let p = std::sync::Arc::new(p);
             let (theirs, t) = (p.clone(), t.clone());
             let _ = std::thread::Builder::new()
@@ -2346,7 +2358,7 @@ fn load(conn: &Conn, sid: i64, second: Option<&Target>) -> Result<Snapshot, DbEr
             p.work(conn, sid)?;
             p.collect(conn, sid)?
         }
-        None => load_grants(conn, sid, None)?,
+        None => load_grants(conn, sid, newest, None)?,
     };
     let service_accounts = conn.map(
         &format!("SELECT {SERVICE_ACCOUNTS} FROM service_accounts WHERE snapshot_id = ?1 ORDER BY source, id"),
