@@ -736,25 +736,18 @@ fn status(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
         super::table::ellipsize(&left, width.saturating_sub(right_w + 1) as u16).into_owned();
     let pad = width.saturating_sub(left.width() + right_w);
     let bold = left_style.add_modifier(Modifier::BOLD);
-    let mut spans = match left.strip_prefix(" /") {
-        // The kept filter, selected: drawn reversed, as a text field shows a selection.
-        // Only the whole filter, shown as typed (not cut with `…`, no error beside it).
-        Some(rest)
-            if s.mode == Mode::Filter
-                && s.filter_selected
-                && rest == format!("{}▏", sanitize(&vs.filter)) =>
-        {
-            let (text, tail) = match rest.strip_suffix('▏') {
-                Some(t) => (t, "▏"),
-                None => (rest, ""),
-            };
-            vec![
-                Span::styled(" /", bold),
-                Span::styled(text.to_string(), bold.add_modifier(Modifier::REVERSED)),
-                Span::styled(tail, bold),
-            ]
-        }
-        _ => vec![Span::styled(left, bold)],
+    // The kept filter, selected: drawn reversed, as a text field shows a selection; only the
+    // whole filter as typed (not cut with `…`, no error beside it).
+    let typed = sanitize(&vs.filter);
+    let mut spans = if s.mode == Mode::Filter && s.filter_selected && left == format!(" /{typed}▏")
+    {
+        vec![
+            Span::styled(" /", bold),
+            Span::styled(typed.into_owned(), bold.add_modifier(Modifier::REVERSED)),
+            Span::styled("▏", bold),
+        ]
+    } else {
+        vec![Span::styled(left, bold)]
     };
     spans.push(Span::styled(" ".repeat(pad), t.status));
     spans.push(Span::styled(right, t.status));

@@ -763,3 +763,27 @@ fn the_whole_detail_at_80x24_with_z() {
     let screen = text(&render(&mut h, 80, 24, &t));
     assert!(!screen.contains("Esc or z closes"), "{screen}");
 }
+
+/// `/` on a kept filter draws exactly the filter reversed (a selection), not the prompt or
+/// the cursor; once typing replaces it, nothing is reversed.
+#[test]
+fn a_selected_kept_filter_is_drawn_reversed() {
+    let t = theme();
+    let mut h = harness();
+    h.key('/');
+    h.typ("ab");
+    h.code(KeyCode::Enter);
+    h.key('/');
+    let reversed = |h: &mut Harness| -> String {
+        let term = render(h, 80, 24, &t);
+        let buf = term.backend().buffer();
+        (0..buf.area.width)
+            .map(|x| &buf[(x, buf.area.height - 1)])
+            .filter(|c| c.modifier.contains(Modifier::REVERSED))
+            .map(|c| c.symbol().to_string())
+            .collect()
+    };
+    assert_eq!(reversed(&mut h), "ab");
+    h.typ("c");
+    assert_eq!(reversed(&mut h), "");
+}
