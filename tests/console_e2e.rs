@@ -191,17 +191,20 @@ fn decide_quit_and_the_decisions_are_there_next_time() {
     // demo's rules (its admin groups: privileged-drift on), as the console did; the data dir
     // holds those rules and nothing that says where a key goes.
     let h = demo.home.path();
-    let gaps = std::process::Command::new(env!("CARGO_BIN_EXE_recert"))
-        .env("HOME", h)
-        .env("XDG_CONFIG_HOME", h.join("config"))
-        .env("XDG_DATA_HOME", h.join("data"))
-        .env("XDG_STATE_HOME", h.join("state"))
-        .env_remove("RECERT_DATA_DIR")
-        .arg("--data-dir")
-        .arg(dir)
-        .args(["gaps", "--format", "json", "--rule", "privileged-drift"])
-        .output()
-        .unwrap();
+    let on_demo_dir = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_recert"))
+            .env("HOME", h)
+            .env("XDG_CONFIG_HOME", h.join("config"))
+            .env("XDG_DATA_HOME", h.join("data"))
+            .env("XDG_STATE_HOME", h.join("state"))
+            .env_remove("RECERT_DATA_DIR")
+            .arg("--data-dir")
+            .arg(dir)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let gaps = on_demo_dir(&["gaps", "--format", "json", "--rule", "privileged-drift"]);
     assert!(gaps.status.success(), "{gaps:?}");
     let drift: Vec<serde_json::Value> = serde_json::from_slice(&gaps.stdout).unwrap();
     assert!(!drift.is_empty(), "the demo's rules judge its snapshots");
@@ -212,6 +215,17 @@ fn decide_quit_and_the_decisions_are_there_next_time() {
             && !rules.contains("key_env")
             && !rules.contains("base_url"),
         "rules only: {rules}"
+    );
+    // `doctor` says which rules judge there.
+    let doctor = on_demo_dir(&["doctor"]);
+    let said = String::from_utf8_lossy(&doctor.stdout);
+    let file = dir.join(recert::config::DATA_DIR_RULES);
+    assert!(
+        said.contains(&format!(
+            "rules   {}: this data dir's own rules, used in place of [rules] in",
+            file.display()
+        )),
+        "{said}"
     );
 
     // Start again on the same directory: the decisions are there.

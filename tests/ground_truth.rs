@@ -59,6 +59,14 @@ async fn check(size: Size, seed: u64, directory: Directory) {
             "{size:?} seed {seed}: no {rule}"
         );
     }
+    // Every world read from an identity provider has someone about to leave who holds
+    // access, however small (the demo shows the rule at every size).
+    if directory != Directory::Scim {
+        assert!(
+            found.iter().any(|x| x.rule == "upcoming-leaver"),
+            "{size:?} seed {seed} {directory:?}: no upcoming-leaver"
+        );
+    }
     // At medium size every rule of the catalogue is present, and the activity rules on each
     // provider that reports activity: a rule silently missing from both sides cannot pass.
     if size == Size::Medium {

@@ -191,27 +191,27 @@ pub fn list(g: &Globals, format: Format) -> Result<()> {
             "no campaigns yet: `recert campaign new --name 2026-Q4 --due YYYY-MM-DD` freezes one from the latest snapshot"
         ),
         _ => {
-            println!(
-                "{:<20} {:>8} {:>8} {:>8}  {:<9} DUE",
-                "NAME", "SNAPSHOT", "ITEMS", "DECIDED", "STATE"
-            );
-            for (c, r) in all.iter().zip(&rows) {
+            let head = ["NAME", "SNAPSHOT", "ITEMS", "DECIDED", "STATE", "DUE"].map(String::from);
+            let lines = all.iter().zip(&rows).map(|(c, r)| {
                 // Numbers as numbers: a JSON value's Display ignores the column width.
-                let n = |k: &str| r[k].as_u64().unwrap_or(0);
-                println!(
-                    "{:<20} {:>8} {:>8} {:>8}  {:<9} {}",
-                    sanitize(&c.name),
-                    c.snapshot_id,
+                let n = |k: &str| r[k].as_u64().unwrap_or(0).to_string();
+                [
+                    c.name.clone(),
+                    c.snapshot_id.to_string(),
                     n("items"),
                     n("decided"),
-                    c.state(),
+                    c.state().to_string(),
                     if c.is_final() {
                         c.due.clone()
                     } else {
                         due_text(&c.due)
-                    }
-                );
-            }
+                    },
+                ]
+            });
+            print!(
+                "{}",
+                crate::model::text::columns(std::iter::once(head).chain(lines), &[1, 2, 3])
+            );
         }
     }
     Ok(())
@@ -427,24 +427,24 @@ pub fn status(g: &Globals, name: &str, format: Format) -> Result<()> {
             .map(|s| format!(" · since {s}"))
             .unwrap_or_default()
     );
-    println!(
-        "\n{:<32} {:>7} {:>8} {:>7}  SIGNED OFF",
-        "REVIEWER", "ITEMS", "DECIDED", "STAGED"
-    );
-    for (r, x) in &q {
-        println!(
-            "{:<32} {:>7} {:>8} {:>7}  {}",
-            sanitize(r),
-            x.items,
-            x.decided,
-            x.staged,
+    let head = ["REVIEWER", "ITEMS", "DECIDED", "STAGED", "SIGNED OFF"].map(String::from);
+    let lines = q.iter().map(|(r, x)| {
+        [
+            r.clone(),
+            x.items.to_string(),
+            x.decided.to_string(),
+            x.staged.to_string(),
             match x.signed_off_by.as_slice() {
                 [] => "no".to_string(),
                 [one] if one == r => "yes".to_string(),
-                by => format!("yes ({})", sanitize(&by.join(", "))),
-            }
-        );
-    }
+                by => format!("yes ({})", by.join(", ")),
+            },
+        ]
+    });
+    print!(
+        "\n{}",
+        crate::model::text::columns(std::iter::once(head).chain(lines), &[1, 2, 3])
+    );
     println!("\noutcomes: {}", kv(&outcomes));
     if !recs.is_empty() {
         println!("recommendations: {}", kv(&recs));

@@ -102,7 +102,7 @@ fn history(o: &mut String, fp: &reconcile::Footprint, kind: &str, source: &str, 
 }
 
 fn footprint_table(fp: &reconcile::Footprint, snap: &Snapshot) -> String {
-    use crate::model::text::sanitize;
+    use crate::model::text::{columns, sanitize};
     use std::fmt::Write as _;
     let mut o = String::new();
     let names = snap.data.resource_names();
@@ -122,49 +122,54 @@ fn footprint_table(fp: &reconcile::Footprint, snap: &Snapshot) -> String {
         }
     }
     let _ = writeln!(o, "\nACCOUNTS");
-    for a in &fp.accounts {
-        let _ = writeln!(
-            o,
-            "  {:<10} {:<32} role {:<12} added {}  last active {}",
-            a.provider,
-            sanitize(&a.id),
-            sanitize(a.role.as_deref().unwrap_or("-")),
-            date(a.added_at),
-            date(a.last_active_at)
-        );
+    let rows = fp.accounts.iter().map(|a| {
+        [
+            a.provider.clone(),
+            a.id.clone(),
+            format!("role {}", a.role.as_deref().unwrap_or("-")),
+            format!("added {}", date(a.added_at)),
+            format!("last active {}", date(a.last_active_at)),
+        ]
+    });
+    for (line, a) in columns(rows, &[]).lines().zip(&fp.accounts) {
+        let _ = writeln!(o, "  {line}");
         history(&mut o, fp, "account", &a.source, &a.id);
     }
     let _ = writeln!(o, "\nMEMBERSHIPS AND ROLES");
-    for g in &fp.grants {
-        let _ = writeln!(
-            o,
-            "  {:<10} {:<40} {:<22} via {}",
-            g.provider,
-            sanitize(
-                names
-                    .get(&(g.source.as_str(), g.resource_id.as_str()))
-                    .copied()
-                    .unwrap_or(&g.resource_id)
-            ),
-            sanitize(g.role.as_deref().unwrap_or("-")),
-            g.via
-        );
+    let rows = fp.grants.iter().map(|g| {
+        [
+            g.provider.clone(),
+            names
+                .get(&(g.source.as_str(), g.resource_id.as_str()))
+                .copied()
+                .unwrap_or(&g.resource_id)
+                .to_string(),
+            g.role.clone().unwrap_or_else(|| "-".into()),
+            format!("via {}", g.via),
+        ]
+    });
+    for line in columns(rows, &[]).lines() {
+        let _ = writeln!(o, "  {line}");
     }
     let _ = writeln!(o, "\nKEYS");
-    for k in &fp.keys {
-        let _ = writeln!(
-            o,
-            "  {:<10} {:<34} {:<28} status {:<9} created {}  last used {}  spent {}",
-            k.provider,
-            sanitize(&k.id),
-            sanitize(k.redacted.as_deref().unwrap_or("-")),
-            k.status.as_deref().unwrap_or("active"),
-            date(k.created_at),
-            date(k.last_used_at),
-            k.spend_cents
-                .map(|c| format!("${}.{:02} (30 days)", c / 100, c % 100))
-                .unwrap_or_else(|| "-".into())
-        );
+    let rows = fp.keys.iter().map(|k| {
+        [
+            k.provider.clone(),
+            k.id.clone(),
+            k.redacted.clone().unwrap_or_else(|| "-".into()),
+            format!("status {}", k.status.as_deref().unwrap_or("active")),
+            format!("created {}", date(k.created_at)),
+            format!("last used {}", date(k.last_used_at)),
+            format!(
+                "spent {}",
+                k.spend_cents
+                    .map(|c| format!("${}.{:02} (30 days)", c / 100, c % 100))
+                    .unwrap_or_else(|| "-".into())
+            ),
+        ]
+    });
+    for (line, k) in columns(rows, &[]).lines().zip(&fp.keys) {
+        let _ = writeln!(o, "  {line}");
         history(&mut o, fp, "api_key", &k.source, &k.id);
     }
     let _ = writeln!(o, "\nFINDINGS");
@@ -178,22 +183,18 @@ fn footprint_table(fp: &reconcile::Footprint, snap: &Snapshot) -> String {
 }
 
 pub fn to_table(findings: &[Finding]) -> String {
-    use crate::model::text::sanitize;
-    let mut out = format!(
-        "{:<8} {:<18} {:<8} {:<30} {:<34} {}\n",
-        "SEVERITY", "RULE", "PROVIDER", "SUBJECT", "EMAIL", "DETAIL"
-    );
-    for f in findings {
-        out.push_str(&format!(
-            "{:<8} {:<18} {:<8} {:<30} {:<34} {}\n",
-            f.severity.as_str(),
-            f.rule,
-            f.provider,
-            sanitize(&f.subject_id),
-            sanitize(f.subject_email.as_deref().unwrap_or("-")),
-            sanitize(&f.detail)
-        ));
-    }
+    let head = ["SEVERITY", "RULE", "PROVIDER", "SUBJECT", "EMAIL", "DETAIL"].map(String::from);
+    let rows = findings.iter().map(|f| {
+        [
+            f.severity.as_str().to_string(),
+            f.rule.to_string(),
+            f.provider.to_string(),
+            f.subject_id.to_string(),
+            f.subject_email.as_deref().unwrap_or("-").to_string(),
+            f.detail.to_string(),
+        ]
+    });
+    let mut out = crate::model::text::columns(std::iter::once(head).chain(rows), &[]);
     out.push_str(&format!("{} findings\n", findings.len()));
     out
 }

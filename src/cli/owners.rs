@@ -152,15 +152,15 @@ pub fn owners_list(g: &Globals, format: Format) -> Result<()> {
             println!("{}", crate::model::text::json_pretty(&v)?);
         }
         _ => {
-            for (t, o) in &owners {
-                println!(
-                    "{:<10} {:<16} {:<40} {}",
-                    sanitize(&t.source),
-                    t.kind,
-                    sanitize(&t.id),
-                    sanitize(o)
-                );
-            }
+            let rows = owners.iter().map(|(t, o)| {
+                [
+                    t.source.as_str(),
+                    t.kind.as_str(),
+                    t.id.as_str(),
+                    o.as_str(),
+                ]
+            });
+            print!("{}", crate::model::text::columns(rows, &[]));
             println!("{} owned", owners.len());
         }
     }

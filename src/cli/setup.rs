@@ -95,6 +95,14 @@ pub async fn doctor(g: &Globals, format: Format) -> Result<()> {
             (format!("{cfg_path}: {e:#}"), None)
         }
     };
+    // A data dir's own rules (the demo writes them): which file judges, in place of what.
+    let rules = g.paths.rules_file.as_ref().map(|f| match &cfg {
+        Some(_) => format!(
+            "{}: this data dir's own rules, used in place of [rules] in {cfg_path}",
+            f.display()
+        ),
+        None => format!("{}: see the config line", f.display()),
+    });
     let dir = &g.paths.data_dir;
     let store = if let crate::store::Location::Postgres(t) = &g.paths.store {
         match Store::open(&g.paths.store).and_then(|s| s.health()) {
@@ -162,6 +170,7 @@ pub async fn doctor(g: &Globals, format: Format) -> Result<()> {
             "{}",
             crate::model::text::json_pretty(&serde_json::json!({
                 "config": config,
+                "rules": rules,
                 "store": store,
                 "sources": reports,
                 "ok": problems.is_empty(),
@@ -169,6 +178,9 @@ pub async fn doctor(g: &Globals, format: Format) -> Result<()> {
         ),
         _ => {
             println!("config  {}", sanitize(&config));
+            if let Some(r) = &rules {
+                println!("rules   {}", sanitize(r));
+            }
             println!("store   {}", sanitize(&store));
             for r in &reports {
                 println!(

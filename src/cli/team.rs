@@ -111,20 +111,23 @@ pub fn remove_member(g: &Globals, name: &str, yes: bool) -> Result<()> {
 pub fn list_members(g: &Globals) -> Result<()> {
     let store = postgres(g)?;
     let members = store.members()?;
-    println!("{:<40} {:<32} {:<5} PERSON", "ROLE", "GROUPS", "LOGIN");
-    for m in &members {
-        println!(
-            "{:<40} {:<32} {:<5} {}",
-            sanitize(&m.role),
+    let head = ["ROLE", "GROUPS", "LOGIN", "PERSON"].map(String::from);
+    let rows = members.iter().map(|m| {
+        [
+            m.role.clone(),
             if m.groups.is_empty() {
                 "-".to_string()
             } else {
                 m.groups.join(",")
             },
-            if m.login { "yes" } else { "no" },
-            m.email.as_deref().map(sanitize).unwrap_or("-".into())
-        );
-    }
+            if m.login { "yes" } else { "no" }.to_string(),
+            m.email.clone().unwrap_or_else(|| "-".into()),
+        ]
+    });
+    print!(
+        "{}",
+        crate::model::text::columns(std::iter::once(head).chain(rows), &[])
+    );
     println!("{} members", members.len());
     Ok(())
 }

@@ -189,6 +189,63 @@ pub fn plural(n: usize, noun: &str) -> String {
     format!("{n} {noun}{}", if es { "es" } else { "s" })
 }
 
+/// The widest a column grows for one cell: a longer cell (a hostile provider's 10,000-letter
+/// name) runs on in its own row instead of pushing every other row's columns off the screen.
+pub const COLUMN_CAP: usize = 48;
+
+/// Rows of cells as aligned columns for a terminal, one line each: every cell passes
+/// [`sanitize`]; each column but the last is as wide as its widest cell (in display columns,
+/// up to [`COLUMN_CAP`]), right-aligned if its index is in `right`; cells are two spaces apart
+/// and no line ends in spaces. Every CLI table goes through it, so a long subject never pushes
+/// its row out of line with the header.
+pub fn columns<R, C>(rows: impl IntoIterator<Item = R>, right: &[usize]) -> String
+where
+    R: IntoIterator<Item = C>,
+    C: AsRef<str>,
+{
+    use unicode_width::UnicodeWidthStr;
+    let rows: Vec<Vec<String>> = rows
+        .into_iter()
+        .map(|r| {
+            r.into_iter()
+                .map(|c| sanitize(c.as_ref()).into_owned())
+                .collect()
+        })
+        .collect();
+    let mut widths: Vec<usize> = Vec::new();
+    for r in &rows {
+        for (i, c) in r.iter().enumerate() {
+            if widths.len() <= i {
+                widths.push(0);
+            }
+            widths[i] = widths[i].max(c.width().min(COLUMN_CAP));
+        }
+    }
+    let mut out = String::new();
+    for r in &rows {
+        let mut line = String::new();
+        for (i, c) in r.iter().enumerate() {
+            if i > 0 {
+                line.push_str("  ");
+            }
+            let pad = " ".repeat(widths[i].saturating_sub(c.width()));
+            let last = i + 1 == r.len();
+            if right.contains(&i) {
+                line.push_str(&pad);
+                line.push_str(c);
+            } else {
+                line.push_str(c);
+                if !last {
+                    line.push_str(&pad);
+                }
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
 /// `1234567` as `1,234,567`.
 pub fn thousands(n: usize) -> String {
     let s = n.to_string();
@@ -224,6 +281,39 @@ pub fn hex(bytes: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn columns_line_up_on_the_widest_cell_and_cap_a_hostile_one() {
+        let rows = vec![
+            vec!["SUBJECT", "N", "DETAIL"],
+            vec!["svc-account-with-a-long-name@example.com", "7", "a"],
+            vec!["b", "12", "\u{1b}]52;c;x\u{7}"],
+        ];
+        use super::columns;
+        let out = columns(rows, &[1]);
+        let lines: Vec<&str> = out.lines().collect();
+        // The header, the long row and the short row: each column starts where the header's does.
+        let at = |l: &str, what: &str| l.find(what).unwrap();
+        assert_eq!(at(lines[0], "DETAIL"), at(lines[1], "  a") + 2);
+        assert_eq!(at(lines[0], "DETAIL"), at(lines[2], "␛"));
+        assert_eq!(at(lines[1], "7") + 1, at(lines[2], "12") + 2);
+        assert!(!out.contains('\u{1b}'), "{out}");
+        assert!(out.lines().all(|l| l == l.trim_end()));
+        // Wide characters count as two columns.
+        let out = columns(vec![vec!["名前", "x"], vec!["ab", "y"]], &[]);
+        let l: Vec<&str> = out.lines().collect();
+        assert_eq!(l[0], "名前  x");
+        assert_eq!(l[1], "ab    y");
+        // One cell past the cap runs on alone; the others keep their columns.
+        let long = "x".repeat(500);
+        let out = columns(
+            vec![vec!["a", "1"], vec![long.as_str(), "2"], vec!["b", "3"]],
+            &[],
+        );
+        let l: Vec<&str> = out.lines().collect();
+        assert_eq!(l[0].find('1'), l[2].find('3'));
+        assert_eq!(l[0].find('1'), Some(super::COLUMN_CAP + 2));
+    }
+
     #[test]
     fn csv_cells_defuse_formulas_and_terminal_sequences() {
         assert_eq!(csv_cell("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");

@@ -111,6 +111,31 @@ impl<'a> Directory<'a> {
         }
     }
 
+    /// How a finding says that the person `email` names has gone, naming the directory that
+    /// says so: `inactive in okta`, `removed from entra` (by the source's name, as the
+    /// identity-provider rules name it; `the directory` for a source named `directory`, and
+    /// every source's name when several list them). None while they are current, unknown or
+    /// ambiguous.
+    pub fn gone(&self, email: Option<&str>) -> Option<String> {
+        let state = match self.standing(email) {
+            Standing::Inactive => "inactive in",
+            Standing::Absent => "removed from",
+            _ => return None,
+        };
+        let mut sources: Vec<&str> = self
+            .people(email.unwrap_or_default())
+            .iter()
+            .map(|p| p.source.as_str())
+            .collect();
+        sources.sort_unstable();
+        sources.dedup();
+        let name = match sources.as_slice() {
+            [] | ["directory"] => "the directory".to_string(),
+            s => s.join(" and "),
+        };
+        Some(format!("{state} {name}"))
+    }
+
     pub fn standing(&self, email: Option<&str>) -> Standing {
         let people = email.map(|e| self.people(e)).unwrap_or(&[]);
         if people.is_empty() {

@@ -749,13 +749,11 @@ fn accounts(
     }
     for ((_, _), mut accts) in leavers {
         accts.sort_by(|x, y| x.0.id.cmp(&y.0.id));
-        let (a, standing) = accts[0];
+        let (a, _) = accts[0];
         let p = provider_label(&a.provider);
-        let state = if standing == Standing::Absent {
-            "removed from the directory"
-        } else {
-            "inactive in the directory"
-        };
+        let state = dir
+            .gone(a.email.as_deref())
+            .unwrap_or_else(|| "gone from the directory".into());
         let detail = if accts.len() == 1 {
             let role = a
                 .role
@@ -963,10 +961,8 @@ fn orphaned_key(dir: &Directory, c: &Credential, ix: &Index, cx: &Context) -> Op
     let runs_as = c.owner.as_ref().filter(|o| o.kind == "user");
     let runs_as_email = provider_email(c, ix);
     if let Some(owner) = runs_as {
-        match dir.standing(runs_as_email.as_deref()) {
-            Standing::Inactive => reasons.push("owner inactive in the directory".to_string()),
-            Standing::Absent => reasons.push("owner removed from the directory".to_string()),
-            Standing::Current | Standing::Unknown | Standing::Ambiguous(_) => {}
+        if let Some(g) = dir.gone(runs_as_email.as_deref()) {
+            reasons.push(format!("owner {g}"));
         }
         if ix.account(&c.source, &owner.id).is_none() {
             reasons.push(format!(
@@ -986,54 +982,41 @@ fn orphaned_key(dir: &Directory, c: &Credential, ix: &Index, cx: &Context) -> Op
     if let Some(sa) = service
         && recorded.is_none()
         && let Some(p) = ix.facts.key_creator(&c.source, &c.id, &sa.id)
+        && let Some(g) = dir.gone(p.actor_email.as_deref())
     {
-        let gone = match dir.standing(p.actor_email.as_deref()) {
-            Standing::Inactive => Some("is inactive in the directory"),
-            Standing::Absent => Some("was removed from the directory"),
-            _ => None,
+        let what = if p.subject_kind == "api_key" {
+            "it"
+        } else {
+            "its service account"
         };
-        if let Some(g) = gone {
-            let what = if p.subject_kind == "api_key" {
-                "it"
-            } else {
-                "its service account"
-            };
-            reasons.push(format!(
-                "no recorded owner, and {} who made {what} ({}, {}) {g}",
-                p.actor_email.as_deref().unwrap_or_default(),
-                provenance::how(p),
-                day(p.at)
-            ));
-        }
+        reasons.push(format!(
+            "no recorded owner, and {} who made {what} ({}, {}) has left: {g}",
+            p.actor_email.as_deref().unwrap_or_default(),
+            provenance::how(p),
+            day(p.at)
+        ));
     }
     let place = format!("{} in {}", key_label(c), ix.resource_name(c));
     let detail = match &recorded {
         None if reasons.is_empty() => return None,
         None => format!("{}; {place}", reasons.join(", ")),
-        Some(a) => {
-            let gone = match dir.standing(Some(&a.who)) {
-                Standing::Inactive => Some("inactive in the directory"),
-                Standing::Absent => Some("removed from the directory"),
-                _ => None,
-            };
-            match gone {
-                Some(g) => format!("recorded owner {} {g}; {place}", a.who),
-                None if reasons.is_empty() => return None,
-                None => {
-                    let was = runs_as_email
-                        .as_deref()
-                        .or(runs_as.map(|o| o.id.as_str()))
-                        .unwrap_or("its creator");
-                    format!(
-                        "owned by {} ({}), but the key still runs as {was} at {} ({}): rotate it; {place}",
-                        a.who,
-                        a.via.as_str(),
-                        provider_label(&c.provider),
-                        reasons.join(", ")
-                    )
-                }
+        Some(a) => match dir.gone(Some(&a.who)) {
+            Some(g) => format!("recorded owner {} {g}; {place}", a.who),
+            None if reasons.is_empty() => return None,
+            None => {
+                let was = runs_as_email
+                    .as_deref()
+                    .or(runs_as.map(|o| o.id.as_str()))
+                    .unwrap_or("its creator");
+                format!(
+                    "owned by {} ({}), but the key still runs as {was} at {} ({}): rotate it; {place}",
+                    a.who,
+                    a.via.as_str(),
+                    provider_label(&c.provider),
+                    reasons.join(", ")
+                )
             }
-        }
+        },
     };
     Some(finding(
         "orphaned-key",

@@ -89,6 +89,39 @@ fn email_matching_ignores_case_and_whitespace() {
     assert!(run(&d).is_empty());
 }
 
+/// A finding names the directory that says a person has gone, by its source's name; a source
+/// named `directory` reads as "the directory", and each source that lists them is named.
+#[test]
+fn a_leaver_is_said_gone_from_the_directory_that_says_so() {
+    let at = |source: &str, email: &str, active: bool| Person {
+        source: source.into(),
+        ..person(email, active, false)
+    };
+    let people = vec![
+        at("okta", "a@x.com", false),
+        at("directory", "b@x.com", false),
+        at("okta", "c@x.com", false),
+        at("hr-csv", "c@x.com", false),
+        at("okta", "d@x.com", true),
+    ];
+    let dir = crate::reconcile::Directory::new(&people, &Default::default());
+    assert_eq!(
+        dir.gone(Some("a@x.com")).as_deref(),
+        Some("inactive in okta")
+    );
+    assert_eq!(
+        dir.gone(Some("b@x.com")).as_deref(),
+        Some("inactive in the directory")
+    );
+    assert_eq!(
+        dir.gone(Some("c@x.com")).as_deref(),
+        Some("inactive in hr-csv and okta")
+    );
+    assert_eq!(dir.gone(Some("d@x.com")), None);
+    assert_eq!(dir.gone(Some("nobody@x.com")), None);
+    assert_eq!(dir.gone(None), None);
+}
+
 #[test]
 fn inactive_absent_and_unknown_people() {
     let d = SourceData {
@@ -112,9 +145,14 @@ fn inactive_absent_and_unknown_people() {
             pair("unmanaged-account", "u3")
         ]
     );
+    // The directory is named as its source is (as the identity-provider rules name it).
     assert_eq!(
         f[1].detail,
-        "removed from the directory, still has an account on OpenAI, role reader"
+        "removed from dir, still has an account on OpenAI, role reader"
+    );
+    assert_eq!(
+        f[0].detail,
+        "inactive in dir, still has an account on OpenAI, role reader"
     );
 }
 
@@ -631,7 +669,7 @@ fn a_reassigned_orphan_says_what_is_left_and_a_departed_recorded_owner_orphans_a
     assert!(
         sa[0]
             .detail
-            .contains("recorded owner left@x.com inactive in the directory"),
+            .contains("recorded owner left@x.com inactive in dir"),
         "{}",
         sa[0].detail
     );

@@ -478,6 +478,11 @@ pub struct State {
     pub toast: Option<(String, Level, u64)>,
     pub log: Vec<String>,
     pub help_scroll: usize,
+    /// How far the open overlay (help, log, `z`) can scroll: its lines as last drawn, less
+    /// the rows it shows. The view sets it as it draws (the wrapped height depends on the
+    /// terminal), so `j` stops at the last line instead of scrolling on into blank rows.
+    /// Unbounded until something has been drawn.
+    pub scroll_max: std::cell::Cell<usize>,
     pub input: String,
     pub palette_cursor: usize,
     pub pending: Option<Pending>,
@@ -544,6 +549,7 @@ impl State {
             toast: None,
             log: Vec::new(),
             help_scroll: 0,
+            scroll_max: std::cell::Cell::new(usize::MAX),
             input: String::new(),
             palette_cursor: 0,
             pending: None,
@@ -1469,22 +1475,25 @@ impl State {
         let title = match (kind, p.verdict) {
             (PromptKind::Until, _) => format!("Defer {what} until (YYYY-MM-DD or +30d){skipped}"),
             (_, v) => {
-                let verb = match v {
-                    Verdict::Certify => "Certify".to_string(),
-                    Verdict::Revoke => "Revoke".to_string(),
+                // What is decided first, then to whom or until when (and why that owner).
+                let said = match v {
+                    Verdict::Certify => format!("Certify {what}"),
+                    Verdict::Revoke => format!("Revoke {what}"),
                     Verdict::Reassign => format!(
-                        "Reassign to {}{}:",
+                        "Reassign {what} to {}{}",
                         p.owner.as_deref().unwrap_or("?"),
                         p.why.as_deref().unwrap_or("")
                     ),
-                    Verdict::Defer => format!("Defer until {}:", p.until.as_deref().unwrap_or("?")),
+                    Verdict::Defer => {
+                        format!("Defer {what} until {}", p.until.as_deref().unwrap_or("?"))
+                    }
                 };
                 let need = if self.justification_required {
                     "required"
                 } else {
                     "optional"
                 };
-                format!("{verb} {what}{skipped}. Justification ({need})")
+                format!("{said}{skipped}. Justification ({need})")
             }
         };
         self.prompt = Some(Prompt {
@@ -2216,9 +2225,14 @@ impl State {
             (Mode::Help | Mode::Log | Mode::Detail, Action::Close | Action::Detail) => {
                 self.mode = Mode::Normal
             }
-            (Mode::Help | Mode::Log | Mode::Detail, Action::Down) => self.help_scroll += 1,
+            (Mode::Help | Mode::Log | Mode::Detail, Action::Down) => {
+                self.help_scroll = (self.help_scroll + 1).min(self.scroll_max.get())
+            }
             (Mode::Help | Mode::Log | Mode::Detail, Action::Up) => {
-                self.help_scroll = self.help_scroll.saturating_sub(1)
+                self.help_scroll = self
+                    .help_scroll
+                    .min(self.scroll_max.get())
+                    .saturating_sub(1)
             }
             // A plan waiting for confirmation.
             (Mode::Confirm, Action::Accept) => return self.finish_confirm(),

@@ -130,15 +130,16 @@ pub fn draw(f: &mut Frame, s: &State, t: &Theme) {
         Mode::Log => log(f, s, t, area),
         Mode::Detail => {
             let r = centered(area, 100, area.height);
-            overlay(
+            let max = overlay(
                 f,
                 t,
                 r,
                 " Detail · j/k scroll · Esc or z closes ".into(),
-                super::wrap::hang(current_detail(s, t), r.width.saturating_sub(2)),
+                current_detail(s, t),
                 s.help_scroll,
                 t.accent,
             );
+            s.scroll_max.set(max);
         }
         Mode::Command => palette(f, s, t, area),
         Mode::Prompt => prompt(f, s, t, area),
@@ -403,9 +404,15 @@ fn table(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
     }
 }
 
+/// A detail line's label, right-aligned in a column with a cell of margin before the longest
+/// label (`directory`, `signed in`), so every label sits clear of the pane's border.
+pub(crate) fn label(name: &str) -> String {
+    format!("{name:>10} ")
+}
+
 pub(crate) fn field<'a>(t: &Theme, name: &str, value: impl AsRef<str>) -> Line<'a> {
     Line::from(vec![
-        Span::styled(format!("{name:>9} "), t.muted),
+        Span::styled(label(name), t.muted),
         Span::styled(sanitize(value.as_ref()).into_owned(), t.text),
     ])
 }
@@ -447,7 +454,7 @@ pub(crate) fn decision_line<'a>(
 ) -> Option<Line<'a>> {
     let (text, destructive) = decision_text(s, d, view, item)?;
     Some(Line::from(vec![
-        Span::styled(format!("{:>9} ", "decision"), t.muted),
+        Span::styled(label("decision"), t.muted),
         Span::styled(text, if destructive { t.danger } else { t.ok }),
     ]))
 }
@@ -547,7 +554,27 @@ fn dashboard(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
         .unwrap_or(0)
         .max(22);
     let bar_w = (left.width as usize).saturating_sub(label_w + 9 + 3).max(3);
-    let mut l = bars(t, "Findings by rule", &d.dash.by_rule, label_w, bar_w);
+    // The key-age chart (a blank, its title and five rows) always shows: when every rule does
+    // not fit above it, the most frequent do and one line counts the rest.
+    let room = usize::from(left.height.saturating_sub(2)).saturating_sub(1 + 7);
+    let rules = &d.dash.by_rule;
+    let mut l = if rules.len() > room {
+        let shown = room.saturating_sub(1);
+        let mut l = bars(t, "Findings by rule", &rules[..shown], label_w, bar_w);
+        let rest = &rules[shown..];
+        let n: u64 = rest.iter().map(|x| x.1).sum();
+        l.push(Line::from(Span::styled(
+            format!(
+                "… {} ({} findings): 2 shows them all",
+                crate::model::text::plural(rest.len(), "more rule"),
+                thousands(n as usize)
+            ),
+            t.muted,
+        )));
+        l
+    } else {
+        bars(t, "Findings by rule", rules, label_w, bar_w)
+    };
     l.push(Line::from(""));
     let ages = d.dash.key_ages;
     let labels = [
@@ -755,17 +782,34 @@ fn status(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
     f.render_widget(Paragraph::new(line).style(t.status), area);
 }
 
+/// A box of `w`×`h` centred over the panes (between the header and the status line). A box
+/// that would come within a cell of the panes' borders takes their place instead: its border
+/// drawn on theirs, never beside them as a doubled corner (`┌┌`).
 fn centered(area: Rect, w: u16, h: u16) -> Rect {
-    let w = w.min(area.width.saturating_sub(2));
-    let h = h.min(area.height.saturating_sub(2));
+    let body = Rect::new(
+        area.x,
+        area.y.saturating_add(1).min(area.bottom()),
+        area.width,
+        area.height.saturating_sub(2),
+    );
+    let snap = |want: u16, room: u16| {
+        if want.saturating_add(4) > room {
+            room
+        } else {
+            want
+        }
+    };
+    let (w, h) = (snap(w, body.width), snap(h, body.height));
     Rect::new(
-        area.x + (area.width - w) / 2,
-        area.y + (area.height - h) / 2,
+        body.x + (body.width - w) / 2,
+        body.y + (body.height - h) / 2,
         w,
         h,
     )
 }
 
+/// A bordered box over the panes with `lines` in it, wrapped with a hanging indent and
+/// scrolled down `scroll` lines, never past the last line. Returns how far it can scroll.
 fn overlay(
     f: &mut Frame,
     t: &Theme,
@@ -774,11 +818,15 @@ fn overlay(
     lines: Vec<Line>,
     scroll: usize,
     style: Style,
-) {
+) -> usize {
+    let lines = super::wrap::hang(lines, r.width.saturating_sub(2));
+    let max = lines
+        .len()
+        .saturating_sub(usize::from(r.height.saturating_sub(2)));
+    let scroll = scroll.min(max);
     f.render_widget(Clear, r);
     f.render_widget(
         Paragraph::new(lines)
-            .wrap(Wrap { trim: false })
             .scroll((scroll.min(u16::MAX as usize) as u16, 0))
             .block(
                 Block::default()
@@ -789,6 +837,7 @@ fn overlay(
             ),
         r,
     );
+    max
 }
 
 pub const FILTER_HELP: &[&str] = &[
@@ -839,7 +888,7 @@ fn help(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
     }
     let close = s.keymap.key_for(Layer::Help, super::keymap::Action::Close);
     let r = centered(area, 84, area.height);
-    overlay(
+    let max = overlay(
         f,
         t,
         r,
@@ -848,6 +897,7 @@ fn help(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
         s.help_scroll,
         t.accent,
     );
+    s.scroll_max.set(max);
 }
 
 fn log(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
@@ -864,7 +914,7 @@ fn log(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
         )));
     }
     let r = centered(area, 100, area.height);
-    overlay(
+    let max = overlay(
         f,
         t,
         r,
@@ -873,6 +923,7 @@ fn log(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
         s.help_scroll,
         t.accent,
     );
+    s.scroll_max.set(max);
 }
 
 fn palette(f: &mut Frame, s: &State, t: &Theme, area: Rect) {

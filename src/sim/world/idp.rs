@@ -326,5 +326,24 @@ pub(super) fn idp(rng: &mut Rng, w: &World) -> Idp {
             }
         }
     }
+    // Every world has someone about to leave who still holds access (a small one may draw
+    // none by chance, and `upcoming-leaver` would be missing from its demo): the first such
+    // holder by id is given a leave date a week away.
+    let holders: BTreeSet<&str> = accounts.iter().filter_map(|(_, e)| owner(e)).collect();
+    let leaving_soon = |uid: &str| {
+        idp.leave_at
+            .get(uid)
+            .is_some_and(|t| *t > now && *t - now <= 14 * DAY)
+    };
+    let active: Vec<&str> = holders
+        .into_iter()
+        .filter(|uid| w.directory.users.get(*uid).is_some_and(|u| u.active))
+        .collect();
+    if !active.iter().any(|uid| leaving_soon(uid))
+        && let Some(uid) = active.first()
+    {
+        idp.leave_at
+            .insert(uid.to_string(), clear(now, now + 7 * DAY + DAY / 2));
+    }
     idp
 }

@@ -489,6 +489,19 @@ impl Harness {
             .map(|&i| vs.table.rows[i as usize].cells[0].to_string())
             .collect()
     }
+    /// The current row's detail lines, as text.
+    pub fn detail(&self) -> Vec<String> {
+        super::super::views::of(self.s.view)
+            .detail(
+                &self.s,
+                &crate::tui::theme::Theme::load(None, false).unwrap(),
+                self.s.vs().table.rows[self.s.current().unwrap() as usize].item,
+            )
+            .iter()
+            .map(|l| l.to_string())
+            .collect()
+    }
+
     pub fn subjects(&self) -> Vec<String> {
         let vs = self.s.vs();
         vs.visible
@@ -2433,6 +2446,44 @@ fn every_decidable_view_says_what_each_row_is_about() {
     }
 }
 
+/// A key that runs as a service account and names only its id (Anthropic's keys do) says which
+/// service account by the name the snapshot lists for it, with its project.
+#[test]
+fn a_key_runs_as_its_service_account_by_name() {
+    let mut h = Harness::new(0);
+    let mut snap = sample_data(0).snapshot.clone();
+    snap.data.service_accounts = vec![crate::model::ServiceAccount {
+        source: "openai".into(),
+        provider: "openai".into(),
+        id: "svac_01".into(),
+        resource_id: Some("proj_1".into()),
+        name: Some("ci-bot".into()),
+        role: None,
+        created_at: None,
+    }];
+    let key = snap.data.credentials.first_mut().expect("a sample key");
+    key.owner = Some(crate::model::Owner {
+        kind: "service_account".into(),
+        id: "svac_01".into(),
+        email: None,
+        name: None,
+    });
+    let cx = crate::reconcile::Context::at(NOW);
+    let findings = crate::reconcile::reconcile(&snap.data, &cx);
+    h.send(Msg::Data(Arc::new(Data::new(snap, findings, cx))));
+    h.key('4');
+    h.key('g');
+    let detail = h.detail();
+    let runs = detail
+        .iter()
+        .find(|l| l.contains("runs as"))
+        .unwrap_or_else(|| panic!("{detail:#?}"));
+    assert!(
+        runs.ends_with("runs as service account ci-bot in Research (svac_01)"),
+        "{runs:?}"
+    );
+}
+
 #[test]
 fn o_capital_accepts_the_owner_recert_suggests_and_shows_the_audit_log() {
     let mut h = Harness::new(0);
@@ -2488,15 +2539,7 @@ fn o_capital_accepts_the_owner_recert_suggests_and_shows_the_audit_log() {
     h.key('/');
     h.typ("svc_1");
     h.code(KeyCode::Enter);
-    let detail: Vec<String> = super::super::views::of(ViewId::Gaps)
-        .detail(
-            &h.s,
-            &crate::tui::theme::Theme::load(None, false).unwrap(),
-            h.s.vs().table.rows[h.s.current().unwrap() as usize].item,
-        )
-        .iter()
-        .map(|l| l.to_string())
-        .collect();
+    let detail = h.detail();
     assert!(
         detail
             .iter()
@@ -2523,7 +2566,13 @@ fn o_capital_accepts_the_owner_recert_suggests_and_shows_the_audit_log() {
     h.key('O');
     assert_eq!(h.s.mode, Mode::Prompt);
     let title = h.s.prompt.as_ref().unwrap().title.clone();
-    assert!(title.contains("Reassign to alice@example.com"), "{title}");
+    // What moves comes first, then to whom and why: a sentence, not a label and a colon.
+    assert!(
+        title.starts_with(&format!(
+            "Reassign svc_1-bot in {project} to alice@example.com (created it "
+        )) && title.ends_with(". Justification (required)"),
+        "{title}"
+    );
     h.typ("she made it");
     h.code(KeyCode::Enter);
     let ds = h.recorded();

@@ -170,6 +170,95 @@ fn overlays_at_80x24() {
     insta::assert_snapshot!("owner_picker_80x24", picker);
 }
 
+/// An overlay never sits one cell inside the panes' borders (a doubled corner, `┌┌`), at any
+/// size; and `j` in help, log and `z` stops at the last line: one `k` from there shows the
+/// line above it, never a blank stretch scrolled past the end.
+#[test]
+fn overlays_have_single_borders_and_scroll_no_further_than_their_last_line() {
+    let t = theme();
+    let doubled = ["┌┌", "┐┐", "└└", "┘┘", "└│", "┌│", "│┘", "│┐", "││"];
+    for (w, ht) in [
+        (80u16, 24u16),
+        (81, 25),
+        (82, 26),
+        (83, 30),
+        (100, 30),
+        (120, 40),
+    ] {
+        for open in ['?', 'z'] {
+            let mut h = harness();
+            h.key('3');
+            h.key(open);
+            let screen = text(&render(&mut h, w, ht, &t));
+            for d in doubled {
+                // Side by side panes at 110 columns and wider meet as `││` in their own right.
+                if d == "││" && w >= 110 {
+                    continue;
+                }
+                assert!(
+                    !screen.lines().skip(1).any(|l| l.contains(d)),
+                    "{open} at {w}x{ht} draws {d}:\n{screen}"
+                );
+            }
+        }
+    }
+    // Help at 80×24 is longer than the screen: scroll far past its end, then one line up.
+    let mut h = harness();
+    h.key('?');
+    let first = text(&render(&mut h, 80, 24, &t));
+    for _ in 0..10_000 {
+        h.key('j');
+        render(&mut h, 80, 24, &t);
+    }
+    let bottom = text(&render(&mut h, 80, 24, &t));
+    assert_ne!(first, bottom, "j scrolls help");
+    let inner: Vec<&str> = bottom.lines().skip(2).take(20).collect();
+    assert!(
+        !inner.last().unwrap().trim_matches(['│', ' ']).is_empty(),
+        "the last line of help is at the bottom of the box, not blank rows:\n{bottom}"
+    );
+    h.key('k');
+    let up = text(&render(&mut h, 80, 24, &t));
+    let was: Vec<&str> = bottom.lines().collect();
+    let now: Vec<&str> = up.lines().collect();
+    // One `k` moves the text down by one line at once.
+    assert_eq!(
+        now[3], was[2],
+        "one k after the end scrolls up one line:\n{up}"
+    );
+}
+
+/// At 80×24 every rule of the catalogue does not fit above the key-age chart: the most
+/// frequent rules show, one line counts the rest, and the chart is whole (it used to be cut
+/// off with no sign).
+#[test]
+fn the_dashboard_keeps_its_key_age_chart_when_rules_do_not_fit() {
+    let t = theme();
+    let mut h = harness();
+    let mut d = crate::tui::state::tests::sample_data(40);
+    d.dash.by_rule = crate::reconcile::RULES
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.0.to_string(), 100 - i as u64))
+        .collect();
+    let n = d.dash.by_rule.len();
+    assert!(n > 12, "enough rules to overflow 80×24: {n}");
+    h.send(crate::tui::state::Msg::Data(std::sync::Arc::new(d)));
+    h.key('1');
+    let screen = text(&render(&mut h, 80, 24, &t));
+    assert!(screen.contains("> 1 year"), "the whole chart:\n{screen}");
+    assert!(
+        screen.contains("more rules ("),
+        "the rest counted:\n{screen}"
+    );
+    let big = text(&render(&mut h, 120, 60, &t));
+    assert!(
+        !big.contains("more rules"),
+        "all rules fit at 120×60:\n{big}"
+    );
+    assert!(big.contains(crate::reconcile::RULES[n - 1].0), "{big}");
+}
+
 /// The help overlay names the view it was opened from and lists the `:` commands with their
 /// arguments, not only the keys.
 #[test]

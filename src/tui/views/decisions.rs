@@ -31,7 +31,7 @@ impl View for Decisions {
             return out;
         };
         out.push(Line::from(vec![
-            Span::styled(format!("{:>9} ", "decision"), t.muted),
+            Span::styled(label("decision"), t.muted),
             Span::styled(
                 format!("{} {}", x.d.verdict.as_str(), sanitize(&x.d.label)),
                 if x.d.verdict.destructive() {
@@ -81,7 +81,7 @@ impl View for Decisions {
             }
             return out;
         }
-        out.push(Line::from(Span::styled(format!("{:>9} ", "plan"), t.muted)));
+        out.push(Line::from(Span::styled(label("plan"), t.muted)));
         for step in crate::remediate::steps(
             x.d.verdict,
             x.d.owner.as_deref(),

@@ -31,7 +31,7 @@ impl View for Gaps {
             return out;
         };
         out.push(Line::from(vec![
-            Span::styled(format!("{:>9} ", "severity"), t.muted),
+            Span::styled(label("severity"), t.muted),
             Span::styled(x.severity.as_str(), tone(t, severity_tone(x.severity))),
             Span::styled(format!("  {}", x.rule), t.text),
         ]));

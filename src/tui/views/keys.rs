@@ -62,15 +62,31 @@ impl View for Keys {
         };
         out.push(field(t, "owner", format!("{owner} ({via})")));
         if let Some(o) = &c.owner {
+            // Who the key acts as: by the name the key's record gives, else the one the
+            // snapshot lists for that service account or user (Anthropic's key names only
+            // the id), then the id.
+            let name = o
+                .email
+                .as_deref()
+                .or(o.name.as_deref())
+                .map(str::to_string)
+                .or_else(|| d.labels.get(&label_key(&c.source, &o.id)).cloned())
+                .or_else(|| {
+                    d.snapshot
+                        .data
+                        .accounts
+                        .iter()
+                        .find(|a| a.source == c.source && a.id == o.id)
+                        .and_then(|a| a.email.clone())
+                });
+            let kind = o.kind.replace('_', " ");
             out.push(field(
                 t,
                 "runs as",
-                format!(
-                    "{} {} {}",
-                    o.kind.replace('_', " "),
-                    o.email.as_deref().or(o.name.as_deref()).unwrap_or(""),
-                    o.id
-                ),
+                match name {
+                    Some(n) => format!("{kind} {n} ({})", o.id),
+                    None => format!("{kind} {}", o.id),
+                },
             ));
         }
         out.push(field(

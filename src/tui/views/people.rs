@@ -4,6 +4,9 @@ use super::*;
 
 pub struct People;
 
+/// How many of a person's held items the detail lists by name.
+const HELD_SHOWN: usize = 6;
+
 impl View for People {
     fn id(&self) -> ViewId {
         ViewId::People
@@ -65,11 +68,17 @@ impl View for People {
         for f in &facts {
             out.extend(f.iter().skip(1).map(|(l, x)| field(t, l, x)));
         }
-        for d in holds.iter().flatten().take(6) {
-            out.push(Line::from(Span::styled(
-                format!("{:>9} {}", "", sanitize(&d.label)),
-                t.text,
-            )));
+        // What they hold, under a label of its own (not as if it went on the line above it).
+        let held = holds.as_deref().unwrap_or_default();
+        for (k, d) in held.iter().take(HELD_SHOWN).enumerate() {
+            out.push(field(t, if k == 0 { "held" } else { "" }, &d.label));
+        }
+        if held.len() > HELD_SHOWN {
+            out.push(field(
+                t,
+                "",
+                format!("and {} more", held.len() - HELD_SHOWN),
+            ));
         }
         out
     }

@@ -58,7 +58,7 @@ impl View for QueueView {
             _ => ("undecided".to_string(), t.muted),
         };
         out.push(Line::from(vec![
-            Span::styled(format!("{:>9} ", "state"), t.muted),
+            Span::styled(label("state"), t.muted),
             Span::styled(sanitize(&state).to_string(), style),
         ]));
         out.push(field(t, "item", format!("#{} {}", it.seq, it.label)));
@@ -69,7 +69,7 @@ impl View for QueueView {
         ));
         if let Some(r) = &it.recommendation {
             out.push(Line::from(vec![
-                Span::styled(format!("{:>9} ", "suggest"), t.muted),
+                Span::styled(label("suggest"), t.muted),
                 Span::styled(
                     sanitize(&format!(
                         "{} ({}): {}",
