@@ -166,9 +166,14 @@ async fn main() {
         reset_peak();
         let before = peak_mib();
         let t = Instant::now();
-        let d = recert::connectors::fetch(src, &http, &Default::default())
-            .await
-            .unwrap();
+        let d = recert::connectors::fetch(
+            src,
+            &http,
+            &Default::default(),
+            chrono::Utc::now().timestamp(),
+        )
+        .await
+        .unwrap();
         let wall = t.elapsed();
         let peak = peak_mib();
         assert_eq!(d.people.len() as u64, people, "{directory:?}");

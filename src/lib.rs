@@ -81,12 +81,14 @@
 //!   (`OpenAiOrg::audit`, made in `sim/world/openai.rs`). A feed read over a window (audit
 //!   logs, usage reports) goes through `connectors::feed::Window`: read whole once, then on
 //!   from the last good read (`Store::prior`), keeping the last read's facts still inside it.
+//!   Every window is counted from the sync's one clock (`sync::sync_at`'s `now`, passed to
+//!   `connectors::fetch`), never from a connector's own reading of the time.
 //! - *A console view*: one file in `tui/views/` implementing `tui::views::View` (name,
 //!   title, whether its rows take decisions, its empty message, its detail pane, what a row is
 //!   about for a decision, where `Enter` leads) with its table beside it; a `ViewId` variant,
 //!   after which the compiler asks for its arm in `views::of`.
 //! - *A command*: its arguments and dispatch in `main.rs`, its printing in
-//!   `cli/<group>.rs`, its work in the engine module of its use case (`engine/<use case>.rs`),
+//!   `cli/<group>.rs` (a table through `model::text::columns`, which sanitizes and aligns), its work in the engine module of its use case (`engine/<use case>.rs`),
 //!   never in the front end; a row in the README's command table.
 //!
 //! Data flows one way: `model` is the bottom; `connectors` read into it, `sync` writes

@@ -125,6 +125,24 @@ pub async fn sync_full(
     progress: Progress,
     full: bool,
 ) -> Result<SyncReport, StoreError> {
+    let clock = || chrono::Utc::now().timestamp();
+    sync_at(config, store, keys, progress, full, &clock).await
+}
+
+/// The time a sync goes by: every time it stamps (the snapshot, each source's start and end)
+/// and every window it plans (how far back the feeds are read, what is due for a whole read)
+/// comes from here, so a test can run a sync days after the last one.
+pub type Clock<'a> = &'a (dyn Fn() -> crate::model::Ts + Send + Sync);
+
+/// `sync_full` on `clock`'s time.
+pub async fn sync_at(
+    config: &Config,
+    store: &mut Store,
+    keys: KeyResolver<'_>,
+    progress: Progress,
+    full: bool,
+    clock: Clock<'_>,
+) -> Result<SyncReport, StoreError> {
     let started = Instant::now();
     // Files need no key; APIs get a client once their key is found.
     let mut origins: HashMap<String, String> = HashMap::new();
@@ -226,11 +244,11 @@ pub async fn sync_full(
     });
     let (finished_ref, report_ref, ticks_ref, none) = (&finished, &report, &ticks, &none);
     let results = futures::future::join_all(clients.iter().map(|(src, client)| async move {
-        let started_at = chrono::Utc::now().timestamp();
+        let started_at = clock();
         let (outcome, requests) = match client {
             Ok(http) => {
                 let prior = priors.get(&src.name).unwrap_or(none);
-                let r = connectors::fetch(src, http, prior)
+                let r = connectors::fetch(src, http, prior, started_at)
                     .await
                     .map_err(|e| e.to_string());
                 if let Err(e) = &r {
@@ -257,14 +275,16 @@ pub async fn sync_full(
             outcome,
             requests,
             started_at,
-            finished_at: chrono::Utc::now().timestamp(),
+            finished_at: clock(),
         }
     }))
     .await;
     let mut results = results;
-    let today = chrono::Utc::now().date_naive();
+    let today = chrono::DateTime::from_timestamp(clock(), 0)
+        .unwrap_or_default()
+        .date_naive();
     for src in files {
-        let started_at = chrono::Utc::now().timestamp();
+        let started_at = clock();
         let path = src.path.clone().unwrap_or_default();
         let name = src.name.clone();
         let outcome =
@@ -278,7 +298,7 @@ pub async fn sync_full(
             outcome,
             requests: 0,
             started_at,
-            finished_at: chrono::Utc::now().timestamp(),
+            finished_at: clock(),
         });
     }
     if let Some(t) = ticker {
@@ -313,7 +333,7 @@ pub async fn sync_full(
             fetch_elapsed,
         });
     }
-    let id = store.write_snapshot(chrono::Utc::now().timestamp(), &results)?;
+    let id = store.write_snapshot(clock(), &results)?;
     drop(results);
     tracing::info!(snapshot = id, fetch = ?fetch_elapsed, total = ?started.elapsed(), "sync stored");
     // The console's first frame reads this instead of judging the whole snapshot. A failure

@@ -389,7 +389,8 @@ async fn cursor_rate_limits_without_retry_after_are_outlasted() {
         recert::secret::Secret::new(recert::sim::DEFAULT_KEY),
     ));
     let none = recert::connectors::feed::Prior::none();
-    let calls = (0..16).map(|_| recert::connectors::cursor::fetch(&http, &none));
+    let calls = (0..16)
+        .map(|_| recert::connectors::cursor::fetch(&http, &none, chrono::Utc::now().timestamp()));
     let results = futures::future::join_all(calls).await;
     let expected = sim
         .state
@@ -677,7 +678,8 @@ async fn a_per_minute_limit_is_outlasted_even_past_max_retries() {
         recert::secret::Secret::new(recert::sim::DEFAULT_KEY),
     ));
     let none = recert::connectors::feed::Prior::none();
-    let calls = (0..12).map(|_| recert::connectors::cursor::fetch(&http, &none));
+    let calls = (0..12)
+        .map(|_| recert::connectors::cursor::fetch(&http, &none, chrono::Utc::now().timestamp()));
     let results = futures::future::join_all(calls).await;
     for r in &results {
         assert!(r.is_ok(), "{:?}", r.as_ref().err());

@@ -196,6 +196,16 @@ async fn sync_as(cfg: &recert::config::Config, store: &mut Store, full: bool) ->
         .unwrap()
 }
 
+/// A sync run at `now` by its clock (days after the last one, say).
+async fn sync_on(cfg: &recert::config::Config, store: &mut Store, now: i64) -> sync::SyncReport {
+    let key = recert::secret::Secret::new(recert::sim::DEFAULT_KEY);
+    let resolve = move |_: &recert::config::SourceConfig| Ok(key.clone());
+    let clock = move || now;
+    sync::sync_at(cfg, store, &resolve, Progress::Quiet, false, &clock)
+        .await
+        .unwrap()
+}
+
 /// The findings and the facts of a store's latest snapshot, judged at `now`.
 fn judged(store: &Store, now: i64) -> (Vec<Finding>, Vec<Provenance>) {
     let snap = store.latest_snapshot().unwrap().unwrap();
@@ -220,10 +230,12 @@ fn source_of<'a>(r: &'a sync::SyncReport, name: &str) -> &'a recert::model::Sour
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 6, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
 
+    /// The re-sync runs `days` after the first (its clock and the world's moved on alike), the
+    /// changes made on that day: past `settings.full_sync_days` (7) it reads whole on its own.
     #[test]
-    fn an_incremental_resync_judges_as_a_full_sync(seed in 1u64..1000, changes in proptest::collection::vec(change(), 1..12)) {
+    fn an_incremental_resync_judges_as_a_full_sync(seed in 1u64..1000, days in 0i64..10, changes in proptest::collection::vec(change(), 1..12)) {
         let rt = tokio::runtime::Runtime::new().unwrap();
         rt.block_on(async {
             let sim = start(Size::Small, seed, "").await;
@@ -231,34 +243,40 @@ proptest! {
             let (a_dir, b_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
             let mut a = Store::open(a_dir.path()).unwrap();
             let first = sync_as(&cfg, &mut a, false).await;
+            // Later that day, or days later: a few hours on, so a day's boundary is crossed.
+            let later = chrono::Utc::now().timestamp() + days * 86_400 + 3 * 3_600;
             {
-                let now = chrono::Utc::now().timestamp();
                 let mut w = sim.state.world.write().unwrap();
+                w.now = later;
                 for c in &changes {
-                    apply(&mut w, c, now);
+                    apply(&mut w, c, later);
                 }
             }
-            let again = sync_as(&cfg, &mut a, false).await;
-            // It read on from the last sync: fewer report windows than a whole read.
-            assert!(requests(&again, "cursor") < requests(&first, "cursor"), "{:?}", again.lines());
-            // Anthropic's Claude Code report is a request a day: two days, not ninety.
-            assert!(requests(&again, "anthropic") + 80 < requests(&first, "anthropic"), "{:?}", again.lines());
+            let again = sync_on(&cfg, &mut a, later).await;
+            if days >= 7 {
+                // The last whole read is more than seven days old: this one is whole.
+                assert_eq!(requests(&again, "cursor"), requests(&first, "cursor"), "{:?}", again.lines());
+            } else {
+                // It read on from the last sync: fewer report windows than a whole read.
+                assert!(requests(&again, "cursor") < requests(&first, "cursor"), "{:?}", again.lines());
+                // Anthropic's Claude Code report is a request a day: a few days, not ninety.
+                assert!(requests(&again, "anthropic") + 80 < requests(&first, "anthropic"), "{:?}", again.lines());
+            }
             let mut b = Store::open(b_dir.path()).unwrap();
-            let whole = sync_as(&cfg, &mut b, false).await;
+            let whole = sync_on(&cfg, &mut b, later).await;
             assert_eq!(requests(&whole, "cursor"), requests(&first, "cursor"));
-            let now = chrono::Utc::now().timestamp();
-            let (inc, inc_facts) = judged(&a, now);
-            let (full, full_facts) = judged(&b, now);
+            let (inc, inc_facts) = judged(&a, later);
+            let (full, full_facts) = judged(&b, later);
             let only = |x: &[Provenance], y: &[Provenance]| -> Vec<Provenance> {
                 x.iter().filter(|p| !y.contains(p)).cloned().collect()
             };
             assert!(
                 inc_facts == full_facts,
-                "{changes:?}: only in the incremental {:#?}, only in the full {:#?}",
+                "{changes:?} {days} days on: only in the incremental {:#?}, only in the full {:#?}",
                 only(&inc_facts, &full_facts),
                 only(&full_facts, &inc_facts)
             );
-            assert_eq!(inc, full, "{changes:?}");
+            assert_eq!(inc, full, "{changes:?} {days} days on");
         });
     }
 }

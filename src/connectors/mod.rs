@@ -95,23 +95,27 @@ pub fn client(src: &SourceConfig, key: Secret) -> Http {
     Http::new(&src.name, &src.base_url, auth, src.key_hint(), limits)
 }
 
-/// Pull everything a source holds; its windowed feeds on from `prior` where they can be.
+/// Pull everything a source holds; its windowed feeds on from `prior` where they can be, up
+/// to `now` (the sync's clock: how far back each report and log is read is counted from it).
 pub async fn fetch(
     src: &SourceConfig,
     http: &std::sync::Arc<Http>,
     prior: &feed::Prior,
+    now: crate::model::Ts,
 ) -> Result<SourceData, SourceError> {
     match src.source_kind() {
-        SourceKind::OpenAi => openai::fetch(http, src.page_size.unwrap_or(100), prior).await,
-        SourceKind::Anthropic => anthropic::fetch(http, src.page_size.unwrap_or(1000), prior).await,
-        SourceKind::Cursor => cursor::fetch(http, prior).await,
+        SourceKind::OpenAi => openai::fetch(http, src.page_size.unwrap_or(100), prior, now).await,
+        SourceKind::Anthropic => {
+            anthropic::fetch(http, src.page_size.unwrap_or(1000), prior, now).await
+        }
+        SourceKind::Cursor => cursor::fetch(http, prior, now).await,
         SourceKind::Scim => scim::fetch(http, src.page_size.unwrap_or(1000)).await,
         SourceKind::Okta => {
-            let reading = directory::Reading::of(src, chrono::Utc::now().timestamp());
+            let reading = directory::Reading::of(src, now);
             okta::fetch(http, src.page_size.unwrap_or(200), &reading).await
         }
         SourceKind::Entra => {
-            let reading = directory::Reading::of(src, chrono::Utc::now().timestamp());
+            let reading = directory::Reading::of(src, now);
             entra::fetch(http, &reading).await
         }
         SourceKind::Csv => unreachable!("csv sources are files, read by `sync` without a client"),

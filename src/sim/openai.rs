@@ -241,11 +241,12 @@ async fn delete_user(
 ) -> Reply {
     authorize(&st, &headers)?;
     let mut w = st.world.write().unwrap();
+    let now = world_now(&w);
     let org = &mut w.openai;
     if org.users.remove(&id).is_none() {
         return Err(not_found("user", &id));
     }
-    record(org, "user.deleted", None, &id);
+    record(org, "user.deleted", None, &id, now);
     for users in org.project_users.values_mut() {
         users.remove(&id);
     }
@@ -504,6 +505,7 @@ async fn delete_service_account(
     authorize(&st, &headers)?;
     let mut w = st.world.write().unwrap();
     project(&w.openai, &p)?;
+    let now = world_now(&w);
     let org = &mut w.openai;
     if org
         .service_accounts
@@ -516,7 +518,7 @@ async fn delete_service_account(
     if let Some(keys) = org.api_keys.get_mut(&p) {
         keys.retain(|_, k| !matches!(&k.owner, KeyOwner::ServiceAccount { id } if *id == s));
     }
-    record(org, "service_account.deleted", Some(&p), &s);
+    record(org, "service_account.deleted", Some(&p), &s, now);
     Ok(Json(
         json!({"object": "organization.project.service_account.deleted", "id": s, "deleted": true}),
     )
@@ -628,7 +630,8 @@ async fn delete_key(
         )),
         Some(_) => {
             keys.remove(&k);
-            record(&mut w.openai, "api_key.deleted", Some(&p), &k);
+            let now = world_now(&w);
+            record(&mut w.openai, "api_key.deleted", Some(&p), &k, now);
             Ok(Json(
                 json!({"object": "organization.project.api_key.deleted", "id": k, "deleted": true}),
             )
@@ -1377,7 +1380,19 @@ fn deleted(removed: bool, what: &str, id: &str, object: &str) -> Reply {
 
 /// Append what an admin-key call did to the audit log (unless logging is off), as the org's
 /// first admin key acting through the API: the log follows the world's changes.
-fn record(org: &mut OpenAiOrg, kind: &str, project: Option<&str>, object: &str) {
+/// The simulated org's clock: the world's time, or the real one once it has passed it (a
+/// test that moves the world days ahead sees revokes logged on its own day).
+fn world_now(w: &crate::sim::world::World) -> crate::model::Ts {
+    w.now.max(chrono::Utc::now().timestamp())
+}
+
+fn record(
+    org: &mut OpenAiOrg,
+    kind: &str,
+    project: Option<&str>,
+    object: &str,
+    now: crate::model::Ts,
+) {
     let Some(k) = org.admin_keys.values().next() else {
         return;
     };
@@ -1391,13 +1406,7 @@ fn record(org: &mut OpenAiOrg, kind: &str, project: Option<&str>, object: &str) 
         user_id: k.owner_user_id.clone(),
         email,
     };
-    org.log(
-        kind,
-        actor,
-        project,
-        Some(object),
-        chrono::Utc::now().timestamp(),
-    );
+    org.log(kind, actor, project, Some(object), now);
 }
 
 /// An audit log entry on the wire: the payload under a key named by its type.

@@ -300,7 +300,12 @@ async fn analytics_activity(
 }
 
 /// Pull an Anthropic organisation.
-pub async fn fetch(http: &Arc<Http>, page: u32, prior: &Prior) -> Result<SourceData, SourceError> {
+pub async fn fetch(
+    http: &Arc<Http>,
+    page: u32,
+    prior: &Prior,
+    now: crate::model::Ts,
+) -> Result<SourceData, SourceError> {
     let src = http.source.as_str();
     let list = |path: &'static str, params: Vec<(&'static str, String)>| async move {
         paging::list_all::<Value>(http, ANTHROPIC, path, &params, page).await
@@ -330,7 +335,6 @@ pub async fn fetch(http: &Arc<Http>, page: u32, prior: &Prior) -> Result<SourceD
                 .await?;
         Ok::<_, SourceError>((workspaces, members))
     };
-    let now = chrono::Utc::now().timestamp();
     let (kwin, cwin, awin) = (
         Window::plan_days(prior, KEY_USE, now, ACTIVITY_DAYS),
         Window::plan_days(prior, CODE_USE, now, ACTIVITY_DAYS),

@@ -257,7 +257,11 @@ async fn joined(http: &Http, win: &Window) -> Result<HashMap<String, Joined>, So
 }
 
 /// Pull a Cursor team.
-pub async fn fetch(http: &Arc<Http>, prior: &Prior) -> Result<SourceData, SourceError> {
+pub async fn fetch(
+    http: &Arc<Http>,
+    prior: &Prior,
+    now: crate::model::Ts,
+) -> Result<SourceData, SourceError> {
     let body = http.get("teams/members", &[]).await?;
     let list = WMembers::deserialize(&body).map_err(|e| SourceError::Malformed {
         src: http.source.clone(),
@@ -266,7 +270,6 @@ pub async fn fetch(http: &Arc<Http>, prior: &Prior) -> Result<SourceData, Source
         detail: http.scrub(&format!("unexpected shape ({e})")),
         excerpt: http.excerpt(&body),
     })?;
-    let now = chrono::Utc::now().timestamp();
     let (uwin, jwin) = (
         Window::plan_days(prior, USAGE, now, ACTIVITY_DAYS),
         Window::plan(prior, JOINS, now, ACTIVITY_DAYS),

@@ -542,6 +542,7 @@ pub async fn fetch(
     http: &Arc<Http>,
     page: u32,
     prior: &super::feed::Prior,
+    now: crate::model::Ts,
 ) -> Result<SourceData, SourceError> {
     let src = http.source.as_str();
     let archived = [("include_archived", "true".to_string())];
@@ -584,7 +585,6 @@ pub async fn fetch(
             .try_collect::<Vec<(String, ProjectParts)>>();
         futures::try_join!(lister, fan_out)
     };
-    let now = chrono::Utc::now().timestamp();
     // The audit log is read beside the rest; what it cannot say is unknown, never a failure.
     let (listed, (provenance, feeds)) = futures::join!(
         async {
