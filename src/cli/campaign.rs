@@ -619,50 +619,53 @@ pub fn items(g: &Globals, name: &str, a: ItemsArgs) -> Result<()> {
             print!("{out}");
         }
         Format::Table => {
-            println!(
-                "{:>6}  {:<9} {:<26} {:<28} {:<24} {:<10} STATE",
-                "#", "PROVIDER", "PERSON", "WHAT", "REVIEWER", "RECOMMEND"
-            );
-            for i in &shown {
+            let head = [
+                "#",
+                "PROVIDER",
+                "PERSON",
+                "WHAT",
+                "REVIEWER",
+                "RECOMMEND",
+                "STATE",
+            ]
+            .map(String::from);
+            let rows = shown.iter().map(|i| {
                 let it = &i.item;
-                let state = i.state_label();
-                let what = format!(
-                    "{} {}",
-                    it.role.as_deref().unwrap_or(&it.target.kind),
-                    it.resource.as_deref().unwrap_or("")
-                );
-                println!(
-                    "{:>6}  {:<9} {:<26} {:<28} {:<24} {:<10} {}{}",
-                    it.seq,
-                    it.target.provider,
-                    clip(&sanitize(it.person.as_deref().unwrap_or("-")), 26),
-                    clip(&sanitize(&what), 28),
-                    clip(&sanitize(&i.assigned), 24),
+                // A membership or role by what it grants where; a key or service account by
+                // its own label (its name, not only its kind).
+                let what = match &it.role {
+                    Some(role) => format!("{role} {}", it.resource.as_deref().unwrap_or("")),
+                    None => it.label.clone(),
+                };
+                [
+                    it.seq.to_string(),
+                    it.target.provider.to_string(),
+                    it.person.clone().unwrap_or_else(|| "-".into()),
+                    what,
+                    i.assigned.clone(),
                     it.recommendation
                         .as_ref()
                         .map(|r| r.verdict.as_str())
-                        .unwrap_or("-"),
-                    state,
-                    it.change
-                        .filter(|c| *c != Change::Unchanged)
-                        .map(|c| format!(" [{}]", c.as_str()))
-                        .unwrap_or_default()
-                );
-            }
+                        .unwrap_or("-")
+                        .to_string(),
+                    format!(
+                        "{}{}",
+                        i.state_label(),
+                        it.change
+                            .filter(|c| *c != Change::Unchanged)
+                            .map(|c| format!(" [{}]", c.as_str()))
+                            .unwrap_or_default()
+                    ),
+                ]
+            });
+            print!(
+                "{}",
+                crate::model::text::columns(std::iter::once(head).chain(rows), &[0])
+            );
             println!("{}", plural(shown.len(), "item"));
         }
     }
     Ok(())
-}
-
-fn clip(s: &str, n: usize) -> String {
-    if s.chars().count() <= n {
-        s.to_string()
-    } else {
-        let mut t: String = s.chars().take(n - 1).collect();
-        t.push('…');
-        t
-    }
 }
 
 pub struct DecideArgs {

@@ -100,7 +100,7 @@ pub fn planned(
     let ts: Vec<Ticket> = steps
         .iter()
         .filter_map(|p| match &p.step {
-            crate::remediate::Step::Manual { source, what } => Some(Ticket {
+            crate::remediate::Step::Manual { source, what, .. } => Some(Ticket {
                 id: "(planned)".into(),
                 plan: 0,
                 seq: 0,

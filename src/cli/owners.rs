@@ -160,7 +160,11 @@ pub fn owners_list(g: &Globals, format: Format) -> Result<()> {
                     o.as_str(),
                 ]
             });
-            print!("{}", crate::model::text::columns(rows, &[]));
+            let head = ["SOURCE", "KIND", "ID", "OWNER"];
+            print!(
+                "{}",
+                crate::model::text::columns(std::iter::once(head).chain(rows), &[])
+            );
             println!("{} owned", owners.len());
         }
     }

@@ -191,7 +191,7 @@ pub fn plural(n: usize, noun: &str) -> String {
 
 /// The widest a column grows for one cell: a longer cell (a hostile provider's 10,000-letter
 /// name) runs on in its own row instead of pushing every other row's columns off the screen.
-pub const COLUMN_CAP: usize = 48;
+pub const COLUMN_CAP: usize = 96;
 
 /// Rows of cells as aligned columns for a terminal, one line each: every cell passes
 /// [`sanitize`]; each column but the last is as wide as its widest cell (in display columns,

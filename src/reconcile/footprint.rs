@@ -15,7 +15,8 @@ pub struct Footprint {
     pub accounts: Vec<Account>,
     pub grants: Vec<Grant>,
     pub keys: Vec<Credential>,
-    /// The latest activity any provider reports for the person's accounts.
+    /// The latest activity any provider reports for the person: an account's activity, a
+    /// login in a provider's log, a use of one of their keys.
     pub last_active_at: Option<i64>,
     pub findings: Vec<Finding>,
     /// What the providers' own records say about each account and key (who added or made
@@ -110,10 +111,24 @@ pub fn footprint(d: &SourceData, cx: &Context, findings: &[Finding], email: &str
             })
         })
         .collect();
+    // The latest sign of life anywhere: an account's reported activity, a login the
+    // provider's log records, a key of theirs used (what `dormant-account` counts too).
+    let facts = super::provenance::Facts::new(d);
+    let last_active_at = accounts
+        .iter()
+        .flat_map(|a| {
+            let login = facts
+                .get(&a.source, "account", &a.id, "last_login")
+                .map(|p| p.at);
+            [a.last_active_at, login]
+        })
+        .chain(keys.iter().map(|k| k.last_used_at))
+        .flatten()
+        .max();
     Footprint {
         history,
         email: email.to_string(),
-        last_active_at: accounts.iter().filter_map(|a| a.last_active_at).max(),
+        last_active_at,
         said,
         directory,
         accounts,

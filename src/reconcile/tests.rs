@@ -1189,3 +1189,35 @@ fn a_footprint_and_a_sweep_agree_on_an_address_two_people_share() {
     // The shared address names two people: a sweep by it is refused.
     assert!(crate::engine::incident::sweep(&d, &cx.rules, "sven@x.com").is_err());
 }
+
+/// A person's last activity (`recert person`'s header) is their latest sign of life anywhere:
+/// an account's reported activity, a login the provider's log records, a use of their key;
+/// not "-" for someone who signed in last week.
+#[test]
+fn a_footprints_last_activity_counts_logins_and_key_use() {
+    let mut k = key("k1", "u1", "uma@x.com", "active");
+    k.last_used_at = Some(NOW - 5 * DAY);
+    let mut d = SourceData {
+        people: vec![person("uma@x.com", true, false)],
+        accounts: vec![account("openai", "u1", "uma@x.com")],
+        credentials: vec![k],
+        provenance: vec![fact(
+            "account",
+            "u1",
+            "last_login",
+            Some("uma@x.com"),
+            NOW - 2 * DAY,
+        )],
+        feeds: vec![feed("audit_log_logins", true)],
+        ..Default::default()
+    };
+    let cx = Context::at(NOW);
+    let last = |d: &SourceData| footprint(d, &cx, &[], "uma@x.com").last_active_at;
+    assert_eq!(last(&d), Some(NOW - 2 * DAY), "the login");
+    d.provenance.clear();
+    assert_eq!(last(&d), Some(NOW - 5 * DAY), "the key's use");
+    d.credentials.clear();
+    assert_eq!(last(&d), None);
+    d.accounts[0].last_active_at = Some(NOW - 9 * DAY);
+    assert_eq!(last(&d), Some(NOW - 9 * DAY), "the account's own activity");
+}

@@ -31,11 +31,13 @@ pub enum Step {
     Manual {
         source: String,
         what: String,
+        /// The removals that would do this by themselves (an org user removed, a group left):
+        /// a plan that sends one records this step as covered instead of asking a person.
+        #[serde(skip)]
+        lifted_by: Vec<(&'static str, Vec<String>)>,
     },
     /// Recorded in recert only (certify, defer, reassign): nothing reaches a provider.
-    Record {
-        what: String,
-    },
+    Record { what: String },
 }
 
 impl Step {
@@ -58,7 +60,7 @@ impl Step {
                 }
                 s
             }
-            Step::Manual { source, what } => format!("MANUAL on {source}: {what}"),
+            Step::Manual { source, what, .. } => format!("MANUAL on {source}: {what}"),
             Step::Record { what } => what.clone(),
         }
     }
@@ -126,6 +128,7 @@ pub fn steps_with(
         Err(e) => vec![Step::Manual {
             source: t.source.clone(),
             what: format!("revoke {} {}: {e}; do it by hand", t.kind, sanitize(&t.id)),
+            lifted_by: Vec::new(),
         }],
     }
 }
@@ -232,6 +235,14 @@ fn revoke_steps(t: &Target, d: &SourceData, key_status: &str) -> Result<Vec<Step
                             sanitize(role),
                             sanitize(group)
                         ),
+                        // Done once they leave the group, or the org.
+                        lifted_by: vec![
+                            (
+                                "openai-group-user",
+                                vec![group.to_string(), principal.to_string()],
+                            ),
+                            ("openai-user", vec![principal.to_string()]),
+                        ],
                     });
                 }
                 return Ok(out);
@@ -300,6 +311,7 @@ fn revoke_steps(t: &Target, d: &SourceData, key_status: &str) -> Result<Vec<Step
                         "key {} is not in the current snapshot (already deleted?): check it by hand",
                         sanitize(id)
                     ),
+                    lifted_by: Vec::new(),
                 }]);
             };
             let project = key.resource_id.clone().unwrap_or_default();
@@ -337,6 +349,7 @@ fn revoke_steps(t: &Target, d: &SourceData, key_status: &str) -> Result<Vec<Step
                         sanitize(&role),
                         sanitize(id)
                     ),
+                    lifted_by: Vec::new(),
                 }]);
             }
             let mut out = vec![call(
@@ -422,6 +435,7 @@ fn revoke_steps(t: &Target, d: &SourceData, key_status: &str) -> Result<Vec<Step
                 sanitize(kind),
                 sanitize(id)
             ),
+            lifted_by: Vec::new(),
         }],
     })
 }
@@ -588,6 +602,7 @@ pub fn spare_own_keys(steps: &mut [PlannedStep], d: &SourceData, own: &OwnKeys) 
                     crate::model::text::sanitize(&name)
                 ),
                 source: s,
+                lifted_by: Vec::new(),
             };
         }
     }
@@ -831,6 +846,9 @@ fn removal(method: &str, path: &str) -> Option<(&'static str, Vec<String>)> {
         ["organization", "projects", p, "users", u] => {
             Some(("openai-project-user", vec![p.to_string(), u.to_string()]))
         }
+        ["organization", "groups", g, "users", u] => {
+            Some(("openai-group-user", vec![g.to_string(), u.to_string()]))
+        }
         _ => None,
     }
 }
@@ -859,6 +877,7 @@ fn covered_by(method: &str, path: &str) -> Vec<(&'static str, Vec<String>)> {
 fn removal_words(what: &str) -> &'static str {
     match what {
         "openai-user" | "anthropic-user" => "removing the org user",
+        "openai-group-user" => "removing them from the group",
         _ => "removing the project membership",
     }
 }
@@ -881,16 +900,20 @@ fn cover(out: &mut [PlannedStep]) {
         }
     }
     for i in 0..out.len() {
-        let Step::Call {
-            source,
-            method,
-            path,
-            ..
-        } = &out[i].step
-        else {
-            continue;
+        // A call another removal does, or a manual step one lifts.
+        let (source, keys) = match &out[i].step {
+            Step::Call {
+                source,
+                method,
+                path,
+                ..
+            } => (source, covered_by(method, path)),
+            Step::Manual {
+                source, lifted_by, ..
+            } => (source, lifted_by.clone()),
+            Step::Record { .. } => continue,
         };
-        let Some((by, what)) = covered_by(method, path).into_iter().find_map(|(what, id)| {
+        let Some((by, what)) = keys.into_iter().find_map(|(what, id)| {
             removals
                 .get(&(source.clone(), what, id))
                 .map(|&j| (j, what))
@@ -1146,8 +1169,8 @@ mod tests {
         );
     }
 
-    #[test]
-    fn custom_role_grants_are_unassigned_from_the_user_or_the_group_or_left_to_the_group() {
+    /// An OpenAI org (source `oa`) with a group `group_1` and a custom role `role_1`.
+    fn group_and_role() -> SourceData {
         let mut d = SourceData::default();
         for (kind, id) in [("group", "group_1"), ("role", "role_1")] {
             d.resources.push(crate::model::Resource {
@@ -1161,6 +1184,96 @@ mod tests {
                 parent: None,
             });
         }
+        d
+    }
+
+    /// A role held through a group is a manual step (change it on the group), unless the same
+    /// plan takes the person out of that group or out of the org: then it is done by that
+    /// call, recorded as covered, not left as a ticket a person must close by hand.
+    #[test]
+    fn a_role_through_a_group_is_covered_when_the_plan_removes_them_from_it() {
+        let mut d = group_and_role();
+        d.grants.push(crate::model::Grant {
+            source: "oa".into(),
+            provider: "openai".into(),
+            principal_kind: "user".into(),
+            principal_id: "user-b".into(),
+            resource_id: "role_1".into(),
+            role: Some("holder".into()),
+            via: "group:group_1".into(),
+        });
+        let revoke = |id: i64, kind: &str, target: &str| crate::review::Decision {
+            id,
+            batch: 1,
+            made_at: 0,
+            reviewer: "r@x.com".into(),
+            snapshot_id: None,
+            undone: false,
+            d: crate::review::NewDecision {
+                verdict: Verdict::Revoke,
+                target: Target::new("openai", "oa", kind, target),
+                label: target.into(),
+                rule: None,
+                owner: None,
+                until: None,
+                justification: None,
+            },
+        };
+        let role = revoke(1, "grant", "role_1/user-b");
+        let lines = |ds: &[&crate::review::Decision]| -> Vec<String> {
+            plan(ds, &d).iter().map(|p| p.step.line()).collect()
+        };
+        // Alone: a person changes it on the group.
+        let alone = lines(&[&role]);
+        assert_eq!(alone.len(), 1);
+        assert!(alone[0].starts_with("MANUAL on oa:"), "{alone:?}");
+        // With the group membership revoked too: that call does it.
+        let member = revoke(2, "grant", "group_1/user-b");
+        let with_group = lines(&[&role, &member]);
+        assert_eq!(calls(&plan(&[&role, &member], &d)), 1, "{with_group:?}");
+        assert!(
+            with_group.iter().any(|l| l.starts_with(
+                "covered by removing them from the group (DELETE /organization/groups/group_1/users/user-b on oa)"
+            )),
+            "{with_group:?}"
+        );
+        assert!(
+            !with_group.iter().any(|l| l.starts_with("MANUAL")),
+            "{with_group:?}"
+        );
+        // With the org user removed: done too.
+        let user = revoke(3, "account", "user-b");
+        let with_user = lines(&[&role, &user]);
+        assert!(
+            with_user
+                .iter()
+                .any(|l| l.starts_with("covered by removing the org user")),
+            "{with_user:?}"
+        );
+        assert!(
+            !with_user.iter().any(|l| l.starts_with("MANUAL")),
+            "{with_user:?}"
+        );
+        // Another person's group membership removed covers nothing of user-b's.
+        let other = revoke(4, "grant", "group_1/user-z");
+        assert!(
+            lines(&[&role, &other])
+                .iter()
+                .any(|l| l.starts_with("MANUAL")),
+            "not lifted by someone else leaving the group"
+        );
+        // The covered step's decision finishes with the call that covers it.
+        let p = plan(&[&role, &member], &d);
+        let call = p.iter().find(|s| s.step.effect().is_some()).unwrap();
+        assert!(
+            call.decisions.contains(&1) && call.decisions.contains(&2),
+            "{p:?}"
+        );
+    }
+
+    #[test]
+    fn custom_role_grants_are_unassigned_from_the_user_or_the_group_or_left_to_the_group() {
+        let mut d = group_and_role();
         for (user, via) in [("user-a", "direct"), ("user-b", "group:group_1")] {
             d.grants.push(crate::model::Grant {
                 source: "oa".into(),

@@ -333,7 +333,7 @@ fn insert_plan(
                         note.clone(),
                         RowState::Pending,
                     ),
-                    Step::Manual { source, what } => (
+                    Step::Manual { source, what, .. } => (
                         source.as_str(),
                         "manual",
                         None,

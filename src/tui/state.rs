@@ -2225,14 +2225,23 @@ impl State {
             (Mode::Help | Mode::Log | Mode::Detail, Action::Close | Action::Detail) => {
                 self.mode = Mode::Normal
             }
-            (Mode::Help | Mode::Log | Mode::Detail, Action::Down) => {
+            (Mode::Help | Mode::Log | Mode::Detail | Mode::Confirm, Action::Down) => {
                 self.help_scroll = (self.help_scroll + 1).min(self.scroll_max.get())
             }
-            (Mode::Help | Mode::Log | Mode::Detail, Action::Up) => {
+            (Mode::Help | Mode::Log | Mode::Detail | Mode::Confirm, Action::Up) => {
                 self.help_scroll = self
                     .help_scroll
                     .min(self.scroll_max.get())
                     .saturating_sub(1)
+            }
+            (Mode::Help | Mode::Log | Mode::Detail | Mode::Confirm, Action::PageDown) => {
+                self.help_scroll = (self.help_scroll + self.page).min(self.scroll_max.get())
+            }
+            (Mode::Help | Mode::Log | Mode::Detail | Mode::Confirm, Action::PageUp) => {
+                self.help_scroll = self
+                    .help_scroll
+                    .min(self.scroll_max.get())
+                    .saturating_sub(self.page)
             }
             // A plan waiting for confirmation.
             (Mode::Confirm, Action::Accept) => return self.finish_confirm(),

@@ -121,7 +121,6 @@ pub fn draw(f: &mut Frame, s: &State, t: &Theme) {
         table(f, s, t, a.table);
         detail(f, s, t, a.detail);
     }
-    status(f, s, t, a.status);
     if let Some(p) = &s.sync {
         sync_box(f, s, t, area, p);
     }
@@ -150,6 +149,9 @@ pub fn draw(f: &mut Frame, s: &State, t: &Theme) {
     if let Some(a) = &s.applying {
         applying(f, t, area, a);
     }
+    // Last: its hints follow what the overlays drawn above found (whether there is more to
+    // scroll).
+    status(f, s, t, a.status);
 }
 
 /// What the header says of the data on screen (after a load or a `:sync`), or before it, what
@@ -565,7 +567,7 @@ fn dashboard(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
         let n: u64 = rest.iter().map(|x| x.1).sum();
         l.push(Line::from(Span::styled(
             format!(
-                "… {} ({} findings): 2 shows them all",
+                "… {}: {} findings, in 2",
                 crate::model::text::plural(rest.len(), "more rule"),
                 thousands(n as usize)
             ),
@@ -678,17 +680,19 @@ fn dashboard(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
             )));
         }
     }
-    let block = |title: &str| {
-        Block::default()
-            .borders(Borders::ALL)
-            .border_style(t.border)
-            .title(Span::styled(title.to_string(), t.accent))
-    };
-    f.render_widget(Paragraph::new(l).block(block(" Dashboard ")), left);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(t.border);
     f.render_widget(
-        Paragraph::new(r)
-            .wrap(Wrap { trim: false })
-            .block(block(" ")),
+        Paragraph::new(l).block(
+            block
+                .clone()
+                .title(Span::styled(" Dashboard ".to_string(), t.accent)),
+        ),
+        left,
+    );
+    f.render_widget(
+        Paragraph::new(r).wrap(Wrap { trim: false }).block(block),
         right,
     );
 }
@@ -744,6 +748,7 @@ fn status(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
         Mode::Filter if s.filter_selected => "type to replace · → edit · Enter keep · Esc clear",
         Mode::Filter => "Enter keep · Esc clear",
         Mode::Command => "Enter run · Tab complete · Esc close",
+        Mode::Confirm if s.scroll_max.get() > 0 => "↓↑ scroll · Enter ok · Esc cancel",
         Mode::Prompt | Mode::Picker | Mode::Confirm => "Enter ok · Esc cancel",
         Mode::Help | Mode::Log => "Esc close",
         Mode::Detail => "j/k scroll · Esc close",
@@ -782,27 +787,34 @@ fn status(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
     f.render_widget(Paragraph::new(line).style(t.status), area);
 }
 
-/// A box of `w`×`h` centred over the panes (between the header and the status line). A box
-/// that would come within a cell of the panes' borders takes their place instead: its border
-/// drawn on theirs, never beside them as a doubled corner (`┌┌`).
-fn centered(area: Rect, w: u16, h: u16) -> Rect {
-    let body = Rect::new(
+/// The panes' area of a frame: between the header and the status line.
+fn body_of(area: Rect) -> Rect {
+    Rect::new(
         area.x,
         area.y.saturating_add(1).min(area.bottom()),
         area.width,
         area.height.saturating_sub(2),
-    );
-    let snap = |want: u16, room: u16| {
-        if want.saturating_add(4) > room {
-            room
-        } else {
-            want
-        }
+    )
+}
+
+/// A box of `w`×`h` centred over the panes (between the header and the status line). A box
+/// that nearly fills them takes their place exactly, its border drawn on theirs; any other
+/// stays at least two cells inside them, and [`overlay`] clears a cell around it, so its
+/// border never runs beside or along another (`┌┌`, `└─└──┘─┘`).
+fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let body = body_of(area);
+    let near = |want: u16, room: u16| want.saturating_add(4) > room;
+    let (w, h) = if near(w, body.width) && near(h, body.height) {
+        (body.width, body.height)
+    } else {
+        (
+            w.min(body.width.saturating_sub(4)).max(1),
+            h.min(body.height.saturating_sub(4)).max(1),
+        )
     };
-    let (w, h) = (snap(w, body.width), snap(h, body.height));
     Rect::new(
-        body.x + (body.width - w) / 2,
-        body.y + (body.height - h) / 2,
+        body.x + (body.width.saturating_sub(w)) / 2,
+        body.y + (body.height.saturating_sub(h)) / 2,
         w,
         h,
     )
@@ -824,7 +836,16 @@ fn overlay(
         .len()
         .saturating_sub(usize::from(r.height.saturating_sub(2)));
     let scroll = scroll.min(max);
-    f.render_widget(Clear, r);
+    // A box smaller than the panes gets a blank cell around it (within the panes).
+    let body = body_of(f.area());
+    let ring = Rect::new(
+        r.x.saturating_sub(1),
+        r.y.saturating_sub(1),
+        r.width.saturating_add(2),
+        r.height.saturating_add(2),
+    )
+    .intersection(body);
+    f.render_widget(Clear, ring.union(r));
     f.render_widget(
         Paragraph::new(lines)
             .scroll((scroll.min(u16::MAX as usize) as u16, 0))
@@ -1022,14 +1043,24 @@ fn picker(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
         f,
         t,
         r,
-        if p.input.trim().is_empty() {
-            format!(" New owner · {} people ", p.choices.len())
-        } else {
-            format!(
-                " New owner · {} of {} people ",
-                p.matches.len(),
-                p.choices.len()
-            )
+        {
+            // For what: the one item's label, else how many.
+            let of = match s.pending.as_ref().map(|x| x.items.as_slice()) {
+                Some([one]) => format!(" for {}", ellipsize(&sanitize(&one.1), 30)),
+                Some(many) if !many.is_empty() => {
+                    format!(" for {}", crate::model::text::plural(many.len(), "item"))
+                }
+                _ => String::new(),
+            };
+            if p.input.trim().is_empty() {
+                format!(" New owner{of} · {} people ", p.choices.len())
+            } else {
+                format!(
+                    " New owner{of} · {} of {} people ",
+                    p.matches.len(),
+                    p.choices.len()
+                )
+            }
         },
         lines,
         0,
@@ -1039,13 +1070,14 @@ fn picker(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
 
 fn confirm(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
     let Some(c) = &s.confirm else { return };
+    let r = centered(area, 110, area.height);
     if c.purpose != super::state::Purpose::Apply {
         let (verb, title) = match c.purpose {
             super::state::Purpose::SignOff => ("sign off", " Sign off ".to_string()),
             super::state::Purpose::Resume(plan) => ("resume it", format!(" Resume plan #{plan} ")),
             _ => ("submit them", " Submit the staged batch ".to_string()),
         };
-        let mut lines = vec![
+        let head = vec![
             Line::from(Span::styled(
                 if c.need_typing {
                     format!("Type {} and Enter to {verb}; Esc cancels.", c.calls)
@@ -1057,21 +1089,66 @@ fn confirm(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
             Line::from(Span::styled(format!("> {}▏", sanitize(&c.typed)), t.text)),
             Line::from(""),
         ];
-        for l in c.summary.iter().skip(s.help_scroll) {
-            lines.push(Line::from(Span::styled(sanitize(l), t.text)));
-        }
-        let r = centered(area, 110, area.height);
-        overlay(f, t, r, title, lines, 0, t.accent);
+        let body = c
+            .summary
+            .iter()
+            .map(|l| Line::from(Span::styled(sanitize(l).into_owned(), t.text)))
+            .collect();
+        scrolled(f, s, t, r, title, (head, body), t.accent);
         return;
     }
-    let lines = plan_lines(s, t, c);
-    let r = centered(area, 110, area.height);
-    overlay(f, t, r, " Apply: the plan ".into(), lines, 0, t.danger);
+    scrolled(
+        f,
+        s,
+        t,
+        r,
+        " Apply: the plan ".into(),
+        plan_lines(s, t, c),
+        t.danger,
+    );
+}
+
+/// An overlay whose first lines (what to type, the prompt) stay put while the rest scrolls
+/// under them (`↓`/`↑`, `PgDn`/`PgUp`), no further than its last line; its title says when
+/// more is below. A plan of a thousand calls is read whole before it is confirmed.
+fn scrolled(
+    f: &mut Frame,
+    s: &State,
+    t: &Theme,
+    r: Rect,
+    title: String,
+    (head, body): (Vec<Line>, Vec<Line>),
+    style: Style,
+) {
+    let width = r.width.saturating_sub(2);
+    let head = super::wrap::hang(head, width);
+    let body = super::wrap::hang(body, width);
+    let room = usize::from(r.height.saturating_sub(2)).saturating_sub(head.len());
+    let max = body.len().saturating_sub(room);
+    s.scroll_max.set(max);
+    let at = s.help_scroll.min(max);
+    let below = max - at;
+    let base = title.trim_end();
+    let title = match below {
+        _ if max == 0 => title.clone(),
+        0 => format!("{base} · ↑ scrolls "),
+        n => format!("{base} · ↓ {} ", crate::model::text::plural(n, "more line")),
+    };
+    let lines: Vec<Line> = head
+        .into_iter()
+        .chain(body.into_iter().skip(at).take(room))
+        .collect();
+    overlay(f, t, r, title, lines, 0, style);
 }
 
 /// What the apply confirmation says: the calls, the manual steps and the steps other calls
-/// cover, each counted by its kind (as listed below it), then every step.
-pub(crate) fn plan_lines<'a>(s: &State, t: &Theme, c: &super::state::Confirm) -> Vec<Line<'a>> {
+/// cover, each counted by its kind (as listed below it); then every step, each with what it
+/// is for (the label of the decision behind it).
+pub(crate) fn plan_lines<'a>(
+    s: &State,
+    t: &Theme,
+    c: &super::state::Confirm,
+) -> (Vec<Line<'a>>, Vec<Line<'a>>) {
     use crate::remediate::Step;
     let manual = c
         .steps
@@ -1088,7 +1165,7 @@ pub(crate) fn plan_lines<'a>(s: &State, t: &Theme, c: &super::state::Confirm) ->
     } else {
         String::new()
     };
-    let mut lines = vec![
+    let head = vec![
         Line::from(Span::styled(
             format!(
                 "This plan makes {} ({}{covered}). Nothing has been sent.",
@@ -1108,17 +1185,35 @@ pub(crate) fn plan_lines<'a>(s: &State, t: &Theme, c: &super::state::Confirm) ->
         Line::from(Span::styled(format!("> {}▏", sanitize(&c.typed)), t.text)),
         Line::from(""),
     ];
-    for (i, p) in c.steps.iter().enumerate().skip(s.help_scroll).take(200) {
-        let style = match p.step {
-            crate::remediate::Step::Manual { .. } => t.warn,
-            _ => t.text,
-        };
-        lines.push(Line::from(Span::styled(
-            format!("{:>4}. {}", i + 1, sanitize(&p.step.line())),
-            style,
-        )));
-    }
-    lines
+    let label = |id: &i64| {
+        s.review
+            .decisions
+            .binary_search_by_key(id, |x| x.id)
+            .ok()
+            .map(|i| s.review.decisions[i].d.label.as_str())
+    };
+    let body = c
+        .steps
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let style = match p.step {
+                Step::Manual { .. } => t.warn,
+                _ => t.text,
+            };
+            let mut labels = p.decisions.iter().filter_map(label);
+            let what = match (labels.next(), labels.count()) {
+                (None, _) => String::new(),
+                (Some(l), 0) => format!("{}: ", sanitize(l)),
+                (Some(l), n) => format!("{} and {n} more: ", sanitize(l)),
+            };
+            Line::from(vec![
+                Span::styled(format!("{:>5} ", format!("{}.", i + 1)), style),
+                Span::styled(format!("{what}{}", sanitize(&p.step.line())), style),
+            ])
+        })
+        .collect();
+    (head, body)
 }
 
 fn applying(f: &mut Frame, t: &Theme, area: Rect, a: &super::state::Applying) {

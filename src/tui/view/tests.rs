@@ -170,13 +170,32 @@ fn overlays_at_80x24() {
     insta::assert_snapshot!("owner_picker_80x24", picker);
 }
 
-/// An overlay never sits one cell inside the panes' borders (a doubled corner, `┌┌`), at any
-/// size; and `j` in help, log and `z` stops at the last line: one `k` from there shows the
-/// line above it, never a blank stretch scrolled past the end.
+/// An overlay never sits one cell inside the panes' borders (a doubled corner, `┌┌`) nor has
+/// its border run into theirs (`mor┌ Help`, `└─└───┘─┘`), at any size: every box's left
+/// corners have a blank (or the screen's edge, or a pane beside it) to their left, its right
+/// corners one to their right. And `j` in help, log and `z` stops at the last line: one `k`
+/// from there shows the line above it, never a blank stretch scrolled past the end.
 #[test]
 fn overlays_have_single_borders_and_scroll_no_further_than_their_last_line() {
     let t = theme();
-    let doubled = ["┌┌", "┐┐", "└└", "┘┘", "└│", "┌│", "│┘", "│┐", "││"];
+    let clear = |screen: &str| -> Result<(), String> {
+        for (y, line) in screen.lines().enumerate().skip(1) {
+            let c: Vec<char> = line.chars().collect();
+            for (x, &ch) in c.iter().enumerate() {
+                let before = x.checked_sub(1).map(|i| c[i]);
+                let after = c.get(x + 1).copied();
+                let ok = match ch {
+                    '┌' | '└' => matches!(before, None | Some(' ' | '┐' | '┘')),
+                    '┐' | '┘' => matches!(after, None | Some(' ' | '┌' | '└')),
+                    _ => true,
+                };
+                if !ok {
+                    return Err(format!("row {y} column {x}: {line}"));
+                }
+            }
+        }
+        Ok(())
+    };
     for (w, ht) in [
         (80u16, 24u16),
         (81, 25),
@@ -185,21 +204,25 @@ fn overlays_have_single_borders_and_scroll_no_further_than_their_last_line() {
         (100, 30),
         (120, 40),
     ] {
-        for open in ['?', 'z'] {
+        for open in ["?", "z", ":"] {
             let mut h = harness();
             h.key('3');
-            h.key(open);
-            let screen = text(&render(&mut h, w, ht, &t));
-            for d in doubled {
-                // Side by side panes at 110 columns and wider meet as `││` in their own right.
-                if d == "││" && w >= 110 {
-                    continue;
-                }
-                assert!(
-                    !screen.lines().skip(1).any(|l| l.contains(d)),
-                    "{open} at {w}x{ht} draws {d}:\n{screen}"
-                );
+            for k in open.chars() {
+                h.key(k);
             }
+            let screen = text(&render(&mut h, w, ht, &t));
+            if let Err(e) = clear(&screen) {
+                panic!("{open} at {w}x{ht}: {e}\n{screen}");
+            }
+        }
+        // A prompt, over the panes' inner border.
+        let mut h = harness();
+        h.key('k');
+        h.key('c');
+        let screen = text(&render(&mut h, w, ht, &t));
+        assert_eq!(h.s.mode, Mode::Prompt);
+        if let Err(e) = clear(&screen) {
+            panic!("prompt at {w}x{ht}: {e}\n{screen}");
         }
     }
     // Help at 80×24 is longer than the screen: scroll far past its end, then one line up.
@@ -247,10 +270,12 @@ fn the_dashboard_keeps_its_key_age_chart_when_rules_do_not_fit() {
     h.key('1');
     let screen = text(&render(&mut h, 80, 24, &t));
     assert!(screen.contains("> 1 year"), "the whole chart:\n{screen}");
-    assert!(
-        screen.contains("more rules ("),
-        "the rest counted:\n{screen}"
-    );
+    // The rest counted, on one line that fits the pane.
+    let rest = screen
+        .lines()
+        .find(|l| l.contains("more rules: "))
+        .unwrap_or_else(|| panic!("the rest counted:\n{screen}"));
+    assert!(rest.contains(" findings, in 2 "), "{rest}");
     let big = text(&render(&mut h, 120, 60, &t));
     assert!(
         !big.contains("more rules"),
@@ -735,6 +760,66 @@ fn drill_in_and_scrolled_columns_at_80x24_and_120x40() {
     }
 }
 
+/// A plan longer than the screen is read whole before it is confirmed: the title says how much
+/// is below, `↓` and `PgDn` scroll the steps under the fixed prompt (a letter still types),
+/// no further than the last step; each step says what it is for (its decision's label).
+#[test]
+fn a_long_plan_scrolls_under_its_prompt_to_the_last_step() {
+    use crate::remediate::{PlannedStep, Step};
+    let t = theme();
+    let mut h = harness();
+    // The harness recorded one decision (a revoke): every step is for it.
+    let id = h.s.review.decisions[0].id;
+    let label = h.s.review.decisions[0].d.label.clone();
+    let steps = (1..=60)
+        .map(|i| PlannedStep {
+            decisions: vec![id],
+            step: Step::Call {
+                source: "openai".into(),
+                method: "DELETE",
+                path: format!("/organization/users/user-{i:03}"),
+                body: None,
+                note: None,
+            },
+        })
+        .collect();
+    h.s.confirm = Some(crate::tui::state::Confirm {
+        purpose: crate::tui::state::Purpose::Apply,
+        summary: vec![],
+        steps,
+        calls: 60,
+        typed: String::new(),
+        need_typing: true,
+    });
+    h.s.mode = Mode::Confirm;
+    let top = text(&render(&mut h, 80, 24, &t));
+    assert!(top.contains("more lines"), "{top}");
+    assert!(top.contains("> ▏"), "the prompt is shown: {top}");
+    assert!(
+        top.contains(&format!("1. {label}: DELETE /organization/users/user-001")),
+        "{top}"
+    );
+    assert!(!top.contains("user-060"), "{top}");
+    h.code(KeyCode::Down);
+    let down = text(&render(&mut h, 80, 24, &t));
+    assert!(!down.contains("user-001"), "one line down: {down}");
+    for _ in 0..20 {
+        h.code(KeyCode::PageDown);
+        render(&mut h, 80, 24, &t);
+    }
+    let end = text(&render(&mut h, 80, 24, &t));
+    assert!(end.contains("user-060"), "the last step: {end}");
+    assert!(end.contains("↑ scrolls"), "{end}");
+    assert!(end.contains("Type 60 and Enter"), "the prompt stays: {end}");
+    // Letters type into the prompt, as before.
+    h.typ("60");
+    assert_eq!(h.s.confirm.as_ref().unwrap().typed, "60");
+    // One line up from the end shows the step above the last at once.
+    h.code(KeyCode::Up);
+    let up = text(&render(&mut h, 80, 24, &t));
+    assert!(up.contains("↓ 1 more line"), "{up}");
+}
+
 /// The plan's first line counts each kind of step as the list below shows it: a step other
 /// calls cover is not a manual step.
 #[test]
@@ -759,6 +844,7 @@ fn the_plan_counts_calls_manual_steps_and_covered_steps_apart() {
             step(Step::Manual {
                 source: "anthropic".into(),
                 what: "remove the role by hand".into(),
+                lifted_by: Vec::new(),
             }),
             step(Step::Record {
                 what: "covered by step 1".into(),
@@ -771,7 +857,7 @@ fn the_plan_counts_calls_manual_steps_and_covered_steps_apart() {
         typed: String::new(),
         need_typing: false,
     };
-    let first: String = plan_lines(&h.s, &theme(), &c)[0]
+    let first: String = plan_lines(&h.s, &theme(), &c).0[0]
         .spans
         .iter()
         .map(|s| s.content.to_string())

@@ -4,8 +4,9 @@ use super::*;
 
 pub struct People;
 
-/// How many of a person's held items the detail lists by name.
-const HELD_SHOWN: usize = 6;
+/// How many of a person's held items the detail lists by name (the pane shows the first
+/// few; `z` scrolls through them all, up to this).
+const HELD_SHOWN: usize = 500;
 
 impl View for People {
     fn id(&self) -> ViewId {
@@ -71,7 +72,7 @@ impl View for People {
         // What they hold, under a label of its own (not as if it went on the line above it).
         let held = holds.as_deref().unwrap_or_default();
         for (k, d) in held.iter().take(HELD_SHOWN).enumerate() {
-            out.push(field(t, if k == 0 { "held" } else { "" }, &d.label));
+            out.push(field(t, if k == 0 { "items" } else { "" }, &d.label));
         }
         if held.len() > HELD_SHOWN {
             out.push(field(
