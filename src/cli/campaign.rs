@@ -188,7 +188,7 @@ pub fn list(g: &Globals, format: Format) -> Result<()> {
     match format {
         Format::Json => println!("{}", crate::model::text::json_pretty(&rows)?),
         _ if all.is_empty() => println!(
-            "no campaigns yet: `recert campaign new --name 2026-Q4 --due YYYY-MM-DD` freezes one from the latest snapshot"
+            "no campaigns yet: `recert campaign new --name 2026-Q4 --due YYYY-MM-DD --fallback EMAIL` freezes one from the latest snapshot (the fallback reviewer gets the items no manager or owner is found for)"
         ),
         _ => {
             let head = ["NAME", "SNAPSHOT", "ITEMS", "DECIDED", "STATE", "DUE"].map(String::from);

@@ -109,9 +109,9 @@ pub fn owners_import(g: &Globals, file: &Path, reason: Option<String>) -> Result
     if !errors.is_empty() {
         let shown: Vec<&String> = errors.iter().take(20).collect();
         bail!(
-            "{}: {} bad lines, nothing imported:\n  {}",
+            "{}: {}, nothing imported:\n  {}",
             file.display(),
-            errors.len(),
+            crate::model::text::plural(errors.len(), "bad line"),
             shown
                 .iter()
                 .map(|s| s.as_str())

@@ -249,7 +249,8 @@ impl Context {
     }
 }
 
-fn provider_label(p: &str) -> &str {
+/// A provider as people write it: `OpenAI`, `Anthropic`, `Cursor`.
+pub fn provider_label(p: &str) -> &str {
     match p {
         "openai" => "OpenAI",
         "anthropic" => "Anthropic",

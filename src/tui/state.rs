@@ -1462,10 +1462,18 @@ impl State {
     fn ask(&mut self, kind: PromptKind) {
         let Some(p) = &self.pending else { return };
         let n = p.items.len();
-        let what = if n == 1 {
-            p.items[0].1.clone()
-        } else {
-            crate::model::text::plural(n, "item")
+        // One item by its label, and for an account or invite (labelled by a person's email)
+        // what of theirs it is: "Revoke bob@x.com" read as everything Bob holds.
+        let what = match p.items.as_slice() {
+            [(t, label, _)] => {
+                let on = crate::reconcile::provider_label(&t.provider);
+                match t.kind.as_str() {
+                    "account" => format!("{label}'s account on {on}"),
+                    "invite" => format!("the invite for {label} on {on}"),
+                    _ => label.clone(),
+                }
+            }
+            _ => crate::model::text::plural(n, "item"),
         };
         let skipped = if p.skipped > 0 {
             format!(" ({} marked rows do not apply and are left out)", p.skipped)
@@ -1547,8 +1555,13 @@ impl State {
         if let Some(p) = &mut self.prompt {
             let n = self.pending.as_ref().map(|p| p.items.len()).unwrap_or(0);
             p.title = format!(
-                "Revoke everything {person} holds on every provider ({}). Justification",
-                crate::model::text::plural(n, "item")
+                "Revoke everything {person} holds on every provider ({}). Justification ({})",
+                crate::model::text::plural(n, "item"),
+                if self.justification_required {
+                    "required"
+                } else {
+                    "optional"
+                }
             );
         }
         Vec::new()

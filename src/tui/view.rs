@@ -864,7 +864,7 @@ fn overlay(
 pub const FILTER_HELP: &[&str] = &[
     "Filter terms are space-separated and must all hold:",
     "  alice            fuzzy text: letters in order, close together, in one column",
-    "  owner:ali       a word in the column starts with it (owner:none: empty)",
+    "  owner:ali        a word in the column starts with it (owner:none: empty)",
     "  provider:openai  unused>90d  age>=1y  spend>100  members<3",
     "  decision:none    no decision yet (any, certify, revoke, reassign, defer)",
     "  !status:active   ! negates a term",
@@ -962,9 +962,9 @@ fn palette(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
                 t.text
             };
             Line::from(vec![
-                Span::styled(format!(" {name:<10}"), style),
+                Span::styled(format!(" {name:<10} "), style),
                 Span::styled(
-                    format!(" {desc}"),
+                    desc.to_string(),
                     if i == s.palette_cursor {
                         t.selection
                     } else {
@@ -997,7 +997,9 @@ fn prompt(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
         )));
     }
     let w = area.width.saturating_sub(4).min(90);
-    let r = centered(area, w, 7);
+    // As tall as its wrapped lines (a long title and an error must both show).
+    let h = super::wrap::hang(lines.clone(), w.saturating_sub(2)).len() as u16 + 2;
+    let r = centered(area, w, h.max(7));
     overlay(
         f,
         t,

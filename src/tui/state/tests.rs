@@ -2446,6 +2446,23 @@ fn every_decidable_view_says_what_each_row_is_about() {
     }
 }
 
+/// A revoke of one account says whose account on which provider, not only an email (which
+/// reads as everything that person holds).
+#[test]
+fn a_revoke_prompt_says_whose_account_on_which_provider() {
+    let mut h = Harness::new(9);
+    h.key('/');
+    h.typ("unmanaged");
+    h.code(KeyCode::Enter);
+    h.key('r');
+    assert_eq!(h.s.mode, Mode::Prompt);
+    let title = h.s.prompt.as_ref().unwrap().title.clone();
+    assert!(
+        title.starts_with("Revoke person002@example.com's account on OpenAI. Justification"),
+        "{title}"
+    );
+}
+
 /// A key that runs as a service account and names only its id (Anthropic's keys do) says which
 /// service account by the name the snapshot lists for it, with its project.
 #[test]

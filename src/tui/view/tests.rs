@@ -284,6 +284,28 @@ fn the_dashboard_keeps_its_key_age_chart_when_rules_do_not_fit() {
     assert!(big.contains(crate::reconcile::RULES[n - 1].0), "{big}");
 }
 
+/// The sweep's prompt (a long title, the revoke note) says a justification is required, and an
+/// empty Enter's error shows in full: the box grows with its wrapped lines.
+#[test]
+fn the_sweep_prompt_shows_its_error_whole_at_80x24() {
+    let t = theme();
+    let mut h = harness();
+    h.key('3');
+    h.key('g');
+    h.key('x');
+    assert_eq!(h.s.mode, Mode::Prompt, "{:?}", h.s.toast);
+    let title = h.s.prompt.as_ref().unwrap().title.clone();
+    assert!(title.ends_with("Justification (required)"), "{title}");
+    h.code(KeyCode::Enter);
+    let screen = text(&render(&mut h, 80, 24, &t));
+    assert!(
+        screen.contains("a justification is required")
+            && screen.contains("this off)")
+            && screen.contains("until a plan"),
+        "{screen}"
+    );
+}
+
 /// The help overlay names the view it was opened from and lists the `:` commands with their
 /// arguments, not only the keys.
 #[test]

@@ -85,6 +85,12 @@ impl View for Keys {
                 "runs as",
                 match name {
                     Some(n) => format!("{kind} {n} ({})", o.id),
+                    // Anthropic's Admin API does not list service accounts (OAuth apps only):
+                    // the id is all a key says, and the pane says why.
+                    None if c.provider == "anthropic" && o.kind == "service_account" => format!(
+                        "{kind} {} (unnamed: Anthropic lists service accounts to OAuth apps only)",
+                        o.id
+                    ),
                     None => format!("{kind} {}", o.id),
                 },
             ));
