@@ -235,14 +235,19 @@ fn revoke_steps(t: &Target, d: &SourceData, key_status: &str) -> Result<Vec<Step
                             sanitize(role),
                             sanitize(group)
                         ),
-                        // Done once they leave the group, or the org.
-                        lifted_by: vec![
-                            (
-                                "openai-group-user",
-                                vec![group.to_string(), principal.to_string()],
-                            ),
-                            ("openai-user", vec![principal.to_string()]),
-                        ],
+                        // Done once they leave the group, or the org: keyed by the very
+                        // paths those calls take (built and encoded as they are), so an id
+                        // matches only the call that acts on it.
+                        lifted_by: [
+                            ApiPath::new("organization/groups")
+                                .id(group)?
+                                .lit("users")
+                                .id(principal)?,
+                            ApiPath::new("organization/users").id(principal)?,
+                        ]
+                        .into_iter()
+                        .filter_map(|path| removal("DELETE", &String::from(path)))
+                        .collect(),
                     });
                 }
                 return Ok(out);
@@ -834,8 +839,9 @@ fn segments(path: &str) -> Vec<&str> {
     path.split('/').filter(|s| !s.is_empty()).collect()
 }
 
-/// Which principal a call removes whole, if it does: (what, id) for an OpenAI org user, an
-/// Anthropic org user, an OpenAI project membership (its project roles go with it).
+/// What a call removes, if it removes a principal from something whole: (what, ids from the
+/// path, as sent) for an OpenAI org user, an Anthropic org user, an OpenAI project membership
+/// (its project roles go with it), an OpenAI group membership (the roles the group gives).
 fn removal(method: &str, path: &str) -> Option<(&'static str, Vec<String>)> {
     if method != "DELETE" {
         return None;
@@ -1261,6 +1267,32 @@ mod tests {
                 .iter()
                 .any(|l| l.starts_with("MANUAL")),
             "not lifted by someone else leaving the group"
+        );
+        // Ids are matched as the calls send them: `a@b` leaving covers `a@b`'s role, and a
+        // user whose id is `a@b` encoded (`a%40b`) leaving covers nothing of `a@b`'s.
+        let mut odd = d.clone();
+        odd.grants[0].principal_id = "a@b".into();
+        let plan_lines = |ds: &[&crate::review::Decision]| -> Vec<String> {
+            plan(ds, &odd).iter().map(|p| p.step.line()).collect()
+        };
+        let role_ab = revoke(5, "grant", "role_1/a@b");
+        assert!(
+            plan_lines(&[&role_ab])
+                .iter()
+                .any(|l| l.starts_with("MANUAL"))
+        );
+        let gone = plan_lines(&[&role_ab, &revoke(6, "account", "a@b")]);
+        assert!(
+            gone.iter()
+                .any(|l| l.starts_with("covered by removing the org user")),
+            "{gone:?}"
+        );
+        let lookalike = plan_lines(&[&role_ab, &revoke(7, "account", "a%40b")]);
+        assert!(
+            lookalike
+                .iter()
+                .any(|l| l.contains("holds role role_1 through group") && l.starts_with("MANUAL")),
+            "{lookalike:?}"
         );
         // The covered step's decision finishes with the call that covers it.
         let p = plan(&[&role, &member], &d);

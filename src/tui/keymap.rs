@@ -156,7 +156,11 @@ impl Layer {
         (Layer::Normal, "normal", "Lists"),
         (Layer::Filter, "filter", "Filter (after /)"),
         (Layer::Command, "command", "Commands (after :)"),
-        (Layer::Prompt, "prompt", "Justification and date prompts"),
+        (
+            Layer::Prompt,
+            "prompt",
+            "Prompts and confirmations (justification, date, submit, apply)",
+        ),
         (Layer::Picker, "picker", "Owner picker"),
         (Layer::Help, "help", "Help and log"),
     ];

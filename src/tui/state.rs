@@ -1103,7 +1103,7 @@ impl State {
             typed: String::new(),
             need_typing: staged.len() > self.confirm_threshold,
         });
-        self.help_scroll = 0;
+        self.reset_scroll();
         self.mode = Mode::Confirm;
         Vec::new()
     }
@@ -1459,6 +1459,13 @@ impl State {
         Vec::new()
     }
 
+    /// An overlay opened (help, log, `z`, a confirmation): at its top, and how far it can
+    /// scroll unknown until it is drawn (not the last overlay's).
+    fn reset_scroll(&mut self) {
+        self.help_scroll = 0;
+        self.scroll_max.set(usize::MAX);
+    }
+
     fn ask(&mut self, kind: PromptKind) {
         let Some(p) = &self.pending else { return };
         let n = p.items.len();
@@ -1733,12 +1740,12 @@ impl State {
                 }
             }
             "log" => {
-                self.help_scroll = 0;
+                self.reset_scroll();
                 self.mode = Mode::Log;
                 Vec::new()
             }
             "help" => {
-                self.help_scroll = 0;
+                self.reset_scroll();
                 self.mode = Mode::Help;
                 Vec::new()
             }
@@ -1807,7 +1814,7 @@ impl State {
                 need_typing: open > self.confirm_threshold,
             });
             self.mode = Mode::Confirm;
-            self.help_scroll = 0;
+            self.reset_scroll();
             return Vec::new();
         }
         if self.review.to_apply().is_empty() {
@@ -1834,7 +1841,7 @@ impl State {
             typed: String::new(),
             need_typing: calls > self.confirm_threshold,
         });
-        self.help_scroll = 0;
+        self.reset_scroll();
         self.mode = Mode::Confirm;
         Vec::new()
     }
@@ -2456,7 +2463,7 @@ impl State {
                 self.mode = Mode::Command;
             }
             Action::Help => {
-                self.help_scroll = 0;
+                self.reset_scroll();
                 self.mode = Mode::Help;
             }
             Action::Open => return self.drill(),
@@ -2492,7 +2499,7 @@ impl State {
             Action::Defer => return self.start_decision(Verdict::Defer),
             Action::Sweep => return self.sweep(),
             Action::Detail if self.view != ViewId::Dash && self.current().is_some() => {
-                self.help_scroll = 0;
+                self.reset_scroll();
                 self.mode = Mode::Detail;
             }
             Action::Undo if self.view == ViewId::Queue => return self.unstage(),

@@ -789,12 +789,8 @@ fn status(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
 
 /// The panes' area of a frame: between the header and the status line.
 fn body_of(area: Rect) -> Rect {
-    Rect::new(
-        area.x,
-        area.y.saturating_add(1).min(area.bottom()),
-        area.width,
-        area.height.saturating_sub(2),
-    )
+    let a = areas(area);
+    a.table.union(a.detail)
 }
 
 /// A box of `w`×`h` centred over the panes (between the header and the status line). A box
@@ -836,13 +832,15 @@ fn overlay(
         .len()
         .saturating_sub(usize::from(r.height.saturating_sub(2)));
     let scroll = scroll.min(max);
-    // A box smaller than the panes gets a blank cell around it (within the panes).
+    // A box narrower than the panes gets a blank column each side (within the panes), so its
+    // corners never touch a pane's border on the same row (`└─└──┘─┘`); the rows above and
+    // below are left alone (a pane's border and title there stay whole).
     let body = body_of(f.area());
     let ring = Rect::new(
         r.x.saturating_sub(1),
-        r.y.saturating_sub(1),
+        r.y,
         r.width.saturating_add(2),
-        r.height.saturating_add(2),
+        r.height,
     )
     .intersection(body);
     f.render_widget(Clear, ring.union(r));
@@ -1017,14 +1015,19 @@ fn prompt(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
 
 fn picker(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
     let Some(p) = &s.picker else { return };
-    let h = area.height.saturating_sub(4).min(16);
-    let rows = h.saturating_sub(3) as usize;
+    // The box first, then as many people as it holds (borders and the input line aside): on
+    // a short terminal `centered` gives less than asked, and the cursor must stay in view.
+    let r = centered(
+        area,
+        area.width.saturating_sub(4).min(76),
+        area.height.saturating_sub(4).min(16),
+    );
+    let (w, rows) = (r.width, r.height.saturating_sub(3) as usize);
     let start = p.cursor.saturating_sub(rows.saturating_sub(1));
     let mut lines = vec![Line::from(Span::styled(
         format!("> {}▏", sanitize(&p.input)),
         t.text.add_modifier(Modifier::BOLD),
     ))];
-    let w = area.width.saturating_sub(4).min(76);
     for (k, &i) in p.matches.iter().enumerate().skip(start).take(rows) {
         let c = &p.choices[i];
         let style = if k == p.cursor { t.selection } else { t.text };
@@ -1040,7 +1043,6 @@ fn picker(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
     if p.matches.is_empty() {
         lines.push(Line::from(Span::styled(" nobody matches", t.muted)));
     }
-    let r = centered(area, w, h);
     overlay(
         f,
         t,

@@ -28,7 +28,7 @@ pub fn sample_findings(n: usize) -> Vec<Finding> {
         .collect()
 }
 
-const NOW: i64 = 1_795_000_000;
+pub const NOW: i64 = 1_795_000_000;
 const DAY: i64 = 86_400;
 /// The effect that judges the snapshot again (after a reassign, its undo or redo).
 const REJUDGE: Effect = Effect::Engine(Command::Load { preview: false });

@@ -284,6 +284,61 @@ fn the_dashboard_keeps_its_key_age_chart_when_rules_do_not_fit() {
     assert!(big.contains(crate::reconcile::RULES[n - 1].0), "{big}");
 }
 
+/// A key typed before the first frame of a newly opened overlay is not held back by the last
+/// overlay's length (a short log left `j` nowhere to go in help), and on a short terminal the
+/// owner picker lists only the people its box holds, its cursor always among them.
+#[test]
+fn a_new_overlay_scrolls_at_once_and_the_picker_keeps_its_cursor_in_view() {
+    let t = theme();
+    let mut h = harness();
+    h.key(':');
+    h.typ("log");
+    h.code(KeyCode::Enter);
+    assert_eq!(h.s.mode, Mode::Log);
+    render(&mut h, 80, 24, &t);
+    assert_eq!(h.s.scroll_max.get(), 0, "a log that fits");
+    h.code(KeyCode::Esc);
+    h.key('?');
+    h.key('j');
+    h.key('j');
+    assert_eq!(h.s.help_scroll, 2, "both keys scrolled, before any frame");
+    h.code(KeyCode::Esc);
+    // 100×18: the picker asks for 14 rows and gets fewer; the last person is still shown when
+    // the cursor is on them (30 more people than the sample's, all current).
+    let mut snap = crate::tui::state::tests::sample_data(0).snapshot.clone();
+    let alice = snap.data.people[0].clone();
+    for i in 0..30 {
+        let mut p = alice.clone();
+        p.id = format!("u-extra{i:02}");
+        p.user_name = format!("extra{i:02}@example.com");
+        p.emails = vec![p.user_name.clone()];
+        snap.data.people.push(p);
+    }
+    let cx = crate::reconcile::Context::at(crate::tui::state::tests::NOW);
+    let findings = crate::reconcile::reconcile(&snap.data, &cx);
+    h.send(crate::tui::state::Msg::Data(std::sync::Arc::new(
+        crate::tui::data::Data::new(snap, findings, cx),
+    )));
+    h.key('4');
+    h.key('o');
+    assert_eq!(h.s.mode, Mode::Picker);
+    let n = h.s.picker.as_ref().unwrap().matches.len();
+    assert!(n > 20, "more people than the box holds: {n}");
+    for _ in 0..n {
+        h.code(KeyCode::Down);
+    }
+    let cursor = h.s.picker.as_ref().unwrap().cursor;
+    let p = h.s.picker.as_ref().unwrap();
+    let last = p.choices[p.matches[cursor]].email.clone();
+    for (w, ht) in [(100u16, 18u16), (80, 16), (80, 24)] {
+        let screen = text(&render(&mut h, w, ht, &t));
+        assert!(
+            screen.contains(&last),
+            "{w}x{ht}: {last} in view:\n{screen}"
+        );
+    }
+}
+
 /// The sweep's prompt (a long title, the revoke note) says a justification is required, and an
 /// empty Enter's error shows in full: the box grows with its wrapped lines.
 #[test]
