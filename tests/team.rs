@@ -117,6 +117,31 @@ fn a_reviewer_decides_only_their_own_items_as_themselves() {
             bob.as_str()
         ]
     );
+    // Their times are the database's, not the ones their machines gave (110-117, long ago):
+    // a reviewer cannot backdate a decision, a hand-off or a sign-off. The owner's stand.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let recent = |t: i64| (now - 600..=now + 600).contains(&t);
+    assert!(
+        !recent(entries[0].at),
+        "the owner's own time: {}",
+        entries[0].at
+    );
+    for e in &entries[1..] {
+        assert!(recent(e.at), "{} at {}", e.event, e.at);
+    }
+    let ds = admin.decisions().unwrap();
+    assert!(
+        ds.iter()
+            .filter(|d| d.reviewer != "owner")
+            .all(|d| recent(d.made_at)),
+        "{ds:#?}"
+    );
+    assert!(admin.sign_offs(id).unwrap().iter().all(|x| recent(x.at)));
+    let handed = admin.delegations(id).unwrap();
+    assert!(!handed.is_empty() && handed.iter().all(|x| recent(x.at)));
 }
 
 #[test]

@@ -685,6 +685,8 @@ CREATE TABLE audit_head (
     r#"
 CREATE INDEX grants_rows_live ON grants_rows (valid_to, ord);
 "#,
+    // 10 (PostgreSQL only): a team member's times are the database's.
+    team::MIGRATION_10,
 ];
 
 /// PostgreSQL 5: SQLite's 16 (provenance and the feeds it was read from).

@@ -14,6 +14,8 @@
 //! - Nobody (no recert role) may update or delete an audit row, or insert one except through
 //!   `recert_audit_append`, which chains the hash under the writer lock and refuses an actor
 //!   that is not the caller.
+//! - Times are the database's for everyone but an owner (migration 10): an audit entry's
+//!   `at`, a decision's `made_at`, a sign-off's and a delegation's `at`.
 
 use super::db::args;
 use super::{Engine, Store, StoreError};
@@ -563,6 +565,85 @@ impl Store {
         Ok(name)
     }
 }
+
+/// PostgreSQL 10: a team member's times are the database's, not their machine's: the audit
+/// log's `at` (set inside `recert_audit_append`, before the hash is chained), a decision's
+/// `made_at`, a sign-off's and a delegation's `at`. The owner (the DBA, a campaign owner, `store
+/// copy`) keeps the times it gives. Migration 2's `recert_audit_append` is replaced whole, as
+/// a migration must (history is not edited).
+pub(super) const MIGRATION_10: &str = r#"
+CREATE FUNCTION recert_server_now() RETURNS bigint
+    LANGUAGE sql VOLATILE
+    AS $$ SELECT floor(extract(epoch FROM clock_timestamp()))::bigint $$;
+CREATE OR REPLACE FUNCTION recert_audit_append(p_at bigint, p_actor text, p_event text, p_detail text)
+    RETURNS TABLE (seq bigint, prev text, hash text)
+    LANGUAGE plpgsql SECURITY DEFINER
+    AS $$
+DECLARE
+    me text := recert_me();
+    last_seq bigint;
+    last_hash text;
+    new_hash text;
+BEGIN
+    IF NOT recert_is_owner() THEN
+        IF me IS NULL OR p_actor IS DISTINCT FROM me THEN
+            RAISE EXCEPTION 'recert: % may not write to the audit log as %', session_user, p_actor
+                USING ERRCODE = '42501';
+        END IF;
+        IF NOT ((recert_member_of('recert_reviewer') AND p_event IN
+                    ('decide', 'undo', 'redo', 'campaign.submit', 'campaign.delegate', 'campaign.signoff'))
+             OR (recert_member_of('recert_applier') AND p_event IN
+                    ('plan', 'call', 'result', 'abandon', 'lock-recovered', 'manual.done', 'manual.ticket'))) THEN
+            RAISE EXCEPTION 'recert: % may not record a % in the audit log', session_user, p_event
+                USING ERRCODE = '42501';
+        END IF;
+    END IF;
+    -- The time is the database's for everyone but the owner: a reviewer's own clock could
+    -- backdate a decision past a campaign's due date.
+    IF NOT recert_is_owner() THEN
+        p_at := recert_server_now();
+    END IF;
+    IF octet_length(p_detail) > 1048576 THEN
+        RAISE EXCEPTION 'recert: an audit entry of % bytes is refused (at most 1 MiB)', octet_length(p_detail)
+            USING ERRCODE = '54000';
+    END IF;
+    PERFORM pg_advisory_xact_lock(125771447533569);
+    SELECT a.seq, a.hash INTO last_seq, last_hash FROM audit a ORDER BY a.seq DESC LIMIT 1;
+    IF NOT FOUND THEN
+        last_seq := 0;
+        last_hash := repeat('0', 64);
+    END IF;
+    new_hash := recert_audit_hash(last_seq + 1, p_at, p_actor, p_event, p_detail, last_hash);
+    INSERT INTO audit (seq, at, actor, event, detail, prev, hash)
+        VALUES (last_seq + 1, p_at, p_actor, p_event, p_detail, last_hash, new_hash);
+    INSERT INTO audit_head (one, seq, hash) VALUES (1, last_seq + 1, new_hash)
+        ON CONFLICT (one) DO UPDATE SET seq = excluded.seq, hash = excluded.hash;
+    -- A hint, delivered when the change commits: consoles read the log itself for who and what.
+    PERFORM pg_notify('recert_changes', (last_seq + 1)::text);
+    RETURN QUERY SELECT last_seq + 1, last_hash, new_hash;
+END
+$$;
+CREATE FUNCTION recert_stamp() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    AS $$
+BEGIN
+    IF NOT recert_is_owner() THEN
+        IF TG_TABLE_NAME = 'decisions' THEN
+            NEW.made_at := recert_server_now();
+        ELSE
+            NEW.at := recert_server_now();
+        END IF;
+    END IF;
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER recert_stamp BEFORE INSERT ON decisions
+    FOR EACH ROW EXECUTE FUNCTION recert_stamp();
+CREATE TRIGGER recert_stamp BEFORE INSERT ON campaign_signoffs
+    FOR EACH ROW EXECUTE FUNCTION recert_stamp();
+CREATE TRIGGER recert_stamp BEFORE INSERT ON campaign_delegations
+    FOR EACH ROW EXECUTE FUNCTION recert_stamp();
+"#;
 
 #[cfg(test)]
 mod tests {
