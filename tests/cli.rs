@@ -503,6 +503,19 @@ fn person_shows_the_whole_footprint() {
     ] {
         assert!(text.contains(section), "{text}");
     }
+    // Keys by their names, as the findings name them; memberships through a group by the
+    // group's name, never its raw `group:ID`.
+    let key = snap
+        .data
+        .credentials
+        .iter()
+        .find(|c| c.id == orphan["subject_id"].as_str().unwrap())
+        .unwrap();
+    if let Some(name) = &key.name {
+        let keys = text.split("\nKEYS\n").nth(1).unwrap();
+        assert!(keys.contains(name.as_str()), "{keys}");
+    }
+    assert!(!text.contains("via group:"), "{text}");
     // What the providers' records say of an account: someone who logged in shows it, in the
     // JSON and under the account's line in the table.
     let login = snap

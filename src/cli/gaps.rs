@@ -145,7 +145,14 @@ fn footprint_table(fp: &reconcile::Footprint, snap: &Snapshot) -> String {
                 .unwrap_or(&g.resource_id)
                 .to_string(),
             g.role.clone().unwrap_or_else(|| "-".into()),
-            format!("via {}", g.via),
+            // A group by its name, where the snapshot lists one.
+            match g.via.strip_prefix("group:") {
+                Some(id) => format!(
+                    "via group {}",
+                    names.get(&(g.source.as_str(), id)).copied().unwrap_or(id)
+                ),
+                None => format!("via {}", g.via),
+            },
         ]
     });
     for line in columns(rows, &[]).lines() {
@@ -156,7 +163,12 @@ fn footprint_table(fp: &reconcile::Footprint, snap: &Snapshot) -> String {
         [
             k.provider.clone(),
             k.id.clone(),
-            k.redacted.clone().unwrap_or_else(|| "-".into()),
+            // By its name and redacted value, as the findings below name it.
+            format!(
+                "{} {}",
+                k.name.as_deref().unwrap_or("(unnamed)"),
+                k.redacted.as_deref().unwrap_or("-")
+            ),
             format!("status {}", k.status.as_deref().unwrap_or("active")),
             format!("created {}", date(k.created_at)),
             format!("last used {}", date(k.last_used_at)),

@@ -117,23 +117,31 @@ impl<'a> Directory<'a> {
     /// every source's name when several list them). None while they are current, unknown or
     /// ambiguous.
     pub fn gone(&self, email: Option<&str>) -> Option<String> {
-        let state = match self.standing(email) {
-            Standing::Inactive => "inactive in",
-            Standing::Absent => "removed from",
-            _ => return None,
+        if !matches!(self.standing(email), Standing::Inactive | Standing::Absent) {
+            return None;
+        }
+        // Each directory by what it says: inactive in one, removed from another.
+        let people = self.people(email.unwrap_or_default());
+        let said = |absent: bool, state: &str| {
+            let mut sources: Vec<&str> = people
+                .iter()
+                .filter(|p| p.absent == absent)
+                .map(|p| p.source.as_str())
+                .collect();
+            sources.sort_unstable();
+            sources.dedup();
+            let name = match sources.as_slice() {
+                [] => return None,
+                ["directory"] => "the directory".to_string(),
+                s => s.join(" and "),
+            };
+            Some(format!("{state} {name}"))
         };
-        let mut sources: Vec<&str> = self
-            .people(email.unwrap_or_default())
-            .iter()
-            .map(|p| p.source.as_str())
+        let parts: Vec<String> = [said(false, "inactive in"), said(true, "removed from")]
+            .into_iter()
+            .flatten()
             .collect();
-        sources.sort_unstable();
-        sources.dedup();
-        let name = match sources.as_slice() {
-            [] | ["directory"] => "the directory".to_string(),
-            s => s.join(" and "),
-        };
-        Some(format!("{state} {name}"))
+        Some(parts.join(", "))
     }
 
     pub fn standing(&self, email: Option<&str>) -> Standing {

@@ -118,6 +118,15 @@ fn a_leaver_is_said_gone_from_the_directory_that_says_so() {
         Some("inactive in hr-csv and okta")
     );
     assert_eq!(dir.gone(Some("d@x.com")), None);
+    // Inactive in one, deleted from another: each said as it is.
+    let mut e_hr = at("hr-csv", "e@x.com", false);
+    e_hr.absent = true;
+    let people = vec![at("okta", "e@x.com", false), e_hr];
+    let dir = crate::reconcile::Directory::new(&people, &Default::default());
+    assert_eq!(
+        dir.gone(Some("e@x.com")).as_deref(),
+        Some("inactive in okta, removed from hr-csv")
+    );
     assert_eq!(dir.gone(Some("nobody@x.com")), None);
     assert_eq!(dir.gone(None), None);
 }
