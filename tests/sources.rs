@@ -146,7 +146,7 @@ async fn a_sync_stores_the_digest_the_console_shows_first() {
                     .as_ref()
                     .is_some_and(|o| o.kind == "service_account" && o.id == sa)
             })
-            .map(|r| (r.cells[1].to_string(), r.cells[2].to_string()))
+            .map(|r| (r.cell(1).to_string(), r.cell(2).to_string()))
             .collect()
     };
     let svc = whole

@@ -130,6 +130,9 @@ impl<T: Clone> Memo<T> {
     }
 }
 
+/// Per canonical email: (accounts, provider names, keys, findings).
+pub(crate) type Holdings<'d> = rustc_hash::FxHashMap<String, (i64, Vec<&'d str>, i64, i64)>;
+
 pub(crate) fn label_key(source: &str, id: &str) -> String {
     format!("{source}\0{id}")
 }
@@ -237,16 +240,43 @@ impl Data {
                 (label_key(&s.source, &s.id), clean(&label))
             }))
             .collect();
-        d.resources = resources(&d);
-        d.dash = dash.unwrap_or_else(|| Digest::new(&d.snapshot.data, &d.findings, now));
-        let gaps = d.gaps_table();
-        d.tables.insert(ViewId::Gaps, gaps.into());
-        let people = d.people_table();
-        d.tables.insert(ViewId::People, people.into());
-        let keys = d.keys_table();
-        d.tables.insert(ViewId::Keys, keys.into());
-        let res = d.resources_table();
-        d.tables.insert(ViewId::Resources, res.into());
+        // The tables and the digest read the data and nothing of each other: built side by
+        // side on both cores, with one directory index for the views that resolve people.
+        let (dash, resources, [gaps, people, keys, res]) = {
+            let d = &d;
+            let dir = d.directory();
+            let dir = &dir;
+            let ((dash, gaps), ((people, keys), res)) = rayon::join(
+                || {
+                    rayon::join(
+                        || dash.unwrap_or_else(|| Digest::new(&d.snapshot.data, &d.findings, now)),
+                        || d.gaps_table(),
+                    )
+                },
+                || {
+                    rayon::join(
+                        || rayon::join(|| d.people_table(dir), || d.keys_table(dir)),
+                        || {
+                            let items = resources(d);
+                            let table = Data::resources_table(&items);
+                            (items, table)
+                        },
+                    )
+                },
+            );
+            let (resources, res) = res;
+            (dash, resources, [gaps, people, keys, res])
+        };
+        d.dash = dash;
+        d.resources = resources;
+        for (v, t) in [
+            (ViewId::Gaps, gaps),
+            (ViewId::People, people),
+            (ViewId::Keys, keys),
+            (ViewId::Resources, res),
+        ] {
+            d.tables.insert(v, t.into());
+        }
         d
     }
 
@@ -275,21 +305,25 @@ impl Data {
         Directory::new(&self.snapshot.data.people, &self.rules)
     }
 
-    /// Per canonical email: (accounts, provider names, keys, findings).
-    pub(crate) fn holdings(&self) -> HashMap<String, (i64, Vec<&str>, i64, i64)> {
-        let dir = self.directory();
+    /// What each address holds, for the People view.
+    pub(crate) fn holdings(&self, dir: &Directory) -> Holdings<'_> {
+        use rayon::prelude::*;
         let d = &self.snapshot.data;
-        let mut by: HashMap<String, (i64, Vec<&str>, i64, i64)> = HashMap::new();
-        let mut account_email: HashMap<(&str, &str), String> = HashMap::new();
-        for a in &d.accounts {
-            if let Some(e) = &a.email {
-                let key = dir.canonical(e);
-                account_email.insert((&a.source, &a.id), key.clone());
-                let h = by.entry(key).or_default();
-                h.0 += 1;
-                if !h.1.contains(&a.provider.as_str()) {
-                    h.1.push(&a.provider);
-                }
+        // Each account's address resolved once, on both cores.
+        let canon: Vec<Option<String>> = d
+            .accounts
+            .par_iter()
+            .map(|a| a.email.as_deref().map(|e| dir.canonical(e)))
+            .collect();
+        let mut by = Holdings::default();
+        let mut account_email: rustc_hash::FxHashMap<(&str, &str), &str> = Default::default();
+        for (a, key) in d.accounts.iter().zip(&canon) {
+            let Some(key) = key else { continue };
+            account_email.insert((&a.source, &a.id), key);
+            let h = by.entry(key.clone()).or_default();
+            h.0 += 1;
+            if !h.1.contains(&a.provider.as_str()) {
+                h.1.push(&a.provider);
             }
         }
         for c in &d.credentials {
@@ -297,16 +331,40 @@ impl Data {
             let key = o.email.as_deref().map(|e| dir.canonical(e)).or_else(|| {
                 account_email
                     .get(&(c.source.as_str(), o.id.as_str()))
-                    .cloned()
+                    .map(|k| k.to_string())
             });
             if let Some(k) = key {
                 by.entry(k).or_default().2 += 1;
             }
         }
-        for f in &self.findings {
-            if let Some(e) = &f.subject_email {
-                by.entry(dir.canonical(e)).or_default().3 += 1;
-            }
+        // A million findings name far fewer addresses: count them by address, one part per
+        // core, then resolve each address once.
+        type Counts<'f> = rustc_hash::FxHashMap<&'f str, i64>;
+        let part = self
+            .findings
+            .len()
+            .div_ceil(rayon::current_num_threads().max(1))
+            .max(1);
+        let per_email = self
+            .findings
+            .par_chunks(part)
+            .map(|fs| {
+                let mut m = Counts::default();
+                for f in fs {
+                    if let Some(e) = &f.subject_email {
+                        *m.entry(&**e).or_default() += 1;
+                    }
+                }
+                m
+            })
+            .reduce(Counts::default, |mut a, b| {
+                for (e, n) in b {
+                    *a.entry(e).or_default() += n;
+                }
+                a
+            });
+        for (e, n) in per_email {
+            by.entry(dir.canonical(e)).or_default().3 += n;
         }
         by
     }
@@ -708,7 +766,7 @@ impl Review {
 /// Provider resources, directory groups and roles, with member counts.
 fn resources(d: &Data) -> Vec<ResourceItem> {
     let data = &d.snapshot.data;
-    let mut members: HashMap<(&str, &str), i64> = HashMap::new();
+    let mut members: rustc_hash::FxHashMap<(&str, &str), i64> = Default::default();
     for g in &data.grants {
         *members.entry((&g.source, &g.resource_id)).or_default() += 1;
     }
@@ -728,7 +786,7 @@ fn resources(d: &Data) -> Vec<ResourceItem> {
             status: if r.archived { "archived" } else { "active" }.into(),
         })
         .collect();
-    let mut groups: HashMap<(&str, &str), i64> = HashMap::new();
+    let mut groups: rustc_hash::FxHashMap<(&str, &str), i64> = Default::default();
     for p in &data.people {
         for g in &p.groups {
             *groups.entry((&p.source, g)).or_default() += 1;
@@ -747,7 +805,7 @@ fn resources(d: &Data) -> Vec<ResourceItem> {
             status: "active".into(),
         });
     }
-    let mut roles: HashMap<(&str, &str, &str), i64> = HashMap::new();
+    let mut roles: rustc_hash::FxHashMap<(&str, &str, &str), i64> = Default::default();
     for a in &data.accounts {
         if let Some(r) = &a.role {
             *roles.entry((&a.provider, &a.source, r)).or_default() += 1;

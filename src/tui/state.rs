@@ -929,7 +929,7 @@ impl State {
         {
             return Some(t.id);
         }
-        row.cells.first().map(|c| c.to_string())
+        (!row.is_empty()).then(|| row.cell(0).to_string())
     }
 
     /// `u` in the campaign queue: un-stage the marked rows, or the row under the cursor.
@@ -1535,7 +1535,7 @@ impl State {
         let Some(row) = self.vs().row(id) else {
             return Vec::new();
         };
-        let (item, person) = (row.item, row.cells[0].to_string());
+        let (item, person) = (row.item, row.cell(0).to_string());
         let targets = match self.data.sweep(item) {
             Ok(t) => t,
             Err(why) => {
@@ -2735,12 +2735,10 @@ impl State {
 /// grows), or the campaign item's number.
 fn review_row_key(view: ViewId, r: &crate::tui::table::Row) -> i64 {
     match view {
-        ViewId::Queue => r.nums.first().copied().unwrap_or(NONE_KEY),
+        ViewId::Queue => r.num(0),
         _ => r.item as i64,
     }
 }
-
-const NONE_KEY: i64 = i64::MIN;
 
 fn rows_about(
     data: &Data,

@@ -61,14 +61,19 @@ pub enum Tone {
     Muted,
 }
 
+/// One row: its cells' text, each cell's filter mask and number, how it is coloured, and the
+/// object it shows. A million rows are a view's whole memory, so a row is two allocations:
+/// the cells' text end to end, and one block of words (the masks, the numbers when a column
+/// has one, and where each cell ends).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Row {
-    /// Display text, already sanitised.
-    pub cells: Box<[Box<str>]>,
-    /// Per column: the number behind a numeric column, `NONE` otherwise.
-    pub nums: Box<[i64]>,
-    /// Per column: `char_mask` of the cell, so the filter can skip cells quickly.
-    pub masks: Box<[u64]>,
+    /// Display text, already sanitised, the cells end to end.
+    text: Box<str>,
+    /// `[mask; cols]`, then `[num; cols]` when `nums`, then each cell's end in `text`, two
+    /// `u32`s to a word.
+    meta: Box<[u64]>,
+    cols: u16,
+    nums: bool,
     /// How the first cell is coloured.
     pub tone: Tone,
     /// Index of the object this row shows in the view's source list.
@@ -76,13 +81,80 @@ pub struct Row {
 }
 
 impl Row {
+    /// `cells` already sanitised; `nums` per column, `NONE` for a text column.
     pub fn new(cells: Vec<String>, nums: Vec<i64>, tone: Tone, item: u32) -> Row {
+        let cols = cells.len();
+        let has_nums = nums.iter().take(cols).any(|&n| n != NONE);
+        let mut meta = Vec::with_capacity(cols * (1 + has_nums as usize) + cols.div_ceil(2));
+        meta.extend(cells.iter().map(|c| char_mask(c)));
+        if has_nums {
+            meta.extend((0..cols).map(|i| nums.get(i).copied().unwrap_or(NONE) as u64));
+        }
+        let mut text = String::with_capacity(cells.iter().map(String::len).sum());
+        let mut ends = Vec::with_capacity(cols);
+        for c in &cells {
+            text.push_str(c);
+            // A cell past 4 GiB is cut at a character boundary rather than wrapping the end.
+            let mut end = text.len().min(u32::MAX as usize);
+            while !text.is_char_boundary(end) {
+                end -= 1;
+            }
+            ends.push(end as u32);
+        }
+        meta.extend(
+            ends.chunks(2)
+                .map(|p| p[0] as u64 | (p.get(1).copied().unwrap_or(0) as u64) << 32),
+        );
         Row {
-            masks: cells.iter().map(|c| char_mask(c)).collect(),
-            cells: cells.into_iter().map(String::into_boxed_str).collect(),
-            nums: nums.into_boxed_slice(),
+            text: text.into_boxed_str(),
+            meta: meta.into_boxed_slice(),
+            cols: cols.min(u16::MAX as usize) as u16,
+            nums: has_nums,
             tone,
             item,
+        }
+    }
+
+    /// How many cells.
+    pub fn len(&self) -> usize {
+        self.cols as usize
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.cols == 0
+    }
+
+    fn end(&self, i: usize) -> usize {
+        let at = self.len() * (1 + self.nums as usize) + i / 2;
+        let w = self.meta[at] >> (32 * (i & 1));
+        w as u32 as usize
+    }
+
+    /// Column `i`'s text; empty past the last.
+    pub fn cell(&self, i: usize) -> &str {
+        if i >= self.len() {
+            return "";
+        }
+        let start = if i == 0 { 0 } else { self.end(i - 1) };
+        self.text.get(start..self.end(i)).unwrap_or("")
+    }
+
+    /// Every cell's text, in column order.
+    pub fn cells(&self) -> impl Iterator<Item = &str> + '_ {
+        (0..self.len()).map(|i| self.cell(i))
+    }
+
+    /// Column `i`'s `char_mask`; every bit past the last (nothing is skipped).
+    pub fn mask(&self, i: usize) -> u64 {
+        if i < self.len() { self.meta[i] } else { !0 }
+    }
+
+    /// The number behind column `i`; `NONE` for a text column or past the last.
+    pub fn num(&self, i: usize) -> i64 {
+        if self.nums && i < self.len() {
+            self.meta[self.len() + i] as i64
+        } else {
+            NONE
         }
     }
 }
@@ -110,7 +182,7 @@ pub fn order(t: &Table, sort: Option<Sort>) -> Vec<u32> {
     let rows = &t.rows;
     if numeric {
         idx.par_sort_by(|&a, &b| {
-            let (x, y) = (rows[a as usize].nums[col], rows[b as usize].nums[col]);
+            let (x, y) = (rows[a as usize].num(col), rows[b as usize].num(col));
             // Rows without a value go last either way.
             let o = match (x == NONE, y == NONE) {
                 (true, true) => std::cmp::Ordering::Equal,
@@ -145,7 +217,7 @@ fn order_text(rows: &[Row], col: usize, desc: bool) -> Vec<u32> {
         .par_iter()
         .enumerate()
         .map(|(i, r)| {
-            let k = prefix(&r.cells[col]);
+            let k = prefix(r.cell(col));
             (if desc { !k } else { k }, i as u32)
         })
         .collect();
@@ -175,7 +247,7 @@ fn order_text(rows: &[Row], col: usize, desc: bool) -> Vec<u32> {
     }
     parts.into_par_iter().for_each(|run| {
         run.sort_by(|&a, &b| {
-            let o = rows[a as usize].cells[col].cmp(&rows[b as usize].cells[col]);
+            let o = rows[a as usize].cell(col).cmp(rows[b as usize].cell(col));
             let o = if desc { o.reverse() } else { o };
             o.then(a.cmp(&b))
         })
@@ -215,12 +287,7 @@ pub fn natural_widths(cols: &[Column], page: &[&Row]) -> Vec<u16> {
                 return c.width;
             }
             let head = c.name.width() + 1;
-            let widest = page
-                .iter()
-                .filter_map(|r| r.cells.get(i))
-                .map(|x| x.width())
-                .max()
-                .unwrap_or(0);
+            let widest = page.iter().map(|r| r.cell(i).width()).max().unwrap_or(0);
             (head.max(widest) as u16).min(MAX_COLUMN.max(c.width))
         })
         .collect()
@@ -369,7 +436,7 @@ pub(crate) mod tests {
     fn reference(rows: &[Row], col: usize, desc: bool) -> Vec<u32> {
         let mut idx: Vec<u32> = (0..rows.len() as u32).collect();
         idx.sort_by(|&a, &b| {
-            let o = rows[a as usize].cells[col].cmp(&rows[b as usize].cells[col]);
+            let o = rows[a as usize].cell(col).cmp(rows[b as usize].cell(col));
             let o = if desc { o.reverse() } else { o };
             o.then(a.cmp(&b))
         });
@@ -397,6 +464,33 @@ pub(crate) mod tests {
                 })
                 .collect();
             prop_assert_eq!(order_text(&rows, 0, desc), reference(&rows, 0, desc));
+        }
+    }
+
+    proptest! {
+        /// A row gives back each cell's text, mask and number as built, whatever the cells
+        /// hold (empty, multi-byte, an odd count); past the last column, nothing to match.
+        #[test]
+        fn a_row_gives_back_what_it_was_built_from(
+            cells in proptest::collection::vec(
+                (proptest::collection::vec(prop_oneof![Just('a'), Just('é'), Just('\u{1F600}'), Just(' '), Just('-')], 0..8),
+                 prop_oneof![Just(NONE), any::<i64>()]),
+                0..9,
+            ),
+        ) {
+            let texts: Vec<String> = cells.iter().map(|(t, _)| t.iter().collect()).collect();
+            let nums: Vec<i64> = cells.iter().map(|(_, n)| *n).collect();
+            let row = Row::new(texts.clone(), nums.clone(), Tone::Normal, 7);
+            prop_assert_eq!(row.len(), texts.len());
+            prop_assert_eq!(row.cells().collect::<Vec<_>>(), texts.iter().map(String::as_str).collect::<Vec<_>>());
+            for (i, t) in texts.iter().enumerate() {
+                prop_assert_eq!(row.cell(i), t.as_str());
+                prop_assert_eq!(row.mask(i), char_mask(t));
+                prop_assert_eq!(row.num(i), nums[i]);
+            }
+            prop_assert_eq!(row.cell(texts.len()), "");
+            prop_assert_eq!(row.num(texts.len()), NONE);
+            prop_assert_eq!(row.mask(texts.len()), !0);
         }
     }
 

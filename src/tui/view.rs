@@ -288,7 +288,7 @@ fn table(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
                 t.accent
             })];
             for (k, &c) in shown.iter().enumerate() {
-                let text = r.cells.get(c).map(|x| &**x).unwrap_or("");
+                let text = r.cell(c);
                 let cell = Cell::from(ellipsize(text, fit.widths[k]));
                 cells.push(if k == 0 && !selected {
                     cell.style(tone(t, r.tone))

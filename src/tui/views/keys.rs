@@ -150,9 +150,8 @@ impl View for Keys {
 }
 
 impl Data {
-    pub(crate) fn keys_table(&self) -> Table {
+    pub(crate) fn keys_table(&self, dir: &crate::reconcile::Directory) -> Table {
         let d = &self.snapshot.data;
-        let dir = self.directory();
         let emails: HashMap<(&str, &str), &str> = d
             .accounts
             .iter()

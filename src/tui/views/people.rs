@@ -96,12 +96,12 @@ impl View for People {
 }
 
 impl Data {
-    pub(crate) fn people_table(&self) -> Table {
-        let dir = self.directory();
-        let holdings = self.holdings();
+    pub(crate) fn people_table(&self, dir: &crate::reconcile::Directory) -> Table {
+        use rayon::prelude::*;
+        let holdings = self.holdings(dir);
         let rows = self
             .people
-            .iter()
+            .par_iter()
             .map(|&i| {
                 let p = &self.snapshot.data.people[i as usize];
                 let mut h = (0i64, Vec::new(), 0i64, 0i64);

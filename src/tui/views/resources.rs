@@ -55,9 +55,8 @@ impl View for Resources {
 }
 
 impl Data {
-    pub(crate) fn resources_table(&self) -> Table {
-        let rows = self
-            .resources
+    pub(crate) fn resources_table(resources: &[ResourceItem]) -> Table {
+        let rows = resources
             .iter()
             .enumerate()
             .map(|(i, r)| {
