@@ -145,13 +145,12 @@ fn footprint_table(fp: &reconcile::Footprint, snap: &Snapshot) -> String {
                 .unwrap_or(&g.resource_id)
                 .to_string(),
             g.role.clone().unwrap_or_else(|| "-".into()),
-            // A group by its name, where the snapshot lists one.
-            match g.via.strip_prefix("group:") {
-                Some(id) => format!(
-                    "via group {}",
-                    names.get(&(g.source.as_str(), id)).copied().unwrap_or(id)
-                ),
-                None => format!("via {}", g.via),
+            // A group by its name, where the snapshot lists one: as the findings say it.
+            match crate::reconcile::via_words(&g.via, |id| {
+                names.get(&(g.source.as_str(), id)).copied().unwrap_or(id)
+            }) {
+                ("", _) => "direct".to_string(),
+                (via, through) => format!("{}{through}", via.trim_start()),
             },
         ]
     });

@@ -516,6 +516,57 @@ fn the_census_counts_every_grant_and_usable_key() {
     );
 }
 
+/// A role held through a provider group names the group as a reviewer knows it: by its name
+/// where the snapshot lists one (its id otherwise), never as the raw `group:ID` a connector
+/// records.
+#[test]
+fn a_grant_through_a_group_names_the_group() {
+    let resource = |kind: &str, id: &str, name: Option<&str>| Resource {
+        source: "openai".into(),
+        provider: "openai".into(),
+        kind: kind.into(),
+        id: id.into(),
+        name: name.map(Into::into),
+        archived: false,
+        created_at: None,
+        parent: None,
+    };
+    let grant = |principal: &str, via: &str| Grant {
+        source: "openai".into(),
+        provider: "openai".into(),
+        principal_kind: "user".into(),
+        principal_id: principal.into(),
+        resource_id: "proj_1".into(),
+        role: Some("member".into()),
+        via: via.into(),
+    };
+    let d = SourceData {
+        resources: vec![
+            resource("project", "proj_1", Some("Search")),
+            resource("group", "group_01ab", Some("ML Platform")),
+        ],
+        grants: vec![
+            grant("u1", "group:group_01ab"),
+            grant("u2", "group:group_unlisted"),
+            grant("u3", "direct"),
+        ],
+        ..Default::default()
+    };
+    let details: Vec<String> = run(&d)
+        .into_iter()
+        .filter(|f| f.rule == "scim-uncovered-grant")
+        .map(|f| f.detail)
+        .collect();
+    assert_eq!(
+        details,
+        vec![
+            "user is member of Search via group ML Platform".to_string(),
+            "user is member of Search via group group_unlisted".into(),
+            "user is member of Search".into(),
+        ]
+    );
+}
+
 #[test]
 fn every_rule_has_an_explanation() {
     for (id, _, text) in RULES {
