@@ -43,6 +43,13 @@ pub fn owners_import(g: &Globals, file: &Path, reason: Option<String>) -> Result
             label,
         ));
     }
+    // Service accounts known only by their keys (Anthropic's): as the rules know them.
+    for ((source, id), (provider, _)) in d.unlisted_service_accounts(|_| true) {
+        ownable.push((
+            Target::new(provider, source, "service_account", id),
+            format!("service account {id}"),
+        ));
+    }
     for r in &d.resources {
         let label = r.name.clone().unwrap_or_else(|| r.id.clone());
         ownable.push((

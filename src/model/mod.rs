@@ -406,7 +406,38 @@ pub struct AppAccess {
     pub push_detail: Option<String>,
 }
 
+/// Service accounts known only by their keys, by (source, id): each one's provider and the
+/// keys that name it, in the snapshot's order.
+pub type Unlisted<'a> =
+    std::collections::BTreeMap<(&'a str, &'a str), (&'a str, Vec<&'a Credential>)>;
+
 impl SourceData {
+    /// Service accounts the snapshot does not list but whose keys name them as their owner
+    /// (`owner.kind` `service_account`), counting the keys `counts` keeps: Anthropic lists
+    /// service accounts to OAuth apps only, so an admin key knows one by the keys it made.
+    /// The one answer to "which service accounts are there" beside `service_accounts`, for the
+    /// rules and for what may be given an owner.
+    pub fn unlisted_service_accounts(&self, counts: impl Fn(&Credential) -> bool) -> Unlisted<'_> {
+        let listed: std::collections::HashSet<(&str, &str)> = self
+            .service_accounts
+            .iter()
+            .map(|s| (s.source.as_str(), s.id.as_str()))
+            .collect();
+        let mut out = Unlisted::new();
+        for c in self.credentials.iter().filter(|c| counts(c)) {
+            let Some(o) = c.owner.as_ref().filter(|o| o.kind == "service_account") else {
+                continue;
+            };
+            if !listed.contains(&(c.source.as_str(), o.id.as_str())) {
+                out.entry((c.source.as_str(), o.id.as_str()))
+                    .or_insert((c.provider.as_str(), Vec::new()))
+                    .1
+                    .push(c);
+            }
+        }
+        out
+    }
+
     pub fn items(&self) -> u64 {
         (self.people.len()
             + self.accounts.len()

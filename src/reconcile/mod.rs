@@ -375,6 +375,35 @@ fn others(dir: &Directory, d: &SourceData, cx: &Context, ix: &Index) -> Vec<Find
             ));
         }
     }
+    // A service account the snapshot does not list (Anthropic lists them to OAuth apps only)
+    // is known by the live keys it made or acts as: the same gap when nobody owns it.
+    let unlisted = d.unlisted_service_accounts(|c| live(&c));
+    for ((source, id), (provider, keys)) in unlisted {
+        if cx
+            .owners
+            .contains_key(&(source.to_string(), id.to_string()))
+        {
+            continue;
+        }
+        let more = match keys.len() - 1 {
+            0 => String::new(),
+            1 => " and 1 more key".into(),
+            n => format!(" and {n} more keys"),
+        };
+        out.push(finding(
+            "unowned-service-account",
+            provider,
+            source,
+            "service_account",
+            id.to_string(),
+            None,
+            format!(
+                "{id}, known by its {}{more}, has no recorded owner ({} lists service accounts to OAuth apps only)",
+                key_label(keys[0]),
+                provider_label(provider)
+            ),
+        ));
+    }
     for i in &d.invites {
         let pending = i.status.as_deref() == Some("pending");
         if !pending {

@@ -405,6 +405,76 @@ fn service_accounts_need_an_owner_record() {
     );
 }
 
+/// Anthropic lists service accounts to OAuth apps only, so a service account an admin key
+/// reads is known by the keys it made (`created_by.type: "service_account"`). Nobody answering
+/// for it is the same gap as an OpenAI service account with no owner: one finding per service
+/// account, however many keys it made, none once someone is recorded as its owner, and none
+/// twice for a service account the snapshot does list.
+#[test]
+fn a_service_account_known_only_by_its_keys_needs_an_owner_record() {
+    let made_by = |id: &str, sa: &str, status: &str| {
+        let mut k = key(id, sa, "", "active");
+        k.source = "anthropic".into();
+        k.provider = "anthropic".into();
+        k.kind = "api_key".into();
+        k.name = Some(format!("{id}-name"));
+        k.status = Some(status.into());
+        k.owner = Some(Owner {
+            kind: "service_account".into(),
+            id: sa.into(),
+            email: None,
+            name: None,
+        });
+        k
+    };
+    let mut listed = made_by("k_listed", "svac_listed", "active");
+    listed.source = "openai".into();
+    listed.provider = "openai".into();
+    let d = SourceData {
+        credentials: vec![
+            made_by("k1", "svac_a", "active"),
+            made_by("k2", "svac_a", "active"),
+            made_by("k3", "svac_owned", "active"),
+            made_by("k4", "svac_gone", "inactive"),
+            listed,
+        ],
+        service_accounts: vec![ServiceAccount {
+            source: "openai".into(),
+            provider: "openai".into(),
+            id: "svac_listed".into(),
+            resource_id: None,
+            name: Some("bot".into()),
+            role: None,
+            created_at: None,
+        }],
+        ..Default::default()
+    };
+    let mut cx = Context::at(NOW);
+    cx.owners
+        .insert(("anthropic".into(), "svac_owned".into()), "b@x.com".into());
+    let found: Vec<_> = reconcile(&d, &cx)
+        .into_iter()
+        .filter(|f| f.rule == "unowned-service-account")
+        .collect();
+    let ids: Vec<_> = found.iter().map(|f| f.subject_id.to_string()).collect();
+    assert_eq!(ids, vec!["svac_a", "svac_listed"]);
+    let a = &found[0];
+    assert_eq!(
+        (a.provider.as_str(), a.subject_kind.as_str()),
+        ("anthropic", "service_account")
+    );
+    assert!(
+        a.detail.contains("k1-name") && a.detail.contains("1 more key"),
+        "{}",
+        a.detail
+    );
+    assert!(
+        a.detail.contains("OAuth"),
+        "says why it has no name: {}",
+        a.detail
+    );
+}
+
 #[test]
 fn privileged_drift_only_with_admin_groups_and_never_for_ambiguous_people() {
     let mut admin = person("admin@x.com", true, false);

@@ -509,6 +509,20 @@ pub(super) fn derive(w: &World) -> Vec<Finding> {
             None,
             "key",
         );
+        // A key a service account made: the admin key cannot list Anthropic's service
+        // accounts, nobody records owners in the simulator, so the account is unowned.
+        if let Some((sa, "service_account")) = k.created_by.as_ref().map(|(i, t)| (i, t.as_str())) {
+            out.push(
+                "unowned-service-account",
+                Severity::High,
+                "anthropic",
+                an,
+                "service_account",
+                sa.clone(),
+                None,
+                "no owner",
+            );
+        }
         // Use comes from the usage report over the last 90 days: older use is no use.
         let seen = k.last_used.filter(|t| !older(*t, 90));
         key_age(
