@@ -773,3 +773,57 @@ fn a_removed_member_is_locked_out_and_a_demoted_owner_owns_nothing() {
         "{out:?}"
     );
 }
+
+/// A reviewer who takes the writers' lock with raw SQL and sits on it (an undefended case of
+/// the issue) blocks every other write for as long as a write waits. What the others see
+/// must say who holds it and how to end it, and nothing may be half-written; once the lock
+/// is let go, writes go through.
+#[test]
+#[cfg_attr(
+    no_postgres,
+    ignore = "no PostgreSQL test server: source scripts/pg-test-cluster (bash .ci/run does)"
+)]
+fn a_session_sitting_on_the_writers_lock_is_named_to_the_others() {
+    let db = TestDb::postgres();
+    let (alice, bob, id, _) = team(&db);
+    let (url, _) = login(&db, &alice);
+    let squatter = recert::store::testkit::Session::open(&url).unwrap();
+    squatter
+        .batch(&format!(
+            "SELECT pg_advisory_lock({})",
+            recert::store::testkit::WRITER_LOCK
+        ))
+        .unwrap();
+    let (_, mut b) = login(&db, &bob);
+    b.set_writer_wait(std::time::Duration::from_millis(1500));
+    let e = b
+        .stage(id, &[(3, Some(nd(3, Verdict::Certify)))], 120)
+        .expect_err("the lock is held")
+        .to_string();
+    assert!(
+        e.contains("is busy")
+            && e.contains(&alice)
+            && e.contains("pg_terminate_backend(")
+            && e.contains("nothing was written"),
+        "{e}"
+    );
+    let staged = db
+        .open()
+        .campaign_items(id)
+        .unwrap()
+        .iter()
+        .filter(|i| i.staged.is_some())
+        .count();
+    assert_eq!(staged, 0, "nothing was staged while the lock was held");
+    squatter
+        .batch(&format!(
+            "SELECT pg_advisory_unlock({})",
+            recert::store::testkit::WRITER_LOCK
+        ))
+        .unwrap();
+    assert_eq!(
+        b.stage(id, &[(3, Some(nd(3, Verdict::Certify)))], 121)
+            .unwrap(),
+        1
+    );
+}

@@ -226,6 +226,10 @@ pub enum DbError {
     /// it): what happened.
     #[error("{0}")]
     Session(String),
+    /// A write waited its whole turn for the writers' lock and wrote nothing: who holds it,
+    /// as the server says.
+    #[error("{0}")]
+    Busy(String),
 }
 
 fn pg_text(e: &tokio_postgres::Error) -> String {
@@ -630,7 +634,10 @@ impl Conn {
                 // lock sees what the writer before committed. Many reviewers at once queue
                 // for the lock in order; a writer waits its turn up to two minutes (any other
                 // lock, the session's 10 s).
-                c.batch("BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL lock_timeout = '120s'")?;
+                c.batch(&format!(
+                    "BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL lock_timeout = '{}ms'",
+                    c.writer_wait().as_millis()
+                ))?;
                 let locked = c
                     .exec(
                         "SELECT pg_advisory_xact_lock(?1)",
@@ -639,11 +646,64 @@ impl Conn {
                     .and_then(|_| c.batch("SET LOCAL lock_timeout = '10s'"));
                 if let Err(e) = locked {
                     let _ = c.batch("ROLLBACK");
+                    if e.sqlstate() == Some("55P03") {
+                        return Err(DbError::Busy(self.writer_holder(c.writer_wait())));
+                    }
                     return Err(e);
                 }
             }
         }
         Ok(())
+    }
+}
+
+impl Conn {
+    /// Who holds the writers' lock, after a write waited `waited` for it: any session may take
+    /// an advisory lock (a reviewer with raw SQL too), so the others are told whose session it
+    /// is and how a DBA ends it. `pg_locks` and `pg_stat_activity`'s role, pid and state are
+    /// visible to every role.
+    fn writer_holder(&self, waited: std::time::Duration) -> String {
+        let key = super::pg::WRITER_LOCK;
+        let holder = self
+            .row(
+                "SELECT a.usename::text, a.pid::bigint, COALESCE(a.state, '')::text,
+                        COALESCE(EXTRACT(EPOCH FROM now() - a.state_change), 0)::bigint
+                   FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+                  WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+                    AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                    AND l.classid::bigint = ?1 AND l.objid::bigint = ?2
+                  LIMIT 1",
+                args![key >> 32, key & 0xffff_ffff],
+                |r| {
+                    Ok((
+                        r.get::<String>(0)?,
+                        r.get::<i64>(1)?,
+                        r.get::<String>(2)?,
+                        r.get::<i64>(3)?,
+                    ))
+                },
+            )
+            .ok()
+            .flatten();
+        let waited = waited.as_secs_f64();
+        match holder {
+            Some((role, pid, state, secs)) => {
+                // Another role's session shows its state only to those who may read all
+                // statistics (a DBA); a reviewer sees the role and the session.
+                let state = if state.is_empty() {
+                    String::new()
+                } else {
+                    format!(", {} for {secs} s", crate::model::text::sanitize(&state))
+                };
+                format!(
+                    "the writers' lock is held by role {} (session {pid}{state}); this write waited {waited:.1} s for it and nothing was written. Try again; if it persists, a DBA can end that session: SELECT pg_terminate_backend({pid})",
+                    crate::model::text::sanitize(&role),
+                )
+            }
+            None => format!(
+                "another session held the writers' lock for the {waited:.1} s this write waits, and nothing was written. Try again; if it persists, ask the DBA which session holds it (pg_locks)"
+            ),
+        }
     }
 }
 

@@ -1100,6 +1100,7 @@ fn sql_message(path: &Path, e: &DbError) -> String {
     let e = match e {
         DbError::Lite(e) => e,
         DbError::Pg(_) => return pg_message(&p.to_string(), e),
+        DbError::Busy(who) => return format!("database {p} is busy: {who}"),
         DbError::NoRows => return format!("database {p} failed"),
         DbError::Type(..) => return format!("database {p} failed: {e}"),
         DbError::Session(_) => {
@@ -1250,6 +1251,15 @@ impl Store {
     /// Which engine holds this store.
     pub fn engine(&self) -> Engine {
         self.conn.engine()
+    }
+
+    /// How long a write waits for another session's write on PostgreSQL before it gives up,
+    /// writes nothing and says whose session holds the writers' lock (two minutes unless
+    /// set). SQLite's writers wait by its own busy timeout.
+    pub fn set_writer_wait(&self, wait: std::time::Duration) {
+        if let db::Conn::Pg(c) = &self.conn {
+            c.set_writer_wait(wait);
+        }
     }
 
     /// recert's tables and their columns, in order, as this engine holds them (without the
@@ -1555,7 +1565,12 @@ impl Store {
     }
 
     pub fn snapshot(&self, id: i64) -> Result<Snapshot, StoreError> {
-        load(&self.conn, id, self.target.as_deref()).map_err(self.sql())
+        let second = match (&self.conn, self.target.as_deref()) {
+            (Conn::Pg(_), Some(t)) => Some(Second::Pg(t.clone())),
+            (Conn::Lite(_), _) => Some(Second::Lite(self.path.clone())),
+            _ => None,
+        };
+        load(&self.conn, id, second).map_err(self.sql())
     }
 
     /// What the latest snapshot read from `source`'s feeds, and the facts it kept, when that
@@ -2166,9 +2181,10 @@ pub fn grants_sql(range: bool, newest: bool) -> String {
     )
 }
 
-/// A large snapshot's grants shared out in pieces (ranges of `ord`) between two PostgreSQL
-/// sessions: whichever is free reads the next piece, so the two finish together whatever
-/// else the first had to read. Pieces are put back together in order.
+/// A large snapshot's grants shared out in pieces (ranges of `ord`) between two sessions
+/// (PostgreSQL sessions, or SQLite connections): whichever is free reads the next piece, so
+/// the two finish together whatever else the first had to read. Pieces are put back together
+/// in order.
 struct Pieces {
     ranges: Vec<(i64, i64)>,
     /// Whether the snapshot was the newest when the load began (see [`load_grants`]).
@@ -2282,22 +2298,50 @@ impl Pieces {
     }
 }
 
-/// Snapshot `sid`, whole. On PostgreSQL (`second`: the store's address) a large snapshot's
-/// grants are shared out between this session and a second one, which this one helps once it
-/// has read the rest: the time goes to decoding rows, and this spreads it over two cores. A
+/// Snapshot `sid`, whole. A large snapshot's grants are shared out between this session and
+/// a second one (`second`: where it connects), which this one helps once it has read the
+/// rest: the time goes to decoding rows, and this spreads it over two cores. A
 /// snapshot's rows never change once committed, so the two sessions' reads agree. The second
 /// session is never waited for: if it cannot log in (the role's connection limit, a slow
 /// server) it takes no piece, and a piece it is slow on is read here after a short wait.
-fn load(conn: &Conn, sid: i64, second: Option<&Target>) -> Result<Snapshot, DbError> {
+/// Where a second session that reads a snapshot's grants beside the first connects.
+enum Second {
+    /// The PostgreSQL store's address.
+    Pg(Target),
+    /// The SQLite store's file: a second read-only connection (WAL lets readers run side by
+    /// side; a snapshot's rows never change once committed).
+    Lite(PathBuf),
+}
+
+impl Second {
+    fn connect(&self) -> Result<Conn, DbError> {
+        match self {
+            Second::Pg(t) => pg::Pg::connect(t).map(Conn::Pg),
+            Second::Lite(path) => {
+                use rusqlite::OpenFlags as F;
+                let c = Connection::open_with_flags(
+                    path,
+                    F::SQLITE_OPEN_READ_ONLY | F::SQLITE_OPEN_NO_MUTEX,
+                )?;
+                c.busy_timeout(std::time::Duration::from_secs(5))?;
+                Ok(Conn::Lite(c))
+            }
+        }
+    }
+}
+
+fn load(conn: &Conn, sid: i64, second: Option<Second>) -> Result<Snapshot, DbError> {
     let newest = conn.value::<Option<i64>>("SELECT max(id) FROM snapshots", args![])? == Some(sid);
     let pieces = match second {
-        Some(t) => Pieces::plan(conn, sid, newest)?.map(|p| {
+        Some(second) => Pieces::plan(conn, sid, newest)?.map(|p| {
             let p = std::sync::Arc::new(p);
-            let (theirs, t) = (p.clone(), t.clone());
+            let theirs = p.clone();
+            // The second connection is made on its own thread: a slow login is never waited
+            // for (the first takes every piece it has not).
             let _ = std::thread::Builder::new()
                 .name("recert-read".into())
                 .spawn(move || {
-                    let done = pg::Pg::connect(&t).and_then(|c| theirs.work(&Conn::Pg(c), sid));
+                    let done = second.connect().and_then(|c| theirs.work(&c, sid));
                     if let Err(e) = done {
                         tracing::debug!(error = %e, "reading grants on a second session failed");
                     }

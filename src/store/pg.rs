@@ -270,8 +270,13 @@ pub(crate) struct Pg {
     prepared: Prepared,
     /// What other sessions announced (`NOTIFY`) on the channels this one listens to.
     notices: std::sync::Mutex<mpsc::Receiver<Notice>>,
+    /// How long a write waits for the writers' lock, in milliseconds.
+    writer_wait_ms: std::sync::atomic::AtomicU64,
     _driver: std::thread::JoinHandle<()>,
 }
+
+/// How long a write waits for the writers' lock before it gives up and says who holds it.
+pub(crate) const WRITER_WAIT: Duration = Duration::from_secs(120);
 
 impl Pg {
     pub fn connect(target: &Target) -> Result<Pg, DbError> {
@@ -318,8 +323,24 @@ impl Pg {
             },
             prepared: Prepared::default(),
             notices: std::sync::Mutex::new(note_rx),
+            writer_wait_ms: (WRITER_WAIT.as_millis() as u64).into(),
             _driver: driver,
         })
+    }
+
+    /// How long a write waits for the writers' lock.
+    pub fn writer_wait(&self) -> Duration {
+        Duration::from_millis(
+            self.writer_wait_ms
+                .load(std::sync::atomic::Ordering::Relaxed),
+        )
+    }
+
+    pub fn set_writer_wait(&self, wait: Duration) {
+        self.writer_wait_ms.store(
+            wait.as_millis().clamp(1, u64::MAX as u128) as u64,
+            std::sync::atomic::Ordering::Relaxed,
+        );
     }
 
     /// Whether the server or the network ended this session (it cannot be used again).

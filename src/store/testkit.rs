@@ -155,6 +155,26 @@ pub fn exec_as(url: &str, sql: &str) -> Result<usize, String> {
     conn.exec(sql, &[]).map_err(|e| e.to_string())
 }
 
+/// The advisory lock every PostgreSQL write takes first: what a hostile session would take.
+pub const WRITER_LOCK: i64 = super::pg::WRITER_LOCK;
+
+/// One raw PostgreSQL session that stays open between statements (a session-level lock it
+/// takes lasts until it lets go or is dropped).
+pub struct Session(super::pg::Pg);
+
+impl Session {
+    pub fn open(url: &str) -> Result<Session, String> {
+        let target = Target::parse(url)?;
+        super::pg::Pg::connect(&target)
+            .map(Session)
+            .map_err(|e| e.to_string())
+    }
+
+    pub fn batch(&self, sql: &str) -> Result<(), String> {
+        self.0.batch(sql).map_err(|e| e.to_string())
+    }
+}
+
 impl TestDb {
     /// This test database's address logged in as `role` with `password`.
     pub fn url_as(&self, role: &str, password: &str) -> Option<String> {
