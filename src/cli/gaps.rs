@@ -149,7 +149,7 @@ fn footprint_table(fp: &reconcile::Footprint, snap: &Snapshot) -> String {
             match crate::reconcile::via_words(&g.via, |id| {
                 names.get(&(g.source.as_str(), id)).copied().unwrap_or(id)
             }) {
-                ("", _) => "direct".to_string(),
+                ("", _) => format!("via {}", g.via),
                 (via, through) => format!("{}{through}", via.trim_start()),
             },
         ]

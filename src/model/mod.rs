@@ -412,9 +412,11 @@ pub type Unlisted<'a> =
     std::collections::BTreeMap<(&'a str, &'a str), (&'a str, Vec<&'a Credential>)>;
 
 impl SourceData {
-    /// Service accounts the snapshot does not list but whose keys name them as their owner
-    /// (`owner.kind` `service_account`), counting the keys `counts` keeps: Anthropic lists
-    /// service accounts to OAuth apps only, so an admin key knows one by the keys it made.
+    /// Service accounts of a provider whose admin key cannot list them (Anthropic lists
+    /// service accounts to OAuth apps only) that its keys name as their owner (`owner.kind`
+    /// `service_account`), counting the keys `counts` keeps: an admin key knows one by the
+    /// keys it made. (OpenAI's org-level service accounts that own admin keys are not these:
+    /// OpenAI has no unlisted kind to judge them by.)
     /// The one answer to "which service accounts are there" beside `service_accounts`, for the
     /// rules and for what may be given an owner.
     pub fn unlisted_service_accounts(&self, counts: impl Fn(&Credential) -> bool) -> Unlisted<'_> {
@@ -424,7 +426,11 @@ impl SourceData {
             .map(|s| (s.source.as_str(), s.id.as_str()))
             .collect();
         let mut out = Unlisted::new();
-        for c in self.credentials.iter().filter(|c| counts(c)) {
+        for c in self
+            .credentials
+            .iter()
+            .filter(|c| c.provider == "anthropic" && counts(c))
+        {
             let Some(o) = c.owner.as_ref().filter(|o| o.kind == "service_account") else {
                 continue;
             };

@@ -430,6 +430,12 @@ fn a_service_account_known_only_by_its_keys_needs_an_owner_record() {
     let mut listed = made_by("k_listed", "svac_listed", "active");
     listed.source = "openai".into();
     listed.provider = "openai".into();
+    // An OpenAI admin key owned by an org-level service account (not listed): not this rule.
+    let mut org_admin = made_by("k_admin", "svc_org", "active");
+    org_admin.source = "openai".into();
+    org_admin.provider = "openai".into();
+    org_admin.kind = "admin_key".into();
+    org_admin.resource_id = None;
     let d = SourceData {
         credentials: vec![
             made_by("k1", "svac_a", "active"),
@@ -437,6 +443,7 @@ fn a_service_account_known_only_by_its_keys_needs_an_owner_record() {
             made_by("k3", "svac_owned", "active"),
             made_by("k4", "svac_gone", "inactive"),
             listed,
+            org_admin,
         ],
         service_accounts: vec![ServiceAccount {
             source: "openai".into(),

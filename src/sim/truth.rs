@@ -491,7 +491,9 @@ pub(super) fn derive(w: &World) -> Vec<Finding> {
         }
     }
 
-    // Anthropic: usable keys, workspace members, invites.
+    // Anthropic: usable keys, workspace members, invites. A service account is one finding
+    // however many keys it made.
+    let mut unowned_sas = std::collections::HashSet::new();
     for k in w.anthropic.api_keys.values().filter(|k| {
         k.status == "active"
             && !k
@@ -511,7 +513,9 @@ pub(super) fn derive(w: &World) -> Vec<Finding> {
         );
         // A key a service account made: the admin key cannot list Anthropic's service
         // accounts, nobody records owners in the simulator, so the account is unowned.
-        if let Some((sa, "service_account")) = k.created_by.as_ref().map(|(i, t)| (i, t.as_str())) {
+        if let Some((sa, "service_account")) = k.created_by.as_ref().map(|(i, t)| (i, t.as_str()))
+            && unowned_sas.insert(sa.clone())
+        {
             out.push(
                 "unowned-service-account",
                 Severity::High,

@@ -660,8 +660,8 @@ impl Conn {
 impl Conn {
     /// Who holds the writers' lock, after a write waited `waited` for it: any session may take
     /// an advisory lock (a reviewer with raw SQL too), so the others are told whose session it
-    /// is and how a DBA ends it. `pg_locks` and `pg_stat_activity`'s role, pid and state are
-    /// visible to every role.
+    /// is and how a DBA ends it. `pg_locks` and `pg_stat_activity`'s role and pid are
+    /// visible to every role (the state only to those who may read all statistics).
     fn writer_holder(&self, waited: std::time::Duration) -> String {
         let key = super::pg::WRITER_LOCK;
         let holder = self

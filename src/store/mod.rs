@@ -756,7 +756,7 @@ fn pg_message(at: &str, e: &DbError) -> String {
         ),
         "3D000" => format!("database {at} does not exist: create it (createdb) or fix the address"),
         "55P03" => format!(
-            "database {at} is busy: another session held the writer's turn for two minutes, and nothing was written. Try again; if it persists, ask the DBA which session holds it (pg_locks)"
+            "database {at} is busy: another session held a lock this change needed for 10 s, and nothing was written. Try again; if it persists, ask the DBA which session holds it (pg_locks)"
         ),
         "40001" | "40P01" => format!(
             "database {at} was busy with another reviewer's change and nothing was written: try again"
@@ -1567,7 +1567,9 @@ impl Store {
     pub fn snapshot(&self, id: i64) -> Result<Snapshot, StoreError> {
         let second = match (&self.conn, self.target.as_deref()) {
             (Conn::Pg(_), Some(t)) => Some(Second::Pg(t.clone())),
-            (Conn::Lite(_), _) => Some(Second::Lite(self.path.clone())),
+            (Conn::Lite(c), _) if !c.is_readonly(rusqlite::MAIN_DB).unwrap_or(true) => {
+                Some(Second::Lite(self.path.clone()))
+            }
             _ => None,
         };
         load(&self.conn, id, second).map_err(self.sql())
@@ -2298,18 +2300,13 @@ impl Pieces {
     }
 }
 
-/// Snapshot `sid`, whole. A large snapshot's grants are shared out between this session and
-/// a second one (`second`: where it connects), which this one helps once it has read the
-/// rest: the time goes to decoding rows, and this spreads it over two cores. A
-/// snapshot's rows never change once committed, so the two sessions' reads agree. The second
-/// session is never waited for: if it cannot log in (the role's connection limit, a slow
-/// server) it takes no piece, and a piece it is slow on is read here after a short wait.
 /// Where a second session that reads a snapshot's grants beside the first connects.
 enum Second {
     /// The PostgreSQL store's address.
     Pg(Target),
     /// The SQLite store's file: a second read-only connection (WAL lets readers run side by
-    /// side; a snapshot's rows never change once committed).
+    /// side). Not for a store opened read-only: its first connection may be `immutable`, and
+    /// a plain second one could need a `-shm` file its directory will not take.
     Lite(PathBuf),
 }
 
@@ -2330,6 +2327,13 @@ impl Second {
     }
 }
 
+/// Snapshot `sid`, whole. A large snapshot's grants are shared out between this session and
+/// a second one (`second`: where it connects), which this one helps once it has read the
+/// rest: the time goes to decoding rows, and this spreads it over two cores. Each piece is
+/// one statement over the rows valid in snapshot `sid` (`grants_sql`), so the two sessions'
+/// reads agree even while a sync writes a newer snapshot. The second session is never waited
+/// for: if it cannot log in (the role's connection limit, a slow server) it takes no piece,
+/// and a piece it is slow on is read here after a short wait.
 fn load(conn: &Conn, sid: i64, second: Option<Second>) -> Result<Snapshot, DbError> {
     let newest = conn.value::<Option<i64>>("SELECT max(id) FROM snapshots", args![])? == Some(sid);
     let pieces = match second {
@@ -2689,6 +2693,91 @@ mod tests {
                 "{plan:?}"
             );
         }
+    }
+
+    /// A SQLite snapshot large enough to be read in pieces on two connections comes back
+    /// exactly as written, in order, both the newest and an older one whose rows a later sync
+    /// closed; and a store opened read-only reads it on its one connection alike.
+    #[test]
+    fn a_large_snapshot_read_on_two_connections_is_the_one_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(dir.path()).unwrap();
+        let grants = |n: usize, role: &str| -> Vec<Grant> {
+            (0..n)
+                .map(|i| Grant {
+                    source: "openai".into(),
+                    provider: "openai".into(),
+                    principal_kind: "user".into(),
+                    principal_id: format!("u{}", (i * 7919) % n),
+                    resource_id: format!("p{}", i / 100),
+                    role: Some(if i % 3 == 0 { role } else { "member" }.into()),
+                    via: "direct".into(),
+                })
+                .collect()
+        };
+        let sync = |s: &mut Store, gs: Vec<Grant>| {
+            s.write_snapshot(
+                1,
+                &[SourceResult {
+                    source: "openai".into(),
+                    kind: "openai".into(),
+                    outcome: Ok(SourceData {
+                        grants: gs,
+                        ..Default::default()
+                    }),
+                    requests: 1,
+                    started_at: 1,
+                    finished_at: 2,
+                }],
+            )
+            .unwrap()
+        };
+        let n = Pieces::FROM as usize * 3 / 2;
+        let (first, second) = (grants(n, "owner"), grants(n, "admin"));
+        let one = sync(&mut s, first.clone());
+        let two = sync(&mut s, second.clone());
+        assert!(matches!(s.conn, Conn::Lite(_)));
+        // The same grants as written; in the order one connection reads them (by `ord`: a
+        // row shared with an older snapshot keeps its place from there).
+        let sorted = |mut g: Vec<Grant>| {
+            g.sort_by(|a, b| {
+                (&a.principal_id, &a.resource_id, &a.role).cmp(&(
+                    &b.principal_id,
+                    &b.resource_id,
+                    &b.role,
+                ))
+            });
+            g
+        };
+        for (sid, written, newest) in [(one, &first, false), (two, &second, true)] {
+            let read = s.snapshot(sid).unwrap().data.grants;
+            let alone = load_grants(&s.conn, sid, newest, None).unwrap();
+            assert!(
+                read == alone,
+                "snapshot {sid}: two connections read as one does"
+            );
+            assert!(
+                sorted(read) == sorted(written.clone()),
+                "snapshot {sid}: the grants written"
+            );
+        }
+        drop(s);
+        // As `open` opens a store in a directory it may not write: immutable, read-only.
+        let path = dir.path().join("recert.db");
+        let conn = Connection::open_with_flags(
+            immutable_uri(&path),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_URI,
+        )
+        .unwrap();
+        let ro = Store {
+            conn: Conn::Lite(conn),
+            path,
+            target: None,
+        };
+        assert!(
+            sorted(ro.snapshot(two).unwrap().data.grants) == sorted(second),
+            "read-only"
+        );
     }
 
     #[test]

@@ -338,7 +338,8 @@ impl Pg {
 
     pub fn set_writer_wait(&self, wait: Duration) {
         self.writer_wait_ms.store(
-            wait.as_millis().clamp(1, u64::MAX as u128) as u64,
+            // PostgreSQL's lock_timeout is an int of milliseconds.
+            wait.as_millis().clamp(1, i32::MAX as u128) as u64,
             std::sync::atomic::Ordering::Relaxed,
         );
     }

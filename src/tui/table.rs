@@ -83,6 +83,11 @@ pub struct Row {
 impl Row {
     /// `cells` already sanitised; `nums` per column, `NONE` for a text column.
     pub fn new(cells: Vec<String>, nums: Vec<i64>, tone: Tone, item: u32) -> Row {
+        debug_assert!(
+            cells.len() <= u16::MAX as usize,
+            "a row of {} cells",
+            cells.len()
+        );
         let cols = cells.len();
         let has_nums = nums.iter().take(cols).any(|&n| n != NONE);
         let mut meta = Vec::with_capacity(cols * (1 + has_nums as usize) + cols.div_ceil(2));
@@ -108,6 +113,8 @@ impl Row {
         Row {
             text: text.into_boxed_str(),
             meta: meta.into_boxed_slice(),
+            // recert's tables have a dozen columns at most; past u16 the offsets would be
+            // wrong (never out of bounds).
             cols: cols.min(u16::MAX as usize) as u16,
             nums: has_nums,
             tone,
