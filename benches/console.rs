@@ -153,8 +153,8 @@ fn stored_snapshot(store: &mut Store, people: usize, grants: usize) {
             source: "openai".into(),
             provider: "openai".into(),
             principal_kind: "user".into(),
-            principal_id: format!("user-{}", (g * 7919) % accounts),
-            resource_id: format!("proj_{}", g / 100),
+            principal_id: format!("user-{}", (g * 7919) % accounts).into(),
+            resource_id: format!("proj_{}", g / 100).into(),
             role: Some(if g % 10 == 0 { "owner" } else { "member" }.into()),
             via: "direct".into(),
         });

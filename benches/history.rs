@@ -32,10 +32,10 @@ fn grants(n: usize, round: usize) -> SourceData {
             source: "openai".into(),
             provider: "openai".into(),
             principal_kind: "user".into(),
-            principal_id: format!("user-{}", (g * 7919) % (n / 5).max(1)),
-            resource_id: format!("proj_{}", g / 100),
+            principal_id: format!("user-{}", (g * 7919) % (n / 5).max(1)).into(),
+            resource_id: format!("proj_{}", g / 100).into(),
             role: Some(if changed {
-                format!("role-{round}")
+                format!("role-{round}").into()
             } else {
                 "member".into()
             }),
@@ -70,13 +70,13 @@ fn read(c: &rusqlite::Connection, sql: &str, sid: i64) -> (Duration, usize) {
         let rows: Vec<Grant> = st
             .query_map([sid], |r| {
                 Ok(Grant {
-                    source: r.get(1)?,
-                    provider: r.get(2)?,
-                    principal_kind: r.get(3)?,
-                    principal_id: r.get(4)?,
-                    resource_id: r.get(5)?,
-                    role: r.get(6)?,
-                    via: r.get(7)?,
+                    source: r.get::<_, String>(1)?.into(),
+                    provider: r.get::<_, String>(2)?.into(),
+                    principal_kind: r.get::<_, String>(3)?.into(),
+                    principal_id: r.get::<_, String>(4)?.into(),
+                    resource_id: r.get::<_, String>(5)?.into(),
+                    role: r.get::<_, Option<String>>(6)?.map(Into::into),
+                    via: r.get::<_, String>(7)?.into(),
                 })
             })
             .unwrap()

@@ -80,8 +80,8 @@ fn data(people: usize, grants: usize) -> SourceData {
             source: "openai".into(),
             provider: "openai".into(),
             principal_kind: "user".into(),
-            principal_id: format!("user-{}", (g * 7919) % accounts),
-            resource_id: format!("proj_{}", g / 100),
+            principal_id: format!("user-{}", (g * 7919) % accounts).into(),
+            resource_id: format!("proj_{}", g / 100).into(),
             role: Some(if g % 10 == 0 { "owner" } else { "member" }.into()),
             via: "direct".into(),
         });
@@ -116,8 +116,12 @@ fn sql_join(d: &SourceData) -> (usize, std::time::Duration, std::time::Duration)
             .prepare("INSERT INTO grants VALUES (?1, ?2, ?3)")
             .unwrap();
         for x in &d.grants {
-            g.execute(rusqlite::params![x.principal_id, x.resource_id, x.role])
-                .unwrap();
+            g.execute(rusqlite::params![
+                x.principal_id.as_str(),
+                x.resource_id.as_str(),
+                x.role.as_deref()
+            ])
+            .unwrap();
         }
     }
     tx.execute_batch("CREATE INDEX people_email ON people(email);")

@@ -15,7 +15,10 @@
 //! lives in an archived container: it grants nothing, so it raises nothing and is never
 //! planned; `reconcile::accountable` is the one rule for who answers for a key: recert's
 //! ownership record, else the provider's user, else its service account's recorded owner,
-//! never a service account, used by the rules, the Keys view and its detail alike).
+//! never a service account, used by the rules, the Keys view and its detail alike;
+//! `model::Credential::place` the one phrase for where a key lives). The model's short text
+//! held by the million (a grant's fields, a finding's labels) is `model::Label`, a
+//! `CompactString`: inline up to 24 bytes.
 //!
 //! **Decisions and their effects.** [`review`] holds what a reviewer decided (and campaigns:
 //! routing, delegation, sign-off). [`remediate`] turns revoke decisions into a plan, a set of

@@ -519,7 +519,7 @@ fn custom_project_roles_are_unassigned_from_the_user_and_the_group() {
                 "grant",
                 &format!("{}/{}", g.resource_id, g.principal_id),
             ),
-            label: g.resource_id.clone(),
+            label: g.resource_id.to_string(),
             rule: Some("scim-uncovered-grant".into()),
             owner: None,
             until: None,

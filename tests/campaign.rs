@@ -505,7 +505,7 @@ fn a_campaign_since_an_earlier_one_shows_exactly_what_changed() {
                 && c.owner.as_ref().is_some_and(|o| o.kind == "user")
                 && c.owner_access.as_deref() == Some("active")
                 && d.grants.iter().any(|g| {
-                    Some(&g.resource_id) == c.resource_id.as_ref()
+                    Some(g.resource_id.as_str()) == c.resource_id.as_deref()
                         && g.principal_id == c.owner.as_ref().unwrap().id
                 })
         })

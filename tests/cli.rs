@@ -464,7 +464,7 @@ fn person_shows_the_whole_footprint() {
         .grants
         .iter()
         .filter(|g| g.principal_kind == "user" && ids.contains(g.principal_id.as_str()))
-        .map(|g| (g.principal_id.clone(), g.resource_id.clone()))
+        .map(|g| (g.principal_id.to_string(), g.resource_id.to_string()))
         .collect();
     let mut got: Vec<(String, String)> = fp["grants"]
         .as_array()

@@ -721,12 +721,12 @@ async fn openai_groups_their_members_and_their_project_access_are_read() {
     let mut got: Vec<(String, String, String)> = d
         .grants
         .iter()
-        .filter(|x| x.principal_kind == "group" && !org.roles.contains_key(&x.resource_id))
+        .filter(|x| x.principal_kind == "group" && !org.roles.contains_key(x.resource_id.as_str()))
         .map(|x| {
             (
-                x.resource_id.clone(),
-                x.principal_id.clone(),
-                x.role.clone().unwrap_or_default(),
+                x.resource_id.to_string(),
+                x.principal_id.to_string(),
+                x.role.as_deref().unwrap_or_default().to_string(),
             )
         })
         .collect();
@@ -772,8 +772,14 @@ async fn openai_custom_org_roles_and_where_each_holder_got_them_are_read() {
     let mut got: Vec<(String, String, String)> = d
         .grants
         .iter()
-        .filter(|x| org.roles.contains_key(&x.resource_id))
-        .map(|x| (x.resource_id.clone(), x.principal_id.clone(), x.via.clone()))
+        .filter(|x| org.roles.contains_key(x.resource_id.as_str()))
+        .map(|x| {
+            (
+                x.resource_id.to_string(),
+                x.principal_id.to_string(),
+                x.via.to_string(),
+            )
+        })
         .collect();
     got.sort();
     let mut want = Vec::new();
@@ -855,7 +861,13 @@ async fn openai_custom_project_roles_and_where_each_holder_got_them_are_read() {
         .grants
         .iter()
         .filter(|x| is_project_role(&x.resource_id))
-        .map(|x| (x.resource_id.clone(), x.principal_id.clone(), x.via.clone()))
+        .map(|x| {
+            (
+                x.resource_id.to_string(),
+                x.principal_id.to_string(),
+                x.via.to_string(),
+            )
+        })
         .collect();
     got.sort();
     let mut want = Vec::new();
@@ -904,7 +916,7 @@ async fn openai_custom_project_roles_and_where_each_holder_got_them_are_read() {
             let access = d
                 .grants
                 .iter()
-                .find(|x| &x.resource_id == p && &x.principal_id == g)
+                .find(|x| x.resource_id == p && x.principal_id == g)
                 .expect("the group's project access");
             assert_eq!(access.role.as_deref(), Some(role.as_str()));
         }

@@ -393,9 +393,9 @@ fn incident_responder_revokes_a_leaked_key_from_the_console() {
     t.keys(&["y", "Enter"]);
     t.wait_for("1 call done now", 60);
     t.keys(&["6"]);
-    // The Keys view's detail says "done 200" too: wait for the Decisions view itself.
+    // The Keys view's detail says "done, HTTP 200" too: wait for the Decisions view itself.
     t.wait("the decision done", 20, |s| {
-        s.contains("REMEDIATION") && s.contains("done 2")
+        s.contains("REMEDIATION") && s.contains("done, HTTP 2")
     });
     t.keys(&["q"]);
     t.wait_for("RECERT-EXITED-0", 30);

@@ -128,7 +128,7 @@ fn data() -> impl Strategy<Value = SourceData> {
                         source: "openai".into(),
                         provider: "openai".into(),
                         principal_kind: "user".into(),
-                        principal_id: format!("u{u}"),
+                        principal_id: format!("u{u}").into(),
                         resource_id: "proj".into(),
                         role: Some(if owner { "owner" } else { "member" }.into()),
                         via: "direct".into(),

@@ -627,7 +627,7 @@ fn a_snapshot_reads_whole_when_a_second_session_is_refused() {
             source: "openai".into(),
             provider: "openai".into(),
             principal_kind: "user".into(),
-            principal_id: format!("user-{}", 25_000 - i),
+            principal_id: format!("user-{}", 25_000 - i).into(),
             resource_id: "proj_1".into(),
             role: Some("member".into()),
             via: "direct".into(),

@@ -138,13 +138,13 @@ fn footprint_table(fp: &reconcile::Footprint, snap: &Snapshot) -> String {
     let _ = writeln!(o, "\nMEMBERSHIPS AND ROLES");
     let rows = fp.grants.iter().map(|g| {
         [
-            g.provider.clone(),
+            g.provider.to_string(),
             names
                 .get(&(g.source.as_str(), g.resource_id.as_str()))
                 .copied()
                 .unwrap_or(&g.resource_id)
                 .to_string(),
-            g.role.clone().unwrap_or_else(|| "-".into()),
+            g.role.as_deref().unwrap_or("-").to_string(),
             // A group by its name, where the snapshot lists one: as the findings say it.
             match crate::reconcile::via_words(&g.via, |id| {
                 names.get(&(g.source.as_str(), id)).copied().unwrap_or(id)

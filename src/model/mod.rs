@@ -158,18 +158,22 @@ pub struct Resource {
     pub parent: Option<String>,
 }
 
+/// A short piece of text the model holds by the million (a source, a provider, a role, an id):
+/// up to 24 bytes inline, no allocation of its own; longer ones go to the heap.
+pub type Label = compact_str::CompactString;
+
 /// Who holds which role on what.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Grant {
-    pub source: String,
-    pub provider: String,
+    pub source: Label,
+    pub provider: Label,
     /// `user` or `service_account`.
-    pub principal_kind: String,
-    pub principal_id: String,
-    pub resource_id: String,
-    pub role: Option<String>,
+    pub principal_kind: Label,
+    pub principal_id: Label,
+    pub resource_id: Label,
+    pub role: Option<Label>,
     /// Where the grant came from: `direct`, `group:<id>` or `scim`.
-    pub via: String,
+    pub via: Label,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -201,6 +205,28 @@ impl Credential {
             (Some(n), Some(r)) => format!("{n} ({r})"),
             (Some(x), None) | (None, Some(x)) => x.clone(),
             (None, None) => self.id.clone(),
+        }
+    }
+
+    /// What the key lives in, as its provider says it: `workspace` (Anthropic), `project`
+    /// (an OpenAI project key), `scope` for a key above them (an admin key).
+    pub fn container_word(&self) -> &'static str {
+        match (self.provider.as_str(), self.kind.as_str()) {
+            (_, "admin_key") => "scope",
+            ("anthropic", _) => "workspace",
+            _ => "project",
+        }
+    }
+
+    /// Where the key lives, in words: `name` of its resource (the resource's name from the
+    /// snapshot, else its id), or what a key without one belongs to: Anthropic's Default
+    /// Workspace, the org for an admin key. One phrase for findings and the console.
+    pub fn place(&self, name: impl FnOnce(&str) -> String) -> String {
+        match self.resource_id.as_deref() {
+            Some(p) => name(p),
+            None if self.kind == "admin_key" => "the org".into(),
+            None if self.provider == "anthropic" => "the Default Workspace".into(),
+            None => "its project".into(),
         }
     }
 
@@ -566,12 +592,12 @@ impl Severity {
 /// One gap, with the evidence behind it. The JSON form is the `recert gaps --format json` contract.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Finding {
-    pub rule: compact_str::CompactString,
+    pub rule: Label,
     pub severity: Severity,
-    pub provider: compact_str::CompactString,
-    pub source: compact_str::CompactString,
-    pub subject_kind: compact_str::CompactString,
-    pub subject_id: compact_str::CompactString,
+    pub provider: Label,
+    pub source: Label,
+    pub subject_kind: Label,
+    pub subject_id: Label,
     /// Shared with the account it came from: a grant's finding costs no copy of the email.
     pub subject_email: Option<std::sync::Arc<str>>,
     pub detail: String,

@@ -125,8 +125,9 @@ const LANDING: i64 = 3_600;
 /// `failed-deprovision`: the identity provider's last push to this provider source for the
 /// person was a deprovision, and it failed, or it succeeded (an hour or more before the
 /// snapshot) and the account is still here. Not when the person is current and assigned the
-/// app again (a re-hire, a move back: the removal is history), nor for an account made after
-/// the push (made again since).
+/// app again (a re-hire, a move back: the removal is history), nor when the person is current
+/// and the app's assignments could not be read (it may be), nor for an account made after the
+/// push (made again since).
 fn pushed(
     people: &[&Person],
     a: &Account,
@@ -150,15 +151,18 @@ fn pushed(
         if x.push_kind.as_deref() != Some("deprovision") {
             return None;
         }
+        // Whether a current person is assigned again is unknown when the assignments could
+        // not be read: the removal may be history, so no judgement (a leaver's is one anyway).
+        let app = apps.get(&(p.source.as_str(), a.source.as_str()));
+        if p.is_current() && !app.is_some_and(|app| app.assignments_known) {
+            return None;
+        }
         if let (Some(made), Some(pushed)) = (a.added_at, x.push_at)
             && made > pushed
         {
             return None;
         }
-        let app = apps
-            .get(&(p.source.as_str(), a.source.as_str()))
-            .map(|app| app_name(app))
-            .unwrap_or(&a.source);
+        let app = app.map(|app| app_name(app)).unwrap_or(&a.source);
         let when = x.push_at.map(|t| format!(" on {}", day(t))).unwrap_or_default();
         let what = x
             .push_detail

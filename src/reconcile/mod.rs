@@ -330,7 +330,7 @@ fn others(dir: &Directory, d: &SourceData, cx: &Context, ix: &Index) -> Vec<Find
                 "admin_key",
                 c.id.clone(),
                 owner_email(c, ix, cx),
-                format!("{} has no expires_at", key_label(c)),
+                format!("{} never expires (it has no expiry date)", key_label(c)),
             ));
         }
         out.push(finding(
@@ -635,12 +635,7 @@ impl<'a> Index<'a> {
     }
 
     fn resource_name(&self, c: &Credential) -> String {
-        match c.resource_id.as_deref() {
-            Some(p) => self.name(&c.source, p).to_string(),
-            None if c.provider == "anthropic" => "the Default Workspace".into(),
-            None if c.kind == "admin_key" => "the org".into(),
-            None => "its project".into(),
-        }
+        c.place(|p| self.name(&c.source, p).to_string())
     }
 
     fn email(&self, source: &str, id: &str) -> Option<Arc<str>> {
@@ -942,9 +937,9 @@ fn grant_rules(dir: &Directory, g: &Grant, cx: &Context, ix: &Index, out: &mut V
     ]);
     if g.principal_kind == "user" && privileged_resource_role(&g.provider, g.role.as_deref()) {
         let who = account.cloned().unwrap_or_else(|| Account {
-            source: g.source.clone(),
-            provider: g.provider.clone(),
-            id: g.principal_id.clone(),
+            source: g.source.to_string(),
+            provider: g.provider.to_string(),
+            id: g.principal_id.to_string(),
             email: None,
             name: None,
             role: None,

@@ -941,6 +941,19 @@ fn identity_provider_rules_judge_only_what_the_directory_could_say() {
             "no judgement"
         );
     }
+    // With the assignments unknown, a current person's removal may be history (a re-hire, a
+    // move back, assigned again): no judgement. A leaver's failed push is one all the same.
+    let mut e = d.clone();
+    e.apps[0].assignments_known = false;
+    let found = rules(&e, &cx);
+    assert!(
+        found.contains(&pair("failed-deprovision", "u-gone@x.com")),
+        "{found:?}"
+    );
+    assert!(
+        !found.contains(&pair("failed-deprovision", "u-recent@x.com")),
+        "{found:?}"
+    );
     // The thresholds are the config's.
     let mut cx2 = Context::at(NOW);
     cx2.rules.leave_notice_days = 60;

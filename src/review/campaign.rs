@@ -614,9 +614,9 @@ pub fn population(i: &Inputs, dir: &Directory, people: &People) -> Vec<Item> {
                     }
                 }
             }
-            resource_id = Some(g.resource_id.clone());
-            role = g.role.clone();
-            via = Some(g.via.clone());
+            resource_id = Some(g.resource_id.to_string());
+            role = g.role.as_deref().map(str::to_string);
+            via = Some(g.via.to_string());
             last_used = acct.and_then(|a| a.last_active_at);
             created_at = acct.and_then(|a| a.added_at);
             fingerprint = hash16(&[

@@ -341,6 +341,18 @@ impl Cell for compact_str::CompactString {
         Ok(compact_str::CompactString::from(r.try_get::<_, &str>(i)?))
     }
 }
+impl Cell for Option<compact_str::CompactString> {
+    fn lite(r: &rusqlite::Row, i: usize) -> rusqlite::Result<Self> {
+        match r.get_ref(i)? {
+            rusqlite::types::ValueRef::Null => Ok(None),
+            _ => compact_str::CompactString::lite(r, i).map(Some),
+        }
+    }
+    fn pg(r: &tokio_postgres::Row, i: usize) -> Result<Self, DbError> {
+        Ok(r.try_get::<_, Option<&str>>(i)?
+            .map(compact_str::CompactString::from))
+    }
+}
 
 /// One row of a result, read by column position.
 pub(crate) enum Row<'a> {

@@ -2574,7 +2574,10 @@ mod tests {
         let ids = |s: &Store, id: i64| -> (Vec<String>, Vec<Option<String>>) {
             let d = s.snapshot(id).unwrap().data;
             (
-                d.grants.into_iter().map(|g| g.principal_id).collect(),
+                d.grants
+                    .into_iter()
+                    .map(|g| g.principal_id.into())
+                    .collect(),
                 d.credentials.into_iter().map(|c| c.name).collect(),
             )
         };
@@ -2656,7 +2659,12 @@ mod tests {
         };
         let want = |gs: &[Grant]| -> Vec<(String, Option<String>)> {
             gs.iter()
-                .map(|g| (g.principal_id.clone(), g.role.clone()))
+                .map(|g| {
+                    (
+                        g.principal_id.to_string(),
+                        g.role.as_deref().map(str::to_string),
+                    )
+                })
                 .collect()
         };
         for sid in [one, two] {
@@ -2708,8 +2716,8 @@ mod tests {
                     source: "openai".into(),
                     provider: "openai".into(),
                     principal_kind: "user".into(),
-                    principal_id: format!("u{}", (i * 7919) % n),
-                    resource_id: format!("p{}", i / 100),
+                    principal_id: format!("u{}", (i * 7919) % n).into(),
+                    resource_id: format!("p{}", i / 100).into(),
                     role: Some(if i % 3 == 0 { role } else { "member" }.into()),
                     via: "direct".into(),
                 })

@@ -371,26 +371,50 @@ impl Data {
 
     /// Who answers for a key and where that came from (`reconcile::accountable`), as the
     /// Keys view shows them: `-` when nobody does. For one key (a detail pane).
-    pub fn key_owner(&self, c: &crate::model::Credential) -> (String, &'static str) {
+    pub fn key_owner(&self, c: &crate::model::Credential) -> KeyOwner {
         let d = &self.snapshot.data;
         self.key_owner_in(c, |source, id| {
             d.accounts
                 .iter()
                 .find(|a| a.source == source && a.id == id)
-                .and_then(|a| a.email.as_deref())
+                .map(|a| a.email.as_deref())
         })
     }
 
-    /// `key_owner` with the accounts' emails looked up by `email_of(source, id)`.
+    /// `key_owner` with the accounts looked up by `account_of(source, id)`: `None` when the
+    /// org lists no such account, else its email if it has one. A provider user the org no
+    /// longer lists, known only by an id, is said so (`not in org: user-…`): a bare id reads
+    /// like anyone's.
     pub(crate) fn key_owner_in<'a>(
         &self,
         c: &crate::model::Credential,
-        email_of: impl Fn(&str, &str) -> Option<&'a str>,
-    ) -> (String, &'static str) {
-        let email = |s: &str, id: &str| email_of(s, id).map(std::sync::Arc::from);
+        account_of: impl Fn(&str, &str) -> Option<Option<&'a str>>,
+    ) -> KeyOwner {
+        let email = |s: &str, id: &str| account_of(s, id).flatten().map(std::sync::Arc::from);
         match crate::reconcile::accountable(c, &self.owners, email) {
-            None => ("-".into(), "-"),
-            Some(a) => (clean(&a.who), a.via.as_str()),
+            None => KeyOwner {
+                who: "-".into(),
+                via: "-",
+                gone: false,
+            },
+            Some(a) => {
+                let gone = a.via == crate::reconcile::Via::Provider
+                    && c.owner.as_ref().is_some_and(|o| {
+                        o.kind == "user"
+                            && *a.who == *o.id
+                            && account_of(&c.source, &o.id).is_none()
+                    });
+                let who = if gone {
+                    format!("not in org: {}", clean(&a.who))
+                } else {
+                    clean(&a.who)
+                };
+                KeyOwner {
+                    who,
+                    via: a.via.as_str(),
+                    gone,
+                }
+            }
         }
     }
 
@@ -616,9 +640,9 @@ pub struct Review {
     pub done_at: HashMap<i64, Ts>,
 }
 
-/// Per decision id, what its plan did, from the journal rows that carry it: `failed 403:
+/// Per decision id, what its plan did, from the journal rows that carry it: `failed, HTTP 403:
 /// REASON` before `sent, no answer yet` before `planned` before `manual step` before
-/// `abandoned` before `done 200`, each with its plan. A decision no plan covers has none.
+/// `abandoned` before `done, HTTP 200`, each with its plan. A decision no plan covers has none.
 pub fn remediation_states(journal: &[crate::remediate::JournalRow]) -> HashMap<i64, String> {
     use crate::remediate::RowState;
     let rank = |s: RowState| match s {
@@ -641,7 +665,8 @@ pub fn remediation_states(journal: &[crate::remediate::JournalRow]) -> HashMap<i
     worst
         .into_iter()
         .map(|(d, r)| {
-            let status = r.status.map(|s| format!(" {s}")).unwrap_or_default();
+            // The provider's answer as people read it: `done, HTTP 200`, not `done 200`.
+            let status = r.status.map(|s| format!(", HTTP {s}")).unwrap_or_default();
             let what = match r.state {
                 RowState::Failed => format!(
                     "failed{status}: {}",
@@ -663,6 +688,16 @@ pub fn remediation_states(journal: &[crate::remediate::JournalRow]) -> HashMap<i
 }
 
 pub use crate::engine::review::Queue;
+
+/// A key's accountable owner as the Keys view shows it (`Data::key_owner`).
+pub struct KeyOwner {
+    /// An email, a name or id, `not in org: ID`, or `-` when nobody answers for the key.
+    pub who: String,
+    /// `record`, `provider`, `inferred`, or `-`.
+    pub via: &'static str,
+    /// The provider user the key runs as is no longer in the org.
+    pub gone: bool,
+}
 
 impl Review {
     pub fn new(decisions: Vec<Decision>, audit: Vec<Entry>) -> Review {
@@ -760,6 +795,26 @@ impl Review {
 
     pub fn verdict(&self, t: &Target) -> Option<Verdict> {
         self.decided.get(t).map(|(v, _)| *v)
+    }
+
+    /// What this snapshot shows of decision `id`'s plan, for the row of `view` showing
+    /// `item`: `None` when no plan has carried it out (the provider answered done, and no
+    /// later call reversed it); `Some(true)` when it landed as far as the snapshot can tell
+    /// (done after the snapshot was taken, or the item is no longer usable: an Anthropic key
+    /// set inactive); `Some(false)` when a snapshot taken after still has it usable (granted
+    /// again, or the call did not take). One answer for the row's mark and its detail.
+    pub fn landed(&self, d: &Data, view: ViewId, item: u32, id: i64) -> Option<bool> {
+        let at = *self.done_at.get(&id)?;
+        let usable = match view {
+            ViewId::Keys => d
+                .snapshot
+                .data
+                .credentials
+                .get(item as usize)
+                .is_none_or(|c| c.usable()),
+            _ => true,
+        };
+        Some(at >= d.snapshot.taken_at || !usable)
     }
 }
 

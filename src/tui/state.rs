@@ -1415,15 +1415,12 @@ impl State {
                     }
                 }
                 [None] => {
-                    self.notify(
-                        "No suggested owner here: O takes an unowned service account's creator, if current in the directory. o picks one",
-                        Level::Warn,
-                    );
+                    self.notify("No suggested owner here: o picks one", Level::Warn);
                     return Vec::new();
                 }
                 _ => {
                     self.notify(
-                        "The marked rows have different suggested owners, or none: accept them one at a time (O), or pick one owner for all (o)",
+                        "Suggested owners differ: O one at a time, or o for all",
                         Level::Warn,
                     );
                     return Vec::new();

@@ -77,12 +77,16 @@ pub(crate) fn tone(t: &Theme, tone: Tone) -> Style {
     }
 }
 
-fn verdict_mark(v: Option<Verdict>) -> &'static str {
+/// A row's mark for its standing decision: `✓` certify, `✗` revoke not carried out as this
+/// snapshot shows (staged, planned, sent, failed, or done yet still here), `⊘` a revoke a plan
+/// carried out (`Review::landed`), `→` reassign, `…` defer.
+fn verdict_mark(v: Option<(Verdict, bool)>) -> &'static str {
     match v {
-        Some(Verdict::Certify) => "✓",
-        Some(Verdict::Revoke) => "✗",
-        Some(Verdict::Reassign) => "→",
-        Some(Verdict::Defer) => "…",
+        Some((Verdict::Certify, _)) => "✓",
+        Some((Verdict::Revoke, false)) => "✗",
+        Some((Verdict::Revoke, true)) => "⊘",
+        Some((Verdict::Reassign, _)) => "→",
+        Some((Verdict::Defer, _)) => "…",
         None => " ",
     }
 }
@@ -273,7 +277,11 @@ fn table(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
             let verdict = if decided {
                 s.data
                     .target(s.view, r.item)
-                    .and_then(|(tg, _, _)| s.review.verdict(&tg))
+                    .and_then(|(tg, _, _)| s.review.decided.get(&tg).copied())
+                    .map(|(v, id)| {
+                        let landed = s.review.landed(&s.data, s.view, r.item, id);
+                        (v, v == Verdict::Revoke && landed == Some(true))
+                    })
             } else {
                 None
             };
@@ -282,11 +290,14 @@ fn table(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
                 if marked { "●" } else { " " },
                 verdict_mark(verdict)
             );
-            let mut cells = vec![Cell::from(lead).style(if verdict == Some(Verdict::Revoke) {
-                t.danger
-            } else {
-                t.accent
-            })];
+            let mut cells =
+                vec![
+                    Cell::from(lead).style(if verdict.is_some_and(|v| v.0 == Verdict::Revoke) {
+                        t.danger
+                    } else {
+                        t.accent
+                    }),
+                ];
             for (k, &c) in shown.iter().enumerate() {
                 let text = r.cell(c);
                 let cell = Cell::from(ellipsize(text, fit.widths[k]));
@@ -489,11 +500,7 @@ pub(crate) fn decision_text(
         r => format!(" · {r}"),
     };
     // Done, yet a snapshot taken after still has it: granted again, or the call did not take.
-    if s.review
-        .done_at
-        .get(&x.id)
-        .is_some_and(|&at| at < d.snapshot.taken_at)
-    {
+    if s.review.landed(d, view, item, x.id) == Some(false) {
         remediation.push_str(&format!(
             " · STILL HERE in snapshot #{}, taken after: granted again?",
             d.snapshot.id

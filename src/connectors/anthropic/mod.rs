@@ -457,13 +457,13 @@ pub async fn fetch(
     for (wid, ms) in members {
         for m in ms {
             d.grants.push(Grant {
-                source: s(src),
-                provider: s(PROVIDER),
-                principal_kind: s("user"),
-                principal_id: m.user_id,
-                resource_id: wid.clone(),
-                role: m.workspace_role,
-                via: s("direct"),
+                source: src.into(),
+                provider: PROVIDER.into(),
+                principal_kind: "user".into(),
+                principal_id: m.user_id.into(),
+                resource_id: wid.as_str().into(),
+                role: m.workspace_role.map(Into::into),
+                via: "direct".into(),
             });
         }
     }

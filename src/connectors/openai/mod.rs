@@ -353,13 +353,13 @@ fn role_resource(src: &str, id: String, name: String, parent: Option<String>) ->
 /// Holding a custom role: a grant on the role's resource.
 fn role_grant(src: &str, kind: &str, principal: &str, role: String, via: String) -> Grant {
     Grant {
-        source: src.to_string(),
-        provider: PROVIDER.to_string(),
+        source: src.into(),
+        provider: PROVIDER.into(),
         principal_kind: kind.into(),
         principal_id: principal.into(),
-        resource_id: role,
+        resource_id: role.into(),
         role: Some("holder".into()),
-        via,
+        via: via.into(),
     }
 }
 
@@ -674,13 +674,13 @@ pub async fn fetch(
         };
         for u in members {
             d.grants.push(Grant {
-                source: s(src),
-                provider: s(PROVIDER),
-                principal_kind: s("user"),
-                principal_id: u.id,
-                resource_id: g.id.clone(),
-                role: Some(s("member")),
-                via: s(via),
+                source: src.into(),
+                provider: PROVIDER.into(),
+                principal_kind: "user".into(),
+                principal_id: u.id.into(),
+                resource_id: g.id.as_str().into(),
+                role: Some("member".into()),
+                via: via.into(),
             });
         }
         d.resources.push(Resource {
@@ -699,24 +699,24 @@ pub async fn fetch(
     for (pid, parts) in parts {
         for u in parts.users {
             d.grants.push(Grant {
-                source: s(src),
-                provider: s(PROVIDER),
-                principal_kind: s("user"),
-                principal_id: u.id,
-                resource_id: pid.clone(),
-                role: u.role,
-                via: s("direct"),
+                source: src.into(),
+                provider: PROVIDER.into(),
+                principal_kind: "user".into(),
+                principal_id: u.id.into(),
+                resource_id: pid.as_str().into(),
+                role: u.role.map(Into::into),
+                via: "direct".into(),
             });
         }
         for sa in parts.service_accounts {
             d.grants.push(Grant {
-                source: s(src),
-                provider: s(PROVIDER),
-                principal_kind: s("service_account"),
-                principal_id: sa.id.clone(),
-                resource_id: pid.clone(),
-                role: sa.role.clone(),
-                via: s("direct"),
+                source: src.into(),
+                provider: PROVIDER.into(),
+                principal_kind: "service_account".into(),
+                principal_id: sa.id.as_str().into(),
+                resource_id: pid.as_str().into(),
+                role: sa.role.clone().map(Into::into),
+                via: "direct".into(),
             });
             d.service_accounts.push(ServiceAccount {
                 source: s(src),
@@ -736,13 +736,13 @@ pub async fn fetch(
                     .push(role_grant(src, "group", &gid, r, s("direct")));
             }
             d.grants.push(Grant {
-                source: s(src),
-                provider: s(PROVIDER),
-                principal_kind: s("group"),
-                principal_id: gid,
-                resource_id: pid.clone(),
-                role,
-                via: s("direct"),
+                source: src.into(),
+                provider: PROVIDER.into(),
+                principal_kind: "group".into(),
+                principal_id: gid.into(),
+                resource_id: pid.as_str().into(),
+                role: role.map(Into::into),
+                via: "direct".into(),
             });
         }
         // Custom project roles are resources in their project; holding one is a grant SCIM

@@ -339,7 +339,7 @@ fn data() -> SourceData {
             source: "oa".into(),
             provider: "openai".into(),
             principal_kind: "user".into(),
-            principal_id: format!("user-{i}"),
+            principal_id: format!("user-{i}").into(),
             resource_id: "proj_1".into(),
             role: Some("member".into()),
             via: "direct".into(),

@@ -314,6 +314,13 @@ impl Harness {
         Store::open(e.dir.path()).unwrap()
     }
 
+    /// Show `snap`, judged at `NOW` with no ownership records, as a load would.
+    pub fn load(&mut self, snap: Snapshot) {
+        let cx = crate::reconcile::Context::at(NOW);
+        let findings = crate::reconcile::reconcile(&snap.data, &cx);
+        self.send(Msg::Data(Arc::new(Data::new(snap, findings, cx))));
+    }
+
     /// Send `c` to the engine and wait until it has answered; its answers as messages.
     fn ask(&mut self, c: Command) -> Vec<Msg> {
         let e = self.engine.as_mut().expect("a harness with an engine");
@@ -1482,7 +1489,7 @@ fn an_anthropic_key_set_inactive_can_be_reactivated_from_the_audit_view() {
     }
     assert_eq!(
         crate::tui::data::remediation_states(&rows)[&7],
-        format!("reversed 200 (plan {back})")
+        format!("reversed, HTTP 200 (plan {back})")
     );
     let entry =
         h.s.review
@@ -2142,10 +2149,10 @@ fn each_decision_shows_its_remediation_state() {
         row(2, 1, vec![13], RowState::Sent, None),
         row(2, 2, vec![14], RowState::Manual, None),
     ]);
-    assert_eq!(states[&10], "done 200 (plan 1)");
-    assert_eq!(states[&11], "done 204 (plan 1)");
+    assert_eq!(states[&10], "done, HTTP 200 (plan 1)");
+    assert_eq!(states[&11], "done, HTTP 204 (plan 1)");
     assert_eq!(
-        states[&12], "failed 403: insufficient permissions (plan 1)",
+        states[&12], "failed, HTTP 403: insufficient permissions (plan 1)",
         "a failure shows before what went well"
     );
     assert_eq!(states[&13], "sent, no answer yet (plan 2)");
@@ -2423,7 +2430,7 @@ fn key_findings_are_labelled_by_the_key_and_a_revived_object_is_flagged() {
     let row = h.s.vs().row(h.s.current().unwrap()).unwrap().item;
     let (t, _) = crate::tui::view::decision_text(&h.s, &h.s.data, ViewId::Gaps, row).unwrap();
     assert!(
-        t.contains("done 200 (plan") && t.contains("STILL HERE in snapshot #1"),
+        t.contains("done, HTTP 200 (plan") && t.contains("STILL HERE in snapshot #1"),
         "{t}"
     );
 }
@@ -2502,15 +2509,8 @@ fn a_key_runs_as_its_service_account_by_name() {
         created_at: None,
     }];
     let key = snap.data.credentials.first_mut().expect("a sample key");
-    key.owner = Some(crate::model::Owner {
-        kind: "service_account".into(),
-        id: "svac_01".into(),
-        email: None,
-        name: None,
-    });
-    let cx = crate::reconcile::Context::at(NOW);
-    let findings = crate::reconcile::reconcile(&snap.data, &cx);
-    h.send(Msg::Data(Arc::new(Data::new(snap, findings, cx))));
+    key.owner = Some(runs_as("service_account", "svac_01"));
+    h.load(snap);
     h.key('4');
     h.key('g');
     let detail = h.detail();
@@ -2521,6 +2521,94 @@ fn a_key_runs_as_its_service_account_by_name() {
     assert!(
         runs.ends_with("runs as service account ci-bot in Research (svac_01)"),
         "{runs:?}"
+    );
+}
+
+/// A key's owner as the provider names it: only by kind and id.
+fn runs_as(kind: &str, id: &str) -> crate::model::Owner {
+    crate::model::Owner {
+        kind: kind.into(),
+        id: id.into(),
+        email: None,
+        name: None,
+    }
+}
+
+/// A key's detail names what it lives in as its provider does: an Anthropic key is in a
+/// workspace (the Default Workspace when it names none), an OpenAI project key in a project,
+/// an admin key above both.
+#[test]
+fn a_keys_detail_says_workspace_for_anthropic_and_project_for_openai() {
+    let place = |provider: &str, kind: &str, resource: Option<&str>| {
+        let mut h = Harness::new(0);
+        let mut snap = sample_data(0).snapshot.clone();
+        let key = snap.data.credentials.first_mut().expect("a sample key");
+        key.provider = provider.into();
+        key.kind = kind.into();
+        key.resource_id = resource.map(str::to_string);
+        h.load(snap);
+        h.key('4');
+        h.key('g');
+        let detail = h.detail();
+        detail
+            .iter()
+            .find(|l| {
+                ["project", "workspace", "scope"]
+                    .iter()
+                    .any(|w| l.trim_start().starts_with(w))
+            })
+            .unwrap_or_else(|| panic!("{detail:#?}"))
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    assert_eq!(
+        place("openai", "project_key", Some("proj_1")),
+        "project Research"
+    );
+    assert_eq!(
+        place("anthropic", "api_key", Some("proj_1")),
+        "workspace Research"
+    );
+    assert_eq!(
+        place("anthropic", "api_key", None),
+        "workspace the Default Workspace"
+    );
+    assert_eq!(place("openai", "admin_key", None), "scope the org");
+}
+
+/// A key that runs as a user the org no longer lists, known only by an id, says so in the
+/// Keys view's OWNER column and the detail pane, rather than a bare id that reads like anyone's.
+#[test]
+fn a_keys_owner_gone_from_the_org_is_said_to_be() {
+    let mut h = Harness::new(0);
+    let mut snap = sample_data(0).snapshot.clone();
+    let key = snap.data.credentials.first_mut().expect("a sample key");
+    key.owner = Some(runs_as("user", "user-formerzed"));
+    h.load(snap);
+    let table = h.s.data.table(ViewId::Keys);
+    let row = table
+        .rows
+        .iter()
+        .find(|r| r.cell(0) == "alice-ci")
+        .expect("the key's row");
+    assert_eq!(row.cell(1), "not in org: user-formerzed");
+    // Bob is still in the org: his key's owner is his email, as before.
+    let bob = table
+        .rows
+        .iter()
+        .find(|r| r.cell(0) == "bob-notebook")
+        .expect("bob's key");
+    assert_eq!(bob.cell(1), "bob@example.com");
+    h.key('4');
+    h.key('g');
+    let detail = h.detail();
+    assert!(
+        detail
+            .iter()
+            .any(|l| l.contains("owner")
+                && l.contains("not in org: user-formerzed (from the provider)")),
+        "{detail:#?}"
     );
 }
 
@@ -2557,9 +2645,7 @@ fn o_capital_accepts_the_owner_recert_suggests_and_shows_the_audit_log() {
         made("svc_1", "alice@example.com"),
         made("svc_2", "bob@example.com"),
     ];
-    let cx = crate::reconcile::Context::at(NOW);
-    let findings = crate::reconcile::reconcile(&snap.data, &cx);
-    h.send(Msg::Data(Arc::new(Data::new(snap, findings, cx))));
+    h.load(snap);
     h.key('2');
     h.key('/');
     h.typ("svc_2");

@@ -945,13 +945,10 @@ fn the_plan_counts_calls_manual_steps_and_covered_steps_apart() {
     );
 }
 
-/// A decision a plan carried out shows what that plan did, from its journal, not a plan made
-/// again against the current snapshot.
-#[test]
-fn a_carried_out_decision_shows_what_its_plan_did() {
+/// The harness's decision (a revoke) carried out by a plan of one call, the provider's answer
+/// (`done`, HTTP 204) recorded at `at`, as `recert apply` would; the console reloads.
+fn carry_out(h: &mut Harness, at: i64) {
     use crate::remediate::{PlannedStep, RowState, Step};
-    let t = theme();
-    let mut h = harness();
     let d = h.outside().decisions().unwrap().remove(0);
     let plan = h
         .outside()
@@ -972,16 +969,50 @@ fn a_carried_out_decision_shows_what_its_plan_did() {
         )
         .unwrap();
     let row = h.outside().journal(plan).unwrap().remove(0);
-    h.outside().journal_sent(&row, "r", 1).unwrap();
+    h.outside().journal_sent(&row, "r", at - 1).unwrap();
     h.outside()
-        .journal_result(&row, RowState::Done, Some(204), "ok", "r", 2)
+        .journal_result(&row, RowState::Done, Some(204), "ok", "r", at)
         .unwrap();
     h.reload_review();
+}
+
+/// A decision a plan carried out shows what that plan did, from its journal, not a plan made
+/// again against the current snapshot.
+#[test]
+fn a_carried_out_decision_shows_what_its_plan_did() {
+    let t = theme();
+    let mut h = harness();
+    carry_out(&mut h, 2);
     h.key('6');
     let screen = text(&render(&mut h, 120, 40, &t));
     assert!(
-        screen.contains("outcome done 204 (plan 1)")
+        screen.contains("outcome done, HTTP 204 (plan 1)")
             && screen.contains("plan #1 step 1 done: DELETE"),
+        "{screen}"
+    );
+    // Done before the snapshot was taken, yet the snapshot still has it: still a revoke not
+    // carried out (✗), and the detail asks why.
+    h.key('2');
+    let screen = text(&render(&mut h, 120, 40, &t));
+    assert!(
+        // (The pane wraps the words.)
+        screen.contains('✗') && !screen.contains('⊘') && screen.contains("· STILL"),
+        "{screen}"
+    );
+}
+
+/// A revoke a plan carried out after the snapshot was taken (the snapshot cannot show it yet)
+/// is marked `⊘`, not a staged `✗`.
+#[test]
+fn a_revoke_carried_out_after_the_snapshot_is_marked_so() {
+    let t = theme();
+    let mut h = harness();
+    let before = text(&render(&mut h, 120, 40, &t));
+    assert!(before.contains('✗') && !before.contains('⊘'), "{before}");
+    carry_out(&mut h, crate::tui::state::tests::NOW + 60);
+    let screen = text(&render(&mut h, 120, 40, &t));
+    assert!(
+        screen.contains('⊘') && !screen.contains('✗') && !screen.contains("STILL"),
         "{screen}"
     );
 }

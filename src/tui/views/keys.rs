@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::reconcile::Standing;
+use crate::tui::data::KeyOwner;
 use std::collections::HashMap;
 
 pub struct Keys;
@@ -53,7 +54,9 @@ impl View for Keys {
                 c.source
             ),
         ));
-        let (owner, via) = d.key_owner(c);
+        let KeyOwner {
+            who: owner, via, ..
+        } = d.key_owner(c);
         let via = match via {
             "record" => "from recert's ownership record",
             "provider" => "from the provider",
@@ -97,8 +100,8 @@ impl View for Keys {
         }
         out.push(field(
             t,
-            "project",
-            d.resource_name(&c.source, c.resource_id.as_deref()),
+            c.container_word(),
+            c.place(|p| d.resource_name(&c.source, Some(p))),
         ));
         out.push(field(t, "created", date(c.created_at)));
         out.push(field(t, "last used", date(c.last_used_at)));
@@ -134,7 +137,9 @@ impl View for Keys {
     /// A key to the person who answers for it, else its project.
     fn drill(&self, d: &Data, item: u32) -> Option<Drill> {
         let c = d.snapshot.data.credentials.get(item as usize)?;
-        let (owner, via) = d.key_owner(c);
+        let KeyOwner {
+            who: owner, via, ..
+        } = d.key_owner(c);
         if via != "-"
             && let Some(i) = d.person_row(&owner)
         {
@@ -152,10 +157,10 @@ impl View for Keys {
 impl Data {
     pub(crate) fn keys_table(&self, dir: &crate::reconcile::Directory) -> Table {
         let d = &self.snapshot.data;
-        let emails: HashMap<(&str, &str), &str> = d
+        let emails: HashMap<(&str, &str), Option<&str>> = d
             .accounts
             .iter()
-            .filter_map(|a| Some(((a.source.as_str(), a.id.as_str()), a.email.as_deref()?)))
+            .map(|a| ((a.source.as_str(), a.id.as_str()), a.email.as_deref()))
             .collect();
         let names: HashMap<(&str, &str), &str> = d
             .resources
@@ -174,12 +179,17 @@ impl Data {
                 let age = days(self.now, c.created_at);
                 // Never used: unused since it was made.
                 let unused = days(self.now, c.last_used_at.or(c.created_at));
-                let (owner, via) = self.key_owner_in(c, |s, id| emails.get(&(s, id)).copied());
-                let departed = via != "-"
-                    && matches!(
-                        dir.standing(Some(&owner)),
-                        Standing::Inactive | Standing::Absent
-                    );
+                let KeyOwner {
+                    who: owner,
+                    via,
+                    gone,
+                } = self.key_owner_in(c, |s, id| emails.get(&(s, id)).copied());
+                let departed = gone
+                    || via != "-"
+                        && matches!(
+                            dir.standing(Some(&owner)),
+                            Standing::Inactive | Standing::Absent
+                        );
                 let status = c.status.clone().unwrap_or_else(|| "active".into());
                 let tone = if !c.usable() {
                     Tone::Muted
