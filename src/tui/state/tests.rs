@@ -2524,6 +2524,50 @@ fn a_key_runs_as_its_service_account_by_name() {
     );
 }
 
+/// Whether a revoke landed, as the snapshot shows it: done after the snapshot was taken (it
+/// cannot show it yet), or the key is no longer usable (Anthropic's revoke sets a key
+/// inactive, and the key stays listed); done before and still usable is still here.
+#[test]
+fn a_revoke_landed_when_the_snapshot_cannot_show_it_or_the_key_is_inactive() {
+    use crate::remediate::{JournalRow, RowState};
+    let done = |at: i64| JournalRow {
+        plan: 1,
+        seq: 1,
+        decisions: vec![7],
+        source: "anthropic".into(),
+        kind: "call".into(),
+        method: Some("POST".into()),
+        path: Some("/v1/organizations/api_keys/key_a".into()),
+        body: Some(r#"{"status":"inactive"}"#.into()),
+        note: None,
+        state: RowState::Done,
+        attempts: 1,
+        status: Some(200),
+        result: Some("ok".into()),
+        updated_at: at,
+    };
+    let review = |at: i64| {
+        crate::tui::data::Review::new(Vec::new(), Vec::new())
+            .with_journal(Default::default(), vec![done(at)])
+    };
+    let mut data = sample_data(0);
+    let taken = data.snapshot.taken_at;
+    assert_eq!(
+        review(taken - DAY).landed(&data, ViewId::Keys, 0, 7),
+        Some(false)
+    );
+    assert_eq!(
+        review(taken + 60).landed(&data, ViewId::Keys, 0, 7),
+        Some(true)
+    );
+    assert_eq!(review(taken - DAY).landed(&data, ViewId::Keys, 0, 8), None);
+    data.snapshot.data.credentials[0].status = Some("inactive".into());
+    assert_eq!(
+        review(taken - DAY).landed(&data, ViewId::Keys, 0, 7),
+        Some(true)
+    );
+}
+
 /// A key's owner as the provider names it: only by kind and id.
 fn runs_as(kind: &str, id: &str) -> crate::model::Owner {
     crate::model::Owner {
