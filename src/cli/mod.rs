@@ -217,7 +217,8 @@ pub fn acting_as(g: &Globals, cfg: &Config, who: Option<String>) -> Result<Strin
     ))
 }
 
-/// Who is deciding: `settings.reviewer`, `$RECERT_REVIEWER`, then `$USER`.
+/// Who is deciding: `settings.reviewer`, `$RECERT_REVIEWER`, then `$USER`, else
+/// [`crate::review::UNKNOWN_REVIEWER`].
 pub fn reviewer(cfg: &Config) -> String {
     cfg.settings
         .reviewer
@@ -228,7 +229,7 @@ pub fn reviewer(cfg: &Config) -> String {
                 .filter(|s| !s.is_empty())
         })
         .or_else(|| std::env::var("USER").ok().filter(|s| !s.is_empty()))
-        .unwrap_or_else(|| "unknown-reviewer".into())
+        .unwrap_or_else(|| crate::review::UNKNOWN_REVIEWER.into())
 }
 
 /// Ask before acting on `n` things: over `threshold`, the number must be typed ("`said` Type

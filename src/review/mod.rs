@@ -8,6 +8,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::Ts;
 
+/// Who a decision names when nobody said who is deciding (no `settings.reviewer`,
+/// `RECERT_REVIEWER` or `$USER`): the console warns when it acts as this.
+pub const UNKNOWN_REVIEWER: &str = "unknown-reviewer";
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {

@@ -102,6 +102,9 @@ pub struct Data {
     /// The last subject's provenance asked for, by `source\0kind\0id` (a detail pane is
     /// drawn every frame; the facts are a scan of the snapshot).
     facts_memo: std::sync::Mutex<Option<(String, Vec<String>)>>,
+    /// The last key's findings asked for, by its index in the snapshot's credentials (Keys'
+    /// detail pane is drawn every frame; the findings are a scan).
+    key_findings_memo: Memo<Vec<String>>,
 }
 
 type Sweep = Result<Vec<crate::review::NewDecision>, String>;
@@ -512,6 +515,25 @@ impl Data {
         let v = crate::reconcile::provenance::about(&self.snapshot.data, source, kind, id);
         *memo = Some((key, v.clone()));
         v
+    }
+
+    /// The findings about key `i` of the snapshot's credentials, as its detail lists them:
+    /// `RULE (severity): detail`, in the findings' order. Why a key is red, on the key.
+    pub fn key_findings(&self, i: u32) -> Vec<String> {
+        self.key_findings_memo.get(i, || {
+            let Some(c) = self.snapshot.data.credentials.get(i as usize) else {
+                return Vec::new();
+            };
+            self.findings
+                .iter()
+                .filter(|f| {
+                    f.subject_id == c.id
+                        && f.source == c.source
+                        && matches!(f.subject_kind.as_str(), "api_key" | "admin_key")
+                })
+                .map(|f| format!("{} ({}): {}", f.rule, f.severity.as_str(), clean(&f.detail)))
+                .collect()
+        })
     }
 
     /// The owner recert suggests for a service account nobody owns: its creator, if current

@@ -290,6 +290,7 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
         );
         state.read_only = opts.read_only;
         state.justification_required = opts.justification_required;
+        state.acting_as(&opts.reviewer);
         if opts.campaign.is_some() {
             state.campaign = true;
             state.view = ViewId::Queue;

@@ -602,6 +602,18 @@ impl State {
         }
     }
 
+    /// Who the console decides as: when nobody said (no `settings.reviewer`,
+    /// `RECERT_REVIEWER` or `$USER`), a warning that every decision and audit entry would
+    /// name `unknown-reviewer`, and how to say who.
+    pub fn acting_as(&mut self, reviewer: &str) {
+        if reviewer == crate::review::UNKNOWN_REVIEWER {
+            self.notify(
+                "Deciding as unknown-reviewer: set RECERT_REVIEWER or settings.reviewer",
+                Level::Warn,
+            );
+        }
+    }
+
     pub fn notify(&mut self, text: impl Into<String>, level: Level) {
         let text = text.into();
         if level != Level::Info {
@@ -647,6 +659,14 @@ impl State {
         let ticket = self.ticket;
         let vs = &mut self.views[i];
         vs.keep = vs.current().or(vs.keep);
+        // Decisions and Audit list the newest first: a cursor on the top row follows the top,
+        // as a log does, so the newest entry is the one shown (it stayed on the row it was
+        // on, and after three decisions a first visit opened on the oldest, 3/3).
+        if matches!(view, ViewId::Decisions | ViewId::Audit) && vs.sort.is_none() && vs.cursor == 0
+        {
+            vs.keep = None;
+            vs.keep_at = None;
+        }
         vs.pending = Some(ticket);
         vs.requested = Some(q.clone());
         // Which rows are decided is a scan of the whole table: the worker does it, with the
@@ -2023,7 +2043,7 @@ impl State {
         match find_key(&self.data.snapshot.data, hint) {
             Found::None => {
                 self.notify(
-                    "No key in this snapshot matches that hint (:sync if it is newer)",
+                    "No key has that whole hint: / in Keys finds a part; :sync if newer",
                     Level::Warn,
                 );
                 Vec::new()

@@ -1003,8 +1003,35 @@ fn prompt(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
     }
     let w = area.width.saturating_sub(4).min(90);
     // As tall as its wrapped lines (a long title and an error must both show).
-    let h = super::wrap::hang(lines.clone(), w.saturating_sub(2)).len() as u16 + 2;
-    let r = centered(area, w, h.max(7));
+    let mut lines = super::wrap::hang(lines, w.saturating_sub(2));
+    let r = centered(area, w, (lines.len() as u16 + 2).max(7));
+    // On a short terminal the box holds fewer: the question gives way (cut, its last line
+    // ending in `…`), never the input line below it, so nobody confirms what they cannot see.
+    let room = usize::from(r.height.saturating_sub(2));
+    let input = lines
+        .iter()
+        .position(|l| l.spans.first().is_some_and(|x| x.content.starts_with("> ")))
+        .unwrap_or(0);
+    if lines.len() > room && input > 0 {
+        let keep = room.saturating_sub(1).min(input);
+        let cut = input - keep;
+        if cut > 0 {
+            lines.drain(keep..input);
+            if keep > 0 {
+                let last = &mut lines[keep - 1];
+                let text: String = last.spans.iter().map(|x| x.content.as_ref()).collect();
+                let style = last.spans.first().map(|x| x.style).unwrap_or_default();
+                let width = usize::from(w.saturating_sub(3));
+                let short: String = super::table::ellipsize(&text, width as u16).into_owned();
+                let short = if short.ends_with('…') {
+                    short
+                } else {
+                    format!("{}…", short.trim_end())
+                };
+                *last = Line::from(Span::styled(short, style));
+            }
+        }
+    }
     overlay(
         f,
         t,

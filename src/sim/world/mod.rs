@@ -781,6 +781,24 @@ fn settle_times(w: &mut World) {
     for m in &mut w.cursor.members {
         m.last_active.iter_mut().for_each(s);
     }
+    // A key is made by now, and never used before it was made (drawn apart, then settled
+    // apart, the two could cross, and a key drawn some days after its owner joined could be
+    // made after now: the console showed keys unused for longer than they had existed).
+    let made_first = |made: &mut Ts, used: &mut Option<Ts>| {
+        *made = (*made).min(now);
+        if let Some(u) = used {
+            *u = (*u).max(*made);
+        }
+    };
+    for k in w.openai.api_keys.values_mut().flat_map(|m| m.values_mut()) {
+        made_first(&mut k.created_at, &mut k.last_used_at);
+    }
+    for k in w.openai.admin_keys.values_mut() {
+        made_first(&mut k.created_at, &mut k.last_used_at);
+    }
+    for k in w.anthropic.api_keys.values_mut() {
+        made_first(&mut k.created_at, &mut k.last_used);
+    }
 }
 
 /// One active person also lists another active person's address: that address is ambiguous,
@@ -970,6 +988,37 @@ mod tests {
         );
         let c = crate::sim::generate(Size::Small, 43, 1_800_000_000);
         assert_ne!(a.truth, c.truth);
+    }
+
+    /// No simulated key was made after now or used before it was made, whatever the seed and
+    /// size.
+    #[test]
+    fn no_key_is_used_before_it_was_made() {
+        for (size, seeds) in [(Size::Small, 1..60), (Size::Medium, 1..4)] {
+            for seed in seeds {
+                let w = crate::sim::generate(size, seed, 1_800_000_000);
+                let now = w.now;
+                let early =
+                    |made: Ts, used: Option<Ts>| made > now || used.is_some_and(|u| u < made);
+                for k in w.openai.api_keys.values().flat_map(|m| m.values()) {
+                    assert!(
+                        !early(k.created_at, k.last_used_at),
+                        "seed {seed}: {}",
+                        k.id
+                    );
+                }
+                for k in w.openai.admin_keys.values() {
+                    assert!(
+                        !early(k.created_at, k.last_used_at),
+                        "seed {seed}: {}",
+                        k.id
+                    );
+                }
+                for k in w.anthropic.api_keys.values() {
+                    assert!(!early(k.created_at, k.last_used), "seed {seed}: {}", k.id);
+                }
+            }
+        }
     }
 
     #[test]

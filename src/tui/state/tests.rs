@@ -578,6 +578,13 @@ fn column_terms_and_bad_terms_keep_the_last_good_result() {
     h.key('/');
     h.typ("spend>100 alice");
     assert_eq!(h.firsts(), ["alice-ci"]);
+    // A responder holding only a key's redacted hint finds it, alone or by its column.
+    for hint in ["abcd", "hint:sk-"] {
+        h.code(KeyCode::Esc);
+        h.key('/');
+        h.typ(hint);
+        assert_eq!(h.firsts().len(), 3, "{hint}: {:?}", h.firsts());
+    }
 }
 
 #[test]
@@ -2749,4 +2756,74 @@ fn o_capital_accepts_the_owner_recert_suggests_and_shows_the_audit_log() {
     assert_eq!(ds.len(), 1);
     assert_eq!(ds[0].owner.as_deref(), Some("alice@example.com"));
     assert_eq!(ds[0].target.id, "svc_1");
+}
+
+/// A console nobody said who runs (no `settings.reviewer`, `RECERT_REVIEWER` or `$USER`)
+/// warns that its decisions would name `unknown-reviewer`, and how to say who; kept in `:log`.
+#[test]
+fn a_console_acting_as_nobody_says_so() {
+    let mut h = Harness::new(3);
+    h.s.acting_as("alice@example.com");
+    assert!(h.s.toast.is_none() && h.s.log.is_empty());
+    h.s.acting_as(crate::review::UNKNOWN_REVIEWER);
+    let (text, level, _) = h.s.toast.clone().expect("a warning");
+    assert_eq!(level, Level::Warn);
+    assert!(text.contains("unknown-reviewer") && text.contains("RECERT_REVIEWER"));
+    assert_eq!(h.s.log, [text]);
+}
+
+/// Decisions and Audit list the newest first, and open on it: a cursor on the top row follows
+/// the top as decisions are made (it stayed on the first decision's row, so a first visit
+/// after three decisions opened on the oldest).
+#[test]
+fn decisions_and_audit_open_on_the_newest() {
+    let mut h = Harness::with_engine(40);
+    for _ in 0..3 {
+        h.key('j');
+        h.key('r');
+        h.typ("left in October");
+        h.code(KeyCode::Enter);
+    }
+    for view in ['6', '7'] {
+        h.key(view);
+        assert!(
+            h.s.vs().visible.len() >= 3,
+            "{view}: {:?}",
+            h.s.vs().visible
+        );
+        assert_eq!(h.s.vs().cursor, 0, "{view}: on the newest");
+    }
+}
+
+/// A key's detail lists the findings about it (why its row is red), from the findings the
+/// view was built with.
+#[test]
+fn a_keys_detail_lists_its_findings() {
+    let mut h = Harness::new(0);
+    let snap = sample_data(0).snapshot.clone();
+    h.load(snap);
+    h.key('4');
+    h.key('g');
+    let detail = h.detail();
+    let findings: Vec<&String> = detail
+        .iter()
+        .filter(|l| l.trim_start().starts_with("finding"))
+        .collect();
+    assert!(
+        findings.iter().any(|l| l.contains("dormant-key (")),
+        "{detail:#?}"
+    );
+    assert!(
+        !findings.iter().any(|l| l.contains("orphaned-key")),
+        "{detail:#?}"
+    );
+    // Bob has left: his key is an orphan, and says so.
+    h.key('j');
+    let detail = h.detail();
+    assert!(
+        detail.iter().any(|l| l
+            .trim_start()
+            .starts_with("finding orphaned-key (critical): owner inactive")),
+        "{detail:#?}"
+    );
 }

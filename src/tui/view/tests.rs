@@ -945,6 +945,38 @@ fn the_plan_counts_calls_manual_steps_and_covered_steps_apart() {
     );
 }
 
+/// On the smallest terminal the decision prompt keeps what is typed in view: the question is
+/// cut (with `…`), never the input line, so nobody confirms a reason they cannot see.
+#[test]
+fn a_prompt_at_40x12_shows_what_is_typed() {
+    let t = theme();
+    for key in ['r', 'c'] {
+        let mut h = harness();
+        h.key('j');
+        h.key(key);
+        h.typ("handover from leaver");
+        // A title as long as a reassign's (key, owner, what is asked).
+        let p = h.s.prompt.as_mut().expect("a prompt");
+        p.title = format!(
+            "Reassign billing-v8pb (sk-ant-api03-1JD...tgHH) to grace.schmidt2@example.com. {}",
+            p.title
+        );
+        let big = text(&render(&mut h, 120, 40, &t));
+        assert!(big.contains("> handover from leaver"), "{big}");
+        let small = text(&render(&mut h, 40, 12, &t));
+        assert!(small.contains("> handover from"), "{key}: {small}");
+        let rows: Vec<&str> = small.lines().collect();
+        let at = rows
+            .iter()
+            .position(|l| l.contains("> handover from"))
+            .expect("the input line");
+        assert!(
+            at > 0 && rows[at - 1].contains('…'),
+            "the question is cut, and says so: {small}"
+        );
+    }
+}
+
 /// The harness's decision (a revoke) carried out by a plan of one call, the provider's answer
 /// (`done`, HTTP 204) recorded at `at`, as `recert apply` would; the console reloads.
 fn carry_out(h: &mut Harness, at: i64) {

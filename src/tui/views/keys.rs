@@ -114,6 +114,9 @@ impl View for Keys {
         ));
         out.push(field(t, "expires", date(c.expires_at)));
         out.push(field(t, "status", c.status.as_deref().unwrap_or("active")));
+        for line in d.key_findings(item) {
+            out.push(field(t, "finding", line));
+        }
         for line in d.provenance(&c.source, "api_key", &c.id) {
             out.push(field(t, "audit", line));
         }
@@ -227,6 +230,9 @@ impl Data {
                         show_cents(c.spend_cents),
                         status,
                         c.kind.replace("_key", ""),
+                        // The redacted hint: a responder holding one filters for it (OpenAI
+                        // names most keys "Secret Key").
+                        clean(c.redacted.as_deref().unwrap_or("-")),
                         resource,
                     ],
                     vec![
@@ -237,6 +243,7 @@ impl Data {
                         unused,
                         age,
                         c.spend_cents.unwrap_or(NONE),
+                        NONE,
                         NONE,
                         NONE,
                         NONE,
@@ -257,6 +264,7 @@ impl Data {
                 Column::num("spend", 9, Unit::Cents),
                 Column::text("status", 8),
                 Column::text("kind", 7),
+                Column::text("hint", 12),
                 Column::grow("resource", 10),
             ],
             rows,
