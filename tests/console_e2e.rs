@@ -311,10 +311,17 @@ fn key_owner_finds_unowned_keys_and_a_reassign_shows_at_once() {
     let s = t.wait_for("/owner:none provider:openai age>1y", 20);
     assert!(shown_rows(&s, "Keys") > 0, "{s}");
     // An unowned service account: give it an owner from the picker.
-    t.keys(&["2", "/"]);
+    t.keys(&["2"]);
+    let all = shown_rows(&t.wait_for("┌ Gaps ", 20), "Gaps");
+    t.keys(&["/"]);
     t.text("unowned-service-account");
     t.keys(&["Enter"]);
-    let s = t.wait_for("/unowned-service-account", 20);
+    // The title shows the filter as soon as it is kept, and its rows once the filter job
+    // answers: wait for those (on a loaded machine the count was still all of Gaps, and the
+    // reassign went to whatever row was first before the filter).
+    let s = t.wait("the filtered rows", 20, |s| {
+        s.contains("/unowned-service-account") && shown_rows(s, "Gaps") < all
+    });
     let before = shown_rows(&s, "Gaps");
     assert!(before > 0, "{s}");
     t.keys(&["o"]);

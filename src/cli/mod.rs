@@ -223,6 +223,7 @@ pub fn reviewer(cfg: &Config) -> String {
     cfg.settings
         .reviewer
         .clone()
+        .filter(|s| !s.trim().is_empty())
         .or_else(|| {
             std::env::var("RECERT_REVIEWER")
                 .ok()

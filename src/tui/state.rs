@@ -604,9 +604,10 @@ impl State {
 
     /// Who the console decides as: when nobody said (no `settings.reviewer`,
     /// `RECERT_REVIEWER` or `$USER`), a warning that every decision and audit entry would
-    /// name `unknown-reviewer`, and how to say who.
+    /// name `unknown-reviewer`, and how to say who (not in a read-only console: it decides
+    /// nothing).
     pub fn acting_as(&mut self, reviewer: &str) {
-        if reviewer == crate::review::UNKNOWN_REVIEWER {
+        if reviewer == crate::review::UNKNOWN_REVIEWER && !self.read_only {
             self.notify(
                 "Deciding as unknown-reviewer: set RECERT_REVIEWER or settings.reviewer",
                 Level::Warn,
@@ -659,10 +660,14 @@ impl State {
         let ticket = self.ticket;
         let vs = &mut self.views[i];
         vs.keep = vs.current().or(vs.keep);
-        // Decisions and Audit list the newest first: a cursor on the top row follows the top,
-        // as a log does, so the newest entry is the one shown (it stayed on the row it was
-        // on, and after three decisions a first visit opened on the oldest, 3/3).
-        if matches!(view, ViewId::Decisions | ViewId::Audit) && vs.sort.is_none() && vs.cursor == 0
+        // Decisions and Audit list the newest first: off screen, a cursor on the top row
+        // follows the top, as a log does, so a visit opens on the newest entry (it stayed on
+        // the row it was on: after three decisions a first visit opened on the oldest, 3/3).
+        // On screen it stays put: another reviewer's entry never moves a reader's cursor.
+        if matches!(view, ViewId::Decisions | ViewId::Audit)
+            && view != self.view
+            && vs.sort.is_none()
+            && vs.cursor == 0
         {
             vs.keep = None;
             vs.keep_at = None;

@@ -985,52 +985,65 @@ fn palette(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
 fn prompt(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
     let Some(p) = &s.prompt else { return };
     let style = if p.danger { t.danger } else { t.accent };
-    let mut lines = vec![
-        Line::from(Span::styled(sanitize(&p.title).into_owned(), t.text)),
-        Line::from(Span::styled(
-            format!("> {}▏", sanitize(&p.input)),
-            t.text.add_modifier(Modifier::BOLD),
-        )),
-    ];
-    if let Some(e) = &p.error {
-        lines.push(Line::from(Span::styled(e.clone(), t.warn)));
-    }
-    if p.danger {
-        lines.push(Line::from(Span::styled(
-            "Revokes are staged as decisions: nothing reaches a provider until a plan is applied.",
-            t.muted,
-        )));
-    }
     let w = area.width.saturating_sub(4).min(90);
+    // Each part wrapped on its own: the question, what is typed, what is wrong with it, and
+    // (for a revoke) what a revoke is.
+    let wrap = |text: String, style: Style| {
+        super::wrap::hang(
+            vec![Line::from(Span::styled(text, style))],
+            w.saturating_sub(2),
+        )
+    };
+    let mut question = wrap(sanitize(&p.title).into_owned(), t.text);
+    let input = wrap(
+        format!("> {}▏", sanitize(&p.input)),
+        t.text.add_modifier(Modifier::BOLD),
+    );
+    let error = p
+        .error
+        .as_deref()
+        .map(|e| wrap(sanitize(e).into_owned(), t.warn))
+        .unwrap_or_default();
+    let note = if p.danger {
+        wrap(
+            "Revokes are staged as decisions: nothing reaches a provider until a plan is applied."
+                .into(),
+            t.muted,
+        )
+    } else {
+        Vec::new()
+    };
     // As tall as its wrapped lines (a long title and an error must both show).
-    let mut lines = super::wrap::hang(lines, w.saturating_sub(2));
-    let r = centered(area, w, (lines.len() as u16 + 2).max(7));
-    // On a short terminal the box holds fewer: the question gives way (cut, its last line
-    // ending in `…`), never the input line below it, so nobody confirms what they cannot see.
-    let room = usize::from(r.height.saturating_sub(2));
-    let input = lines
-        .iter()
-        .position(|l| l.spans.first().is_some_and(|x| x.content.starts_with("> ")))
-        .unwrap_or(0);
-    if lines.len() > room && input > 0 {
-        let keep = room.saturating_sub(1).min(input);
-        let cut = input - keep;
-        if cut > 0 {
-            lines.drain(keep..input);
-            if keep > 0 {
-                let last = &mut lines[keep - 1];
-                let text: String = last.spans.iter().map(|x| x.content.as_ref()).collect();
-                let style = last.spans.first().map(|x| x.style).unwrap_or_default();
-                let width = usize::from(w.saturating_sub(3));
-                let short: String = super::table::ellipsize(&text, width as u16).into_owned();
-                let short = if short.ends_with('…') {
-                    short
-                } else {
-                    format!("{}…", short.trim_end())
-                };
-                *last = Line::from(Span::styled(short, style));
-            }
+    let all = question.len() + input.len() + error.len() + note.len();
+    let r = centered(area, w, (all as u16 + 2).max(7));
+    // On a short terminal the box holds fewer. What is typed shows first (its end, with the
+    // cursor, when it is taller than the box), then what is wrong with it; the question gets
+    // what is left, cut with `…`; the revoke note only when all of that fits. Nobody
+    // confirms what they cannot see.
+    let mut room = usize::from(r.height.saturating_sub(2));
+    let input: Vec<Line> = input[input.len().saturating_sub(room)..].to_vec();
+    room -= input.len();
+    let error: Vec<Line> = error.into_iter().take(room).collect();
+    room -= error.len();
+    if question.len() > room {
+        question.truncate(room);
+        if let Some(last) = question.last_mut() {
+            let text: String = last.spans.iter().map(|x| x.content.as_ref()).collect();
+            let short = ellipsize(&text, w.saturating_sub(3)).into_owned();
+            let short = if short.ends_with('…') {
+                short
+            } else {
+                format!("{}…", short.trim_end())
+            };
+            *last = Line::from(Span::styled(short, t.text));
         }
+    }
+    room -= question.len();
+    let mut lines = question;
+    lines.extend(input);
+    lines.extend(error);
+    if note.len() <= room {
+        lines.extend(note);
     }
     overlay(
         f,

@@ -2769,7 +2769,12 @@ fn a_console_acting_as_nobody_says_so() {
     let (text, level, _) = h.s.toast.clone().expect("a warning");
     assert_eq!(level, Level::Warn);
     assert!(text.contains("unknown-reviewer") && text.contains("RECERT_REVIEWER"));
-    assert_eq!(h.s.log, [text]);
+    assert_eq!(h.s.log, std::slice::from_ref(&text));
+    // A read-only console decides nothing: no warning.
+    let mut h = Harness::new(3);
+    h.s.read_only = true;
+    h.s.acting_as(crate::review::UNKNOWN_REVIEWER);
+    assert!(h.s.toast.is_none());
 }
 
 /// Decisions and Audit list the newest first, and open on it: a cursor on the top row follows

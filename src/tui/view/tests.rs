@@ -974,6 +974,15 @@ fn a_prompt_at_40x12_shows_what_is_typed() {
             at > 0 && rows[at - 1].contains('…'),
             "the question is cut, and says so: {small}"
         );
+        // A reason longer than the box is wide shows its end, with the cursor; what is wrong
+        // with it shows too.
+        h.typ(", see ticket SEC-4411 and the HR record");
+        h.s.prompt.as_mut().expect("a prompt").error = Some("needs a date".into());
+        let small = text(&render(&mut h, 40, 12, &t));
+        assert!(
+            small.contains("HR record▏") && small.contains("needs a date"),
+            "{key}: {small}"
+        );
     }
 }
 
