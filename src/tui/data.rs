@@ -105,6 +105,36 @@ pub struct Data {
     /// The last key's findings asked for, by its index in the snapshot's credentials (Keys'
     /// detail pane is drawn every frame; the findings are a scan).
     key_findings_memo: Memo<Vec<String>>,
+    /// The snapshot's accounts and resources by `(source, id)`, for what a detail pane looks
+    /// up every frame (a key's owner, what it runs as, where it lives).
+    accounts_by_id: ById,
+    resources_by_id: ById,
+}
+
+/// Rows of one snapshot list found by `(source, id)` in log time, without copying either: the
+/// rows' positions sorted by the pair, made on first use. Of equal pairs, the first in the
+/// snapshot wins, as a scan would find it.
+#[derive(Default)]
+struct ById(std::sync::OnceLock<Vec<u32>>);
+
+impl ById {
+    fn find<'a, T>(
+        &self,
+        rows: &'a [T],
+        key: for<'x> fn(&'x T) -> (&'x str, &'x str),
+        source: &str,
+        id: &str,
+    ) -> Option<&'a T> {
+        let order = self.0.get_or_init(|| {
+            let mut order: Vec<u32> = (0..rows.len() as u32).collect();
+            // Stable: equal pairs keep the snapshot's order.
+            order.sort_by(|&a, &b| key(&rows[a as usize]).cmp(&key(&rows[b as usize])));
+            order
+        });
+        let at = order.partition_point(|&i| key(&rows[i as usize]) < (source, id));
+        let row = &rows[*order.get(at)? as usize];
+        (key(row) == (source, id)).then_some(row)
+    }
 }
 
 type Sweep = Result<Vec<crate::review::NewDecision>, String>;
@@ -258,7 +288,7 @@ impl Data {
                 },
                 || {
                     rayon::join(
-                        || rayon::join(|| d.people_table(dir), || d.keys_table(dir)),
+                        || rayon::join(|| d.people_table(dir), || d.keys_table()),
                         || {
                             let items = resources(d);
                             let table = Data::resources_table(&items);
@@ -375,13 +405,19 @@ impl Data {
     /// Who answers for a key and where that came from (`reconcile::accountable`), as the
     /// Keys view shows them: `-` when nobody does. For one key (a detail pane).
     pub fn key_owner(&self, c: &crate::model::Credential) -> KeyOwner {
-        let d = &self.snapshot.data;
         self.key_owner_in(c, |source, id| {
-            d.accounts
-                .iter()
-                .find(|a| a.source == source && a.id == id)
-                .map(|a| a.email.as_deref())
+            self.account(source, id).map(|a| a.email.as_deref())
         })
+    }
+
+    /// The snapshot's account `id` on `source`.
+    pub fn account(&self, source: &str, id: &str) -> Option<&crate::model::Account> {
+        self.accounts_by_id.find(
+            &self.snapshot.data.accounts,
+            |a| (&a.source, &a.id),
+            source,
+            id,
+        )
     }
 
     /// `key_owner` with the accounts looked up by `account_of(source, id)`: `None` when the
@@ -398,7 +434,6 @@ impl Data {
             None => KeyOwner {
                 who: "-".into(),
                 via: "-",
-                gone: false,
             },
             Some(a) => {
                 let gone = a.via == crate::reconcile::Via::Provider
@@ -415,25 +450,19 @@ impl Data {
                 KeyOwner {
                     who,
                     via: a.via.as_str(),
-                    gone,
                 }
             }
         }
     }
 
-    pub fn resource_name(&self, source: &str, id: Option<&str>) -> String {
-        match id {
-            None => "-".into(),
-            Some(id) => self
-                .snapshot
-                .data
-                .resources
-                .iter()
-                .find(|r| r.source == source && r.id == id)
-                .and_then(|r| r.name.clone())
-                .map(|n| clean(&n))
-                .unwrap_or_else(|| id.to_string()),
-        }
+    pub fn resource_name(&self, source: &str, id: &str) -> String {
+        let resource = self.resources_by_id.find(
+            &self.snapshot.data.resources,
+            |r| (&r.source, &r.id),
+            source,
+            id,
+        );
+        clean(resource.and_then(|r| r.name.as_deref()).unwrap_or(id))
     }
 
     /// The provider id of what a row of `view` is about (its target's id), without building
@@ -717,8 +746,6 @@ pub struct KeyOwner {
     pub who: String,
     /// `record`, `provider`, `inferred`, or `-`.
     pub via: &'static str,
-    /// The provider user the key runs as is no longer in the org.
-    pub gone: bool,
 }
 
 impl Review {

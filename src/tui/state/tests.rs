@@ -1103,6 +1103,27 @@ fn reassign_picks_an_owner_fuzzily_and_skips_what_cannot_be_owned() {
     assert!(h.s.toast.as_ref().unwrap().0.contains("owners"));
 }
 
+/// The Decisions view's WHY column is the reviewer's reason for every verdict, as the detail's
+/// `why` is; a reassign's new owner and a deferral's date come before it, not in its place.
+#[test]
+fn the_decisions_why_column_keeps_the_reason_of_a_reassign() {
+    let mut h = Harness::with_engine(5);
+    h.key('4');
+    h.key('o');
+    h.typ("crl");
+    h.code(KeyCode::Enter);
+    h.typ("team lead");
+    h.code(KeyCode::Enter);
+    h.key('6');
+    let table = h.s.review.tables[&ViewId::Decisions].clone();
+    let why = table
+        .columns
+        .iter()
+        .position(|c| c.name == "why")
+        .expect("a why column");
+    assert_eq!(table.rows[0].cell(why), "→ carol@example.com: team lead");
+}
+
 #[test]
 fn person_sweep_revokes_everything_they_hold() {
     let mut h = Harness::new(5);
@@ -2442,6 +2463,157 @@ fn key_findings_are_labelled_by_the_key_and_a_revived_object_is_flagged() {
     );
 }
 
+/// A Keys row's colour is its worst finding's, as in Gaps: reconcile judges, under the
+/// configured rules, and the row shows it (no thresholds of the table's own, which disagreed
+/// with the rules as soon as they were configured). Muted stays a key no longer usable.
+#[test]
+fn a_keys_row_colour_is_its_worst_findings() {
+    use crate::reconcile::{Context, Rules};
+    use crate::tui::table::Tone;
+    let snap = sample_data(0).snapshot;
+    let tones = |rules: Rules| {
+        let cx = Context {
+            rules,
+            ..Context::at(NOW)
+        };
+        let found = crate::reconcile::reconcile(&snap.data, &cx);
+        let data = Data::new(snap.clone(), found.clone(), cx);
+        let table = data.table(ViewId::Keys);
+        table
+            .rows
+            .iter()
+            .map(|r| {
+                let c = &snap.data.credentials[r.item as usize];
+                let worst = found
+                    .iter()
+                    .filter(|f| {
+                        f.subject_id == c.id
+                            && matches!(f.subject_kind.as_str(), "api_key" | "admin_key")
+                    })
+                    .map(|f| f.severity)
+                    .min();
+                // Low and info findings leave a row plain: muted is a key no longer usable.
+                let want = match worst {
+                    Some(s) if s <= Severity::Medium => crate::tui::data::severity_tone(s),
+                    _ => Tone::Normal,
+                };
+                assert_eq!(r.tone, want, "{}: worst finding {worst:?}", c.id);
+                (c.id.clone(), r.tone)
+            })
+            .collect::<std::collections::BTreeMap<_, _>>()
+    };
+    let default = tones(Rules::default());
+    // alice-ci: unused 120 days, made 200 days ago: dormant and unrotated by default.
+    assert_eq!(default["key_a"], Tone::Accent);
+    let lax = tones(Rules {
+        dormant_key_days: 365,
+        unrotated_key_days: 365,
+        ..Rules::default()
+    });
+    assert_eq!(
+        lax["key_a"],
+        Tone::Normal,
+        "no rule above low holds it against the key"
+    );
+}
+
+/// The detail panes' lookups by `(source, id)` find what a scan of the snapshot finds: every
+/// account and resource, the first of two with one id, and nothing for an id not there.
+#[test]
+fn accounts_and_resources_by_id_find_what_a_scan_finds() {
+    let mut data = sample_data(3);
+    let mut twin = data.snapshot.data.accounts[0].clone();
+    twin.email = Some("twin@example.com".into());
+    data.snapshot.data.accounts.push(twin);
+    let d = &data.snapshot.data;
+    for a in &d.accounts {
+        let scan = d
+            .accounts
+            .iter()
+            .find(|x| x.source == a.source && x.id == a.id);
+        assert_eq!(data.account(&a.source, &a.id), scan);
+    }
+    let first = &d.accounts[0];
+    assert_ne!(
+        data.account(&first.source, &first.id)
+            .unwrap()
+            .email
+            .as_deref(),
+        Some("twin@example.com")
+    );
+    assert_eq!(data.account(&first.source, "nobody"), None);
+    assert_eq!(data.account("elsewhere", &first.id), None);
+    for r in &d.resources {
+        let name = r.name.as_deref().unwrap_or(&r.id);
+        assert_eq!(data.resource_name(&r.source, &r.id), name);
+    }
+    assert_eq!(data.resource_name("openai", "proj_gone"), "proj_gone");
+}
+
+/// A key a plan revoked after its snapshot was taken is still `active` in that snapshot: the
+/// detail's status says the snapshot predates the revoke and how to see it gone, rather than
+/// a bare `active` beside a carried-out revoke.
+#[test]
+fn a_keys_status_after_its_revoke_landed_says_the_snapshot_is_older() {
+    let mut h = Harness::with_engine(1);
+    h.key('4');
+    h.key('g');
+    let status = |h: &Harness| {
+        h.detail()
+            .into_iter()
+            .find(|l| l.trim_start().starts_with("status"))
+            .expect("a status line")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    assert_eq!(status(&h), "status active");
+    h.key('r');
+    h.typ("leaked");
+    h.code(KeyCode::Enter);
+    let d = h.outside().decisions().unwrap().remove(0);
+    // The cursor moved on to the next key: back to the revoked one.
+    h.key('k');
+    let item = h.s.vs().row(h.s.current().unwrap()).unwrap().item;
+    let key = h.s.data.snapshot.data.credentials[item as usize].clone();
+    assert_eq!(d.d.target.id, key.id, "the revoke is the shown key's");
+    let taken = h.s.data.snapshot.taken_at;
+    let step = crate::remediate::PlannedStep {
+        decisions: vec![d.id],
+        step: crate::remediate::Step::Call {
+            source: key.source.clone(),
+            method: "DELETE",
+            path: format!("/organization/projects/proj_1/api_keys/{}", key.id),
+            body: None,
+            note: None,
+        },
+    };
+    let plan = h
+        .outside()
+        .create_plan(&[step], "rev@example.com", None, taken + 5)
+        .unwrap();
+    let row = h.outside().journal(plan).unwrap().remove(0);
+    h.outside().journal_sent(&row, "r", taken + 6).unwrap();
+    h.outside()
+        .journal_result(
+            &row,
+            crate::remediate::RowState::Done,
+            Some(200),
+            "ok",
+            "r",
+            taken + 7,
+        )
+        .unwrap();
+    h.reload_review();
+    assert_eq!(
+        status(&h),
+        format!(
+            "status active in snapshot #{}, taken before the revoke: :sync to see it gone",
+            h.s.data.snapshot.id
+        )
+    );
+}
+
 /// Esc on `:leak`'s reason prompt leaves nothing marked behind (the command marked the key).
 #[test]
 fn a_cancelled_leak_leaves_no_mark() {
@@ -2587,7 +2759,7 @@ fn runs_as(kind: &str, id: &str) -> crate::model::Owner {
 
 /// A key's detail names what it lives in as its provider does: an Anthropic key is in a
 /// workspace (the Default Workspace when it names none), an OpenAI project key in a project,
-/// an admin key above both.
+/// an admin key above both. The Keys table's RESOURCE column says the same place.
 #[test]
 fn a_keys_detail_says_workspace_for_anthropic_and_project_for_openai() {
     let place = |provider: &str, kind: &str, resource: Option<&str>| {
@@ -2601,7 +2773,19 @@ fn a_keys_detail_says_workspace_for_anthropic_and_project_for_openai() {
         h.key('4');
         h.key('g');
         let detail = h.detail();
-        detail
+        let table = h.s.data.table(ViewId::Keys);
+        let row = table
+            .rows
+            .iter()
+            .find(|r| r.item == 0)
+            .expect("the key's row");
+        let column = table
+            .columns
+            .iter()
+            .position(|c| c.name == "resource")
+            .expect("a resource column");
+        let in_table = row.cell(column).to_string();
+        let in_detail = detail
             .iter()
             .find(|l| {
                 ["project", "workspace", "scope"]
@@ -2611,7 +2795,12 @@ fn a_keys_detail_says_workspace_for_anthropic_and_project_for_openai() {
             .unwrap_or_else(|| panic!("{detail:#?}"))
             .split_whitespace()
             .collect::<Vec<_>>()
-            .join(" ")
+            .join(" ");
+        assert!(
+            in_detail.ends_with(&format!(" {in_table}")),
+            "table {in_table:?}, detail {in_detail:?}"
+        );
+        in_detail
     };
     assert_eq!(
         place("openai", "project_key", Some("proj_1")),

@@ -111,10 +111,17 @@ impl Review {
                 let when = chrono::DateTime::from_timestamp(x.made_at, 0)
                     .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
                     .unwrap_or_default();
-                let what = match (&x.d.owner, &x.d.until) {
-                    (Some(o), _) => format!("→ {o}"),
-                    (_, Some(u)) => format!("until {u}"),
-                    _ => x.d.justification.clone().unwrap_or_default(),
+                // The reason, as the detail's `why`; a new owner or a date goes before it.
+                let reason = x.d.justification.as_deref().unwrap_or_default();
+                let change = match (&x.d.owner, &x.d.until) {
+                    (Some(o), _) => Some(format!("→ {o}")),
+                    (_, Some(u)) => Some(format!("until {u}")),
+                    _ => None,
+                };
+                let what = match change {
+                    Some(c) if reason.is_empty() => c,
+                    Some(c) => format!("{c}: {reason}"),
+                    None => reason.to_string(),
                 };
                 Row::new(
                     vec![

@@ -1,7 +1,6 @@
 //! Keys: every API key, its accountable owner and how the owner is known.
 
 use super::*;
-use crate::reconcile::Standing;
 use crate::tui::data::KeyOwner;
 use std::collections::HashMap;
 
@@ -74,14 +73,7 @@ impl View for Keys {
                 .or(o.name.as_deref())
                 .map(str::to_string)
                 .or_else(|| d.labels.get(&label_key(&c.source, &o.id)).cloned())
-                .or_else(|| {
-                    d.snapshot
-                        .data
-                        .accounts
-                        .iter()
-                        .find(|a| a.source == c.source && a.id == o.id)
-                        .and_then(|a| a.email.clone())
-                });
+                .or_else(|| d.account(&c.source, &o.id).and_then(|a| a.email.clone()));
             let kind = o.kind.replace('_', " ");
             out.push(field(
                 t,
@@ -101,7 +93,7 @@ impl View for Keys {
         out.push(field(
             t,
             c.container_word(),
-            c.place(|p| d.resource_name(&c.source, Some(p))),
+            c.place(|p| d.resource_name(&c.source, p)),
         ));
         out.push(field(t, "created", date(c.created_at)));
         out.push(field(t, "last used", date(c.last_used_at)));
@@ -113,7 +105,8 @@ impl View for Keys {
                 .unwrap_or_else(|| "-".into()),
         ));
         out.push(field(t, "expires", date(c.expires_at)));
-        out.push(field(t, "status", c.status.as_deref().unwrap_or("active")));
+        let status = c.status.as_deref().unwrap_or("active");
+        out.push(field(t, "status", revoked_since(s, d, item, status)));
         for line in d.key_findings(item) {
             out.push(field(t, "finding", line));
         }
@@ -157,9 +150,46 @@ impl View for Keys {
     }
 }
 
+/// A key's status, and when a plan revoked it after the snapshot was taken (the snapshot still
+/// lists it usable), that the snapshot is older than the revoke.
+fn revoked_since(s: &State, d: &Data, item: u32, status: &str) -> String {
+    let landed = d
+        .target(ViewId::Keys, item)
+        .and_then(|(tg, _, _)| s.review.decided.get(&tg).copied())
+        .filter(|(v, _)| *v == Verdict::Revoke)
+        .and_then(|(_, id)| s.review.landed(d, ViewId::Keys, item, id));
+    let usable = d
+        .snapshot
+        .data
+        .credentials
+        .get(item as usize)
+        .is_some_and(|c| c.usable());
+    if landed == Some(true) && usable {
+        format!(
+            "{status} in snapshot #{}, taken before the revoke: :sync to see it gone",
+            d.snapshot.id
+        )
+    } else {
+        status.to_string()
+    }
+}
+
 impl Data {
-    pub(crate) fn keys_table(&self, dir: &crate::reconcile::Directory) -> Table {
+    pub(crate) fn keys_table(&self) -> Table {
         let d = &self.snapshot.data;
+        // Each key's worst finding: its row's colour, as in Gaps (the rules judge; the table
+        // has no thresholds of its own).
+        let mut worst: HashMap<(&str, &str), crate::model::Severity> = HashMap::new();
+        for f in self
+            .findings
+            .iter()
+            .filter(|f| matches!(f.subject_kind.as_str(), "api_key" | "admin_key"))
+        {
+            let w = worst
+                .entry((f.source.as_str(), f.subject_id.as_str()))
+                .or_insert(f.severity);
+            *w = (*w).min(f.severity);
+        }
         let emails: HashMap<(&str, &str), Option<&str>> = d
             .accounts
             .iter()
@@ -183,42 +213,25 @@ impl Data {
                 // Never used: unused since it was made.
                 let unused = days(self.now, c.last_used_at.or(c.created_at));
                 let KeyOwner {
-                    who: owner,
-                    via,
-                    gone,
+                    who: owner, via, ..
                 } = self.key_owner_in(c, |s, id| emails.get(&(s, id)).copied());
-                let departed = gone
-                    || via != "-"
-                        && matches!(
-                            dir.standing(Some(&owner)),
-                            Standing::Inactive | Standing::Absent
-                        );
                 let status = c.status.clone().unwrap_or_else(|| "active".into());
                 let tone = if !c.usable() {
                     Tone::Muted
-                } else if owner == "-" || departed || unused > 90 {
-                    Tone::Danger
-                } else if age > 180 {
-                    Tone::Warn
                 } else {
-                    Tone::Normal
+                    // Low and info leave it plain: muted is a key no longer usable.
+                    match worst.get(&(c.source.as_str(), c.id.as_str())) {
+                        Some(s) if *s <= crate::model::Severity::Medium => severity_tone(*s),
+                        _ => Tone::Normal,
+                    }
                 };
                 let label = c
                     .name
                     .as_deref()
                     .or(c.redacted.as_deref())
                     .unwrap_or(c.id.as_str());
-                let resource = c
-                    .resource_id
-                    .as_deref()
-                    .map(|r| clean(names.get(&(c.source.as_str(), r)).copied().unwrap_or(r)))
-                    .unwrap_or_else(|| {
-                        if c.kind == "admin_key" {
-                            "(org)".into()
-                        } else {
-                            "-".into()
-                        }
-                    });
+                let resource =
+                    c.place(|r| clean(names.get(&(c.source.as_str(), r)).copied().unwrap_or(r)));
                 Row::new(
                     vec![
                         clean(label),
