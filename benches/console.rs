@@ -293,15 +293,22 @@ fn start_once(
     .unwrap();
     engine.send(recert::engine::Command::Load { preview: true });
     let (mut previewed, mut preview_rows, mut rows) = (None, 0, 0);
+    // When the engine had the whole judged and built, and what the console took after.
+    let (mut published, mut taken) = (Duration::ZERO, Duration::ZERO);
     while let Ok(e) = events.recv() {
         match e {
             recert::engine::Event::Published(recert::engine::Bulk::Data, _) => {
                 let d = engine.data.latest().1.unwrap();
                 let whole = d.partial.is_none();
                 rows = d.findings.len();
+                let t = Instant::now();
+                if whole {
+                    published = start.elapsed();
+                }
                 run(&mut s, Msg::Data(d));
                 term.draw(|f| view::draw(f, &s, theme)).unwrap();
                 if whole {
+                    taken = t.elapsed();
                     break;
                 }
                 preview_rows = s.vs().visible.len();
@@ -315,12 +322,14 @@ fn start_once(
     drop(engine);
     if say {
         println!(
-            "start from the stored snapshot: first frame {} (target 0.5 s); first frame with data (the stored digest: dashboard, first {preview_rows} of {rows} findings) {} (target 0.5 s); every view complete {}",
+            "start from the stored snapshot: first frame {} (target 0.5 s); first frame with data (the stored digest: dashboard, first {preview_rows} of {rows} findings) {} (target 0.5 s); every view complete {} (the engine's whole published at {}, then the console took it and drew in {})",
             ms(first),
             previewed
                 .map(ms)
                 .unwrap_or_else(|| "NONE (no digest)".into()),
-            ms(with_all)
+            ms(with_all),
+            ms(published),
+            ms(taken)
         );
     }
     (first, previewed.unwrap_or(with_all), with_all)
@@ -334,6 +343,10 @@ fn load_phases(db: &TestDb, cfg: &recert::config::Config, label: &str) -> Durati
     let t = Instant::now();
     let found = recert::engine::load::findings(cfg, &snap);
     let judged = t.elapsed();
+    let t = Instant::now();
+    let digest = recert::reconcile::digest::Digest::new(&snap.data, &found, snap.taken_at);
+    let digested = t.elapsed();
+    drop(digest);
     let t = Instant::now();
     let cx = recert::reconcile::Context {
         now: snap.taken_at,
@@ -356,9 +369,10 @@ fn load_phases(db: &TestDb, cfg: &recert::config::Config, label: &str) -> Durati
     );
     drop(data);
     println!(
-        "  the whole load: read the snapshot from {label} {}, reconcile {}, build the view tables {}",
+        "  the whole load: read the snapshot from {label} {}, reconcile {}, digest {}, build the view tables {}",
         ms(read),
         ms(judged),
+        ms(digested),
         ms(built)
     );
     read

@@ -36,7 +36,8 @@
 //! [`model::text`] is the one sanitizer and the one CSV and JSON writer for provider text.
 //!
 //! **The engine and its two front ends.** [`engine`] holds the use cases, each written once:
-//! loading (a snapshot judged, its stored digest first), the review read model, deciding
+//! loading (a snapshot judged, its stored digest first: a cache keyed by the snapshot, the
+//! rules, the owners and the build, [`reconcile::digest::BUILD`]), the review read model, deciding
 //! (record, undo, redo), a reviewer's acts on a campaign queue and the one delegation policy,
 //! applying a plan (the unfinished-plan guard, what is pending, storing under the write lock,
 //! clients, the summary), incidents (the key a hint names, the decisions a leaked key or a

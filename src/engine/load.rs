@@ -58,8 +58,8 @@ pub fn judged(cfg: &Config, dir: &Location, snap: &Snapshot) -> Result<(Context,
 
 /// The latest snapshot in `dir`, judged under `cfg`'s rules. When the snapshot's stored digest
 /// was made in the same context, `preview` gets it at once (milliseconds), before the snapshot
-/// is read and judged (seconds on a million grants); otherwise the digest is stored now for the
-/// next start.
+/// is read and judged (seconds on a million grants), and it is the whole load's digest too;
+/// otherwise the digest is made and stored now for the next start.
 pub fn latest(
     cfg: &Config,
     dir: &Location,
@@ -87,12 +87,18 @@ pub fn latest(
     let cx = context(cfg, &snap, owners);
     let found = reconcile::reconcile(&snap.data, &cx);
     let own_keys = super::apply::own_keys(cfg, key_for, &snap.data);
-    let digest = Digest::new(&snap.data, &found, cx.now);
-    if stored.is_none()
-        && let Err(e) = store.save_digest(id, &key, &digest)
-    {
-        tracing::warn!(error = %e, "could not store the snapshot's digest");
-    }
+    // The digest stored in this context is this snapshot's, judged by this code under these
+    // rules and owners: counting a million findings again would make the same one.
+    let digest = match stored {
+        Some(d) => d,
+        None => {
+            let d = Digest::new(&snap.data, &found, cx.now);
+            if let Err(e) = store.save_digest(id, &key, &d) {
+                tracing::warn!(error = %e, "could not store the snapshot's digest");
+            }
+            d
+        }
+    };
     Ok(Judged {
         snapshot: snap,
         findings: found,
@@ -100,4 +106,77 @@ pub fn latest(
         own_keys,
         digest,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::RefCell;
+
+    /// A store holding the console tests' small organisation as its one snapshot.
+    fn store() -> (tempfile::TempDir, Location) {
+        let dir = tempfile::tempdir().unwrap();
+        let snap = crate::tui::state::tests::sample_data(0).snapshot;
+        Store::open(dir.path())
+            .unwrap()
+            .write_snapshot(
+                snap.taken_at,
+                &[crate::store::SourceResult {
+                    source: "openai".into(),
+                    kind: "openai".into(),
+                    outcome: Ok(snap.data),
+                    requests: 1,
+                    started_at: snap.taken_at,
+                    finished_at: snap.taken_at,
+                }],
+            )
+            .unwrap();
+        let at = dir.path().into();
+        (dir, at)
+    }
+
+    fn load(dir: &Location) -> (Option<Digest>, Judged) {
+        let shown = RefCell::new(None);
+        let none = |_: &crate::config::SourceConfig| {
+            Err(crate::config::ConfigError::MissingKey {
+                source_name: "openai".into(),
+                hint: "no keys in this test".into(),
+            })
+        };
+        let j = latest(&Config::default(), dir, &none, &|p| {
+            *shown.borrow_mut() = Some(p.digest)
+        })
+        .unwrap();
+        (shown.into_inner(), j)
+    }
+
+    /// A start with the stored digest judges the snapshot to the same findings and digest as
+    /// a cold one: the digest is a cache, never a second opinion.
+    #[test]
+    fn a_load_with_the_stored_digest_equals_a_cold_one() {
+        let (_keep, dir) = store();
+        let (preview, cold) = load(&dir);
+        assert!(preview.is_none(), "nothing stored yet");
+        let (preview, warm) = load(&dir);
+        assert_eq!(preview.as_ref(), Some(&cold.digest), "the first frame");
+        assert_eq!(warm.findings, cold.findings);
+        assert_eq!(warm.digest, cold.digest);
+        assert!(!cold.findings.is_empty());
+    }
+
+    /// The digest stored in the same context is the whole load's too: a million findings are
+    /// not counted again (a third of a second) to make what the store already holds.
+    #[test]
+    fn a_load_takes_the_stored_digest_made_in_its_context() {
+        let (_keep, dir) = store();
+        let (_, cold) = load(&dir);
+        let store = Store::open(&dir).unwrap();
+        let id = store.latest_snapshot_id().unwrap().unwrap();
+        let key = reconcile::digest::context(&Config::default().rules, &owners(&store).unwrap());
+        let mut planted = cold.digest.clone();
+        planted.total += 1;
+        store.save_digest(id, &key, &planted).unwrap();
+        let (_, warm) = load(&dir);
+        assert_eq!(warm.digest, planted);
+    }
 }

@@ -33,39 +33,74 @@ pub struct Digest {
 impl Digest {
     /// `findings` as `reconcile` returns them (sorted), for `data` judged at `now`.
     pub fn new(data: &SourceData, findings: &[Finding], now: Ts) -> Digest {
-        let by_severity = [
+        const SEVERITIES: [Severity; 5] = [
             Severity::Critical,
             Severity::High,
             Severity::Medium,
             Severity::Low,
             Severity::Info,
-        ]
-        .iter()
-        .map(|sv| {
-            let n = findings.iter().filter(|f| f.severity == *sv).count() as u64;
-            (sv.as_str().to_string(), n)
-        })
-        .collect();
+        ];
+        // One pass. Findings come sorted by rule, so neighbours share their rule and mostly
+        // their provider: a count is found by comparing with the last one before searching
+        // the few others.
+        let mut severities = [0u64; 5];
+        let (mut rules, mut providers) = (Tally::default(), Tally::default());
+        for f in findings {
+            // The enum's order is SEVERITIES'.
+            severities[f.severity as usize] += 1;
+            rules.add(&f.rule);
+            providers.add(&f.provider);
+        }
         Digest {
             total: findings.len() as u64,
-            by_rule: count_by(findings, |f| &f.rule),
-            by_severity,
-            by_provider: count_by(findings, |f| &f.provider),
+            by_rule: rules.largest_first(),
+            by_severity: SEVERITIES
+                .iter()
+                .zip(severities)
+                .map(|(s, n)| (s.as_str().to_string(), n))
+                .collect(),
+            by_provider: providers.largest_first(),
             key_ages: key_ages(data, now),
             top: findings.iter().take(TOP).cloned().collect(),
         }
     }
 }
 
-/// Count of findings by `key`, largest first, then by name.
-fn count_by<F: Fn(&Finding) -> &str>(findings: &[Finding], key: F) -> Vec<(String, u64)> {
-    let mut m: std::collections::HashMap<&str, u64> = std::collections::HashMap::new();
-    for f in findings {
-        *m.entry(key(f)).or_default() += 1;
+/// Counts by a label that takes few values (a rule, a provider).
+#[derive(Default)]
+struct Tally<'a> {
+    counts: Vec<(&'a str, u64)>,
+    last: usize,
+}
+
+impl<'a> Tally<'a> {
+    fn add(&mut self, key: &'a str) {
+        if let Some((k, n)) = self.counts.get_mut(self.last)
+            && *k == key
+        {
+            *n += 1;
+            return;
+        }
+        self.last = match self.counts.iter().position(|(k, _)| *k == key) {
+            Some(i) => i,
+            None => {
+                self.counts.push((key, 0));
+                self.counts.len() - 1
+            }
+        };
+        self.counts[self.last].1 += 1;
     }
-    let mut v: Vec<(String, u64)> = m.into_iter().map(|(k, n)| (k.to_string(), n)).collect();
-    v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    v
+
+    /// Largest first, then by name.
+    fn largest_first(self) -> Vec<(String, u64)> {
+        let mut v: Vec<(String, u64)> = self
+            .counts
+            .into_iter()
+            .map(|(k, n)| (k.to_string(), n))
+            .collect();
+        v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        v
+    }
 }
 
 /// Usable keys by age: (<30d, 30-90d, 90-180d, 180-365d, >1y).
@@ -85,14 +120,25 @@ fn key_ages(data: &SourceData, now: Ts) -> [u64; 5] {
     h
 }
 
-/// What a snapshot's findings depend on besides its data: recert's version (the rules' code),
+/// The code that judged: recert's version and a hash of the sources it was built from (see
+/// `build.rs`), so two builds of one version number with other rules never share a digest.
+/// (Dependencies are not in it: a `Cargo.lock` change alone keeps the key; a dependency that
+/// changed a finding would come with a new version.)
+pub const BUILD: &str = concat!(env!("CARGO_PKG_VERSION"), "+", env!("RECERT_SOURCE_HASH"));
+
+/// What a snapshot's findings depend on besides its data: the code that judged ([`BUILD`]),
 /// the configured thresholds and identity settings, and the ownership records. A digest made
 /// under another context is stale and never shown.
 pub fn context(rules: &Rules, owners: &Owners) -> String {
+    context_of(BUILD, rules, owners)
+}
+
+fn context_of(build: &str, rules: &Rules, owners: &Owners) -> String {
     let mut owned: Vec<(&(String, String), &String)> = owners.iter().collect();
     owned.sort();
     let mut h = Sha256::new();
-    h.update(env!("CARGO_PKG_VERSION").as_bytes());
+    h.update(build.as_bytes());
+    h.update([0]);
     h.update(format!("{rules:?}").as_bytes());
     for ((source, id), owner) in owned {
         for part in [source, id, owner] {
@@ -143,8 +189,10 @@ mod tests {
                 ("orphaned-key".to_string(), 335)
             ]
         );
-        assert_eq!(d.by_severity[0], ("critical".to_string(), 335));
-        assert_eq!(d.by_severity.len(), 5);
+        let names: Vec<&str> = d.by_severity.iter().map(|(s, _)| s.as_str()).collect();
+        assert_eq!(names, ["critical", "high", "medium", "low", "info"]);
+        assert_eq!(d.by_severity[0].1, 335);
+        assert_eq!(d.by_severity[4].1, 670);
         assert_eq!(
             d.by_provider,
             vec![("openai".to_string(), 503), ("cursor".to_string(), 502)]
@@ -175,5 +223,23 @@ mod tests {
             ..Rules::default()
         };
         assert_ne!(context(&rules, &a), context(&stricter, &a));
+    }
+
+    /// Two builds of one version number (a checkout of main between releases) may judge
+    /// differently: the sources' hash is part of the context, so neither shows the other's.
+    #[test]
+    fn the_context_changes_with_the_sources_not_only_the_version() {
+        let (rules, owners) = (Rules::default(), Owners::new());
+        let (version, hash) = BUILD.split_once('+').expect("version+hash");
+        assert_eq!(version, env!("CARGO_PKG_VERSION"));
+        assert!(
+            hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()),
+            "{hash}"
+        );
+        assert_eq!(context(&rules, &owners), context_of(BUILD, &rules, &owners));
+        assert_ne!(
+            context_of("0.1.0+0000000000000000", &rules, &owners),
+            context_of("0.1.0+0000000000000001", &rules, &owners)
+        );
     }
 }
