@@ -546,19 +546,20 @@ impl Data {
         v
     }
 
-    /// The findings about key `i` of the snapshot's credentials, as its detail lists them:
-    /// `RULE (severity): detail`, in the findings' order. Why a key is red, on the key.
+    /// The findings about key `i` of the snapshot's credentials and the service account it
+    /// runs as, as its detail lists them: `RULE (severity): detail`, in the findings' order.
+    /// Why a key's row has its colour, on the key.
     pub fn key_findings(&self, i: u32) -> Vec<String> {
         self.key_findings_memo.get(i, || {
             let Some(c) = self.snapshot.data.credentials.get(i as usize) else {
                 return Vec::new();
             };
+            let about = crate::tui::views::keys::KeySubject::of_key(c);
             self.findings
                 .iter()
                 .filter(|f| {
-                    f.subject_id == c.id
-                        && f.source == c.source
-                        && matches!(f.subject_kind.as_str(), "api_key" | "admin_key")
+                    let at = crate::tui::views::keys::KeySubject::of_finding(f);
+                    at.is_some() && about.contains(&at)
                 })
                 .map(|f| format!("{} ({}): {}", f.rule, f.severity.as_str(), clean(&f.detail)))
                 .collect()

@@ -2253,14 +2253,22 @@ impl State {
             );
             return Vec::new();
         }
-        if self.mode == Mode::Normal && self.on_preview() {
-            let bulk = matches!(action, Action::Mark | Action::MarkRange | Action::MarkAll);
-            let decides = action.decides()
-                && !matches!(action, Action::Undo | Action::Redo | Action::Reverse);
-            if bulk || decides {
-                self.still_loading();
-                return Vec::new();
-            }
+        // Acts on rows: marks, and decisions (undo and redo act on batches, not rows).
+        let on_rows = matches!(action, Action::Mark | Action::MarkRange | Action::MarkAll)
+            || action.decides() && !matches!(action, Action::Undo | Action::Redo | Action::Reverse);
+        if self.mode == Mode::Normal && on_rows && self.on_preview() {
+            self.still_loading();
+            return Vec::new();
+        }
+        // A filter (or a new table) asked of the worker and not answered yet: the rows on
+        // screen are the last answer's, not the ones asked for, so nothing is marked or
+        // decided on them.
+        if self.mode == Mode::Normal && on_rows && self.vs().requested.is_some() {
+            self.notify(
+                "Rows still updating (filter or new data): press again when they are in",
+                Level::Info,
+            );
+            return Vec::new();
         }
         match (self.mode, action) {
             (_, Action::Quit) => return self.quit(),

@@ -647,6 +647,55 @@ fn stale_filter_results_are_dropped() {
     assert_eq!(*h.s.vs().visible, vec![1, 4]);
 }
 
+/// Marks and decisions wait for the rows a filter asked for. Until the worker answers, the
+/// rows on screen are the last filter's: a quick `/orphan Enter Space r` marked and revoked
+/// rows the reviewer had just filtered away (seen in an end-to-end run on a loaded machine).
+#[test]
+fn marks_and_decisions_wait_for_the_rows_a_filter_asked_for() {
+    let mut h = Harness::new(30);
+    let press = |h: &mut Harness, code: KeyCode| {
+        update(&mut h.s, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+    };
+    h.key('/');
+    let asked = press(&mut h, KeyCode::Char('o'));
+    press(&mut h, KeyCode::Enter);
+    assert_eq!(h.s.mode, Mode::Normal);
+    assert_eq!(h.s.vs().visible.len(), 30, "the answer is not in yet");
+    press(&mut h, KeyCode::Char(' '));
+    assert_eq!(
+        h.s.vs().marks.count(),
+        0,
+        "nothing marked from the old rows"
+    );
+    let toast = h.s.toast.as_ref().expect("says why").0.clone();
+    assert!(toast.contains("filter"), "{toast}");
+    press(&mut h, KeyCode::Char('r'));
+    assert_eq!(
+        h.s.mode,
+        Mode::Normal,
+        "no revoke asked for on the old rows"
+    );
+    let ticket = match &asked[0] {
+        Effect::Refine { ticket, .. } => *ticket,
+        e => panic!("{e:?}"),
+    };
+    update(
+        &mut h.s,
+        Msg::Refined {
+            view: ViewId::Gaps,
+            ticket,
+            visible: Arc::new(vec![4, 1]),
+            found: None,
+        },
+    );
+    press(&mut h, KeyCode::Char(' '));
+    assert_eq!(h.s.vs().marks.count(), 1);
+    assert!(
+        h.s.vs().marks.ids.contains(&4),
+        "the filtered row under the cursor"
+    );
+}
+
 #[test]
 fn marks_toggle_range_all_matching_with_exclusions_and_escape() {
     let mut h = Harness::new(30);
@@ -2514,6 +2563,54 @@ fn a_keys_row_colour_is_its_worst_findings() {
         lax["key_a"],
         Tone::Normal,
         "no rule above low holds it against the key"
+    );
+}
+
+/// A key that runs as a service account answers to that account: the account's findings
+/// (nobody owns it) colour the key's row and are listed in its detail, as its own are.
+#[test]
+fn a_service_account_keys_row_shows_its_accounts_findings() {
+    use crate::tui::table::Tone;
+    let mut snap = sample_data(0).snapshot;
+    snap.data.service_accounts = vec![crate::model::ServiceAccount {
+        source: "openai".into(),
+        provider: "openai".into(),
+        id: "svc_1".into(),
+        resource_id: Some("proj_1".into()),
+        name: Some("search-bot".into()),
+        role: None,
+        created_at: None,
+    }];
+    let key = snap
+        .data
+        .credentials
+        .iter_mut()
+        .find(|c| c.id == "key_c")
+        .expect("the sample's key nobody owns");
+    key.owner = Some(runs_as("service_account", "svc_1"));
+    let cx = crate::reconcile::Context::at(NOW);
+    let found = crate::reconcile::reconcile(&snap.data, &cx);
+    assert!(
+        found
+            .iter()
+            .any(|f| f.rule == "unowned-service-account" && f.subject_id == "svc_1")
+    );
+    let data = Data::new(snap.clone(), found, cx);
+    let item = snap
+        .data
+        .credentials
+        .iter()
+        .position(|c| c.id == "key_c")
+        .unwrap() as u32;
+    let table = data.table(ViewId::Keys);
+    let row = table.rows.iter().find(|r| r.item == item).unwrap();
+    assert_eq!(row.tone, Tone::Warn, "unowned-service-account is high");
+    let listed = data.key_findings(item);
+    assert!(
+        listed
+            .iter()
+            .any(|l| l.starts_with("unowned-service-account (high): ")),
+        "{listed:#?}"
     );
 }
 

@@ -150,6 +150,35 @@ impl View for Keys {
     }
 }
 
+/// What a finding about a key is about: the key itself, or the service account it runs as
+/// (nobody answers for the account, so nobody answers for its keys). One answer for a row's
+/// colour and the findings its detail lists.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub(crate) enum KeySubject<'a> {
+    Key(&'a str, &'a str),
+    ServiceAccount(&'a str, &'a str),
+}
+
+impl<'a> KeySubject<'a> {
+    pub(crate) fn of_finding(f: &'a crate::model::Finding) -> Option<KeySubject<'a>> {
+        match f.subject_kind.as_str() {
+            "api_key" | "admin_key" => Some(KeySubject::Key(&f.source, &f.subject_id)),
+            "service_account" => Some(KeySubject::ServiceAccount(&f.source, &f.subject_id)),
+            _ => None,
+        }
+    }
+
+    /// The key, then its service account if it runs as one.
+    pub(crate) fn of_key(c: &'a crate::model::Credential) -> [Option<KeySubject<'a>>; 2] {
+        let account = c
+            .owner
+            .as_ref()
+            .filter(|o| o.kind == "service_account")
+            .map(|o| KeySubject::ServiceAccount(&c.source, &o.id));
+        [Some(KeySubject::Key(&c.source, &c.id)), account]
+    }
+}
+
 /// A key's status, and when a plan revoked it after the snapshot was taken (the snapshot still
 /// lists it usable), that the snapshot is older than the revoke.
 fn revoked_since(s: &State, d: &Data, item: u32, status: &str) -> String {
@@ -177,18 +206,15 @@ fn revoked_since(s: &State, d: &Data, item: u32, status: &str) -> String {
 impl Data {
     pub(crate) fn keys_table(&self) -> Table {
         let d = &self.snapshot.data;
-        // Each key's worst finding: its row's colour, as in Gaps (the rules judge; the table
+        // The worst finding about each key or service account: a key's row's colour is the
+        // worst of its own and its service account's, as in Gaps (the rules judge; the table
         // has no thresholds of its own).
-        let mut worst: HashMap<(&str, &str), crate::model::Severity> = HashMap::new();
-        for f in self
-            .findings
-            .iter()
-            .filter(|f| matches!(f.subject_kind.as_str(), "api_key" | "admin_key"))
-        {
-            let w = worst
-                .entry((f.source.as_str(), f.subject_id.as_str()))
-                .or_insert(f.severity);
-            *w = (*w).min(f.severity);
+        let mut worst: HashMap<KeySubject, crate::model::Severity> = HashMap::new();
+        for f in &self.findings {
+            if let Some(at) = KeySubject::of_finding(f) {
+                let w = worst.entry(at).or_insert(f.severity);
+                *w = (*w).min(f.severity);
+            }
         }
         let emails: HashMap<(&str, &str), Option<&str>> = d
             .accounts
@@ -212,15 +238,19 @@ impl Data {
                 let age = days(self.now, c.created_at);
                 // Never used: unused since it was made.
                 let unused = days(self.now, c.last_used_at.or(c.created_at));
-                let KeyOwner {
-                    who: owner, via, ..
-                } = self.key_owner_in(c, |s, id| emails.get(&(s, id)).copied());
+                let KeyOwner { who: owner, via } =
+                    self.key_owner_in(c, |s, id| emails.get(&(s, id)).copied());
                 let status = c.status.clone().unwrap_or_else(|| "active".into());
                 let tone = if !c.usable() {
                     Tone::Muted
                 } else {
                     // Low and info leave it plain: muted is a key no longer usable.
-                    match worst.get(&(c.source.as_str(), c.id.as_str())) {
+                    let w = KeySubject::of_key(c)
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|at| worst.get(&at))
+                        .min();
+                    match w {
                         Some(s) if *s <= crate::model::Severity::Medium => severity_tone(*s),
                         _ => Tone::Normal,
                     }
