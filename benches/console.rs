@@ -79,7 +79,7 @@ fn run(s: &mut State, msg: Msg) {
                 relocate,
             } = e
             {
-                let (visible, found) = recert::tui::state::refined(
+                let (visible, found, decided) = recert::tui::state::refined(
                     &table,
                     query,
                     sort,
@@ -92,6 +92,7 @@ fn run(s: &mut State, msg: Msg) {
                     ticket,
                     visible: Arc::new(visible),
                     found,
+                    decided,
                 });
             }
         }

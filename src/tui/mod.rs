@@ -142,6 +142,7 @@ fn worker(jobs: Receiver<Job>, out: Sender<Msg>) {
                     ticket: j.ticket,
                     visible,
                     found,
+                    decided: j.query.decided.clone(),
                 })
                 .is_err()
             {

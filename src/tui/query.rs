@@ -54,13 +54,16 @@ pub enum Decided {
 /// What `decision:` takes.
 const DECISION_VALUES: [&str; 6] = ["none", "any", "certify", "revoke", "reassign", "defer"];
 
+/// Each decided row's item and its verdict, as a `decision:` term reads them.
+pub type Decisions = Arc<HashMap<u32, Verdict>>;
+
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Query {
     pub text: String,
     pub terms: Vec<(bool, Term)>,
     /// For `decision:` terms: each decided row's item and its verdict (`certify`, ...), filled
     /// in by the console from the decisions standing when the filter runs.
-    pub decided: Option<Arc<HashMap<u32, Verdict>>>,
+    pub decided: Option<Decisions>,
 }
 
 impl Query {

@@ -100,6 +100,9 @@ pub enum Msg {
         visible: Arc<Vec<u32>>,
         /// What a relocation found again (cursor, marks) in the new table.
         found: Option<Found>,
+        /// The decisions a `decision:` filter was judged with (the worker's scan): kept with
+        /// the applied query, so `*` marks what the filter showed.
+        decided: Option<query::Decisions>,
     },
     /// A new snapshot's data (first load, or after `:sync`).
     Data(Arc<Data>),
@@ -1020,6 +1023,20 @@ impl State {
             .collect()
     }
 
+    /// Whether `view`'s rows are being updated, saying so: a filter (or a new table) asked of
+    /// the worker and not answered yet. The rows on screen are the last answer's, not the ones
+    /// asked for, so nothing is marked, decided or delegated on them.
+    fn rows_updating(&mut self, view: ViewId) -> bool {
+        let updating = self.view_state(view).requested.is_some();
+        if updating {
+            self.notify(
+                "Rows still updating (filter or new data): press again when they are in",
+                Level::Info,
+            );
+        }
+        updating
+    }
+
     /// The undecided campaign items marked in the queue, or the one under the cursor.
     fn queue_selection(&self) -> Vec<&crate::review::campaign::CampaignItem> {
         let Some(q) = &self.review.queue else {
@@ -1201,6 +1218,9 @@ impl State {
         };
         if !to.contains('@') && !to.starts_with("group:") {
             self.notify(format!("'{to}' is not an email or group:NAME"), Level::Warn);
+            return Vec::new();
+        }
+        if self.rows_updating(ViewId::Queue) {
             return Vec::new();
         }
         let items = self.queue_items();
@@ -2253,21 +2273,16 @@ impl State {
             );
             return Vec::new();
         }
-        // Acts on rows: marks, and decisions (undo and redo act on batches, not rows).
+        // Acts on rows: marks, and decisions (undo and redo act on batches, not rows; but in
+        // the queue undo unstages the rows under the cursor or marked).
         let on_rows = matches!(action, Action::Mark | Action::MarkRange | Action::MarkAll)
-            || action.decides() && !matches!(action, Action::Undo | Action::Redo | Action::Reverse);
+            || action.decides() && !matches!(action, Action::Undo | Action::Redo | Action::Reverse)
+            || action == Action::Undo && self.view == ViewId::Queue;
         if self.mode == Mode::Normal && on_rows && self.on_preview() {
             self.still_loading();
             return Vec::new();
         }
-        // A filter (or a new table) asked of the worker and not answered yet: the rows on
-        // screen are the last answer's, not the ones asked for, so nothing is marked or
-        // decided on them.
-        if self.mode == Mode::Normal && on_rows && self.vs().requested.is_some() {
-            self.notify(
-                "Rows still updating (filter or new data): press again when they are in",
-                Level::Info,
-            );
+        if self.mode == Mode::Normal && on_rows && self.rows_updating(self.view) {
             return Vec::new();
         }
         match (self.mode, action) {
@@ -2878,13 +2893,13 @@ pub fn refined(
     decided: Option<&Decided>,
     relocate: Option<&Relocate>,
     view: ViewId,
-) -> (Vec<u32>, Option<Found>) {
+) -> (Vec<u32>, Option<Found>, Option<query::Decisions>) {
     if let Some(d) = decided {
         d.fill(table, &mut q);
     }
     let order = super::table::order(table, sort);
     let found = relocate.map(|r| r.find(view, table));
-    (query::filter(table, &order, &q), found)
+    (query::filter(table, &order, &q), found, q.decided)
 }
 
 /// The rows of `view` (by item) with a standing decision, and its verdict: what `decision:`
@@ -2994,6 +3009,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             ticket,
             visible,
             found,
+            decided,
         } => {
             let page = state.page.max(1);
             let vs = &mut state.views[view.index()];
@@ -3012,7 +3028,8 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
                 kept = Some((f.marks.len(), std::mem::take(&mut vs.marks_had)));
                 vs.marks.ids = f.marks.into_iter().collect();
             }
-            if let Some(q) = vs.requested.take() {
+            if let Some(mut q) = vs.requested.take() {
+                q.decided = decided;
                 vs.applied = q;
             }
             // Stay on the same row when it is still visible; when it is gone, on the row that

@@ -207,7 +207,7 @@ fn refine_answer(
     decided: Option<Decided>,
     relocate: Option<Relocate>,
 ) -> Msg {
-    let (visible, found) = super::refined(
+    let (visible, found, decided) = super::refined(
         table,
         query,
         sort,
@@ -220,6 +220,7 @@ fn refine_answer(
         ticket,
         visible: Arc::new(visible),
         found,
+        decided,
     }
 }
 
@@ -632,6 +633,7 @@ fn stale_filter_results_are_dropped() {
             ticket: ticket(&e1),
             visible: Arc::new(vec![1]),
             found: None,
+            decided: None,
         },
     );
     assert_eq!(h.s.vs().visible.len(), 30, "stale answer ignored");
@@ -642,6 +644,7 @@ fn stale_filter_results_are_dropped() {
             ticket: ticket(&e2),
             visible: Arc::new(vec![1, 4]),
             found: None,
+            decided: None,
         },
     );
     assert_eq!(*h.s.vs().visible, vec![1, 4]);
@@ -686,6 +689,7 @@ fn marks_and_decisions_wait_for_the_rows_a_filter_asked_for() {
             ticket,
             visible: Arc::new(vec![4, 1]),
             found: None,
+            decided: None,
         },
     );
     press(&mut h, KeyCode::Char(' '));
@@ -693,6 +697,44 @@ fn marks_and_decisions_wait_for_the_rows_a_filter_asked_for() {
     assert!(
         h.s.vs().marks.ids.contains(&4),
         "the filtered row under the cursor"
+    );
+}
+
+/// `*` under a `decision:` filter marks the rows the filter showed, judged with the decisions
+/// the filter was judged with: `/decision:none Enter * r` revoked every row of the table,
+/// the rows already certified (hidden by the filter) among them, while the count said only
+/// the undecided ones.
+#[test]
+fn mark_all_under_a_decision_filter_marks_only_the_rows_it_shows() {
+    let mut h = Harness::with_engine(6);
+    h.key('c');
+    h.typ("still needed");
+    h.code(KeyCode::Enter);
+    let certified = h.outside().decisions().unwrap().remove(0).d.target;
+    h.key('/');
+    h.typ("decision:none");
+    h.code(KeyCode::Enter);
+    let shown = h.s.vs().visible.len();
+    assert_eq!(shown, 5, "the certified row is filtered away");
+    h.key('*');
+    let table = h.s.vs().table.clone();
+    let marked = h.s.vs().marks.materialise(&table);
+    assert_eq!(marked.len(), shown, "what `*` covers is what was shown");
+    h.key('r');
+    h.typ("left");
+    h.code(KeyCode::Enter);
+    let revoked: Vec<_> = h
+        .outside()
+        .decisions()
+        .unwrap()
+        .into_iter()
+        .filter(|d| d.d.verdict == crate::review::Verdict::Revoke)
+        .map(|d| d.d.target)
+        .collect();
+    assert_eq!(revoked.len(), 5);
+    assert!(
+        !revoked.contains(&certified),
+        "the certified row is not revoked"
     );
 }
 
@@ -1771,6 +1813,33 @@ fn after_a_delegation_the_cursor_is_on_the_next_item() {
     h.code(KeyCode::Enter);
     assert!(!h.s.vs().visible.is_empty());
     assert_eq!(seq_at(&h), order[2], "the item that took its place");
+}
+
+/// `:delegate` hands over the queue's rows under the cursor or marked: like marks and
+/// decisions, it waits for the rows a filter asked for (it handed over the row from before).
+#[test]
+fn delegate_waits_for_the_rows_a_filter_asked_for() {
+    let mut h = campaign_harness();
+    h.defer_refine = true;
+    h.key('/');
+    h.typ("zzz");
+    h.code(KeyCode::Enter);
+    h.typ(":delegate carol@example.com Carol runs that project");
+    h.code(KeyCode::Enter);
+    let delegated = |h: &Harness| {
+        h.sent
+            .iter()
+            .any(|c| matches!(c, Command::Campaign(Act::Delegate { .. })))
+    };
+    assert!(
+        !delegated(&h),
+        "nothing handed over from the rows before the filter"
+    );
+    let toast = h.s.toast.as_ref().expect("says why").0.clone();
+    assert!(toast.starts_with("Rows still updating"), "{toast}");
+    h.defer_refine = false;
+    h.flush();
+    assert!(h.s.vs().visible.is_empty(), "the filter matches nothing");
 }
 
 #[test]
