@@ -2641,15 +2641,7 @@ fn a_keys_row_colour_is_its_worst_findings() {
 fn a_service_account_keys_row_shows_its_accounts_findings() {
     use crate::tui::table::Tone;
     let mut snap = sample_data(0).snapshot;
-    snap.data.service_accounts = vec![crate::model::ServiceAccount {
-        source: "openai".into(),
-        provider: "openai".into(),
-        id: "svc_1".into(),
-        resource_id: Some("proj_1".into()),
-        name: Some("search-bot".into()),
-        role: None,
-        created_at: None,
-    }];
+    snap.data.service_accounts = vec![service_account("svc_1", "search-bot")];
     let key = snap
         .data
         .credentials
@@ -2844,15 +2836,7 @@ fn a_revoke_prompt_says_whose_account_on_which_provider() {
 fn a_key_runs_as_its_service_account_by_name() {
     let mut h = Harness::new(0);
     let mut snap = sample_data(0).snapshot.clone();
-    snap.data.service_accounts = vec![crate::model::ServiceAccount {
-        source: "openai".into(),
-        provider: "openai".into(),
-        id: "svac_01".into(),
-        resource_id: Some("proj_1".into()),
-        name: Some("ci-bot".into()),
-        role: None,
-        created_at: None,
-    }];
+    snap.data.service_accounts = vec![service_account("svac_01", "ci-bot")];
     let key = snap.data.credentials.first_mut().expect("a sample key");
     key.owner = Some(runs_as("service_account", "svac_01"));
     h.load(snap);
@@ -2911,6 +2895,19 @@ fn a_revoke_landed_when_the_snapshot_cannot_show_it_or_the_key_is_inactive() {
         review(taken - DAY).landed(&data, ViewId::Keys, 0, 7),
         Some(true)
     );
+}
+
+/// An OpenAI service account `id` called `name` in the sample's project.
+fn service_account(id: &str, name: &str) -> crate::model::ServiceAccount {
+    crate::model::ServiceAccount {
+        source: "openai".into(),
+        provider: "openai".into(),
+        id: id.into(),
+        resource_id: Some("proj_1".into()),
+        name: Some(name.into()),
+        role: None,
+        created_at: None,
+    }
 }
 
 /// A key's owner as the provider names it: only by kind and id.
@@ -3024,15 +3021,7 @@ fn o_capital_accepts_the_owner_recert_suggests_and_shows_the_audit_log() {
     let mut snap = sample_data(0).snapshot.clone();
     snap.data.service_accounts = ["svc_1", "svc_2"]
         .iter()
-        .map(|id| crate::model::ServiceAccount {
-            source: "openai".into(),
-            provider: "openai".into(),
-            id: id.to_string(),
-            resource_id: Some("proj_1".into()),
-            name: Some(format!("{id}-bot")),
-            role: None,
-            created_at: None,
-        })
+        .map(|id| service_account(id, &format!("{id}-bot")))
         .collect();
     let made = |id: &str, by: &str| crate::model::Provenance {
         source: "openai".into(),
