@@ -738,7 +738,7 @@ pub fn route(
         };
         let matches = cond(&r.provider, Some(&item.target.provider))
             && cond(&r.source, Some(&item.target.source))
-            && cond(&r.kind, Some(&item.target.kind))
+            && r.kind.as_deref().is_none_or(|k| item.target.kind_is(k))
             && (r.resource.is_none()
                 || cond(&r.resource, item.resource_id.as_deref())
                 || cond(&r.resource, item.resource.as_deref()))

@@ -50,7 +50,10 @@ impl Verdict {
 /// The object a decision is about, stable across snapshots: the source it came from, its
 /// kind (`account`, `grant`, `project_key`, `api_key`, `admin_key`, `service_account`,
 /// `invite`, `resource`) and the provider's id (`resource/principal` for a grant).
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+///
+/// A target is compared, hashed and ordered by the object it names, not by the word a path
+/// used for its kind: see [`Target::identity`].
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Target {
     pub provider: String,
     pub source: String,
@@ -58,14 +61,45 @@ pub struct Target {
     pub id: String,
 }
 
+/// Another name some path gives an object's kind, and its own: findings name every user key
+/// `api_key`, which on OpenAI is a project key (the Keys view, incidents, ownership records
+/// and the provider's endpoints say `project_key`).
+fn own_kind<'a>(provider: &str, kind: &'a str) -> &'a str {
+    match (provider, kind) {
+        ("openai", "api_key") => "project_key",
+        _ => kind,
+    }
+}
+
 impl Target {
+    /// The target of an object; its kind as the object's own (`project_key` for an OpenAI
+    /// key a finding calls `api_key`).
     pub fn new(provider: &str, source: &str, kind: &str, id: &str) -> Target {
         Target {
             provider: provider.into(),
             source: source.into(),
-            kind: kind.into(),
+            kind: own_kind(provider, kind).into(),
             id: id.into(),
         }
+    }
+
+    /// Whether the target is of `kind`, by either of its names (a routing rule's
+    /// `kind = "api_key"` is every OpenAI project key too).
+    pub fn kind_is(&self, kind: &str) -> bool {
+        own_kind(&self.provider, kind) == own_kind(&self.provider, &self.kind)
+    }
+
+    /// What the target is: provider, source, the kind's own name and the id. Two targets
+    /// are the same object when these are equal, so a decision recorded under either name
+    /// of a key (stored decisions keep the name they were written with: their batch
+    /// digests are over it) is one decision about one key.
+    pub fn identity(&self) -> (&str, &str, &str, &str) {
+        (
+            &self.provider,
+            &self.source,
+            own_kind(&self.provider, &self.kind),
+            &self.id,
+        )
     }
 
     /// Keys, service accounts and resources have owners in recert's records; people do not.
@@ -74,6 +108,32 @@ impl Target {
             self.kind.as_str(),
             "project_key" | "api_key" | "admin_key" | "service_account" | "resource"
         )
+    }
+}
+
+impl PartialEq for Target {
+    fn eq(&self, other: &Self) -> bool {
+        self.identity() == other.identity()
+    }
+}
+
+impl Eq for Target {}
+
+impl std::hash::Hash for Target {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.identity().hash(state)
+    }
+}
+
+impl PartialOrd for Target {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Target {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.identity().cmp(&other.identity())
     }
 }
 
@@ -205,6 +265,49 @@ mod tests {
         let e = effective(&ds);
         assert_eq!(e.len(), 1);
         assert_eq!((e[0].id, e[0].d.verdict), (2, Verdict::Revoke));
+    }
+
+    /// An OpenAI project key is one object whichever path named it: a finding names every
+    /// user key `api_key`, the Keys view, an incident and an ownership record `project_key`.
+    /// Two decisions on it stood side by side (a certify from Gaps did not stop a revoke
+    /// from Keys, and the revoke was sent).
+    #[test]
+    fn a_key_named_two_ways_is_one_target_and_its_latest_decision_stands() {
+        let mut gaps = dec(1, "key_1", Verdict::Certify, false);
+        gaps.d.target = Target {
+            provider: "openai".into(),
+            source: "oa".into(),
+            kind: "api_key".into(),
+            id: "key_1".into(),
+        };
+        let mut keys = dec(2, "key_1", Verdict::Revoke, false);
+        keys.d.target = Target::new("openai", "oa", "project_key", "key_1");
+        assert_eq!(gaps.d.target, keys.d.target);
+        let both = [gaps.clone(), keys.clone()];
+        let e = effective(&both);
+        assert_eq!(e.len(), 1);
+        assert_eq!(e[0].d.verdict, Verdict::Revoke);
+        gaps.id = 3;
+        let both = [gaps, keys];
+        let e = effective(&both);
+        assert_eq!((e.len(), e[0].d.verdict), (1, Verdict::Certify));
+        // New records name it by its own kind; stored ones keep the name they were written
+        // with (their batch digests are over it).
+        assert_eq!(
+            Target::new("openai", "oa", "api_key", "k").kind,
+            "project_key"
+        );
+        assert_eq!(
+            Target::new("anthropic", "an", "api_key", "k").kind,
+            "api_key"
+        );
+        assert!(Target::new("openai", "oa", "project_key", "k").kind_is("api_key"));
+        assert!(!Target::new("anthropic", "an", "api_key", "k").kind_is("project_key"));
+        // Other kinds stay apart: an admin key is not a project key.
+        assert_ne!(
+            Target::new("openai", "oa", "admin_key", "k"),
+            Target::new("openai", "oa", "project_key", "k")
+        );
     }
 
     #[test]
