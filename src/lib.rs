@@ -32,7 +32,9 @@
 //! chain as OCSF events for a SIEM ([`audit::ocsf`], verifiable from its copy).
 //!
 //! **Trust boundaries.** [`secret`] is the one redactor: every secret the process holds, in
-//! every form, scrubbed before anything is printed, logged, stored or exported.
+//! every form, scrubbed before anything is printed, logged, stored or exported; panics
+//! included: [`crash`] is the one panic hook (redacted, to the log, and to the terminal only
+//! from the thread that owns it).
 //! [`model::text`] is the one sanitizer and the one CSV and JSON writer for provider text.
 //!
 //! **The engine and its two front ends.** [`engine`] holds the use cases, each written once:
@@ -43,7 +45,8 @@
 //! clients, the summary), incidents (the key a hint names, the decisions a leaked key or a
 //! person's sweep makes) and the setup check (`doctor`).
 //! [`engine::Engine`] is the engine a console talks to: commands in, events out, one thread
-//! owning the store handle (opened again when a PostgreSQL session is lost) and one tokio
+//! owning the store handle (opened again when a PostgreSQL session is lost; hearing other
+//! processes' commits by NOTIFY there, by SQLite's change counter here) and one tokio
 //! runtime; what it reads is published as `Arc` plus a generation, never sent through a
 //! channel. [`tui`] (the console) is a thin client: the
 //! terminal, the draw loop, the filter worker, and a pure `update` whose effects are engine
@@ -111,6 +114,7 @@ pub mod cli;
 pub mod compute;
 pub mod config;
 pub mod connectors;
+pub mod crash;
 pub mod engine;
 pub mod model;
 pub mod notify;

@@ -698,6 +698,8 @@ async fn main() -> std::process::ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
+    // A bug's report is redacted and logged; it never takes the terminal from an open console.
+    recert::crash::install();
     let args = Cli::parse();
     if let Some(done) = docs(&args.cmd) {
         return match done {

@@ -586,3 +586,54 @@ fn a_sweep_never_takes_a_second_persons_access() {
     );
     assert!(e.mutations().is_empty(), "nothing was sent");
 }
+
+/// A change another process makes to a SQLite store (`recert revoke` in another terminal, a
+/// second console) reaches an open console within seconds, as a PostgreSQL store's NOTIFY
+/// does in team mode: its Decisions, Audit and decided rows showed none of it until the
+/// console made a change of its own.
+#[test]
+fn a_change_another_process_makes_reaches_an_open_console() {
+    let e = Env::new("small", &[]);
+    let (engine, rx) = start(&e, "rev@example.com");
+    loaded(&engine, &rx);
+    engine.send(Command::Review);
+    until(&rx, |ev| matches!(ev, Event::Published(Bulk::Review, _)));
+    assert!(engine.review.latest().1.unwrap().decisions.is_empty());
+    let snap = e.snapshot();
+    Store::open(e.data())
+        .unwrap()
+        .record_decisions(&revokes(&e, 2), "cli@example.com", Some(snap.id), NOW)
+        .unwrap();
+    let sent = Instant::now();
+    // Another person's decisions are news, as in team mode, told after the review that
+    // shows them is published.
+    until(
+        &rx,
+        |ev| matches!(ev, Event::Notice(n) if n == "cli@example.com: 2 decisions"),
+    );
+    assert!(
+        sent.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        sent.elapsed()
+    );
+    assert_eq!(engine.review.latest().1.unwrap().decisions.len(), 2);
+    // Its own changes are not read twice: nothing more comes while nothing changes.
+    engine.send(Command::Record {
+        items: revokes(&e, 3)[2..].to_vec(),
+        snapshot: Some(snap.id),
+    });
+    until(&rx, |_| {
+        engine
+            .review
+            .latest()
+            .1
+            .is_some_and(|r| r.decisions.len() == 3)
+    });
+    let generation = engine.review.latest().0;
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(
+        engine.review.latest().0,
+        generation,
+        "read again for nothing"
+    );
+}

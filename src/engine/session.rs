@@ -119,6 +119,9 @@ pub enum Event {
     },
     Error(String),
     Notice(String),
+    /// A reviewer's act on their campaign queue was carried out (what to say): the marks it
+    /// was made on are used up. A refused act is an `Error` and changes nothing.
+    Acted(String),
 }
 
 /// Where the engine tells a front end what happened.
@@ -393,7 +396,22 @@ impl<F: Front> Inner<F> {
         let mut reviews = 0u64;
         // The newest audit entry the front end has been shown.
         let mut seen: Option<i64> = None;
-        while let Ok(first) = rx.recv() {
+        // A SQLite store has no NOTIFY: another process's commits (`recert revoke` in another
+        // terminal, a second console) are seen by the database's change counter, read twice a
+        // second while the engine is idle (this handle's own commits leave it).
+        let mut version = store.as_ref().and_then(|s| s.data_version());
+        loop {
+            let first = match rx.recv_timeout(std::time::Duration::from_millis(500)) {
+                Ok(m) => m,
+                Err(mpsc::RecvTimeoutError::Disconnected) => return,
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    let now = store.as_ref().and_then(|s| s.data_version());
+                    if now.is_none() || now == version {
+                        continue;
+                    }
+                    Msg::Changed
+                }
+            };
             // Everything that piled up, in order; reading the review once serves them all.
             let mut read_review = false;
             let mut news = false;
@@ -438,6 +456,8 @@ impl<F: Front> Inner<F> {
                 }
             }
             if read_review && let Some(s) = &store {
+                // Whatever is committed from here on is read next time.
+                version = s.data_version();
                 reviews += 1;
                 match super::review::read(s, self.setup.campaign.as_ref()) {
                     Ok(r) => {
@@ -650,7 +670,7 @@ impl<F: Front> Inner<F> {
                 // A refused act changed nothing: the front end's marks and cursor stay.
                 match super::campaign::act(store, &q, act, now) {
                     Ok(text) => {
-                        (self.sink)(Event::Notice(text));
+                        (self.sink)(Event::Acted(text));
                         true
                     }
                     Err(e) => {

@@ -1058,6 +1058,9 @@ impl JournalRow {
                     .unwrap_or_default();
                 format!("{m} {p} on {}{body}", self.source)
             }
+            _ if self.kind == "record" => {
+                format!("recorded, not sent: {}", self.note.as_deref().unwrap_or(""))
+            }
             _ => format!(
                 "MANUAL on {}: {}",
                 self.source,
@@ -1456,6 +1459,7 @@ mod tests {
             result: None,
             updated_at: 100,
         };
+        let row_copy = row.clone();
         let inactive = steps(Verdict::Revoke, None, &t, &d).remove(0);
         for done in [
             done_calls(std::slice::from_ref(&row), 50),
@@ -1472,6 +1476,21 @@ mod tests {
                 planned[0].step
             );
         }
+        // Journaled, the record reads as what it is, not as a manual step of no source
+        // (it read "MANUAL on : already done in plan #1 ...").
+        let record = JournalRow {
+            kind: "record".into(),
+            source: String::new(),
+            method: None,
+            path: None,
+            body: None,
+            note: Some("already done in plan #1 at 2026-12-01 10:00 UTC".into()),
+            ..row_copy
+        };
+        assert_eq!(
+            record.line(),
+            "recorded, not sent: already done in plan #1 at 2026-12-01 10:00 UTC"
+        );
     }
 
     #[test]

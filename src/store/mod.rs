@@ -1128,6 +1128,16 @@ fn sql_message(path: &Path, e: &DbError) -> String {
 }
 
 impl Store {
+    /// SQLite: a number that changes when another connection (another process, or another
+    /// handle of this one) commits to the database; this handle's own commits leave it. `None` on PostgreSQL,
+    /// whose changes arrive by NOTIFY ([`live::Listener`]).
+    pub fn data_version(&self) -> Option<i64> {
+        match &self.conn {
+            Conn::Lite(c) => c.query_row("PRAGMA data_version", [], |r| r.get(0)).ok(),
+            _ => None,
+        }
+    }
+
     /// Open the store at `at`. In a directory: `recert.db`, created when there is none. An
     /// existing store is never replaced: a 0-byte one is refused. A store its owner made
     /// read-only (the file or its directory) is opened read-only: reads work, writes say so.

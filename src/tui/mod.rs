@@ -106,49 +106,67 @@ struct Job {
     relocate: Option<state::Relocate>,
 }
 
+/// Per view: which table (by address) and sort the cached order is for.
+type Cached = HashMap<ViewId, (usize, Option<Sort>, Arc<Vec<u32>>)>;
+
 /// The filter/sort worker: newest job per view wins; sorted orders are cached per table.
 fn worker(jobs: Receiver<Job>, out: Sender<Msg>) {
-    // Per view: which table (by address) and sort the cached order is for.
-    type Cached = (usize, Option<Sort>, Arc<Vec<u32>>);
-    let mut cache: HashMap<ViewId, Cached> = HashMap::new();
+    serve(jobs, out, refine_job)
+}
+
+/// The worker's loop around `process`. A job that panics (a bug) is answered with
+/// [`Msg::RefineFailed`] and the worker goes on: a view never waits for an answer that will
+/// not come (its marks and decisions wait for its rows).
+fn serve(jobs: Receiver<Job>, out: Sender<Msg>, process: impl Fn(&mut Cached, Job) -> Msg) {
+    let mut cache = Cached::new();
     while let Ok(first) = jobs.recv() {
         let mut latest: HashMap<ViewId, Job> = HashMap::new();
         latest.insert(first.view, first);
         while let Ok(j) = jobs.try_recv() {
             latest.insert(j.view, j);
         }
-        for (_, mut j) in latest {
-            if let Some(d) = &j.decided {
-                d.fill(&j.table, &mut j.query);
-            }
-            let key = Arc::as_ptr(&j.table) as usize;
-            let order = match cache.get(&j.view) {
-                Some((k, s, o)) if *k == key && *s == j.sort => o.clone(),
-                _ => {
-                    let o = Arc::new(table::order(&j.table, j.sort));
-                    cache.insert(j.view, (key, j.sort, o.clone()));
-                    o
-                }
-            };
-            let visible = if j.query.is_empty() {
-                order
-            } else {
-                Arc::new(query::filter(&j.table, &order, &j.query))
-            };
-            let found = j.relocate.as_ref().map(|r| r.find(j.view, &j.table));
-            if out
-                .send(Msg::Refined {
-                    view: j.view,
-                    ticket: j.ticket,
-                    visible,
-                    found,
-                    decided: j.query.decided.clone(),
-                })
-                .is_err()
-            {
+        for (view, j) in latest {
+            let ticket = j.ticket;
+            let answer =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| process(&mut cache, j)))
+                    .unwrap_or_else(|_| {
+                        cache.clear();
+                        Msg::RefineFailed { view, ticket }
+                    });
+            if out.send(answer).is_err() {
                 return;
             }
         }
+    }
+}
+
+/// One filter/sort job: the rows of its table matching its query, in its sort order, and
+/// what a relocation found again.
+fn refine_job(cache: &mut Cached, mut j: Job) -> Msg {
+    if let Some(d) = &j.decided {
+        d.fill(&j.table, &mut j.query);
+    }
+    let key = Arc::as_ptr(&j.table) as usize;
+    let order = match cache.get(&j.view) {
+        Some((k, s, o)) if *k == key && *s == j.sort => o.clone(),
+        _ => {
+            let o = Arc::new(table::order(&j.table, j.sort));
+            cache.insert(j.view, (key, j.sort, o.clone()));
+            o
+        }
+    };
+    let visible = if j.query.is_empty() {
+        order
+    } else {
+        Arc::new(query::filter(&j.table, &order, &j.query))
+    };
+    let found = j.relocate.as_ref().map(|r| r.find(j.view, &j.table));
+    Msg::Refined {
+        view: j.view,
+        ticket: j.ticket,
+        visible,
+        found,
+        decided: j.query.decided.clone(),
     }
 }
 
@@ -250,6 +268,7 @@ impl Link {
             EngineEvent::ApplyDone { ok, lines } => Msg::ApplyDone { ok, lines },
             EngineEvent::Error(e) => Msg::Error(e),
             EngineEvent::Notice(n) => Msg::Notice(n),
+            EngineEvent::Acted(n) => Msg::Acted(n),
         })
     }
 }
@@ -258,11 +277,9 @@ impl Link {
 pub fn run(opts: Options) -> anyhow::Result<()> {
     // Refuse a store that cannot be opened before the terminal is taken.
     drop(crate::store::Store::open(&opts.store)?);
-    let prev_hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        restore_terminal();
-        prev_hook(info);
-    }));
+    // A panic on this thread gives the terminal back before it is reported; one on another
+    // thread (the engine's, the worker's: each answers and goes on) leaves it to the console.
+    let _open = crate::crash::console_open(restore_terminal);
     enable_raw_mode()?;
     execute!(io::stdout(), EnterAlternateScreen)?;
     let result = (|| -> anyhow::Result<()> {
@@ -347,7 +364,7 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
                             decided,
                             relocate,
                         } => {
-                            let _ = jobs_tx.send(Job {
+                            let job = Job {
                                 view,
                                 ticket,
                                 table,
@@ -355,7 +372,11 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
                                 sort,
                                 decided,
                                 relocate,
-                            });
+                            };
+                            if jobs_tx.send(job).is_err() {
+                                // The worker is gone: the view must not wait for it.
+                                pending.push(Msg::RefineFailed { view, ticket });
+                            }
                         }
                         Effect::Copy(text) => copy_to_clipboard(&text),
                         Effect::Engine(c) => {
@@ -371,6 +392,51 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
         }
     })();
     restore_terminal();
-    let _ = std::panic::take_hook();
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A job that panics is answered as failed and the worker serves the next one: before,
+    /// the worker thread died with it and every view waited for answers that never came.
+    #[test]
+    fn a_job_that_panics_is_answered_as_failed_and_the_worker_goes_on() {
+        let (jobs_tx, jobs_rx) = mpsc::channel::<Job>();
+        let (tx, rx) = mpsc::channel::<Msg>();
+        std::thread::spawn(move || {
+            serve(jobs_rx, tx, |cache, j| {
+                assert!(j.view != ViewId::Keys, "a bug in a filter");
+                refine_job(cache, j)
+            })
+        });
+        let job = |view, ticket| Job {
+            view,
+            ticket,
+            table: Arc::new(Table::default()),
+            query: query::Query::default(),
+            sort: None,
+            decided: None,
+            relocate: None,
+        };
+        let wait = Duration::from_secs(30);
+        jobs_tx.send(job(ViewId::Keys, 1)).unwrap();
+        assert!(matches!(
+            rx.recv_timeout(wait).unwrap(),
+            Msg::RefineFailed {
+                view: ViewId::Keys,
+                ticket: 1
+            }
+        ));
+        jobs_tx.send(job(ViewId::Gaps, 2)).unwrap();
+        assert!(matches!(
+            rx.recv_timeout(wait).unwrap(),
+            Msg::Refined {
+                view: ViewId::Gaps,
+                ticket: 2,
+                ..
+            }
+        ));
+    }
 }

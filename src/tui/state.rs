@@ -104,6 +104,11 @@ pub enum Msg {
         /// the applied query, so `*` marks what the filter showed.
         decided: Option<query::Decisions>,
     },
+    /// The worker could not finish the filter/sort job `ticket` of `view` (a bug, caught).
+    RefineFailed {
+        view: ViewId,
+        ticket: u64,
+    },
     /// A new snapshot's data (first load, or after `:sync`).
     Data(Arc<Data>),
     /// Loading the snapshot failed (why); whatever is shown stays.
@@ -137,6 +142,9 @@ pub enum Msg {
     Error(String),
     /// Something worked; say so.
     Notice(String),
+    /// The reviewer's act on the campaign queue was carried out (what to say): the queue's
+    /// marks are used up, as a recorded decision uses up its view's.
+    Acted(String),
 }
 
 /// What the driver must do after an update.
@@ -278,16 +286,15 @@ pub struct ViewState {
     pub filter: String,
     /// The query whose result `visible` holds.
     pub applied: Query,
-    /// The query of the job that is out, applied when its result lands.
-    requested: Option<Query>,
+    /// The filter/sort job that is out: its ticket, and its query (applied when its result
+    /// lands). One field, so a ticket never waits without its query or the other way round.
+    requested: Option<(u64, Query)>,
     /// Why the typed filter could not be used (the last good result stays).
     pub error: Option<String>,
     pub sort: Option<Sort>,
     pub marks: Marks,
     /// Where a `v` range started (a row id).
     pub anchor: Option<u32>,
-    /// A filter/sort job is out; its generation.
-    pub pending: Option<u64>,
     /// The row id under the cursor before a refine, to stay on it.
     keep: Option<u32>,
     /// Where the cursor was when that row is gone (a finding a reassign settled): the row
@@ -316,6 +323,11 @@ impl ViewState {
         self.table.rows.get(id as usize)
     }
 
+    /// Whether a filter/sort job is out: the rows shown are the last answer's.
+    pub fn updating(&self) -> bool {
+        self.requested.is_some()
+    }
+
     /// Show a new table. `visible` and any filter job still out were computed for the old
     /// one, so both are dropped (the row under the cursor is remembered, to return to it):
     /// no row id of one table is ever looked up in another.
@@ -326,7 +338,6 @@ impl ViewState {
         self.keep = self.current().or(self.keep);
         self.table = table;
         self.visible = Arc::new(Vec::new());
-        self.pending = None;
         self.requested = None;
         self.anchor = None;
     }
@@ -647,18 +658,24 @@ impl State {
                 Ok(q)
             }
         });
-        let q = match parsed {
-            Ok(mut q) => {
+        let mut q = match parsed {
+            Ok(q) => {
                 self.views[i].error = None;
-                q.decided = None;
                 q
             }
             Err(e) => {
-                // Keep the last good result on screen and say what is wrong.
-                self.views[i].error = Some(e);
-                return Vec::new();
+                // Keep the last good result on screen and say what is wrong. A new table
+                // (new data, a reload) has no result yet: the last good query is run on it,
+                // as the status line says ("showing /age"), never a blank view.
+                let vs = &mut self.views[i];
+                vs.error = Some(e);
+                if !vs.visible.is_empty() || vs.updating() || vs.table.rows.is_empty() {
+                    return Vec::new();
+                }
+                vs.applied.clone()
             }
         };
+        q.decided = None;
         self.ticket += 1;
         let ticket = self.ticket;
         let vs = &mut self.views[i];
@@ -675,8 +692,7 @@ impl State {
             vs.keep = None;
             vs.keep_at = None;
         }
-        vs.pending = Some(ticket);
-        vs.requested = Some(q.clone());
+        vs.requested = Some((ticket, q.clone()));
         // Which rows are decided is a scan of the whole table: the worker does it, with the
         // data and decisions as they are now.
         let decided = q.asks_decisions().then(|| Decided {
@@ -1027,7 +1043,7 @@ impl State {
     /// the worker and not answered yet. The rows on screen are the last answer's, not the ones
     /// asked for, so nothing is marked, decided or delegated on them.
     fn rows_updating(&mut self, view: ViewId) -> bool {
-        let updating = self.view_state(view).requested.is_some();
+        let updating = self.view_state(view).updating();
         if updating {
             self.notify(
                 "Rows still updating (filter or new data): press again when they are in",
@@ -1166,7 +1182,10 @@ impl State {
         let staged = q.staged();
         if staged > 0 {
             self.notify(
-                format!("{staged} staged decisions are not submitted: :submit them first"),
+                format!(
+                    "{} not submitted: :submit first, or u to unstage",
+                    crate::model::text::plural(staged, "staged decision")
+                ),
                 Level::Warn,
             );
             return Vec::new();
@@ -2245,9 +2264,6 @@ impl State {
 
     fn mark_all(&mut self) {
         let vs = self.vs_mut();
-        if vs.pending.is_some() {
-            return;
-        }
         let q = vs.applied.clone();
         let table = vs.table.clone();
         // Ids already marked that the query covers are folded in.
@@ -2311,9 +2327,13 @@ impl State {
             // A plan waiting for confirmation.
             (Mode::Confirm, Action::Accept) => return self.finish_confirm(),
             (Mode::Confirm, Action::Cancel) => {
-                self.confirm = None;
+                let what = match self.confirm.take().map(|c| c.purpose) {
+                    Some(Purpose::Submit(_)) => "Submit cancelled: nothing was recorded",
+                    Some(Purpose::SignOff) => "Sign-off cancelled: nothing was recorded",
+                    _ => "Apply cancelled: nothing was sent",
+                };
                 self.mode = Mode::Normal;
-                self.notify("Apply cancelled: nothing was sent", Level::Info);
+                self.notify(what, Level::Info);
             }
             (Mode::Confirm, Action::DeleteChar) => {
                 if let Some(c) = &mut self.confirm {
@@ -2730,15 +2750,17 @@ impl State {
     }
 
     fn set_review(&mut self, review: Arc<Review>) -> Vec<Effect> {
-        self.review = review;
+        let old = std::mem::replace(&mut self.review, review);
+        let new = self.review.clone();
         let mut out = Vec::new();
+        let mut dropped = None;
         // A `decision:` filter follows the decisions as they are made and undone.
         for v in ViewId::ALL.into_iter().filter(|v| v.decidable()) {
             let vs = &self.views[v.index()];
             if vs
                 .requested
                 .as_ref()
-                .unwrap_or(&vs.applied)
+                .map_or(&vs.applied, |(_, q)| q)
                 .asks_decisions()
             {
                 out.extend(self.refine(v));
@@ -2750,38 +2772,72 @@ impl State {
             }
             let table = self.table_for(v);
             let vs = &mut self.views[v.index()];
-            // The row under the cursor, found again in the new table by what it shows (an
-            // audit entry, a decision, a queue item), not by its row number: new entries come
-            // in at the top.
-            let same = vs
-                .current()
-                .and_then(|id| vs.table.rows.get(id as usize))
-                .map(|r| review_row_key(v, r))
-                .and_then(|k| {
-                    table
-                        .rows
-                        .iter()
-                        .position(|r| review_row_key(v, r) == k)
-                        .map(|i| i as u32)
-                });
+            // The row under the cursor and the marked rows, found again in the new table by
+            // what they show (an audit entry, a decision, a queue item), not by their row
+            // numbers: new entries come in at the top, delegated items leave the queue.
+            // Marks made with `*` are kept as the rows they stood for, so an item that
+            // arrives later is never marked unseen.
+            let key_of = |id: u32| {
+                vs.table
+                    .rows
+                    .get(id as usize)
+                    .and_then(|r| review_row_key(&old, v, r))
+            };
+            let under = vs.current().and_then(key_of);
+            let marked: HashSet<i64> = vs
+                .marks
+                .materialise(&vs.table)
+                .into_iter()
+                .filter_map(key_of)
+                .collect();
+            let mut same = None;
+            let mut marks = HashSet::new();
+            if under.is_some() || !marked.is_empty() {
+                for (i, r) in table.rows.iter().enumerate() {
+                    let Some(k) = review_row_key(&new, v, r) else {
+                        continue;
+                    };
+                    if under == Some(k) && same.is_none() {
+                        same = Some(i as u32);
+                    }
+                    if marked.contains(&k) {
+                        marks.insert(i as u32);
+                    }
+                }
+            }
             vs.set_table(table);
             if same.is_some() {
                 vs.keep = same;
             }
-            vs.marks = Marks::default();
+            vs.marks = Marks {
+                ids: marks,
+                all: None,
+            };
+            if vs.marks.count() < marked.len() && v == self.view {
+                dropped = Some((vs.marks.count(), marked.len()));
+            }
             out.extend(self.refine(v));
+        }
+        if let Some((kept, had)) = dropped {
+            self.notify(
+                format!(
+                    "{kept} of {had} marks kept: the rest left this view (delegated, decided or undone elsewhere)"
+                ),
+                Level::Warn,
+            );
         }
         out
     }
 }
 
-/// What a row of the Decisions, Audit or Queue view is about, the same in every reload: the
-/// decision or entry it shows (rows list them by their index in the read model, which only
-/// grows), or the campaign item's number.
-fn review_row_key(view: ViewId, r: &crate::tui::table::Row) -> i64 {
+/// What a row of the Decisions, Audit or Queue view is about, the same in every reload:
+/// the decision's id, the audit entry's sequence number, the campaign item's number (each
+/// read from `review`, the read model the row was made from; never a row's position).
+fn review_row_key(review: &Review, view: ViewId, r: &crate::tui::table::Row) -> Option<i64> {
     match view {
-        ViewId::Queue => r.num(0),
-        _ => r.item as i64,
+        ViewId::Decisions => review.decisions.get(r.item as usize).map(|d| d.id),
+        // Column 0 is the entry's seq (Audit) or the item's number (Queue).
+        _ => Some(r.num(0)).filter(|&n| n != crate::tui::table::NONE),
     }
 }
 
@@ -3013,12 +3069,13 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         } => {
             let page = state.page.max(1);
             let vs = &mut state.views[view.index()];
-            if vs.pending != Some(ticket) {
+            let Some((_, mut q)) = vs.requested.take_if(|(t, _)| *t == ticket) else {
                 // A newer request is out: this answer is stale (a relocation still pending
                 // rides on the newer one).
                 return Vec::new();
-            }
-            vs.pending = None;
+            };
+            q.decided = decided;
+            vs.applied = q;
             vs.visible = visible;
             let mut kept = None;
             if let Some(f) = found
@@ -3027,10 +3084,6 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
                 vs.keep = f.under;
                 kept = Some((f.marks.len(), std::mem::take(&mut vs.marks_had)));
                 vs.marks.ids = f.marks.into_iter().collect();
-            }
-            if let Some(mut q) = vs.requested.take() {
-                q.decided = decided;
-                vs.applied = q;
             }
             // Stay on the same row when it is still visible; when it is gone, on the row that
             // took its place.
@@ -3056,10 +3109,48 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             }
             Vec::new()
         }
+        Msg::RefineFailed { view, ticket } => {
+            let page = state.page.max(1);
+            let vs = &mut state.views[view.index()];
+            if vs.requested.take_if(|(t, _)| *t == ticket).is_none() {
+                return Vec::new();
+            }
+            // Nothing is left waiting: every row in the table's own order (no worker needed),
+            // the filter and sort dropped so what is shown is what the view says it shows.
+            // The marks go too: `*` marks are the failed query, which this thread would run
+            // to draw and count them.
+            vs.relocate = None;
+            vs.marks_had = 0;
+            vs.marks = Marks::default();
+            vs.filter.clear();
+            vs.applied = Query::default();
+            vs.sort = None;
+            vs.error = None;
+            vs.visible = Arc::new((0..vs.table.rows.len() as u32).collect());
+            vs.cursor = vs
+                .keep
+                .and_then(|id| vs.visible.iter().position(|&x| x == id))
+                .unwrap_or(0);
+            vs.keep = None;
+            vs.keep_at = None;
+            scroll(vs, page);
+            state.notify(
+                format!(
+                    "{}: could not filter or sort its rows (an internal error, in the log): every row is shown, unfiltered, unsorted and unmarked",
+                    view.title()
+                ),
+                Level::Error,
+            );
+            Vec::new()
+        }
         Msg::Data(d) => state.load(d),
         Msg::Review(r) => state.set_review(r),
-        // The reload that follows a campaign effect resets the queue (marks included).
         Msg::Notice(text) => {
+            state.notify(text, Level::Info);
+            Vec::new()
+        }
+        Msg::Acted(text) => {
+            state.views[ViewId::Queue.index()].marks = Marks::default();
             state.notify(text, Level::Info);
             Vec::new()
         }

@@ -357,7 +357,7 @@ fn table(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
             sanitize(&vs.applied.text)
         ));
     }
-    if vs.pending.is_some() {
+    if vs.updating() {
         title.push_str(" · filtering…");
     }
     let hidden = fit.hidden_left + fit.hidden_right;
@@ -391,7 +391,7 @@ fn table(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
         .block(block)
         .column_spacing(1);
     f.render_widget(widget, area);
-    if vs.visible.is_empty() && vs.pending.is_none() {
+    if vs.visible.is_empty() && !vs.updating() {
         let why = if s.loading {
             "Loading the snapshot…"
         } else if s.data.partial.is_some() {
@@ -739,6 +739,23 @@ fn status(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
                 Level::Error => t.status.patch(t.danger),
             },
         ),
+        // A filter kept with Enter that could not be used: the rows are the last good
+        // filter's, and the status says so until the filter is mended or cleared.
+        (Mode::Normal, None, Some(e)) => {
+            let shown = if vs.applied.text.is_empty() {
+                "every row".to_string()
+            } else {
+                format!("/{}", sanitize(&vs.applied.text))
+            };
+            (
+                format!(
+                    " showing {shown} · /{} not applied: {}",
+                    sanitize(&vs.filter),
+                    sanitize(e)
+                ),
+                t.status.patch(t.warn),
+            )
+        }
         (_, None, _) if vs.anchor.is_some() => (" range: move, then v marks it".into(), t.status),
         (_, None, _) if !vs.filter.is_empty() => {
             (format!(" filter: {}", sanitize(&vs.filter)), t.status)
@@ -766,7 +783,8 @@ fn status(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
     let width = area.width as usize;
     // A toast that does not fit beside the hints takes their place; what still does not fit
     // is cut with `…` (warnings and errors are kept whole in `:log`).
-    let toast = s.toast.is_some() && matches!(s.mode, Mode::Normal | Mode::Confirm);
+    let toast = (s.toast.is_some() && matches!(s.mode, Mode::Normal | Mode::Confirm))
+        || (s.mode == Mode::Normal && vs.error.is_some());
     if toast && left.width() + right.width() + 1 > width {
         right = format!("{ro}{marks}{pos} ");
     }

@@ -445,6 +445,28 @@ impl Harness {
             .collect()
     }
 
+    /// Certify the row under the cursor once per reason (the cursor moves on each time).
+    pub fn certify_each(&mut self, whys: &[&str]) {
+        for why in whys {
+            self.key('c');
+            self.typ(why);
+            self.code(KeyCode::Enter);
+        }
+    }
+
+    /// What the marked rows of the current view are about (`key` of each), sorted.
+    pub fn marked(&self, key: impl Fn(&Harness, &crate::tui::table::Row) -> i64) -> Vec<i64> {
+        let vs = self.s.vs();
+        let mut out: Vec<i64> = vs
+            .marks
+            .materialise(&vs.table)
+            .into_iter()
+            .map(|r| key(self, &vs.table.rows[r as usize]))
+            .collect();
+        out.sort();
+        out
+    }
+
     /// Ask the engine to read the review again (after another process changed the store).
     pub fn reload_review(&mut self) {
         self.send_engine(Command::Review);
@@ -648,6 +670,42 @@ fn stale_filter_results_are_dropped() {
         },
     );
     assert_eq!(*h.s.vs().visible, vec![1, 4]);
+}
+
+/// A filter job the worker could not finish (a bug, caught there) is answered as failed: the
+/// view stops waiting (its marks and decisions were refused until the rows came, so they would
+/// have been refused for good), shows every row unfiltered and says so.
+#[test]
+fn a_failed_filter_job_shows_every_row_and_the_view_stops_waiting() {
+    let mut h = Harness::new(30);
+    h.key('/');
+    h.typ("orphan");
+    h.code(KeyCode::Enter);
+    assert_eq!(h.s.vs().visible.len(), 10);
+    h.key('/');
+    let e = update(
+        &mut h.s,
+        Msg::Key(KeyEvent::new(KeyCode::Char('x'), KeyModifiers::NONE)),
+    );
+    let Effect::Refine { ticket, .. } = &e[0] else {
+        panic!("{e:?}")
+    };
+    h.code(KeyCode::Enter);
+    update(
+        &mut h.s,
+        Msg::RefineFailed {
+            view: ViewId::Gaps,
+            ticket: *ticket,
+        },
+    );
+    let vs = h.s.vs();
+    assert!(!vs.updating());
+    assert_eq!(vs.visible.len(), 30, "every row, unfiltered");
+    assert!(vs.filter.is_empty() && vs.applied.is_empty() && vs.sort.is_none());
+    let toast = &h.s.toast.as_ref().unwrap().0;
+    assert!(toast.contains("could not filter or sort"), "{toast}");
+    h.key(' ');
+    assert_eq!(h.s.vs().marks.count(), 1, "marks work again");
 }
 
 /// Marks and decisions wait for the rows a filter asked for. Until the worker answers, the
@@ -996,11 +1054,7 @@ fn quitting_during_an_apply_asks_first() {
 #[test]
 fn the_audit_cursor_stays_on_its_entry_when_new_ones_arrive() {
     let mut h = Harness::with_engine(5);
-    for why in ["one", "two", "three"] {
-        h.key('c');
-        h.typ(why);
-        h.code(KeyCode::Enter);
-    }
+    h.certify_each(&["one", "two", "three"]);
     h.key('7');
     h.key('j');
     let seq_under = |h: &Harness| {
@@ -3175,4 +3229,239 @@ fn a_keys_detail_lists_its_findings() {
             .starts_with("finding orphaned-key (critical): owner inactive")),
         "{detail:#?}"
     );
+}
+
+/// Another reviewer's change reloads the review: the marks in the queue stay on the items
+/// they were on (their rows moved), and a marked item that left the queue is unmarked with a
+/// word. They were all dropped on every reload, so in team mode a colleague's decision
+/// cleared the marks of everyone watching.
+#[test]
+fn marks_in_the_queue_follow_their_items_when_the_review_reloads() {
+    let mut h = campaign_harness();
+    let id = h.campaign.as_ref().unwrap().id;
+    // Mark the second, third and fourth items.
+    h.key('j');
+    h.key(' ');
+    h.key(' ');
+    h.key(' ');
+    let marked = |h: &Harness| h.marked(|_, r| r.num(0));
+    assert_eq!(marked(&h), [2, 3, 4]);
+    // Someone else hands the first and second items to carol.
+    h.outside()
+        .delegate(
+            id,
+            &[1, 2],
+            "admin@example.com",
+            "carol@example.com",
+            "hers",
+            NOW,
+        )
+        .unwrap();
+    h.reload_review();
+    assert_eq!(h.s.review.queue.as_ref().unwrap().items.len(), 2);
+    assert_eq!(marked(&h), [3, 4], "the marks stay on their items");
+    assert!(
+        h.s.toast.as_ref().unwrap().0.contains("2 of 3 marks kept"),
+        "{:?}",
+        h.s.toast
+    );
+    // Every item marked with `*` is kept as the items it showed, not as a query that
+    // would also mark items delegated to this reviewer later.
+    h.key('*');
+    assert_eq!(h.s.vs().marks.count(), 2);
+    h.outside()
+        .delegate(
+            id,
+            &[1],
+            "carol@example.com",
+            "rev@example.com",
+            "back",
+            NOW,
+        )
+        .unwrap();
+    h.reload_review();
+    assert_eq!(h.s.review.queue.as_ref().unwrap().items.len(), 3);
+    assert_eq!(marked(&h), [3, 4], "an item that arrived is not marked");
+}
+
+/// A reviewer's own act on marked queue items uses the marks up, as a decision in Gaps
+/// does: a second key must not act on them again (the marks followed their items across
+/// the reload the act caused, and `c` on the next item offered "Certify 3 items").
+#[test]
+fn the_queue_s_own_acts_use_their_marks_up() {
+    let mut h = campaign_harness();
+    h.key(' ');
+    h.key(' ');
+    h.key('r');
+    h.typ("unused keys");
+    h.code(KeyCode::Enter);
+    assert!(
+        h.s.toast.as_ref().unwrap().0.contains("Staged revoke on 2"),
+        "{:?}",
+        h.s.toast
+    );
+    assert!(h.s.vs().marks.is_empty(), "staging used the marks up");
+    // Unstaging the marked items, and delegating them, use them up too.
+    h.key('g');
+    h.key(' ');
+    h.key(' ');
+    h.key('u');
+    assert!(h.s.vs().marks.is_empty(), "unstaging used the marks up");
+    h.key('g');
+    h.key(' ');
+    h.typ(":delegate carol@example.com Carol runs that project");
+    h.code(KeyCode::Enter);
+    let toast = &h.s.toast.as_ref().unwrap().0;
+    assert!(toast.contains("Delegated 1 item to carol"), "{toast}");
+    assert!(h.s.vs().marks.is_empty(), "delegating used the marks up");
+}
+
+/// Escape on a campaign batch or a sign-off says what was cancelled (it said "Apply
+/// cancelled: nothing was sent" for both, though nothing is sent by either).
+#[test]
+fn escape_says_which_confirmation_it_cancelled() {
+    let mut h = campaign_harness();
+    for (command, said) in [
+        (":signoff", "Sign-off cancelled: nothing was recorded"),
+        (":submit", "Submit cancelled: nothing was recorded"),
+    ] {
+        if command == ":submit" {
+            h.key('c');
+            h.typ("still needed");
+            h.code(KeyCode::Enter);
+        }
+        h.typ(command);
+        h.code(KeyCode::Enter);
+        assert_eq!(h.s.mode, Mode::Confirm, "{command}: {:?}", h.s.toast);
+        h.code(KeyCode::Esc);
+        assert_eq!(h.s.mode, Mode::Normal);
+        assert_eq!(h.s.toast.as_ref().unwrap().0, said);
+    }
+    assert!(h.outside().decisions().unwrap().is_empty());
+    // A sign-off with a decision staged and not submitted is refused, in good English.
+    h.typ(":signoff");
+    h.code(KeyCode::Enter);
+    assert_eq!(
+        h.s.toast.as_ref().unwrap().0,
+        "1 staged decision not submitted: :submit first, or u to unstage"
+    );
+}
+
+/// After a person's sweep is carried out, their People detail says what the snapshot cannot
+/// yet: that what they hold was revoked after it was taken (it kept saying "holds 4 items on
+/// providers (x revokes them all)", as Keys no longer does for a revoked key).
+#[test]
+fn a_person_s_detail_says_what_was_revoked_after_the_snapshot() {
+    let mut h = Harness::with_engine(5);
+    h.key('3');
+    h.key('/');
+    h.typ("bob");
+    h.code(KeyCode::Enter);
+    h.key('x');
+    h.typ("left the company");
+    h.code(KeyCode::Enter);
+    let holds = |h: &Harness| {
+        h.detail()
+            .into_iter()
+            .find(|l| l.trim_start().starts_with("holds"))
+            .unwrap()
+    };
+    assert!(
+        holds(&h).contains("4 items on providers, a revoke recorded for each, not applied yet"),
+        "{}",
+        holds(&h)
+    );
+    // Three of the four carried out, after the snapshot was taken.
+    let taken = h.s.data.snapshot.taken_at;
+    let ds = h.outside().decisions().unwrap();
+    let steps: Vec<crate::remediate::PlannedStep> = ds[..3]
+        .iter()
+        .map(|d| crate::remediate::PlannedStep {
+            decisions: vec![d.id],
+            step: crate::remediate::Step::Call {
+                source: d.d.target.source.clone(),
+                method: "DELETE",
+                path: format!("/x/{}", d.d.target.id),
+                body: None,
+                note: None,
+            },
+        })
+        .collect();
+    let plan = h
+        .outside()
+        .create_plan(&steps, "rev@example.com", None, taken + 5)
+        .unwrap();
+    for row in h.outside().journal(plan).unwrap() {
+        h.outside().journal_sent(&row, "r", taken + 6).unwrap();
+        h.outside()
+            .journal_result(
+                &row,
+                crate::remediate::RowState::Done,
+                Some(204),
+                "ok",
+                "r",
+                taken + 7,
+            )
+            .unwrap();
+    }
+    h.reload_review();
+    let line = holds(&h);
+    assert!(
+        line.contains("4 items on providers in snapshot #")
+            && line.contains("3 revoked after it was taken (:sync to see them gone)")
+            && line.contains("1 with a revoke not applied yet"),
+        "{line}"
+    );
+}
+
+/// A filter kept with an error still shows the last good filter's rows when the table is
+/// made again (a reload of the review, new data): it blanked the view, while the status line
+/// said "showing /seq>1".
+#[test]
+fn a_kept_filter_with_an_error_keeps_showing_rows_after_a_reload() {
+    let mut h = Harness::with_engine(5);
+    h.certify_each(&["one", "two", "three"]);
+    h.key('7');
+    h.key('/');
+    h.typ("seq>1");
+    assert_eq!(h.s.vs().visible.len(), 2);
+    h.typ("x");
+    h.code(KeyCode::Enter);
+    assert!(h.s.vs().error.is_some());
+    assert_eq!(h.s.vs().visible.len(), 2);
+    // Another decision, elsewhere: the audit table is made again.
+    let d = h.outside().decisions().unwrap().remove(0).d;
+    h.outside()
+        .record_decisions(&[d], "other@example.com", None, NOW)
+        .unwrap();
+    h.reload_review();
+    assert_eq!(
+        h.s.vs().visible.len(),
+        3,
+        "the rows of /seq>1, new entry included"
+    );
+    assert!(h.s.vs().error.is_some(), "and the error still said");
+}
+
+/// In Decisions the marks stay on their decisions (by id) when a new one comes in at the top.
+#[test]
+fn marks_in_decisions_follow_their_decisions_when_one_arrives() {
+    let mut h = Harness::with_engine(5);
+    h.certify_each(&["one", "two", "three"]);
+    h.key('6');
+    h.key('j');
+    h.key(' ');
+    h.key(' ');
+    let marked = |h: &Harness| h.marked(|h, r| h.s.review.decisions[r.item as usize].id);
+    let before = marked(&h);
+    assert_eq!(before.len(), 2);
+    let d = h.outside().decisions().unwrap().remove(0).d;
+    let mut other = d.clone();
+    other.target.id = "someone-else".into();
+    h.outside()
+        .record_decisions(&[other], "other@example.com", None, NOW)
+        .unwrap();
+    h.reload_review();
+    assert_eq!(h.s.vs().table.rows.len(), 4);
+    assert_eq!(marked(&h), before);
 }

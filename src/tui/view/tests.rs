@@ -1111,3 +1111,28 @@ fn a_selected_kept_filter_is_drawn_reversed() {
     h.typ("c");
     assert_eq!(reversed(&mut h), "");
 }
+
+/// A filter kept with Enter while it has an error still says so: the rows are the last
+/// good filter's (`/age` while `/age>abc` was typed), and the status line said only
+/// `filter: age>abc`, as if it were applied.
+#[test]
+fn a_kept_filter_with_an_error_says_so_after_enter() {
+    let t = theme();
+    let mut h = harness();
+    h.key('4');
+    h.key('/');
+    h.typ("age>abc");
+    h.code(KeyCode::Enter);
+    let screen = text(&render(&mut h, 80, 24, &t));
+    let status = screen.lines().last().unwrap();
+    assert!(
+        status.contains("not a number for 'age'") && status.contains("/age"),
+        "{screen}"
+    );
+    // At 120 columns the whole of it.
+    let screen = text(&render(&mut h, 120, 40, &t));
+    assert!(
+        screen.contains("'abc' is not a number for 'age'"),
+        "{screen}"
+    );
+}

@@ -56,14 +56,7 @@ impl View for People {
         let holds = d.sweep(item);
         match &holds {
             Ok(h) if h.is_empty() => out.push(field(t, "holds", "nothing on any provider")),
-            Ok(h) => out.push(field(
-                t,
-                "holds",
-                format!(
-                    "{} on providers (x revokes them all)",
-                    crate::model::text::plural(h.len(), "item")
-                ),
-            )),
+            Ok(h) => out.push(field(t, "holds", holds_line(s, h))),
             Err(why) => out.push(field(t, "holds", why)),
         }
         for f in &facts {
@@ -167,5 +160,45 @@ impl Data {
             ],
             rows,
         }
+    }
+}
+
+/// What a person holds on the providers, and what has been done about it since the snapshot
+/// was taken: revokes carried out after it (the snapshot still lists them), revokes recorded
+/// and not applied yet.
+fn holds_line(s: &State, held: &[crate::review::NewDecision]) -> String {
+    use crate::model::text::plural;
+    let d = &*s.data;
+    let (mut after, mut waiting) = (0, 0);
+    for x in held {
+        let Some(&(Verdict::Revoke, id)) = s.review.decided.get(&x.target) else {
+            continue;
+        };
+        match s.review.done_at.get(&id) {
+            Some(&at) if at >= d.snapshot.taken_at => after += 1,
+            Some(_) => {}
+            None => waiting += 1,
+        }
+    }
+    let n = plural(held.len(), "item");
+    let mut parts = Vec::new();
+    if after > 0 {
+        parts.push(format!(
+            "{after} revoked after it was taken (:sync to see them gone)"
+        ));
+    }
+    if waiting > 0 && waiting == held.len() {
+        parts.push("a revoke recorded for each, not applied yet".to_string());
+    } else if waiting > 0 {
+        parts.push(format!("{waiting} with a revoke not applied yet"));
+    }
+    match (after, parts.is_empty()) {
+        (_, true) => format!("{n} on providers (x revokes them all)"),
+        (0, false) => format!("{n} on providers, {}", parts.join("; ")),
+        _ => format!(
+            "{n} on providers in snapshot #{}: {}",
+            d.snapshot.id,
+            parts.join("; ")
+        ),
     }
 }
