@@ -19,7 +19,7 @@ use recert::store::{SourceResult, Store};
 use recert::tui::data::{Data, ViewId};
 use recert::tui::keymap::Keymap;
 use recert::tui::query;
-use recert::tui::state::{Effect, Msg, State, update};
+use recert::tui::state::{Msg, State, update};
 use recert::tui::table;
 use recert::tui::theme::Theme;
 use recert::tui::view;
@@ -69,31 +69,8 @@ fn run(s: &mut State, msg: Msg) {
     let mut queue = vec![msg];
     while let Some(m) = queue.pop() {
         for e in update(s, m) {
-            if let Effect::Refine {
-                view,
-                ticket,
-                table,
-                query,
-                sort,
-                decided,
-                relocate,
-            } = e
-            {
-                let (visible, found, decided) = recert::tui::state::refined(
-                    &table,
-                    query,
-                    sort,
-                    decided.as_ref(),
-                    relocate.as_ref(),
-                    view,
-                );
-                queue.push(Msg::Refined {
-                    view,
-                    ticket,
-                    visible: Arc::new(visible),
-                    found,
-                    decided,
-                });
+            if let Some(answer) = e.answer_here() {
+                queue.push(answer);
             }
         }
     }

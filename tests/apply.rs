@@ -702,3 +702,72 @@ fn manual_steps_are_tickets_done_only_when_marked() {
     }
     e.ok(&["audit", "verify"]);
 }
+
+/// A bulk owners import never cancels a standing revoke: an assignment is a decision, and
+/// the latest decision stands, so importing an owner for a key someone had revoked (not yet
+/// applied) took the revoke away without a word, and `recert plan` lost its call.
+#[test]
+fn an_owners_import_leaves_a_standing_revoke_standing() {
+    let e = Env::new("small", &[]);
+    let snap = e.snapshot();
+    let mut keys = snap
+        .data
+        .credentials
+        .iter()
+        .filter(|c| c.provider == "openai" && c.kind == "project_key");
+    let (key, other) = (keys.next().unwrap().clone(), keys.next().unwrap().clone());
+    let owner = snap
+        .data
+        .people
+        .iter()
+        .find(|p| p.is_current())
+        .unwrap()
+        .emails[0]
+        .clone();
+    Store::open(e.data())
+        .unwrap()
+        .record_decisions(
+            &[NewDecision {
+                verdict: Verdict::Revoke,
+                target: Target::new(&key.provider, &key.source, &key.kind, &key.id),
+                label: key.id.clone(),
+                rule: None,
+                owner: None,
+                until: None,
+                justification: Some("leaked".into()),
+            }],
+            "responder@example.com",
+            Some(snap.id),
+            1_795_000_000,
+        )
+        .unwrap();
+    let csv = e.dir.path().join("owners.csv");
+    std::fs::write(
+        &csv,
+        format!("id,owner\n{},{owner}\n{},{owner}\n", key.id, other.id),
+    )
+    .unwrap();
+    let out = e.run(&["owners", "import", csv.to_str().unwrap()]);
+    let said = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        said.contains("assigned 1 owner ")
+            && said.contains("1 left as it was: a revoke stands on it")
+            && said.contains(&key.id),
+        "{said}"
+    );
+    let decisions = Store::open(e.data()).unwrap().decisions().unwrap();
+    let standing = recert::review::effective(&decisions);
+    let of = |id: &str| {
+        standing
+            .iter()
+            .find(|d| d.d.target.id == id)
+            .map(|d| d.d.verdict)
+    };
+    assert_eq!(of(&key.id), Some(Verdict::Revoke));
+    assert_eq!(of(&other.id), Some(Verdict::Reassign));
+}

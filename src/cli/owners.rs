@@ -57,6 +57,15 @@ pub fn owners_import(g: &Globals, file: &Path, reason: Option<String>) -> Result
             label,
         ));
     }
+    // An assignment is a decision and the latest decision stands: one made here on a key a
+    // responder revoked would take the revoke away. Those are left as they are, and named.
+    let decisions = store.decisions()?;
+    let revoked: std::collections::HashSet<&Target> = crate::review::effective(&decisions)
+        .into_iter()
+        .filter(|x| x.d.verdict == Verdict::Revoke)
+        .map(|x| &x.d.target)
+        .collect();
+    let mut kept = Vec::new();
     let mut items = Vec::new();
     let mut errors = Vec::new();
     for (n, rec) in rdr.records().enumerate() {
@@ -99,6 +108,14 @@ pub fn owners_import(g: &Globals, file: &Path, reason: Option<String>) -> Result
             ));
             continue;
         }
+        if revoked.contains(&target.0) {
+            kept.push(format!(
+                "line {line}: {} ({})",
+                crate::model::text::sanitize(&target.1),
+                crate::model::text::sanitize(&target.0.id)
+            ));
+            continue;
+        }
         items.push(NewDecision {
             verdict: Verdict::Reassign,
             target: target.0.clone(),
@@ -126,8 +143,21 @@ pub fn owners_import(g: &Globals, file: &Path, reason: Option<String>) -> Result
                 .join("\n  ")
         );
     }
+    let left = || {
+        if !kept.is_empty() {
+            let (n, how) = match kept.len() {
+                1 => ("1".to_string(), "left as it was: a revoke stands on it"),
+                n => (n.to_string(), "left as they were: a revoke stands on each"),
+            };
+            println!(
+                "{n} {how} (undo the revoke to assign an owner):\n  {}",
+                kept.join("\n  ")
+            );
+        }
+    };
     if items.is_empty() {
-        println!("{}: no rows; nothing imported", file.display());
+        println!("{}: nothing to assign", file.display());
+        left();
         return Ok(());
     }
     let batch = engine::decide::record(
@@ -138,7 +168,11 @@ pub fn owners_import(g: &Globals, file: &Path, reason: Option<String>) -> Result
         chrono::Utc::now().timestamp(),
     )
     .map_err(anyhow::Error::msg)?;
-    println!("assigned {} owners (batch {batch})", items.len());
+    println!(
+        "assigned {} (batch {batch})",
+        crate::model::text::plural(items.len(), "owner")
+    );
+    left();
     Ok(())
 }
 

@@ -203,22 +203,30 @@ pub fn owners(decisions: &[Decision]) -> std::collections::HashMap<Target, Strin
     out
 }
 
-/// `2026-12-31`, `+30d`, `+2w`, `+3m`: the day a deferral ends, relative to `today`.
+/// The furthest a deferral or a due date may be: ten years.
+const MAX_DAYS: i64 = 3660;
+
+/// `2026-12-31`, `+30d`, `+2w`, `+3m`: the day a deferral ends, relative to `today`; at most
+/// ten years away, however it is written.
 pub fn parse_until(s: &str, today: chrono::NaiveDate) -> Result<chrono::NaiveDate, String> {
     let s = s.trim();
+    let far = || format!("'{s}': between 1 day and 10 years");
     if let Some(rel) = s.strip_prefix('+') {
-        let (n, unit) = rel.split_at(rel.len().saturating_sub(1));
+        // The unit is the last character, whatever its width.
+        let at = rel.char_indices().last().map_or(0, |(i, _)| i);
+        let (n, unit) = rel.split_at(at);
         let n: i64 = n
             .parse()
             .map_err(|_| format!("'{s}': write +30d, +2w or +3m"))?;
-        let days = match unit {
-            "d" => n,
-            "w" => n * 7,
-            "m" => n * 30,
+        let per = match unit {
+            "d" => 1,
+            "w" => 7,
+            "m" => 30,
             _ => return Err(format!("'{s}': the unit is d, w or m")),
         };
-        if days <= 0 || days > 3660 {
-            return Err(format!("'{s}': between 1 day and 10 years"));
+        let days = n.checked_mul(per).ok_or_else(far)?;
+        if days <= 0 || days > MAX_DAYS {
+            return Err(far());
         }
         return Ok(today + chrono::Duration::days(days));
     }
@@ -226,6 +234,9 @@ pub fn parse_until(s: &str, today: chrono::NaiveDate) -> Result<chrono::NaiveDat
         .map_err(|_| format!("'{s}' is not a date: write YYYY-MM-DD or +30d"))?;
     if d <= today {
         return Err(format!("{d} is not in the future"));
+    }
+    if (d - today).num_days() > MAX_DAYS {
+        return Err(far());
     }
     Ok(d)
 }
@@ -340,6 +351,25 @@ mod tests {
                 .contains("future")
         );
         assert!(parse_until("+0d", today).is_err());
+        // Ten years at most, however written; never an overflow or a cut inside a character
+        // (`+2000000000000000000w` panicked the console, `9999-12-31` was taken).
+        for far in [
+            "+2000000000000000000w",
+            "+614891469123651721m",
+            "+9223372036854775807d",
+            "+-5d",
+            "9999-12-31",
+            "2036-12-01",
+        ] {
+            assert!(
+                parse_until(far, today).unwrap_err().contains("10 years"),
+                "{far}"
+            );
+        }
+        assert!(parse_until("2036-11-01", today).is_ok());
+        for odd in ["+5é", "+€", "+", "+d"] {
+            assert!(parse_until(odd, today).is_err(), "{odd}");
+        }
         assert!(parse_until("+3y", today).unwrap_err().contains("unit"));
         assert!(
             parse_until("tomorrow", today)

@@ -169,6 +169,40 @@ pub enum Effect {
     Engine(Command),
 }
 
+impl Effect {
+    /// A filter job answered here, as the worker answers it (without its cache of sorted
+    /// orders); `None` for any other effect.
+    pub fn answer_here(&self) -> Option<Msg> {
+        let Effect::Refine {
+            view,
+            ticket,
+            table,
+            query,
+            sort,
+            decided,
+            relocate,
+        } = self
+        else {
+            return None;
+        };
+        let (visible, found, decided) = refined(
+            table,
+            query.clone(),
+            *sort,
+            decided.as_ref(),
+            relocate.as_ref(),
+            *view,
+        );
+        Some(Msg::Refined {
+            view: *view,
+            ticket: *ticket,
+            visible: Arc::new(visible),
+            found,
+            decided,
+        })
+    }
+}
+
 impl std::fmt::Debug for Effect {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -2749,6 +2783,21 @@ impl State {
         out
     }
 
+    /// A filter job on a small table (a review's: decisions, audit entries, a queue) answered
+    /// at once, as the worker would answer it: a reload never shows a blank frame, nor
+    /// refuses a key while its rows come. A large one goes to the worker.
+    fn answer_small(&mut self, e: Effect) -> Vec<Effect> {
+        match e {
+            Effect::Refine { ref table, .. } if table.rows.len() <= SMALL_TABLE => {
+                match e.answer_here() {
+                    Some(answer) => update(self, answer),
+                    None => vec![e],
+                }
+            }
+            e => vec![e],
+        }
+    }
+
     fn set_review(&mut self, review: Arc<Review>) -> Vec<Effect> {
         let old = std::mem::replace(&mut self.review, review);
         let new = self.review.clone();
@@ -2805,10 +2854,13 @@ impl State {
                     }
                 }
             }
+            let at = vs.cursor;
             vs.set_table(table);
-            if same.is_some() {
-                vs.keep = same;
-            }
+            // The row that was under the cursor, found again; gone (decided, delegated or
+            // replaced elsewhere), the row that took its place: never the old row's id
+            // looked up in the new table.
+            vs.keep = same;
+            vs.keep_at = same.is_none().then_some(at);
             vs.marks = Marks {
                 ids: marks,
                 all: None,
@@ -2816,7 +2868,9 @@ impl State {
             if vs.marks.count() < marked.len() && v == self.view {
                 dropped = Some((vs.marks.count(), marked.len()));
             }
-            out.extend(self.refine(v));
+            for e in self.refine(v) {
+                out.extend(self.answer_small(e));
+            }
         }
         if let Some((kept, had)) = dropped {
             self.notify(
@@ -2829,6 +2883,10 @@ impl State {
         out
     }
 }
+
+/// The most rows a filter job is answered at once on the UI thread ([`State::answer_small`]):
+/// a few milliseconds of filtering and sorting at most.
+const SMALL_TABLE: usize = 20_000;
 
 /// What a row of the Decisions, Audit or Queue view is about, the same in every reload:
 /// the decision's id, the audit entry's sequence number, the campaign item's number (each
@@ -3146,7 +3204,15 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::Data(d) => state.load(d),
         Msg::Review(r) => state.set_review(r),
         Msg::Notice(text) => {
-            state.notify(text, Level::Info);
+            // News of others' acts never hides a warning still showing (the marks a reload
+            // cost, say): both are said.
+            match &state.toast {
+                Some((old, level, until)) if *level != Level::Info && *until > state.now_ms => {
+                    let (old, level) = (old.clone(), *level);
+                    state.toast = Some((format!("{text} · {old}"), level, state.now_ms + TOAST_MS));
+                }
+                _ => state.notify(text, Level::Info),
+            }
             Vec::new()
         }
         Msg::Acted(text) => {

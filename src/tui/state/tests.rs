@@ -198,32 +198,6 @@ pub fn sample_data(n: usize) -> Data {
 }
 
 /// The worker's answer to a filter job.
-fn refine_answer(
-    view: ViewId,
-    ticket: u64,
-    table: &crate::tui::table::Table,
-    query: Query,
-    sort: Option<Sort>,
-    decided: Option<Decided>,
-    relocate: Option<Relocate>,
-) -> Msg {
-    let (visible, found, decided) = super::refined(
-        table,
-        query,
-        sort,
-        decided.as_ref(),
-        relocate.as_ref(),
-        view,
-    );
-    Msg::Refined {
-        view,
-        ticket,
-        visible: Arc::new(visible),
-        found,
-        decided,
-    }
-}
-
 pub struct Harness {
     pub s: State,
     /// Every command the state sent its engine, in order: what a test checks as data.
@@ -343,24 +317,18 @@ impl Harness {
         let mut unhandled = Vec::new();
         while let Some(m) = queue.pop() {
             for e in update(&mut self.s, m) {
-                match e {
-                    Effect::Refine {
-                        view,
-                        ticket,
-                        table,
-                        query,
-                        sort,
-                        decided,
-                        relocate,
-                    } => {
-                        let answer =
-                            refine_answer(view, ticket, &table, query, sort, decided, relocate);
-                        if self.defer_refine {
-                            self.deferred.push(answer);
-                        } else {
-                            queue.insert(0, answer);
-                        }
+                match e.answer_here() {
+                    Some(answer) if self.defer_refine => {
+                        self.deferred.push(answer);
+                        continue;
                     }
+                    Some(answer) => {
+                        queue.insert(0, answer);
+                        continue;
+                    }
+                    None => {}
+                }
+                match e {
                     Effect::Engine(c) => {
                         self.sent.push(c.clone());
                         // The data is the test's; loading, syncing and applying reach no
@@ -393,17 +361,7 @@ impl Harness {
 
     /// Carry out one effect the way `send` does (its answers delivered at once).
     pub fn run_effect(&mut self, e: Effect) {
-        if let Effect::Refine {
-            view,
-            ticket,
-            table,
-            query,
-            sort,
-            decided,
-            relocate,
-        } = e
-        {
-            let answer = refine_answer(view, ticket, &table, query, sort, decided, relocate);
+        if let Some(answer) = e.answer_here() {
             self.send(answer);
         }
     }
@@ -465,6 +423,17 @@ impl Harness {
             .collect();
         out.sort();
         out
+    }
+
+    /// Another reviewer, in another process, decides on another object (the first decision
+    /// again, on `someone-else`); the console reads the review again.
+    pub fn decide_elsewhere(&mut self) {
+        let mut other = self.outside().decisions().unwrap().remove(0).d;
+        other.target.id = "someone-else".into();
+        self.outside()
+            .record_decisions(&[other], "other@example.com", None, NOW)
+            .unwrap();
+        self.reload_review();
     }
 
     /// Ask the engine to read the review again (after another process changed the store).
@@ -3455,13 +3424,46 @@ fn marks_in_decisions_follow_their_decisions_when_one_arrives() {
     let marked = |h: &Harness| h.marked(|h, r| h.s.review.decisions[r.item as usize].id);
     let before = marked(&h);
     assert_eq!(before.len(), 2);
-    let d = h.outside().decisions().unwrap().remove(0).d;
-    let mut other = d.clone();
-    other.target.id = "someone-else".into();
-    h.outside()
-        .record_decisions(&[other], "other@example.com", None, NOW)
-        .unwrap();
-    h.reload_review();
+    h.decide_elsewhere();
     assert_eq!(h.s.vs().table.rows.len(), 4);
     assert_eq!(marked(&h), before);
+}
+
+/// A reload answers the review's small tables at once, as the worker would: Decisions and
+/// Audit went blank for a frame ("Decisions 0 · filtering…") on every change another process
+/// made, and refused marks meanwhile.
+#[test]
+fn a_reload_answers_the_review_s_small_tables_at_once() {
+    let mut h = Harness::with_engine(5);
+    h.certify_each(&["one", "two"]);
+    h.key('6');
+    h.key('j');
+    h.defer_refine = true;
+    h.decide_elsewhere();
+    let vs = h.s.vs();
+    assert!(!vs.updating());
+    assert_eq!(vs.visible.len(), 3, "no blank frame");
+    assert_eq!(
+        vs.cursor, 2,
+        "the cursor stays on its decision, now one row down"
+    );
+}
+
+/// News of another reviewer's acts never hides a warning still showing: both are said.
+#[test]
+fn news_joins_a_warning_still_showing() {
+    let mut h = Harness::new(5);
+    h.send(Msg::Tick { now_ms: 1_000 });
+    h.s.notify("2 of 3 marks kept: the rest left this view", Level::Warn);
+    h.send(Msg::Notice("bob@example.com: 1 decision".into()));
+    let (text, level, _) = h.s.toast.clone().unwrap();
+    assert_eq!(
+        text,
+        "bob@example.com: 1 decision · 2 of 3 marks kept: the rest left this view"
+    );
+    assert_eq!(level, Level::Warn);
+    // Once the warning has gone, news is news alone.
+    h.send(Msg::Tick { now_ms: 100_000 });
+    h.send(Msg::Notice("carol@example.com signed off".into()));
+    assert_eq!(h.s.toast.clone().unwrap().0, "carol@example.com signed off");
 }
