@@ -357,6 +357,21 @@ impl ViewState {
         self.table.rows.get(id as usize)
     }
 
+    /// Place the cursor once new rows are in: on the row it was on when that row is still
+    /// visible; when it is gone, on the row that took its place.
+    fn settle(&mut self, page: usize) {
+        self.cursor = self
+            .keep
+            .and_then(|id| self.visible.iter().position(|&x| x == id))
+            .or(self
+                .keep_at
+                .map(|at| at.min(self.visible.len().saturating_sub(1))))
+            .unwrap_or(0);
+        self.keep = None;
+        self.keep_at = None;
+        scroll(self, page);
+    }
+
     /// Whether a filter/sort job is out: the rows shown are the last answer's.
     pub fn updating(&self) -> bool {
         self.requested.is_some()
@@ -3143,18 +3158,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
                 kept = Some((f.marks.len(), std::mem::take(&mut vs.marks_had)));
                 vs.marks.ids = f.marks.into_iter().collect();
             }
-            // Stay on the same row when it is still visible; when it is gone, on the row that
-            // took its place.
-            vs.cursor = vs
-                .keep
-                .and_then(|id| vs.visible.iter().position(|&x| x == id))
-                .or(vs
-                    .keep_at
-                    .map(|at| at.min(vs.visible.len().saturating_sub(1))))
-                .unwrap_or(0);
-            vs.keep = None;
-            vs.keep_at = None;
-            scroll(vs, page);
+            vs.settle(page);
             if let Some((kept, had)) = kept.filter(|(_, had)| *had > 0) {
                 let text = if kept == had {
                     format!("New snapshot: all {had} marks kept")
@@ -3185,13 +3189,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             vs.sort = None;
             vs.error = None;
             vs.visible = Arc::new((0..vs.table.rows.len() as u32).collect());
-            vs.cursor = vs
-                .keep
-                .and_then(|id| vs.visible.iter().position(|&x| x == id))
-                .unwrap_or(0);
-            vs.keep = None;
-            vs.keep_at = None;
-            scroll(vs, page);
+            vs.settle(page);
             state.notify(
                 format!(
                     "{}: could not filter or sort its rows (an internal error, in the log): every row is shown, unfiltered, unsorted and unmarked",

@@ -56,7 +56,7 @@ impl View for People {
         let holds = d.sweep(item);
         match &holds {
             Ok(h) if h.is_empty() => out.push(field(t, "holds", "nothing on any provider")),
-            Ok(h) => out.push(field(t, "holds", holds_line(s, h))),
+            Ok(h) => out.push(field(t, "holds", holds_line(s, item, h))),
             Err(why) => out.push(field(t, "holds", why)),
         }
         for f in &facts {
@@ -166,7 +166,7 @@ impl Data {
 /// What a person holds on the providers, and what has been done about it since the snapshot
 /// was taken: revokes carried out after it (the snapshot still lists them), revokes recorded
 /// and not applied yet.
-fn holds_line(s: &State, held: &[crate::review::NewDecision]) -> String {
+fn holds_line(s: &State, item: u32, held: &[crate::review::NewDecision]) -> String {
     use crate::model::text::plural;
     let d = &*s.data;
     let (mut after, mut waiting) = (0, 0);
@@ -174,9 +174,10 @@ fn holds_line(s: &State, held: &[crate::review::NewDecision]) -> String {
         let Some(&(Verdict::Revoke, id)) = s.review.decided.get(&x.target) else {
             continue;
         };
-        match s.review.done_at.get(&id) {
-            Some(&at) if at >= d.snapshot.taken_at => after += 1,
-            Some(_) => {}
+        // The one judge of "carried out after the snapshot", as the Keys view asks it.
+        match s.review.landed(d, ViewId::People, item, id) {
+            Some(true) => after += 1,
+            Some(false) => {}
             None => waiting += 1,
         }
     }
