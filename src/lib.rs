@@ -32,7 +32,8 @@
 //! chain as OCSF events for a SIEM ([`audit::ocsf`], verifiable from its copy).
 //!
 //! **Trust boundaries.** [`secret`] is the one redactor: every secret the process holds, in
-//! every form, scrubbed before anything is printed, logged, stored or exported; panics
+//! every form (and the text read through escapes and separators, so an echoed secret written
+//! another way is found), scrubbed before anything is printed, logged, stored or exported; panics
 //! included: [`crash`] is the one panic hook (redacted, to the log, and to the terminal only
 //! from the thread that owns it).
 //! [`model::text`] is the one sanitizer and the one CSV and JSON writer for provider text.
@@ -49,8 +50,9 @@
 //! processes' commits by NOTIFY there, by SQLite's change counter here) and one tokio
 //! runtime; what it reads is published as `Arc` plus a generation, never sent through a
 //! channel. [`tui`] (the console) is a thin client: the
-//! terminal, the draw loop, the filter worker, and a pure `update` whose effects are engine
-//! commands. [`cli`] (the commands) parses, calls the engine's use cases and prints, one
+//! terminal, the draw loop, the filter worker (one `Refine` job answered one way, on the
+//! worker with its cache of sorted orders or at once for a small table), and a pure `update`
+//! whose effects are engine commands. [`cli`] (the commands) parses, calls the engine's use cases and prints, one
 //! file per command group. Nothing below the front ends knows a terminal.
 //!
 //! [`sim`] is the provider simulator the demo, the tests and the benchmarks run against, with

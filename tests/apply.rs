@@ -328,6 +328,10 @@ fn revoke_a_person_removes_them_from_every_provider_in_one_plan() {
     ]);
     let err = String::from_utf8_lossy(&out.stderr).to_string();
     assert!(out.status.success(), "{err}");
+    // The plan is shown before anything is recorded: it names no decision (there is none yet,
+    // and made-up numbers would read as the store's).
+    assert!(err.contains("DELETE"), "{err}");
+    assert!(!err.contains("[decision"), "{err}");
     let m = e.mutations();
     assert!(
         m.iter().any(|x| x.method == "DELETE"

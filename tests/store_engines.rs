@@ -873,3 +873,43 @@ fn a_store_whose_chain_does_not_verify_is_not_copied() {
     assert!(e.to_string().contains("does not verify"), "{e}");
     assert_eq!(to.open().latest_snapshot_id().unwrap(), None);
 }
+
+engines!(
+    /// A reviewer's submit that commits while a close waits for the writer lock stands: the
+    /// close judges only the items still undecided once it holds the lock. It read the items
+    /// before taking the lock, and gave a just-certified item the closing policy's revoke
+    /// (both commands said they succeeded; `recert plan` then planned the revoke).
+    a_close_waiting_for_a_submit_leaves_what_it_decided,
+    |db: &TestDb| {
+        let mut s = db.open();
+        let (dir, _) = data();
+        let snap = s.write_snapshot(1, &[ok("dir", "scim", dir)]).unwrap();
+        let id = recert::store::testkit::campaign(
+            &mut s,
+            "q",
+            snap,
+            &[item(1, "k1", "ann@x.com"), item(2, "k2", "ann@x.com")],
+            OnClose::Revoke,
+        );
+        let held = db.hold_writer();
+        let mut closer = db.open();
+        let closing =
+            std::thread::spawn(move || closer.close_campaign(id, "owner@x.com", snap, 5));
+        std::thread::sleep(std::time::Duration::from_millis(700));
+        held.batch(&format!(
+            "UPDATE campaign_items SET outcome = 'certify', outcome_by = 'ann@x.com' WHERE campaign_id = {id} AND seq = 1"
+        ));
+        held.commit();
+        assert_eq!(closing.join().unwrap().unwrap(), 1, "one item left undecided");
+        let items = s.campaign_items(id).unwrap();
+        assert_eq!(items[0].outcome.as_deref(), Some("certify"));
+        assert_eq!(items[0].outcome_by.as_deref(), Some("ann@x.com"));
+        assert_eq!(items[1].outcome.as_deref(), Some("revoke"));
+        let ds = s.decisions().unwrap();
+        assert!(
+            !ds.iter().any(|d| d.d.target.id == "k1"),
+            "no policy decision for the certified item: {:?}",
+            ds.iter().map(|d| &d.d.target.id).collect::<Vec<_>>()
+        );
+    }
+);

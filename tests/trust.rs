@@ -262,13 +262,17 @@ fn one_plan_has_one_applier() {
         assert!(Instant::now() < deadline, "the first apply sent nothing");
         std::thread::sleep(Duration::from_millis(10));
     }
-    let second = e.run(&["apply", "--resume", "--yes"]);
-    let err = String::from_utf8_lossy(&second.stderr).to_string();
-    assert!(!second.status.success(), "{err}");
-    assert!(
-        err.contains(&format!("plan #1 is being applied by pid {}", first.id())),
-        "{err}"
-    );
+    // A new plan meanwhile is refused with who is applying, not as if a run had died.
+    for args in [&["apply", "--yes"][..], &["apply", "--resume", "--yes"]] {
+        let second = e.run(args);
+        let err = String::from_utf8_lossy(&second.stderr).to_string();
+        assert!(!second.status.success(), "{err}");
+        assert!(
+            err.contains(&format!("plan #1 is being applied by pid {}", first.id())),
+            "{args:?}: {err}"
+        );
+        assert!(!err.contains("interrupted"), "{args:?}: {err}");
+    }
     assert!(first.wait().unwrap().success());
     let m = e.mutations();
     assert_eq!(m.len(), 1000, "every target once");

@@ -75,8 +75,11 @@ pub async fn revoke_cmd(
                 );
             }
             eprintln!(
-                "{email}: {} accounts, {} memberships, {} usable keys in snapshot #{} ({taken})",
-                sweep.accounts, sweep.memberships, sweep.keys, snap.id
+                "{email}: {}, {}, {} in snapshot #{} ({taken})",
+                plural(sweep.accounts, "account"),
+                plural(sweep.memberships, "membership"),
+                plural(sweep.keys, "usable key"),
+                snap.id
             );
             items = sweep.items;
             (
@@ -89,12 +92,12 @@ pub async fn revoke_cmd(
     for i in &mut items {
         i.justification = Some(justification.clone());
     }
-    // The plan, shown before anything is recorded or sent.
+    // The plan, shown before anything is recorded or sent: its decisions have no number yet (0,
+    // which the plan's table leaves unnamed).
     let preview: Vec<crate::review::Decision> = items
         .iter()
-        .enumerate()
-        .map(|(n, x)| crate::review::Decision {
-            id: n as i64,
+        .map(|x| crate::review::Decision {
+            id: 0,
             batch: 0,
             made_at: 0,
             reviewer: String::new(),

@@ -19,6 +19,12 @@ use crate::store::Store;
 /// `then` names what the person was about to do ("anything new is planned", "revoke").
 pub fn guard(store: &Store, then: &str) -> Result<()> {
     if let Some(p) = store.unfinished_plan()? {
+        // Not done because another run is sending it now: say who, not that one was cut off.
+        if let Some(holder) = store.plan_lock(p)? {
+            anyhow::bail!(
+                "{holder}: wait for it to finish before {then} (a run killed on that machine is taken over by `recert apply --resume` there); nothing was sent"
+            );
+        }
         let open = store
             .journal(p)?
             .iter()

@@ -750,10 +750,13 @@ impl<F: Front> Inner<F> {
     }
 
     fn sync(&mut self) {
-        let Some(keys) = self.setup.keys.clone() else {
+        let keys = self.setup.keys.clone();
+        let Some(keys) = keys.filter(|_| !self.setup.config.sources.is_empty()) else {
             (self.sink)(Event::SyncDone {
                 ok: false,
-                lines: vec!["sync: FAILED: this console has no sources to sync".into()],
+                lines: vec![
+                    "sync: FAILED: no sources configured for this console: add a [[source]] to its config (README: Using it with your own providers), or run `recert demo`".into(),
+                ],
             });
             return;
         };
@@ -791,7 +794,7 @@ impl<F: Front> Inner<F> {
                         None => lines.push("sync: every source FAILED; nothing stored".into()),
                     }
                     sink(Event::SyncDone {
-                        ok: r.failed() == 0,
+                        ok: r.failed() == 0 && r.snapshot_id.is_some(),
                         lines,
                     });
                     // The old snapshot stays until the new one is judged whole: a preview

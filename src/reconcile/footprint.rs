@@ -54,13 +54,21 @@ pub fn footprint(d: &SourceData, cx: &Context, findings: &[Finding], email: &str
         .filter(|g| g.principal_kind == "user" && held(&g.source, &g.principal_id))
         .cloned()
         .collect();
+    // The keys that run as them, and the keys recert's ownership records make theirs (a
+    // reassigned key, a key of a service account they own): the rules and the Keys view
+    // name them its owner, so their footprint lists it.
+    let runs_as_them = |c: &Credential| {
+        c.owner
+            .as_ref()
+            .is_some_and(|o| held(&c.source, &o.id) || mine(o.email.as_deref()))
+    };
     let keys: Vec<Credential> = d
         .credentials
         .iter()
         .filter(|c| {
-            c.owner
-                .as_ref()
-                .is_some_and(|o| held(&c.source, &o.id) || mine(o.email.as_deref()))
+            runs_as_them(c)
+                || super::accountable(c, &cx.owners, |_, _| None)
+                    .is_some_and(|a| a.via != super::Via::Provider && mine(Some(&a.who)))
         })
         .cloned()
         .collect();
@@ -112,7 +120,8 @@ pub fn footprint(d: &SourceData, cx: &Context, findings: &[Finding], email: &str
         })
         .collect();
     // The latest sign of life anywhere: an account's reported activity, a login the
-    // provider's log records, a key of theirs used (what `dormant-account` counts too).
+    // provider's log records, a key that runs as them used (what `dormant-account` counts
+    // too; a key they answer for by recert's records is not their use).
     let facts = super::provenance::Facts::new(d);
     let last_active_at = accounts
         .iter()
@@ -122,7 +131,11 @@ pub fn footprint(d: &SourceData, cx: &Context, findings: &[Finding], email: &str
                 .map(|p| p.at);
             [a.last_active_at, login]
         })
-        .chain(keys.iter().map(|k| k.last_used_at))
+        .chain(
+            keys.iter()
+                .filter(|k| runs_as_them(k))
+                .map(|k| k.last_used_at),
+        )
         .flatten()
         .max();
     Footprint {

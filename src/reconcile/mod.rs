@@ -707,6 +707,7 @@ fn accounts(
     out: &mut Vec<Finding>,
 ) {
     let mut leavers: BTreeMap<(String, String), Vec<(&Account, Standing)>> = BTreeMap::new();
+    let key_use = last_key_use(d);
     for a in &d.accounts {
         let p = provider_label(&a.provider);
         let role = a
@@ -746,7 +747,8 @@ fn accounts(
                 format!("{n} directory people have this email; account on {p}{role}"),
             )),
         }
-        if let Some((quiet, what)) = quiet(a, cx, facts)
+        let keys_used = key_use.get(&(a.source.as_str(), a.id.as_str())).copied();
+        if let Some((quiet, what)) = quiet(a, keys_used, cx, facts)
             && quiet > cx.rules.dormant_account_days * DAY
         {
             out.push(finding(
@@ -806,25 +808,57 @@ fn accounts(
     }
 }
 
-/// How many days a seat has been quiet, and the evidence: its last reported activity (key
-/// use; or, where the provider reports activity over a window and the account had none in it,
-/// the window's start), and, where logins were read, its last login, or none since the logins'
-/// span began (or since the account was added, if later).
-fn quiet(a: &Account, cx: &Context, facts: &provenance::Facts) -> Option<(Ts, String)> {
+/// Per (source, user id): the last use of any key the snapshot says that user owns. A seat
+/// whose person uses their keys is not dormant, whatever the account's own field says (the
+/// person view counts the same keys).
+pub(crate) fn last_key_use(d: &SourceData) -> HashMap<(&str, &str), Ts> {
+    let mut out: HashMap<(&str, &str), Ts> = HashMap::default();
+    for c in &d.credentials {
+        let (Some(o), Some(t)) = (&c.owner, c.last_used_at) else {
+            continue;
+        };
+        if o.kind == "user" {
+            let at = out.entry((c.source.as_str(), o.id.as_str())).or_insert(t);
+            *at = (*at).max(t);
+        }
+    }
+    out
+}
+
+/// How many days a seat has been quiet, and the evidence: its last reported activity (its
+/// own, or the last use of a key it owns, `keys_used`; or, where the provider reports activity
+/// over a window and the account had none in it, the window's start), and, where logins were
+/// read, its last login, or none since the logins' span began (or since the account was
+/// added, if later).
+fn quiet(
+    a: &Account,
+    keys_used: Option<Ts>,
+    cx: &Context,
+    facts: &provenance::Facts,
+) -> Option<(Ts, String)> {
     let days = |t: Ts| (cx.now - t) / DAY;
+    // Key use makes a seat less quiet, never judges one whose own activity is not known (a
+    // report that could not be read, a field the provider left out).
+    let known = a.last_active_at.is_some() || a.activity_from.is_some();
+    let seen = a.last_active_at.max(keys_used.filter(|_| known));
+    // Activity reported over a window the account was quiet in: the window's start, unless
+    // a key of theirs was used since.
+    let window = a.activity_from.filter(|f| seen.is_none_or(|s| *f > s));
     let Some(from) = facts.logins_from(&a.source) else {
-        let last = a.last_active_at.or(a.activity_from)?;
-        let what = if a.last_active_at.is_some() {
-            format!("no activity for {} days", days(last))
-        } else {
-            format!("no activity reported in the last {} days", days(last))
+        let (last, what) = match (window, seen) {
+            (Some(f), _) => (
+                f,
+                format!("no activity reported in the last {} days", days(f)),
+            ),
+            (None, Some(s)) => (s, format!("no activity for {} days", days(s))),
+            (None, None) => return None,
         };
         return Some((cx.now - last, what));
     };
     let login = facts
         .get(&a.source, "account", &a.id, "last_login")
         .map(|p| p.at);
-    let key = a.last_active_at.or(a.activity_from);
+    let key = window.or(seen);
     let last = [Some(from), login, key, a.added_at]
         .into_iter()
         .flatten()
@@ -834,7 +868,7 @@ fn quiet(a: &Account, cx: &Context, facts: &provenance::Facts) -> Option<(Ts, St
         None if a.added_at.is_some_and(|t| t > from) => "no login since added".to_string(),
         None => format!("no login in the last {} days", days(from)),
     };
-    let key = match a.last_active_at {
+    let key = match seen {
         Some(t) => format!("last key use {}", day(t)),
         None => "no key use on record".to_string(),
     };

@@ -1371,3 +1371,80 @@ fn a_footprints_last_activity_counts_logins_and_key_use() {
     d.accounts[0].last_active_at = Some(NOW - 9 * DAY);
     assert_eq!(last(&d), Some(NOW - 9 * DAY), "the account's own activity");
 }
+
+/// A seat whose person uses a key they own is not dormant, whatever the account's own field
+/// says (OpenAI's `api_key_last_used_at` is unverified in live data; the keys' `last_used_at`
+/// is documented): the finding and the person view count the same keys. It said "last key use
+/// 2026-08-11" beside a key of theirs last used in October.
+#[test]
+fn a_seat_whose_key_is_in_use_is_not_dormant() {
+    let mut seat = account("openai", "u1", "a@x.com");
+    seat.last_active_at = Some(NOW - 100 * DAY);
+    let mut other = account("openai", "u2", "b@x.com");
+    other.last_active_at = Some(NOW - 100 * DAY);
+    let mut used = key("k1", "u1", "a@x.com", "active");
+    used.last_used_at = Some(NOW - 5 * DAY);
+    let mut stale = key("k2", "u2", "b@x.com", "active");
+    stale.last_used_at = Some(NOW - 70 * DAY);
+    let d = SourceData {
+        people: vec![
+            person("a@x.com", true, false),
+            person("b@x.com", true, false),
+        ],
+        accounts: vec![seat, other],
+        credentials: vec![used, stale],
+        ..Default::default()
+    };
+    let dormant: Vec<Finding> = run(&d)
+        .into_iter()
+        .filter(|f| f.rule == "dormant-account")
+        .collect();
+    assert_eq!(dormant.len(), 1, "{dormant:?}");
+    assert_eq!(dormant[0].subject_id, "u2");
+    // The evidence names the later of the two.
+    assert!(
+        dormant[0].detail.contains("no activity for 70 days"),
+        "{}",
+        dormant[0].detail
+    );
+    let f = super::footprint::footprint(&d, &Context::at(NOW), &run(&d), "a@x.com");
+    assert_eq!(f.last_active_at, Some(NOW - 5 * DAY));
+    // A seat whose own activity is not known (a report not read) is not judged by an old
+    // key's use alone.
+    let mut d = d;
+    d.accounts[1].last_active_at = None;
+    assert!(
+        !run(&d).iter().any(|f| f.rule == "dormant-account"),
+        "{:?}",
+        run(&d)
+    );
+}
+
+/// A person's footprint lists the keys recert's records make theirs (a reassigned key), as
+/// their findings already did: `recert person` left it out of KEYS.
+#[test]
+fn a_footprint_lists_the_keys_recorded_as_theirs() {
+    let d = SourceData {
+        people: vec![
+            person("a@x.com", true, false),
+            person("b@x.com", true, false),
+        ],
+        accounts: vec![account("openai", "u2", "b@x.com")],
+        credentials: vec![key("k1", "u2", "b@x.com", "active")],
+        ..Default::default()
+    };
+    let mut cx = Context::at(NOW);
+    let ids = |cx: &Context, who: &str| -> Vec<String> {
+        let f = super::footprint::footprint(&d, cx, &reconcile(&d, cx), who);
+        f.keys.iter().map(|k| k.id.clone()).collect()
+    };
+    assert_eq!(ids(&cx, "a@x.com"), Vec::<String>::new());
+    cx.owners
+        .insert(("openai".into(), "k1".into()), "a@x.com".into());
+    assert_eq!(ids(&cx, "a@x.com"), ["k1"]);
+    // It still runs as its user at the provider: theirs too.
+    assert_eq!(ids(&cx, "b@x.com"), ["k1"]);
+    // Its use is its user's activity, not its recorded owner's.
+    let f = super::footprint::footprint(&d, &cx, &reconcile(&d, &cx), "a@x.com");
+    assert_eq!(f.last_active_at, None);
+}

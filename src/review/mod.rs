@@ -217,12 +217,14 @@ pub fn parse_until(s: &str, today: chrono::NaiveDate) -> Result<chrono::NaiveDat
         let (n, unit) = rel.split_at(at);
         let n: i64 = n
             .parse()
-            .map_err(|_| format!("'{s}': write +30d, +2w or +3m"))?;
+            .map_err(|_| format!("'{s}': write +30d, +2w, +3m or +1y"))?;
         let per = match unit {
             "d" => 1,
             "w" => 7,
             "m" => 30,
-            _ => return Err(format!("'{s}': the unit is d, w or m")),
+            // As the filters count a year.
+            "y" => 365,
+            _ => return Err(format!("'{s}': the unit is d, w, m or y")),
         };
         let days = n.checked_mul(per).ok_or_else(far)?;
         if days <= 0 || days > MAX_DAYS {
@@ -370,7 +372,10 @@ mod tests {
         for odd in ["+5é", "+€", "+", "+d"] {
             assert!(parse_until(odd, today).is_err(), "{odd}");
         }
-        assert!(parse_until("+3y", today).unwrap_err().contains("unit"));
+        // Years as the filters count them (365 days), within the ten.
+        assert_eq!(parse_until("+1y", today).unwrap().to_string(), "2027-11-22");
+        assert!(parse_until("+20y", today).unwrap_err().contains("10 years"));
+        assert!(parse_until("+3q", today).unwrap_err().contains("unit"));
         assert!(
             parse_until("tomorrow", today)
                 .unwrap_err()

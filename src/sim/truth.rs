@@ -450,13 +450,35 @@ pub(super) fn derive(w: &World) -> Vec<Finding> {
         .min()
         .unwrap_or(now)
         .max(now - LOGIN_WINDOW_DAYS * DAY);
+    // A user's keys in use (project keys and admin keys they own) are signs of life too.
+    let mut keys_used: HashMap<&str, i64> = HashMap::new();
+    let project_keys = w.openai.api_keys.values().flat_map(|ks| ks.values());
+    let owned = project_keys
+        .filter_map(|k| match &k.owner {
+            KeyOwner::User { id, .. } => Some((id.as_str(), k.last_used_at?)),
+            _ => None,
+        })
+        .chain(
+            w.openai
+                .admin_keys
+                .values()
+                .filter_map(|k| Some((k.owner_user_id.as_str(), k.last_used_at?))),
+        );
+    for (user, at) in owned {
+        let last = keys_used.entry(user).or_insert(at);
+        *last = (*last).max(at);
+    }
     for u in w.openai.users.values() {
+        // Only where the user's own field says something: key use never judges a seat alone.
+        let used = u
+            .api_key_last_used_at
+            .map(|t| t.max(keys_used.get(u.id.as_str()).copied().unwrap_or(t)));
         let quiet_since = match &logins {
-            None => u.api_key_last_used_at,
+            None => used,
             Some(last) => [
                 Some(reach),
                 last.get(u.id.as_str()).copied(),
-                u.api_key_last_used_at,
+                used,
                 Some(u.added_at),
             ]
             .into_iter()
@@ -579,9 +601,20 @@ pub(super) fn derive(w: &World) -> Vec<Finding> {
         }
     }
 
-    // Anthropic seats: the Claude Code report over the last 90 days.
+    // Anthropic seats: the Claude Code report over the last 90 days, and the keys they made
+    // in use (the messages usage report by key).
+    let mut keys_used: HashMap<&str, i64> = HashMap::new();
+    for k in w.anthropic.api_keys.values() {
+        if let (Some((id, kind)), Some(at)) = (&k.created_by, k.last_used)
+            && kind == "user"
+        {
+            let last = keys_used.entry(id.as_str()).or_insert(at);
+            *last = (*last).max(at);
+        }
+    }
     for u in w.anthropic.users.values() {
-        if u.code_active.is_none_or(|t| older(t, 60)) {
+        let active = u.code_active.max(keys_used.get(u.id.as_str()).copied());
+        if active.is_none_or(|t| older(t, 60)) {
             out.push(
                 "dormant-account",
                 Severity::Low,

@@ -551,12 +551,26 @@ impl Store {
         let Some(c) = c else {
             return Err(bad(format!("no campaign with id {id}")));
         };
+        // The items themselves are frozen; which are undecided is read again under the
+        // writer lock: a submit that committed while this waited for it stands.
         let items = self.campaign_items(id)?;
         let err = self.sql_err();
         let tx = self.conn.begin().map_err(&err)?;
         open_check(&tx, id).map_err(bad)?;
-        let undecided: Vec<&CampaignItem> = items.iter().filter(|i| !i.decided()).collect();
-        let staged_dropped = undecided.iter().filter(|i| i.staged.is_some()).count();
+        let open: HashMap<i64, bool> = tx
+            .map(
+                "SELECT seq, staged IS NOT NULL FROM campaign_items WHERE campaign_id = ?1 AND outcome IS NULL",
+                args![id],
+                |r| Ok((r.get::<i64>(0)?, r.get::<bool>(1)?)),
+            )
+            .map_err(&err)?
+            .into_iter()
+            .collect();
+        let undecided: Vec<&CampaignItem> = items
+            .iter()
+            .filter(|i| open.contains_key(&i.item.seq))
+            .collect();
+        let staged_dropped = open.values().filter(|staged| **staged).count();
         let policy = c.on_close;
         let why = format!(
             "closing policy of campaign {}: undecided at close, {}",
@@ -586,8 +600,15 @@ impl Store {
                 let ins = insert_decisions(&tx, &ds, actor, Some(snapshot_id), now, Some(id))
                     .map_err(&err)?;
                 for (i, did) in undecided.iter().zip(&ins.ids) {
-                    tx.exec("UPDATE campaign_items SET staged = NULL, decision_id = ?3, outcome = ?4, outcome_by = 'policy' WHERE campaign_id = ?1 AND seq = ?2", args![id, i.item.seq, did, v.as_str()])
+                    let n = tx.exec("UPDATE campaign_items SET staged = NULL, decision_id = ?3, outcome = ?4, outcome_by = 'policy' WHERE campaign_id = ?1 AND seq = ?2 AND outcome IS NULL", args![id, i.item.seq, did, v.as_str()])
                         .map_err(&err)?;
+                    // Read undecided under this lock: never otherwise. Nothing is kept if so.
+                    if n != 1 {
+                        return Err(bad(format!(
+                            "campaign {}: item {} was decided while it closed; nothing was recorded, close it again",
+                            c.name, i.item.seq
+                        )));
+                    }
                 }
                 detail["decisions"] = ins.detail;
             }

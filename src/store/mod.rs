@@ -1111,7 +1111,7 @@ fn sql_message(path: &Path, e: &DbError) -> String {
     };
     match e.sqlite_error_code() {
         Some(C::DatabaseCorrupt | C::NotADatabase) => format!(
-            "database {p} is damaged and cannot be read; recert changed nothing. Restore it from your backup (stop recert, copy the backup over {p}), or move it aside and run `recert sync` to start a new store (keep the damaged file: its audit log may still be recovered with `sqlite3 {p} .recover`)"
+            "database {p} is damaged: SQLite met a damaged page and recert stopped there (a write that had not reached it may have gone in; nothing since). Stop using it: restore it from your backup (stop recert, copy the backup over {p}), or move it aside and run `recert sync` to start a new store (keep the damaged file: its audit log may still be recovered with `sqlite3 {p} .recover`)"
         ),
         Some(C::ReadOnly) => format!(
             "database {p} is read-only: commands that only read work on it, and this one writes. Make it and its directory writable again (chmod u+w) to go on"

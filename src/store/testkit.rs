@@ -185,6 +185,32 @@ impl TestDb {
     }
 }
 
+/// The store's writer lock held on a connection of its own, as another process halfway
+/// through a write holds it: statements run inside that transaction, seen by others only once
+/// it commits. For tests of what a writer reads before and after it waits for the lock.
+pub struct HeldWriter(Store);
+
+impl TestDb {
+    pub fn hold_writer(&self) -> HeldWriter {
+        let s = self.open();
+        s.conn.begin_unguarded().expect("the writer lock");
+        HeldWriter(s)
+    }
+}
+
+impl HeldWriter {
+    pub fn batch(&self, sql: &str) {
+        self.0.conn.batch(sql).expect("the held writer's statement");
+    }
+
+    pub fn commit(self) {
+        self.0
+            .conn
+            .batch("COMMIT")
+            .expect("the held writer commits");
+    }
+}
+
 /// Run `sql` (several statements) in one session on the database at `url`: for tests that
 /// need a session's state (a temporary table) to last from one statement to the next.
 pub fn batch_as(url: &str, sql: &str) -> Result<(), String> {

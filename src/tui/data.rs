@@ -831,6 +831,11 @@ impl Review {
         self
     }
 
+    /// The newest plan in the journal (0: none): what a plan made now is planned against.
+    pub fn newest_plan(&self) -> i64 {
+        self.journal.iter().map(|r| r.plan).max().unwrap_or(0)
+    }
+
     /// What became of decision `id`'s remediation: its journal state, `not applied yet` for a
     /// revoke no plan covers, nothing for the other verdicts.
     pub fn remediation_of(&self, d: &Decision) -> String {

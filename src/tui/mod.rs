@@ -96,31 +96,27 @@ pub fn restore_terminal() {
     let _ = execute!(io::stdout(), LeaveAlternateScreen, crossterm::cursor::Show);
 }
 
-struct Job {
-    view: ViewId,
-    ticket: u64,
-    table: Arc<Table>,
-    query: query::Query,
-    sort: Option<Sort>,
-    decided: Option<state::Decided>,
-    relocate: Option<state::Relocate>,
-}
-
-/// Per view: which table (by address) and sort the cached order is for.
-type Cached = HashMap<ViewId, (usize, Option<Sort>, Arc<Vec<u32>>)>;
+/// Per view: which table and sort the cached order is for. The table is held weakly: its
+/// allocation (so its address) stays taken while the cache names it, and a new table can
+/// never be taken for a freed one that had the same address.
+type Cached = HashMap<ViewId, (std::sync::Weak<Table>, Option<Sort>, Arc<Vec<u32>>)>;
 
 /// The filter/sort worker: newest job per view wins; sorted orders are cached per table.
-fn worker(jobs: Receiver<Job>, out: Sender<Msg>) {
+fn worker(jobs: Receiver<state::Refine>, out: Sender<Msg>) {
     serve(jobs, out, refine_job)
 }
 
 /// The worker's loop around `process`. A job that panics (a bug) is answered with
 /// [`Msg::RefineFailed`] and the worker goes on: a view never waits for an answer that will
 /// not come (its marks and decisions wait for its rows).
-fn serve(jobs: Receiver<Job>, out: Sender<Msg>, process: impl Fn(&mut Cached, Job) -> Msg) {
+fn serve(
+    jobs: Receiver<state::Refine>,
+    out: Sender<Msg>,
+    process: impl Fn(&mut Cached, state::Refine) -> Msg,
+) {
     let mut cache = Cached::new();
     while let Ok(first) = jobs.recv() {
-        let mut latest: HashMap<ViewId, Job> = HashMap::new();
+        let mut latest: HashMap<ViewId, state::Refine> = HashMap::new();
         latest.insert(first.view, first);
         while let Ok(j) = jobs.try_recv() {
             latest.insert(j.view, j);
@@ -140,34 +136,18 @@ fn serve(jobs: Receiver<Job>, out: Sender<Msg>, process: impl Fn(&mut Cached, Jo
     }
 }
 
-/// One filter/sort job: the rows of its table matching its query, in its sort order, and
-/// what a relocation found again.
-fn refine_job(cache: &mut Cached, mut j: Job) -> Msg {
-    if let Some(d) = &j.decided {
-        d.fill(&j.table, &mut j.query);
-    }
-    let key = Arc::as_ptr(&j.table) as usize;
-    let order = match cache.get(&j.view) {
-        Some((k, s, o)) if *k == key && *s == j.sort => o.clone(),
+/// One filter/sort job, answered with the worker's cache of sorted orders.
+fn refine_job(cache: &mut Cached, j: state::Refine) -> Msg {
+    j.answer(|table, sort| match cache.get(&j.view) {
+        Some((t, s, o)) if std::sync::Weak::ptr_eq(t, &Arc::downgrade(table)) && *s == sort => {
+            o.clone()
+        }
         _ => {
-            let o = Arc::new(table::order(&j.table, j.sort));
-            cache.insert(j.view, (key, j.sort, o.clone()));
+            let o = Arc::new(table::order(table, sort));
+            cache.insert(j.view, (Arc::downgrade(table), sort, o.clone()));
             o
         }
-    };
-    let visible = if j.query.is_empty() {
-        order
-    } else {
-        Arc::new(query::filter(&j.table, &order, &j.query))
-    };
-    let found = j.relocate.as_ref().map(|r| r.find(j.view, &j.table));
-    Msg::Refined {
-        view: j.view,
-        ticket: j.ticket,
-        visible,
-        found,
-        decided: j.query.decided.clone(),
-    }
+    })
 }
 
 /// Put `text` on the clipboard of the terminal the console runs in (OSC 52, as lazygit and
@@ -285,7 +265,7 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
     let result = (|| -> anyhow::Result<()> {
         let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
         let (tx, rx) = mpsc::channel::<Msg>();
-        let (jobs_tx, jobs_rx) = mpsc::channel::<Job>();
+        let (jobs_tx, jobs_rx) = mpsc::channel::<state::Refine>();
         {
             let tx = tx.clone();
             std::thread::spawn(move || worker(jobs_rx, tx));
@@ -355,24 +335,8 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
                 for e in effects {
                     match e {
                         Effect::Quit => return Ok(()),
-                        Effect::Refine {
-                            view,
-                            ticket,
-                            table,
-                            query,
-                            sort,
-                            decided,
-                            relocate,
-                        } => {
-                            let job = Job {
-                                view,
-                                ticket,
-                                table,
-                                query,
-                                sort,
-                                decided,
-                                relocate,
-                            };
+                        Effect::Refine(job) => {
+                            let (view, ticket) = (job.view, job.ticket);
                             if jobs_tx.send(job).is_err() {
                                 // The worker is gone: the view must not wait for it.
                                 pending.push(Msg::RefineFailed { view, ticket });
@@ -403,7 +367,7 @@ mod tests {
     /// the worker thread died with it and every view waited for answers that never came.
     #[test]
     fn a_job_that_panics_is_answered_as_failed_and_the_worker_goes_on() {
-        let (jobs_tx, jobs_rx) = mpsc::channel::<Job>();
+        let (jobs_tx, jobs_rx) = mpsc::channel::<state::Refine>();
         let (tx, rx) = mpsc::channel::<Msg>();
         std::thread::spawn(move || {
             serve(jobs_rx, tx, |cache, j| {
@@ -411,7 +375,7 @@ mod tests {
                 refine_job(cache, j)
             })
         });
-        let job = |view, ticket| Job {
+        let job = |view, ticket| state::Refine {
             view,
             ticket,
             table: Arc::new(Table::default()),

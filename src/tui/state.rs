@@ -35,11 +35,13 @@ pub enum Mode {
 }
 
 /// What a confirmation is for.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Purpose {
-    /// Send a plan's provider calls.
-    #[default]
-    Apply,
+    /// Send a plan's provider calls, planned when the store's newest plan was `known`: a call
+    /// a later plan (another console, another process) made is then "already done" when this
+    /// one is stored, never sent twice. Taken with the preview, not when it is confirmed: by
+    /// then the review may have reloaded with the other plan in it.
+    Apply { known: i64 },
     /// Submit these staged campaign items as one batch.
     Submit(Vec<i64>),
     /// Sign off the reviewer's campaign queue.
@@ -147,22 +149,55 @@ pub enum Msg {
     Acted(String),
 }
 
+/// A filter/sort job: sort and filter `table` for `view`, answered by [`Refine::answer`] with
+/// `Msg::Refined` carrying `ticket`, on the filter worker or (small tables) at once.
+#[derive(Clone)]
+pub struct Refine {
+    pub view: ViewId,
+    pub ticket: u64,
+    pub table: Arc<Table>,
+    pub query: Query,
+    pub sort: Option<Sort>,
+    /// For `decision:` terms: what the worker finds the decided rows in.
+    pub decided: Option<Decided>,
+    /// After a new snapshot: what the worker finds again (cursor, marks).
+    pub relocate: Option<Relocate>,
+}
+
+impl Refine {
+    /// The job's answer: the rows of its table matching its query, in its sort order (from
+    /// `order`, which the worker keeps cached per table and sort), and what a relocation
+    /// found again. The one way a filter is answered, wherever it runs.
+    pub fn answer(&self, order: impl FnOnce(&Arc<Table>, Option<Sort>) -> Arc<Vec<u32>>) -> Msg {
+        let mut q = self.query.clone();
+        if let Some(d) = &self.decided {
+            d.fill(&self.table, &mut q);
+        }
+        let order = order(&self.table, self.sort);
+        let visible = if q.is_empty() {
+            order
+        } else {
+            Arc::new(query::filter(&self.table, &order, &q))
+        };
+        Msg::Refined {
+            view: self.view,
+            ticket: self.ticket,
+            visible,
+            found: self
+                .relocate
+                .as_ref()
+                .map(|r| r.find(self.view, &self.table)),
+            decided: q.decided,
+        }
+    }
+}
+
 /// What the driver must do after an update.
 #[derive(Clone)]
 pub enum Effect {
     Quit,
-    /// Sort and filter `table` for `view`; answer with `Msg::Refined` carrying `ticket`.
-    Refine {
-        view: ViewId,
-        ticket: u64,
-        table: Arc<Table>,
-        query: Query,
-        sort: Option<Sort>,
-        /// For `decision:` terms: what the worker finds the decided rows in.
-        decided: Option<Decided>,
-        /// After a new snapshot: what the worker finds again (cursor, marks).
-        relocate: Option<Relocate>,
-    },
+    /// Sort and filter a table: the worker answers with `Msg::Refined`.
+    Refine(Refine),
     /// Put this text on the terminal's clipboard (OSC 52).
     Copy(String),
     /// Ask the engine (store, providers, loading): its answers come back as messages.
@@ -173,33 +208,10 @@ impl Effect {
     /// A filter job answered here, as the worker answers it (without its cache of sorted
     /// orders); `None` for any other effect.
     pub fn answer_here(&self) -> Option<Msg> {
-        let Effect::Refine {
-            view,
-            ticket,
-            table,
-            query,
-            sort,
-            decided,
-            relocate,
-        } = self
-        else {
+        let Effect::Refine(job) = self else {
             return None;
         };
-        let (visible, found, decided) = refined(
-            table,
-            query.clone(),
-            *sort,
-            decided.as_ref(),
-            relocate.as_ref(),
-            *view,
-        );
-        Some(Msg::Refined {
-            view: *view,
-            ticket: *ticket,
-            visible: Arc::new(visible),
-            found,
-            decided,
-        })
+        Some(job.answer(|t, sort| Arc::new(super::table::order(t, sort))))
     }
 }
 
@@ -207,7 +219,7 @@ impl std::fmt::Debug for Effect {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Effect::Quit => write!(f, "Quit"),
-            Effect::Refine { view, ticket, .. } => write!(f, "Refine({view:?}, {ticket})"),
+            Effect::Refine(j) => write!(f, "Refine({:?}, {})", j.view, j.ticket),
             Effect::Copy(_) => write!(f, "Copy"),
             Effect::Engine(c) => write!(f, "Engine({c:?})"),
         }
@@ -749,7 +761,7 @@ impl State {
             review: self.review.clone(),
             view,
         });
-        vec![Effect::Refine {
+        vec![Effect::Refine(Refine {
             view,
             ticket,
             table,
@@ -757,7 +769,7 @@ impl State {
             sort: vs.sort,
             decided,
             relocate: vs.relocate.clone(),
-        }]
+        })]
     }
 
     fn move_to(&mut self, cursor: usize) {
@@ -1944,7 +1956,9 @@ impl State {
         );
         let calls = crate::remediate::calls(&steps);
         self.confirm = Some(Confirm {
-            purpose: Purpose::Apply,
+            purpose: Purpose::Apply {
+                known: self.review.newest_plan(),
+            },
             summary: Vec::new(),
             steps,
             calls,
@@ -1971,7 +1985,7 @@ impl State {
             self.toast = None;
         }
         if ok
-            && matches!(c.purpose, Purpose::Apply | Purpose::Resume(_))
+            && matches!(c.purpose, Purpose::Apply { .. } | Purpose::Resume(_))
             && let Some(a) = &self.applying
         {
             self.mode = Mode::Normal;
@@ -2001,7 +2015,7 @@ impl State {
             return Vec::new();
         }
         self.mode = Mode::Normal;
-        match c.purpose {
+        let known = match c.purpose {
             Purpose::Submit(seqs) => {
                 // A reassign among them changes who owns what: judge again once submitted.
                 let reassigns = self.review.queue.as_ref().is_some_and(|q| {
@@ -2027,20 +2041,12 @@ impl State {
                 });
                 return vec![Effect::Engine(Command::Resume { plan })];
             }
-            Purpose::Apply => {}
-        }
+            Purpose::Apply { known } => known,
+        };
         self.applying = Some(Applying {
             total: c.calls,
             ..Default::default()
         });
-        // The newest plan the steps were planned against.
-        let known = self
-            .review
-            .journal
-            .iter()
-            .map(|r| r.plan)
-            .max()
-            .unwrap_or(0);
         vec![Effect::Engine(Command::Apply {
             steps: c.steps,
             known,
@@ -2109,7 +2115,9 @@ impl State {
             }
         };
         self.confirm = Some(Confirm {
-            purpose: Purpose::Apply,
+            purpose: Purpose::Apply {
+                known: self.review.newest_plan(),
+            },
             summary: Vec::new(),
             steps,
             calls: 1,
@@ -2803,12 +2811,10 @@ impl State {
     /// refuses a key while its rows come. A large one goes to the worker.
     fn answer_small(&mut self, e: Effect) -> Vec<Effect> {
         match e {
-            Effect::Refine { ref table, .. } if table.rows.len() <= SMALL_TABLE => {
-                match e.answer_here() {
-                    Some(answer) => update(self, answer),
-                    None => vec![e],
-                }
-            }
+            Effect::Refine(ref j) if j.table.rows.len() <= SMALL_TABLE => match e.answer_here() {
+                Some(answer) => update(self, answer),
+                None => vec![e],
+            },
             e => vec![e],
         }
     }
@@ -3011,24 +3017,6 @@ impl Decided {
             table,
         )));
     }
-}
-
-/// Run a filter job as the worker does (without its cache of sorted orders): the rows of
-/// `table` matching `q`, in `sort` order.
-pub fn refined(
-    table: &Table,
-    mut q: Query,
-    sort: Option<Sort>,
-    decided: Option<&Decided>,
-    relocate: Option<&Relocate>,
-    view: ViewId,
-) -> (Vec<u32>, Option<Found>, Option<query::Decisions>) {
-    if let Some(d) = decided {
-        d.fill(table, &mut q);
-    }
-    let order = super::table::order(table, sort);
-    let found = relocate.map(|r| r.find(view, table));
-    (query::filter(table, &order, &q), found, q.decided)
 }
 
 /// The rows of `view` (by item) with a standing decision, and its verdict: what `decision:`

@@ -539,7 +539,7 @@ fn bars<'a>(
     let max = items.iter().map(|x| x.1).max().unwrap_or(0);
     let mut out = vec![Line::from(Span::styled(title.to_string(), t.accent))];
     for (k, n) in items {
-        let name: String = k.chars().take(label_w).collect();
+        let name = crate::tui::table::ellipsize(k, label_w as u16);
         out.push(Line::from(vec![
             Span::styled(format!("{name:<label_w$} "), t.text),
             Span::styled(format!("{n:>7} "), t.muted),
@@ -553,7 +553,8 @@ fn dashboard(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
     let d = &*s.data;
     let [left, right] =
         Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(area);
-    // Room for the longest rule id (`unowned-service-account`): never cut.
+    // Room for the longest rule id (`unowned-service-account`), cut only where the pane is
+    // too narrow for it and the count beside it: a count is never cut.
     let label_w = d
         .dash
         .by_rule
@@ -561,7 +562,8 @@ fn dashboard(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
         .map(|(r, _)| r.chars().count())
         .max()
         .unwrap_or(0)
-        .max(22);
+        .max(22)
+        .min((left.width as usize).saturating_sub(2 + 9).max(1));
     let bar_w = (left.width as usize).saturating_sub(label_w + 9 + 3).max(3);
     // The key-age chart (a blank, its title and five rows) always shows: when every rule does
     // not fit above it, the most frequent do and one line counts the rest.
@@ -574,7 +576,7 @@ fn dashboard(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
         let n: u64 = rest.iter().map(|x| x.1).sum();
         l.push(Line::from(Span::styled(
             format!(
-                "… {}: {} findings, in 2",
+                "… {}: {} findings (2: Gaps)",
                 crate::model::text::plural(rest.len(), "more rule"),
                 thousands(n as usize)
             ),
@@ -1140,7 +1142,7 @@ fn picker(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
 fn confirm(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
     let Some(c) = &s.confirm else { return };
     let r = centered(area, 110, area.height);
-    if c.purpose != super::state::Purpose::Apply {
+    if !matches!(c.purpose, super::state::Purpose::Apply { .. }) {
         let (verb, title) = match c.purpose {
             super::state::Purpose::SignOff => ("sign off", " Sign off ".to_string()),
             super::state::Purpose::Resume(plan) => ("resume it", format!(" Resume plan #{plan} ")),

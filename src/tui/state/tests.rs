@@ -448,6 +448,21 @@ impl Harness {
         }
     }
 
+    /// Run a `:` command, as typed.
+    pub fn command(&mut self, line: &str) -> Vec<Effect> {
+        self.key(':');
+        self.typ(line);
+        self.code(KeyCode::Enter)
+    }
+
+    /// In Keys, revoke the key under the cursor, for `why`.
+    pub fn revoke_in_keys(&mut self, why: &str) -> Vec<Effect> {
+        self.key('4');
+        self.key('r');
+        self.typ(why);
+        self.code(KeyCode::Enter)
+    }
+
     pub fn key(&mut self, c: char) -> Vec<Effect> {
         self.send(Msg::Key(KeyEvent::new(
             KeyCode::Char(c),
@@ -614,7 +629,7 @@ fn stale_filter_results_are_dropped() {
         Msg::Key(KeyEvent::new(KeyCode::Char('r'), KeyModifiers::NONE)),
     );
     let ticket = |e: &[Effect]| match &e[0] {
-        Effect::Refine { ticket, .. } => *ticket,
+        Effect::Refine(j) => j.ticket,
         _ => panic!(),
     };
     update(
@@ -656,7 +671,7 @@ fn a_failed_filter_job_shows_every_row_and_the_view_stops_waiting() {
         &mut h.s,
         Msg::Key(KeyEvent::new(KeyCode::Char('x'), KeyModifiers::NONE)),
     );
-    let Effect::Refine { ticket, .. } = &e[0] else {
+    let Effect::Refine(Refine { ticket, .. }) = &e[0] else {
         panic!("{e:?}")
     };
     h.code(KeyCode::Enter);
@@ -706,7 +721,7 @@ fn marks_and_decisions_wait_for_the_rows_a_filter_asked_for() {
         "no revoke asked for on the old rows"
     );
     let ticket = match &asked[0] {
-        Effect::Refine { ticket, .. } => *ticket,
+        Effect::Refine(j) => j.ticket,
         e => panic!("{e:?}"),
     };
     update(
@@ -1052,7 +1067,7 @@ fn a_decision_filter_leaves_the_scan_to_the_worker() {
         .iter()
         .rev()
         .find_map(|e| match e {
-            Effect::Refine { query, decided, .. } => Some((query.clone(), decided.clone())),
+            Effect::Refine(j) => Some((j.query.clone(), j.decided.clone())),
             _ => None,
         })
         .expect("a filter job");
@@ -1354,18 +1369,14 @@ fn command_palette_completes_fuzzily_and_switches_views() {
     assert_eq!(h.s.input, "resources ");
     h.code(KeyCode::Enter);
     assert_eq!(h.s.view, ViewId::Resources);
-    h.key(':');
-    h.typ("dec");
-    h.code(KeyCode::Enter);
+    h.command("dec");
     assert_eq!(h.s.view, ViewId::Decisions);
     h.key(':');
     h.typ("sync");
     let effects = h.code(KeyCode::Enter);
     assert!(effects.contains(&Effect::Engine(Command::Sync)));
     assert!(h.s.sync.is_some());
-    h.key(':');
-    h.typ("zzzz");
-    h.code(KeyCode::Enter);
+    h.command("zzzz");
     assert!(h.s.toast.as_ref().unwrap().0.contains("no command"));
     // The sync started above is still running: `:q` asks first, a second `:q` quits.
     h.key(':');
@@ -1428,9 +1439,7 @@ fn help_quit_and_views_by_number() {
 fn apply_shows_the_plan_and_needs_the_call_count_typed_above_the_threshold() {
     let mut h = Harness::with_engine(5);
     h.s.confirm_threshold = 1;
-    h.key(':');
-    h.typ("apply");
-    h.code(KeyCode::Enter);
+    h.command("apply");
     assert!(h.s.toast.as_ref().unwrap().0.contains("Nothing to apply"));
     // Two revokes on keys: two DELETE calls.
     h.key('4');
@@ -1439,9 +1448,7 @@ fn apply_shows_the_plan_and_needs_the_call_count_typed_above_the_threshold() {
     h.key('r');
     h.typ("rotated");
     h.code(KeyCode::Enter);
-    h.key(':');
-    h.typ("apply");
-    h.code(KeyCode::Enter);
+    h.command("apply");
     assert_eq!(h.s.mode, Mode::Confirm);
     let c = h.s.confirm.as_ref().unwrap();
     assert_eq!(c.calls, 2);
@@ -1477,20 +1484,13 @@ fn apply_shows_the_plan_and_needs_the_call_count_typed_above_the_threshold() {
 #[test]
 fn apply_below_the_threshold_takes_y_and_escape_sends_nothing() {
     let mut h = Harness::with_engine(5);
-    h.key('4');
-    h.key('r');
-    h.typ("unused");
-    h.code(KeyCode::Enter);
-    h.key(':');
-    h.typ("apply");
-    h.code(KeyCode::Enter);
+    h.revoke_in_keys("unused");
+    h.command("apply");
     assert!(!h.s.confirm.as_ref().unwrap().need_typing);
     h.code(KeyCode::Esc);
     assert_eq!(h.s.mode, Mode::Normal);
     assert!(h.s.toast.as_ref().unwrap().0.contains("nothing was sent"));
-    h.key(':');
-    h.typ("apply");
-    h.code(KeyCode::Enter);
+    h.command("apply");
     h.key('y');
     assert!(matches!(
         h.code(KeyCode::Enter).as_slice(),
@@ -1499,9 +1499,7 @@ fn apply_below_the_threshold_takes_y_and_escape_sends_nothing() {
     // Read-only refuses to even plan.
     let mut h = Harness::with_engine(5);
     h.s.read_only = true;
-    h.key(':');
-    h.typ("apply");
-    h.code(KeyCode::Enter);
+    h.command("apply");
     assert_eq!(h.s.mode, Mode::Normal);
     assert!(h.s.toast.as_ref().unwrap().0.contains("Read-only"));
 }
@@ -1509,15 +1507,11 @@ fn apply_below_the_threshold_takes_y_and_escape_sends_nothing() {
 #[test]
 fn leak_finds_a_key_by_its_secret_and_stages_its_revoke_without_showing_the_secret() {
     let mut h = Harness::new(5);
-    h.key(':');
-    h.typ("leak sk-...SECRETPARTabcd");
-    h.code(KeyCode::Enter);
+    h.command("leak sk-...SECRETPARTabcd");
     // All three sample keys share the redacted form: ambiguous, nothing staged.
     assert!(h.s.toast.as_ref().unwrap().0.contains("3 keys"));
     assert_eq!(h.s.mode, Mode::Normal);
-    h.key(':');
-    h.typ("leak key_b");
-    h.code(KeyCode::Enter);
+    h.command("leak key_b");
     assert_eq!(h.s.view, ViewId::Keys);
     assert_eq!(h.s.mode, Mode::Prompt);
     // Not filtered by the id (no column holds it: that showed nothing behind the prompt):
@@ -1549,17 +1543,13 @@ fn leak_finds_a_key_by_its_secret_and_stages_its_revoke_without_showing_the_secr
 #[test]
 fn sweep_command_finds_the_person_and_stages_everything() {
     let mut h = Harness::new(5);
-    h.key(':');
-    h.typ("sweep BOB@example.com");
-    h.code(KeyCode::Enter);
+    h.command("sweep BOB@example.com");
     assert_eq!(h.s.view, ViewId::People);
     assert_eq!(h.s.mode, Mode::Prompt);
     h.typ("left");
     h.code(KeyCode::Enter);
     assert_eq!(h.recorded().len(), 4);
-    h.key(':');
-    h.typ("sweep nobody@example.com");
-    h.code(KeyCode::Enter);
+    h.command("sweep nobody@example.com");
     assert!(
         h.s.toast
             .as_ref()
@@ -2058,11 +2048,11 @@ fn a_new_snapshot_is_searched_for_the_cursor_and_marks_on_the_worker() {
     let job = effects
         .iter()
         .find_map(|e| match e {
-            Effect::Refine {
+            Effect::Refine(Refine {
                 view: ViewId::Gaps,
                 relocate,
                 ..
-            } => Some(relocate.clone()),
+            }) => Some(relocate.clone()),
             _ => None,
         })
         .expect("a job for Gaps");
@@ -2799,9 +2789,7 @@ fn a_keys_status_after_its_revoke_landed_says_the_snapshot_is_older() {
 #[test]
 fn a_cancelled_leak_leaves_no_mark() {
     let mut h = Harness::new(3);
-    h.key(':');
-    h.typ("leak key_a");
-    h.code(KeyCode::Enter);
+    h.command("leak key_a");
     assert_eq!(h.s.mode, Mode::Prompt);
     assert_eq!(h.s.view_state(ViewId::Keys).marks.count(), 1);
     h.code(KeyCode::Esc);
@@ -3466,4 +3454,88 @@ fn news_joins_a_warning_still_showing() {
     h.send(Msg::Tick { now_ms: 100_000 });
     h.send(Msg::Notice("carol@example.com signed off".into()));
     assert_eq!(h.s.toast.clone().unwrap().0, "carol@example.com signed off");
+}
+
+/// Another process applies the same revokes while this console's confirm is open: the
+/// console's plan is stored against the plans it was planned against (the newest when the
+/// preview was made), so what the other one did since is "already done", not sent again.
+/// It took the newest plan when `y` was pressed, after the review had reloaded with the
+/// other process's plan in it, and every call went out a second time.
+#[test]
+fn a_confirm_applies_against_the_plans_its_preview_was_made_against() {
+    let mut h = Harness::with_engine(5);
+    h.revoke_in_keys("unused");
+    h.command("apply");
+    let steps = h.s.confirm.as_ref().expect("the preview").steps.clone();
+    assert!(!steps.is_empty());
+    // Meanwhile another process plans (and would send) the same calls.
+    let mut other = h.outside();
+    let plan = crate::engine::apply::store_plan(&mut other, &steps, 0, "other", None, NOW).unwrap();
+    assert!(plan > 0);
+    h.reload_review();
+    assert!(h.s.review.journal.iter().any(|r| r.plan == plan));
+    h.key('y');
+    let effects = h.code(KeyCode::Enter);
+    let [Effect::Engine(Command::Apply { known, .. })] = effects.as_slice() else {
+        panic!("{effects:?}");
+    };
+    assert_eq!(*known, 0, "planned before plan #{plan} existed");
+}
+
+/// `:sync` with no source configured says so, as an error: a console opened on a store
+/// without its config said "Sync finished: the views show the new snapshot" while nothing
+/// was read or stored.
+#[test]
+fn a_sync_with_no_sources_says_so_and_is_not_a_success() {
+    let mut h = Harness::with_engine(5);
+    h.send_engine(Command::Sync);
+    let (text, level, _) = h.s.toast.clone().expect("a word on the sync");
+    assert_eq!(level, Level::Error, "{text}");
+    assert!(text.contains("no sources configured"), "{text}");
+    assert!(!text.contains("finished"), "{text}");
+}
+
+/// Gaps names a key by its name, then whose it is: five keys of one leaver read alike when
+/// the row showed only the holder's email.
+#[test]
+fn gaps_names_a_key_by_its_name_then_its_holder() {
+    let snap = sample_data(5).snapshot.clone();
+    let cx = crate::reconcile::Context::at(NOW);
+    let findings = crate::reconcile::reconcile(&snap.data, &cx);
+    let data = Data::new(snap, findings, cx);
+    let t = data.gaps_table();
+    let col = t.columns.iter().position(|c| c.name == "subject").unwrap();
+    let keys: Vec<(&crate::tui::table::Row, &Finding)> = t
+        .rows
+        .iter()
+        .map(|r| (r, &data.findings[r.item as usize]))
+        .filter(|(_, f)| f.subject_kind.ends_with("key") && f.subject_email.is_some())
+        .collect();
+    let mut seen = 0;
+    for (r, f) in keys {
+        // Findings about keys the snapshot does not list have no name to show.
+        let Some(c) = data
+            .snapshot
+            .data
+            .credentials
+            .iter()
+            .find(|c| c.source == f.source && c.id == f.subject_id)
+        else {
+            continue;
+        };
+        seen += 1;
+        let cell = r.cell(col);
+        assert!(
+            cell.starts_with(&crate::tui::data::clean(&c.label())),
+            "{cell}"
+        );
+        assert!(
+            cell.ends_with(f.subject_email.as_deref().unwrap()),
+            "{cell}"
+        );
+    }
+    assert!(
+        seen > 0,
+        "sample data has listed keys with findings and a holder"
+    );
 }

@@ -275,7 +275,7 @@ fn the_dashboard_keeps_its_key_age_chart_when_rules_do_not_fit() {
         .lines()
         .find(|l| l.contains("more rules: "))
         .unwrap_or_else(|| panic!("the rest counted:\n{screen}"));
-    assert!(rest.contains(" findings, in 2 "), "{rest}");
+    assert!(rest.contains(" findings (2: Gaps)"), "{rest}");
     let big = text(&render(&mut h, 120, 60, &t));
     assert!(
         !big.contains("more rules"),
@@ -457,7 +457,7 @@ fn empty_views_never_panic_and_change_nothing() {
             let left = h.key(c);
             assert!(
                 left.iter()
-                    .all(|e| matches!(e, crate::tui::state::Effect::Refine { .. })),
+                    .all(|e| matches!(e, crate::tui::state::Effect::Refine(_))),
                 "{v} then {c}: {left:?}"
             );
             if h.s.mode != Mode::Normal {
@@ -861,7 +861,7 @@ fn a_long_plan_scrolls_under_its_prompt_to_the_last_step() {
         })
         .collect();
     h.s.confirm = Some(crate::tui::state::Confirm {
-        purpose: crate::tui::state::Purpose::Apply,
+        purpose: crate::tui::state::Purpose::Apply { known: 0 },
         summary: vec![],
         steps,
         calls: 60,
@@ -908,7 +908,7 @@ fn the_plan_counts_calls_manual_steps_and_covered_steps_apart() {
         step: s,
     };
     let c = crate::tui::state::Confirm {
-        purpose: crate::tui::state::Purpose::Apply,
+        purpose: crate::tui::state::Purpose::Apply { known: 0 },
         summary: vec![],
         steps: vec![
             step(Step::Call {
@@ -1135,4 +1135,33 @@ fn a_kept_filter_with_an_error_says_so_after_enter() {
         screen.contains("'abc' is not a number for 'age'"),
         "{screen}"
     );
+}
+
+/// A narrow dashboard cuts the rule's name, never its count: at 60 columns "3773" read "3".
+#[test]
+fn a_narrow_dashboard_cuts_names_not_counts() {
+    let t = theme();
+    let mut h = harness();
+    h.key('1');
+    for (w, ht) in [(60u16, 20u16), (50, 20), (80, 24)] {
+        let screen = text(&render(&mut h, w, ht, &t));
+        let rules = h.s.data.dash.by_rule.clone();
+        assert!(!rules.is_empty());
+        let mut seen = 0;
+        for (rule, n) in &rules {
+            let head: String = rule.chars().take(12).collect();
+            let Some(line) = screen.lines().find(|l| l.contains(&head)) else {
+                continue;
+            };
+            seen += 1;
+            let after = &line[line.find(&head).unwrap() + head.len()..];
+            assert!(
+                after
+                    .split(|c: char| !c.is_ascii_digit())
+                    .any(|x| x == n.to_string()),
+                "{w}x{ht}: {rule} {n} in {line:?}\n{screen}"
+            );
+        }
+        assert!(seen > 0, "{w}x{ht}: no rule shown\n{screen}");
+    }
 }

@@ -120,13 +120,22 @@ impl Data {
                     vec![
                         severity_label(f.severity).into(),
                         f.rule.to_string(),
-                        match &f.subject_email {
-                            Some(e) => clean(e),
-                            None => self
-                                .labels
-                                .get(&label_key(&f.source, &f.subject_id))
-                                .cloned()
-                                .unwrap_or_else(|| clean(&f.subject_id)),
+                        // A key or service account by its name first (five keys of one
+                        // holder read alike by their email), then whose it is.
+                        {
+                            let named = matches!(
+                                f.subject_kind.as_str(),
+                                "api_key" | "admin_key" | "project_key" | "service_account"
+                            );
+                            let label = named
+                                .then(|| self.labels.get(&label_key(&f.source, &f.subject_id)))
+                                .flatten();
+                            match (label, &f.subject_email) {
+                                (Some(l), Some(e)) => format!("{l} · {}", clean(e)),
+                                (Some(l), None) => l.clone(),
+                                (None, Some(e)) => clean(e),
+                                (None, None) => clean(&f.subject_id),
+                            }
                         },
                         f.provider.to_string(),
                         clean(&f.detail),
