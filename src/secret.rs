@@ -2,8 +2,8 @@
 //! itself from `Debug`/`Display`, and every secret made in this process is known to the one
 //! redactor ([`redact`]), which scrubs it in every form it can travel in (raw, HTTP Basic
 //! `base64(key:)` and `base64(:key)`, base64 and base32 at any offset, hex, backwards, rot13;
-//! and read through escapes, up to three times over, and separators: percent, `\u`, `\x`,
-//! HTML `&#..;`, characters spaced apart or by colons, NULs or zero-width ones), any fragment of 8 or more
+//! and the text read through escapes, up to three times over (percent, `\u`, `\x`, HTML
+//! `&#..;`), and separators (spaces, colons, NULs, zero-width ones)), any fragment of 8 or more
 //! characters of any of those forms (a key cut by an excerpt, whichever side of the cut), and
 //! anything shaped like a provider key. It runs on whole text, before any excerpt is cut, and
 //! at every sink: errors, the log file, the store's error, journal and audit columns, exports.
@@ -169,8 +169,8 @@ type Decoded = (Vec<u8>, Vec<(usize, usize)>);
 /// `&#x73;`), and separators put between characters (spaces, `:`, line breaks, NUL as in
 /// UTF-16, zero-width characters), dropped. Each byte of the result knows the range of `text`
 /// it came from, so what is found in it is scrubbed from `text`. `None` when nothing in
-/// `text` is written that way. Applied until nothing changes (at most three times), so a
-/// twice percent-encoded key is read too.
+/// `text` is written that way. Applied until nothing changes, at most three times (a key
+/// percent-encoded three times over is read; four times is not).
 fn decoded(text: &str) -> Option<Decoded> {
     let mut bytes = text.as_bytes().to_vec();
     let mut from: Vec<(usize, usize)> = (0..bytes.len()).map(|i| (i, i + 1)).collect();

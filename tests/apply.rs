@@ -46,6 +46,17 @@ impl Env {
     }
 }
 
+/// The first address of the first current person in `snap`: an owner an import may name.
+fn a_current_email(snap: &recert::model::Snapshot) -> String {
+    snap.data
+        .people
+        .iter()
+        .find(|p| p.is_current())
+        .unwrap()
+        .emails[0]
+        .clone()
+}
+
 fn user_path(id: &str) -> String {
     format!("/openai/v1/organization/users/{id}")
 }
@@ -381,14 +392,7 @@ fn owners_import_clears_unowned_service_accounts_all_or_nothing() {
     let store = Store::open(e.data()).unwrap();
     let snap = store.latest_snapshot().unwrap().unwrap();
     drop(store);
-    let owner = snap
-        .data
-        .people
-        .iter()
-        .find(|p| p.is_current())
-        .unwrap()
-        .emails[0]
-        .clone();
+    let owner = a_current_email(&snap);
     let csv = e.dir.path().join("owners.csv");
     // One bad line: nothing is imported, every bad line is named.
     std::fs::write(
@@ -720,14 +724,7 @@ fn an_owners_import_leaves_a_standing_revoke_standing() {
         .iter()
         .filter(|c| c.provider == "openai" && c.kind == "project_key");
     let (key, other) = (keys.next().unwrap().clone(), keys.next().unwrap().clone());
-    let owner = snap
-        .data
-        .people
-        .iter()
-        .find(|p| p.is_current())
-        .unwrap()
-        .emails[0]
-        .clone();
+    let owner = a_current_email(&snap);
     Store::open(e.data())
         .unwrap()
         .record_decisions(

@@ -219,7 +219,6 @@ fn the_consoles_apply_and_recert_apply_make_the_same_journal() {
     );
     let steps = recert::engine::apply::pending(
         &store.decisions().unwrap(),
-        &store.planned_decisions().unwrap(),
         &store.all_journal().unwrap(),
         &snap,
         &own,
@@ -381,7 +380,6 @@ fn a_second_run_while_one_is_out_is_refused() {
         .unwrap();
     let steps = recert::engine::apply::pending(
         &store.decisions().unwrap(),
-        &store.planned_decisions().unwrap(),
         &store.all_journal().unwrap(),
         &snap,
         &Default::default(),

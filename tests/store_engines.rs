@@ -564,7 +564,10 @@ engines!(a_plan_is_journalled_locked_and_resumable, |db: &TestDb| {
     assert_eq!(rows[0].status, Some(204));
     assert_eq!(rows[1].state, RowState::Abandoned);
     assert_eq!(s.unfinished_plan().unwrap(), None);
-    assert_eq!(s.planned_decisions().unwrap().len(), 2);
+    assert_eq!(
+        recert::engine::apply::planned(&s.all_journal().unwrap()).len(),
+        2
+    );
     // Planning under the write lock: a guard that refuses stores nothing.
     let e = s
         .create_plan_exclusive("r", Some(1), 17, |_| Err("nothing to do".into()))

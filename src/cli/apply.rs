@@ -12,7 +12,6 @@ fn pending_plan(
     let own = engine::apply::own_keys(cfg, &config::resolve_key, &snap.data);
     Ok(engine::apply::pending(
         &store.decisions()?,
-        &store.planned_decisions()?,
         &store.all_journal()?,
         snap,
         &own,

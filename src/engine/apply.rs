@@ -53,6 +53,15 @@ pub fn unfinished(journal: &[JournalRow]) -> Option<(i64, usize)> {
     ))
 }
 
+/// Every decision some plan covers, read from the journal itself: what plans cover and what
+/// they did are then one read, never two that a plan stored between them could straddle.
+pub fn planned(journal: &[JournalRow]) -> std::collections::HashSet<i64> {
+    journal
+        .iter()
+        .flat_map(|r| r.decisions.iter().copied())
+        .collect()
+}
+
 /// The revoke decisions standing (latest per target, not undone) that no plan covers yet.
 pub fn standing<'a>(
     decisions: &'a [crate::review::Decision],
@@ -69,13 +78,12 @@ pub fn standing<'a>(
 /// a call that deletes an admin key recert runs with (`own`).
 pub fn pending(
     decisions: &[crate::review::Decision],
-    planned: &std::collections::HashSet<i64>,
     journal: &[JournalRow],
     snap: &crate::model::Snapshot,
     own: &crate::remediate::OwnKeys,
     opts: crate::remediate::PlanOptions,
 ) -> Vec<PlannedStep> {
-    let standing = standing(decisions, planned);
+    let standing = standing(decisions, &planned(journal));
     let done = crate::remediate::done_calls(journal, snap.taken_at);
     crate::remediate::plan_with(&standing, &snap.data, opts, &done, own)
 }

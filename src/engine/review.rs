@@ -98,17 +98,11 @@ pub fn read(store: &Store, campaign: Option<&CampaignQueue>) -> Result<ReadModel
         }
         None => None,
     };
-    // What plans cover is read from the one journal read: two reads could straddle a plan
-    // stored between them, and the console would plan its calls again against a journal
-    // that has it.
     let journal = store.all_journal()?;
     Ok(ReadModel {
         decisions: store.decisions()?,
         audit: store.audit_entries()?,
-        planned: journal
-            .iter()
-            .flat_map(|r| r.decisions.iter().copied())
-            .collect(),
+        planned: super::apply::planned(&journal),
         journal,
         queue,
     })

@@ -811,7 +811,7 @@ fn accounts(
 /// Per (source, user id): the last use of any key the snapshot says that user owns. A seat
 /// whose person uses their keys is not dormant, whatever the account's own field says (the
 /// person view counts the same keys).
-pub(crate) fn last_key_use(d: &SourceData) -> HashMap<(&str, &str), Ts> {
+fn last_key_use(d: &SourceData) -> HashMap<(&str, &str), Ts> {
     let mut out: HashMap<(&str, &str), Ts> = HashMap::default();
     for c in &d.credentials {
         let (Some(o), Some(t)) = (&c.owner, c.last_used_at) else {

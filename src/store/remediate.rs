@@ -394,18 +394,6 @@ impl Store {
             .map_err(self.sql())
     }
 
-    /// Every decision id some plan already covers.
-    pub fn planned_decisions(&self) -> Result<std::collections::HashSet<i64>, StoreError> {
-        let rows: Vec<String> = self
-            .conn
-            .column("SELECT decisions FROM journal", args![])
-            .map_err(self.sql())?;
-        Ok(rows
-            .iter()
-            .flat_map(|t| serde_json::from_str::<Vec<i64>>(t).unwrap_or_default())
-            .collect())
-    }
-
     /// Every plan's rows, oldest plan first.
     pub fn all_journal(&self) -> Result<Vec<JournalRow>, StoreError> {
         self.journal_rows("ORDER BY plan_id, seq", args![])

@@ -139,9 +139,7 @@ fn serve(
 /// One filter/sort job, answered with the worker's cache of sorted orders.
 fn refine_job(cache: &mut Cached, j: state::Refine) -> Msg {
     j.answer(|table, sort| match cache.get(&j.view) {
-        Some((t, s, o)) if std::sync::Weak::ptr_eq(t, &Arc::downgrade(table)) && *s == sort => {
-            o.clone()
-        }
+        Some((t, s, o)) if t.as_ptr() == Arc::as_ptr(table) && *s == sort => o.clone(),
         _ => {
             let o = Arc::new(table::order(table, sort));
             cache.insert(j.view, (Arc::downgrade(table), sort, o.clone()));

@@ -1948,7 +1948,6 @@ impl State {
         }
         let steps = crate::engine::apply::pending(
             &self.review.decisions,
-            &self.review.planned,
             &self.review.journal,
             &self.data.snapshot,
             &self.data.own_keys,

@@ -380,7 +380,6 @@ impl Harness {
         let mut store = self.outside();
         let steps = crate::engine::apply::pending(
             &store.decisions().unwrap(),
-            &store.planned_decisions().unwrap(),
             &store.all_journal().unwrap(),
             &self.s.data.snapshot,
             &Default::default(),
