@@ -772,3 +772,56 @@ fn an_owners_import_leaves_a_standing_revoke_standing() {
     assert_eq!(of(&key.id), Some(Verdict::Revoke));
     assert_eq!(of(&other.id), Some(Verdict::Reassign));
 }
+
+/// The store failing in the middle of an apply (here the process may not grow a file past
+/// 192 KiB, as when the disk fills: SQLite's writes fail from then on) stops the run, and what it
+/// says is what a responder needs: how many calls went out before the store failed, and that
+/// `recert apply --resume` finishes the plan once the store can be written again. The resume
+/// sends each remaining call once and none twice (a call whose answer was not recorded is read
+/// back from the provider first).
+#[test]
+fn a_store_failing_mid_apply_says_what_went_out_and_resume_finishes_it_once() {
+    use std::os::unix::process::CommandExt as _;
+    let e = Env::new("medium", &[]);
+    let ids = e.revoke_openai_accounts(40);
+    e.ok(&["plan"]);
+    let mut apply = e.cmd(&["apply", "--yes"]);
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        apply.pre_exec(|| {
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            let limit = libc::rlimit {
+                rlim_cur: 192 * 1024,
+                rlim_max: 192 * 1024,
+            };
+            libc::setrlimit(libc::RLIMIT_FSIZE, &limit);
+            Ok(())
+        });
+    }
+    let out = apply.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(!out.status.success(), "{stderr}");
+    let sent = e.mutations().len();
+    assert!(sent > 0 && sent < 40, "{sent} calls went out\n{stderr}");
+    assert!(
+        stderr.contains(&format!("{sent} of its 40 calls had gone out"))
+            && stderr.contains("the disk may be full")
+            && stderr.contains("recert apply --resume"),
+        "{stderr}"
+    );
+    let out = e.run(&["apply", "--resume", "--yes"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut by_path: HashMap<String, Vec<u16>> = HashMap::new();
+    for m in e.mutations() {
+        by_path.entry(m.path).or_default().push(m.status);
+    }
+    assert_eq!(by_path.len(), 40);
+    for id in &ids {
+        assert_eq!(by_path[&user_path(id)], [200], "{id}: sent once");
+    }
+    e.ok(&["audit", "verify"]);
+}

@@ -192,18 +192,45 @@ pub async fn run(
         ..Default::default()
     };
     let spare = crate::remediate::own_key_deletes(&own_keys(cfg, key_for, &admin));
-    Ok(
-        crate::remediate::apply::execute(
-            store,
-            plan,
-            &clients,
-            concurrency,
-            actor,
-            &spare,
-            on_item,
-        )
-        .await?,
+    let out = crate::remediate::apply::execute(
+        store,
+        plan,
+        &clients,
+        concurrency,
+        actor,
+        &spare,
+        on_item,
     )
+    .await;
+    match out {
+        Ok(out) => Ok(out),
+        Err(s) if !s.started => Err(s.error.into()),
+        Err(s) => Err(anyhow::anyhow!(
+            "{}. {}",
+            s.error,
+            stopped_midway(&store.lock().expect("store"), plan)
+        )),
+    }
+}
+
+/// What a responder needs when the store failed in the middle of a run (a full disk, a
+/// failing one): how many calls had gone out, and how the plan is finished. From the journal,
+/// which was written before each call went out; reading still works when writing does not.
+fn stopped_midway(store: &Store, plan: i64) -> String {
+    let resume = "once the store can be written again, `recert apply --resume` finishes it (a call whose answer was not recorded is read back from the provider before anything is sent again)";
+    match store.journal(plan) {
+        Ok(rows) => {
+            let calls: Vec<&JournalRow> = rows.iter().filter(|r| r.kind == "call").collect();
+            let out = calls.iter().filter(|r| r.state.went_out()).count();
+            format!(
+                "Plan #{plan} stopped: {out} of its {} had gone out (the answers to the last of them may not be recorded); {resume}",
+                crate::model::text::plural(calls.len(), "call")
+            )
+        }
+        Err(_) => format!(
+            "Plan #{plan} stopped, and its journal cannot be read to say which calls had gone out; {resume}"
+        ),
+    }
 }
 
 /// The summary every front end shows after a run: the counts, then what a person must do by

@@ -234,7 +234,28 @@ impl Credential {
     pub fn usable(&self) -> bool {
         self.status.as_deref().is_none_or(|s| s == "active")
     }
+
+    /// How many whole days the key has gone unused at `now`, and whether that is only a floor:
+    /// Anthropic's keys report use through its usage report, read [`USAGE_REPORT_DAYS`] back,
+    /// so a key with no use in it, older than that, has gone unused *at least* that long (not
+    /// since it was made). `None`: no date to count from.
+    pub fn unused_days(&self, now: Ts) -> Option<(i64, bool)> {
+        const DAY: i64 = 86_400;
+        let days = |t: Ts| ((now - t) / DAY).max(0);
+        match (self.last_used_at, self.created_at) {
+            (Some(t), _) => Some((days(t), false)),
+            (None, Some(t)) if self.provider == "anthropic" && days(t) > USAGE_REPORT_DAYS => {
+                Some((USAGE_REPORT_DAYS, true))
+            }
+            (None, Some(t)) => Some((days(t), false)),
+            (None, None) => None,
+        }
+    }
 }
+
+/// How far back Anthropic's usage reports are read (a key's use, a member's activity): longer
+/// than the default dormancy thresholds.
+pub const USAGE_REPORT_DAYS: i64 = 90;
 
 /// An API key or admin key: `project_key` (OpenAI), `admin_key` (OpenAI), `api_key` (Anthropic).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

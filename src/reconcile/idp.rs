@@ -55,14 +55,18 @@ pub(super) fn rules(dir: &Directory, d: &SourceData, cx: &Context, out: &mut Vec
             )
         };
         let on = on_provider(a);
-        if let Some(detail) = pushed(people, a, &apps, &access, cx.now) {
+        let failed = pushed(people, a, &apps, &access, cx.now);
+        let removed = failed.is_some();
+        if let Some(detail) = failed {
             out.push(f("failed-deprovision", format!("{detail}; {on}")));
         }
         if standing != Standing::Current {
             // A leaver's access is `leaver-with-access` already.
             continue;
         }
-        if let Some(detail) = unassigned(people, a, &apps, &access) {
+        // Unassigned because the IdP removed them, and that removal did not land: one cause,
+        // said once (`failed-deprovision`), not a second high finding beside it.
+        if !removed && let Some(detail) = unassigned(people, a, &apps, &access) {
             out.push(f("outside-idp", format!("{detail}; {on}")));
         }
         if let Some(detail) = leaving(people, cx) {

@@ -98,13 +98,39 @@ pub async fn execute<J: Journal>(
     actor: &str,
     spare: &Spare,
     on_item: OnItem<'_>,
-) -> Result<Outcome, J::Error> {
-    store.lock().unwrap().lock_plan(plan, actor, now())?;
+) -> Result<Outcome, Stopped<J::Error>> {
+    let stop = |started| move |error| Stopped { error, started };
+    store
+        .lock()
+        .unwrap()
+        .lock_plan(plan, actor, now())
+        .map_err(stop(false))?;
     let out = execute_locked(store, plan, clients, concurrency, actor, spare, on_item).await;
     let released = store.lock().unwrap().unlock_plan(plan);
-    let out = out?;
-    released?;
+    let out = out.map_err(stop(true))?;
+    released.map_err(stop(true))?;
     Ok(out)
+}
+
+/// Why a run stopped before its end: the store failed (`error`), before the plan's lock was
+/// taken (`started` false: nothing was sent) or during the run (calls may have gone out; the
+/// journal says which).
+#[derive(Debug)]
+pub struct Stopped<E> {
+    pub error: E,
+    pub started: bool,
+}
+
+impl<E: std::fmt::Display> std::fmt::Display for Stopped<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.error.fmt(f)
+    }
+}
+
+impl<E: std::error::Error + 'static> std::error::Error for Stopped<E> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.error)
+    }
 }
 
 async fn execute_locked<J: Journal>(

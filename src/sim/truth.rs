@@ -805,13 +805,15 @@ pub fn idp(w: &World) -> Vec<Finding> {
             .get(source)
             .is_some_and(|a| a.contains(uid.as_str()));
         // A removal that failed or did not land; not for someone assigned the app again.
-        if last_push.is_some_and(|p| p.deprovision) && !(u.active && assigned) {
+        let removed = last_push.is_some_and(|p| p.deprovision) && !(u.active && assigned);
+        if removed {
             f("failed-deprovision", Severity::High);
         }
         if !u.active {
             continue;
         }
-        if !assigned {
+        // The removal that did not land is why they are unassigned: that finding alone.
+        if !assigned && !removed {
             f("outside-idp", Severity::High);
         }
         if w.idp

@@ -1123,6 +1123,9 @@ fn sql_message(path: &Path, e: &DbError) -> String {
             "database {p} is busy: another recert is writing to it; try again when it finishes"
         ),
         Some(C::DiskFull) => format!("the disk holding {p} is full: free space and try again"),
+        Some(C::SystemIoFailure) => format!(
+            "database {p} could not be read or written (an I/O error: the disk may be full or failing, or a file-size limit reached): free space or fix the disk and try again"
+        ),
         _ => format!("database {p} failed"),
     }
 }

@@ -1020,6 +1020,41 @@ impl State {
         }
     }
 
+    /// After `u`: the cursor back on the nearest row of this view that batch `b` decided (the
+    /// decision had moved it on). Looks behind the cursor first, where a decision leaves it,
+    /// and no further than a few thousand rows either way (the UI thread does not scan a
+    /// million rows for it); no such row shown, the cursor stays.
+    fn cursor_to_batch(&mut self, b: i64) {
+        const REACH: usize = 4096;
+        if !self.view.decidable() {
+            return;
+        }
+        let targets: HashSet<&Target> = self
+            .review
+            .decisions
+            .iter()
+            .filter(|d| d.batch == b)
+            .map(|d| &d.d.target)
+            .collect();
+        let vs = self.vs();
+        let hit = |at: usize| {
+            let row = vs.visible.get(at).and_then(|&id| vs.row(id))?;
+            let (t, _, _) = self.data.target(self.view, row.item)?;
+            targets.contains(&t).then_some(at)
+        };
+        let cur = vs.cursor;
+        let found = (cur.saturating_sub(REACH)..=cur)
+            .rev()
+            .chain(cur + 1..(cur + REACH).min(vs.visible.len()))
+            .find_map(hit);
+        if let Some(at) = found {
+            let page = self.page.max(1);
+            let vs = self.vs_mut();
+            vs.cursor = at;
+            scroll(vs, page);
+        }
+    }
+
     /// What `y` copies: the id of the object the row is about (a key, an account, a
     /// membership), else the row's first cell (an email in People, a sequence in Audit).
     fn selected_id(&self) -> Option<String> {
@@ -1410,6 +1445,7 @@ impl State {
         }
         self.undo.pop();
         self.redo.push(b);
+        self.cursor_to_batch(b);
         let redo = self.keymap.key_for(Layer::Normal, Action::Redo);
         self.notify(
             format!(
@@ -2379,6 +2415,10 @@ impl State {
                     .help_scroll
                     .min(self.scroll_max.get())
                     .saturating_sub(self.page)
+            }
+            (Mode::Help | Mode::Log | Mode::Detail, Action::Top) => self.help_scroll = 0,
+            (Mode::Help | Mode::Log | Mode::Detail, Action::Bottom) => {
+                self.help_scroll = self.scroll_max.get()
             }
             // A plan waiting for confirmation.
             (Mode::Confirm, Action::Accept) => return self.finish_confirm(),

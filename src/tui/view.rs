@@ -608,10 +608,15 @@ fn dashboard(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
     r.push(Line::from(""));
     // The decisions standing first (what a reviewer acts on), then the sources: at 80×24 the
     // sources used to push the decisions off the screen.
-    let mut counts = [0usize; 4];
+    // A revoke a plan carried out is counted apart: it is done, not outstanding.
+    let (mut counts, mut revoked) = ([0usize; 4], 0);
     for &i in &s.review.pending {
-        let v = s.review.decisions[i as usize].d.verdict;
-        counts[v as usize] += 1;
+        let d = &s.review.decisions[i as usize];
+        if d.d.verdict == Verdict::Revoke && s.review.done_at.contains_key(&d.id) {
+            revoked += 1;
+        } else {
+            counts[d.d.verdict as usize] += 1;
+        }
     }
     r.push(Line::from(Span::styled("Decisions standing", t.accent)));
     let standing: Vec<String> = [
@@ -621,8 +626,10 @@ fn dashboard(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
         Verdict::Defer,
     ]
     .into_iter()
-    .filter(|v| counts[*v as usize] > 0)
-    .map(|v| format!("{} {}", counts[v as usize], v.as_str()))
+    .map(|v| (counts[v as usize], v.as_str()))
+    .chain(std::iter::once((revoked, "revoked")))
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, v)| format!("{n} {v}"))
     .collect();
     r.push(Line::from(Span::styled(
         if standing.is_empty() {

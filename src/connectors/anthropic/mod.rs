@@ -134,7 +134,7 @@ struct WInvite {
 }
 
 /// How far back the usage reports are read: longer than the default dormancy thresholds.
-pub const ACTIVITY_DAYS: i64 = 90;
+pub const ACTIVITY_DAYS: i64 = crate::model::USAGE_REPORT_DAYS;
 const DAY: i64 = 86_400;
 
 fn rfc3339(t: i64) -> String {

@@ -3538,3 +3538,56 @@ fn gaps_names_a_key_by_its_name_then_its_holder() {
         "sample data has listed keys with findings and a holder"
     );
 }
+
+/// Anthropic reports key use only through its usage report, read 90 days back: a key with no
+/// use in that window has gone unused *at least* 90 days, not for its age. The Keys view says
+/// `>90d` and sorts and filters it as 90; a key created inside the window, or with a use, or on
+/// OpenAI (whose keys carry their own `last_used_at`), shows its days as before.
+#[test]
+fn an_anthropic_key_unused_in_the_usage_window_says_at_least_the_window() {
+    let mut h = Harness::new(0);
+    let mut snap = h.s.data.snapshot.clone();
+    let anthropic = |id: &str, created: i64, used: Option<i64>| {
+        let mut k = key(id, id, None, created, used, None);
+        k.source = "anthropic".into();
+        k.provider = "anthropic".into();
+        k.kind = "api_key".into();
+        k
+    };
+    snap.data.credentials = vec![
+        anthropic("an-old", 300, None),
+        anthropic("an-new", 30, None),
+        anthropic("an-used", 300, Some(12)),
+        key("oa-never", "oa-never", None, 300, None, None),
+    ];
+    h.load(snap);
+    h.key('4');
+    let unused = |h: &Harness, id: &str| {
+        let t = &h.s.vs().table;
+        let col = t.columns.iter().position(|c| c.name == "unused").unwrap();
+        let r = t.rows.iter().find(|r| r.cell(0) == id).unwrap();
+        (r.cell(col).to_string(), r.num(col))
+    };
+    assert_eq!(unused(&h, "an-old"), (">90d".to_string(), 90));
+    assert_eq!(unused(&h, "an-new"), ("30d".to_string(), 30));
+    assert_eq!(unused(&h, "an-used"), ("12d".to_string(), 12));
+    assert_eq!(unused(&h, "oa-never"), ("300d".to_string(), 300));
+}
+
+/// `u` puts the cursor back on the row whose decision it undid (the decision had moved it on
+/// to the next open row), as an editor's undo returns to the change.
+#[test]
+fn undo_returns_the_cursor_to_the_undone_row() {
+    let mut h = Harness::with_engine(5);
+    h.key('j');
+    let decided = h.s.vs().cursor;
+    h.key('c');
+    h.typ("kept");
+    h.code(KeyCode::Enter);
+    assert_eq!(h.s.vs().cursor, decided + 1, "the decision moved on");
+    h.key('j');
+    h.key('u');
+    let said = &h.s.toast.as_ref().unwrap().0;
+    assert!(said.starts_with("Undone"), "{said}");
+    assert_eq!(h.s.vs().cursor, decided, "back on the undone row");
+}

@@ -240,6 +240,28 @@ fn overlays_have_single_borders_and_scroll_no_further_than_their_last_line() {
         !inner.last().unwrap().trim_matches(['│', ' ']).is_empty(),
         "the last line of help is at the bottom of the box, not blank rows:\n{bottom}"
     );
+    // `G`/`End` go to the end of an overlay at once, `g`/`Home` back to its top, as in the
+    // lists.
+    for (end, top) in [
+        (KeyCode::Char('G'), KeyCode::Char('g')),
+        (KeyCode::End, KeyCode::Home),
+    ] {
+        let mut o = harness();
+        o.key('?');
+        render(&mut o, 80, 24, &t);
+        o.code(end);
+        assert_eq!(
+            text(&render(&mut o, 80, 24, &t)),
+            bottom,
+            "{end:?} goes to the end"
+        );
+        o.code(top);
+        assert_eq!(
+            text(&render(&mut o, 80, 24, &t)),
+            first,
+            "{top:?} goes to the top"
+        );
+    }
     h.key('k');
     let up = text(&render(&mut h, 80, 24, &t));
     let was: Vec<&str> = bottom.lines().collect();
@@ -1164,4 +1186,27 @@ fn a_narrow_dashboard_cuts_names_not_counts() {
         }
         assert!(seen > 0, "{w}x{ht}: no rule shown\n{screen}");
     }
+}
+
+/// The dashboard's "Decisions standing" counts a revoke a plan carried out apart from one still
+/// to send: a responder reads "1 revoked", not a revoke that looks outstanding.
+#[test]
+fn the_dashboard_counts_carried_out_revokes_apart() {
+    let t = theme();
+    let mut h = harness();
+    h.key('1');
+    let standing = |h: &mut Harness| {
+        let screen = text(&render(h, 120, 40, &t));
+        let at = screen
+            .lines()
+            .position(|l| l.contains("Decisions standing"))
+            .unwrap();
+        let line = screen.lines().nth(at + 1).unwrap();
+        // The right pane's line, between its borders.
+        let inner = line.rsplit('│').nth(1).unwrap_or(line).trim().to_string();
+        inner.split(" · ").map(str::to_string).collect::<Vec<_>>()
+    };
+    assert_eq!(standing(&mut h), ["1 revoke"]);
+    carry_out(&mut h, crate::tui::state::tests::NOW + 60);
+    assert_eq!(standing(&mut h), ["1 revoked"]);
 }

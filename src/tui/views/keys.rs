@@ -237,7 +237,7 @@ impl Data {
             .map(|(i, c)| {
                 let age = days(self.now, c.created_at);
                 // Never used: unused since it was made.
-                let unused = days(self.now, c.last_used_at.or(c.created_at));
+                let (unused, at_least) = c.unused_days(self.now).unwrap_or((NONE, false));
                 let KeyOwner { who: owner, via } =
                     self.key_owner_in(c, |s, id| emails.get(&(s, id)).copied());
                 let status = c.status.clone().unwrap_or_else(|| "active".into());
@@ -268,7 +268,11 @@ impl Data {
                         owner,
                         via.into(),
                         c.provider.clone(),
-                        show_days(unused),
+                        if at_least {
+                            format!(">{unused}d")
+                        } else {
+                            show_days(unused)
+                        },
                         show_days(age),
                         show_cents(c.spend_cents),
                         status,
