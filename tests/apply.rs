@@ -126,7 +126,7 @@ fn sigkill_mid_apply_then_resume_removes_every_target_exactly_once() {
     let out = e.run(&["apply", "--resume", "--yes"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("nothing to resume"));
     let out = e.run(&["plan"]);
-    assert!(String::from_utf8_lossy(&out.stdout).contains("nothing to plan"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("nothing new to plan"));
 }
 
 use common::process::sql;
@@ -237,6 +237,13 @@ fn failures_are_reported_item_by_item_and_retried_by_resume() {
         "{stdout}"
     );
     assert!(stderr.contains("--resume"), "{stderr}");
+    // `recert plan` never reads "nothing to plan" as all clear while a plan has calls open.
+    let out = e.run(&["plan"]);
+    let said = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        said.contains("plan #1 has 2 calls not done") && said.contains("recert apply --resume"),
+        "{said}"
+    );
     // The others are gone exactly once each.
     let ok: Vec<String> = e
         .mutations()

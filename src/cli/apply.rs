@@ -67,14 +67,23 @@ pub fn plan_cmd(
     if manual_only {
         return manual::planned(&store, &steps, format);
     }
+    // A plan with calls open is never read as "all clear".
+    let open = crate::engine::apply::open_plan(&store, "anything new is applied")?;
     match format {
         Format::Json => println!("{}", crate::model::text::json_pretty(&steps)?),
         _ if steps.is_empty() => {
             println!(
-                "nothing to plan: no standing revoke decision that a plan does not already cover"
-            )
+                "nothing new to plan: no standing revoke decision that a plan does not already cover"
+            );
+            if let Some(open) = &open {
+                println!("but {open}");
+            }
+            return Ok(());
         }
         _ => print!("{}", plan_table(&steps)),
+    }
+    if let Some(open) = open {
+        eprintln!("note: {open}");
     }
     Ok(())
 }

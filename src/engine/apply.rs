@@ -18,23 +18,34 @@ use crate::store::Store;
 /// Nothing new is planned while a plan has calls not done: say which and how to finish it.
 /// `then` names what the person was about to do ("anything new is planned", "revoke").
 pub fn guard(store: &Store, then: &str) -> Result<()> {
-    if let Some(p) = store.unfinished_plan()? {
-        // Not done because another run is sending it now: say who, not that one was cut off.
-        if let Some(holder) = store.plan_lock(p)? {
-            anyhow::bail!(
-                "{holder}: wait for it to finish before {then} (a run killed on that machine is taken over by `recert apply --resume` there); nothing was sent"
-            );
-        }
-        let open = store
-            .journal(p)?
-            .iter()
-            .filter(|r| r.state.is_open())
-            .count();
-        anyhow::bail!(
-            "plan #{p} has {open} calls not done (a run was interrupted or some failed): `recert apply --resume` finishes it before {then} (or `recert apply --abandon --reason TEXT` gives up calls a provider will never accept); nothing was sent"
-        );
+    match open_plan(store, then)? {
+        Some(why) => anyhow::bail!("{why}; nothing was sent"),
+        None => Ok(()),
     }
-    Ok(())
+}
+
+/// The plan with calls not done, if any, and how it is finished before `then`: another run
+/// sending it now (who), or one interrupted or with failed calls (`--resume`, `--abandon`).
+/// What `guard` refuses with and what `recert plan` says beside "nothing to plan".
+pub fn open_plan(store: &Store, then: &str) -> Result<Option<String>> {
+    let Some(p) = store.unfinished_plan()? else {
+        return Ok(None);
+    };
+    // Not done because another run is sending it now: say who, not that one was cut off.
+    if let Some(holder) = store.plan_lock(p)? {
+        return Ok(Some(format!(
+            "{holder}: wait for it to finish before {then} (a run killed on that machine is taken over by `recert apply --resume` there)"
+        )));
+    }
+    let open = store
+        .journal(p)?
+        .iter()
+        .filter(|r| r.state.is_open())
+        .count();
+    Ok(Some(format!(
+        "plan #{p} has {} not done (a run was interrupted or some failed): `recert apply --resume` finishes it before {then} (or `recert apply --abandon --reason TEXT` gives up calls a provider will never accept)",
+        crate::model::text::plural(open, "call")
+    )))
 }
 
 /// The newest plan with rows not done (pending, sent without an answer, or failed) and how

@@ -457,7 +457,8 @@ fn sa_call(t: &Target, path: ApiPath) -> Step {
 }
 
 /// Does `hint` name this key? It may be the key id, the provider's redacted form (OpenAI
-/// `redacted_value`, Anthropic `partial_key_hint`), or the whole secret, which matches when it
+/// `redacted_value`, Anthropic `partial_key_hint`) or a shorter cut of it (`sk-...wxyz`), or
+/// the whole secret, which matches when it
 /// starts and ends with the redacted form's visible head and tail. The secret itself is never
 /// stored, printed or logged.
 pub fn key_matches(c: &crate::model::Credential, hint: &str) -> bool {
@@ -483,6 +484,17 @@ pub fn key_matches(c: &crate::model::Credential, hint: &str) -> bool {
     };
     let head = head.trim_end_matches('*');
     let tail = tail.trim_start_matches('*');
+    // A shorter redacted form (`sk-...wxyz` for `sk-proj-abc...wxyz`): the key's own head and
+    // tail, cut, three characters of each at least. `find_key` refuses a hint that several
+    // keys answer.
+    if let Some((hh, ht)) = h.split_once("...").or_else(|| h.split_once('…'))
+        && hh.len() >= 3
+        && ht.len() >= 3
+        && head.starts_with(hh)
+        && tail.ends_with(ht)
+    {
+        return true;
+    }
     head.len() >= 3
         && tail.len() >= 3
         && h.len() > head.len() + tail.len()
@@ -1134,6 +1146,24 @@ mod tests {
         assert!(!key_matches(&c, "sk-proj-abcDEFGHIJKLMNOPwxy"));
         assert!(!key_matches(&c, "sk-proj-abwxyz"));
         assert!(!key_matches(&c, ""));
+        // A shorter redacted form, as a post or a scanner quotes it: its head and tail are
+        // the key's own, at least three characters each.
+        assert!(key_matches(&c, "sk-...wxyz"));
+        assert!(key_matches(&c, "sk-proj-...xyz"));
+        assert!(key_matches(&c, "sk-proj-ab…wxyz"));
+        assert!(
+            !key_matches(&c, "sk-...wxy"),
+            "the tail is the key's last characters"
+        );
+        assert!(!key_matches(&c, "sk-proj-abd...wxyz"));
+        assert!(
+            !key_matches(&c, "sk...wxyz"),
+            "three characters of head at least"
+        );
+        assert!(
+            !key_matches(&c, "sk-...yz"),
+            "three characters of tail at least"
+        );
         c.redacted = Some("sk-ant-api03-R2D...igAA".into());
         assert!(key_matches(
             &c,

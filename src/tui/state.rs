@@ -1372,9 +1372,14 @@ impl State {
     /// next `q` quits.
     fn quit(&mut self) -> Vec<Effect> {
         let busy = match (&self.applying, &self.sync) {
+            // Plan 0: stored, not yet numbered by the engine's answer.
             (Some(a), _) => Some(format!(
-                "An apply is running (plan #{}): calls sent when you quit are left without an answer, and `recert apply --resume` reads them before sending again; q again quits",
-                a.plan
+                "An apply is running{}: calls sent when you quit are left without an answer, and `recert apply --resume` reads them before sending again; q again quits",
+                if a.plan > 0 {
+                    format!(" (plan #{})", a.plan)
+                } else {
+                    String::new()
+                }
             )),
             (None, Some(_)) => Some(
                 "A sync is running: quitting stops it and stores nothing; q again quits"
@@ -1953,8 +1958,19 @@ impl State {
                     crate::model::text::plural(open, "call")
                 ),
                 "A call sent without an answer is read at the provider before it is sent again; a call done since is not sent.".into(),
-                String::new(),
             ];
+            if self
+                .review
+                .journal
+                .iter()
+                .any(|r| r.plan == plan && r.state == crate::remediate::RowState::Failed)
+            {
+                // A call a provider refuses every time would hold every later revoke back.
+                summary.push(
+                    "A call the provider refuses every time (the last admin, say) is given up from a shell with `recert apply --abandon --reason TEXT` (audited): then new revokes can be planned.".into(),
+                );
+            }
+            summary.push(String::new());
             summary.extend(
                 self.review
                     .journal
@@ -2556,7 +2572,14 @@ impl State {
                 self.history_at = None;
                 self.filter_selected = false;
                 let f = self.vs().filter.trim().to_string();
-                if !f.is_empty() {
+                if crate::secret::redact(&f, &[]) != f {
+                    // A whole key (a leak being chased): hidden on screen, kept out of the
+                    // history, and the command that finds its key by it named.
+                    self.notify(
+                        "That is a whole key: it is hidden on screen and not kept; :leak KEY finds its key by it",
+                        Level::Warn,
+                    );
+                } else if !f.is_empty() {
                     self.filter_history.retain(|h| *h != f);
                     self.filter_history.push(f);
                     let over = self.filter_history.len().saturating_sub(HISTORY);

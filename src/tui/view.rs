@@ -354,7 +354,7 @@ fn table(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
             "{}/{} /{}",
             thousands(vs.visible.len()),
             thousands(tbl.rows.len()),
-            sanitize(&vs.applied.text)
+            typed(&vs.applied.text)
         ));
     }
     if vs.updating() {
@@ -737,9 +737,9 @@ fn status(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
         )
     };
     let (left, left_style) = match (s.mode, &s.toast, &vs.error) {
-        (Mode::Filter, _, Some(e)) => (format!(" /{}▏ {}", sanitize(&vs.filter), e), t.warn),
-        (Mode::Filter, _, None) => (format!(" /{}▏", sanitize(&vs.filter)), t.status),
-        (Mode::Command, _, _) => (format!(" :{}▏", sanitize(&s.input)), t.status),
+        (Mode::Filter, _, Some(e)) => (format!(" /{}▏ {}", typed(&vs.filter), e), t.warn),
+        (Mode::Filter, _, None) => (format!(" /{}▏", typed(&vs.filter)), t.status),
+        (Mode::Command, _, _) => (format!(" :{}▏", typed(&s.input)), t.status),
         (_, Some((msg, level, _)), _) => (
             format!(" {}", sanitize(msg)),
             match level {
@@ -754,12 +754,12 @@ fn status(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
             let shown = if vs.applied.text.is_empty() {
                 "every row".to_string()
             } else {
-                format!("/{}", sanitize(&vs.applied.text))
+                format!("/{}", typed(&vs.applied.text))
             };
             (
                 format!(
                     " showing {shown} · /{} not applied: {}",
-                    sanitize(&vs.filter),
+                    typed(&vs.filter),
                     sanitize(e)
                 ),
                 t.status.patch(t.warn),
@@ -767,7 +767,7 @@ fn status(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
         }
         (_, None, _) if vs.anchor.is_some() => (" range: move, then v marks it".into(), t.status),
         (_, None, _) if !vs.filter.is_empty() => {
-            (format!(" filter: {}", sanitize(&vs.filter)), t.status)
+            (format!(" filter: {}", typed(&vs.filter)), t.status)
         }
         _ => (String::new(), t.status),
     };
@@ -804,12 +804,12 @@ fn status(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
     let bold = left_style.add_modifier(Modifier::BOLD);
     // The kept filter, selected: drawn reversed, as a text field shows a selection; only the
     // whole filter as typed (not cut with `…`, no error beside it).
-    let typed = sanitize(&vs.filter);
-    let mut spans = if s.mode == Mode::Filter && s.filter_selected && left == format!(" /{typed}▏")
+    let shown = typed(&vs.filter);
+    let mut spans = if s.mode == Mode::Filter && s.filter_selected && left == format!(" /{shown}▏")
     {
         vec![
             Span::styled(" /", bold),
-            Span::styled(typed.into_owned(), bold.add_modifier(Modifier::REVERSED)),
+            Span::styled(shown, bold.add_modifier(Modifier::REVERSED)),
             Span::styled("▏", bold),
         ]
     } else {
@@ -891,6 +891,13 @@ fn overlay(
         r,
     );
     max
+}
+
+/// Text a person typed, as the screen shows it: controls made visible, and a whole key (a
+/// pasted leak, a known secret in any form) hidden as the logs hide it. Every input (filter,
+/// palette, prompt, confirmation) reaches the screen through here.
+pub(crate) fn typed(s: &str) -> String {
+    sanitize(&crate::secret::redact(s, &[])).into_owned()
 }
 
 pub const FILTER_HELP: &[&str] = &[
@@ -1023,7 +1030,7 @@ fn prompt(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
     };
     let mut question = wrap(sanitize(&p.title).into_owned(), t.text);
     let input = wrap(
-        format!("> {}▏", sanitize(&p.input)),
+        format!("> {}▏", typed(&p.input)),
         t.text.add_modifier(Modifier::BOLD),
     );
     let error = p
@@ -1099,7 +1106,7 @@ fn picker(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
     let (w, rows) = (r.width, r.height.saturating_sub(3) as usize);
     let start = p.cursor.saturating_sub(rows.saturating_sub(1));
     let mut lines = vec![Line::from(Span::styled(
-        format!("> {}▏", sanitize(&p.input)),
+        format!("> {}▏", typed(&p.input)),
         t.text.add_modifier(Modifier::BOLD),
     ))];
     for (k, &i) in p.matches.iter().enumerate().skip(start).take(rows) {
@@ -1164,7 +1171,7 @@ fn confirm(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
                 },
                 t.warn,
             )),
-            Line::from(Span::styled(format!("> {}▏", sanitize(&c.typed)), t.text)),
+            Line::from(Span::styled(format!("> {}▏", typed(&c.typed)), t.text)),
             Line::from(""),
         ];
         let body = c
@@ -1260,7 +1267,7 @@ pub(crate) fn plan_lines<'a>(
             },
             t.warn,
         )),
-        Line::from(Span::styled(format!("> {}▏", sanitize(&c.typed)), t.text)),
+        Line::from(Span::styled(format!("> {}▏", typed(&c.typed)), t.text)),
         Line::from(""),
     ];
     let label = |id: &i64| {

@@ -1168,6 +1168,32 @@ fn escape_cancels_a_decision_and_nothing_is_recorded() {
     assert!(h.recorded().is_empty());
 }
 
+/// Ctrl-C in a prompt, a confirmation, the filter bar, the palette or the owner picker cancels
+/// it, as in a shell (it did nothing there): nothing is recorded, nothing quits.
+#[test]
+fn ctrl_c_cancels_what_is_being_typed() {
+    let mut h = Harness::with_engine(5);
+    h.key('c');
+    h.typ("half a thought");
+    assert!(!h.ctrl('c').contains(&Effect::Quit));
+    assert_eq!(h.s.mode, Mode::Normal, "the prompt is cancelled");
+    h.revoke_in_keys("rotated");
+    h.command("apply");
+    assert_eq!(h.s.mode, Mode::Confirm);
+    assert!(!h.ctrl('c').contains(&Effect::Quit));
+    assert_eq!(h.s.mode, Mode::Normal, "the confirmation is cancelled");
+    for open in ['/', ':'] {
+        h.key(open);
+        h.typ("abc");
+        assert!(!h.ctrl('c').contains(&Effect::Quit));
+        assert_eq!(h.s.mode, Mode::Normal, "{open} is cancelled");
+    }
+    assert!(
+        h.outside().all_journal().unwrap().is_empty(),
+        "nothing sent"
+    );
+}
+
 #[test]
 fn defer_asks_for_a_date_then_a_reason() {
     let mut h = Harness::new(5);

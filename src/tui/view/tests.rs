@@ -1210,3 +1210,36 @@ fn the_dashboard_counts_carried_out_revokes_apart() {
     carry_out(&mut h, crate::tui::state::tests::NOW + 60);
     assert_eq!(standing(&mut h), ["1 revoked"]);
 }
+
+/// A whole key pasted into the filter bar or the palette (a responder holding a leak) is never
+/// drawn: typed text reaches the screen through the redactor, as provider text and logs do.
+/// The filter keeps it out of its history and points to `:leak`, which finds a key by it.
+#[test]
+fn a_whole_key_typed_is_never_drawn() {
+    let t = theme();
+    let key = "sk-proj-Zq8vK2mN5pL7xR3tY6wB9cD1fG4hJ0sA";
+    let mut h = harness();
+    h.key('4');
+    h.key('/');
+    h.typ(key);
+    let typing = text(&render(&mut h, 120, 40, &t));
+    h.code(KeyCode::Enter);
+    let kept = text(&render(&mut h, 120, 40, &t));
+    h.key(':');
+    h.typ(&format!("leak {key}"));
+    let palette = text(&render(&mut h, 120, 40, &t));
+    for (when, screen) in [("typing", &typing), ("kept", &kept), ("palette", &palette)] {
+        assert!(!screen.contains("Zq8vK2mN5pL7"), "{when}:\n{screen}");
+    }
+    assert!(
+        h.s.filter_history
+            .iter()
+            .all(|f| !f.contains("Zq8vK2mN5pL7")),
+        "{:?}",
+        h.s.filter_history
+    );
+    assert!(
+        h.s.log.iter().any(|l| l.contains(":leak")) || kept.contains(":leak"),
+        "the person is pointed to :leak\n{kept}"
+    );
+}
