@@ -40,7 +40,9 @@
 //!
 //! **The engine and its two front ends.** [`engine`] holds the use cases, each written once:
 //! loading (a snapshot judged, its stored digest first: a cache keyed by the snapshot, the
-//! rules, the owners and the build, [`reconcile::digest::BUILD`]), the review read model, deciding
+//! rules, the owners and the build, [`reconcile::digest::BUILD`]), the review read model (with
+//! what each decision's plan did and whether a revoke landed after a snapshot: one reading of
+//! the journal for the console's marks and `recert gaps`/`person`), deciding
 //! (record, undo, redo), a reviewer's acts on a campaign queue and the one delegation policy,
 //! applying a plan (the unfinished-plan guard, what is pending, storing under the write lock,
 //! clients, the summary), incidents (the key a hint names, the decisions a leaked key or a

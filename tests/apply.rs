@@ -832,3 +832,42 @@ fn a_store_failing_mid_apply_says_what_went_out_and_resume_finishes_it_once() {
     }
     e.ok(&["audit", "verify"]);
 }
+
+/// After a revoke is carried out, `recert gaps` and `recert person` (which read the snapshot
+/// taken before it) say so on the rows it removed, as the console marks them `⊘`: a second
+/// responder reading them does not take revoked access for open access.
+#[test]
+fn gaps_and_person_mark_what_a_plan_revoked_after_the_snapshot() {
+    let e = Env::new("small", &[]);
+    let snap = e.snapshot();
+    let d = &snap.data;
+    // A leaver still on OpenAI: `leaver-with-access` on their account.
+    let left = |a: &recert::model::Account| {
+        let m = a.email.as_deref().unwrap_or_default();
+        d.people
+            .iter()
+            .any(|p| !p.is_current() && p.emails.iter().any(|x| x.eq_ignore_ascii_case(m)))
+    };
+    let email = common::process::busiest_openai_member(d, left).expect("a leaver on OpenAI");
+    let before = e.ok(&["gaps", "--person", &email]);
+    assert!(
+        before.contains("leaver-with-access") && !before.contains("REVOKED"),
+        "{before}"
+    );
+    e.ok(&["revoke", "--person", &email, "--yes", "--reason", "left"]);
+    let gaps = e.ok(&["gaps", "--person", &email]);
+    let line = gaps
+        .lines()
+        .find(|l| l.contains("leaver-with-access") && l.contains("openai"))
+        .unwrap_or_default();
+    assert!(
+        line.contains("REVOKED after the snapshot (plan #1"),
+        "{gaps}"
+    );
+    assert!(gaps.contains("revoked after snapshot #"), "{gaps}");
+    let person = e.ok(&["person", &email]);
+    assert!(
+        person.contains("revoked on") && person.contains("by plan #1"),
+        "{person}"
+    );
+}

@@ -52,14 +52,56 @@ pub fn gaps(g: &Globals, format: Format, filter: &GapFilter) -> Result<()> {
         None => all,
     };
     found.retain(|f| filter.keep(f));
+    let revoked = revoked_since(g, &snap)?;
     let mut out = std::io::stdout().lock();
     match format {
         Format::Json => writeln!(out, "{}", crate::model::text::json_pretty(&found)?)?,
         Format::Csv => write!(out, "{}", crate::audit::evidence::findings_csv(&found))?,
-        Format::Table => write!(out, "{}", to_table(&found))?,
+        Format::Table => write!(out, "{}", to_table(&found, &revoked, &snap))?,
+    }
+    // The exports are the snapshot's findings as they were; the note goes beside them.
+    let n = found
+        .iter()
+        .filter(|f| revoked_at(f, &revoked).is_some())
+        .count();
+    if n > 0 && format != Format::Table {
+        eprintln!("note: {}", revoked_note(n, &snap));
     }
     warn_failed_sources(&snap);
     Ok(())
+}
+
+/// The standing revokes a plan carried out after `snap` was taken, by target
+/// ([`engine::review::revoked_since`]): what the snapshot cannot show yet.
+fn revoked_since(g: &Globals, snap: &Snapshot) -> Result<Revoked> {
+    let store = Store::open(&g.paths.store)?;
+    Ok(engine::review::revoked_since(
+        &store.decisions()?,
+        &store.all_journal()?,
+        snap.taken_at,
+    ))
+}
+
+type Revoked = std::collections::HashMap<crate::review::Target, (i64, i64)>;
+
+fn revoked_at(f: &Finding, revoked: &Revoked) -> Option<(i64, i64)> {
+    if revoked.is_empty() {
+        return None;
+    }
+    let t = crate::review::Target::new(&f.provider, &f.source, &f.subject_kind, &f.subject_id);
+    revoked.get(&t).copied()
+}
+
+fn revoked_note(n: usize, snap: &Snapshot) -> String {
+    let which = if n == 1 {
+        "1 finding is".to_string()
+    } else {
+        format!("{n} findings are")
+    };
+    format!(
+        "{which} on objects a plan revoked after snapshot #{} was taken: `recert sync` reads the org as it is now",
+        snap.id
+    )
 }
 
 /// `recert person EMAIL`: one person's whole footprint.
@@ -67,6 +109,7 @@ pub fn person(g: &Globals, email: &str, format: Format) -> Result<()> {
     let cfg = g.config()?;
     let snap = load_latest(g)?.ok_or_else(|| no_snapshot(g))?;
     let (cx, all) = judged(&cfg, &g.paths.store, &snap)?;
+    let revoked = revoked_since(g, &snap)?;
     let fp = reconcile::footprint(&snap.data, &cx, &all, email);
     if fp.directory.is_empty() && fp.accounts.is_empty() {
         bail!(
@@ -77,7 +120,7 @@ pub fn person(g: &Globals, email: &str, format: Format) -> Result<()> {
     let mut out = std::io::stdout().lock();
     match format {
         Format::Json => writeln!(out, "{}", crate::model::text::json_pretty(&fp)?)?,
-        Format::Table | Format::Csv => write!(out, "{}", footprint_table(&fp, &snap))?,
+        Format::Table | Format::Csv => write!(out, "{}", footprint_table(&fp, &snap, &revoked))?,
     }
     warn_failed_sources(&snap);
     Ok(())
@@ -101,7 +144,20 @@ fn history(o: &mut String, fp: &reconcile::Footprint, kind: &str, source: &str, 
     }
 }
 
-fn footprint_table(fp: &reconcile::Footprint, snap: &Snapshot) -> String {
+/// Under an account's or key's line: that a plan revoked it after the snapshot was taken.
+fn revoked_line(o: &mut String, revoked: &Revoked, t: crate::review::Target) {
+    use std::fmt::Write as _;
+    if let Some((at, plan)) = revoked.get(&t) {
+        let _ = writeln!(
+            o,
+            "{:>14}revoked on {} by plan #{plan}, after this snapshot (`recert sync` reads it again)",
+            "",
+            date(Some(*at))
+        );
+    }
+}
+
+fn footprint_table(fp: &reconcile::Footprint, snap: &Snapshot, revoked: &Revoked) -> String {
     use crate::model::text::{columns, sanitize};
     use std::fmt::Write as _;
     let mut o = String::new();
@@ -133,6 +189,8 @@ fn footprint_table(fp: &reconcile::Footprint, snap: &Snapshot) -> String {
     });
     for (line, a) in columns(rows, &[]).lines().zip(&fp.accounts) {
         let _ = writeln!(o, "  {line}");
+        let t = crate::review::Target::new(&a.provider, &a.source, "account", &a.id);
+        revoked_line(&mut o, revoked, t);
         history(&mut o, fp, "account", &a.source, &a.id);
     }
     let _ = writeln!(o, "\nMEMBERSHIPS AND ROLES");
@@ -181,11 +239,13 @@ fn footprint_table(fp: &reconcile::Footprint, snap: &Snapshot) -> String {
     });
     for (line, k) in columns(rows, &[]).lines().zip(&fp.keys) {
         let _ = writeln!(o, "  {line}");
+        let t = crate::review::Target::new(&k.provider, &k.source, &k.kind, &k.id);
+        revoked_line(&mut o, revoked, t);
         history(&mut o, fp, "api_key", &k.source, &k.id);
     }
     let _ = writeln!(o, "\nFINDINGS");
     o.push_str(
-        &to_table(&fp.findings)
+        &to_table(&fp.findings, revoked, snap)
             .lines()
             .map(|l| format!("  {l}\n"))
             .collect::<String>(),
@@ -193,19 +253,39 @@ fn footprint_table(fp: &reconcile::Footprint, snap: &Snapshot) -> String {
     o
 }
 
-pub fn to_table(findings: &[Finding]) -> String {
+/// The findings as a table; one on an object a plan revoked after the snapshot was taken says
+/// so before its detail, and the count under the table says how many.
+pub fn to_table(findings: &[Finding], revoked: &Revoked, snap: &Snapshot) -> String {
     let head = ["SEVERITY", "RULE", "PROVIDER", "SUBJECT", "EMAIL", "DETAIL"].map(String::from);
-    let rows = findings.iter().map(|f| {
-        [
-            f.severity.as_str().to_string(),
-            f.rule.to_string(),
-            f.provider.to_string(),
-            f.subject_id.to_string(),
-            f.subject_email.as_deref().unwrap_or("-").to_string(),
-            f.detail.to_string(),
-        ]
-    });
+    let mut n = 0;
+    let rows: Vec<[String; 6]> = findings
+        .iter()
+        .map(|f| {
+            let detail = match revoked_at(f, revoked) {
+                Some((at, plan)) => {
+                    n += 1;
+                    format!(
+                        "REVOKED after the snapshot (plan #{plan}, {}): {}",
+                        date(Some(at)),
+                        f.detail
+                    )
+                }
+                None => f.detail.to_string(),
+            };
+            [
+                f.severity.as_str().to_string(),
+                f.rule.to_string(),
+                f.provider.to_string(),
+                f.subject_id.to_string(),
+                f.subject_email.as_deref().unwrap_or("-").to_string(),
+                detail,
+            ]
+        })
+        .collect();
     let mut out = crate::model::text::columns(std::iter::once(head).chain(rows), &[]);
     out.push_str(&format!("{} findings\n", findings.len()));
+    if n > 0 {
+        out.push_str(&format!("{}\n", revoked_note(n, snap)));
+    }
     out
 }

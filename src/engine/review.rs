@@ -2,9 +2,10 @@
 //! reviewer's queue, read from the store in one go. Both front ends read it here; the console
 //! builds its tables from it off the UI thread.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use crate::audit::Entry;
+use crate::model::Ts;
 use crate::remediate::JournalRow;
 use crate::review::Decision;
 use crate::review::campaign::CampaignItem;
@@ -106,4 +107,78 @@ pub fn read(store: &Store, campaign: Option<&CampaignQueue>) -> Result<ReadModel
         journal,
         queue,
     })
+}
+
+/// Per decision, the journal row that says most about what became of it: `failed` before
+/// `sent` before `planned` before `manual` before `abandoned` before `done`, the newest plan's
+/// first among equals. The one reading of "what did its plan do" every front end shows.
+pub fn outcome_rows(journal: &[JournalRow]) -> HashMap<i64, &JournalRow> {
+    use crate::remediate::RowState;
+    let rank = |s: RowState| match s {
+        RowState::Failed => 0,
+        RowState::Sent => 1,
+        RowState::Pending => 2,
+        RowState::Manual => 3,
+        RowState::Abandoned => 4,
+        RowState::Done => 5,
+    };
+    let mut worst: HashMap<i64, &JournalRow> = HashMap::new();
+    for r in journal {
+        for &d in &r.decisions {
+            let e = worst.entry(d).or_insert(r);
+            if (rank(r.state), -r.plan) < (rank(e.state), -e.plan) {
+                *e = r;
+            }
+        }
+    }
+    worst
+}
+
+/// The decisions a plan carried out (every call done, the last not a reversal), with when the
+/// last of their calls was done and by which plan.
+pub fn carried_out(journal: &[JournalRow]) -> HashMap<i64, (Ts, i64)> {
+    let done: HashMap<i64, i64> = outcome_rows(journal)
+        .into_iter()
+        .filter(|(_, r)| {
+            r.state == crate::remediate::RowState::Done && !crate::remediate::is_reversal(r)
+        })
+        .map(|(d, r)| (d, r.plan))
+        .collect();
+    let mut out: HashMap<i64, (Ts, i64)> = HashMap::new();
+    for r in journal {
+        for d in &r.decisions {
+            if let Some(&plan) = done.get(d) {
+                let e = out.entry(*d).or_insert((r.updated_at, plan));
+                e.0 = e.0.max(r.updated_at);
+            }
+        }
+    }
+    out
+}
+
+/// Whether a revoke carried out at `done_at` has landed as far as a snapshot taken at
+/// `taken_at` can tell: done after it was taken (it cannot show it yet), or the object is no
+/// longer usable in it (an Anthropic key set inactive). Not landed: a snapshot taken after
+/// still has it usable (granted again, or the call did not take).
+pub fn landed(done_at: Ts, taken_at: Ts, usable: bool) -> bool {
+    done_at >= taken_at || !usable
+}
+
+/// The standing revokes a plan carried out after a snapshot taken at `taken_at`, by target:
+/// what `recert gaps` and `recert person` mark on the snapshot's rows, as the console marks
+/// them `⊘`. The value is when and by which plan.
+pub fn revoked_since(
+    decisions: &[Decision],
+    journal: &[JournalRow],
+    taken_at: Ts,
+) -> HashMap<crate::review::Target, (Ts, i64)> {
+    let done = carried_out(journal);
+    crate::review::effective(decisions)
+        .into_iter()
+        .filter(|d| d.d.verdict == crate::review::Verdict::Revoke)
+        .filter_map(|d| {
+            let &(at, plan) = done.get(&d.id)?;
+            (at >= taken_at).then(|| (d.d.target.clone(), (at, plan)))
+        })
+        .collect()
 }

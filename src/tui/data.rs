@@ -697,24 +697,7 @@ pub struct Review {
 /// `abandoned` before `done, HTTP 200`, each with its plan. A decision no plan covers has none.
 pub fn remediation_states(journal: &[crate::remediate::JournalRow]) -> HashMap<i64, String> {
     use crate::remediate::RowState;
-    let rank = |s: RowState| match s {
-        RowState::Failed => 0,
-        RowState::Sent => 1,
-        RowState::Pending => 2,
-        RowState::Manual => 3,
-        RowState::Abandoned => 4,
-        RowState::Done => 5,
-    };
-    let mut worst: HashMap<i64, &crate::remediate::JournalRow> = HashMap::new();
-    for r in journal {
-        for &d in &r.decisions {
-            let e = worst.entry(d).or_insert(r);
-            if (rank(r.state), -r.plan) < (rank(e.state), -e.plan) {
-                *e = r;
-            }
-        }
-    }
-    worst
+    crate::engine::review::outcome_rows(journal)
         .into_iter()
         .map(|(d, r)| {
             // The provider's answer as people read it: `done, HTTP 200`, not `done 200`.
@@ -813,18 +796,10 @@ impl Review {
     ) -> Review {
         self.planned = planned;
         self.remediation = remediation_states(&journal);
-        for r in &journal {
-            for d in &r.decisions {
-                if self
-                    .remediation
-                    .get(d)
-                    .is_some_and(|s| s.starts_with("done"))
-                {
-                    let at = self.done_at.entry(*d).or_insert(r.updated_at);
-                    *at = (*at).max(r.updated_at);
-                }
-            }
-        }
+        self.done_at = crate::engine::review::carried_out(&journal)
+            .into_iter()
+            .map(|(d, (at, _))| (d, at))
+            .collect();
         self.journal = journal;
         let t = self.decisions_table();
         self.tables.insert(ViewId::Decisions, t.into());
@@ -869,7 +844,11 @@ impl Review {
                 .is_none_or(|c| c.usable()),
             _ => true,
         };
-        Some(at >= d.snapshot.taken_at || !usable)
+        Some(crate::engine::review::landed(
+            at,
+            d.snapshot.taken_at,
+            usable,
+        ))
     }
 }
 
