@@ -219,7 +219,8 @@ fn failures_are_reported_item_by_item_and_retried_by_resume() {
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
     assert!(!out.status.success());
     assert!(
-        stdout.contains("18 calls done now") && stdout.contains("2 failed"),
+        // The failures first: a summary cut at the screen's edge never hides them.
+        stdout.contains("plan #1: 2 calls FAILED (below), 18 calls done now"),
         "{stdout}"
     );
     let failed: Vec<&str> = stdout.lines().filter(|l| l.contains("FAILED #")).collect();
@@ -257,7 +258,7 @@ fn failures_are_reported_item_by_item_and_retried_by_resume() {
     assert!(!out.status.success());
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(
-        stdout.contains("0 calls done now, 18 done before, 2 failed"),
+        stdout.contains("2 calls FAILED (below), 0 calls done now, 18 done before"),
         "{stdout}"
     );
 }
@@ -491,6 +492,22 @@ fn evidence_pack_has_every_record_and_a_manifest_that_checks() {
     assert_eq!(calls.lines().count(), 1 + 4);
     for id in &ids {
         assert!(calls.contains(&format!("/organization/users/{id}")), "{id}");
+    }
+    // Each call says when it was last answered (as the other files date things: ISO 8601,
+    // UTC) and what it was about, as its decisions name it: an auditor reads the CSV alone.
+    let head: Vec<&str> = calls.lines().next().unwrap().split(',').collect();
+    let col = |name: &str| head.iter().position(|h| *h == name).expect(name);
+    for line in calls.lines().skip(1) {
+        let cells: Vec<&str> = line.split(',').collect();
+        let at = cells[col("updated_at")];
+        assert!(
+            chrono::DateTime::parse_from_rfc3339(at).is_ok(),
+            "{at:?} in {line}"
+        );
+        assert!(
+            ids.iter().any(|id| cells[col("about")] == id.as_str()),
+            "{line}"
+        );
     }
     let html = std::fs::read_to_string(pack.join("report.html")).unwrap();
     assert!(html.contains("Audit chain intact") && html.contains("<svg"));

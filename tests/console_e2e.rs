@@ -256,7 +256,7 @@ fn decide_quit_and_the_decisions_are_there_next_time() {
     t.keys(&["Enter"]);
     t.wait_for("This plan makes 2 provider calls", 20);
     t.keys(&["y", "Enter"]);
-    t.wait_for("2 calls done now, 0 done before, 0 failed", 60);
+    t.wait_for("2 calls done now, 0 done before, 0 manual steps", 60);
     t.keys(&["q"]);
     t.wait_for("RECERT-EXITED-0", 30);
     let store = recert::store::Store::open(dir).unwrap();

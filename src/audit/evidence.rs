@@ -217,6 +217,13 @@ pub fn files(e: &Evidence) -> Vec<(String, Vec<u8>)> {
         ),
     ));
     out.push(("calls.json".into(), json(e.calls)));
+    // What each call was about, as its decisions name it (a key's name and hint, a person's
+    // address): the CSV read alone says whose access went.
+    let labels: std::collections::HashMap<i64, &str> = e
+        .decisions
+        .iter()
+        .map(|d| (d.id, d.d.label.as_str()))
+        .collect();
     out.push((
         "calls.csv".into(),
         csv(
@@ -224,6 +231,7 @@ pub fn files(e: &Evidence) -> Vec<(String, Vec<u8>)> {
                 "plan",
                 "seq",
                 "decisions",
+                "about",
                 "source",
                 "kind",
                 "method",
@@ -234,8 +242,15 @@ pub fn files(e: &Evidence) -> Vec<(String, Vec<u8>)> {
                 "attempts",
                 "status",
                 "result",
+                "updated_at",
             ],
             e.calls.iter().map(|r| {
+                let mut about: Vec<&str> = r
+                    .decisions
+                    .iter()
+                    .filter_map(|d| labels.get(d).copied())
+                    .collect();
+                about.dedup();
                 vec![
                     r.plan.to_string(),
                     r.seq.to_string(),
@@ -244,6 +259,7 @@ pub fn files(e: &Evidence) -> Vec<(String, Vec<u8>)> {
                         .map(|d| d.to_string())
                         .collect::<Vec<_>>()
                         .join(" "),
+                    about.join("; "),
                     r.source.clone(),
                     r.kind.clone(),
                     r.method.clone().unwrap_or_default(),
@@ -254,6 +270,7 @@ pub fn files(e: &Evidence) -> Vec<(String, Vec<u8>)> {
                     r.attempts.to_string(),
                     r.status.map(|s| s.to_string()).unwrap_or_default(),
                     r.result.clone().unwrap_or_default(),
+                    time(r.updated_at),
                 ]
             }),
         ),
@@ -279,15 +296,18 @@ fn report(e: &Evidence) -> String {
          td,th{border:1px solid #ccc;padding:3px 6px;text-align:left}th{background:#eee}figure{margin:1em 0}\
          .bad{color:#d55e00;font-weight:bold}.ok{color:#0072b2}</style></head><body>",
     );
+    // Provider calls apart from the steps recorded without one (covered, manual).
+    let calls = e.calls.iter().filter(|r| r.kind == "call").count();
     h.push_str(&format!(
-        "<h1>recert evidence: snapshot #{}</h1><p>Snapshot taken {} · generated {} by {} · {} findings · {} decisions · {} calls</p>",
+        "<h1>recert evidence: snapshot #{}</h1><p>Snapshot taken {} · generated {} by {} · {} findings · {} decisions · {} provider calls · {} steps without a call</p>",
         e.snapshot_id,
         esc(&time(e.taken_at)),
         esc(&time(e.generated_at)),
         esc(&e.generated_by),
         e.findings.len(),
         e.decisions.len(),
-        e.calls.len()
+        calls,
+        e.calls.len() - calls
     ));
     match &e.chain {
         Ok(n) => h.push_str(&format!(

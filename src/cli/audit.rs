@@ -87,13 +87,17 @@ pub fn export_evidence(g: &Globals, out: &Path) -> Result<()> {
     }
     std::fs::write(out.join("manifest.sha256"), evidence::manifest(&files))?;
     println!(
-        "wrote {} files to {} (snapshot #{}, {} findings, {} decisions, {} calls); check with: cd {} && sha256sum -c manifest.sha256",
+        "wrote {} files to {} (snapshot #{}, {} findings, {} decisions, {}, {} without a call); check with: cd {} && sha256sum -c manifest.sha256",
         files.len() + 1,
         out.display(),
         snap.id,
         found.len(),
         decisions.len(),
-        calls.len(),
+        plural(
+            calls.iter().filter(|r| r.kind == "call").count(),
+            "provider call"
+        ),
+        calls.iter().filter(|r| r.kind != "call").count(),
         out.display()
     );
     if let Err(b) = &e.chain {

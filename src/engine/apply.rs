@@ -248,11 +248,15 @@ fn stopped_midway(store: &Store, plan: i64) -> String {
 /// hand, then each failure (provider text sanitized).
 pub fn summary(plan: i64, out: &Outcome) -> Vec<String> {
     let line = |r: &JournalRow| crate::model::text::sanitize(&r.line()).into_owned();
+    // Failures first: a line cut at the edge of a toast or a terminal never hides them.
+    let failed = match out.failed.len() {
+        0 => String::new(),
+        n => format!("{} FAILED (below), ", crate::model::text::plural(n, "call")),
+    };
     let mut lines = vec![format!(
-        "plan #{plan}: {} done now, {} done before, {} failed, {}, {} recorded without a call",
+        "plan #{plan}: {failed}{} done now, {} done before, {}, {} recorded without a call",
         crate::model::text::plural(out.done, "call"),
         out.already_done,
-        out.failed.len(),
         crate::model::text::plural(out.manual.len(), "manual step"),
         out.recorded
     )];

@@ -895,9 +895,12 @@ impl<F: Front> Inner<F> {
                 },
                 Err(e) => Event::ApplyDone {
                     ok: false,
-                    lines: vec![format!(
-                        "plan #{plan} stopped: {e:#}; `recert apply --resume` finishes it"
-                    )],
+                    // A store that failed mid-run says already what went out and how to
+                    // finish; said once.
+                    lines: vec![match format!("{e:#}") {
+                        e if e.contains("apply --resume") => e,
+                        e => format!("plan #{plan} stopped: {e}; `recert apply --resume` finishes it"),
+                    }],
                 },
             };
             // Said after the review is read again: the journal then shows what the run did.
