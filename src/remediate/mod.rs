@@ -818,7 +818,7 @@ pub fn mark_done(out: &mut [PlannedStep], done: &DoneCalls) {
                 "already done in plan #{plan} at {at}: {line} (not sent again; the re-check proves nothing: {why})"
             ),
             None => format!(
-                "already done in plan #{plan} at {at}: {line} (not sent again; `--recheck` proves it with a read)"
+                "already done in plan #{plan} at {at}: {line} (not sent again; `recert revoke --recheck` proves it with a read)"
             ),
         };
         p.step = Step::Record { what };
@@ -938,15 +938,21 @@ fn cover(out: &mut [PlannedStep]) {
         }) else {
             continue;
         };
-        let line = out[i].step.line();
         let by_line = out[by].step.line();
         let moved = out[i].decisions.clone();
-        out[i].step = Step::Record {
-            what: format!(
-                "covered by {} ({by_line}): {line} is not sent",
+        let what = match &out[i].step {
+            // Said as what it was, never as `MANUAL ...`: it is not one to do.
+            Step::Manual { what: step, .. } => format!(
+                "covered by {} ({by_line}): no manual step needed ({step})",
                 removal_words(what)
             ),
+            s => format!(
+                "covered by {} ({by_line}): {} is not sent",
+                removal_words(what),
+                s.line()
+            ),
         };
+        out[i].step = Step::Record { what };
         for x in moved {
             if !out[by].decisions.contains(&x) {
                 out[by].decisions.push(x);
@@ -1277,7 +1283,13 @@ mod tests {
             "{with_group:?}"
         );
         assert!(
-            !with_group.iter().any(|l| l.starts_with("MANUAL")),
+            !with_group.iter().any(|l| l.contains("MANUAL")),
+            "a manual step the call lifts does not read as one to do: {with_group:?}"
+        );
+        assert!(
+            with_group
+                .iter()
+                .any(|l| l.contains("no manual step needed")),
             "{with_group:?}"
         );
         // With the org user removed: done too.

@@ -1710,6 +1710,15 @@ impl State {
             self.notify("This person holds nothing on any provider", Level::Info);
             return Vec::new();
         }
+        // Said with how much of it a plan has revoked already (its calls are not sent again).
+        let done = super::views::people::revoked(self, item, &targets).after;
+        let count = match done {
+            0 => crate::model::text::plural(targets.len(), "item"),
+            n => format!(
+                "{}: {n} revoked already",
+                crate::model::text::plural(targets.len(), "item")
+            ),
+        };
         self.pending = Some(Pending {
             verdict: Verdict::Revoke,
             items: targets
@@ -1723,10 +1732,8 @@ impl State {
         });
         self.ask(PromptKind::Justification);
         if let Some(p) = &mut self.prompt {
-            let n = self.pending.as_ref().map(|p| p.items.len()).unwrap_or(0);
             p.title = format!(
-                "Revoke everything {person} holds on every provider ({}). Justification ({})",
-                crate::model::text::plural(n, "item"),
+                "Revoke everything {person} holds on every provider ({count}). Justification ({})",
                 if self.justification_required {
                     "required"
                 } else {

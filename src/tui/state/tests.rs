@@ -435,6 +435,43 @@ impl Harness {
         self.reload_review();
     }
 
+    /// Decisions carried out as another process would: a plan of one `DELETE` per decision
+    /// (to `/x/{target id}` on its source), each sent and answered done (HTTP 200) at `at`,
+    /// the plan stored just before; the review read again.
+    pub fn carry_out(&mut self, decisions: &[crate::review::Decision], at: i64) {
+        let steps: Vec<crate::remediate::PlannedStep> = decisions
+            .iter()
+            .map(|d| crate::remediate::PlannedStep {
+                decisions: vec![d.id],
+                step: crate::remediate::Step::Call {
+                    source: d.d.target.source.clone(),
+                    method: "DELETE",
+                    path: format!("/x/{}", d.d.target.id),
+                    body: None,
+                    note: None,
+                },
+            })
+            .collect();
+        let mut store = self.outside();
+        let plan = store
+            .create_plan(&steps, "rev@example.com", None, at - 2)
+            .unwrap();
+        for row in store.journal(plan).unwrap() {
+            store.journal_sent(&row, "r", at - 1).unwrap();
+            store
+                .journal_result(
+                    &row,
+                    crate::remediate::RowState::Done,
+                    Some(200),
+                    "ok",
+                    "r",
+                    at,
+                )
+                .unwrap();
+        }
+        self.reload_review();
+    }
+
     /// Ask the engine to read the review again (after another process changed the store).
     pub fn reload_review(&mut self) {
         self.send_engine(Command::Review);
@@ -2584,33 +2621,7 @@ fn key_findings_are_labelled_by_the_key_and_a_revived_object_is_flagged() {
     h.typ("left");
     h.code(KeyCode::Enter);
     let d = h.outside().decisions().unwrap().remove(0);
-    let step = crate::remediate::PlannedStep {
-        decisions: vec![d.id],
-        step: crate::remediate::Step::Call {
-            source: "openai".into(),
-            method: "DELETE",
-            path: "/organization/projects/proj_1/api_keys/key_a".into(),
-            body: None,
-            note: None,
-        },
-    };
-    let plan = h
-        .outside()
-        .create_plan(&[step], "rev@example.com", None, NOW - 100)
-        .unwrap();
-    let row = h.outside().journal(plan).unwrap().remove(0);
-    h.outside().journal_sent(&row, "r", NOW - 60).unwrap();
-    h.outside()
-        .journal_result(
-            &row,
-            crate::remediate::RowState::Done,
-            Some(200),
-            "ok",
-            "r",
-            NOW - 50,
-        )
-        .unwrap();
-    h.reload_review();
+    h.carry_out(&[d], NOW - 50);
     let row = h.s.vs().row(h.s.current().unwrap()).unwrap().item;
     let (t, _) = crate::tui::view::decision_text(&h.s, &h.s.data, ViewId::Gaps, row).unwrap();
     assert!(
@@ -2774,33 +2785,7 @@ fn a_keys_status_after_its_revoke_landed_says_the_snapshot_is_older() {
     let key = h.s.data.snapshot.data.credentials[item as usize].clone();
     assert_eq!(d.d.target.id, key.id, "the revoke is the shown key's");
     let taken = h.s.data.snapshot.taken_at;
-    let step = crate::remediate::PlannedStep {
-        decisions: vec![d.id],
-        step: crate::remediate::Step::Call {
-            source: key.source.clone(),
-            method: "DELETE",
-            path: format!("/organization/projects/proj_1/api_keys/{}", key.id),
-            body: None,
-            note: None,
-        },
-    };
-    let plan = h
-        .outside()
-        .create_plan(&[step], "rev@example.com", None, taken + 5)
-        .unwrap();
-    let row = h.outside().journal(plan).unwrap().remove(0);
-    h.outside().journal_sent(&row, "r", taken + 6).unwrap();
-    h.outside()
-        .journal_result(
-            &row,
-            crate::remediate::RowState::Done,
-            Some(200),
-            "ok",
-            "r",
-            taken + 7,
-        )
-        .unwrap();
-    h.reload_review();
+    h.carry_out(&[d], taken + 7);
     assert_eq!(
         status(&h),
         format!(
@@ -3356,42 +3341,27 @@ fn a_person_s_detail_says_what_was_revoked_after_the_snapshot() {
     // Three of the four carried out, after the snapshot was taken.
     let taken = h.s.data.snapshot.taken_at;
     let ds = h.outside().decisions().unwrap();
-    let steps: Vec<crate::remediate::PlannedStep> = ds[..3]
-        .iter()
-        .map(|d| crate::remediate::PlannedStep {
-            decisions: vec![d.id],
-            step: crate::remediate::Step::Call {
-                source: d.d.target.source.clone(),
-                method: "DELETE",
-                path: format!("/x/{}", d.d.target.id),
-                body: None,
-                note: None,
-            },
-        })
-        .collect();
-    let plan = h
-        .outside()
-        .create_plan(&steps, "rev@example.com", None, taken + 5)
-        .unwrap();
-    for row in h.outside().journal(plan).unwrap() {
-        h.outside().journal_sent(&row, "r", taken + 6).unwrap();
-        h.outside()
-            .journal_result(
-                &row,
-                crate::remediate::RowState::Done,
-                Some(204),
-                "ok",
-                "r",
-                taken + 7,
-            )
-            .unwrap();
-    }
-    h.reload_review();
+    h.carry_out(&ds[..3], taken + 7);
     let line = holds(&h);
     assert!(
         line.contains("4 items on providers in snapshot #")
             && line.contains("3 revoked after it was taken (:sync to see them gone)")
             && line.contains("1 with a revoke not applied yet"),
+        "{line}"
+    );
+    // `x` again says how much of it is revoked already, not "4 items" as if none were.
+    h.key('x');
+    let title = h.s.prompt.as_ref().unwrap().title.clone();
+    assert!(title.contains("(4 items: 3 revoked already)"), "{title}");
+    h.code(KeyCode::Esc);
+    // The fourth revoked before the snapshot was taken, yet the snapshot still has it: said
+    // so (granted again?), never "x revokes them all".
+    h.carry_out(&ds[3..], taken - 40);
+    let line = holds(&h);
+    assert!(
+        line.contains("1 revoked before it was taken, yet still here (granted again?)")
+            && !line.contains("not applied yet")
+            && !line.contains("x revokes them all"),
         "{line}"
     );
 }

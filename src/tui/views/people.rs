@@ -163,29 +163,52 @@ impl Data {
     }
 }
 
-/// What a person holds on the providers, and what has been done about it since the snapshot
-/// was taken: revokes carried out after it (the snapshot still lists them), revokes recorded
-/// and not applied yet.
-fn holds_line(s: &State, item: u32, held: &[crate::review::NewDecision]) -> String {
-    use crate::model::text::plural;
-    let d = &*s.data;
-    let (mut after, mut waiting) = (0, 0);
+/// What became of the revokes of what a person holds, as this snapshot can tell (the one judge
+/// is [`crate::tui::data::Review::landed`], as the Keys view asks it): carried out after it was
+/// taken, carried out before it yet still in it (granted again?), recorded and not applied.
+#[derive(Default)]
+pub(crate) struct Revoked {
+    pub after: usize,
+    pub still: usize,
+    pub waiting: usize,
+}
+
+pub(crate) fn revoked(s: &State, item: u32, held: &[crate::review::NewDecision]) -> Revoked {
+    let mut r = Revoked::default();
     for x in held {
         let Some(&(Verdict::Revoke, id)) = s.review.decided.get(&x.target) else {
             continue;
         };
-        // The one judge of "carried out after the snapshot", as the Keys view asks it.
-        match s.review.landed(d, ViewId::People, item, id) {
-            Some(true) => after += 1,
-            Some(false) => {}
-            None => waiting += 1,
+        match s.review.landed(&s.data, ViewId::People, item, id) {
+            Some(true) => r.after += 1,
+            Some(false) => r.still += 1,
+            None => r.waiting += 1,
         }
     }
+    r
+}
+
+/// What a person holds on the providers, and what has been done about it since the snapshot
+/// was taken: revokes carried out after it (the snapshot still lists them), revokes carried
+/// out before it whose objects it still has, revokes recorded and not applied yet.
+fn holds_line(s: &State, item: u32, held: &[crate::review::NewDecision]) -> String {
+    use crate::model::text::plural;
+    let d = &*s.data;
+    let Revoked {
+        after,
+        still,
+        waiting,
+    } = revoked(s, item, held);
     let n = plural(held.len(), "item");
     let mut parts = Vec::new();
     if after > 0 {
         parts.push(format!(
             "{after} revoked after it was taken (:sync to see them gone)"
+        ));
+    }
+    if still > 0 {
+        parts.push(format!(
+            "{still} revoked before it was taken, yet still here (granted again?)"
         ));
     }
     if waiting > 0 && waiting == held.len() {
