@@ -144,6 +144,8 @@ pub async fn sync_at(
     clock: Clock<'_>,
 ) -> Result<SyncReport, StoreError> {
     let started = Instant::now();
+    // A damaged store is said before anything is read from the providers, never written to.
+    store.check_intact()?;
     // Files need no key; APIs get a client once their key is found.
     let mut origins: HashMap<String, String> = HashMap::new();
     let clients: Vec<(SourceConfig, Result<Arc<connectors::http::Http>, String>)> = config

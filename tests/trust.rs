@@ -1087,3 +1087,45 @@ fn a_plan_never_deletes_the_admin_key_recert_runs_with() {
     let verify = e.ok(&["audit", "verify"]);
     assert!(verify.contains("intact"), "{verify}");
 }
+
+/// A store with a damaged page that a sync would never read (here the root page of the
+/// campaign delegations, which a sync does not touch) is not written to: SQLite notices damage
+/// only on the pages it reads, so `recert sync` stored a new snapshot into it (found by an
+/// attacker overwriting pages of a store). It checks the store first and stops, saying what to
+/// do, with nothing read from the providers and nothing written.
+#[test]
+fn a_sync_never_writes_into_a_store_with_a_damaged_page() {
+    let e = Env::new("small", &[]);
+    let db = e.data().join("recert.db");
+    let (root, page_size) = {
+        let c = rusqlite::Connection::open(&db).unwrap();
+        c.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);").unwrap();
+        let root: i64 = c
+            .query_row(
+                "SELECT rootpage FROM sqlite_master WHERE name = 'campaign_delegations'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let size: i64 = c.query_row("PRAGMA page_size", [], |r| r.get(0)).unwrap();
+        (root, size)
+    };
+    let mut bytes = std::fs::read(&db).unwrap();
+    let at = ((root - 1) * page_size) as usize;
+    bytes[at..at + page_size as usize].fill(0xA5);
+    std::fs::write(&db, &bytes).unwrap();
+    let before = e.log().len();
+    let out = e.run(&["sync"]);
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("is damaged") && err.contains("backup"),
+        "{err}"
+    );
+    assert_eq!(e.log().len(), before, "nothing was read from the providers");
+    let c = rusqlite::Connection::open(&db).unwrap();
+    let snapshots: i64 = c
+        .query_row("SELECT count(*) FROM snapshots", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(snapshots, 1, "no snapshot was stored");
+}

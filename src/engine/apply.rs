@@ -193,6 +193,8 @@ pub async fn run(
     actor: &str,
     on_item: OnItem<'_>,
 ) -> Result<Outcome> {
+    // Nothing is sent while the journal it must be written to is damaged.
+    store.lock().expect("store").check_intact()?;
     let sources = plan_sources(&store.lock().expect("store"), plan)?;
     let clients = clients(cfg, key_for, sources)?;
     let concurrency = cfg.settings.apply_concurrency.unwrap_or(8);
