@@ -929,22 +929,26 @@ fn help(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
                 Span::styled(b.desc.clone(), t.muted),
             ]));
         }
-    }
-    // The `:` commands, with their arguments (the description starts with them when a
-    // command takes any: "leak HINT: ...").
-    lines.push(Line::from(Span::styled(
-        "Commands (type : then the name; Tab completes)",
-        t.accent,
-    )));
-    for (name, desc) in super::state::COMMANDS {
-        let (usage, what) = match desc.split_once(": ") {
-            Some((u, w)) if u.starts_with(name) => (format!(":{u}"), w),
-            _ => (format!(":{name}"), *desc),
-        };
-        lines.push(Line::from(vec![
-            Span::styled(format!("  {usage:<28} "), t.text),
-            Span::styled(what.to_string(), t.muted),
-        ]));
+        if layer != Layer::Normal {
+            continue;
+        }
+        // The `:` commands right after the lists' keys (`:leak`, `:sweep` and `:apply` are
+        // what a responder looks for), with their arguments (the description starts with
+        // them when a command takes any: "leak HINT: ...").
+        lines.push(Line::from(Span::styled(
+            "Commands (type : then the name; Tab completes)",
+            t.accent,
+        )));
+        for (name, desc) in super::state::COMMANDS {
+            let (usage, what) = match desc.split_once(": ") {
+                Some((u, w)) if u.starts_with(name) => (format!(":{u}"), w),
+                _ => (format!(":{name}"), *desc),
+            };
+            lines.push(Line::from(vec![
+                Span::styled(format!("  {usage:<28} "), t.text),
+                Span::styled(what.to_string(), t.muted),
+            ]));
+        }
     }
     let close = s.keymap.key_for(Layer::Help, super::keymap::Action::Close);
     let r = centered(area, 84, area.height);
