@@ -274,6 +274,9 @@ pub fn learn(key: &str) {
         return;
     }
     let new = forms(key);
+    // The provider's public prefix every such key has (`sk-admin-`): not a secret, so no
+    // fragment that is mostly it is one (it took `helpdesk-admin@` for a key).
+    let public = public_prefix(key);
     let mut known = KNOWN.write().unwrap_or_else(|e| e.into_inner());
     for f in new {
         // Read through separators, the text holds the form without its own (a password
@@ -287,13 +290,45 @@ pub fn learn(key: &str) {
         }
         let windows = known.windows.get_or_insert_with(Default::default);
         for fb in [f.as_bytes(), &bare] {
-            for w in fb.windows(FRAGMENT) {
+            let skip = if fb.starts_with(&key.as_bytes()[..public]) {
+                public
+            } else {
+                0
+            };
+            for (i, w) in fb.windows(FRAGMENT).enumerate() {
+                // A window with fewer than four bytes of the secret part is mostly prefix:
+                // `-admin-t` would take `ask-admin-team` for a key starting with `t`.
+                if skip > 0 && i + FRAGMENT < skip + 4 {
+                    continue;
+                }
                 if let Ok(w) = <[u8; FRAGMENT]>::try_from(w) {
                     windows.insert(w);
                 }
             }
         }
     }
+}
+
+/// How many leading bytes of `key` are a provider's public prefix: up to the last `-` in the
+/// first 16 bytes of an `sk-` key (`sk-admin-`, `sk-proj-`, `sk-svcacct-`, `sk-ant-api03-`,
+/// `sk-ant-admin01-`); none for another secret.
+fn public_prefix(key: &str) -> usize {
+    if !key.starts_with("sk-") {
+        return 0;
+    }
+    key.as_bytes()
+        .iter()
+        .take(16)
+        .rposition(|b| *b == b'-')
+        .map_or(0, |i| i + 1)
+}
+
+/// A token that starts like a provider key is one when it carries a key's random part: a run
+/// of 16 or more letters and digits (`sk-admin-team-rotation` is words).
+fn key_shaped(token: &str) -> bool {
+    token
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .any(|run| run.len() >= 16)
 }
 
 /// Prefixes of provider keys: OpenAI (`sk-`, `sk-admin-`, `sk-proj-`, `sk-svcacct-`),
@@ -307,10 +342,11 @@ pub fn redact(text: &str, extra: &[&Secret]) -> String {
     for s in extra {
         learn(&s.0);
     }
+    // Key shapes first: a whole key goes as one, its public prefix with it (the fragments
+    // learned from it leave the prefix out).
+    let out = scrub_key_shapes(text);
     let known = KNOWN.read().unwrap_or_else(|e| e.into_inner());
-    let out = scrub_known(text, &known);
-    drop(known);
-    scrub_key_shapes(&out)
+    scrub_known(&out, &known)
 }
 
 /// Mark every byte covered by a known form, or by a window of `FRAGMENT` bytes of one, and
@@ -384,7 +420,7 @@ fn scrub_key_shapes(out: &str) -> String {
             .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.'))
             .unwrap_or(tail.len());
         let token = &tail[..end];
-        if is_redacted_form(token) || token.len() < 12 {
+        if is_redacted_form(token) || !key_shaped(token) {
             result.push_str(token);
         } else {
             result.push_str("[REDACTED]");
@@ -548,6 +584,31 @@ mod tests {
         ] {
             assert_eq!(redact(text, &[]), text);
         }
+    }
+
+    /// A provider key's public prefix (`sk-admin-`, `sk-ant-admin01-`: every such key has it)
+    /// is not a secret: words that hold it are left alone (an address `helpdesk-admin@`, a
+    /// reason naming `ask-admin-team`), as is a word only shaped like a key's start. The key,
+    /// and any fragment of its secret part, are still redacted.
+    #[test]
+    fn a_key_s_public_prefix_is_not_a_secret() {
+        let _openai = Secret::new("sk-admin-df3AG9rYLdOxoOF3qi8HOw9358dpTB7HudaaLFt");
+        let _anthropic = Secret::new("sk-ant-admin01-Qm9vdHN0cmFwUGFzc3dvcmQxMjM0NTY3OA");
+        for text in [
+            "helpdesk-admin@example.com",
+            "ticket ask-admin-team: dsk-admin-9 rotation",
+            "task-ant-admin01 and sk-admin-team-rotation",
+        ] {
+            assert_eq!(redact(text, &[]), text);
+        }
+        assert_eq!(
+            redact("id df3AG9rYLdOxoOF3 and Qm9vdHN0cmFw", &[]),
+            "id [REDACTED] and [REDACTED]"
+        );
+        assert_eq!(
+            redact("sk-admin-df3AG9rYLdOxoOF3qi8HOw9358dpTB7HudaaLFt", &[]),
+            "[REDACTED]"
+        );
     }
 
     #[test]

@@ -420,7 +420,7 @@ impl Http {
             Some(url) => {
                 let rest = url
                     .strip_prefix(&self.base)
-                    .filter(|r| r.starts_with('/'))
+                    .filter(|r| r.starts_with('/') && !climbs(r))
                     .ok_or_else(|| SourceError::Malformed {
                         src: self.source.clone(),
                         method: "GET".into(),
@@ -804,6 +804,17 @@ fn window_reset(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     ))
 }
 
+/// Whether a path (after the base URL) has a dot segment, as written or percent-encoded
+/// (`..`, `%2e%2e`, `.%2E`, `.`): a URL library and a server resolve those, so a path that
+/// starts inside the base URL may end outside it.
+fn climbs(path: &str) -> bool {
+    let path = path.split(['?', '#']).next().unwrap_or_default();
+    path.split('/').any(|seg| {
+        let seg = seg.to_ascii_lowercase().replace("%2e", ".");
+        seg == "." || seg == ".."
+    })
+}
+
 /// The `rel="next"` target among a response's `Link` headers (RFC 8288): there may be several
 /// header lines, and one line may hold several comma-separated links.
 pub fn link_next(headers: &reqwest::header::HeaderMap) -> Option<String> {
@@ -1047,6 +1058,12 @@ mod tests {
             "http://127.0.0.1:9/okta.evil.example/api/v1/users",
             "http://127.0.0.1:9/okta@evil.example/api",
             "https://127.0.0.1:9/okta/api/v1/users",
+            // Dot segments, as written and percent-encoded: a URL library (and a server)
+            // resolves them to a path outside the base.
+            "http://127.0.0.1:9/okta/api/v1/../../../leak/users?after=zzz",
+            "http://127.0.0.1:9/okta/%2e%2e/leak",
+            "http://127.0.0.1:9/okta/api/.%2E/%2e./x",
+            "http://127.0.0.1:9/okta/./../x",
         ] {
             let err = h
                 .get_linked("api/v1/users", &[], Some(next))

@@ -2764,6 +2764,15 @@ impl State {
                 return self.switch(prev);
             }
             Action::Copy => match self.selected_id() {
+                // Never a control or format character on the clipboard: pasted into a shell,
+                // a newline runs what follows, and an ESC can end a bracketed paste.
+                Some(id) if crate::model::text::sanitize(&id) != id => self.notify(
+                    format!(
+                        "Not copied: the id holds control or format characters (shown as {}); a pasted id would act in a shell",
+                        crate::model::text::sanitize(&id)
+                    ),
+                    Level::Warn,
+                ),
                 Some(id) => {
                     self.notify(
                         format!(

@@ -3587,3 +3587,28 @@ fn undo_returns_the_cursor_to_the_undone_row() {
     assert!(said.starts_with("Undone"), "{said}");
     assert_eq!(h.s.vs().cursor, decided, "back on the undone row");
 }
+
+/// `y` never puts a control or format character on the clipboard: an id a provider gave with
+/// a newline (`key_x\n touch /tmp/pwned\n`) would run as commands when pasted into a shell,
+/// and an ESC could end a bracketed paste. Such an id is not copied; the toast says why.
+#[test]
+fn y_refuses_an_id_with_control_characters() {
+    let mut h = Harness::new(0);
+    let mut snap = h.s.data.snapshot.clone();
+    for (k, id) in snap.data.credentials.iter_mut().zip([
+        "key_x\n touch /tmp/pwned\n",
+        "key_y\u{202e}\u{1b}[2Jx",
+        "key_z\u{1b}[201~",
+    ]) {
+        k.id = id.into();
+    }
+    h.load(snap);
+    h.key('4');
+    for n in 0..3 {
+        let effects = h.key('y');
+        assert!(effects.is_empty(), "row {n}: {effects:?}");
+        let said = &h.s.toast.as_ref().unwrap().0;
+        assert!(said.contains("Not copied"), "{said}");
+        h.key('j');
+    }
+}
