@@ -24,6 +24,8 @@ pub struct SyncReport {
     pub elapsed: Duration,
     /// Of `elapsed`, the time spent pulling from the sources (the rest is the store).
     pub fetch_elapsed: Duration,
+    /// What the sync did to what a source sent that it must say (a secret in its text).
+    pub notes: Vec<String>,
 }
 
 impl SyncReport {
@@ -61,8 +63,108 @@ impl SyncReport {
                     )
                 }
             })
+            .chain(self.notes.iter().cloned())
             .collect()
     }
+}
+
+/// Provider text holding a secret recert keeps (the admin key it sends, a fragment of it, in
+/// any form the one redactor reads) never reaches the store: each object is read through the
+/// redactor as it will be stored. An object whose own id (or a reference: `*_id`) holds one is
+/// left out: acting on it would put the secret in a request's path. Otherwise its text is kept
+/// redacted. Returns what it did, for the sync's report; nothing when the source's text holds
+/// no secret (each object is checked once, as its JSON).
+pub fn scrub_secrets(source: &str, d: &mut crate::model::SourceData) -> Option<String> {
+    fn list<T: serde::Serialize + serde::de::DeserializeOwned + Sync>(
+        items: &mut Vec<T>,
+        kept: &mut usize,
+        left: &mut usize,
+    ) {
+        use rayon::prelude::*;
+        // Read in batches first, one JSON text each, on every core (most batches hold
+        // nothing): only a batch that holds a secret is read object by object. A batch that
+        // cannot be written as JSON is read object by object too.
+        const BATCH: usize = 4096;
+        let suspect: Vec<bool> = items
+            .par_chunks(BATCH)
+            .map(|b| match serde_json::to_string(b) {
+                Ok(text) => crate::secret::redact(&text, &[]) != text,
+                Err(_) => true,
+            })
+            .collect();
+        if !suspect.contains(&true) {
+            return;
+        }
+        let mut at = 0usize;
+        items.retain_mut(|x| {
+            at += 1;
+            if !suspect[(at - 1) / BATCH] {
+                return true;
+            }
+            let Ok(text) = serde_json::to_string(&*x) else {
+                return true;
+            };
+            if crate::secret::redact(&text, &[]) == text {
+                return true;
+            }
+            let Ok(mut v) = serde_json::to_value(&*x) else {
+                return true;
+            };
+            let holds = |v: &serde_json::Value| {
+                v.as_str()
+                    .is_some_and(|t| crate::secret::redact(t, &[]) != t)
+            };
+            if let serde_json::Value::Object(m) = &v
+                && m.iter()
+                    .any(|(k, v)| (k == "id" || k.ends_with("_id")) && holds(v))
+            {
+                *left += 1;
+                return false;
+            }
+            redact_strings(&mut v);
+            match serde_json::from_value(v) {
+                Ok(y) => {
+                    *x = y;
+                    *kept += 1;
+                    true
+                }
+                // Redacted text that no longer reads as the object: left out rather than kept
+                // with the secret.
+                Err(_) => {
+                    *left += 1;
+                    false
+                }
+            }
+        });
+    }
+    fn redact_strings(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::String(t) => *t = crate::secret::redact(t, &[]),
+            serde_json::Value::Array(a) => a.iter_mut().for_each(redact_strings),
+            serde_json::Value::Object(m) => m.values_mut().for_each(redact_strings),
+            _ => {}
+        }
+    }
+    let (mut kept, mut left) = (0, 0);
+    list(&mut d.people, &mut kept, &mut left);
+    list(&mut d.accounts, &mut kept, &mut left);
+    list(&mut d.resources, &mut kept, &mut left);
+    list(&mut d.grants, &mut kept, &mut left);
+    list(&mut d.service_accounts, &mut kept, &mut left);
+    list(&mut d.credentials, &mut kept, &mut left);
+    list(&mut d.invites, &mut kept, &mut left);
+    list(&mut d.apps, &mut kept, &mut left);
+    list(&mut d.app_access, &mut kept, &mut left);
+    list(&mut d.provenance, &mut kept, &mut left);
+    if kept + left == 0 {
+        return None;
+    }
+    let note = format!(
+        "{source}: {} held the key recert sends it (or a secret it keeps) in their text: {kept} kept with it redacted, {left} left out (its id holds it: acting on it would send the secret)",
+        crate::model::text::plural(kept + left, "object")
+    );
+    tracing::warn!(source = %source, kept, left, "provider text held a secret recert keeps");
+    Some(note)
 }
 
 /// How a source's key is found: the config's `key_env` or keyring, or a fixed key (the demo).
@@ -310,6 +412,12 @@ pub async fn sync_at(
         }
     }
     let fetch_elapsed = started.elapsed();
+    let mut notes = Vec::new();
+    for r in &mut results {
+        if let Ok(d) = &mut r.outcome {
+            notes.extend(scrub_secrets(&r.source, d));
+        }
+    }
     if results.iter().all(|r| r.outcome.is_err()) {
         // Nothing new arrived: store nothing, so the latest snapshot stays what it was.
         let kept = store.latest_snapshot_id()?;
@@ -333,6 +441,7 @@ pub async fn sync_at(
             sources,
             elapsed: started.elapsed(),
             fetch_elapsed,
+            notes,
         });
     }
     let id = store.write_snapshot(clock(), &results)?;
@@ -349,6 +458,7 @@ pub async fn sync_at(
         sources: store.source_runs(id)?,
         elapsed: started.elapsed(),
         fetch_elapsed,
+        notes,
     })
 }
 

@@ -1129,3 +1129,67 @@ fn a_sync_never_writes_into_a_store_with_a_damaged_page() {
         .unwrap();
     assert_eq!(snapshots, 1, "no snapshot was stored");
 }
+
+/// A provider that puts the admin key recert sends it into its own text (a key named after
+/// it, a user's name holding it, a key whose id holds it) never gets that key stored, shown or
+/// exported: the sync reads provider text through the one redactor before it is stored. A
+/// name is kept redacted; an object whose id holds the key is left out (it could not be acted
+/// on without sending the key in a path), and the sync says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provider_echoing_the_admin_key_in_its_data_never_gets_it_stored() {
+    let key = recert::sim::DEFAULT_KEY;
+    let mut f = common::fresh(Size::Small, 3, "", "").await;
+    let hostile_id = format!("key_{key}_1");
+    {
+        let mut w = f.sim.state.world.write().unwrap();
+        let (project, keys) = w
+            .openai
+            .api_keys
+            .iter_mut()
+            .find(|(_, m)| m.len() >= 2)
+            .unwrap();
+        let project = project.clone();
+        let mut named = keys.values().next().unwrap().clone();
+        let mut by_id = keys.values().nth(1).unwrap().clone();
+        named.name = format!("full-{key}");
+        keys.insert(named.id.clone(), named);
+        by_id.id = hostile_id.clone();
+        keys.insert(hostile_id.clone(), by_id);
+        let _ = project;
+        let u = w.openai.users.values_mut().next().unwrap();
+        u.name = format!("Mallory {key} Jones");
+    }
+    let report = common::sync_once(&f.cfg, &mut f.store).await;
+    let said = report.lines().join("\n");
+    assert!(
+        said.contains("held the key recert sends it") && said.contains("left out"),
+        "{said}"
+    );
+    assert!(!said.contains(key), "{said}");
+    let snap = f.store.latest_snapshot().unwrap().unwrap();
+    let d = &snap.data;
+    assert!(d.credentials.iter().all(|c| c.id != hostile_id), "left out");
+    assert!(
+        d.credentials
+            .iter()
+            .any(|c| c.name.as_deref() == Some("full-[REDACTED]")),
+        "the name kept, redacted"
+    );
+    assert!(
+        d.accounts
+            .iter()
+            .any(|a| a.name.as_deref() == Some("Mallory [REDACTED] Jones"))
+    );
+    // Not a byte of it in the store file.
+    let db = f.store.path().to_path_buf();
+    drop(f.store);
+    let c = rusqlite::Connection::open(&db).unwrap();
+    c.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);").unwrap();
+    drop(c);
+    let bytes = std::fs::read(&db).unwrap();
+    assert!(
+        !bytes.windows(key.len()).any(|w| w == key.as_bytes()),
+        "the key is in {}",
+        db.display()
+    );
+}
