@@ -201,6 +201,8 @@ fn decoded(text: &str) -> Option<Decoded> {
 fn separator(b: &[u8]) -> Option<usize> {
     match b {
         [b' ' | b':' | b'\t' | b'\n' | b'\r' | 0, ..] => Some(1),
+        // A line break or tab as JSON (and C) writes it.
+        [b'\\', b'n' | b't' | b'r', ..] => Some(2),
         [0xC2, 0xAD, ..] => Some(2),
         [0xE1, 0xA0, 0x8E, ..]
         | [0xE2, 0x80, 0x8B..=0x8D, ..]
@@ -316,18 +318,25 @@ pub fn learn(key: &str) {
     }
 }
 
-/// How many leading bytes of `key` are a provider's public prefix: up to the last `-` in the
-/// first 16 bytes of an `sk-` key (`sk-admin-`, `sk-proj-`, `sk-svcacct-`, `sk-ant-api03-`,
-/// `sk-ant-admin01-`); none for another secret.
+/// The providers' public key prefixes, longest first: every key of its kind starts so.
+const PUBLIC_PREFIXES: &[&str] = &[
+    "sk-ant-admin01-",
+    "sk-ant-api03-",
+    "sk-svcacct-",
+    "sk-admin-",
+    "sk-proj-",
+    "sk-ant-",
+    "sk-",
+];
+
+/// How many leading bytes of `key` are a provider's public prefix ([`PUBLIC_PREFIXES`]);
+/// none for another secret. A fixed list: a `-` early in a key's random part is not the end
+/// of its prefix.
 fn public_prefix(key: &str) -> usize {
-    if !key.starts_with("sk-") {
-        return 0;
-    }
-    key.as_bytes()
+    PUBLIC_PREFIXES
         .iter()
-        .take(16)
-        .rposition(|b| *b == b'-')
-        .map_or(0, |i| i + 1)
+        .find(|p| key.starts_with(*p))
+        .map_or(0, |p| p.len())
 }
 
 /// A token that starts like a provider key is one when it carries a key's random part: a run
@@ -421,6 +430,16 @@ fn scrub_key_shapes(out: &str) -> String {
     let mut result = String::with_capacity(out.len());
     let mut rest = out;
     while let Some(pos) = KEY_PREFIXES.iter().filter_map(|p| rest.find(p)).min() {
+        // A key starts a token: `sk-` inside a word (`Task-Automation...`) is the word's.
+        let inside = rest[..pos]
+            .chars()
+            .next_back()
+            .is_some_and(|c| c.is_ascii_alphanumeric());
+        if inside {
+            result.push_str(&rest[..pos + 3]);
+            rest = &rest[pos + 3..];
+            continue;
+        }
         result.push_str(&rest[..pos]);
         let tail = &rest[pos..];
         let end = tail
@@ -616,6 +635,25 @@ mod tests {
             redact("sk-admin-df3AG9rYLdOxoOF3qi8HOw9358dpTB7HudaaLFt", &[]),
             "[REDACTED]"
         );
+    }
+
+    /// As JSON writes it: a key cut up by line breaks or tabs travels as `\n` and `\t`, and
+    /// is found through them. A key whose random part has a `-` early is not taken for its
+    /// prefix (`sk-proj-ABCDEFG-HIJ...`: the fragment after the prefix is a secret), and a word
+    /// that only holds `sk-` inside it (`Task-AutomationPipelineV2`) is no key.
+    #[test]
+    fn json_escapes_and_prefix_edges() {
+        let _k = Secret::new("sk-proj-ABCDEFG-HIJKLMNOPQRSTUVWXYZ0123456789abcdefgh");
+        let json = r#"{"name":"sk-p
+roj-
+ABCD
+EFG-
+HIJK	LMNO
+PQRS"}"#;
+        assert!(!redact(json, &[]).contains("HIJK"), "{}", redact(json, &[]));
+        assert_eq!(redact("id ABCDEFG-HIJ", &[]), "id [REDACTED]");
+        let word = "project Task-AutomationPipelineV2 and ask-AutomationPipelineV2";
+        assert_eq!(redact(word, &[]), word);
     }
 
     #[test]

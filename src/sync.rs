@@ -70,13 +70,32 @@ impl SyncReport {
 
 /// Provider text holding a secret recert keeps (the admin key it sends, a fragment of it, in
 /// any form the one redactor reads) never reaches the store: each object is read through the
-/// redactor as it will be stored. An object whose own id (or a reference: `*_id`) holds one is
-/// left out: acting on it would put the secret in a request's path. Otherwise its text is kept
-/// redacted. Returns what it did, for the sync's report; nothing when the source's text holds
+/// redactor as it will be stored. A provider object whose id, or an id it refers to (`*_id`,
+/// a key's owner), holds one is left out: acting on it would put the secret (or a stand-in
+/// for it) in a request's path. Otherwise its text is kept redacted; the directory's people
+/// and the feeds' facts always are (never acted on by path). Returns what it did, for the sync's report; nothing when the source's text holds
 /// no secret (each object is checked once, as its JSON).
 pub fn scrub_secrets(source: &str, d: &mut crate::model::SourceData) -> Option<String> {
+    /// Whether an id, or a reference to one (`id`, `*_id`, at any depth: a key's owner), holds
+    /// a secret.
+    fn holds_id(v: &serde_json::Value) -> bool {
+        let holds = |v: &serde_json::Value| {
+            v.as_str()
+                .is_some_and(|t| crate::secret::redact(t, &[]) != t)
+        };
+        match v {
+            serde_json::Value::Object(m) => m
+                .iter()
+                .any(|(k, x)| ((k == "id" || k.ends_with("_id")) && holds(x)) || holds_id(x)),
+            serde_json::Value::Array(a) => a.iter().any(holds_id),
+            _ => false,
+        }
+    }
+    /// `acted_on`: objects recert puts in request paths (provider objects); the directory's
+    /// and the feeds' are only read, and are kept redacted whatever holds the secret.
     fn list<T: serde::Serialize + serde::de::DeserializeOwned + Sync>(
         items: &mut Vec<T>,
+        acted_on: bool,
         kept: &mut usize,
         left: &mut usize,
     ) {
@@ -110,14 +129,7 @@ pub fn scrub_secrets(source: &str, d: &mut crate::model::SourceData) -> Option<S
             let Ok(mut v) = serde_json::to_value(&*x) else {
                 return true;
             };
-            let holds = |v: &serde_json::Value| {
-                v.as_str()
-                    .is_some_and(|t| crate::secret::redact(t, &[]) != t)
-            };
-            if let serde_json::Value::Object(m) = &v
-                && m.iter()
-                    .any(|(k, v)| (k == "id" || k.ends_with("_id")) && holds(v))
-            {
+            if acted_on && holds_id(&v) {
                 *left += 1;
                 return false;
             }
@@ -146,16 +158,17 @@ pub fn scrub_secrets(source: &str, d: &mut crate::model::SourceData) -> Option<S
         }
     }
     let (mut kept, mut left) = (0, 0);
-    list(&mut d.people, &mut kept, &mut left);
-    list(&mut d.accounts, &mut kept, &mut left);
-    list(&mut d.resources, &mut kept, &mut left);
-    list(&mut d.grants, &mut kept, &mut left);
-    list(&mut d.service_accounts, &mut kept, &mut left);
-    list(&mut d.credentials, &mut kept, &mut left);
-    list(&mut d.invites, &mut kept, &mut left);
-    list(&mut d.apps, &mut kept, &mut left);
-    list(&mut d.app_access, &mut kept, &mut left);
-    list(&mut d.provenance, &mut kept, &mut left);
+    list(&mut d.people, false, &mut kept, &mut left);
+    list(&mut d.accounts, true, &mut kept, &mut left);
+    list(&mut d.resources, true, &mut kept, &mut left);
+    list(&mut d.grants, true, &mut kept, &mut left);
+    list(&mut d.service_accounts, true, &mut kept, &mut left);
+    list(&mut d.credentials, true, &mut kept, &mut left);
+    list(&mut d.invites, true, &mut kept, &mut left);
+    list(&mut d.apps, false, &mut kept, &mut left);
+    list(&mut d.app_access, false, &mut kept, &mut left);
+    list(&mut d.provenance, false, &mut kept, &mut left);
+    list(&mut d.feeds, false, &mut kept, &mut left);
     if kept + left == 0 {
         return None;
     }

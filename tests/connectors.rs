@@ -1085,6 +1085,36 @@ async fn idle_time_and_chosen_waits_are_not_silence() {
     got.expect("a Retry-After wait is not silence");
 }
 
+/// A provider whose `Retry-After` asks for longer than recert ever waits (a day, here) is not
+/// waited on at all, retry after retry: waiting the cap would not get an answer it refuses
+/// before then, and a hostile one held a sync or an incident revoke for eight minutes that way
+/// (nine waits of 60 s). The request fails at once, saying how long the provider asked for.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_after_beyond_what_recert_waits_fails_at_once() {
+    use recert::connectors::http::{Auth, Http, Limits};
+    let sim = start(Size::Small, 1, "hold@organization/users").await;
+    let http = Http::new(
+        "openai",
+        &sim.openai_url(),
+        Auth::Bearer(recert::secret::Secret::new(recert::sim::DEFAULT_KEY)),
+        String::new(),
+        Limits::default(),
+    );
+    let t = std::time::Instant::now();
+    let e = http
+        .get("organization/users", &[])
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        t.elapsed()
+    );
+    assert_eq!(http.requests(), 1, "asked once: {e}");
+    assert!(e.contains("86400") && e.contains("try again later"), "{e}");
+}
+
 /// OpenAI's admin-key list also returns the org's project keys, labelled as admin keys, with
 /// nothing in an item to tell them apart (reference, Additions A1.1): the simulator serves them
 /// so, and the connector drops every id the project key lists (archived projects included)

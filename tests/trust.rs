@@ -1140,22 +1140,33 @@ async fn a_provider_echoing_the_admin_key_in_its_data_never_gets_it_stored() {
     let key = recert::sim::DEFAULT_KEY;
     let mut f = common::fresh(Size::Small, 3, "", "").await;
     let hostile_id = format!("key_{key}_1");
+    let owned_by;
     {
         let mut w = f.sim.state.world.write().unwrap();
         let (project, keys) = w
             .openai
             .api_keys
             .iter_mut()
-            .find(|(_, m)| m.len() >= 2)
+            .find(|(_, m)| m.len() >= 3)
             .unwrap();
-        let project = project.clone();
+        let _ = project;
         let mut named = keys.values().next().unwrap().clone();
         let mut by_id = keys.values().nth(1).unwrap().clone();
+        let mut by_owner = keys.values().nth(2).unwrap().clone();
         named.name = format!("full-{key}");
         keys.insert(named.id.clone(), named);
         by_id.id = hostile_id.clone();
         keys.insert(hostile_id.clone(), by_id);
-        let _ = project;
+        // An id it refers to (its owner's) holds the key: a revoke would put it in a path.
+        by_owner.owner = KeyOwner::User {
+            id: format!("user-{key}"),
+            name: "Owner".into(),
+            email: "owner@example.com".into(),
+            role: "member".into(),
+            created_at: 0,
+        };
+        owned_by = by_owner.id.clone();
+        keys.insert(by_owner.id.clone(), by_owner);
         let u = w.openai.users.values_mut().next().unwrap();
         u.name = format!("Mallory {key} Jones");
     }
@@ -1169,6 +1180,10 @@ async fn a_provider_echoing_the_admin_key_in_its_data_never_gets_it_stored() {
     let snap = f.store.latest_snapshot().unwrap().unwrap();
     let d = &snap.data;
     assert!(d.credentials.iter().all(|c| c.id != hostile_id), "left out");
+    assert!(
+        d.credentials.iter().all(|c| c.id != owned_by),
+        "left out: its owner's id"
+    );
     assert!(
         d.credentials
             .iter()

@@ -141,33 +141,13 @@ pub struct Anchors {
 }
 
 /// Whether what the journal holds is what the chain recorded of it. The chain records text
-/// through the redactor: a `[REDACTED]` run in it stands for the non-empty text it hid (an id
-/// holding a fragment of a key recert knows), and everything around it must be as recorded.
+/// through the redactor: the journal's text, read through it now, must be what was recorded
+/// (never a `[REDACTED]` run standing for any text, which would let an edit to it through).
 fn as_recorded(recorded: &Option<String>, actual: &Option<String>) -> bool {
-    const HIDDEN: &str = "[REDACTED]";
-    let (Some(r), Some(a)) = (recorded, actual) else {
-        return recorded == actual;
-    };
-    if r == a {
-        return true;
+    match (recorded, actual) {
+        (Some(r), Some(a)) => r == a || crate::secret::redact(a, &[]) == *r,
+        _ => recorded == actual,
     }
-    let parts: Vec<&str> = r.split(HIDDEN).collect();
-    if parts.len() == 1 {
-        return false;
-    }
-    let (first, last) = (parts[0], parts[parts.len() - 1]);
-    let Some(mut rest) = a.strip_prefix(first) else {
-        return false;
-    };
-    for mid in &parts[1..parts.len() - 1] {
-        // At least one character hidden before each kept run.
-        let one = rest.chars().next().map_or(0, char::len_utf8);
-        let Some(at) = rest.get(one.max(1)..).and_then(|r| r.find(mid)) else {
-            return false;
-        };
-        rest = &rest[one + at + mid.len()..];
-    }
-    rest.len() > last.len() && rest.ends_with(last)
 }
 
 /// A sent journal row's request and outcome, as the journal holds them.
@@ -747,14 +727,20 @@ mod tests {
             b.calls[0].path = Some(path.into());
             b
         };
-        let recorded = sent("/keys/[REDACTED]-x");
-        let mut b = journal("/keys/sk-admin-0123456789-x");
+        let _k = crate::secret::Secret::new("hunter2-hunter2-hunter2");
+        let hid = crate::secret::redact("/keys/hunter2-hunter2-hunter2-x", &[]);
+        assert!(hid.contains("[REDACTED]") && hid.ends_with('x'), "{hid}");
+        let recorded = sent(&hid);
+        let mut b = journal("/keys/hunter2-hunter2-hunter2-x");
         b.head = Some((3, recorded[2].hash.clone()));
         assert_eq!(verify_all(&recorded, &b, None), Ok(3));
+        // A `[REDACTED]` run stands for the secret it hid, never for any text: an id swapped
+        // for another is caught.
         for other in [
-            "/keys/sk-admin-0123456789-y",
-            "/other/sk-admin-0123456789-x",
+            "/keys/hunter2-hunter2-hunter2-y",
+            "/other/hunter2-hunter2-hunter2-x",
             "/keys/-x",
+            "/keys/proj_other-x",
         ] {
             let mut b = journal(other);
             b.head = Some((3, recorded[2].hash.clone()));

@@ -101,6 +101,16 @@ pub enum SourceError {
         attempts: u32,
     },
     #[error(
+        "source '{src}': {method} {path} is rate-limited (429), and the provider asks to wait {secs}s before trying again, longer than recert waits ({cap}s); try again later"
+    )]
+    WaitTooLong {
+        src: String,
+        method: String,
+        path: String,
+        secs: u64,
+        cap: u64,
+    },
+    #[error(
         "source '{src}': {method} {path} failed with {status} after {attempts} attempts ({message}); the provider is having trouble, try again later"
     )]
     Transient {
@@ -656,6 +666,20 @@ impl Http {
                     });
                 }
                 429 => {
+                    // Asked to wait longer than recert ever waits: waiting the cap, retry after
+                    // retry, would not get an answer the provider refuses before then (and a
+                    // hostile one stalls its client that way).
+                    if let Some(w) = wait_hint(&headers)
+                        && w > self.limits.max_retry_after
+                    {
+                        return Err(SourceError::WaitTooLong {
+                            src: self.source.clone(),
+                            method: m,
+                            path: shown,
+                            secs: w.as_secs(),
+                            cap: self.limits.max_retry_after.as_secs(),
+                        });
+                    }
                     let patient = wait_hint(&headers).is_none()
                         && started.elapsed() < self.limits.rate_patience;
                     if last && !patient {
@@ -808,6 +832,10 @@ fn window_reset(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
 /// (`..`, `%2e%2e`, `.%2E`, `.`): a URL library and a server resolve those, so a path that
 /// starts inside the base URL may end outside it.
 fn climbs(path: &str) -> bool {
+    // A URL parser reads `\` as `/` and drops tabs and line breaks: `.\t./` is `../`.
+    if path.contains(['\\', '\t', '\n', '\r']) {
+        return true;
+    }
     let path = path.split(['?', '#']).next().unwrap_or_default();
     path.split('/').any(|seg| {
         let seg = seg.to_ascii_lowercase().replace("%2e", ".");
@@ -1064,6 +1092,8 @@ mod tests {
             "http://127.0.0.1:9/okta/%2e%2e/leak",
             "http://127.0.0.1:9/okta/api/.%2E/%2e./x",
             "http://127.0.0.1:9/okta/./../x",
+            "http://127.0.0.1:9/okta/api\\..\\..\\leak",
+            "http://127.0.0.1:9/okta/.\t./leak",
         ] {
             let err = h
                 .get_linked("api/v1/users", &[], Some(next))

@@ -111,6 +111,8 @@ pub fn store_plan(
     snapshot: Option<i64>,
     now: Ts,
 ) -> Result<i64> {
+    // Nothing is journaled into a damaged store (the run checks again before it sends).
+    store.check_intact()?;
     Ok(store.create_plan_exclusive(actor, snapshot, now, |s| {
         guard(s, "anything new is planned").map_err(|e| format!("{e:#}"))?;
         let journal = s.all_journal().map_err(|e| format!("{e:#}"))?;

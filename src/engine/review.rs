@@ -134,9 +134,16 @@ pub fn outcome_rows(journal: &[JournalRow]) -> HashMap<i64, &JournalRow> {
     worst
 }
 
-/// The decisions a plan carried out (every call done, the last not a reversal), with when the
-/// last of their calls was done and by which plan.
+/// The decisions a plan carried out with calls of its own (every call done, the last not a
+/// reversal), with when the last of those calls was done and by which plan. A step recorded
+/// without a call ("already done in plan #1") carries nothing out: the object may be back.
 pub fn carried_out(journal: &[JournalRow]) -> HashMap<i64, (Ts, i64)> {
+    let calls: Vec<JournalRow> = journal
+        .iter()
+        .filter(|r| r.kind == "call")
+        .cloned()
+        .collect();
+    let journal = &calls[..];
     let done: HashMap<i64, i64> = outcome_rows(journal)
         .into_iter()
         .filter(|(_, r)| {
@@ -178,7 +185,8 @@ pub fn revoked_since(
         .filter(|d| d.d.verdict == crate::review::Verdict::Revoke)
         .filter_map(|d| {
             let &(at, plan) = done.get(&d.id)?;
-            (at >= taken_at).then(|| (d.d.target.clone(), (at, plan)))
+            // After the snapshot: what it cannot show yet (its usability is the snapshot's).
+            landed(at, taken_at, true).then(|| (d.d.target.clone(), (at, plan)))
         })
         .collect()
 }

@@ -484,14 +484,14 @@ pub fn key_matches(c: &crate::model::Credential, hint: &str) -> bool {
     };
     let head = head.trim_end_matches('*');
     let tail = tail.trim_start_matches('*');
-    // A shorter redacted form (`sk-...wxyz` for `sk-proj-abc...wxyz`): the key's own head and
-    // tail, cut, three characters of each at least. `find_key` refuses a hint that several
-    // keys answer.
+    // A shorter redacted form (`sk-...wxyz` for `sk-proj-abc...wxyz`): the key's head cut,
+    // three characters at least, and its whole visible tail (a part of it would tell keys
+    // apart by too little). `find_key` refuses a hint that several keys answer.
     if let Some((hh, ht)) = h.split_once("...").or_else(|| h.split_once('…'))
         && hh.len() >= 3
         && ht.len() >= 3
         && head.starts_with(hh)
-        && tail.ends_with(ht)
+        && tail == ht
     {
         return true;
     }
@@ -1155,7 +1155,7 @@ mod tests {
         // A shorter redacted form, as a post or a scanner quotes it: its head and tail are
         // the key's own, at least three characters each.
         assert!(key_matches(&c, "sk-...wxyz"));
-        assert!(key_matches(&c, "sk-proj-...xyz"));
+        assert!(!key_matches(&c, "sk-proj-...xyz"), "the whole visible tail");
         assert!(key_matches(&c, "sk-proj-ab…wxyz"));
         assert!(
             !key_matches(&c, "sk-...wxy"),

@@ -3,7 +3,8 @@
 //! Grammar: a comma-separated list of `KIND[:RATE][@PATH]`. `PATH` matches any request path
 //! containing it; ending in `$`, only paths ending in it (`500@organization/users/u1$` hits
 //! the user, not `organization/users/u1/roles`).
-//! - `KIND` is one of `429` (with `Retry-After: 1`), `500`, `403` (the key lacks the
+//! - `KIND` is one of `429` (with `Retry-After: 1`), `hold` (a 429 with `Retry-After:
+//!   86400`), `500`, `403` (the key lacks the
 //!   permission: the provider's own error envelope), `404` (the organisation does not have
 //!   the feature, in the same envelope), `truncate` (the body cut in half),
 //!   `endless` (list responses always claim another page, with a fresh cursor each time),
@@ -24,6 +25,9 @@ use std::fmt;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FaultKind {
     TooMany,
+    /// A 429 whose `Retry-After` asks for a day: a server that wants to be left alone, or
+    /// one stalling its client.
+    Hold,
     ServerError,
     Forbidden,
     /// A 404 in the provider's envelope: the organisation does not have the feature.
@@ -97,6 +101,7 @@ impl Faults {
             };
             let kind = match kind {
                 "429" => FaultKind::TooMany,
+                "hold" => FaultKind::Hold,
                 "500" => FaultKind::ServerError,
                 "403" => FaultKind::Forbidden,
                 "404" => FaultKind::NotFound,

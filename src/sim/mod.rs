@@ -554,9 +554,23 @@ async fn inject(State(st): State<Shared>, mut req: Request, next: Next) -> Respo
     }
     // When a 429 and a 500 both fire, the one listed first in the spec answers: a fault aimed
     // at one path, listed before a random one over many, is what that path always gets.
-    let answer = picked
-        .iter()
-        .find(|k| matches!(k, FaultKind::TooMany | FaultKind::ServerError));
+    let answer = picked.iter().find(|k| {
+        matches!(
+            k,
+            FaultKind::TooMany | FaultKind::Hold | FaultKind::ServerError
+        )
+    });
+    if answer == Some(&FaultKind::Hold) {
+        let mut r = provider_error(
+            &path,
+            StatusCode::TOO_MANY_REQUESTS,
+            "Rate limit reached for requests. Please try again tomorrow.",
+            "requests",
+        );
+        r.headers_mut()
+            .insert("retry-after", HeaderValue::from_static("86400"));
+        return r;
+    }
     if answer == Some(&FaultKind::TooMany) {
         let mut r = provider_error(
             &path,
