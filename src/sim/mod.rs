@@ -331,6 +331,16 @@ pub fn truth_for(w: &World, directory: Directory) -> Vec<crate::model::Finding> 
     t
 }
 
+/// [`truth_for`] a directory that reports no provisioning outcomes (an Entra tenant without a
+/// premium licence).
+pub fn truth_without_pushes(w: &World, directory: Directory) -> Vec<crate::model::Finding> {
+    let mut t = w.truth.clone();
+    if directory != Directory::Scim {
+        t.extend(truth::idp_seen(w, false));
+    }
+    t
+}
+
 /// The organisation for `size` and `seed` at `now`, with its whole ground truth: the gaps the
 /// generator planted, minus those in archived containers, plus those the oracle derives.
 pub fn generate(size: world::Size, seed: u64, now: crate::model::Ts) -> World {

@@ -743,6 +743,13 @@ fn through_unmanaged<'a>(
 /// the simulator's Okta org or Entra tenant with every app configured: from the world's
 /// identity-provider facts, at the default thresholds (14 days' notice, 90 days' sign-in).
 pub fn idp(w: &World) -> Vec<Finding> {
+    idp_seen(w, true)
+}
+
+/// [`idp`] for a directory that reports no provisioning outcomes (`pushes`: an Entra tenant
+/// without a premium licence): no `failed-deprovision`, and so an unassigned person's account is
+/// `outside-idp` even when the IdP removed them.
+pub fn idp_seen(w: &World, pushes: bool) -> Vec<Finding> {
     let now = w.now;
     let dir = directory_index(w);
     let mut out = Out(Vec::new());
@@ -805,7 +812,7 @@ pub fn idp(w: &World) -> Vec<Finding> {
             .get(source)
             .is_some_and(|a| a.contains(uid.as_str()));
         // A removal that failed or did not land; not for someone assigned the app again.
-        let removed = last_push.is_some_and(|p| p.deprovision) && !(u.active && assigned);
+        let removed = pushes && last_push.is_some_and(|p| p.deprovision) && !(u.active && assigned);
         if removed {
             f("failed-deprovision", Severity::High);
         }
