@@ -365,6 +365,12 @@ pub fn redact(text: &str, extra: &[&Secret]) -> String {
     scrub_known(&out, &known)
 }
 
+/// Whether `text` holds a secret the redactor would hide (a known one in any form it reads,
+/// or a whole key by its shape): what a sink asks before it keeps text as it is.
+pub fn holds_secret(text: &str) -> bool {
+    redact(text, &[]) != text
+}
+
 /// Mark every byte covered by a known form, or by a window of `FRAGMENT` bytes of one, and
 /// replace each marked run (widened to whole characters) with `[REDACTED]`.
 fn scrub_known(text: &str, known: &Known) -> String {

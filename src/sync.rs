@@ -79,10 +79,7 @@ pub fn scrub_secrets(source: &str, d: &mut crate::model::SourceData) -> Option<S
     /// Whether an id, or a reference to one (`id`, `*_id`, at any depth: a key's owner), holds
     /// a secret.
     fn holds_id(v: &serde_json::Value) -> bool {
-        let holds = |v: &serde_json::Value| {
-            v.as_str()
-                .is_some_and(|t| crate::secret::redact(t, &[]) != t)
-        };
+        let holds = |v: &serde_json::Value| v.as_str().is_some_and(crate::secret::holds_secret);
         match v {
             serde_json::Value::Object(m) => m
                 .iter()
@@ -107,7 +104,7 @@ pub fn scrub_secrets(source: &str, d: &mut crate::model::SourceData) -> Option<S
         let suspect: Vec<bool> = items
             .par_chunks(BATCH)
             .map(|b| match serde_json::to_string(b) {
-                Ok(text) => crate::secret::redact(&text, &[]) != text,
+                Ok(text) => crate::secret::holds_secret(&text),
                 Err(_) => true,
             })
             .collect();
@@ -123,7 +120,7 @@ pub fn scrub_secrets(source: &str, d: &mut crate::model::SourceData) -> Option<S
             let Ok(text) = serde_json::to_string(&*x) else {
                 return true;
             };
-            if crate::secret::redact(&text, &[]) == text {
+            if !crate::secret::holds_secret(&text) {
                 return true;
             }
             let Ok(mut v) = serde_json::to_value(&*x) else {

@@ -46,6 +46,18 @@ impl Env {
     }
 }
 
+impl Env {
+    /// The simulator's own record of what reached it, all `DELETE`s: each path's statuses.
+    fn deletes_by_path(&self) -> HashMap<String, Vec<u16>> {
+        let mut by_path: HashMap<String, Vec<u16>> = HashMap::new();
+        for m in self.mutations() {
+            assert_eq!(m.method, "DELETE", "{m:?}");
+            by_path.entry(m.path).or_default().push(m.status);
+        }
+        by_path
+    }
+}
+
 /// The first address of the first current person in `snap`: an owner an import may name.
 fn a_current_email(snap: &recert::model::Snapshot) -> String {
     snap.data
@@ -105,11 +117,7 @@ fn sigkill_mid_apply_then_resume_removes_every_target_exactly_once() {
     );
 
     // The simulator's own record: every target removed exactly once, nothing else touched.
-    let mut by_path: HashMap<String, Vec<u16>> = HashMap::new();
-    for m in e.mutations() {
-        assert_eq!(m.method, "DELETE", "{m:?}");
-        by_path.entry(m.path).or_default().push(m.status);
-    }
+    let by_path = e.deletes_by_path();
     assert_eq!(by_path.len(), 1000);
     for id in &ids {
         let statuses = &by_path[&user_path(id)];
@@ -839,10 +847,7 @@ fn a_store_failing_mid_apply_says_what_went_out_and_resume_finishes_it_once() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let mut by_path: HashMap<String, Vec<u16>> = HashMap::new();
-    for m in e.mutations() {
-        by_path.entry(m.path).or_default().push(m.status);
-    }
+    let by_path = e.deletes_by_path();
     assert_eq!(by_path.len(), 40);
     for id in &ids {
         assert_eq!(by_path[&user_path(id)], [200], "{id}: sent once");

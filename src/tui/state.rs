@@ -2579,7 +2579,7 @@ impl State {
                 self.history_at = None;
                 self.filter_selected = false;
                 let f = self.vs().filter.trim().to_string();
-                if crate::secret::redact(&f, &[]) != f {
+                if crate::secret::holds_secret(&f) {
                     // A whole key (a leak being chased): hidden on screen, kept out of the
                     // history, and the command that finds its key by it named.
                     self.notify(
